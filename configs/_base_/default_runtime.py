@@ -1,0 +1,32 @@
+# Runtime shared by all mmtl configs: hooks, logging, environment, visualisation.
+default_scope = 'mmtl'
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # Save every epoch, keep the two newest and the best by validation top-1.
+    checkpoint=dict(
+        type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1',
+        rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='VisualizationHook', enable=False),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+
+# Scalars go to <work_dir>/<timestamp>/vis_data (JSON) and to TensorBoard:
+#   tensorboard --logdir work_dirs
+vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
+visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+
+log_processor = dict(by_epoch=True)
+log_level = 'INFO'
+
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

@@ -1,0 +1,28 @@
+# Fine-tune an ImageNet-pretrained MobileNet-v2 on 30 kinds of fruit.
+#
+#   data/fruit30_split/{train,val,test}/<fruit>/*.jpg
+#
+#   mim train mmtl mobilenet-v2_fruit.py                    # one machine
+#   tools/dist_train.sh configs/mobilenet-v2_fruit.py 8      # 8 GPUs
+#
+# The lr below is for 8 GPUs x 32 images; auto_scale_lr rescales it to the total batch size
+# actually used (e.g. x1/8 on one GPU).
+_base_ = [
+    '_base_/models/mobilenet_v2_1x.py',
+    '_base_/datasets/image_folder_224.py',
+    '_base_/schedules/sgd_cosine_30e.py',
+    '_base_/default_runtime.py',
+]
+
+data_root = 'data/fruit30_split'
+
+model = dict(head=dict(num_classes=30))
+
+# OpenMMLab's ImageNet-1k MobileNet-v2 (71.86 % top-1). Downloaded once into the torch hub
+# cache; offline, put the file there or pass --cfg-options load_from=/path/to/file.pth.
+load_from = ('https://download.openmmlab.com/mmclassification/v0/mobilenet_v2/'
+             'mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth')
+
+optim_wrapper = dict(optimizer=dict(lr=0.01))  # for 8 x 32 images
+train_dataloader = dict(batch_size=32)
+auto_scale_lr = dict(base_batch_size=256, enable=True)

@@ -1,0 +1,19 @@
+"""mmtl: transfer learning for image classification on mmengine and mmpretrain.
+
+Importing mmtl registers its datasets, models, hooks and metrics in the ``mmtl`` registries
+and makes mmengine load checkpoints through mmtl's safe loaders.
+"""
+
+from mmpretrain.utils import register_all_modules as _register_mmpretrain_modules
+
+from .utils.checkpoint import register_checkpoint_schemes
+from .version import __version__
+
+# mmtl's registries fall back to mmpretrain's, which must hold mmpretrain's modules.
+_register_mmpretrain_modules(init_default_scope=False)
+
+from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401,I001
+
+register_checkpoint_schemes()
+
+__all__ = ['__version__']

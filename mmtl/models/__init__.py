@@ -1,0 +1,1 @@
+"""mmtl models: backbones and classifiers come from mmpretrain; transfer heads live here."""

@@ -1,0 +1,1 @@
+"""mmtl visualizers (mmpretrain's ``UniversalVisualizer`` serves the default runtime)."""
