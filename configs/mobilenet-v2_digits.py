@@ -16,8 +16,13 @@ model = dict(head=dict(num_classes=10))
 # Digits are upscaled from 8x8; mild crops and no flips (a mirrored 3 is not a 3).
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.8, 1.0),
-         aspect_ratio_range=(0.9, 1.1), interpolation='bicubic'),
+    dict(
+        type='RandomResizedCrop',
+        scale=32,
+        crop_ratio_range=(0.8, 1.0),
+        aspect_ratio_range=(0.9, 1.1),
+        interpolation='bicubic',
+    ),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
@@ -27,9 +32,11 @@ test_pipeline = [
 ]
 
 train_dataloader = dict(
-    batch_size=32, num_workers=2, dataset=dict(classes='classes.txt', pipeline=train_pipeline))
+    batch_size=32, num_workers=2, dataset=dict(classes='classes.txt', pipeline=train_pipeline)
+)
 val_dataloader = dict(
-    batch_size=128, num_workers=2, dataset=dict(classes='classes.txt', pipeline=test_pipeline))
+    batch_size=128, num_workers=2, dataset=dict(classes='classes.txt', pipeline=test_pipeline)
+)
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=4e-3, weight_decay=0.05))

@@ -20,8 +20,10 @@ model = dict(head=dict(num_classes=30))
 
 # OpenMMLab's ImageNet-1k MobileNet-v2 (71.86 % top-1). Downloaded once into the torch hub
 # cache; offline, put the file there or pass --cfg-options load_from=/path/to/file.pth.
-load_from = ('https://download.openmmlab.com/mmclassification/v0/mobilenet_v2/'
-             'mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth')
+load_from = (
+    'https://download.openmmlab.com/mmclassification/v0/mobilenet_v2/'
+    'mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth'
+)
 
 optim_wrapper = dict(optimizer=dict(lr=0.01))  # for 8 x 32 images
 train_dataloader = dict(batch_size=32)

@@ -20,8 +20,10 @@ model = dict(head=dict(num_classes=30))
 
 # OpenMMLab's ImageNet-1k ResNet-50 (76.55 % top-1). Downloaded once into the torch hub
 # cache; offline, put the file there or pass --cfg-options load_from=/path/to/file.pth.
-load_from = ('https://download.openmmlab.com/mmclassification/v0/resnet/'
-             'resnet50_8xb32_in1k_20210831-ea4938fc.pth')
+load_from = (
+    'https://download.openmmlab.com/mmclassification/v0/resnet/'
+    'resnet50_8xb32_in1k_20210831-ea4938fc.pth'
+)
 
 optim_wrapper = dict(optimizer=dict(lr=0.01))  # for 8 x 32 images
 train_dataloader = dict(batch_size=32)

@@ -9,10 +9,27 @@ from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
 
 __all__ = [
-    'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'OPTIMIZERS',
-    'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'DATASETS',
-    'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS',
-    'BATCH_AUGMENTS', 'TASK_UTILS', 'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS',
+    'RUNNERS',
+    'RUNNER_CONSTRUCTORS',
+    'LOOPS',
+    'HOOKS',
+    'LOG_PROCESSORS',
+    'OPTIMIZERS',
+    'OPTIM_WRAPPERS',
+    'OPTIM_WRAPPER_CONSTRUCTORS',
+    'PARAM_SCHEDULERS',
+    'DATASETS',
+    'DATA_SAMPLERS',
+    'TRANSFORMS',
+    'MODELS',
+    'MODEL_WRAPPERS',
+    'WEIGHT_INITIALIZERS',
+    'BATCH_AUGMENTS',
+    'TASK_UTILS',
+    'METRICS',
+    'EVALUATORS',
+    'VISUALIZERS',
+    'VISBACKENDS',
 ]
 
 
@@ -28,15 +45,15 @@ _EVALUATION = ['mmtl.evaluation']
 _VISUALIZATION = ['mmtl.visualization']
 
 RUNNERS = _child('runner', mmpretrain_registry.RUNNERS, _ENGINE)
-RUNNER_CONSTRUCTORS = _child(
-    'runner constructor', mmpretrain_registry.RUNNER_CONSTRUCTORS, _ENGINE)
+RUNNER_CONSTRUCTORS = _child('runner constructor', mmpretrain_registry.RUNNER_CONSTRUCTORS, _ENGINE)
 LOOPS = _child('loop', mmpretrain_registry.LOOPS, _ENGINE)
 HOOKS = _child('hook', mmpretrain_registry.HOOKS, _ENGINE)
 LOG_PROCESSORS = _child('log processor', mmpretrain_registry.LOG_PROCESSORS, _ENGINE)
 OPTIMIZERS = _child('optimizer', mmpretrain_registry.OPTIMIZERS, _ENGINE)
 OPTIM_WRAPPERS = _child('optim wrapper', mmpretrain_registry.OPTIM_WRAPPERS, _ENGINE)
 OPTIM_WRAPPER_CONSTRUCTORS = _child(
-    'optimizer wrapper constructor', mmpretrain_registry.OPTIM_WRAPPER_CONSTRUCTORS, _ENGINE)
+    'optimizer wrapper constructor', mmpretrain_registry.OPTIM_WRAPPER_CONSTRUCTORS, _ENGINE
+)
 PARAM_SCHEDULERS = _child('parameter scheduler', mmpretrain_registry.PARAM_SCHEDULERS, _ENGINE)
 
 DATASETS = _child('dataset', mmpretrain_registry.DATASETS, _DATASETS)
@@ -45,8 +62,7 @@ TRANSFORMS = _child('transform', mmpretrain_registry.TRANSFORMS, _DATASETS)
 
 MODELS = _child('model', mmpretrain_registry.MODELS, _MODELS)
 MODEL_WRAPPERS = _child('model_wrapper', mmpretrain_registry.MODEL_WRAPPERS, _MODELS)
-WEIGHT_INITIALIZERS = _child(
-    'weight initializer', mmpretrain_registry.WEIGHT_INITIALIZERS, _MODELS)
+WEIGHT_INITIALIZERS = _child('weight initializer', mmpretrain_registry.WEIGHT_INITIALIZERS, _MODELS)
 BATCH_AUGMENTS = _child('batch augment', mmpretrain_registry.BATCH_AUGMENTS, _MODELS)
 TASK_UTILS = _child('task util', mmpretrain_registry.TASK_UTILS, _MODELS)
 

@@ -7,8 +7,12 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     # Save every epoch, keep the two newest and the best by validation top-1.
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1',
-        rule='greater'),
+        type='CheckpointHook',
+        interval=1,
+        max_keep_ckpts=2,
+        save_best='accuracy/top1',
+        rule='greater',
+    ),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )

@@ -19,10 +19,12 @@ from mmtl.utils.config import innermost_dataset, load_config
 ImageInput = Union[str, np.ndarray]
 
 
-def init_model(config: Union[str, Config],
-               checkpoint: Optional[str] = None,
-               device: Union[str, torch.device] = 'cpu',
-               cfg_options: Optional[dict] = None) -> torch.nn.Module:
+def init_model(
+    config: Union[str, Config],
+    checkpoint: Optional[str] = None,
+    device: Union[str, torch.device] = 'cpu',
+    cfg_options: Optional[dict] = None,
+) -> torch.nn.Module:
     """Build a classifier from a config and load its weights.
 
     Class names come from the checkpoint's ``meta.dataset_meta`` (written by training), or
@@ -102,9 +104,9 @@ def _inferencer(model: torch.nn.Module) -> ImageClassificationInferencer:
     return inferencer
 
 
-def inference_model(model: torch.nn.Module,
-                    inputs: Union[ImageInput, Sequence[ImageInput]],
-                    batch_size: int = 32) -> Union[dict, List[dict]]:
+def inference_model(
+    model: torch.nn.Module, inputs: Union[ImageInput, Sequence[ImageInput]], batch_size: int = 32
+) -> Union[dict, List[dict]]:
     """Classify images with a model from :func:`init_model`.
 
     Args:
@@ -123,7 +125,7 @@ def inference_model(model: torch.nn.Module,
     if not images:
         raise ValueError(f'no images found in {inputs!r}')
     with torch.no_grad():
-        results = _inferencer(model)(images, batch_size=batch_size)['predictions']
+        results = _inferencer(model)(images, batch_size=batch_size)
     for image, result in zip(images, results):
         if isinstance(image, str):
             result['img_path'] = image

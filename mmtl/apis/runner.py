@@ -1,15 +1,20 @@
 """Turning a config and command-line options into an mmengine Runner."""
 
+import json
 import os.path as osp
 from argparse import Namespace
+from typing import Optional
 
 from mmengine.config import Config
+from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmtl.utils.checkpoint import download_checkpoint, is_url
 from mmtl.utils.cli import ConfigError
 from mmtl.utils.config import load_config
+from mmtl.utils.dist import setup_cpu_distributed
+from mmtl.utils.fileio import atomic_open
 
 
 def default_work_dir(config_path: str) -> str:
@@ -20,13 +25,18 @@ def default_work_dir(config_path: str) -> str:
 def enable_amp(cfg: Config) -> None:
     """Switch the optimizer wrapper to mixed precision with dynamic loss scaling."""
     import torch
+
     if not torch.cuda.is_available():
-        raise ConfigError('--amp: mixed precision in mmengine 0.10.7 needs a CUDA GPU, '
-                          'and none is visible; drop --amp to train in fp32 on the CPU')
+        raise ConfigError(
+            '--amp: mixed precision in mmengine 0.10.7 needs a CUDA GPU, '
+            'and none is visible; drop --amp to train in fp32 on the CPU'
+        )
     wrapper = cfg.optim_wrapper
     if wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AmpOptimWrapper'):
-        raise ConfigError(f'--amp: optim_wrapper.type is {wrapper.type!r}; only OptimWrapper '
-                          f'can be switched to AmpOptimWrapper')
+        raise ConfigError(
+            f'--amp: optim_wrapper.type is {wrapper.type!r}; only OptimWrapper '
+            f'can be switched to AmpOptimWrapper'
+        )
     wrapper.type = 'AmpOptimWrapper'
     wrapper.setdefault('loss_scale', 'dynamic')
 
@@ -34,8 +44,10 @@ def enable_amp(cfg: Config) -> None:
 def enable_auto_scale_lr(cfg: Config) -> None:
     """Turn on lr scaling by the real total batch size."""
     if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-        raise ConfigError('--auto-scale-lr: the config has no auto_scale_lr.base_batch_size '
-                          '(the total batch the lr was chosen for, e.g. 256 for 8 x 32)')
+        raise ConfigError(
+            '--auto-scale-lr: the config has no auto_scale_lr.base_batch_size '
+            '(the total batch the lr was chosen for, e.g. 256 for 8 x 32)'
+        )
     cfg.auto_scale_lr.enable = True
 
 
@@ -81,6 +93,7 @@ def prepare_train_config(args: Namespace) -> Config:
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     check_load_from(cfg)
+    setup_cpu_distributed(cfg)
     return cfg
 
 
@@ -92,6 +105,7 @@ def prepare_test_config(args: Namespace) -> Config:
     cfg.load_from = args.checkpoint
     cfg.resume = False
     check_load_from(cfg)
+    setup_cpu_distributed(cfg)
     return cfg
 
 
@@ -100,3 +114,35 @@ def build_runner(cfg: Config) -> Runner:
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def save_test_metrics(runner: Runner, metrics: dict, path: Optional[str] = None) -> Optional[str]:
+    """Write test metrics as JSON (rank 0 only), atomically.
+
+    Args:
+        runner (Runner): The runner that tested; gives the work dir and checkpoint.
+        metrics (dict): What ``runner.test()`` returned.
+        path (str, optional): Output file. Defaults to ``<work_dir>/test_metrics.json``.
+
+    Returns:
+        str | None: The file written (None on other ranks).
+    """
+    if not is_main_process():
+        return None
+    path = path or osp.join(runner.work_dir, 'test_metrics.json')
+    record = {
+        'config': runner.cfg.filename,
+        'checkpoint': runner.cfg.load_from,
+        'metrics': {key: _to_json(value) for key, value in metrics.items()},
+    }
+    with atomic_open(path, 'w') as f:
+        json.dump(record, f, indent=2)
+    runner.logger.info(f'test metrics written to {path}')
+    return path
+
+
+def _to_json(value):
+    """Plain JSON value of a metric (numbers, tensors and arrays become lists/floats)."""
+    if hasattr(value, 'tolist'):
+        return value.tolist()
+    return value

@@ -43,8 +43,10 @@ def list_image_files(directory: str, extensions: Tuple[str, ...]) -> List[str]:
     for root, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
         files.extend(
-            osp.join(root, name) for name in sorted(names)
-            if not name.startswith('.') and osp.splitext(name)[1].lower() in extensions)
+            osp.join(root, name)
+            for name in sorted(names)
+            if not name.startswith('.') and osp.splitext(name)[1].lower() in extensions
+        )
     return files
 
 
@@ -71,19 +73,22 @@ class FolderDataset(BaseDataset):
             (``pipeline``, ``test_mode``, ``indices``, ``lazy_init`` ...).
     """
 
-    def __init__(self,
-                 data_root: str = '',
-                 data_prefix: str = '',
-                 classes: Union[str, Sequence[str], None] = None,
-                 class_folder: Optional[str] = None,
-                 extensions: Sequence[str] = IMG_EXTENSIONS,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        data_root: str = '',
+        data_prefix: str = '',
+        classes: Union[str, Sequence[str], None] = None,
+        class_folder: Optional[str] = None,
+        extensions: Sequence[str] = IMG_EXTENSIONS,
+        **kwargs,
+    ) -> None:
         self.extensions = tuple(sorted({ext.lower() for ext in extensions}))
         self.class_folder = class_folder
         if isinstance(classes, str):
             classes = self._resolve_classes_file(classes, data_root)
         super().__init__(
-            ann_file='', data_root=data_root, data_prefix=data_prefix, classes=classes, **kwargs)
+            ann_file='', data_root=data_root, data_prefix=data_prefix, classes=classes, **kwargs
+        )
 
     @staticmethod
     def _resolve_classes_file(path: str, data_root: str) -> str:
@@ -93,7 +98,8 @@ class FolderDataset(BaseDataset):
             if osp.isfile(candidate):
                 return candidate
         raise FileNotFoundError(
-            f'classes file {path!r} not found (looked at {", ".join(candidates)})')
+            f'classes file {path!r} not found (looked at {", ".join(candidates)})'
+        )
 
     def _split_dir(self) -> str:
         split_dir = self.img_prefix
@@ -101,7 +107,8 @@ class FolderDataset(BaseDataset):
             raise FileNotFoundError(
                 f'dataset folder {split_dir!r} does not exist. Check `data_root` '
                 f'({self.data_root!r}) and `data_prefix` in the config, e.g. '
-                f"--cfg-options data_root=path/to/dataset (with train/, val/, test/ inside).")
+                f'--cfg-options data_root=path/to/dataset (with train/, val/, test/ inside).'
+            )
         return split_dir
 
     def _class_names(self, split_dir: str) -> Tuple[str, ...]:
@@ -116,7 +123,8 @@ class FolderDataset(BaseDataset):
         if not names:
             raise RuntimeError(
                 f'no class sub-folders found in {source!r}: expected one folder per class, '
-                f'e.g. {source}/apple/001.jpg')
+                f'e.g. {source}/apple/001.jpg'
+            )
         return tuple(names)
 
     def load_data_list(self) -> List[dict]:
@@ -132,7 +140,8 @@ class FolderDataset(BaseDataset):
             raise ValueError(
                 f'{split_dir!r} has sub-folders that are not among the {len(classes)} classes '
                 f'{list(classes)[:10]}{"..." if len(classes) > 10 else ""}: {unknown}. '
-                f'Rename or remove them, or fix `classes`.')
+                f'Rename or remove them, or fix `classes`.'
+            )
 
         data_list, empty = [], []
         for folder in folders:
@@ -144,9 +153,11 @@ class FolderDataset(BaseDataset):
         if not data_list:
             raise RuntimeError(
                 f'found no images in the class folders of {split_dir!r}; '
-                f'supported extensions are {", ".join(self.extensions)}')
+                f'supported extensions are {", ".join(self.extensions)}'
+            )
         missing = [c for c in classes if c not in folders]
         if empty or missing:
             MMLogger.get_current_instance().warning(
-                f'{split_dir}: no images for classes {sorted(set(empty) | set(missing))}')
+                f'{split_dir}: no images for classes {sorted(set(empty) | set(missing))}'
+            )
         return data_list

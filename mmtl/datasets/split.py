@@ -12,7 +12,9 @@ from .folder_dataset import IMG_EXTENSIONS, list_class_folders, list_image_files
 SPLIT_NAMES = ('train', 'val', 'test')
 
 
-def stratified_split(labels: Sequence[int], ratios: Sequence[float], seed: int = 0) -> List[List[int]]:
+def stratified_split(
+    labels: Sequence[int], ratios: Sequence[float], seed: int = 0
+) -> List[List[int]]:
     """Split sample indices so that every part keeps each class's share.
 
     Each class is shuffled with ``seed`` and cut by ``ratios``; rounding favours the first
@@ -50,16 +52,18 @@ def _part_sizes(total: int, ratios: np.ndarray) -> np.ndarray:
     while sizes.sum() > total:
         sizes[np.argmax(sizes)] -= 1
     remainders = ratios * total - sizes
-    for idx in np.argsort(-remainders, kind='stable')[:total - sizes.sum()]:
+    for idx in np.argsort(-remainders, kind='stable')[: total - sizes.sum()]:
         sizes[idx] += 1
     return sizes
 
 
-def split_image_folder(src: str,
-                       dst: str,
-                       ratios: Sequence[float] = (0.7, 0.15, 0.15),
-                       seed: int = 0,
-                       mode: str = 'copy') -> Dict[str, Dict[str, int]]:
+def split_image_folder(
+    src: str,
+    dst: str,
+    ratios: Sequence[float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+    mode: str = 'copy',
+) -> Dict[str, Dict[str, int]]:
     """Split a one-folder-per-class directory into ``dst/{train,val,test}/<class>/``.
 
     Args:
@@ -77,7 +81,7 @@ def split_image_folder(src: str,
         raise ValueError(f'mode must be one of {sorted(place)}, got {mode!r}')
     if len(ratios) > len(SPLIT_NAMES):
         raise ValueError(f'at most {len(SPLIT_NAMES)} ratios (train, val, test), got {ratios}')
-    for split in SPLIT_NAMES[:len(ratios)]:
+    for split in SPLIT_NAMES[: len(ratios)]:
         if osp.exists(osp.join(dst, split)):
             raise FileExistsError(f'{osp.join(dst, split)} exists; choose an empty output folder')
     classes = list_class_folders(src)

@@ -1,12 +1,26 @@
-from .checkpoint import (CheckpointDownloadError, UnsafeCheckpointError, cached_checkpoint_path,
-                         download_checkpoint, is_url, register_checkpoint_schemes,
-                         safe_torch_load)
+from .checkpoint import (
+    CheckpointDownloadError,
+    UnsafeCheckpointError,
+    cached_checkpoint_path,
+    download_checkpoint,
+    is_url,
+    register_checkpoint_schemes,
+    safe_torch_load,
+)
 from .config import apply_data_root, load_config
 from .fileio import atomic_open
 from .setup_env import register_all_modules
 
 __all__ = [
-    'CheckpointDownloadError', 'UnsafeCheckpointError', 'apply_data_root', 'atomic_open',
-    'cached_checkpoint_path', 'download_checkpoint', 'is_url', 'load_config',
-    'register_all_modules', 'register_checkpoint_schemes', 'safe_torch_load',
+    'CheckpointDownloadError',
+    'UnsafeCheckpointError',
+    'apply_data_root',
+    'atomic_open',
+    'cached_checkpoint_path',
+    'download_checkpoint',
+    'is_url',
+    'load_config',
+    'register_all_modules',
+    'register_checkpoint_schemes',
+    'safe_torch_load',
 ]

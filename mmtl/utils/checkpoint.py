@@ -41,15 +41,17 @@ class CheckpointDownloadError(RuntimeError):
 def _restricted_getattr(obj: Any, name: str) -> Any:
     """Stand-in for ``getattr`` in checkpoints: only a HistoryBuffer's statistics methods.
 
-    A ``HistoryBuffer`` pickles its statistics as ``getattr(buffer, 'mean')`` and so on. A
-    general ``getattr`` would let a pickle call any method of any allowed object, so only
-    that one use is accepted.
+    A ``HistoryBuffer`` pickles its statistics functions as ``getattr(HistoryBuffer, 'mean')``
+    and so on. A general ``getattr`` would let a pickle reach and call any method of any
+    allowed object, so only that one use is accepted.
     """
     allowed = set(HistoryBuffer._statistics_methods) | {'min', 'max', 'mean', 'current'}
-    if isinstance(obj, HistoryBuffer) and name in allowed:
+    owner = obj if isinstance(obj, type) else type(obj)
+    if issubclass(owner, HistoryBuffer) and name in allowed:
         return getattr(obj, name)
     raise UnsafeCheckpointError(
-        f'refusing getattr({type(obj).__name__}, {name!r}) while unpickling a checkpoint')
+        f'refusing getattr({obj!r}, {name!r}) while unpickling a checkpoint'
+    )
 
 
 def _numpy_dtype_classes() -> List[type]:
@@ -124,7 +126,8 @@ def safe_torch_load(filename: str, map_location: Any = 'cpu') -> Any:
             f'Refused to load checkpoint {filename}: it holds objects outside the types that '
             f'mmengine/mmpretrain checkpoints contain, and unpickling them could run code.'
             f'{found} If you made this file yourself and trust it, list its path in the '
-            f'{TRUSTED_CHECKPOINTS_ENV} environment variable. ({err})') from None
+            f'{TRUSTED_CHECKPOINTS_ENV} environment variable. ({err})'
+        ) from None
 
 
 def _allowed_names() -> set:
@@ -169,15 +172,19 @@ def download_checkpoint(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> str:
     if world_size > 1:
         barrier()
     if not osp.isfile(target):
-        raise CheckpointDownloadError(f'rank {rank}: {target} missing after rank 0 downloaded {url}')
+        raise CheckpointDownloadError(
+            f'rank {rank}: {target} missing after rank 0 downloaded {url}'
+        )
     return target
 
 
 def _download(url: str, target: str, timeout: float) -> None:
     print(f'Downloading {url} to {target}', flush=True)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, \
-                atomic_open(target, 'wb') as f:
+        with (
+            urllib.request.urlopen(url, timeout=timeout) as response,
+            atomic_open(target, 'wb') as f,
+        ):
             while chunk := response.read(1 << 20):
                 f.write(chunk)
     except (urllib.error.URLError, OSError, TimeoutError) as err:
@@ -187,7 +194,8 @@ def _download(url: str, target: str, timeout: float) -> None:
             f'    {target}\n'
             f'(the cache is under $TORCH_HOME, default ~/.cache/torch), or point the config at '
             f'a local copy:\n'
-            f'    --cfg-options load_from=/path/to/{osp.basename(target)}') from None
+            f'    --cfg-options load_from=/path/to/{osp.basename(target)}'
+        ) from None
 
 
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
@@ -195,9 +203,9 @@ def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
     return safe_torch_load(filename, map_location=map_location)
 
 
-def load_url_checkpoint(filename: str,
-                        map_location: Any = None,
-                        model_dir: Optional[str] = None) -> Any:
+def load_url_checkpoint(
+    filename: str, map_location: Any = None, model_dir: Optional[str] = None
+) -> Any:
     """mmengine checkpoint scheme for ``http(s)://``: cache once, then load safely."""
     del model_dir  # always the torch hub cache, so that users know where to drop files
     return safe_torch_load(download_checkpoint(filename), map_location=map_location)
@@ -207,7 +215,8 @@ def register_checkpoint_schemes() -> None:
     """Make mmengine load local and URL checkpoints through mmtl's safe loaders."""
     CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
     CheckpointLoader.register_scheme(
-        prefixes=('http://', 'https://'), loader=load_url_checkpoint, force=True)
+        prefixes=('http://', 'https://'), loader=load_url_checkpoint, force=True
+    )
 
 
 def is_url(path: Optional[str]) -> bool:

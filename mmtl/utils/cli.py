@@ -25,6 +25,7 @@ def select_device(device: str) -> None:
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
     elif device == 'cuda':
         import torch
+
         if not torch.cuda.is_available():
             raise ConfigError('--device cuda: no CUDA GPU is visible to this process')
 

@@ -25,6 +25,9 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     if current is None or current.scope_name != 'mmtl':
         name = f'mmtl-{datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")}'
         if current is not None:
-            warnings.warn(f'The current default scope "{current.scope_name}" is not "mmtl"; '
-                          f'switching to "mmtl" as {name}.')
+            warnings.warn(
+                f'The current default scope "{current.scope_name}" is not "mmtl"; '
+                f'switching to "mmtl" as {name}.',
+                stacklevel=2,
+            )
         DefaultScope.get_instance(name, scope_name='mmtl')

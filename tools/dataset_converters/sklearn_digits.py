@@ -25,12 +25,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('out_dir', help='output folder, e.g. data/digits')
     parser.add_argument(
-        '--ratios', type=float, nargs=3, default=(0.6, 0.2, 0.2), metavar=('TRAIN', 'VAL', 'TEST'),
-        help='split sizes (default: 0.6 0.2 0.2)')
+        '--ratios',
+        type=float,
+        nargs=3,
+        default=(0.6, 0.2, 0.2),
+        metavar=('TRAIN', 'VAL', 'TEST'),
+        help='split sizes (default: 0.6 0.2 0.2)',
+    )
     parser.add_argument('--seed', type=int, default=0, help='seed of the split (default: 0)')
     parser.add_argument(
-        '--digits', type=int, nargs='+', default=list(range(10)),
-        help='keep only these digits (default: all ten)')
+        '--digits',
+        type=int,
+        nargs='+',
+        default=list(range(10)),
+        help='keep only these digits (default: all ten)',
+    )
     parser.add_argument('--force', action='store_true', help='overwrite an existing output')
     return parser.parse_args(argv)
 
@@ -59,8 +68,17 @@ def write_split(out_dir: str, ratios, seed: int, keep: list) -> dict:
     with open(osp.join(out_dir, 'classes.txt'), 'w', encoding='utf-8') as f:
         f.write('\n'.join(classes) + '\n')
     with open(osp.join(out_dir, 'split.json'), 'w', encoding='utf-8') as f:
-        json.dump({'source': 'sklearn.datasets.load_digits', 'ratios': list(ratios),
-                   'seed': seed, 'digits': classes, 'counts': counts}, f, indent=2)
+        json.dump(
+            {
+                'source': 'sklearn.datasets.load_digits',
+                'ratios': list(ratios),
+                'seed': seed,
+                'digits': classes,
+                'counts': counts,
+            },
+            f,
+            indent=2,
+        )
     return counts
 
 
@@ -71,6 +89,7 @@ def main(argv=None) -> int:
             print(f'{args.out_dir} already holds a dataset; keeping it (use --force to rewrite)')
             return 0
         import shutil
+
         for split in SPLIT_NAMES:
             shutil.rmtree(osp.join(args.out_dir, split), ignore_errors=True)
     counts = write_split(args.out_dir, args.ratios, args.seed, args.digits)

@@ -45,7 +45,8 @@ val_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     dataset=dict(
-        type=dataset_type, data_prefix='val', class_folder='train', pipeline=test_pipeline),
+        type=dataset_type, data_prefix='val', class_folder='train', pipeline=test_pipeline
+    ),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
@@ -55,7 +56,8 @@ test_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     dataset=dict(
-        type=dataset_type, data_prefix='test', class_folder='train', pipeline=test_pipeline),
+        type=dataset_type, data_prefix='test', class_folder='train', pipeline=test_pipeline
+    ),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 test_evaluator = val_evaluator

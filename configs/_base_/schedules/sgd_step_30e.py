@@ -1,10 +1,13 @@
 # Fine-tuning with SGD: lr 0.01 for a total batch of 256 (8 GPUs x 32), divided by 10 at
 # epochs 15 and 25. With auto_scale_lr enabled the lr is scaled to the batch actually used.
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4, nesterov=True))
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4, nesterov=True)
+)
 
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
+    dict(
+        type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1, convert_to_iter_based=True
+    ),
     dict(type='MultiStepLR', by_epoch=True, milestones=[15, 25], gamma=0.1),
 ]
 

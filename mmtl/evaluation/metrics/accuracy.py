@@ -26,6 +26,7 @@ class Accuracy(_MMPretrainAccuracy):
             if usable != tuple(self.topk):
                 MMLogger.get_current_instance().warning(
                     f'Accuracy: top-k for k in {sorted(set(self.topk) - set(usable))} skipped: '
-                    f'the model has only {num_classes} classes.')
-                self.topk = usable or (1, )
+                    f'the model has only {num_classes} classes.'
+                )
+                self.topk = usable or (1,)
         return super().compute_metrics(results)

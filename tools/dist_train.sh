@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Train on N processes of this machine (one per GPU; gloo on a CPU-only machine) with torchrun.
+#   tools/dist_train.sh CONFIG N [train.py args...]
+# Multi-node: run the same command on every node with NNODES, NODE_RANK, MASTER_ADDR and
+# PORT set alike (NODE_RANK 0..NNODES-1), e.g. on 2 nodes of 8 GPUs:
+#   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 PORT=29500 tools/dist_train.sh CONFIG 8
+set -euo pipefail
+if [ $# -lt 2 ]; then
+    echo "usage: $0 CONFIG NUM_PROCESSES [train.py args...]" >&2
+    exit 2
+fi
+CONFIG=$1
+NPROC=$2
+shift 2
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+exec python -m torch.distributed.run \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --master_port="$PORT" \
+    --nproc_per_node="$NPROC" \
+    "$TOOLS_DIR/train.py" "$CONFIG" --launcher pytorch "$@"
