@@ -27,6 +27,8 @@ from .fileio import atomic_open
 #: Environment variable listing checkpoint files (separated by ``os.pathsep``) that the user
 #: trusts enough to unpickle without ``weights_only``. Only for legacy files one made oneself.
 TRUSTED_CHECKPOINTS_ENV = 'MMTL_TRUSTED_CHECKPOINTS'
+#: Set to 1 to never download: a checkpoint URL must then already be in the cache.
+OFFLINE_ENV = 'MMTL_OFFLINE'
 DOWNLOAD_TIMEOUT_S = 30
 
 
@@ -179,8 +181,10 @@ def download_checkpoint(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> str:
 
 
 def _download(url: str, target: str, timeout: float) -> None:
-    print(f'Downloading {url} to {target}', flush=True)
     try:
+        if os.environ.get(OFFLINE_ENV, '0') not in ('', '0'):
+            raise OSError(f'{OFFLINE_ENV} is set, downloads are off')
+        print(f'Downloading {url} to {target}', flush=True)
         with (
             urllib.request.urlopen(url, timeout=timeout) as response,
             atomic_open(target, 'wb') as f,

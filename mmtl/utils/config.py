@@ -36,6 +36,21 @@ def apply_data_root(cfg: Config) -> None:
         dataset.setdefault('data_root', data_root)
 
 
+def fix_dataloader_workers(cfg: Config) -> None:
+    """Turn off ``persistent_workers`` where ``num_workers`` is 0.
+
+    PyTorch refuses ``persistent_workers=True`` without worker processes, so a user who sets
+    ``num_workers=0`` (to debug, or on a small machine) would otherwise get a crash.
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    for key in DATALOADER_KEYS:
+        loader = cfg.get(key)
+        if loader and loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
+            loader.persistent_workers = False
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Read a config file, merge command-line overrides and apply mmtl's shortcuts.
 
@@ -52,4 +67,5 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     apply_data_root(cfg)
+    fix_dataloader_workers(cfg)
     return cfg
