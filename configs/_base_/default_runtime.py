@@ -17,6 +17,10 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
 )
 
+# After load_from/resume: log which checkpoint tensors were loaded, skipped (shape differs:
+# the old head when fine-tuning), missing or unexpected.
+custom_hooks = [dict(type='CheckpointLoadReportHook')]
+
 env_cfg = dict(
     cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -1,8 +1,11 @@
 """Helpers shared by the command-line tools."""
 
+import argparse
 import os
 import sys
-from typing import Callable
+from typing import Callable, List, Optional
+
+from mmengine.config import DictAction
 
 from .checkpoint import CheckpointDownloadError, UnsafeCheckpointError
 
@@ -42,3 +45,73 @@ def run_with_clear_errors(func: Callable[[], None]) -> int:
         print(f'error: {err}', file=sys.stderr, flush=True)
         return 1
     return 0
+
+
+def _add_common_arguments(parser: argparse.ArgumentParser, action: str) -> None:
+    parser.add_argument(
+        '--work-dir', help='where logs, checkpoints and metrics go (default: work_dirs/<config>)'
+    )
+    parser.add_argument(
+        '--device',
+        choices=['auto', 'cpu', 'cuda'],
+        default='auto',
+        help=f'device to {action} on (default: cuda when available)',
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, e.g. data_root=data/fruit optim_wrapper.optimizer.lr=0.1',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help=f'job launcher for distributed {action}ing',
+    )
+    # torch.distributed.launch passes --local_rank; torchrun sets LOCAL_RANK instead.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
+
+
+def train_parser() -> argparse.ArgumentParser:
+    """Arguments of ``tools/train.py`` (and ``mim train mmtl``)."""
+    parser = argparse.ArgumentParser(description='Train a classifier from a config')
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or from the latest one in the work dir when no '
+        'path is given',
+    )
+    parser.add_argument('--amp', action='store_true', help='mixed-precision training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by the real total batch / auto_scale_lr.base_batch_size',
+    )
+    parser.add_argument(
+        '--no-validate', action='store_true', help='skip validation during training'
+    )
+    _add_common_arguments(parser, 'train')
+    return parser
+
+
+def test_parser() -> argparse.ArgumentParser:
+    """Arguments of ``tools/test.py`` (and ``mim test mmtl``)."""
+    parser = argparse.ArgumentParser(description='Evaluate a checkpoint on the test split')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file or URL')
+    parser.add_argument(
+        '--out-metrics', help='metrics JSON file (default: <work_dir>/test_metrics.json)'
+    )
+    _add_common_arguments(parser, 'test')
+    return parser
+
+
+def parse_tool_args(parser: argparse.ArgumentParser, argv: Optional[List[str]] = None):
+    """Parse ``argv`` and export ``LOCAL_RANK`` for launchers that pass it as an argument."""
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args

@@ -1,7 +1,7 @@
 """Loading configs with mmtl's conveniences applied."""
 
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 from mmengine.config import Config, ConfigDict
 
@@ -51,21 +51,71 @@ def fix_dataloader_workers(cfg: Config) -> None:
             loader.persistent_workers = False
 
 
+def drop_schedulers_past_the_end(cfg: Config) -> None:
+    """Remove epoch-based lr/momentum schedulers that would start after training ends.
+
+    A 30-epoch schedule cut to ``train_cfg.max_epochs=1`` for a smoke run would otherwise
+    fail with "end should be larger than begin" in the cosine phase that starts at epoch 1.
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    train_cfg = cfg.get('train_cfg') or {}
+    schedulers = cfg.get('param_scheduler')
+    max_epochs = train_cfg.get('max_epochs')
+    if not train_cfg.get('by_epoch', True) or max_epochs is None:
+        return
+    if not isinstance(schedulers, list):
+        return
+    kept = [s for s in schedulers if not s.get('by_epoch', True) or s.get('begin', 0) < max_epochs]
+    cfg.param_scheduler = kept
+
+
+def packaged_config_dirs() -> List[str]:
+    """Folders holding mmtl's own configs: the installed ``.mim`` copy, or the source tree."""
+    package_dir = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    candidates = [osp.join(package_dir, '.mim', 'configs'), osp.join(package_dir, '..', 'configs')]
+    return [osp.realpath(d) for d in candidates if osp.isdir(d)]
+
+
+def resolve_config_path(path: str) -> str:
+    """Return ``path`` if it is a file, else the mmtl config of that name (``mim``-style).
+
+    Args:
+        path (str): A config file path, or a bare name such as ``'mobilenet-v2_fruit.py'``.
+
+    Returns:
+        str: An existing config file.
+
+    Raises:
+        FileNotFoundError: Neither a file nor the name of a packaged config.
+    """
+    if osp.isfile(path):
+        return path
+    if osp.dirname(path) == '':
+        for config_dir in packaged_config_dirs():
+            candidate = osp.join(config_dir, path)
+            if osp.isfile(candidate):
+                return candidate
+    raise FileNotFoundError(
+        f'config file not found: {path} (nor among mmtl configs in {packaged_config_dirs()})'
+    )
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Read a config file, merge command-line overrides and apply mmtl's shortcuts.
 
     Args:
-        path (str): The config file.
+        path (str): The config file, or the bare name of one of mmtl's configs.
         cfg_options (dict, optional): ``--cfg-options`` style overrides. Defaults to None.
 
     Returns:
         Config: The final config.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
+    cfg = Config.fromfile(resolve_config_path(path))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     apply_data_root(cfg)
     fix_dataloader_workers(cfg)
+    drop_schedulers_past_the_end(cfg)
     return cfg

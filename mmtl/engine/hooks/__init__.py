@@ -1,1 +1,3 @@
-"""mmtl hooks."""
+from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state_dicts
+
+__all__ = ['CheckpointLoadReportHook', 'compare_state_dicts']

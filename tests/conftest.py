@@ -1,0 +1,101 @@
+"""Shared fixtures: small real datasets written to temporary folders, and a tool runner."""
+
+import os
+import os.path as osp
+import subprocess
+from typing import List, Optional
+
+import cv2
+import numpy as np
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+#: Overrides that keep the digits config small and single-process inside tests.
+NO_WORKERS = [
+    'train_dataloader.num_workers=0',
+    'val_dataloader.num_workers=0',
+    'test_dataloader.num_workers=0',
+]
+
+
+def tool_env(tmp_dir: str, **extra: str) -> dict:
+    """Environment for tool subprocesses: offline, private torch cache, quiet warnings."""
+    env = dict(os.environ)
+    env.update(
+        PYTHONWARNINGS='ignore',
+        TORCH_HOME=osp.join(tmp_dir, 'torch_home'),
+        MMTL_OFFLINE='1',
+        CUDA_VISIBLE_DEVICES='',
+    )
+    env.update(extra)
+    return env
+
+
+def run_command(
+    args: List[str], cwd: str, env: Optional[dict] = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """Run a command, capturing its output as text."""
+    return subprocess.run(
+        args,
+        cwd=cwd,
+        env=env or tool_env(cwd),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def describe(result: subprocess.CompletedProcess) -> str:
+    """The tail of a command's output, for assertion messages."""
+    return f'exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}'
+
+
+@pytest.fixture(scope='session')
+def digits_root(tmp_path_factory) -> str:
+    """scikit-learn digits 0, 1 and 2 as data/{train,val,test}/<digit>/*.png (real data)."""
+    from mmtl.datasets.digits import write_digits_folder
+
+    root = str(tmp_path_factory.mktemp('digits'))
+    write_digits_folder(root, ratios=(0.6, 0.2, 0.2), seed=0, keep=[0, 1, 2])
+    return root
+
+
+@pytest.fixture(scope='session')
+def all_digits_root(tmp_path_factory) -> str:
+    """All ten scikit-learn digits, split 0.6/0.2/0.2 as in the demo (real data)."""
+    from mmtl.datasets.digits import write_digits_folder
+
+    root = str(tmp_path_factory.mktemp('all_digits'))
+    write_digits_folder(root, ratios=(0.6, 0.2, 0.2), seed=0)
+    return root
+
+
+def write_color_folder(root: str, classes: dict, per_class: int, size: int = 48) -> None:
+    """Write ``root/<split>/<class>/*.jpg`` photos whose colour identifies the class.
+
+    Args:
+        root (str): Dataset root.
+        classes (dict): Class name -> BGR colour.
+        per_class (int): Images per class in each of train/val/test.
+        size (int): Image side. Defaults to 48.
+    """
+    rng = np.random.default_rng(0)
+    for split in ('train', 'val', 'test'):
+        for name, color in classes.items():
+            folder = osp.join(root, split, name)
+            os.makedirs(folder, exist_ok=True)
+            for i in range(per_class):
+                noise = rng.integers(-30, 30, size=(size, size, 3))
+                img = np.clip(np.array(color)[None, None] + noise, 0, 255).astype(np.uint8)
+                cv2.imwrite(osp.join(folder, f'{i:03d}.jpg'), img)
+
+
+@pytest.fixture(scope='session')
+def fruit_root(tmp_path_factory) -> str:
+    """A tiny dataset in the fruit30 layout: three 'fruits' told apart by colour."""
+    root = str(tmp_path_factory.mktemp('fruit30_split'))
+    write_color_folder(
+        root, {'apple': (40, 40, 200), 'banana': (40, 220, 230), 'kiwi': (60, 160, 60)}, 4
+    )
+    return root
