@@ -464,13 +464,6 @@ def test_failed_download_leaves_nothing_in_the_cache(checkpoint_server):
     assert leftovers(osp.dirname(cached_checkpoint_path(url))) == []
 
 
-@pytest.mark.xfail(
-    reason='mmtl/utils/checkpoint.py _download: a connection that drops before Content-Length '
-    'bytes arrived is not detected (HTTPResponse.read(n) just returns b"" at EOF), so the '
-    'truncated file is committed to the cache and every later load fails on it',
-    raises=AssertionError,
-    strict=True,
-)
 def test_truncated_download_is_not_cached(checkpoint_server):
     checkpoint_server.mode = 'truncated'
     url = checkpoint_server.url('truncated.pth')
@@ -481,13 +474,6 @@ def test_truncated_download_is_not_cached(checkpoint_server):
     assert leftovers(osp.dirname(cached_checkpoint_path(url))) == []
 
 
-@pytest.mark.xfail(
-    reason='mmtl/utils/checkpoint.py _download catches only URLError/OSError/TimeoutError: a '
-    'broken chunked transfer raises http.client.IncompleteRead (an HTTPException), which '
-    'escapes without the CheckpointDownloadError advice',
-    raises=http.client.IncompleteRead,
-    strict=True,
-)
 def test_broken_chunked_download_raises_download_error(checkpoint_server):
     checkpoint_server.mode = 'truncated_chunked'
     url = checkpoint_server.url('chunked.pth')
@@ -575,13 +561,6 @@ def test_atomic_open_error_on_new_file_leaves_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.xfail(
-    reason='mmtl/utils/fileio.py atomic_open: tempfile.mkstemp creates the file with mode 0600 '
-    'and os.replace keeps it, so results, predictions and cached checkpoints become '
-    'unreadable to other users (open() would give 0666 & ~umask)',
-    raises=AssertionError,
-    strict=True,
-)
 def test_atomic_open_gives_new_files_the_usual_permissions(tmp_path):
     old_umask = os.umask(0o022)
     try:

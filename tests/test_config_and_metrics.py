@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 import mmtl  # noqa: F401  (sets up the registries)
 from mmtl.evaluation.metrics import Accuracy
@@ -75,13 +76,6 @@ def test_data_root_goes_into_wrapped_dataset(tmp_path):
     assert wrapper.dataset.data_root == '/datasets/flowers'
 
 
-@pytest.mark.xfail(
-    reason='mmtl/utils/config.py apply_data_root/innermost_dataset only follow a `dataset` key: '
-    'a ConcatDataset (`datasets` list) gets data_root itself, which its __init__ does not '
-    'accept, and its inner datasets get none; every config inherits a data_root from the base',
-    raises=AssertionError,
-    strict=True,
-)
 def test_data_root_goes_into_concatenated_datasets(tmp_path):
     root = tmp_path / 'flowers'
     for split in ('train', 'extra'):
@@ -105,7 +99,8 @@ def test_data_root_goes_into_concatenated_datasets(tmp_path):
     wrapper = cfg.train_dataloader.dataset
     assert 'data_root' not in wrapper
     assert [d.get('data_root') for d in wrapper.datasets] == [str(root), str(root)]
-    assert len(DATASETS.build(wrapper)) == 4
+    with DefaultScope.overwrite_default_scope('mmtl'):  # as in a run: default_scope='mmtl'
+        assert len(DATASETS.build(wrapper)) == 4
 
 
 def test_apply_data_root_without_data_root_changes_nothing():

@@ -63,10 +63,12 @@ class FolderDataset(BaseDataset):
         data_root (str): Root of the dataset, e.g. ``'data/fruit30_split'``.
         data_prefix (str): The split folder under ``data_root``, e.g. ``'train'``.
         classes (str | Sequence[str], optional): Class names in label order, or the path of
-            a text file with one name per line (looked up under ``data_root`` too).
+            a text file with one name per line (a relative path is looked up under
+            ``data_root`` first).
             Defaults to None: classes are the sorted sub-folder names.
         class_folder (str, optional): Folder (under ``data_root``) whose sub-folders define
-            the classes when ``classes`` is None. Defaults to None: ``data_prefix`` itself.
+            the classes when ``classes`` is None; it must exist. Defaults to None:
+            ``data_prefix`` itself.
         extensions (Sequence[str]): Image extensions to read. Defaults to
             :data:`IMG_EXTENSIONS`.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
@@ -93,7 +95,7 @@ class FolderDataset(BaseDataset):
     @staticmethod
     def _resolve_classes_file(path: str, data_root: str) -> str:
         path = osp.expanduser(path)
-        candidates = [path] if osp.isabs(path) else [path, osp.join(data_root, path)]
+        candidates = [path] if osp.isabs(path) else [osp.join(data_root, path), path]
         for candidate in candidates:
             if osp.isfile(candidate):
                 return candidate
@@ -118,7 +120,10 @@ class FolderDataset(BaseDataset):
         if self.class_folder is not None:
             source = osp.join(self.data_root, self.class_folder)
             if not osp.isdir(source):
-                source = split_dir
+                raise FileNotFoundError(
+                    f'class_folder {source!r} does not exist: it should hold one sub-folder per '
+                    f'class (usually the train split), or set `classes` instead'
+                )
         names = list_class_folders(source)
         if not names:
             raise RuntimeError(

@@ -8,6 +8,7 @@ the type. The loaders are registered as mmengine checkpoint schemes, so ``load_f
 ``resume`` and ``--checkpoint`` all go through them.
 """
 
+import http.client
 import os
 import os.path as osp
 import pickle
@@ -189,9 +190,15 @@ def _download(url: str, target: str, timeout: float) -> None:
             urllib.request.urlopen(url, timeout=timeout) as response,
             atomic_open(target, 'wb') as f,
         ):
+            expected = response.headers.get('Content-Length')
+            received = 0
             while chunk := response.read(1 << 20):
                 f.write(chunk)
-    except (urllib.error.URLError, OSError, TimeoutError) as err:
+                received += len(chunk)
+            if expected is not None and received != int(expected):
+                # Raising inside atomic_open discards the partial file.
+                raise OSError(f'connection closed after {received} of {expected} bytes')
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as err:
         raise CheckpointDownloadError(
             f'Could not download checkpoint {url} ({err}).\n'
             f'Either download it on a machine with internet access and put it at\n'

@@ -15,6 +15,15 @@ def innermost_dataset(dataset_cfg: ConfigDict) -> ConfigDict:
     return dataset_cfg
 
 
+def leaf_datasets(dataset_cfg: ConfigDict) -> List[ConfigDict]:
+    """The datasets that read data, through wrappers and ``ConcatDataset``'s ``datasets``."""
+    dataset_cfg = innermost_dataset(dataset_cfg)
+    children = dataset_cfg.get('datasets')
+    if isinstance(children, (list, tuple)):
+        return [leaf for child in children for leaf in leaf_datasets(child)]
+    return [dataset_cfg]
+
+
 def apply_data_root(cfg: Config) -> None:
     """Copy the top-level ``data_root`` into each dataloader's dataset that has none.
 
@@ -32,8 +41,8 @@ def apply_data_root(cfg: Config) -> None:
         loader = cfg.get(key)
         if not loader or not isinstance(loader.get('dataset'), dict):
             continue
-        dataset = innermost_dataset(loader.dataset)
-        dataset.setdefault('data_root', data_root)
+        for dataset in leaf_datasets(loader.dataset):
+            dataset.setdefault('data_root', data_root)
 
 
 def fix_dataloader_workers(cfg: Config) -> None:

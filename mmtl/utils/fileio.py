@@ -27,6 +27,10 @@ def atomic_open(path: str, mode: str = 'wb') -> Iterator[IO]:
     os.makedirs(directory, exist_ok=True)
     fd, tmp_path = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=directory)
     try:
+        # mkstemp makes the file 0600; give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)
         encoding = None if 'b' in mode else 'utf-8'
         with os.fdopen(fd, mode, encoding=encoding) as f:
             yield f
