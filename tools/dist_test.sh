@@ -12,16 +12,5 @@ CONFIG=$1
 CHECKPOINT=$2
 NPROC=$3
 shift 3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-exec python -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --master_port="$PORT" \
-    --nproc_per_node="$NPROC" \
-    "$TOOLS_DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "$@"
+exec bash "$(dirname "${BASH_SOURCE[0]}")/misc/torchrun_tool.sh" test.py "$NPROC" \
+    "$CONFIG" "$CHECKPOINT" "$@"

@@ -9,22 +9,5 @@ if [ $# -lt 4 ]; then
 fi
 PARTITION=$1
 JOB_NAME=$2
-CONFIG=$3
-CHECKPOINT=$4
-shift 4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-}
-TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-# shellcheck disable=SC2086
-exec srun -p "$PARTITION" \
-    --job-name="$JOB_NAME" \
-    --gres=gpu:"$GPUS_PER_NODE" \
-    --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" \
-    --cpus-per-task="$CPUS_PER_TASK" \
-    --kill-on-bad-exit=1 \
-    $SRUN_ARGS \
-    python -u "$TOOLS_DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher slurm "$@"
+shift 2
+exec bash "$(dirname "${BASH_SOURCE[0]}")/misc/srun_tool.sh" test.py "$PARTITION" "$JOB_NAME" "$@"

@@ -11,24 +11,8 @@ PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
 shift 3
-WORK_DIR_ARGS=()
 if [ $# -gt 0 ] && [[ $1 != -* ]]; then
-    WORK_DIR_ARGS=(--work-dir "$1")
-    shift
+    set -- --work-dir "$@"
 fi
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-}
-TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-# shellcheck disable=SC2086
-exec srun -p "$PARTITION" \
-    --job-name="$JOB_NAME" \
-    --gres=gpu:"$GPUS_PER_NODE" \
-    --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" \
-    --cpus-per-task="$CPUS_PER_TASK" \
-    --kill-on-bad-exit=1 \
-    $SRUN_ARGS \
-    python -u "$TOOLS_DIR/train.py" "$CONFIG" "${WORK_DIR_ARGS[@]}" --launcher slurm "$@"
+exec bash "$(dirname "${BASH_SOURCE[0]}")/misc/srun_tool.sh" train.py "$PARTITION" "$JOB_NAME" \
+    "$CONFIG" "$@"
