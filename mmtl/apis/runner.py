@@ -70,6 +70,14 @@ def check_load_from(cfg: Config) -> None:
         raise ConfigError(f'load_from: checkpoint file not found: {load_from}')
 
 
+def _tool_config(args: Namespace) -> Config:
+    """Config file + ``--cfg-options``, with the launcher and work dir of the command line."""
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    return cfg
+
+
 def prepare_train_config(args: Namespace) -> Config:
     """The config for ``tools/train.py``: file + ``--cfg-options`` + flags.
 
@@ -79,9 +87,7 @@ def prepare_train_config(args: Namespace) -> Config:
     Returns:
         Config: Ready for :func:`build_runner`.
     """
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    cfg = _tool_config(args)
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:
@@ -99,9 +105,7 @@ def prepare_train_config(args: Namespace) -> Config:
 
 def prepare_test_config(args: Namespace) -> Config:
     """The config for ``tools/test.py``: evaluate ``args.checkpoint`` on the test split."""
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    cfg = _tool_config(args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     check_load_from(cfg)
