@@ -1,6 +1,5 @@
 """Tests of safe checkpoint loading, checkpoint downloads and atomic file writes."""
 
-import contextlib
 import glob
 import http.client
 import http.server
@@ -468,9 +467,10 @@ def test_truncated_download_is_not_cached(checkpoint_server):
     checkpoint_server.mode = 'truncated'
     url = checkpoint_server.url('truncated.pth')
 
-    with contextlib.suppress(CheckpointDownloadError):
+    with pytest.raises(CheckpointDownloadError) as info:
         download_checkpoint(url)
 
+    assert_helpful_download_error(info.value, url)
     assert leftovers(osp.dirname(cached_checkpoint_path(url))) == []
 
 
