@@ -211,7 +211,7 @@ def _download(url: str, target: str, timeout: float) -> None:
 
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
     """mmengine checkpoint scheme for local paths, loading safely."""
-    return safe_torch_load(filename, map_location=map_location)
+    return _convert_torchvision(safe_torch_load(filename, map_location=map_location), filename)
 
 
 def load_url_checkpoint(
@@ -219,7 +219,15 @@ def load_url_checkpoint(
 ) -> Any:
     """mmengine checkpoint scheme for ``http(s)://``: cache once, then load safely."""
     del model_dir  # always the torch hub cache, so that users know where to drop files
-    return safe_torch_load(download_checkpoint(filename), map_location=map_location)
+    checkpoint = safe_torch_load(download_checkpoint(filename), map_location=map_location)
+    return _convert_torchvision(checkpoint, filename)
+
+
+def _convert_torchvision(checkpoint: Any, source: str) -> Any:
+    """A torchvision checkpoint converted to mmtl's layout (and logged); others unchanged."""
+    from mmtl.models.converters import convert_if_torchvision  # torchvision, mmpretrain: only when used
+
+    return convert_if_torchvision(checkpoint, source)
 
 
 def register_checkpoint_schemes() -> None:

@@ -1,0 +1,468 @@
+"""Convert torchvision classification checkpoints to the layout of mmtl's (mmpretrain's) models.
+
+A torchvision checkpoint is a bare state dict (``conv1.weight``, ``features.0.0.weight``,
+``fc.weight``, ...). mmtl's models are mmpretrain ``ImageClassifier`` s whose weights live under
+``backbone.*`` and ``head.*``. Each supported architecture registers a converter that renames
+the keys (the tensors are kept as they are) into the model built from its base config:
+
+======================  =========================================  ================================
+torchvision             mmpretrain model                           mmtl base config
+======================  =========================================  ================================
+``mobilenet_v2``        ``MobileNetV2`` + ``LinearClsHead``        ``_base_/models/mobilenet_v2_1x``
+``resnet18/34/50/101``  ``ResNet`` (style pytorch) + linear head   ``_base_/models/resnet{depth}``
+``vgg16``, ``vgg16_bn`` ``VGG`` + ``AdaptivePoolFlatten`` +        ``_base_/models/vgg16{,_bn}``
+                        ``StackedLinearClsHead`` (4096, 4096)
+``densenet121``         ``DenseNet`` + ``LinearClsHead``           ``_base_/models/densenet121``
+======================  =========================================  ================================
+
+An architecture is recognised by comparing the checkpoint's keys and shapes with those of the
+torchvision model itself (built on the ``meta`` device, so without allocating memory); only the
+class count of the final classifier may differ.
+"""
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
+
+import torch
+import torchvision
+from mmpretrain.models.backbones import VGG, MobileNetV2
+from torch import nn
+
+StateDict = Dict[str, torch.Tensor]
+
+#: Prefix that ``DataParallel``/``DistributedDataParallel`` add to every key.
+_WRAPPER_PREFIX = 'module.'
+
+
+@dataclass(frozen=True)
+class TorchvisionConverter:
+    """How one torchvision architecture maps onto mmtl's model.
+
+    Args:
+        arch (str): torchvision's name of the architecture (``torchvision.models.<arch>``).
+        convert (Callable): Renames a torchvision state dict's keys to the mmpretrain layout.
+        classifier (str): Key prefix of torchvision's final ``Linear``; its output size (the
+            class count) may differ from the reference model's.
+        marker (str): A key every checkpoint of this family has; cheap first test before the
+            full comparison of keys and shapes.
+        base_config (str): mmtl base model config (under ``configs/``) whose model takes the
+            converted weights.
+    """
+
+    arch: str
+    convert: Callable[[Mapping[str, torch.Tensor]], StateDict]
+    classifier: str
+    marker: str
+    base_config: str
+
+    def build_reference(self) -> nn.Module:
+        """The randomly initialised torchvision model of this architecture."""
+        return getattr(torchvision.models, self.arch)(weights=None)
+
+
+#: Converters keyed by torchvision architecture name.
+TORCHVISION_CONVERTERS: Dict[str, TorchvisionConverter] = {}
+
+
+def register_torchvision_converter(
+    archs: List[str], classifier: str, marker: str, base_config: str
+) -> Callable:
+    """Register a key-renaming function as the converter of each of ``archs``.
+
+    Args:
+        archs (list[str]): torchvision architecture names the function converts.
+        classifier (str): Key prefix of the final ``Linear`` layer.
+        marker (str): A key that every checkpoint of these architectures has.
+        base_config (str): Base config path with ``{arch}`` standing for the architecture.
+
+    Returns:
+        Callable: A decorator that registers the function and returns it unchanged.
+    """
+
+    def decorator(convert: Callable[[Mapping[str, torch.Tensor]], StateDict]) -> Callable:
+        for arch in archs:
+            TORCHVISION_CONVERTERS[arch] = TorchvisionConverter(
+                arch=arch,
+                convert=convert,
+                classifier=classifier,
+                marker=marker,
+                base_config=base_config.format(arch=arch),
+            )
+        return convert
+
+    return decorator
+
+
+# --------------------------------------------------------------------------------------------
+# Converters
+# --------------------------------------------------------------------------------------------
+
+
+def _conv_bn(rest: str) -> str:
+    """``0.<param>`` (a conv) -> ``conv.<param>``; ``1.<param>`` (its BN) -> ``bn.<param>``."""
+    index, param = rest.split('.', 1)
+    return f'{"conv" if index == "0" else "bn"}.{param}'
+
+
+@register_torchvision_converter(
+    ['resnet18', 'resnet34', 'resnet50', 'resnet101'],
+    classifier='fc',
+    marker='layer1.0.conv1.weight',
+    base_config='_base_/models/{arch}.py',
+)
+def convert_resnet(state: Mapping[str, torch.Tensor]) -> StateDict:
+    """torchvision ResNet -> mmpretrain ``ResNet(style='pytorch')`` + ``LinearClsHead``.
+
+    The backbones share every name (``conv1``, ``bn1``, ``layerN.M.{conv,bn}K``,
+    ``downsample.{0,1}``); only the classifier moves from ``fc`` to ``head.fc``.
+
+    Args:
+        state (Mapping): torchvision state dict.
+
+    Returns:
+        dict: The state dict in mmpretrain's layout.
+    """
+    return {
+        ('head.' + key if key.startswith('fc.') else 'backbone.' + key): value
+        for key, value in state.items()
+    }
+
+
+def _mobilenet_v2_block_names() -> List[str]:
+    """mmpretrain's names of the inverted-residual blocks, in torchvision's order."""
+    names = []
+    for layer, (_, _, num_blocks, _) in enumerate(MobileNetV2.arch_settings, start=1):
+        names += [f'layer{layer}.{block}' for block in range(num_blocks)]
+    return names
+
+
+@register_torchvision_converter(
+    ['mobilenet_v2'],
+    classifier='classifier.1',
+    marker='features.18.0.weight',
+    base_config='_base_/models/mobilenet_v2_1x.py',
+)
+def convert_mobilenet_v2(state: Mapping[str, torch.Tensor]) -> StateDict:
+    """torchvision MobileNetV2 -> mmpretrain ``MobileNetV2`` + ``LinearClsHead``.
+
+    torchvision numbers its 19 feature modules: ``features.0`` is the stem (mmpretrain
+    ``conv1``), ``features.1``-``features.17`` the inverted residuals (``layer1.0`` to
+    ``layer7.0``) and ``features.18`` the last 1x1 conv (``conv2``). Inside a block, torchvision's
+    conv-BN-ReLU6 modules ``conv.K.{0,1}`` become ``conv.K.{conv,bn}``, and its bare projection
+    conv ``conv.K`` with the BN ``conv.(K+1)`` after it become ``conv.K.{conv,bn}``.
+
+    Args:
+        state (Mapping): torchvision state dict.
+
+    Returns:
+        dict: The state dict in mmpretrain's layout.
+    """
+    blocks = _mobilenet_v2_block_names()
+    last = len(blocks) + 1
+    converted = {}
+    for key, value in state.items():
+        if key.startswith('classifier.1.'):
+            converted['head.fc.' + key[len('classifier.1.') :]] = value
+            continue
+        index, rest = re.fullmatch(r'features\.(\d+)\.(.+)', key).groups()
+        index = int(index)
+        if index in (0, last):
+            name = f'{"conv1" if index == 0 else "conv2"}.{_conv_bn(rest)}'
+        else:
+            name = f'{blocks[index - 1]}.{_mobilenet_v2_block_part(state, index, rest)}'
+        converted['backbone.' + name] = value
+    return converted
+
+
+def _mobilenet_v2_block_part(state: Mapping[str, torch.Tensor], index: int, rest: str) -> str:
+    """Rename ``rest`` (the key inside torchvision block ``features.<index>``)."""
+    with_act = re.fullmatch(r'conv\.(\d+)\.([01]\..+)', rest)
+    if with_act:  # a conv-BN-ReLU6 module
+        return f'conv.{with_act.group(1)}.{_conv_bn(with_act.group(2))}'
+    position, param = re.fullmatch(r'conv\.(\d+)\.(.+)', rest).groups()
+    position = int(position)
+    if state[f'features.{index}.conv.{position}.weight'].dim() == 4:  # the projection conv
+        return f'conv.{position}.conv.{param}'
+    return f'conv.{position - 1}.bn.{param}'  # the BN after it
+
+
+@register_torchvision_converter(
+    ['vgg16', 'vgg16_bn'],
+    classifier='classifier.6',
+    marker='classifier.6.weight',
+    base_config='_base_/models/{arch}.py',
+)
+def convert_vgg(state: Mapping[str, torch.Tensor]) -> StateDict:
+    """torchvision VGG -> mmpretrain ``VGG`` + ``AdaptivePoolFlatten`` + ``StackedLinearClsHead``.
+
+    torchvision's ``features`` holds convs, (BNs,) ReLUs and max-pools as separate modules;
+    mmpretrain's holds one ``ConvModule`` (``conv``, ``bn``) per conv and a max-pool after each
+    stage. The k-th conv therefore moves from its torchvision index to k plus the number of
+    stages before it; a BN follows its conv. The classifier's three ``Linear`` layers
+    ``classifier.{0,3,6}`` become the head's ``layers.{0,1,2}.fc``.
+
+    Args:
+        state (Mapping): torchvision state dict.
+
+    Returns:
+        dict: The state dict in mmpretrain's layout.
+    """
+    conv_indices = sorted(
+        int(match.group(1))
+        for key, value in state.items()
+        if (match := re.fullmatch(r'features\.(\d+)\.weight', key)) and value.dim() == 4
+    )
+    stage_blocks = VGG.arch_settings[len(conv_indices) + 3]  # + the three Linear layers
+    mm_indices = []
+    for stage, num_convs in enumerate(stage_blocks):
+        first = sum(stage_blocks[:stage]) + stage  # one max-pool after each earlier stage
+        mm_indices += range(first, first + num_convs)
+    module_names = {}
+    for tv_index, mm_index in zip(conv_indices, mm_indices):
+        module_names[tv_index] = f'features.{mm_index}.conv'
+        module_names[tv_index + 1] = f'features.{mm_index}.bn'  # vgg*_bn only
+    converted = {}
+    for key, value in state.items():
+        part, index, param = re.fullmatch(r'(features|classifier)\.(\d+)\.(.+)', key).groups()
+        if part == 'features':
+            converted[f'backbone.{module_names[int(index)]}.{param}'] = value
+        else:
+            converted[f'head.layers.{int(index) // 3}.fc.{param}'] = value
+    return converted
+
+
+def _densenet_rename(key: str) -> str:
+    """Rename one (already modernised) torchvision DenseNet key."""
+    rules = (
+        (r'features\.conv0\.', lambda m: 'stem.0.'),
+        (r'features\.norm0\.', lambda m: 'stem.1.'),
+        (
+            r'features\.denseblock(\d+)\.denselayer(\d+)\.',
+            lambda m: f'stages.{int(m.group(1)) - 1}.block.{int(m.group(2)) - 1}.',
+        ),
+        (r'features\.transition(\d+)\.', lambda m: f'transitions.{int(m.group(1)) - 1}.'),
+        # The final BN (norm5 after four blocks) closes the last "transition" in mmpretrain.
+        (r'features\.norm(\d+)\.', lambda m: f'transitions.{int(m.group(1)) - 2}.0.'),
+    )
+    for pattern, replace in rules:
+        match = re.match(pattern, key)
+        if match:
+            return 'backbone.' + replace(match) + key[match.end() :]
+    return 'head.fc.' + key[len('classifier.') :]
+
+
+@register_torchvision_converter(
+    ['densenet121'],
+    classifier='classifier',
+    marker='features.conv0.weight',
+    base_config='_base_/models/densenet121.py',
+)
+def convert_densenet(state: Mapping[str, torch.Tensor]) -> StateDict:
+    """torchvision DenseNet -> mmpretrain ``DenseNet`` + ``LinearClsHead``.
+
+    ``features.conv0/norm0`` -> ``stem.0/1``; ``features.denseblockI.denselayerJ`` ->
+    ``stages.(I-1).block.(J-1)`` (same ``norm1 conv1 norm2 conv2`` inside);
+    ``features.transitionI`` -> ``transitions.(I-1)``; the final ``features.norm5`` ->
+    ``transitions.3.0``; ``classifier`` -> ``head.fc``.
+
+    Args:
+        state (Mapping): torchvision state dict (modern key names; see
+            :func:`normalize_torchvision_keys`).
+
+    Returns:
+        dict: The state dict in mmpretrain's layout.
+    """
+    return {_densenet_rename(key): value for key, value in state.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# Recognising a torchvision checkpoint
+# --------------------------------------------------------------------------------------------
+
+
+def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
+    """Undo the variations torchvision checkpoints come with.
+
+    Strips the ``module.`` prefix of (Distributed)DataParallel, and renames the DenseNet keys
+    of the files torchvision published (``denselayer1.norm.1.weight``) to the names its models
+    use today (``denselayer1.norm1.weight``), as torchvision's own loader does.
+
+    Args:
+        state (Mapping): A state dict.
+
+    Returns:
+        dict: The state dict with normalised keys.
+    """
+    normalized = {}
+    for key, value in state.items():
+        if key.startswith(_WRAPPER_PREFIX):
+            key = key[len(_WRAPPER_PREFIX) :]
+        key = re.sub(r'(denselayer\d+\.(?:norm|relu|conv))\.([12])\.', r'\1\2.', key)
+        normalized[key] = value
+    return normalized
+
+
+@functools.lru_cache(maxsize=None)
+def reference_shapes(arch: str) -> Dict[str, torch.Size]:
+    """Key -> shape of torchvision's ``arch`` state dict (built on the meta device).
+
+    Args:
+        arch (str): A key of :data:`TORCHVISION_CONVERTERS`.
+
+    Returns:
+        dict: The reference model's keys and tensor shapes.
+    """
+    with torch.device('meta'):
+        model = TORCHVISION_CONVERTERS[arch].build_reference()
+    return {key: value.shape for key, value in model.state_dict().items()}
+
+
+def layout_mismatches(state: Mapping[str, torch.Tensor], arch: str) -> List[str]:
+    """How ``state`` differs from torchvision's ``arch``; empty when it is that architecture.
+
+    The final classifier may have any number of classes.
+
+    Args:
+        state (Mapping): A normalised state dict (see :func:`normalize_torchvision_keys`).
+        arch (str): A key of :data:`TORCHVISION_CONVERTERS`.
+
+    Returns:
+        list[str]: One line per missing or unexpected key or differing shape.
+    """
+    reference = reference_shapes(arch)
+    classifier = TORCHVISION_CONVERTERS[arch].classifier
+    head_keys = {f'{classifier}.weight', f'{classifier}.bias'}
+    problems = [f'missing key {key}' for key in reference if key not in state]
+    problems += [f'unexpected key {key}' for key in state if key not in reference]
+    for key in reference.keys() & state.keys():
+        shape, expected = tuple(state[key].shape), tuple(reference[key])
+        other_class_count = key in head_keys and shape[1:] == expected[1:]
+        if shape != expected and not other_class_count:
+            problems.append(f'{key} has shape {shape}, expected {expected}')
+    return sorted(problems)
+
+
+def _is_tensor_dict(obj) -> bool:
+    return isinstance(obj, Mapping) and bool(obj) and all(
+        isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in obj.items()
+    )
+
+
+def detect_torchvision_arch(state_dict) -> Optional[str]:
+    """Name the torchvision architecture whose checkpoint ``state_dict`` is, if any.
+
+    Args:
+        state_dict: Anything loaded from a checkpoint file.
+
+    Returns:
+        str | None: A key of :data:`TORCHVISION_CONVERTERS`, or None when ``state_dict`` is not
+        a torchvision state dict of a supported architecture (an mmengine checkpoint, say).
+    """
+    if not _is_tensor_dict(state_dict):
+        return None
+    state = normalize_torchvision_keys(state_dict)
+    for arch, converter in TORCHVISION_CONVERTERS.items():
+        if converter.marker in state and not layout_mismatches(state, arch):
+            return arch
+    return None
+
+
+def convert_torchvision_state_dict(
+    state_dict: Mapping[str, torch.Tensor], arch: str = 'auto'
+) -> Tuple[str, StateDict]:
+    """Convert a torchvision state dict to the layout of mmtl's model.
+
+    Args:
+        state_dict (Mapping): A torchvision checkpoint (a bare state dict).
+        arch (str): torchvision architecture name, or ``'auto'`` to recognise it.
+
+    Returns:
+        tuple[str, dict]: The architecture and the converted state dict.
+
+    Raises:
+        ValueError: The architecture is unknown, or ``state_dict`` is not a checkpoint of it
+            (the message lists the first differences).
+    """
+    if arch == 'auto':
+        detected = detect_torchvision_arch(state_dict)
+        if detected is None:
+            keys = ', '.join(list(state_dict)[:5]) if isinstance(state_dict, Mapping) else ''
+            raise ValueError(
+                'not a torchvision checkpoint of a supported architecture '
+                f'({", ".join(TORCHVISION_CONVERTERS)}); its first keys are: {keys or "none"}'
+            )
+        arch = detected
+    if arch not in TORCHVISION_CONVERTERS:
+        raise ValueError(
+            f'unknown architecture {arch!r}; supported: {", ".join(TORCHVISION_CONVERTERS)}'
+        )
+    if not _is_tensor_dict(state_dict):
+        raise ValueError(f'expected a torchvision state dict (key -> tensor) for {arch}')
+    state = normalize_torchvision_keys(state_dict)
+    problems = layout_mismatches(state, arch)
+    if problems:
+        shown = '; '.join(problems[:5]) + ('; ...' if len(problems) > 5 else '')
+        raise ValueError(
+            f'not a torchvision {arch} checkpoint: {len(problems)} differences: {shown}'
+        )
+    return arch, TORCHVISION_CONVERTERS[arch].convert(state)
+
+
+# --------------------------------------------------------------------------------------------
+# Whole checkpoints
+# --------------------------------------------------------------------------------------------
+
+
+def torchvision_to_mmtl_checkpoint(
+    state_dict: Mapping[str, torch.Tensor], arch: str = 'auto', source: Optional[str] = None
+) -> dict:
+    """Wrap a converted torchvision state dict as an mmengine checkpoint.
+
+    Args:
+        state_dict (Mapping): A torchvision checkpoint (a bare state dict).
+        arch (str): torchvision architecture name, or ``'auto'``. Defaults to ``'auto'``.
+        source (str, optional): Where the weights came from, kept in the meta data.
+
+    Returns:
+        dict: ``{'state_dict': ..., 'meta': {'converted_from': 'torchvision', 'arch': ...,
+        'base_config': ..., 'source': ...}}``.
+    """
+    arch, converted = convert_torchvision_state_dict(state_dict, arch)
+    meta = {
+        'converted_from': 'torchvision',
+        'arch': arch,
+        'base_config': TORCHVISION_CONVERTERS[arch].base_config,
+    }
+    if source is not None:
+        meta['source'] = source
+    return {'state_dict': converted, 'meta': meta}
+
+
+def convert_if_torchvision(checkpoint, source: str):
+    """Convert ``checkpoint`` when it is a torchvision one; return anything else unchanged.
+
+    This is what lets ``load_from`` (and ``init_model``) take a torchvision ``.pth`` file
+    directly. A conversion is logged with the architecture and the file.
+
+    Args:
+        checkpoint: The object loaded from ``source``.
+        source (str): The checkpoint's file name or URL, for the log.
+
+    Returns:
+        The mmengine checkpoint converted from torchvision's, or ``checkpoint`` itself.
+    """
+    arch = detect_torchvision_arch(checkpoint)
+    if arch is None:
+        return checkpoint
+    from mmengine.logging import print_log
+
+    converted = torchvision_to_mmtl_checkpoint(checkpoint, arch, source)
+    print_log(
+        f'{source} is a torchvision {arch} checkpoint: converted its '
+        f'{len(converted["state_dict"])} tensors to the layout of mmpretrain\'s model '
+        f'(as in configs/{converted["meta"]["base_config"]})',
+        logger='current',
+    )
+    return converted

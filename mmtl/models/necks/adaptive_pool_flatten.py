@@ -1,0 +1,54 @@
+"""Average-pool a feature map to a fixed grid and flatten it, as torchvision's VGG does."""
+
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.model import BaseModule
+from torch import nn
+
+from mmtl.registry import MODELS
+
+
+@MODELS.register_module()
+class AdaptivePoolFlatten(BaseModule):
+    """Adaptive average pooling to ``output_size`` followed by flattening.
+
+    torchvision's VGG pools the last feature map to 7x7 with ``AdaptiveAvgPool2d`` before its
+    fully connected classifier, so the classifier works at any input size (at 224x224 the map
+    is already 7x7 and the pooling changes nothing). mmpretrain's VGG backbone has no such
+    pooling; this neck restores it, so that a VGG with a ``StackedLinearClsHead`` computes what
+    torchvision's VGG computes.
+
+    Args:
+        output_size (int | tuple[int, int], optional): Grid to pool to. ``None`` only
+            flattens. Defaults to 7.
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
+    """
+
+    def __init__(
+        self,
+        output_size: Optional[Union[int, Tuple[int, int]]] = 7,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.pool = nn.AdaptiveAvgPool2d(output_size) if output_size is not None else None
+
+    def _flatten(self, feature: torch.Tensor) -> torch.Tensor:
+        if self.pool is not None:
+            feature = self.pool(feature)
+        return feature.flatten(1)
+
+    def forward(
+        self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
+    ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+        """Pool and flatten each feature map.
+
+        Args:
+            inputs (Tensor | Sequence[Tensor]): One ``(N, C, H, W)`` map or several.
+
+        Returns:
+            Tensor | tuple[Tensor]: ``(N, C * h * w)`` for each input, in the input's form.
+        """
+        if isinstance(inputs, torch.Tensor):
+            return self._flatten(inputs)
+        return tuple(self._flatten(feature) for feature in inputs)
