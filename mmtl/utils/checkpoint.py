@@ -225,7 +225,9 @@ def load_url_checkpoint(
 
 def _convert_torchvision(checkpoint: Any, source: str) -> Any:
     """A torchvision checkpoint converted to mmtl's layout (and logged); others unchanged."""
-    from mmtl.models.converters import convert_if_torchvision  # torchvision, mmpretrain: only when used
+    from mmtl.models.converters import (
+        convert_if_torchvision,
+    )  # torchvision, mmpretrain: only when used
 
     return convert_if_torchvision(checkpoint, source)
 

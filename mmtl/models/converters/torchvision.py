@@ -304,7 +304,7 @@ def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
     return normalized
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reference_shapes(arch: str) -> Dict[str, torch.Size]:
     """Key -> shape of torchvision's ``arch`` state dict (built on the meta device).
 
@@ -329,24 +329,31 @@ def layout_mismatches(state: Mapping[str, torch.Tensor], arch: str) -> List[str]
         arch (str): A key of :data:`TORCHVISION_CONVERTERS`.
 
     Returns:
-        list[str]: One line per missing or unexpected key or differing shape.
+        list[str]: One line per missing key, unexpected key and differing shape, in that
+        order and in the models' order of layers.
     """
     reference = reference_shapes(arch)
     classifier = TORCHVISION_CONVERTERS[arch].classifier
     head_keys = {f'{classifier}.weight', f'{classifier}.bias'}
     problems = [f'missing key {key}' for key in reference if key not in state]
     problems += [f'unexpected key {key}' for key in state if key not in reference]
-    for key in reference.keys() & state.keys():
-        shape, expected = tuple(state[key].shape), tuple(reference[key])
+    for key, expected in reference.items():
+        if key not in state:
+            continue
+        shape, expected = tuple(state[key].shape), tuple(expected)
         other_class_count = key in head_keys and shape[1:] == expected[1:]
         if shape != expected and not other_class_count:
             problems.append(f'{key} has shape {shape}, expected {expected}')
-    return sorted(problems)
+    return problems
 
 
 def _is_tensor_dict(obj) -> bool:
-    return isinstance(obj, Mapping) and bool(obj) and all(
-        isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in obj.items()
+    return (
+        isinstance(obj, Mapping)
+        and bool(obj)
+        and all(
+            isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in obj.items()
+        )
     )
 
 
@@ -461,7 +468,7 @@ def convert_if_torchvision(checkpoint, source: str):
     converted = torchvision_to_mmtl_checkpoint(checkpoint, arch, source)
     print_log(
         f'{source} is a torchvision {arch} checkpoint: converted its '
-        f'{len(converted["state_dict"])} tensors to the layout of mmpretrain\'s model '
+        f"{len(converted['state_dict'])} tensors to the layout of mmpretrain's model "
         f'(as in configs/{converted["meta"]["base_config"]})',
         logger='current',
     )

@@ -1,0 +1,317 @@
+"""torchvision checkpoints: recognition, conversion to mmpretrain's layout, identical logits."""
+
+import os
+import os.path as osp
+import re
+import sys
+
+import pytest
+import torch
+import torchvision
+from conftest import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.runner import load_checkpoint
+
+import mmtl  # noqa: F401  (registers mmtl's models and checkpoint loaders)
+from mmtl.models.converters import (
+    TORCHVISION_CONVERTERS,
+    convert_if_torchvision,
+    convert_torchvision_state_dict,
+    detect_torchvision_arch,
+)
+from mmtl.registry import MODELS
+from mmtl.utils import safe_torch_load
+from mmtl.utils.checkpoint import load_local_checkpoint
+
+CONVERTER_TOOL = osp.join(REPO_ROOT, 'tools', 'model_converters', 'torchvision2mmtl.py')
+
+FAST_ARCHS = ['mobilenet_v2', 'resnet18', 'resnet34', 'resnet50', 'densenet121']
+#: The heavy ones (VGG: 138 M parameters) run in the slow group.
+SLOW_ARCHS = ['resnet101', 'vgg16', 'vgg16_bn']
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Small forward passes run faster on one thread than on two contended ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def build_mmtl_model(config: str, **head):
+    """The model of an mmtl config (``configs/...``), built under the mmtl scope, in eval mode."""
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
+    cfg.model.head.update(head)
+    with DefaultScope.overwrite_default_scope('mmtl'):
+        return MODELS.build(cfg.model).eval()
+
+
+def random_torchvision_model(arch: str, seed: int = 0, **kwargs) -> torch.nn.Module:
+    """torchvision's ``arch``, randomly initialised, with random BN statistics and affines.
+
+    Fresh BNs have mean 0 / var 1 / weight 1 / bias 0, which would hide a BN loaded into the
+    wrong place; random ones make every BN tensor count in eval mode.
+    """
+    torch.manual_seed(seed)
+    model = getattr(torchvision.models, arch)(weights=None, **kwargs)
+    generator = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                shape = module.running_mean.shape
+                module.running_mean.copy_(torch.randn(shape, generator=generator) * 0.1)
+                module.running_var.copy_(torch.rand(shape, generator=generator) + 0.5)
+                module.weight.copy_(torch.rand(shape, generator=generator) * 0.5 + 0.3)
+                module.bias.copy_(torch.randn(shape, generator=generator) * 0.1)
+    return model.eval()
+
+
+def meta_state_dict(arch: str, **kwargs) -> dict:
+    """A torchvision state dict with the right keys and shapes but no data (cheap)."""
+    with torch.device('meta'):
+        return getattr(torchvision.models, arch)(weights=None, **kwargs).state_dict()
+
+
+def assert_same_logits(arch: str) -> None:
+    tv_model = random_torchvision_model(arch)
+    detected, converted = convert_torchvision_state_dict(tv_model.state_dict())
+    assert detected == arch
+    mm_model = build_mmtl_model(TORCHVISION_CONVERTERS[arch].base_config)
+    result = mm_model.load_state_dict(converted, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    assert len(converted) == len(tv_model.state_dict())
+
+    inputs = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        expected = tv_model(inputs)
+        logits = mm_model(inputs, mode='tensor')
+    assert logits.shape == (2, 1000)
+    assert expected.std() > 1e-3  # not a degenerate all-equal output
+    torch.testing.assert_close(logits, expected, atol=1e-5, rtol=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Numerical equivalence
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('arch', FAST_ARCHS)
+def test_converted_weights_give_torchvision_logits(arch):
+    assert_same_logits(arch)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('arch', SLOW_ARCHS)
+def test_converted_weights_give_torchvision_logits_large_models(arch):
+    assert_same_logits(arch)
+
+
+def test_every_converter_is_tested_and_has_its_base_config():
+    assert set(TORCHVISION_CONVERTERS) == set(FAST_ARCHS + SLOW_ARCHS)
+    for arch, converter in TORCHVISION_CONVERTERS.items():
+        assert osp.isfile(osp.join(REPO_ROOT, 'configs', converter.base_config)), arch
+
+
+def test_other_class_count_converts_into_model_with_that_head():
+    tv_model = random_torchvision_model('resnet18', num_classes=10)
+    arch, converted = convert_torchvision_state_dict(tv_model.state_dict())
+    assert arch == 'resnet18'
+    mm_model = build_mmtl_model('_base_/models/resnet18.py', num_classes=10)
+    mm_model.load_state_dict(converted, strict=True)
+    inputs = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            mm_model(inputs, mode='tensor'), tv_model(inputs), atol=1e-5, rtol=0
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Recognising torchvision checkpoints
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('arch', sorted(TORCHVISION_CONVERTERS))
+def test_detects_each_architecture(arch):
+    assert detect_torchvision_arch(meta_state_dict(arch)) == arch
+
+
+@pytest.mark.parametrize(
+    'arch',
+    # Same key names as a supported ResNet, other shapes (grouped or wider 3x3 convs).
+    [
+        'resnext50_32x4d',
+        'wide_resnet50_2',
+        'resnet152',
+        'vgg19',
+        'densenet169',
+        'mobilenet_v3_small',
+    ],
+)
+def test_unsupported_torchvision_architectures_are_not_detected(arch):
+    assert detect_torchvision_arch(meta_state_dict(arch)) is None
+
+
+def test_mmengine_checkpoints_and_mmpretrain_state_dicts_are_not_detected():
+    mm_state = build_mmtl_model('_base_/models/resnet18.py').state_dict()
+    assert detect_torchvision_arch(mm_state) is None
+    assert detect_torchvision_arch({'state_dict': mm_state, 'meta': {}}) is None
+    assert detect_torchvision_arch({}) is None
+    assert detect_torchvision_arch([torch.zeros(1)]) is None
+
+
+def test_data_parallel_prefix_is_stripped():
+    state = {f'module.{key}': value for key, value in meta_state_dict('resnet18').items()}
+    assert detect_torchvision_arch(state) == 'resnet18'
+    _, converted = convert_torchvision_state_dict(state)
+    assert 'backbone.layer4.1.bn2.running_var' in converted
+    assert 'head.fc.weight' in converted
+
+
+def test_published_densenet_key_names_are_understood():
+    """torchvision's densenet121-a639ec97.pth spells ``denselayer1.norm.1``, not ``norm1``."""
+    state = random_torchvision_model('densenet121').state_dict()
+    legacy = {
+        re.sub(r'(denselayer\d+\.(?:norm|conv))([12])\.', r'\1.\2.', key): value
+        for key, value in state.items()
+    }
+    assert 'features.denseblock1.denselayer1.norm.1.weight' in legacy
+    arch, from_legacy = convert_torchvision_state_dict(legacy)
+    _, from_modern = convert_torchvision_state_dict(state)
+    assert arch == 'densenet121'
+    assert from_legacy.keys() == from_modern.keys()
+    assert all(from_legacy[key] is from_modern[key] for key in from_modern)
+
+
+def test_explicit_arch_that_does_not_fit_names_the_differences():
+    state = dict(meta_state_dict('resnet18'))
+    del state['layer2.0.downsample.0.weight']
+    state['layer1.0.conv1.weight'] = torch.empty(32, 64, 3, 3)
+    with pytest.raises(ValueError) as info:
+        convert_torchvision_state_dict(state, arch='resnet18')
+    message = str(info.value)
+    assert 'not a torchvision resnet18 checkpoint' in message
+    assert 'missing key layer2.0.downsample.0.weight' in message
+    assert 'layer1.0.conv1.weight has shape (32, 64, 3, 3), expected (64, 64, 3, 3)' in message
+
+
+def test_unknown_arch_and_unrecognised_checkpoint_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown architecture 'alexnet'; supported: .*resnet50"):
+        convert_torchvision_state_dict(meta_state_dict('resnet18'), arch='alexnet')
+    with pytest.raises(ValueError, match='not a torchvision checkpoint .* first keys are: conv1'):
+        convert_torchvision_state_dict(meta_state_dict('resnext50_32x4d'))
+
+
+# --------------------------------------------------------------------------------------------
+# load_from a torchvision file, and the converter tool
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope='module')
+def torchvision_resnet18(tmp_path_factory):
+    """A torchvision-format resnet18 checkpoint file and the model it came from."""
+    model = random_torchvision_model('resnet18', seed=5)
+    path = str(tmp_path_factory.mktemp('tv') / 'resnet18-random.pth')
+    torch.save(model.state_dict(), path)
+    return path, model
+
+
+def test_mmengine_load_checkpoint_converts_torchvision_file(torchvision_resnet18):
+    path, tv_model = torchvision_resnet18
+    mm_model = build_mmtl_model('_base_/models/resnet18.py')
+    checkpoint = load_checkpoint(mm_model, path, strict=True)
+    assert checkpoint['meta']['converted_from'] == 'torchvision'
+    assert checkpoint['meta']['arch'] == 'resnet18'
+    mm_model.eval()
+    inputs = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            mm_model(inputs, mode='tensor'), tv_model(inputs), atol=1e-5, rtol=0
+        )
+
+
+def test_loader_leaves_mmengine_checkpoints_alone(tmp_path):
+    state = {'backbone.conv1.weight': torch.ones(2, 3, 1, 1)}
+    path = str(tmp_path / 'mm.pth')
+    torch.save({'state_dict': state, 'meta': {'epoch': 3}}, path)
+    loaded = load_local_checkpoint(path)
+    assert loaded['meta'] == {'epoch': 3}
+    assert list(loaded['state_dict']) == ['backbone.conv1.weight']
+    assert convert_if_torchvision(state, 'x.pth') is state
+
+
+def test_converter_tool_writes_loadable_checkpoint(torchvision_resnet18, tmp_path, capsys):
+    sys.path.insert(0, osp.dirname(CONVERTER_TOOL))
+    try:
+        import torchvision2mmtl
+    finally:
+        sys.path.pop(0)
+    src, tv_model = torchvision_resnet18
+    dst = str(tmp_path / 'out' / 'resnet18_mmtl.pth')
+    assert torchvision2mmtl.main([src, dst]) == 0
+    out = capsys.readouterr().out
+    assert f'converted torchvision resnet18 (122 tensors) from {src}' in out
+    assert f'wrote {dst}' in out
+    assert os.listdir(osp.dirname(dst)) == ['resnet18_mmtl.pth']  # no temporary file left
+
+    checkpoint = safe_torch_load(dst)
+    assert checkpoint['meta'] == {
+        'converted_from': 'torchvision',
+        'arch': 'resnet18',
+        'base_config': '_base_/models/resnet18.py',
+        'source': src,
+    }
+    mm_model = build_mmtl_model('_base_/models/resnet18.py')
+    mm_model.load_state_dict(checkpoint['state_dict'], strict=True)
+    inputs = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            mm_model(inputs, mode='tensor'), tv_model(inputs), atol=1e-5, rtol=0
+        )
+
+    # A file of another architecture than --arch says: one clear line, nothing written.
+    bad_dst = str(tmp_path / 'bad.pth')
+    assert torchvision2mmtl.main([src, bad_dst, '--arch', 'resnet34']) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {src}: not a torchvision resnet34 checkpoint')
+    assert 'missing key layer1.2.conv1.weight' in err
+    assert not osp.exists(bad_dst)
+
+
+@pytest.mark.slow
+def test_mim_run_converter_then_train_from_torchvision_file(tmp_path, digits_root):
+    """``tools/train.py`` with ``load_from`` = a torchvision file, and ``mim run`` the tool."""
+    tv_model = random_torchvision_model('mobilenet_v2', seed=3)
+    tv_path = str(tmp_path / 'mobilenet_v2-random.pth')
+    torch.save(tv_model.state_dict(), tv_path)
+
+    # One thread: on a busy 2-core machine two contending threads are many times slower.
+    env = tool_env(str(tmp_path), OMP_NUM_THREADS='1')
+    converted = str(tmp_path / 'mobilenet_v2_mmtl.pth')
+    tool = run_command(
+        ['mim', 'run', 'mmtl', 'torchvision2mmtl', tv_path, converted], str(tmp_path), env
+    )
+    assert tool.returncode == 0, describe(tool)
+    assert f'wrote {converted}' in tool.stdout
+    assert safe_torch_load(converted)['meta']['arch'] == 'mobilenet_v2'
+
+    config = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
+    train = run_command(
+        [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), config, '--work-dir', 'wd']
+        + ['--no-validate', '--cfg-options', f'load_from={tv_path}', f'data_root={digits_root}']
+        + ['model.head.num_classes=3', 'train_cfg.max_epochs=1', 'train_dataloader.batch_size=8']
+        + ['train_dataloader.dataset.indices=16', *NO_WORKERS],  # 2 iterations
+        str(tmp_path),
+        env,
+    )
+    assert train.returncode == 0, describe(train)
+    log = train.stdout + train.stderr
+    assert f'{tv_path} is a torchvision mobilenet_v2 checkpoint: converted its 314 tensors' in log
+    summary = next(line for line in log.splitlines() if 'checkpoint weights:' in line)
+    # All but the 1000-class head, which the 3-class model keeps at its initial values.
+    assert '312 tensors loaded' in summary
+    assert '2 skipped, shape differs' in summary
+    assert 'head.fc.weight (1000, 1280) -> (3, 1280)' in summary
+    assert 'missing' not in summary and 'unexpected' not in summary
+    assert osp.isfile(tmp_path / 'wd' / 'epoch_1.pth')
