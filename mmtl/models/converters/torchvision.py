@@ -5,15 +5,12 @@ A torchvision checkpoint is a bare state dict (``conv1.weight``, ``features.0.0.
 ``backbone.*`` and ``head.*``. Each supported architecture registers a converter that renames
 the keys (the tensors are kept as they are) into the model built from its base config:
 
-======================  =========================================  ================================
-torchvision             mmpretrain model                           mmtl base config
-======================  =========================================  ================================
-``mobilenet_v2``        ``MobileNetV2`` + ``LinearClsHead``        ``_base_/models/mobilenet_v2_1x``
-``resnet18/34/50/101``  ``ResNet`` (style pytorch) + linear head   ``_base_/models/resnet{depth}``
-``vgg16``, ``vgg16_bn`` ``VGG`` + ``AdaptivePoolFlatten`` +        ``_base_/models/vgg16{,_bn}``
-                        ``StackedLinearClsHead`` (4096, 4096)
-``densenet121``         ``DenseNet`` + ``LinearClsHead``           ``_base_/models/densenet121``
-======================  =========================================  ================================
+- ``mobilenet_v2``: ``MobileNetV2`` + ``LinearClsHead`` (``_base_/models/mobilenet_v2_1x.py``);
+- ``resnet18/34/50/101``: ``ResNet(style='pytorch')`` + ``LinearClsHead``
+  (``_base_/models/resnet{18,34,50,101}.py``);
+- ``vgg16``, ``vgg16_bn``: ``VGG`` + ``AdaptivePoolFlatten`` + ``StackedLinearClsHead`` with
+  two hidden layers of 4096 (``_base_/models/vgg16.py``, ``vgg16_bn.py``);
+- ``densenet121``: ``DenseNet`` + ``LinearClsHead`` (``_base_/models/densenet121.py``).
 
 An architecture is recognised by comparing the checkpoint's keys and shapes with those of the
 torchvision model itself (built on the ``meta`` device, so without allocating memory); only the
@@ -115,7 +112,10 @@ def _conv_bn(rest: str) -> str:
 def convert_resnet(state: Mapping[str, torch.Tensor]) -> StateDict:
     """torchvision ResNet -> mmpretrain ``ResNet(style='pytorch')`` + ``LinearClsHead``.
 
-    The backbones share every name (``conv1``, ``bn1``, ``layerN.M.{conv,bn}K``,
+    torchvision's ResNet is mmpretrain's ``ResNet`` with ``style='pytorch'`` (the stride on the
+    3x3 conv of a bottleneck, one 7x7 stem conv, 1x1 strided downsample convs); ``ResNetV1c``
+    (three-conv stem) and ``ResNetV1d`` (average-pool downsample) are other networks. The
+    backbones share every name (``conv1``, ``bn1``, ``layerN.M.{conv,bn}K``,
     ``downsample.{0,1}``); only the classifier moves from ``fc`` to ``head.fc``.
 
     Args:
@@ -201,7 +201,10 @@ def convert_vgg(state: Mapping[str, torch.Tensor]) -> StateDict:
     mmpretrain's holds one ``ConvModule`` (``conv``, ``bn``) per conv and a max-pool after each
     stage. The k-th conv therefore moves from its torchvision index to k plus the number of
     stages before it; a BN follows its conv. The classifier's three ``Linear`` layers
-    ``classifier.{0,3,6}`` become the head's ``layers.{0,1,2}.fc``.
+    ``classifier.{0,3,6}`` become the head's ``layers.{0,1,2}.fc``. (mmpretrain's ``VGG`` can
+    hold the classifier itself, with ``num_classes`` set on the backbone; mmtl keeps it in the
+    head instead, so that ``model.head.num_classes`` sets the class count as for every other
+    model and fine-tuning replaces only the last layer.)
 
     Args:
         state (Mapping): torchvision state dict.
