@@ -184,6 +184,20 @@ def test_published_densenet_key_names_are_understood():
     assert all(from_legacy[key] is from_modern[key] for key in from_modern)
 
 
+@pytest.mark.parametrize('arch', ['vgg16_bn', 'densenet121'])
+def test_files_without_batch_norm_counters_convert_completely(arch):
+    """Files saved before PyTorch 0.4.1 (vgg16_bn-6c64b313.pth, ...) have no num_batches_tracked."""
+    state = meta_state_dict(arch)
+    old_state = {k: v for k, v in state.items() if not k.endswith('num_batches_tracked')}
+    assert len(old_state) < len(state)
+    assert detect_torchvision_arch(old_state) == arch
+    _, converted = convert_torchvision_state_dict(old_state)
+    _, reference = convert_torchvision_state_dict(state)
+    assert converted.keys() == reference.keys()
+    counters = [k for k in converted if k.endswith('num_batches_tracked')]
+    assert counters and all(converted[k].item() == 0 for k in counters)
+
+
 def test_explicit_arch_that_does_not_fit_names_the_differences():
     state = dict(meta_state_dict('resnet18'))
     del state['layer2.0.downsample.0.weight']

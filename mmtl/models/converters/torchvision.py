@@ -288,9 +288,11 @@ def convert_densenet(state: Mapping[str, torch.Tensor]) -> StateDict:
 def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
     """Undo the variations torchvision checkpoints come with.
 
-    Strips the ``module.`` prefix of (Distributed)DataParallel, and renames the DenseNet keys
-    of the files torchvision published (``denselayer1.norm.1.weight``) to the names its models
-    use today (``denselayer1.norm1.weight``), as torchvision's own loader does.
+    Strips the ``module.`` prefix of (Distributed)DataParallel; renames the DenseNet keys of
+    the files torchvision published (``denselayer1.norm.1.weight``) to the names its models use
+    today (``denselayer1.norm1.weight``), as torchvision's own loader does; and gives each
+    BatchNorm of a file saved before PyTorch 0.4.1 (such as ``vgg16_bn-6c64b313.pth``) the
+    ``num_batches_tracked`` counter it lacks (0, which eval-mode BN does not use).
 
     Args:
         state (Mapping): A state dict.
@@ -304,6 +306,9 @@ def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
             key = key[len(_WRAPPER_PREFIX) :]
         key = re.sub(r'(denselayer\d+\.(?:norm|relu|conv))\.([12])\.', r'\1\2.', key)
         normalized[key] = value
+        if key.endswith('.running_var'):  # a saved counter, before or after, wins
+            counter = key[: -len('running_var')] + 'num_batches_tracked'
+            normalized.setdefault(counter, torch.tensor(0, dtype=torch.long))
     return normalized
 
 
