@@ -10,6 +10,7 @@ import torch
 import torchvision
 from conftest import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
@@ -253,6 +254,25 @@ def test_loader_leaves_mmengine_checkpoints_alone(tmp_path):
     assert loaded['meta'] == {'epoch': 3}
     assert list(loaded['state_dict']) == ['backbone.conv1.weight']
     assert convert_if_torchvision(state, 'x.pth') is state
+
+
+def test_loader_warns_about_unsupported_torchvision_file(tmp_path):
+    model = torchvision.models.resnext50_32x4d(weights=None)
+    path = str(tmp_path / 'resnext50.pth')
+    torch.save(model.state_dict(), path)
+    logger = MMLogger.get_instance('unsupported_torchvision', log_file=str(tmp_path / 'log.txt'))
+    assert MMLogger.get_current_instance() is logger
+    loaded = load_local_checkpoint(path)
+    assert loaded.keys() == model.state_dict().keys()  # unconverted
+    with open(tmp_path / 'log.txt') as f:
+        log = f.read()
+    assert f'WARNING - {path} looks like a torchvision checkpoint but is none of' in log
+    # ResNeXt-50 has ResNet-50's key names; its grouped bottlenecks are twice as wide.
+    assert re.search(
+        r'Closest: resnet50, with \d+ differences: '
+        r'layer1\.0\.conv1\.weight has shape \(128, 64, 1, 1\), expected \(64, 64, 1, 1\)',
+        log,
+    )
 
 
 def test_converter_tool_writes_loadable_checkpoint(torchvision_resnet18, tmp_path, capsys):

@@ -18,12 +18,14 @@ class count of the final classifier may differ.
 """
 
 import functools
+import logging
 import re
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 import torch
 import torchvision
+from mmengine.logging import print_log
 from mmpretrain.models.backbones import VGG, MobileNetV2
 from torch import nn
 
@@ -459,7 +461,8 @@ def convert_if_torchvision(checkpoint, source: str):
     """Convert ``checkpoint`` when it is a torchvision one; return anything else unchanged.
 
     This is what lets ``load_from`` (and ``init_model``) take a torchvision ``.pth`` file
-    directly. A conversion is logged with the architecture and the file.
+    directly. A conversion is logged with the architecture and the file; a checkpoint that
+    looks like torchvision's but fits no converter is logged as a warning.
 
     Args:
         checkpoint: The object loaded from ``source``.
@@ -470,9 +473,8 @@ def convert_if_torchvision(checkpoint, source: str):
     """
     arch = detect_torchvision_arch(checkpoint)
     if arch is None:
+        _warn_if_unsupported_torchvision(checkpoint, source)
         return checkpoint
-    from mmengine.logging import print_log
-
     converted = torchvision_to_mmtl_checkpoint(checkpoint, arch, source)
     print_log(
         f'{source} is a torchvision {arch} checkpoint: converted its '
@@ -481,3 +483,23 @@ def convert_if_torchvision(checkpoint, source: str):
         logger='current',
     )
     return converted
+
+
+def _warn_if_unsupported_torchvision(checkpoint, source: str) -> None:
+    """Warn when ``checkpoint`` looks like torchvision's (a marker key) but fits no converter."""
+    if not _is_tensor_dict(checkpoint):
+        return
+    state = normalize_torchvision_keys(checkpoint)
+    candidates = [arch for arch, conv in TORCHVISION_CONVERTERS.items() if conv.marker in state]
+    if not candidates:
+        return
+    differences = {arch: layout_mismatches(state, arch) for arch in candidates}
+    closest = min(candidates, key=lambda arch: len(differences[arch]))
+    problems = differences[closest]
+    print_log(
+        f'{source} looks like a torchvision checkpoint but is none of the architectures mmtl '
+        f'converts ({", ".join(TORCHVISION_CONVERTERS)}); it is loaded unconverted. Closest: '
+        f'{closest}, with {len(problems)} differences: {"; ".join(problems[:3])}',
+        logger='current',
+        level=logging.WARNING,
+    )
