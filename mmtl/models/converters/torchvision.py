@@ -238,20 +238,23 @@ def convert_vgg(state: Mapping[str, torch.Tensor]) -> StateDict:
     return converted
 
 
+#: (pattern at the start of a torchvision DenseNet key, its mmpretrain replacement).
+_DENSENET_RULES = (
+    (r'features\.conv0\.', lambda m: 'stem.0.'),
+    (r'features\.norm0\.', lambda m: 'stem.1.'),
+    (
+        r'features\.denseblock(\d+)\.denselayer(\d+)\.',
+        lambda m: f'stages.{int(m.group(1)) - 1}.block.{int(m.group(2)) - 1}.',
+    ),
+    (r'features\.transition(\d+)\.', lambda m: f'transitions.{int(m.group(1)) - 1}.'),
+    # The final BN (norm5 after four blocks) closes the last "transition" in mmpretrain.
+    (r'features\.norm(\d+)\.', lambda m: f'transitions.{int(m.group(1)) - 2}.0.'),
+)
+
+
 def _densenet_rename(key: str) -> str:
     """Rename one (already modernised) torchvision DenseNet key."""
-    rules = (
-        (r'features\.conv0\.', lambda m: 'stem.0.'),
-        (r'features\.norm0\.', lambda m: 'stem.1.'),
-        (
-            r'features\.denseblock(\d+)\.denselayer(\d+)\.',
-            lambda m: f'stages.{int(m.group(1)) - 1}.block.{int(m.group(2)) - 1}.',
-        ),
-        (r'features\.transition(\d+)\.', lambda m: f'transitions.{int(m.group(1)) - 1}.'),
-        # The final BN (norm5 after four blocks) closes the last "transition" in mmpretrain.
-        (r'features\.norm(\d+)\.', lambda m: f'transitions.{int(m.group(1)) - 2}.0.'),
-    )
-    for pattern, replace in rules:
+    for pattern, replace in _DENSENET_RULES:
         match = re.match(pattern, key)
         if match:
             return 'backbone.' + replace(match) + key[match.end() :]
