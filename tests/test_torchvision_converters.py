@@ -246,6 +246,17 @@ def test_mmengine_load_checkpoint_converts_torchvision_file(torchvision_resnet18
         )
 
 
+def test_legacy_serialization_format_loads_safely_and_converts(torchvision_resnet18, tmp_path):
+    """Files saved before torch 1.6 use the legacy (non-zip) format; weights_only reads it."""
+    _, tv_model = torchvision_resnet18
+    path = str(tmp_path / 'resnet18-legacy.pth')
+    torch.save(tv_model.state_dict(), path, _use_new_zipfile_serialization=False)
+    checkpoint = load_local_checkpoint(path)
+    assert checkpoint['meta']['arch'] == 'resnet18'
+    weight = checkpoint['state_dict']['backbone.layer3.0.downsample.1.running_var']
+    assert torch.equal(weight, tv_model.layer3[0].downsample[1].running_var)
+
+
 def test_loader_leaves_mmengine_checkpoints_alone(tmp_path):
     state = {'backbone.conv1.weight': torch.ones(2, 3, 1, 1)}
     path = str(tmp_path / 'mm.pth')
