@@ -15,11 +15,18 @@ default_hooks = dict(
     ),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
+    # After load_from/resume: log which checkpoint tensors were loaded, skipped (shape
+    # differs: the old head when fine-tuning), missing or unexpected.
+    load_report=dict(type='CheckpointLoadReportHook'),
+    # Stop when val top-1 has not improved for `patience` validations; the best checkpoint
+    # is kept by the checkpoint hook. Disable with default_hooks=dict(early_stopping=None).
+    early_stopping=dict(
+        type='EarlyStoppingHook', monitor='accuracy/top1', rule='greater', patience=10
+    ),
 )
 
-# After load_from/resume: log which checkpoint tensors were loaded, skipped (shape differs:
-# the old head when fine-tuning), missing or unexpected.
-custom_hooks = [dict(type='CheckpointLoadReportHook')]
+# Extra hooks of a config (e.g. GradualUnfreezeHook) go here; the default ones above stay.
+custom_hooks = []
 
 env_cfg = dict(
     cudnn_benchmark=True,

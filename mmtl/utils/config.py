@@ -80,6 +80,30 @@ def drop_schedulers_past_the_end(cfg: Config) -> None:
     cfg.param_scheduler = kept
 
 
+#: The default hooks mmengine itself accepts as None (it then leaves them out).
+_MMENGINE_DEFAULT_HOOKS = frozenset(
+    ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler', 'checkpoint')
+)
+
+
+def drop_disabled_default_hooks(cfg: Config) -> None:
+    """Remove ``default_hooks`` entries set to None, so any default hook can be switched off.
+
+    mmengine accepts ``None`` only for its own six default hooks and asserts on any other
+    name (such as mmtl's ``early_stopping``).
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    hooks = cfg.get('default_hooks')
+    if hooks:
+        cfg.default_hooks = {
+            name: hook
+            for name, hook in hooks.items()
+            if hook is not None or name in _MMENGINE_DEFAULT_HOOKS
+        }
+
+
 def packaged_config_dirs() -> List[str]:
     """Folders holding mmtl's own configs: the installed ``.mim`` copy, or the source tree."""
     package_dir = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -127,4 +151,5 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     apply_data_root(cfg)
     fix_dataloader_workers(cfg)
     drop_schedulers_past_the_end(cfg)
+    drop_disabled_default_hooks(cfg)
     return cfg

@@ -1,3 +1,4 @@
 from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state_dicts
+from .gradual_unfreeze_hook import GradualUnfreezeHook
 
-__all__ = ['CheckpointLoadReportHook', 'compare_state_dicts']
+__all__ = ['CheckpointLoadReportHook', 'GradualUnfreezeHook', 'compare_state_dicts']
