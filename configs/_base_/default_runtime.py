@@ -18,10 +18,15 @@ default_hooks = dict(
     # After load_from/resume: log which checkpoint tensors were loaded, skipped (shape
     # differs: the old head when fine-tuning), missing or unexpected.
     load_report=dict(type='CheckpointLoadReportHook'),
-    # Stop when val top-1 has not improved for `patience` validations; the best checkpoint
-    # is kept by the checkpoint hook. Disable with default_hooks=dict(early_stopping=None).
+    # Stop when val top-1 has not improved by more than min_delta (in %: a tie is no
+    # improvement) for `patience` validations; the checkpoint hook keeps the best checkpoint.
+    # Disable with default_hooks=dict(early_stopping=None).
     early_stopping=dict(
-        type='EarlyStoppingHook', monitor='accuracy/top1', rule='greater', patience=10
+        type='EarlyStoppingHook',
+        monitor='accuracy/top1',
+        rule='greater',
+        min_delta=0.001,
+        patience=10,
     ),
 )
 
