@@ -314,3 +314,16 @@ def test_early_stopping_is_a_default_hook_and_can_be_switched_off(tmp_path):
 def test_config_file_reads_as_valid_python():
     for name in ('mobilenet-v2_gradual-unfreeze_fruit.py', 'resnet50_llrd_fruit.py'):
         Config.fromfile(osp.join(CONFIGS, name))
+
+
+def test_mlp_head_config_builds_hidden_layer():
+    _, model = build_from_config('mobilenet-v2_mlp-head_fruit.py')
+    linears = [m for m in model.head.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(1280, 512), (512, 30)]
+    assert model.head(model.neck(model.backbone(torch.rand(2, 3, 64, 64)))).shape == (2, 30)
+
+
+def test_stacked_head_config_keeps_imagenet_classifier_frozen_and_loadable():
+    _, model = build_from_config('mobilenet-v2_stacked-head_fruit.py')
+    assert model.head.fc.weight.shape == (1000, 1280)  # same key and shape as the checkpoint
+    assert count_trainable(model) == 1000 * 30 + 30
