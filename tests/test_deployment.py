@@ -7,6 +7,7 @@ import json
 import os.path as osp
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -19,6 +20,7 @@ from mmtl.deployment import (
     ExportableClassifier,
     ExportError,
     OnnxClassifier,
+    build_deploy_meta,
     export_classifier,
     export_module,
     pipeline_to_steps,
@@ -57,6 +59,33 @@ def test_pipeline_steps_reject_what_cannot_be_replayed():
         pipeline_to_steps([dict(type='RandomFlip', prob=0.5)])
     with pytest.raises(ValueError, match="backend='pillow'"):
         pipeline_to_steps([dict(type='ResizeEdge', scale=256, backend='pillow')])
+
+
+def fruit_model_stub(classes=('apple', 'banana')) -> SimpleNamespace:
+    """What build_deploy_meta reads from a model: config, dataset meta, data preprocessor."""
+    from mmengine.config import Config
+    from mmpretrain.models import ClsDataPreprocessor
+
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_fruit.py'))
+    preprocessor = ClsDataPreprocessor(
+        **{k: v for k, v in cfg.data_preprocessor.items() if k != 'type'}
+    )
+    return SimpleNamespace(
+        _config=cfg, _dataset_meta={'classes': list(classes)}, data_preprocessor=preprocessor
+    )
+
+
+def test_deploy_meta_of_the_fruit_config():
+    meta = build_deploy_meta(fruit_model_stub())
+    assert [step['type'] for step in meta['preprocess']] == ['resize_edge', 'center_crop']
+    assert meta['input_size'] == [224, 224]
+    assert meta['classes'] == ['apple', 'banana']
+    assert meta['channel_order'] == 'RGB'
+    assert meta['mean'] == pytest.approx([123.675, 116.28, 103.53])
+    # A different --input-size appends a final resize to it.
+    small = build_deploy_meta(fruit_model_stub(), input_size=160)
+    assert small['preprocess'][-1] == dict(type='resize', size=[160, 160], interpolation='bilinear')
+    assert small['input_size'] == [160, 160]
 
 
 @pytest.mark.parametrize('shape', [(300, 451, 3), (451, 300, 3), (97, 97, 3)])
