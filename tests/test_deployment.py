@@ -380,3 +380,10 @@ def test_onnx_infer_tool_writes_csv(onnx_dir, digits_root, reference, tmp_path):
 def test_onnx_classifier_names_a_missing_deploy_json(tmp_path):
     with pytest.raises(FileNotFoundError, match='deploy.json not found'):
         OnnxClassifier(str(tmp_path))
+
+
+def test_unknown_format_lists_the_known_ones():
+    from mmtl.deployment import build_exporter
+
+    with pytest.raises(KeyError, match=r"'tflite'.*\['onnx', 'torchscript'\]"):
+        build_exporter('tflite')
