@@ -7,6 +7,7 @@ import json
 import os.path as osp
 import subprocess
 import sys
+import warnings
 from types import SimpleNamespace
 
 import cv2
@@ -327,10 +328,14 @@ def test_folded_uint8_onnx_parity(digits_model, test_images, reference, tmp_path
 def test_torchscript_parity_with_inference_model(digits_model, test_images, reference, tmp_path):
     meta = export_classifier(digits_model, str(tmp_path), 'torchscript')
     assert meta['model_file'] == 'model.pt' and meta['opset'] is None
-    scripted = torch.jit.load(str(tmp_path / 'model.pt'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', FutureWarning)  # torch.jit is marked deprecated
+        scripted = torch.jit.load(str(tmp_path / 'model.pt'))
     # The numpy preprocessing of deploy.json does not depend on the format.
     batch = np.stack([preprocess_image(p, meta) for p in test_images])
-    with torch.no_grad():
+    # The export already ran the optimising executor against eager (deploy.json's parity);
+    # here the plain interpreter skips its slow first-call profiling.
+    with torch.no_grad(), torch.jit.optimized_execution(False):
         logits = scripted(torch.from_numpy(batch)).numpy()
     assert logits.argmax(1).tolist() == [r['pred_label'] for r in reference]
     assert_logits_close(logits, model_logits(digits_model, batch))

@@ -136,11 +136,13 @@ class TorchScriptExporter(Exporter):
             warnings.simplefilter('ignore', FutureWarning)
             warnings.simplefilter('ignore', DeprecationWarning)
             traced = torch.jit.trace(module, (example,), check_trace=False)
-        torch.jit.save(traced, path, _extra_files={'output_names': ','.join(output_names)})
+            torch.jit.save(traced, path, _extra_files={'output_names': ','.join(output_names)})
 
     def load(self, path):
         extra = {'output_names': ''}
-        module = torch.jit.load(path, map_location='cpu', _extra_files=extra)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', FutureWarning)
+            module = torch.jit.load(path, map_location='cpu', _extra_files=extra)
         names = extra['output_names'].decode().split(',')
 
         def run(batch: np.ndarray) -> Dict[str, np.ndarray]:
