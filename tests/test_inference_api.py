@@ -87,9 +87,10 @@ def test_array_and_file_give_identical_scores(random_model, digits_root):
     assert np.array_equal(single['pred_scores'], from_files[0]['pred_scores'])
 
 
-def test_result_fields_are_consistent(random_model, digits_root):
+def test_result_fields_are_consistent(random_model, digits_root, capsys):
     files = sorted(glob.glob(osp.join(digits_root, 'test', '0', '*.png')))[:4]
-    result = inference_model(random_model, files)[0]
+    result = inference_model(random_model, files, batch_size=3, progress=True)[0]
+    assert '4/4' in capsys.readouterr().err  # the progress bar reached the end
     scores = result['pred_scores']
     assert scores.shape == (3,)
     assert scores.sum() == pytest.approx(1.0, abs=1e-5)

@@ -7,7 +7,9 @@ Images are file paths (read with OpenCV, as the test pipeline reads them) or num
 
 import glob
 import os.path as osp
-from typing import Callable, List, Optional, Sequence, Union
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator, List, Optional, Sequence, Union
 
 import mmcv
 import numpy as np
@@ -164,13 +166,15 @@ class _Inferencer(ImageClassificationInferencer):
                 'inference uses the test pipeline, and the config has no '
                 'test_dataloader.dataset.pipeline'
             )
-        steps = [
-            step
-            for step in dataset.pipeline
-            if not str(step['type']).split('.')[-1].startswith('LoadImage')
-        ]
+        steps = [step for step in dataset.pipeline if not _is_image_loader(step['type'])]
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
             return Compose([TRANSFORMS.build(step) for step in steps])
+
+
+def _is_image_loader(transform_type: Union[str, type]) -> bool:
+    """Whether a pipeline step type (a name or a class) loads the image from a file."""
+    name = transform_type if isinstance(transform_type, str) else transform_type.__name__
+    return name.split('.')[-1].startswith('LoadImage')
 
 
 def _inferencer(model: torch.nn.Module) -> ImageClassificationInferencer:
@@ -183,20 +187,23 @@ def _inferencer(model: torch.nn.Module) -> ImageClassificationInferencer:
     return inferencer
 
 
-def _progress_bar(total: int) -> Callable[[int], None]:
-    """A progress bar on stderr (tqdm when installed, else mmengine's); returns ``update(n)``."""
+@contextmanager
+def _progress_bar(total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (tqdm when installed, else mmengine's), as ``update(n)``."""
+    if not enabled:
+        yield lambda count: None
+        return
     try:
         from tqdm import tqdm
-
-        bar = tqdm(total=total, unit='img', desc='inference')
-        return bar.update
     except ImportError:
-        import sys
-
         from mmengine.utils import ProgressBar
 
         bar = ProgressBar(total, file=sys.stderr)
-        return lambda count: [bar.update() for _ in range(count)]
+        yield lambda count: [bar.update() for _ in range(count)]
+        sys.stderr.write('\n')
+        return
+    with tqdm(total=total, unit='img', desc='inference', file=sys.stderr) as bar:
+        yield bar.update
 
 
 def inference_model(
@@ -232,12 +239,11 @@ def inference_model(
         raise ValueError(f'no images found in {inputs!r}')
     images = [as_bgr_image(im) if isinstance(im, np.ndarray) else im for im in images]
     inferencer = _inferencer(model)
-    update = _progress_bar(len(images)) if progress else None
     preds = []
-    for batch in inferencer.preprocess(images, batch_size=batch_size):
-        batch_preds = inferencer.forward(batch)
-        preds.extend(batch_preds)
-        if update is not None:
+    with _progress_bar(len(images), enabled=progress) as update:
+        for batch in inferencer.preprocess(images, batch_size=batch_size):
+            batch_preds = inferencer.forward(batch)
+            preds.extend(batch_preds)
             update(len(batch_preds))
     results = inferencer.postprocess(preds, visualization=None)
     for image, result in zip(images, results):
