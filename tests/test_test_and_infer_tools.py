@@ -188,3 +188,14 @@ def test_infer_tool_csv_matches_api(api_results, checkpoint, digits_root, tmp_pa
         assert row['pred_class'] == CLASSES[result['pred_label']] == row['top1_class']
         assert float(row['top1_score']) >= float(row['top2_score'])
         assert float(row['pred_score']) == pytest.approx(result['pred_score'], abs=1e-6)
+
+
+def test_infer_tool_names_an_undecodable_image(checkpoint, tmp_path, capsys):
+    photos = tmp_path / 'photos'
+    photos.mkdir()
+    (photos / 'broken.png').write_bytes(b'not a png at all')
+    config = tmp_path / 'digits_3.py'
+    config.write_text(f'_base_ = [{DIGITS_CONFIG!r}]\nmodel = dict(head=dict(num_classes=3))\n')
+    tool = runpy.run_path(osp.join(REPO_ROOT, 'tools', 'infer.py'))
+    assert tool['main']([str(config), checkpoint, str(photos), '--no-progress']) == 1
+    assert str(photos / 'broken.png') in capsys.readouterr().err

@@ -115,7 +115,11 @@ def main(argv=None) -> int:
             write_rows(rows, args.out)
             print(f'predictions for {len(rows)} images written to {args.out}')
 
-    return run_with_clear_errors(infer)
+    try:
+        return run_with_clear_errors(infer)
+    except ValueError as err:  # e.g. an image file that cannot be decoded (named)
+        print(f'error: {err}', file=sys.stderr, flush=True)
+        return 1
 
 
 if __name__ == '__main__':
