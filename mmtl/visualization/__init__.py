@@ -5,16 +5,13 @@ mmpretrain's ``UniversalVisualizer`` serves the default runtime's visualisation 
 
 from .figure import DPI, new_figure, render, save_figure
 from .metric_plots import (
-    PLOT_FILES,
     normalize_rows,
     plot_confusion_matrix,
     plot_per_class_metrics,
     plot_roc_curves,
-    plot_test_metrics,
-    plot_test_metrics_file,
-    read_test_metrics,
 )
 from .prediction import PREDICTION_FIGSIZE, draw_prediction
+from .test_plots import PLOT_FILES, plot_test_metrics, plot_test_metrics_file, read_test_metrics
 
 __all__ = [
     'DPI',
