@@ -184,10 +184,11 @@ def plot_per_class_metrics(
     if support is not None:
         labels = [f'{name}\n(n={count})' for name, count in zip(classes, support)]
     axes.set_xticks(positions, labels, rotation=90 if num_classes > 12 else 0, fontsize=8)
-    axes.set_ylim(0, 105)
+    axes.set_ylim(0, 118)  # room above 100 % for the legend
+    axes.set_yticks(np.arange(0, 101, 20))
     axes.set_ylabel('%')
     axes.set_title('per-class metrics on the test set')
-    axes.legend(loc='lower right', fontsize=8)
+    axes.legend(loc='upper center', ncol=len(values), fontsize=8, frameon=False)
     axes.grid(axis='y', alpha=0.3)
     figure.tight_layout()
     return save_figure(figure, out_file)
