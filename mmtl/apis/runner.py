@@ -1,6 +1,7 @@
 """Turning a config and command-line options into an mmengine Runner."""
 
 import json
+import math
 import os.path as osp
 from argparse import Namespace
 from typing import Optional
@@ -123,6 +124,9 @@ def build_runner(cfg: Config) -> Runner:
 def save_test_metrics(runner: Runner, metrics: dict, path: Optional[str] = None) -> Optional[str]:
     """Write test metrics as JSON (rank 0 only), atomically.
 
+    Tensors and arrays (the confusion matrix) become nested lists, numpy numbers plain
+    numbers, and NaN or infinite values ``null``, so that the file is strict JSON.
+
     Args:
         runner (Runner): The runner that tested; gives the work dir and checkpoint.
         metrics (dict): What ``runner.test()`` returned.
@@ -140,13 +144,19 @@ def save_test_metrics(runner: Runner, metrics: dict, path: Optional[str] = None)
         'metrics': {key: _to_json(value) for key, value in metrics.items()},
     }
     with atomic_open(path, 'w') as f:
-        json.dump(record, f, indent=2)
+        json.dump(record, f, indent=2, allow_nan=False)
     runner.logger.info(f'test metrics written to {path}')
     return path
 
 
 def _to_json(value):
-    """Plain JSON value of a metric (numbers, tensors and arrays become lists/floats)."""
-    if hasattr(value, 'tolist'):
-        return value.tolist()
+    """Plain JSON value of a metric: lists for tensors/arrays, None for NaN and infinity."""
+    if hasattr(value, 'tolist'):  # tensors, arrays and numpy scalars
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {str(key): _to_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value
