@@ -224,7 +224,8 @@ class FolderDataset(BaseDataset):
         """Check the files and classes of the split and apply ``bad_file_policy``."""
         paths = [info['img_path'] for info in data_list] if self.scan_files else []
         report = scan_image_files(paths, list(counts.items()))
-        report.bad_files.extend((p, 'broken symbolic link or link loop') for p in list_dangling_links(split_dir))
+        dangling = list_dangling_links(split_dir)
+        report.bad_files.extend((path, 'broken symbolic link or link loop') for path in dangling)
         self.scan_report = report
         logger = MMLogger.get_current_instance()
         if self.scan_files:
