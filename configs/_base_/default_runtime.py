@@ -5,9 +5,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # Save every epoch, keep the two newest and the best by validation top-1.
+    # Save every epoch, keep the two newest and the best by validation top-1. Atomic: a crash
+    # or a full disk never leaves a partial checkpoint, and old ones go only after a new one.
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=1,
         max_keep_ckpts=2,
         save_best='accuracy/top1',
@@ -18,8 +19,8 @@ default_hooks = dict(
 )
 
 # After load_from/resume: log which checkpoint tensors were loaded, skipped (shape differs:
-# the old head when fine-tuning), missing or unexpected.
-custom_hooks = [dict(type='CheckpointLoadReportHook')]
+# the old head when fine-tuning), missing or unexpected. Stop at the first NaN/Inf loss.
+custom_hooks = [dict(type='CheckpointLoadReportHook'), dict(type='NonFiniteLossHook')]
 
 env_cfg = dict(
     cudnn_benchmark=True,
