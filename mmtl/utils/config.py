@@ -212,9 +212,9 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
             parent = _lookup(cfg, parent_key) if parent_key else cfg
             if isinstance(parent, (dict, Config)):
                 prefix = f'{parent_key}.' if parent_key else ''
-                siblings = [f'{prefix}{k}' for k in parent.keys()]
-                hint = _suggestion(key, siblings, cutoff=0.8)
-                if hint:
+                close = difflib.get_close_matches(leaf, map(str, parent.keys()), n=1, cutoff=0.8)
+                if close:
+                    hint = f" (did you mean '{prefix}{close[0]}'?)"
                     raise ConfigError(f'{shown}: the config has no key {key!r}{hint}')
             continue
         if isinstance(old, bool) and not isinstance(value, bool):
