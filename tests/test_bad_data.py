@@ -4,9 +4,11 @@ import io
 import logging
 import os
 import os.path as osp
+import sys
 
 import numpy as np
 import pytest
+from conftest import REPO_ROOT
 from mmengine.logging import MMLogger
 from PIL import Image
 
@@ -269,3 +271,34 @@ def test_file_gone_bad_at_test_time_names_it(tmp_path):
     os.remove(good[0])
     with pytest.raises(BadDataError, match=f'{good[0]} can no longer be read'):
         dataset[0]
+
+
+# --------------------------------------------------------------------------------------------
+# tools/check_dataset.py
+# --------------------------------------------------------------------------------------------
+
+
+def test_check_dataset_tool_lists_bad_files_and_empty_classes(dirty_root, capsys):
+    sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
+    try:
+        import check_dataset
+    finally:
+        sys.path.pop(0)
+    root, _, bad = dirty_root
+    good_split(root, split='val')
+    (root / 'val' / 'c').mkdir()
+
+    assert check_dataset.main([str(root), '--show', '3']) == 1
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f'{root / "train"}: 8 files checked in ')
+    assert out[0].endswith('4 bad, 0 empty classes')
+    assert [line.split(': ')[0].strip() for line in out[1:4]] == ['bad'] * 3
+    assert {line.split(': ')[1] for line in out[1:4]} <= set(bad)
+    assert out[4] == '  ... and 1 more'
+    assert out[5].startswith(f'{root / "val"}: 4 files checked in ')
+    assert out[5].endswith('0 bad, 1 empty classes')
+    assert out[6] == "  classes without images: ['c']"
+    good_only = root / 'clean'
+    good_split(good_only)
+    assert check_dataset.main([str(good_only)]) == 0

@@ -7,9 +7,14 @@ second. :func:`check_image_file` decides for one file, cheaply:
   that this process may read;
 - PIL must recognise it as one of :data:`READABLE_FORMATS` (a GIF or a text file renamed
   ``.jpg`` is refused);
-- its data must be complete: a JPEG is decoded at 1/8 scale (libjpeg's DCT scaling, several
-  times faster than a full decode, yet it reads every byte), a PNG's chunks are read and their
-  CRCs checked without inflating the pixels, other formats are decoded in full.
+- its data must be complete. A JPEG that ends with its end-of-image marker is complete (the
+  marker cannot occur inside the compressed data, where 0xFF bytes are stuffed), so only the
+  header and the last bytes are read; one that does not (cut off, or followed by extra data)
+  is decoded at 1/8 scale to decide. A PNG's chunks are read and their CRCs checked without
+  inflating the pixels. Other formats are decoded in full.
+
+On 1000 JPEG photos of 500x375 the check takes about 1/20 of the time OpenCV needs to
+decode them (see the figures in ``docs/reliability.md``).
 
 :func:`scan_image_files` applies it to a list of files and returns a :class:`ScanReport`.
 """
@@ -50,6 +55,14 @@ def _stat_problem(path: str) -> Optional[str]:
     return None
 
 
+def _ends_with_jpeg_eoi(path: str, tail_bytes: int = 64) -> bool:
+    """Whether the file ends with a JPEG end-of-image marker (zero padding allowed)."""
+    with open(path, 'rb') as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - tail_bytes))
+        return f.read().rstrip(b'\x00').endswith(b'\xff\xd9')
+
+
 def _decode_problem(path: str) -> Optional[str]:
     """Why PIL cannot read ``path`` as a complete image of a readable format (None if it can)."""
     try:
@@ -59,8 +72,9 @@ def _decode_problem(path: str) -> Optional[str]:
                 if img.format not in READABLE_FORMATS:
                     return f'{img.format} image: not one of the readable formats'
                 if img.format in ('JPEG', 'MPO'):
-                    img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
-                    img.load()
+                    if not _ends_with_jpeg_eoi(path):
+                        img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
+                        img.load()
                 elif img.format == 'PNG':
                     img.verify()
                 else:
