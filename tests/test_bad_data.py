@@ -4,7 +4,9 @@ import io
 import logging
 import os
 import os.path as osp
+import shutil
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -99,14 +101,38 @@ def test_each_kind_of_bad_file_gets_its_reason(tmp_path):
     assert check_image_file(str(tmp_path / 'folder.jpg')) == 'not a regular file'
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason='root reads files whatever their permissions')
-def test_unreadable_file_is_bad(tmp_path):
-    path = write(tmp_path / 'secret.png', image_bytes())
-    os.chmod(path, 0)
+def check_as_user(path, uid):
+    """:func:`check_image_file` run in a child process that has switched to ``uid``."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.close(read_end)
+            os.setgid(uid)
+            os.setuid(uid)
+            os.write(write_end, str(check_image_file(path)).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as f:
+        verdict = f.read()
+    os.waitpid(pid, 0)
+    return verdict
+
+
+def test_unreadable_file_is_bad():
+    folder = tempfile.mkdtemp()  # not under pytest's 0700 tmp folder: others may enter it
     try:
-        assert check_image_file(path) == 'not readable: permission denied'
+        os.chmod(folder, 0o755)
+        path = write(osp.join(folder, 'secret.png'), image_bytes())
+        os.chmod(path, 0)
+        if os.geteuid() == 0:  # root reads anything: ask as an ordinary user (nobody)
+            verdict = check_as_user(path, 65534)
+        else:
+            verdict = str(check_image_file(path))
+        assert verdict == 'not readable: permission denied'
     finally:
-        os.chmod(path, 0o644)
+        shutil.rmtree(folder)
 
 
 def test_scan_report_counts_and_lists_first_paths(tmp_path):
