@@ -339,4 +339,4 @@ def test_base_runtime_uses_the_atomic_hook_and_the_nan_hook():
 
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', '_base_', 'default_runtime.py'))
     assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
-    assert dict(type='NonFiniteLossHook') in cfg.custom_hooks
+    assert cfg.default_hooks.non_finite_loss == dict(type='NonFiniteLossHook')

@@ -1,5 +1,6 @@
 """Bad configs and arguments fail before any work, naming the key and the value."""
 
+import glob
 import os.path as osp
 import sys
 
@@ -9,7 +10,7 @@ from conftest import NO_WORKERS, REPO_ROOT, describe, run_command
 import mmtl  # noqa: F401  (sets up the registries)
 from mmtl.apis.runner import prepare_train_config
 from mmtl.utils.cli import ConfigError, train_parser
-from mmtl.utils.config import load_config, validate_config
+from mmtl.utils.config import check_type_names, check_value_ranges, load_config, validate_config
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 FRUIT_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_fruit.py')
@@ -54,6 +55,7 @@ def test_good_cfg_options_pass(digits_root):
             'model.head.num_classes': 3,
             'train_dataloader.dataset.indices': 10,  # a new key, far from any existing one
             'load_from': None,
+            'default_hooks.early_stopping': None,  # switching a section off is fine
         },
     )
     assert cfg.train_cfg.max_epochs == 2
@@ -175,3 +177,12 @@ def test_train_tool_stops_before_work_with_one_clear_line(tmp_path, digits_root)
     )
     assert 'Traceback' not in result.stderr
     assert not (tmp_path / 'wd').exists()
+
+
+@pytest.mark.parametrize(
+    'name', sorted(osp.basename(p) for p in glob.glob(osp.join(REPO_ROOT, 'configs', '*.py')))
+)
+def test_every_shipped_config_names_known_types_and_sane_values(name):
+    cfg = load_config(osp.join(REPO_ROOT, 'configs', name))
+    check_type_names(cfg)
+    check_value_ranges(cfg)

@@ -1,1 +1,6 @@
-"""mmtl models: backbones and classifiers come from mmpretrain; transfer heads live here."""
+"""mmtl models: backbones come from mmpretrain; transfer classifiers and heads live here."""
+
+from .classifiers import TransferClassifier, resolve_module_names
+from .heads import TransferClsHead
+
+__all__ = ['TransferClassifier', 'TransferClsHead', 'resolve_module_names']

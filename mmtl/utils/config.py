@@ -86,6 +86,30 @@ def drop_schedulers_past_the_end(cfg: Config) -> None:
     cfg.param_scheduler = kept
 
 
+#: The default hooks mmengine itself accepts as None (it then leaves them out).
+_MMENGINE_DEFAULT_HOOKS = frozenset(
+    ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler', 'checkpoint')
+)
+
+
+def drop_disabled_default_hooks(cfg: Config) -> None:
+    """Remove ``default_hooks`` entries set to None, so any default hook can be switched off.
+
+    mmengine accepts ``None`` only for its own six default hooks and asserts on any other
+    name (such as mmtl's ``early_stopping``).
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    hooks = cfg.get('default_hooks')
+    if hooks:
+        cfg.default_hooks = {
+            name: hook
+            for name, hook in hooks.items()
+            if hook is not None or name in _MMENGINE_DEFAULT_HOOKS
+        }
+
+
 def packaged_config_dirs() -> List[str]:
     """Folders holding mmtl's own configs: the installed ``.mim`` copy, or the source tree."""
     package_dir = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -138,6 +162,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     apply_data_root(cfg)
     fix_dataloader_workers(cfg)
     drop_schedulers_past_the_end(cfg)
+    drop_disabled_default_hooks(cfg)
     return cfg
 
 
@@ -193,7 +218,8 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
     """Refuse ``--cfg-options`` values that cannot be what the config expects.
 
     - a text value for a key that holds a number or a boolean (``train_cfg.max_epochs=ten``);
-    - a plain value for a key that holds a section (``model=resnet``);
+    - a plain value for a key that holds a section (``model=resnet``; None, which switches a
+      section such as a default hook off, is fine);
     - a new key whose name is close to an existing sibling (``train_cfg.max_epoch=5``, a typo
       that mmengine would otherwise pass on as an unexpected argument).
 
@@ -221,7 +247,7 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
             raise ConfigError(f'{shown}: expected True or False (the config has {old})')
         if _is_number(old) and not _is_number(value) and value is not None:
             raise ConfigError(f'{shown}: expected a number (the config has {old!r})')
-        if isinstance(old, dict) and not isinstance(value, dict):
+        if isinstance(old, dict) and not isinstance(value, dict) and value is not None:
             raise ConfigError(
                 f'{shown}: {key} is a section of the config ({", ".join(map(str, old))}); '
                 f'set one of its keys instead, e.g. {key}.{next(iter(old), "type")}=...'

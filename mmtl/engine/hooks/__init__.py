@@ -1,5 +1,6 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend, CheckpointWriteError
 from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state_dicts
+from .gradual_unfreeze_hook import GradualUnfreezeHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 
 __all__ = [
@@ -7,6 +8,7 @@ __all__ = [
     'AtomicLocalBackend',
     'CheckpointLoadReportHook',
     'CheckpointWriteError',
+    'GradualUnfreezeHook',
     'NonFiniteLossError',
     'NonFiniteLossHook',
     'compare_state_dicts',
