@@ -67,7 +67,7 @@ def test_good_cfg_options_pass(digits_root):
     [
         ('model.head.num_classes', 0, 'model.head.num_classes=0: expected a positive integer'),
         ('train_dataloader.batch_size', 2.5, 'batch_size=2.5: expected a positive integer'),
-        ('optim_wrapper.optimizer.lr', -0.1, 'lr=-0.1: expected a positive number'),
+        ('optim_wrapper.optimizer.lr', -0.1, 'lr=-0.1: expected a number >= 0'),
         ('train_dataloader.num_workers', -1, 'num_workers=-1: expected an integer >= 0'),
     ],
 )

@@ -186,7 +186,7 @@ NON_NEGATIVE_INT_KEYS = (
     'val_dataloader.num_workers',
     'test_dataloader.num_workers',
 )
-POSITIVE_NUMBER_KEYS = ('optim_wrapper.optimizer.lr',)
+NON_NEGATIVE_NUMBER_KEYS = ('optim_wrapper.optimizer.lr',)  # 0 freezes: a legitimate test
 
 
 def _lookup(cfg: Any, dotted_key: str) -> Any:
@@ -326,12 +326,12 @@ def check_value_ranges(cfg: Config) -> None:
     Raises:
         ConfigError: Naming the key and the value.
     """
-    for key in POSITIVE_INT_KEYS + NON_NEGATIVE_INT_KEYS + POSITIVE_NUMBER_KEYS:
+    for key in POSITIVE_INT_KEYS + NON_NEGATIVE_INT_KEYS + NON_NEGATIVE_NUMBER_KEYS:
         value = _lookup(cfg, key)
         if value is _MISSING or value is None:
             continue
-        if key in POSITIVE_NUMBER_KEYS:
-            ok, expected = _is_number(value) and value > 0, 'a positive number'
+        if key in NON_NEGATIVE_NUMBER_KEYS:
+            ok, expected = _is_number(value) and value >= 0, 'a number >= 0'
         elif key in POSITIVE_INT_KEYS:
             ok, expected = (
                 isinstance(value, int) and not isinstance(value, bool) and value > 0,
