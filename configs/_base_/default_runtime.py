@@ -5,9 +5,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # Save every epoch, keep the two newest and the best by validation top-1.
+    # Save every epoch, keep the two newest and the best by validation top-1. Atomic: a crash
+    # or a full disk never leaves a partial checkpoint, and old ones go only after a new one.
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=1,
         max_keep_ckpts=2,
         save_best='accuracy/top1',
@@ -28,6 +29,8 @@ default_hooks = dict(
         min_delta=0.001,
         patience=10,
     ),
+    # Stop at the first NaN/Inf loss (and never save NaN weights), naming iteration and lr.
+    non_finite_loss=dict(type='NonFiniteLossHook'),
 )
 
 # Extra hooks of a config (e.g. GradualUnfreezeHook) go here; the default ones above stay.

@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 
 from mmtl.utils.checkpoint import download_checkpoint, is_url
 from mmtl.utils.cli import ConfigError
-from mmtl.utils.config import load_config
+from mmtl.utils.config import load_config, validate_config
 from mmtl.utils.dist import setup_cpu_distributed
 from mmtl.utils.fileio import atomic_open
 
@@ -116,6 +116,7 @@ def prepare_test_config(args: Namespace) -> Config:
 
 def build_runner(cfg: Config) -> Runner:
     """Build the Runner named by ``runner_type`` (mmengine's ``Runner`` by default)."""
+    validate_config(cfg)  # bad keys, values, types, data roots, class count: fail before work
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)

@@ -24,6 +24,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
 from .fileio import atomic_open
+from .safetensors_io import is_safetensors, load_safetensors
 
 #: Environment variable listing checkpoint files (separated by ``os.pathsep``) that the user
 #: trusts enough to unpickle without ``weights_only``. Only for legacy files one made oneself.
@@ -210,7 +211,9 @@ def _download(url: str, target: str, timeout: float) -> None:
 
 
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
-    """mmengine checkpoint scheme for local paths, loading safely."""
+    """mmengine checkpoint scheme for local paths, loading safely (``.safetensors`` too)."""
+    if is_safetensors(filename):
+        return load_safetensors(osp.expanduser(filename), map_location=map_location)
     return safe_torch_load(filename, map_location=map_location)
 
 
