@@ -128,7 +128,7 @@ def _without_validation(cfg: Config) -> None:
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     hooks = dict(cfg.default_hooks)
     hooks.pop('early_stopping', None)
-    hooks['checkpoint'] = dict(type='CheckpointHook', interval=cfg.train_cfg.max_epochs)
+    hooks['checkpoint'] = dict(type='AtomicCheckpointHook', interval=cfg.train_cfg.max_epochs)
     cfg.default_hooks = hooks
 
 
