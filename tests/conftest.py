@@ -27,6 +27,9 @@ def tool_env(tmp_dir: str, **extra: str) -> dict:
         TORCH_HOME=osp.join(tmp_dir, 'torch_home'),
         MMTL_OFFLINE='1',
         CUDA_VISIBLE_DEVICES='',
+        # One intra-op thread per tool process: the tests run tools one after another on
+        # small batches, and on a shared 2-core machine torch's default threads oversubscribe.
+        OMP_NUM_THREADS='1',
     )
     env.update(extra)
     return env

@@ -1,8 +1,11 @@
 """Classify images with a trained model and print (or save) the predictions.
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] [--out preds.csv|preds.json]
+                          [--topk K] [--batch-size N] [--device cpu|cuda] [--no-progress]
 
-INPUT is an image file, a folder (searched recursively) or a glob such as 'photos/*.jpg'.
+INPUT is an image file, a folder (searched recursively) or a glob such as 'photos/*.jpg'
+(quote it). Each image gets one row: image, predicted class, label and score, and its top-K
+classes with scores. Class names come from the checkpoint, so no dataset is needed.
 Also run as ``mim run mmtl infer CONFIG CHECKPOINT INPUT ...``.
 """
 
@@ -11,6 +14,9 @@ import csv
 import json
 import os.path as osp
 import sys
+from typing import List, Optional, Sequence
+
+OUTPUT_FORMATS = ('.csv', '.json')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -20,45 +26,76 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('inputs', nargs='+', help='image files, folders or globs')
     parser.add_argument('--out', help='write predictions to this .csv or .json file')
     parser.add_argument('--batch-size', type=int, default=32, help='images per batch')
-    parser.add_argument('--topk', type=int, default=3, help='classes listed per image (JSON)')
+    parser.add_argument('--topk', type=int, default=3, help='classes listed per image')
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default: cpu)')
-    return parser.parse_args(argv)
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    args = parser.parse_args(argv)
+    if args.out and osp.splitext(args.out)[1].lower() not in OUTPUT_FORMATS:
+        parser.error(f'--out must end in .csv or .json, got {args.out!r}')
+    if args.topk < 1:
+        parser.error(f'--topk must be at least 1, got {args.topk}')
+    return args
 
 
-def prediction_rows(results: list, topk: int) -> list:
-    """Flatten inference results into JSON/CSV-friendly rows."""
+def prediction_rows(
+    results: List[dict], topk: int, classes: Optional[Sequence[str]] = None
+) -> List[dict]:
+    """Flatten inference results into JSON/CSV-friendly rows.
+
+    Args:
+        results (list[dict]): From :func:`mmtl.apis.inference_model`.
+        topk (int): Classes listed per image (at most the number of classes).
+        classes (Sequence[str], optional): Class names, by label.
+
+    Returns:
+        list[dict]: ``image``, ``pred_label``, ``pred_class``, ``pred_score`` and ``topk``
+        (a list of ``{'label', 'class', 'score'}``, best first).
+    """
     rows = []
     for result in results:
         scores = result['pred_scores']
-        order = scores.argsort()[::-1][:topk]
-        row = {
-            'image': result.get('img_path', ''),
-            'pred_label': int(result['pred_label']),
-            'pred_class': result.get('pred_class', str(result['pred_label'])),
-            'pred_score': round(float(result['pred_score']), 6),
-        }
-        row['topk'] = [{'label': int(i), 'score': round(float(scores[i]), 6)} for i in order]
-        rows.append(row)
+        order = scores.argsort(kind='stable')[::-1][:topk]
+        rows.append(
+            {
+                'image': result.get('img_path', ''),
+                'pred_label': int(result['pred_label']),
+                'pred_class': result.get('pred_class', str(result['pred_label'])),
+                'pred_score': round(float(result['pred_score']), 6),
+                'topk': [
+                    {
+                        'label': int(i),
+                        'class': classes[i] if classes else str(int(i)),
+                        'score': round(float(scores[i]), 6),
+                    }
+                    for i in order
+                ],
+            }
+        )
     return rows
 
 
-def write_rows(rows: list, path: str) -> None:
-    """Write rows as CSV or JSON, chosen by the file extension."""
+def csv_row(row: dict) -> dict:
+    """A row with its top-k classes as ``top1_class``, ``top1_score``, ... columns."""
+    flat = {key: value for key, value in row.items() if key != 'topk'}
+    for rank, entry in enumerate(row['topk'], start=1):
+        flat[f'top{rank}_class'] = entry['class']
+        flat[f'top{rank}_score'] = entry['score']
+    return flat
+
+
+def write_rows(rows: List[dict], path: str) -> None:
+    """Write rows as CSV or JSON, chosen by the file extension (atomically)."""
     from mmtl.utils.fileio import atomic_open
 
-    ext = osp.splitext(path)[1].lower()
-    if ext == '.json':
+    if osp.splitext(path)[1].lower() == '.json':
         with atomic_open(path, 'w') as f:
             json.dump(rows, f, indent=2)
-    elif ext == '.csv':
-        with atomic_open(path, 'w') as f:
-            writer = csv.DictWriter(
-                f, fieldnames=['image', 'pred_label', 'pred_class', 'pred_score']
-            )
-            writer.writeheader()
-            writer.writerows({k: row[k] for k in writer.fieldnames} for row in rows)
-    else:
-        raise ValueError(f'--out must end in .csv or .json, got {path!r}')
+        return
+    flat = [csv_row(row) for row in rows]
+    with atomic_open(path, 'w') as f:
+        writer = csv.DictWriter(f, fieldnames=list(flat[0]) if flat else ['image'])
+        writer.writeheader()
+        writer.writerows(flat)
 
 
 def main(argv=None) -> int:
@@ -68,15 +105,21 @@ def main(argv=None) -> int:
 
     def infer() -> None:
         model = init_model(args.config, args.checkpoint, device=args.device)
-        results = inference_model(model, list(args.inputs), batch_size=args.batch_size)
-        rows = prediction_rows(results, args.topk)
+        results = inference_model(
+            model, list(args.inputs), batch_size=args.batch_size, progress=not args.no_progress
+        )
+        rows = prediction_rows(results, args.topk, model._dataset_meta.get('classes'))
         for row in rows:
             print(f'{row["image"]}\t{row["pred_class"]}\t{row["pred_score"]:.4f}')
         if args.out:
             write_rows(rows, args.out)
             print(f'predictions for {len(rows)} images written to {args.out}')
 
-    return run_with_clear_errors(infer)
+    try:
+        return run_with_clear_errors(infer)
+    except ValueError as err:  # e.g. an image file that cannot be decoded (named)
+        print(f'error: {err}', file=sys.stderr, flush=True)
+        return 1
 
 
 if __name__ == '__main__':

@@ -1,25 +1,58 @@
 """Evaluate a checkpoint on the test split of a config and save the metrics as JSON.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out-metrics FILE]
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out-metrics FILE] [--plots [DIR]]
                                            [--device {auto,cpu,cuda}] [--cfg-options ...]
 
 Also run as ``mim test mmtl CONFIG --checkpoint CHECKPOINT`` and ``tools/dist_test.sh``.
 The metrics go to ``<work_dir>/test_metrics.json`` unless ``--out-metrics`` says otherwise.
+``--plots`` also draws the confusion matrix, ROC curves and per-class bars as PNG files
+(into ``test_plots/`` next to the metrics file unless a folder is given).
 """
 
+import argparse
 import sys
 
 from mmtl.apis.runner import build_runner, prepare_test_config, save_test_metrics
 from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, test_parser
 
 
+def parser() -> argparse.ArgumentParser:
+    """The shared test arguments plus ``--plots``."""
+    test_args = test_parser()
+    test_args.add_argument(
+        '--plots',
+        nargs='?',
+        const='',
+        default=None,
+        metavar='DIR',
+        help='also write PNG plots of the metrics to DIR '
+        '(default: test_plots/ next to the metrics file)',
+    )
+    return test_args
+
+
+def write_plots(metrics_file: str, out_dir: str) -> None:
+    """Draw the plots of a metrics file and print where they went."""
+    from mmtl.visualization import plot_test_metrics_file
+
+    try:
+        written = plot_test_metrics_file(metrics_file, out_dir or None)
+    except ValueError as err:  # the metrics are saved; only the plots are missing
+        print(f'warning: no plots: {err}', file=sys.stderr, flush=True)
+        return
+    for path in written:
+        print(f'plot written to {path}', flush=True)
+
+
 def main(argv=None) -> int:
-    args = parse_tool_args(test_parser(), argv)
+    args = parse_tool_args(parser(), argv)
 
     def test() -> None:
         select_device(args.device)
         runner = build_runner(prepare_test_config(args))
-        save_test_metrics(runner, runner.test(), args.out_metrics)
+        metrics_file = save_test_metrics(runner, runner.test(), args.out_metrics)
+        if args.plots is not None and metrics_file is not None:
+            write_plots(metrics_file, args.plots)
 
     return run_with_clear_errors(test)
 

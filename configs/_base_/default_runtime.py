@@ -5,9 +5,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # Save every epoch, keep the two newest and the best by validation top-1.
+    # Save every epoch, keep the two newest and the best by validation top-1. Atomic: a crash
+    # or a full disk never leaves a partial checkpoint, and old ones go only after a new one.
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=1,
         max_keep_ckpts=2,
         save_best='accuracy/top1',
@@ -15,11 +16,25 @@ default_hooks = dict(
     ),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
+    # After load_from/resume: log which checkpoint tensors were loaded, skipped (shape
+    # differs: the old head when fine-tuning), missing or unexpected.
+    load_report=dict(type='CheckpointLoadReportHook'),
+    # Stop when val top-1 has not improved by more than min_delta (in %: a tie is no
+    # improvement) for `patience` validations; the checkpoint hook keeps the best checkpoint.
+    # Disable with default_hooks=dict(early_stopping=None).
+    early_stopping=dict(
+        type='EarlyStoppingHook',
+        monitor='accuracy/top1',
+        rule='greater',
+        min_delta=0.001,
+        patience=10,
+    ),
+    # Stop at the first NaN/Inf loss (and never save NaN weights), naming iteration and lr.
+    non_finite_loss=dict(type='NonFiniteLossHook'),
 )
 
-# After load_from/resume: log which checkpoint tensors were loaded, skipped (shape differs:
-# the old head when fine-tuning), missing or unexpected.
-custom_hooks = [dict(type='CheckpointLoadReportHook')]
+# Extra hooks of a config (e.g. GradualUnfreezeHook) go here; the default ones above stay.
+custom_hooks = []
 
 env_cfg = dict(
     cudnn_benchmark=True,

@@ -1,3 +1,15 @@
-from .inference import expand_image_inputs, inference_model, init_model
+from .inference import (
+    as_bgr_image,
+    expand_image_inputs,
+    inference_model,
+    init_model,
+    show_result_pyplot,
+)
 
-__all__ = ['expand_image_inputs', 'inference_model', 'init_model']
+__all__ = [
+    'as_bgr_image',
+    'expand_image_inputs',
+    'inference_model',
+    'init_model',
+    'show_result_pyplot',
+]

@@ -1,20 +1,31 @@
-"""Python inference API: build a model from a config, classify images, draw the result."""
+"""Python inference API: build a model from a config, classify images, draw the result.
+
+Images are file paths (read with OpenCV, as the test pipeline reads them) or numpy arrays in
+**BGR** channel order, ``H x W x 3`` uint8 - what ``cv2.imread`` returns. For an RGB array
+(PIL, matplotlib, scikit-image) pass ``rgb[..., ::-1]``. Grey ``H x W`` arrays are accepted.
+"""
 
 import glob
 import os.path as osp
-from typing import List, Optional, Sequence, Union
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator, List, Optional, Sequence, Union
 
+import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.dataset import Compose
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from mmpretrain.apis import ImageClassificationInferencer
 
 from mmtl.datasets import IMG_EXTENSIONS
 from mmtl.datasets.folder_dataset import list_image_files
-from mmtl.registry import MODELS
-from mmtl.utils.config import innermost_dataset, load_config
+from mmtl.registry import MODELS, TRANSFORMS
+from mmtl.utils.cli import ConfigError
+from mmtl.utils.config import innermost_dataset, leaf_datasets, load_config
+from mmtl.visualization import draw_prediction
 
 ImageInput = Union[str, np.ndarray]
 
@@ -51,8 +62,7 @@ def init_model(
 
     dataset_meta: dict = {}
     if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
-        dataset_meta = dict(ckpt.get('meta', {}).get('dataset_meta') or {})
+        dataset_meta = _load_weights(model, checkpoint)
     if not dataset_meta.get('classes'):
         classes = _config_classes(cfg)
         if classes is not None:
@@ -60,6 +70,26 @@ def init_model(
     model._config = cfg
     model._dataset_meta = dataset_meta
     return model.to(device).eval()
+
+
+def _load_weights(model: torch.nn.Module, checkpoint: str) -> dict:
+    """Load every weight of ``checkpoint`` into ``model`` (tensors mapped to the CPU first).
+
+    Returns:
+        dict: The checkpoint's ``meta.dataset_meta`` (class names), or empty.
+
+    Raises:
+        ConfigError: The checkpoint's weights do not fit the model (missing, unexpected or
+            differently shaped tensors: a wrong config or ``num_classes``).
+    """
+    try:
+        ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
+    except RuntimeError as err:
+        raise ConfigError(
+            f'checkpoint {checkpoint} does not fit the model built from the config '
+            f'(wrong config or num_classes?): {err}'
+        ) from err
+    return dict((ckpt.get('meta') or {}).get('dataset_meta') or {})
 
 
 def _config_classes(cfg: Config) -> Optional[tuple]:
@@ -72,11 +102,14 @@ def expand_image_inputs(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List
     """Turn a path, folder, glob, array or a list of them into a flat list of images.
 
     Args:
-        inputs: A file path, a folder (all images inside, recursively), a glob pattern, a
-            ``HxWxC`` BGR uint8 array, or a list of these.
+        inputs: A file path, a folder (all images inside, recursively, sorted), a glob
+            pattern (``'photos/*.jpg'``, ``'data/**/*.png'``), a BGR array, or a list of these.
 
     Returns:
         list: File paths and arrays, in order.
+
+    Raises:
+        FileNotFoundError: A path that is no file or folder, or a glob matching nothing.
     """
     items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
     expanded: List[ImageInput] = []
@@ -88,45 +121,176 @@ def expand_image_inputs(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List
         elif osp.isfile(item):
             expanded.append(item)
         elif glob.has_magic(item):
-            expanded.extend(sorted(p for p in glob.glob(item, recursive=True) if osp.isfile(p)))
+            matches = sorted(p for p in glob.glob(item, recursive=True) if osp.isfile(p))
+            if not matches:
+                raise FileNotFoundError(f'no image file matches the pattern {item}')
+            expanded.extend(matches)
         else:
             raise FileNotFoundError(f'image input not found: {item}')
     return expanded
 
 
+def as_bgr_image(image: np.ndarray) -> np.ndarray:
+    """A BGR ``H x W x 3`` array from a BGR, BGRA or grey array.
+
+    Args:
+        image (np.ndarray): ``H x W``, ``H x W x 1``, ``H x W x 3`` (BGR) or ``H x W x 4``.
+
+    Returns:
+        np.ndarray: ``H x W x 3``.
+
+    Raises:
+        ValueError: Any other shape.
+    """
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        return np.repeat(image.reshape(image.shape[:2] + (1,)), 3, axis=2)
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        return image[..., :3]
+    raise ValueError(
+        f'an image array must be H x W, H x W x 3 (BGR) or H x W x 4; got shape {image.shape}'
+    )
+
+
+class _Inferencer(ImageClassificationInferencer):
+    """mmpretrain's inferencer with any image-loading step removed from the test pipeline.
+
+    mmpretrain removes only ``LoadImageFromFile``; a config may load images with another
+    transform (every loader's type name starts with ``LoadImage``), and the inferencer
+    loads images itself.
+    """
+
+    def _init_pipeline(self, cfg: Config) -> Callable:
+        dataset = leaf_datasets((cfg.get('test_dataloader') or {}).get('dataset', {}))[0]
+        if 'pipeline' not in dataset:
+            raise ConfigError(
+                'inference uses the test pipeline, and the config has no '
+                'test_dataloader.dataset.pipeline'
+            )
+        steps = [step for step in dataset.pipeline if not _is_image_loader(step['type'])]
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
+            return Compose([TRANSFORMS.build(step) for step in steps])
+
+
+def _is_image_loader(transform_type: Union[str, type]) -> bool:
+    """Whether a pipeline step type (a name or a class) loads the image from a file."""
+    name = transform_type if isinstance(transform_type, str) else transform_type.__name__
+    return name.split('.')[-1].startswith('LoadImage')
+
+
 def _inferencer(model: torch.nn.Module) -> ImageClassificationInferencer:
-    """The (cached) mmpretrain inferencer wrapping ``model``."""
+    """The (cached) inferencer wrapping ``model``."""
     inferencer = getattr(model, '_mmtl_inferencer', None)
     if inferencer is None:
         classes = model._dataset_meta.get('classes')
-        inferencer = ImageClassificationInferencer(model, pretrained=False, classes=classes)
+        inferencer = _Inferencer(model, pretrained=False, classes=classes)
         model._mmtl_inferencer = inferencer
     return inferencer
 
 
+@contextmanager
+def _progress_bar(total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (tqdm when installed, else mmengine's), as ``update(n)``."""
+    if not enabled:
+        yield lambda count: None
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        from mmengine.utils import ProgressBar
+
+        bar = ProgressBar(total, file=sys.stderr)
+        yield lambda count: [bar.update() for _ in range(count)]
+        sys.stderr.write('\n')
+        return
+    with tqdm(total=total, unit='img', desc='inference', file=sys.stderr) as bar:
+        yield bar.update
+
+
 def inference_model(
-    model: torch.nn.Module, inputs: Union[ImageInput, Sequence[ImageInput]], batch_size: int = 32
+    model: torch.nn.Module,
+    inputs: Union[ImageInput, Sequence[ImageInput]],
+    batch_size: int = 32,
+    progress: bool = False,
 ) -> Union[dict, List[dict]]:
     """Classify images with a model from :func:`init_model`.
 
     Args:
         model (torch.nn.Module): The model.
-        inputs: A path, a folder, a glob, a BGR array, or a list of them.
+        inputs: An image path, a folder (recursive), a glob, a **BGR** ``H x W x 3`` uint8
+            array (``cv2.imread`` order; for RGB pass ``rgb[..., ::-1]``; grey ``H x W`` is
+            fine), or a list of them. Images go through the config's test pipeline.
         batch_size (int): Images per forward pass. Defaults to 32.
+        progress (bool): Show a progress bar on stderr. Defaults to False.
 
     Returns:
-        dict | list[dict]: For a single path or array, one dict; otherwise one per image.
-        Each has ``pred_label`` (int), ``pred_score`` (float), ``pred_class`` (str, when
-        class names are known), ``pred_scores`` (np.ndarray of all class scores) and
-        ``img_path`` (for files).
+        dict | list[dict]: For a single file or array, one dict; otherwise one per image,
+        in input order (folders and globs sorted). Each has ``pred_label`` (int),
+        ``pred_score`` (float, the top score), ``pred_class`` (str, when class names are
+        known), ``pred_scores`` (np.ndarray, the scores of all classes) and ``img_path``
+        (for files).
+
+    Raises:
+        FileNotFoundError: An input path does not exist or a pattern matches nothing.
+        ValueError: No images in the inputs, or a file that cannot be decoded.
     """
     single = isinstance(inputs, np.ndarray) or (isinstance(inputs, str) and osp.isfile(inputs))
     images = expand_image_inputs(inputs)
     if not images:
         raise ValueError(f'no images found in {inputs!r}')
-    with torch.no_grad():
-        results = _inferencer(model)(images, batch_size=batch_size)
+    images = [as_bgr_image(im) if isinstance(im, np.ndarray) else im for im in images]
+    inferencer = _inferencer(model)
+    preds = []
+    with _progress_bar(len(images), enabled=progress) as update:
+        for batch in inferencer.preprocess(images, batch_size=batch_size):
+            batch_preds = inferencer.forward(batch)
+            preds.extend(batch_preds)
+            update(len(batch_preds))
+    results = inferencer.postprocess(preds, visualization=None)
     for image, result in zip(images, results):
         if isinstance(image, str):
             result['img_path'] = image
     return results[0] if single else results
+
+
+def show_result_pyplot(
+    model: torch.nn.Module,
+    img: ImageInput,
+    result: dict,
+    out_file: Optional[str] = None,
+    show: bool = False,
+    topk: int = 5,
+    title: Optional[str] = None,
+) -> np.ndarray:
+    """Draw an image with its top-k classes and scores; works headless.
+
+    Args:
+        model (torch.nn.Module): The model from :func:`init_model` (gives the class names).
+        img (str | np.ndarray): The image: a path or a BGR array, as for
+            :func:`inference_model`.
+        result (dict): The image's result from :func:`inference_model`.
+        out_file (str, optional): Write the drawing to this PNG file.
+        show (bool): Also open it in a matplotlib window (needs a display). Defaults to
+            False.
+        topk (int): How many classes to list. Defaults to 5.
+        title (str, optional): Title; defaults to the file name for a path.
+
+    Returns:
+        np.ndarray: The drawing, ``400 x 800 x 3`` uint8 RGB.
+    """
+    bgr = mmcv.imread(img) if isinstance(img, str) else as_bgr_image(img)
+    if bgr is None:
+        raise ValueError(f'cannot decode the image file {img}')
+    if title is None and isinstance(img, str):
+        title = osp.basename(img)
+    classes = model._dataset_meta.get('classes') if hasattr(model, '_dataset_meta') else None
+    drawing = draw_prediction(
+        mmcv.bgr2rgb(bgr), result['pred_scores'], classes, topk=topk, title=title, out_file=out_file
+    )
+    if show:
+        import matplotlib.pyplot as plt
+
+        plt.figure(figsize=(8, 4))
+        plt.imshow(drawing)
+        plt.axis('off')
+        plt.show()
+    return drawing

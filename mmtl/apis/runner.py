@@ -1,6 +1,7 @@
 """Turning a config and command-line options into an mmengine Runner."""
 
 import json
+import math
 import os.path as osp
 from argparse import Namespace
 from typing import Optional
@@ -12,7 +13,7 @@ from mmengine.runner import Runner
 
 from mmtl.utils.checkpoint import download_checkpoint, is_url
 from mmtl.utils.cli import ConfigError
-from mmtl.utils.config import load_config
+from mmtl.utils.config import load_config, validate_config
 from mmtl.utils.dist import setup_cpu_distributed
 from mmtl.utils.fileio import atomic_open
 
@@ -115,6 +116,7 @@ def prepare_test_config(args: Namespace) -> Config:
 
 def build_runner(cfg: Config) -> Runner:
     """Build the Runner named by ``runner_type`` (mmengine's ``Runner`` by default)."""
+    validate_config(cfg)  # bad keys, values, types, data roots, class count: fail before work
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
@@ -122,6 +124,9 @@ def build_runner(cfg: Config) -> Runner:
 
 def save_test_metrics(runner: Runner, metrics: dict, path: Optional[str] = None) -> Optional[str]:
     """Write test metrics as JSON (rank 0 only), atomically.
+
+    Tensors and arrays (the confusion matrix) become nested lists, numpy numbers plain
+    numbers, and NaN or infinite values ``null``, so that the file is strict JSON.
 
     Args:
         runner (Runner): The runner that tested; gives the work dir and checkpoint.
@@ -140,13 +145,19 @@ def save_test_metrics(runner: Runner, metrics: dict, path: Optional[str] = None)
         'metrics': {key: _to_json(value) for key, value in metrics.items()},
     }
     with atomic_open(path, 'w') as f:
-        json.dump(record, f, indent=2)
+        json.dump(record, f, indent=2, allow_nan=False)
     runner.logger.info(f'test metrics written to {path}')
     return path
 
 
 def _to_json(value):
-    """Plain JSON value of a metric (numbers, tensors and arrays become lists/floats)."""
-    if hasattr(value, 'tolist'):
-        return value.tolist()
+    """Plain JSON value of a metric: lists for tensors/arrays, None for NaN and infinity."""
+    if hasattr(value, 'tolist'):  # tensors, arrays and numpy scalars
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {str(key): _to_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value

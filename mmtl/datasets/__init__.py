@@ -1,4 +1,15 @@
-from .folder_dataset import IMG_EXTENSIONS, FolderDataset
+from .folder_dataset import BAD_FILE_POLICIES, IMG_EXTENSIONS, BadDataError, FolderDataset
+from .scan import ScanReport, check_image_file, scan_image_files
 from .split import split_image_folder, stratified_split
 
-__all__ = ['IMG_EXTENSIONS', 'FolderDataset', 'split_image_folder', 'stratified_split']
+__all__ = [
+    'BAD_FILE_POLICIES',
+    'IMG_EXTENSIONS',
+    'BadDataError',
+    'FolderDataset',
+    'ScanReport',
+    'check_image_file',
+    'scan_image_files',
+    'split_image_folder',
+    'stratified_split',
+]

@@ -2,15 +2,25 @@
 
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Set, Tuple, Union
 
 from mmengine.logging import MMLogger
 from mmpretrain.datasets import BaseDataset
 
 from mmtl.registry import DATASETS
+from mmtl.utils.cli import ConfigError
+
+from .scan import ScanReport, check_image_file, scan_image_files
 
 #: Image file extensions read by default (compared case-insensitively).
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.pgm', '.bmp', '.tif', '.tiff', '.webp')
+
+#: What to do with files that cannot be read: stop with an error, or leave them out.
+BAD_FILE_POLICIES = ('error', 'skip')
+
+
+class BadDataError(ConfigError):
+    """A dataset holds files that cannot be read, or classes without images."""
 
 
 def visible_entries(directory: str) -> List[os.DirEntry]:
@@ -23,9 +33,22 @@ def visible_entries(directory: str) -> List[os.DirEntry]:
     return sorted(entries, key=lambda e: e.name)
 
 
+def _is_dir(entry: os.DirEntry) -> bool:
+    """``entry.is_dir()``, False for a symbolic link that cannot be followed (e.g. a loop)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
 def list_class_folders(directory: str) -> List[str]:
     """Names of the visible sub-folders of ``directory``, sorted."""
-    return [e.name for e in visible_entries(directory) if e.is_dir()]
+    return [e.name for e in visible_entries(directory) if _is_dir(e)]
+
+
+def list_dangling_links(directory: str) -> List[str]:
+    """Paths of the visible symbolic links in ``directory`` that lead nowhere (or loop)."""
+    return [e.path for e in visible_entries(directory) if e.is_symlink() and not osp.exists(e.path)]
 
 
 def list_image_files(directory: str, extensions: Tuple[str, ...]) -> List[str]:
@@ -71,6 +94,16 @@ class FolderDataset(BaseDataset):
             ``data_prefix`` itself.
         extensions (Sequence[str]): Image extensions to read. Defaults to
             :data:`IMG_EXTENSIONS`.
+        bad_file_policy (str): What to do with files that cannot be read (corrupt, truncated,
+            empty, not an image, unreadable, broken links) and with classes without images
+            in the split that defines the classes: ``'error'`` stops with an error that
+            lists the first ones; ``'skip'`` leaves the files out with one warning (an empty
+            class keeps its label index). Defaults to ``'error'``.
+        scan_files (bool): Check every file when the dataset is built (see
+            :mod:`mmtl.datasets.scan`; about 0.1 ms per JPEG photo). Defaults to True.
+        max_runtime_bad_files (int): Files that fail to load *during* training (after the
+            scan) are logged and replaced by other samples; this many, per process, and the
+            run stops with an error instead. Defaults to 20.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ``lazy_init`` ...).
     """
@@ -82,10 +115,22 @@ class FolderDataset(BaseDataset):
         classes: Union[str, Sequence[str], None] = None,
         class_folder: Optional[str] = None,
         extensions: Sequence[str] = IMG_EXTENSIONS,
+        bad_file_policy: str = 'error',
+        scan_files: bool = True,
+        max_runtime_bad_files: int = 20,
         **kwargs,
     ) -> None:
+        if bad_file_policy not in BAD_FILE_POLICIES:
+            raise ConfigError(
+                f'bad_file_policy={bad_file_policy!r}: expected one of {BAD_FILE_POLICIES}'
+            )
         self.extensions = tuple(sorted({ext.lower() for ext in extensions}))
         self.class_folder = class_folder
+        self.bad_file_policy = bad_file_policy
+        self.scan_files = scan_files
+        self.max_runtime_bad_files = max_runtime_bad_files
+        self.runtime_bad_files: Set[str] = set()
+        self.scan_report: Optional[ScanReport] = None
         if isinstance(classes, str):
             classes = self._resolve_classes_file(classes, data_root)
         super().__init__(
@@ -132,8 +177,20 @@ class FolderDataset(BaseDataset):
             )
         return tuple(names)
 
+    def _defines_classes(self) -> bool:
+        """Whether this split's folders are the class list (the train split, usually)."""
+        if self.class_folder is None:
+            return True
+        return osp.normpath(osp.join(self.data_root, self.class_folder)) == osp.normpath(
+            self.img_prefix
+        )
+
     def load_data_list(self) -> List[dict]:
-        """Scan the split folder and return ``{'img_path', 'gt_label'}`` per image."""
+        """Scan the split folder and return ``{'img_path', 'gt_label'}`` per image.
+
+        Files that cannot be read and classes without images are handled by
+        ``bad_file_policy``.
+        """
         split_dir = self._split_dir()
         classes = self._class_names(split_dir)
         self._metainfo['classes'] = classes
@@ -148,11 +205,10 @@ class FolderDataset(BaseDataset):
                 f'Rename or remove them, or fix `classes`.'
             )
 
-        data_list, empty = [], []
+        data_list, counts = [], dict.fromkeys(classes, 0)
         for folder in folders:
             files = list_image_files(osp.join(split_dir, folder), self.extensions)
-            if not files:
-                empty.append(folder)
+            counts[folder] = len(files)
             label = class_to_idx[folder]
             data_list.extend({'img_path': path, 'gt_label': label} for path in files)
         if not data_list:
@@ -160,9 +216,83 @@ class FolderDataset(BaseDataset):
                 f'found no images in the class folders of {split_dir!r}; '
                 f'supported extensions are {", ".join(self.extensions)}'
             )
-        missing = [c for c in classes if c not in folders]
-        if empty or missing:
-            MMLogger.get_current_instance().warning(
-                f'{split_dir}: no images for classes {sorted(set(empty) | set(missing))}'
+        report = self._scan(data_list, counts, split_dir)
+        bad = set(report.bad_paths)
+        return [info for info in data_list if info['img_path'] not in bad]
+
+    def _scan(self, data_list: List[dict], counts: dict, split_dir: str) -> ScanReport:
+        """Check the files and classes of the split and apply ``bad_file_policy``."""
+        paths = [info['img_path'] for info in data_list] if self.scan_files else []
+        report = scan_image_files(paths, list(counts.items()))
+        dangling = list_dangling_links(split_dir)
+        report.bad_files.extend((path, 'broken symbolic link or link loop') for path in dangling)
+        self.scan_report = report
+        logger = MMLogger.get_current_instance()
+        if self.scan_files:
+            logger.info(
+                f'{split_dir}: checked {report.num_files} files in {report.seconds:.1f} s, '
+                f'{len(report.bad_files)} cannot be read'
             )
-        return data_list
+        empty = report.empty_classes
+        if empty and not self._defines_classes():
+            # A val/test split may lack a class: labels come from the train split anyway.
+            logger.warning(f'{split_dir}: no images for classes {empty}')
+            empty = []
+        if not report.bad_files and not empty:
+            return report
+        problems = []
+        if report.bad_files:
+            problems.append(report.describe_bad_files())
+        if empty:
+            problems.append(
+                f'{len(empty)} of {len(counts)} classes have no images: {empty} '
+                f'(a class without training images cannot be learnt)'
+            )
+        message = f'{split_dir}: ' + '. '.join(problems) + '.'
+        if self.bad_file_policy == 'error':
+            raise BadDataError(
+                f"{message} Fix or remove them, or set bad_file_policy='skip' in the "
+                f'dataset to leave bad files out (e.g. --cfg-options '
+                f'train_dataloader.dataset.bad_file_policy=skip; empty classes keep their '
+                f'label index).'
+            )
+        logger.warning(f"{message} Skipped (bad_file_policy='skip').")
+        return report
+
+    def prepare_data(self, idx: int) -> Any:
+        """Load and transform sample ``idx``; None for a file that went bad after the scan.
+
+        mmengine's ``BaseDataset.__getitem__`` then draws another sample in training. A
+        failure that is not the file's fault (it still checks as a good image) is raised
+        as is, so pipeline bugs are not hidden.
+        """
+        path = self.get_data_info(idx)['img_path']
+        if path in self.runtime_bad_files:
+            return None
+        try:
+            return super().prepare_data(idx)
+        except Exception as err:
+            problem = check_image_file(path)
+            if problem is None:
+                raise
+            self._record_runtime_bad_file(path, problem, err)
+            return None
+
+    def _record_runtime_bad_file(self, path: str, problem: str, err: Exception) -> None:
+        self.runtime_bad_files.add(path)
+        count = len(self.runtime_bad_files)
+        if self.test_mode:
+            raise BadDataError(
+                f'{path} can no longer be read ({problem}); evaluation needs every file. '
+                f'Restore or remove it.'
+            ) from err
+        if count > self.max_runtime_bad_files:
+            raise BadDataError(
+                f'{count} files failed to load during training (more than '
+                f'max_runtime_bad_files={self.max_runtime_bad_files}), latest {path} '
+                f'({problem}). Is the data folder being changed or the disk failing?'
+            ) from err
+        MMLogger.get_current_instance().warning(
+            f'skipping {path}: it can no longer be read ({problem}); another sample is used '
+            f'in its place ({count} so far in this process)'
+        )

@@ -1,3 +1,7 @@
-"""mmtl models: backbones and classifiers come from mmpretrain; transfer heads live here."""
+"""mmtl models: backbones come from mmpretrain; transfer classifiers and heads live here."""
 
 from . import converters, necks  # noqa: F401
+from .classifiers import TransferClassifier, resolve_module_names
+from .heads import TransferClsHead
+
+__all__ = ['TransferClassifier', 'TransferClsHead', 'resolve_module_names']

@@ -7,7 +7,7 @@ from .checkpoint import (
     register_checkpoint_schemes,
     safe_torch_load,
 )
-from .config import apply_data_root, load_config
+from .config import apply_data_root, load_config, validate_config
 from .fileio import atomic_open
 from .setup_env import register_all_modules
 
@@ -23,4 +23,5 @@ __all__ = [
     'register_all_modules',
     'register_checkpoint_schemes',
     'safe_torch_load',
+    'validate_config',
 ]

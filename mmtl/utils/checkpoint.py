@@ -24,6 +24,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
 from .fileio import atomic_open
+from .safetensors_io import is_safetensors, load_safetensors
 
 #: Environment variable listing checkpoint files (separated by ``os.pathsep``) that the user
 #: trusts enough to unpickle without ``weights_only``. Only for legacy files one made oneself.
@@ -210,8 +211,12 @@ def _download(url: str, target: str, timeout: float) -> None:
 
 
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
-    """mmengine checkpoint scheme for local paths, loading safely."""
-    return _convert_torchvision(safe_torch_load(filename, map_location=map_location), filename)
+    """mmengine checkpoint scheme for local paths, loading safely (``.safetensors`` too)."""
+    if is_safetensors(filename):
+        checkpoint = load_safetensors(osp.expanduser(filename), map_location=map_location)
+    else:
+        checkpoint = safe_torch_load(filename, map_location=map_location)
+    return _convert_torchvision(checkpoint, filename)
 
 
 def load_url_checkpoint(
@@ -225,9 +230,8 @@ def load_url_checkpoint(
 
 def _convert_torchvision(checkpoint: Any, source: str) -> Any:
     """A torchvision checkpoint converted to mmtl's layout (and logged); others unchanged."""
-    from mmtl.models.converters import (
-        convert_if_torchvision,
-    )  # torchvision, mmpretrain: only when used
+    # Imported here: mmtl.utils loads before mmtl.models (torchvision, mmpretrain's backbones).
+    from mmtl.models.converters import convert_if_torchvision
 
     return convert_if_torchvision(checkpoint, source)
 

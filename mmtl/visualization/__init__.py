@@ -1,1 +1,31 @@
-"""mmtl visualizers (mmpretrain's ``UniversalVisualizer`` serves the default runtime)."""
+"""mmtl's plots (headless, Agg): predictions and test metrics.
+
+mmpretrain's ``UniversalVisualizer`` serves the default runtime's visualisation hook.
+"""
+
+from .figure import DPI, new_figure, render, save_figure
+from .metric_plots import (
+    normalize_rows,
+    plot_confusion_matrix,
+    plot_per_class_metrics,
+    plot_roc_curves,
+)
+from .prediction import PREDICTION_FIGSIZE, draw_prediction
+from .test_plots import PLOT_FILES, plot_test_metrics, plot_test_metrics_file, read_test_metrics
+
+__all__ = [
+    'DPI',
+    'PLOT_FILES',
+    'PREDICTION_FIGSIZE',
+    'draw_prediction',
+    'new_figure',
+    'normalize_rows',
+    'plot_confusion_matrix',
+    'plot_per_class_metrics',
+    'plot_roc_curves',
+    'plot_test_metrics',
+    'plot_test_metrics_file',
+    'read_test_metrics',
+    'render',
+    'save_figure',
+]

@@ -60,4 +60,14 @@ test_dataloader = dict(
     ),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
-test_evaluator = val_evaluator
+# Testing also reports, into <work_dir>/test_metrics.json: per-class precision/recall/F1 and
+# support, macro and micro averages, the confusion matrix, ROC curves and AUC (one-vs-rest
+# with more than two classes) and, for two classes only, a decision threshold (Youden's J)
+# with its sensitivity and specificity.
+test_evaluator = [
+    dict(type='Accuracy', topk=(1, 5)),
+    dict(type='ClassificationReport'),
+    dict(type='ConfusionMatrix'),
+    dict(type='ROCAUC'),
+    dict(type='BinaryThreshold', threshold='youden'),
+]

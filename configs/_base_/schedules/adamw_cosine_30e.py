@@ -1,6 +1,8 @@
 # Fine-tuning with AdamW: lr 5e-4 for a total batch of 256 (8 GPUs x 32), one warm-up epoch,
 # then cosine decay. No weight decay on norm layers and biases.
+# TransferOptimWrapperConstructor: see sgd_cosine_30e.py.
 optim_wrapper = dict(
+    constructor='TransferOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.999), weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),
 )

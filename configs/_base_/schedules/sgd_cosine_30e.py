@@ -1,7 +1,10 @@
 # Fine-tuning with SGD: lr 0.01 for a total batch of 256 (8 GPUs x 32), one warm-up epoch,
 # then cosine decay to zero. With auto_scale_lr enabled the lr follows the real batch.
+# TransferOptimWrapperConstructor (mmtl) = mmengine's default + frozen parameters kept in the
+# optimizer (for gradual unfreezing) + optional paramwise_cfg.layer_decay_rate.
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4, nesterov=True)
+    constructor='TransferOptimWrapperConstructor',
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4, nesterov=True),
 )
 
 param_scheduler = [

@@ -1,3 +1,15 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend, CheckpointWriteError
 from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state_dicts
+from .gradual_unfreeze_hook import GradualUnfreezeHook
+from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 
-__all__ = ['CheckpointLoadReportHook', 'compare_state_dicts']
+__all__ = [
+    'AtomicCheckpointHook',
+    'AtomicLocalBackend',
+    'CheckpointLoadReportHook',
+    'CheckpointWriteError',
+    'GradualUnfreezeHook',
+    'NonFiniteLossError',
+    'NonFiniteLossHook',
+    'compare_state_dicts',
+]

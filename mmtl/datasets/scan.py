@@ -1,0 +1,170 @@
+"""Checking the image files of a dataset before training: find the ones that cannot be read.
+
+A bad file found an hour into training costs the hour; found before the first step it costs a
+second. :func:`check_image_file` decides for one file, cheaply:
+
+- the path must resolve (no broken symbolic link, no link loop) to a regular, non-empty file
+  that this process may read;
+- PIL must recognise it as one of :data:`READABLE_FORMATS` (a GIF or a text file renamed
+  ``.jpg`` is refused);
+- its data must be complete. A JPEG that ends with its end-of-image marker is complete (the
+  marker cannot occur inside the compressed data, where 0xFF bytes are stuffed), so only the
+  header and the last bytes are read; one that does not (cut off, or followed by extra data)
+  is decoded at 1/8 scale to decide. A PNG's chunks are read and their CRCs checked without
+  inflating the pixels. Other formats are decoded in full.
+
+On 1000 JPEG photos of 500x375 the check takes about 1/20 of the time OpenCV needs to
+decode them (see the figures in ``docs/reliability.md``).
+
+:func:`scan_image_files` applies it to a list of files and returns a :class:`ScanReport`.
+"""
+
+import errno
+import os
+import os.path as osp
+import stat
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from PIL import Image
+
+#: PIL format names of the files the image loaders read (OpenCV decodes all of these; MPO is
+#: the multi-picture JPEG some cameras write).
+READABLE_FORMATS = ('JPEG', 'MPO', 'PNG', 'BMP', 'DIB', 'PPM', 'TIFF', 'WEBP')
+
+#: How many bad paths a report lists before "... and N more".
+SHOWN_PATHS = 5
+
+
+def _stat_problem(path: str) -> Optional[str]:
+    """Why ``path`` is not a non-empty regular file (None if it is)."""
+    try:
+        info = os.stat(path)
+    except OSError as err:
+        if osp.islink(path):
+            if err.errno == errno.ELOOP:
+                return 'symbolic link loop'
+            return f'broken symbolic link to missing {os.readlink(path)!r}'
+        return f'cannot access: {err.strerror}'
+    if not stat.S_ISREG(info.st_mode):
+        return 'not a regular file'
+    if info.st_size == 0:
+        return 'empty file, 0 bytes'
+    return None
+
+
+def _ends_with_jpeg_eoi(path: str, tail_bytes: int = 64) -> bool:
+    """Whether the file ends with a JPEG end-of-image marker (zero padding allowed)."""
+    with open(path, 'rb') as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - tail_bytes))
+        return f.read().rstrip(b'\x00').endswith(b'\xff\xd9')
+
+
+def _decode_problem(path: str) -> Optional[str]:
+    """Why PIL cannot read ``path`` as a complete image of a readable format (None if it can)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # e.g. DecompressionBombWarning, EXIF warnings
+            with Image.open(path) as img:
+                if img.format not in READABLE_FORMATS:
+                    return f'{img.format} image: not one of the readable formats'
+                if img.format in ('JPEG', 'MPO'):
+                    if not _ends_with_jpeg_eoi(path):
+                        img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
+                        img.load()
+                elif img.format == 'PNG':
+                    img.verify()
+                else:
+                    img.load()
+    except PermissionError:
+        return 'not readable: permission denied'
+    except Exception as err:  # PIL raises many types for bad data; all mean "bad file"
+        message = str(err).split('\n')[0][:120]
+        if isinstance(err, Image.UnidentifiedImageError):
+            return 'not an image: unrecognised content'
+        return f'corrupt or truncated image: {type(err).__name__}: {message}'
+    return None
+
+
+def check_image_file(path: str) -> Optional[str]:
+    """Check that ``path`` is a complete image file that the loaders can read.
+
+    Args:
+        path (str): The file.
+
+    Returns:
+        str | None: None for a good file, else a short reason such as
+        ``'empty file, 0 bytes'`` or ``'not an image: unrecognised content'``.
+    """
+    problem = _stat_problem(path)
+    if problem is not None:
+        return problem
+    if not os.access(path, os.R_OK):
+        return 'not readable: permission denied'
+    return _decode_problem(path)
+
+
+@dataclass
+class ScanReport:
+    """What a scan found.
+
+    Attributes:
+        num_files (int): Files checked.
+        bad_files (list[tuple[str, str]]): ``(path, reason)`` of each bad file, in scan order.
+        empty_classes (list[str]): Class names without any image.
+        seconds (float): Time the scan took.
+    """
+
+    num_files: int = 0
+    bad_files: List[Tuple[str, str]] = field(default_factory=list)
+    empty_classes: List[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def bad_paths(self) -> List[str]:
+        """The paths of the bad files."""
+        return [path for path, _ in self.bad_files]
+
+    @property
+    def ok(self) -> bool:
+        """Whether no bad file and no empty class was found."""
+        return not self.bad_files and not self.empty_classes
+
+    def describe_bad_files(self, limit: int = SHOWN_PATHS) -> str:
+        """``'3 of 120 files cannot be read: a.jpg (empty file), ...'`` (first ``limit``)."""
+        shown = '; '.join(f'{path} ({reason})' for path, reason in self.bad_files[:limit])
+        more = len(self.bad_files) - limit
+        tail = f'; ... and {more} more' if more > 0 else ''
+        return (
+            f'{len(self.bad_files)} of {self.num_files} files cannot be read as images: '
+            f'{shown}{tail}'
+        )
+
+
+def scan_image_files(
+    paths: Iterable[str], class_files: Optional[Sequence[Tuple[str, int]]] = None
+) -> ScanReport:
+    """Check every file in ``paths`` with :func:`check_image_file`.
+
+    Args:
+        paths (Iterable[str]): Files to check.
+        class_files (Sequence[tuple[str, int]], optional): ``(class name, number of files)``
+            per class; those with no file are reported as empty. Defaults to None.
+
+    Returns:
+        ScanReport: Counts, bad files with reasons, empty classes and the time taken.
+    """
+    start = time.perf_counter()
+    report = ScanReport()
+    for path in paths:
+        report.num_files += 1
+        problem = check_image_file(path)
+        if problem is not None:
+            report.bad_files.append((path, problem))
+    if class_files is not None:
+        report.empty_classes = [name for name, count in class_files if count == 0]
+    report.seconds = time.perf_counter() - start
+    return report

@@ -1,0 +1,33 @@
+"""Export trained classifiers to ONNX / TorchScript and run them without mmengine.
+
+:mod:`mmtl.deployment.onnx_inferencer` imports only numpy, OpenCV and onnxruntime; load it by
+file path (as ``tools/deployment/onnx_infer.py`` does) to keep mmengine out of the process.
+"""
+
+from .errors import ExportError, ModuleCallTracker
+from .export import PARITY_ATOL, PARITY_RTOL, export_classifier, export_module
+from .exporters import DEFAULT_OPSET, EXPORTERS, Exporter, build_exporter, register_exporter
+from .meta import STEP_CONVERTERS, build_deploy_meta, pipeline_to_steps
+from .onnx_inferencer import DEPLOY_META_FILE, PREPROCESS_STEPS, OnnxClassifier
+from .wrapper import ExportableClassifier
+
+__all__ = [
+    'DEFAULT_OPSET',
+    'DEPLOY_META_FILE',
+    'EXPORTERS',
+    'ExportError',
+    'ExportableClassifier',
+    'Exporter',
+    'ModuleCallTracker',
+    'OnnxClassifier',
+    'PARITY_ATOL',
+    'PARITY_RTOL',
+    'PREPROCESS_STEPS',
+    'STEP_CONVERTERS',
+    'build_deploy_meta',
+    'build_exporter',
+    'export_classifier',
+    'export_module',
+    'pipeline_to_steps',
+    'register_exporter',
+]

@@ -1,0 +1,201 @@
+"""Export a classifier from ``init_model`` to a folder: model file + ``deploy.json``."""
+
+import json
+import os
+import os.path as osp
+import platform
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import ModuleCallTracker, locate_failure, tracer_warnings_as_errors
+from .exporters import DEFAULT_OPSET, build_exporter
+from .meta import build_deploy_meta
+from .onnx_inferencer import DEPLOY_META_FILE
+from .wrapper import ExportableClassifier
+
+#: Parity between the exported and the eager model, checked on a random batch of a batch size
+#: different from the traced one: for each output, ``max|exported - eager| <= PARITY_ATOL +
+#: PARITY_RTOL * max|eager|``. Relative to the output's scale because float32 rounding noise
+#: grows with it (eager PyTorch alone differs by ~2e-4 on logits of ~9 between batch sizes).
+PARITY_ATOL = 1e-4
+PARITY_RTOL = 1e-4
+PARITY_BATCH = 3
+INPUT_DTYPES = ('float32', 'uint8')
+
+
+def random_batch(batch: int, size, dtype: str, raw_pixels: bool, seed: int = 0) -> torch.Tensor:
+    """A reproducible random input batch ``batch x 3 x H x W``.
+
+    Args:
+        batch (int): Batch size.
+        size (Sequence[int]): ``(height, width)``.
+        dtype (str): ``float32`` or ``uint8``.
+        raw_pixels (bool): 0-255 pixels (normalisation folded in) rather than normalised ones.
+        seed (int): Random seed. Defaults to 0.
+
+    Returns:
+        torch.Tensor: The batch.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    shape = (batch, 3, *size)
+    if raw_pixels:
+        return torch.randint(0, 256, shape, generator=generator).to(getattr(torch, dtype))
+    return torch.randn(shape, generator=generator)
+
+
+def measure_parity(module: nn.Module, run_exported, example: torch.Tensor) -> dict:
+    """Compare the exported model with the eager one on ``example``.
+
+    Args:
+        module (nn.Module): The eager module that was exported.
+        run_exported (callable): The exported model (see :meth:`Exporter.load`).
+        example (torch.Tensor): Input batch.
+
+    Returns:
+        dict: ``max_abs_diff`` and ``max_abs_value`` (of the eager output) per output,
+        ``same_top1``, ``within_tolerance`` and the tolerances.
+    """
+    with torch.no_grad():
+        eager = module(example)
+    eager = eager if isinstance(eager, tuple) else (eager,)
+    exported = run_exported(example.numpy())
+    report = dict(
+        atol=PARITY_ATOL,
+        rtol=PARITY_RTOL,
+        batch=int(example.shape[0]),
+        max_abs_diff={},
+        max_abs_value={},
+    )
+    within = True
+    for name, reference in zip(module.output_names, eager):
+        reference = reference.numpy()
+        report['max_abs_diff'][name] = float(np.abs(exported[name] - reference).max())
+        report['max_abs_value'][name] = float(np.abs(reference).max())
+        bound = PARITY_ATOL + PARITY_RTOL * report['max_abs_value'][name]
+        within &= report['max_abs_diff'][name] <= bound
+    report['same_top1'] = bool((exported['logits'].argmax(1) == eager[0].numpy().argmax(1)).all())
+    report['within_tolerance'] = within
+    return report
+
+
+def export_module(
+    module: ExportableClassifier,
+    example: torch.Tensor,
+    path: str,
+    export_format: str,
+    opset: Optional[int] = None,
+) -> None:
+    """Export a module, turning any failure into an :class:`ExportError` naming the layer.
+
+    Tracer warnings (a Python value such as ``if tensor > 0`` or ``tensor.numpy()`` baked into
+    the trace) are errors here, since they make the exported model silently wrong.
+
+    Args:
+        module (ExportableClassifier): The module to export.
+        example (torch.Tensor): Example input batch.
+        path (str): Output file.
+        export_format (str): A key of :data:`mmtl.deployment.EXPORTERS`.
+        opset (int, optional): ONNX opset.
+    """
+    exporter = build_exporter(export_format)
+    tracker = ModuleCallTracker(module)
+    try:
+        with torch.no_grad(), tracer_warnings_as_errors(), tracker:
+            exporter.export(module, example, path, module.output_names, opset)
+    except Exception as error:
+        raise locate_failure(module, example, error, tracker, export_format) from error
+
+
+def export_classifier(
+    model: nn.Module,
+    out_dir: str,
+    export_format: str = 'onnx',
+    opset: Optional[int] = None,
+    input_size: Optional[int] = None,
+    fold_preprocess: bool = False,
+    input_dtype: Optional[str] = None,
+    with_scores: bool = False,
+) -> dict:
+    """Export a classifier and write ``deploy.json`` beside it.
+
+    Args:
+        model (nn.Module): A model from :func:`mmtl.apis.init_model` (``_config`` and
+            ``_dataset_meta`` set).
+        out_dir (str): Output folder (created).
+        export_format (str): A key of :data:`mmtl.deployment.EXPORTERS`. Defaults to 'onnx'.
+        opset (int, optional): ONNX opset. Defaults to :data:`DEFAULT_OPSET` for ONNX.
+        input_size (int, optional): Square input side; defaults to the test pipeline's.
+        fold_preprocess (bool): Put the mean/std normalisation in the graph, so it takes
+            0-255 pixels in the recorded channel order. Defaults to False.
+        input_dtype (str, optional): ``float32`` or ``uint8`` (only with ``fold_preprocess``).
+            Defaults to ``uint8`` when folding, else ``float32``.
+        with_scores (bool): Add softmax scores as a second output. Defaults to False.
+
+    Returns:
+        dict: The contents of ``deploy.json``.
+
+    Raises:
+        ExportError: The format cannot express a layer of the model (the error names it),
+            or the exported model disagrees with the eager one beyond the tolerance.
+    """
+    exporter = build_exporter(export_format)
+    input_dtype = input_dtype or ('uint8' if fold_preprocess else 'float32')
+    if input_dtype not in INPUT_DTYPES:
+        raise ValueError(f'input_dtype must be one of {INPUT_DTYPES}, got {input_dtype!r}')
+    if input_dtype != 'float32' and not fold_preprocess:
+        raise ValueError(f'input_dtype={input_dtype!r} needs fold_preprocess (raw pixels)')
+    meta = build_deploy_meta(model, input_size)
+    fold = fold_preprocess and meta['mean'] is not None
+    module = ExportableClassifier(
+        model,
+        mean=meta['mean'] if fold else None,
+        std=meta['std'] if fold else None,
+        with_scores=with_scores,
+    ).eval()
+
+    os.makedirs(out_dir, exist_ok=True)
+    model_file = f'model{exporter.suffix}'
+    example = random_batch(2, meta['input_size'], input_dtype, fold_preprocess)
+    export_module(module, example, osp.join(out_dir, model_file), export_format, opset)
+
+    check_batch = random_batch(PARITY_BATCH, meta['input_size'], input_dtype, fold_preprocess, 1)
+    parity = measure_parity(module, exporter.load(osp.join(out_dir, model_file)), check_batch)
+    deploy_meta = dict(
+        format=export_format,
+        model_file=model_file,
+        opset=(opset or DEFAULT_OPSET) if export_format == 'onnx' else None,
+        input=dict(
+            name='input',
+            shape=['batch', 3, *meta['input_size']],
+            dtype=input_dtype,
+            layout='NCHW',
+            channel_order=meta['channel_order'],
+            normalize_in_graph=fold,
+        ),
+        outputs=list(module.output_names),
+        **meta,
+        parity=parity,
+        versions=_versions(export_format),
+    )
+    with open(osp.join(out_dir, DEPLOY_META_FILE), 'w', encoding='utf-8') as f:
+        json.dump(deploy_meta, f, indent=2)
+    if not parity['within_tolerance']:
+        raise RuntimeError(
+            f'exported {export_format} model differs from the eager model beyond '
+            f'atol={PARITY_ATOL}, rtol={PARITY_RTOL}: max abs diff {parity["max_abs_diff"]} '
+            f'(written to {out_dir} for inspection)'
+        )
+    return deploy_meta
+
+
+def _versions(export_format: str) -> dict:
+    versions = dict(python=platform.python_version(), torch=torch.__version__)
+    if export_format == 'onnx':
+        import onnx
+        import onnxruntime
+
+        versions.update(onnx=onnx.__version__, onnxruntime=onnxruntime.__version__)
+    return versions

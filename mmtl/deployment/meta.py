@@ -1,0 +1,183 @@
+"""What a deployed model needs to know besides its weights: ``deploy.json``.
+
+The test pipeline of the config is translated into plain preprocessing steps (resize, crop)
+that :mod:`mmtl.deployment.onnx_inferencer` replays with OpenCV, and the data preprocessor
+gives the mean, std and channel order.
+"""
+
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from mmtl.utils.config import innermost_dataset
+
+#: Pipeline transforms that only load or pack data: nothing to replay.
+PASS_THROUGH_TRANSFORMS = ('LoadImageFromFile', 'PackInputs', 'PackClsInputs')
+
+StepConverter = Callable[[dict], dict]
+
+#: Converters from a test-pipeline transform config to a ``deploy.json`` step, by type.
+STEP_CONVERTERS: Dict[str, StepConverter] = {}
+
+
+def register_step_converter(name: str) -> Callable[[StepConverter], StepConverter]:
+    """Decorator adding a converter to :data:`STEP_CONVERTERS`.
+
+    Args:
+        name (str): The transform ``type`` it converts.
+
+    Returns:
+        callable: The decorator.
+    """
+
+    def add(converter: StepConverter) -> StepConverter:
+        STEP_CONVERTERS[name] = converter
+        return converter
+
+    return add
+
+
+def _pair(value, key: str, transform: str) -> List[int]:
+    """``int`` or ``(width, height)`` -> ``[width, height]``."""
+    if isinstance(value, int):
+        return [value, value]
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return [int(value[0]), int(value[1])]
+    raise ValueError(f'test pipeline {transform}: {key}={value!r} is not an int or a pair')
+
+
+def _check_cv2_backend(transform: dict) -> None:
+    backend = transform.get('backend', 'cv2')
+    if backend != 'cv2':
+        raise ValueError(
+            f'test pipeline {transform["type"]}: backend={backend!r} cannot be exported; '
+            "only 'cv2' resizing is replayed by the ONNX inferencer"
+        )
+
+
+@register_step_converter('Resize')
+def _convert_resize(transform: dict) -> dict:
+    _check_cv2_backend(transform)
+    if transform.get('keep_ratio') or transform.get('scale') is None:
+        raise ValueError(
+            f'test pipeline Resize: only a fixed scale with keep_ratio=False is supported '
+            f'for export, got {transform}'
+        )
+    size = _pair(transform['scale'], 'scale', 'Resize')
+    return dict(type='resize', size=size, interpolation=transform.get('interpolation', 'bilinear'))
+
+
+@register_step_converter('ResizeEdge')
+def _convert_resize_edge(transform: dict) -> dict:
+    _check_cv2_backend(transform)
+    return dict(
+        type='resize_edge',
+        size=int(transform['scale']),
+        edge=transform.get('edge', 'short'),
+        interpolation=transform.get('interpolation', 'bilinear'),
+    )
+
+
+@register_step_converter('CenterCrop')
+def _convert_center_crop(transform: dict) -> dict:
+    if transform.get('auto_pad'):
+        raise ValueError('test pipeline CenterCrop: auto_pad=True cannot be exported')
+    return dict(type='center_crop', size=_pair(transform['crop_size'], 'crop_size', 'CenterCrop'))
+
+
+def pipeline_to_steps(pipeline: Sequence[dict]) -> List[dict]:
+    """Translate a test pipeline into ``deploy.json`` preprocessing steps.
+
+    Args:
+        pipeline (Sequence[dict]): Transform configs.
+
+    Returns:
+        list[dict]: Steps understood by the ONNX inferencer.
+    """
+    steps = []
+    for transform in pipeline:
+        name = (
+            transform['type'] if isinstance(transform['type'], str) else transform['type'].__name__
+        )
+        if name in PASS_THROUGH_TRANSFORMS:
+            continue
+        if name not in STEP_CONVERTERS:
+            raise ValueError(
+                f'test pipeline transform {name!r} has no deployment equivalent; '
+                f'exportable transforms: {sorted(STEP_CONVERTERS)}'
+            )
+        steps.append(STEP_CONVERTERS[name](dict(transform)))
+    return steps
+
+
+def steps_output_size(steps: Sequence[dict]) -> Optional[Tuple[int, int]]:
+    """The fixed ``(height, width)`` the steps produce, or None if it depends on the image."""
+    size = None
+    for step in steps:
+        if step['type'] in ('resize', 'center_crop'):
+            width, height = step['size']
+            size = (height, width)
+        else:
+            size = None
+    return size
+
+
+def find_test_pipeline(cfg) -> List[dict]:
+    """The test (else val) pipeline of a config."""
+    for key in ('test_dataloader', 'val_dataloader'):
+        loader = cfg.get(key) or {}
+        pipeline = innermost_dataset(loader.get('dataset', {})).get('pipeline')
+        if pipeline:
+            return list(pipeline)
+    raise KeyError('the config has no test_dataloader.dataset.pipeline to take preprocessing from')
+
+
+def normalization(model: torch.nn.Module) -> dict:
+    """Mean, std and the channel order the network expects, from the model's data preprocessor.
+
+    Args:
+        model (torch.nn.Module): An mmpretrain classifier.
+
+    Returns:
+        dict: ``mean`` and ``std`` (lists, 0-255 scale; None without normalisation) and
+        ``channel_order`` (``'RGB'`` if the preprocessor flips cv2's BGR, else ``'BGR'``).
+    """
+    preprocessor = model.data_preprocessor
+    enabled = getattr(preprocessor, '_enable_normalize', False)
+    flips = bool(getattr(preprocessor, 'to_rgb', False))
+    return dict(
+        mean=preprocessor.mean.flatten().tolist() if enabled else None,
+        std=preprocessor.std.flatten().tolist() if enabled else None,
+        channel_order='RGB' if flips else 'BGR',
+    )
+
+
+def build_deploy_meta(model: torch.nn.Module, input_size: Optional[int] = None) -> dict:
+    """The format-independent part of ``deploy.json`` for a model from ``init_model``.
+
+    Args:
+        model (torch.nn.Module): Model with ``_config`` and ``_dataset_meta`` set.
+        input_size (int, optional): Side of the square network input. Defaults to the size
+            the test pipeline produces; when given and different, a final resize is added.
+
+    Returns:
+        dict: ``preprocess``, ``input_size`` ([height, width]), ``mean``, ``std``,
+        ``channel_order`` and ``classes``.
+    """
+    steps = pipeline_to_steps(find_test_pipeline(model._config))
+    size = steps_output_size(steps)
+    if input_size is not None and size != (input_size, input_size):
+        steps.append(dict(type='resize', size=[input_size, input_size], interpolation='bilinear'))
+        size = (input_size, input_size)
+    if size is None:
+        raise ValueError(
+            'the test pipeline does not end in a fixed size (add a CenterCrop or Resize, '
+            'or pass --input-size)'
+        )
+    classes = model._dataset_meta.get('classes')
+    return dict(
+        preprocess=steps,
+        input_size=list(size),
+        classes=list(classes) if classes is not None else None,
+        **normalization(model),
+    )

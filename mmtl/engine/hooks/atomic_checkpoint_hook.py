@@ -1,0 +1,184 @@
+"""mmengine's CheckpointHook, made safe against crashes and full disks.
+
+mmengine 0.10.7 writes a checkpoint straight into its final path, writes ``last_checkpoint``
+in place, and removes the oldest checkpoint (and the previous best one) *before* the new one is
+written. A crash or a full disk at the wrong moment then leaves a truncated ``epoch_N.pth``,
+an empty ``last_checkpoint``, or no complete checkpoint at all. :class:`AtomicCheckpointHook`
+keeps mmengine's behaviour and options, and changes the order and the way files are written:
+
+1. the checkpoint goes to a temporary file beside its final path, is flushed and fsynced, and
+   is renamed into place (:class:`AtomicLocalBackend`);
+2. only then is ``last_checkpoint`` replaced, in the same way;
+3. only then are the checkpoints that fell out of ``max_keep_ckpts`` (or the previous best)
+   removed.
+
+A full disk stops the run with :class:`CheckpointWriteError`, and every earlier checkpoint is
+left as it was.
+"""
+
+import errno
+import glob
+import os
+import os.path as osp
+from typing import List, Optional
+
+from mmengine.dist import is_main_process
+from mmengine.fileio import LocalBackend, register_backend
+from mmengine.hooks import CheckpointHook
+
+from mmtl.registry import HOOKS
+from mmtl.utils.fileio import atomic_open
+
+#: Name of :class:`AtomicLocalBackend` among mmengine's file backends.
+ATOMIC_BACKEND = 'mmtl_atomic_local'
+#: ``errno`` values that mean the disk (or the user's quota) is full.
+NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint (or the ``last_checkpoint`` pointer) could not be written."""
+
+
+def _raise_write_error(err: OSError, path: str) -> None:
+    if err.errno in NO_SPACE_ERRNOS:
+        raise CheckpointWriteError(
+            f'no space left on the device while writing {path}; earlier checkpoints kept '
+            f'(nothing was removed). Free some space, or move the work dir (--work-dir), '
+            f'then continue with --resume.'
+        ) from err
+    raise CheckpointWriteError(f'could not write {path} ({err}); earlier checkpoints kept') from err
+
+
+def write_atomically(data: bytes, path: str) -> None:
+    """Write ``data`` to ``path`` through a temporary file, fsync and rename.
+
+    Args:
+        data (bytes): The whole content.
+        path (str): The destination.
+
+    Raises:
+        CheckpointWriteError: The write failed (a full disk says so); ``path`` is unchanged
+            and no temporary file is left.
+    """
+    try:
+        with atomic_open(path, 'wb') as f:
+            f.write(data)
+    except OSError as err:
+        _raise_write_error(err, path)
+
+
+@register_backend(ATOMIC_BACKEND, force=True)
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local file backend with atomic ``put`` and ``put_text``."""
+
+    def put(self, obj: bytes, filepath) -> None:
+        """Write bytes to ``filepath`` atomically (see :func:`write_atomically`)."""
+        write_atomically(obj, str(filepath))
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        """Write text to ``filepath`` atomically (see :func:`write_atomically`)."""
+        write_atomically(obj.encode(encoding), str(filepath))
+
+
+class _DeferredRemovals:
+    """A file backend stand-in that records ``remove``/``rmtree`` instead of doing them."""
+
+    def __init__(self, backend) -> None:
+        self.backend = backend
+        self.paths: List[str] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self.backend, name)
+
+    def remove(self, path: str) -> None:
+        self.paths.append(path)
+
+    def rmtree(self, path: str) -> None:
+        self.paths.append(path)
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """:class:`mmengine.hooks.CheckpointHook` that never leaves a partial checkpoint.
+
+    Takes the same arguments. With a local ``out_dir`` and no ``backend_args`` of its own,
+    checkpoints are written through :class:`AtomicLocalBackend`; ``last_checkpoint`` moves
+    only after the new checkpoint is complete, and outdated checkpoints are removed only after
+    that. Temporary files left by a killed run are removed when training starts again.
+    """
+
+    def before_train(self, runner) -> None:
+        """Choose the atomic backend, then set up as mmengine does; clear stale temp files."""
+        out_dir = self.out_dir if self.out_dir is not None else runner.work_dir
+        local = '://' not in str(out_dir)
+        if local and self.backend_args is None and self.file_client_args is None:
+            self.backend_args = dict(backend=ATOMIC_BACKEND)
+        super().before_train(runner)
+        if local and is_main_process():
+            self._remove_stale_temp_files(runner)
+
+    def _remove_stale_temp_files(self, runner) -> None:
+        patterns = [osp.join(self.out_dir, '.*.pth.*.tmp')]
+        patterns.append(osp.join(runner.work_dir, '.last_checkpoint.*.tmp'))
+        for path in sorted({p for pattern in patterns for p in glob.glob(pattern)}):
+            os.remove(path)
+            runner.logger.info(f'removed {path}, left by an interrupted checkpoint write')
+
+    def _outdated_checkpoint(self, runner, step: int) -> Optional[str]:
+        """Record ``step`` among the kept checkpoints; return the one that falls out, if any."""
+        if self.max_keep_ckpts <= 0:
+            return None
+        if self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step:
+            return None  # saved again in the same epoch (a new best): nothing new to keep
+        outdated = None
+        if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+            old_step = self.keep_ckpt_ids.popleft()
+            old_name = self.filename_tmpl.format(old_step)
+            outdated = self.file_backend.join_path(self.out_dir, old_name)
+        self.keep_ckpt_ids.append(step)
+        runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+        return outdated
+
+    def _remove_checkpoint(self, path: str) -> None:
+        if self.file_backend.isfile(path):
+            self.file_backend.remove(path)
+        elif self.file_backend.isdir(path):
+            self.file_backend.rmtree(path)  # checkpoints saved by DeepSpeed are folders
+
+    def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
+        """Save, then move ``last_checkpoint``, then remove what fell out of the kept set."""
+        outdated = self._outdated_checkpoint(runner, step)
+        filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir,
+            filename,
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args,
+        )
+        if not is_main_process():
+            return
+        pointer = osp.join(runner.work_dir, 'last_checkpoint')
+        write_atomically(str(self.last_ckpt).encode('utf-8'), pointer)
+        if outdated is not None and outdated != self.last_ckpt:
+            self._remove_checkpoint(outdated)
+
+    def _save_best_checkpoint(self, runner, metrics: dict) -> None:
+        """mmengine's best-checkpoint logic, removing the previous best only after saving."""
+        backend = self.file_backend
+        deferred = _DeferredRemovals(backend)
+        self.file_backend = deferred
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        finally:
+            self.file_backend = backend
+        if is_main_process():
+            for path in deferred.paths:
+                if path not in (self.last_ckpt, getattr(self, 'best_ckpt_path', None)):
+                    self._remove_checkpoint(path)

@@ -1,0 +1,97 @@
+"""Stop training at the first NaN or infinite loss, before it reaches a checkpoint."""
+
+import math
+from typing import Optional
+
+import torch
+from mmengine.hooks import Hook
+
+from mmtl.registry import HOOKS
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss (or a weight about to be saved) is NaN or infinite."""
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Stop the run when the loss becomes NaN or infinite; never save such weights.
+
+    After each training iteration the loss is read from the message hub, where mmengine's
+    ``RuntimeInfoHook`` (priority VERY_HIGH, so it runs first) has already copied it to the
+    host as a Python float for logging: the check adds no device synchronisation. On a
+    non-finite value the run stops with :class:`NonFiniteLossError` naming the iteration,
+    epoch and learning rate; since the checkpoint of the current epoch has not been written
+    yet, the last good checkpoint and the best one stay as they were.
+
+    Weights can turn non-finite in the very last step of an epoch while the loss that step
+    reported was still finite, so every checkpoint is also checked before it is written (one
+    pass over the weights per save).
+
+    Args:
+        loss_key (str): The logged scalar to watch. Defaults to ``'loss'`` (the total loss).
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, loss_key: str = 'loss') -> None:
+        self.loss_key = loss_key
+
+    def after_train_iter(
+        self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None
+    ) -> None:
+        """Raise :class:`NonFiniteLossError` if this iteration's loss is NaN or infinite."""
+        scalar = f'train/{self.loss_key}'
+        if scalar not in runner.message_hub.log_scalars:
+            return
+        value = runner.message_hub.get_scalar(scalar).current()
+        if math.isfinite(value):
+            return
+        lr = self._learning_rates(runner)
+        total = len(runner.train_dataloader)
+        message = (
+            f'{self.loss_key} is {value} at iteration {runner.iter + 1} (epoch '
+            f'{runner.epoch + 1}, batch {batch_idx + 1} of {total}), lr {lr}. Training '
+            f'stopped before any checkpoint of these weights was written; '
+            f'{self._checkpoints_kept(runner)}. Lower the learning rate, add gradient '
+            f'clipping (optim_wrapper.clip_grad=dict(max_norm=...)) or check the data, then '
+            f'resume from the last checkpoint.'
+        )
+        runner.logger.error(message)
+        raise NonFiniteLossError(message)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Refuse to save weights that hold NaN or infinite values."""
+        bad = [
+            name
+            for name, tensor in checkpoint.get('state_dict', {}).items()
+            if torch.is_tensor(tensor)
+            and tensor.is_floating_point()
+            and not bool(torch.isfinite(tensor).all())
+        ]
+        if not bad:
+            return
+        message = (
+            f'the weights at iteration {runner.iter} (epoch {runner.epoch}) hold NaN or '
+            f'infinite values ({", ".join(bad[:5])}{" ..." if len(bad) > 5 else ""}); '
+            f'the checkpoint was not written and {self._checkpoints_kept(runner)}. Lower the '
+            f'learning rate or add gradient clipping, then resume.'
+        )
+        runner.logger.error(message)
+        raise NonFiniteLossError(message)
+
+    @staticmethod
+    def _learning_rates(runner) -> str:
+        rates = runner.optim_wrapper.get_lr()
+        values = sorted({v for group in rates.values() for v in group})
+        return ', '.join(f'{v:.6g}' for v in values)
+
+    @staticmethod
+    def _checkpoints_kept(runner) -> str:
+        info = runner.message_hub.runtime_info
+        last = info.get('last_ckpt')
+        best = info.get('best_ckpt')
+        kept = f'the last good checkpoint is {last}' if last else 'no checkpoint was saved yet'
+        if best:
+            kept += f' and the best is {best} (both untouched)'
+        return kept

@@ -1,0 +1,109 @@
+"""Optimizer construction for transfer learning: frozen parameters kept, layer-wise lr decay."""
+
+from typing import Dict, List, Optional
+
+import torch.nn as nn
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.normalization import GroupNorm, LayerNorm
+
+from mmtl.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+_NORM_TYPES = (_BatchNorm, GroupNorm, LayerNorm)
+
+
+def backbone_block_depths(backbone: nn.Module) -> Dict[str, int]:
+    """Number the backbone's top-level blocks from the input (0) to the output.
+
+    Blocks are the backbone's direct children that hold parameters, in registration order
+    (for mmpretrain's ResNet: ``conv1``, ``bn1``, ``layer1`` ... ``layer4``). A normalisation
+    layer shares the depth of the block before it, so a stem ``conv1`` + ``bn1`` is one level.
+
+    Args:
+        backbone (nn.Module): The backbone.
+
+    Returns:
+        dict[str, int]: Child name -> depth.
+    """
+    depths: Dict[str, int] = {}
+    depth = -1
+    for name, child in backbone.named_children():
+        if not any(True for _ in child.parameters()):
+            continue
+        if not (isinstance(child, _NORM_TYPES) and depth >= 0):
+            depth += 1
+        depths[name] = depth
+    return depths
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class TransferOptimWrapperConstructor(DefaultOptimWrapperConstructor):
+    """mmengine's default constructor, plus two things transfer learning needs.
+
+    1. Frozen parameters (``requires_grad=False``) are put in the optimizer too. The stock
+       constructor drops them when ``paramwise_cfg`` is set, so a module unfrozen later by
+       :class:`mmtl.engine.GradualUnfreezeHook` would never be updated, and resuming would
+       see a different set of parameter groups. Optimizers skip parameters whose gradient is
+       None, so a frozen parameter in the optimizer is not changed (not even by weight decay).
+    2. Layer-wise lr decay: ``paramwise_cfg=dict(layer_decay_rate=0.7)`` multiplies the lr of
+       backbone block ``d`` (see :func:`backbone_block_depths`, ``D`` blocks) by
+       ``rate ** (D - d)``; neck and head keep the full lr. It combines with ``custom_keys``
+       (``lr_mult``) and the other paramwise options, which apply first.
+
+    Args:
+        optim_wrapper_cfg (dict): The optimizer wrapper config (with ``optimizer``).
+        paramwise_cfg (dict, optional): mmengine's paramwise options plus ``layer_decay_rate``
+            (float in (0, 1]).
+    """
+
+    def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
+        paramwise_cfg = dict(paramwise_cfg or {})
+        self.layer_decay_rate = paramwise_cfg.pop('layer_decay_rate', None)
+        if self.layer_decay_rate is not None and not 0 < self.layer_decay_rate <= 1:
+            raise ValueError(
+                'optim_wrapper.paramwise_cfg.layer_decay_rate='
+                f'{self.layer_decay_rate} must be in (0, 1]'
+            )
+        super().__init__(optim_wrapper_cfg, paramwise_cfg)
+
+    def __call__(self, model: nn.Module) -> OptimWrapper:
+        """Build the optimizer wrapper for ``model``.
+
+        Args:
+            model (nn.Module): The model (or a DDP wrapper around it).
+
+        Returns:
+            OptimWrapper: The optimizer wrapper, frozen parameters included.
+        """
+        module = model.module if hasattr(model, 'module') else model
+        if self.layer_decay_rate is not None and not self.paramwise_cfg:
+            # An empty paramwise_cfg makes the parent pass model.parameters() as one group.
+            self.paramwise_cfg = dict(custom_keys={})
+        frozen = [param for param in module.parameters() if not param.requires_grad]
+        for param in frozen:
+            param.requires_grad_(True)
+        try:
+            optim_wrapper = super().__call__(module)
+        finally:
+            for param in frozen:
+                param.requires_grad_(False)
+        if self.layer_decay_rate is not None:
+            self._decay_backbone_lr(module, optim_wrapper.optimizer.param_groups)
+        return optim_wrapper
+
+    def _decay_backbone_lr(self, model: nn.Module, param_groups: List[dict]) -> None:
+        """Scale the lr of each backbone parameter group by its block depth."""
+        backbone = getattr(model, 'backbone', None)
+        if backbone is None:
+            raise ValueError('layer_decay_rate needs a model with a `backbone` attribute')
+        depths = backbone_block_depths(backbone)
+        num_levels = max(depths.values()) + 1 if depths else 0
+        names = {id(param): name for name, param in model.named_parameters()}
+        for group in param_groups:
+            name = names[id(group['params'][0])]
+            parts = name.split('.')
+            if parts[0] != 'backbone' or parts[1] not in depths:
+                continue
+            scale = self.layer_decay_rate ** (num_levels - depths[parts[1]])
+            group['lr'] = group.get('lr', self.base_lr) * scale
+            group['layer_decay_scale'] = scale

@@ -1,0 +1,311 @@
+"""Few-shot transfer on scikit-learn digits: pretrain on 0-4, learn 5-9 from k images each.
+
+The experiment behind ``tools/fewshot_digits.py``: a MobileNet-v2 (the embedded digits
+config, 32 px) is trained on digits 0-4, its backbone is saved as the "pretrained"
+checkpoint, and then for each k the network learns digits 5-9 from k training images per
+class with each transfer strategy, and from scratch, all with the same number of
+optimisation steps. The score is top-1 on the full test split of digits 5-9.
+"""
+
+import math
+import os
+import os.path as osp
+import shutil
+import statistics
+from dataclasses import asdict, dataclass
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.config import Config
+
+from mmtl.datasets.digits import write_digits_folder
+from mmtl.datasets.folder_dataset import IMG_EXTENSIONS, list_class_folders, list_image_files
+from mmtl.utils.config import load_config
+
+#: Digits the network is pretrained on, and the new digits it then learns.
+SOURCE_DIGITS = (0, 1, 2, 3, 4)
+TARGET_DIGITS = (5, 6, 7, 8, 9)
+
+_BACKBONE_STEM_AND_LOW_STAGES = ['backbone.conv1'] + [f'backbone.layer{i}' for i in range(1, 5)]
+
+
+def _from_scratch(cfg: Config, pretrained: str) -> None:
+    cfg.load_from = None
+
+
+def _linear_probe(cfg: Config, pretrained: str) -> None:
+    cfg.load_from = pretrained
+    cfg.model.type = 'TransferClassifier'
+    cfg.model.frozen_modules = ['backbone']
+    cfg.optim_wrapper.optimizer.lr = 1e-2
+
+
+def _partial_finetune(cfg: Config, pretrained: str) -> None:
+    cfg.load_from = pretrained
+    cfg.model.type = 'TransferClassifier'
+    cfg.model.frozen_modules = list(_BACKBONE_STEM_AND_LOW_STAGES)
+
+
+def _full_finetune(cfg: Config, pretrained: str) -> None:
+    cfg.load_from = pretrained
+    cfg.optim_wrapper.paramwise_cfg = dict(custom_keys={'backbone': dict(lr_mult=0.1)})
+
+
+#: Strategy name -> how it changes the run's config (given the pretrained checkpoint path).
+STRATEGIES: Dict[str, Callable[[Config, str], None]] = {
+    'scratch': _from_scratch,
+    'linear-probe': _linear_probe,
+    'partial-ft': _partial_finetune,
+    'full-ft': _full_finetune,
+}
+
+
+@dataclass
+class FewShotResult:
+    """Test top-1 of one run."""
+
+    strategy: str
+    shots: int
+    seed: int
+    train_images: int
+    top1: float
+
+
+def make_kshot_folder(src_root: str, dst_root: str, shots: int, seed: int) -> int:
+    """Link ``shots`` random train images per class, and the whole val/test splits.
+
+    Args:
+        src_root (str): A split dataset ``{train,val,test}/<class>/*``.
+        dst_root (str): Where to make the few-shot copy (links to the source files).
+        shots (int): Training images per class.
+        seed (int): Seed of the choice.
+
+    Returns:
+        int: Number of training images linked.
+
+    Raises:
+        ValueError: A class has fewer than ``shots`` training images.
+    """
+    rng = np.random.default_rng(seed)
+    total = 0
+    for name in list_class_folders(osp.join(src_root, 'train')):
+        files = list_image_files(osp.join(src_root, 'train', name), IMG_EXTENSIONS)
+        if len(files) < shots:
+            raise ValueError(f'class {name!r} has {len(files)} train images, fewer than {shots}')
+        out = osp.join(dst_root, 'train', name)
+        os.makedirs(out, exist_ok=True)
+        for index in sorted(rng.choice(len(files), size=shots, replace=False)):
+            src = files[index]
+            os.symlink(osp.abspath(src), osp.join(out, osp.basename(src)))
+        total += shots
+    for split in ('val', 'test'):
+        os.symlink(osp.abspath(osp.join(src_root, split)), osp.join(dst_root, split))
+    shutil.copy(osp.join(src_root, 'classes.txt'), osp.join(dst_root, 'classes.txt'))
+    return total
+
+
+def _run_config(
+    config: str, data_root: str, work_dir: str, num_classes: int, name: str, **overrides
+) -> Config:
+    """The digits config made quiet and single-process for one experiment run."""
+    options = {
+        'data_root': data_root,
+        'model.head.num_classes': num_classes,
+        'work_dir': work_dir,
+        'experiment_name': name,
+        'log_level': 'WARNING',
+        'visualizer.vis_backends': [dict(type='LocalVisBackend')],
+    }
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        options[f'{loader}.num_workers'] = 0
+    options.update(overrides)
+    # load_config applies mmtl's fixes (data_root, workers, schedules) after the overrides.
+    return load_config(config, options)
+
+
+def _without_validation(cfg: Config) -> None:
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    hooks = dict(cfg.default_hooks)
+    hooks.pop('early_stopping', None)
+    hooks['checkpoint'] = dict(type='AtomicCheckpointHook', interval=cfg.train_cfg.max_epochs)
+    cfg.default_hooks = hooks
+
+
+def _build_and_train(cfg: Config):
+    from mmtl.apis.runner import build_runner
+
+    runner = build_runner(cfg)
+    runner.train()
+    return runner
+
+
+def pretrain_source_model(config: str, data_root: str, work_dir: str, epochs: int) -> str:
+    """Train on the source digits and save the backbone as the 'pretrained' checkpoint.
+
+    Args:
+        config (str): The digits config.
+        data_root (str): The source dataset (digits 0-4).
+        work_dir (str): Work directory of the run.
+        epochs (int): Training epochs.
+
+    Returns:
+        str: Path of a checkpoint holding the backbone only (the head is left out: the
+        target task has other classes).
+    """
+    cfg = _run_config(
+        config,
+        data_root,
+        work_dir,
+        len(SOURCE_DIGITS),
+        'pretrain',
+        train_cfg=dict(max_epochs=epochs),
+    )
+    runner = _build_and_train(cfg)
+    state = {k: v for k, v in runner.model.state_dict().items() if k.startswith('backbone.')}
+    path = osp.join(work_dir, 'pretrained_backbone.pth')
+    torch.save({'state_dict': state, 'meta': {'source_digits': list(SOURCE_DIGITS)}}, path)
+    return path
+
+
+def finetune_and_test(
+    config: str,
+    data_root: str,
+    work_dir: str,
+    strategy: str,
+    pretrained: str,
+    train_images: int,
+    steps: int,
+    name: str,
+) -> float:
+    """Train one strategy for ``steps`` iterations on a few-shot folder; return test top-1.
+
+    Args:
+        config (str): The digits config.
+        data_root (str): The few-shot target dataset.
+        work_dir (str): Work directory of the run.
+        strategy (str): A key of :data:`STRATEGIES`.
+        pretrained (str): The pretrained backbone checkpoint.
+        train_images (int): Number of training images (sets batch size and epochs).
+        steps (int): Optimisation steps, the same for every strategy.
+        name (str): Experiment name (unique per run).
+
+    Returns:
+        float: Top-1 accuracy (%) on the target test split.
+    """
+    batch_size = min(16, train_images)
+    epochs = max(1, math.ceil(steps / math.ceil(train_images / batch_size)))
+    cfg = _run_config(
+        config,
+        data_root,
+        work_dir,
+        len(TARGET_DIGITS),
+        name,
+        **{'train_cfg.max_epochs': epochs, 'train_dataloader.batch_size': batch_size},
+    )
+    STRATEGIES[strategy](cfg, pretrained)
+    _without_validation(cfg)
+    runner = _build_and_train(cfg)
+    return float(runner.test()['accuracy/top1'])
+
+
+def run_fewshot_experiment(
+    work_dir: str,
+    shots: Sequence[int] = (5, 10, 20),
+    strategies: Iterable[str] = tuple(STRATEGIES),
+    seeds: Sequence[int] = (0,),
+    pretrain_epochs: int = 30,
+    steps: int = 200,
+    config: str = 'mobilenet-v2_digits.py',
+    log: Callable[[str], None] = print,
+) -> List[FewShotResult]:
+    """Pretrain on digits 0-4, then learn 5-9 from ``k`` images per class with each strategy.
+
+    Args:
+        work_dir (str): Where data, runs and checkpoints go.
+        shots (Sequence[int]): Values of k. Defaults to (5, 10, 20).
+        strategies (Iterable[str]): Keys of :data:`STRATEGIES`. Defaults to all.
+        seeds (Sequence[int]): Seeds of the k-shot draws (one run each). Defaults to (0,).
+        pretrain_epochs (int): Epochs on digits 0-4. Defaults to 30.
+        steps (int): Optimisation steps per few-shot run. Defaults to 200.
+        config (str): The digits config. Defaults to ``'mobilenet-v2_digits.py'``.
+        log (Callable): Progress printer. Defaults to print.
+
+    Returns:
+        list[FewShotResult]: One result per (k, seed, strategy).
+    """
+    unknown = sorted(set(strategies) - set(STRATEGIES))
+    if unknown:
+        raise KeyError(f'unknown strategies {unknown}; choose from {sorted(STRATEGIES)}')
+    source = osp.join(work_dir, 'data', 'digits_0-4')
+    target = osp.join(work_dir, 'data', 'digits_5-9')
+    if not osp.isdir(source):
+        write_digits_folder(source, seed=0, keep=SOURCE_DIGITS)
+    if not osp.isdir(target):
+        write_digits_folder(target, seed=0, keep=TARGET_DIGITS)
+    log(f'pretraining on digits {SOURCE_DIGITS} for {pretrain_epochs} epochs')
+    pretrained = pretrain_source_model(
+        config, source, osp.join(work_dir, 'pretrain'), pretrain_epochs
+    )
+    results = []
+    for k in shots:
+        for seed in seeds:
+            fewshot_root = osp.join(work_dir, 'data', f'digits_5-9_{k}shot_seed{seed}')
+            if osp.isdir(fewshot_root):
+                shutil.rmtree(fewshot_root)
+            train_images = make_kshot_folder(target, fewshot_root, k, seed)
+            for strategy in strategies:
+                name = f'{strategy}_{k}shot_seed{seed}'
+                top1 = finetune_and_test(
+                    config,
+                    fewshot_root,
+                    osp.join(work_dir, 'runs', name),
+                    strategy,
+                    pretrained,
+                    train_images,
+                    steps,
+                    name,
+                )
+                results.append(FewShotResult(strategy, k, seed, train_images, top1))
+                log(f'k={k:<3d} seed={seed} {strategy:<13s} test top-1 {top1:6.2f} %')
+    return results
+
+
+def format_results_table(results: Sequence[FewShotResult]) -> str:
+    """A markdown table: one row per strategy, one column per k (mean ± std over seeds).
+
+    Args:
+        results (Sequence[FewShotResult]): Results of :func:`run_fewshot_experiment`.
+
+    Returns:
+        str: The table.
+    """
+    shots = sorted({r.shots for r in results})
+    strategies = list(dict.fromkeys(r.strategy for r in results))
+    header = '| strategy | ' + ' | '.join(f'k = {k}' for k in shots) + ' |'
+    lines = [header, '|---' * (len(shots) + 1) + '|']
+    for strategy in strategies:
+        cells = []
+        for k in shots:
+            scores = [r.top1 for r in results if r.strategy == strategy and r.shots == k]
+            cell = f'{statistics.mean(scores):.1f}' if scores else '-'
+            if len(scores) > 1:
+                cell += f' ± {statistics.stdev(scores):.1f}'
+            cells.append(cell)
+        lines.append(f'| {strategy} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def results_as_dicts(results: Sequence[FewShotResult]) -> List[dict]:
+    """Results as JSON-ready dicts."""
+    return [asdict(r) for r in results]
+
+
+def best_strategy(results: Sequence[FewShotResult], shots: int) -> Optional[str]:
+    """The strategy with the highest mean top-1 at ``shots`` images per class."""
+    means = {}
+    for strategy in dict.fromkeys(r.strategy for r in results):
+        scores = [r.top1 for r in results if r.strategy == strategy and r.shots == shots]
+        if scores:
+            means[strategy] = statistics.mean(scores)
+    return max(means, key=means.get) if means else None

@@ -1,0 +1,144 @@
+"""An image classifier whose named sub-modules can be frozen and unfrozen while it trains."""
+
+import difflib
+from typing import Dict, Iterable, List, Sequence
+
+import torch.nn as nn
+from mmpretrain.models.classifiers import ImageClassifier
+
+from mmtl.registry import MODELS
+
+
+def resolve_module_names(model: nn.Module, names: Iterable[str]) -> Dict[str, nn.Module]:
+    """Look modules up by their dotted names, with a clear error for unknown names.
+
+    Args:
+        model (nn.Module): The model to search.
+        names (Iterable[str]): Dotted module names such as ``'backbone.layer1'``.
+
+    Returns:
+        dict[str, nn.Module]: The modules, keyed by name, in the order given.
+
+    Raises:
+        KeyError: A name is not a sub-module of ``model``; the message lists the closest names.
+    """
+    modules = dict(model.named_modules())
+    found = {}
+    for name in names:
+        if name not in modules:
+            close = difflib.get_close_matches(name, list(modules), n=5, cutoff=0.6)
+            hint = f' Did you mean {close}?' if close else ''
+            tops = sorted({key.split('.')[0] for key in modules if key})
+            raise KeyError(
+                f'frozen_modules: {name!r} is not a module of {type(model).__name__}.{hint} '
+                f'Names are dotted paths from the model, starting with one of {tops}.'
+            )
+        found[name] = modules[name]
+    return found
+
+
+@MODELS.register_module()
+class TransferClassifier(ImageClassifier):
+    """:class:`mmpretrain.models.ImageClassifier` with frozen sub-modules for transfer learning.
+
+    A frozen module has ``requires_grad=False`` on all its parameters and stays in eval mode
+    whatever ``train()`` is called with, so its BatchNorm running statistics and its dropout
+    are those of the pretrained network: its weights and buffers come out of training
+    bit-identical. This works the same for every backbone (mmpretrain's ``frozen_stages``
+    differs per backbone and leaves some stem BatchNorms updating their statistics).
+
+    Examples:
+        Linear probe (only the head trains)::
+
+            model = dict(type='TransferClassifier', frozen_modules=['backbone'])
+
+        Partial fine-tuning of a ResNet (stem and first two stages frozen)::
+
+            frozen_modules=['backbone.conv1', 'backbone.bn1', 'backbone.layer1',
+                            'backbone.layer2']
+
+    Args:
+        frozen_modules (Sequence[str]): Dotted names of the modules to freeze, e.g.
+            ``'backbone'``, ``'backbone.layer1'``, ``'head.fc'``. Defaults to ``()``.
+        **kwargs: Arguments of :class:`mmpretrain.models.ImageClassifier`
+            (``backbone``, ``neck``, ``head``, ``data_preprocessor``, ...).
+    """
+
+    def __init__(self, frozen_modules: Sequence[str] = (), **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.frozen_modules: List[str] = []
+        self.freeze(frozen_modules)
+
+    def freeze(self, names: Iterable[str]) -> None:
+        """Freeze the named modules: no gradients, eval mode from now on.
+
+        Args:
+            names (Iterable[str]): Dotted module names.
+        """
+        for name, module in resolve_module_names(self, names).items():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad_(False)
+            if name not in self.frozen_modules:
+                self.frozen_modules.append(name)
+
+    def unfreeze(self, names: Iterable[str]) -> List[nn.Parameter]:
+        """Unfreeze the named modules.
+
+        A name may be a frozen module, hold frozen modules (all of them are released), or lie
+        inside a frozen module: ``unfreeze(['backbone.layer4'])`` with ``'backbone'`` frozen
+        replaces ``'backbone'`` by its other top-level blocks, which stay frozen.
+
+        Args:
+            names (Iterable[str]): Dotted module names.
+
+        Returns:
+            list[nn.Parameter]: The parameters that now require gradients again.
+        """
+        released = []
+        for name, module in resolve_module_names(self, names).items():
+            self._split_frozen_ancestor(name)
+            inside = [n for n in self.frozen_modules if n == name or n.startswith(name + '.')]
+            if not inside:
+                raise ValueError(
+                    f'unfreeze: {name!r} is not frozen and holds no frozen module '
+                    f'(frozen: {self.frozen_modules})'
+                )
+            for frozen in inside:
+                self.frozen_modules.remove(frozen)
+            for param in module.parameters():
+                if not param.requires_grad:
+                    param.requires_grad_(True)
+                    released.append(param)
+            module.train(self.training)
+        return released
+
+    def _split_frozen_ancestor(self, name: str) -> None:
+        """Replace a frozen ancestor of ``name`` by its children, down to ``name`` itself."""
+        parts = name.split('.')
+        for depth in range(1, len(parts)):
+            ancestor = '.'.join(parts[:depth])
+            if ancestor not in self.frozen_modules:
+                continue
+            self.frozen_modules.remove(ancestor)
+            children = [
+                f'{ancestor}.{child}'
+                for child, sub in self.get_submodule(ancestor).named_children()
+                if any(True for _ in sub.parameters()) or any(True for _ in sub.buffers())
+            ]
+            self.frozen_modules.extend(children)
+
+    def train(self, mode: bool = True) -> 'TransferClassifier':
+        """Set train/eval mode, keeping frozen modules in eval mode.
+
+        Args:
+            mode (bool): Training mode for the modules that are not frozen.
+
+        Returns:
+            TransferClassifier: self.
+        """
+        super().train(mode)
+        if self.frozen_modules:
+            for module in resolve_module_names(self, self.frozen_modules).values():
+                module.eval()
+        return self

@@ -1,0 +1,245 @@
+"""Random search over config keys: distributions, sampling, metric reading, leaderboard."""
+
+import ast
+import csv
+import glob
+import json
+import math
+import os.path as osp
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from mmtl.utils.fileio import atomic_open
+
+
+class Distribution:
+    """A distribution of one config value; subclasses draw with a numpy Generator."""
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        raise NotImplementedError
+
+
+@dataclass
+class LogUniform(Distribution):
+    """Uniform in log space between ``low`` and ``high`` (lr, weight decay)."""
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.low < self.high:
+            raise ValueError(f'loguniform({self.low}, {self.high}) needs 0 < low < high')
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+
+
+@dataclass
+class Uniform(Distribution):
+    """Uniform between ``low`` and ``high`` (dropout, momentum)."""
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if not self.low < self.high:
+            raise ValueError(f'uniform({self.low}, {self.high}) needs low < high')
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.uniform(self.low, self.high))
+
+
+@dataclass
+class RandInt(Distribution):
+    """An integer from ``low`` to ``high``, both included (epochs, frozen stages)."""
+
+    low: int
+    high: int
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.high:
+            raise ValueError(f'randint({self.low}, {self.high}) needs low <= high')
+
+    def sample(self, rng: np.random.Generator) -> int:
+        return int(rng.integers(self.low, self.high + 1))
+
+
+@dataclass
+class Choice(Distribution):
+    """One of the given values (optimizer type, batch size)."""
+
+    options: List[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.options:
+            raise ValueError('choice() needs at least one value')
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        return self.options[int(rng.integers(len(self.options)))]
+
+
+#: Name used in a search spec -> distribution class.
+DISTRIBUTIONS = {
+    'loguniform': LogUniform,
+    'uniform': Uniform,
+    'randint': RandInt,
+    'choice': lambda *options: Choice(list(options)),
+}
+
+_SPEC = re.compile(r'^\s*([\w.]+)\s*=\s*(\w+)\s*\((.*)\)\s*$')
+
+
+def _parse_values(text: str, spec: str) -> list:
+    try:
+        values = ast.literal_eval(f'[{text}]')
+    except (ValueError, SyntaxError):
+        # Bare words such as choice(SGD, AdamW) are strings.
+        values = [v.strip() for v in text.split(',') if v.strip()]
+        if not all(re.fullmatch(r'[\w.\-]+', v) for v in values):
+            raise ValueError(f'search spec {spec!r}: cannot read the values {text!r}') from None
+    return values
+
+
+def parse_search_space(specs: Sequence[str]) -> Dict[str, Distribution]:
+    """Read ``KEY=DIST(ARGS)`` specs, e.g. ``optim_wrapper.optimizer.lr=loguniform(1e-4,1e-1)``.
+
+    Args:
+        specs (Sequence[str]): One spec per config key. Distributions: ``loguniform(low,
+            high)``, ``uniform(low, high)``, ``randint(low, high)``, ``choice(a, b, ...)``.
+
+    Returns:
+        dict[str, Distribution]: Config key -> distribution.
+
+    Raises:
+        ValueError: A spec is malformed, names an unknown distribution or repeats a key.
+    """
+    space: Dict[str, Distribution] = {}
+    for spec in specs:
+        match = _SPEC.match(spec)
+        if not match:
+            raise ValueError(
+                f'search spec {spec!r} must look like KEY=DIST(ARGS), e.g. '
+                "'optim_wrapper.optimizer.lr=loguniform(1e-4,1e-1)'"
+            )
+        key, name, args = match.groups()
+        if name not in DISTRIBUTIONS:
+            raise ValueError(
+                f'search spec {spec!r}: unknown distribution {name!r}; '
+                f'choose from {sorted(DISTRIBUTIONS)}'
+            )
+        if key in space:
+            raise ValueError(f'search spec {spec!r}: key {key!r} is given twice')
+        try:
+            space[key] = DISTRIBUTIONS[name](*_parse_values(args, spec))
+        except TypeError as error:
+            raise ValueError(f'search spec {spec!r}: {error}') from None
+    return space
+
+
+def sample_trials(space: Dict[str, Distribution], num_trials: int, seed: int) -> List[dict]:
+    """Draw ``num_trials`` independent settings of every key (reproducible by ``seed``).
+
+    Args:
+        space (dict[str, Distribution]): From :func:`parse_search_space`.
+        num_trials (int): Number of settings.
+        seed (int): Seed of the draws.
+
+    Returns:
+        list[dict]: One ``{key: value}`` per trial.
+    """
+    rng = np.random.default_rng(seed)
+    return [{key: dist.sample(rng) for key, dist in space.items()} for _ in range(num_trials)]
+
+
+def best_val_metric(work_dir: str, metric: str, rule: str = 'greater') -> Optional[float]:
+    """Best validation value of ``metric`` in a run's ``*/vis_data/scalars.json`` logs.
+
+    Args:
+        work_dir (str): The trial's work directory.
+        metric (str): Scalar name, e.g. ``'accuracy/top1'``.
+        rule (str): ``'greater'`` or ``'less'`` is better. Defaults to ``'greater'``.
+
+    Returns:
+        float | None: The best value, or None if the metric was never logged.
+    """
+    values = []
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    record = json.loads(line)
+                    if metric in record:
+                        values.append(float(record[metric]))
+    if not values:
+        return None
+    return max(values) if rule == 'greater' else min(values)
+
+
+@dataclass
+class Trial:
+    """One trial of a search: its overrides, where it ran and how it scored."""
+
+    index: int
+    params: dict
+    work_dir: str
+    score: Optional[float] = None
+    status: str = 'pending'
+
+
+def ranked(trials: Sequence[Trial], rule: str = 'greater') -> List[Trial]:
+    """Trials with a score, best first; failed ones last.
+
+    Args:
+        trials (Sequence[Trial]): The trials.
+        rule (str): ``'greater'`` or ``'less'`` is better.
+
+    Returns:
+        list[Trial]: Sorted trials.
+    """
+    scored = [t for t in trials if t.score is not None]
+    scored.sort(key=lambda t: t.score, reverse=(rule == 'greater'))
+    return scored + [t for t in trials if t.score is None]
+
+
+def write_leaderboard(
+    trials: Sequence[Trial], out_dir: str, metric: str, rule: str = 'greater'
+) -> str:
+    """Write ``leaderboard.csv`` and ``leaderboard.json`` (best first) and return a text table.
+
+    Args:
+        trials (Sequence[Trial]): Finished trials.
+        out_dir (str): Folder for the files.
+        metric (str): The metric name, for the header.
+        rule (str): ``'greater'`` or ``'less'`` is better.
+
+    Returns:
+        str: The leaderboard as a text table.
+    """
+    order = ranked(trials, rule)
+    keys = list(dict.fromkeys(k for t in trials for k in t.params))
+    with atomic_open(osp.join(out_dir, 'leaderboard.json'), 'w') as f:
+        json.dump(
+            {'metric': metric, 'rule': rule, 'trials': [asdict(t) for t in order]}, f, indent=2
+        )
+    with atomic_open(osp.join(out_dir, 'leaderboard.csv'), 'w') as f:
+        writer = csv.writer(f)
+        writer.writerow(['rank', 'trial', metric, 'status', *keys, 'work_dir'])
+        for rank, t in enumerate(order, 1):
+            writer.writerow(
+                [rank, t.index, t.score, t.status, *(t.params.get(k) for k in keys), t.work_dir]
+            )
+    header = f'{"rank":>4}  {"trial":>5}  {metric:>14}  ' + '  '.join(f'{k:>24}' for k in keys)
+    lines = [header]
+    for rank, t in enumerate(order, 1):
+        score = f'{t.score:14.4f}' if t.score is not None else f'{t.status:>14}'
+        cells = '  '.join(f'{_short(t.params.get(k)):>24}' for k in keys)
+        lines.append(f'{rank:>4}  {t.index:>5}  {score}  {cells}')
+    return '\n'.join(lines)
+
+
+def _short(value: Any) -> str:
+    return f'{value:.4g}' if isinstance(value, float) else str(value)

@@ -1,0 +1,125 @@
+"""init_model / inference_model / show_result_pyplot on small models and real digit images."""
+
+import glob
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from conftest import REPO_ROOT
+
+from mmtl.apis import expand_image_inputs, inference_model, init_model, show_result_pyplot
+from mmtl.utils.cli import ConfigError
+from mmtl.visualization import PREDICTION_FIGSIZE
+
+DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
+CLASSES = ('zero', 'one', 'two')
+
+
+@pytest.fixture(scope='module')
+def random_model(digits_root):
+    """The digits model with 3 classes and random weights (deterministic: seed 0)."""
+    torch.manual_seed(0)
+    options = {'model.head.num_classes': 3, 'data_root': digits_root}
+    return init_model(DIGITS_CONFIG, cfg_options=options)
+
+
+def save_checkpoint(model, path, location=None, classes=CLASSES):
+    """Save ``model`` as mmengine does (meta.dataset_meta with class names).
+
+    With ``location`` (e.g. ``'cuda:0'``) every tensor is tagged as stored there, as in a
+    checkpoint written on a GPU machine.
+    """
+    ckpt = {'meta': {'dataset_meta': {'classes': classes}}, 'state_dict': model.state_dict()}
+    if location is None:
+        torch.save(ckpt, path)
+        return
+    original = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: location
+    try:
+        torch.save(ckpt, path)
+    finally:
+        torch.serialization.location_tag = original
+
+
+def test_gpu_checkpoint_loads_on_cpu_with_class_names(tmp_path, random_model, digits_root):
+    path = str(tmp_path / 'trained_on_gpu.pth')
+    save_checkpoint(random_model, path, location='cuda:0')
+    if not torch.cuda.is_available():
+        # The file really asks for CUDA: loading it as is fails on this machine.
+        with pytest.raises(RuntimeError, match='CUDA'):
+            torch.load(path, weights_only=True)
+
+    model = init_model(
+        DIGITS_CONFIG, path, cfg_options={'model.head.num_classes': 3, 'data_root': digits_root}
+    )
+    assert model._dataset_meta['classes'] == CLASSES
+    loaded, source = model.state_dict(), random_model.state_dict()
+    for key, value in source.items():
+        assert loaded[key].device.type == 'cpu'
+        assert torch.equal(loaded[key], value), key
+    image = sorted(glob.glob(osp.join(digits_root, 'test', '2', '*.png')))[0]
+    result = inference_model(model, image)
+    assert result['pred_class'] == CLASSES[result['pred_label']]
+
+
+def test_checkpoint_for_other_class_count_is_refused_naming_it(tmp_path, random_model):
+    path = str(tmp_path / 'three_classes.pth')
+    save_checkpoint(random_model, path)
+    with pytest.raises(ConfigError, match='three_classes.pth does not fit the model'):
+        init_model(DIGITS_CONFIG, path)  # the config's head has 10 classes
+
+
+def test_array_and_file_give_identical_scores(random_model, digits_root):
+    files = sorted(glob.glob(osp.join(digits_root, 'test', '*', '*.png')))[:5]
+    from_files = inference_model(random_model, files, batch_size=2)
+    from_arrays = inference_model(random_model, [cv2.imread(f) for f in files], batch_size=3)
+    assert len(from_files) == len(from_arrays) == 5
+    for by_file, by_array, path in zip(from_files, from_arrays, files):
+        assert by_file['img_path'] == path and 'img_path' not in by_array
+        assert np.array_equal(by_file['pred_scores'], by_array['pred_scores'])
+        assert by_file['pred_label'] == by_array['pred_label']
+    # A grey H x W array is the same image as its 3-channel BGR version.
+    grey = cv2.imread(files[0], cv2.IMREAD_GRAYSCALE)
+    single = inference_model(random_model, grey)
+    assert isinstance(single, dict)
+    assert np.array_equal(single['pred_scores'], from_files[0]['pred_scores'])
+
+
+def test_result_fields_are_consistent(random_model, digits_root, capsys):
+    files = sorted(glob.glob(osp.join(digits_root, 'test', '0', '*.png')))[:4]
+    result = inference_model(random_model, files, batch_size=3, progress=True)[0]
+    assert '4/4' in capsys.readouterr().err  # the progress bar reached the end
+    scores = result['pred_scores']
+    assert scores.shape == (3,)
+    assert scores.sum() == pytest.approx(1.0, abs=1e-5)
+    assert result['pred_label'] == int(scores.argmax())
+    assert result['pred_score'] == pytest.approx(float(scores.max()))
+
+
+def test_expand_inputs_folder_glob_and_errors(digits_root):
+    test_dir = osp.join(digits_root, 'test')
+    in_folder = expand_image_inputs(test_dir)
+    assert in_folder == sorted(glob.glob(osp.join(test_dir, '*', '*.png')))
+    assert expand_image_inputs(osp.join(test_dir, '1', '*.png')) == [
+        p for p in in_folder if osp.basename(osp.dirname(p)) == '1'
+    ]
+    with pytest.raises(FileNotFoundError, match='nowhere.png'):
+        expand_image_inputs([in_folder[0], osp.join(test_dir, 'nowhere.png')])
+    with pytest.raises(FileNotFoundError, match=r'matches the pattern .*\*\.tif'):
+        expand_image_inputs(osp.join(test_dir, '*.tif'))
+
+
+def test_show_result_pyplot_writes_the_drawing(tmp_path, random_model, digits_root):
+    image = sorted(glob.glob(osp.join(digits_root, 'test', '1', '*.png')))[0]
+    result = inference_model(random_model, image)
+    out = str(tmp_path / 'vis' / 'prediction.png')
+    drawing = show_result_pyplot(random_model, image, result, out_file=out, topk=2)
+    written = cv2.imread(out)
+    width, height = (int(side * 100) for side in PREDICTION_FIGSIZE)
+    assert written.shape == drawing.shape == (height, width, 3)
+    assert np.array_equal(written[..., ::-1], drawing)
+    # The left half shows the digit: its dark background and bright strokes are there.
+    left = drawing[:, : width // 2]
+    assert (left < 30).all(axis=2).sum() > 1000 and (left > 225).all(axis=2).sum() > 1000

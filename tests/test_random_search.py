@@ -1,0 +1,119 @@
+"""Random search: spec parsing, sampling, metric reading, leaderboard, and a real 2-trial run."""
+
+import csv
+import json
+import math
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+import pytest
+from conftest import NO_WORKERS, REPO_ROOT, describe, run_command
+
+from mmtl.search import Trial, best_val_metric, parse_search_space, sample_trials, write_leaderboard
+from mmtl.search.random_search import Choice, LogUniform, RandInt, Uniform
+
+
+def test_parse_space_reads_each_distribution():
+    space = parse_search_space(
+        [
+            'optim_wrapper.optimizer.lr=loguniform(1e-4, 1e-1)',
+            'model.head.dropout=uniform(0, 0.5)',
+            'train_cfg.max_epochs=randint(2,4)',
+            'optim_wrapper.optimizer.type=choice(SGD, AdamW)',
+            'train_dataloader.batch_size=choice(16, 32)',
+        ]
+    )
+    assert space['optim_wrapper.optimizer.lr'] == LogUniform(1e-4, 1e-1)
+    assert space['model.head.dropout'] == Uniform(0, 0.5)
+    assert space['train_cfg.max_epochs'] == RandInt(2, 4)
+    assert space['optim_wrapper.optimizer.type'] == Choice(['SGD', 'AdamW'])
+    assert space['train_dataloader.batch_size'] == Choice([16, 32])
+
+
+@pytest.mark.parametrize(
+    'spec,message',
+    [
+        ('lr=loguniform(0, 1)', '0 < low < high'),
+        ('lr=gauss(0, 1)', "unknown distribution 'gauss'"),
+        ('lr 0.1', 'KEY=DIST'),
+        ('lr=uniform(1)', 'lr=uniform'),
+    ],
+)
+def test_bad_specs_name_the_spec(spec, message):
+    with pytest.raises(ValueError, match=message):
+        parse_search_space([spec])
+
+
+def test_repeated_key_is_an_error():
+    with pytest.raises(ValueError, match='given twice'):
+        parse_search_space(['lr=uniform(0,1)', 'lr=uniform(1,2)'])
+
+
+def test_samples_are_reproducible_bounded_and_log_uniform():
+    space = parse_search_space(['lr=loguniform(1e-4,1e-1)', 'n=randint(2,4)'])
+    trials = sample_trials(space, 2000, seed=3)
+    assert trials == sample_trials(space, 2000, seed=3)
+    assert trials != sample_trials(space, 2000, seed=4)
+    lrs = np.array([t['lr'] for t in trials])
+    assert lrs.min() >= 1e-4 and lrs.max() <= 1e-1
+    # Log-uniform: each decade gets about a third of the draws; the median is near 10^-2.5.
+    decades = np.histogram(np.log10(lrs), bins=[-4, -3, -2, -1])[0] / len(lrs)
+    assert np.all(np.abs(decades - 1 / 3) < 0.05)
+    assert abs(math.log10(np.median(lrs)) + 2.5) < 0.1
+    assert {t['n'] for t in trials} == {2, 3, 4}
+
+
+def write_scalars(work_dir, records):
+    folder = osp.join(work_dir, '20261124_000000', 'vis_data')
+    os.makedirs(folder)
+    with open(osp.join(folder, 'scalars.json'), 'w') as f:
+        for record in records:
+            f.write(json.dumps(record) + '\n')
+
+
+def test_best_val_metric_reads_the_run_log(tmp_path):
+    write_scalars(
+        str(tmp_path),
+        [{'loss': 1.0, 'step': 1}, {'accuracy/top1': 60.0}, {'accuracy/top1': 75.5}, {'loss': 0.5}],
+    )
+    assert best_val_metric(str(tmp_path), 'accuracy/top1') == 75.5
+    assert best_val_metric(str(tmp_path), 'accuracy/top1', rule='less') == 60.0
+    assert best_val_metric(str(tmp_path), 'f1') is None
+
+
+def test_leaderboard_sorts_best_first_and_puts_failures_last(tmp_path):
+    trials = [
+        Trial(0, {'lr': 0.1}, 'a', 50.0, 'done'),
+        Trial(1, {'lr': 0.01}, 'b', None, 'failed (exit 1)'),
+        Trial(2, {'lr': 0.001}, 'c', 80.0, 'done'),
+    ]
+    text = write_leaderboard(trials, str(tmp_path), 'accuracy/top1')
+    with open(tmp_path / 'leaderboard.csv') as f:
+        rows = list(csv.DictReader(f))
+    assert [r['trial'] for r in rows] == ['2', '0', '1']
+    assert rows[0]['lr'] == '0.001' and rows[2]['status'] == 'failed (exit 1)'
+    assert json.load(open(tmp_path / 'leaderboard.json'))['trials'][0]['score'] == 80.0
+    assert text.splitlines()[1].split()[:3] == ['1', '2', '80.0000']
+
+
+@pytest.mark.slow
+def test_random_search_tool_runs_trials_and_writes_best_config(tmp_path, digits_root):
+    work_dir = str(tmp_path / 'search')
+    result = run_command(
+        [sys.executable, osp.join(REPO_ROOT, 'tools', 'random_search.py'), 'mobilenet-v2_digits.py']
+        + ['--space', 'optim_wrapper.optimizer.lr=loguniform(1e-4,1e-2)', '--trials', '2']
+        + ['--epochs', '1', '--work-dir', work_dir, '--cfg-options', f'data_root={digits_root}']
+        + ['model.head.num_classes=3', 'train_dataloader.batch_size=16', *NO_WORKERS],
+        cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, describe(result)
+    board = json.load(open(osp.join(work_dir, 'leaderboard.json')))['trials']
+    assert len(board) == 2 and all(t['status'] == 'done' for t in board)
+    assert board[0]['score'] >= board[1]['score']
+    for t in board:
+        assert t['score'] == best_val_metric(t['work_dir'], 'accuracy/top1')
+    best_config = open(osp.join(work_dir, 'best_config.py')).read()
+    assert repr(board[0]['params']['optim_wrapper.optimizer.lr'])[:8] in best_config
+    assert 'max_epochs=30' in best_config  # the trial length is not baked into it

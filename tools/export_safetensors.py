@@ -1,0 +1,40 @@
+"""Write the weights of a checkpoint as a pickle-free ``.safetensors`` file.
+
+    python tools/export_safetensors.py CHECKPOINT [--out OUT.safetensors]
+    mim run mmtl export_safetensors work_dirs/mobilenet-v2_fruit/best_accuracy_top1_epoch_28.pth
+
+Keeps the weights and the class names (``meta.dataset_meta``); drops optimizer state and the
+rest. The result loads with ``load_from=OUT.safetensors``, ``--checkpoint OUT.safetensors``
+or ``init_model(config, 'OUT.safetensors')``, and can be shared without the risk that comes
+with unpickling a ``.pth`` file.
+"""
+
+import argparse
+import os.path as osp
+import sys
+
+from mmtl.utils.checkpoint import safe_torch_load
+from mmtl.utils.cli import run_with_clear_errors
+from mmtl.utils.safetensors_io import SAFETENSORS_SUFFIX, save_safetensors
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Export checkpoint weights as safetensors')
+    parser.add_argument('checkpoint', help='a .pth checkpoint (loaded with weights_only)')
+    parser.add_argument('--out', help='output file (default: CHECKPOINT with .safetensors)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    out = args.out or osp.splitext(args.checkpoint)[0] + SAFETENSORS_SUFFIX
+
+    def export() -> None:
+        count = save_safetensors(safe_torch_load(args.checkpoint), out)
+        print(f'wrote {count} tensors to {out}')
+
+    return run_with_clear_errors(export)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
