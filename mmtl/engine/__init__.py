@@ -1,1 +1,3 @@
 from .hooks import *  # noqa: F401,F403
+from .optim_wrappers import BF16AutocastOptimWrapper  # noqa: F401
+from .runner import MMTLRunner, accumulative_counts_of, effective_batch_size  # noqa: F401
