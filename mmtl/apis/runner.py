@@ -78,7 +78,8 @@ def enable_amp(cfg: Config, precision: str = 'auto') -> None:
 
 def check_amp_device(cfg: Config) -> None:
     """Refuse mmengine's CUDA-only ``AmpOptimWrapper`` in a config run without a GPU."""
-    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper' and not uses_cuda():
+    wrapper = cfg.get('optim_wrapper') or {}
+    if wrapper.get('type') == 'AmpOptimWrapper' and not uses_cuda():
         raise ConfigError(
             "optim_wrapper.type='AmpOptimWrapper' needs a CUDA GPU and none is visible; "
             "on the CPU use --amp bf16 (type='BF16AutocastOptimWrapper') or plain OptimWrapper"
