@@ -7,6 +7,7 @@ images (odd, so the distributed sampler must pad rank 1 with a repeated image).
 """
 
 import glob
+import json
 import os
 import os.path as osp
 import shutil
@@ -49,7 +50,7 @@ AUDIT_SITECUSTOMIZE = textwrap.dedent(
 
         def _path(value):
             if isinstance(value, (str, bytes, os.PathLike)):
-                return os.path.abspath(os.fsdecode(value))
+                return os.path.realpath(os.fsdecode(value))
             return None
 
         def _audit(event, args):
@@ -175,9 +176,14 @@ def test_dist_train_logs_world_size_batch_and_scaled_lr(dist_trained):
     assert 'Epoch(train) [1][6/6]' in dist_trained.log
     ckpt = safe_torch_load(osp.join(dist_trained.work_dir, 'epoch_1.pth'))
     assert ckpt['meta']['epoch'] == 1 and ckpt['meta']['iter'] == 6
-    # The schedulers start from the scaled lr.
+    # The schedulers start from the scaled lr; warm-up ends with it after the first epoch.
     for group in ckpt['optimizer']['param_groups']:
         assert group['initial_lr'] == pytest.approx(CONFIG_LR * 0.5)
+    scalars = glob.glob(osp.join(dist_trained.work_dir, '*', 'vis_data', 'scalars.json'))
+    with open(scalars[0]) as f:
+        train_records = [json.loads(line) for line in f if '"lr"' in line]
+    assert [record['iter'] for record in train_records] == [2, 4, 6]
+    assert train_records[-1]['lr'] == pytest.approx(CONFIG_LR * 0.5, rel=1e-3)
 
 
 def test_dist_train_only_rank_zero_writes_into_the_work_dir(dist_trained):
@@ -201,6 +207,11 @@ def test_dist_train_only_rank_zero_writes_into_the_work_dir(dist_trained):
     # (mmengine creates the work and log dirs on every rank, by design).
     record = dist_trained.audit['rank1.txt']
     assert record[0] == 'started'
+    # The hook sees rank 1's writes: its share of the validation results, which mmengine
+    # gathers through files in ./.dist_test of the working directory (not the work dir).
+    cwd = osp.realpath(osp.dirname(dist_trained.work_dir))
+    parts = [line for line in record if line.startswith(f'write {cwd}/.dist_test/')]
+    assert parts and all(line.endswith('/part_1.pkl') for line in parts), record
     work_dir = osp.realpath(dist_trained.work_dir)
     in_work_dir = [
         line for line in record[1:] if work_dir in line and not line.startswith('mkdir ')
@@ -250,8 +261,8 @@ def test_dist_test_counts_every_image_once(tmp_path, dist_trained, small_digits,
 
 def test_dist_train_resumes_from_its_last_epoch(dist_trained, small_digits, config_file):
     work_dir = dist_trained.work_dir
-    args = train_args(config_file, small_digits, work_dir, '--resume')
-    args += ['train_cfg.max_epochs=2']
+    flags = ['--resume', '--auto-scale-lr', '--accumulate', '2']
+    args = train_args(config_file, small_digits, work_dir, *flags) + ['train_cfg.max_epochs=2']
     cwd = osp.dirname(work_dir)
     result = run_command(
         ['bash', osp.join(TOOLS, 'dist_train.sh'), args[0], '2', *args[1:]], cwd, dist_env(cwd)
@@ -260,8 +271,11 @@ def test_dist_train_resumes_from_its_last_epoch(dist_trained, small_digits, conf
     log = result.stdout + result.stderr
     assert 'resumed epoch: 1, iter: 6' in log
     assert 'Epoch(train) [2][6/6]' in log and 'Epoch(train) [1]' not in log
-    meta = safe_torch_load(osp.join(work_dir, 'epoch_2.pth'))['meta']
-    assert (meta['epoch'], meta['iter']) == (2, 12)
+    ckpt = safe_torch_load(osp.join(work_dir, 'epoch_2.pth'))
+    assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (2, 12)
+    # The optimizer state of epoch 1 replaced the freshly scaled lr: scaled once, not twice.
+    for group in ckpt['optimizer']['param_groups']:
+        assert group['initial_lr'] == pytest.approx(CONFIG_LR * 0.5)
 
 
 class IterationRecorder(mmengine.hooks.Hook):
@@ -415,6 +429,12 @@ def test_sync_bn_on_gpu_processes_is_set(config_file, monkeypatch):
     cfg = prepare_train_config(parse_train(config_file, '--sync-bn', '--launcher', 'pytorch'))
     assert cfg.sync_bn == 'torch'
     assert cfg.env_cfg.dist_cfg.backend == 'nccl'  # GPUs: mmengine's defaults, untouched
+
+
+def test_slurm_launcher_on_cpu_is_refused_naming_the_cpu_way(config_file):
+    args = parse_train(config_file, '--launcher', 'slurm')
+    with pytest.raises(ConfigError, match="launcher 'slurm' on a machine without CUDA.*dist_train"):
+        prepare_train_config(args)
 
 
 def test_torch_sync_batchnorm_really_refuses_cpu_tensors(tmp_path):

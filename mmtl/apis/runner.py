@@ -68,8 +68,7 @@ def enable_amp(cfg: Config, precision: str = 'auto') -> None:
         return
     if precision == 'bf16' and not torch.cuda.is_bf16_supported():
         raise ConfigError(
-            f'--amp bf16: {torch.cuda.get_device_name()} has no bfloat16 support; '
-            f'use --amp fp16'
+            f'--amp bf16: {torch.cuda.get_device_name()} has no bfloat16 support; use --amp fp16'
         )
     wrapper.pop('device_type', None)
     wrapper.update(type='AmpOptimWrapper', dtype=AMP_DTYPES[precision])
