@@ -150,7 +150,8 @@ def dist_trained(tmp_path_factory, small_digits, config_file):
     audit_dir = root / 'audit'
     audit_dir.mkdir()
     work_dir = str(root / 'wd')
-    env = dist_env(str(root), MMTL_AUDIT_DIR=str(audit_dir), PYTHONPATH=str(root / 'site'))
+    python_path = os.pathsep.join(filter(None, [str(root / 'site'), os.environ.get('PYTHONPATH')]))
+    env = dist_env(str(root), MMTL_AUDIT_DIR=str(audit_dir), PYTHONPATH=python_path)
     args = train_args(config_file, small_digits, work_dir, '--auto-scale-lr', '--accumulate', '2')
     result = run_command(
         ['bash', osp.join(TOOLS, 'dist_train.sh'), args[0], '2', *args[1:]], str(root), env
