@@ -1,6 +1,7 @@
 """Train a classifier from a config.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--auto-scale-lr]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--auto-scale-lr]
+                                 [--amp [{auto,fp16,bf16}]] [--accumulate N] [--sync-bn]
                                  [--device {auto,cpu,cuda}] [--cfg-options KEY=VALUE ...]
 
 Also run as ``mim train mmtl CONFIG ...`` and, for several processes, through

@@ -11,10 +11,11 @@ from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmtl.engine.runner import MMTLRunner
 from mmtl.utils.checkpoint import download_checkpoint, is_url
 from mmtl.utils.cli import ConfigError
 from mmtl.utils.config import load_config, validate_config
-from mmtl.utils.dist import setup_cpu_distributed
+from mmtl.utils.dist import setup_cpu_distributed, uses_cuda
 from mmtl.utils.fileio import atomic_open
 
 
@@ -23,23 +24,103 @@ def default_work_dir(config_path: str) -> str:
     return osp.join('work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
-def enable_amp(cfg: Config) -> None:
-    """Switch the optimizer wrapper to mixed precision with dynamic loss scaling."""
+#: ``--amp`` precision -> the dtype name mmengine's AmpOptimWrapper takes (CUDA).
+AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
+
+#: Optimizer wrapper types that ``--amp`` may replace.
+SWITCHABLE_WRAPPERS = ('OptimWrapper', 'AmpOptimWrapper', 'BF16AutocastOptimWrapper')
+
+
+def enable_amp(cfg: Config, precision: str = 'auto') -> None:
+    """Switch the optimizer wrapper to mixed precision.
+
+    On CUDA: mmengine's ``AmpOptimWrapper`` in float16 (``'auto'``, ``'fp16'``) with dynamic
+    loss scaling, or in bfloat16 (``'bf16'``). On the CPU: mmtl's
+    ``BF16AutocastOptimWrapper`` (bfloat16 autocast, no loss scaling); float16 there is an
+    error.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        precision (str): ``'auto'`` (fp16 on CUDA, bf16 on the CPU), ``'fp16'`` or
+            ``'bf16'``. Defaults to ``'auto'``.
+    """
     import torch
 
-    if not torch.cuda.is_available():
-        raise ConfigError(
-            '--amp: mixed precision in mmengine 0.10.7 needs a CUDA GPU, '
-            'and none is visible; drop --amp to train in fp32 on the CPU'
-        )
     wrapper = cfg.optim_wrapper
-    if wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AmpOptimWrapper'):
+    if wrapper.get('type', 'OptimWrapper') not in SWITCHABLE_WRAPPERS:
         raise ConfigError(
-            f'--amp: optim_wrapper.type is {wrapper.type!r}; only OptimWrapper '
-            f'can be switched to AmpOptimWrapper'
+            f'--amp: optim_wrapper.type is {wrapper.type!r}; only '
+            f'{", ".join(SWITCHABLE_WRAPPERS)} can be switched to mixed precision'
         )
-    wrapper.type = 'AmpOptimWrapper'
+    cuda = uses_cuda()
+    if precision == 'auto':
+        precision = 'fp16' if cuda else 'bf16'
+    if precision not in AMP_DTYPES:
+        raise ConfigError(f'--amp {precision}: choose one of auto, {", ".join(AMP_DTYPES)}')
+    if not cuda:
+        if precision == 'fp16':
+            raise ConfigError(
+                '--amp fp16: float16 mixed precision needs a CUDA GPU (loss scaling with '
+                "mmengine's AmpOptimWrapper) and none is visible; on the CPU use --amp bf16"
+            )
+        wrapper.pop('loss_scale', None)
+        wrapper.pop('dtype', None)
+        wrapper.update(type='BF16AutocastOptimWrapper', device_type='cpu')
+        return
+    if precision == 'bf16' and not torch.cuda.is_bf16_supported():
+        raise ConfigError(
+            f'--amp bf16: {torch.cuda.get_device_name()} has no bfloat16 support; use --amp fp16'
+        )
+    wrapper.pop('device_type', None)
+    wrapper.update(type='AmpOptimWrapper', dtype=AMP_DTYPES[precision])
     wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def check_amp_device(cfg: Config) -> None:
+    """Refuse mmengine's CUDA-only ``AmpOptimWrapper`` in a config run without a GPU."""
+    wrapper = cfg.get('optim_wrapper') or {}
+    if wrapper.get('type') == 'AmpOptimWrapper' and not uses_cuda():
+        raise ConfigError(
+            "optim_wrapper.type='AmpOptimWrapper' needs a CUDA GPU and none is visible; "
+            "on the CPU use --amp bf16 (type='BF16AutocastOptimWrapper') or plain OptimWrapper"
+        )
+
+
+def set_gradient_accumulation(cfg: Config, steps: int) -> None:
+    """Sum the gradients of ``steps`` iterations before each optimizer step.
+
+    The effective batch becomes processes x batch_size x steps, and ``--auto-scale-lr``
+    counts it (see :class:`mmtl.engine.MMTLRunner`).
+
+    Args:
+        cfg (Config): The config, changed in place.
+        steps (int): ``optim_wrapper.accumulative_counts``; at least 1.
+    """
+    if steps < 1:
+        raise ConfigError(f'--accumulate {steps}: must be a whole number >= 1')
+    if 'optimizer' not in cfg.optim_wrapper:
+        raise ConfigError(
+            '--accumulate: optim_wrapper holds several optimizers; set accumulative_counts '
+            'in each of them in the config'
+        )
+    cfg.optim_wrapper.accumulative_counts = steps
+
+
+def check_sync_bn(cfg: Config) -> None:
+    """Refuse ``sync_bn`` where torch cannot synchronise BatchNorm: CPU processes.
+
+    torch's ``SyncBatchNorm`` raises "SyncBatchNorm expected input tensor to be on GPU" at
+    the first training forward of a CPU process group; this says so before any work. With
+    one process mmengine turns SyncBN back into BatchNorm, so there it is harmless.
+    """
+    sync_bn = cfg.get('sync_bn')
+    if sync_bn is None or cfg.get('launcher', 'none') == 'none' or uses_cuda():
+        return
+    raise ConfigError(
+        f'--sync-bn / sync_bn={sync_bn!r}: torch synchronises BatchNorm only on GPUs and '
+        f'these processes run on the CPU (gloo); drop --sync-bn (each process then normalises '
+        f'with its own batch statistics)'
+    )
 
 
 def enable_auto_scale_lr(cfg: Config) -> None:
@@ -90,7 +171,13 @@ def prepare_train_config(args: Namespace) -> Config:
     """
     cfg = _tool_config(args)
     if args.amp:
-        enable_amp(cfg)
+        enable_amp(cfg, args.amp)
+    check_amp_device(cfg)
+    if args.accumulate is not None:
+        set_gradient_accumulation(cfg, args.accumulate)
+    if args.sync_bn:
+        cfg.sync_bn = 'torch'
+    check_sync_bn(cfg)
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg)
     if args.no_validate:
@@ -115,11 +202,12 @@ def prepare_test_config(args: Namespace) -> Config:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """Build the Runner named by ``runner_type`` (mmengine's ``Runner`` by default)."""
+    """Build the Runner named by ``runner_type``, by default :class:`mmtl.engine.MMTLRunner`
+    (mmengine's Runner, with lr scaling that counts gradient accumulation)."""
     validate_config(cfg)  # bad keys, values, types, data roots, class count: fail before work
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    return MMTLRunner.from_cfg(cfg)
 
 
 def save_test_metrics(runner: Runner, metrics: dict, path: Optional[str] = None) -> Optional[str]:

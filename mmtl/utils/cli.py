@@ -47,6 +47,17 @@ def run_with_clear_errors(func: Callable[[], None]) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'expected a whole number >= 1, got {text!r}')
+    return value
+
+
 def _add_common_arguments(parser: argparse.ArgumentParser, action: str) -> None:
     parser.add_argument(
         '--work-dir', help='where logs, checkpoints and metrics go (default: work_dirs/<config>)'
@@ -85,11 +96,31 @@ def train_parser() -> argparse.ArgumentParser:
         help='resume from this checkpoint, or from the latest one in the work dir when no '
         'path is given',
     )
-    parser.add_argument('--amp', action='store_true', help='mixed-precision training')
+    parser.add_argument(
+        '--amp',
+        nargs='?',
+        const='auto',
+        choices=['auto', 'fp16', 'bf16'],
+        help='mixed-precision training: fp16 on CUDA and bf16 on the CPU when given alone; '
+        'fp16 (CUDA only) or bf16 when named',
+    )
+    parser.add_argument(
+        '--accumulate',
+        type=positive_int,
+        metavar='N',
+        help='sum the gradients of N iterations per optimizer step (effective batch = '
+        'processes x batch_size x N); sets optim_wrapper.accumulative_counts',
+    )
+    parser.add_argument(
+        '--sync-bn',
+        action='store_true',
+        help='synchronise BatchNorm statistics across GPU processes (torch SyncBatchNorm)',
+    )
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the lr by the real total batch / auto_scale_lr.base_batch_size',
+        help='scale the lr by the effective batch (processes x batch_size x accumulation) / '
+        'auto_scale_lr.base_batch_size',
     )
     parser.add_argument(
         '--no-validate', action='store_true', help='skip validation during training'

@@ -13,6 +13,8 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
+from .cli import ConfigError
+
 
 def uses_cuda() -> bool:
     """Whether this process will run on CUDA (a GPU is visible)."""
@@ -29,7 +31,7 @@ def setup_cpu_distributed(cfg: Config) -> None:
     if launcher == 'none' or uses_cuda():
         return
     if launcher != 'pytorch':
-        raise ValueError(
+        raise ConfigError(
             f'launcher {launcher!r} on a machine without CUDA: use '
             f'tools/dist_train.sh (torchrun, launcher "pytorch") for CPU processes'
         )

@@ -1,0 +1,44 @@
+"""Mixed precision in bfloat16 where mmengine's AmpOptimWrapper cannot go: the CPU."""
+
+from contextlib import contextmanager
+
+import torch
+from mmengine.optim import OptimWrapper
+
+from mmtl.registry import OPTIM_WRAPPERS
+
+
+@OPTIM_WRAPPERS.register_module()
+class BF16AutocastOptimWrapper(OptimWrapper):
+    """An :class:`~mmengine.optim.OptimWrapper` that runs the forward pass (and the loss)
+    under ``torch.autocast`` in bfloat16.
+
+    mmengine 0.10.7's ``AmpOptimWrapper`` asserts that a GPU (or NPU/MLU/MUSA) is present,
+    so it cannot give mixed precision to CPU processes. bfloat16 keeps float32's exponent
+    range, so gradients need no loss scaling: backward, accumulation and the optimizer step
+    are those of the plain wrapper, and parameters and gradients stay float32.
+
+    Args:
+        device_type (str): ``torch.autocast`` device type. Defaults to ``'cpu'``.
+        **kwargs: Arguments of :class:`~mmengine.optim.OptimWrapper` (``optimizer``,
+            ``accumulative_counts``, ``clip_grad``).
+    """
+
+    def __init__(self, device_type: str = 'cpu', **kwargs):
+        if not torch.amp.is_autocast_available(device_type):
+            raise ValueError(
+                f'BF16AutocastOptimWrapper: torch {torch.__version__} has no autocast for '
+                f'device_type={device_type!r}'
+            )
+        super().__init__(**kwargs)
+        self.device_type = device_type
+
+    @contextmanager
+    def optim_context(self, model: torch.nn.Module):
+        """The parent's context (gradient sync control when accumulating) + bf16 autocast.
+
+        Args:
+            model (torch.nn.Module): The model being trained.
+        """
+        with super().optim_context(model), torch.autocast(self.device_type, torch.bfloat16):
+            yield
