@@ -5,6 +5,8 @@ from typing import List, Optional
 
 from mmengine.config import Config, ConfigDict
 
+from mmtl.datasets.loader_defaults import resolve_dataloader_defaults
+
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
@@ -125,6 +127,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     apply_data_root(cfg)
+    resolve_dataloader_defaults(cfg)  # 'auto' workers / pin_memory (mmtl.datasets)
     fix_dataloader_workers(cfg)
     drop_schedulers_past_the_end(cfg)
     return cfg

@@ -1,0 +1,202 @@
+"""Loading transforms: any colour mode to BGR, EXIF orientation, reduced-scale JPEG decoding."""
+
+import math
+from typing import Optional, Sequence, Tuple, Union
+
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmengine import fileio
+from mmengine.logging import MMLogger
+from mmpretrain.datasets.transforms import RandomResizedCrop
+
+from mmtl.registry import TRANSFORMS
+
+from .image_io import Color, ImageDecodeError, ImageHeader, scaled_min_size
+
+
+def read_header(img_path: str, backend_args: Optional[dict] = None) -> ImageHeader:
+    """Read an image file's bytes and open its header (no pixels decoded yet).
+
+    Args:
+        img_path (str): The file (any mmengine file backend).
+        backend_args (dict, optional): mmengine file backend arguments. Defaults to None.
+
+    Returns:
+        ImageHeader: Size, orientation and the bytes to decode.
+
+    Raises:
+        ImageDecodeError: The file cannot be read or is not an image (names the file).
+    """
+    try:
+        data = fileio.get(img_path, backend_args=backend_args)
+    except Exception as error:
+        raise ImageDecodeError(f'cannot read image {img_path}: {error}') from error
+    return ImageHeader(data, name=img_path)
+
+
+class _LoadBase(BaseTransform):
+    """Shared options of mmtl's loading transforms.
+
+    Args:
+        background (tuple[int]): RGB colour that transparent pixels (RGBA, LA, P with
+            transparency) are composited onto. Defaults to white ``(255, 255, 255)``.
+        ignore_errors (bool): On an unreadable file, log a warning naming it and return None
+            (an mmengine dataset in training then draws another sample) instead of raising.
+            Defaults to False.
+        backend_args (dict, optional): mmengine file backend arguments. Defaults to None.
+    """
+
+    def __init__(
+        self,
+        background: Sequence[int] = (255, 255, 255),
+        ignore_errors: bool = False,
+        backend_args: Optional[dict] = None,
+    ) -> None:
+        if len(background) != 3 or not all(0 <= int(v) <= 255 for v in background):
+            raise ValueError(f'background must be an RGB triple of 0..255, got {background!r}')
+        self.background: Color = tuple(int(v) for v in background)
+        self.ignore_errors = ignore_errors
+        self.backend_args = backend_args
+
+    def transform(self, results: dict) -> Optional[dict]:
+        """Load ``results['img_path']`` and set ``img``, ``img_shape``, ``ori_shape``."""
+        path = results['img_path']
+        try:
+            header = read_header(path, self.backend_args)
+            img = self.decode(header, results)
+        except Exception as error:
+            if not self.ignore_errors:
+                raise
+            MMLogger.get_current_instance().warning(f'skipped unreadable image: {error}')
+            return None
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = header.upright_size[::-1]
+        return results
+
+    def decode(self, header: ImageHeader, results: dict) -> np.ndarray:
+        """Decode the image of ``header``; subclasses decide the scale."""
+        raise NotImplementedError
+
+
+@TRANSFORMS.register_module()
+class LoadImage(_LoadBase):
+    """Load an image as ``H x W x 3`` BGR uint8 from any colour mode, EXIF orientation applied.
+
+    A drop-in replacement for ``LoadImageFromFile`` (whose cv2 decoding fails on 16-bit,
+    palette-with-transparency and CMYK files and keeps 4 channels of RGBA ones). With
+    ``min_size`` set, a JPEG is decoded at the smallest 1/2, 1/4 or 1/8 scale whose short
+    edge is still at least ``min_size``: for ``ResizeEdge(scale=256, edge='short')`` next,
+    ``min_size=256`` gives the same result as a full decode, several times faster on
+    large photos. ``ori_shape`` is the upright size of the file; ``img_shape`` is what was
+    decoded.
+
+    Args:
+        min_size (int, optional): Short-edge pixels the next transforms need. Defaults to
+            None: decode at full size.
+        background, ignore_errors, backend_args: See :class:`_LoadBase`.
+    """
+
+    def __init__(self, min_size: Optional[int] = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if min_size is not None and min_size <= 0:
+            raise ValueError(f'min_size must be a positive number of pixels, got {min_size}')
+        self.min_size = min_size
+
+    def decode(self, header: ImageHeader, results: dict) -> np.ndarray:
+        """Decode at full size, or at the smallest scale keeping ``min_size`` pixels."""
+        target = None
+        if self.min_size is not None:
+            target = scaled_min_size(header.upright_size, self.min_size)
+        return header.decode(target, self.background)
+
+    def __repr__(self) -> str:
+        return (
+            f'{self.__class__.__name__}(min_size={self.min_size}, '
+            f'background={self.background}, ignore_errors={self.ignore_errors})'
+        )
+
+
+class _SizeOnly:
+    """Stands in for an image in ``RandomResizedCrop.rand_crop_params`` (reads ``shape``)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.shape = (height, width, 3)
+
+
+@TRANSFORMS.register_module()
+class LoadAndRandomResizedCrop(_LoadBase):
+    """``LoadImage`` + mmpretrain's ``RandomResizedCrop`` in one step, decoding only as
+    many pixels as the crop needs.
+
+    The crop box is drawn exactly as ``RandomResizedCrop`` draws it (same code, same random
+    calls: an area fraction of the *original* upright image and an aspect ratio), using the
+    size from the file header. The JPEG is then decoded at the smallest 1/8 ... 1 scale at
+    which the box still covers at least the output size, the box is scaled by the same
+    factor, and the crop is resized to the output size. So the crop fractions keep their
+    meaning, and the final resize never upsamples more than the full-size path would; the
+    decoder's DCT-domain reduction is an area average, which also aliases less than
+    resizing a large crop with bilinear interpolation.
+
+    Args:
+        scale (int | tuple[int, int]): Output size, ``(h, w)`` or one int for a square.
+        crop_ratio_range (tuple[float, float]): Crop area as a fraction of the image area.
+            Defaults to ``(0.08, 1.0)``.
+        aspect_ratio_range (tuple[float, float]): Crop aspect ratio (w / h) range. Defaults
+            to ``(3 / 4, 4 / 3)``.
+        max_attempts (int): Draws before falling back to a central crop. Defaults to 10.
+        interpolation (str): Resize interpolation (mmcv name). Defaults to ``'bilinear'``.
+        resize_backend (str): ``'cv2'`` or ``'pillow'``. Defaults to ``'cv2'``.
+        background, ignore_errors, backend_args: See :class:`_LoadBase`.
+    """
+
+    def __init__(
+        self,
+        scale: Union[int, Tuple[int, int]],
+        crop_ratio_range: Tuple[float, float] = (0.08, 1.0),
+        aspect_ratio_range: Tuple[float, float] = (3.0 / 4.0, 4.0 / 3.0),
+        max_attempts: int = 10,
+        interpolation: str = 'bilinear',
+        resize_backend: str = 'cv2',
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        # Reuse mmpretrain's crop sampler (argument checks and the random draws).
+        self.cropper = RandomResizedCrop(
+            scale,
+            crop_ratio_range=crop_ratio_range,
+            aspect_ratio_range=aspect_ratio_range,
+            max_attempts=max_attempts,
+            interpolation=interpolation,
+            backend=resize_backend,
+        )
+        self.out_h, self.out_w = self.cropper.scale
+
+    def crop_box(self, upright_size: Tuple[int, int]) -> Tuple[int, int, int, int]:
+        """Draw a crop ``(top, left, height, width)`` in the upright full-size image."""
+        return self.cropper.rand_crop_params(_SizeOnly(*upright_size))
+
+    def decode(self, header: ImageHeader, results: dict) -> np.ndarray:
+        """Decode at the smallest scale that keeps the crop >= the output, crop, resize."""
+        width, height = header.upright_size
+        top, left, crop_h, crop_w = self.crop_box((width, height))
+        # At scale s the crop is (crop_w * s, crop_h * s): it must stay >= (out_w, out_h).
+        needed = (width * self.out_w / crop_w, height * self.out_h / crop_h)
+        img = header.decode(needed, self.background)
+        scale_x, scale_y = img.shape[1] / width, img.shape[0] / height
+        x0, y0 = int(math.floor(left * scale_x)), int(math.floor(top * scale_y))
+        x1 = min(img.shape[1], max(x0 + 1, int(round((left + crop_w) * scale_x))))
+        y1 = min(img.shape[0], max(y0 + 1, int(round((top + crop_h) * scale_y))))
+        return mmcv.imresize(
+            img[y0:y1, x0:x1],
+            (self.out_w, self.out_h),
+            interpolation=self.cropper.interpolation,
+            backend=self.cropper.backend,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f'{self.__class__.__name__}({repr(self.cropper)[len("RandomResizedCrop(") : -1]}, '
+            f'background={self.background}, ignore_errors={self.ignore_errors})'
+        )
