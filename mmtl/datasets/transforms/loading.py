@@ -1,8 +1,8 @@
 """Loading transforms: any colour mode to BGR, EXIF orientation, reduced-scale JPEG decoding."""
 
-import math
 from typing import Optional, Sequence, Tuple, Union
 
+import cv2
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -13,6 +13,15 @@ from mmpretrain.datasets.transforms import RandomResizedCrop
 from mmtl.registry import TRANSFORMS
 
 from .image_io import Color, ImageDecodeError, ImageHeader, scaled_min_size
+
+
+#: OpenCV flags of the interpolations an affine warp supports (mmcv names).
+WARP_INTERPOLATIONS = {
+    'nearest': cv2.INTER_NEAREST,
+    'bilinear': cv2.INTER_LINEAR,
+    'bicubic': cv2.INTER_CUBIC,
+    'lanczos': cv2.INTER_LANCZOS4,
+}
 
 
 def read_header(img_path: str, backend_args: Optional[dict] = None) -> ImageHeader:
@@ -184,15 +193,48 @@ class LoadAndRandomResizedCrop(_LoadBase):
         # At scale s the crop is (crop_w * s, crop_h * s): it must stay >= (out_w, out_h).
         needed = (width * self.out_w / crop_w, height * self.out_h / crop_h)
         img = header.decode(needed, self.background)
-        scale_x, scale_y = img.shape[1] / width, img.shape[0] / height
-        x0, y0 = int(math.floor(left * scale_x)), int(math.floor(top * scale_y))
-        x1 = min(img.shape[1], max(x0 + 1, int(round((left + crop_w) * scale_x))))
-        y1 = min(img.shape[0], max(y0 + 1, int(round((top + crop_h) * scale_y))))
-        return mmcv.imresize(
-            img[y0:y1, x0:x1],
+        scale = img.shape[1] / width  # the decoder's exact 1 / 2^k
+        return self.resized_crop(img, (left * scale, top * scale, crop_w * scale, crop_h * scale))
+
+    def resized_crop(self, img: np.ndarray, box: Tuple[float, float, float, float]) -> np.ndarray:
+        """Resize the sub-pixel ``box`` ``(x, y, w, h)`` of ``img`` to the output size.
+
+        A decoded pixel at 1/k scale covers k original pixels, so the crop box falls between
+        decoded pixels. An affine warp samples the exact box (rounding it to whole pixels
+        would shift the crop by up to k / 2 original pixels). Interpolations a warp cannot do
+        (``area``, the pillow backend) crop whole pixels and resize with mmcv.
+        """
+        x, y, w, h = box
+        shrink = int(min(w / self.out_w, h / self.out_h))
+        if shrink >= 2:  # more than 2x left to shrink: area-average first (no aliasing)
+            img = cv2.resize(
+                img,
+                (img.shape[1] // shrink, img.shape[0] // shrink),
+                interpolation=cv2.INTER_AREA,
+            )
+            x, y, w, h = x / shrink, y / shrink, w / shrink, h / shrink
+        flag = WARP_INTERPOLATIONS.get(self.cropper.interpolation)
+        if self.cropper.backend != 'cv2' or flag is None:
+            x0, y0 = int(round(x)), int(round(y))
+            x1 = max(x0 + 1, min(img.shape[1], int(round(x + w))))
+            y1 = max(y0 + 1, min(img.shape[0], int(round(y + h))))
+            return mmcv.imresize(
+                img[y0:y1, x0:x1],
+                (self.out_w, self.out_h),
+                interpolation=self.cropper.interpolation,
+                backend=self.cropper.backend,
+            )
+        step_x, step_y = w / self.out_w, h / self.out_h
+        # Output pixel centre (i + 0.5) maps to x + (i + 0.5) * step in pixel-edge units.
+        matrix = np.array(
+            [[step_x, 0.0, x + 0.5 * step_x - 0.5], [0.0, step_y, y + 0.5 * step_y - 0.5]]
+        )
+        return cv2.warpAffine(
+            img,
+            matrix,
             (self.out_w, self.out_h),
-            interpolation=self.cropper.interpolation,
-            backend=self.cropper.backend,
+            flags=flag | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
         )
 
     def __repr__(self) -> str:
