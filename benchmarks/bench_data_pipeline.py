@@ -15,7 +15,7 @@ Rows:
 - ``mmtl default``: the train pipeline of ``configs/_base_/datasets/image_folder_224.py``
   (``LoadAndRandomResizedCrop``: reduced-scale JPEG decoding).
 
-Run: ``python benchmarks/bench_data_pipeline.py [--size tiny|quick|full]``.
+Run: ``python benchmarks/bench_data_pipeline.py [--quick | --tiny]``.
 """
 
 import os.path as osp
@@ -132,7 +132,7 @@ def measure_folder(folder: str, batch: int, workers: int, rounds: int) -> Dict[s
 
 
 def main(argv=None) -> dict:
-    args = common.parse_args(__doc__.splitlines()[0], argv)
+    args = common.parse_args('data_pipeline', __doc__.splitlines()[0], argv)
     # As mmengine's env_cfg does: no OpenCV thread pool, which would deadlock forked workers.
     cv2.setNumThreads(0)
     size = SIZES[args.size]

@@ -12,7 +12,7 @@ iteration, so both see the same background load. The figure is the median time p
 iteration; the Runner's time runs from the end of one bare iteration to the end of the next
 Runner iteration (data loading, preprocessing, step and all other hooks included).
 
-Run: ``python benchmarks/bench_framework.py [--size tiny|quick|full]``.
+Run: ``python benchmarks/bench_framework.py [--quick | --tiny]``.
 """
 
 import copy
@@ -122,16 +122,17 @@ def build_config(size: dict, work_dir: str):
             'std=[58.395, 57.12, 57.375], to_rgb=True)\n'
             "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9))\n"
             f'train_cfg = dict(by_epoch=True, max_epochs=1)\n'
-            "default_hooks = dict(checkpoint=dict(interval=100, save_best=None))\n"
+            'default_hooks = dict(checkpoint=dict(interval=100, save_best=None))\n'
         )
     cfg = load_config(path)
     cfg.work_dir = work_dir
+    cfg.log_level = 'WARNING'  # the hooks still log; the console stays readable
     cfg.model.data_preprocessor = cfg.data_preprocessor
     return cfg
 
 
 def main(argv=None) -> dict:
-    args = common.parse_args(__doc__.splitlines()[0], argv)
+    args = common.parse_args('framework', __doc__.splitlines()[0], argv)
     size = SIZES[args.size]
     iters = size['iters'] + 1  # the first interval is not measured
     images, labels = make_data(iters * size['batch'], size['image'])
@@ -152,7 +153,11 @@ def main(argv=None) -> dict:
         bare_model = copy.deepcopy(model)  # same initial weights
         bare_model.train()
         bare = BareLoop(
-            bare_model, images, labels, size['batch'], cfg.data_preprocessor.mean,
+            bare_model,
+            images,
+            labels,
+            size['batch'],
+            cfg.data_preprocessor.mean,
             cfg.data_preprocessor.std,
         )
         hook = InterleaveHook(bare)

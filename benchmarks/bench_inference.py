@@ -8,7 +8,7 @@ images decoded, cropped and normalised beforehand, in the same batch size. Both 
 alternately, best of several rounds. Single-image latency is the median over repeated calls
 with one file path, next to the raw forward of one image.
 
-Run: ``python benchmarks/bench_inference.py [--size tiny|quick|full]``.
+Run: ``python benchmarks/bench_inference.py [--quick | --tiny]``.
 """
 
 import os.path as osp
@@ -51,7 +51,7 @@ def main(argv=None) -> dict:
     from mmtl.apis import inference_model
     from mmtl.datasets.folder_dataset import list_image_files
 
-    args = common.parse_args(__doc__.splitlines()[0], argv)
+    args = common.parse_args('inference', __doc__.splitlines()[0], argv)
     size = SIZES[args.size]
     width, height = size['image']
     folder = common.make_jpeg_folder(

@@ -11,7 +11,7 @@ Training: mmtl's Runner with ``configs/mobilenet-v2_digits.py`` (MobileNet-v2 at
 one epoch on N small photos, no validation, no checkpoint in the timed epoch: the time per
 epoch should grow linearly with N (constant time per image).
 
-Run: ``python benchmarks/bench_scale.py [--size tiny|quick|full]``.
+Run: ``python benchmarks/bench_scale.py [--quick | --tiny]``.
 """
 
 import gc
@@ -26,7 +26,7 @@ import common  # noqa: I001  (puts the repository on sys.path)
 import numpy as np
 
 SIZES = {
-    'tiny': dict(scan=[100, 1000], train=[32, 64], workers=0),
+    'tiny': dict(scan=[100, 1000], train=[12, 24], workers=0),
     'quick': dict(scan=[1000, 10000, 100000], train=[64, 128, 256], workers=0),
     'full': dict(scan=[1000, 10000, 100000], train=[128, 256, 512], workers=2),
 }
@@ -161,12 +161,15 @@ def measure_epoch(images: int, workers: int, data_dir: str) -> dict:
         timer = EpochTimer()
         runner.register_hook(timer)
         runner.train()
-    return {'images': 3 * per_class, 'epoch_s': timer.seconds,
-            'ms_per_image': timer.seconds / (3 * per_class) * 1e3}
+    return {
+        'images': 3 * per_class,
+        'epoch_s': timer.seconds,
+        'ms_per_image': timer.seconds / (3 * per_class) * 1e3,
+    }
 
 
 def main(argv=None) -> dict:
-    args = common.parse_args(__doc__.splitlines()[0], argv)
+    args = common.parse_args('scale', __doc__.splitlines()[0], argv)
     size = SIZES[args.size]
     workers = size['workers'] if args.workers is None else args.workers
     scan = [
@@ -178,8 +181,13 @@ def main(argv=None) -> dict:
     scan_table = common.format_table(
         ['files', 'list files/s', 'FolderDataset files/s', 'peak B/file', 'kept B/file'],
         [
-            [r['files'], r['list_files_per_s'], r['dataset_files_per_s'],
-             r['peak_bytes_per_file'], r['kept_bytes_per_file']]
+            [
+                r['files'],
+                r['list_files_per_s'],
+                r['dataset_files_per_s'],
+                r['peak_bytes_per_file'],
+                r['kept_bytes_per_file'],
+            ]
             for r in scan
         ],
     )

@@ -1,8 +1,10 @@
 """Helpers shared by the benchmark scripts: sizes, timing, tables, JSON and test images.
 
-Every benchmark takes ``--size tiny|quick|full`` (tiny: a smoke run for the tests; quick:
-``run_all.sh --quick``; full: the figures for the README) and ``--out DIR`` (JSON goes to
-``DIR/<benchmark>.json``, default ``work_dirs/benchmarks``). Figures that are compared are
+Every benchmark takes ``--quick`` (``run_all.sh --quick``: a few seconds to a minute) or
+``--tiny`` (a smoke run for the tests; figures meaningless), else runs the full size for the
+README; ``--out FILE`` is the JSON it writes (default ``work_dirs/benchmarks/<name>.json``),
+and ``--threads`` the PyTorch threads (default 1: on a shared, busy CPU several OpenMP
+threads per process stall and make the figures noise). Figures that are compared are
 measured in the same run, interleaved where possible, because the machines are shared.
 """
 
@@ -21,23 +23,34 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:  # run as `python benchmarks/bench_x.py` from anywhere
     sys.path.insert(0, REPO_ROOT)
 
-SIZES = ('tiny', 'quick', 'full')
 DEFAULT_OUT = osp.join(REPO_ROOT, 'work_dirs', 'benchmarks')
 DEFAULT_DATA = osp.join(REPO_ROOT, 'data', 'bench')
 
 
-def parse_args(description: str, argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    """The command-line options every benchmark has."""
+def parse_args(
+    name: str, description: str, argv: Optional[Sequence[str]] = None
+) -> argparse.Namespace:
+    """The command-line options every benchmark has; ``args.size`` is tiny, quick or full."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument('--size', choices=SIZES, default='full', help='how much work')
-    parser.add_argument('--out', default=DEFAULT_OUT, help='folder for <benchmark>.json')
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument('--quick', action='store_true', help='small sizes (about a minute)')
+    group.add_argument('--tiny', action='store_true', help='smoke-test sizes (seconds)')
+    parser.add_argument(
+        '--out', default=osp.join(DEFAULT_OUT, f'{name}.json'), help='JSON file to write'
+    )
     parser.add_argument(
         '--data-dir', default=DEFAULT_DATA, help='folder for generated images (reused)'
     )
     parser.add_argument(
         '--workers', type=int, default=None, help='dataloader workers (default: size-dependent)'
     )
-    return parser.parse_args(argv)
+    parser.add_argument('--threads', type=int, default=1, help='PyTorch threads (default 1)')
+    args = parser.parse_args(argv)
+    args.size = 'tiny' if args.tiny else 'quick' if args.quick else 'full'
+    import torch
+
+    torch.set_num_threads(args.threads)
+    return args
 
 
 def machine() -> dict:
@@ -49,7 +62,9 @@ def machine() -> dict:
     except OSError:
         load = None
     return {
-        'cpus': len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count(),
+        'cpus': len(os.sched_getaffinity(0))
+        if hasattr(os, 'sched_getaffinity')
+        else os.cpu_count(),
         'torch_threads': torch.get_num_threads(),
         'load_avg_1min': load,
         'python': platform.python_version(),
@@ -97,11 +112,10 @@ def format_table(headers: List[str], rows: List[List[object]]) -> str:
     return '\n'.join(lines)
 
 
-def write_result(out_dir: str, name: str, result: dict, table: str) -> str:
-    """Print ``table`` and write ``result`` (with the machine and table) as JSON."""
-    os.makedirs(out_dir, exist_ok=True)
+def write_result(path: str, name: str, result: dict, table: str) -> str:
+    """Print ``table`` and write ``result`` (with the machine and the table) as JSON."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     result = dict(result, benchmark=name, machine=machine(), table=table)
-    path = osp.join(out_dir, f'{name}.json')
     with open(path, 'w') as f:
         json.dump(result, f, indent=2)
     print(table)

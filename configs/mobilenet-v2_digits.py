@@ -31,12 +31,8 @@ test_pipeline = [
 ]
 
 # Workers, pinning and prefetch come from the base dataset config ('auto': sized to the machine).
-train_dataloader = dict(
-    batch_size=32, dataset=dict(classes='classes.txt', pipeline=train_pipeline)
-)
-val_dataloader = dict(
-    batch_size=128, dataset=dict(classes='classes.txt', pipeline=test_pipeline)
-)
+train_dataloader = dict(batch_size=32, dataset=dict(classes='classes.txt', pipeline=train_pipeline))
+val_dataloader = dict(batch_size=128, dataset=dict(classes='classes.txt', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=4e-3, weight_decay=0.05))

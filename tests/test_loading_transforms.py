@@ -1,7 +1,5 @@
 """mmtl's loading transforms: colour modes, EXIF orientation, reduced-scale JPEG decoding."""
 
-import os.path as osp
-
 import cv2
 import numpy as np
 import pytest
@@ -44,7 +42,9 @@ def natural_photo(width: int, height: int) -> np.ndarray:
     """A real photo (scikit-learn's sample) resized to ``width x height``, RGB."""
     from sklearn.datasets import load_sample_image
 
-    return cv2.resize(load_sample_image('china.jpg'), (width, height), interpolation=cv2.INTER_CUBIC)
+    return cv2.resize(
+        load_sample_image('china.jpg'), (width, height), interpolation=cv2.INTER_CUBIC
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -182,8 +182,10 @@ def test_orientation_matches_pillow_exif_transpose(tmp_path, orientation):
     path = with_orientation(tmp_path / 'o.png', rgb, orientation, fmt='png')
     expected = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert('RGB'))[:, :, ::-1]
     assert np.array_equal(load(path)['img'], expected)
-    assert np.array_equal(apply_orientation(rgb, orientation), np.asarray(
-        ImageOps.exif_transpose(Image.open(path)).convert('RGB')))
+    assert np.array_equal(
+        apply_orientation(rgb, orientation),
+        np.asarray(ImageOps.exif_transpose(Image.open(path)).convert('RGB')),
+    )
 
 
 def test_fused_crop_applies_orientation(tmp_path):
@@ -236,7 +238,9 @@ def test_fused_crop_draws_the_same_box_as_random_resized_crop(photo_jpeg):
         np.random.seed(seed)
         stock_crop = RandomResizedCrop(scale=224)
         top, left, h, w = stock_crop.rand_crop_params(full)
-        ideal = cv2.resize(full[top : top + h, left : left + w], (224, 224), interpolation=cv2.INTER_AREA)
+        ideal = cv2.resize(
+            full[top : top + h, left : left + w], (224, 224), interpolation=cv2.INTER_AREA
+        )
         np.random.seed(seed)
         stock = stock_crop(dict(img=full.copy()))['img']
         np.random.seed(seed)

@@ -14,7 +14,6 @@ from mmtl.registry import TRANSFORMS
 
 from .image_io import Color, ImageDecodeError, ImageHeader, scaled_min_size
 
-
 #: OpenCV flags of the interpolations an affine warp supports (mmcv names).
 WARP_INTERPOLATIONS = {
     'nearest': cv2.INTER_NEAREST,
