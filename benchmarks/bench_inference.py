@@ -19,7 +19,7 @@ import common  # noqa: I001  (puts the repository on sys.path)
 import torch
 
 SIZES = {
-    'tiny': dict(images=4, image=(64, 48), batch=4, rounds=1, single=2),
+    'tiny': dict(images=2, image=(64, 48), batch=2, rounds=1, single=1),
     'quick': dict(images=32, image=(500, 375), batch=16, rounds=2, single=5),
     'full': dict(images=128, image=(500, 375), batch=32, rounds=3, single=15),
 }

@@ -17,6 +17,7 @@ from mmtl.datasets.transforms import (
     LoadImage,
     apply_orientation,
 )
+from mmtl.datasets.transforms.image_io import _tiff_orientation, jpeg_exif_orientation
 from mmtl.registry import TRANSFORMS
 
 RED_BGR = (0, 0, 255)
@@ -325,3 +326,39 @@ def test_resolve_dataloader_defaults_on_cpu(monkeypatch):
     cfg = Config(dict(train_dataloader=dict(pin_memory='auto')))
     resolve_dataloader_defaults(cfg)
     assert cfg.train_dataloader.pin_memory is True
+
+
+@pytest.mark.parametrize('orientation', range(1, 9))
+def test_jpeg_exif_reader_agrees_with_pillow(tmp_path, orientation):
+    path = with_orientation(tmp_path / 'o.jpg', marked_image(), orientation)
+    data = open(path, 'rb').read()
+    assert Image.open(path).getexif()[0x0112] == orientation
+    assert jpeg_exif_orientation(data) == orientation
+    assert ImageHeader(data, path).is_fast_jpeg
+
+
+def test_tiff_orientation_big_endian_and_malformed():
+    entry = (0x0112).to_bytes(2, 'big') + (3).to_bytes(2, 'big') + (1).to_bytes(4, 'big')
+    tiff = b'MM\x00\x2a' + (8).to_bytes(4, 'big') + (1).to_bytes(2, 'big') + entry
+    assert _tiff_orientation(tiff + (6).to_bytes(2, 'big') + b'\x00\x00') == 6
+    assert _tiff_orientation(tiff[:-4]) == 1  # truncated entry
+    assert _tiff_orientation(b'XX' + tiff[2:]) == 1  # unknown byte order
+    assert jpeg_exif_orientation(b'\xff\xd8\xff\xda') == 1  # pixels before any EXIF
+
+
+def test_fast_decode_is_close_to_exact_decode(photo_jpeg):
+    exact = load(photo_jpeg)['img']
+    fast = load(photo_jpeg, fast_decode=True)['img']
+    assert fast.shape == exact.shape
+    assert 0 < mean_abs_diff(fast, exact) < 2.5
+
+
+def test_fused_crop_at_full_scale_equals_the_stock_crop(tmp_path):
+    """A small photo is decoded at full size: the same box, the same resize as stock."""
+    path = save(Image.fromarray(natural_photo(200, 150)), tmp_path / 'small.jpg', quality=90)
+    for seed in range(3):
+        np.random.seed(seed)
+        fused = LoadAndRandomResizedCrop(scale=128)(dict(img_path=path))['img']
+        np.random.seed(seed)
+        stock = RandomResizedCrop(scale=128)(LoadImageFromFile()(dict(img_path=path)))['img']
+        assert np.abs(fused.astype(int) - stock).max() <= 3

@@ -23,8 +23,10 @@ data_preprocessor = dict(
 # still covers the crop with 224 x 224 pixels (2-3x faster on phone photos). mmtl's loaders
 # turn every colour mode (grey, RGBA, palette, 16-bit, CMYK) into 3-channel BGR and apply
 # EXIF orientation; transparent pixels are composited onto white (`background`).
+# fast_decode: libjpeg-turbo's fast IDCT and chroma upsampling for training (10-30% faster,
+# about 1 grey level of difference); evaluation decodes exactly.
 train_pipeline = [
-    dict(type='LoadAndRandomResizedCrop', scale=224),
+    dict(type='LoadAndRandomResizedCrop', scale=224, fast_decode=True),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]

@@ -52,6 +52,10 @@ class _LoadBase(BaseTransform):
         ignore_errors (bool): On an unreadable file, log a warning naming it and return None
             (an mmengine dataset in training then draws another sample) instead of raising.
             Defaults to False.
+        fast_decode (bool): Decode JPEGs with libjpeg-turbo's fast IDCT and chroma
+            upsampling (10-30% faster; about 1 grey level of difference on average). Fine
+            for training augmentation; keep it off where pixels must match other tools.
+            Defaults to False.
         backend_args (dict, optional): mmengine file backend arguments. Defaults to None.
     """
 
@@ -59,12 +63,14 @@ class _LoadBase(BaseTransform):
         self,
         background: Sequence[int] = (255, 255, 255),
         ignore_errors: bool = False,
+        fast_decode: bool = False,
         backend_args: Optional[dict] = None,
     ) -> None:
         if len(background) != 3 or not all(0 <= int(v) <= 255 for v in background):
             raise ValueError(f'background must be an RGB triple of 0..255, got {background!r}')
         self.background: Color = tuple(int(v) for v in background)
         self.ignore_errors = ignore_errors
+        self.fast_decode = fast_decode
         self.backend_args = backend_args
 
     def transform(self, results: dict) -> Optional[dict]:
@@ -103,7 +109,7 @@ class LoadImage(_LoadBase):
     Args:
         min_size (int, optional): Short-edge pixels the next transforms need. Defaults to
             None: decode at full size.
-        background, ignore_errors, backend_args: See :class:`_LoadBase`.
+        background, ignore_errors, fast_decode, backend_args: See :class:`_LoadBase`.
     """
 
     def __init__(self, min_size: Optional[int] = None, **kwargs) -> None:
@@ -117,7 +123,7 @@ class LoadImage(_LoadBase):
         target = None
         if self.min_size is not None:
             target = scaled_min_size(header.upright_size, self.min_size)
-        return header.decode(target, self.background)
+        return header.decode(target, self.background, self.fast_decode)
 
     def __repr__(self) -> str:
         return (
@@ -156,7 +162,7 @@ class LoadAndRandomResizedCrop(_LoadBase):
         max_attempts (int): Draws before falling back to a central crop. Defaults to 10.
         interpolation (str): Resize interpolation (mmcv name). Defaults to ``'bilinear'``.
         resize_backend (str): ``'cv2'`` or ``'pillow'``. Defaults to ``'cv2'``.
-        background, ignore_errors, backend_args: See :class:`_LoadBase`.
+        background, ignore_errors, fast_decode, backend_args: See :class:`_LoadBase`.
     """
 
     def __init__(
@@ -191,7 +197,7 @@ class LoadAndRandomResizedCrop(_LoadBase):
         top, left, crop_h, crop_w = self.crop_box((width, height))
         # At scale s the crop is (crop_w * s, crop_h * s): it must stay >= (out_w, out_h).
         needed = (width * self.out_w / crop_w, height * self.out_h / crop_h)
-        img = header.decode(needed, self.background)
+        img = header.decode(needed, self.background, self.fast_decode)
         scale = img.shape[1] / width  # the decoder's exact 1 / 2^k
         return self.resized_crop(img, (left * scale, top * scale, crop_w * scale, crop_h * scale))
 
@@ -213,16 +219,10 @@ class LoadAndRandomResizedCrop(_LoadBase):
             )
             x, y, w, h = x / shrink, y / shrink, w / shrink, h / shrink
         flag = WARP_INTERPOLATIONS.get(self.cropper.interpolation)
-        if self.cropper.backend != 'cv2' or flag is None:
-            x0, y0 = int(round(x)), int(round(y))
-            x1 = max(x0 + 1, min(img.shape[1], int(round(x + w))))
-            y1 = max(y0 + 1, min(img.shape[0], int(round(y + h))))
-            return mmcv.imresize(
-                img[y0:y1, x0:x1],
-                (self.out_w, self.out_h),
-                interpolation=self.cropper.interpolation,
-                backend=self.cropper.backend,
-            )
+        whole_pixels = all(float(v).is_integer() for v in (x, y, w, h))
+        if whole_pixels or self.cropper.backend != 'cv2' or flag is None:
+            # A whole-pixel box (full-size decode) needs no warp; resize is faster.
+            return self._resize_whole_pixels(img, (x, y, w, h))
         step_x, step_y = w / self.out_w, h / self.out_h
         # Output pixel centre (i + 0.5) maps to x + (i + 0.5) * step in pixel-edge units.
         matrix = np.array(
@@ -234,6 +234,19 @@ class LoadAndRandomResizedCrop(_LoadBase):
             (self.out_w, self.out_h),
             flags=flag | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
+        )
+
+    def _resize_whole_pixels(self, img: np.ndarray, box: Tuple[float, ...]) -> np.ndarray:
+        """Crop ``box`` rounded to whole pixels and resize it as ``RandomResizedCrop`` does."""
+        x, y, w, h = box
+        x0, y0 = int(round(x)), int(round(y))
+        x1 = max(x0 + 1, min(img.shape[1], int(round(x + w))))
+        y1 = max(y0 + 1, min(img.shape[0], int(round(y + h))))
+        return mmcv.imresize(
+            img[y0:y1, x0:x1],
+            (self.out_w, self.out_h),
+            interpolation=self.cropper.interpolation,
+            backend=self.cropper.backend,
         )
 
     def __repr__(self) -> str:
