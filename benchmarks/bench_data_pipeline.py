@@ -15,7 +15,12 @@ Rows:
 - ``mmtl default``: the train pipeline of ``configs/_base_/datasets/image_folder_224.py``
   (``LoadAndRandomResizedCrop``: reduced-scale JPEG decoding).
 
-Run: ``python benchmarks/bench_data_pipeline.py [--quick | --tiny]``.
+Figures: images per CPU second with the pipeline in the main process (``num_workers=0``;
+CPU time hardly moves when other processes share the cores, so these ratios are the steady
+ones on a busy machine), and, with ``--workers N`` (full size: 2), images per wall-clock
+second with N persistent workers. Each is the best of a few interleaved epochs.
+
+Run: ``python benchmarks/bench_data_pipeline.py [--quick | --tiny] [--workers N]``.
 """
 
 import os.path as osp
@@ -33,7 +38,7 @@ from torch.utils.data import DataLoader
 SIZES = {
     # name: (phone w, h, images per class), (small w, h, images per class), batch, rounds
     'tiny': dict(phone=(320, 240, 2), small=(64, 48, 2), batch=2, rounds=1, workers=0),
-    'quick': dict(phone=(4000, 3000, 6), small=(500, 375, 48), batch=8, rounds=3, workers=2),
+    'quick': dict(phone=(4000, 3000, 6), small=(500, 375, 48), batch=8, rounds=3, workers=0),
     'full': dict(phone=(4000, 3000, 24), small=(500, 375, 256), batch=32, rounds=3, workers=2),
 }
 MEAN = [123.675, 116.28, 103.53]
@@ -90,44 +95,77 @@ def stock_pipeline() -> list:
     ]
 
 
-def mmpretrain_loader(folder: str, batch: int, workers: int) -> Callable:
+def mmpretrain_loader(folder: str, batch: int, workers: int, serialize: bool) -> Callable:
     from mmpretrain.datasets import CustomDataset
 
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        dataset = CustomDataset(data_root=folder, pipeline=stock_pipeline())
+        dataset = CustomDataset(
+            data_root=folder, pipeline=stock_pipeline(), serialize_data=serialize
+        )
     return mm_loader(dataset, batch, workers)
 
 
-def mmtl_loader(folder: str, batch: int, workers: int, pipeline: list) -> Callable:
+def mmtl_loader(folder: str, batch: int, workers: int, pipeline: list, serialize: bool) -> Callable:
     from mmtl.datasets import FolderDataset
 
     with DefaultScope.overwrite_default_scope('mmtl'):
-        dataset = FolderDataset(data_root=folder, data_prefix='', pipeline=pipeline)
+        dataset = FolderDataset(
+            data_root=folder, data_prefix='', pipeline=pipeline, serialize_data=serialize
+        )
     return mm_loader(dataset, batch, workers)
 
 
-def throughput(batches: Callable) -> float:
-    """Images/s over one whole epoch (persistent workers: started by the first round)."""
-    start, images = time.perf_counter(), 0
+def epoch_rates(batches: Callable) -> Dict[str, float]:
+    """One whole epoch: images per wall-clock second, and per CPU second of this process.
+
+    The CPU figure counts the pipeline's own work only when it runs in this process
+    (``num_workers=0``); it hardly moves when other processes share the cores, which makes
+    it the steadier basis for ratios on a busy machine.
+    """
+    wall, cpu, images = time.perf_counter(), time.process_time(), 0
     for count in batches():
         images += count
-    return images / (time.perf_counter() - start)
+    return {
+        'wall': images / (time.perf_counter() - wall),
+        'cpu': images / max(time.process_time() - cpu, 1e-9),
+    }
 
 
-def measure_folder(folder: str, batch: int, workers: int, rounds: int) -> Dict[str, float]:
-    """images/s of each pipeline on ``folder``: best of ``rounds`` epochs, interleaved; the
-    first round also starts the workers, so ``rounds`` >= 2 for steady-state figures."""
+def build_loaders(
+    folder: str, batch: int, workers: int, serialize: bool = True
+) -> Dict[str, Callable]:
+    """The four pipelines over ``folder``, with the same DataLoader settings.
+
+    ``serialize=False`` skips mmengine's data-list serialisation (and the full
+    ``gc.collect()`` it runs, seconds in a big process): for smoke runs only.
+    """
     unfused = [dict(type='LoadImage')] + stock_pipeline()[1:]
     default = Config.fromfile(CONFIG).train_pipeline
-    loaders = {
+    return {
         'torchvision': torchvision_loader(folder, batch, workers),
-        'mmpretrain': mmpretrain_loader(folder, batch, workers),
-        'mmtl LoadImage': mmtl_loader(folder, batch, workers, unfused),
-        'mmtl default': mmtl_loader(folder, batch, workers, default),
+        'mmpretrain': mmpretrain_loader(folder, batch, workers, serialize),
+        'mmtl LoadImage': mmtl_loader(folder, batch, workers, unfused, serialize),
+        'mmtl default': mmtl_loader(folder, batch, workers, default, serialize),
     }
-    funcs = {name: (lambda b=b: -throughput(b)) for name, b in loaders.items()}
-    best = common.interleaved_best(funcs, rounds)
-    return {name: -value for name, value in best.items()}
+
+
+def best_rates(loaders: Dict[str, Callable], key: str, rounds: int) -> Dict[str, float]:
+    """Best of ``rounds`` interleaved epochs of each loader (the first round also starts
+    persistent workers, so ``rounds`` >= 2 gives steady-state figures)."""
+    funcs = {name: (lambda b=b: -epoch_rates(b)[key]) for name, b in loaders.items()}
+    return {name: -value for name, value in common.interleaved_best(funcs, rounds).items()}
+
+
+def measure_folder(
+    folder: str, batch: int, workers: int, rounds: int, serialize: bool = True
+) -> Dict[str, dict]:
+    """Per pipeline: images per CPU second (in-process), and images/s with ``workers``."""
+    loaders = build_loaders(folder, batch, 0, serialize)
+    rates = {'images_per_cpu_s': best_rates(loaders, 'cpu', rounds)}
+    if workers > 0:
+        loaders = build_loaders(folder, batch, workers, serialize)
+        rates['images_per_s'] = best_rates(loaders, 'wall', rounds)
+    return rates
 
 
 def main(argv=None) -> dict:
@@ -143,22 +181,26 @@ def main(argv=None) -> dict:
         folder = common.make_jpeg_folder(
             osp.join(args.data_dir, f'jpeg_{width}x{height}_{per_class}'), width, height, per_class
         )
-        batch = size['batch']
-        ips = measure_folder(folder, batch, workers, size['rounds'])
-        stock = ips['mmpretrain']
-        ratios = {name: common.ratio(value, stock) for name, value in ips.items()}
-        result['folders'][kind] = {
-            'image_size': [width, height],
-            'images': 2 * per_class,
-            'images_per_s': ips,
-            'ratio_to_mmpretrain': ratios,
-        }
-        for name, value in ips.items():
-            rows.append([f'{kind} {width}x{height}', name, value, ratios[name]])
-    table = common.format_table(
-        ['folder', 'pipeline', 'images/s', 'x mmpretrain'],
-        rows,
-    )
+        rates = measure_folder(
+            folder, size['batch'], workers, size['rounds'], serialize=args.size != 'tiny'
+        )
+        record = {'image_size': [width, height], 'images': 2 * per_class}
+        for metric, values in rates.items():
+            stock = values['mmpretrain']
+            record[metric] = values
+            record[f'{metric}_ratio_to_mmpretrain'] = {
+                name: common.ratio(value, stock) for name, value in values.items()
+            }
+        result['folders'][kind] = record
+        for name in rates['images_per_cpu_s']:
+            row = [f'{kind} {width}x{height}', name]
+            for metric in rates:
+                row += [record[metric][name], record[f'{metric}_ratio_to_mmpretrain'][name]]
+            rows.append(row)
+    headers = ['folder', 'pipeline', 'images / CPU s (0 workers)', 'x mmpretrain']
+    if workers > 0:
+        headers += [f'images/s ({workers} workers)', 'x mmpretrain']
+    table = common.format_table(headers, rows)
     common.write_result(args.out, 'data_pipeline', result, table)
     return result
 

@@ -54,11 +54,13 @@ def test_data_pipeline_benchmark(bench_module, tmp_path, data_dir):
     record = run_tiny(bench_module, 'bench_data_pipeline', tmp_path, data_dir)
     assert set(record['folders']) == {'phone', 'small'}
     for folder in record['folders'].values():
-        ips = folder['images_per_s']
-        assert set(ips) == {'torchvision', 'mmpretrain', 'mmtl LoadImage', 'mmtl default'}
-        for name, value in ips.items():
-            assert_quotient(folder['ratio_to_mmpretrain'][name], value, ips['mmpretrain'])
-        assert folder['ratio_to_mmpretrain']['mmpretrain'] == 1.0
+        rates = folder['images_per_cpu_s']
+        assert set(rates) == {'torchvision', 'mmpretrain', 'mmtl LoadImage', 'mmtl default'}
+        ratios = folder['images_per_cpu_s_ratio_to_mmpretrain']
+        for name, value in rates.items():
+            assert_quotient(ratios[name], value, rates['mmpretrain'])
+        assert ratios['mmpretrain'] == 1.0
+        assert 'images_per_s' not in folder  # no worker run in tiny mode (0 workers)
     assert record['folders']['phone']['images'] == 4  # 2 classes x 2 images
     assert len(record['table'].splitlines()) == 2 + 8  # header + 4 pipelines x 2 folders
 
