@@ -362,3 +362,19 @@ def test_fused_crop_at_full_scale_equals_the_stock_crop(tmp_path):
         np.random.seed(seed)
         stock = RandomResizedCrop(scale=128)(LoadImageFromFile()(dict(img_path=path)))['img']
         assert np.abs(fused.astype(int) - stock).max() <= 3
+
+
+def test_fused_flip_mirrors_the_same_crop(tmp_path):
+    path = save(Image.fromarray(natural_photo(64, 48)), tmp_path / 'flip.jpg')
+    np.random.seed(5)
+    plain = LoadAndRandomResizedCrop(scale=16)(dict(img_path=path))
+    np.random.seed(5)
+    flipped = LoadAndRandomResizedCrop(scale=16, flip_prob=1.0)(dict(img_path=path))
+    assert 'flip' not in plain
+    assert flipped['flip'] is True and flipped['flip_direction'] == 'horizontal'
+    assert np.array_equal(flipped['img'], plain['img'][:, ::-1])
+    half = LoadAndRandomResizedCrop(scale=16, flip_prob=0.5)
+    flips = [half(dict(img_path=path))['flip'] for _ in range(200)]
+    assert 60 < sum(flips) < 140
+    with pytest.raises(ValueError, match='flip_prob'):
+        LoadAndRandomResizedCrop(scale=16, flip_prob=1.5)

@@ -25,9 +25,9 @@ data_preprocessor = dict(
 # EXIF orientation; transparent pixels are composited onto white (`background`).
 # fast_decode: libjpeg-turbo's fast IDCT and chroma upsampling for training (10-30% faster,
 # about 1 grey level of difference); evaluation decodes exactly.
+# flip_prob=0.5 is RandomFlip(prob=0.5, direction='horizontal') folded into the same step.
 train_pipeline = [
-    dict(type='LoadAndRandomResizedCrop', scale=224, fast_decode=True),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='LoadAndRandomResizedCrop', scale=224, flip_prob=0.5, fast_decode=True),
     dict(type='PackInputs'),
 ]
 
