@@ -37,7 +37,11 @@ def read_header(img_path: str, backend_args: Optional[dict] = None) -> ImageHead
         ImageDecodeError: The file cannot be read or is not an image (names the file).
     """
     try:
-        data = fileio.get(img_path, backend_args=backend_args)
+        if backend_args is None and '://' not in img_path:
+            with open(img_path, 'rb') as f:  # local file: skip the backend lookup
+                data = f.read()
+        else:
+            data = fileio.get(img_path, backend_args=backend_args)
     except Exception as error:
         raise ImageDecodeError(f'cannot read image {img_path}: {error}') from error
     return ImageHeader(data, name=img_path)
