@@ -9,8 +9,9 @@ batches and calls backbone, neck, head, cross-entropy, backward, step.
 
 Iterations are interleaved: a hook that runs last after each Runner iteration runs one bare
 iteration, so both see the same background load. The figure is the median time per
-iteration; the Runner's time runs from the end of one bare iteration to the end of the next
-Runner iteration (data loading, preprocessing, step and all other hooks included).
+iteration, wall clock and CPU time of this process (the steadier one on a busy machine); the
+Runner's time runs from the end of one bare iteration to the end of the next Runner iteration
+(data loading, preprocessing, step and all other hooks included).
 
 Run: ``python benchmarks/bench_framework.py [--quick | --tiny]``.
 """
@@ -74,10 +75,10 @@ class BareLoop:
         self.mean = torch.tensor(mean).view(1, 3, 1, 1)
         self.std = torch.tensor(std).view(1, 3, 1, 1)
         self.cursor = 0
-        self.times = []
+        self.times, self.cpu_times = [], []
 
     def step(self) -> None:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         idx = slice(self.cursor, self.cursor + self.batch)
         self.cursor = (self.cursor + self.batch) % len(self.images)
         x = (self.images[idx].flip(1).float() - self.mean) / self.std  # BGR -> RGB, normalise
@@ -87,6 +88,7 @@ class BareLoop:
         loss.backward()
         self.optimizer.step()
         self.times.append(time.perf_counter() - start)
+        self.cpu_times.append(time.process_time() - cpu)
 
 
 class InterleaveHook(Hook):
@@ -96,15 +98,16 @@ class InterleaveHook(Hook):
 
     def __init__(self, bare: BareLoop) -> None:
         self.bare = bare
-        self.runner_times = []
+        self.runner_times, self.runner_cpu_times = [], []
         self.mark = None
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         if self.mark is not None:
-            self.runner_times.append(now - self.mark)
+            self.runner_times.append(now - self.mark[0])
+            self.runner_cpu_times.append(cpu - self.mark[1])
         self.bare.step()
-        self.mark = time.perf_counter()
+        self.mark = (time.perf_counter(), time.process_time())
 
 
 def build_config(size: dict, work_dir: str):
@@ -165,8 +168,11 @@ def main(argv=None) -> dict:
         runner.train()
 
     warmup = size['warmup']
+    measured = slice(warmup + 1, len(hook.runner_times) + 1)  # bare step i follows runner i
     runner_s = statistics.median(hook.runner_times[warmup:])
-    bare_s = statistics.median(bare.times[warmup + 1 : len(hook.runner_times) + 1])
+    bare_s = statistics.median(bare.times[measured])
+    runner_cpu = statistics.median(hook.runner_cpu_times[warmup:])
+    bare_cpu = statistics.median(bare.cpu_times[measured])
     result = {
         'size': args.size,
         'iterations': len(hook.runner_times) - warmup,
@@ -175,12 +181,21 @@ def main(argv=None) -> dict:
         'runner_s_per_iter': runner_s,
         'bare_s_per_iter': bare_s,
         'ratio_runner_to_bare': common.ratio(runner_s, bare_s),
+        'runner_cpu_s_per_iter': runner_cpu,
+        'bare_cpu_s_per_iter': bare_cpu,
+        'cpu_ratio_runner_to_bare': common.ratio(runner_cpu, bare_cpu),
     }
     table = common.format_table(
-        ['loop', 'ms / iteration', 'x bare'],
+        ['loop', 'ms / iteration', 'x bare', 'CPU ms / iteration', 'x bare (CPU)'],
         [
-            ['bare PyTorch', bare_s * 1e3, 1.0],
-            ['mmtl Runner (mmengine)', runner_s * 1e3, result['ratio_runner_to_bare']],
+            ['bare PyTorch', bare_s * 1e3, 1.0, bare_cpu * 1e3, 1.0],
+            [
+                'mmtl Runner (mmengine)',
+                runner_s * 1e3,
+                result['ratio_runner_to_bare'],
+                runner_cpu * 1e3,
+                result['cpu_ratio_runner_to_bare'],
+            ],
         ],
     )
     common.write_result(args.out, 'framework', result, table)

@@ -81,16 +81,23 @@ def timed(func: Callable[[], object], repeat: int = 1) -> float:
     return (time.perf_counter() - start) / repeat
 
 
-def interleaved_best(funcs: Dict[str, Callable[[], float]], rounds: int) -> Dict[str, float]:
-    """Run each measuring function ``rounds`` times, alternating, and keep each one's minimum.
+def interleaved_best(funcs: Dict[str, Callable[[], object]], rounds: int) -> Dict[str, object]:
+    """Run each measuring function ``rounds`` times, alternating, and keep each one's minimum
+    (per key when the functions return dicts of figures).
 
     Alternating puts every contender under the same background load; the minimum is the
     figure least disturbed by other processes.
     """
-    best = {name: float('inf') for name in funcs}
+    best: Dict[str, object] = {}
     for _ in range(rounds):
         for name, func in funcs.items():
-            best[name] = min(best[name], func())
+            value = func()
+            if name not in best:
+                best[name] = value
+            elif isinstance(value, dict):
+                best[name] = {k: min(v, best[name][k]) for k, v in value.items()}
+            else:
+                best[name] = min(value, best[name])
     return best
 
 

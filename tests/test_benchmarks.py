@@ -72,6 +72,11 @@ def test_framework_benchmark(bench_module, tmp_path, data_dir):
     assert_quotient(
         record['ratio_runner_to_bare'], record['runner_s_per_iter'], record['bare_s_per_iter']
     )
+    assert_quotient(
+        record['cpu_ratio_runner_to_bare'],
+        record['runner_cpu_s_per_iter'],
+        record['bare_cpu_s_per_iter'],
+    )
 
 
 def mmtl_loaders_supported_by_inference() -> bool:
@@ -93,6 +98,11 @@ def test_inference_benchmark(bench_module, tmp_path, data_dir):
     # Time ratio = inverse ratio of throughputs.
     assert_quotient(
         record['ratio_api_time_to_raw'], record['raw_images_per_s'], record['api_images_per_s']
+    )
+    assert_quotient(
+        record['cpu_ratio_api_to_raw'],
+        record['raw_images_per_cpu_s'],
+        record['api_images_per_cpu_s'],
     )
     assert_quotient(
         record['ratio_single_api_to_raw'], record['api_single_ms'], record['raw_single_ms']
