@@ -6,6 +6,9 @@ Each benchmark runs in its own process with ``--out <out-dir>/<name>.json`` (and
 when given); the tables they record (or, for a benchmark whose JSON has no ``table``, the
 end of what it printed) go to ``<out-dir>/summary.md``, which is also printed. A benchmark
 that fails is reported in the summary and makes the exit status 1; the others still run.
+Other options are passed on to every benchmark (e.g. ``--threads 2``); ``--only NAME ...``
+picks benchmarks by name (``data_pipeline``, ``framework``, ``inference``, ``scale``,
+``export``).
 """
 
 import argparse
