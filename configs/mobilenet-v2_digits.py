@@ -15,9 +15,8 @@ model = dict(head=dict(num_classes=10))
 
 # Digits are upscaled from 8x8; mild crops and no flips (a mirrored 3 is not a 3).
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
     dict(
-        type='RandomResizedCrop',
+        type='LoadAndRandomResizedCrop',
         scale=32,
         crop_ratio_range=(0.8, 1.0),
         aspect_ratio_range=(0.9, 1.1),
@@ -26,17 +25,14 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImage'),
     dict(type='Resize', scale=32, interpolation='bicubic'),
     dict(type='PackInputs'),
 ]
 
-train_dataloader = dict(
-    batch_size=32, num_workers=2, dataset=dict(classes='classes.txt', pipeline=train_pipeline)
-)
-val_dataloader = dict(
-    batch_size=128, num_workers=2, dataset=dict(classes='classes.txt', pipeline=test_pipeline)
-)
+# Workers, pinning and prefetch come from the base dataset config ('auto': sized to the machine).
+train_dataloader = dict(batch_size=32, dataset=dict(classes='classes.txt', pipeline=train_pipeline))
+val_dataloader = dict(batch_size=128, dataset=dict(classes='classes.txt', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=4e-3, weight_decay=0.05))

@@ -189,8 +189,8 @@ def test_digits_config_classes_file_and_small_inputs():
     cfg = load_config(str(CONFIG_DIR / 'mobilenet-v2_digits.py'))
     for key in LOADERS:
         assert cfg[key].dataset.classes == 'classes.txt', key
-    crop = cfg.train_dataloader.dataset.pipeline[1]
-    assert crop.type == 'RandomResizedCrop' and crop.scale == 32
+    crop = cfg.train_dataloader.dataset.pipeline[0]
+    assert crop.type == 'LoadAndRandomResizedCrop' and crop.scale == 32
     assert not any(t.type == 'RandomFlip' for t in cfg.train_dataloader.dataset.pipeline)
 
 

@@ -9,6 +9,8 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import Registry
 from mmengine.utils import import_modules_from_strings
 
+from mmtl.datasets.loader_defaults import resolve_dataloader_defaults
+
 from .cli import ConfigError
 
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -160,6 +162,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     apply_data_root(cfg)
+    resolve_dataloader_defaults(cfg)  # 'auto' workers / pin_memory (mmtl.datasets)
     fix_dataloader_workers(cfg)
     drop_schedulers_past_the_end(cfg)
     drop_disabled_default_hooks(cfg)

@@ -18,32 +18,46 @@ data_preprocessor = dict(
     to_rgb=True,  # images are read as BGR
 )
 
+# LoadAndRandomResizedCrop is LoadImageFromFile + RandomResizedCrop in one step: it draws the
+# crop from the file header, then decodes a JPEG at the smallest 1/2, 1/4 or 1/8 scale that
+# still covers the crop with 224 x 224 pixels (2-3x faster on phone photos). mmtl's loaders
+# turn every colour mode (grey, RGBA, palette, 16-bit, CMYK) into 3-channel BGR and apply
+# EXIF orientation; transparent pixels are composited onto white (`background`).
+# fast_decode: libjpeg-turbo's fast IDCT and chroma upsampling for training (10-30% faster,
+# about 1 grey level of difference); evaluation decodes exactly.
+# flip_prob=0.5 is RandomFlip(prob=0.5, direction='horizontal') folded into the same step.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=224),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='LoadAndRandomResizedCrop', scale=224, flip_prob=0.5, fast_decode=True),
     dict(type='PackInputs'),
 ]
 
+# min_size=256: decode JPEGs at reduced scale as long as the short edge stays >= 256.
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImage', min_size=256),
     dict(type='ResizeEdge', scale=256, edge='short'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs'),
 ]
 
+# Dataloader settings sized to the machine when the config is loaded (mmtl resolves 'auto'):
+# num_workers = the CPUs of this process shared among the machine's training processes (at
+# most 8); pin_memory = True when training on CUDA. Workers stay alive between epochs and
+# each keeps `prefetch_factor` batches ready. Override e.g. with
+# --cfg-options train_dataloader.num_workers=0 (runs the pipeline in the main process).
+loader_defaults = dict(
+    num_workers='auto', persistent_workers=True, pin_memory='auto', prefetch_factor=2
+)
+
 train_dataloader = dict(
     batch_size=32,
-    num_workers=4,
-    persistent_workers=True,
+    **loader_defaults,
     dataset=dict(type=dataset_type, data_prefix='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 
 val_dataloader = dict(
     batch_size=64,
-    num_workers=4,
-    persistent_workers=True,
+    **loader_defaults,
     dataset=dict(
         type=dataset_type, data_prefix='val', class_folder='train', pipeline=test_pipeline
     ),
@@ -53,8 +67,7 @@ val_evaluator = dict(type='Accuracy', topk=(1, 5))
 
 test_dataloader = dict(
     batch_size=64,
-    num_workers=4,
-    persistent_workers=True,
+    **loader_defaults,
     dataset=dict(
         type=dataset_type, data_prefix='test', class_folder='train', pipeline=test_pipeline
     ),

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Run every benchmark and collect the tables: bash benchmarks/run_all.sh [--quick]
+# (uses .venv/bin/python when it exists; writes work_dirs/benchmarks/summary.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=python
+[ -x .venv/bin/python ] && PYTHON=.venv/bin/python
+exec "$PYTHON" benchmarks/run_all.py "$@"

@@ -1,0 +1,143 @@
+"""The benchmark scripts in their tiniest mode: the JSON they write is complete and coherent.
+
+No timing assertions (the figures of a tiny run on a shared machine mean nothing); the
+checks are that every figure is there and positive, and that each recorded ratio is the
+quotient of the recorded figures.
+"""
+
+import importlib
+import json
+import os.path as osp
+import sys
+
+import pytest
+import torch
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+BENCH_DIR = osp.join(REPO_ROOT, 'benchmarks')
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope='module')
+def bench_module():
+    """Import a benchmark script by name (restoring torch's thread count afterwards)."""
+    threads = torch.get_num_threads()
+    sys.path.insert(0, BENCH_DIR)
+    yield lambda name: importlib.import_module(name)
+    sys.path.remove(BENCH_DIR)
+    torch.set_num_threads(threads)
+
+
+def run_tiny(bench_module, name: str, tmp_path, data_dir) -> dict:
+    out = tmp_path / f'{name}.json'
+    bench_module(name).main(['--tiny', '--out', str(out), '--data-dir', str(data_dir)])
+    with open(out) as f:
+        record = json.load(f)
+    assert record['machine']['cpus'] >= 1
+    assert record['table'].startswith('|')
+    return record
+
+
+def assert_quotient(ratio: float, numerator: float, denominator: float) -> None:
+    assert numerator > 0 and denominator > 0
+    assert ratio == pytest.approx(numerator / denominator, rel=1e-3)
+
+
+@pytest.fixture(scope='module')
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp('bench_data')
+
+
+def test_data_pipeline_benchmark(bench_module, tmp_path, data_dir):
+    record = run_tiny(bench_module, 'bench_data_pipeline', tmp_path, data_dir)
+    assert set(record['folders']) == {'phone', 'small'}
+    for folder in record['folders'].values():
+        rates = folder['images_per_cpu_s']
+        assert set(rates) == {'torchvision', 'mmpretrain', 'mmtl LoadImage', 'mmtl default'}
+        ratios = folder['images_per_cpu_s_ratio_to_mmpretrain']
+        for name, value in rates.items():
+            assert_quotient(ratios[name], value, rates['mmpretrain'])
+        assert ratios['mmpretrain'] == 1.0
+        assert 'images_per_s' not in folder  # no worker run in tiny mode (0 workers)
+    assert record['folders']['phone']['images'] == 4  # 2 classes x 2 images
+    assert len(record['table'].splitlines()) == 2 + 8  # header + 4 pipelines x 2 folders
+
+
+def test_framework_benchmark(bench_module, tmp_path, data_dir):
+    record = run_tiny(bench_module, 'bench_framework', tmp_path, data_dir)
+    size = bench_module('bench_framework').SIZES['tiny']
+    assert record['iterations'] == size['iters'] - size['warmup']
+    assert_quotient(
+        record['ratio_runner_to_bare'], record['runner_s_per_iter'], record['bare_s_per_iter']
+    )
+    assert_quotient(
+        record['cpu_ratio_runner_to_bare'],
+        record['runner_cpu_s_per_iter'],
+        record['bare_cpu_s_per_iter'],
+    )
+
+
+def mmtl_loaders_supported_by_inference() -> bool:
+    """Whether ``inference_model`` strips mmtl's loader from the test pipeline (mmpretrain's
+    stock inferencer strips only ``LoadImageFromFile`` and cannot build mmtl transforms)."""
+    from mmtl.apis import inference as api
+
+    source = open(api.__file__).read()
+    return "startswith('LoadImage')" in source
+
+
+@pytest.mark.skipif(
+    not mmtl_loaders_supported_by_inference(),
+    reason="inference_model does not handle mmtl's LoadImage yet (comes with issue4a's API)",
+)
+def test_inference_benchmark(bench_module, tmp_path, data_dir):
+    record = run_tiny(bench_module, 'bench_inference', tmp_path, data_dir)
+    assert record['images'] == 2
+    # Time ratio = inverse ratio of throughputs.
+    assert_quotient(
+        record['ratio_api_time_to_raw'], record['raw_images_per_s'], record['api_images_per_s']
+    )
+    assert_quotient(
+        record['cpu_ratio_api_to_raw'],
+        record['raw_images_per_cpu_s'],
+        record['api_images_per_cpu_s'],
+    )
+    assert_quotient(
+        record['ratio_single_api_to_raw'], record['api_single_ms'], record['raw_single_ms']
+    )
+
+
+def test_scale_benchmark(bench_module, tmp_path, data_dir):
+    record = run_tiny(bench_module, 'bench_scale', tmp_path, data_dir)
+    sizes = bench_module('bench_scale').SIZES['tiny']
+    assert [r['files'] for r in record['scan']] == sizes['scan']
+    for row in record['scan']:
+        assert_quotient(row['list_files_per_s'], row['files'], row['list_s'])
+        assert_quotient(row['dataset_files_per_s'], row['files'], row['dataset_s'])
+        assert 10 < row['kept_bytes_per_file'] < 2000  # a path and a label, serialised
+        assert row['peak_bytes_per_file'] > 0
+    assert [r['images'] for r in record['train']] == [3 * (n // 3) for n in sizes['train']]
+    for row in record['train']:
+        assert_quotient(row['ms_per_image'], row['epoch_s'] * 1e3, row['images'])
+
+
+def test_run_all_collects_tables_and_reports_failures(tmp_path, monkeypatch, bench_module):
+    run_all = bench_module('run_all')
+    good = tmp_path / 'bench_good.py'
+    good.write_text(
+        'import json, sys\n'
+        "out = sys.argv[sys.argv.index('--out') + 1]\n"
+        "json.dump({'table': '| a |\\n|---|\\n| ' + str('--quick' in sys.argv) + ' |'}, "
+        "open(out, 'w'))\n"
+    )
+    bad = tmp_path / 'bench_bad.py'
+    bad.write_text("raise SystemExit('no such model: xyz')\n")
+    monkeypatch.setattr(run_all, 'benchmark_scripts', lambda: [str(bad), str(good)])
+    out_dir = tmp_path / 'out'
+    assert run_all.main(['--quick', '--out-dir', str(out_dir)]) == 1
+    summary = (out_dir / 'summary.md').read_text()
+    assert '## bad (FAILED (exit 1)' in summary and 'no such model: xyz' in summary
+    assert '## good (ok' in summary and '| True |' in summary
+    assert json.loads((out_dir / 'good.json').read_text())['table'].startswith('| a |')
