@@ -1,0 +1,1 @@
+"""Looking inside models, datasets and runs: summaries, hooks on layers, statistics."""
