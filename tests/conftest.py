@@ -99,3 +99,23 @@ def fruit_root(tmp_path_factory) -> str:
         root, {'apple': (40, 40, 200), 'banana': (40, 220, 230), 'kiwi': (60, 160, 60)}, 4
     )
     return root
+
+
+def import_tool(relative_path: str):
+    """Import a script under ``tools/`` as a module, to call its ``main(argv)`` in-process.
+
+    Args:
+        relative_path (str): Path from the repository root, e.g.
+            ``'tools/analysis_tools/model_summary.py'``.
+
+    Returns:
+        module: The imported script (its ``__name__`` is not ``'__main__'``).
+    """
+    import importlib.util
+
+    path = osp.join(REPO_ROOT, relative_path)
+    name = 'mmtl_tool_' + osp.splitext(relative_path)[0].replace('/', '_')
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 import torch
-from conftest import REPO_ROOT, describe, run_command, tool_env
+from conftest import REPO_ROOT, import_tool
 from torch import nn
 
 from mmtl.analysis import model_summary as ms
@@ -200,25 +200,16 @@ def test_hook_is_silent_off_rank_zero(caplog, monkeypatch):
     assert caplog.text == ''
 
 
-def test_model_summary_tool_prints_table_counts_and_measure(tmp_path):
-    result = run_command(
-        [
-            f'{REPO_ROOT}/.venv/bin/python',
-            f'{REPO_ROOT}/tools/analysis_tools/model_summary.py',
-            DIGITS_CONFIG,
-            '--batch-size',
-            '4',
-            '--measure',
-            '--cfg-options',
-            'model.backbone.frozen_stages=7',
-        ],
-        cwd=str(tmp_path),
-        env=tool_env(str(tmp_path)),
+def test_model_summary_tool_prints_table_counts_and_measure(capsys):
+    code = import_tool('tools/analysis_tools/model_summary.py').main(
+        [DIGITS_CONFIG, '--batch-size', '4', '--measure']
+        + ['--cfg-options', 'model.backbone.frozen_stages=7']
     )
-    assert result.returncode == 0, describe(result)
+    out_text, err_text = capsys.readouterr()
+    assert code == 0, err_text
     model = build_digits_model(frozen_stages=7)
     total, trainable = ms.count_params(model)
-    assert f'parameters: {total:,} total, {trainable:,} trainable' in result.stdout
-    assert 'head.fc' in result.stdout and 'Linear' in result.stdout
-    assert 'training memory estimate at batch 4' in result.stdout
-    assert 'measured peak of one training step on cpu' in result.stdout
+    assert f'parameters: {total:,} total, {trainable:,} trainable' in out_text
+    assert 'head.fc' in out_text and 'Linear' in out_text
+    assert 'training memory estimate at batch 4' in out_text
+    assert 'measured peak of one training step on cpu' in out_text
