@@ -17,15 +17,6 @@ from mmtl.analysis.overfit import balanced_indices, diagnose
 DIGITS_CONFIG = f'{REPO_ROOT}/configs/mobilenet-v2_digits.py'
 
 
-@pytest.fixture
-def one_thread():
-    """Train with one thread: on a loaded 2-core machine two threads spin and crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def write_solid(path: str, size_wh: tuple, rgb: tuple) -> None:
     os.makedirs(osp.dirname(path), exist_ok=True)
     image = np.zeros((size_wh[1], size_wh[0], 3), np.uint8)

@@ -13,6 +13,9 @@ from mmtl.utils.config import load_config
 
 DIGITS_CONFIG = f'{REPO_ROOT}/configs/mobilenet-v2_digits.py'
 
+# Model forward/backward passes run in this process: keep them on one thread.
+pytestmark = pytest.mark.usefixtures('one_thread')
+
 
 def build_digits_model(**backbone):
     from mmtl.apis import init_model

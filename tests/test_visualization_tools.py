@@ -15,6 +15,9 @@ from mmtl.analysis.gradcam import default_target_layer, grad_cam
 
 DIGITS_CONFIG = f'{REPO_ROOT}/configs/mobilenet-v2_digits.py'
 
+# Model forward/backward passes run in this process: keep them on one thread.
+pytestmark = pytest.mark.usefixtures('one_thread')
+
 
 def digits_options(data_root: str) -> list:
     return ['--cfg-options', f'data_root={data_root}', 'model.head.num_classes=3']
