@@ -11,7 +11,7 @@ from mmengine.registry import DefaultScope
 from mmtl.utils.config import innermost_dataset
 
 
-def test_pipeline(cfg: Config) -> Compose:
+def build_test_pipeline(cfg: Config) -> Compose:
     """The test dataset's pipeline of ``cfg``, built in mmtl's scope."""
     pipeline = innermost_dataset(cfg.test_dataloader.dataset).pipeline
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
@@ -44,5 +44,5 @@ def load_image(model: torch.nn.Module, cfg: Config, path: str) -> Tuple[torch.Te
         tuple: ``(inputs, display)``: the ``1xCxHxW`` network input and the same image as
         ``HxWx3`` RGB uint8 for drawing.
     """
-    packed = test_pipeline(cfg)(dict(img_path=path))
+    packed = build_test_pipeline(cfg)(dict(img_path=path))
     return preprocess(model, [packed]), packed_to_display(packed['inputs'])

@@ -3,10 +3,11 @@
     python tools/analysis_tools/overfit_batch.py CONFIG [--steps 100] [--batch-size 8]
         [--target 0.05] [--shuffle-labels] [--cfg-options KEY=VALUE ...]
 
-Takes a few images of every class of the train split through the train pipeline once, then trains on
-that fixed batch with the config's optimizer and lr (no schedule), printing the loss per
-step. Exit code 0 when the loss falls below the target; 1 with a diagnosis otherwise.
-``--shuffle-labels`` permutes the labels at every step: a control run that should fail.
+Takes a few images of every class of the train split through the train pipeline once,
+then trains on that fixed batch with the config's optimizer and lr (no schedule), printing
+the loss per step. Exit code 0 when the loss falls below the target, 2 with a diagnosis
+when it does not, 1 on a bad argument (such as a missing config). ``--shuffle-labels``
+gives every image a new random label at every step: a control run that must fail.
 Also run as ``mim run mmtl overfit_batch ...``.
 """
 

@@ -62,7 +62,8 @@ def draw(args: argparse.Namespace) -> None:
     schedule = simulate_schedule(cfg, epoch_length, scale)
     print(
         f'{len(schedule.iters) - 1} iterations ({epoch_length} per epoch); lr x{scale:g}: '
-        f'start {schedule.lr[0]:.6g}, peak {max(schedule.lr):.6g}, end {schedule.lr[-1]:.6g}'
+        f'start {schedule.lr[0]:.6g}, peak {max(schedule.lr):.6g}, '
+        f'last iteration {schedule.lr[-2]:.6g}'
     )
     rows = 2 if schedule.momentum else 1
     figure = new_figure(7, 3 * rows)
