@@ -218,3 +218,12 @@ def test_two_epoch_run_logs_summary_and_its_curves_match_the_records(tmp_path, f
 
 def _all_train_files(root: str) -> list:
     return [f for files in _images_per_class(root, 'train').values() for f in files]
+
+
+def test_analyze_logs_unknown_metric_is_a_clear_error(hand_log, capsys):
+    code = import_tool('tools/analysis_tools/analyze_logs.py').main(
+        [hand_log, '--no-plots', '--summary', '--metric', 'accuracy/top5']
+    )
+    assert code == 1
+    err_text = capsys.readouterr().err
+    assert "no validation metric 'accuracy/top5'" in err_text and 'accuracy/top1' in err_text

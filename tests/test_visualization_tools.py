@@ -210,3 +210,14 @@ def test_vis_tsne_embeds_every_image_of_the_split(tmp_path, capsys, digits_root,
     assert [int((saved['labels'] == i).sum()) for i in range(3)] == list(per_class.values())
     assert f'{sum(per_class.values())} val images, 1280-d features' in out_text
     assert png_size(out) == (700, 600)
+
+
+def test_vis_cam_class_out_of_range_is_a_clear_error(capsys, digits_root, digits_checkpoint):
+    image = osp.join(
+        digits_root, 'test', '2', sorted(os.listdir(osp.join(digits_root, 'test', '2')))[0]
+    )
+    code = import_tool('tools/visualizations/vis_cam.py').main(
+        [DIGITS_CONFIG, digits_checkpoint, image, '--class', '7'] + digits_options(digits_root)
+    )
+    assert code == 1
+    assert '--class 7: the model has classes 0..2' in capsys.readouterr().err

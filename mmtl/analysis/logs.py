@@ -6,8 +6,14 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from mmtl.utils.cli import ConfigError
+
 #: Keys of validation records that are timings, not metrics.
 NON_METRIC_KEYS = ('step', 'time', 'data_time', 'epoch', 'iter')
+
+
+class ScalarLogError(ConfigError):
+    """A scalar log line is not a JSON record, or a metric asked for is not in the log."""
 
 
 @dataclass
@@ -86,7 +92,7 @@ def load_scalar_log(path: str) -> ScalarLog:
         ScalarLog: Its records, in file order.
 
     Raises:
-        ValueError: A line is not a JSON object; the message names the file and line.
+        ScalarLogError: A line is not a JSON object; the message names the file and line.
     """
     path = find_scalar_log(path)
     log = ScalarLog(path)
@@ -97,9 +103,11 @@ def load_scalar_log(path: str) -> ScalarLog:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
-                raise ValueError(f'{path}:{number}: not a JSON record ({err})') from None
+                raise ScalarLogError(f'{path}:{number}: not a JSON record ({err})') from None
             if not isinstance(record, dict):
-                raise ValueError(f'{path}:{number}: expected a JSON object, got {line.strip()!r}')
+                raise ScalarLogError(
+                    f'{path}:{number}: expected a JSON object, got {line.strip()!r}'
+                )
             (log.train if 'iter' in record else log.val).append(record)
     return log
 
@@ -118,14 +126,16 @@ def best_metric(
         dict: ``metric``, ``value``, ``step`` (the first step with the best value), ``last``.
 
     Raises:
-        KeyError: The log has no validation records with ``key``.
+        ScalarLogError: The log has no validation records with ``key``.
     """
     if rule not in ('greater', 'less'):
         raise ValueError(f"rule must be 'greater' or 'less', got {rule!r}")
     key = key or next(iter(log.metric_keys), None)
     steps, values = log.val_series(key) if key else ([], [])
     if not values:
-        raise KeyError(f'no validation metric {key!r} in {log.path}; logged: {log.metric_keys}')
+        raise ScalarLogError(
+            f'no validation metric {key!r} in {log.path}; logged: {log.metric_keys}'
+        )
     pick = max if rule == 'greater' else min
     best = pick(values)
     return {'metric': key, 'value': best, 'step': steps[values.index(best)], 'last': values[-1]}

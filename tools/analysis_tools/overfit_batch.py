@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> None:
 
     from mmtl.analysis.builders import build_dataset, build_model
     from mmtl.analysis.overfit import balanced_indices, overfit_batch
+    from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
 
     set_random_seed(args.seed)
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> None:
     model = build_model(cfg, device=args.device)
     dataset = build_dataset(cfg, 'train')
     if len(dataset) == 0:
-        raise ValueError(f'the train split of {cfg.get("data_root")} is empty')
+        raise ConfigError(f'the train split of {cfg.get("data_root")} is empty')
     labels = [dataset.get_data_info(i)['gt_label'] for i in range(len(dataset))]
     batch = [dataset[i] for i in balanced_indices(labels, args.batch_size, args.seed)]
 

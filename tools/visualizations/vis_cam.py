@@ -45,12 +45,16 @@ def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.gradcam import default_target_layer, grad_cam
     from mmtl.analysis.images import load_image
     from mmtl.analysis.plotting import image_grid, save_figure
+    from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
 
     if not osp.isfile(args.image):
         raise FileNotFoundError(f'image not found: {args.image}')
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, args.checkpoint, device=args.device)
+    num_classes = model.head.num_classes
+    if args.class_index is not None and not 0 <= args.class_index < num_classes:
+        raise ConfigError(f'--class {args.class_index}: the model has classes 0..{num_classes - 1}')
     inputs, image = load_image(model, cfg, args.image)
     layer = args.target_layer or default_target_layer(model, inputs)
     cam, class_index, scores = grad_cam(model, inputs, layer, args.class_index)

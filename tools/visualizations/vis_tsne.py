@@ -36,6 +36,7 @@ def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.builders import build_dataset, build_model
     from mmtl.analysis.features import extract_features
     from mmtl.analysis.plotting import new_figure, save_figure
+    from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
 
     cfg = load_config(args.config, args.cfg_options)
@@ -50,7 +51,7 @@ def draw(args: argparse.Namespace) -> None:
         np.savez(args.save_features, features=features, labels=labels)
         print(f'features written to {args.save_features}')
     if len(features) < 3:
-        raise ValueError(
+        raise ConfigError(
             f't-SNE needs at least 3 images; the {args.split} split has {len(features)}'
         )
     perplexity = min(args.perplexity, (len(features) - 1) / 3)
