@@ -31,6 +31,9 @@ default_hooks = dict(
     ),
     # Stop at the first NaN/Inf loss (and never save NaN weights), naming iteration and lr.
     non_finite_loss=dict(type='NonFiniteLossHook'),
+    # At the start of training: total/trainable parameters, FLOPs at the input size and a
+    # training-memory estimate at the batch size.
+    model_summary=dict(type='ModelSummaryHook'),
 )
 
 # Extra hooks of a config (e.g. GradualUnfreezeHook) go here; the default ones above stay.

@@ -1,6 +1,7 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend, CheckpointWriteError
 from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state_dicts
 from .gradual_unfreeze_hook import GradualUnfreezeHook
+from .model_summary_hook import ModelSummaryHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     'CheckpointLoadReportHook',
     'CheckpointWriteError',
     'GradualUnfreezeHook',
+    'ModelSummaryHook',
     'NonFiniteLossError',
     'NonFiniteLossHook',
     'compare_state_dicts',

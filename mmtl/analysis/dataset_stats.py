@@ -1,0 +1,126 @@
+"""What is in an image-folder dataset: images per class, sizes, channel statistics."""
+
+import os.path as osp
+from collections import Counter
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from mmtl.datasets.folder_dataset import IMG_EXTENSIONS, list_class_folders, list_image_files
+from mmtl.datasets.split import SPLIT_NAMES
+
+#: ImageNet statistics (RGB, 0-255) that mmpretrain's pretrained weights were trained with.
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+
+
+def list_split_images(data_root: str) -> Dict[str, Dict[str, List[str]]]:
+    """Image files by split and class.
+
+    Args:
+        data_root (str): ``<root>/{train,val,test}/<class>/`` or, unsplit, ``<root>/<class>/``.
+
+    Returns:
+        dict: ``{split: {class: [paths]}}``; an unsplit root is the one split ``'all'``.
+    """
+    if not osp.isdir(data_root):
+        raise FileNotFoundError(f'dataset folder not found: {data_root}')
+    splits = [s for s in SPLIT_NAMES if osp.isdir(osp.join(data_root, s))]
+    roots = {s: osp.join(data_root, s) for s in splits} or {'all': data_root}
+    return {
+        split: {
+            name: list_image_files(osp.join(root, name), IMG_EXTENSIONS)
+            for name in list_class_folders(root)
+        }
+        for split, root in roots.items()
+    }
+
+
+@dataclass
+class Imbalance:
+    """Largest over smallest class count of one split, and whether it passes the threshold."""
+
+    ratio: float
+    largest: str
+    smallest: str
+    flagged: bool
+
+
+def class_imbalance(counts: Dict[str, int], threshold: float = 3.0) -> Imbalance:
+    """Compare the largest and the smallest class (an empty class makes the ratio inf).
+
+    Args:
+        counts (dict): Class -> number of images.
+        threshold (float): Flag when max / min exceeds it. Defaults to 3.
+
+    Returns:
+        Imbalance: The ratio and the classes at both ends.
+    """
+    if not counts:
+        raise ValueError('no classes to compare')
+    largest = max(counts, key=counts.get)
+    smallest = min(counts, key=counts.get)
+    low = counts[smallest]
+    ratio = counts[largest] / low if low else float('inf')
+    return Imbalance(ratio, largest, smallest, ratio > threshold)
+
+
+def image_sizes(paths: Sequence[str]) -> List[Tuple[int, int]]:
+    """``(width, height)`` of each image, read from the file header (PIL, no decoding)."""
+    from PIL import Image
+
+    sizes = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                sizes.append(image.size)
+        except OSError as err:
+            raise OSError(f'cannot read image {path}: {err}') from None
+    return sizes
+
+
+def size_summary(sizes: Sequence[Tuple[int, int]], top: int = 5) -> dict:
+    """Min / median / max of widths and heights and the most common sizes."""
+    widths = np.array([w for w, _ in sizes])
+    heights = np.array([h for _, h in sizes])
+    return {
+        'count': len(sizes),
+        'width': (int(widths.min()), float(np.median(widths)), int(widths.max())),
+        'height': (int(heights.min()), float(np.median(heights)), int(heights.max())),
+        'most_common': Counter(sizes).most_common(top),
+    }
+
+
+def channel_stats(paths: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation (RGB, 0-255) over all pixels of the images.
+
+    Every pixel counts once, so large images weigh more, as in the usual ImageNet figures.
+
+    Returns:
+        tuple: ``(mean, std)``, each of 3 values in R, G, B order.
+    """
+    total = np.zeros(3)
+    squares = np.zeros(3)
+    pixels = 0
+    for path in paths:
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise OSError(f'cannot decode image {path}')
+        values = image[..., ::-1].reshape(-1, 3).astype(np.float64)
+        total += values.sum(axis=0)
+        squares += (values**2).sum(axis=0)
+        pixels += len(values)
+    if not pixels:
+        raise ValueError('no images to measure')
+    mean = total / pixels
+    return mean, np.sqrt(np.maximum(squares / pixels - mean**2, 0))
+
+
+def sample_paths(paths: Sequence[str], limit: Optional[int], seed: int = 0) -> List[str]:
+    """At most ``limit`` of ``paths``, chosen at random with ``seed`` (all when None)."""
+    if limit is None or len(paths) <= limit:
+        return list(paths)
+    rng = np.random.default_rng(seed)
+    return [paths[i] for i in sorted(rng.choice(len(paths), size=limit, replace=False))]

@@ -1,0 +1,116 @@
+"""What the software and hardware around mmtl are: versions, GPUs, the device a run will use."""
+
+import importlib.metadata
+import os
+import platform
+import sys
+from typing import Dict, List, Optional
+
+#: Distributions whose versions matter for mmtl, in the order they are printed.
+PACKAGES = (
+    'torch',
+    'torchvision',
+    'mmengine',
+    'mmcv-lite',
+    'mmcv',
+    'mmpretrain',
+    'openmim',
+    'mmtl',
+    'numpy',
+    'opencv-python',
+    'setuptools',
+)
+
+
+def package_versions(names=PACKAGES) -> Dict[str, Optional[str]]:
+    """Installed version of each distribution (None when it is not installed)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def format_cudnn_version(code: int) -> str:
+    """cuDNN's integer version as text: 92400 -> '9.24.0', 8907 -> '8.9.7'."""
+    major_scale = 10000 if code >= 90000 else 1000
+    major, rest = divmod(code, major_scale)
+    return f'{major}.{rest // 100}.{rest % 100}'
+
+
+def gpu_names() -> List[str]:
+    """Names of the CUDA GPUs this process sees (empty without CUDA)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return []
+    return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+
+
+def collect_env() -> Dict[str, object]:
+    """Python, torch build (CUDA, cuDNN), GPUs, CPU count and package versions.
+
+    Returns:
+        dict: Flat key -> value, in print order.
+    """
+    import torch
+
+    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    if cudnn:
+        cudnn = format_cudnn_version(cudnn)
+    env: Dict[str, object] = {
+        'Python': sys.version.split()[0],
+        'Platform': platform.platform(),
+        'CPUs': os.cpu_count(),
+        'torch threads': torch.get_num_threads(),
+        'torch': torch.__version__,
+        'torch CUDA build': torch.version.cuda or 'none (CPU-only build)',
+        'cuDNN': cudnn or 'not available',
+        'CUDA available': torch.cuda.is_available(),
+        'CUDA_VISIBLE_DEVICES': os.environ.get('CUDA_VISIBLE_DEVICES', '(not set)'),
+        'GPUs': gpu_names() or 'none',
+    }
+    for name, version in package_versions().items():
+        if version is not None:
+            env.setdefault(name, version)  # torch keeps its full build tag
+    return env
+
+
+def configured_device(cfg) -> Dict[str, str]:
+    """The device a training run of ``cfg`` will use here, and why.
+
+    mmengine's Runner puts the model on CUDA whenever a GPU is visible (there is no device
+    key in a config); ``--device cpu`` hides the GPUs. Mixed precision and the NCCL backend
+    need CUDA: on the CPU mmtl swaps NCCL for gloo, and ``--amp`` is refused.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        dict: ``device`` (``cuda`` or ``cpu``), ``reason``, and ``notes`` (one line each).
+    """
+    import torch
+
+    notes = []
+    if torch.cuda.is_available():
+        device = 'cuda'
+        reason = f'{torch.cuda.device_count()} CUDA GPU(s) visible; --device cpu would hide them'
+    else:
+        device = 'cpu'
+        reason = 'no CUDA GPU visible to this process'
+        if torch.version.cuda is None:
+            reason += ' (torch is a CPU-only build)'
+        elif os.environ.get('CUDA_VISIBLE_DEVICES') == '':
+            reason += ' (CUDA_VISIBLE_DEVICES is empty)'
+        backend = (cfg.get('env_cfg') or {}).get('dist_cfg', {}).get('backend')
+        if backend == 'nccl':
+            notes.append('env_cfg.dist_cfg.backend is nccl: distributed runs here use gloo instead')
+        if (cfg.get('optim_wrapper') or {}).get('type') == 'AmpOptimWrapper':
+            notes.append('optim_wrapper is AmpOptimWrapper: mixed precision needs a CUDA GPU')
+    loader = cfg.get('train_dataloader') or {}
+    workers = loader.get('num_workers', 0)
+    if workers and os.cpu_count() and workers > os.cpu_count():
+        notes.append(f'train_dataloader.num_workers={workers} exceeds the {os.cpu_count()} CPUs')
+    return {'device': device, 'reason': reason, 'notes': notes}

@@ -1,0 +1,177 @@
+"""Reading mmengine's scalar logs (``<work_dir>/<timestamp>/vis_data/scalars.json``)."""
+
+import glob
+import json
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from mmtl.utils.cli import ConfigError
+
+#: Keys of validation records that are timings, not metrics.
+NON_METRIC_KEYS = ('step', 'time', 'data_time', 'epoch', 'iter')
+
+
+class ScalarLogError(ConfigError):
+    """A scalar log line is not a JSON record, or a metric asked for is not in the log."""
+
+
+@dataclass
+class ScalarLog:
+    """The records of one run, split into training and validation ones.
+
+    Attributes:
+        path (str): The ``scalars.json`` read.
+        train (list[dict]): Records written while training (they have ``iter``).
+        val (list[dict]): Validation records (metrics, with ``step`` = epoch or iteration).
+    """
+
+    path: str
+    train: List[dict] = field(default_factory=list)
+    val: List[dict] = field(default_factory=list)
+
+    def train_series(self, key: str, x_key: str = 'iter') -> Tuple[List[float], List[float]]:
+        """``(x, y)`` of a training scalar over the records that have it."""
+        rows = [r for r in self.train if key in r]
+        return [r[x_key] for r in rows], [r[key] for r in rows]
+
+    def val_series(self, key: str) -> Tuple[List[float], List[float]]:
+        """``(step, value)`` of a validation metric."""
+        rows = [r for r in self.val if key in r]
+        return [r['step'] for r in rows], [r[key] for r in rows]
+
+    @property
+    def loss_keys(self) -> List[str]:
+        return sorted({k for r in self.train for k in r if 'loss' in k})
+
+    @property
+    def lr_keys(self) -> List[str]:
+        return sorted({k for r in self.train for k in r if k == 'lr' or k.endswith('momentum')})
+
+    @property
+    def val_axis(self) -> str:
+        """``'epoch'`` when validation steps count epochs, else ``'iteration'``."""
+        last_epoch = max((r.get('epoch', 0) for r in self.train), default=0)
+        val_steps = [r['step'] for r in self.val if 'step' in r]
+        return 'epoch' if val_steps and max(val_steps) <= last_epoch else 'iteration'
+
+    @property
+    def metric_keys(self) -> List[str]:
+        keys = []
+        for record in self.val:
+            keys.extend(k for k in record if k not in NON_METRIC_KEYS and k not in keys)
+        return keys
+
+
+def find_scalar_log(path: str) -> str:
+    """The ``scalars.json`` for a file, a ``<timestamp>`` folder or a work dir (newest run).
+
+    Raises:
+        FileNotFoundError: None found; the message names the patterns searched.
+    """
+    if osp.isfile(path):
+        return path
+    patterns = [
+        osp.join(path, 'vis_data', 'scalars.json'),
+        osp.join(path, '*', 'vis_data', 'scalars.json'),
+    ]
+    for pattern in patterns:
+        found = sorted(glob.glob(pattern))
+        if found:
+            return found[-1]  # timestamps sort in time order
+    raise FileNotFoundError(f'no scalars.json log found: looked for {patterns}')
+
+
+def load_scalar_log(path: str) -> ScalarLog:
+    """Read a json-lines scalar log.
+
+    Args:
+        path (str): ``scalars.json``, a run folder or a work dir (see :func:`find_scalar_log`).
+
+    Returns:
+        ScalarLog: Its records, in file order.
+
+    Raises:
+        ScalarLogError: A line is not a JSON object; the message names the file and line.
+    """
+    path = find_scalar_log(path)
+    log = ScalarLog(path)
+    with open(path, encoding='utf-8') as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ScalarLogError(f'{path}:{number}: not a JSON record ({err})') from None
+            if not isinstance(record, dict):
+                raise ScalarLogError(
+                    f'{path}:{number}: expected a JSON object, got {line.strip()!r}'
+                )
+            (log.train if 'iter' in record else log.val).append(record)
+    return log
+
+
+def best_metric(
+    log: ScalarLog, key: Optional[str] = None, rule: str = 'greater'
+) -> Dict[str, float]:
+    """The best value of a validation metric and the step (epoch) it was reached at.
+
+    Args:
+        log (ScalarLog): The log.
+        key (str, optional): Metric name. Defaults to None: the first metric logged.
+        rule (str): ``'greater'`` or ``'less'`` is better. Defaults to ``'greater'``.
+
+    Returns:
+        dict: ``metric``, ``value``, ``step`` (the first step with the best value), ``last``.
+
+    Raises:
+        ScalarLogError: The log has no validation records with ``key``.
+    """
+    if rule not in ('greater', 'less'):
+        raise ValueError(f"rule must be 'greater' or 'less', got {rule!r}")
+    key = key or next(iter(log.metric_keys), None)
+    steps, values = log.val_series(key) if key else ([], [])
+    if not values:
+        raise ScalarLogError(
+            f'no validation metric {key!r} in {log.path}; logged: {log.metric_keys}'
+        )
+    pick = max if rule == 'greater' else min
+    best = pick(values)
+    return {'metric': key, 'value': best, 'step': steps[values.index(best)], 'last': values[-1]}
+
+
+def curve_figures(log: ScalarLog) -> Dict[str, object]:
+    """Training curves: ``loss`` and ``lr`` against the iteration, ``val`` against the epoch.
+
+    Args:
+        log (ScalarLog): The log.
+
+    Returns:
+        dict: ``name -> matplotlib Figure`` for each group the log has (one line per key;
+        each line has one point per record holding the key).
+    """
+    from .plotting import new_figure
+
+    groups = {
+        'loss': (log.loss_keys, 'iteration', log.train_series),
+        'lr': (log.lr_keys, 'iteration', log.train_series),
+        'val': (log.metric_keys, log.val_axis, lambda key: log.val_series(key)),
+    }
+    figures = {}
+    for name, (keys, x_label, series) in groups.items():
+        if not keys:
+            continue
+        figure = new_figure(7, 4)
+        axes = figure.add_subplot(1, 1, 1)
+        for key in keys:
+            xs, ys = series(key)
+            axes.plot(xs, ys, marker='o' if len(xs) < 30 else None, markersize=3, label=key)
+        axes.set_xlabel(x_label)
+        axes.set_ylabel(name)
+        axes.set_title(f'{name} ({osp.basename(osp.dirname(osp.dirname(log.path)))})')
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=8)
+        figure.tight_layout()
+        figures[name] = figure
+    return figures

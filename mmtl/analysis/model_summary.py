@@ -1,0 +1,431 @@
+"""What a model costs: parameters per layer, FLOPs, and memory needed to train it.
+
+The figures come from one forward pass of a random input through the model in eval mode
+(no BN statistics change, no gradients), with forward hooks on every leaf module.
+"""
+
+import contextlib
+import resource
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+#: Optimizer state per trainable parameter, in parameter-sized slots, by optimizer class name.
+#: SGD keeps a momentum buffer only when momentum is used; Adam-like keep two moments.
+OPTIMIZER_STATE_SLOTS: Dict[str, Callable[[dict], int]] = {
+    'SGD': lambda group: 1 if group.get('momentum', 0) else 0,
+    'Adam': lambda group: 3 if group.get('amsgrad') else 2,
+    'AdamW': lambda group: 3 if group.get('amsgrad') else 2,
+    'NAdam': lambda group: 2,
+    'RAdam': lambda group: 2,
+    'Adamax': lambda group: 2,
+    'Adagrad': lambda group: 1,
+    'Adadelta': lambda group: 2,
+    'RMSprop': lambda group: 1 + bool(group.get('momentum', 0)) + bool(group.get('centered')),
+    'Lamb': lambda group: 2,
+    'LARS': lambda group: 1 if group.get('momentum', 0) else 0,
+}
+
+
+@dataclass
+class LayerInfo:
+    """One leaf module of a model.
+
+    Attributes:
+        name (str): Dotted module name, e.g. ``backbone.conv1.conv``.
+        type (str): Class name of the module.
+        output_shape (tuple): Shape of its (first) output tensor; empty if never called.
+        params (int): Parameters owned by the module itself.
+        trainable (int): Of those, the ones with ``requires_grad``.
+    """
+
+    name: str
+    type: str
+    output_shape: Tuple[int, ...]
+    params: int
+    trainable: int
+
+
+@dataclass
+class MemoryEstimate:
+    """Training memory in bytes, by component; ``total`` is their sum.
+
+    The activation figure sums the output tensors of leaf modules from the first trainable
+    layer on (each storage once), so it is a lower bound: autograd also keeps some inputs
+    and intermediates of functional ops, and the framework adds workspace and allocator
+    overhead.
+    """
+
+    params: int
+    grads: int
+    optimizer_state: int
+    activations: int
+    inputs: int
+    batch_size: int
+    optimizer: str = ''
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.params + self.grads + self.optimizer_state + self.activations + self.inputs
+
+
+def count_params(model: nn.Module) -> Tuple[int, int]:
+    """Total and trainable (``requires_grad``) parameter counts.
+
+    Args:
+        model (nn.Module): The model.
+
+    Returns:
+        tuple[int, int]: ``(total, trainable)``.
+    """
+    params = list(model.parameters())
+    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
+
+
+def _first_tensor(output) -> Optional[torch.Tensor]:
+    """The first tensor in a module output (a tensor, or a tuple/list/dict holding some)."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, dict):
+        output = list(output.values())
+    if isinstance(output, (list, tuple)):
+        for item in output:
+            found = _first_tensor(item)
+            if found is not None:
+                return found
+    return None
+
+
+def _all_tensors(output) -> Iterator[torch.Tensor]:
+    if isinstance(output, torch.Tensor):
+        yield output
+    elif isinstance(output, dict):
+        for item in output.values():
+            yield from _all_tensors(item)
+    elif isinstance(output, (list, tuple)):
+        for item in output:
+            yield from _all_tensors(item)
+
+
+def leaf_modules(model: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """Named modules without children (the layers that do the work)."""
+    return [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
+
+
+@contextlib.contextmanager
+def evaluation_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode without gradients, and restore each module's mode after."""
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        for module, training in modes.items():
+            module.training = training
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for tensor in model.parameters():
+        return tensor.device
+    return torch.device('cpu')
+
+
+def random_input(model: nn.Module, input_shape: Sequence[int], batch_size: int = 1):
+    """A standard-normal ``batch_size x C x H x W`` input on the model's device."""
+    return torch.randn(batch_size, *input_shape, device=_model_device(model))
+
+
+def trace_layers(
+    model: nn.Module, input_shape: Sequence[int], batch_size: int = 1
+) -> Tuple[List[LayerInfo], int]:
+    """Run one forward pass and describe every leaf module.
+
+    Args:
+        model (nn.Module): The model; called as ``model(inputs)``.
+        input_shape (Sequence[int]): ``(C, H, W)`` of one image.
+        batch_size (int): Images in the pass. Defaults to 1.
+
+    Returns:
+        tuple: ``(layers, activation_bytes)``: a :class:`LayerInfo` per leaf module in
+        definition order, and the bytes of the leaf outputs that training keeps for the
+        backward pass (from the first layer with trainable parameters on, in call order;
+        each storage counted once).
+    """
+    leaves = leaf_modules(model)
+    shapes: Dict[str, Tuple[int, ...]] = {}
+    # Outputs in call order, with whether the module trains. The tensors are kept alive
+    # so that the allocator cannot reuse a storage within the pass.
+    calls: List[Tuple[bool, List[torch.Tensor]]] = []
+
+    def make_hook(name: str):
+        def hook(module, args, output):
+            first = _first_tensor(output)
+            if first is not None and name not in shapes:
+                shapes[name] = tuple(first.shape)
+            trains = any(p.requires_grad for p in module.parameters(recurse=False))
+            calls.append((trains, list(_all_tensors(output))))
+
+        return hook
+
+    handles = [module.register_forward_hook(make_hook(name)) for name, module in leaves]
+    try:
+        with evaluation_mode(model):
+            model(random_input(model, input_shape, batch_size))
+    finally:
+        for handle in handles:
+            handle.remove()
+    # Autograd keeps activations only from the input of the first trainable layer on.
+    first_trainable = next((i for i, (trains, _) in enumerate(calls) if trains), len(calls))
+    storages: Dict[int, int] = {}
+    for _, tensors in calls[max(first_trainable - 1, 0) :]:
+        for tensor in tensors:
+            storage = tensor.untyped_storage()
+            storages[storage.data_ptr()] = storage.nbytes()
+    layers = []
+    for name, module in leaves:
+        own = list(module.parameters(recurse=False))
+        layers.append(
+            LayerInfo(
+                name=name,
+                type=type(module).__name__,
+                output_shape=shapes.get(name, ()),
+                params=sum(p.numel() for p in own),
+                trainable=sum(p.numel() for p in own if p.requires_grad),
+            )
+        )
+    return layers, sum(storages.values())
+
+
+def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
+    """FLOPs of one image through ``model``, counted by mmengine's ``FlopAnalyzer``.
+
+    mmengine (like fvcore) counts one multiply-add as one FLOP: a ``Conv2d`` costs
+    ``C_out * C_in / groups * k_h * k_w * H_out * W_out`` and a ``Linear`` ``in * out``.
+
+    Args:
+        model (nn.Module): The model; called as ``model(inputs)``.
+        input_shape (Sequence[int]): ``(C, H, W)`` of one image.
+
+    Returns:
+        int: FLOPs for a batch of one.
+    """
+    from mmengine.analysis import FlopAnalyzer
+
+    with evaluation_mode(model):
+        analyzer = FlopAnalyzer(model, (random_input(model, input_shape),))
+        analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        return int(analyzer.total())
+
+
+def optimizer_state_slots(optimizer: torch.optim.Optimizer) -> Dict[int, int]:
+    """Slots of state per parameter (by ``id``) that ``optimizer`` will keep.
+
+    Raises:
+        KeyError: The optimizer class is not in :data:`OPTIMIZER_STATE_SLOTS`.
+    """
+    name = type(optimizer).__name__
+    if name not in OPTIMIZER_STATE_SLOTS:
+        raise KeyError(
+            f'optimizer {name} is not in OPTIMIZER_STATE_SLOTS; known: '
+            f'{sorted(OPTIMIZER_STATE_SLOTS)}'
+        )
+    slots = {}
+    for group in optimizer.param_groups:
+        for param in group['params']:
+            slots[id(param)] = OPTIMIZER_STATE_SLOTS[name](group)
+    return slots
+
+
+def estimate_training_memory(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    batch_size: int,
+    optimizer: Optional[torch.optim.Optimizer] = None,
+    optimizer_type: str = 'SGD',
+    momentum: float = 0.9,
+    activation_bytes_per_image: Optional[int] = None,
+) -> MemoryEstimate:
+    """Estimate the memory one training step needs: params + grads + optimizer + activations.
+
+    Activations are measured at batch 1 (leaf-module outputs) and scaled by ``batch_size``;
+    see :class:`MemoryEstimate` for why that is a lower bound.
+
+    Args:
+        model (nn.Module): The model.
+        input_shape (Sequence[int]): ``(C, H, W)`` of one image.
+        batch_size (int): Images per training step (per process).
+        optimizer (Optimizer, optional): The real optimizer; its parameter groups decide the
+            state size. Defaults to None: use ``optimizer_type`` for all trainable params.
+        optimizer_type (str): Class name when no optimizer is given. Defaults to ``'SGD'``.
+        momentum (float): SGD/RMSprop momentum when no optimizer is given. Defaults to 0.9.
+        activation_bytes_per_image (int, optional): Known activation bytes for one image,
+            to skip the forward pass. Defaults to None.
+
+    Returns:
+        MemoryEstimate: Bytes per component.
+    """
+    params = list(model.parameters())
+    trainable = [p for p in params if p.requires_grad]
+    if optimizer is not None:
+        slots = optimizer_state_slots(optimizer)
+        optimizer_type = type(optimizer).__name__
+    else:
+        slot = OPTIMIZER_STATE_SLOTS[optimizer_type]({'momentum': momentum})
+        slots = {id(p): slot for p in trainable}
+    state = sum(p.numel() * p.element_size() * slots.get(id(p), 0) for p in trainable)
+    if activation_bytes_per_image is None:
+        _, activation_bytes_per_image = trace_layers(model, input_shape, 1)
+    element_size = params[0].element_size() if params else 4
+    input_bytes = batch_size * element_size
+    for dim in input_shape:
+        input_bytes *= dim
+    return MemoryEstimate(
+        params=sum(p.numel() * p.element_size() for p in params),
+        grads=sum(p.numel() * p.element_size() for p in trainable),
+        optimizer_state=state,
+        activations=activation_bytes_per_image * batch_size,
+        inputs=input_bytes,
+        batch_size=batch_size,
+        optimizer=optimizer_type,
+    )
+
+
+def _current_rss_bytes() -> int:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def _peak_rss_bytes() -> int:
+    """Peak resident memory of this process (``VmHWM``), in bytes."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) * 1024
+    scale = 1 if sys.platform == 'darwin' else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (Linux ``clear_refs`` 5); False where refused."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
+def measure_training_step(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    batch_size: int,
+    optimizer: torch.optim.Optimizer,
+    num_classes: int,
+) -> Dict[str, object]:
+    """Run one real training step on random data and measure its peak memory.
+
+    On CUDA: ``torch.cuda.max_memory_allocated`` over the step, which includes the
+    parameters already on the GPU. On the CPU: the growth of the process's peak resident
+    memory over the step (grads, optimizer state, activations, workspace), to which the
+    parameter bytes are added so that it compares with :class:`MemoryEstimate`'s total.
+
+    Args:
+        model (nn.Module): The model; ``model(x)`` must return logits.
+        input_shape (Sequence[int]): ``(C, H, W)``.
+        batch_size (int): Images in the step.
+        optimizer (Optimizer): Optimizer over the model's trainable parameters.
+        num_classes (int): Classes of the random labels.
+
+    Returns:
+        dict: ``peak_bytes``, ``device`` and ``method`` (how it was measured).
+    """
+    device = _model_device(model)
+    inputs = random_input(model, input_shape, batch_size)
+    labels = torch.randint(0, num_classes, (batch_size,), device=device)
+    was_training = model.training
+    model.train()
+
+    def step() -> None:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+
+    try:
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+            torch.cuda.reset_peak_memory_stats(device)
+            step()
+            torch.cuda.synchronize(device)
+            return {
+                'peak_bytes': torch.cuda.max_memory_allocated(device),
+                'device': str(device),
+                'method': 'torch.cuda.max_memory_allocated',
+            }
+        param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+        reset = _reset_peak_rss()
+        before = _current_rss_bytes() if reset else _peak_rss_bytes()
+        step()
+        growth = max(0, _peak_rss_bytes() - before)
+        method = 'peak RSS growth (VmHWM) + parameter bytes'
+        if not reset:
+            method += '; peak mark not resettable, so earlier peaks may hide growth'
+        return {'peak_bytes': growth + param_bytes, 'device': 'cpu', 'method': method}
+    finally:
+        model.train(was_training)
+
+
+def format_bytes(num: float) -> str:
+    """``1536`` -> ``'1.50 KiB'``."""
+    for unit in ('B', 'KiB', 'MiB', 'GiB'):
+        if abs(num) < 1024 or unit == 'GiB':
+            return f'{num:.2f} {unit}' if unit != 'B' else f'{int(num)} B'
+        num /= 1024
+    return f'{num:.2f} GiB'
+
+
+def format_count(num: float) -> str:
+    """``3504872`` -> ``'3.50 M'``."""
+    for unit, scale in (('G', 1e9), ('M', 1e6), ('K', 1e3)):
+        if abs(num) >= scale:
+            return f'{num / scale:.2f} {unit}'
+    return str(int(num))
+
+
+def format_layer_table(layers: Sequence[LayerInfo]) -> str:
+    """A fixed-width text table of leaf layers."""
+    rows = [('name', 'type', 'output shape', 'params', 'trainable')]
+    for layer in layers:
+        shape = 'x'.join(str(d) for d in layer.output_shape) or '(not called)'
+        rows.append((layer.name, layer.type, shape, f'{layer.params:,}', f'{layer.trainable:,}'))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for idx, row in enumerate(rows):
+        cells = [
+            cell.ljust(width) if i < 3 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths))
+        ]
+        lines.append('  '.join(cells))
+        if idx == 0:
+            lines.append('  '.join('-' * w for w in widths))
+    return '\n'.join(lines)
+
+
+def format_memory(estimate: MemoryEstimate) -> str:
+    """One line per component of a memory estimate, then the total."""
+    parts = [
+        ('parameters', estimate.params),
+        ('gradients', estimate.grads),
+        (f'optimizer state ({estimate.optimizer})', estimate.optimizer_state),
+        ('activations (leaf outputs, lower bound)', estimate.activations),
+        ('input batch', estimate.inputs),
+    ]
+    lines = [f'training memory estimate at batch {estimate.batch_size}:']
+    lines += [f'  {name:<42}{format_bytes(value):>12}' for name, value in parts]
+    lines.append(f'  {"total (a lower bound)":<42}{format_bytes(estimate.total):>12}')
+    return '\n'.join(lines + [f'  note: {note}' for note in estimate.notes])

@@ -1,0 +1,65 @@
+"""Log what the model costs before training starts: params, FLOPs, memory at the batch size."""
+
+from typing import Optional, Sequence
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmtl.analysis import model_summary as ms
+from mmtl.analysis.builders import input_size_from_config
+from mmtl.registry import HOOKS
+
+
+@HOOKS.register_module()
+class ModelSummaryHook(Hook):
+    """At the start of training, log one block: parameters, FLOPs and a memory estimate.
+
+    The block gives total and trainable parameters (after freezing), FLOPs of one image at
+    the input size, and the training memory estimate (params + grads + optimizer state +
+    activations, a lower bound) at the train batch size with the run's real optimizer.
+    Only rank 0 logs. FLOPs counting traces the model; if that fails, a warning is logged
+    and training goes on. The model is analysed in eval mode without gradients, so BN
+    statistics and weights are left untouched.
+
+    Args:
+        input_size (Sequence[int], optional): ``(H, W)`` of the input. Defaults to None:
+            the size the config's test pipeline produces.
+        batch_size (int, optional): Batch of the memory estimate. Defaults to None: the
+            ``train_dataloader.batch_size`` of the config.
+    """
+
+    priority = 'VERY_LOW'
+
+    def __init__(
+        self, input_size: Optional[Sequence[int]] = None, batch_size: Optional[int] = None
+    ) -> None:
+        self.input_size = tuple(input_size) if input_size is not None else None
+        self.batch_size = batch_size
+
+    def before_train(self, runner) -> None:
+        if not is_main_process():
+            return
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        height, width = self.input_size or input_size_from_config(runner.cfg)
+        input_shape = (3, height, width)
+        batch_size = self.batch_size or runner.cfg.get('train_dataloader', {}).get('batch_size', 1)
+        total, trainable = ms.count_params(model)
+        lines = [
+            'model summary:',
+            f'  parameters: {total:,} total, {trainable:,} trainable, {total - trainable:,} frozen',
+        ]
+        try:
+            flops = ms.count_flops(model, input_shape)
+            lines.append(
+                f'  FLOPs at 1x3x{height}x{width}: {ms.format_count(flops)} (multiply-adds)'
+            )
+        except Exception as err:
+            runner.logger.warning(f'ModelSummaryHook: FLOPs could not be counted: {err!r}')
+        try:
+            optimizer = getattr(getattr(runner, 'optim_wrapper', None), 'optimizer', None)
+            estimate = ms.estimate_training_memory(model, input_shape, batch_size, optimizer)
+            lines.extend('  ' + line for line in ms.format_memory(estimate).splitlines())
+        except Exception as err:
+            runner.logger.warning(f'ModelSummaryHook: no memory estimate: {err!r}')
+        runner.logger.info('\n'.join(lines))

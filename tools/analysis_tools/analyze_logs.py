@@ -1,0 +1,58 @@
+"""Plot training curves (loss, lr, validation metrics) from mmengine's scalar log.
+
+    python tools/analysis_tools/analyze_logs.py LOG [--out-dir DIR] [--summary]
+        [--metric accuracy/top1] [--rule greater]
+
+LOG is ``<work_dir>/<timestamp>/vis_data/scalars.json``, its ``<timestamp>`` folder or the
+work dir itself (the newest run is read). Writes ``loss.png``, ``lr.png`` and ``val.png``
+(default: next to the log). Also run as ``mim run mmtl analyze_logs ...``.
+"""
+
+import argparse
+import os.path as osp
+import sys
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Plot training curves from a scalar log')
+    parser.add_argument('log', help='scalars.json, a run folder or a work dir')
+    parser.add_argument('--out-dir', help='where the PNGs go (default: the log folder)')
+    parser.add_argument('--summary', action='store_true', help='print the best val metric')
+    parser.add_argument('--metric', help='metric of --summary (default: the first logged)')
+    parser.add_argument('--rule', choices=['greater', 'less'], default='greater')
+    parser.add_argument('--no-plots', action='store_true', help='only print the summary')
+    return parser.parse_args(argv)
+
+
+def analyse(args: argparse.Namespace) -> None:
+    from mmtl.analysis.logs import best_metric, curve_figures, load_scalar_log
+    from mmtl.analysis.plotting import save_figure
+
+    log = load_scalar_log(args.log)
+    print(f'{log.path}: {len(log.train)} training and {len(log.val)} validation records')
+    if not args.no_plots:
+        out_dir = args.out_dir or osp.dirname(log.path)
+        for name, figure in curve_figures(log).items():
+            print(
+                f'{name} curve written to {save_figure(figure, osp.join(out_dir, name + ".png"))}'
+            )
+    if args.summary:
+        best = best_metric(log, args.metric, args.rule)
+        losses = [r['loss'] for r in log.train if 'loss' in r]
+        print(
+            f'best {best["metric"]}: {best["value"]:.4f} at {log.val_axis} {best["step"]} '
+            f'(last: {best["last"]:.4f})'
+        )
+        if losses:
+            print(f'final training loss: {losses[-1]:.4f}')
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from mmtl.utils.cli import run_with_clear_errors
+
+    return run_with_clear_errors(lambda: analyse(args))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Statistics of an image-folder dataset: images per class and split, sizes, channel mean/std.
+
+    python tools/analysis_tools/dataset_stats.py DATA_ROOT [--config CONFIG]
+        [--imbalance-threshold 3] [--max-images 1000] [--seed 0]
+
+Channel mean/std (RGB, 0-255) are measured on the train split (or the whole unsplit folder)
+and printed next to the mean/std the config normalises with (ImageNet's by default).
+Also run as ``mim run mmtl dataset_stats ...``.
+"""
+
+import argparse
+import sys
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Statistics of an image-folder dataset')
+    parser.add_argument('data_root', help='<root>/{train,val,test}/<class>/ or <root>/<class>/')
+    parser.add_argument('--config', help='config whose data_preprocessor mean/std to compare')
+    parser.add_argument(
+        '--imbalance-threshold',
+        type=float,
+        default=3.0,
+        help='flag a split whose largest class has more than this many times the smallest',
+    )
+    parser.add_argument(
+        '--max-images', type=int, default=1000, help='images sampled for sizes and mean/std'
+    )
+    parser.add_argument('--seed', type=int, default=0, help='seed of that sample')
+    return parser.parse_args(argv)
+
+
+def reference_normalisation(config) -> tuple:
+    """``(mean, std, source)`` the model normalises with: the config's, else ImageNet's."""
+    from mmtl.analysis.dataset_stats import IMAGENET_MEAN, IMAGENET_STD
+
+    if config:
+        from mmtl.utils.config import load_config
+
+        cfg = load_config(config)
+        pre = cfg.get('data_preprocessor') or cfg.model.get('data_preprocessor') or {}
+        if 'mean' in pre and 'std' in pre:
+            return tuple(pre['mean']), tuple(pre['std']), f'config {config}'
+    return IMAGENET_MEAN, IMAGENET_STD, 'ImageNet'
+
+
+def report(args: argparse.Namespace) -> None:
+    from mmtl.analysis import dataset_stats as ds
+
+    files = ds.list_split_images(args.data_root)
+    classes = sorted({name for per_class in files.values() for name in per_class})
+    splits = list(files)
+    width = max([len('class'), len('total')] + [len(c) for c in classes])
+    print('images per class:')
+    print('  ' + 'class'.ljust(width) + ''.join(f'{s:>8}' for s in splits))
+    for name in classes:
+        cells = ''.join(f'{len(files[s].get(name, [])):>8}' for s in splits)
+        print('  ' + name.ljust(width) + cells)
+    totals = ''.join(f'{sum(len(v) for v in files[s].values()):>8}' for s in splits)
+    print('  ' + 'total'.ljust(width) + totals)
+    for split in splits:
+        counts = {name: len(files[split].get(name, [])) for name in classes}
+        imbalance = ds.class_imbalance(counts, args.imbalance_threshold)
+        flag = 'IMBALANCED' if imbalance.flagged else 'ok'
+        print(
+            f'{split}: largest/smallest class = {imbalance.ratio:.2f} '
+            f'({imbalance.largest} {counts[imbalance.largest]} / '
+            f'{imbalance.smallest} {counts[imbalance.smallest]}): {flag} '
+            f'(threshold {args.imbalance_threshold:g})'
+        )
+
+    measured_split = 'train' if 'train' in files else splits[0]
+    paths = [p for name in classes for p in files[measured_split].get(name, [])]
+    sample = ds.sample_paths(paths, args.max_images, args.seed)
+    if not sample:
+        raise ValueError(f'no images in the {measured_split} split of {args.data_root}')
+    sizes = ds.size_summary(ds.image_sizes(sample))
+    print(f'image sizes ({measured_split}, {sizes["count"]} of {len(paths)} images):')
+    for axis in ('width', 'height'):
+        low, median, high = sizes[axis]
+        print(f'  {axis}: min {low}, median {median:g}, max {high}')
+    common = ', '.join(f'{w}x{h} ({n})' for (w, h), n in sizes['most_common'])
+    print(f'  most common (WxH): {common}')
+
+    mean, std = ds.channel_stats(sample)
+    ref_mean, ref_std, source = reference_normalisation(args.config)
+    print(f'channel statistics (RGB, 0-255) of those images vs {source}:')
+    for label, values, ref in (('mean', mean, ref_mean), ('std', std, ref_std)):
+        ours = ', '.join(f'{v:.2f}' for v in values)
+        theirs = ', '.join(f'{v:.2f}' for v in ref)
+        print(f'  {label:<5} dataset [{ours}]  normalisation [{theirs}]')
+    print(
+        '  pretrained weights expect the normalisation they were trained with: keep it when '
+        'fine-tuning; use the dataset figures only when training from scratch'
+    )
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from mmtl.utils.cli import run_with_clear_errors
+
+    return run_with_clear_errors(lambda: report(args))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

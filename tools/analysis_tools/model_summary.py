@@ -1,0 +1,96 @@
+"""Per-layer table, parameter counts, FLOPs and training memory of a config's model.
+
+    python tools/analysis_tools/model_summary.py CONFIG [--checkpoint CKPT] [--batch-size B]
+        [--input-size 224] [--measure] [--device cpu|cuda] [--cfg-options KEY=VALUE ...]
+
+Also run as ``mim run mmtl model_summary CONFIG ...``. ``--measure`` runs one real training
+step on random data at batch B and prints its peak memory next to the estimate.
+"""
+
+import argparse
+import sys
+
+from mmengine.config import DictAction
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Summarise a model: layers, params, FLOPs')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--checkpoint', help='weights to load (default: random init)')
+    parser.add_argument(
+        '--batch-size', type=int, help='batch of the memory estimate (default: the train batch)'
+    )
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs='+',
+        help='H [W] of the input (default: the size the test pipeline produces)',
+    )
+    parser.add_argument(
+        '--measure', action='store_true', help='also measure the peak memory of one train step'
+    )
+    parser.add_argument('--no-layers', action='store_true', help='leave out the layer table')
+    parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default: cpu)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
+    return parser.parse_args(argv)
+
+
+def summarise(args: argparse.Namespace) -> None:
+    from mmengine.logging import MMLogger
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+
+    from mmtl.analysis import model_summary as ms
+    from mmtl.analysis.builders import build_model, input_size_from_config
+    from mmtl.utils.config import load_config
+
+    cfg = load_config(args.config, args.cfg_options)
+    model = build_model(cfg, args.checkpoint, device=args.device)
+    if args.input_size:
+        height, width = args.input_size[0], args.input_size[-1]
+    else:
+        height, width = input_size_from_config(cfg)
+    input_shape = (3, height, width)
+    batch_size = args.batch_size or cfg.train_dataloader.get('batch_size', 1)
+
+    layers, activation_bytes = ms.trace_layers(model, input_shape)
+    if not args.no_layers:
+        print(ms.format_layer_table(layers))
+    total, trainable = ms.count_params(model)
+    print(f'\nparameters: {total:,} total, {trainable:,} trainable ({total - trainable:,} frozen)')
+    try:
+        flops = ms.count_flops(model, input_shape)
+        print(f'FLOPs at 1x3x{height}x{width}: {ms.format_count(flops)} (multiply-adds)')
+    except Exception as err:  # a model FlopAnalyzer cannot trace must not hide the rest
+        print(f'FLOPs: could not be counted ({type(err).__name__}: {err})')
+
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('WARNING')  # the optimizer builder logs one line per parameter
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
+        optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    logger.setLevel(level)
+    estimate = ms.estimate_training_memory(
+        model, input_shape, batch_size, optimizer, activation_bytes_per_image=activation_bytes
+    )
+    print(ms.format_memory(estimate))
+    if args.measure:
+        num_classes = cfg.model.get('head', {}).get('num_classes', 2)
+        measured = ms.measure_training_step(model, input_shape, batch_size, optimizer, num_classes)
+        ratio = measured['peak_bytes'] / max(estimate.total, 1)
+        print(
+            f'measured peak of one training step on {measured["device"]}: '
+            f'{ms.format_bytes(measured["peak_bytes"])} ({measured["method"]}); '
+            f'measured / estimate = {ratio:.2f}'
+        )
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from mmtl.utils.cli import run_with_clear_errors
+
+    return run_with_clear_errors(lambda: summarise(args))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Check the environment: torch/CUDA/cuDNN versions, GPUs, mm* versions, the device used.
+
+    python tools/misc/check_env.py [CONFIG] [--cfg-options KEY=VALUE ...]
+
+With a config, also says whether training it here would run on the GPU or the CPU.
+Also run as ``mim run mmtl check_env ...``.
+"""
+
+import argparse
+import sys
+
+from mmengine.config import DictAction
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Versions, GPUs and the device a run will use')
+    parser.add_argument('config', nargs='?', help='config to check the device for')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
+    return parser.parse_args(argv)
+
+
+def check(args: argparse.Namespace) -> None:
+    from mmtl.analysis.env import collect_env, configured_device
+
+    env = collect_env()
+    width = max(len(key) for key in env)
+    for key, value in env.items():
+        text = ', '.join(value) if isinstance(value, list) else value
+        print(f'{key:<{width}}  {text}')
+    if args.config:
+        from mmtl.utils.config import load_config
+
+        cfg = load_config(args.config, args.cfg_options)
+        device = configured_device(cfg)
+        print(
+            f'\n{args.config}: training here runs on {device["device"].upper()}: {device["reason"]}'
+        )
+        for note in device['notes']:
+            print(f'  note: {note}')
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from mmtl.utils.cli import run_with_clear_errors
+
+    return run_with_clear_errors(lambda: check(args))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

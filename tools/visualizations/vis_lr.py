@@ -1,0 +1,93 @@
+"""Plot the lr (and momentum) a config's schedulers give over the whole run, without training.
+
+    python tools/visualizations/vis_lr.py CONFIG [--iters-per-epoch N] [--num-gpus G]
+        [--out lr_schedule.png] [--cfg-options KEY=VALUE ...]
+
+Iterations per epoch come from the train dataset (its size / batch size) unless given.
+With ``auto_scale_lr.enable``, the lr is scaled as the Runner would on G processes.
+Also run as ``mim run mmtl vis_lr ...``.
+"""
+
+import argparse
+import math
+import sys
+
+from mmengine.config import DictAction
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Plot the lr schedule of a config')
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--iters-per-epoch', type=int, help='batches per epoch (default: from the train dataset)'
+    )
+    parser.add_argument('--num-gpus', type=int, default=1, help='processes, for auto_scale_lr')
+    parser.add_argument('--out', default='lr_schedule.png', help='output PNG')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
+    return parser.parse_args(argv)
+
+
+def iters_per_epoch(cfg, num_gpus: int) -> int:
+    """Batches per epoch of the train loader on ``num_gpus`` processes."""
+    from mmtl.analysis.builders import build_dataset
+    from mmtl.utils.cli import ConfigError
+
+    try:
+        size = len(build_dataset(cfg, 'train'))
+    except (FileNotFoundError, OSError, RuntimeError) as err:
+        raise ConfigError(
+            f'cannot count the train images ({err}); pass --iters-per-epoch N'
+        ) from None
+    batch = cfg.train_dataloader.batch_size * num_gpus
+    rounding = math.floor if cfg.train_dataloader.get('drop_last') else math.ceil
+    return max(1, rounding(size / batch))
+
+
+def lr_scale(cfg, num_gpus: int) -> float:
+    """The factor ``auto_scale_lr`` applies: real total batch / base batch (1 when off)."""
+    auto = cfg.get('auto_scale_lr') or {}
+    if not auto.get('enable') or 'base_batch_size' not in auto:
+        return 1.0
+    return cfg.train_dataloader.batch_size * num_gpus / auto['base_batch_size']
+
+
+def draw(args: argparse.Namespace) -> None:
+    from mmtl.analysis.lr_schedule import simulate_schedule
+    from mmtl.analysis.plotting import new_figure, save_figure
+    from mmtl.utils.config import load_config
+
+    cfg = load_config(args.config, args.cfg_options)
+    epoch_length = args.iters_per_epoch or iters_per_epoch(cfg, args.num_gpus)
+    scale = lr_scale(cfg, args.num_gpus)
+    schedule = simulate_schedule(cfg, epoch_length, scale)
+    print(
+        f'{len(schedule.iters) - 1} iterations ({epoch_length} per epoch); lr x{scale:g}: '
+        f'start {schedule.lr[0]:.6g}, peak {max(schedule.lr):.6g}, '
+        f'last iteration {schedule.lr[-2]:.6g}'
+    )
+    rows = 2 if schedule.momentum else 1
+    figure = new_figure(7, 3 * rows)
+    series = [('lr', schedule.lr)] + ([('momentum', schedule.momentum)] if rows == 2 else [])
+    for idx, (name, values) in enumerate(series):
+        axes = figure.add_subplot(rows, 1, idx + 1)
+        axes.plot(schedule.iters, values)
+        axes.set_ylabel(name)
+        axes.grid(alpha=0.3)
+        epochs = axes.secondary_xaxis(
+            'top', functions=(lambda x: x / epoch_length, lambda e: e * epoch_length)
+        )
+        epochs.set_xlabel('epoch')
+    axes.set_xlabel('iteration')
+    figure.tight_layout()
+    print(f'lr schedule written to {save_figure(figure, args.out)}')
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from mmtl.utils.cli import run_with_clear_errors
+
+    return run_with_clear_errors(lambda: draw(args))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
