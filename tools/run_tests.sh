@@ -7,6 +7,6 @@ cd "$ROOT"
 bash tools/setup_env.sh
 # shellcheck disable=SC1091
 source "${MMTL_VENV:-$ROOT/.venv}/bin/activate"
-ruff check mmtl tools tests configs setup.py
-ruff format --check mmtl tools tests configs setup.py
+ruff check mmtl tools tests configs benchmarks setup.py
+ruff format --check mmtl tools tests configs benchmarks setup.py
 python -m pytest tests "$@"
