@@ -11,8 +11,10 @@ import torch
 
 from mmtl.utils.config import innermost_dataset
 
-#: Pipeline transforms that only load or pack data: nothing to replay.
-PASS_THROUGH_TRANSFORMS = ('LoadImageFromFile', 'PackInputs', 'PackClsInputs')
+#: Pipeline transforms that only load or pack data: nothing to replay. mmtl's ``LoadImage``
+#: gives the BGR image ``cv2.imread`` gives (with ``min_size`` it decodes a JPEG at a reduced
+#: scale first, a small difference from the full decode the deployed model then sees).
+PASS_THROUGH_TRANSFORMS = ('LoadImageFromFile', 'LoadImage', 'PackInputs', 'PackClsInputs')
 
 StepConverter = Callable[[dict], dict]
 
