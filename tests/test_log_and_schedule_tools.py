@@ -138,7 +138,7 @@ def test_browse_dataset_grid_is_seeded_and_titled(tmp_path, capsys, fruit_root):
     options = [
         '--cfg-options',
         f'data_root={fruit_root}',
-        'train_dataloader.dataset.pipeline.1.scale=64',
+        'train_dataloader.dataset.pipeline.0.scale=64',  # LoadAndRandomResizedCrop
     ]
     for out, seed in zip(outs, (0, 0, 1)):
         code = tool.main(
