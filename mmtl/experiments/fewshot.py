@@ -218,7 +218,13 @@ def finetune_and_test(
         work_dir,
         len(TARGET_DIGITS),
         name,
-        **{'train_cfg.max_epochs': epochs, 'train_dataloader.batch_size': batch_size},
+        **{
+            'train_cfg.max_epochs': epochs,
+            'train_dataloader.batch_size': batch_size,
+            # A last batch of 2 images (50 images in batches of 16) wrecks BatchNorm's
+            # running statistics on these 1x1 late feature maps: drop incomplete batches.
+            'train_dataloader.drop_last': True,
+        },
     )
     STRATEGIES[strategy](cfg, pretrained)
     _validate_every(cfg, times=10)
