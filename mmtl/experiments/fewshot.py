@@ -228,11 +228,14 @@ def finetune_and_test(
     )
     # Warm-up and cosine counted in iterations: an epoch is 1-7 iterations here, and a
     # one-epoch LinearLR warm-up would end below the full lr (mmengine stops it one step early).
-    warmup = min(10, steps // 10)
+    warmup = max(1, min(10, steps // 10))
     cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup),
-        dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup, end=steps, eta_min=1e-6),
+        dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup)
     ]
+    if steps > warmup:
+        cfg.param_scheduler.append(
+            dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup, end=steps, eta_min=1e-6)
+        )
     STRATEGIES[strategy](cfg, pretrained)
     _validate_every(cfg, times=10)
     runner = _train_and_load_best(cfg)
