@@ -21,7 +21,7 @@ SECONDS=0
 mim train mmtl "$CONFIG" --work-dir "$WORK_DIR"
 BEST=$(ls "$WORK_DIR"/best_*.pth)
 echo "[demo] testing $BEST"
-mim test mmtl "$CONFIG" --checkpoint "$BEST" --work-dir "$WORK_DIR"
+mim test mmtl "$CONFIG" --checkpoint "$BEST" --work-dir "$WORK_DIR" --plots
 echo "[demo] train + test took ${SECONDS}s"
 
 SAMPLE=$(find data/digits/test/7 -name '*.png' | sort | head -n 1)
