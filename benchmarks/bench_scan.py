@@ -1,6 +1,6 @@
 """How long the pre-training file check takes, next to decoding the same files.
 
-    python benchmarks/bench_scan.py [--num 1000] [--out-dir DIR]
+    python benchmarks/bench_scan.py [--num 1000 | --quick | --tiny] [--out FILE] [--out-dir DIR]
 
 Writes ``--num`` JPEG photos (500x375 crops of scikit-learn's two sample photos, quality 90)
 and ``--num`` small PNGs, warms the page cache, then times on the same files: mmtl's scan
@@ -10,6 +10,7 @@ milliseconds per file and the ratio to ``cv2.imread``.
 """
 
 import argparse
+import json
 import os
 import os.path as osp
 import tempfile
@@ -64,12 +65,17 @@ def timed(func, paths) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--num', type=int, default=1000, help='files of each kind')
+    parser.add_argument('--quick', action='store_true', help='300 files of each kind')
+    parser.add_argument('--tiny', action='store_true', help='20 files of each kind')
+    parser.add_argument('--out', help='JSON file for the figures (default: none)')
     parser.add_argument('--out-dir', help='where to write the files (default: a temp dir)')
     args = parser.parse_args()
+    num = 20 if args.tiny else 300 if args.quick else args.num
     out_dir = args.out_dir or tempfile.mkdtemp(prefix='bench_scan_')
     os.makedirs(out_dir, exist_ok=True)
-    print(f'writing {2 * args.num} files to {out_dir}')
-    for kind, paths in write_files(out_dir, args.num).items():
+    print(f'writing {2 * num} files to {out_dir}')
+    figures = {}
+    for kind, paths in write_files(out_dir, num).items():
         megabytes = sum(osp.getsize(p) for p in paths) / 1e6
         cv2_decode(paths)  # warm the page cache
         report = scan_image_files(paths)
@@ -82,11 +88,21 @@ def main() -> None:
         ]
         reference = results[-1][1]
         print(f'\n{len(paths)} {kind} ({megabytes:.0f} MB, page cache warm)')
+        figures[kind] = {}
         for name, seconds in results:
             print(
                 f'  {name:26s} {seconds:6.2f} s  {1e3 * seconds / len(paths):6.3f} ms/file  '
                 f'{seconds / reference:5.2f} x cv2.imread'
             )
+            figures[kind][name] = {
+                'ms_per_file': 1e3 * seconds / len(paths),
+                'x_cv2_imread': seconds / reference,
+            }
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump({'files_per_kind': num, 'results': figures}, f, indent=2)
+        print(f'wrote {args.out}')
 
 
 if __name__ == '__main__':
