@@ -43,9 +43,27 @@ def auto_num_workers(cpus: Optional[int] = None, local_processes: Optional[int] 
 
 def cuda_in_use(cfg: Config) -> bool:
     """Whether the run will put batches on a CUDA device."""
-    import torch
+    from mmtl.utils.dist import uses_cuda
 
-    return torch.cuda.is_available() and cfg.get('device', 'cuda') != 'cpu'
+    return uses_cuda() and cfg.get('device', 'cuda') != 'cpu'
+
+
+def fix_dataloader_workers(cfg: Config) -> None:
+    """Drop the options PyTorch refuses without worker processes where ``num_workers`` is 0.
+
+    ``persistent_workers=True`` and ``prefetch_factor`` need workers, so a user who sets
+    ``num_workers=0`` (to debug, or on a small machine) would otherwise get a crash.
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    for key in DATALOADER_KEYS:
+        loader = cfg.get(key)
+        if not loader or loader.get('num_workers', 0) != 0:
+            continue
+        if loader.get('persistent_workers'):
+            loader.persistent_workers = False
+        loader.pop('prefetch_factor', None)
 
 
 def resolve_dataloader_defaults(cfg: Config) -> None:
@@ -54,7 +72,8 @@ def resolve_dataloader_defaults(cfg: Config) -> None:
     - ``num_workers='auto'``: :func:`auto_num_workers`.
     - ``pin_memory='auto'``: True when CUDA is used (page-locked batches copy to the GPU
       asynchronously), False on CPU (PyTorch would warn and ignore it).
-    - ``prefetch_factor`` is dropped where ``num_workers`` is 0 (PyTorch refuses it).
+    - then :func:`fix_dataloader_workers`: no ``persistent_workers`` or ``prefetch_factor``
+      where ``num_workers`` is 0.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -67,5 +86,4 @@ def resolve_dataloader_defaults(cfg: Config) -> None:
             loader.num_workers = auto_num_workers()
         if loader.get('pin_memory') == 'auto':
             loader.pin_memory = cuda_in_use(cfg)
-        if loader.get('num_workers', 0) == 0 and 'prefetch_factor' in loader:
-            loader.pop('prefetch_factor')
+    fix_dataloader_workers(cfg)

@@ -9,11 +9,13 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import Registry
 from mmengine.utils import import_modules_from_strings
 
-from mmtl.datasets.loader_defaults import resolve_dataloader_defaults
+from mmtl.datasets.loader_defaults import (  # noqa: F401 (fix_dataloader_workers: API)
+    DATALOADER_KEYS,
+    fix_dataloader_workers,
+    resolve_dataloader_defaults,
+)
 
 from .cli import ConfigError
-
-DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def innermost_dataset(dataset_cfg: ConfigDict) -> ConfigDict:
@@ -51,21 +53,6 @@ def apply_data_root(cfg: Config) -> None:
             continue
         for dataset in leaf_datasets(loader.dataset):
             dataset.setdefault('data_root', data_root)
-
-
-def fix_dataloader_workers(cfg: Config) -> None:
-    """Turn off ``persistent_workers`` where ``num_workers`` is 0.
-
-    PyTorch refuses ``persistent_workers=True`` without worker processes, so a user who sets
-    ``num_workers=0`` (to debug, or on a small machine) would otherwise get a crash.
-
-    Args:
-        cfg (Config): The config, changed in place.
-    """
-    for key in DATALOADER_KEYS:
-        loader = cfg.get(key)
-        if loader and loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
-            loader.persistent_workers = False
 
 
 def drop_schedulers_past_the_end(cfg: Config) -> None:
@@ -162,8 +149,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     apply_data_root(cfg)
-    resolve_dataloader_defaults(cfg)  # 'auto' workers / pin_memory (mmtl.datasets)
-    fix_dataloader_workers(cfg)
+    resolve_dataloader_defaults(cfg)  # 'auto' workers / pin_memory; options 0 workers refuse
     drop_schedulers_past_the_end(cfg)
     drop_disabled_default_hooks(cfg)
     return cfg
