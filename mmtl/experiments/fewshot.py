@@ -22,7 +22,8 @@ from mmengine.config import Config
 
 from mmtl.datasets.digits import write_digits_folder
 from mmtl.datasets.folder_dataset import IMG_EXTENSIONS, list_class_folders, list_image_files
-from mmtl.utils.config import load_config
+from mmtl.utils.config import DATALOADER_KEYS, load_config
+from mmtl.utils.fileio import atomic_open
 
 #: Digits the network is pretrained on, and the new digits it then learns.
 SOURCE_DIGITS = (0, 1, 2, 3, 4)
@@ -118,7 +119,7 @@ def _run_config(
         'log_level': 'WARNING',
         'visualizer.vis_backends': [dict(type='LocalVisBackend')],
     }
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for loader in DATALOADER_KEYS:
         options[f'{loader}.num_workers'] = 0
     options.update(overrides)
     # load_config applies mmtl's fixes (data_root, workers, schedules) after the overrides.
@@ -178,7 +179,8 @@ def pretrain_source_model(config: str, data_root: str, work_dir: str, epochs: in
     runner = _train_and_load_best(cfg)
     state = {k: v for k, v in runner.model.state_dict().items() if k.startswith('backbone.')}
     path = osp.join(work_dir, 'pretrained_backbone.pth')
-    torch.save({'state_dict': state, 'meta': {'source_digits': list(SOURCE_DIGITS)}}, path)
+    with atomic_open(path) as f:
+        torch.save({'state_dict': state, 'meta': {'source_digits': list(SOURCE_DIGITS)}}, f)
     return path
 
 
