@@ -452,31 +452,18 @@ def leftovers(directory):
     return sorted(os.listdir(directory))
 
 
-def test_failed_download_leaves_nothing_in_the_cache(checkpoint_server):
-    checkpoint_server.mode = 'missing'
-    url = checkpoint_server.url('missing.pth')
-
-    with pytest.raises(CheckpointDownloadError) as info:
-        download_checkpoint(url)
-
-    assert_helpful_download_error(info.value, url)
-    assert leftovers(osp.dirname(cached_checkpoint_path(url))) == []
-
-
-def test_truncated_download_is_not_cached(checkpoint_server):
-    checkpoint_server.mode = 'truncated'
-    url = checkpoint_server.url('truncated.pth')
-
-    with pytest.raises(CheckpointDownloadError) as info:
-        download_checkpoint(url)
-
-    assert_helpful_download_error(info.value, url)
-    assert leftovers(osp.dirname(cached_checkpoint_path(url))) == []
-
-
-def test_broken_chunked_download_raises_download_error(checkpoint_server):
-    checkpoint_server.mode = 'truncated_chunked'
-    url = checkpoint_server.url('chunked.pth')
+@pytest.mark.parametrize(
+    'mode,name',
+    [
+        ('missing', 'missing.pth'),
+        ('truncated', 'truncated.pth'),
+        ('truncated_chunked', 'chunked.pth'),
+    ],
+    ids=['http-404', 'shorter-than-content-length', 'broken-chunked-transfer'],
+)
+def test_failed_download_raises_download_error_and_caches_nothing(checkpoint_server, mode, name):
+    checkpoint_server.mode = mode
+    url = checkpoint_server.url(name)
 
     with pytest.raises(CheckpointDownloadError) as info:
         download_checkpoint(url)
