@@ -387,6 +387,8 @@ class FolderDataset(BaseDataset):
             if not went_bad:
                 if isinstance(err, ImageDecodeError):
                     problem = str(err).split('\n')[0]
+                    for prefix in (f'cannot decode image {path}: ', f'cannot read image {path}: '):
+                        problem = problem.replace(prefix, '')
                 else:
                     problem = decode_problem(path)
                     if problem is None:

@@ -352,6 +352,11 @@ class ImageHeader:
         self._image: Optional[Image.Image] = None
         self.fast_colorspace = self._fast_jpeg_header()
         if self.fast_colorspace is None:
+            if self.image.format == 'PNG':
+                # Pillow reads a PNG's EXIF by decoding the whole file, and a failure there
+                # would be swallowed with the EXIF error, leaving a partly decoded image that
+                # later loads "fine": decode first, so corrupt data raises here.
+                self._load_pillow(self.image)
             self.orientation = exif_orientation(self.image)
             self.size = self.image.size
         check_pixel_limit(self.size, name)
@@ -457,9 +462,16 @@ class ImageHeader:
         if stored_min is not None and img.format == 'JPEG':
             # draft() picks the largest 1/2^k reduction whose size stays >= the request.
             img.draft(img.mode if img.mode in ('L', 'CMYK') else 'RGB', stored_min)
-        with _pillow_bomb_check_off():
-            img.load()
+        self._load_pillow(img)
         return pil_to_bgr(img, background)
+
+    def _load_pillow(self, img: Image.Image) -> None:
+        """Decode ``img``'s pixels (a no-op once done), the error naming the file."""
+        try:
+            with _pillow_bomb_check_off():
+                img.load()
+        except Exception as error:
+            raise ImageDecodeError(f'cannot decode image {self.name}: {error}') from error
 
 
 def scaled_min_size(upright_size: Size, short_edge: int) -> Size:
