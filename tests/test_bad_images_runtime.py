@@ -6,7 +6,6 @@ import os.path as osp
 import shutil
 import tempfile
 
-import numpy as np
 import pytest
 from bad_image_files import (
     corrupt_jpeg_inside,
@@ -16,7 +15,6 @@ from bad_image_files import (
     png_header_only,
 )
 from mmengine.logging import MMLogger
-from PIL import Image
 
 from mmtl.datasets import FolderDataset
 from mmtl.datasets.folder_dataset import BadDataError, list_image_files
