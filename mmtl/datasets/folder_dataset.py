@@ -341,7 +341,7 @@ class FolderDataset(BaseDataset):
                 f'{report.seconds:.1f} s, {len(report.bad_files)} cannot be read'
             )
         empty = report.empty_classes
-        if empty and not self._defines_classes():
+        if empty and self.is_evaluation:
             # A val/test split may lack a class: labels come from the train split anyway.
             logger.warning(f'{split_dir}: no images for classes {empty}')
             empty = []
