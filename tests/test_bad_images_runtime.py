@@ -294,3 +294,20 @@ def test_corrupt_png_no_longer_loads_as_a_partial_image(tmp_path):
     path = write(tmp_path / 'x.png', CORRUPT_INSIDE['inside.png'])
     with pytest.raises(Exception, match='x.png'):
         LoadImage()(dict(img_path=path))
+
+
+def test_error_raised_in_a_dataloader_worker_stays_one_line(tmp_path):
+    import torch
+    from mmengine.dataset import pseudo_collate
+
+    _, bad = split_with(tmp_path, 'train', 'inside.jpg', CORRUPT_INSIDE['inside.jpg'])
+    dataset = FolderDataset(data_root=str(tmp_path), data_prefix='train', pipeline=LOAD)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=len(dataset), num_workers=1, collate_fn=pseudo_collate
+    )
+    with pytest.raises(BadDataError) as info:
+        next(iter(loader))
+    message = str(info.value)
+    assert '\n' not in message and 'Traceback' not in message
+    assert message.startswith(f'{bad} cannot be decoded')
+    assert 'train_dataloader.dataset.bad_file_policy=skip' in message

@@ -176,15 +176,25 @@ def load_image(image: ImageInput, decode: Optional[dict] = None) -> np.ndarray:
         raise ValueError(str(err)) from err
 
 
-def expand_inputs(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List[ImageInput]:
+def expand_inputs(
+    inputs: Union[ImageInput, Sequence[ImageInput]], unreadable: Optional[list] = None
+) -> List[ImageInput]:
     """A path, a folder (its images, recursively, sorted), an array or a list of them, flattened.
 
     Args:
         inputs: What to classify.
+        unreadable (list, optional): Receives ``(folder, reason)`` for each sub-folder that
+            cannot be listed. Defaults to None: such a folder raises its ``OSError``.
 
     Returns:
         list: File paths and arrays, in order.
     """
+
+    def on_error(error: OSError) -> None:
+        if unreadable is None:
+            raise error
+        unreadable.append((error.filename, f'unreadable folder: {error.strerror}'))
+
     items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
     expanded: List[ImageInput] = []
     for item in items:
@@ -192,7 +202,7 @@ def expand_inputs(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List[Image
             expanded.append(item)
         elif osp.isdir(item):
             found = []
-            for folder, _, files in os.walk(item):
+            for folder, _, files in os.walk(item, onerror=on_error):
                 found += [
                     osp.join(folder, f) for f in files if f.lower().endswith(IMAGE_EXTENSIONS)
                 ]
@@ -318,10 +328,12 @@ class OnnxClassifier:
             ValueError: No images; a single file that cannot be decoded, or none of several.
         """
         single = isinstance(inputs, np.ndarray) or (isinstance(inputs, str) and osp.isfile(inputs))
-        images = expand_inputs(inputs)
+        results = OnnxResults()
+        images = expand_inputs(inputs, results.skipped)
+        for folder, reason in results.skipped:
+            print(f'skipped {folder}: {reason}', file=sys.stderr)
         if not images:
             raise ValueError(f'no images found in {inputs!r}')
-        results = OnnxResults()
         prepared = []
         for image in images:
             try:
