@@ -12,6 +12,7 @@ from mmtl.utils.cli import ConfigError
 
 from .bad_file_record import BadFileRecord
 from .scan import ScanReport, check_image_file, decode_problem, scan_image_files
+from .scan_cache import ScanCache
 from .transforms.image_io import ImageDecodeError
 
 #: Image file extensions read by default (compared case-insensitively).
@@ -160,6 +161,12 @@ class FolderDataset(BaseDataset):
             with ``'error'`` the first one stops the run, naming the file and the key).
             More than this many, counted over all workers, and the run stops. An
             evaluation split never replaces a file: it stops, naming it. Defaults to 20.
+        scan_cache (bool): Remember the scan's verdicts (JSON under ``~/.cache/mmtl/scan``,
+            or ``$MMTL_CACHE_DIR/scan``) with each file's size, mtime, ctime and inode, so an
+            unchanged file is not checked again; any change re-checks it (see
+            :mod:`mmtl.datasets.scan_cache`). Defaults to True.
+        scan_workers (int, optional): Processes for the scan; None: one for fewer than 4000
+            files, else up to the CPUs available (at most 8). Defaults to None.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ``lazy_init`` ...).
     """
@@ -175,6 +182,8 @@ class FolderDataset(BaseDataset):
         scan_files: Union[bool, str] = 'auto',
         split_role: str = 'auto',
         max_runtime_bad_files: int = 20,
+        scan_cache: bool = True,
+        scan_workers: Optional[int] = None,
         **kwargs,
     ) -> None:
         if bad_file_policy not in BAD_FILE_POLICIES:
@@ -192,6 +201,8 @@ class FolderDataset(BaseDataset):
         self.scan_mode = scan_mode
         self.split_role = split_role
         self.max_runtime_bad_files = max_runtime_bad_files
+        self.scan_cache = scan_cache
+        self.scan_workers = scan_workers
         self.runtime_bad_files: Set[str] = set()
         self.runtime_record: Optional[BadFileRecord] = None
         self.scan_report: Optional[ScanReport] = None
@@ -329,15 +340,23 @@ class FolderDataset(BaseDataset):
         """Check the files and classes of the split and apply ``bad_file_policy``."""
         mode = self.effective_scan_mode
         paths = [info['img_path'] for info in data_list] if mode != 'none' else []
-        report = scan_image_files(paths, list(counts.items()), decode=mode == 'decode')
+        cache = ScanCache(split_dir, mode) if self.scan_cache and mode != 'none' else None
+        report = scan_image_files(
+            paths,
+            list(counts.items()),
+            decode=mode == 'decode',
+            workers=self.scan_workers,
+            cache=cache,
+        )
         dangling = list_dangling_links(split_dir)
         report.bad_files.extend((path, 'broken symbolic link or link loop') for path in dangling)
         report.bad_files.extend(unreadable)
         self.scan_report = report
         logger = MMLogger.get_current_instance()
         if mode != 'none':
+            reused = f', {report.cached} unchanged since the last scan' if report.cached else ''
             logger.info(
-                f'{split_dir}: checked {report.num_files} files ({mode}) in '
+                f'{split_dir}: checked {report.num_files} files ({mode}{reused}) in '
                 f'{report.seconds:.1f} s, {len(report.bad_files)} cannot be read'
             )
         empty = report.empty_classes

@@ -20,13 +20,14 @@ decode them (see the figures in ``docs/reliability.md``).
 """
 
 import errno
+import multiprocessing
 import os
 import os.path as osp
 import stat
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from PIL import Image
 
@@ -44,6 +45,15 @@ READABLE_FORMATS = ('JPEG', 'MPO', 'PNG', 'BMP', 'DIB', 'PPM', 'TIFF', 'WEBP')
 
 #: How many bad paths a report lists before "... and N more".
 SHOWN_PATHS = 5
+
+#: Fewer files than this are checked in this process: a pool would cost more than it saves.
+POOL_MIN_FILES = 4000
+
+#: Most processes a scan uses.
+MAX_SCAN_WORKERS = 8
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .scan_cache import ScanCache
 
 
 def _stat_problem(path: str) -> Optional[str]:
@@ -164,12 +174,16 @@ class ScanReport:
         bad_files (list[tuple[str, str]]): ``(path, reason)`` of each bad file, in scan order.
         empty_classes (list[str]): Class names without any image.
         seconds (float): Time the scan took.
+        cached (int): Files whose verdict came from the scan cache (unchanged since).
+        workers (int): Processes that checked the other files.
     """
 
     num_files: int = 0
     bad_files: List[Tuple[str, str]] = field(default_factory=list)
     empty_classes: List[str] = field(default_factory=list)
     seconds: float = 0.0
+    cached: int = 0
+    workers: int = 1
 
     @property
     def bad_paths(self) -> List[str]:
@@ -192,10 +206,49 @@ class ScanReport:
         )
 
 
+def default_scan_workers(num_files: int) -> int:
+    """Processes for checking ``num_files`` files: one below :data:`POOL_MIN_FILES`, else up
+    to the CPUs this process may use (at most :data:`MAX_SCAN_WORKERS`); one where ``fork``
+    is not available."""
+    if num_files < POOL_MIN_FILES or 'fork' not in multiprocessing.get_all_start_methods():
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    return max(1, min(MAX_SCAN_WORKERS, cpus or 1, num_files // (POOL_MIN_FILES // 2)))
+
+
+def _check_chunk(task: Tuple[List[str], bool]) -> List[Optional[str]]:
+    paths, decode = task
+    return [check_image_file(path, decode=decode) for path in paths]
+
+
+def check_files(
+    paths: Sequence[str], decode: bool = False, workers: int = 1
+) -> List[Optional[str]]:
+    """:func:`check_image_file` of each path, in order, spread over ``workers`` processes.
+
+    Args:
+        paths (Sequence[str]): Files to check.
+        decode (bool): Decode each file too. Defaults to False.
+        workers (int): Processes (forked; 1 = this one). Defaults to 1.
+
+    Returns:
+        list[str | None]: The verdict of each file.
+    """
+    if workers <= 1 or len(paths) < 2:
+        return _check_chunk((list(paths), decode))
+    size = max(256, len(paths) // (workers * 8))
+    tasks = [(list(paths[i : i + size]), decode) for i in range(0, len(paths), size)]
+    with multiprocessing.get_context('fork').Pool(workers) as pool:
+        chunks = pool.map(_check_chunk, tasks, chunksize=1)
+    return [verdict for chunk in chunks for verdict in chunk]
+
+
 def scan_image_files(
     paths: Iterable[str],
     class_files: Optional[Sequence[Tuple[str, int]]] = None,
     decode: bool = False,
+    workers: Optional[int] = 1,
+    cache: Optional['ScanCache'] = None,
 ) -> ScanReport:
     """Check every file in ``paths`` with :func:`check_image_file`.
 
@@ -204,17 +257,28 @@ def scan_image_files(
         class_files (Sequence[tuple[str, int]], optional): ``(class name, number of files)``
             per class; those with no file are reported as empty. Defaults to None.
         decode (bool): Also decode each file (see :func:`decode_problem`). Defaults to False.
+        workers (int, optional): Processes to check with; None picks
+            :func:`default_scan_workers`. Defaults to 1.
+        cache (ScanCache, optional): Verdicts of earlier scans: files unchanged since are
+            not checked again, and the new verdicts are stored. Defaults to None.
 
     Returns:
         ScanReport: Counts, bad files with reasons, empty classes and the time taken.
     """
     start = time.perf_counter()
-    report = ScanReport()
-    for path in paths:
-        report.num_files += 1
-        problem = check_image_file(path, decode=decode)
-        if problem is not None:
-            report.bad_files.append((path, problem))
+    paths = list(paths)
+    known: Dict[str, Optional[str]] = {}
+    todo = paths
+    if cache is not None:
+        known, todo = cache.lookup(paths)
+    workers = default_scan_workers(len(todo)) if workers is None else workers
+    verdicts = dict(zip(todo, check_files(todo, decode, workers)))
+    if cache is not None:
+        cache.record(verdicts, paths)
+        cache.save()
+        verdicts.update(known)
+    report = ScanReport(num_files=len(paths), cached=len(known), workers=workers)
+    report.bad_files = [(path, verdicts[path]) for path in paths if verdicts[path] is not None]
     if class_files is not None:
         report.empty_classes = [name for name, count in class_files if count == 0]
     report.seconds = time.perf_counter() - start
