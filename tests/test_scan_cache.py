@@ -1,5 +1,6 @@
 """The scan cache (JSON, keyed by path, size, mtime, ctime, inode) and the scan process pool."""
 
+import io
 import json
 import os
 import os.path as osp
@@ -133,3 +134,41 @@ def test_process_pool_gives_the_same_verdicts_in_order(tmp_path):
     pooled = scan_image_files(paths, decode=True, workers=2)
     assert pooled.workers == 2 and alone.bad_files == pooled.bad_files
     assert len(alone.bad_files) > 8
+
+
+def jpeg_variants():
+    from bad_image_files import photo
+    from PIL import Image
+
+    rgb = Image.fromarray(photo((64, 48), 3))
+    variants = {}
+    for name, img, kwargs in (
+        ('plain', rgb, {}),
+        ('grey', rgb.convert('L'), {}),
+        ('cmyk', rgb.convert('CMYK'), {}),
+        ('progressive', rgb, {'progressive': True}),
+        ('exif', rgb, {'exif': b'Exif\x00\x00' + b'MM\x00*\x00\x00\x00\x08' + b'\x00' * 6}),
+    ):
+        buffer = io.BytesIO()
+        img.save(buffer, 'JPEG', quality=90, **kwargs)
+        variants[name] = buffer.getvalue()
+    good = variants['plain']
+    variants['cut'] = good[: len(good) * 3 // 4]
+    variants['junk_after'] = good + b'junk' * 20
+    variants['soi_then_junk'] = b'\xff\xd8' + b'\x13' * 200 + b'\xff\xd9'
+    variants['no_frame'] = b'\xff\xd8\xff\xe0\x00\x04ab\xff\xd9'
+    return variants
+
+
+def test_fast_jpeg_check_never_gives_another_verdict_than_pillow(tmp_path, monkeypatch):
+    paths = {
+        name: write_old(tmp_path / f'{name}.jpg', data) for name, data in jpeg_variants().items()
+    }
+    fast = {name: scan_module.check_image_file(path) for name, path in paths.items()}
+    taken = {name: scan_module._plain_jpeg_is_complete(path) for name, path in paths.items()}
+    assert taken['plain'] and taken['grey'] and taken['progressive'] and taken['cmyk']
+    assert not any(taken[name] for name in ('cut', 'junk_after', 'soi_then_junk', 'no_frame'))
+    monkeypatch.setattr(scan_module, '_plain_jpeg_is_complete', lambda path: False)
+    slow = {name: scan_module.check_image_file(path) for name, path in paths.items()}
+    assert fast == slow
+    assert slow['plain'] is None and slow['cut'] is not None and slow['soi_then_junk'] is not None
