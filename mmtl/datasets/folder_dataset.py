@@ -166,7 +166,8 @@ class FolderDataset(BaseDataset):
             unchanged file is not checked again; any change re-checks it (see
             :mod:`mmtl.datasets.scan_cache`). Defaults to True.
         scan_workers (int, optional): Processes for the scan; None: one for fewer than 4000
-            files, else up to the CPUs available (at most 8). Defaults to None.
+            files or fewer than 4 usable CPUs, else up to the CPUs available (at most 8).
+            Defaults to None.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ``lazy_init`` ...).
     """
