@@ -8,7 +8,7 @@ from mmengine.logging import MMLogger
 from mmpretrain.datasets import BaseDataset
 
 from mmtl.registry import DATASETS
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import BadDataError, ConfigError
 
 from .scan import ScanReport, check_image_file, scan_image_files
 
@@ -17,10 +17,6 @@ IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.pgm', '.bmp', '.tif', '.tif
 
 #: What to do with files that cannot be read: stop with an error, or leave them out.
 BAD_FILE_POLICIES = ('error', 'skip')
-
-
-class BadDataError(ConfigError):
-    """A dataset holds files that cannot be read, or classes without images."""
 
 
 def visible_entries(directory: str) -> List[os.DirEntry]:

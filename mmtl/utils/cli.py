@@ -8,14 +8,10 @@ from typing import Callable, List, Optional
 from mmengine.config import DictAction
 
 from .checkpoint import CheckpointDownloadError, UnsafeCheckpointError
-
-
-class ConfigError(ValueError):
-    """A config key or command-line value is wrong; the message names it."""
-
+from .errors import BadDataError, ConfigError, UserError  # noqa: F401 (old import location)
 
 #: Errors whose message says everything a user needs: printed without a traceback.
-USER_ERRORS = (ConfigError, CheckpointDownloadError, UnsafeCheckpointError, FileNotFoundError)
+USER_ERRORS = (UserError, CheckpointDownloadError, UnsafeCheckpointError, FileNotFoundError)
 
 
 def select_device(device: str) -> None:
