@@ -38,10 +38,11 @@ def _tools_runner(work_dir: str, options: dict):
 
 def _standard_script_runner(config: str, work_dir: str, options: dict):
     """The standard OpenMMLab train script, after ``import mmtl``."""
-    import mmtl  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+
+    import mmtl  # noqa: F401
 
     cfg = Config.fromfile(config)
     cfg.merge_from_dict(options)
