@@ -64,6 +64,44 @@ def packaged_config_path(name: str) -> Optional[str]:
     return None
 
 
+def _get_cfg_path_with_mmtl(original):
+    """Wrap mmengine's ``Config._get_cfg_path`` so that ``mmtl::`` base configs resolve."""
+
+    def get_cfg_path(cfg_path: str, filename: str):
+        if not cfg_path.startswith(PACKAGE_PREFIX):
+            return original(cfg_path, filename)
+        found = packaged_config_path(cfg_path)
+        if found is None:
+            raise FileNotFoundError(
+                f'{filename}: _base_ {cfg_path!r}: mmtl has no such config (mmtl configs are '
+                f'in {", ".join(packaged_config_dirs())}; e.g. mmtl::mobilenet-v2_fruit.py, '
+                f'mmtl::_base_/models/resnet50.py)'
+            )
+        return found, 'mmtl'
+
+    get_cfg_path.mmtl_wrapped = original
+    return get_cfg_path
+
+
+def register_config_package() -> None:
+    """Make ``_base_ = ['mmtl::name.py']`` work in any config, wherever it lives.
+
+    mmengine resolves ``PKG::`` base configs through ``MODULE2PACKAGE`` (mmtl is added to
+    it) and then ``<package>/.mim/configs``; but its pattern (``\\w*::\\w*/\\w*``) refuses a
+    name without a folder (``mmtl::mobilenet-v2_fruit.py``) and it reads a
+    ``model-index.yml`` first. So ``mmtl::`` names are looked up here, among
+    :func:`packaged_config_dirs` (the ``.mim`` copy of a normal install, or the source tree
+    of an editable one); every other name goes to mmengine unchanged. Called by
+    ``import mmtl``; idempotent.
+    """
+    from mmengine.config import utils as config_utils
+
+    config_utils.MODULE2PACKAGE.setdefault('mmtl', 'mmtl')  # PKG2PROJECT is the same dict
+    current = Config._get_cfg_path
+    if getattr(current, 'mmtl_wrapped', None) is None:
+        Config._get_cfg_path = staticmethod(_get_cfg_path_with_mmtl(current))
+
+
 def resolve_config_path(path: str) -> str:
     """Return ``path`` if it is a file, else the mmtl config of that name (``mim``-style).
 
