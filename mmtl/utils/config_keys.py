@@ -76,9 +76,12 @@ def accepted_keys(obj: Any) -> Optional[FrozenSet[str]]:
     import torch.nn
 
     keys: set = set()
+    forwarding = False  # the last __init__ seen passes **kwargs on
     for klass in obj.__mro__:
-        if klass is object or klass is torch.nn.Module:
+        if klass is torch.nn.Module:
             return frozenset(keys)
+        if klass is object:  # **kwargs kept by a class of its own: anything may be right
+            return None if forwarding else frozenset(keys)
         init = klass.__dict__.get('__init__')
         if init is None:
             continue
@@ -88,6 +91,7 @@ def accepted_keys(obj: Any) -> Optional[FrozenSet[str]]:
         keys |= names
         if not var_keyword:
             return frozenset(keys)
+        forwarding = True
     return None
 
 
