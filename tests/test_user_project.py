@@ -169,3 +169,21 @@ def test_normal_install_resolves_mmtl_configs_and_trains_with_mim(
     )
     _train_outputs_ok(project, result)
     assert osp.join(normal_install, 'mmtl', '.mim', 'tools', 'train.py') in result.stdout
+
+
+def test_readme_own_config_example_reads_as_documented(tmp_path):
+    """The config of README's "Write your own config", written into a folder of its own."""
+    from mmtl.utils.config import load_config
+
+    readme = open(osp.join(REPO_ROOT, 'README.md'), encoding='utf-8').read()
+    section = readme.split('## Write your own config', 1)[1]
+    block = section.split('```python\n', 1)[1].split('```', 1)[0]
+    assert block.startswith('# my_project/my_fruit.py')
+    (tmp_path / 'my_fruit.py').write_text(block)
+    (tmp_path / 'data').mkdir()
+    cfg = load_config(str(tmp_path / 'my_fruit.py'), {'data_root': str(tmp_path / 'data')})
+    assert cfg.model.head.num_classes == 12 and cfg.train_cfg.max_epochs == 10
+    assert cfg.train_dataloader.dataset.pipeline[0]['scale'] == 160
+    sizes = {t['type']: t for t in cfg.test_dataloader.dataset.pipeline}
+    assert sizes['ResizeEdge']['scale'] == 182 and sizes['CenterCrop']['crop_size'] == 160
+    assert cfg.test_dataloader.dataset.data_root == str(tmp_path / 'data')
