@@ -219,7 +219,8 @@ def test_user_errors_share_one_base_and_old_names_still_import():
 
 def test_utils_config_modules_do_not_import_upper_mmtl_packages():
     upper = ('mmtl.datasets', 'mmtl.models', 'mmtl.engine', 'mmtl.apis', 'mmtl.analysis')
-    for name in ('config_access', 'config_semantics', 'loader_defaults', 'errors', 'config'):
+    names = ('config_access', 'config_semantics', 'config_checks', 'config_keys', 'loader_defaults')
+    for name in (*names, 'errors', 'config'):
         tree = ast.parse(open(osp.join(REPO_ROOT, 'mmtl', 'utils', f'{name}.py')).read())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:

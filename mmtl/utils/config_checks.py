@@ -257,10 +257,11 @@ def check_data_roots(cfg: Config) -> None:
 def count_training_classes(cfg: Config) -> Optional[Tuple[int, str]]:
     """Number of classes the train dataset will find, and where; None if unknown here.
 
-    Reads ``classes`` (a list, or a file as :class:`~mmtl.datasets.FolderDataset` resolves
-    it) or, for a ``FolderDataset``, the sub-folders of its class folder.
+    Reads ``classes`` when it is a list; otherwise asks the registered dataset class, when
+    it has a ``count_classes(dataset_cfg)`` classmethod (:class:`~mmtl.datasets.FolderDataset`
+    reads a classes file or counts the sub-folders of its class folder).
     """
-    from mmtl.datasets.folder_dataset import FolderDataset, list_class_folders
+    from mmtl.registry import DATASETS
 
     loader = cfg.get('train_dataloader')
     if not loader or not isinstance(loader.get('dataset'), dict):
@@ -269,26 +270,16 @@ def count_training_classes(cfg: Config) -> Optional[Tuple[int, str]]:
     if len(leaves) != 1:
         return None
     dataset = leaves[0]
-    data_root = osp.expanduser(str(dataset.get('data_root') or ''))
     classes = dataset.get('classes')
     if isinstance(classes, (list, tuple)):
         return len(classes), 'train_dataloader.dataset.classes'
-    if isinstance(classes, str):
-        try:
-            path = FolderDataset._resolve_classes_file(classes, data_root)
-        except FileNotFoundError:
-            return None
-        with open(path, encoding='utf-8') as f:
-            return sum(1 for line in f if line.strip()), path
-    if dataset.get('type') not in ('FolderDataset', 'mmtl.FolderDataset', FolderDataset):
+    dataset_type = dataset.get('type')
+    try:
+        dataset_cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+    except KeyError:
         return None
-    folder = dataset.get('class_folder') or dataset.get('data_prefix') or ''
-    if isinstance(folder, dict):
-        folder = folder.get('img_path', '')
-    class_dir = osp.join(data_root, folder)
-    if not osp.isdir(class_dir):
-        return None
-    return len(list_class_folders(class_dir)), class_dir
+    counter = getattr(dataset_cls, 'count_classes', None)
+    return counter(dataset) if callable(counter) else None
 
 
 def check_num_classes(cfg: Config) -> None:
