@@ -232,3 +232,19 @@ def test_resolving_twice_changes_nothing(digits_root):
 
     once = load_config(DIGITS, {'data_root': digits_root})
     assert resolve_config(once).to_dict() == once.to_dict()
+
+
+def test_init_model_of_a_config_object_as_written_has_the_resolved_test_pipeline(tmp_path):
+    import cv2
+    import numpy as np
+    from mmengine.config import Config
+
+    from mmtl.apis import inference_model, init_model
+
+    model = init_model(Config.fromfile(DIGITS))  # the standard way: Config.fromfile
+    test = {t['type']: t for t in model._config.test_dataloader.dataset.pipeline}
+    assert test['Resize']['scale'] == 32
+    image = str(tmp_path / 'digit.png')
+    cv2.imwrite(image, np.full((8, 8, 3), 200, np.uint8))
+    result = inference_model(model, image)
+    assert 0 <= result['pred_label'] < 10
