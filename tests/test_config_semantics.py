@@ -248,3 +248,26 @@ def test_init_model_of_a_config_object_as_written_has_the_resolved_test_pipeline
     cv2.imwrite(image, np.full((8, 8, 3), 200, np.uint8))
     result = inference_model(model, image)
     assert 0 <= result['pred_label'] < 10
+
+
+def test_random_search_best_config_reruns_with_a_new_data_root(tmp_path, digits_root, monkeypatch):
+    from conftest import import_tool
+
+    from mmtl.utils.config import load_config
+
+    tool = import_tool('tools/random_search.py')
+
+    def fake_trial(args, trial):  # no training: only best_config.py is under test here
+        trial.score, trial.status = 50.0 + trial.index, 'done'
+
+    monkeypatch.setattr(tool, 'run_trial', fake_trial)
+    work_dir = str(tmp_path / 'search')
+    argv = [DIGITS, '--trials', '2', '--space', 'optim_wrapper.optimizer.lr=choice(0.1,0.2)']
+    argv += ['--work-dir', work_dir, '--cfg-options', f'data_root={digits_root}']
+    assert tool.main(argv) == 0
+    best = osp.join(work_dir, 'best_config.py')
+    elsewhere = str(tmp_path / 'elsewhere')
+    cfg = load_config(best, {'data_root': elsewhere})
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.data_root == elsewhere
+    assert "num_workers='auto'" in open(best).read()
