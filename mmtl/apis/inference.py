@@ -32,7 +32,7 @@ from mmtl.datasets.transforms import LoadImage
 from mmtl.datasets.transforms.image_io import array_to_bgr, decode_image_file
 from mmtl.registry import MODELS, TRANSFORMS
 from mmtl.utils.cli import ConfigError
-from mmtl.utils.config import innermost_dataset, leaf_datasets, load_config
+from mmtl.utils.config import innermost_dataset, leaf_datasets, load_config, resolve_config
 from mmtl.visualization import draw_prediction
 
 ImageInput = Union[str, np.ndarray]
@@ -59,7 +59,8 @@ def init_model(
     Returns:
         torch.nn.Module: The model in eval mode, with ``_config`` and ``_dataset_meta`` set.
     """
-    cfg = load_config(config, cfg_options) if isinstance(config, str) else config
+    # A Config object is resolved too (idempotent): 'auto' pipeline sizes follow input_size.
+    cfg = load_config(config, cfg_options) if isinstance(config, str) else resolve_config(config)
     model_cfg = cfg.model.copy()
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)

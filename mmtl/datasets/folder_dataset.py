@@ -8,7 +8,7 @@ from mmengine.logging import MMLogger
 from mmpretrain.datasets import BaseDataset
 
 from mmtl.registry import DATASETS
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import BadDataError, ConfigError
 
 from .bad_file_record import BadFileRecord
 from .scan import ScanReport, check_image_file, decode_problem, scan_image_files
@@ -50,8 +50,9 @@ def _unwrap_worker_message(message: str) -> str:
     return rest if sep and name.split('.')[-1].endswith('Error') else last
 
 
-class BadDataError(ConfigError):
-    """A dataset holds files that cannot be read, or classes without images."""
+class RuntimeBadDataError(BadDataError):
+    """A :class:`BadDataError` raised while loading, possibly in a dataloader worker: its
+    message stays the original one line when torch re-raises it in the main process."""
 
     def __init__(self, message: str = '') -> None:
         super().__init__(_unwrap_worker_message(str(message)))
@@ -215,6 +216,36 @@ class FolderDataset(BaseDataset):
         if not self.is_evaluation:
             # Made here, in the main process, so that every dataloader worker shares it.
             self.runtime_record = BadFileRecord()
+
+    @classmethod
+    def count_classes(cls, dataset_cfg: dict) -> Optional[Tuple[int, str]]:
+        """Classes a dataset of this config will have, and where they come from, read
+        before it is built (the config checks compare it with the head's ``num_classes``).
+
+        Args:
+            dataset_cfg (dict): The dataset's config (``data_root`` already applied).
+
+        Returns:
+            tuple | None: ``(count, source)``; None when it cannot be told yet.
+        """
+        data_root = osp.expanduser(str(dataset_cfg.get('data_root') or ''))
+        classes = dataset_cfg.get('classes')
+        if isinstance(classes, (list, tuple)):
+            return len(classes), 'classes'
+        if isinstance(classes, str):
+            try:
+                path = cls._resolve_classes_file(classes, data_root)
+            except FileNotFoundError:
+                return None
+            with open(path, encoding='utf-8') as f:
+                return sum(1 for line in f if line.strip()), path
+        folder = dataset_cfg.get('class_folder') or dataset_cfg.get('data_prefix') or ''
+        if isinstance(folder, dict):
+            folder = folder.get('img_path', '')
+        class_dir = osp.join(data_root, folder)
+        if not osp.isdir(class_dir):
+            return None
+        return len(list_class_folders(class_dir)), class_dir
 
     @staticmethod
     def _resolve_classes_file(path: str, data_root: str) -> str:
@@ -433,14 +464,14 @@ class FolderDataset(BaseDataset):
         key = self._policy_key()
         if self.is_evaluation:
             what = 'can no longer be read' if went_bad else 'cannot be decoded'
-            raise BadDataError(
+            raise RuntimeBadDataError(
                 f'{path} {what} ({problem}); evaluation counts every image and never replaces '
                 f'one, so it stops here. Restore, fix or remove the file (with {key}=skip '
                 f"and scan_files='decode', the default for val/test, such files are left out, "
                 f'named, before evaluation starts).'
             ) from err
         if not went_bad and self.bad_file_policy == 'error':
-            raise BadDataError(
+            raise RuntimeBadDataError(
                 f'{path} cannot be decoded ({problem}): data corrupt inside the file, which '
                 f'the header scan passed. Fix or remove it, or set --cfg-options {key}=skip '
                 f'to skip such files during training (train_dataloader.dataset.scan_files='
@@ -451,7 +482,7 @@ class FolderDataset(BaseDataset):
             self.runtime_record = BadFileRecord()
         first, count = self.runtime_record.add(path)
         if count > self.max_runtime_bad_files:
-            raise BadDataError(
+            raise RuntimeBadDataError(
                 f'{count} files failed to load during training (more than '
                 f'max_runtime_bad_files={self.max_runtime_bad_files}), latest {path} '
                 f'({problem}). Is the data folder being changed or the disk failing?'
