@@ -269,3 +269,26 @@ def test_onnx_runner_skips_bad_files_in_a_folder(tmp_path, colour_root):
     results = classifier([files['L.png'], empty, files['CMYK.jpg']])
     assert [r['img_path'] for r in results] == [files['L.png'], files['CMYK.jpg']]
     assert [p for p, _ in results.skipped] == [empty]
+
+
+def test_onnx_runner_copied_out_of_the_tree_finds_the_decoder_beside_it(tmp_path, colour_root):
+    import shutil
+
+    _, files = colour_root
+    shutil.copy(osp.join(REPO_ROOT, 'mmtl', 'deployment', 'onnx_inferencer.py'), tmp_path)
+    code = (
+        'import importlib.util, json, sys\n'
+        'spec = importlib.util.spec_from_file_location("onnx_inferencer", "onnx_inferencer.py")\n'
+        'mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n'
+        'try:\n'
+        f'    mod.load_image({files["RGBA.png"]!r})\n'
+        'except ImportError as err:\n'
+        '    print(json.dumps(str(err))); sys.exit(0)\n'
+        'print(json.dumps(mod.image_io().__file__))\n'
+    )
+    run = [sys.executable, '-c', code]
+    alone = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path)
+    assert 'copy mmtl/datasets/transforms/image_io.py' in json.loads(alone.stdout), alone.stderr
+    shutil.copy(osp.join(REPO_ROOT, 'mmtl', 'datasets', 'transforms', 'image_io.py'), tmp_path)
+    paired = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path)
+    assert json.loads(paired.stdout) == str(tmp_path / 'image_io.py'), paired.stderr
