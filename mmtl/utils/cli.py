@@ -7,7 +7,7 @@ from typing import Callable, List, Optional
 
 from mmengine.config import DictAction
 
-from .checkpoint import CheckpointDownloadError, UnsafeCheckpointError
+from .checkpoint import CheckpointDownloadError, CheckpointError, UnsafeCheckpointError
 
 
 class ConfigError(ValueError):
@@ -15,7 +15,13 @@ class ConfigError(ValueError):
 
 
 #: Errors whose message says everything a user needs: printed without a traceback.
-USER_ERRORS = (ConfigError, CheckpointDownloadError, UnsafeCheckpointError, FileNotFoundError)
+USER_ERRORS = (
+    ConfigError,
+    CheckpointError,  # NotACheckpointError, TrustedCheckpointsError, ... (trust's addition)
+    CheckpointDownloadError,
+    UnsafeCheckpointError,
+    FileNotFoundError,
+)
 
 
 def select_device(device: str) -> None:
