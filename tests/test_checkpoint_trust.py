@@ -18,12 +18,11 @@ import pytest
 import torch
 from conftest import REPO_ROOT, import_tool
 from mmengine.runner import CheckpointLoader, load_checkpoint
-from mmengine.runner.checkpoint import _load_checkpoint
 from mmengine.runner import checkpoint as mmengine_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint
 
 import mmtl  # noqa: F401  (registers mmtl's checkpoint loaders in mmengine)
 from mmtl.utils import NotACheckpointError, UnsafeCheckpointError
-from mmtl.utils import checkpoint as mmtl_checkpoint
 from mmtl.utils.checkpoint import (
     SAFE_SCHEME_LOADERS,
     TrustedCheckpointsError,
