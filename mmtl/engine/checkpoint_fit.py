@@ -86,7 +86,10 @@ class CheckpointFit:
             _group('unexpected', self.unexpected),
             _group(
                 'of another shape',
-                [f'{k} {list(a)} vs {list(b)}' for k, (a, b) in self.other_shape.items()],
+                [
+                    f'{k}: checkpoint {list(a)}, model {list(b)}'
+                    for k, (a, b) in self.other_shape.items()
+                ],
             ),
         ]
         return f'{len(self.loaded)} of {len(self.model_keys)} model tensors fit; ' + ', '.join(
@@ -232,16 +235,25 @@ def base_model_signatures() -> Dict[str, Dict[str, tuple]]:
     from mmtl.registry import MODELS
     from mmtl.utils.config import packaged_config_dirs
 
+    signatures = {}
     for config_dir in packaged_config_dirs()[:1]:
         for path in sorted(glob.glob(osp.join(config_dir, '_base_', 'models', '*.py'))):
             backbone = Config.fromfile(path).model.get('backbone')
             if not backbone:
                 continue
-            with DefaultScope.overwrite_default_scope('mmtl'), torch.device('meta'):
-                module = MODELS.build(backbone)
-            _SIGNATURES[osp.splitext(osp.basename(path))[0]] = {
-                BACKBONE_PREFIX + k: tuple(v.shape) for k, v in module.state_dict().items()
-            }
+            module = None
+            for device in ('meta', 'cpu'):  # meta: no memory; some backbones need real ones
+                try:
+                    with DefaultScope.overwrite_default_scope('mmtl'), torch.device(device):
+                        module = MODELS.build(backbone)
+                    break
+                except Exception:  # this backbone cannot be built on this device
+                    continue
+            if module is not None:
+                signatures[osp.splitext(osp.basename(path))[0]] = {
+                    BACKBONE_PREFIX + k: tuple(v.shape) for k, v in module.state_dict().items()
+                }
+    _SIGNATURES.update(signatures)
     return _SIGNATURES
 
 
@@ -262,6 +274,21 @@ def _refuse_non_finite(source: str, fit: CheckpointFit) -> None:
             f'checkpoint {source} holds NaN/Inf values in {_group("tensor(s)", fit.non_finite)}'
             f'; its predictions would be NaN (was it saved after training diverged?)'
         )
+
+
+def _exact_fit_hint(fit: CheckpointFit) -> str:
+    """Advice for a checkpoint that does not fit: the class count when only the head differs."""
+    head_only = not (fit.missing or fit.unexpected) and all(
+        k.startswith(HEAD_PREFIX) for k in fit.other_shape
+    )
+    biases = [shapes for k, shapes in fit.other_shape.items() if k.endswith('.bias')]
+    if head_only and biases and len(biases[-1][0]) == 1:
+        trained, built = biases[-1][0][0], biases[-1][1][0]
+        return (
+            f'It was trained for {trained} classes and the config builds {built}: set '
+            f'model.head.num_classes={trained}, or use the checkpoint of this config.'
+        )
+    return 'Use the config it was trained with (or the checkpoint of this config).'
 
 
 def check_exact_fit(
@@ -294,7 +321,7 @@ def check_exact_fit(
                 f'does not fit the model built from the config (for {purpose})',
                 fit,
                 checkpoint,
-                'Use the config it was trained with, or fix model.head.num_classes.',
+                _exact_fit_hint(fit),
             )
         )
     _refuse_non_finite(source, fit)

@@ -141,6 +141,13 @@ class MMTLRunner(Runner):
         finally:
             self._mmtl_resuming = False
 
+    def _building_for_training(self) -> bool:
+        """Whether :meth:`train` is running: it builds the optimizer before loading.
+
+        (The train loop is no sign: hooks build it in ``before_run`` of a test too.)
+        """
+        return isinstance(self.optim_wrapper, (OptimWrapper, OptimWrapperDict))
+
     def load_checkpoint(
         self,
         filename: str,
@@ -160,7 +167,7 @@ class MMTLRunner(Runner):
             CheckpointFitError: The checkpoint does not fit (one line).
         """
         register_checkpoint_schemes()  # covers schemes registered after ``import mmtl``
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        checkpoint = _load_checkpoint(filename, map_location=map_location, logger='silent')
         if not isinstance(checkpoint, dict):
             raise CheckpointFitError(f'checkpoint {filename} holds no state_dict')
         drop_executable_meta(checkpoint, filename, self.logger)
@@ -169,7 +176,7 @@ class MMTLRunner(Runner):
         model_state = model.state_dict()
         if getattr(self, '_mmtl_resuming', False):
             check_exact_fit(checkpoint, model_state, filename, 'resuming', revise_keys)
-        elif isinstance(self._train_loop, BaseLoop):
+        elif self._building_for_training():
             allow = bool(self.cfg.get(PARTIAL_LOAD_KEY, False))
             _, line, warn = check_transfer_fit(
                 checkpoint, model_state, filename, allow, revise_keys
