@@ -99,8 +99,15 @@ def _test_tool(argv, capsys):
     return code, capsys.readouterr()
 
 
-@pytest.mark.parametrize('form', ['positional', '--checkpoint'])
-@pytest.mark.parametrize('name', ['mbv2_5', 'resnet18', 'nan'])
+@pytest.mark.parametrize(
+    'name, form',
+    [
+        ('mbv2_5', 'positional'),
+        ('mbv2_5', '--checkpoint'),
+        ('resnet18', '--checkpoint'),
+        ('nan', 'positional'),
+    ],
+)
 def test_test_tool_refuses_a_checkpoint_that_does_not_fit(
     ckpts, digits_root, tmp_path, capsys, form, name
 ):

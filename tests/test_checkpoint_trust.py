@@ -329,10 +329,14 @@ NOT_CHECKPOINTS = {
 }
 
 
-@pytest.mark.parametrize('kind', sorted(NOT_CHECKPOINTS))
+@pytest.mark.parametrize('kind', sorted(NOT_CHECKPOINTS) + ['damaged safetensors'])
 def test_a_file_that_is_no_checkpoint_is_named_as_such(tmp_path, kind):
-    path = tmp_path / 'weights.pth'
-    NOT_CHECKPOINTS[kind](path)
+    if kind == 'damaged safetensors':
+        path = tmp_path / 'weights.safetensors'
+        path.write_bytes(b'\x10\x00\x00\x00\x00\x00\x00\x00{"a": [1, 2]}')
+    else:
+        path = tmp_path / 'weights.pth'
+        NOT_CHECKPOINTS[kind](path)
     with pytest.raises(NotACheckpointError) as info:
         CheckpointLoader.load_checkpoint(str(path))
     message = str(info.value)

@@ -355,7 +355,15 @@ def _require_mapping(checkpoint: Any, name: str) -> Any:
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
     """mmengine checkpoint scheme for local paths, loading safely (``.safetensors`` too)."""
     if is_safetensors(filename):
-        checkpoint = load_safetensors(osp.expanduser(filename), map_location=map_location)
+        path = osp.expanduser(filename)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'checkpoint file not found: {filename}')
+        try:
+            checkpoint = load_safetensors(path, map_location=map_location)
+        except Exception as err:  # safetensors raises its own types for a damaged header
+            raise NotACheckpointError(
+                f'not a checkpoint: {filename} (not a valid safetensors file: {err})'
+            ) from None
     else:
         checkpoint = safe_torch_load(filename, map_location=map_location)
     return _convert_torchvision(_require_mapping(checkpoint, filename), filename)
