@@ -464,6 +464,23 @@ SAFE_SCHEME_LOADERS: Dict[Tuple[str, ...], Callable] = {
 }
 
 
+def register_safe_scheme(prefixes: Union[str, Tuple[str, ...]], loader: Callable) -> None:
+    """Add a checkpoint scheme whose loader goes through :func:`safe_torch_load`.
+
+    The way for mmtl's own modules (and plugins) to add a scheme: a loader registered with
+    mmengine's ``CheckpointLoader.register_scheme`` directly is replaced by a refusal the
+    next time :func:`register_checkpoint_schemes` runs (before every load).
+
+    Args:
+        prefixes (str | tuple): The prefix(es), as for ``CheckpointLoader.register_scheme``.
+        loader (Callable): ``loader(filename, map_location=None) -> dict``; it must read
+            files only through :func:`safe_torch_load` (or safetensors).
+    """
+    prefixes = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
+    SAFE_SCHEME_LOADERS[prefixes] = loader
+    CheckpointLoader.register_scheme(prefixes=list(prefixes), loader=loader, force=True)
+
+
 def _refuse_scheme(filename: str, map_location: Any = None) -> Any:
     """Loader for a scheme another package registered and mmtl cannot load safely."""
     raise UnsupportedSchemeError(
