@@ -334,3 +334,15 @@ def test_code_in_an_embedded_config_is_refused_and_never_run(tmp_path, kind):
     with pytest.raises(EmbeddedConfigError):
         init_model(path)
     assert not marker.exists()
+
+
+def test_transfer_refuses_non_finite_weights_it_would_load_but_not_a_skipped_head():
+    model = {'backbone.w': torch.zeros(2), 'head.fc.weight': torch.zeros(3, 2)}
+    head = torch.full((7, 2), float('nan'))  # another shape: skipped, so harmless
+    fit, _, _ = check_transfer_fit(
+        {'state_dict': {'backbone.w': torch.ones(2), 'head.fc.weight': head}}, model, 'a.pth'
+    )
+    assert fit.non_finite == []
+    bad = {'backbone.w': torch.tensor([1.0, float('inf')])}
+    with pytest.raises(CheckpointFitError, match=r'NaN/Inf values in 1 tensor\(s\) \(backbone.w\)'):
+        check_transfer_fit({'state_dict': bad}, model, 'b.pth')
