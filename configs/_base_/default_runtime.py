@@ -60,5 +60,8 @@ log_processor = dict(by_epoch=True)
 log_level = 'INFO'
 
 load_from = None
+# load_from must fill (almost) the whole backbone, else training stops before it starts
+# (a checkpoint of another architecture). True allows a partial load (logged as a warning).
+load_from_partial = False
 resume = False
 randomness = dict(seed=0, deterministic=False)

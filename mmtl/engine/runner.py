@@ -4,18 +4,30 @@ that counts gradient accumulation."""
 import contextlib
 import contextvars
 import copy
-from typing import Dict, Iterator, List, Optional, Union
+import logging
+from typing import Callable, Dict, Iterator, List, Optional, Union
 
 from mmengine.config import Config
+from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.runner import BaseLoop, Runner
+from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 from torch.utils.data import DataLoader
 
 from mmtl.registry import RUNNERS
+from mmtl.utils.checkpoint import register_checkpoint_schemes
 from mmtl.utils.config_checks import validate_config
 from mmtl.utils.config_semantics import resolve_config
 from mmtl.utils.errors import ConfigError, UserError
+
+from .checkpoint_fit import (
+    PARTIAL_LOAD_KEY,
+    CheckpointFitError,
+    check_exact_fit,
+    check_transfer_fit,
+    drop_executable_meta,
+)
 
 #: The config as written, while :meth:`MMTLRunner.from_cfg` builds a Runner from its
 #: resolved copy (the Runner dumps the former and runs the latter).
@@ -230,6 +242,70 @@ class MMTLRunner(Runner):
             f'Training data: {total} images, {per_process} per process in each of '
             f'{self.world_size} processes ({len(loader)} iterations per epoch).'
         )
+
+    # ----------------------------------------------------------------------------------------
+    # Checkpoint loading (owned by the checkpoint-trust work; kept apart from the rest)
+    # ----------------------------------------------------------------------------------------
+
+    #: The fit of a loaded checkpoint is checked and reported here, so
+    #: :class:`~mmtl.engine.hooks.CheckpointLoadReportHook` stays quiet.
+    reports_checkpoint_fit = True
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        """mmengine's resume, with the checkpoint checked as for resuming (exact fit)."""
+        self._mmtl_resuming = True
+        try:
+            super().resume(filename, *args, **kwargs)
+        finally:
+            self._mmtl_resuming = False
+
+    def _building_for_training(self) -> bool:
+        """Whether :meth:`train` is running: it builds the optimizer before loading.
+
+        (The train loop is no sign: hooks build it in ``before_run`` of a test too.)
+        """
+        return isinstance(self.optim_wrapper, (OptimWrapper, OptimWrapperDict))
+
+    def load_checkpoint(
+        self,
+        filename: str,
+        map_location: Union[str, Callable] = 'cpu',
+        strict: bool = False,
+        revise_keys: list = [(r'^module.', '')],  # noqa: B006  (mmengine's signature)
+    ) -> dict:
+        """Load a checkpoint through mmtl's safe loader and check that it fits the model.
+
+        Testing and resuming need every tensor (:func:`check_exact_fit`); ``load_from`` for
+        training needs the backbone (:func:`check_transfer_fit`, ``load_from_partial`` in
+        the config allows less). One line reports the result; mmengine's own mismatch dump
+        is not printed. A ``meta['config']`` entry (which mmengine's resume would run as
+        Python) is dropped.
+
+        Raises:
+            CheckpointFitError: The checkpoint does not fit (one line).
+        """
+        register_checkpoint_schemes()  # covers schemes registered after ``import mmtl``
+        checkpoint = _load_checkpoint(filename, map_location=map_location, logger='silent')
+        if not isinstance(checkpoint, dict):
+            raise CheckpointFitError(f'checkpoint {filename} holds no state_dict')
+        drop_executable_meta(checkpoint, filename, self.logger)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        model_state = model.state_dict()
+        if getattr(self, '_mmtl_resuming', False):
+            check_exact_fit(checkpoint, model_state, filename, 'resuming', revise_keys)
+        elif self._building_for_training():
+            allow = bool(self.cfg.get(PARTIAL_LOAD_KEY, False))
+            _, line, warn = check_transfer_fit(
+                checkpoint, model_state, filename, allow, revise_keys
+            )
+            self.logger.log(logging.WARNING if warn else logging.INFO, line)
+        else:
+            check_exact_fit(checkpoint, model_state, filename, 'testing', revise_keys)
+        _load_checkpoint_to_model(model, checkpoint, strict, 'silent', revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
 
 
 # The root registry too, so that ``runner_type='MMTLRunner'`` builds through mmengine's own

@@ -166,7 +166,16 @@ def test_parser() -> argparse.ArgumentParser:
     """Arguments of ``tools/test.py`` (and ``mim test mmtl``)."""
     parser = argparse.ArgumentParser(description='Evaluate a checkpoint on the test split')
     parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file or URL')
+    # The checkpoint positionally (tools/test.py CONFIG CKPT) or as --checkpoint (the way
+    # `mim test` is typed); tools/test.py checks that exactly one is given.
+    parser.add_argument('checkpoint', nargs='?', help='checkpoint file or URL')
+    parser.add_argument(
+        '--checkpoint',
+        '-C',
+        dest='checkpoint_option',
+        metavar='CHECKPOINT',
+        help='the checkpoint, given as an option instead',
+    )
     parser.add_argument(
         '--out-metrics', help='metrics JSON file (default: <work_dir>/test_metrics.json)'
     )
