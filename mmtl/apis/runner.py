@@ -11,6 +11,7 @@ from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmtl.engine.hooks.class_weight_hook import add_class_weight_hook
 from mmtl.engine.runner import MMTLRunner
 from mmtl.utils.checkpoint import download_checkpoint, is_url
 from mmtl.utils.cli import ConfigError
@@ -205,6 +206,7 @@ def build_runner(cfg: Config) -> Runner:
     """Build the Runner named by ``runner_type``, by default :class:`mmtl.engine.MMTLRunner`
     (mmengine's Runner, with lr scaling that counts gradient accumulation)."""
     validate_config(cfg)  # bad keys, values, types, data roots, class count: fail before work
+    add_class_weight_hook(cfg)  # class_weight='auto' is resolved from the train split
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return MMTLRunner.from_cfg(cfg)
