@@ -147,9 +147,7 @@ def run(args: argparse.Namespace) -> None:
         config_path,
         adv.deep_merge(best.overrides, {'train_cfg': {'max_epochs': rec.epochs}}),
         options,
-        (
-            f'Written by tools/advise.py --trials: winner {best.name} ({winner.top1:.2f} % val top-1)',
-        ),
+        (f'Written by tools/advise.py --trials: {best.name}, {winner.top1:.2f} % val top-1',),
     )
     print(f'winner: {best.name}; config written to {best_config}')
 
