@@ -47,23 +47,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def candidate_list(rec_strategy: str, ctx, trials: int):
-    """The recommended strategy first, then the others, then lr variants, ``trials`` in all."""
-    from mmtl.advisor.strategies import STRATEGIES
-    from mmtl.advisor.trials import Candidate
-
-    order = [rec_strategy] + [s for s in ('full-ft', 'scratch', 'partial-ft', 'linear-probe')]
-    names = list(dict.fromkeys(order))
-    cands = [
-        Candidate(n, n, STRATEGIES[n].lr_range(ctx)[1], STRATEGIES[n].overrides(ctx)) for n in names
-    ]
-    for name in names:
-        low, _, high = STRATEGIES[name].lr_range(ctx)
-        for tag, lr in (('low-lr', low), ('high-lr', high)):
-            cands.append(Candidate(f'{name}_{tag}', name, lr, STRATEGIES[name].overrides(ctx, lr)))
-    return cands[:trials]
-
-
 def run(args: argparse.Namespace) -> None:
     from mmtl.advisor import advisor as adv
     from mmtl.advisor.strategies import STRATEGIES
@@ -126,7 +109,7 @@ def run(args: argparse.Namespace) -> None:
         return
 
     budget = args.budget or rec.epochs
-    cands = candidate_list(rec.strategy, ctx, args.trials)
+    cands = adv.candidate_list(rec.strategy, ctx, args.trials)
     trial_dir = osp.join(work_dir, 'trials')
     print(f'trials: {len(cands)} candidates, successive halving, last rung {budget} epochs')
 

@@ -7,7 +7,7 @@ import json
 import os.path as osp
 import pprint
 from dataclasses import asdict
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from .data import DataProfile, build_eval_dataset, cap_per_class, profile_data, 
 from .probe import backbone_stages, recalibrate_batchnorm, ridge_probe_accuracy, stage_features
 from .recommend import Measurements, Recommendation, recommend, recommend_epochs
 from .strategies import STRATEGIES, StrategyContext
+from .trials import Candidate
 
 #: Optimizer types whose lr is per-parameter adaptive (smaller lr multiples).
 ADAPTIVE_OPTIMIZERS = ('Adam', 'AdamW', 'RAdam', 'NAdam', 'Adamax', 'Lamb', 'Lion')
@@ -285,3 +286,26 @@ def plot_measurements(meas: Measurements, out_file: str) -> None:
     axes.legend(loc='lower right', fontsize=8)
     figure.tight_layout()
     save_figure(figure, out_file)
+
+
+def candidate_list(recommended: str, ctx: StrategyContext, trials: int) -> List[Candidate]:
+    """What ``--trials N`` tries: the recommended strategy first, then the other strategies,
+    then each at the low and the high end of its lr range; ``trials`` in all.
+
+    Args:
+        recommended (str): The recommended strategy.
+        ctx (StrategyContext): The user's lr, stages and epochs.
+        trials (int): Number of candidates.
+
+    Returns:
+        list[Candidate]: The candidates, in priority order.
+    """
+    names = list(dict.fromkeys([recommended, 'full-ft', 'scratch', 'partial-ft', 'linear-probe']))
+    cands = [
+        Candidate(n, n, STRATEGIES[n].lr_range(ctx)[1], STRATEGIES[n].overrides(ctx)) for n in names
+    ]
+    for name in names:
+        low, _, high = STRATEGIES[name].lr_range(ctx)
+        for tag, lr in (('low-lr', low), ('high-lr', high)):
+            cands.append(Candidate(f'{name}_{tag}', name, lr, STRATEGIES[name].overrides(ctx, lr)))
+    return cands[:trials]
