@@ -203,3 +203,22 @@ def test_advisor_trial_trains_in_its_own_process_and_writes_the_winner(
     best = Config.fromfile(osp.join(work_dir, 'best_config.py'))
     assert best.data_root == target
     assert osp.isfile(osp.join(board[0]['work_dir'], 'trial_output.log'))
+    assert osp.getsize(osp.join(work_dir, 'leaderboard.png')) > 1000
+
+
+def test_stage_cut_freezes_a_resnet_stem_with_its_batchnorm(tmp_path):
+    from mmtl.advisor.advisor import build_model
+    from mmtl.advisor.probe import backbone_stages, stage_groups
+
+    model = build_model(Config.fromfile(write_tiny_config(str(tmp_path))), pretrained=False)
+    stages = backbone_stages(model)
+    assert stages == ['backbone.conv1'] + [f'backbone.layer{i}' for i in range(1, 5)]
+    ctx = StrategyContext(0.01, False, stages, cut=1, epochs=1, groups=stage_groups(model))
+    frozen = STRATEGIES['partial-ft'].overrides(ctx)['model']['frozen_modules']
+    assert frozen == [
+        'backbone.conv1',
+        'backbone.bn1',
+        'backbone.relu',
+        'backbone.maxpool',
+        'backbone.layer1',
+    ]

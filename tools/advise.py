@@ -14,7 +14,7 @@ size x similarity matrix and writes, into DIR (default ``work_dirs/advise_<confi
 
 ``--trials N`` then trains N candidate strategies in short runs (each in its own process;
 successive halving on val top-1, the last rung ``--budget`` epochs), prints a leaderboard
-(``leaderboard.json``) and writes the winner as ``best_config.py``.
+(``leaderboard.json``, ``leaderboard.png``) and writes the winner as ``best_config.py``.
 """
 
 import argparse
@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> None:
     rows = leaderboard(results)
     print(format_leaderboard(rows))
     write_leaderboard(rows, osp.join(work_dir, 'leaderboard.json'))
+    adv.plot_leaderboard(rows, osp.join(work_dir, 'leaderboard.png'))
     winner = next((r for r in rows if r.top1 is not None), None)
     if winner is None:
         raise RuntimeError(f'every trial failed; see the trial_output.log files in {trial_dir}')

@@ -20,7 +20,13 @@ from mmtl.utils.cli import ConfigError
 from mmtl.utils.fileio import atomic_open
 
 from .data import DataProfile, build_eval_dataset, cap_per_class, profile_data, subset
-from .probe import backbone_stages, recalibrate_batchnorm, ridge_probe_accuracy, stage_features
+from .probe import (
+    backbone_stages,
+    recalibrate_batchnorm,
+    ridge_probe_accuracy,
+    stage_features,
+    stage_groups,
+)
 from .recommend import Measurements, Recommendation, recommend, recommend_epochs
 from .strategies import STRATEGIES, StrategyContext
 from .trials import Candidate
@@ -116,7 +122,7 @@ def measure(
     for name, pretrained in (('pretrained', True), ('random', False)):
         torch.manual_seed(seed)
         model = build_model(cfg, pretrained)
-        stages = backbone_stages(model)
+        stages, groups = backbone_stages(model), stage_groups(model)
         if not pretrained:
             recalibrate_batchnorm(model, train_probe, batch_size)
         total = len(train_probe) + len(val_probe)
@@ -130,7 +136,9 @@ def measure(
             ridge_probe_accuracy(train_feats[s], train_y, val_feats[s], val_y, len(profile.classes))
             for s in stages
         ]
-    meas = Measurements(stages, results['pretrained'], results['random'], len(profile.classes))
+    meas = Measurements(
+        stages, results['pretrained'], results['random'], len(profile.classes), groups
+    )
     return profile, meas
 
 
@@ -144,6 +152,7 @@ def strategy_context(cfg: Config, meas: Measurements, cut: int, epochs: int) -> 
         stages=list(meas.stages),
         cut=cut,
         epochs=epochs,
+        groups=[list(g) for g in meas.groups] or None,
     )
 
 
@@ -244,21 +253,17 @@ def report_dict(profile: DataProfile, meas: Measurements, rec: Recommendation, c
             'mirrors': strategy.mirrors,
             'lr': mid,
             'lr_range': [low, high],
-            'frozen': ['backbone']
-            if rec.strategy == 'linear-probe'
-            else meas.stages[: rec.cut + 1]
-            if rec.strategy == 'partial-ft'
-            else [],
+            'frozen': frozen_modules(rec, ctx),
         },
     }
 
 
-def frozen_modules(rec: Recommendation, meas: Measurements) -> list:
+def frozen_modules(rec: Recommendation, ctx: StrategyContext) -> list:
     """The modules the recommended strategy keeps frozen."""
     if rec.strategy == 'linear-probe':
         return ['backbone']
     if rec.strategy == 'partial-ft':
-        return meas.stages[: rec.cut + 1]
+        return ctx.frozen_upto_cut()
     return []
 
 
@@ -284,6 +289,26 @@ def plot_measurements(meas: Measurements, out_file: str) -> None:
     axes.set_ylim(0, 100)
     axes.set_title('How well each stage separates your classes')
     axes.legend(loc='lower right', fontsize=8)
+    figure.tight_layout()
+    save_figure(figure, out_file)
+
+
+def plot_leaderboard(rows, out_file: str) -> None:
+    """PNG: best val top-1 of each candidate's furthest trial, best first."""
+    from mmtl.visualization import new_figure, save_figure
+
+    figure = new_figure((6.0, 0.5 * len(rows) + 1.5))
+    axes = figure.add_subplot(1, 1, 1)
+    names = [f'{r.name} ({r.epochs} ep)' for r in rows][::-1]
+    values = [r.top1 if r.top1 is not None else 0.0 for r in rows][::-1]
+    axes.barh(
+        names,
+        values,
+        color=['tab:green' if i == len(rows) - 1 else 'tab:blue' for i in range(len(rows))],
+    )
+    axes.set_xlim(0, 100)
+    axes.set_xlabel('best val top-1 (%)')
+    axes.set_title('Trials (successive halving)')
     figure.tight_layout()
     save_figure(figure, out_file)
 

@@ -32,6 +32,27 @@ def backbone_stages(model: nn.Module) -> List[str]:
     return stages
 
 
+def stage_groups(model: nn.Module) -> List[List[str]]:
+    """Per stage of :func:`backbone_stages`, the backbone children that belong to it.
+
+    A child without a convolution (a norm, activation or pool) joins the stage before it:
+    ResNet's ``conv1`` group is ``conv1, bn1, relu, maxpool``, so freezing "up to conv1"
+    freezes its BatchNorm too.
+
+    Returns:
+        list[list[str]]: Dotted names, one list per stage, input to output.
+    """
+    stages = set(backbone_stages(model))
+    groups: List[List[str]] = []
+    for name, _ in model.backbone.named_children():
+        dotted = f'backbone.{name}'
+        if dotted in stages or not groups:
+            groups.append([dotted])
+        else:
+            groups[-1].append(dotted)
+    return groups
+
+
 @contextlib.contextmanager
 def pooled_outputs(model: nn.Module, names: List[str]) -> Iterator[Dict[str, List[torch.Tensor]]]:
     """Collect the global-average-pooled output of each named module while inside."""

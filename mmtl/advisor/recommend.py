@@ -41,6 +41,7 @@ class Measurements:
     pretrained: List[float]
     random: List[float]
     num_classes: int
+    groups: List[List[str]] = field(default_factory=list)  # backbone children per stage
 
     @property
     def chance(self) -> float:

@@ -20,6 +20,8 @@ class StrategyContext:
         stages (list[str]): The backbone's stages, input to output.
         cut (int): Index of the last stage kept frozen by partial fine-tuning.
         epochs (int): Epochs to train.
+        groups (list[list[str]], optional): Backbone children per stage (norms and pools
+            with their stage); partial fine-tuning freezes whole groups.
     """
 
     lr: float
@@ -27,6 +29,13 @@ class StrategyContext:
     stages: List[str]
     cut: int
     epochs: int
+    groups: Optional[List[List[str]]] = None
+
+    def frozen_upto_cut(self) -> List[str]:
+        """Modules from the stem up to and including the cut stage."""
+        if self.groups:
+            return [name for group in self.groups[: self.cut + 1] for name in group]
+        return list(self.stages[: self.cut + 1])
 
 
 @dataclass
@@ -69,7 +78,7 @@ def _linear_probe(ctx: StrategyContext) -> dict:
 
 
 def _partial_ft(ctx: StrategyContext) -> dict:
-    return {'model': {'type': 'TransferClassifier', 'frozen_modules': ctx.stages[: ctx.cut + 1]}}
+    return {'model': {'type': 'TransferClassifier', 'frozen_modules': ctx.frozen_upto_cut()}}
 
 
 def _full_ft(ctx: StrategyContext) -> dict:
