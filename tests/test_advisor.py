@@ -222,3 +222,22 @@ def test_stage_cut_freezes_a_resnet_stem_with_its_batchnorm(tmp_path):
         'backbone.maxpool',
         'backbone.layer1',
     ]
+
+
+def test_lp_ft_probes_first_then_unfreezes_the_backbone_at_a_lower_lr():
+    from mmtl.experiments.fewshot import STRATEGIES as FEWSHOT_STRATEGIES
+
+    cfg = Config(
+        dict(
+            model=dict(type='ImageClassifier'),
+            optim_wrapper=dict(optimizer=dict(lr=0.01)),
+            train_cfg=dict(max_epochs=40),
+        )
+    )
+    FEWSHOT_STRATEGIES['lp-ft'](cfg, 'pretrained.pth')
+    assert cfg.load_from == 'pretrained.pth'
+    assert cfg.model.type == 'TransferClassifier' and cfg.model.frozen_modules == ['backbone']
+    assert cfg.custom_hooks == [
+        dict(type='GradualUnfreezeHook', schedule=[dict(epoch=11, modules=['backbone'])])
+    ]
+    assert cfg.optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult == 0.1

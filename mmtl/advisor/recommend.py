@@ -15,7 +15,7 @@ The rules (figures are val top-1 of the ridge probe, see :mod:`mmtl.advisor.prob
    ``partial-ft`` frozen up to that stage; else ``full-ft`` (backbone at 0.1x the lr). On
    small data full fine-tuning is the safe pick: in ``tools/fewshot_digits.py`` (features
    of a narrow source task) it is within 3 points of the best strategy at every k, while
-   the probe and partial fine-tuning trail by 8-40 points.
+   the probe trails by 6-38 points and partial fine-tuning by up to 8.
 """
 
 import math

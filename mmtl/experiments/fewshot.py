@@ -54,12 +54,37 @@ def _full_finetune(cfg: Config, pretrained: str) -> None:
     cfg.optim_wrapper.paramwise_cfg = dict(custom_keys={'backbone': dict(lr_mult=0.1)})
 
 
+#: LP-FT: the share of the run's epochs spent as a linear probe before the backbone trains.
+LP_FT_PROBE_SHARE = 0.25
+
+
+def _probe_then_finetune(cfg: Config, pretrained: str) -> None:
+    """LP-FT: the head learns on the frozen backbone first, then everything fine-tunes.
+
+    A random head's gradients reach the pretrained features only once the head fits them
+    (Kumar et al., "Fine-Tuning can Distort Pretrained Features", 2022). The backbone is
+    frozen for the first :data:`LP_FT_PROBE_SHARE` of the epochs (no gradients, BatchNorm in
+    eval mode), then unfrozen by ``GradualUnfreezeHook`` at 0.1x the head lr, as full-ft.
+    """
+    _full_finetune(cfg, pretrained)
+    cfg.model.type = 'TransferClassifier'
+    cfg.model.frozen_modules = ['backbone']
+    epochs = int(cfg.train_cfg.max_epochs)
+    unfreeze = max(2, int(epochs * LP_FT_PROBE_SHARE) + 1)
+    hooks = list(cfg.get('custom_hooks') or [])
+    hooks.append(
+        dict(type='GradualUnfreezeHook', schedule=[dict(epoch=unfreeze, modules=['backbone'])])
+    )
+    cfg.custom_hooks = hooks
+
+
 #: Strategy name -> how it changes the run's config (given the pretrained checkpoint path).
 STRATEGIES: Dict[str, Callable[[Config, str], None]] = {
     'scratch': _from_scratch,
     'linear-probe': _linear_probe,
     'partial-ft': _partial_finetune,
     'full-ft': _full_finetune,
+    'lp-ft': _probe_then_finetune,
 }
 
 
