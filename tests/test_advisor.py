@@ -241,3 +241,10 @@ def test_lp_ft_probes_first_then_unfreezes_the_backbone_at_a_lower_lr():
         dict(type='GradualUnfreezeHook', schedule=[dict(epoch=11, modules=['backbone'])])
     ]
     assert cfg.optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult == 0.1
+
+
+def test_advise_without_load_from_is_one_clear_error_before_any_work(digits_root, capsys):
+    tool = import_tool('tools/advise.py')
+    assert tool.main(['mobilenet-v2_digits.py', '--cfg-options', f'data_root={digits_root}']) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'load_from is not set' in err[0], err

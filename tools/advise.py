@@ -57,11 +57,17 @@ def run(args: argparse.Namespace) -> None:
         write_leaderboard,
     )
     from mmtl.apis.runner import check_load_from
+    from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import check_data_roots, load_config, resolve_config_path
 
     config_path = resolve_config_path(args.config)
     cfg = load_config(config_path, args.cfg_options)
     check_data_roots(cfg)
+    if not cfg.get('load_from'):
+        raise ConfigError(
+            f'{args.config}: load_from is not set; the advisor compares the pretrained backbone '
+            'with a random one: add --cfg-options load_from=/path/to/pretrained.pth'
+        )
     check_load_from(cfg)
     name = osp.splitext(osp.basename(config_path))[0]
     work_dir = args.work_dir or osp.join('work_dirs', f'advise_{name}')
