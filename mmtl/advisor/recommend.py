@@ -6,7 +6,9 @@ The rules (figures are val top-1 of the ridge probe, see :mod:`mmtl.advisor.prob
 - similarity: ``s = (acc - chance) / (100 - chance)`` of the pretrained features at the
   backbone's last stage; ``s >= SIMILAR`` is similar (the features already separate the
   classes, as on a task close to the pretraining one);
-- gain: best pretrained stage minus best random stage, in points.
+- gain: how much the pretrained features beat random ones, in points: the larger of best
+  stage vs best stage and last stage vs last stage (random early stages are often good on
+  easy data, and a saturated probe hides the gain at one of the two).
 
 1. gain ``< MIN_GAIN`` points: pretraining does not help here -> ``scratch``;
 2. similar: small -> ``linear-probe``, medium -> ``partial-ft``, large -> ``full-ft``;
@@ -99,7 +101,9 @@ def recommend(profile: DataProfile, meas: Measurements, epochs: int) -> Recommen
     pre_last = meas.pretrained[last]
     s_last = meas.similarity(pre_last)
     best = meas.best_pretrained_stage
-    gain = max(meas.pretrained) - max(meas.random)
+    gain_best = max(meas.pretrained) - max(meas.random)
+    gain_last = pre_last - meas.random[last]
+    gain = max(gain_best, gain_last)
     similar = s_last >= SIMILAR
     cut = min(best, len(meas.stages) // 2 - 1)
     reasons = [
@@ -110,7 +114,8 @@ def recommend(profile: DataProfile, meas: Measurements, epochs: int) -> Recommen
         f'{pre_last:.1f} % (chance {meas.chance:.1f} %), similarity {s_last:.2f} -> '
         f'{"similar" if similar else "not similar"} (similar >= {SIMILAR})',
         f'best pretrained stage {meas.stages[best]} {meas.pretrained[best]:.1f} % vs best random '
-        f'stage {max(meas.random):.1f} %: pretraining gains {gain:+.1f} points',
+        f'stage {max(meas.random):.1f} % ({gain_best:+.1f}), last stage vs random last stage '
+        f'{meas.random[last]:.1f} % ({gain_last:+.1f}): pretraining gains {gain:+.1f} points',
     ]
     if profile.imbalance_flagged:
         reasons.append(

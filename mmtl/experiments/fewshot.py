@@ -87,6 +87,10 @@ STRATEGIES: Dict[str, Callable[[Config, str], None]] = {
     'lp-ft': _probe_then_finetune,
 }
 
+#: What the experiment runs unless asked: the README table's strategies. ``lp-ft`` is opt-in:
+#: measured (10 pretraining epochs, 100 steps, k = 5 and 10, 2 seeds) it did not beat full-ft.
+DEFAULT_STRATEGIES = ('scratch', 'linear-probe', 'partial-ft', 'full-ft')
+
 
 @dataclass
 class FewShotResult:
@@ -272,7 +276,7 @@ def finetune_and_test(
 def run_fewshot_experiment(
     work_dir: str,
     shots: Sequence[int] = (5, 10, 20),
-    strategies: Iterable[str] = tuple(STRATEGIES),
+    strategies: Iterable[str] = DEFAULT_STRATEGIES,
     seeds: Sequence[int] = (0,),
     pretrain_epochs: int = 30,
     steps: int = 200,
@@ -284,7 +288,8 @@ def run_fewshot_experiment(
     Args:
         work_dir (str): Where data, runs and checkpoints go.
         shots (Sequence[int]): Values of k. Defaults to (5, 10, 20).
-        strategies (Iterable[str]): Keys of :data:`STRATEGIES`. Defaults to all.
+        strategies (Iterable[str]): Keys of :data:`STRATEGIES`. Defaults to
+            :data:`DEFAULT_STRATEGIES`.
         seeds (Sequence[int]): Seeds of the k-shot draws (one run each). Defaults to (0,).
         pretrain_epochs (int): Epochs on digits 0-4. Defaults to 30.
         steps (int): Optimisation steps per few-shot run. Defaults to 200.
