@@ -76,7 +76,23 @@ def test_test_py_refuses_a_bad_out_extension_before_any_work(tmp_path, capsys):
     missing_ckpt = str(tmp_path / 'nothing.pth')  # would fail later: the --out check is first
     assert test.main(['mobilenet-v2_digits.py', missing_ckpt, '--out', 'preds.txt']) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ['error: --out preds.txt: must end in .csv or .json']
+    assert err == ['error: --out preds.txt: must end in .csv or .json (or .pkl for raw results)']
+
+
+def test_add_prediction_writer_extends_every_evaluator_form():
+    from mmengine.config import Config
+
+    from mmtl.evaluation.metrics import add_prediction_writer
+
+    single = Config(dict(test_evaluator=dict(type='Accuracy')))
+    add_prediction_writer(single, 'p.json', topk=3)
+    assert single.test_evaluator == [
+        dict(type='Accuracy'),
+        dict(type='PredictionWriter', out_file='p.json', topk=3),
+    ]
+    listed = Config(dict(test_evaluator=[dict(type='Accuracy')]))
+    add_prediction_writer(listed, 'r.pkl')
+    assert listed.test_evaluator[1] == dict(type='DumpResults', out_file_path='r.pkl')
 
 
 @pytest.mark.slow

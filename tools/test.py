@@ -34,7 +34,8 @@ def parser() -> argparse.ArgumentParser:
         '--out',
         metavar='FILE',
         help="also write every test image's prediction (path, true and predicted class, "
-        'score, top-5) to FILE (.csv or .json); analysis_tools/analyze_results.py reads it',
+        'score, top-5) to FILE (.csv or .json; analysis_tools/analyze_results.py reads it), '
+        'or the raw results to FILE.pkl (mmengine DumpResults)',
     )
     return test_args
 

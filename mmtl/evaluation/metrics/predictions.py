@@ -14,8 +14,9 @@ from mmtl.utils.fileio import atomic_open
 
 from .score_metric import ScoreMetric
 
-#: File extensions :class:`PredictionWriter` writes.
-PREDICTION_FORMATS = ('.csv', '.json')
+#: File extensions :class:`PredictionWriter` writes; ``.pkl`` is mmengine's ``DumpResults``
+#: (the raw data samples, as OpenMMLab's ``tools/test.py --out result.pkl`` writes them).
+PREDICTION_FORMATS = ('.csv', '.json', '.pkl')
 
 
 def prediction_rows(
@@ -83,7 +84,7 @@ def check_prediction_file(path: str) -> None:
         ConfigError: The extension is not ``.csv`` or ``.json``, or the folder is missing.
     """
     if osp.splitext(path)[1].lower() not in PREDICTION_FORMATS:
-        raise ConfigError(f'--out {path}: must end in .csv or .json')
+        raise ConfigError(f'--out {path}: must end in .csv or .json (or .pkl for raw results)')
     folder = osp.dirname(osp.abspath(path))
     if not osp.isdir(folder):
         raise ConfigError(f'--out {path}: folder {folder} does not exist')
@@ -138,14 +139,17 @@ def add_prediction_writer(cfg: Config, out_file: str, topk: int = 5) -> None:
 
     Args:
         cfg (Config): The test config, changed in place.
-        out_file (str): ``.csv`` or ``.json`` file.
+        out_file (str): ``.csv`` or ``.json`` file (``.pkl``: mmengine's ``DumpResults``).
         topk (int): Classes listed per image. Defaults to 5.
 
     Raises:
         ConfigError: ``out_file`` cannot be written (see :func:`check_prediction_file`).
     """
     check_prediction_file(out_file)
-    writer = dict(type='PredictionWriter', out_file=out_file, topk=topk)
+    if out_file.lower().endswith('.pkl'):
+        writer = dict(type='DumpResults', out_file_path=out_file)
+    else:
+        writer = dict(type='PredictionWriter', out_file=out_file, topk=topk)
     evaluator = cfg.get('test_evaluator')
     if evaluator is None:
         cfg.test_evaluator = [writer]
