@@ -1,5 +1,6 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend, CheckpointWriteError
 from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state_dicts
+from .class_weight_hook import ClassWeightHook, add_class_weight_hook
 from .gradual_unfreeze_hook import GradualUnfreezeHook
 from .model_summary_hook import ModelSummaryHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
@@ -9,9 +10,11 @@ __all__ = [
     'AtomicLocalBackend',
     'CheckpointLoadReportHook',
     'CheckpointWriteError',
+    'ClassWeightHook',
     'GradualUnfreezeHook',
     'ModelSummaryHook',
     'NonFiniteLossError',
     'NonFiniteLossHook',
+    'add_class_weight_hook',
     'compare_state_dicts',
 ]
