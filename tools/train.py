@@ -11,6 +11,7 @@ Also run as ``mim train mmtl CONFIG ...`` and, for several processes, through
 import sys
 
 from mmtl.apis.runner import build_runner, prepare_train_config
+from mmtl.utils.signals import run_guarded
 from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, train_parser
 
 
@@ -25,4 +26,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    # Trains in a child that stops cleanly (checkpoint, exit 128 + signal) on SIGTERM/SIGINT
+    # and when this process dies (mim kills it with SIGKILL on Ctrl-C).
+    sys.exit(run_guarded(main))

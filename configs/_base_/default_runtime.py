@@ -31,6 +31,9 @@ default_hooks = dict(
     ),
     # Stop at the first NaN/Inf loss (and never save NaN weights), naming iteration and lr.
     non_finite_loss=dict(type='NonFiniteLossHook'),
+    # SIGTERM/SIGINT (or the launcher dying): stop after the iteration with a resumable
+    # checkpoint, exit 128 + signal. See docs/reliability.md.
+    graceful_stop=dict(type='GracefulStopHook'),
     # At the start of training: total/trainable parameters, FLOPs at the input size and a
     # training-memory estimate at the batch size.
     model_summary=dict(type='ModelSummaryHook'),

@@ -1,5 +1,6 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend, CheckpointWriteError
 from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state_dicts
+from .graceful_stop_hook import GracefulStopHook, TrainingInterrupted
 from .gradual_unfreeze_hook import GradualUnfreezeHook
 from .model_summary_hook import ModelSummaryHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
@@ -9,9 +10,11 @@ __all__ = [
     'AtomicLocalBackend',
     'CheckpointLoadReportHook',
     'CheckpointWriteError',
+    'GracefulStopHook',
     'GradualUnfreezeHook',
     'ModelSummaryHook',
     'NonFiniteLossError',
     'NonFiniteLossHook',
+    'TrainingInterrupted',
     'compare_state_dicts',
 ]

@@ -31,6 +31,8 @@ from mmtl.utils.fileio import atomic_open
 
 #: Name of :class:`AtomicLocalBackend` among mmengine's file backends.
 ATOMIC_BACKEND = 'mmtl_atomic_local'
+#: Name of the checkpoint written when a signal stops training (see GracefulStopHook).
+INTERRUPTED_TMPL = 'interrupted_iter_{}.pth'
 #: ``errno`` values that mean the disk (or the user's quota) is full.
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
@@ -168,6 +170,45 @@ class AtomicCheckpointHook(CheckpointHook):
         write_atomically(str(self.last_ckpt).encode('utf-8'), pointer)
         if outdated is not None and outdated != self.last_ckpt:
             self._remove_checkpoint(outdated)
+        self._remove_interrupted(keep=self.last_ckpt)
+
+    def _remove_interrupted(self, keep: str) -> None:
+        """Remove the checkpoints of stopped runs: a newer checkpoint (``keep``) exists."""
+        pattern = osp.join(self.out_dir, INTERRUPTED_TMPL.format('*'))
+        for path in glob.glob(pattern):
+            if path != keep:
+                self._remove_checkpoint(path)
+
+    def save_interrupted(self, runner) -> str:
+        """Save a resumable checkpoint in the middle of an epoch (a stop signal came).
+
+        Written atomically like the others, as ``interrupted_iter_<N>.pth`` (N iterations
+        done); ``last_checkpoint`` then names it, and the checkpoints of earlier stops go.
+        The next regular checkpoint removes it.
+
+        Args:
+            runner: The runner, inside ``after_train_iter``.
+
+        Returns:
+            str: The path written.
+        """
+        filename = INTERRUPTED_TMPL.format(runner.iter + 1)
+        path = self.file_backend.join_path(self.out_dir, filename)
+        # by_epoch=False: meta epoch = epochs completed, iter = iterations completed.
+        runner.save_checkpoint(
+            self.out_dir,
+            filename,
+            self.file_client_args,
+            save_optimizer=True,
+            save_param_scheduler=True,
+            by_epoch=False,
+            backend_args=self.backend_args,
+        )
+        if is_main_process():
+            pointer = osp.join(runner.work_dir, 'last_checkpoint')
+            write_atomically(str(path).encode('utf-8'), pointer)
+            self._remove_interrupted(keep=path)
+        return path
 
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:
         """mmengine's best-checkpoint logic, removing the previous best only after saving."""
