@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
@@ -35,6 +34,7 @@ STOP_AT = 5  # iterations done when the signal comes: epoch 2, batch 2 of 3
 
 WAIT_MODULE = """
 import os
+import signal
 import time
 
 from mmengine.hooks import Hook
@@ -52,8 +52,11 @@ class WaitForSignal(Hook):
         stop = next(h for h in runner.hooks if type(h).__name__ == 'GracefulStopHook')
         with open(os.environ['STOP_MARKER'] + '.%d' % runner.rank, 'w') as f:
             f.write(str(os.getpid()))
+        if os.environ.get('STOP_RANK') == str(runner.rank):
+            os.kill(os.getpid(), signal.SIGSTOP)  # this rank hangs
         deadline = time.monotonic() + 120
-        while not stop.request.requested and time.monotonic() < deadline:
+        hang = os.environ.get('STOP_RANK') is not None
+        while not hang and not stop.request.requested and time.monotonic() < deadline:
             time.sleep(0.05)
 """
 
@@ -214,3 +217,26 @@ def test_sigterm_to_dist_train_stops_every_rank_at_the_same_iteration(setup, tin
     check_stopped_then_resume(
         work_dir, setup, [*dist, DIGITS_CONFIG, '2', '--work-dir', work_dir, '--resume', *opts]
     )
+
+
+def test_a_hung_rank_stops_the_others_within_the_timeout(setup, tiny_digits):
+    from test_distributed import free_port
+
+    timeout = 10
+    setup['wait_env'].update(PORT=str(free_port()), STOP_RANK='1', MMTL_DIST_TIMEOUT=str(timeout))
+    work_dir = str(setup['tmp'] / 'wd')
+    opts = options(tiny_digits)
+    opts[opts.index(f'train_dataloader.batch_size={BATCH}')] = 'train_dataloader.batch_size=2'
+    dist = ['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh')]
+    process = start([*dist, setup['config'], '2', '--work-dir', work_dir, *opts], setup)
+    rank0, rank1 = wait_for_marker(setup['marker'], process, ranks=2)
+    hung_at = time.monotonic()
+    try:
+        assert wait_gone(rank0, timeout=timeout + 60)
+        waited = time.monotonic() - hung_at
+        output = process.communicate(timeout=120)[0]
+    finally:
+        os.kill(rank1, signal.SIGKILL)  # SIGSTOPped: nothing else ends it
+    assert waited < timeout + 30, f'rank 0 waited {waited:.0f} s for the hung rank'
+    assert process.returncode != 0
+    assert f'Timed out waiting {timeout * 1000}ms' in output, output[-3000:]

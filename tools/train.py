@@ -11,8 +11,8 @@ Also run as ``mim train mmtl CONFIG ...`` and, for several processes, through
 import sys
 
 from mmtl.apis.runner import build_runner, prepare_train_config
-from mmtl.utils.signals import run_guarded
 from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, train_parser
+from mmtl.utils.signals import run_guarded
 
 
 def main(argv=None) -> int:

@@ -27,8 +27,8 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
     def __init__(self, *args, by_epoch: bool = True, **kwargs) -> None:
         if not by_epoch:
             raise ValueError(
-                "train_cfg.by_epoch=False: ResumableEpochBasedTrainLoop trains by epochs; for "
-                "iterations remove train_cfg.type and set max_iters"
+                'train_cfg.by_epoch=False: ResumableEpochBasedTrainLoop trains by epochs; for '
+                'iterations remove train_cfg.type and set max_iters'
             )
         super().__init__(*args, **kwargs)
 
