@@ -34,6 +34,9 @@ default_hooks = dict(
     # SIGTERM/SIGINT (or the launcher dying): stop after the iteration with a resumable
     # checkpoint, exit 128 + signal. See docs/reliability.md.
     graceful_stop=dict(type='GracefulStopHook'),
+    # The lr of each parameter group after scaling, logged; on --resume a changed lr or
+    # max_epochs in the config applies (logged). See docs/reliability.md.
+    effective_lr=dict(type='EffectiveLrHook'),
     # At the start of training: total/trainable parameters, FLOPs at the input size and a
     # training-memory estimate at the batch size.
     model_summary=dict(type='ModelSummaryHook'),

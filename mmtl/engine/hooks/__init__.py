@@ -1,5 +1,6 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend, CheckpointWriteError
 from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state_dicts
+from .effective_lr_hook import EffectiveLrHook, describe_param_groups
 from .graceful_stop_hook import GracefulStopHook, TrainingInterrupted
 from .gradual_unfreeze_hook import GradualUnfreezeHook
 from .model_summary_hook import ModelSummaryHook
@@ -10,6 +11,7 @@ __all__ = [
     'AtomicLocalBackend',
     'CheckpointLoadReportHook',
     'CheckpointWriteError',
+    'EffectiveLrHook',
     'GracefulStopHook',
     'GradualUnfreezeHook',
     'ModelSummaryHook',
@@ -17,4 +19,5 @@ __all__ = [
     'NonFiniteLossHook',
     'TrainingInterrupted',
     'compare_state_dicts',
+    'describe_param_groups',
 ]
