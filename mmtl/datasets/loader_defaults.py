@@ -87,3 +87,6 @@ def resolve_dataloader_defaults(cfg: Config) -> None:
         if loader.get('pin_memory') == 'auto':
             loader.pin_memory = cuda_in_use(cfg)
     fix_dataloader_workers(cfg)
+    from .batch_samplers import fold_drop_last_into_batch_sampler
+
+    fold_drop_last_into_batch_sampler(cfg)  # drop_last beside a batch sampler: the sampler's

@@ -74,7 +74,10 @@ class MMTLRunner(Runner):
             loader = self._train_loop.dataloader
         else:
             loader = self._train_dataloader
-        batch_size = loader.batch_size if isinstance(loader, DataLoader) else loader['batch_size']
+        if isinstance(loader, DataLoader):  # with a batch sampler, the batch is its own
+            batch_size = loader.batch_size or loader.batch_sampler.batch_size
+        else:
+            batch_size = loader['batch_size']
         accumulate = accumulative_counts_of(optim_wrapper)
         total = effective_batch_size(self.world_size, batch_size, accumulate)
         wrappers = _wrapper_list(optim_wrapper)

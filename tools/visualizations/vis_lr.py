@@ -38,8 +38,17 @@ def iters_per_epoch(cfg, num_gpus: int) -> int:
         raise ConfigError(
             f'cannot count the train images ({err}); pass --iters-per-epoch N'
         ) from None
-    batch = cfg.train_dataloader.batch_size * num_gpus
-    rounding = math.floor if cfg.train_dataloader.get('drop_last') else math.ceil
+    loader = cfg.train_dataloader
+    batch_sampler = loader.get('batch_sampler') or {}
+    if str(batch_sampler.get('type', '')).endswith('SmallDataBatchSampler'):
+        from mmtl.datasets import SmallDataBatchSampler
+
+        per_process = [None] * math.ceil(size / num_gpus)  # DefaultSampler pads the ranks
+        ratio = batch_sampler.get('min_last_ratio', 0.5)
+        drop = batch_sampler.get('drop_last')
+        return max(1, len(SmallDataBatchSampler(per_process, loader.batch_size, ratio, drop)))
+    batch = loader.batch_size * num_gpus
+    rounding = math.floor if loader.get('drop_last') else math.ceil
     return max(1, rounding(size / batch))
 
 

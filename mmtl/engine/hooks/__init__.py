@@ -5,6 +5,7 @@ from .graceful_stop_hook import GracefulStopHook, TrainingInterrupted
 from .gradual_unfreeze_hook import GradualUnfreezeHook
 from .model_summary_hook import ModelSummaryHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .warmup_floor_hook import WarmupFloorHook
 
 __all__ = [
     'AtomicCheckpointHook',
@@ -18,6 +19,7 @@ __all__ = [
     'NonFiniteLossError',
     'NonFiniteLossHook',
     'TrainingInterrupted',
+    'WarmupFloorHook',
     'compare_state_dicts',
     'describe_param_groups',
 ]

@@ -1,0 +1,58 @@
+"""A linear warm-up long enough to be one, however short the epochs are."""
+
+from mmengine.hooks import Hook
+from mmengine.optim.scheduler import LinearParamScheduler
+
+from mmtl.registry import HOOKS
+
+
+@HOOKS.register_module()
+class WarmupFloorHook(Hook):
+    """Lengthen a linear lr warm-up of a few iterations to at least ``min_iters``.
+
+    mmtl's schedules warm up for one epoch. With a small dataset an epoch is one or two
+    iterations: the warm-up is then a single step at 1-10 % of the lr and a jump to the full
+    lr, which is no warm-up at all. Before training, a ``LinearLR`` that starts at iteration
+    0 and lasts fewer than ``min_iters`` iterations is stretched to
+    ``min(min_iters, max_fraction x the iterations of the run)`` (never shorter than it was),
+    logged in one line. The schedulers that begin after it overlap it (their factors
+    multiply), as chained mmengine schedulers do.
+
+    Args:
+        min_iters (int): The shortest warm-up, in iterations. Defaults to 10.
+        max_fraction (float): The longest share of the run a lengthened warm-up may take.
+            Defaults to 0.25.
+    """
+
+    priority = 'NORMAL'  # before EffectiveLrHook (VERY_LOW) records the schedule
+
+    def __init__(self, min_iters: int = 10, max_fraction: float = 0.25) -> None:
+        if min_iters < 1 or not 0 < max_fraction <= 1:
+            raise ValueError(
+                f'WarmupFloorHook(min_iters={min_iters}, max_fraction={max_fraction}): '
+                f'min_iters must be >= 1 and max_fraction in (0, 1]'
+            )
+        self.min_iters = min_iters
+        self.max_fraction = max_fraction
+
+    def before_run(self, runner) -> None:
+        """Stretch a too-short warm-up of the freshly built schedulers."""
+        schedulers = runner.param_schedulers or []
+        if isinstance(schedulers, dict):
+            schedulers = [s for group in schedulers.values() for s in group]
+        epoch_length = len(runner.train_dataloader)
+        target = min(self.min_iters, int(self.max_fraction * runner.max_iters))
+        for scheduler in schedulers:
+            if not isinstance(scheduler, LinearParamScheduler) or scheduler.param_name != 'lr':
+                continue
+            if scheduler.by_epoch or scheduler.begin != 0 or scheduler.end >= target:
+                continue
+            old = scheduler.end
+            scheduler.end = target
+            scheduler.total_iters = target - scheduler.begin - 1
+            runner.logger.info(
+                f'Warm-up: {target} iterations instead of {old} ({old / epoch_length:g} epoch(s) '
+                f'of {epoch_length} iterations): LinearLR from {scheduler.start_factor:g} x '
+                f'to {scheduler.end_factor:g} x the lr (WarmupFloorHook min_iters='
+                f'{self.min_iters}).'
+            )
