@@ -106,3 +106,18 @@ def test_the_start_of_training_names_the_lr_of_each_group():
     )
     line = describe_param_groups(model, wrapper.optimizer)
     assert line == '0.001: backbone.{0,1} (4 tensors); 0.01: head (2 tensors)'
+
+
+def test_vis_lr_shows_every_parameter_group(tmp_path, capsys):
+    from conftest import REPO_ROOT, import_tool
+
+    config = f'{REPO_ROOT}/configs/mobilenet-v2_llrd_fruit.py'
+    out = str(tmp_path / 'lr.png')
+    code = import_tool('tools/visualizations/vis_lr.py').main(
+        [config, '--iters-per-epoch', '4', '--out', out]
+    )
+    text = capsys.readouterr().out
+    assert code == 0, text
+    lines = [line for line in text.splitlines() if line.startswith('  ')]
+    assert len(lines) == 10, text  # layer decay: stem, 7 stages, last conv, head
+    assert lines[-1].startswith('  head (2 tensors) (lr 0.000625)')

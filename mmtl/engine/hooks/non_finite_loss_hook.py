@@ -81,11 +81,13 @@ class NonFiniteLossHook(Hook):
     @staticmethod
     def _advice(runner) -> str:
         """What to do, as a command that works: the config's lr applies on resume."""
-        optimizer = (runner.cfg.get('optim_wrapper') or {}).get('optimizer') or {}
+        cfg = getattr(runner, 'cfg', None) or {}
+        optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer') or {}
         lr = optimizer.get('lr') if isinstance(optimizer, dict) else None
-        if lr is None and not isinstance(runner.optim_wrapper, dict):  # a Runner without cfg
-            groups = getattr(runner.optim_wrapper, 'param_groups', None) or [{}]
-            lr = groups[0].get('initial_lr')
+        wrapper = getattr(runner, 'optim_wrapper', None)
+        if lr is None and wrapper is not None and not isinstance(wrapper, dict):
+            groups = getattr(wrapper, 'param_groups', None) or [{}]
+            lr = groups[0].get('initial_lr')  # a Runner built without a config
         lower = (
             f'--cfg-options optim_wrapper.optimizer.lr={lr / 10:g}'
             if isinstance(lr, (int, float))

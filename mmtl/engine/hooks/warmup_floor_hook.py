@@ -6,6 +6,31 @@ from mmengine.optim.scheduler import LinearParamScheduler
 from mmtl.registry import HOOKS
 
 
+def stretch_warmups(schedulers, max_iters: int, min_iters: int = 10, max_fraction: float = 0.25):
+    """Lengthen each too-short linear lr warm-up of ``schedulers`` (see :class:`WarmupFloorHook`).
+
+    Args:
+        schedulers (list): Built mmengine parameter schedulers, before any training step.
+        max_iters (int): Iterations of the whole run.
+        min_iters (int): The shortest warm-up. Defaults to 10.
+        max_fraction (float): The longest share of the run it may take. Defaults to 0.25.
+
+    Returns:
+        list[tuple]: ``(scheduler, old_end, new_end)`` for each one lengthened.
+    """
+    target = min(min_iters, int(max_fraction * max_iters))
+    changed = []
+    for scheduler in schedulers:
+        if not isinstance(scheduler, LinearParamScheduler) or scheduler.param_name != 'lr':
+            continue
+        if scheduler.by_epoch or scheduler.begin != 0 or scheduler.end >= target:
+            continue
+        changed.append((scheduler, scheduler.end, target))
+        scheduler.end = target
+        scheduler.total_iters = target - scheduler.begin - 1
+    return changed
+
+
 @HOOKS.register_module()
 class WarmupFloorHook(Hook):
     """Lengthen a linear lr warm-up of a few iterations to at least ``min_iters``.
@@ -41,15 +66,8 @@ class WarmupFloorHook(Hook):
         if isinstance(schedulers, dict):
             schedulers = [s for group in schedulers.values() for s in group]
         epoch_length = len(runner.train_dataloader)
-        target = min(self.min_iters, int(self.max_fraction * runner.max_iters))
-        for scheduler in schedulers:
-            if not isinstance(scheduler, LinearParamScheduler) or scheduler.param_name != 'lr':
-                continue
-            if scheduler.by_epoch or scheduler.begin != 0 or scheduler.end >= target:
-                continue
-            old = scheduler.end
-            scheduler.end = target
-            scheduler.total_iters = target - scheduler.begin - 1
+        changed = stretch_warmups(schedulers, runner.max_iters, self.min_iters, self.max_fraction)
+        for scheduler, old, target in changed:
             runner.logger.info(
                 f'Warm-up: {target} iterations instead of {old} ({old / epoch_length:g} epoch(s) '
                 f'of {epoch_length} iterations): LinearLR from {scheduler.start_factor:g} x '
