@@ -98,8 +98,8 @@ def run_guarded(func: Callable[[], int]) -> int:
     """Run ``func`` in a child process that stops cleanly whatever happens to this one.
 
     The child gets SIGTERM from the kernel when this process dies (even by SIGKILL), and
-    this process forwards SIGTERM and SIGINT to it (the child is in a process group of its
-    own, so a Ctrl-C reaches it once, through here). Off Linux ``func`` runs in-process.
+    this process forwards SIGTERM and SIGINT to it (a Ctrl-C, which reaches both, is then
+    delivered twice: :class:`StopRequest` counts it once). Off Linux ``func`` runs in-process.
 
     Args:
         func (Callable[[], int]): Returns the exit code (it may also raise ``SystemExit``).
@@ -116,7 +116,6 @@ def run_guarded(func: Callable[[], int]) -> int:
     if pid == 0:  # the trainer
         code = 1
         try:
-            os.setpgid(0, 0)
             stop_with_parent(signal.SIGTERM)
             if os.getppid() != parent:  # the parent died before prctl took effect
                 os.kill(os.getpid(), signal.SIGTERM)
