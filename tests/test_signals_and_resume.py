@@ -194,6 +194,10 @@ def test_signal_to_mim_stops_the_trainer_too(setup, tiny_digits, signum):
     process.communicate(timeout=120)
     assert process.returncode != 0
     assert wait_gone(trainer), 'the trainer outlived mim'
+    if signum == signal.SIGINT:  # the same checkpoint; resuming is tested with SIGTERM
+        path = osp.join(work_dir, f'interrupted_iter_{STOP_AT}.pth')
+        assert safe_torch_load(path)['meta']['iter'] == STOP_AT
+        return
     resume = ['--work-dir', work_dir, '--resume', *options(tiny_digits)]
     check_stopped_then_resume(work_dir, setup, [mim, 'train', 'mmtl', DIGITS_CONFIG, *resume])
 
