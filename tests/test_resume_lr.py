@@ -121,3 +121,27 @@ def test_vis_lr_shows_every_parameter_group(tmp_path, capsys):
     lines = [line for line in text.splitlines() if line.startswith('  ')]
     assert len(lines) == 10, text  # layer decay: stem, 7 stages, last conv, head
     assert lines[-1].startswith('  head (2 tensors) (lr 0.000625)')
+
+
+def test_the_iteration_log_shows_the_largest_group_lr(tmp_path):
+    # mmengine logs the first group's lr: under lr_mult / layer decay a fraction of the lr.
+    runner = Runner(
+        model=ToyModel(),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=ToyData(), sampler=dict(type='DefaultSampler', shuffle=False), batch_size=2
+        ),
+        optim_wrapper=dict(
+            optimizer=dict(type='SGD', lr=0.01),
+            paramwise_cfg=dict(custom_keys={'linear.weight': dict(lr_mult=0.1)}),
+        ),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        default_hooks=dict(checkpoint=None),
+        custom_hooks=[dict(type='EffectiveLrHook')],
+        default_scope='mmtl',
+        log_level='WARNING',
+        experiment_name=f'toy-{uuid.uuid4().hex}',
+    )
+    runner.train()
+    assert runner.optim_wrapper.optimizer.param_groups[0]['lr'] == pytest.approx(0.001)
+    assert runner.message_hub.get_scalar('train/lr').current() == pytest.approx(0.01)

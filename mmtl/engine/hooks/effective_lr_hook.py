@@ -82,7 +82,9 @@ class EffectiveLrHook(Hook):
     """Log the lr every parameter group really trains with; apply config changes on resume.
 
     At the start of training (rank 0) one line gives each distinct lr after ``auto_scale_lr``,
-    ``lr_mult`` and layer decay, with the parameters it applies to.
+    ``lr_mult`` and layer decay, with the parameters it applies to; the ``lr`` of the
+    iteration log is the largest of them (mmengine logs the first group's, the stem's under
+    layer decay).
 
     On ``--resume`` mmengine restores the optimizer's and the schedulers' state, so a lr
     lowered in the config (the usual answer to a NaN loss) and a raised ``max_epochs`` would
@@ -119,6 +121,19 @@ class EffectiveLrHook(Hook):
                 f'Effective lr per parameter group (after scaling, lr_mult and layer decay): '
                 f'{describe_param_groups(model, wrapper.optimizer)}'
             )
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        """Log the largest group lr as ``lr`` (mmengine logs the first group's).
+
+        With layer decay the first group is the stem, whose lr is a fraction of the one in
+        the config; the largest is the head's: the config lr after scaling.
+        """
+        wrapper = runner.optim_wrapper
+        if isinstance(wrapper, OptimWrapperDict):
+            return
+        groups = wrapper.optimizer.param_groups
+        if len(groups) > 1:
+            runner.message_hub.update_scalar('train/lr', max(g['lr'] for g in groups))
 
     def _apply_config_lr(self, runner) -> None:
         changes = []
