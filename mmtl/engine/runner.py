@@ -106,8 +106,10 @@ class MMTLRunner(Runner):
         """Log how many training images the sampler of each process yields per epoch."""
         if not isinstance(loader, DataLoader) or loader.sampler is None:
             return
+        # With a batch sampler, DataLoader.sampler is torch's default over the whole dataset.
+        sampler = getattr(loader.batch_sampler, 'sampler', None) or loader.sampler
         try:
-            per_process = len(loader.sampler)
+            per_process = len(sampler)
             total = len(loader.dataset)
         except TypeError:  # samplers and datasets without a length (streams)
             return
