@@ -145,3 +145,34 @@ def test_the_iteration_log_shows_the_largest_group_lr(tmp_path):
     runner.train()
     assert runner.optim_wrapper.optimizer.param_groups[0]['lr'] == pytest.approx(0.001)
     assert runner.message_hub.get_scalar('train/lr').current() == pytest.approx(0.01)
+
+
+def test_the_training_hooks_leave_testing_alone(tmp_path):
+    from test_checkpoint_reliability import EpochScore
+
+    EpochScore.scores = [0.5]
+    runner = Runner(
+        model=ToyModel(),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=ToyData(), sampler=dict(type='DefaultSampler', shuffle=False), batch_size=2
+        ),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        param_scheduler=[dict(type='LinearLR', start_factor=0.1, end=1)],
+        train_cfg=dict(type='ResumableEpochBasedTrainLoop', max_epochs=1),
+        test_dataloader=dict(
+            dataset=ToyData(), sampler=dict(type='DefaultSampler', shuffle=False), batch_size=8
+        ),
+        test_cfg=dict(),
+        test_evaluator=dict(type='EpochScore'),
+        default_hooks=dict(checkpoint=None),
+        custom_hooks=[
+            dict(type='EffectiveLrHook'),
+            dict(type='WarmupFloorHook'),
+            dict(type='GracefulStopHook'),
+        ],
+        default_scope='mmtl',
+        log_level='WARNING',
+        experiment_name=f'toy-{uuid.uuid4().hex}',
+    )
+    assert runner.test() == {'score': 0.5}

@@ -5,7 +5,7 @@ from collections import OrderedDict
 from typing import Dict, List
 
 from mmengine.hooks import Hook
-from mmengine.optim import OptimWrapperDict
+from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
 
 from mmtl.registry import HOOKS
 
@@ -104,6 +104,8 @@ class EffectiveLrHook(Hook):
 
     def before_run(self, runner) -> None:
         """Record what the config built, before a resume overwrites it."""
+        if not isinstance(runner.optim_wrapper, BaseOptimWrapper):
+            return  # runner.test() / val(): nothing was built for training
         self._initial = [
             [group.get('initial_lr', group['lr']) for group in w.optimizer.param_groups]
             for w in _wrappers(runner.optim_wrapper)
@@ -112,7 +114,9 @@ class EffectiveLrHook(Hook):
 
     def before_train(self, runner) -> None:
         """Apply lr and schedule-length changes on resume; log the lr per parameter group."""
-        if runner.iter > 0 and hasattr(self, '_initial'):
+        if not hasattr(self, '_initial'):
+            return
+        if runner.iter > 0:
             self._apply_config_lr(runner)
             self._apply_schedule_end(runner)
         model = runner.model

@@ -7,6 +7,7 @@ from typing import Optional
 import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
+from mmengine.optim import BaseOptimWrapper
 
 from mmtl.registry import HOOKS
 from mmtl.utils.signals import StopRequest, exit_code_of, stop_with_parent
@@ -29,7 +30,9 @@ class GracefulStopHook(Hook):
     the trainer the same way instead of leaving it running as an orphan.
 
     With several processes the stop flags are combined once per iteration (one all-reduce of
-    a single number), so that every rank stops after the same iteration.
+    a single number), so that every rank stops after the same iteration. A signal during
+    validation takes effect after the next training iteration (the epoch's checkpoint was
+    written before validation); one during the last validation lets the run finish.
 
     Args:
         stop_with_parent (bool): Ask for SIGTERM when the parent process dies. Defaults to
@@ -46,6 +49,8 @@ class GracefulStopHook(Hook):
 
     def before_run(self, runner) -> None:
         """Catch the stop signals (and the parent's death) from here to the end of the run."""
+        if not isinstance(runner.optim_wrapper, BaseOptimWrapper):
+            return  # runner.test() / val(): the signals keep their usual meaning
         self._logger = runner.logger
         self.request = StopRequest(on_signal=self._note)
         self.request.install()

@@ -1,6 +1,7 @@
 """A linear warm-up long enough to be one, however short the epochs are."""
 
 from mmengine.hooks import Hook
+from mmengine.optim import BaseOptimWrapper
 from mmengine.optim.scheduler import LinearParamScheduler
 
 from mmtl.registry import HOOKS
@@ -62,6 +63,8 @@ class WarmupFloorHook(Hook):
 
     def before_run(self, runner) -> None:
         """Stretch a too-short warm-up of the freshly built schedulers."""
+        if not isinstance(runner.optim_wrapper, BaseOptimWrapper):
+            return  # runner.test() / val(): nothing was built for training
         schedulers = runner.param_schedulers or []
         if isinstance(schedulers, dict):
             schedulers = [s for group in schedulers.values() for s in group]
