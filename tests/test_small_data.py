@@ -140,3 +140,15 @@ def test_base_runtime_has_the_small_data_and_stop_hooks():
     assert hooks.warmup_floor.type == 'WarmupFloorHook'
     assert hooks.graceful_stop.type == 'GracefulStopHook'
     assert hooks.effective_lr.type == 'EffectiveLrHook'
+
+
+def test_a_one_iteration_warm_up_does_not_leave_the_whole_run_at_one_percent():
+    # mmengine: a LinearLR of one iteration never reaches its end factor, and the cosine after
+    # it decays from the 1 % it left. 6 one-iteration epochs: the digits config's schedule.
+    from mmtl.analysis.lr_schedule import simulate_schedule
+
+    cfg = load_config(DIGITS_CONFIG, {'train_cfg.max_epochs': 6})
+    lr = cfg.optim_wrapper.optimizer.lr
+    schedule = simulate_schedule(cfg, epoch_length=1)
+    assert schedule.lr[0] == pytest.approx(0.01 * lr)
+    assert max(schedule.lr) > 0.5 * lr, schedule.lr

@@ -19,7 +19,9 @@ def stretch_warmups(schedulers, max_iters: int, min_iters: int = 10, max_fractio
     Returns:
         list[tuple]: ``(scheduler, old_end, new_end)`` for each one lengthened.
     """
-    target = min(min_iters, int(max_fraction * max_iters))
+    # At least 2: a LinearLR of one iteration never steps to its end factor, and the chained
+    # schedulers after it then scale the 1 % it left for the rest of the run.
+    target = max(2, min(min_iters, int(max_fraction * max_iters)))
     changed = []
     for scheduler in schedulers:
         if not isinstance(scheduler, LinearParamScheduler) or scheduler.param_name != 'lr':
@@ -37,10 +39,12 @@ class WarmupFloorHook(Hook):
     """Lengthen a linear lr warm-up of a few iterations to at least ``min_iters``.
 
     mmtl's schedules warm up for one epoch. With a small dataset an epoch is one or two
-    iterations: the warm-up is then a single step at 1-10 % of the lr and a jump to the full
-    lr, which is no warm-up at all. Before training, a ``LinearLR`` that starts at iteration
+    iterations: the warm-up is then a step at 1-10 % of the lr and a jump to the full lr,
+    which is no warm-up at all; and a LinearLR of one iteration never steps to its end factor,
+    so the cosine that follows decays from the 1 % it left: the whole run trains at 1 % of
+    the lr. Before training, a ``LinearLR`` that starts at iteration
     0 and lasts fewer than ``min_iters`` iterations is stretched to
-    ``min(min_iters, max_fraction x the iterations of the run)`` (never shorter than it was),
+    ``max(2, min(min_iters, max_fraction x the iterations of the run))`` (never shorter),
     logged in one line. The schedulers that begin after it overlap it (their factors
     multiply), as chained mmengine schedulers do.
 
