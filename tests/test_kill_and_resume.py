@@ -41,7 +41,8 @@ class Stall:
         self.f.write(data[: len(data) // 2])
         self.f.flush()
         os.fsync(self.f.fileno())
-        open(os.environ['STALL_MARKER'], 'w').close()
+        with open(os.environ['STALL_MARKER'], 'w') as marker:
+            marker.write(str(os.getpid()))  # the trainer (tools/train.py runs it in a child)
         time.sleep(600)
 
 
@@ -117,9 +118,10 @@ def test_sigkill_during_checkpoint_write_then_resume(tmp_path, tiny_digits):
     while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert marker.exists(), f'the run never reached epoch 2: {process.poll()}'
-    process.send_signal(signal.SIGKILL)
+    time.sleep(0.2)  # the pid is written
+    os.kill(int(marker.read_text()), signal.SIGKILL)
     output = process.communicate(timeout=60)[0]
-    assert process.returncode == -signal.SIGKILL, output[-3000:]
+    assert process.returncode == 128 + signal.SIGKILL, output[-3000:]
 
     # The kill hit mid-write: half a checkpoint sits in a temporary file, not in epoch_2.pth.
     partial = glob.glob(osp.join(work_dir, '.epoch_2.pth.*.tmp'))

@@ -2,6 +2,8 @@
 # Train on a slurm cluster: one task per GPU.
 #   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
 #       tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]
+# On preemption slurm sends SIGTERM: training stops after the iteration with a checkpoint
+# (exit 143). Add --resume so that a requeued job continues from it.
 set -euo pipefail
 if [ $# -lt 3 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]" >&2

@@ -12,6 +12,7 @@ import sys
 
 from mmtl.apis.runner import build_runner, prepare_train_config
 from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, train_parser
+from mmtl.utils.signals import run_guarded
 
 
 def main(argv=None) -> int:
@@ -25,4 +26,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    # Trains in a child that stops cleanly (checkpoint, exit 128 + signal) on SIGTERM/SIGINT
+    # and when this process dies (mim kills it with SIGKILL on Ctrl-C).
+    sys.exit(run_guarded(main))

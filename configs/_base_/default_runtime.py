@@ -37,6 +37,14 @@ default_hooks = dict(
     ),
     # Stop at the first NaN/Inf loss (and never save NaN weights), naming iteration and lr.
     non_finite_loss=dict(type='NonFiniteLossHook'),
+    # SIGTERM/SIGINT (or the launcher dying): stop after the iteration with a resumable
+    # checkpoint, exit 128 + signal. See docs/reliability.md.
+    graceful_stop=dict(type='GracefulStopHook'),
+    # The lr of each parameter group after scaling, logged; on --resume a changed lr or
+    # max_epochs in the config applies (logged). See docs/reliability.md.
+    effective_lr=dict(type='EffectiveLrHook'),
+    # Small data: a one-epoch warm-up of 1-2 iterations is stretched to 10 (logged).
+    warmup_floor=dict(type='WarmupFloorHook', min_iters=10),
     # At the start of training: total/trainable parameters, FLOPs at the input size and a
     # training-memory estimate at the batch size.
     model_summary=dict(type='ModelSummaryHook'),

@@ -7,8 +7,8 @@ iteration, epoch-based ones after every epoch.
 """
 
 import copy
-from dataclasses import dataclass
-from typing import List, Optional
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
 
 import torch
 from mmengine.config import Config
@@ -25,12 +25,15 @@ class Schedule:
         lr (list[float]): lr of the first parameter group.
         momentum (list[float] | None): SGD momentum or Adam's beta1; None without either.
         epoch_length (int): Iterations per epoch.
+        groups (dict[str, list[float]]): The lr of every distinct parameter group, named by
+            the parameters it trains (one entry ``'all'`` without a model).
     """
 
     iters: List[int]
     lr: List[float]
     momentum: Optional[List[float]]
     epoch_length: int
+    groups: Dict[str, List[float]] = field(default_factory=dict)
 
 
 def _momentum(group: dict) -> Optional[float]:
@@ -39,7 +42,9 @@ def _momentum(group: dict) -> Optional[float]:
     return float(group['momentum']) if 'momentum' in group else None
 
 
-def simulate_schedule(cfg: Config, epoch_length: int, lr_scale: float = 1.0) -> Schedule:
+def simulate_schedule(
+    cfg: Config, epoch_length: int, lr_scale: float = 1.0, model: Optional[torch.nn.Module] = None
+) -> Schedule:
     """Step the config's ``param_scheduler`` over the whole run on a dummy optimizer.
 
     Args:
@@ -48,6 +53,8 @@ def simulate_schedule(cfg: Config, epoch_length: int, lr_scale: float = 1.0) -> 
         epoch_length (int): Iterations per epoch (batches of the train loader).
         lr_scale (float): Factor on the config lr (what ``auto_scale_lr`` would apply).
             Defaults to 1.
+        model (nn.Module, optional): The model: its optimizer is built as the Runner builds
+            it (``lr_mult``, layer decay: every parameter group), else one parameter.
 
     Returns:
         Schedule: The lr (and momentum) at every iteration.
@@ -64,13 +71,20 @@ def simulate_schedule(cfg: Config, epoch_length: int, lr_scale: float = 1.0) -> 
     else:
         total_iters = int(train_cfg['max_iters'])
         max_epochs = -(-total_iters // epoch_length)
-    optimizer_cfg = copy.deepcopy(cfg.optim_wrapper.optimizer)
-    optimizer_cfg['lr'] = optimizer_cfg['lr'] * lr_scale
-    optimizer_cfg['params'] = [torch.nn.Parameter(torch.zeros(1))]
     scope = cfg.get('default_scope', 'mmtl')
     schedulers = []
     with DefaultScope.overwrite_default_scope(scope):
-        wrapper = OptimWrapper(OPTIMIZERS.build(optimizer_cfg))
+        if model is None:
+            optimizer_cfg = copy.deepcopy(cfg.optim_wrapper.optimizer)
+            optimizer_cfg['lr'] = optimizer_cfg['lr'] * lr_scale
+            optimizer_cfg['params'] = [torch.nn.Parameter(torch.zeros(1))]
+            wrapper = OptimWrapper(OPTIMIZERS.build(optimizer_cfg))
+        else:
+            from mmengine.optim import build_optim_wrapper
+
+            wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+            for group in wrapper.optimizer.param_groups:
+                group['lr'] = group['lr'] * lr_scale
         scheduler_cfgs = cfg.get('param_scheduler') or []
         if isinstance(scheduler_cfgs, dict):
             scheduler_cfgs = [scheduler_cfgs]
@@ -84,8 +98,16 @@ def simulate_schedule(cfg: Config, epoch_length: int, lr_scale: float = 1.0) -> 
                     scheduler_cfg, default_args=dict(optimizer=wrapper, epoch_length=epoch_length)
                 )
             )
+    floor = (cfg.get('default_hooks') or {}).get('warmup_floor')
+    if floor:  # WarmupFloorHook lengthens short warm-ups before training: do the same
+        from mmtl.engine.hooks.warmup_floor_hook import stretch_warmups
+
+        options = {k: v for k, v in floor.items() if k in ('min_iters', 'max_fraction')}
+        stretch_warmups(schedulers, total_iters, **options)
     group = wrapper.optimizer.param_groups[0]
     lrs, momenta = [float(group['lr'])], [_momentum(group)]
+    named = _distinct_groups(wrapper.optimizer, model)
+    groups = {name: [float(g['lr'])] for name, g in named.items()}
     for it in range(total_iters):
         for scheduler in schedulers:
             if not scheduler.by_epoch:
@@ -96,10 +118,31 @@ def simulate_schedule(cfg: Config, epoch_length: int, lr_scale: float = 1.0) -> 
                     scheduler.step()
         lrs.append(float(group['lr']))
         momenta.append(_momentum(group))
+        for name, g in named.items():
+            groups[name].append(float(g['lr']))
     has_momentum = momenta[0] is not None
     return Schedule(
         iters=list(range(total_iters + 1)),
         lr=lrs,
         momentum=momenta if has_momentum else None,
         epoch_length=epoch_length,
+        groups=groups,
     )
+
+
+def _distinct_groups(optimizer, model) -> Dict[str, dict]:
+    """One parameter group per distinct initial lr, named by the parameters it trains."""
+    if model is None:
+        return {'all': optimizer.param_groups[0]}
+    from mmtl.engine.hooks.effective_lr_hook import describe_param_groups
+
+    named = {}
+    for group in optimizer.param_groups:
+        lr = f'{group["lr"]:.4g}'
+        if lr not in named:
+            named[lr] = group
+    labels = {}
+    for entry in describe_param_groups(model, optimizer).split('; '):
+        lr, _, label = entry.partition(': ')
+        labels[lr] = label
+    return {f'{labels.get(lr, "")} (lr {lr})'.strip(): g for lr, g in named.items()}

@@ -1,3 +1,4 @@
+from .batch_samplers import SmallDataBatchSampler, small_data_batching
 from .folder_dataset import BAD_FILE_POLICIES, IMG_EXTENSIONS, BadDataError, FolderDataset
 from .samplers import ClassBalancedSampler
 from .scan import ScanReport, check_image_file, scan_image_files
@@ -13,8 +14,10 @@ __all__ = [
     'LoadAndRandomResizedCrop',
     'LoadImage',
     'ScanReport',
+    'SmallDataBatchSampler',
     'check_image_file',
     'scan_image_files',
+    'small_data_batching',
     'split_image_folder',
     'stratified_split',
 ]

@@ -7,5 +7,6 @@ from mmtl.utils.loader_defaults import (  # noqa: F401
     available_cpus,
     cuda_in_use,
     fix_dataloader_workers,
+    fold_drop_last_into_batch_sampler,
     resolve_dataloader_defaults,
 )

@@ -206,7 +206,10 @@ class MMTLRunner(Runner):
             loader = self._train_loop.dataloader
         else:
             loader = self._train_dataloader
-        batch_size = loader.batch_size if isinstance(loader, DataLoader) else loader['batch_size']
+        if isinstance(loader, DataLoader):  # with a batch sampler, the batch is its own
+            batch_size = loader.batch_size or loader.batch_sampler.batch_size
+        else:
+            batch_size = loader['batch_size']
         accumulate = accumulative_counts_of(optim_wrapper)
         total = effective_batch_size(self.world_size, batch_size, accumulate)
         wrappers = _wrapper_list(optim_wrapper)
@@ -235,8 +238,10 @@ class MMTLRunner(Runner):
         """Log how many training images the sampler of each process yields per epoch."""
         if not isinstance(loader, DataLoader) or loader.sampler is None:
             return
+        # With a batch sampler, DataLoader.sampler is torch's default over the whole dataset.
+        sampler = getattr(loader.batch_sampler, 'sampler', None) or loader.sampler
         try:
-            per_process = len(loader.sampler)
+            per_process = len(sampler)
             total = len(loader.dataset)
         except TypeError:  # samplers and datasets without a length (streams)
             return

@@ -5,9 +5,16 @@ Runner wraps models with ``device_ids=[LOCAL_RANK]``, which DDP rejects for CPU 
 machine without CUDA mmtl therefore starts the gloo process group itself (mmengine then
 skips its own start) and asks for a DDP wrapper without ``device_ids``. On GPUs nothing
 changes: NCCL and mmengine's defaults apply.
+
+How long a process waits for the others in a collective (a rank that hangs, or was stopped)
+is ``env_cfg.dist_cfg.timeout`` in seconds, on CPU (gloo) and GPU (NCCL) alike; the
+environment variable ``MMTL_DIST_TIMEOUT`` overrides it. Unset, torch's default applies: 30
+minutes. Past it the waiting ranks fail and exit non-zero.
 """
 
+import datetime
 import os
+from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -21,6 +28,41 @@ def uses_cuda() -> bool:
     return torch.cuda.is_available()
 
 
+#: Environment variable that overrides ``env_cfg.dist_cfg.timeout`` (seconds).
+TIMEOUT_ENV = 'MMTL_DIST_TIMEOUT'
+
+
+def dist_timeout(cfg: Config) -> Optional[float]:
+    """The collective timeout of ``cfg`` in seconds (None: torch's default of 30 minutes).
+
+    ``$MMTL_DIST_TIMEOUT`` if set, else ``env_cfg.dist_cfg.timeout``. The value found is
+    written back into ``env_cfg.dist_cfg.timeout``, where mmengine's GPU set-up reads it.
+
+    Args:
+        cfg (Config): The config, changed in place.
+
+    Returns:
+        float | None: Seconds.
+
+    Raises:
+        ConfigError: The value is not a positive number.
+    """
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    source, value = 'env_cfg.dist_cfg.timeout', dist_cfg.get('timeout')
+    if os.environ.get(TIMEOUT_ENV):
+        source, value = TIMEOUT_ENV, os.environ[TIMEOUT_ENV]
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float('nan')
+    if not seconds > 0 or seconds == float('inf'):
+        raise ConfigError(f'{source}={value!r}: the timeout must be a number of seconds > 0')
+    dist_cfg['timeout'] = seconds
+    return seconds
+
+
 def setup_cpu_distributed(cfg: Config) -> None:
     """Prepare a CPU-only distributed run of ``cfg`` (no-op on GPUs or without a launcher).
 
@@ -28,7 +70,10 @@ def setup_cpu_distributed(cfg: Config) -> None:
         cfg (Config): The config; its ``launcher`` decides. Changed in place.
     """
     launcher = cfg.get('launcher', 'none')
-    if launcher == 'none' or uses_cuda():
+    if launcher == 'none':
+        return
+    timeout = dist_timeout(cfg)
+    if uses_cuda():
         return
     if launcher != 'pytorch':
         raise ConfigError(
@@ -42,6 +87,10 @@ def setup_cpu_distributed(cfg: Config) -> None:
     wrapper.setdefault('broadcast_buffers', False)
     cfg.model_wrapper_cfg = wrapper
     if not torch_dist.is_initialized():
+        extra = {} if timeout is None else dict(timeout=datetime.timedelta(seconds=timeout))
         torch_dist.init_process_group(
-            backend='gloo', rank=int(os.environ['RANK']), world_size=int(os.environ['WORLD_SIZE'])
+            backend='gloo',
+            rank=int(os.environ['RANK']),
+            world_size=int(os.environ['WORLD_SIZE']),
+            **extra,
         )

@@ -75,7 +75,7 @@ def resolve_dataloader_defaults(cfg: Config) -> None:
     - ``pin_memory='auto'``: True when CUDA is used (page-locked batches copy to the GPU
       asynchronously), False on CPU (PyTorch would warn and ignore it).
     - then :func:`fix_dataloader_workers`: no ``persistent_workers`` or ``prefetch_factor``
-      where ``num_workers`` is 0.
+      where ``num_workers`` is 0, and :func:`fold_drop_last_into_batch_sampler`.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -89,3 +89,25 @@ def resolve_dataloader_defaults(cfg: Config) -> None:
         if loader.get('pin_memory') == 'auto':
             loader.pin_memory = cuda_in_use(cfg)
     fix_dataloader_workers(cfg)
+    fold_drop_last_into_batch_sampler(cfg)
+
+
+def fold_drop_last_into_batch_sampler(cfg: Config) -> None:
+    """Move ``<loader>.drop_last`` into the loader's ``SmallDataBatchSampler``.
+
+    torch refuses ``drop_last`` beside a batch sampler; a config (or ``--cfg-options
+    train_dataloader.drop_last=True``) that sets it means the batch sampler's.
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    for key in DATALOADER_KEYS:
+        loader = cfg.get(key)
+        if not loader or 'drop_last' not in loader:
+            continue
+        batch_sampler = loader.get('batch_sampler')
+        if isinstance(batch_sampler, dict) and batch_sampler.get('type') in (
+            'SmallDataBatchSampler',
+            'mmtl.SmallDataBatchSampler',
+        ):
+            batch_sampler['drop_last'] = loader.pop('drop_last')

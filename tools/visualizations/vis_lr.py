@@ -38,8 +38,17 @@ def iters_per_epoch(cfg, num_gpus: int) -> int:
         raise ConfigError(
             f'cannot count the train images ({err}); pass --iters-per-epoch N'
         ) from None
-    batch = cfg.train_dataloader.batch_size * num_gpus
-    rounding = math.floor if cfg.train_dataloader.get('drop_last') else math.ceil
+    loader = cfg.train_dataloader
+    batch_sampler = loader.get('batch_sampler') or {}
+    if str(batch_sampler.get('type', '')).endswith('SmallDataBatchSampler'):
+        from mmtl.datasets import SmallDataBatchSampler
+
+        per_process = [None] * math.ceil(size / num_gpus)  # DefaultSampler pads the ranks
+        ratio = batch_sampler.get('min_last_ratio', 0.5)
+        drop = batch_sampler.get('drop_last')
+        return max(1, len(SmallDataBatchSampler(per_process, loader.batch_size, ratio, drop)))
+    batch = loader.batch_size * num_gpus
+    rounding = math.floor if loader.get('drop_last') else math.ceil
     return max(1, rounding(size / batch))
 
 
@@ -51,6 +60,22 @@ def lr_scale(cfg, num_gpus: int) -> float:
     return cfg.train_dataloader.batch_size * num_gpus / auto['base_batch_size']
 
 
+def build_model(cfg):
+    """The config's model, for its parameter groups (None when it cannot be built here)."""
+    from mmengine.registry import DefaultScope
+
+    from mmtl.registry import MODELS
+
+    model_cfg = dict(cfg.model)
+    model_cfg.pop('init_cfg', None)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
+        try:
+            return MODELS.build(model_cfg)
+        except Exception as err:  # e.g. a backbone that needs weights from the network
+            print(f'lr of the first parameter group only (model not built: {err})')
+            return None
+
+
 def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.lr_schedule import simulate_schedule
     from mmtl.analysis.plotting import new_figure, save_figure
@@ -59,18 +84,25 @@ def draw(args: argparse.Namespace) -> None:
     cfg = load_config(args.config, args.cfg_options)
     epoch_length = args.iters_per_epoch or iters_per_epoch(cfg, args.num_gpus)
     scale = lr_scale(cfg, args.num_gpus)
-    schedule = simulate_schedule(cfg, epoch_length, scale)
+    schedule = simulate_schedule(cfg, epoch_length, scale, model=build_model(cfg))
     print(
         f'{len(schedule.iters) - 1} iterations ({epoch_length} per epoch); lr x{scale:g}: '
         f'start {schedule.lr[0]:.6g}, peak {max(schedule.lr):.6g}, '
         f'last iteration {schedule.lr[-2]:.6g}'
     )
+    for label, values in schedule.groups.items():
+        print(f'  {label}: start {values[0]:.6g}, peak {max(values):.6g}')
     rows = 2 if schedule.momentum else 1
     figure = new_figure(7, 3 * rows)
-    series = [('lr', schedule.lr)] + ([('momentum', schedule.momentum)] if rows == 2 else [])
-    for idx, (name, values) in enumerate(series):
+    series = [('lr', schedule.groups)]
+    if rows == 2:
+        series.append(('momentum', {'': schedule.momentum}))
+    for idx, (name, curves) in enumerate(series):
         axes = figure.add_subplot(rows, 1, idx + 1)
-        axes.plot(schedule.iters, values)
+        for label, values in curves.items():
+            axes.plot(schedule.iters, values, label=label or None)
+        if len(curves) > 1:
+            axes.legend(fontsize=7)
         axes.set_ylabel(name)
         axes.grid(alpha=0.3)
         epochs = axes.secondary_xaxis(

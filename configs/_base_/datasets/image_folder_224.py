@@ -59,6 +59,9 @@ train_dataloader = dict(
     **loader_defaults,
     dataset=dict(type=dataset_type, data_prefix='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
+    # Small data: a batch larger than the dataset is clamped, a last batch < half the batch
+    # dropped (logged). See mmtl.datasets.SmallDataBatchSampler.
+    batch_sampler=dict(type='SmallDataBatchSampler', min_last_ratio=0.5),
 )
 
 val_dataloader = dict(

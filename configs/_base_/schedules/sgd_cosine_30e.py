@@ -14,7 +14,9 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=True, begin=1, eta_min=0, convert_to_iter_based=True),
 ]
 
-train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=1)
+# ResumableEpochBasedTrainLoop: mmengine's epoch loop, resumable from the middle of an epoch
+# (a run stopped by SIGTERM continues with its next batch).
+train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=30, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 

@@ -20,7 +20,7 @@ import errno
 import glob
 import os
 import os.path as osp
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, register_backend
@@ -31,6 +31,8 @@ from mmtl.utils.fileio import atomic_open
 
 #: Name of :class:`AtomicLocalBackend` among mmengine's file backends.
 ATOMIC_BACKEND = 'mmtl_atomic_local'
+#: Name of the checkpoint written when a signal stops training (see GracefulStopHook).
+INTERRUPTED_TMPL = 'interrupted_iter_{}.pth'
 #: ``errno`` values that mean the disk (or the user's quota) is full.
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
@@ -116,6 +118,8 @@ class AtomicCheckpointHook(CheckpointHook):
         super().before_train(runner)
         if local and is_main_process():
             self._remove_stale_temp_files(runner)
+        if self.save_best and runner.iter > 0 and local:  # resumed
+            self._adopt_best_checkpoints(runner)
 
     def _remove_stale_temp_files(self, runner) -> None:
         patterns = [osp.join(self.out_dir, '.*.pth.*.tmp')]
@@ -168,17 +172,126 @@ class AtomicCheckpointHook(CheckpointHook):
         write_atomically(str(self.last_ckpt).encode('utf-8'), pointer)
         if outdated is not None and outdated != self.last_ckpt:
             self._remove_checkpoint(outdated)
+        self._remove_interrupted(keep=self.last_ckpt)
+
+    def _remove_interrupted(self, keep: str) -> None:
+        """Remove the checkpoints of stopped runs: a newer checkpoint (``keep``) exists."""
+        pattern = osp.join(self.out_dir, INTERRUPTED_TMPL.format('*'))
+        for path in glob.glob(pattern):
+            if path != keep:
+                self._remove_checkpoint(path)
+
+    def save_interrupted(self, runner) -> str:
+        """Save a resumable checkpoint in the middle of an epoch (a stop signal came).
+
+        Written atomically like the others, as ``interrupted_iter_<N>.pth`` (N iterations
+        done); ``last_checkpoint`` then names it, and the checkpoints of earlier stops go.
+        The next regular checkpoint removes it.
+
+        Args:
+            runner: The runner, inside ``after_train_iter``.
+
+        Returns:
+            str: The path written.
+        """
+        filename = INTERRUPTED_TMPL.format(runner.iter + 1)
+        path = self.file_backend.join_path(self.out_dir, filename)
+        # by_epoch=False: meta epoch = epochs completed, iter = iterations completed.
+        runner.save_checkpoint(
+            self.out_dir,
+            filename,
+            self.file_client_args,
+            save_optimizer=True,
+            save_param_scheduler=True,
+            by_epoch=False,
+            backend_args=self.backend_args,
+        )
+        if is_main_process():
+            pointer = osp.join(runner.work_dir, 'last_checkpoint')
+            write_atomically(str(path).encode('utf-8'), pointer)
+            self._remove_interrupted(keep=path)
+        return path
 
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:
-        """mmengine's best-checkpoint logic, removing the previous best only after saving."""
-        backend = self.file_backend
+        """mmengine's best-checkpoint logic, removing the previous best only after saving.
+
+        mmengine then writes the epoch checkpoint a second time, only to record the new best
+        in it; with atomic writes that needs the space of two more checkpoints (the best and
+        a second copy of the epoch's) and, where it fails, the resumed run forgets the new
+        best and leaves it behind. Here it is not re-written: the best checkpoint records its
+        own score, and :meth:`_adopt_best_checkpoints` finds it again on resume.
+        """
+        backend, last_ckpt = self.file_backend, self.last_ckpt
         deferred = _DeferredRemovals(backend)
         self.file_backend = deferred
+        self.last_ckpt = None  # mmengine re-saves the epoch checkpoint only when it is set
         try:
             super()._save_best_checkpoint(runner, metrics)
         finally:
-            self.file_backend = backend
+            self.file_backend, self.last_ckpt = backend, last_ckpt
         if is_main_process():
+            current = set(self._best_paths().values())
             for path in deferred.paths:
-                if path not in (self.last_ckpt, getattr(self, 'best_ckpt_path', None)):
+                if path != self.last_ckpt and path not in current:
                     self._remove_checkpoint(path)
+
+    def _best_paths(self) -> Dict[str, Optional[str]]:
+        """Key indicator -> the best checkpoint this hook knows of."""
+        if len(self.key_indicators) == 1:
+            return {self.key_indicators[0]: getattr(self, 'best_ckpt_path', None)}
+        return dict(getattr(self, 'best_ckpt_path_dict', {}))
+
+    def _adopt_best_checkpoints(self, runner) -> None:
+        """On resume: take up best checkpoints newer than the resumed one knows; drop stale ones.
+
+        A best checkpoint written after the resumed checkpoint (in the same epoch, or before
+        a crash) is not named in it. Each ``best_<key>_*.pth`` carries its own score in its
+        message hub: the best of them becomes the current best (score and path), and the
+        others, which a finished run would have removed, are removed.
+        """
+        single = len(self.key_indicators) == 1
+        for key in self.key_indicators:
+            score_key = 'best_score' if single else f'best_score_{key}'
+            path_key = 'best_ckpt' if single else f'best_ckpt_{key}'
+            prefix = f'best_{key}_'.replace('/', '_')
+            paths = sorted(glob.glob(osp.join(self.out_dir, glob.escape(prefix) + '*.pth')))
+            known = self._best_paths().get(key)
+            if not paths or paths == [known]:
+                continue
+            better = self.is_better_than[key]
+            best_path, best_score = known, runner.message_hub.runtime_info.get(score_key)
+            for path in paths:
+                if path == known:
+                    continue
+                score = _recorded_score(path, score_key)
+                if score is not None and (best_score is None or better(score, best_score)):
+                    best_path, best_score = path, score
+            if best_path != known:
+                runner.message_hub.update_info(score_key, best_score)
+                runner.message_hub.update_info(path_key, best_path)
+                if single:
+                    self.best_ckpt_path = best_path
+                else:
+                    self.best_ckpt_path_dict[key] = best_path
+                runner.logger.info(
+                    f'resume: {best_path} ({key} {best_score:.4f}) is the best checkpoint '
+                    f'(written after the resumed checkpoint)'
+                )
+            for path in paths:
+                if path != best_path and is_main_process():
+                    self._remove_checkpoint(path)
+                    runner.logger.info(f'resume: removed {path}, no longer the best checkpoint')
+
+
+def _recorded_score(path: str, score_key: str) -> Optional[float]:
+    """The best score a best checkpoint recorded about itself (None when unreadable)."""
+    from mmtl.utils.checkpoint import safe_torch_load
+
+    try:
+        checkpoint = safe_torch_load(path)
+    except Exception:  # a file that is not a checkpoint is never the best one
+        return None
+    hub = checkpoint.get('message_hub') or {}
+    info = hub.get('runtime_info', {}) if isinstance(hub, dict) else {}
+    score = info.get(score_key)
+    return float(score) if isinstance(score, (int, float)) else None

@@ -53,9 +53,7 @@ class NonFiniteLossHook(Hook):
             f'{self.loss_key} is {value} at iteration {runner.iter + 1} (epoch '
             f'{runner.epoch + 1}, batch {batch_idx + 1} of {total}), lr {lr}. Training '
             f'stopped before any checkpoint of these weights was written; '
-            f'{self._checkpoints_kept(runner)}. Lower the learning rate, add gradient '
-            f'clipping (optim_wrapper.clip_grad=dict(max_norm=...)) or check the data, then '
-            f'resume from the last checkpoint.'
+            f'{self._checkpoints_kept(runner)}. {self._advice(runner)}'
         )
         runner.logger.error(message)
         raise NonFiniteLossError(message)
@@ -74,11 +72,32 @@ class NonFiniteLossHook(Hook):
         message = (
             f'the weights at iteration {runner.iter} (epoch {runner.epoch}) hold NaN or '
             f'infinite values ({", ".join(bad[:5])}{" ..." if len(bad) > 5 else ""}); '
-            f'the checkpoint was not written and {self._checkpoints_kept(runner)}. Lower the '
-            f'learning rate or add gradient clipping, then resume.'
+            f'the checkpoint was not written and {self._checkpoints_kept(runner)}. '
+            f'{self._advice(runner)}'
         )
         runner.logger.error(message)
         raise NonFiniteLossError(message)
+
+    @staticmethod
+    def _advice(runner) -> str:
+        """What to do, as a command that works: the config's lr applies on resume."""
+        cfg = getattr(runner, 'cfg', None) or {}
+        optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer') or {}
+        lr = optimizer.get('lr') if isinstance(optimizer, dict) else None
+        wrapper = getattr(runner, 'optim_wrapper', None)
+        if lr is None and wrapper is not None and not isinstance(wrapper, dict):
+            groups = getattr(wrapper, 'param_groups', None) or [{}]
+            lr = groups[0].get('initial_lr')  # a Runner built without a config
+        lower = (
+            f'--cfg-options optim_wrapper.optimizer.lr={lr / 10:g}'
+            if isinstance(lr, (int, float))
+            else 'a lower optim_wrapper.optimizer.lr'
+        )
+        return (
+            f'Resume with a lower learning rate: --resume {lower} (the lr of the config '
+            f"replaces the checkpoint's on resume, logged by EffectiveLrHook); or add gradient "
+            f'clipping (optim_wrapper.clip_grad=dict(max_norm=1.0)), or check the data.'
+        )
 
     @staticmethod
     def _learning_rates(runner) -> str:

@@ -1,0 +1,198 @@
+"""The learning rate as it really is: logged per parameter group, and kept true on resume."""
+
+import math
+from collections import OrderedDict
+from typing import Dict, List
+
+from mmengine.hooks import Hook
+from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
+
+from mmtl.registry import HOOKS
+
+
+def _wrappers(optim_wrapper) -> list:
+    if isinstance(optim_wrapper, OptimWrapperDict):
+        return list(optim_wrapper.values())
+    return [optim_wrapper]
+
+
+def _schedulers(runner) -> list:
+    schedulers = runner.param_schedulers or []
+    if isinstance(schedulers, dict):
+        return [s for group in schedulers.values() for s in group]
+    return list(schedulers)
+
+
+def _lr_schedulers(runner) -> list:
+    return [s for s in _schedulers(runner) if getattr(s, 'param_name', None) == 'lr']
+
+
+def _cosine_value(scheduler, base: float) -> float:
+    """The lr of mmengine's CosineAnnealing scheduler at its ``last_step``, in closed form."""
+    eta_min = base * scheduler.eta_min_ratio if scheduler.eta_min_ratio else scheduler.eta_min
+    step = min(scheduler.last_step, scheduler.T_max)
+    return eta_min + (base - eta_min) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
+
+
+def describe_param_groups(model, optimizer) -> str:
+    """One line: each distinct lr of ``optimizer`` and the parameters that train with it.
+
+    Args:
+        model: The model (for parameter names; a DDP wrapper is fine).
+        optimizer: A torch optimizer built for ``model``.
+
+    Returns:
+        str: e.g. ``'0.004: head (2 tensors); 0.0004: backbone (156 tensors)'``.
+    """
+    names = {id(p): n for n, p in model.named_parameters()}
+    by_lr: Dict[str, Dict[str, int]] = OrderedDict()
+    for group in optimizer.param_groups:
+        lr = f'{group["lr"]:.4g}'
+        for param in group['params']:
+            name = names.get(id(param), '?')
+            if name.startswith('module.'):
+                name = name[len('module.') :]
+            parts = name.split('.')
+            prefix = parts[0] if parts[0] != 'backbone' else '.'.join(parts[:2])
+            if not param.requires_grad:
+                prefix += ' (frozen)'
+            counts = by_lr.setdefault(lr, OrderedDict())
+            counts[prefix] = counts.get(prefix, 0) + 1
+    entries = []
+    for lr, counts in by_lr.items():
+        prefixes = _merge_backbone(list(counts))
+        shown = ', '.join(prefixes[:4]) + (
+            f' +{len(prefixes) - 4} more' if len(prefixes) > 4 else ''
+        )
+        entries.append(f'{lr}: {shown} ({sum(counts.values())} tensors)')
+    return '; '.join(entries)
+
+
+def _merge_backbone(prefixes: List[str]) -> List[str]:
+    """``backbone.a, backbone.b, ...`` -> ``backbone.{a,b,...}`` for a shorter line."""
+    subs = [p.split('.', 1)[1] for p in prefixes if p.startswith('backbone.')]
+    others = [p for p in prefixes if not p.startswith('backbone.')]
+    if len(subs) <= 1:
+        return prefixes
+    return [f'backbone.{{{",".join(subs)}}}', *others]
+
+
+@HOOKS.register_module()
+class EffectiveLrHook(Hook):
+    """Log the lr every parameter group really trains with; apply config changes on resume.
+
+    At the start of training (rank 0) one line gives each distinct lr after ``auto_scale_lr``,
+    ``lr_mult`` and layer decay, with the parameters it applies to; the ``lr`` of the
+    iteration log is the largest of them (mmengine logs the first group's, the stem's under
+    layer decay).
+
+    On ``--resume`` mmengine restores the optimizer's and the schedulers' state, so a lr
+    lowered in the config (the usual answer to a NaN loss) and a raised ``max_epochs`` would
+    be ignored: the old lr comes back, and a cosine schedule that was built for the old end
+    holds the lr constant past it. This hook compares the resumed state with what the config
+    builds, and the config wins, each change logged in one line:
+
+    - a different (scaled) lr of a parameter group: the group's current lr is multiplied by
+      new / old and the schedulers continue from there;
+    - a schedule whose end moved (``max_epochs`` changed): ``CosineAnnealingLR`` is stretched
+      to the new end (the lr becomes the value the new schedule has at this iteration);
+      other schedulers just run to the new end. A run that goes past the end of every lr
+      schedule is warned about: its lr stays constant there.
+    """
+
+    priority = 'VERY_LOW'
+
+    def before_run(self, runner) -> None:
+        """Record what the config built, before a resume overwrites it."""
+        if not isinstance(runner.optim_wrapper, BaseOptimWrapper):
+            return  # runner.test() / val(): nothing was built for training
+        self._initial = [
+            [group.get('initial_lr', group['lr']) for group in w.optimizer.param_groups]
+            for w in _wrappers(runner.optim_wrapper)
+        ]
+        self._ends = [(s.end, getattr(s, 'T_max', None)) for s in _schedulers(runner)]
+
+    def before_train(self, runner) -> None:
+        """Apply lr and schedule-length changes on resume; log the lr per parameter group."""
+        if not hasattr(self, '_initial'):
+            return
+        if runner.iter > 0:
+            self._apply_config_lr(runner)
+            self._apply_schedule_end(runner)
+        model = runner.model
+        for wrapper in _wrappers(runner.optim_wrapper):
+            runner.logger.info(
+                f'Effective lr per parameter group (after scaling, lr_mult and layer decay): '
+                f'{describe_param_groups(model, wrapper.optimizer)}'
+            )
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        """Log the largest group lr as ``lr`` (mmengine logs the first group's).
+
+        With layer decay the first group is the stem, whose lr is a fraction of the one in
+        the config; the largest is the head's: the config lr after scaling.
+        """
+        wrapper = runner.optim_wrapper
+        if isinstance(wrapper, OptimWrapperDict):
+            return
+        groups = wrapper.optimizer.param_groups
+        if len(groups) > 1:
+            runner.message_hub.update_scalar('train/lr', max(g['lr'] for g in groups))
+
+    def _apply_config_lr(self, runner) -> None:
+        changes = []
+        for wrapper, initial in zip(_wrappers(runner.optim_wrapper), self._initial):
+            groups = wrapper.optimizer.param_groups
+            if len(groups) != len(initial):
+                return
+            for index, (group, new) in enumerate(zip(groups, initial)):
+                old = group.get('initial_lr', new)
+                if math.isclose(old, new, rel_tol=1e-9) or old == 0:
+                    continue
+                ratio = new / old
+                before = group['lr']
+                group['lr'] = before * ratio
+                group['initial_lr'] = new
+                for scheduler in _lr_schedulers(runner):
+                    if scheduler.optimizer is wrapper or scheduler.optimizer is wrapper.optimizer:
+                        scheduler.base_values[index] = new
+                changes.append((index, old, new, before, group['lr']))
+        if changes:
+            index, old, new, before, after = changes[0]
+            runner.logger.warning(
+                f'resume: the config sets another lr than the checkpoint; the config wins: '
+                f'{len(changes)} parameter group(s), e.g. group {index}: base lr {old:.4g} -> '
+                f'{new:.4g}, current lr {before:.4g} -> {after:.4g}.'
+            )
+
+    def _apply_schedule_end(self, runner) -> None:
+        schedulers = _schedulers(runner)
+        if len(schedulers) != len(self._ends):
+            return
+        for scheduler, (end, t_max) in zip(schedulers, self._ends):
+            if scheduler.end == end:
+                continue
+            old_end = scheduler.end
+            scheduler.end = end
+            message = f'resume: {type(scheduler).__name__} ends at step {end} instead of {old_end}'
+            if t_max is not None and scheduler.param_name == 'lr':
+                scheduler.T_max = t_max
+                # mmengine stops counting steps past the end: count them again from begin.
+                scheduler.last_step = max(0, scheduler._global_step - scheduler.begin)
+                optimizer = getattr(scheduler.optimizer, 'optimizer', scheduler.optimizer)
+                before = optimizer.param_groups[0]['lr']
+                for group, base in zip(optimizer.param_groups, scheduler.base_values):
+                    group['lr'] = _cosine_value(scheduler, base)
+                message += (
+                    f' (the schedule now ends with train_cfg); the cosine is stretched to the new '
+                    f'end: lr {before:.4g} -> {optimizer.param_groups[0]["lr"]:.4g} at iteration '
+                    f'{runner.iter}'
+                )
+            runner.logger.warning(message + '.')
+        epoch_length = len(runner.train_dataloader)
+        ends = [s.end * epoch_length if s.by_epoch else s.end for s in _lr_schedulers(runner)]
+        if ends and runner.max_iters > max(ends):
+            runner.logger.warning(
+                f'the lr schedules end at iteration {max(ends)} and training runs to '
+                f'{runner.max_iters}: the lr stays constant after iteration {max(ends)}.'
+            )

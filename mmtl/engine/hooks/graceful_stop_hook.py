@@ -1,0 +1,105 @@
+"""Stop training cleanly on SIGTERM / SIGINT, with a checkpoint to resume from."""
+
+import os
+import signal
+from typing import Optional
+
+import torch
+from mmengine.dist import all_reduce, get_world_size
+from mmengine.hooks import Hook
+from mmengine.optim import BaseOptimWrapper
+
+from mmtl.registry import HOOKS
+from mmtl.utils.signals import StopRequest, exit_code_of, stop_with_parent
+
+
+class TrainingInterrupted(SystemExit):
+    """Training stopped on a signal after writing a checkpoint; ``code`` is 128 + signal."""
+
+
+@HOOKS.register_module()
+class GracefulStopHook(Hook):
+    """On SIGTERM or SIGINT, finish the iteration, save a checkpoint, and exit non-zero.
+
+    What a preempted job needs: the signal is only recorded; after the current training
+    iteration (all processes agree on which one) the checkpoint hook writes
+    ``interrupted_iter_<N>.pth`` atomically and moves ``last_checkpoint`` to it, and the
+    run exits with 128 + the signal number (143 for SIGTERM, 130 for SIGINT). ``--resume``
+    continues with the next batch (``ResumableEpochBasedTrainLoop``). The process also asks
+    the kernel for SIGTERM when its parent dies, so that killing a launcher (``mim``) stops
+    the trainer the same way instead of leaving it running as an orphan.
+
+    With several processes the stop flags are combined once per iteration (one all-reduce of
+    a single number), so that every rank stops after the same iteration. A signal during
+    validation takes effect after the next training iteration (the epoch's checkpoint was
+    written before validation); one during the last validation lets the run finish.
+
+    Args:
+        stop_with_parent (bool): Ask for SIGTERM when the parent process dies. Defaults to
+            True.
+    """
+
+    priority = 'LOWEST'  # after the scheduler, logger and checkpoint hooks of the iteration
+
+    def __init__(self, stop_with_parent: bool = True) -> None:
+        self.stop_with_parent = stop_with_parent
+        self._parent = os.getppid()
+        self.request: Optional[StopRequest] = None
+        self._logger = None
+
+    def before_run(self, runner) -> None:
+        """Catch the stop signals (and the parent's death) from here to the end of the run."""
+        if not isinstance(runner.optim_wrapper, BaseOptimWrapper):
+            return  # runner.test() / val(): the signals keep their usual meaning
+        self._logger = runner.logger
+        self.request = StopRequest(on_signal=self._note)
+        self.request.install()
+        if self.stop_with_parent and stop_with_parent(signal.SIGTERM):
+            if os.getppid() != self._parent:  # the parent died before prctl took effect
+                self.request.signum = signal.SIGTERM
+
+    def _note(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        if self._logger is not None:
+            self._logger.warning(
+                f'{name} received: stopping after this iteration with a checkpoint '
+                f'(SIGKILL stops at once, without one)'
+            )
+
+    def _stop_signal(self) -> int:
+        signum = self.request.signum if self.request and self.request.signum else 0
+        if get_world_size() > 1:
+            flag = torch.tensor([signum], dtype=torch.int64)
+            all_reduce(flag, op='max')
+            signum = int(flag.item())
+        return signum
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        """Save and exit when a stop signal came (on any rank) during this iteration."""
+        signum = self._stop_signal()
+        if not signum:
+            return
+        path = self._save(runner)
+        name = signal.Signals(signum).name
+        runner.logger.warning(
+            f'Stopped by {name} after iteration {runner.iter + 1} (epoch {runner.epoch + 1}, '
+            f'batch {batch_idx + 1} of {len(runner.train_dataloader)}); checkpoint {path}. '
+            f'Continue with --resume.'
+        )
+        raise TrainingInterrupted(exit_code_of(signum))
+
+    @staticmethod
+    def _save(runner) -> str:
+        from .atomic_checkpoint_hook import AtomicCheckpointHook
+
+        for hook in runner.hooks:
+            if isinstance(hook, AtomicCheckpointHook):
+                return hook.save_interrupted(runner)
+        filename = f'interrupted_iter_{runner.iter + 1}.pth'
+        runner.save_checkpoint(runner.work_dir, filename, by_epoch=False)
+        return os.path.join(runner.work_dir, filename)
+
+    def after_run(self, runner) -> None:
+        """Put the signal handlers back."""
+        if self.request is not None:
+            self.request.restore()

@@ -1,0 +1,83 @@
+"""A linear warm-up long enough to be one, however short the epochs are."""
+
+from mmengine.hooks import Hook
+from mmengine.optim import BaseOptimWrapper
+from mmengine.optim.scheduler import LinearParamScheduler
+
+from mmtl.registry import HOOKS
+
+
+def stretch_warmups(schedulers, max_iters: int, min_iters: int = 10, max_fraction: float = 0.25):
+    """Lengthen each too-short linear lr warm-up of ``schedulers`` (see :class:`WarmupFloorHook`).
+
+    Args:
+        schedulers (list): Built mmengine parameter schedulers, before any training step.
+        max_iters (int): Iterations of the whole run.
+        min_iters (int): The shortest warm-up. Defaults to 10.
+        max_fraction (float): The longest share of the run it may take. Defaults to 0.25.
+
+    Returns:
+        list[tuple]: ``(scheduler, old_end, new_end)`` for each one lengthened.
+    """
+    # At least 2: a LinearLR of one iteration never steps to its end factor, and the chained
+    # schedulers after it then scale the 1 % it left for the rest of the run.
+    target = max(2, min(min_iters, int(max_fraction * max_iters)))
+    changed = []
+    for scheduler in schedulers:
+        if not isinstance(scheduler, LinearParamScheduler) or scheduler.param_name != 'lr':
+            continue
+        if scheduler.by_epoch or scheduler.begin != 0 or scheduler.end >= target:
+            continue
+        changed.append((scheduler, scheduler.end, target))
+        scheduler.end = target
+        scheduler.total_iters = target - scheduler.begin - 1
+    return changed
+
+
+@HOOKS.register_module()
+class WarmupFloorHook(Hook):
+    """Lengthen a linear lr warm-up of a few iterations to at least ``min_iters``.
+
+    mmtl's schedules warm up for one epoch. With a small dataset an epoch is one or two
+    iterations: the warm-up is then a step at 1-10 % of the lr and a jump to the full lr,
+    which is no warm-up at all; and a LinearLR of one iteration never steps to its end factor,
+    so the cosine that follows decays from the 1 % it left: the whole run trains at 1 % of
+    the lr. Before training, a ``LinearLR`` that starts at iteration
+    0 and lasts fewer than ``min_iters`` iterations is stretched to
+    ``max(2, min(min_iters, max_fraction x the iterations of the run))`` (never shorter),
+    logged in one line. The schedulers that begin after it overlap it (their factors
+    multiply), as chained mmengine schedulers do.
+
+    Args:
+        min_iters (int): The shortest warm-up, in iterations. Defaults to 10.
+        max_fraction (float): The longest share of the run a lengthened warm-up may take.
+            Defaults to 0.25.
+    """
+
+    priority = 'NORMAL'  # before EffectiveLrHook (VERY_LOW) records the schedule
+
+    def __init__(self, min_iters: int = 10, max_fraction: float = 0.25) -> None:
+        if min_iters < 1 or not 0 < max_fraction <= 1:
+            raise ValueError(
+                f'WarmupFloorHook(min_iters={min_iters}, max_fraction={max_fraction}): '
+                f'min_iters must be >= 1 and max_fraction in (0, 1]'
+            )
+        self.min_iters = min_iters
+        self.max_fraction = max_fraction
+
+    def before_run(self, runner) -> None:
+        """Stretch a too-short warm-up of the freshly built schedulers."""
+        if not isinstance(runner.optim_wrapper, BaseOptimWrapper):
+            return  # runner.test() / val(): nothing was built for training
+        schedulers = runner.param_schedulers or []
+        if isinstance(schedulers, dict):
+            schedulers = [s for group in schedulers.values() for s in group]
+        epoch_length = len(runner.train_dataloader)
+        changed = stretch_warmups(schedulers, runner.max_iters, self.min_iters, self.max_fraction)
+        for scheduler, old, target in changed:
+            runner.logger.info(
+                f'Warm-up: {target} iterations instead of {old} ({old / epoch_length:g} epoch(s) '
+                f'of {epoch_length} iterations): LinearLR from {scheduler.start_factor:g} x '
+                f'to {scheduler.end_factor:g} x the lr (WarmupFloorHook min_iters='
+                f'{self.min_iters}).'
+            )
