@@ -72,7 +72,7 @@ def test_a_new_top_level_key_declared_in_the_file_is_the_escape_hatch(tmp_path, 
     [
         (
             'train_cfg = dict(max_epoch=3)\n',
-            "train_cfg.max_epoch: EpochBasedTrainLoop takes no argument 'max_epoch' "
+            "train_cfg.max_epoch: ResumableEpochBasedTrainLoop takes no argument 'max_epoch' "
             "(did you mean 'max_epochs'?)",
         ),
         (
