@@ -216,7 +216,10 @@ def _quiet_mmengine_logger() -> Iterator[None]:
 
 
 def model_complexity(
-    model: nn.Module, input_shape: Sequence[int], show_table: bool = False
+    model: nn.Module,
+    input_shape: Sequence[int],
+    show_table: bool = False,
+    show_arch: bool = False,
 ) -> Dict[str, object]:
     """Parameters, FLOPs and activations of one image, by mmengine's ``get_model_complexity_info``.
 
@@ -229,10 +232,12 @@ def model_complexity(
         input_shape (Sequence[int]): ``(C, H, W)`` of one image.
         show_table (bool): Also build the per-module table (parameters, FLOPs and
             activations of each module, nested). Defaults to False.
+        show_arch (bool): Also build the architecture annotated with the same figures.
+            Defaults to False.
 
     Returns:
         dict: mmengine's result: ``flops``, ``params``, ``activations`` (ints), their
-        ``*_str`` forms, and ``out_table`` (the table, or ``''``).
+        ``*_str`` forms, ``out_table`` and ``out_arch`` (the texts, or ``''``).
     """
     from mmengine.analysis import get_model_complexity_info
 
@@ -241,8 +246,16 @@ def model_complexity(
             model,
             inputs=(random_input(model, input_shape),),
             show_table=show_table,
-            show_arch=False,
+            show_arch=show_arch,
         )
+
+
+def format_layer_types(model: nn.Module) -> str:
+    """Leaf modules counted by class, most frequent first: ``'52 Conv2d, 52 BatchNorm2d'``."""
+    from collections import Counter
+
+    counts = Counter(type(module).__name__ for _, module in leaf_modules(model))
+    return ', '.join(f'{count} {name}' for name, count in counts.most_common())
 
 
 def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
