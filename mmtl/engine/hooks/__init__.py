@@ -3,6 +3,7 @@ from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state
 from .gradual_unfreeze_hook import GradualUnfreezeHook
 from .model_summary_hook import ModelSummaryHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .progress_bar_hook import ProgressBarHook
 from .test_metrics_vis_hook import TestMetricsVisHook
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     'ModelSummaryHook',
     'NonFiniteLossError',
     'NonFiniteLossHook',
+    'ProgressBarHook',
     'TestMetricsVisHook',
     'compare_state_dicts',
 ]
