@@ -6,7 +6,7 @@ import sys
 
 import optuna
 import pytest
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command
+from conftest import NO_WORKERS, REPO_ROOT, describe, run_command, write_color_folder
 
 from mmtl.search import parse_search_space
 from mmtl.search.optuna_search import create_study, default_storage, suggest, write_plots
@@ -58,15 +58,25 @@ def search(tmp_path, digits_root, *extra):
     return work_dir, result.stdout
 
 
+@pytest.fixture(scope='module')
+def tiny_colours(tmp_path_factory) -> str:
+    """Three colour classes, four 16-px images each per split: one iteration per epoch."""
+    root = str(tmp_path_factory.mktemp('colours'))
+    write_color_folder(root, {'0': (200, 0, 0), '1': (0, 200, 0), '2': (0, 0, 200)}, 4, size=16)
+    with open(osp.join(root, 'classes.txt'), 'w') as f:  # the digits config names its classes
+        f.write('0\n1\n2\n')
+    return root
+
+
 @pytest.mark.slow
-def test_study_in_sqlite_resumes_with_the_trials_done(tmp_path, digits_root):
+def test_study_in_sqlite_resumes_with_the_trials_done(tmp_path, tiny_colours):
     space = ['--space', f'{LR}=loguniform(1e-4,1e-2)', '--epochs', '1', '--sampler', 'random']
-    work_dir, _ = search(tmp_path, digits_root, *space, '--trials', '3', '--pruner', 'none')
+    work_dir, _ = search(tmp_path, tiny_colours, *space, '--trials', '3', '--pruner', 'none')
     storage = f'sqlite:///{work_dir}/study.db'
     first = optuna.load_study(study_name='mobilenet-v2_digits', storage=storage).trials
     assert [t.state.name for t in first] == ['COMPLETE'] * 3
 
-    _, out = search(tmp_path, digits_root, *space, '--trials', '5', '--storage', storage)
+    _, out = search(tmp_path, tiny_colours, *space, '--trials', '5', '--storage', storage)
     assert '3 trials done, 2 to run' in out
     after = optuna.load_study(study_name='mobilenet-v2_digits', storage=storage).trials
     assert len(after) == 5 and [t.number for t in after] == list(range(5))
