@@ -3,6 +3,7 @@
 import numbers
 from typing import Dict, Optional
 
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from mmtl.registry import HOOKS
@@ -44,7 +45,7 @@ class TestMetricsVisHook(Hook):
 
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         scalars = scalar_metrics(metrics)
-        if not scalars:
+        if not scalars or not is_main_process():  # the backends write on rank 0 only
             return
         # mmengine's Visualizer keeps its backends by name; there is no public iterator.
         backends = getattr(runner.visualizer, '_vis_backends', {}) or {}
