@@ -28,10 +28,19 @@ def read_version() -> str:
 
 
 def read_requirements(path: str) -> list:
-    """Return the requirement lines of ``path``, comments and blanks dropped."""
+    """Return the requirement lines of ``path``, comments and blanks dropped.
+
+    ``-r other.txt`` lines (relative to ``path``) are replaced by that file's requirements.
+    """
     with open(osp.join(PROJECT_ROOT, path), encoding='utf-8') as f:
-        lines = (line.split('#', 1)[0].strip() for line in f)
-        return [line for line in lines if line]
+        lines = [line.split('#', 1)[0].strip() for line in f]
+    requirements = []
+    for line in filter(None, lines):
+        if line.startswith('-r '):
+            requirements += read_requirements(osp.join(osp.dirname(path), line[3:].strip()))
+        else:
+            requirements.append(line)
+    return requirements
 
 
 def is_develop_install() -> bool:
@@ -73,7 +82,10 @@ if __name__ == '__main__':
         include_package_data=True,
         package_data={'mmtl': ['.mim/**/*', '.mim/*']},
         install_requires=read_requirements('requirements/runtime.txt'),
-        extras_require={'tests': read_requirements('requirements/tests.txt')},
+        extras_require={
+            name: read_requirements(f'requirements/{name}.txt')
+            for name in ('tests', 'cam', 'search', 'track')
+        },
         zip_safe=False,
         license='Apache License 2.0',
     )

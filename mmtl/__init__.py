@@ -19,4 +19,15 @@ from . import datasets, engine, evaluation, models, visualization  # noqa: E402,
 register_checkpoint_schemes()
 register_config_package()  # _base_ = ['mmtl::mobilenet-v2_fruit.py'] in a user's own config
 
-__all__ = ['__version__']
+#: Public names defined in submodules that are imported only when first used (start-up time).
+_LAZY = {'get_model': 'mmtl.apis.hub', 'list_models': 'mmtl.apis.hub'}
+
+__all__ = ['__version__', 'get_model', 'list_models']
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -48,6 +48,10 @@ default_hooks = dict(
     # At the start of training: total/trainable parameters, FLOPs at the input size and a
     # training-memory estimate at the batch size.
     model_summary=dict(type='ModelSummaryHook'),
+    # After testing: the scalar test metrics also go to MLflow / W&B / TensorBoard backends.
+    test_metrics_vis=dict(type='TestMetricsVisHook'),
+    # A progress bar with ETA per epoch in an interactive terminal (never in logs or CI).
+    progress=dict(type='ProgressBarHook'),
 )
 
 # Extra hooks of a config (e.g. GradualUnfreezeHook) go here; the default ones above stay.

@@ -49,13 +49,31 @@ def gpu_names() -> List[str]:
     return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
 
 
-def collect_env() -> Dict[str, object]:
-    """Python, torch build (CUDA, cuDNN), GPUs, CPU count and package versions.
+#: mmengine's ``collect_env`` keys renamed to mmtl's (the distribution names).
+MMENGINE_KEYS = {'PyTorch': 'torch', 'TorchVision': 'torchvision', 'MMEngine': 'mmengine'}
+#: mmengine's keys left out: said better by mmtl's own, or irrelevant to a user's report.
+MMENGINE_DROPPED = ('sys.platform', 'Python', 'numpy_random_seed', 'MUSA available')
+#: The long build report of torch, printed only when asked for.
+TORCH_BUILD_KEY = 'PyTorch compiling details'
+
+
+def collect_env(verbose: bool = False) -> Dict[str, object]:
+    """mmengine's ``collect_env`` plus what mmtl adds: CPUs, threads, cuDNN, package versions.
+
+    From mmengine: CUDA availability, GCC, CUDA_HOME / NVCC and the GPUs (with CUDA), the
+    torch, torchvision, OpenCV and mmengine versions. mmtl adds the platform, CPU count,
+    torch threads, the CUDA build of torch, cuDNN, ``CUDA_VISIBLE_DEVICES``, the GPU names
+    and the versions of the distributions in :data:`PACKAGES`.
+
+    Args:
+        verbose (bool): Also give torch's build report (``PyTorch compiling details``).
+            Defaults to False.
 
     Returns:
         dict: Flat key -> value, in print order.
     """
     import torch
+    from mmengine.utils.dl_utils import collect_env as mmengine_collect_env
 
     cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
     if cudnn:
@@ -65,16 +83,25 @@ def collect_env() -> Dict[str, object]:
         'Platform': platform.platform(),
         'CPUs': os.cpu_count(),
         'torch threads': torch.get_num_threads(),
-        'torch': torch.__version__,
-        'torch CUDA build': torch.version.cuda or 'none (CPU-only build)',
-        'cuDNN': cudnn or 'not available',
-        'CUDA available': torch.cuda.is_available(),
-        'CUDA_VISIBLE_DEVICES': os.environ.get('CUDA_VISIBLE_DEVICES', '(not set)'),
-        'GPUs': gpu_names() or 'none',
     }
+    for key, value in mmengine_collect_env().items():
+        if key in MMENGINE_DROPPED or (key == TORCH_BUILD_KEY and not verbose):
+            continue
+        env.setdefault(MMENGINE_KEYS.get(key, key), value)
+    env.update(
+        {
+            'torch CUDA build': torch.version.cuda or 'none (CPU-only build)',
+            'cuDNN': cudnn or 'not available',
+            'CUDA available': torch.cuda.is_available(),
+            'CUDA_VISIBLE_DEVICES': os.environ.get('CUDA_VISIBLE_DEVICES', '(not set)'),
+            'GPUs': gpu_names() or 'none',
+        }
+    )
     for name, version in package_versions().items():
         if version is not None:
             env.setdefault(name, version)  # torch keeps its full build tag
+    if TORCH_BUILD_KEY in env:
+        env[TORCH_BUILD_KEY] = env.pop(TORCH_BUILD_KEY)  # the long text goes last
     return env
 
 

@@ -1,11 +1,16 @@
-"""Grad-CAM: where in the image a convolutional layer found evidence for a class.
+"""Class activation maps: where in the image a layer found evidence for a class.
 
-Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via Gradient-based
-Localization" (ICCV 2017): weight each channel of the layer's activation by the mean gradient
-of the class score over that channel, sum, and keep the positive part.
+:func:`class_activation_map` runs the methods of pytorch-grad-cam (``pip install
+grad-cam``, the library mmpretrain's ``vis_cam.py`` uses): Grad-CAM, Grad-CAM++, Score-CAM,
+Eigen-CAM, Layer-CAM and XGrad-CAM, with test-time-augmentation and eigen smoothing, and a
+token-to-map reshape for ViT-like layers. Without the library, ``method='gradcam'`` falls
+back to :func:`grad_cam`, mmtl's own plain Grad-CAM (Selvaraju et al., ICCV 2017: each
+channel of the layer's activation weighted by the mean gradient of the class score over it,
+summed, positive part kept); the other methods then need the library.
 """
 
-from typing import Dict, Optional, Tuple
+import math
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -105,3 +110,140 @@ def grad_cam(
     peak = cam.max()
     cam = cam / peak if peak > 0 else torch.zeros_like(cam)
     return cam, class_index, logits.detach().softmax(dim=1)[0]
+
+
+#: ``--method`` names -> pytorch-grad-cam classes.
+CAM_METHODS: Dict[str, str] = {
+    'gradcam': 'GradCAM',
+    'gradcam++': 'GradCAMPlusPlus',
+    'scorecam': 'ScoreCAM',
+    'eigencam': 'EigenCAM',
+    'eigengradcam': 'EigenGradCAM',
+    'layercam': 'LayerCAM',
+    'xgradcam': 'XGradCAM',
+}
+#: Display names, for titles and messages.
+CAM_TITLES = {
+    'gradcam': 'Grad-CAM',
+    'gradcam++': 'Grad-CAM++',
+    'scorecam': 'Score-CAM',
+    'eigencam': 'Eigen-CAM',
+    'eigengradcam': 'EigenGrad-CAM',
+    'layercam': 'Layer-CAM',
+    'xgradcam': 'XGrad-CAM',
+}
+
+
+def vit_reshape_transform(num_extra_tokens: int = 1) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A reshape for ViT-like layers: ``N x (extra + h*w) x C`` tokens -> ``N x C x h x w``.
+
+    Args:
+        num_extra_tokens (int): Leading tokens that are not patches (the class token).
+            Defaults to 1.
+
+    Returns:
+        Callable: The transform pytorch-grad-cam applies to the layer's output.
+    """
+
+    def reshape(tokens: torch.Tensor) -> torch.Tensor:
+        tokens = _last_tensor(tokens)
+        if tokens.dim() == 4:  # already a map
+            return tokens
+        patches = tokens[:, num_extra_tokens:, :]
+        side = math.isqrt(patches.shape[1])
+        if side * side != patches.shape[1]:
+            raise ValueError(
+                f'{patches.shape[1]} patch tokens after {num_extra_tokens} extra ones do not '
+                'form a square map; check --num-extra-tokens'
+            )
+        return patches.reshape(patches.shape[0], side, side, -1).permute(0, 3, 1, 2)
+
+    return reshape
+
+
+def grad_cam_library():
+    """The ``pytorch_grad_cam`` module, or None when it is not installed."""
+    try:
+        import pytorch_grad_cam
+    except ImportError:
+        return None
+    return pytorch_grad_cam
+
+
+def class_activation_map(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    target_layers,
+    class_index: Optional[int] = None,
+    method: str = 'gradcam',
+    aug_smooth: bool = False,
+    eigen_smooth: bool = False,
+    reshape_transform: Optional[Callable] = None,
+) -> Tuple[torch.Tensor, int, torch.Tensor]:
+    """A class activation map of one image by one of :data:`CAM_METHODS`.
+
+    Args:
+        model (nn.Module): Maps ``inputs`` to class scores (logits), ``1 x num_classes``.
+        inputs (torch.Tensor): One image, ``1xCxHxW``, as the model expects it.
+        target_layers (str | Sequence[str]): Dotted layer name(s); the maps of several layers
+            are averaged.
+        class_index (int, optional): Class to explain. Defaults to None: the predicted one.
+        method (str): A key of :data:`CAM_METHODS`. Defaults to ``'gradcam'``.
+        aug_smooth (bool): Average over flipped/scaled copies (test-time augmentation).
+        eigen_smooth (bool): Keep the first principal component of the weighted maps.
+        reshape_transform (Callable, optional): Turns a layer output into ``NxCxhxw``
+            (see :func:`vit_reshape_transform`).
+
+    Returns:
+        tuple: ``(cam, class_index, scores)``: the ``HxW`` map at input resolution in
+        [0, 1], the class explained, and the softmax scores.
+
+    Raises:
+        ValueError: An unknown method, a class out of range, or a method that needs
+            pytorch-grad-cam when it is not installed.
+    """
+    if method not in CAM_METHODS:
+        raise ValueError(f'unknown CAM method {method!r}; choose from {", ".join(CAM_METHODS)}')
+    names = [target_layers] if isinstance(target_layers, str) else list(target_layers)
+    library = grad_cam_library()
+    if library is None:
+        if method != 'gradcam' or aug_smooth or eigen_smooth or len(names) != 1:
+            raise ValueError(
+                f'--method {method} (and smoothing, several layers) needs pytorch-grad-cam: '
+                'pip install "mmtl[cam]" (or grad-cam==1.5.7)'
+            )
+        return grad_cam(model, inputs, names[0], class_index)
+
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    layers = resolve_layers(model, names)
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            scores = model(inputs).softmax(dim=1)[0]
+        if class_index is None:
+            class_index = int(scores.argmax())
+        if not 0 <= class_index < scores.numel():
+            raise ValueError(f'class {class_index} out of range 0..{scores.numel() - 1}')
+        cam_class = getattr(library, CAM_METHODS[method])
+        with (
+            torch.enable_grad(),
+            cam_class(
+                model=model,
+                target_layers=[layers[name] for name in names],
+                reshape_transform=reshape_transform,
+            ) as cam,
+        ):
+            # A graph through frozen layers too: the input asks for gradients.
+            image = inputs.detach().clone().requires_grad_(True)
+            maps = cam(
+                input_tensor=image,
+                targets=[ClassifierOutputTarget(class_index)],
+                aug_smooth=aug_smooth,
+                eigen_smooth=eigen_smooth,
+            )
+    finally:
+        model.train(was_training)
+    heat = torch.from_numpy(maps[0]).float().clamp(0, 1)
+    return heat, class_index, scores.detach()

@@ -201,11 +201,65 @@ def trace_layers(
     return layers, sum(storages.values())
 
 
-def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
-    """FLOPs of one image through ``model``, counted by mmengine's ``FlopAnalyzer``.
+@contextlib.contextmanager
+def _quiet_mmengine_logger() -> Iterator[None]:
+    """Hold back mmengine's per-operator warnings (unsupported/uncalled) of the analyzers."""
+    from mmengine.logging import MMLogger
+
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('ERROR')
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def model_complexity(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    show_table: bool = False,
+    show_arch: bool = False,
+) -> Dict[str, object]:
+    """Parameters, FLOPs and activations of one image, by mmengine's ``get_model_complexity_info``.
 
     mmengine (like fvcore) counts one multiply-add as one FLOP: a ``Conv2d`` costs
     ``C_out * C_in / groups * k_h * k_w * H_out * W_out`` and a ``Linear`` ``in * out``.
+    The model runs in eval mode without gradients (BN statistics are left untouched).
+
+    Args:
+        model (nn.Module): The model; called as ``model(inputs)``.
+        input_shape (Sequence[int]): ``(C, H, W)`` of one image.
+        show_table (bool): Also build the per-module table (parameters, FLOPs and
+            activations of each module, nested). Defaults to False.
+        show_arch (bool): Also build the architecture annotated with the same figures.
+            Defaults to False.
+
+    Returns:
+        dict: mmengine's result: ``flops``, ``params``, ``activations`` (ints), their
+        ``*_str`` forms, ``out_table`` and ``out_arch`` (the texts, or ``''``).
+    """
+    from mmengine.analysis import get_model_complexity_info
+
+    with evaluation_mode(model), _quiet_mmengine_logger():
+        return get_model_complexity_info(
+            model,
+            inputs=(random_input(model, input_shape),),
+            show_table=show_table,
+            show_arch=show_arch,
+        )
+
+
+def format_layer_types(model: nn.Module) -> str:
+    """Leaf modules counted by class, most frequent first: ``'52 Conv2d, 52 BatchNorm2d'``."""
+    from collections import Counter
+
+    counts = Counter(type(module).__name__ for _, module in leaf_modules(model))
+    return ', '.join(f'{count} {name}' for name, count in counts.most_common())
+
+
+def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
+    """FLOPs (multiply-adds) of one image through ``model``; see :func:`model_complexity`.
 
     Args:
         model (nn.Module): The model; called as ``model(inputs)``.
@@ -214,12 +268,7 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
     Returns:
         int: FLOPs for a batch of one.
     """
-    from mmengine.analysis import FlopAnalyzer
-
-    with evaluation_mode(model):
-        analyzer = FlopAnalyzer(model, (random_input(model, input_shape),))
-        analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        return int(analyzer.total())
+    return int(model_complexity(model, input_shape)['flops'])
 
 
 def optimizer_state_slots(optimizer: torch.optim.Optimizer) -> Dict[int, int]:

@@ -1,10 +1,15 @@
-"""Per-layer table, parameter counts, FLOPs and training memory of a config's model.
+"""Per-module table, parameter counts, FLOPs and training memory of a config's model.
 
     python tools/analysis_tools/model_summary.py CONFIG [--checkpoint CKPT] [--batch-size B]
-        [--input-size 224] [--measure] [--device cpu|cuda] [--cfg-options KEY=VALUE ...]
+        [--input-size 224] [--measure] [--arch] [--no-layers] [--device cpu|cuda]
+        [--cfg-options KEY=VALUE ...]
 
-Also run as ``mim run mmtl model_summary CONFIG ...``. ``--measure`` runs one real training
-step on random data at batch B and prints its peak memory next to the estimate.
+The per-module parameters, FLOPs and activations come from mmengine's
+``get_model_complexity_info`` (its table, nested three levels; ``--arch`` prints the whole
+architecture annotated instead). Then the totals, the layers by type, and mmtl's training
+memory estimate for the run's optimizer at batch B. ``--measure`` runs one real training
+step on random data at batch B and prints its peak memory next to the estimate. Also run as
+``mim run mmtl model_summary CONFIG ...``.
 """
 
 import argparse
@@ -29,7 +34,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--measure', action='store_true', help='also measure the peak memory of one train step'
     )
-    parser.add_argument('--no-layers', action='store_true', help='leave out the layer table')
+    parser.add_argument('--no-layers', action='store_true', help='leave out the module table')
+    parser.add_argument(
+        '--arch', action='store_true', help='print the annotated architecture, not the table'
+    )
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default: cpu)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     return parser.parse_args(argv)
@@ -51,24 +59,34 @@ def summarise(args: argparse.Namespace) -> None:
     else:
         height, width = input_size_from_config(cfg)
     input_shape = (3, height, width)
-    batch_size = args.batch_size or cfg.train_dataloader.get('batch_size', 1)
+    batch_size = args.batch_size or (cfg.get('train_dataloader') or {}).get('batch_size', 1)
 
-    layers, activation_bytes = ms.trace_layers(model, input_shape)
-    if not args.no_layers:
-        print(ms.format_layer_table(layers))
+    _, activation_bytes = ms.trace_layers(model, input_shape)
+    try:
+        info = ms.model_complexity(
+            model, input_shape, show_table=not args.no_layers, show_arch=args.arch
+        )
+    except Exception as err:  # a model FlopAnalyzer cannot trace must not hide the rest
+        info = None
+        print(f'FLOPs: could not be counted ({type(err).__name__}: {err})')
+    if info is not None and not args.no_layers:
+        print(info['out_arch'] or info['out_table'])
     total, trainable = ms.count_params(model)
     print(f'\nparameters: {total:,} total, {trainable:,} trainable ({total - trainable:,} frozen)')
-    try:
-        flops = ms.count_flops(model, input_shape)
-        print(f'FLOPs at 1x3x{height}x{width}: {ms.format_count(flops)} (multiply-adds)')
-    except Exception as err:  # a model FlopAnalyzer cannot trace must not hide the rest
-        print(f'FLOPs: could not be counted ({type(err).__name__}: {err})')
+    if info is not None:
+        print(
+            f'FLOPs at 1x3x{height}x{width}: {ms.format_count(info["flops"])} (multiply-adds); '
+            f'activations {ms.format_count(info["activations"])}'
+        )
+    print(f'layers by type: {ms.format_layer_types(model)}')
 
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel('WARNING')  # the optimizer builder logs one line per parameter
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
-        optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    optimizer = None  # a model-only config: the estimate assumes SGD with momentum
+    if cfg.get('optim_wrapper'):
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
+            optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
     logger.setLevel(level)
     estimate = ms.estimate_training_memory(
         model, input_shape, batch_size, optimizer, activation_bytes_per_image=activation_bytes

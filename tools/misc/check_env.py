@@ -1,8 +1,10 @@
 """Check the environment: torch/CUDA/cuDNN versions, GPUs, mm* versions, the device used.
 
-    python tools/misc/check_env.py [CONFIG] [--cfg-options KEY=VALUE ...]
+    python tools/misc/check_env.py [CONFIG] [--verbose] [--cfg-options KEY=VALUE ...]
 
-With a config, also says whether training it here would run on the GPU or the CPU.
+The report is mmengine's ``collect_env`` with mmtl's additions (CPUs, threads, cuDNN, the
+versions of the mm* packages); ``--verbose`` adds torch's build report. With a config, also
+says whether training it here would run on the GPU or the CPU.
 Also run as ``mim run mmtl check_env ...``.
 """
 
@@ -15,18 +17,22 @@ from mmengine.config import DictAction
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Versions, GPUs and the device a run will use')
     parser.add_argument('config', nargs='?', help='config to check the device for')
+    parser.add_argument('--verbose', action='store_true', help="add torch's build report")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     return parser.parse_args(argv)
 
 
 def check(args: argparse.Namespace) -> None:
-    from mmtl.analysis.env import collect_env, configured_device
+    from mmtl.analysis.env import TORCH_BUILD_KEY, collect_env, configured_device
 
-    env = collect_env()
+    env = collect_env(verbose=args.verbose)
+    build = env.pop(TORCH_BUILD_KEY, None)
     width = max(len(key) for key in env)
     for key, value in env.items():
         text = ', '.join(value) if isinstance(value, list) else value
         print(f'{key:<{width}}  {text}')
+    if build is not None:
+        print(f'\n{TORCH_BUILD_KEY}:\n{build}')
     if args.config:
         from mmtl.utils.config import load_config
 

@@ -1,34 +1,104 @@
-"""Grad-CAM of one image: where the model found evidence for a class, overlaid on the image.
+"""Class activation map of one image: where the model found evidence for a class.
 
-    python tools/visualizations/vis_cam.py CONFIG CKPT IMAGE [--target-layer backbone.layer7]
-        [--class N] [--out cam.png]
+    python tools/visualizations/vis_cam.py CONFIG CKPT IMAGE [--method gradcam]
+        [--target-layers backbone.layer7] [--class NAME_OR_INDEX] [--aug-smooth]
+        [--eigen-smooth] [--vit-like [--num-extra-tokens 1]] [--out cam.png]
+    python tools/visualization/vis_cam.py IMAGE CONFIG CKPT ...     # OpenMMLab's order
 
-The default target layer is the backbone's last stage; the default class the predicted one.
-Also run as ``mim run mmtl vis_cam ...``.
+Both orders are accepted by both files (the config is the ``.py`` argument). ``--method``
+picks a pytorch-grad-cam method: gradcam, gradcam++, scorecam, eigencam, eigengradcam,
+layercam, xgradcam (without the library only gradcam, by mmtl's own code). The default
+target layer is the last backbone stage whose map keeps 4+ pixels a side; the default class
+the predicted one. ``--class`` takes a class name or an index. Also run as
+``mim run mmtl vis_cam ...``.
 """
 
 import argparse
 import os.path as osp
 import sys
+from typing import List, Optional, Sequence
 
 from mmengine.config import DictAction
 
+#: mmpretrain's vis_cam method names that differ from mmtl's.
+METHOD_ALIASES = {'gradcamplusplus': 'gradcam++'}
+
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Grad-CAM overlay of one image')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('image', help='image file')
+    from mmtl.analysis.gradcam import CAM_METHODS
+
+    parser = argparse.ArgumentParser(description='Class activation map overlay of one image')
     parser.add_argument(
-        '--target-layer',
-        help='layer to explain (default: the last backbone stage with a map of 4+ pixels a side)',
+        'inputs', nargs=3, metavar='CONFIG CKPT IMAGE', help='or IMAGE CONFIG CKPT (OpenMMLab)'
     )
-    parser.add_argument('--class', dest='class_index', type=int, help='class index to explain')
+    parser.add_argument(
+        '--target-layers',
+        '--target-layer',
+        dest='target_layers',
+        nargs='+',
+        help='layer(s) to explain (default: the last backbone stage with a 4+ pixel map)',
+    )
+    parser.add_argument(
+        '--method',
+        default='gradcam',
+        type=lambda name: METHOD_ALIASES.get(name.lower(), name.lower()),
+        choices=list(CAM_METHODS),
+        help='CAM method (default: gradcam)',
+    )
+    parser.add_argument(
+        '--class',
+        '--target-category',
+        dest='target_class',
+        help='class to explain: its name or index (default: the predicted one)',
+    )
+    parser.add_argument('--aug-smooth', action='store_true', help='test-time augmentation')
+    parser.add_argument('--eigen-smooth', action='store_true', help='first principal component')
+    parser.add_argument(
+        '--vit-like', action='store_true', help='the layer outputs tokens (ViT): reshape to a map'
+    )
+    parser.add_argument(
+        '--num-extra-tokens', type=int, default=1, help='non-patch tokens with --vit-like'
+    )
     parser.add_argument('--alpha', type=float, default=0.5, help='opacity of the heat map')
-    parser.add_argument('--out', default='cam.png', help='output PNG')
+    parser.add_argument('--out', '--save-path', dest='out', default='cam.png', help='output PNG')
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.config, args.checkpoint, args.image = order_inputs(args.inputs)
+    return args
+
+
+def order_inputs(inputs: Sequence[str]) -> List[str]:
+    """``[config, checkpoint, image]`` from mmtl's order or OpenMMLab's (image first)."""
+    from mmtl.utils.cli import ConfigError
+
+    if inputs[0].endswith('.py'):
+        return list(inputs)
+    if inputs[1].endswith('.py'):
+        return [inputs[1], inputs[2], inputs[0]]
+    raise ConfigError(
+        f'{" ".join(inputs)}: no config (.py) first or second; give CONFIG CKPT IMAGE '
+        'or IMAGE CONFIG CKPT'
+    )
+
+
+def resolve_class(value: Optional[str], classes: Sequence[str], num_classes: int):
+    """The class index that ``--class`` names: a class name first, else an index.
+
+    Raises:
+        ConfigError: Neither a class name nor an index in range.
+    """
+    from mmtl.utils.cli import ConfigError
+
+    if value is None:
+        return None
+    names = [str(c) for c in classes]
+    if value in names:
+        return names.index(value)
+    if value.lstrip('-').isdigit() and 0 <= int(value) < num_classes:
+        return int(value)
+    known = f' and no class named {value!r} (names: {", ".join(names)})' if names else ''
+    raise ConfigError(f'--class {value}: the model has classes 0..{num_classes - 1}{known}')
 
 
 def overlay(image, cam, alpha: float):
@@ -42,7 +112,12 @@ def overlay(image, cam, alpha: float):
 
 def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.builders import build_model
-    from mmtl.analysis.gradcam import default_target_layer, grad_cam
+    from mmtl.analysis.gradcam import (
+        CAM_TITLES,
+        class_activation_map,
+        default_target_layer,
+        vit_reshape_transform,
+    )
     from mmtl.analysis.images import load_image
     from mmtl.analysis.plotting import image_grid, save_figure
     from mmtl.utils.cli import ConfigError
@@ -52,28 +127,45 @@ def draw(args: argparse.Namespace) -> None:
         raise FileNotFoundError(f'image not found: {args.image}')
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, args.checkpoint, device=args.device)
-    num_classes = model.head.num_classes
-    if args.class_index is not None and not 0 <= args.class_index < num_classes:
-        raise ConfigError(f'--class {args.class_index}: the model has classes 0..{num_classes - 1}')
+    classes = list(model._dataset_meta.get('classes') or [])
+    class_index = resolve_class(args.target_class, classes, model.head.num_classes)
     inputs, image = load_image(model, cfg, args.image)
-    layer = args.target_layer or default_target_layer(model, inputs)
-    cam, class_index, scores = grad_cam(model, inputs, layer, args.class_index)
-    classes = model._dataset_meta.get('classes') or []
-    name = classes[class_index] if class_index < len(classes) else str(class_index)
-    title = f'{name} ({float(scores[class_index]):.2f})'
+    layers = args.target_layers or [default_target_layer(model, inputs)]
+    reshape = vit_reshape_transform(args.num_extra_tokens) if args.vit_like else None
+    try:
+        cam, class_index, scores = class_activation_map(
+            model,
+            inputs,
+            layers,
+            class_index,
+            method=args.method,
+            aug_smooth=args.aug_smooth,
+            eigen_smooth=args.eigen_smooth,
+            reshape_transform=reshape,
+        )
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    name = str(classes[class_index]) if class_index < len(classes) else str(class_index)
+    title = CAM_TITLES[args.method]
     figure = image_grid(
         [image, overlay(image, cam.cpu().numpy(), args.alpha)],
-        ['input', title],
+        ['input', f'{name} ({float(scores[class_index]):.2f})'],
         cell_px=256,
-        title=f'Grad-CAM at {layer}',
+        title=f'{title} at {", ".join(layers)}',
     )
-    print(f'Grad-CAM of class {name} at {layer} written to {save_figure(figure, args.out)}')
+    print(
+        f'{title} of class {name} at {", ".join(layers)} written to {save_figure(figure, args.out)}'
+    )
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
+    from mmtl.utils.cli import ConfigError, run_with_clear_errors
 
+    try:
+        args = parse_args(argv)
+    except ConfigError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
     return run_with_clear_errors(lambda: draw(args))
 
 

@@ -6,6 +6,8 @@ from .graceful_stop_hook import GracefulStopHook, TrainingInterrupted
 from .gradual_unfreeze_hook import GradualUnfreezeHook
 from .model_summary_hook import ModelSummaryHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .progress_bar_hook import ProgressBarHook
+from .test_metrics_vis_hook import TestMetricsVisHook
 from .warmup_floor_hook import WarmupFloorHook
 
 __all__ = [
@@ -20,6 +22,8 @@ __all__ = [
     'ModelSummaryHook',
     'NonFiniteLossError',
     'NonFiniteLossHook',
+    'ProgressBarHook',
+    'TestMetricsVisHook',
     'add_class_weight_hook',
     'TrainingInterrupted',
     'WarmupFloorHook',

@@ -1,0 +1,238 @@
+"""Models by name: ``get_model('mobilenet-v2_fruit')`` and ``list_models('*fruit*')``.
+
+The names are those of mmtl's model index (``model-index.yml`` and the metafiles under
+``configs/``, the files ``mim search mmtl`` reads): one per config. The index is found in
+``mmtl/.mim`` (links in an editable install, copies in a normal one), or at the root of a
+source checkout.
+"""
+
+import fnmatch
+import os.path as osp
+from dataclasses import dataclass
+from functools import cache
+from typing import Dict, List, Optional, Union
+
+from mmtl.utils.cli import ConfigError
+
+PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: Where the index is looked for, first found wins.
+INDEX_CANDIDATES = (
+    osp.join(PACKAGE_DIR, '.mim', 'model-index.yml'),
+    osp.join(osp.dirname(PACKAGE_DIR), 'model-index.yml'),
+)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model of the index.
+
+    Attributes:
+        name (str): The model's name (its config's file name without ``.py``).
+        config (str): Absolute path of its config.
+        weights (str, optional): Its pretrained weights (the config's ``load_from``).
+        metadata (dict): The metafile's ``Metadata`` (FLOPs, Parameters, ...).
+        collection (str): The model family (``In Collection``).
+    """
+
+    name: str
+    config: str
+    weights: Optional[str]
+    metadata: dict
+    collection: str
+
+
+def model_index_path() -> str:
+    """Path of the ``model-index.yml`` this mmtl uses.
+
+    Raises:
+        FileNotFoundError: Neither ``mmtl/.mim/model-index.yml`` nor a source checkout's.
+    """
+    for path in INDEX_CANDIDATES:
+        if osp.isfile(path):
+            return path
+    raise FileNotFoundError(
+        f'mmtl has no model index ({" or ".join(INDEX_CANDIDATES)}); reinstall mmtl '
+        '(pip install -e . --no-use-pep517, or pip install .)'
+    )
+
+
+@cache
+def _load_index(path: str) -> Dict[str, ModelEntry]:
+    from modelindex import load
+
+    root = osp.dirname(path)
+    entries = {}
+    for model in load(path).models:
+        data = getattr(model.metadata, 'data', None) or {}
+        entries[model.name.lower()] = ModelEntry(
+            name=model.name,
+            config=osp.join(root, model.config),
+            weights=model.weights or None,
+            metadata=dict(data),
+            collection=model.in_collection or '',
+        )
+    return entries
+
+
+def model_index() -> Dict[str, ModelEntry]:
+    """Every model of the index, by lower-case name."""
+    return _load_index(model_index_path())
+
+
+def list_models(pattern: Optional[str] = None) -> List[str]:
+    """Names of mmtl's models, sorted; ``pattern`` filters them (shell-style, any case).
+
+    Args:
+        pattern (str, optional): e.g. ``'*fruit*'`` or ``'resnet50_*'``. Defaults to None:
+            all models.
+
+    Returns:
+        list[str]: The matching names, usable with :func:`get_model` and ``mim train mmtl``.
+    """
+    names = sorted(entry.name for entry in model_index().values())
+    if pattern is None:
+        return names
+    return [name for name in names if fnmatch.fnmatch(name.lower(), pattern.lower())]
+
+
+def model_entry(name: str) -> ModelEntry:
+    """The index entry of ``name`` (any case; a trailing ``.py`` is allowed).
+
+    Raises:
+        ConfigError: No model has that name (the closest names are suggested).
+    """
+    import difflib
+
+    key = name.lower()
+    key = key[:-3] if key.endswith('.py') else key
+    index = model_index()
+    if key in index:
+        return index[key]
+    close = difflib.get_close_matches(key, list(index), n=3, cutoff=0.5)
+    hint = f'; did you mean {", ".join(repr(index[c].name) for c in close)}?' if close else ''
+    raise ConfigError(f'no mmtl model named {name!r}{hint} (see mmtl.list_models())')
+
+
+def get_model(
+    model: str,
+    pretrained: Union[bool, str] = False,
+    num_classes: Optional[int] = None,
+    device: str = 'cpu',
+    **overrides,
+):
+    """Build one of mmtl's models by name, as ``mmpretrain.get_model`` does.
+
+    Args:
+        model (str): A name from :func:`list_models`, or the path of a config file.
+        pretrained (bool | str): False (default): the weights as built. True: the config's
+            ``load_from`` (its pretrained weights). A path or URL: those weights. Loading goes
+            through mmtl's safe checkpoint loader; a URL is downloaded once into the torch hub
+            cache (offline, the error names the cache path to put the file in). Tensors whose
+            shape differs from the model's (an ImageNet head for ``num_classes=3``) are left
+            as built, and a log line names them.
+        num_classes (int, optional): Classes of the head. Defaults to None: the config's.
+        device (str): Where to put the model. Defaults to ``'cpu'``.
+        **overrides: Keys merged into the config's ``model`` (nested dicts merge), e.g.
+            ``head=dict(dropout=0.2)`` or ``backbone=dict(widen_factor=0.5)``.
+
+    Returns:
+        torch.nn.Module: The classifier in eval mode, with ``_config`` (the config) and
+        ``_dataset_meta`` (class names when the weights carry them and fit the head).
+
+    Raises:
+        ConfigError: An unknown name, ``pretrained=True`` for a config without weights,
+            or weights of which no tensor fits the model.
+        CheckpointDownloadError: The weights are a URL that is not cached and cannot be
+            downloaded.
+    """
+    from mmtl.utils.config import load_config
+
+    if model.endswith('.py') and osp.isfile(model):
+        config_path = model
+    else:
+        config_path = model_entry(model).config
+    cfg = load_config(config_path)
+    model_options = dict(overrides)
+    if num_classes is not None:
+        model_options.setdefault('head', {})
+        model_options['head'] = dict(model_options['head'], num_classes=int(num_classes))
+    if model_options:
+        cfg.merge_from_dict({'model': model_options})
+
+    if pretrained is True:
+        source = cfg.get('load_from')
+        if not source:
+            raise ConfigError(
+                f'{model}: pretrained=True, but its config has no load_from weights; '
+                'pass pretrained=PATH_OR_URL'
+            )
+    elif pretrained is False or pretrained is None:
+        source = None
+    elif isinstance(pretrained, str):
+        source = pretrained
+    else:
+        raise ConfigError(f'pretrained must be True, False or a path/URL, got {pretrained!r}')
+
+    from mmtl.apis.inference import init_model
+    from mmtl.utils.checkpoint import CheckpointDownloadError
+
+    net = init_model(cfg, None, device='cpu')
+    if source is not None:
+        try:
+            meta = load_pretrained(net, source)
+        except CheckpointDownloadError as err:
+            raise CheckpointDownloadError(
+                f"{err}\nIn Python: get_model({model!r}, pretrained='/path/to/file.pth')"
+            ) from None
+        if meta.get('classes'):
+            net._dataset_meta = meta
+    return net.to(device).eval()
+
+
+def load_pretrained(model, source: str) -> dict:
+    """Load the tensors of ``source`` that fit ``model`` and log what was left out.
+
+    Args:
+        model (torch.nn.Module): The model.
+        source (str): Checkpoint path or URL (read by mmtl's safe loaders).
+
+    Returns:
+        dict: The checkpoint's ``meta.dataset_meta`` when the whole head was loaded (its
+        class names then describe the model), else empty.
+
+    Raises:
+        ConfigError: Not one tensor of the checkpoint fits the model (another architecture).
+    """
+    from mmengine.logging import print_log
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from mmtl.engine.hooks.checkpoint_load_report_hook import WRAPPER_PREFIX, compare_state_dicts
+
+    checkpoint = CheckpointLoader.load_checkpoint(source, map_location='cpu', logger='silent')
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
+    state = {WRAPPER_PREFIX.sub('', k): v for k, v in state.items()}
+    report = compare_state_dicts(state, model.state_dict())
+    if not report['loaded']:
+        raise ConfigError(
+            f'no tensor of {source} fits the model ({len(state)} tensors, none with a name and '
+            'shape of the model): weights of another architecture?'
+        )
+    model.load_state_dict({k: state[k] for k in report['loaded']}, strict=False)
+    left = [
+        f'{len(report[key])} {label} ({", ".join(report[key][:4])}'
+        f'{", ..." if len(report[key]) > 4 else ""})'
+        for key, label in (
+            ('shape_mismatch', 'of another shape, kept as built'),
+            ('missing', 'not in the checkpoint'),
+            ('unexpected', 'not in the model'),
+        )
+        if report[key]
+    ]
+    print_log(
+        f'loaded {len(report["loaded"])} tensors from {source}'
+        + (f'; {"; ".join(left)}' if left else ''),
+        logger='current',
+    )
+    head_fits = not any(k.startswith('head.') for k in report['shape_mismatch'] + report['missing'])
+    meta = (checkpoint.get('meta') or {}).get('dataset_meta') or {}
+    return dict(meta) if head_fits else {}

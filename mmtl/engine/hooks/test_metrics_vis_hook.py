@@ -1,0 +1,54 @@
+"""Send the test metrics to the tracking backends (MLflow, W&B, TensorBoard) as scalars."""
+
+import numbers
+from typing import Dict, Optional
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+
+from mmtl.registry import HOOKS
+
+
+def scalar_metrics(metrics: Optional[dict], prefix: str = 'test/') -> Dict[str, float]:
+    """The plain-number metrics (0-dim tensors and arrays too), keys prefixed; others left out.
+
+    Args:
+        metrics (dict, optional): What the test loop's evaluator returned.
+        prefix (str): Put before each key. Defaults to ``'test/'``.
+
+    Returns:
+        dict: ``{prefix + name: float}`` of the scalar metrics (top-1, AUC, macro F1 ...);
+        the confusion matrix, curves and per-class lists are left out.
+    """
+    scalars = {}
+    for key, value in (metrics or {}).items():
+        if hasattr(value, 'ndim') and value.ndim == 0:
+            value = value.item()
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            scalars[prefix + key] = float(value)
+    return scalars
+
+
+@HOOKS.register_module()
+class TestMetricsVisHook(Hook):
+    """After testing, give the scalar test metrics to every vis backend but the local one.
+
+    mmengine's ``LoggerHook`` writes test metrics to the log and a JSON file only, so a
+    tracking server (``MLflowVisBackend``, ``WandbVisBackend``) never sees what ``mim test``
+    measured. This hook adds them as ``test/<metric>`` scalars at step 0. The local
+    ``scalars.json`` is left alone: it holds the training curves that ``analyze_logs`` reads.
+    """
+
+    priority = 'LOW'  # before LoggerHook's after_run closes the backends
+    #: Backends that do not get the test metrics.
+    SKIPPED_BACKENDS = ('LocalVisBackend',)
+
+    def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        scalars = scalar_metrics(metrics)
+        if not scalars or not is_main_process():  # the backends write on rank 0 only
+            return
+        # mmengine's Visualizer keeps its backends by name; there is no public iterator.
+        backends = getattr(runner.visualizer, '_vis_backends', {}) or {}
+        for backend in backends.values():
+            if type(backend).__name__ not in self.SKIPPED_BACKENDS:
+                backend.add_scalars(scalars, step=0)

@@ -1,0 +1,68 @@
+"""Train one trial of an Optuna search: ``tools/train.py`` plus the pruning hook.
+
+    python -m mmtl.search.trial_runner CONFIG --optuna-storage URL --optuna-study NAME
+        --optuna-trial N [--optuna-metric accuracy/top1] [--optuna-pruner median]
+        [--optuna-startup-trials 2] [--optuna-warmup-steps 0] [train.py arguments ...]
+
+Exit codes: 0 trained, :data:`PRUNED_EXIT` pruned, 1 a user error (one line), other codes
+a crash. The search process starts one of these per trial.
+"""
+
+import argparse
+import sys
+from typing import List, Optional
+
+#: Exit code of a pruned trial.
+PRUNED_EXIT = 3
+
+
+def split_args(argv: Optional[List[str]]):
+    """``(optuna arguments, the remaining train.py arguments)``."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument('--optuna-storage', required=True)
+    parser.add_argument('--optuna-study', required=True)
+    parser.add_argument('--optuna-trial', type=int, required=True)
+    parser.add_argument('--optuna-metric', default='accuracy/top1')
+    parser.add_argument('--optuna-pruner', default='median')
+    parser.add_argument('--optuna-startup-trials', type=int, default=2)
+    parser.add_argument('--optuna-warmup-steps', type=int, default=0)
+    return parser.parse_known_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    optuna_args, train_argv = split_args(argv)
+    from mmtl.apis.runner import build_runner, prepare_train_config
+    from mmtl.search import pruning_hook  # noqa: F401  (registers OptunaPruningHook)
+    from mmtl.search.optuna_search import require_optuna
+    from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, train_parser
+
+    optuna = require_optuna()
+    args = parse_tool_args(train_parser(), train_argv)
+    pruned = []
+
+    def train() -> None:
+        select_device(args.device)
+        cfg = prepare_train_config(args)
+        hook = dict(
+            type='OptunaPruningHook',
+            storage=optuna_args.optuna_storage,
+            study_name=optuna_args.optuna_study,
+            trial_number=optuna_args.optuna_trial,
+            metric=optuna_args.optuna_metric,
+            pruner=optuna_args.optuna_pruner,
+            n_startup_trials=optuna_args.optuna_startup_trials,
+            n_warmup_steps=optuna_args.optuna_warmup_steps,
+        )
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [hook]
+        try:
+            build_runner(cfg).train()
+        except optuna.TrialPruned as err:
+            print(str(err), flush=True)
+            pruned.append(True)
+
+    status = run_with_clear_errors(train)
+    return PRUNED_EXIT if pruned else status
+
+
+if __name__ == '__main__':
+    sys.exit(main())

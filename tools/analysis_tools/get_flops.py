@@ -1,0 +1,62 @@
+"""FLOPs and parameters of a config's model, under OpenMMLab's tool name and flags.
+
+    python tools/analysis_tools/get_flops.py CONFIG [--shape H [W]] [--no-table]
+        [--cfg-options KEY=VALUE ...]
+
+The same figures as mmtl's ``analysis_tools/model_summary.py`` (which adds the training
+memory estimate), counted by mmengine's ``get_model_complexity_info``: one multiply-add is
+one FLOP. ``--shape`` defaults to the size the config's test pipeline produces. Also run as
+``mim run mmtl get_flops CONFIG``.
+"""
+
+import argparse
+import sys
+
+from mmengine.config import DictAction
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='FLOPs and parameters of a model')
+    parser.add_argument('config', help='config file (or the bare name of an mmtl config)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        help='input size H [W] (default: the size the test pipeline produces)',
+    )
+    parser.add_argument('--no-table', action='store_true', help='leave out the per-module table')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
+    return parser.parse_args(argv)
+
+
+def report(args: argparse.Namespace) -> None:
+    from mmtl.analysis.builders import build_model, input_size_from_config
+    from mmtl.analysis.model_summary import model_complexity
+    from mmtl.utils.cli import ConfigError
+    from mmtl.utils.config import load_config
+
+    if args.shape is not None and len(args.shape) not in (1, 2):
+        raise ConfigError(f'--shape {args.shape}: give H or H W')
+    cfg = load_config(args.config, args.cfg_options)
+    height, width = (args.shape[0], args.shape[-1]) if args.shape else input_size_from_config(cfg)
+    model = build_model(cfg)
+    info = model_complexity(model, (3, height, width), show_table=not args.no_table)
+    if info['out_table']:
+        print(info['out_table'])
+    line = '=' * 30
+    print(
+        f'{line}\nInput shape: (3, {height}, {width})\nFlops: {info["flops_str"]} '
+        f'({info["flops"]:,})\nParams: {info["params_str"]} ({info["params"]:,})\n'
+        f'Activation: {info["activations_str"]}\n{line}'
+    )
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from mmtl.utils.cli import run_with_clear_errors
+
+    return run_with_clear_errors(lambda: report(args))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
