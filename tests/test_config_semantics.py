@@ -257,8 +257,9 @@ def test_random_search_best_config_reruns_with_a_new_data_root(tmp_path, digits_
 
     tool = import_tool('tools/random_search.py')
 
-    def fake_trial(args, trial):  # no training: only best_config.py is under test here
-        trial.score, trial.status = 50.0 + trial.index, 'done'
+    def fake_trial(args, study, trial, params, work_dir):  # no training: best_config.py only
+        study.tell(trial, 50.0 + trial.number)
+        return 'done'
 
     monkeypatch.setattr(tool, 'run_trial', fake_trial)
     work_dir = str(tmp_path / 'search')
