@@ -27,6 +27,13 @@ def config_file(tmp_path_factory) -> str:
             f"""
             _base_ = [{base!r}]
             model = dict(head=dict(num_classes=3))
+            # The digits config names its wrapper (fp32 on purpose); here the schedule's own
+            # form, as in the base schedules: no type, so the default precision applies.
+            optim_wrapper = dict(
+                _delete_=True,
+                constructor='TransferOptimWrapperConstructor',
+                optimizer=dict(type='AdamW', lr=4e-3, weight_decay=0.05),
+            )
             train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False)
             val_dataloader = dict(num_workers=0, persistent_workers=False)
             test_dataloader = dict(num_workers=0, persistent_workers=False)
@@ -143,6 +150,15 @@ def test_a_config_that_sets_its_wrapper_type_keeps_it(config_file, cpu_with, log
     args = parse_train(config_file, '--cfg-options', 'optim_wrapper.type=BF16AutocastOptimWrapper')
     assert prepare_train_config(args).optim_wrapper.type == 'BF16AutocastOptimWrapper'
     assert any('as the config sets it' in m for m in log_lines)
+    cpu_with(X86_BF16)  # default would be bf16, the config names the fp32 wrapper
+    args = parse_train(config_file, '--cfg-options', 'optim_wrapper.type=OptimWrapper')
+    assert prepare_train_config(args).optim_wrapper.type == 'OptimWrapper'
+
+
+def test_digits_demo_config_stays_fp32_on_a_bf16_cpu(cpu_with):
+    cpu_with(X86_BF16)
+    digits = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
+    assert prepare_train_config(parse_train(digits)).optim_wrapper.type == 'OptimWrapper'
 
 
 def test_unknown_wrapper_type_is_not_switched_by_the_default(config_file, cpu_with):

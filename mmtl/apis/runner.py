@@ -121,9 +121,10 @@ def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
     """``--amp`` as given, or the default precision of the device when it is not given.
 
     The default is ``--amp auto`` (see :func:`resolve_auto_precision`), applied only where
-    the config trains with the plain ``OptimWrapper`` and one optimizer: a config that names
-    its own wrapper type (``AmpOptimWrapper``, ``BF16AutocastOptimWrapper`` or another) keeps
-    it. The choice is logged in one line.
+    the config leaves ``optim_wrapper.type`` unset (mmtl's and mmpretrain's base schedules
+    do) and has one optimizer: a config that names its wrapper type keeps it, including
+    ``type='OptimWrapper'`` for float32 on purpose (the 32-px digits config: bf16 is slower
+    at such small inputs). The choice is logged in one line.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -138,7 +139,7 @@ def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
         return
     if not wrapper or 'optimizer' not in wrapper:
         return
-    if wrapper.get('type', 'OptimWrapper') != 'OptimWrapper':
+    if 'type' in wrapper:
         print_log(
             f'precision: as the config sets it (optim_wrapper.type={wrapper.type!r})',
             logger='current',
