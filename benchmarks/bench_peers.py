@@ -251,7 +251,7 @@ def measure_training(root: str, size: dict, with_profile: bool) -> dict:
             name: dict(images_per_s=images / t['wall'], images_per_cpu_s=images / t['cpu'])
             for name, t in best.items()
         }
-        if with_profile:
+        if with_profile and arch == size['archs'][0]:
             for name in ('mmtl fp32', 'timm fp32'):
                 profiles[f'{arch} {name}'] = profile(steps[name], size['iters'])
     return dict(results=results, profiles=profiles)
