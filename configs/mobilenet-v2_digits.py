@@ -39,6 +39,8 @@ test_dataloader = val_dataloader
 # does not apply): at 32x32 inputs bf16 autocast is slower, 0.82x per CPU-second measured
 # (benchmarks/bench_precision.py --accuracy), for the same test top-1.
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=4e-3, weight_decay=0.05))
+val_cfg = dict(fp16=False)
+test_cfg = dict(fp16=False)
 train_cfg = dict(max_epochs=30)
 auto_scale_lr = dict(base_batch_size=32)
 

@@ -34,6 +34,8 @@ def config_file(tmp_path_factory) -> str:
                 constructor='TransferOptimWrapperConstructor',
                 optimizer=dict(type='AdamW', lr=4e-3, weight_decay=0.05),
             )
+            val_cfg = dict(_delete_=True)  # as in the base schedules: precision unset
+            test_cfg = dict(_delete_=True)
             train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False)
             val_dataloader = dict(num_workers=0, persistent_workers=False)
             test_dataloader = dict(num_workers=0, persistent_workers=False)
@@ -201,15 +203,17 @@ def test_default_bf16_training_runs_bf16_forwards(config_file, digits_root, cpu_
 # --channels-last and --compile
 # ----------------------------------------------------------------------------------------
 def one_iteration_args(config: str, data_root: str, work_dir, *flags: str):
+    options = [f for f in flags if '=' in f]  # KEY=VALUE flags go to --cfg-options
     return parse_train(
         config,
         '--work-dir',
         str(work_dir),
         '--no-validate',
-        *flags,
+        *[f for f in flags if '=' not in f],
         '--cfg-options',
         f'data_root={data_root}',
         'train_dataloader.dataset.indices=4',
+        *options,
     )
 
 
@@ -247,13 +251,57 @@ def test_compile_and_channels_last_flags_set_the_config(config_file):
         dict(type='ChannelsLastHook')
     ]
     assert 'compile' not in prepare_train_config(parse_train(config_file))
+    args = parse_train(config_file, '--compile', '--cfg-options', 'compile.mode=max-autotune')
+    assert prepare_train_config(args).compile == dict(mode='max-autotune')
 
 
 @pytest.mark.slow
 def test_compiled_training_step_gives_the_eager_loss(config_file, digits_root, tmp_path):
+    # aot_eager: dynamo's graph capture and AOT autograd of train_step without inductor's C++
+    # code generation, which takes over 15 min on 2 busy cores (the config's compile dict is
+    # kept by --compile; --compile alone is cfg.compile=True, inductor).
     _, eager = train_one_iteration(config_file, digits_root, tmp_path / 'eager', '--amp', 'none')
     runner, compiled = train_one_iteration(
-        config_file, digits_root, tmp_path / 'compiled', '--amp', 'none', '--compile'
-    )
+        config_file, digits_root, tmp_path / 'compiled', '--amp', 'none', '--compile',
+        'compile.backend=aot_eager',
+    )  # fmt: skip
     assert 'train_step' in vars(runner.model)  # mmengine replaced it by the compiled one
     assert compiled == pytest.approx(eager, rel=1e-4)
+
+
+# ----------------------------------------------------------------------------------------
+# Testing and validation precision
+# ----------------------------------------------------------------------------------------
+def prepare_test(config: str, tmp_path, *options: str):
+    from mmtl.apis.runner import prepare_test_config
+    from mmtl.utils.cli import test_parser
+
+    ckpt = tmp_path / 'model.pth'
+    ckpt.write_bytes(b'')  # only its existence is checked before the runner loads it
+    argv = [config, str(ckpt)] + (['--cfg-options', *options] if options else [])
+    return prepare_test_config(test_parser().parse_args(argv))
+
+
+def test_testing_runs_in_bf16_on_a_bf16_cpu_with_a_log_line(
+    config_file, cpu_with, tmp_path, log_lines
+):
+    cpu_with(X86_BF16)
+    assert prepare_test(config_file, tmp_path).test_cfg.fp16 is True
+    assert any('bfloat16 autocast for testing by default' in m for m in log_lines)
+
+
+def test_testing_stays_fp32_without_native_bf16_or_when_the_config_says(
+    config_file, cpu_with, tmp_path
+):
+    cpu_with(X86_PLAIN)
+    assert 'fp16' not in prepare_test(config_file, tmp_path).test_cfg
+    cpu_with(X86_BF16)
+    assert prepare_test(config_file, tmp_path, 'test_cfg.fp16=False').test_cfg.fp16 is False
+    digits = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
+    assert prepare_test(digits, tmp_path).test_cfg.fp16 is False
+
+
+def test_default_bf16_training_validates_in_bf16(config_file, cpu_with):
+    cpu_with(X86_BF16)
+    assert prepare_train_config(parse_train(config_file)).val_cfg.fp16 is True
+    assert 'fp16' not in prepare_train_config(parse_train(config_file, '--amp', 'none')).val_cfg

@@ -149,6 +149,40 @@ def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
     enable_amp(cfg, precision)
     switch = '--amp none for float32' if precision != 'none' else '--amp bf16 to force it'
     print_log(f'precision: {_describe(precision)} by default: {reason}; {switch}', logger='current')
+    if precision == 'bf16' and not uses_cuda():
+        _eval_in_bf16(cfg, 'val_cfg')
+
+
+def _eval_in_bf16(cfg: Config, key: str) -> bool:
+    """``<key>.fp16=True`` (mmengine's autocast: bfloat16 on the CPU) unless the config
+    sets ``fp16`` itself or has no such loop."""
+    loop = cfg.get(key)
+    if loop is None or 'fp16' in loop:
+        return False
+    loop.fp16 = True
+    return True
+
+
+def apply_test_precision(cfg: Config) -> None:
+    """Test in bfloat16 autocast on CPUs with native bfloat16 (2.0x faster at 224 px with
+    the same top-1, docs/performance.md), unless the config sets ``test_cfg.fp16``.
+
+    GPUs keep mmengine's default (float32) for testing: not measured. Logged in one line.
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    from mmengine.logging import print_log
+
+    if uses_cuda() or cfg.get('test_cfg') is None:
+        return
+    precision, reason = resolve_auto_precision(False)
+    if precision == 'bf16' and _eval_in_bf16(cfg, 'test_cfg'):
+        print_log(
+            f'precision: bfloat16 autocast for testing by default: {reason}; '
+            '--cfg-options test_cfg.fp16=False for float32',
+            logger='current',
+        )
 
 
 def _gpu_name() -> str:
@@ -173,8 +207,8 @@ def apply_compile_and_memory_format(cfg: Config, compile: bool, channels_last: b
         compile (bool): Whether to compile.
         channels_last (bool): Whether to convert the model to channels-last.
     """
-    if compile:
-        cfg.compile = True
+    if compile and not isinstance(cfg.get('compile'), dict):
+        cfg.compile = True  # a compile dict of the config (backend, mode) is kept
     if channels_last:
         hooks = list(cfg.get('custom_hooks') or [])
         if not any(h.get('type') == 'ChannelsLastHook' for h in hooks):
@@ -304,6 +338,7 @@ def prepare_test_config(args: Namespace) -> Config:
     cfg = _tool_config(args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    apply_test_precision(cfg)
     check_load_from(cfg)
     setup_cpu_distributed(cfg)
     return cfg
