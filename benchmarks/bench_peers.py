@@ -373,6 +373,15 @@ def main(argv=None) -> dict:
     if with_profile:
         argv.remove('--profile')
     args = common.parse_args('peers', __doc__.splitlines()[0], argv)
+    try:
+        import timm  # noqa: F401
+    except ImportError:
+        message = (
+            'bench_peers: timm is not installed, so nothing was measured; '
+            'pip install --no-deps -r requirements/benchmarks.txt'
+        )
+        common.write_result(args.out, 'peers', dict(skipped=True, reason=message), message)
+        return dict(skipped=True, reason=message)
     size = SIZES[args.size]
     root = osp.join(args.data_dir, f'peers_{IMAGE[0]}x{IMAGE[1]}_{size["per_class"]}')
     common.make_jpeg_folder(osp.join(root, 'train'), *IMAGE, size['per_class'], CLASSES)
