@@ -17,41 +17,79 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import DefaultScope
-from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 from mmpretrain.apis import ImageClassificationInferencer
 
 from mmtl.datasets import IMG_EXTENSIONS
 from mmtl.datasets.folder_dataset import list_image_files
+from mmtl.engine.checkpoint_fit import check_exact_fit
 from mmtl.registry import MODELS, TRANSFORMS
+from mmtl.utils.checkpoint import register_checkpoint_schemes
+from mmtl.utils.checkpoint_config import embedded_config
 from mmtl.utils.cli import ConfigError
-from mmtl.utils.config import innermost_dataset, leaf_datasets, load_config
+from mmtl.utils.config import (
+    check_cfg_options,
+    innermost_dataset,
+    leaf_datasets,
+    load_config,
+    resolve_config,
+)
 from mmtl.visualization import draw_prediction
 
 ImageInput = Union[str, np.ndarray]
 
 
+#: Extensions of config files; anything else given as ``init_model``'s first argument
+#: alone is taken as a checkpoint.
+CONFIG_EXTENSIONS = ('.py', '.json', '.yaml', '.yml')
+
+
+def is_config_path(path: Union[str, Config, None]) -> bool:
+    """Whether ``path`` names a config (by its extension) rather than a checkpoint."""
+    return isinstance(path, Config) or (
+        isinstance(path, str) and path.lower().endswith(CONFIG_EXTENSIONS)
+    )
+
+
 def init_model(
-    config: Union[str, Config],
+    config: Union[str, Config, None] = None,
     checkpoint: Optional[str] = None,
     device: Union[str, torch.device] = 'cpu',
     cfg_options: Optional[dict] = None,
 ) -> torch.nn.Module:
     """Build a classifier from a config and load its weights.
 
+    ``init_model(CKPT)`` (or ``init_model(None, CKPT)``) takes the config from the
+    checkpoint: mmengine stores the training config in ``meta['cfg']``, which mmtl reads
+    as data, never as code (see :mod:`mmtl.utils.checkpoint_config`).
+
     Class names come from the checkpoint's ``meta.dataset_meta`` (written by training), or
     from ``classes`` in the config's test dataset, so that inference needs no dataset.
 
     Args:
-        config (str | Config): Config file or object.
+        config (str | Config, optional): Config file or object; or a checkpoint when it is
+            the only argument (its extension is not a config's).
         checkpoint (str, optional): Checkpoint path or URL. Defaults to None (random init).
         device (str | torch.device): Where to put the model. Defaults to ``'cpu'``; a model
             trained on GPU loads on a CPU-only machine.
-        cfg_options (dict, optional): Overrides merged into a config file. Defaults to None.
+        cfg_options (dict, optional): Overrides merged into the config. Defaults to None.
 
     Returns:
         torch.nn.Module: The model in eval mode, with ``_config`` and ``_dataset_meta`` set.
+
+    Raises:
+        ConfigError: No config was given and the checkpoint carries none; or the
+            checkpoint does not fit the model (one line: counts and first names).
     """
-    cfg = load_config(config, cfg_options) if isinstance(config, str) else config
+    if checkpoint is None and config is not None and not is_config_path(config):
+        config, checkpoint = None, config
+    loaded = _read_checkpoint(checkpoint) if checkpoint is not None else None
+    if config is None:
+        cfg = _checkpoint_config(loaded, checkpoint, cfg_options)
+    elif isinstance(config, str):
+        cfg = load_config(config, cfg_options)
+    else:  # a Config object is resolved too (idempotent): 'auto' sizes follow input_size
+        cfg = resolve_config(config)
     model_cfg = cfg.model.copy()
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
@@ -61,8 +99,8 @@ def init_model(
         model = MODELS.build(model_cfg)
 
     dataset_meta: dict = {}
-    if checkpoint is not None:
-        dataset_meta = _load_weights(model, checkpoint)
+    if loaded is not None:
+        dataset_meta = _load_weights(model, loaded, checkpoint)
     if not dataset_meta.get('classes'):
         classes = _config_classes(cfg)
         if classes is not None:
@@ -72,24 +110,45 @@ def init_model(
     return model.to(device).eval()
 
 
-def _load_weights(model: torch.nn.Module, checkpoint: str) -> dict:
-    """Load every weight of ``checkpoint`` into ``model`` (tensors mapped to the CPU first).
+def _read_checkpoint(checkpoint: str) -> dict:
+    """The checkpoint, read through mmtl's safe loader (every scheme)."""
+    register_checkpoint_schemes()  # covers schemes registered after ``import mmtl``
+    loaded = _load_checkpoint(checkpoint, map_location='cpu', logger='silent')
+    if not isinstance(loaded, dict):
+        raise ConfigError(f'checkpoint {checkpoint} holds no state_dict')
+    return loaded
+
+
+def _checkpoint_config(loaded: Optional[dict], checkpoint: Optional[str], cfg_options) -> Config:
+    """The config inside a checkpoint (read as data), with ``cfg_options`` merged."""
+    if loaded is None:
+        raise ConfigError('init_model needs a config file, a checkpoint, or both')
+    cfg = embedded_config(loaded, checkpoint)
+    if cfg is None:
+        raise ConfigError(
+            f'checkpoint {checkpoint} carries no config in its meta (not written by an '
+            f'mmengine training run); name the config too: CONFIG {checkpoint}'
+        )
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def _load_weights(model: torch.nn.Module, loaded: dict, checkpoint: str) -> dict:
+    """Load every weight of a checkpoint into ``model``, after checking that they fit.
 
     Returns:
         dict: The checkpoint's ``meta.dataset_meta`` (class names), or empty.
 
     Raises:
-        ConfigError: The checkpoint's weights do not fit the model (missing, unexpected or
-            differently shaped tensors: a wrong config or ``num_classes``).
+        CheckpointFitError: The checkpoint's weights do not fit the model (missing,
+            unexpected or differently shaped tensors: a wrong config or ``num_classes``),
+            or hold NaN/Inf; one line.
     """
-    try:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
-    except RuntimeError as err:
-        raise ConfigError(
-            f'checkpoint {checkpoint} does not fit the model built from the config '
-            f'(wrong config or num_classes?): {err}'
-        ) from err
-    return dict((ckpt.get('meta') or {}).get('dataset_meta') or {})
+    check_exact_fit(loaded, model.state_dict(), checkpoint, 'inference')
+    _load_checkpoint_to_model(model, loaded, strict=True, logger='silent')
+    return dict((loaded.get('meta') or {}).get('dataset_meta') or {})
 
 
 def _config_classes(cfg: Config) -> Optional[tuple]:

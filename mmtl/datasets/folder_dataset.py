@@ -8,7 +8,7 @@ from mmengine.logging import MMLogger
 from mmpretrain.datasets import BaseDataset
 
 from mmtl.registry import DATASETS
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import BadDataError, ConfigError
 
 from .scan import ScanReport, check_image_file, scan_image_files
 
@@ -17,10 +17,6 @@ IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.pgm', '.bmp', '.tif', '.tif
 
 #: What to do with files that cannot be read: stop with an error, or leave them out.
 BAD_FILE_POLICIES = ('error', 'skip')
-
-
-class BadDataError(ConfigError):
-    """A dataset holds files that cannot be read, or classes without images."""
 
 
 def visible_entries(directory: str) -> List[os.DirEntry]:
@@ -136,6 +132,36 @@ class FolderDataset(BaseDataset):
         super().__init__(
             ann_file='', data_root=data_root, data_prefix=data_prefix, classes=classes, **kwargs
         )
+
+    @classmethod
+    def count_classes(cls, dataset_cfg: dict) -> Optional[Tuple[int, str]]:
+        """Classes a dataset of this config will have, and where they come from, read
+        before it is built (the config checks compare it with the head's ``num_classes``).
+
+        Args:
+            dataset_cfg (dict): The dataset's config (``data_root`` already applied).
+
+        Returns:
+            tuple | None: ``(count, source)``; None when it cannot be told yet.
+        """
+        data_root = osp.expanduser(str(dataset_cfg.get('data_root') or ''))
+        classes = dataset_cfg.get('classes')
+        if isinstance(classes, (list, tuple)):
+            return len(classes), 'classes'
+        if isinstance(classes, str):
+            try:
+                path = cls._resolve_classes_file(classes, data_root)
+            except FileNotFoundError:
+                return None
+            with open(path, encoding='utf-8') as f:
+                return sum(1 for line in f if line.strip()), path
+        folder = dataset_cfg.get('class_folder') or dataset_cfg.get('data_prefix') or ''
+        if isinstance(folder, dict):
+            folder = folder.get('img_path', '')
+        class_dir = osp.join(data_root, folder)
+        if not osp.isdir(class_dir):
+            return None
+        return len(list_class_folders(class_dir)), class_dir
 
     @staticmethod
     def _resolve_classes_file(path: str, data_root: str) -> str:
