@@ -305,3 +305,27 @@ def test_default_bf16_training_validates_in_bf16(config_file, cpu_with):
     cpu_with(X86_BF16)
     assert prepare_train_config(parse_train(config_file)).val_cfg.fp16 is True
     assert 'fp16' not in prepare_train_config(parse_train(config_file, '--amp', 'none')).val_cfg
+
+
+@pytest.mark.parametrize('wrapper', ['BF16AutocastOptimWrapper', 'OptimWrapper', 'AmpOptimWrapper'])
+def test_typed_wrapper_with_a_constructor_passes_the_key_check(wrapper):
+    # --amp / the default precision name the wrapper type; the base schedules' constructor and
+    # paramwise_cfg are the builder's keys and must still be accepted (a typo still is not).
+    from mmengine.config import Config
+
+    from mmtl.utils.config_keys import check_config_keys
+
+    cfg = Config(
+        dict(
+            optim_wrapper=dict(
+                type=wrapper,
+                constructor='TransferOptimWrapperConstructor',
+                paramwise_cfg=dict(norm_decay_mult=0.0),
+                optimizer=dict(type='SGD', lr=0.1),
+            )
+        )
+    )
+    check_config_keys(cfg)
+    cfg.optim_wrapper.constructr = 'x'
+    with pytest.raises(ConfigError, match='constructr'):
+        check_config_keys(cfg)
