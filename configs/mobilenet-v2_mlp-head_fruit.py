@@ -10,7 +10,8 @@ model = dict(
         in_channels=1280,
         hidden_channels=[512],
         dropout=0.3,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        # class_weight='auto': inverse class frequency of the training split (imbalanced data)
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, class_weight=None),
         topk=(1, 5),
     )
 )

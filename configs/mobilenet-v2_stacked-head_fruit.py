@@ -12,7 +12,8 @@ model = dict(
         num_classes=30,
         in_channels=1280,
         source_classes=1000,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        # class_weight='auto': inverse class frequency of the training split (imbalanced data)
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, class_weight=None),
         topk=(1, 5),
     ),
 )

@@ -14,7 +14,7 @@ import os.path as osp
 import sys
 
 from mmtl.experiments import STRATEGIES, format_results_table, run_fewshot_experiment
-from mmtl.experiments.fewshot import results_as_dicts
+from mmtl.experiments.fewshot import DEFAULT_STRATEGIES, results_as_dicts
 from mmtl.utils.fileio import atomic_open
 
 
@@ -24,7 +24,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--shots', type=int, nargs='+', default=[5, 10, 20])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument(
-        '--strategies', nargs='+', default=list(STRATEGIES), choices=list(STRATEGIES)
+        '--strategies',
+        nargs='+',
+        default=list(DEFAULT_STRATEGIES),
+        choices=list(STRATEGIES),
+        help='lp-ft (probe first, then fine-tune) is available but not run by default',
     )
     parser.add_argument('--pretrain-epochs', type=int, default=30)
     parser.add_argument('--steps', type=int, default=200, help='optimisation steps per run')

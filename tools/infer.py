@@ -127,6 +127,22 @@ def write_rows(rows: List[dict], path: str) -> None:
         writer.writerows(flat)
 
 
+def report_skipped(skipped) -> None:
+    """Name each input file that could not be classified, then count them (stderr).
+
+    Args:
+        skipped (Sequence[tuple[str, str]]): ``(path, reason)`` pairs.
+    """
+    for path, reason in skipped:
+        print(f'skipped\t{path}\t{reason}', file=sys.stderr)
+    if skipped:
+        noun = 'file' if len(skipped) == 1 else 'files'
+        print(
+            f'{len(skipped)} {noun} skipped (not decodable); the rest were classified',
+            file=sys.stderr,
+        )
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from mmtl.apis import inference_model, init_model
@@ -142,6 +158,7 @@ def main(argv=None) -> int:
         rows = prediction_rows(results, args.topk, model._dataset_meta.get('classes'))
         for row in rows:
             print(f'{row["image"]}\t{row["pred_class"]}\t{row["pred_score"]:.4f}')
+        report_skipped(getattr(results, 'skipped', ()))
         if args.out:
             write_rows(rows, args.out)
             print(f'predictions for {len(rows)} images written to {args.out}')

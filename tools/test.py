@@ -1,6 +1,7 @@
 """Evaluate a checkpoint on the test split of a config and save the metrics as JSON.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out-metrics FILE] [--plots [DIR]]
+                                           [--out preds.csv|preds.json]
                                            [--device {auto,cpu,cuda}] [--cfg-options ...]
 
 Also run as ``mim test mmtl CONFIG --checkpoint CHECKPOINT`` and ``tools/dist_test.sh``; the
@@ -30,6 +31,14 @@ def parser() -> argparse.ArgumentParser:
         metavar='DIR',
         help='also write PNG plots of the metrics to DIR '
         '(default: test_plots/ next to the metrics file)',
+    )
+    # --out (error analysis): per-image predictions, see mmtl.evaluation.metrics.predictions
+    test_args.add_argument(
+        '--out',
+        metavar='FILE',
+        help="also write every test image's prediction (path, true and predicted class, "
+        'score, top-5) to FILE (.csv or .json; analysis_tools/analyze_results.py reads it), '
+        'or the raw results to FILE.pkl (mmengine DumpResults)',
     )
     return test_args
 
@@ -63,8 +72,15 @@ def main(argv=None) -> int:
     resolve_checkpoint(test_args, args)
 
     def test() -> None:
+        if args.out:  # --out: per-image predictions; a bad file name fails before any work
+            from mmtl.evaluation.metrics import add_prediction_writer, check_prediction_file
+
+            check_prediction_file(args.out)
         select_device(args.device)
-        runner = build_runner(prepare_test_config(args))
+        cfg = prepare_test_config(args)
+        if args.out:
+            add_prediction_writer(cfg, args.out)
+        runner = build_runner(cfg)
         metrics_file = save_test_metrics(runner, runner.test(), args.out_metrics)
         if args.plots is not None and metrics_file is not None:
             write_plots(metrics_file, args.plots)

@@ -67,6 +67,30 @@ def class_imbalance(counts: Dict[str, int], threshold: float = 3.0) -> Imbalance
     return Imbalance(ratio, largest, smallest, ratio > threshold)
 
 
+def imbalance_remedies(imbalance: Imbalance) -> List[str]:
+    """What to set when the training split is imbalanced (empty when it is not flagged).
+
+    Args:
+        imbalance (Imbalance): The train split's :func:`class_imbalance`.
+
+    Returns:
+        list[str]: Lines of advice naming the config keys.
+    """
+    if not imbalance.flagged:
+        return []
+    return [
+        f'the training split is imbalanced ({imbalance.largest} has {imbalance.ratio:.1f}x the '
+        f'images of {imbalance.smallest}); to keep the small classes from being ignored, train '
+        'with one of:',
+        '  --cfg-options model.head.loss.class_weight=auto   '
+        '(loss weighted by inverse class frequency of the train split)',
+        '  --cfg-options train_dataloader.sampler.type=ClassBalancedSampler   '
+        '(every class drawn equally often)',
+        '  and judge the model by per-class recall / macro averages (report/* in '
+        'test_metrics.json), not top-1 alone',
+    ]
+
+
 def image_sizes(paths: Sequence[str]) -> List[Tuple[int, int]]:
     """``(width, height)`` of each image, read from the file header (PIL, no decoding)."""
     from PIL import Image

@@ -1,4 +1,5 @@
 from .folder_dataset import BAD_FILE_POLICIES, IMG_EXTENSIONS, BadDataError, FolderDataset
+from .samplers import ClassBalancedSampler
 from .scan import ScanReport, check_image_file, scan_image_files
 from .split import split_image_folder, stratified_split
 from .transforms import LoadAndRandomResizedCrop, LoadImage
@@ -7,6 +8,7 @@ __all__ = [
     'BAD_FILE_POLICIES',
     'IMG_EXTENSIONS',
     'BadDataError',
+    'ClassBalancedSampler',
     'FolderDataset',
     'LoadAndRandomResizedCrop',
     'LoadImage',

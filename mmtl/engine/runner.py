@@ -15,6 +15,7 @@ from mmengine.runner import BaseLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 from torch.utils.data import DataLoader
 
+from mmtl.engine.hooks.class_weight_hook import add_class_weight_hook
 from mmtl.registry import RUNNERS
 from mmtl.utils.checkpoint import register_checkpoint_schemes
 from mmtl.utils.config_checks import validate_config
@@ -150,6 +151,7 @@ class MMTLRunner(Runner):
         """
         source = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(copy.deepcopy(cfg))
         resolved = resolve_config(source)
+        add_class_weight_hook(resolved)  # class_weight='auto': resolved from the train split
         validate_config(resolved)
         token = _SOURCE_CFG.set(source)
         try:

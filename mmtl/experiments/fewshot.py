@@ -54,13 +54,42 @@ def _full_finetune(cfg: Config, pretrained: str) -> None:
     cfg.optim_wrapper.paramwise_cfg = dict(custom_keys={'backbone': dict(lr_mult=0.1)})
 
 
+#: LP-FT: the share of the run's epochs spent as a linear probe before the backbone trains.
+LP_FT_PROBE_SHARE = 0.25
+
+
+def _probe_then_finetune(cfg: Config, pretrained: str) -> None:
+    """LP-FT: the head learns on the frozen backbone first, then everything fine-tunes.
+
+    A random head's gradients reach the pretrained features only once the head fits them
+    (Kumar et al., "Fine-Tuning can Distort Pretrained Features", 2022). The backbone is
+    frozen for the first :data:`LP_FT_PROBE_SHARE` of the epochs (no gradients, BatchNorm in
+    eval mode), then unfrozen by ``GradualUnfreezeHook`` at 0.1x the head lr, as full-ft.
+    """
+    _full_finetune(cfg, pretrained)
+    cfg.model.type = 'TransferClassifier'
+    cfg.model.frozen_modules = ['backbone']
+    epochs = int(cfg.train_cfg.max_epochs)
+    unfreeze = max(2, int(epochs * LP_FT_PROBE_SHARE) + 1)
+    hooks = list(cfg.get('custom_hooks') or [])
+    hooks.append(
+        dict(type='GradualUnfreezeHook', schedule=[dict(epoch=unfreeze, modules=['backbone'])])
+    )
+    cfg.custom_hooks = hooks
+
+
 #: Strategy name -> how it changes the run's config (given the pretrained checkpoint path).
 STRATEGIES: Dict[str, Callable[[Config, str], None]] = {
     'scratch': _from_scratch,
     'linear-probe': _linear_probe,
     'partial-ft': _partial_finetune,
     'full-ft': _full_finetune,
+    'lp-ft': _probe_then_finetune,
 }
+
+#: What the experiment runs unless asked: the README table's strategies. ``lp-ft`` is opt-in:
+#: measured (10 pretraining epochs, 100 steps, k = 5 and 10, 2 seeds) it did not beat full-ft.
+DEFAULT_STRATEGIES = ('scratch', 'linear-probe', 'partial-ft', 'full-ft')
 
 
 @dataclass
@@ -247,7 +276,7 @@ def finetune_and_test(
 def run_fewshot_experiment(
     work_dir: str,
     shots: Sequence[int] = (5, 10, 20),
-    strategies: Iterable[str] = tuple(STRATEGIES),
+    strategies: Iterable[str] = DEFAULT_STRATEGIES,
     seeds: Sequence[int] = (0,),
     pretrain_epochs: int = 30,
     steps: int = 200,
@@ -259,7 +288,8 @@ def run_fewshot_experiment(
     Args:
         work_dir (str): Where data, runs and checkpoints go.
         shots (Sequence[int]): Values of k. Defaults to (5, 10, 20).
-        strategies (Iterable[str]): Keys of :data:`STRATEGIES`. Defaults to all.
+        strategies (Iterable[str]): Keys of :data:`STRATEGIES`. Defaults to
+            :data:`DEFAULT_STRATEGIES`.
         seeds (Sequence[int]): Seeds of the k-shot draws (one run each). Defaults to (0,).
         pretrain_epochs (int): Epochs on digits 0-4. Defaults to 30.
         steps (int): Optimisation steps per few-shot run. Defaults to 200.

@@ -67,6 +67,9 @@ def report(args: argparse.Namespace) -> None:
             f'{imbalance.smallest} {counts[imbalance.smallest]}): {flag} '
             f'(threshold {args.imbalance_threshold:g})'
         )
+        if split in ('train', 'all'):
+            for line in ds.imbalance_remedies(imbalance):
+                print(line)
 
     measured_split = 'train' if 'train' in files else splits[0]
     paths = [p for name in classes for p in files[measured_split].get(name, [])]

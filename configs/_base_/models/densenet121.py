@@ -9,7 +9,8 @@ model = dict(
         type='LinearClsHead',
         num_classes=1000,
         in_channels=1024,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        # class_weight='auto': inverse class frequency of the training split (imbalanced data)
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, class_weight=None),
         topk=(1, 5),
     ),
 )

@@ -8,7 +8,8 @@ model = dict(
         type='LinearClsHead',
         num_classes=1000,
         in_channels=512,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        # class_weight='auto': inverse class frequency of the training split (imbalanced data)
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, class_weight=None),
         topk=(1, 5),
     ),
 )

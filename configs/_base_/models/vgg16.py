@@ -12,7 +12,8 @@ model = dict(
         in_channels=512 * 7 * 7,
         mid_channels=[4096, 4096],
         dropout_rate=0.5,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        # class_weight='auto': inverse class frequency of the training split (imbalanced data)
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, class_weight=None),
         topk=(1, 5),
     ),
 )

@@ -2,6 +2,7 @@ from .accuracy import Accuracy
 from .binary_threshold import BinaryThreshold, rates_at_threshold, youden_threshold
 from .classification_report import ClassificationReport
 from .confusion_matrix import ConfusionMatrix
+from .predictions import PredictionWriter, add_prediction_writer, check_prediction_file
 from .roc_auc import ROCAUC, one_vs_rest_roc
 from .score_metric import ScoreMetric, class_names_from_meta
 
@@ -10,9 +11,12 @@ __all__ = [
     'BinaryThreshold',
     'ClassificationReport',
     'ConfusionMatrix',
+    'PredictionWriter',
     'ROCAUC',
     'ScoreMetric',
     'class_names_from_meta',
+    'add_prediction_writer',
+    'check_prediction_file',
     'one_vs_rest_roc',
     'rates_at_threshold',
     'youden_threshold',

@@ -1,0 +1,336 @@
+"""The strategy advisor: measure the data and the pretrained features, recommend, write.
+
+Used by ``tools/advise.py``; each step is a function so that it can be tested alone.
+"""
+
+import json
+import os.path as osp
+import pprint
+from dataclasses import asdict
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.runner import CheckpointLoader
+
+from mmtl.registry import MODELS
+from mmtl.utils.cli import ConfigError
+from mmtl.utils.fileio import atomic_open
+
+from .data import DataProfile, build_eval_dataset, cap_per_class, profile_data, subset
+from .probe import (
+    backbone_stages,
+    recalibrate_batchnorm,
+    ridge_probe_accuracy,
+    stage_features,
+    stage_groups,
+)
+from .recommend import Measurements, Recommendation, recommend, recommend_epochs
+from .strategies import STRATEGIES, StrategyContext
+from .trials import Candidate
+
+#: Optimizer types whose lr is per-parameter adaptive (smaller lr multiples).
+ADAPTIVE_OPTIMIZERS = ('Adam', 'AdamW', 'RAdam', 'NAdam', 'Adamax', 'Lamb', 'Lion')
+
+
+def build_model(cfg: Config, pretrained: bool) -> torch.nn.Module:
+    """The config's model, randomly initialised, with the backbone of ``load_from`` if asked.
+
+    Only ``backbone.*`` tensors are loaded (the head belongs to the source task); the
+    checkpoint is read through mmtl's safe loaders.
+
+    Raises:
+        ConfigError: No ``load_from``, or it holds no tensor of this backbone.
+    """
+    from mmengine.logging import MMLogger
+
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('WARNING')  # init_weights logs every tensor at INFO
+    try:
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
+            model = MODELS.build(cfg.model)
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+    if pretrained:
+        if not cfg.get('load_from'):
+            raise ConfigError(
+                'load_from is not set: the advisor compares the pretrained backbone with a '
+                'random one; give --cfg-options load_from=/path/to/checkpoint.pth'
+            )
+        checkpoint = CheckpointLoader.load_checkpoint(cfg.load_from, map_location='cpu')
+        state = checkpoint.get('state_dict', checkpoint)
+        own = model.state_dict()
+        fit = {
+            k: v
+            for k, v in state.items()
+            if k.startswith('backbone.') and k in own and own[k].shape == v.shape
+        }
+        if not fit:
+            raise ConfigError(
+                f'load_from={cfg.load_from!r}: no tensor fits this backbone '
+                f'({type(model.backbone).__name__})'
+            )
+        model.load_state_dict(fit, strict=False)
+    model.eval()
+    return model
+
+
+def _progress(total: int, label: str) -> Callable[[int], None]:
+    """An mmengine progress bar over ``total`` images, updated by batch."""
+    from mmengine.utils import ProgressBar
+
+    print(label, flush=True)
+    bar = ProgressBar(total)
+    return lambda count: bar.update(count)
+
+
+def measure(
+    cfg: Config,
+    max_per_class: Optional[int] = 100,
+    max_val: Optional[int] = 500,
+    batch_size: int = 64,
+    progress: bool = True,
+    seed: int = 0,
+) -> Tuple[DataProfile, Measurements]:
+    """Profile the data and probe each backbone stage, pretrained and random.
+
+    Args:
+        cfg (Config): The user's config with ``data_root`` and ``load_from``.
+        max_per_class (int, optional): Training images per class the probe uses.
+        max_val (int, optional): Val images the probe is scored on.
+        batch_size (int): Images per forward pass.
+        progress (bool): Show progress bars on the feature extraction.
+        seed (int): Seed of the random initialisation and of the image samples.
+
+    Returns:
+        tuple: ``(DataProfile, Measurements)``.
+    """
+    train_set = build_eval_dataset(cfg, 'train_dataloader')
+    val_set = build_eval_dataset(cfg, 'val_dataloader')
+    profile, labels = profile_data(train_set, val_set)
+    train_probe = subset(train_set, cap_per_class(labels, max_per_class, seed))
+    val_labels = np.arange(len(val_set))
+    rng = np.random.default_rng(seed)
+    if max_val is not None and len(val_set) > max_val:
+        val_labels = np.sort(rng.choice(len(val_set), size=max_val, replace=False))
+    val_probe = subset(val_set, [int(i) for i in val_labels])
+    results = {}
+    for name, pretrained in (('pretrained', True), ('random', False)):
+        torch.manual_seed(seed)
+        model = build_model(cfg, pretrained)
+        stages, groups = backbone_stages(model), stage_groups(model)
+        if not pretrained:
+            recalibrate_batchnorm(model, train_probe, batch_size)
+        total = len(train_probe) + len(val_probe)
+        label = f'{name} backbone: features of {total} images'
+        bar = _progress(total, label) if progress else None
+        train_feats, train_y = stage_features(model, train_probe, stages, batch_size, bar)
+        val_feats, val_y = stage_features(model, val_probe, stages, batch_size, bar)
+        if progress:
+            print(flush=True)
+        results[name] = [
+            ridge_probe_accuracy(train_feats[s], train_y, val_feats[s], val_y, len(profile.classes))
+            for s in stages
+        ]
+    meas = Measurements(
+        stages, results['pretrained'], results['random'], len(profile.classes), groups
+    )
+    return profile, meas
+
+
+def strategy_context(cfg: Config, meas: Measurements, cut: int, epochs: int) -> StrategyContext:
+    """The user's lr and optimizer kind, the stages and the cut, for the strategies."""
+    optimizer = cfg.optim_wrapper.get('optimizer', {})
+    kind = str(optimizer.get('type', 'SGD')).rpartition('.')[2]
+    return StrategyContext(
+        lr=float(optimizer.get('lr', 0.01)),
+        adaptive=kind in ADAPTIVE_OPTIMIZERS,
+        stages=list(meas.stages),
+        cut=cut,
+        epochs=epochs,
+        groups=[list(g) for g in meas.groups] or None,
+    )
+
+
+def advise(cfg: Config, **measure_kwargs) -> Tuple[DataProfile, Measurements, Recommendation]:
+    """Measure, then recommend.
+
+    Args:
+        cfg (Config): The user's config.
+        **measure_kwargs: For :func:`measure`.
+
+    Returns:
+        tuple: ``(DataProfile, Measurements, Recommendation)``.
+    """
+    profile, meas = measure(cfg, **measure_kwargs)
+    batch_size = int(cfg.train_dataloader.get('batch_size', 32))
+    epochs = recommend_epochs(profile, batch_size, int(cfg.train_cfg.get('max_epochs', 30)))
+    return profile, meas, recommend(profile, meas, epochs)
+
+
+def nested(dotted: Dict[str, object]) -> dict:
+    """``{'a.b': 1}`` -> ``{'a': {'b': 1}}``."""
+    tree: dict = {}
+    for key, value in dotted.items():
+        node = tree
+        *parents, leaf = key.split('.')
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return tree
+
+
+def deep_merge(base: dict, changes: dict) -> dict:
+    """``changes`` merged into a copy of ``base``, dict by dict."""
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def write_strategy_config(
+    out_file: str,
+    user_config: str,
+    overrides: dict,
+    cfg_options: Optional[dict] = None,
+    comments: Tuple[str, ...] = (),
+) -> str:
+    """Write a config that inherits the user's config and applies a strategy.
+
+    Args:
+        out_file (str): The ``.py`` file to write.
+        user_config (str): The user's config file (inherited by absolute path).
+        overrides (dict): The strategy's changes (nested).
+        cfg_options (dict, optional): The ``--cfg-options`` the advisor ran with (dotted);
+            written into the file so that it trains on the same data and weights.
+        comments (tuple[str]): Lines for the header comment.
+
+    Returns:
+        str: ``out_file``.
+    """
+    changes = deep_merge(nested(dict(cfg_options or {})), overrides)
+    lines = [f'# {line}' for line in comments]
+    lines.append(f'_base_ = [{osp.abspath(user_config)!r}]')
+    lines.append('')
+    for key, value in changes.items():
+        lines.append(f'{key} = {pprint.pformat(_plain(value), width=88, sort_dicts=False)}')
+    text = '\n'.join(lines) + '\n'
+    with atomic_open(out_file, 'w') as f:
+        f.write(text)
+    return out_file
+
+
+def _plain(value):
+    """ConfigDicts and tuples as plain dicts and lists (for ``pprint``)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def report_dict(profile: DataProfile, meas: Measurements, rec: Recommendation, ctx) -> dict:
+    """Everything measured and recommended, JSON-ready."""
+    strategy = STRATEGIES[rec.strategy]
+    low, mid, high = strategy.lr_range(ctx)
+    return {
+        'data': asdict(profile) | {'sizes': _plain(profile.sizes)},
+        'similarity': {
+            'stages': meas.stages,
+            'pretrained_top1': meas.pretrained,
+            'random_top1': meas.random,
+            'chance': meas.chance,
+        },
+        'recommendation': asdict(rec)
+        | {
+            'mirrors': strategy.mirrors,
+            'lr': mid,
+            'lr_range': [low, high],
+            'frozen': frozen_modules(rec, ctx),
+        },
+    }
+
+
+def frozen_modules(rec: Recommendation, ctx: StrategyContext) -> list:
+    """The modules the recommended strategy keeps frozen."""
+    if rec.strategy == 'linear-probe':
+        return ['backbone']
+    if rec.strategy == 'partial-ft':
+        return ctx.frozen_upto_cut()
+    return []
+
+
+def write_report(path: str, report: dict) -> None:
+    """Write the report as JSON."""
+    with atomic_open(path, 'w') as f:
+        json.dump(report, f, indent=2, default=str)
+
+
+def plot_measurements(meas: Measurements, out_file: str) -> None:
+    """PNG: probe top-1 per backbone stage, pretrained vs random, with chance."""
+    from mmtl.visualization import new_figure, save_figure
+
+    figure = new_figure((max(6.0, 0.6 * len(meas.stages) + 2), 4.0))
+    axes = figure.add_subplot(1, 1, 1)
+    x = range(len(meas.stages))
+    axes.plot(x, meas.pretrained, marker='o', label='pretrained backbone')
+    axes.plot(x, meas.random, marker='s', label='random backbone')
+    axes.axhline(meas.chance, color='grey', linestyle=':', label='chance')
+    axes.set_xticks(list(x))
+    axes.set_xticklabels([s.replace('backbone.', '') for s in meas.stages], rotation=45)
+    axes.set_ylabel('val top-1 of a ridge probe (%)')
+    axes.set_ylim(0, 100)
+    axes.set_title('How well each stage separates your classes')
+    axes.legend(loc='lower right', fontsize=8)
+    figure.tight_layout()
+    save_figure(figure, out_file)
+
+
+def plot_leaderboard(rows, out_file: str) -> None:
+    """PNG: best val top-1 of each candidate's furthest trial, best first."""
+    from mmtl.visualization import new_figure, save_figure
+
+    figure = new_figure((6.0, 0.5 * len(rows) + 1.5))
+    axes = figure.add_subplot(1, 1, 1)
+    names = [f'{r.name} ({r.epochs} ep)' for r in rows][::-1]
+    values = [r.top1 if r.top1 is not None else 0.0 for r in rows][::-1]
+    axes.barh(
+        names,
+        values,
+        color=['tab:green' if i == len(rows) - 1 else 'tab:blue' for i in range(len(rows))],
+    )
+    axes.set_xlim(0, 100)
+    axes.set_xlabel('best val top-1 (%)')
+    axes.set_title('Trials (successive halving)')
+    figure.tight_layout()
+    save_figure(figure, out_file)
+
+
+def candidate_list(recommended: str, ctx: StrategyContext, trials: int) -> List[Candidate]:
+    """What ``--trials N`` tries: the recommended strategy first, then the other strategies,
+    then each at the low and the high end of its lr range; ``trials`` in all.
+
+    Args:
+        recommended (str): The recommended strategy.
+        ctx (StrategyContext): The user's lr, stages and epochs.
+        trials (int): Number of candidates.
+
+    Returns:
+        list[Candidate]: The candidates, in priority order.
+    """
+    names = list(dict.fromkeys([recommended, 'full-ft', 'scratch', 'partial-ft', 'linear-probe']))
+    cands = [
+        Candidate(n, n, STRATEGIES[n].lr_range(ctx)[1], STRATEGIES[n].overrides(ctx)) for n in names
+    ]
+    for name in names:
+        low, _, high = STRATEGIES[name].lr_range(ctx)
+        for tag, lr in (('low-lr', low), ('high-lr', high)):
+            cands.append(Candidate(f'{name}_{tag}', name, lr, STRATEGIES[name].overrides(ctx, lr)))
+    return cands[:trials]

@@ -1,0 +1,104 @@
+"""The user's train/val data as the advisor sees it: built datasets, class counts, sizes."""
+
+import copy
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from torch.utils.data import Subset
+
+from mmtl.analysis.dataset_stats import class_imbalance, image_sizes, sample_paths, size_summary
+from mmtl.datasets.class_counts import class_counts, dataset_labels
+from mmtl.registry import DATASETS
+from mmtl.utils.config import innermost_dataset
+
+
+def build_eval_dataset(cfg: Config, loader_key: str):
+    """The dataset of ``cfg[loader_key]`` with the test pipeline (no augmentation).
+
+    Args:
+        cfg (Config): The user's config (``data_root`` already applied).
+        loader_key (str): ``'train_dataloader'`` or ``'val_dataloader'``.
+
+    Returns:
+        The built dataset.
+    """
+    loader = cfg.get(loader_key)
+    if not loader or not isinstance(loader.get('dataset'), dict):
+        raise ValueError(f'the config has no {loader_key}.dataset to measure')
+    dataset_cfg = copy.deepcopy(loader.dataset)
+    test_pipeline = innermost_dataset(cfg.test_dataloader.dataset).pipeline
+    innermost_dataset(dataset_cfg).pipeline = copy.deepcopy(test_pipeline)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
+        return DATASETS.build(dataset_cfg)
+
+
+def cap_per_class(labels: np.ndarray, limit: Optional[int], seed: int = 0) -> List[int]:
+    """Indices keeping at most ``limit`` random samples of each class (all when None)."""
+    rng = np.random.default_rng(seed)
+    keep: List[int] = []
+    for cls in np.unique(labels):
+        members = np.flatnonzero(labels == cls)
+        if limit is not None and len(members) > limit:
+            members = np.sort(rng.choice(members, size=limit, replace=False))
+        keep.extend(int(i) for i in members)
+    return sorted(keep)
+
+
+@dataclass
+class DataProfile:
+    """What the advisor measured about the data."""
+
+    classes: List[str]
+    train_counts: List[int]
+    val_images: int
+    imbalance_ratio: float
+    imbalance_flagged: bool
+    sizes: Dict[str, object] = field(default_factory=dict)
+
+    @property
+    def train_images(self) -> int:
+        """Training images in all."""
+        return int(sum(self.train_counts))
+
+    @property
+    def median_per_class(self) -> float:
+        """Median training images per class."""
+        return float(np.median(self.train_counts))
+
+
+def profile_data(train_set, val_set, size_sample: int = 200) -> Tuple[DataProfile, np.ndarray]:
+    """Images per class, imbalance (largest / smallest class) and image sizes.
+
+    Args:
+        train_set: The built train dataset.
+        val_set: The built val dataset.
+        size_sample (int): Training images whose size is read. Defaults to 200.
+
+    Returns:
+        tuple: ``(DataProfile, train labels)``.
+    """
+    labels = dataset_labels(train_set)
+    classes = [str(c) for c in (train_set.metainfo.get('classes') or [])]
+    classes = classes or [str(i) for i in range(int(labels.max()) + 1)]
+    counts = class_counts(labels, len(classes))
+    imbalance = class_imbalance(dict(zip(classes, counts.tolist())))
+    paths = [train_set.get_data_info(i).get('img_path') for i in range(len(train_set))]
+    paths = [p for p in paths if p]
+    sizes = size_summary(image_sizes(sample_paths(paths, size_sample))) if paths else {}
+    profile = DataProfile(
+        classes=classes,
+        train_counts=[int(c) for c in counts],
+        val_images=len(val_set),
+        imbalance_ratio=float(imbalance.ratio),
+        imbalance_flagged=bool(imbalance.flagged),
+        sizes=sizes,
+    )
+    return profile, labels
+
+
+def subset(dataset, indices: List[int]):
+    """``dataset`` restricted to ``indices`` (itself when they cover it all)."""
+    return dataset if len(indices) == len(dataset) else Subset(dataset, indices)

@@ -1,0 +1,175 @@
+"""How well frozen features separate classes: pooled stage outputs and a ridge linear probe."""
+
+import contextlib
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from mmtl.analysis.images import preprocess
+
+
+def backbone_stages(model: nn.Module) -> List[str]:
+    """Names of the backbone's direct children that hold a convolution (its stages).
+
+    MobileNet-v2 gives ``conv1, layer1 ... layer7, conv2``; ResNet ``conv1, layer1 ...
+    layer4``. Norms, activations and pools are left out: they are no depth to cut at.
+
+    Args:
+        model (nn.Module): An mmpretrain classifier with a ``backbone``.
+
+    Returns:
+        list[str]: Dotted names (``'backbone.layer3'``), input to output.
+    """
+    stages = []
+    for name, child in model.backbone.named_children():
+        if any(isinstance(m, nn.modules.conv._ConvNd) for m in child.modules()):
+            stages.append(f'backbone.{name}')
+    if not stages:
+        raise ValueError(f'{type(model.backbone).__name__} has no convolutional stages to probe')
+    return stages
+
+
+def stage_groups(model: nn.Module) -> List[List[str]]:
+    """Per stage of :func:`backbone_stages`, the backbone children that belong to it.
+
+    A child without a convolution (a norm, activation or pool) joins the stage before it:
+    ResNet's ``conv1`` group is ``conv1, bn1, relu, maxpool``, so freezing "up to conv1"
+    freezes its BatchNorm too.
+
+    Returns:
+        list[list[str]]: Dotted names, one list per stage, input to output.
+    """
+    stages = set(backbone_stages(model))
+    groups: List[List[str]] = []
+    for name, _ in model.backbone.named_children():
+        dotted = f'backbone.{name}'
+        if dotted in stages or not groups:
+            groups.append([dotted])
+        else:
+            groups[-1].append(dotted)
+    return groups
+
+
+@contextlib.contextmanager
+def pooled_outputs(model: nn.Module, names: List[str]) -> Iterator[Dict[str, List[torch.Tensor]]]:
+    """Collect the global-average-pooled output of each named module while inside."""
+    modules = dict(model.named_modules())
+    captured: Dict[str, List[torch.Tensor]] = {name: [] for name in names}
+    handles = []
+    for name in names:
+
+        def hook(_module, _inputs, output, name=name):
+            out = output[-1] if isinstance(output, (list, tuple)) else output
+            pooled = out.mean(dim=(2, 3)) if out.dim() == 4 else out.flatten(1)
+            captured[name].append(pooled.detach().float().cpu())
+
+        handles.append(modules[name].register_forward_hook(hook))
+    try:
+        yield captured
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _loader(dataset, batch_size: int) -> DataLoader:
+    return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=list)
+
+
+def recalibrate_batchnorm(model: nn.Module, dataset, batch_size: int = 64) -> None:
+    """Re-estimate BatchNorm statistics on ``dataset`` (for randomly initialised networks).
+
+    A random network's BatchNorm layers hold mean 0 / variance 1, which do not describe its
+    own activations; a pass in train mode with cumulative averages (``momentum=None``)
+    gives the statistics a fair random baseline needs. Weights are not changed.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    model.eval()  # only the norms run in train mode (also inside frozen modules)
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None
+        norm.train()
+    with torch.no_grad():
+        for samples in _loader(dataset, batch_size):
+            model.extract_feat(preprocess(model, samples), stage='backbone')
+    model.eval()
+
+
+def stage_features(
+    model: nn.Module,
+    dataset,
+    stages: List[str],
+    batch_size: int = 64,
+    progress: Optional[Callable[[int], None]] = None,
+) -> Tuple[Dict[str, np.ndarray], np.ndarray]:
+    """Pooled features of every stage for every image of a dataset.
+
+    Args:
+        model (nn.Module): The classifier (eval mode is set here).
+        dataset: A dataset whose pipeline ends in ``PackInputs``.
+        stages (list[str]): Module names (see :func:`backbone_stages`).
+        batch_size (int): Images per forward pass. Defaults to 64.
+        progress (Callable, optional): Called with the batch size after each batch.
+
+    Returns:
+        tuple: ``({stage: N x C float32}, N int64 labels)``.
+    """
+    model.eval()
+    labels: List[int] = []
+    with pooled_outputs(model, stages) as captured, torch.no_grad():
+        for samples in _loader(dataset, batch_size):
+            model.extract_feat(preprocess(model, samples), stage='backbone')
+            labels.extend(int(s['data_samples'].gt_label[0]) for s in samples)
+            if progress:
+                progress(len(samples))
+    if not labels:
+        raise ValueError('the dataset is empty: no features to extract')
+    feats = {
+        name: torch.cat(chunks).numpy().astype(np.float32) for name, chunks in captured.items()
+    }
+    return feats, np.asarray(labels, dtype=np.int64)
+
+
+def ridge_probe_accuracy(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    val_x: np.ndarray,
+    val_y: np.ndarray,
+    num_classes: int,
+    alpha: float = 1.0,
+) -> float:
+    """Top-1 (%) on val of a closed-form ridge regression onto one-hot labels.
+
+    Features are standardised with the train mean/std; the ridge penalty is ``alpha`` times
+    the number of training images (scale-free). The dual form is used when features are
+    wider than the training set. No iterations, no learning rate: the same figure for every
+    feature set, so pretrained and random features compare fairly.
+
+    Args:
+        train_x (np.ndarray): ``N x D`` training features.
+        train_y (np.ndarray): ``N`` training labels.
+        val_x (np.ndarray): ``M x D`` validation features.
+        val_y (np.ndarray): ``M`` validation labels.
+        num_classes (int): Number of classes.
+        alpha (float): Penalty per training image. Defaults to 1.
+
+    Returns:
+        float: Val top-1 accuracy in percent.
+    """
+    x = train_x.astype(np.float64)
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    x = (x - mean) / std
+    v = (val_x.astype(np.float64) - mean) / std
+    targets = np.eye(num_classes)[train_y]
+    offset = targets.mean(axis=0)
+    targets = targets - offset
+    lam = alpha * len(x)
+    n, d = x.shape
+    if d <= n:
+        weights = np.linalg.solve(x.T @ x + lam * np.eye(d), x.T @ targets)
+    else:
+        weights = x.T @ np.linalg.solve(x @ x.T + lam * np.eye(n), targets)
+    pred = (v @ weights + offset).argmax(axis=1)
+    return float(100.0 * (pred == val_y).mean())

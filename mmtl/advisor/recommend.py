@@ -1,0 +1,146 @@
+"""Place the data in the size x similarity matrix and pick a strategy, with the reasons.
+
+The rules (figures are val top-1 of the ridge probe, see :mod:`mmtl.advisor.probe`):
+
+- size: median training images per class ``<= SMALL`` is small, ``>= LARGE`` large;
+- similarity: ``s = (acc - chance) / (100 - chance)`` of the pretrained features at the
+  backbone's last stage; ``s >= SIMILAR`` is similar (the features already separate the
+  classes, as on a task close to the pretraining one);
+- gain: how much the pretrained features beat random ones, in points: the larger of best
+  stage vs best stage and last stage vs last stage (random early stages are often good on
+  easy data, and a saturated probe hides the gain at one of the two).
+
+1. gain ``< MIN_GAIN`` points: pretraining does not help here -> ``scratch``;
+2. similar: small -> ``linear-probe``, medium -> ``partial-ft``, large -> ``full-ft``;
+3. otherwise (helpful but not similar): on medium data, when an earlier stage beats the last
+   one by ``>= EARLY_MARGIN`` points, the late stages are too specific to the source task ->
+   ``partial-ft`` frozen up to that stage; else ``full-ft`` (backbone at 0.1x the lr). On
+   small data full fine-tuning is the safe pick: in ``tools/fewshot_digits.py`` (features
+   of a narrow source task) it is within 3 points of the best strategy at every k, while
+   the probe trails by 6-38 points and partial fine-tuning by up to 8.
+"""
+
+import math
+from dataclasses import dataclass, field
+from typing import List
+
+from .data import DataProfile
+
+SMALL = 100
+LARGE = 1000
+SIMILAR = 0.8
+MIN_GAIN = 3.0
+EARLY_MARGIN = 5.0
+#: Optimisation steps a short dataset gets at least (the few-shot experiment's 200).
+MIN_STEPS = 200
+
+
+@dataclass
+class Measurements:
+    """Probe accuracy (val top-1, %) per backbone stage, pretrained and random."""
+
+    stages: List[str]
+    pretrained: List[float]
+    random: List[float]
+    num_classes: int
+    groups: List[List[str]] = field(default_factory=list)  # backbone children per stage
+
+    @property
+    def chance(self) -> float:
+        """Top-1 (%) of guessing."""
+        return 100.0 / self.num_classes
+
+    def similarity(self, accuracy: float) -> float:
+        """``(acc - chance) / (100 - chance)``: 0 at chance, 1 when perfect."""
+        return (accuracy - self.chance) / (100.0 - self.chance)
+
+    @property
+    def best_pretrained_stage(self) -> int:
+        """Index of the stage whose pretrained features probe best (the deepest on ties)."""
+        best = max(self.pretrained)
+        return max(i for i, a in enumerate(self.pretrained) if a == best)
+
+
+@dataclass
+class Recommendation:
+    """The advisor's pick and the figures that led there."""
+
+    strategy: str
+    size: str
+    similarity: str
+    cut: int
+    epochs: int
+    reasons: List[str] = field(default_factory=list)
+
+
+def size_bucket(profile: DataProfile) -> str:
+    """``'small'``, ``'medium'`` or ``'large'`` from the median images per class."""
+    median = profile.median_per_class
+    return 'small' if median <= SMALL else 'large' if median >= LARGE else 'medium'
+
+
+def recommend_epochs(profile: DataProfile, batch_size: int, user_epochs: int) -> int:
+    """The user's epochs, raised so that a small dataset still gets ``MIN_STEPS`` steps."""
+    per_epoch = max(1, math.ceil(profile.train_images / batch_size))
+    return int(min(300, max(user_epochs, math.ceil(MIN_STEPS / per_epoch))))
+
+
+def recommend(profile: DataProfile, meas: Measurements, epochs: int) -> Recommendation:
+    """Apply the rules of this module.
+
+    Args:
+        profile (DataProfile): The measured data.
+        meas (Measurements): Probe accuracies per stage.
+        epochs (int): Epochs to train (see :func:`recommend_epochs`).
+
+    Returns:
+        Recommendation: Strategy, matrix cell, cut stage and the reasons in words.
+    """
+    size = size_bucket(profile)
+    last = len(meas.stages) - 1
+    pre_last = meas.pretrained[last]
+    s_last = meas.similarity(pre_last)
+    best = meas.best_pretrained_stage
+    gain_best = max(meas.pretrained) - max(meas.random)
+    gain_last = pre_last - meas.random[last]
+    gain = max(gain_best, gain_last)
+    similar = s_last >= SIMILAR
+    cut = min(best, len(meas.stages) // 2 - 1)
+    reasons = [
+        f'data: {profile.train_images} training images in {len(profile.classes)} classes, '
+        f'median {profile.median_per_class:g} per class -> {size} (small <= {SMALL}, '
+        f'large >= {LARGE})',
+        f'pretrained features at the last stage ({meas.stages[last]}): probe top-1 '
+        f'{pre_last:.1f} % (chance {meas.chance:.1f} %), similarity {s_last:.2f} -> '
+        f'{"similar" if similar else "not similar"} (similar >= {SIMILAR})',
+        f'best pretrained stage {meas.stages[best]} {meas.pretrained[best]:.1f} % vs best random '
+        f'stage {max(meas.random):.1f} % ({gain_best:+.1f}), last stage vs random last stage '
+        f'{meas.random[last]:.1f} % ({gain_last:+.1f}): pretraining gains {gain:+.1f} points',
+    ]
+    if profile.imbalance_flagged:
+        reasons.append(
+            f'classes are imbalanced ({profile.imbalance_ratio:.1f}x): also set '
+            'model.head.loss.class_weight=auto or train_dataloader.sampler.type='
+            'ClassBalancedSampler'
+        )
+    if gain < MIN_GAIN:
+        strategy = 'scratch'
+        reasons.append(f'gain < {MIN_GAIN:g} points: the pretrained weights do not help here')
+    elif similar:
+        strategy = {'small': 'linear-probe', 'medium': 'partial-ft', 'large': 'full-ft'}[size]
+        reasons.append(f'{size} data, similar features -> {strategy}')
+    elif best < last and meas.pretrained[best] - pre_last >= EARLY_MARGIN and size == 'medium':
+        strategy, cut = 'partial-ft', best
+        reasons.append(
+            f'{meas.stages[best]} beats the last stage by {meas.pretrained[best] - pre_last:.1f} '
+            f'points: keep the stages up to it frozen, retrain the ones above -> partial-ft'
+        )
+    else:
+        strategy = 'full-ft'
+        reasons.append(
+            'pretraining helps but the features do not separate the classes yet: fine-tune '
+            'everything, the backbone at a lower lr -> full-ft'
+        )
+    return Recommendation(
+        strategy, size, 'similar' if similar else 'not similar', cut, epochs, reasons
+    )

@@ -1,0 +1,148 @@
+"""Short training runs of candidate strategies, kept or dropped by successive halving.
+
+Each trial is ``tools/train.py`` on a written config in its own process and folder; its
+score is the best val top-1 the run logged. Rung ``r`` of ``R`` trains every surviving
+candidate for ``budget / 2**(R-1-r)`` epochs (at least 1) and keeps the better half.
+"""
+
+import glob
+import json
+import math
+import os
+import os.path as osp
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from typing import Callable, Dict, List, Optional, Sequence
+
+from mmtl.utils.fileio import atomic_open
+
+TRAIN_SCRIPT = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools', 'train.py'
+)
+
+
+@dataclass
+class Candidate:
+    """A strategy (and lr) to try: its config overrides."""
+
+    name: str
+    strategy: str
+    lr: float
+    overrides: dict
+
+
+@dataclass
+class TrialResult:
+    """One short run."""
+
+    name: str
+    rung: int
+    epochs: int
+    top1: Optional[float]
+    work_dir: str
+
+
+def best_val_top1(work_dir: str, metric: str = 'accuracy/top1') -> Optional[float]:
+    """Best value of ``metric`` in a run's ``vis_data/scalars.json`` (None if never logged)."""
+    best = None
+    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
+        with open(path, encoding='utf-8') as f:
+            for line in f:
+                value = json.loads(line).get(metric)
+                if value is not None and (best is None or value > best):
+                    best = float(value)
+    return best
+
+
+def run_training(config: str, work_dir: str, extra_args: Sequence[str] = ()) -> int:
+    """``tools/train.py CONFIG --work-dir DIR`` in its own process; output to a log file."""
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, 'trial_output.log'), 'w') as log:
+        return subprocess.call(
+            [sys.executable, TRAIN_SCRIPT, config, '--work-dir', work_dir, *extra_args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def rung_epochs(budget: int, rungs: int) -> List[int]:
+    """Epochs of each rung: the budget halved per rung below the last, at least 1."""
+    return [max(1, budget // 2 ** (rungs - 1 - r)) for r in range(rungs)]
+
+
+def successive_halving(
+    candidates: Sequence[Candidate],
+    budget: int,
+    work_dir: str,
+    write_config: Callable[[Candidate, int, str], str],
+    run: Callable[[str, str], int] = run_training,
+    score: Callable[[str], Optional[float]] = best_val_top1,
+    log: Callable[[str], None] = print,
+) -> List[TrialResult]:
+    """Run the candidates in rungs of growing epochs, keeping the better half each time.
+
+    Args:
+        candidates (Sequence[Candidate]): What to try.
+        budget (int): Epochs of the last rung (the longest runs).
+        work_dir (str): Each trial gets ``<work_dir>/rung<r>_<name>/``.
+        write_config (Callable): ``(candidate, epochs, path) -> config path``.
+        run (Callable): ``(config, trial dir) -> exit code``. Defaults to a subprocess of
+            ``tools/train.py``.
+        score (Callable): ``trial dir -> best val top-1``.
+        log (Callable): Progress printer.
+
+    Returns:
+        list[TrialResult]: Every trial, in the order run.
+    """
+    rungs = max(1, math.ceil(math.log2(max(1, len(candidates)))) + 1)
+    epochs = rung_epochs(budget, rungs)
+    alive = list(candidates)
+    results: List[TrialResult] = []
+    total = sum(max(1, math.ceil(len(candidates) / 2**r)) for r in range(rungs))
+    done = 0
+    for rung in range(rungs):
+        scores: Dict[str, float] = {}
+        for cand in alive:
+            trial_dir = osp.join(work_dir, f'rung{rung}_{cand.name}')
+            config = write_config(
+                cand, epochs[rung], osp.join(work_dir, f'rung{rung}_{cand.name}.py')
+            )
+            code = run(config, trial_dir)
+            top1 = score(trial_dir) if code == 0 else None
+            results.append(TrialResult(cand.name, rung, epochs[rung], top1, trial_dir))
+            done += 1
+            shown = 'failed (see trial_output.log)' if top1 is None else f'val top-1 {top1:.2f} %'
+            log(f'[{done}/{total}] rung {rung} ({epochs[rung]} epochs) {cand.name}: {shown}')
+            scores[cand.name] = -1.0 if top1 is None else top1
+        if len(alive) == 1:
+            break
+        alive.sort(key=lambda c: -scores[c.name])  # stable: earlier candidates win ties
+        alive = alive[: max(1, math.ceil(len(alive) / 2))]
+    return results
+
+
+def leaderboard(results: Sequence[TrialResult]) -> List[TrialResult]:
+    """Each candidate's furthest trial, ordered by rung reached then score (best first)."""
+    furthest: Dict[str, TrialResult] = {}
+    for r in results:
+        if r.name not in furthest or r.rung >= furthest[r.name].rung:
+            furthest[r.name] = r
+    return sorted(
+        furthest.values(), key=lambda r: (-r.rung, -(r.top1 if r.top1 is not None else -1.0))
+    )
+
+
+def format_leaderboard(rows: Sequence[TrialResult]) -> str:
+    """The leaderboard as a markdown table."""
+    lines = ['| rank | candidate | rung | epochs | best val top-1 |', '|---:|---|---:|---:|---:|']
+    for rank, r in enumerate(rows, start=1):
+        top1 = 'failed' if r.top1 is None else f'{r.top1:.2f} %'
+        lines.append(f'| {rank} | {r.name} | {r.rung} | {r.epochs} | {top1} |')
+    return '\n'.join(lines)
+
+
+def write_leaderboard(rows: Sequence[TrialResult], path: str) -> None:
+    """The leaderboard as JSON."""
+    with atomic_open(path, 'w') as f:
+        json.dump([asdict(r) for r in rows], f, indent=2)

@@ -1,0 +1,99 @@
+"""Resolve ``class_weight='auto'`` in the model's losses from the training split."""
+
+from typing import Any, Iterator, List, Tuple
+
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmtl.datasets.class_counts import class_counts, dataset_labels, inverse_frequency_weights
+from mmtl.registry import HOOKS
+from mmtl.utils.cli import ConfigError
+
+#: The value of a loss's ``class_weight`` that this hook replaces.
+AUTO = 'auto'
+
+
+def _class_weight_entries(node: Any, key: str = 'model') -> Iterator[Tuple[str, Any]]:
+    """``(dotted key, value)`` of every ``class_weight`` in a config tree."""
+    if isinstance(node, dict):
+        for child_key, child in node.items():
+            dotted = f'{key}.{child_key}'
+            if child_key == 'class_weight':
+                yield dotted, child
+            else:
+                yield from _class_weight_entries(child, dotted)
+    elif isinstance(node, (list, tuple)):
+        for index, child in enumerate(node):
+            yield from _class_weight_entries(child, f'{key}.{index}')
+
+
+def add_class_weight_hook(cfg: Config) -> bool:
+    """Add :class:`ClassWeightHook` to ``custom_hooks`` when a loss has ``class_weight='auto'``.
+
+    Called on the final config before the Runner is built. Any other text value of a
+    ``class_weight`` key is refused here, before any work.
+
+    Args:
+        cfg (Config): The config, changed in place.
+
+    Returns:
+        bool: Whether some loss asks for automatic class weights.
+
+    Raises:
+        ConfigError: A ``class_weight`` holds a string other than ``'auto'``.
+    """
+    auto = False
+    for key, value in _class_weight_entries(cfg.get('model') or {}):
+        if isinstance(value, str):
+            if value != AUTO:
+                raise ConfigError(
+                    f"{key}={value!r}: expected 'auto' (inverse class frequency of the "
+                    'training split), a list with one weight per class, or None'
+                )
+            auto = True
+    if not auto:
+        return False
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(str(h.get('type', '')).endswith('ClassWeightHook') for h in hooks):
+        hooks.append(dict(type='ClassWeightHook'))
+    cfg.custom_hooks = hooks
+    return True
+
+
+@HOOKS.register_module()
+class ClassWeightHook(Hook):
+    """Set every ``class_weight='auto'`` loss to inverse class frequency of the train split.
+
+    Before training, the labels of ``runner.train_dataloader.dataset`` are counted and each
+    loss module whose ``class_weight`` is ``'auto'`` (mmpretrain's ``CrossEntropyLoss`` and
+    ``LabelSmoothLoss`` take the key) gets the weights ``N / (C * n_c)`` (see
+    :func:`mmtl.datasets.class_counts.inverse_frequency_weights`: mean weight 1 per
+    training sample). The config keeps ``'auto'``; the weights are logged once. mmtl adds
+    this hook by itself when the config asks for ``'auto'``.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        """Count the training labels and fill in the weights."""
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        losses = [m for m in model.modules() if getattr(m, 'class_weight', None) == AUTO]
+        if not losses:
+            return
+        dataset = runner.train_dataloader.dataset
+        labels = dataset_labels(dataset)
+        names = list((getattr(dataset, 'metainfo', None) or {}).get('classes') or [])
+        num_classes = len(names) or int(labels.max()) + 1
+        counts = class_counts(labels, num_classes)
+        weights = inverse_frequency_weights(counts)
+        for loss in losses:
+            loss.class_weight = weights
+        runner.logger.info('class_weight=auto: ' + self.describe(names, counts, weights))
+
+    @staticmethod
+    def describe(names: List[str], counts, weights: List[float]) -> str:
+        """``'name n=count w=weight, ...'`` for the log."""
+        names = names or [str(i) for i in range(len(counts))]
+        parts = [f'{n} n={int(c)} w={w:.3g}' for n, c, w in zip(names, counts, weights)]
+        return 'inverse class frequency of the training split, N/(C*n_c): ' + ', '.join(parts)

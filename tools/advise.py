@@ -1,0 +1,153 @@
+"""Recommend a transfer-learning strategy for your data and pretrained weights.
+
+    python tools/advise.py CONFIG [--cfg-options data_root=... load_from=...]
+        [--work-dir DIR] [--max-per-class 100] [--max-val 500]
+        [--trials N --budget EPOCHS]
+    mim run mmtl advise CONFIG --cfg-options data_root=data/my_photos load_from=weights.pth
+
+Measures the dataset (images per class, imbalance, image sizes) and how well the frozen
+features of each backbone stage separate your classes (ridge probe on the train split,
+scored on val), pretrained against randomly initialised; places the data in the
+size x similarity matrix and writes, into DIR (default ``work_dirs/advise_<config>``):
+``advice.json`` (every figure), ``similarity.png`` (probe top-1 per stage) and
+``recommended_config.py`` (your config + the strategy, ready for ``mim train mmtl``).
+
+``--trials N`` then trains N candidate strategies in short runs (each in its own process;
+successive halving on val top-1, the last rung ``--budget`` epochs), prints a leaderboard
+(``leaderboard.json``, ``leaderboard.png``) and writes the winner as ``best_config.py``.
+"""
+
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import DictAction
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='your training config (or an mmtl config name)')
+    parser.add_argument('--work-dir', help='default: work_dirs/advise_<config name>')
+    parser.add_argument('--max-per-class', type=int, default=100, help='train images probed')
+    parser.add_argument('--max-val', type=int, default=500, help='val images the probe scores')
+    parser.add_argument('--batch-size', type=int, default=64, help='images per forward pass')
+    parser.add_argument('--trials', type=int, default=0, help='candidates to train (0: none)')
+    parser.add_argument(
+        '--budget', type=int, help='epochs of the longest trials (default: the recommended)'
+    )
+    parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='config overrides')
+    args = parser.parse_args(argv)
+    for name in ('max_per_class', 'max_val', 'batch_size'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be at least 1')
+    if args.trials < 0 or (args.budget is not None and args.budget < 1):
+        parser.error('--trials must be >= 0 and --budget >= 1')
+    return args
+
+
+def run(args: argparse.Namespace) -> None:
+    from mmtl.advisor import advisor as adv
+    from mmtl.advisor.strategies import STRATEGIES
+    from mmtl.advisor.trials import (
+        format_leaderboard,
+        leaderboard,
+        successive_halving,
+        write_leaderboard,
+    )
+    from mmtl.apis.runner import check_load_from
+    from mmtl.utils.cli import ConfigError
+    from mmtl.utils.config import check_data_roots, load_config, resolve_config_path
+
+    config_path = resolve_config_path(args.config)
+    cfg = load_config(config_path, args.cfg_options)
+    check_data_roots(cfg)
+    if not cfg.get('load_from'):
+        raise ConfigError(
+            f'{args.config}: load_from is not set; the advisor compares the pretrained backbone '
+            'with a random one: add --cfg-options load_from=/path/to/pretrained.pth'
+        )
+    check_load_from(cfg)
+    name = osp.splitext(osp.basename(config_path))[0]
+    work_dir = args.work_dir or osp.join('work_dirs', f'advise_{name}')
+    os.makedirs(work_dir, exist_ok=True)
+
+    profile, meas, rec = adv.advise(
+        cfg,
+        max_per_class=args.max_per_class,
+        max_val=args.max_val,
+        batch_size=args.batch_size,
+        progress=not args.no_progress,
+    )
+    ctx = adv.strategy_context(cfg, meas, rec.cut, rec.epochs)
+    strategy = STRATEGIES[rec.strategy]
+    low, lr, high = strategy.lr_range(ctx)
+    print('similarity per stage (ridge probe val top-1 %, pretrained / random):')
+    for stage, pre, rand in zip(meas.stages, meas.pretrained, meas.random):
+        print(f'  {stage:<20s} {pre:6.1f} / {rand:6.1f}')
+    print(f'matrix cell: {rec.size} data, {rec.similarity} features')
+    for reason in rec.reasons:
+        print(f'  - {reason}')
+    report = adv.report_dict(profile, meas, rec, ctx)
+    frozen = report['recommendation']['frozen']
+    print(
+        f"recommended strategy: {rec.strategy} (as mmtl's *{strategy.mirrors}: {strategy.what}); "
+        f'lr {lr:.3g} (range {low:.3g}-{high:.3g}), {rec.epochs} epochs, '
+        f'frozen: {", ".join(frozen) if frozen else "nothing"}'
+    )
+    comments = [f'Written by tools/advise.py: strategy {rec.strategy}', *rec.reasons]
+    options = {k: v for k, v in (args.cfg_options or {}).items()}
+    recommended = adv.write_strategy_config(
+        osp.join(work_dir, 'recommended_config.py'),
+        config_path,
+        strategy.overrides(ctx),
+        options,
+        tuple(comments),
+    )
+    adv.plot_measurements(meas, osp.join(work_dir, 'similarity.png'))
+    adv.write_report(osp.join(work_dir, 'advice.json'), report)
+    print(f'recommended config written to {recommended}')
+    print(
+        f'figures in {osp.join(work_dir, "advice.json")} and {osp.join(work_dir, "similarity.png")}'
+    )
+    if not args.trials:
+        return
+
+    budget = args.budget or rec.epochs
+    cands = adv.candidate_list(rec.strategy, ctx, args.trials)
+    trial_dir = osp.join(work_dir, 'trials')
+    print(f'trials: {len(cands)} candidates, successive halving, last rung {budget} epochs')
+
+    def write_config(cand, epochs, path):
+        overrides = adv.deep_merge(cand.overrides, {'train_cfg': {'max_epochs': epochs}})
+        return adv.write_strategy_config(path, config_path, overrides, options)
+
+    results = successive_halving(cands, budget, trial_dir, write_config)
+    rows = leaderboard(results)
+    print(format_leaderboard(rows))
+    write_leaderboard(rows, osp.join(work_dir, 'leaderboard.json'))
+    adv.plot_leaderboard(rows, osp.join(work_dir, 'leaderboard.png'))
+    winner = next((r for r in rows if r.top1 is not None), None)
+    if winner is None:
+        raise RuntimeError(f'every trial failed; see the trial_output.log files in {trial_dir}')
+    best = next(c for c in cands if c.name == winner.name)
+    best_config = adv.write_strategy_config(
+        osp.join(work_dir, 'best_config.py'),
+        config_path,
+        adv.deep_merge(best.overrides, {'train_cfg': {'max_epochs': rec.epochs}}),
+        options,
+        (f'Written by tools/advise.py --trials: {best.name}, {winner.top1:.2f} % val top-1',),
+    )
+    print(f'winner: {best.name}; config written to {best_config}')
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from mmtl.utils.cli import run_with_clear_errors
+
+    return run_with_clear_errors(lambda: run(args))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
