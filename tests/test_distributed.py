@@ -350,6 +350,7 @@ def test_amp_on_cpu_trains_in_bfloat16(tmp_path, small_digits, config_file):
         small_digits,
         str(tmp_path / 'wd'),
         '--amp',
+        'bf16',
         '--cfg-options',
         'train_dataloader.dataset.indices=8',
         # The summary hook's own fp32 analysis forward would be recorded too.
@@ -385,7 +386,7 @@ def test_amp_config_with_cuda_wrapper_on_cpu_is_refused(config_file):
 
 @pytest.mark.parametrize(
     'flag,dtype',
-    [(['--amp'], 'float16'), (['--amp', 'fp16'], 'float16'), (['--amp', 'bf16'], 'bfloat16')],
+    [(['--amp'], 'bfloat16'), (['--amp', 'fp16'], 'float16'), (['--amp', 'bf16'], 'bfloat16')],
 )
 def test_amp_on_cuda_uses_mmengine_amp_wrapper(config_file, monkeypatch, flag, dtype):
     import mmtl.apis.runner as runner_module

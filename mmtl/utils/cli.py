@@ -133,9 +133,23 @@ def train_parser() -> argparse.ArgumentParser:
         '--amp',
         nargs='?',
         const='auto',
-        choices=['auto', 'fp16', 'bf16'],
-        help='mixed-precision training: fp16 on CUDA and bf16 on the CPU when given alone; '
-        'fp16 (CUDA only) or bf16 when named',
+        choices=['auto', 'none', 'fp16', 'bf16'],
+        help='training precision. Default (and --amp alone, = auto): bf16 autocast on CUDA '
+        'GPUs that support it (else fp16 with loss scaling) and on CPUs with native bfloat16 '
+        '(AVX-512 BF16 / AMX / Arm BF16), float32 on other CPUs; a config that sets its own '
+        'optim_wrapper.type keeps it. none: float32; fp16 (CUDA only) or bf16 when named',
+    )
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help="torch.compile the training step (mmengine's cfg.compile=True); the first "
+        'iterations are slow while it compiles',
+    )
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='train with the model in channels-last memory format (faster convolutions on '
+        'GPUs with tensor cores, usually with --amp)',
     )
     parser.add_argument(
         '--accumulate',

@@ -163,7 +163,10 @@ def _walk(node: Any, key: str) -> None:
             candidates = registered_types(type_name)
             if candidates:  # unknown names are reported by check_type_names
                 shown = type_name if isinstance(type_name, str) else type_name.__name__
-                _check_keys(node, key, shown, _union_of_keys(candidates))
+                accepted = _union_of_keys(candidates)
+                if key == 'optim_wrapper':  # a typed wrapper: the builder's keys too
+                    accepted = _plus(accepted, *REGISTRY_BUILD_KEYS['optim_wrapper'])
+                _check_keys(node, key, shown, accepted)
         for child_key, child in node.items():
             _walk(child, f'{key}.{child_key}' if key else str(child_key))
     elif isinstance(node, (list, tuple)):

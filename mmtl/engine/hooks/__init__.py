@@ -1,4 +1,5 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend, CheckpointWriteError
+from .channels_last_hook import ChannelsLastHook
 from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state_dicts
 from .class_weight_hook import ClassWeightHook, add_class_weight_hook
 from .effective_lr_hook import EffectiveLrHook, describe_param_groups
@@ -13,6 +14,7 @@ from .warmup_floor_hook import WarmupFloorHook
 __all__ = [
     'AtomicCheckpointHook',
     'AtomicLocalBackend',
+    'ChannelsLastHook',
     'CheckpointLoadReportHook',
     'CheckpointWriteError',
     'ClassWeightHook',
