@@ -51,7 +51,9 @@ class StopRequest:
     """Records the first stop signal instead of letting it end the process.
 
     Later signals are only noted (a job scheduler or a forwarding parent may deliver the same
-    stop twice); SIGKILL still stops at once.
+    stop twice); SIGKILL still stops at once. Processes forked after :meth:`install`
+    (dataloader workers, scan pools) inherit the handler but keep the signals' usual meaning:
+    they die, so that whoever terminates them is not left waiting.
 
     Args:
         signals (Sequence[int]): Signals to catch. Defaults to :data:`STOP_SIGNALS`.
@@ -67,11 +69,13 @@ class StopRequest:
         self.on_signal = on_signal
         self.signum: Optional[int] = None
         self._previous: Dict[int, object] = {}
+        self._pid: Optional[int] = None
 
     def install(self) -> bool:
         """Catch the signals (only possible in the main thread). Returns whether it did."""
         if threading.current_thread() is not threading.main_thread():
             return False
+        self._pid = os.getpid()
         for signum in self.signals:
             self._previous[signum] = signal.signal(signum, self._handle)
         return True
@@ -88,6 +92,10 @@ class StopRequest:
         return self.signum is not None
 
     def _handle(self, signum: int, frame) -> None:
+        if os.getpid() != self._pid:  # a forked child: the signal's default action
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         if self.signum is None:
             self.signum = signum
         if self.on_signal is not None:
