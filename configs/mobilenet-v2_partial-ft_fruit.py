@@ -1,15 +1,6 @@
 # Strategy "partial fine-tuning" (medium dataset, or one unlike ImageNet): the stem and the
 # first four of MobileNet-v2's seven inverted-residual stages stay frozen (generic edges and
 # textures); stages 5-7, the last 1x1 conv and the head fine-tune.
-_base_ = ['mobilenet-v2_fruit.py']
+_base_ = ['mobilenet-v2_fruit.py', '_base_/strategies/partial_ft_mobilenet_v2.py']
 
-model = dict(
-    type='TransferClassifier',
-    frozen_modules=[
-        'backbone.conv1',
-        'backbone.layer1',
-        'backbone.layer2',
-        'backbone.layer3',
-        'backbone.layer4',
-    ],
-)
+model = {{_base_.strategy.model}}

@@ -30,6 +30,7 @@ __all__ = [
     'EVALUATORS',
     'VISUALIZERS',
     'VISBACKENDS',
+    'MODE_CONVERTERS',
 ]
 
 
@@ -71,3 +72,9 @@ EVALUATORS = _child('evaluator', mmpretrain_registry.EVALUATORS, _EVALUATION)
 
 VISUALIZERS = _child('visualizer', mmpretrain_registry.VISUALIZERS, _VISUALIZATION)
 VISBACKENDS = _child('vis_backend', mmpretrain_registry.VISBACKENDS, _VISUALIZATION)
+
+# mmtl's own registries (no mmpretrain counterpart).
+#: Pillow colour mode -> function ``(image, background) -> RGB uint8 array``.
+MODE_CONVERTERS = Registry(
+    'mode converter', scope='mmtl', locations=['mmtl.datasets.transforms.image_io']
+)

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 import pytest
 import torch
 from conftest import REPO_ROOT
-from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -309,11 +308,6 @@ def test_early_stopping_is_a_default_hook_and_can_be_switched_off(tmp_path):
     )
     assert 'early_stopping' not in off.default_hooks
     assert 'checkpoint' in off.default_hooks
-
-
-def test_config_file_reads_as_valid_python():
-    for name in ('mobilenet-v2_gradual-unfreeze_fruit.py', 'resnet50_llrd_fruit.py'):
-        Config.fromfile(osp.join(CONFIGS, name))
 
 
 def test_mlp_head_config_builds_hidden_layer():

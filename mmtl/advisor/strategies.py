@@ -1,13 +1,15 @@
 """mmtl's transfer strategies as changes to the user's own config.
 
-Each strategy mirrors one of mmtl's strategy configs (``configs/*_<name>_fruit.py``), but
-as overrides on top of the user's config, so that the user's data, model, schedule and
-optimizer stay: the learning rate is a multiple of the user's, the frozen stages are the
-user's backbone's.
+Each strategy reads mmtl's strategy fragment (``configs/_base_/strategies/<name>.py``), as the
+``configs/*_<name>_fruit.py`` configs do, but applies it as overrides on top of the user's
+config, so that the user's data, model, schedule and optimizer stay: the learning rate is a
+multiple of the user's, the frozen stages are the user's backbone's.
 """
 
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
+
+from mmtl.utils.strategies import load_strategy
 
 
 @dataclass
@@ -71,22 +73,23 @@ class Strategy:
 
 
 def _linear_probe(ctx: StrategyContext) -> dict:
-    return {
-        'model': {'type': 'TransferClassifier', 'frozen_modules': ['backbone']},
-        'optim_wrapper': {'optimizer': {'weight_decay': 0.0}},
-    }
+    changes = load_strategy('linear-probe')
+    changes['optim_wrapper'] = {'optimizer': {'weight_decay': 0.0}}
+    return changes
 
 
 def _partial_ft(ctx: StrategyContext) -> dict:
+    # mmtl's partial-ft fragments are per architecture; the user's backbone gets its own cut,
+    # measured by the advisor, so no fragment applies here.
     return {'model': {'type': 'TransferClassifier', 'frozen_modules': ctx.frozen_upto_cut()}}
 
 
 def _full_ft(ctx: StrategyContext) -> dict:
-    return {'optim_wrapper': {'paramwise_cfg': {'custom_keys': {'backbone': {'lr_mult': 0.1}}}}}
+    return load_strategy('full-ft')
 
 
 def _scratch(ctx: StrategyContext) -> dict:
-    return {'load_from': None}
+    return load_strategy('scratch')
 
 
 #: Strategy name -> strategy, in the order of the README's table.

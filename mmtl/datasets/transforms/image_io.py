@@ -170,16 +170,58 @@ def open_pillow(data: bytes, name: str = '<bytes>') -> Image.Image:
 # Colour modes -> RGB. One converter per Pillow mode, looked up in MODE_CONVERTERS.
 # --------------------------------------------------------------------------------------
 ModeConverter = Callable[[Image.Image, Color], np.ndarray]
-MODE_CONVERTERS: Dict[str, ModeConverter] = {}
+
+
+class _PlainModeTable:
+    """The converter table when this file is loaded by path (the ONNX runner, no mmtl).
+
+    It answers the part of mmengine's ``Registry`` that this module uses
+    (``register_module``, ``get``, ``module_dict``), so the code below serves both.
+    """
+
+    def __init__(self) -> None:
+        self.module_dict: Dict[str, ModeConverter] = {}
+
+    def register_module(self, name: list, module: ModeConverter) -> ModeConverter:
+        for mode in name:
+            if mode in self.module_dict:
+                raise KeyError(f'{mode} is already registered in mode converter')
+            self.module_dict[mode] = module
+        return module
+
+    def get(self, mode: str) -> Optional[ModeConverter]:
+        return self.module_dict.get(mode)
+
+
+def _mode_table():
+    """mmtl's ``MODE_CONVERTERS`` registry inside the package, a plain table loaded by path.
+
+    Loaded by file path (``__name__`` is not ``mmtl.datasets.transforms.image_io``) the
+    module must import nothing of mmtl's: importing ``mmtl.registry`` would pull in mmengine,
+    mmpretrain and torch even where they are installed.
+    """
+    if __name__.startswith('mmtl.'):
+        from mmtl.registry import MODE_CONVERTERS as registry
+
+        return registry
+    return _PlainModeTable()
+
+
+MODE_CONVERTERS = _mode_table()
 
 
 def register_mode(*modes: str) -> Callable[[ModeConverter], ModeConverter]:
-    """Register a function turning a Pillow image of ``modes`` into an RGB uint8 array."""
+    """Register a function turning a Pillow image of ``modes`` into an RGB uint8 array.
+
+    Args:
+        *modes (str): Pillow modes (``'RGB'``, ``'I;16'``) the function converts.
+
+    Returns:
+        Callable: A decorator registering its function in :data:`MODE_CONVERTERS`.
+    """
 
     def wrap(func: ModeConverter) -> ModeConverter:
-        for mode in modes:
-            MODE_CONVERTERS[mode] = func
-        return func
+        return MODE_CONVERTERS.register_module(name=list(modes), module=func)
 
     return wrap
 
@@ -247,7 +289,7 @@ def pil_to_bgr(img: Image.Image, background: Color = (255, 255, 255)) -> np.ndar
     converter = MODE_CONVERTERS.get(img.mode)
     if converter is None:
         raise ValueError(
-            f'unsupported image mode {img.mode!r}; supported: {sorted(MODE_CONVERTERS)}'
+            f'unsupported image mode {img.mode!r}; supported: {sorted(MODE_CONVERTERS.module_dict)}'
         )
     rgb = converter(img, background)
     return np.ascontiguousarray(rgb[:, :, ::-1])

@@ -65,16 +65,16 @@ class GradualUnfreezeHook(Hook):
         Raises:
             ConfigError: Naming the schedule step and the module.
         """
-        from mmtl.models.classifiers.transfer_classifier import resolve_module_names
         from mmtl.utils.errors import ConfigError
+        from mmtl.utils.modules import find_submodules
 
         try:
             model = self._model(runner)
         except TypeError as err:
             raise ConfigError(str(err)) from None
         for epoch, modules in self.schedule:
-            resolve_module_names(
-                model, modules, key=f'GradualUnfreezeHook schedule (epoch={epoch}) modules'
+            find_submodules(
+                model, modules, label=f'GradualUnfreezeHook schedule (epoch={epoch}) modules:'
             )
 
     def before_train(self, runner) -> None:
