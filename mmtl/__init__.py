@@ -1,22 +1,62 @@
 """mmtl: transfer learning for image classification on mmengine and mmpretrain.
 
-Importing mmtl registers its datasets, models, hooks and metrics in the ``mmtl`` registries,
-makes mmengine load checkpoints through mmtl's safe loaders, and lets configs anywhere
-inherit mmtl's own (``_base_ = ['mmtl::mobilenet-v2_fruit.py']``).
+Importing mmtl makes mmengine load checkpoints through mmtl's safe loaders, lets configs
+anywhere inherit mmtl's own (``_base_ = ['mmtl::mobilenet-v2_fruit.py']``) and registers
+``MMTLRunner`` with mmengine's root runner registry (the standard OpenMMLab train script
+builds ``runner_type='MMTLRunner'`` without a default scope).
+
+Everything else is imported on demand, so that ``import mmtl`` costs about what
+``import mmpretrain`` does: the registries in :mod:`mmtl.registry` name the modules that
+register into them (their ``locations``, mmpretrain's included), and mmengine imports those
+the first time a config is built in the ``mmtl`` scope. ``mmtl.datasets``, ``mmtl.models``
+and the other subpackages are imported on first attribute access.
 """
 
-from mmpretrain.utils import register_all_modules as _register_mmpretrain_modules
+import importlib
+from typing import Any
 
+from .engine import runner as _runner  # noqa: F401  (registers MMTLRunner in mmengine's RUNNERS)
 from .utils.checkpoint import register_checkpoint_schemes
 from .utils.config import register_config_package
 from .version import __version__
 
-# mmtl's registries fall back to mmpretrain's, which must hold mmpretrain's modules.
-_register_mmpretrain_modules(init_default_scope=False)
-
-from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401,I001
-
 register_checkpoint_schemes()
 register_config_package()  # _base_ = ['mmtl::mobilenet-v2_fruit.py'] in a user's own config
+
+# Subpackages imported on first use (``mmtl.datasets.FolderDataset``), not at ``import mmtl``.
+_LAZY_SUBPACKAGES = frozenset(
+    {
+        'analysis',
+        'apis',
+        'datasets',
+        'deployment',
+        'engine',
+        'evaluation',
+        'experiments',
+        'models',
+        'registry',
+        'search',
+        'utils',
+        'visualization',
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the subpackage ``mmtl.<name>`` on first access (PEP 562).
+
+    Args:
+        name (str): The attribute asked for.
+
+    Returns:
+        module: The imported subpackage.
+
+    Raises:
+        AttributeError: ``name`` is not an mmtl subpackage.
+    """
+    if name in _LAZY_SUBPACKAGES:
+        return importlib.import_module(f'{__name__}.{name}')
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
 
 __all__ = ['__version__']
