@@ -13,14 +13,28 @@ and the other subpackages are imported on first attribute access.
 """
 
 import importlib
+from types import ModuleType
 from typing import Any
 
-from .engine import runner as _runner  # noqa: F401  (registers MMTLRunner in mmengine's RUNNERS)
-from .utils.checkpoint import register_checkpoint_schemes
+from .import_hooks import when_imported
 from .utils.config import register_config_package
 from .version import __version__
 
-register_checkpoint_schemes()
+
+def _register_with_mmengine_runner(_runner_package: ModuleType) -> None:
+    """Safe checkpoint loaders and ``MMTLRunner`` into mmengine, once ``mmengine.runner`` is in.
+
+    Run at ``import mmtl`` if ``mmengine.runner`` is already imported, else right after its
+    first import (before that import returns): no checkpoint can be loaded through mmengine
+    before mmtl's loaders are registered, and ``import mmtl`` need not import torch for it.
+    """
+    from .engine import runner  # noqa: F401  (registers MMTLRunner in mmengine's RUNNERS)
+    from .utils.checkpoint import register_checkpoint_schemes
+
+    register_checkpoint_schemes()
+
+
+when_imported('mmengine.runner', _register_with_mmengine_runner)
 register_config_package()  # _base_ = ['mmtl::mobilenet-v2_fruit.py'] in a user's own config
 
 # Subpackages imported on first use (``mmtl.datasets.FolderDataset``), not at ``import mmtl``.

@@ -108,3 +108,33 @@ def test_unknown_attribute_is_still_an_attribute_error():
         assert 'no_such_subpackage' in str(error)
     else:
         raise AssertionError('mmtl.no_such_subpackage did not raise AttributeError')
+
+
+def test_when_imported_runs_before_the_import_returns(tmp_path, monkeypatch):
+    from mmtl.import_hooks import when_imported
+
+    package = tmp_path / 'mmtl_hook_probe'
+    package.mkdir()
+    (package / '__init__.py').write_text('VALUE = 1\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen = []
+
+    def callback(module):
+        seen.append(module.VALUE)
+        module.REGISTERED = True
+
+    when_imported('mmtl_hook_probe', callback)
+    assert seen == [] and 'mmtl_hook_probe' not in sys.modules
+    try:
+        import mmtl_hook_probe
+
+        assert seen == [1]
+        assert mmtl_hook_probe.REGISTERED is True  # done before `import` returned
+        when_imported('mmtl_hook_probe', callback)  # already imported: runs at once
+        assert seen == [1, 1]
+        import importlib
+
+        importlib.reload(mmtl_hook_probe)  # a callback runs once, not on every load
+        assert seen == [1, 1]
+    finally:
+        sys.modules.pop('mmtl_hook_probe', None)
