@@ -7,9 +7,11 @@ checkpoint loaders are in place, and whether configs still build through the reg
 """
 
 import json
+import os.path as osp
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO_ROOT, describe, tool_env, write_color_folder
 
 #: Packages that ``import mmtl`` must not import: each is imported by the function that uses
@@ -138,3 +140,26 @@ def test_when_imported_runs_before_the_import_returns(tmp_path, monkeypatch):
         assert seen == [1, 1]
     finally:
         sys.modules.pop('mmtl_hook_probe', None)
+
+
+@pytest.mark.slow
+def test_startup_benchmark_tiny(tmp_path):
+    sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks'))
+    try:
+        import bench_startup
+    finally:
+        sys.path.remove(osp.join(REPO_ROOT, 'benchmarks'))
+    out = tmp_path / 'startup.json'
+    assert bench_startup.main(['--tiny', '--out', str(out), '--data-dir', str(tmp_path)]) == 0
+    record = json.loads(out.read_text())
+    median = record['median_seconds']
+    assert set(median) == set(bench_startup.commands('x'))
+    assert all(len(runs) == 1 and runs[0] > 0 for runs in record['seconds'].values())
+    goals = record['goals']
+    ratio = goals['import mmtl / import mmpretrain']
+    assert ratio['value'] == round(median['import mmtl'] / median['import mmpretrain'], 4)
+    assert ratio['met'] == (ratio['value'] <= 1.1)
+    tool = goals['check_dataset / import torch']
+    assert tool['value'] == round(median['check_dataset (100 images)'] / median['import torch'], 4)
+    assert goals['train.py --help (s)']['met'] == (median['train.py --help'] < 1.0)
+    assert len(list((tmp_path / 'startup_100' / 'train').glob('*/*.jpg'))) == 100
