@@ -8,7 +8,8 @@ end of what it printed) go to ``<out-dir>/summary.md``, which is also printed. A
 that fails is reported in the summary and makes the exit status 1; the others still run.
 Other options are passed on to every benchmark (e.g. ``--threads 2``); ``--only NAME ...``
 picks benchmarks by name (``data_pipeline``, ``framework``, ``inference``, ``scale``,
-``export``, ``precision``, ``peers``, ``gpu``; ``gpu`` reports "skipped" without a GPU).
+``export``, ``precision``, ``peers``, ``startup``, ``gpu``; ``gpu`` reports "skipped" without a
+GPU).
 """
 
 import argparse

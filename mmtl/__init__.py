@@ -1,33 +1,82 @@
 """mmtl: transfer learning for image classification on mmengine and mmpretrain.
 
-Importing mmtl registers its datasets, models, hooks and metrics in the ``mmtl`` registries,
-makes mmengine load checkpoints through mmtl's safe loaders, and lets configs anywhere
-inherit mmtl's own (``_base_ = ['mmtl::mobilenet-v2_fruit.py']``).
+Importing mmtl makes mmengine load checkpoints through mmtl's safe loaders, lets configs
+anywhere inherit mmtl's own (``_base_ = ['mmtl::mobilenet-v2_fruit.py']``) and registers
+``MMTLRunner`` with mmengine's root runner registry (the standard OpenMMLab train script
+builds ``runner_type='MMTLRunner'`` without a default scope).
+
+Everything else is imported on demand, so that ``import mmtl`` costs about what
+``import mmpretrain`` does: the registries in :mod:`mmtl.registry` name the modules that
+register into them (their ``locations``, mmpretrain's included), and mmengine imports those
+the first time a config is built in the ``mmtl`` scope. ``mmtl.datasets``, ``mmtl.models``
+and the other subpackages are imported on first attribute access.
 """
 
-from mmpretrain.utils import register_all_modules as _register_mmpretrain_modules
+import importlib
+from types import ModuleType
+from typing import Any
 
-from .utils.checkpoint import register_checkpoint_schemes
+from .import_hooks import when_imported
 from .utils.config import register_config_package
 from .version import __version__
 
-# mmtl's registries fall back to mmpretrain's, which must hold mmpretrain's modules.
-_register_mmpretrain_modules(init_default_scope=False)
 
-from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401,I001
+def _register_with_mmengine_runner(_runner_package: ModuleType) -> None:
+    """Safe checkpoint loaders and ``MMTLRunner`` into mmengine, once ``mmengine.runner`` is in.
 
-register_checkpoint_schemes()
+    Run at ``import mmtl`` if ``mmengine.runner`` is already imported, else right after its
+    first import (before that import returns): no checkpoint can be loaded through mmengine
+    before mmtl's loaders are registered, and ``import mmtl`` need not import torch for it.
+    """
+    from .engine import runner  # noqa: F401  (registers MMTLRunner in mmengine's RUNNERS)
+    from .utils.checkpoint import register_checkpoint_schemes
+
+    register_checkpoint_schemes()
+
+
+when_imported('mmengine.runner', _register_with_mmengine_runner)
 register_config_package()  # _base_ = ['mmtl::mobilenet-v2_fruit.py'] in a user's own config
 
-#: Public names defined in submodules that are imported only when first used (start-up time).
-_LAZY = {'get_model': 'mmtl.apis.hub', 'list_models': 'mmtl.apis.hub'}
+# Subpackages imported on first use (``mmtl.datasets.FolderDataset``), not at ``import mmtl``.
+_LAZY_SUBPACKAGES = frozenset(
+    {
+        'advisor',
+        'analysis',
+        'apis',
+        'datasets',
+        'deployment',
+        'engine',
+        'evaluation',
+        'experiments',
+        'models',
+        'registry',
+        'search',
+        'utils',
+        'visualization',
+    }
+)
+
+#: Public functions defined in submodules, imported only when first used (start-up time).
+_LAZY_FUNCTIONS = {'get_model': 'mmtl.apis.hub', 'list_models': 'mmtl.apis.hub'}
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``mmtl.<name>`` (a subpackage) or a lazy function's module on first access.
+
+    Args:
+        name (str): The attribute asked for (PEP 562).
+
+    Returns:
+        module | Callable: The imported subpackage, or the function.
+
+    Raises:
+        AttributeError: ``name`` is neither an mmtl subpackage nor a lazy function.
+    """
+    if name in _LAZY_SUBPACKAGES:
+        return importlib.import_module(f'{__name__}.{name}')
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name]), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
 
 __all__ = ['__version__', 'get_model', 'list_models']
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

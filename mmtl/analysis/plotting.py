@@ -1,16 +1,22 @@
 """Headless plotting helpers: figures drawn with matplotlib's Agg canvas, saved as PNG."""
 
+from __future__ import annotations
+
 import os
 import os.path as osp
-from typing import Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with mmtl
+    from matplotlib.figure import Figure
 
 
 def new_figure(width_in: float, height_in: float, dpi: int = 100) -> Figure:
     """A figure on the Agg canvas (no display needed, pyplot's global state untouched)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(width_in, height_in), dpi=dpi)
     FigureCanvasAgg(figure)
     return figure

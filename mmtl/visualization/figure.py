@@ -1,13 +1,16 @@
 """Headless matplotlib figures: drawn with the Agg canvas, returned as arrays, saved as PNG."""
 
+from __future__ import annotations
+
 import os
 import os.path as osp
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import cv2
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with mmtl
+    from matplotlib.figure import Figure
 
 #: Dots per inch of every figure mmtl draws: a figure of W x H inches is 100 W x 100 H pixels.
 DPI = 100
@@ -22,6 +25,9 @@ def new_figure(size_inches: Tuple[float, float]) -> Figure:
     Returns:
         Figure: The figure.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=size_inches, dpi=DPI)
     FigureCanvasAgg(figure)
     return figure

@@ -4,7 +4,6 @@ from typing import List, Optional, Union
 
 import numpy as np
 from mmengine.logging import MMLogger
-from sklearn.metrics import roc_curve
 
 from mmtl.registry import METRICS
 
@@ -24,6 +23,8 @@ def youden_threshold(is_positive: np.ndarray, scores: np.ndarray) -> float:
         float: The threshold ``t`` (a sample is positive when its score is ``>= t``); among
         equally good thresholds, the highest.
     """
+    from sklearn.metrics import roc_curve  # scikit-learn is imported when a metric runs
+
     fpr, tpr, thresholds = roc_curve(is_positive, scores, drop_intermediate=False)
     # thresholds[0] is +inf (nothing positive, J = 0); any real threshold is at least as good.
     best = 1 + int(np.argmax(tpr[1:] - fpr[1:]))

@@ -4,7 +4,6 @@ from typing import List, Optional, Union
 
 import numpy as np
 from mmengine.logging import MMLogger
-from sklearn.metrics import roc_auc_score, roc_curve
 
 from mmtl.registry import METRICS
 
@@ -29,6 +28,8 @@ def one_vs_rest_roc(
     """
     if is_positive.all() or not is_positive.any():
         return {'class': name, 'fpr': [], 'tpr': [], 'auc': None}
+    from sklearn.metrics import roc_auc_score, roc_curve  # imported when a metric runs
+
     fpr, tpr, _ = roc_curve(is_positive, scores)
     return {
         'class': name,

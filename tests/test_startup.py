@@ -1,0 +1,165 @@
+"""``import mmtl`` stays light (#16 start-up) and still registers what it must.
+
+No timing here (the benchmark ``benchmarks/bench_startup.py`` measures it): a fresh
+interpreter imports mmtl and reports which heavy packages came with it, whether the safe
+checkpoint loaders are in place, and whether configs still build through the registries'
+``locations``.
+"""
+
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO_ROOT, describe, tool_env, write_color_folder
+
+#: Packages that ``import mmtl`` must not import: each is imported by the function that uses
+#: it (metrics, plots, export, search, Grad-CAM, timm checkpoints) or, for mmtl's and
+#: mmpretrain's modules, by mmengine when a config is first built in the ``mmtl`` scope.
+LAZY_MODULES = (
+    'sklearn',
+    'matplotlib',
+    'scipy',
+    'pandas',
+    'onnx',
+    'onnxruntime',
+    'tensorboard',
+    'optuna',
+    'timm',
+    'pytorch_grad_cam',
+    'torchvision',
+    'mmpretrain.models',
+    'mmpretrain.datasets',
+    'mmtl.datasets',
+    'mmtl.models',
+    'mmtl.evaluation',
+    'mmtl.visualization',
+)
+
+_PROBE = r"""
+import json, sys
+import mmtl
+
+report = {'loaded': sorted(m for m in LAZY if m in sys.modules)}
+
+from mmengine.registry import RUNNERS
+from mmengine.runner import CheckpointLoader
+report['local_loader'] = CheckpointLoader._schemes[''].__module__
+report['url_loader'] = CheckpointLoader._schemes['https://'].__module__
+report['root_runner'] = 'MMTLRunner' in RUNNERS.module_dict
+
+# Build through mmengine's root registries in the mmtl scope, as a Runner does.
+from mmengine.config import Config
+from mmengine.registry import DATASETS, MODELS, init_default_scope
+init_default_scope('mmtl')
+cfg = Config(dict(
+    dataset=dict(
+        type='FolderDataset', data_root=ROOT, data_prefix='train', class_folder='train',
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='ResizeEdge', scale=32),
+                  dict(type='PackInputs')]),
+    model=dict(
+        type='TransferClassifier',
+        backbone=dict(type='MobileNetV2', widen_factor=0.25),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='TransferClsHead', num_classes=2, in_channels=1280,
+                  loss=dict(type='CrossEntropyLoss')))))
+dataset = DATASETS.build(cfg.dataset)
+sample = dataset[0]
+report['dataset'] = [type(dataset).__name__, len(dataset), list(dataset.metainfo['classes']),
+                     list(sample['inputs'].shape)]
+model = MODELS.build(cfg.model)
+report['model'] = [type(model).__name__, type(model.backbone).__name__,
+                   type(model.head).__name__]
+report['lazy_attribute'] = mmtl.datasets.FolderDataset.__name__
+print('REPORT' + json.dumps(report))
+"""
+
+
+def test_import_mmtl_is_light_and_still_registers(tmp_path):
+    root = str(tmp_path / 'data')
+    write_color_folder(root, {'blue': (200, 40, 40), 'red': (40, 40, 200)}, per_class=2)
+    code = f'LAZY = {LAZY_MODULES!r}\nROOT = {root!r}\n' + _PROBE
+    result = subprocess.run(
+        [sys.executable, '-c', code],
+        cwd=REPO_ROOT,
+        env=tool_env(str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, describe(result)
+    line = next(x for x in result.stdout.splitlines() if x.startswith('REPORT'))
+    report = json.loads(line[len('REPORT') :])
+
+    assert report['loaded'] == [], f'import mmtl imported {report["loaded"]}'
+    assert report['local_loader'] == 'mmtl.utils.checkpoint'
+    assert report['url_loader'] == 'mmtl.utils.checkpoint'
+    assert report['root_runner'] is True
+    assert report['dataset'] == ['FolderDataset', 4, ['blue', 'red'], [3, 32, 32]]
+    assert report['model'] == ['TransferClassifier', 'MobileNetV2', 'TransferClsHead']
+    assert report['lazy_attribute'] == 'FolderDataset'
+
+
+def test_unknown_attribute_is_still_an_attribute_error():
+    import mmtl
+
+    try:
+        mmtl.no_such_subpackage  # noqa: B018
+    except AttributeError as error:
+        assert 'no_such_subpackage' in str(error)
+    else:
+        raise AssertionError('mmtl.no_such_subpackage did not raise AttributeError')
+
+
+def test_when_imported_runs_before_the_import_returns(tmp_path, monkeypatch):
+    from mmtl.import_hooks import when_imported
+
+    package = tmp_path / 'mmtl_hook_probe'
+    package.mkdir()
+    (package / '__init__.py').write_text('VALUE = 1\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen = []
+
+    def callback(module):
+        seen.append(module.VALUE)
+        module.REGISTERED = True
+
+    when_imported('mmtl_hook_probe', callback)
+    assert seen == [] and 'mmtl_hook_probe' not in sys.modules
+    try:
+        import mmtl_hook_probe
+
+        assert seen == [1]
+        assert mmtl_hook_probe.REGISTERED is True  # done before `import` returned
+        when_imported('mmtl_hook_probe', callback)  # already imported: runs at once
+        assert seen == [1, 1]
+        import importlib
+
+        importlib.reload(mmtl_hook_probe)  # a callback runs once, not on every load
+        assert seen == [1, 1]
+    finally:
+        sys.modules.pop('mmtl_hook_probe', None)
+
+
+@pytest.mark.slow
+def test_startup_benchmark_tiny(tmp_path):
+    sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks'))
+    try:
+        import bench_startup
+    finally:
+        sys.path.remove(osp.join(REPO_ROOT, 'benchmarks'))
+    out = tmp_path / 'startup.json'
+    assert bench_startup.main(['--tiny', '--out', str(out), '--data-dir', str(tmp_path)]) == 0
+    record = json.loads(out.read_text())
+    median = record['median_seconds']
+    assert set(median) == set(bench_startup.commands('x'))
+    assert all(len(runs) == 1 and runs[0] > 0 for runs in record['seconds'].values())
+    goals = record['goals']
+    ratio = goals['import mmtl / import mmpretrain']
+    assert ratio['value'] == round(median['import mmtl'] / median['import mmpretrain'], 4)
+    assert ratio['met'] == (ratio['value'] <= 1.1)
+    tool = goals['check_dataset / import torch']
+    assert tool['value'] == round(median['check_dataset (100 images)'] / median['import torch'], 4)
+    assert goals['train.py --help (s)']['met'] == (median['train.py --help'] < 1.0)
+    assert len(list((tmp_path / 'startup_100' / 'train').glob('*/*.jpg'))) == 100
