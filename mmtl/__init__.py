@@ -7,6 +7,7 @@ and makes mmengine load checkpoints through mmtl's safe loaders.
 from mmpretrain.utils import register_all_modules as _register_mmpretrain_modules
 
 from .utils.checkpoint import register_checkpoint_schemes
+from .utils.hf_hub import register_hf_hub_scheme
 from .version import __version__
 
 # mmtl's registries fall back to mmpretrain's, which must hold mmpretrain's modules.
@@ -15,5 +16,6 @@ _register_mmpretrain_modules(init_default_scope=False)
 from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401,I001
 
 register_checkpoint_schemes()
+register_hf_hub_scheme()
 
 __all__ = ['__version__']

@@ -30,6 +30,7 @@ __all__ = [
     'EVALUATORS',
     'VISUALIZERS',
     'VISBACKENDS',
+    'CHECKPOINT_CONVERTERS',
 ]
 
 
@@ -71,3 +72,10 @@ EVALUATORS = _child('evaluator', mmpretrain_registry.EVALUATORS, _EVALUATION)
 
 VISUALIZERS = _child('visualizer', mmpretrain_registry.VISUALIZERS, _VISUALIZATION)
 VISBACKENDS = _child('vis_backend', mmpretrain_registry.VISBACKENDS, _VISUALIZATION)
+
+# Functions that turn a checkpoint in another library's layout (torchvision, timm) into the
+# layout of mmtl's models; the safe checkpoint loader tries them in registration order (see
+# mmtl.utils.checkpoint_converters). Not a child of mmpretrain's: mmpretrain has none.
+CHECKPOINT_CONVERTERS = Registry(
+    'checkpoint converter', scope='mmtl', locations=['mmtl.models.converters']
+)

@@ -23,6 +23,7 @@ from mmengine.dist import barrier, get_dist_info
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
+from .checkpoint_converters import convert_checkpoint
 from .fileio import atomic_open
 from .safetensors_io import is_safetensors, load_safetensors
 
@@ -229,11 +230,9 @@ def load_url_checkpoint(
 
 
 def _convert_torchvision(checkpoint: Any, source: str) -> Any:
-    """A torchvision checkpoint converted to mmtl's layout (and logged); others unchanged."""
-    # Imported here: mmtl.utils loads before mmtl.models (torchvision, mmpretrain's backbones).
-    from mmtl.models.converters import convert_if_torchvision
-
-    return convert_if_torchvision(checkpoint, source)
+    """A torchvision/timm checkpoint converted to mmtl's layout (and logged); others unchanged."""
+    # The converters register themselves in CHECKPOINT_CONVERTERS (mmtl.models.converters).
+    return convert_checkpoint(checkpoint, source)
 
 
 def register_checkpoint_schemes() -> None:
