@@ -3,6 +3,7 @@ from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state
 from .gradual_unfreeze_hook import GradualUnfreezeHook
 from .model_summary_hook import ModelSummaryHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .pretrained_normalization_hook import PretrainedNormalizationHook, normalization_mismatch
 
 __all__ = [
     'AtomicCheckpointHook',
@@ -13,5 +14,7 @@ __all__ = [
     'ModelSummaryHook',
     'NonFiniteLossError',
     'NonFiniteLossHook',
+    'PretrainedNormalizationHook',
     'compare_state_dicts',
+    'normalization_mismatch',
 ]
