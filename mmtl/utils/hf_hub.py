@@ -35,6 +35,7 @@ from .checkpoint import (
     CheckpointDownloadError,
     load_local_checkpoint,
 )
+from .cli import ConfigError
 from .fileio import atomic_open
 
 HUB_PREFIX = 'hf-hub:'
@@ -62,17 +63,17 @@ def parse_hub_ref(ref: str) -> Tuple[str, str]:
         tuple[str, str]: ``(repo_id, revision)``; the revision defaults to ``'main'``.
 
     Raises:
-        ValueError: ``ref`` does not name a repository.
+        ConfigError: ``ref`` does not name a repository.
     """
     if ref.startswith(TIMM_PREFIX):
         body = 'timm/' + ref[len(TIMM_PREFIX) :]
     elif ref.startswith(HUB_PREFIX):
         body = ref[len(HUB_PREFIX) :]
     else:
-        raise ValueError(f'not a hub reference: {ref!r}')
+        raise ConfigError(f'load_from: not a hub reference: {ref!r}')
     repo_id, _, revision = body.partition('@')
     if not _REPO_ID.fullmatch(repo_id):
-        raise ValueError(
+        raise ConfigError(
             f'load_from: {ref!r} does not name a hub repository; expected '
             f'hf-hub:<org>/<name> (e.g. hf-hub:timm/resnet50.a1_in1k) or timm://<name>'
         )
@@ -179,8 +180,17 @@ def _download_file(url: str, repo_id: str, revision: str, name: str, timeout: fl
 
 def _missing_message(ref: str, repo_id: str, revision: str, reason: str) -> str:
     target = osp.join(repo_cache_dir(repo_id), 'snapshots', revision, WEIGHT_FILES[0])
+    hint = ''
+    org, name = repo_id.split('/')
+    if org == 'timm' and '.' not in name:  # timm's hub names are <model>.<pretrained tag>
+        cached = [n for n in list_cached_timm_models() if n.startswith(name + '.')]
+        hint = (
+            f' timm names its weights <model>.<tag> (e.g. timm/resnet50.a1_in1k)'
+            + (f'; cached here: {", ".join(cached)}' if cached else '')
+            + '.'
+        )
     return (
-        f'Could not download {ref} ({reason}).\n'
+        f'Could not download {ref} ({reason}).{hint}\n'
         f'Either download it on a machine with internet access '
         f'(huggingface-cli download {repo_id}) and put its {WEIGHT_FILES[0]} '
         f'(or {WEIGHT_FILES[1]}) and {CONFIG_FILE} in\n'
@@ -204,7 +214,7 @@ def resolve_hub_checkpoint(ref: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> str
         str: Path of the cached ``model.safetensors`` or ``pytorch_model.bin``.
 
     Raises:
-        ValueError: ``ref`` is malformed.
+        ConfigError: ``ref`` is malformed.
         CheckpointDownloadError: The weights are not cached and could not be downloaded.
     """
     repo_id, revision = parse_hub_ref(ref)
