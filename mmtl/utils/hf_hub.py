@@ -185,7 +185,7 @@ def _missing_message(ref: str, repo_id: str, revision: str, reason: str) -> str:
     if org == 'timm' and '.' not in name:  # timm's hub names are <model>.<pretrained tag>
         cached = [n for n in list_cached_timm_models() if n.startswith(name + '.')]
         hint = (
-            f' timm names its weights <model>.<tag> (e.g. timm/resnet50.a1_in1k)'
+            ' timm names its weights <model>.<tag> (e.g. timm/resnet50.a1_in1k)'
             + (f'; cached here: {", ".join(cached)}' if cached else '')
             + '.'
         )
