@@ -20,7 +20,7 @@ from mmengine.runner import load_checkpoint
 import mmtl  # noqa: F401  (registers the hf-hub: scheme and the converters)
 from mmtl.engine.hooks import PretrainedNormalizationHook, normalization_mismatch
 from mmtl.registry import MODELS
-from mmtl.utils.checkpoint import CheckpointDownloadError
+from mmtl.utils.checkpoint import CheckpointDownloadError, safe_torch_load
 from mmtl.utils.cli import ConfigError
 from mmtl.utils.hf_hub import cached_hub_weights, parse_hub_ref, resolve_hub_checkpoint
 
@@ -317,3 +317,30 @@ def test_train_from_hub_reference_warns_about_normalisation(tmp_path, digits_roo
     summary = next(line for line in log.splitlines() if 'checkpoint weights:' in line)
     assert '312 tensors loaded' in summary
     assert osp.isfile(tmp_path / 'wd' / 'epoch_1.pth')
+
+
+def test_timm2mmtl_tool_converts_a_hub_reference_once(hf_home, tmp_path, capsys):
+    from conftest import import_tool
+
+    tool = import_tool('tools/model_converters/timm2mmtl.py')
+    model = timm_model('mobilenetv2_100', seed=2)
+    path = put_in_hub_cache(hf_home, 'mobilenetv2_100.ra_in1k', model)
+    dst = str(tmp_path / 'mnv2_mmtl.pth')
+    assert tool.main(['hf-hub:timm/mobilenetv2_100.ra_in1k', dst]) == 0
+    out = capsys.readouterr().out
+    assert f'converted timm mobilenetv2_100.ra_in1k (314 tensors) from {path}' in out
+    checkpoint = safe_torch_load(dst)
+    assert checkpoint['meta']['pretrained_cfg']['mean'] == [0.485, 0.456, 0.406]
+    mm_model = build_mmtl_model('_base_/models/mobilenet_v2_1x.py').eval()
+    mm_model.load_state_dict(checkpoint['state_dict'], strict=True)
+    inputs = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            mm_model(inputs, mode='tensor'), model(inputs), atol=1e-5, rtol=0
+        )
+
+    # Another architecture than --arch says: one clear line, nothing written.
+    bad = str(tmp_path / 'bad.pth')
+    assert tool.main(['hf-hub:timm/mobilenetv2_100.ra_in1k', bad, '--arch', 'resnet18']) == 1
+    assert 'not a torchvision resnet18 checkpoint' in capsys.readouterr().err
+    assert not osp.exists(bad)
