@@ -44,7 +44,9 @@ def hf_home(tmp_path, monkeypatch):
     return home
 
 
-def put_in_hub_cache(home, model_name, model, weights='model.safetensors', **cfg_overrides):
+def put_in_hub_cache(
+    home, model_name, model, weights='model.safetensors', config=True, **cfg_overrides
+):
     """Lay a timm model's files out as huggingface_hub caches them (blobs + snapshot links).
 
     The weights are written as timm writes them (safetensors of the bare state dict, or a
@@ -67,7 +69,8 @@ def put_in_hub_cache(home, model_name, model, weights='model.safetensors', **cfg
         config['pretrained_cfg'].update(cfg_overrides)
         (blobs / 'config-blob').write_text(json.dumps(config))
     os.symlink('../../blobs/weights-blob', snapshot / weights)
-    os.symlink('../../blobs/config-blob', snapshot / 'config.json')
+    if config:
+        os.symlink('../../blobs/config-blob', snapshot / 'config.json')
     return str(snapshot / weights)
 
 
@@ -165,6 +168,18 @@ def test_hub_reference_loads_converted_with_identical_logits(
     assert len(lines) == 1
     assert f'{path} is a timm {model_name} checkpoint ({layout}): converted its' in lines[0]
     assert 'trained at 224x224, mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225)' in lines[0]
+
+
+def test_without_config_json_the_cfg_comes_from_timms_default_cfgs(hf_home):
+    """resnet34.ra4_e3600_r224_in1k was trained with mean = std = 0.5 (timm's default_cfgs)."""
+    put_in_hub_cache(hf_home, 'resnet34.ra4_e3600_r224_in1k', timm_model('resnet34'), config=False)
+    checkpoint = mmtl.utils.hf_hub.load_hub_checkpoint('timm://resnet34.ra4_e3600_r224_in1k')
+    pretrained_cfg = checkpoint['meta']['pretrained_cfg']
+    assert pretrained_cfg['model'] == 'resnet34.ra4_e3600_r224_in1k'
+    assert tuple(pretrained_cfg['mean']) == tuple(pretrained_cfg['std']) == (0.5, 0.5, 0.5)
+    assert 'data_preprocessor uses mean [123.675' in normalization_mismatch(
+        pretrained_cfg, IMAGENET_MEAN, IMAGENET_STD
+    )
 
 
 def test_unsupported_timm_model_from_the_hub_is_loaded_unconverted_with_a_warning(

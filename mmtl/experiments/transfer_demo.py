@@ -59,7 +59,7 @@ class DemoSettings:
         strategy (str): A key of :data:`STRATEGIES` for the transfer run.
     """
 
-    shots: int = 2
+    shots: int = 1
     pretrain_epochs: int = 30
     steps: int = 200
     seed: int = 0
