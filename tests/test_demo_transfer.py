@@ -120,7 +120,7 @@ def test_run_demo_tiny_prints_the_gain_and_writes_its_files(tmp_path):
     for run in ('pretrain', 'full-ft', 'scratch'):
         metrics = json.loads((work_dir / run / 'test_metrics.json').read_text())
         assert 0 <= metrics['metrics']['accuracy/top1'] <= 100
-    assert (work_dir / 'full-ft' / 'confusion_matrix.png').is_file()
+    assert (work_dir / 'full-ft' / 'test_plots' / 'confusion_matrix.png').is_file()
     png = work_dir / 'prediction.png'
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert summary['png'] == str(png) and summary['prediction'] in list('56789')
@@ -133,7 +133,9 @@ def test_run_demo_tiny_prints_the_gain_and_writes_its_files(tmp_path):
     assert transfer_config.load_from == str(work_dir / 'pretrained_digits_0-4_backbone.pth')
     assert Config.fromfile(summary['configs']['scratch']).load_from is None
     loads = [line for line in out.splitlines() if 'checkpoint weights:' in line]
-    assert len(loads) == 1  # only the fine-tune loads weights (mim test logs none)
-    assert (
-        '312 tensors loaded' in loads[0] and '2 missing: head.fc.bias, head.fc.weight' in loads[0]
-    )
+    # The fine-tune, then the three tests (each loads its best checkpoint whole).
+    assert len(loads) == 4
+    finetune = [line for line in loads if 'missing' in line]
+    assert len(finetune) == 1
+    assert '312 tensors loaded; 2 missing: head.fc.bias, head.fc.weight' in finetune[0]
+    assert sum('314 tensors loaded' in line for line in loads) == 3
