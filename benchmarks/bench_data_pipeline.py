@@ -30,7 +30,6 @@ from typing import Callable, Dict
 import common  # noqa: I001  (puts the repository on sys.path)
 import cv2
 import torch
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 from torch.utils.data import DataLoader
@@ -140,7 +139,9 @@ def build_loaders(
     ``gc.collect()`` it runs, seconds in a big process): for smoke runs only.
     """
     unfused = [dict(type='LoadImage')] + stock_pipeline()[1:]
-    default = Config.fromfile(CONFIG).train_pipeline
+    from mmtl.utils.config import load_config
+
+    default = load_config(CONFIG).train_pipeline  # resolved: sizes follow input_size
     return {
         'torchvision': torchvision_loader(folder, batch, workers),
         'mmpretrain': mmpretrain_loader(folder, batch, workers, serialize),

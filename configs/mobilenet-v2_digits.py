@@ -13,11 +13,13 @@ data_root = 'data/digits'
 
 model = dict(head=dict(num_classes=10))
 
-# Digits are upscaled from 8x8; mild crops and no flips (a mirrored 3 is not a 3).
+# Digits are upscaled from 8x8 to 32x32 ('auto' sizes below follow input_size); mild crops
+# and no flips (a mirrored 3 is not a 3).
+input_size = 32
 train_pipeline = [
     dict(
         type='LoadAndRandomResizedCrop',
-        scale=32,
+        scale='auto',
         crop_ratio_range=(0.8, 1.0),
         aspect_ratio_range=(0.9, 1.1),
         interpolation='bicubic',
@@ -26,7 +28,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=32, interpolation='bicubic'),
+    dict(type='Resize', scale='auto', interpolation='bicubic'),
     dict(type='PackInputs'),
 ]
 

@@ -1,12 +1,14 @@
 """mmtl: transfer learning for image classification on mmengine and mmpretrain.
 
-Importing mmtl registers its datasets, models, hooks and metrics in the ``mmtl`` registries
-and makes mmengine load checkpoints through mmtl's safe loaders.
+Importing mmtl registers its datasets, models, hooks and metrics in the ``mmtl`` registries,
+makes mmengine load checkpoints through mmtl's safe loaders, and lets configs anywhere
+inherit mmtl's own (``_base_ = ['mmtl::mobilenet-v2_fruit.py']``).
 """
 
 from mmpretrain.utils import register_all_modules as _register_mmpretrain_modules
 
 from .utils.checkpoint import register_checkpoint_schemes
+from .utils.config import register_config_package
 from .utils.hf_hub import register_hf_hub_scheme
 from .version import __version__
 
@@ -17,5 +19,6 @@ from . import datasets, engine, evaluation, models, visualization  # noqa: E402,
 
 register_checkpoint_schemes()
 register_hf_hub_scheme()
+register_config_package()  # _base_ = ['mmtl::mobilenet-v2_fruit.py'] in a user's own config
 
 __all__ = ['__version__']

@@ -54,6 +54,18 @@ def describe(result: subprocess.CompletedProcess) -> str:
     return f'exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}'
 
 
+@pytest.fixture(scope='session', autouse=True)
+def private_mmtl_cache(tmp_path_factory):
+    """Scan caches of the test run go to a temporary folder, not the user's ~/.cache/mmtl."""
+    previous = os.environ.get('MMTL_CACHE_DIR')
+    os.environ['MMTL_CACHE_DIR'] = str(tmp_path_factory.mktemp('mmtl_cache'))
+    yield
+    if previous is None:
+        os.environ.pop('MMTL_CACHE_DIR', None)
+    else:
+        os.environ['MMTL_CACHE_DIR'] = previous
+
+
 @pytest.fixture(scope='session')
 def digits_root(tmp_path_factory) -> str:
     """scikit-learn digits 0, 1 and 2 as data/{train,val,test}/<digit>/*.png (real data)."""

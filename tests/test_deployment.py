@@ -64,10 +64,11 @@ def test_pipeline_steps_reject_what_cannot_be_replayed():
 
 def fruit_model_stub(classes=('apple', 'banana')) -> SimpleNamespace:
     """What build_deploy_meta reads from a model: config, dataset meta, data preprocessor."""
-    from mmengine.config import Config
     from mmpretrain.models import ClsDataPreprocessor
 
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_fruit.py'))
+    from mmtl.utils.config import load_config  # sizes follow input_size once resolved
+
+    cfg = load_config(osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_fruit.py'))
     preprocessor = ClsDataPreprocessor(
         **{k: v for k, v in cfg.data_preprocessor.items() if k != 'type'}
     )

@@ -144,10 +144,8 @@ def test_resume_continues_from_saved_epoch(tmp_path, digits_root):
 
 
 def test_load_from_other_class_count_keeps_backbone_skips_head(tmp_path, digits_root):
-    from mmengine.runner import Runner
-
     from mmtl.apis import init_model
-    from mmtl.apis.runner import prepare_train_config
+    from mmtl.apis.runner import build_runner, prepare_train_config
     from mmtl.utils.cli import train_parser
 
     config = osp.join(REPO_ROOT, 'configs', DIGITS_CONFIG)
@@ -160,7 +158,7 @@ def test_load_from_other_class_count_keeps_backbone_skips_head(tmp_path, digits_
         [config, '--work-dir', str(tmp_path / 'wd'), '--cfg-options', f'load_from={ckpt_path}']
         + digits_options(digits_root, 1)[1:]
     )
-    runner = Runner.from_cfg(prepare_train_config(args))
+    runner = build_runner(prepare_train_config(args))  # the config as written: the Runner resolves
     runner.load_or_resume()
 
     model_state = runner.model.state_dict()

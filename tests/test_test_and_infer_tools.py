@@ -187,7 +187,9 @@ def test_infer_tool_csv_matches_api(api_results, checkpoint, digits_root, tmp_pa
     for row, result in zip(rows, results):
         assert row['pred_class'] == CLASSES[result['pred_label']] == row['top1_class']
         assert float(row['top1_score']) >= float(row['top2_score'])
-        assert float(row['pred_score']) == pytest.approx(result['pred_score'], abs=1e-6)
+        # The tool batches differently from the API call (float sums in another order, a few
+        # 1e-6 apart) and the CSV keeps 6 decimals.
+        assert float(row['pred_score']) == pytest.approx(result['pred_score'], abs=1e-5)
 
 
 def test_infer_tool_names_an_undecodable_image(checkpoint, tmp_path, capsys):

@@ -1,12 +1,17 @@
 """Classify images with a trained model and print (or save) the predictions.
 
-    python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] [--out preds.csv|preds.json]
+    python tools/infer.py [CONFIG] CHECKPOINT INPUT [INPUT ...] [--out preds.csv|preds.json]
                           [--topk K] [--batch-size N] [--device cpu|cuda] [--no-progress]
+                          [--cfg-options KEY=VALUE ...]
+
+Without CONFIG (the first argument is then no ``.py``/``.json``/``.yaml`` file) the config
+comes from the checkpoint's meta, which mmengine writes at every save; it is read as data,
+never run (``mmtl/utils/checkpoint_config.py``).
 
 INPUT is an image file, a folder (searched recursively) or a glob such as 'photos/*.jpg'
 (quote it). Each image gets one row: image, predicted class, label and score, and its top-K
 classes with scores. Class names come from the checkpoint, so no dataset is needed.
-Also run as ``mim run mmtl infer CONFIG CHECKPOINT INPUT ...``.
+Also run as ``mim run mmtl infer [CONFIG] CHECKPOINT INPUT ...``.
 """
 
 import argparse
@@ -20,21 +25,45 @@ OUTPUT_FORMATS = ('.csv', '.json')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+
     parser = argparse.ArgumentParser(description='Classify images')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file or URL')
-    parser.add_argument('inputs', nargs='+', help='image files, folders or globs')
+    parser.add_argument(
+        'paths',
+        nargs='+',
+        metavar='[CONFIG] CHECKPOINT INPUT',
+        help='the config (optional: else the one in the checkpoint), the checkpoint file or '
+        'URL, then image files, folders or globs',
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys (put this option after the paths)',
+    )
     parser.add_argument('--out', help='write predictions to this .csv or .json file')
     parser.add_argument('--batch-size', type=int, default=32, help='images per batch')
     parser.add_argument('--topk', type=int, default=3, help='classes listed per image')
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default: cpu)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     args = parser.parse_args(argv)
+    split_paths(parser, args)
     if args.out and osp.splitext(args.out)[1].lower() not in OUTPUT_FORMATS:
         parser.error(f'--out must end in .csv or .json, got {args.out!r}')
     if args.topk < 1:
         parser.error(f'--topk must be at least 1, got {args.topk}')
     return args
+
+
+def split_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``[CONFIG] CHECKPOINT INPUT...`` into ``config`` (or None), ``checkpoint``, ``inputs``."""
+    from mmtl.apis.inference import is_config_path
+
+    paths = list(args.paths)
+    args.config = paths.pop(0) if is_config_path(paths[0]) else None
+    if len(paths) < 2:
+        parser.error('expected [CONFIG] CHECKPOINT INPUT [INPUT ...]: no checkpoint or no input')
+    args.checkpoint, args.inputs = paths[0], paths[1:]
 
 
 def prediction_rows(
@@ -104,7 +133,9 @@ def main(argv=None) -> int:
     from mmtl.utils.cli import run_with_clear_errors
 
     def infer() -> None:
-        model = init_model(args.config, args.checkpoint, device=args.device)
+        model = init_model(
+            args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options
+        )
         results = inference_model(
             model, list(args.inputs), batch_size=args.batch_size, progress=not args.no_progress
         )

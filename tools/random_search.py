@@ -21,7 +21,7 @@ from mmengine.config import DictAction
 
 from mmtl.search import Trial, parse_search_space, sample_trials, write_leaderboard
 from mmtl.search.random_search import best_val_metric, ranked
-from mmtl.utils.config import load_config
+from mmtl.utils.config import read_config
 
 TRAIN_TOOL = osp.join(osp.dirname(osp.abspath(__file__)), 'train.py')
 
@@ -67,7 +67,8 @@ def run_trial(args: argparse.Namespace, trial: Trial) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     space = parse_search_space(args.space)
-    base_cfg = load_config(args.config, dict(args.cfg_options))  # fails early on a bad config
+    # As written (not resolved): best_config.py keeps data_root as one key, 'auto' workers.
+    base_cfg = read_config(args.config, dict(args.cfg_options))  # fails early on bad options
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_search'
     )

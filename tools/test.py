@@ -3,7 +3,10 @@
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out-metrics FILE] [--plots [DIR]]
                                            [--device {auto,cpu,cuda}] [--cfg-options ...]
 
-Also run as ``mim test mmtl CONFIG --checkpoint CHECKPOINT`` and ``tools/dist_test.sh``.
+Also run as ``mim test mmtl CONFIG --checkpoint CHECKPOINT`` and ``tools/dist_test.sh``; the
+checkpoint may be given positionally or as ``--checkpoint`` in every form. A checkpoint whose
+tensors do not fit the config's model (another architecture, another class count) is refused
+in one line before testing (see ``mmtl/engine/checkpoint_fit.py``).
 The metrics go to ``<work_dir>/test_metrics.json`` unless ``--out-metrics`` says otherwise.
 ``--plots`` also draws the confusion matrix, ROC curves and per-class bars as PNG files
 (into ``test_plots/`` next to the metrics file unless a folder is given).
@@ -44,8 +47,20 @@ def write_plots(metrics_file: str, out_dir: str) -> None:
         print(f'plot written to {path}', flush=True)
 
 
+def resolve_checkpoint(args_parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Take the checkpoint from the positional argument or ``--checkpoint`` (exactly one)."""
+    given = [c for c in (args.checkpoint, args.checkpoint_option) if c]
+    if not given:
+        args_parser.error('the checkpoint is missing: CONFIG CHECKPOINT or --checkpoint CHECKPOINT')
+    if len(set(given)) > 1:
+        args_parser.error(f'two checkpoints given: {given[0]} and --checkpoint {given[1]}')
+    args.checkpoint = given[0]
+
+
 def main(argv=None) -> int:
-    args = parse_tool_args(parser(), argv)
+    test_args = parser()
+    args = parse_tool_args(test_args, argv)
+    resolve_checkpoint(test_args, args)
 
     def test() -> None:
         select_device(args.device)

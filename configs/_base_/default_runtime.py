@@ -1,6 +1,12 @@
 # Runtime shared by all mmtl configs: hooks, logging, environment, visualisation.
 default_scope = 'mmtl'
 
+# mmtl's Runner gives a config its meaning when it is built (input_size, data_root copied
+# into the datasets, 'auto' loader values, default_hooks.X=None switching hook X off) and
+# checks every key first. Set here, so mmengine's RUNNERS.build(cfg) (the standard
+# OpenMMLab train script, after `import mmtl`) runs an mmtl config as tools/train.py does.
+runner_type = 'MMTLRunner'
+
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
@@ -57,5 +63,8 @@ log_processor = dict(by_epoch=True)
 log_level = 'INFO'
 
 load_from = None
+# load_from must fill (almost) the whole backbone, else training stops before it starts
+# (a checkpoint of another architecture). True allows a partial load (logged as a warning).
+load_from_partial = False
 resume = False
 randomness = dict(seed=0, deterministic=False)

@@ -1,57 +1,103 @@
 """Python inference API: build a model from a config, classify images, draw the result.
 
-Images are file paths (read with OpenCV, as the test pipeline reads them) or numpy arrays in
-**BGR** channel order, ``H x W x 3`` uint8 - what ``cv2.imread`` returns. For an RGB array
-(PIL, matplotlib, scikit-image) pass ``rgb[..., ::-1]``. Grey ``H x W`` arrays are accepted.
+Images are file paths or numpy arrays. A file is decoded by the config's own test-pipeline
+loader (mmtl's ``LoadImage``: every colour mode, EXIF orientation, transparency onto white,
+the pixel limit ``MMTL_MAX_IMAGE_PIXELS``), so inference gives exactly the scores
+``tools/test.py`` gives for the same file. Arrays are in **BGR** channel order, what
+``cv2.imread`` returns (for an RGB array from PIL, matplotlib or scikit-image pass
+``rgb[..., ::-1]``): ``uint8`` 0..255, ``uint16`` (scaled like 16-bit files), or float in
+[0, 1] (multiplied by 255); other floats are refused. See
+:func:`mmtl.datasets.transforms.image_io.array_to_bgr`.
 """
 
 import glob
 import os.path as osp
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dataset import Compose
+from mmengine.dataset import Compose, default_collate
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
-from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 from mmpretrain.apis import ImageClassificationInferencer
 
 from mmtl.datasets import IMG_EXTENSIONS
 from mmtl.datasets.folder_dataset import list_image_files
+from mmtl.datasets.transforms import LoadImage
+from mmtl.datasets.transforms.image_io import array_to_bgr, decode_image_file
+from mmtl.engine.checkpoint_fit import check_exact_fit
 from mmtl.registry import MODELS, TRANSFORMS
+from mmtl.utils.checkpoint import register_checkpoint_schemes
+from mmtl.utils.checkpoint_config import embedded_config
 from mmtl.utils.cli import ConfigError
-from mmtl.utils.config import innermost_dataset, leaf_datasets, load_config
+from mmtl.utils.config import (
+    check_cfg_options,
+    innermost_dataset,
+    leaf_datasets,
+    load_config,
+    resolve_config,
+)
 from mmtl.visualization import draw_prediction
 
 ImageInput = Union[str, np.ndarray]
 
 
+#: Extensions of config files; anything else given as ``init_model``'s first argument
+#: alone is taken as a checkpoint.
+CONFIG_EXTENSIONS = ('.py', '.json', '.yaml', '.yml')
+
+
+def is_config_path(path: Union[str, Config, None]) -> bool:
+    """Whether ``path`` names a config (by its extension) rather than a checkpoint."""
+    return isinstance(path, Config) or (
+        isinstance(path, str) and path.lower().endswith(CONFIG_EXTENSIONS)
+    )
+
+
 def init_model(
-    config: Union[str, Config],
+    config: Union[str, Config, None] = None,
     checkpoint: Optional[str] = None,
     device: Union[str, torch.device] = 'cpu',
     cfg_options: Optional[dict] = None,
 ) -> torch.nn.Module:
     """Build a classifier from a config and load its weights.
 
+    ``init_model(CKPT)`` (or ``init_model(None, CKPT)``) takes the config from the
+    checkpoint: mmengine stores the training config in ``meta['cfg']``, which mmtl reads
+    as data, never as code (see :mod:`mmtl.utils.checkpoint_config`).
+
     Class names come from the checkpoint's ``meta.dataset_meta`` (written by training), or
     from ``classes`` in the config's test dataset, so that inference needs no dataset.
 
     Args:
-        config (str | Config): Config file or object.
+        config (str | Config, optional): Config file or object; or a checkpoint when it is
+            the only argument (its extension is not a config's).
         checkpoint (str, optional): Checkpoint path or URL. Defaults to None (random init).
         device (str | torch.device): Where to put the model. Defaults to ``'cpu'``; a model
             trained on GPU loads on a CPU-only machine.
-        cfg_options (dict, optional): Overrides merged into a config file. Defaults to None.
+        cfg_options (dict, optional): Overrides merged into the config. Defaults to None.
 
     Returns:
         torch.nn.Module: The model in eval mode, with ``_config`` and ``_dataset_meta`` set.
+
+    Raises:
+        ConfigError: No config was given and the checkpoint carries none; or the
+            checkpoint does not fit the model (one line: counts and first names).
     """
-    cfg = load_config(config, cfg_options) if isinstance(config, str) else config
+    if checkpoint is None and config is not None and not is_config_path(config):
+        config, checkpoint = None, config
+    loaded = _read_checkpoint(checkpoint) if checkpoint is not None else None
+    if config is None:
+        cfg = _checkpoint_config(loaded, checkpoint, cfg_options)
+    elif isinstance(config, str):
+        cfg = load_config(config, cfg_options)
+    else:  # a Config object is resolved too (idempotent): 'auto' sizes follow input_size
+        cfg = resolve_config(config)
     model_cfg = cfg.model.copy()
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
@@ -61,8 +107,8 @@ def init_model(
         model = MODELS.build(model_cfg)
 
     dataset_meta: dict = {}
-    if checkpoint is not None:
-        dataset_meta = _load_weights(model, checkpoint)
+    if loaded is not None:
+        dataset_meta = _load_weights(model, loaded, checkpoint)
     if not dataset_meta.get('classes'):
         classes = _config_classes(cfg)
         if classes is not None:
@@ -72,24 +118,45 @@ def init_model(
     return model.to(device).eval()
 
 
-def _load_weights(model: torch.nn.Module, checkpoint: str) -> dict:
-    """Load every weight of ``checkpoint`` into ``model`` (tensors mapped to the CPU first).
+def _read_checkpoint(checkpoint: str) -> dict:
+    """The checkpoint, read through mmtl's safe loader (every scheme)."""
+    register_checkpoint_schemes()  # covers schemes registered after ``import mmtl``
+    loaded = _load_checkpoint(checkpoint, map_location='cpu', logger='silent')
+    if not isinstance(loaded, dict):
+        raise ConfigError(f'checkpoint {checkpoint} holds no state_dict')
+    return loaded
+
+
+def _checkpoint_config(loaded: Optional[dict], checkpoint: Optional[str], cfg_options) -> Config:
+    """The config inside a checkpoint (read as data), with ``cfg_options`` merged."""
+    if loaded is None:
+        raise ConfigError('init_model needs a config file, a checkpoint, or both')
+    cfg = embedded_config(loaded, checkpoint)
+    if cfg is None:
+        raise ConfigError(
+            f'checkpoint {checkpoint} carries no config in its meta (not written by an '
+            f'mmengine training run); name the config too: CONFIG {checkpoint}'
+        )
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def _load_weights(model: torch.nn.Module, loaded: dict, checkpoint: str) -> dict:
+    """Load every weight of a checkpoint into ``model``, after checking that they fit.
 
     Returns:
         dict: The checkpoint's ``meta.dataset_meta`` (class names), or empty.
 
     Raises:
-        ConfigError: The checkpoint's weights do not fit the model (missing, unexpected or
-            differently shaped tensors: a wrong config or ``num_classes``).
+        CheckpointFitError: The checkpoint's weights do not fit the model (missing,
+            unexpected or differently shaped tensors: a wrong config or ``num_classes``),
+            or hold NaN/Inf; one line.
     """
-    try:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
-    except RuntimeError as err:
-        raise ConfigError(
-            f'checkpoint {checkpoint} does not fit the model built from the config '
-            f'(wrong config or num_classes?): {err}'
-        ) from err
-    return dict((ckpt.get('meta') or {}).get('dataset_meta') or {})
+    check_exact_fit(loaded, model.state_dict(), checkpoint, 'inference')
+    _load_checkpoint_to_model(model, loaded, strict=True, logger='silent')
+    return dict((loaded.get('meta') or {}).get('dataset_meta') or {})
 
 
 def _config_classes(cfg: Config) -> Optional[tuple]:
@@ -98,12 +165,30 @@ def _config_classes(cfg: Config) -> Optional[tuple]:
     return tuple(classes) if isinstance(classes, (list, tuple)) else None
 
 
-def expand_image_inputs(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List[ImageInput]:
+class InferenceResults(list):
+    """The per-image results of :func:`inference_model`, plus the files it skipped.
+
+    Attributes:
+        skipped (list[tuple[str, str]]): ``(path, reason)`` of each input file or folder
+            that could not be read or decoded, in input order; these have no result.
+    """
+
+    def __init__(self, results=(), skipped: Sequence[Tuple[str, str]] = ()) -> None:
+        super().__init__(results)
+        self.skipped: List[Tuple[str, str]] = list(skipped)
+
+
+def expand_image_inputs(
+    inputs: Union[ImageInput, Sequence[ImageInput]],
+    unreadable: Optional[List[Tuple[str, str]]] = None,
+) -> List[ImageInput]:
     """Turn a path, folder, glob, array or a list of them into a flat list of images.
 
     Args:
         inputs: A file path, a folder (all images inside, recursively, sorted), a glob
             pattern (``'photos/*.jpg'``, ``'data/**/*.png'``), a BGR array, or a list of these.
+        unreadable (list, optional): Receives ``(folder, reason)`` for each sub-folder that
+            cannot be listed. Defaults to None: such a folder raises its ``OSError``.
 
     Returns:
         list: File paths and arrays, in order.
@@ -117,7 +202,7 @@ def expand_image_inputs(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List
         if isinstance(item, np.ndarray):
             expanded.append(item)
         elif osp.isdir(item):
-            expanded.extend(list_image_files(item, IMG_EXTENSIONS))
+            expanded.extend(list_image_files(item, IMG_EXTENSIONS, unreadable))
         elif osp.isfile(item):
             expanded.append(item)
         elif glob.has_magic(item):
@@ -131,32 +216,29 @@ def expand_image_inputs(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List
 
 
 def as_bgr_image(image: np.ndarray) -> np.ndarray:
-    """A BGR ``H x W x 3`` array from a BGR, BGRA or grey array.
+    """The ``H x W x 3`` BGR uint8 image inference classifies, from an array.
 
     Args:
-        image (np.ndarray): ``H x W``, ``H x W x 1``, ``H x W x 3`` (BGR) or ``H x W x 4``.
+        image (np.ndarray): BGR order: ``H x W`` / ``H x W x 1`` (grey), ``H x W x 3``, or
+            ``H x W x 4`` (BGRA, composited onto white); ``uint8``, ``uint16`` or float in
+            [0, 1] (see :func:`mmtl.datasets.transforms.image_io.array_to_bgr`).
 
     Returns:
-        np.ndarray: ``H x W x 3``.
+        np.ndarray: ``H x W x 3`` uint8.
 
     Raises:
-        ValueError: Any other shape.
+        ValueError: Any other shape, dtype or value range.
     """
-    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
-        return np.repeat(image.reshape(image.shape[:2] + (1,)), 3, axis=2)
-    if image.ndim == 3 and image.shape[2] in (3, 4):
-        return image[..., :3]
-    raise ValueError(
-        f'an image array must be H x W, H x W x 3 (BGR) or H x W x 4; got shape {image.shape}'
-    )
+    return array_to_bgr(image)
 
 
 class _Inferencer(ImageClassificationInferencer):
-    """mmpretrain's inferencer with any image-loading step removed from the test pipeline.
+    """mmpretrain's inferencer, decoding files with the test pipeline's own loader.
 
-    mmpretrain removes only ``LoadImageFromFile``; a config may load images with another
-    transform (every loader's type name starts with ``LoadImage``), and the inferencer
-    loads images itself.
+    mmpretrain reads files with OpenCV (no transparency, 16-bit or CMYK handling, no pixel
+    limit) and then runs the test pipeline without its loader. Here the config's loader (any
+    step whose type name starts with ``LoadImage``; mmtl's ``LoadImage`` if there is none)
+    reads each file exactly as testing does; an array skips the loader.
     """
 
     def _init_pipeline(self, cfg: Config) -> Callable:
@@ -166,9 +248,57 @@ class _Inferencer(ImageClassificationInferencer):
                 'inference uses the test pipeline, and the config has no '
                 'test_dataloader.dataset.pipeline'
             )
+        loaders = [step for step in dataset.pipeline if _is_image_loader(step['type'])]
         steps = [step for step in dataset.pipeline if not _is_image_loader(step['type'])]
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
+            self.loader = TRANSFORMS.build(loaders[0]) if loaders else LoadImage()
             return Compose([TRANSFORMS.build(step) for step in steps])
+
+    def load(self, image: ImageInput) -> dict:
+        """The pipeline input for one image: a file through the loader, or an array.
+
+        Raises:
+            ValueError: The file cannot be read or decoded (the message names it), or the
+                array is not a supported image.
+        """
+        if isinstance(image, np.ndarray):
+            img = array_to_bgr(image)
+            return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+        try:
+            results = self.loader(dict(img_path=image))
+        except Exception as err:  # ImageDecodeError, or an upstream loader's own error
+            raise ValueError(f'cannot classify {image}: {_first_line(err)}') from err
+        if results is None:  # a loader with ignore_errors=True
+            raise ValueError(f'cannot classify {image}: the loader could not read it')
+        return results
+
+    def preprocess_images(
+        self, images: Sequence[ImageInput], batch_size: int, skipped: List[Tuple[str, str]]
+    ) -> Iterator[Tuple[list, dict]]:
+        """Yield ``(images, collated batch)``; files that fail go to ``skipped``, logged."""
+        chunk, inputs = [], []
+        for image in images:
+            try:
+                data = self.pipeline(self.load(image))
+            except ValueError as err:
+                if not isinstance(image, str):
+                    raise
+                reason = str(err).split(': ', 1)[-1]
+                skipped.append((image, reason))
+                MMLogger.get_current_instance().warning(f'skipped {image}: {reason}')
+                continue
+            chunk.append(data)
+            inputs.append(image)
+            if len(chunk) == batch_size:
+                yield inputs, default_collate(chunk)
+                chunk, inputs = [], []
+        if chunk:
+            yield inputs, default_collate(chunk)
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().split('\n')[0] or type(err).__name__
+    return text
 
 
 def _is_image_loader(transform_type: Union[str, type]) -> bool:
@@ -214,42 +344,59 @@ def inference_model(
 ) -> Union[dict, List[dict]]:
     """Classify images with a model from :func:`init_model`.
 
+    Files are decoded by the test pipeline's loader, exactly as ``tools/test.py`` decodes
+    them. When several images are given (a folder, a glob, a list), a file that cannot be
+    read or decoded (empty, corrupt, not an image, over the pixel limit) or a sub-folder
+    that cannot be listed is named in a warning and skipped, and the rest are classified;
+    the result's ``skipped`` lists them.
+
     Args:
         model (torch.nn.Module): The model.
-        inputs: An image path, a folder (recursive), a glob, a **BGR** ``H x W x 3`` uint8
-            array (``cv2.imread`` order; for RGB pass ``rgb[..., ::-1]``; grey ``H x W`` is
-            fine), or a list of them. Images go through the config's test pipeline.
+        inputs: An image path, a folder (recursive), a glob, a **BGR** array (``uint8``,
+            ``uint16`` or float in [0, 1]; ``H x W``, ``H x W x 3`` or ``H x W x 4``; for
+            RGB pass ``rgb[..., ::-1]``), or a list of them. Images go through the config's
+            test pipeline.
         batch_size (int): Images per forward pass. Defaults to 32.
         progress (bool): Show a progress bar on stderr. Defaults to False.
 
     Returns:
-        dict | list[dict]: For a single file or array, one dict; otherwise one per image,
-        in input order (folders and globs sorted). Each has ``pred_label`` (int),
+        dict | InferenceResults: For a single file or array, one dict; otherwise a list
+        (:class:`InferenceResults`, with ``skipped``) of one dict per classified image, in
+        input order (folders and globs sorted). Each has ``pred_label`` (int),
         ``pred_score`` (float, the top score), ``pred_class`` (str, when class names are
         known), ``pred_scores`` (np.ndarray, the scores of all classes) and ``img_path``
         (for files).
 
     Raises:
         FileNotFoundError: An input path does not exist or a pattern matches nothing.
-        ValueError: No images in the inputs, or a file that cannot be decoded.
+        ValueError: No images in the inputs; a single file that cannot be decoded, or none
+            of several (the message names them); an array that is not a supported image.
     """
     single = isinstance(inputs, np.ndarray) or (isinstance(inputs, str) and osp.isfile(inputs))
-    images = expand_image_inputs(inputs)
+    skipped: List[Tuple[str, str]] = []
+    images = expand_image_inputs(inputs, skipped)
+    for folder, reason in skipped:
+        MMLogger.get_current_instance().warning(f'skipped {folder}: {reason}')
     if not images:
         raise ValueError(f'no images found in {inputs!r}')
-    images = [as_bgr_image(im) if isinstance(im, np.ndarray) else im for im in images]
     inferencer = _inferencer(model)
-    preds = []
+    preds, classified = [], []
     with _progress_bar(len(images), enabled=progress) as update:
-        for batch in inferencer.preprocess(images, batch_size=batch_size):
+        for batch_images, batch in inferencer.preprocess_images(images, batch_size, skipped):
             batch_preds = inferencer.forward(batch)
             preds.extend(batch_preds)
+            classified.extend(batch_images)
             update(len(batch_preds))
+    if not preds:
+        shown = '; '.join(f'{path} ({reason})' for path, reason in skipped[:5])
+        raise ValueError(f'no image could be classified: {shown}')
     results = inferencer.postprocess(preds, visualization=None)
-    for image, result in zip(images, results):
+    for image, result in zip(classified, results):
         if isinstance(image, str):
             result['img_path'] = image
-    return results[0] if single else results
+    if single:
+        return results[0]
+    return InferenceResults(results, skipped)
 
 
 def show_result_pyplot(
@@ -277,9 +424,7 @@ def show_result_pyplot(
     Returns:
         np.ndarray: The drawing, ``400 x 800 x 3`` uint8 RGB.
     """
-    bgr = mmcv.imread(img) if isinstance(img, str) else as_bgr_image(img)
-    if bgr is None:
-        raise ValueError(f'cannot decode the image file {img}')
+    bgr = decode_image_file(img) if isinstance(img, str) else as_bgr_image(img)
     if title is None and isinstance(img, str):
         title = osp.basename(img)
     classes = model._dataset_meta.get('classes') if hasattr(model, '_dataset_meta') else None

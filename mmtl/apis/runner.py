@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 from mmtl.engine.runner import MMTLRunner
 from mmtl.utils.checkpoint import download_checkpoint, is_url
 from mmtl.utils.cli import ConfigError
-from mmtl.utils.config import load_config, validate_config
+from mmtl.utils.config import read_config
 from mmtl.utils.dist import setup_cpu_distributed, uses_cuda
 from mmtl.utils.fileio import atomic_open
 from mmtl.utils.hf_hub import is_hub_ref, resolve_hub_checkpoint
@@ -156,8 +156,9 @@ def check_load_from(cfg: Config) -> None:
 
 
 def _tool_config(args: Namespace) -> Config:
-    """Config file + ``--cfg-options``, with the launcher and work dir of the command line."""
-    cfg = load_config(args.config, args.cfg_options)
+    """Config file + ``--cfg-options`` (as written: the Runner resolves a copy), with the
+    launcher and work dir of the command line."""
+    cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     return cfg
@@ -205,9 +206,12 @@ def prepare_test_config(args: Namespace) -> Config:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """Build the Runner named by ``runner_type``, by default :class:`mmtl.engine.MMTLRunner`
-    (mmengine's Runner, with lr scaling that counts gradient accumulation)."""
-    validate_config(cfg)  # bad keys, values, types, data roots, class count: fail before work
+    """Build the Runner named by ``runner_type`` (``'MMTLRunner'`` in the base runtime), as
+    mmengine's ``RUNNERS.build`` does, or :class:`mmtl.engine.MMTLRunner` without one.
+
+    :meth:`MMTLRunner.from_cfg` checks the config (keys, values, types, data roots, class
+    count) and applies mmtl's meaning to a copy before any work.
+    """
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return MMTLRunner.from_cfg(cfg)

@@ -8,9 +8,12 @@ from mmengine.logging import MMLogger
 from mmpretrain.datasets import BaseDataset
 
 from mmtl.registry import DATASETS
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import BadDataError, ConfigError
 
-from .scan import ScanReport, check_image_file, scan_image_files
+from .bad_file_record import BadFileRecord
+from .scan import ScanReport, check_image_file, decode_problem, scan_image_files
+from .scan_cache import ScanCache
+from .transforms.image_io import ImageDecodeError
 
 #: Image file extensions read by default (compared case-insensitively).
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.pgm', '.bmp', '.tif', '.tiff', '.webp')
@@ -18,9 +21,41 @@ IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.pgm', '.bmp', '.tif', '.tif
 #: What to do with files that cannot be read: stop with an error, or leave them out.
 BAD_FILE_POLICIES = ('error', 'skip')
 
+#: How thoroughly the files are checked when the dataset is built (``scan_files``):
+#: ``'header'`` reads headers and end markers (about 0.05 ms per photo), ``'decode'`` also
+#: decodes each file with the loaders' decoder (JPEG at 1/8 scale; 1.4 ms per 640 px photo),
+#: ``'none'`` checks nothing, ``'auto'`` is ``'decode'`` for an evaluation split (which must
+#: count every image, and costs less than one validation pass) and ``'header'`` for training
+#: (a file that fails later is skipped or named by ``bad_file_policy``).
+SCAN_MODES = ('auto', 'header', 'decode', 'none')
 
-class BadDataError(ConfigError):
-    """A dataset holds files that cannot be read, or classes without images."""
+#: Roles of a split (``split_role``): training (a bad file may be skipped and replaced by
+#: another sample) or evaluation (every image counts).
+SPLIT_ROLES = ('auto', 'train', 'eval')
+
+#: Split folder names taken as evaluation splits by ``split_role='auto'``.
+EVAL_SPLIT_NAMES = ('val', 'valid', 'validation', 'test', 'testing', 'eval')
+
+
+def _unwrap_worker_message(message: str) -> str:
+    """The original one-line message of an error re-raised from a dataloader worker.
+
+    torch re-raises a worker's exception as ``type('Caught X in DataLoader worker ...
+    Original Traceback ...')``; keep the last line's message so the error stays one line.
+    """
+    if not message.startswith('Caught ') or 'Original Traceback' not in message:
+        return message
+    last = message.rstrip().splitlines()[-1]
+    name, sep, rest = last.partition(': ')
+    return rest if sep and name.split('.')[-1].endswith('Error') else last
+
+
+class RuntimeBadDataError(BadDataError):
+    """A :class:`BadDataError` raised while loading, possibly in a dataloader worker: its
+    message stays the original one line when torch re-raises it in the main process."""
+
+    def __init__(self, message: str = '') -> None:
+        super().__init__(_unwrap_worker_message(str(message)))
 
 
 def visible_entries(directory: str) -> List[os.DirEntry]:
@@ -51,19 +86,32 @@ def list_dangling_links(directory: str) -> List[str]:
     return [e.path for e in visible_entries(directory) if e.is_symlink() and not osp.exists(e.path)]
 
 
-def list_image_files(directory: str, extensions: Tuple[str, ...]) -> List[str]:
+def list_image_files(
+    directory: str,
+    extensions: Tuple[str, ...],
+    unreadable: Optional[List[Tuple[str, str]]] = None,
+) -> List[str]:
     """Paths of the image files under ``directory`` (recursively), sorted.
 
     Args:
         directory (str): Folder to walk. Hidden files and folders are skipped, and
             symbolic links to folders are not followed (no loops).
         extensions (tuple[str]): Lower-case extensions to keep.
+        unreadable (list, optional): Receives ``(folder, reason)`` for each folder that
+            cannot be listed (e.g. no permission). Defaults to None: such a folder raises
+            its ``OSError`` (a folder is never skipped in silence).
 
     Returns:
         list[str]: File paths.
     """
+
+    def on_error(error: OSError) -> None:
+        if unreadable is None:
+            raise error
+        unreadable.append((error.filename or directory, f'unreadable folder: {error.strerror}'))
+
     files = []
-    for root, dirs, names in os.walk(directory):
+    for root, dirs, names in os.walk(directory, onerror=on_error):
         dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
         files.extend(
             osp.join(root, name)
@@ -99,11 +147,28 @@ class FolderDataset(BaseDataset):
             in the split that defines the classes: ``'error'`` stops with an error that
             lists the first ones; ``'skip'`` leaves the files out with one warning (an empty
             class keeps its label index). Defaults to ``'error'``.
-        scan_files (bool): Check every file when the dataset is built (see
-            :mod:`mmtl.datasets.scan`; about 0.1 ms per JPEG photo). Defaults to True.
-        max_runtime_bad_files (int): Files that fail to load *during* training (after the
-            scan) are logged and replaced by other samples; this many, per process, and the
-            run stops with an error instead. Defaults to 20.
+        scan_files (bool | str): How the files are checked when the dataset is built, one
+            of :data:`SCAN_MODES` (True is ``'auto'``, False is ``'none'``; see
+            :mod:`mmtl.datasets.scan`). Defaults to ``'auto'``: headers for training,
+            a decode (JPEG at 1/8 scale) for evaluation splits.
+        split_role (str): ``'train'``, ``'eval'`` or ``'auto'`` (see :data:`SPLIT_ROLES`):
+            evaluation if ``test_mode`` is set, the split takes its classes from another
+            folder (``class_folder``), or its folder is named like ``val`` / ``test``.
+            Defaults to ``'auto'``.
+        max_runtime_bad_files (int): In training, files that fail to load *during* the
+            run are logged once each (over all dataloader workers) and replaced by other
+            samples: those that went bad after the scan (deleted, overwritten), and, with
+            ``bad_file_policy='skip'``, those corrupt inside (the header scan passed them;
+            with ``'error'`` the first one stops the run, naming the file and the key).
+            More than this many, counted over all workers, and the run stops. An
+            evaluation split never replaces a file: it stops, naming it. Defaults to 20.
+        scan_cache (bool): Remember the scan's verdicts (JSON under ``~/.cache/mmtl/scan``,
+            or ``$MMTL_CACHE_DIR/scan``) with each file's size, mtime, ctime and inode, so an
+            unchanged file is not checked again; any change re-checks it (see
+            :mod:`mmtl.datasets.scan_cache`). Defaults to True.
+        scan_workers (int, optional): Processes for the scan; None: one for fewer than 4000
+            files or fewer than 4 usable CPUs, else up to the CPUs available (at most 8).
+            Defaults to None.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ``lazy_init`` ...).
     """
@@ -116,37 +181,106 @@ class FolderDataset(BaseDataset):
         class_folder: Optional[str] = None,
         extensions: Sequence[str] = IMG_EXTENSIONS,
         bad_file_policy: str = 'error',
-        scan_files: bool = True,
+        scan_files: Union[bool, str] = 'auto',
+        split_role: str = 'auto',
         max_runtime_bad_files: int = 20,
+        scan_cache: bool = True,
+        scan_workers: Optional[int] = None,
         **kwargs,
     ) -> None:
         if bad_file_policy not in BAD_FILE_POLICIES:
             raise ConfigError(
                 f'bad_file_policy={bad_file_policy!r}: expected one of {BAD_FILE_POLICIES}'
             )
+        scan_mode = {True: 'auto', False: 'none'}.get(scan_files, scan_files)
+        if scan_mode not in SCAN_MODES:
+            raise ConfigError(f'scan_files={scan_files!r}: expected one of {SCAN_MODES}')
+        if split_role not in SPLIT_ROLES:
+            raise ConfigError(f'split_role={split_role!r}: expected one of {SPLIT_ROLES}')
         self.extensions = tuple(sorted({ext.lower() for ext in extensions}))
         self.class_folder = class_folder
         self.bad_file_policy = bad_file_policy
-        self.scan_files = scan_files
+        self.scan_mode = scan_mode
+        self.split_role = split_role
         self.max_runtime_bad_files = max_runtime_bad_files
+        self.scan_cache = scan_cache
+        self.scan_workers = scan_workers
         self.runtime_bad_files: Set[str] = set()
+        self.runtime_record: Optional[BadFileRecord] = None
         self.scan_report: Optional[ScanReport] = None
         if isinstance(classes, str):
             classes = self._resolve_classes_file(classes, data_root)
         super().__init__(
             ann_file='', data_root=data_root, data_prefix=data_prefix, classes=classes, **kwargs
         )
+        if not self.is_evaluation:
+            # Made here, in the main process, so that every dataloader worker shares it.
+            self.runtime_record = BadFileRecord()
+
+    @classmethod
+    def count_classes(cls, dataset_cfg: dict) -> Optional[Tuple[int, str]]:
+        """Classes a dataset of this config will have, and where they come from, read
+        before it is built (the config checks compare it with the head's ``num_classes``).
+
+        Args:
+            dataset_cfg (dict): The dataset's config (``data_root`` already applied).
+
+        Returns:
+            tuple | None: ``(count, source)``; None when it cannot be told yet.
+        """
+        data_root = osp.expanduser(str(dataset_cfg.get('data_root') or ''))
+        classes = dataset_cfg.get('classes')
+        if isinstance(classes, (list, tuple)):
+            return len(classes), 'classes'
+        if isinstance(classes, str):
+            try:
+                path = cls._resolve_classes_file(classes, data_root)
+            except FileNotFoundError:
+                return None
+            with open(path, encoding='utf-8') as f:
+                return sum(1 for line in f if line.strip()), path
+        folder = dataset_cfg.get('class_folder') or dataset_cfg.get('data_prefix') or ''
+        if isinstance(folder, dict):
+            folder = folder.get('img_path', '')
+        class_dir = osp.join(data_root, folder)
+        if not osp.isdir(class_dir):
+            return None
+        return len(list_class_folders(class_dir)), class_dir
 
     @staticmethod
     def _resolve_classes_file(path: str, data_root: str) -> str:
+        """An absolute path as is; a relative one under ``data_root`` only (never the
+        current directory, where a stray ``classes.txt`` would give other labels)."""
         path = osp.expanduser(path)
-        candidates = [path] if osp.isabs(path) else [osp.join(data_root, path), path]
-        for candidate in candidates:
-            if osp.isfile(candidate):
-                return candidate
+        candidate = path if osp.isabs(path) else osp.join(data_root, path)
+        if osp.isfile(candidate):
+            return candidate
+        where = 'as given' if osp.isabs(path) else f'under data_root {data_root!r}'
         raise FileNotFoundError(
-            f'classes file {path!r} not found (looked at {", ".join(candidates)})'
+            f'classes file {path!r} not found {where} (looked at {candidate}); a relative '
+            f'classes path is read from data_root, never from the current directory'
         )
+
+    @property
+    def is_evaluation(self) -> bool:
+        """Whether this split is evaluated (every image counts) rather than trained on."""
+        if self.split_role != 'auto':
+            return self.split_role == 'eval'
+        if self.test_mode or not self._defines_classes():
+            return True
+        name = osp.basename(osp.normpath(self.img_prefix or '.')).lower()
+        return name in EVAL_SPLIT_NAMES
+
+    def _policy_key(self) -> str:
+        """The config key of this dataset's ``bad_file_policy``, for error messages."""
+        if not self.is_evaluation:
+            return 'train_dataloader.dataset.bad_file_policy'
+        name = osp.basename(osp.normpath(self.img_prefix or '.')).lower()
+        if name.startswith('test'):
+            return 'test_dataloader.dataset.bad_file_policy'
+        if name.startswith('val'):
+            return 'val_dataloader.dataset.bad_file_policy'
+        return 'val_dataloader.dataset.bad_file_policy (or test_dataloader.dataset...)'
 
     def _split_dir(self) -> str:
         split_dir = self.img_prefix
@@ -206,8 +340,9 @@ class FolderDataset(BaseDataset):
             )
 
         data_list, counts = [], dict.fromkeys(classes, 0)
+        unreadable: List[Tuple[str, str]] = []
         for folder in folders:
-            files = list_image_files(osp.join(split_dir, folder), self.extensions)
+            files = list_image_files(osp.join(split_dir, folder), self.extensions, unreadable)
             counts[folder] = len(files)
             label = class_to_idx[folder]
             data_list.extend({'img_path': path, 'gt_label': label} for path in files)
@@ -216,25 +351,48 @@ class FolderDataset(BaseDataset):
                 f'found no images in the class folders of {split_dir!r}; '
                 f'supported extensions are {", ".join(self.extensions)}'
             )
-        report = self._scan(data_list, counts, split_dir)
+        report = self._scan(data_list, counts, split_dir, unreadable)
         bad = set(report.bad_paths)
         return [info for info in data_list if info['img_path'] not in bad]
 
-    def _scan(self, data_list: List[dict], counts: dict, split_dir: str) -> ScanReport:
+    @property
+    def effective_scan_mode(self) -> str:
+        """``scan_files`` with ``'auto'`` resolved for this split."""
+        if self.scan_mode != 'auto':
+            return self.scan_mode
+        return 'decode' if self.is_evaluation else 'header'
+
+    def _scan(
+        self,
+        data_list: List[dict],
+        counts: dict,
+        split_dir: str,
+        unreadable: Sequence[Tuple[str, str]] = (),
+    ) -> ScanReport:
         """Check the files and classes of the split and apply ``bad_file_policy``."""
-        paths = [info['img_path'] for info in data_list] if self.scan_files else []
-        report = scan_image_files(paths, list(counts.items()))
+        mode = self.effective_scan_mode
+        paths = [info['img_path'] for info in data_list] if mode != 'none' else []
+        cache = ScanCache(split_dir, mode) if self.scan_cache and mode != 'none' else None
+        report = scan_image_files(
+            paths,
+            list(counts.items()),
+            decode=mode == 'decode',
+            workers=self.scan_workers,
+            cache=cache,
+        )
         dangling = list_dangling_links(split_dir)
         report.bad_files.extend((path, 'broken symbolic link or link loop') for path in dangling)
+        report.bad_files.extend(unreadable)
         self.scan_report = report
         logger = MMLogger.get_current_instance()
-        if self.scan_files:
+        if mode != 'none':
+            reused = f', {report.cached} unchanged since the last scan' if report.cached else ''
             logger.info(
-                f'{split_dir}: checked {report.num_files} files in {report.seconds:.1f} s, '
-                f'{len(report.bad_files)} cannot be read'
+                f'{split_dir}: checked {report.num_files} files ({mode}{reused}) in '
+                f'{report.seconds:.1f} s, {len(report.bad_files)} cannot be read'
             )
         empty = report.empty_classes
-        if empty and not self._defines_classes():
+        if empty and self.is_evaluation:
             # A val/test split may lack a class: labels come from the train split anyway.
             logger.warning(f'{split_dir}: no images for classes {empty}')
             empty = []
@@ -253,18 +411,21 @@ class FolderDataset(BaseDataset):
             raise BadDataError(
                 f"{message} Fix or remove them, or set bad_file_policy='skip' in the "
                 f'dataset to leave bad files out (e.g. --cfg-options '
-                f'train_dataloader.dataset.bad_file_policy=skip; empty classes keep their '
-                f'label index).'
+                f'{self._policy_key()}=skip; empty classes keep their label index).'
             )
         logger.warning(f"{message} Skipped (bad_file_policy='skip').")
         return report
 
     def prepare_data(self, idx: int) -> Any:
-        """Load and transform sample ``idx``; None for a file that went bad after the scan.
+        """Load and transform sample ``idx``; None for a training file that cannot be loaded.
 
-        mmengine's ``BaseDataset.__getitem__`` then draws another sample in training. A
-        failure that is not the file's fault (it still checks as a good image) is raised
-        as is, so pipeline bugs are not hidden.
+        mmengine's ``BaseDataset.__getitem__`` then draws another sample in training. When
+        the pipeline raises, the file is at fault if it no longer passes the scan's checks
+        (it *went bad* after the scan: deleted, overwritten, a disk error) or if the loader's
+        decoder fails on it (:class:`ImageDecodeError`, or a decode check that fails: data
+        corrupt inside a file whose structure passed the header scan). Any other error is a
+        pipeline bug and is raised as is. What happens to a bad file is decided by
+        :meth:`_runtime_bad_file`.
         """
         path = self.get_data_info(idx)['img_path']
         if path in self.runtime_bad_files:
@@ -273,26 +434,62 @@ class FolderDataset(BaseDataset):
             return super().prepare_data(idx)
         except Exception as err:
             problem = check_image_file(path)
-            if problem is None:
-                raise
-            self._record_runtime_bad_file(path, problem, err)
+            went_bad = problem is not None
+            if not went_bad:
+                if isinstance(err, ImageDecodeError):
+                    problem = str(err).split('\n')[0]
+                    for prefix in (f'cannot decode image {path}: ', f'cannot read image {path}: '):
+                        problem = problem.replace(prefix, '')
+                else:
+                    problem = decode_problem(path)
+                    if problem is None:
+                        raise
+            self._runtime_bad_file(path, problem, err, went_bad)
             return None
 
-    def _record_runtime_bad_file(self, path: str, problem: str, err: Exception) -> None:
-        self.runtime_bad_files.add(path)
-        count = len(self.runtime_bad_files)
-        if self.test_mode:
-            raise BadDataError(
-                f'{path} can no longer be read ({problem}); evaluation needs every file. '
-                f'Restore or remove it.'
+    def _runtime_bad_file(self, path: str, problem: str, err: Exception, went_bad: bool) -> None:
+        """Stop, naming the file and the key, or log the file once and skip it.
+
+        Args:
+            path (str): The file.
+            problem (str): Why it cannot be loaded.
+            err (Exception): The pipeline's error.
+            went_bad (bool): It passed the scan and fails it now (changed since).
+
+        Raises:
+            BadDataError: In an evaluation split (every image counts); in training, for a
+                file corrupt inside under ``bad_file_policy='error'``, or once more than
+                ``max_runtime_bad_files`` files failed.
+        """
+        key = self._policy_key()
+        if self.is_evaluation:
+            what = 'can no longer be read' if went_bad else 'cannot be decoded'
+            raise RuntimeBadDataError(
+                f'{path} {what} ({problem}); evaluation counts every image and never replaces '
+                f'one, so it stops here. Restore, fix or remove the file (with {key}=skip '
+                f"and scan_files='decode', the default for val/test, such files are left out, "
+                f'named, before evaluation starts).'
             ) from err
+        if not went_bad and self.bad_file_policy == 'error':
+            raise RuntimeBadDataError(
+                f'{path} cannot be decoded ({problem}): data corrupt inside the file, which '
+                f'the header scan passed. Fix or remove it, or set --cfg-options {key}=skip '
+                f'to skip such files during training (train_dataloader.dataset.scan_files='
+                f"'decode' finds them all before training)."
+            ) from err
+        self.runtime_bad_files.add(path)
+        if self.runtime_record is None:
+            self.runtime_record = BadFileRecord()
+        first, count = self.runtime_record.add(path)
         if count > self.max_runtime_bad_files:
-            raise BadDataError(
+            raise RuntimeBadDataError(
                 f'{count} files failed to load during training (more than '
                 f'max_runtime_bad_files={self.max_runtime_bad_files}), latest {path} '
                 f'({problem}). Is the data folder being changed or the disk failing?'
             ) from err
-        MMLogger.get_current_instance().warning(
-            f'skipping {path}: it can no longer be read ({problem}); another sample is used '
-            f'in its place ({count} so far in this process)'
-        )
+        if first:
+            cause = 'it can no longer be read' if went_bad else f"{key}='skip'"
+            MMLogger.get_current_instance().warning(
+                f'skipping {path} ({cause}): {problem}; another sample is used in its place '
+                f'({count} such file(s) so far, over all dataloader workers)'
+            )

@@ -11,9 +11,9 @@ import torch
 
 from mmtl.utils.config import innermost_dataset
 
-#: Pipeline transforms that only load or pack data: nothing to replay. mmtl's ``LoadImage``
-#: gives the BGR image ``cv2.imread`` gives (with ``min_size`` it decodes a JPEG at a reduced
-#: scale first, a small difference from the full decode the deployed model then sees).
+#: Pipeline transforms that only load or pack data: no preprocessing step to replay. The
+#: loader's settings (``min_size``, ``background``) go to ``deploy.json``'s ``decode`` entry,
+#: and the ONNX runner decodes with mmtl's own decoder (see :func:`pipeline_decode`).
 PASS_THROUGH_TRANSFORMS = ('LoadImageFromFile', 'LoadImage', 'PackInputs', 'PackClsInputs')
 
 StepConverter = Callable[[dict], dict]
@@ -112,6 +112,26 @@ def pipeline_to_steps(pipeline: Sequence[dict]) -> List[dict]:
     return steps
 
 
+def pipeline_decode(pipeline: Sequence[dict]) -> dict:
+    """How the test pipeline's loader decodes files, for the ONNX runner's ``load_image``.
+
+    Args:
+        pipeline (Sequence[dict]): Transform configs.
+
+    Returns:
+        dict: ``min_size`` (short edge of a reduced-scale JPEG decode, or None) and
+        ``background`` (RGB under transparent pixels), as mmtl's ``LoadImage`` has them.
+    """
+    for transform in pipeline:
+        name = (
+            transform['type'] if isinstance(transform['type'], str) else transform['type'].__name__
+        )
+        if name.split('.')[-1].startswith('LoadImage'):
+            background = transform.get('background', (255, 255, 255))
+            return dict(min_size=transform.get('min_size'), background=list(background))
+    return dict(min_size=None, background=[255, 255, 255])
+
+
 def steps_output_size(steps: Sequence[dict]) -> Optional[Tuple[int, int]]:
     """The fixed ``(height, width)`` the steps produce, or None if it depends on the image."""
     size = None
@@ -163,10 +183,12 @@ def build_deploy_meta(model: torch.nn.Module, input_size: Optional[int] = None) 
             the test pipeline produces; when given and different, a final resize is added.
 
     Returns:
-        dict: ``preprocess``, ``input_size`` ([height, width]), ``mean``, ``std``,
+        dict: ``decode`` (see :func:`pipeline_decode`), ``preprocess``, ``input_size``
+        ([height, width]), ``mean``, ``std``,
         ``channel_order`` and ``classes``.
     """
-    steps = pipeline_to_steps(find_test_pipeline(model._config))
+    pipeline = find_test_pipeline(model._config)
+    steps = pipeline_to_steps(pipeline)
     size = steps_output_size(steps)
     if input_size is not None and size != (input_size, input_size):
         steps.append(dict(type='resize', size=[input_size, input_size], interpolation='bilinear'))
@@ -178,6 +200,7 @@ def build_deploy_meta(model: torch.nn.Module, input_size: Optional[int] = None) 
         )
     classes = model._dataset_meta.get('classes')
     return dict(
+        decode=pipeline_decode(pipeline),
         preprocess=steps,
         input_size=list(size),
         classes=list(classes) if classes is not None else None,

@@ -1,18 +1,27 @@
-"""Classify images with an exported ONNX model: onnxruntime, numpy and OpenCV only.
+"""Classify images with an exported ONNX model: onnxruntime, numpy, Pillow and OpenCV only.
 
 This module imports nothing from mmtl, mmengine, mmpretrain or torch, so that a deployment
-box needs only ``numpy``, ``opencv-python(-headless)`` and ``onnxruntime``. It can be used
-inside mmtl (``from mmtl.deployment.onnx_inferencer import OnnxClassifier``), or copied on its
-own next to an exported model folder (``model.onnx`` + ``deploy.json``, written by
-``tools/deployment/export.py``) and loaded from there.
+box needs only ``numpy``, ``pillow``, ``opencv-python(-headless)`` and ``onnxruntime``
+(``simplejpeg`` too, if training had it: it decodes JPEGs). It can be used inside mmtl
+(``from mmtl.deployment.onnx_inferencer import OnnxClassifier``), or copied next to an
+exported model folder (``model.onnx`` + ``deploy.json``, written by
+``tools/deployment/export.py``) together with ``mmtl/datasets/transforms/image_io.py``.
 
-The preprocessing reproduces mmtl's test pipeline step by step (the same OpenCV calls that
-mmcv makes), as described by the ``preprocess`` list of ``deploy.json``.
+Files are decoded by mmtl's own decoder (``image_io.py``, loaded by file path: from beside
+this file, else from the mmtl source tree this file sits in), the one the training, testing
+and inference loaders use: every colour mode, EXIF orientation, transparency onto white,
+reduced-scale JPEG decoding as the test pipeline's ``LoadImage(min_size=...)`` does, and the
+pixel limit ``MMTL_MAX_IMAGE_PIXELS``. The remaining preprocessing reproduces the test
+pipeline step by step (the same OpenCV calls that mmcv makes), as described by the
+``preprocess`` list of ``deploy.json``.
 """
 
+import importlib.util
 import json
 import os
 import os.path as osp
+import sys
+from types import ModuleType
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import cv2
@@ -102,33 +111,90 @@ def center_crop(img: np.ndarray, params: dict) -> np.ndarray:
     return img[top : top + crop_height, left : left + crop_width]
 
 
-def load_image(image: ImageInput) -> np.ndarray:
-    """Read an image as ``HxWx3`` BGR uint8, as mmcv's ``imread`` does (EXIF rotation applied).
+#: Where mmtl's decoder is looked for, relative to this file: a copy beside it, or its place
+#: in the mmtl source tree.
+IMAGE_IO_CANDIDATES = ('image_io.py', osp.join('..', 'datasets', 'transforms', 'image_io.py'))
+
+#: Module name the decoder is loaded under (when mmtl itself is not imported).
+_IMAGE_IO_MODULE = 'mmtl_image_io'
+
+
+def image_io() -> ModuleType:
+    """mmtl's image decoder module, loaded without importing mmtl (cached).
+
+    Returns:
+        module: ``mmtl/datasets/transforms/image_io.py``.
+
+    Raises:
+        ImportError: It is neither beside this file nor in an mmtl source tree around it.
+    """
+    loaded = sys.modules.get('mmtl.datasets.transforms.image_io') or sys.modules.get(
+        _IMAGE_IO_MODULE
+    )
+    if loaded is not None:
+        return loaded
+    here = osp.dirname(osp.abspath(__file__))
+    for candidate in IMAGE_IO_CANDIDATES:
+        path = osp.normpath(osp.join(here, candidate))
+        if osp.isfile(path):
+            spec = importlib.util.spec_from_file_location(_IMAGE_IO_MODULE, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[_IMAGE_IO_MODULE] = module
+            spec.loader.exec_module(module)
+            return module
+    raise ImportError(
+        f"mmtl's image decoder image_io.py was not found beside {__file__}: copy "
+        f'mmtl/datasets/transforms/image_io.py next to this file'
+    )
+
+
+def load_image(image: ImageInput, decode: Optional[dict] = None) -> np.ndarray:
+    """Decode an image as ``HxWx3`` BGR uint8 exactly as mmtl's test pipeline loader does.
 
     Args:
-        image (str | np.ndarray): A file path, or an already loaded BGR array (returned as is).
+        image (str | np.ndarray): A file path, or a BGR array (``uint8``, ``uint16`` or float
+            in [0, 1]; grey, BGR or BGRA; see ``image_io.array_to_bgr``).
+        decode (dict, optional): ``deploy.json``'s ``decode`` entry: ``min_size`` (short
+            edge for a reduced-scale JPEG decode, or None) and ``background`` (RGB under
+            transparent pixels). Defaults to None: full size, white.
 
     Returns:
         np.ndarray: The image.
+
+    Raises:
+        ValueError: The file cannot be read or decoded, or exceeds the pixel limit (the
+            message names it); the array is not a supported image.
     """
+    decode = decode or {}
+    background = tuple(decode.get('background') or (255, 255, 255))
+    io_module = image_io()
     if isinstance(image, np.ndarray):
-        return image
-    data = np.fromfile(image, dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if img is None:
-        raise ValueError(f'cannot decode image file {image}')
-    return img
+        return io_module.array_to_bgr(image, background)
+    try:
+        return io_module.decode_image_file(image, decode.get('min_size'), background)
+    except io_module.ImageDecodeError as err:
+        raise ValueError(str(err)) from err
 
 
-def expand_inputs(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List[ImageInput]:
+def expand_inputs(
+    inputs: Union[ImageInput, Sequence[ImageInput]], unreadable: Optional[list] = None
+) -> List[ImageInput]:
     """A path, a folder (its images, recursively, sorted), an array or a list of them, flattened.
 
     Args:
         inputs: What to classify.
+        unreadable (list, optional): Receives ``(folder, reason)`` for each sub-folder that
+            cannot be listed. Defaults to None: such a folder raises its ``OSError``.
 
     Returns:
         list: File paths and arrays, in order.
     """
+
+    def on_error(error: OSError) -> None:
+        if unreadable is None:
+            raise error
+        unreadable.append((error.filename, f'unreadable folder: {error.strerror}'))
+
     items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
     expanded: List[ImageInput] = []
     for item in items:
@@ -136,7 +202,7 @@ def expand_inputs(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List[Image
             expanded.append(item)
         elif osp.isdir(item):
             found = []
-            for folder, _, files in os.walk(item):
+            for folder, _, files in os.walk(item, onerror=on_error):
                 found += [
                     osp.join(folder, f) for f in files if f.lower().endswith(IMAGE_EXTENSIONS)
                 ]
@@ -164,7 +230,7 @@ def preprocess_image(image: ImageInput, meta: dict) -> np.ndarray:
         np.ndarray: ``CxHxW`` in the model's channel order: normalised float32, or raw pixels
         of the input dtype when the normalisation is folded into the graph.
     """
-    img = load_image(image)
+    img = load_image(image, meta.get('decode'))
     for step in meta['preprocess']:
         if step['type'] not in PREPROCESS_STEPS:
             raise ValueError(
@@ -181,6 +247,14 @@ def preprocess_image(image: ImageInput, meta: dict) -> np.ndarray:
     mean = np.asarray(meta['mean'], dtype=np.float32).reshape(-1, 1, 1)
     std = np.asarray(meta['std'], dtype=np.float32).reshape(-1, 1, 1)
     return (chw.astype(np.float32) - mean) / std
+
+
+class OnnxResults(list):
+    """Per-image results, plus ``skipped``: ``(path, reason)`` of files not classified."""
+
+    def __init__(self, results=()) -> None:
+        super().__init__(results)
+        self.skipped: List[tuple] = []
 
 
 class OnnxClassifier:
@@ -244,20 +318,37 @@ class OnnxClassifier:
             batch_size (int): Images per run. Defaults to 32.
 
         Returns:
-            dict | list[dict]: One dict for a single file or array, else one per image, with
-            ``pred_label``, ``pred_score``, ``pred_class`` (when class names are known),
-            ``pred_scores`` and ``img_path`` (for files).
+            dict | list[dict]: One dict for a single file or array, else one per classified
+            image (:class:`OnnxResults`), with ``pred_label``, ``pred_score``,
+            ``pred_class`` (when class names are known), ``pred_scores`` and ``img_path``
+            (for files). Of several inputs, a file that cannot be decoded is skipped, named
+            on stderr and listed in the result's ``skipped``; a single one raises.
+
+        Raises:
+            ValueError: No images; a single file that cannot be decoded, or none of several.
         """
         single = isinstance(inputs, np.ndarray) or (isinstance(inputs, str) and osp.isfile(inputs))
-        images = expand_inputs(inputs)
+        results = OnnxResults()
+        images = expand_inputs(inputs, results.skipped)
+        for folder, reason in results.skipped:
+            print(f'skipped {folder}: {reason}', file=sys.stderr)
         if not images:
             raise ValueError(f'no images found in {inputs!r}')
-        results = []
-        for start in range(0, len(images), batch_size):
-            chunk = images[start : start + batch_size]
-            batch = np.stack([self.preprocess(image) for image in chunk])
-            scores = self.forward(batch)['scores']
-            for image, row in zip(chunk, scores):
+        prepared = []
+        for image in images:
+            try:
+                prepared.append((image, self.preprocess(image)))
+            except ValueError as err:
+                if single or not isinstance(image, str):
+                    raise
+                results.skipped.append((image, str(err)))
+                print(f'skipped {image}: {err}', file=sys.stderr)
+        if not prepared:
+            raise ValueError(f'no image could be classified: {results.skipped[:5]}')
+        for start in range(0, len(prepared), batch_size):
+            chunk = prepared[start : start + batch_size]
+            scores = self.forward(np.stack([data for _, data in chunk]))['scores']
+            for (image, _), row in zip(chunk, scores):
                 results.append(self._result(image, row))
         return results[0] if single else results
 

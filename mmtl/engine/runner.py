@@ -1,12 +1,37 @@
-"""mmengine's Runner with learning-rate scaling that counts gradient accumulation."""
+"""mmengine's Runner with mmtl's config meaning, checks before any work, and lr scaling
+that counts gradient accumulation."""
 
-from typing import Dict, List, Optional, Union
+import contextlib
+import contextvars
+import copy
+import logging
+from typing import Callable, Dict, Iterator, List, Optional, Union
 
+from mmengine.config import Config
+from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.runner import BaseLoop, Runner
+from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 from torch.utils.data import DataLoader
 
 from mmtl.registry import RUNNERS
+from mmtl.utils.checkpoint import register_checkpoint_schemes
+from mmtl.utils.config_checks import validate_config
+from mmtl.utils.config_semantics import resolve_config
+from mmtl.utils.errors import ConfigError, UserError
+
+from .checkpoint_fit import (
+    PARTIAL_LOAD_KEY,
+    CheckpointFitError,
+    check_exact_fit,
+    check_transfer_fit,
+    drop_executable_meta,
+)
+
+#: The config as written, while :meth:`MMTLRunner.from_cfg` builds a Runner from its
+#: resolved copy (the Runner dumps the former and runs the latter).
+_SOURCE_CFG: contextvars.ContextVar = contextvars.ContextVar('mmtl_source_cfg', default=None)
 
 
 def effective_batch_size(world_size: int, batch_size: int, accumulative_counts: int) -> int:
@@ -42,10 +67,56 @@ def accumulative_counts_of(optim_wrapper: Union[OptimWrapper, OptimWrapperDict])
     return max(getattr(w, '_accumulative_counts', 1) for w in _wrapper_list(optim_wrapper))
 
 
+@contextlib.contextmanager
+def errors_name_section(section: str) -> Iterator[None]:
+    """Re-raise a user error met while building ``section`` with the section's own keys.
+
+    A dataset does not know which dataloader it belongs to, so its messages suggest
+    ``train_dataloader.dataset...`` keys; while the val or test loop is built they name
+    ``val_dataloader`` / ``test_dataloader`` instead. ValueErrors and missing files met
+    while building a dataset (an unknown class folder, a missing split) become one-line
+    :class:`ConfigError` s that name the section.
+
+    Args:
+        section (str): ``'train_dataloader'``, ``'val_dataloader'`` or ``'test_dataloader'``.
+    """
+    try:
+        yield
+    except (UserError, FileNotFoundError, ValueError) as err:
+        message = str(err)
+        if section != 'train_dataloader':
+            message = message.replace('train_dataloader.', f'{section}.')
+        if section not in message:
+            message = f'{section}.dataset: {message}'
+        error_type = type(err) if isinstance(err, (UserError, FileNotFoundError)) else ConfigError
+        try:
+            new_error = error_type(message)
+        except TypeError:  # an error class with another constructor
+            new_error = ConfigError(message)
+        raise new_error from None
+
+
 @RUNNERS.register_module()
 class MMTLRunner(Runner):
-    """mmengine's :class:`~mmengine.runner.Runner`, with lr scaling by the effective batch.
+    """mmengine's :class:`~mmengine.runner.Runner`, with mmtl's config meaning, checks
+    before any work, and lr scaling by the effective batch.
 
+    **Config meaning.** :meth:`from_cfg` builds the Runner from
+    :func:`~mmtl.utils.config_semantics.resolve_config` of a copy of the config
+    (``input_size``, ``data_root``, ``'auto'`` loader values, schedulers past the end,
+    ``default_hooks.X=None``), after :func:`~mmtl.utils.config_checks.validate_config`
+    (keys against the signatures of their types, value ranges, data roots, class count).
+    The base runtime sets ``runner_type='MMTLRunner'``, so mmengine's ``RUNNERS.build(cfg)``
+    gets here too. ``runner.cfg`` is the resolved config (what runs, and what checkpoints
+    record); the config dumped into the work dir, and ``runner.source_cfg``, are the config as
+    written, so it re-runs on another machine with another ``data_root``.
+
+    **Checks after building.** A model that cannot be built from its config (an unknown
+    ``frozen_modules`` name) and every hook's ``check_setup(runner)`` (e.g. a
+    ``GradualUnfreezeHook`` step naming a module the model lacks) fail while the Runner is
+    built, before any data is read; errors building a val/test dataloader name its keys.
+
+    **lr scaling.**
     mmengine scales the lr by ``world_size * batch_size / base_batch_size`` and ignores
     ``optim_wrapper.accumulative_counts``, although an accumulated step sees that many times
     more images. Here the ratio is ``world_size * batch_size * accumulative_counts /
@@ -53,6 +124,65 @@ class MMTLRunner(Runner):
     the lr before and after scaling, whether or not scaling is enabled, and a second line
     how the training images are shared among the processes.
     """
+
+    def __init__(self, *args, cfg=None, **kwargs) -> None:
+        source = _SOURCE_CFG.get()
+        # mmengine's __init__ dumps `cfg` (work dir, visualizer): give it the config as written.
+        super().__init__(*args, cfg=source if source is not None else cfg, **kwargs)
+        self.source_cfg = self.cfg
+        if source is not None:
+            self.cfg = copy.deepcopy(cfg)
+        self.check_setup()
+
+    @classmethod
+    def from_cfg(cls, cfg: Union[Config, dict]) -> 'MMTLRunner':
+        """Check ``cfg``, apply mmtl's meaning to a copy, and build the Runner from it.
+
+        Args:
+            cfg (Config | dict): The config as written (file + overrides).
+
+        Returns:
+            MMTLRunner: Built from the resolved copy; dumps ``cfg`` as written.
+
+        Raises:
+            ConfigError: A key, value, type, data root or class count is wrong (one line,
+                before any work).
+        """
+        source = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(copy.deepcopy(cfg))
+        resolved = resolve_config(source)
+        validate_config(resolved)
+        token = _SOURCE_CFG.set(source)
+        try:
+            return super().from_cfg(resolved)
+        finally:
+            _SOURCE_CFG.reset(token)
+
+    def check_setup(self) -> None:
+        """Run every hook's ``check_setup(runner)``, once the model and hooks are built.
+
+        A hook that can tell from the built model that its settings cannot work (a module
+        name that does not exist) defines ``check_setup`` and raises a
+        :class:`~mmtl.utils.errors.ConfigError`; it is called before any data is read.
+        """
+        for hook in self._hooks:
+            check = getattr(hook, 'check_setup', None)
+            if callable(check):
+                check(self)
+
+    def build_train_loop(self, loop):
+        """mmengine's train loop; errors building its dataloader name its keys."""
+        with errors_name_section('train_dataloader'):
+            return super().build_train_loop(loop)
+
+    def build_val_loop(self, loop):
+        """mmengine's val loop; errors building its dataloader name ``val_dataloader``."""
+        with errors_name_section('val_dataloader'):
+            return super().build_val_loop(loop)
+
+    def build_test_loop(self, loop):
+        """mmengine's test loop; errors building its dataloader name ``test_dataloader``."""
+        with errors_name_section('test_dataloader'):
+            return super().build_test_loop(loop)
 
     def scale_lr(
         self,
@@ -112,3 +242,73 @@ class MMTLRunner(Runner):
             f'Training data: {total} images, {per_process} per process in each of '
             f'{self.world_size} processes ({len(loader)} iterations per epoch).'
         )
+
+    # ----------------------------------------------------------------------------------------
+    # Checkpoint loading (owned by the checkpoint-trust work; kept apart from the rest)
+    # ----------------------------------------------------------------------------------------
+
+    #: The fit of a loaded checkpoint is checked and reported here, so
+    #: :class:`~mmtl.engine.hooks.CheckpointLoadReportHook` stays quiet.
+    reports_checkpoint_fit = True
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        """mmengine's resume, with the checkpoint checked as for resuming (exact fit)."""
+        self._mmtl_resuming = True
+        try:
+            super().resume(filename, *args, **kwargs)
+        finally:
+            self._mmtl_resuming = False
+
+    def _building_for_training(self) -> bool:
+        """Whether :meth:`train` is running: it builds the optimizer before loading.
+
+        (The train loop is no sign: hooks build it in ``before_run`` of a test too.)
+        """
+        return isinstance(self.optim_wrapper, (OptimWrapper, OptimWrapperDict))
+
+    def load_checkpoint(
+        self,
+        filename: str,
+        map_location: Union[str, Callable] = 'cpu',
+        strict: bool = False,
+        revise_keys: list = [(r'^module.', '')],  # noqa: B006  (mmengine's signature)
+    ) -> dict:
+        """Load a checkpoint through mmtl's safe loader and check that it fits the model.
+
+        Testing and resuming need every tensor (:func:`check_exact_fit`); ``load_from`` for
+        training needs the backbone (:func:`check_transfer_fit`, ``load_from_partial`` in
+        the config allows less). One line reports the result; mmengine's own mismatch dump
+        is not printed. A ``meta['config']`` entry (which mmengine's resume would run as
+        Python) is dropped.
+
+        Raises:
+            CheckpointFitError: The checkpoint does not fit (one line).
+        """
+        register_checkpoint_schemes()  # covers schemes registered after ``import mmtl``
+        checkpoint = _load_checkpoint(filename, map_location=map_location, logger='silent')
+        if not isinstance(checkpoint, dict):
+            raise CheckpointFitError(f'checkpoint {filename} holds no state_dict')
+        drop_executable_meta(checkpoint, filename, self.logger)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        model_state = model.state_dict()
+        if getattr(self, '_mmtl_resuming', False):
+            check_exact_fit(checkpoint, model_state, filename, 'resuming', revise_keys)
+        elif self._building_for_training():
+            allow = bool(self.cfg.get(PARTIAL_LOAD_KEY, False))
+            _, line, warn = check_transfer_fit(
+                checkpoint, model_state, filename, allow, revise_keys
+            )
+            self.logger.log(logging.WARNING if warn else logging.INFO, line)
+        else:
+            check_exact_fit(checkpoint, model_state, filename, 'testing', revise_keys)
+        _load_checkpoint_to_model(model, checkpoint, strict, 'silent', revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+
+# The root registry too, so that ``runner_type='MMTLRunner'`` builds through mmengine's own
+# ``RUNNERS.build(cfg)`` (the standard OpenMMLab train script) without a default scope.
+if 'MMTLRunner' not in MMENGINE_RUNNERS.module_dict:
+    MMENGINE_RUNNERS.register_module(module=MMTLRunner)

@@ -1,5 +1,7 @@
 from .checkpoint import (
     CheckpointDownloadError,
+    CheckpointError,
+    NotACheckpointError,
     UnsafeCheckpointError,
     cached_checkpoint_path,
     download_checkpoint,
@@ -13,6 +15,8 @@ from .setup_env import register_all_modules
 
 __all__ = [
     'CheckpointDownloadError',
+    'CheckpointError',
+    'NotACheckpointError',
     'UnsafeCheckpointError',
     'apply_data_root',
     'atomic_open',

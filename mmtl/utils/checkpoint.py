@@ -6,15 +6,23 @@ to load. mmtl keeps ``weights_only=True`` and allows exactly the extra types tha
 mmpretrain checkpoints contain; anything else is refused with an error naming the file and
 the type. The loaders are registered as mmengine checkpoint schemes, so ``load_from``,
 ``resume`` and ``--checkpoint`` all go through them.
+
+mmengine's own scheme loaders (``torchvision://``, ``modelzoo://``, ``open-mmlab://``,
+``openmmlab://``, ``mmcls://``, ``pavi://``, ``s3://``, ``petrel://``) call its module-level
+``load_from_http`` or plain ``torch.load`` directly, so each prefix gets its own safe loader
+here (:data:`SAFE_SCHEME_LOADERS`), and a prefix mmtl has no loader for is refused.
 """
 
 import http.client
+import io
 import os
 import os.path as osp
 import pickle
+import tempfile
 import urllib.error
 import urllib.request
-from typing import Any, Callable, List, Optional, Tuple, Union
+import zipfile
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
 from urllib.parse import urlparse
 
 import numpy as np
@@ -22,8 +30,10 @@ import torch
 from mmengine.dist import barrier, get_dist_info
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
+from mmengine.runner import checkpoint as mmengine_checkpoint
 
 from .checkpoint_converters import convert_checkpoint
+from .errors import CheckpointError
 from .fileio import atomic_open
 from .safetensors_io import is_safetensors, load_safetensors
 
@@ -35,12 +45,24 @@ OFFLINE_ENV = 'MMTL_OFFLINE'
 DOWNLOAD_TIMEOUT_S = 30
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
     """A checkpoint holds objects outside the allow-list of safe types."""
 
 
-class CheckpointDownloadError(RuntimeError):
+class NotACheckpointError(CheckpointError, ValueError):
+    """A file is no torch checkpoint at all (text, an image, empty, truncated)."""
+
+
+class CheckpointDownloadError(CheckpointError, RuntimeError):
     """A checkpoint URL is not in the local cache and could not be downloaded."""
+
+
+class UnsupportedSchemeError(CheckpointError, ValueError):
+    """A checkpoint address uses a scheme that mmtl has no safe loader for."""
+
+
+class TrustedCheckpointsError(CheckpointError, ValueError):
+    """``MMTL_TRUSTED_CHECKPOINTS`` holds an entry that is not an absolute path."""
 
 
 def _restricted_getattr(obj: Any, name: str) -> Any:
@@ -90,49 +112,157 @@ def safe_checkpoint_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
 
 
 def _trusted_checkpoint_paths() -> set:
+    """The files listed in ``MMTL_TRUSTED_CHECKPOINTS`` (resolved); absolute paths only.
+
+    Raises:
+        TrustedCheckpointsError: An entry is a relative path: it would trust whatever file
+            has that name in the current folder.
+    """
     value = os.environ.get(TRUSTED_CHECKPOINTS_ENV, '')
-    return {osp.realpath(p) for p in value.split(os.pathsep) if p}
+    entries = [p for p in value.split(os.pathsep) if p]
+    for entry in entries:
+        if not osp.isabs(osp.expanduser(entry)):
+            raise TrustedCheckpointsError(
+                f'{TRUSTED_CHECKPOINTS_ENV}: {entry!r} is a relative path; list absolute paths '
+                f'only (a relative one trusts whatever file has that name in the current folder)'
+            )
+    return {osp.realpath(osp.expanduser(p)) for p in entries}
 
 
-def _unsafe_globals(filename: str) -> List[str]:
+def _unsafe_globals(source: Union[str, IO[bytes]]) -> List[str]:
     try:
-        return torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+        return torch.serialization.get_unsafe_globals_in_checkpoint(source)
     except Exception:  # not a zip checkpoint: the caller's message is enough
         return []
+    finally:
+        if not isinstance(source, str):
+            source.seek(0)
 
 
-def safe_torch_load(filename: str, map_location: Any = 'cpu') -> Any:
+#: How torch's legacy (non-zip) format begins: pickle protocol 2, then its magic number.
+_LEGACY_MAGIC = pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2)[2:-1]
+
+#: File signatures that are certainly no checkpoint, and what to call them.
+_KNOWN_SIGNATURES = (
+    (b'\x89PNG', 'a PNG image'),
+    (b'\xff\xd8\xff', 'a JPEG image'),
+    (b'GIF8', 'a GIF image'),
+    (b'BM', 'a BMP image'),
+    (b'RIFF', 'a RIFF file (WebP image, audio)'),
+    (b'%PDF', 'a PDF document'),
+    (b'\x1f\x8b', 'a gzip file'),
+    (b'PK\x03\x04', 'a truncated or damaged zip archive'),
+)
+
+
+def checkpoint_format(source: Union[str, IO[bytes]]) -> Tuple[Optional[str], str]:
+    """Tell from its first bytes whether a file can be a torch checkpoint.
+
+    Args:
+        source (str | file): A path or a seekable binary file (left at its start).
+
+    Returns:
+        tuple: ``('zip' | 'legacy', '')`` for torch's two formats, else ``(None, reason)``
+        with what the file looks like ("empty file", "a PNG image", ...).
+    """
+    if isinstance(source, str):
+        with open(source, 'rb') as f:
+            return checkpoint_format(f)
+    head = source.read(64)
+    source.seek(0)
+    is_zip = zipfile.is_zipfile(source)
+    source.seek(0)
+    if is_zip:
+        return 'zip', ''
+    if head.startswith(b'\x80') and _LEGACY_MAGIC in head[:16]:
+        return 'legacy', ''
+    if not head:
+        return None, 'empty file'
+    for signature, name in _KNOWN_SIGNATURES:
+        if head.startswith(signature):
+            return None, name
+    if head.startswith(b'\x80'):
+        return None, 'a plain Python pickle, not a torch checkpoint'
+    try:
+        head.decode('utf-8')
+    except UnicodeDecodeError:
+        return None, 'unknown binary data'
+    return None, 'a text file'
+
+
+def _is_refused_type(err: Exception) -> bool:
+    """Whether a ``weights_only`` failure is a type outside the allow-list (not damage)."""
+    text = str(err)
+    markers = ('GLOBAL', 'Unsupported global', 'refusing getattr', 'Unsupported operand')
+    return isinstance(err, pickle.UnpicklingError) and any(m in text for m in markers)
+
+
+def safe_torch_load(
+    filename: Union[str, IO[bytes]], map_location: Any = 'cpu', name: Optional[str] = None
+) -> Any:
     """Load a torch checkpoint with ``weights_only=True`` and mmtl's allow-list.
 
     Args:
-        filename (str): Path of the checkpoint file.
+        filename (str | file): Path of the checkpoint file, or a seekable binary file.
         map_location: Passed to :func:`torch.load`. Defaults to ``'cpu'``.
+        name (str, optional): What to call the file in messages (for file objects).
 
     Returns:
         Any: The loaded object (usually a dict).
 
     Raises:
         FileNotFoundError: The file does not exist.
+        NotACheckpointError: The file is no torch checkpoint (text, image, empty, damaged).
         UnsafeCheckpointError: The file holds types outside the allow-list.
+        TrustedCheckpointsError: ``MMTL_TRUSTED_CHECKPOINTS`` lists a relative path.
     """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint file not found: {filename}')
-    if osp.realpath(filename) in _trusted_checkpoint_paths():
-        # The user listed this very file as trusted (see TRUSTED_CHECKPOINTS_ENV).
-        return torch.load(filename, map_location=map_location, weights_only=False)
+    if isinstance(filename, str):
+        filename = osp.expanduser(filename)
+        if not osp.isfile(filename):
+            raise FileNotFoundError(f'checkpoint file not found: {filename}')
+        with open(filename, 'rb') as f:
+            return _safe_load(f, name or filename, map_location, osp.realpath(filename))
+    return _safe_load(filename, name or repr(filename), map_location, None)
+
+
+def _safe_load(f: IO[bytes], name: str, map_location: Any, real_path: Optional[str]) -> Any:
+    trusted = _trusted_checkpoint_paths()
+    kind, reason = checkpoint_format(f)
+    if kind is None:
+        raise NotACheckpointError(f'not a checkpoint: {name} ({reason})')
     try:
+        if real_path is not None and real_path in trusted:
+            # The user listed this very file as trusted (see TRUSTED_CHECKPOINTS_ENV).
+            return torch.load(f, map_location=map_location, weights_only=False)
         with torch.serialization.safe_globals(safe_checkpoint_globals()):
-            return torch.load(filename, map_location=map_location, weights_only=True)
+            return torch.load(f, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        unsafe = [g for g in _unsafe_globals(filename) if g not in _allowed_names()]
+        if not _is_refused_type(err):
+            raise NotACheckpointError(f'not a checkpoint: {name} (damaged: {err})') from None
+        f.seek(0)
+        unsafe = [g for g in _unsafe_globals(f) if g not in _allowed_names()]
         found = f' It references {", ".join(unsafe)}.' if unsafe else ''
         raise UnsafeCheckpointError(
-            f'Refused to load checkpoint {filename}: it holds objects outside the types that '
+            f'Refused to load checkpoint {name}: it holds objects outside the types that '
             f'mmengine/mmpretrain checkpoints contain, and unpickling them could run code.'
-            f'{found} If you made this file yourself and trust it, list its path in the '
-            f'{TRUSTED_CHECKPOINTS_ENV} environment variable. ({err})'
+            f'{found} If you made this file yourself and trust it, list its absolute path in '
+            f'the {TRUSTED_CHECKPOINTS_ENV} environment variable. ({_last_line(err)})'
         ) from None
+    except (RuntimeError, EOFError, KeyError, ValueError, IndexError, OSError) as err:
+        detail = _last_line(err) or type(err).__name__
+        raise NotACheckpointError(
+            f'not a checkpoint: {name} (truncated or damaged: {detail})'
+        ) from None
+
+
+def _last_line(err: Exception) -> str:
+    """The informative line of an error: torch's weights_only messages end with advice."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    useful = [
+        line for line in lines if not line.startswith(('Check the documentation', 'Weights only'))
+    ]
+    text = (useful or lines or [''])[0]
+    return text[:300]
 
 
 def _allowed_names() -> set:
@@ -211,13 +341,30 @@ def _download(url: str, target: str, timeout: float) -> None:
         ) from None
 
 
+def _require_mapping(checkpoint: Any, name: str) -> Any:
+    """A checkpoint is a dict (of weights, or with a ``state_dict``); anything else is refused."""
+    if not isinstance(checkpoint, dict):
+        raise NotACheckpointError(
+            f'not a checkpoint: {name} (holds a {type(checkpoint).__name__}, not a dict of weights)'
+        )
+    return checkpoint
+
+
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
     """mmengine checkpoint scheme for local paths, loading safely (``.safetensors`` too)."""
     if is_safetensors(filename):
-        checkpoint = load_safetensors(osp.expanduser(filename), map_location=map_location)
+        path = osp.expanduser(filename)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'checkpoint file not found: {filename}')
+        try:
+            checkpoint = load_safetensors(path, map_location=map_location)
+        except Exception as err:  # safetensors raises its own types for a damaged header
+            raise NotACheckpointError(
+                f'not a checkpoint: {filename} (not a valid safetensors file: {err})'
+            ) from None
     else:
         checkpoint = safe_torch_load(filename, map_location=map_location)
-    return _convert_torchvision(checkpoint, filename)
+    return _convert_torchvision(_require_mapping(checkpoint, filename), filename)
 
 
 def load_url_checkpoint(
@@ -225,8 +372,9 @@ def load_url_checkpoint(
 ) -> Any:
     """mmengine checkpoint scheme for ``http(s)://``: cache once, then load safely."""
     del model_dir  # always the torch hub cache, so that users know where to drop files
-    checkpoint = safe_torch_load(download_checkpoint(filename), map_location=map_location)
-    return _convert_torchvision(checkpoint, filename)
+    path = download_checkpoint(filename)
+    checkpoint = safe_torch_load(path, map_location=map_location)
+    return _convert_torchvision(_require_mapping(checkpoint, path), filename)
 
 
 def _convert_torchvision(checkpoint: Any, source: str) -> Any:
@@ -235,12 +383,132 @@ def _convert_torchvision(checkpoint: Any, source: str) -> Any:
     return convert_checkpoint(checkpoint, source)
 
 
-def register_checkpoint_schemes() -> None:
-    """Make mmengine load local and URL checkpoints through mmtl's safe loaders."""
-    CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
-    CheckpointLoader.register_scheme(
-        prefixes=('http://', 'https://'), loader=load_url_checkpoint, force=True
+def _model_url(filename: str, prefix: str, urls: Dict[str, str], source: str) -> str:
+    """The URL (or path) mmengine's table ``urls`` gives the name after ``prefix``."""
+    name = filename[len(prefix) :]
+    if name not in urls:
+        raise FileNotFoundError(
+            f"{filename}: {source} has no checkpoint named {name!r} (mmengine's table)"
+        )
+    return urls[name]
+
+
+def load_torchvision_scheme(filename: str, map_location: Any = None) -> Any:
+    """``torchvision://NAME`` and ``modelzoo://NAME``: torchvision's URL, loaded safely."""
+    prefix = 'modelzoo://' if filename.startswith('modelzoo://') else 'torchvision://'
+    urls = mmengine_checkpoint.get_torchvision_models()
+    return load_url_checkpoint(_model_url(filename, prefix, urls, 'torchvision'), map_location)
+
+
+def load_openmmlab_scheme(filename: str, map_location: Any = None) -> Any:
+    """``open-mmlab://NAME`` / ``openmmlab://NAME``: a URL, or a file in ``MMENGINE_HOME``."""
+    prefix = 'open-mmlab://' if filename.startswith('open-mmlab://') else 'openmmlab://'
+    name = filename[len(prefix) :]
+    name = mmengine_checkpoint.get_deprecated_model_names().get(name, name)
+    urls = mmengine_checkpoint.get_external_models()
+    target = _model_url(prefix + name, prefix, urls, 'OpenMMLab')
+    if is_url(target):
+        return load_url_checkpoint(target, map_location)
+    return load_local_checkpoint(
+        osp.join(mmengine_checkpoint._get_mmengine_home(), target), map_location
     )
+
+
+def load_mmcls_scheme(filename: str, map_location: Any = None) -> Any:
+    """``mmcls://NAME``: the mmcls model zoo URL, loaded safely, backbone keys kept."""
+    url = _model_url(filename, 'mmcls://', mmengine_checkpoint.get_mmcls_models(), 'mmcls')
+    return mmengine_checkpoint._process_mmcls_checkpoint(load_url_checkpoint(url, map_location))
+
+
+def load_pavi_scheme(filename: str, map_location: Any = None) -> Any:
+    """``pavi://PATH``: downloaded with pavi's model cloud into a temporary file, loaded safely."""
+    try:
+        from pavi import modelcloud
+    except ImportError:
+        raise ImportError(f'{filename}: install pavi to load checkpoints from pavi://') from None
+    model = modelcloud.get(filename[len('pavi://') :])
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        downloaded = osp.join(tmp_dir, model.name)
+        model.download(downloaded)
+        checkpoint = safe_torch_load(downloaded, map_location=map_location, name=filename)
+    return _require_mapping(checkpoint, filename)
+
+
+def load_object_storage_scheme(
+    filename: str, map_location: Any = None, backend: str = 'petrel'
+) -> Any:
+    """``s3://`` / ``petrel://`` (optionally ``NAME:s3://``): read through mmengine's file
+    backend, loaded safely from memory."""
+    from mmengine.fileio import get_file_backend
+
+    data = get_file_backend(filename, backend_args={'backend': backend}).get(filename)
+    with io.BytesIO(data) as buffer:
+        checkpoint = safe_torch_load(buffer, map_location=map_location, name=filename)
+    return _require_mapping(checkpoint, filename)
+
+
+#: Every checkpoint scheme mmengine 0.10.7 registers, and mmtl's safe loader for it. The
+#: prefixes are mmengine's own (some are regular expressions), so that they replace its loaders.
+SAFE_SCHEME_LOADERS: Dict[Tuple[str, ...], Callable] = {
+    ('',): load_local_checkpoint,
+    ('http://', 'https://'): load_url_checkpoint,
+    ('torchvision://', 'modelzoo://'): load_torchvision_scheme,
+    ('open-mmlab://', 'openmmlab://'): load_openmmlab_scheme,
+    ('mmcls://',): load_mmcls_scheme,
+    ('pavi://',): load_pavi_scheme,
+    (r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): load_object_storage_scheme,
+}
+
+
+def register_safe_scheme(prefixes: Union[str, Tuple[str, ...]], loader: Callable) -> None:
+    """Add a checkpoint scheme whose loader goes through :func:`safe_torch_load`.
+
+    The way for mmtl's own modules (and plugins) to add a scheme: a loader registered with
+    mmengine's ``CheckpointLoader.register_scheme`` directly is replaced by a refusal the
+    next time :func:`register_checkpoint_schemes` runs (before every load).
+
+    Args:
+        prefixes (str | tuple): The prefix(es), as for ``CheckpointLoader.register_scheme``.
+        loader (Callable): ``loader(filename, map_location=None) -> dict``; it must read
+            files only through :func:`safe_torch_load` (or safetensors).
+    """
+    prefixes = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
+    SAFE_SCHEME_LOADERS[prefixes] = loader
+    CheckpointLoader.register_scheme(prefixes=list(prefixes), loader=loader, force=True)
+
+
+def _refuse_scheme(filename: str, map_location: Any = None) -> Any:
+    """Loader for a scheme another package registered and mmtl cannot load safely."""
+    raise UnsupportedSchemeError(
+        f'{filename}: mmtl has no safe loader for this scheme (its own loader could unpickle '
+        f'code); download the file and pass its local path instead'
+    )
+
+
+def _safe_loaders() -> set:
+    return set(SAFE_SCHEME_LOADERS.values()) | {_refuse_scheme}
+
+
+def register_checkpoint_schemes() -> None:
+    """Make every mmengine checkpoint scheme load through mmtl's safe loaders.
+
+    Each prefix in :data:`SAFE_SCHEME_LOADERS` is (re)registered; any other prefix found in
+    ``CheckpointLoader._schemes`` (registered by another package) is refused. Safe to call
+    again: loaders register idempotently, so calling this just before a load covers schemes
+    registered after ``import mmtl``.
+    """
+    for prefixes, loader in SAFE_SCHEME_LOADERS.items():
+        CheckpointLoader.register_scheme(prefixes=list(prefixes), loader=loader, force=True)
+    safe = _safe_loaders()
+    for prefix, loader in list(CheckpointLoader._schemes.items()):
+        if loader not in safe:
+            CheckpointLoader.register_scheme(prefixes=prefix, loader=_refuse_scheme, force=True)
+
+
+def unsafe_checkpoint_schemes() -> List[str]:
+    """Prefixes whose registered loader is not one of mmtl's (empty after registration)."""
+    safe = _safe_loaders()
+    return [p for p, loader in CheckpointLoader._schemes.items() if loader not in safe]
 
 
 def is_url(path: Optional[str]) -> bool:

@@ -2,20 +2,17 @@
 
 import argparse
 import os
+import signal
 import sys
 from typing import Callable, List, Optional
 
 from mmengine.config import DictAction
 
 from .checkpoint import CheckpointDownloadError, UnsafeCheckpointError
-
-
-class ConfigError(ValueError):
-    """A config key or command-line value is wrong; the message names it."""
-
+from .errors import BadDataError, ConfigError, UserError  # noqa: F401 (old import location)
 
 #: Errors whose message says everything a user needs: printed without a traceback.
-USER_ERRORS = (ConfigError, CheckpointDownloadError, UnsafeCheckpointError, FileNotFoundError)
+USER_ERRORS = (UserError, CheckpointDownloadError, UnsafeCheckpointError, FileNotFoundError)
 
 
 def select_device(device: str) -> None:
@@ -33,8 +30,43 @@ def select_device(device: str) -> None:
             raise ConfigError('--device cuda: no CUDA GPU is visible to this process')
 
 
+#: ``mim`` sub-commands that run an mmtl tool as a child process with ``check_call``.
+MIM_COMMANDS = ('train', 'test', 'run', 'gridsearch')
+
+
+def parent_is_mim(ppid: Optional[int] = None) -> bool:
+    """Whether this process was started by ``mim train/test/run/gridsearch`` (Linux only).
+
+    Args:
+        ppid (int, optional): The parent process. Defaults to ``os.getppid()``.
+    """
+    try:
+        with open(f'/proc/{ppid or os.getppid()}/cmdline', 'rb') as f:
+            argv = [arg.decode(errors='replace') for arg in f.read().split(b'\0') if arg]
+    except OSError:
+        return False
+    for index, arg in enumerate(argv[:3]):
+        if os.path.basename(arg) == 'mim' or (arg == 'mim' and argv[index - 1] == '-m'):
+            return len(argv) > index + 1 and argv[index + 1] in MIM_COMMANDS
+    return False
+
+
+def quiet_mim_parent() -> None:
+    """Spare the user mim's traceback after a one-line error: interrupt the waiting mim.
+
+    ``mim`` 0.3.9 runs the tool with ``subprocess.check_call``, so any non-zero exit becomes
+    a 30-line ``CalledProcessError`` traceback after mmtl's own one-line message. Sent
+    SIGINT while it waits, mim (click) ends with "Aborted!" and exit status 1 instead. Only
+    a parent that is mim is signalled; it is called just before this process exits.
+    """
+    if parent_is_mim():
+        os.kill(os.getppid(), signal.SIGINT)
+
+
 def run_with_clear_errors(func: Callable[[], None]) -> int:
     """Run ``func``; report a user error in one clear line instead of a traceback.
+
+    Under ``mim``, mim's own traceback is spared too (see :func:`quiet_mim_parent`).
 
     Returns:
         int: The process exit code: 0 on success, 1 on a user error.
@@ -43,6 +75,7 @@ def run_with_clear_errors(func: Callable[[], None]) -> int:
         func()
     except USER_ERRORS as err:
         print(f'error: {err}', file=sys.stderr, flush=True)
+        quiet_mim_parent()
         return 1
     return 0
 
@@ -133,7 +166,16 @@ def test_parser() -> argparse.ArgumentParser:
     """Arguments of ``tools/test.py`` (and ``mim test mmtl``)."""
     parser = argparse.ArgumentParser(description='Evaluate a checkpoint on the test split')
     parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file or URL')
+    # The checkpoint positionally (tools/test.py CONFIG CKPT) or as --checkpoint (the way
+    # `mim test` is typed); tools/test.py checks that exactly one is given.
+    parser.add_argument('checkpoint', nargs='?', help='checkpoint file or URL')
+    parser.add_argument(
+        '--checkpoint',
+        '-C',
+        dest='checkpoint_option',
+        metavar='CHECKPOINT',
+        help='the checkpoint, given as an option instead',
+    )
     parser.add_argument(
         '--out-metrics', help='metrics JSON file (default: <work_dir>/test_metrics.json)'
     )
@@ -142,7 +184,15 @@ def test_parser() -> argparse.ArgumentParser:
 
 
 def parse_tool_args(parser: argparse.ArgumentParser, argv: Optional[List[str]] = None):
-    """Parse ``argv`` and export ``LOCAL_RANK`` for launchers that pass it as an argument."""
-    args = parser.parse_args(argv)
+    """Parse ``argv`` and export ``LOCAL_RANK`` for launchers that pass it as an argument.
+
+    A usage error (argparse's one line, exit status 2) spares mim's traceback too.
+    """
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        if exit_.code not in (0, None):
+            quiet_mim_parent()
+        raise
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args

@@ -1,102 +1,42 @@
-"""Loading configs with mmtl's conveniences applied."""
+"""Loading mmtl configs: config files by path, bare name or ``mmtl::`` name, plus overrides.
 
-import difflib
-import os
+:func:`read_config` gives the config as written (what a Runner dumps into its work dir);
+:func:`load_config` also applies mmtl's meaning (:func:`~.config_semantics.resolve_config`),
+for tools that build datasets or models without a Runner. The Runner applies it itself
+(:meth:`mmtl.engine.MMTLRunner.from_cfg`).
+"""
+
 import os.path as osp
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import List, Optional
 
-from mmengine.config import Config, ConfigDict
-from mmengine.registry import Registry
-from mmengine.utils import import_modules_from_strings
+from mmengine.config import Config
 
-from mmtl.datasets.loader_defaults import (  # noqa: F401 (fix_dataloader_workers: API)
+from .config_access import innermost_dataset, leaf_datasets  # noqa: F401 (old import location)
+from .config_checks import (  # noqa: F401 (old import location)
+    check_cfg_options,
+    check_data_roots,
+    check_num_classes,
+    check_type_names,
+    check_value_ranges,
+    count_training_classes,
+    registry_type_names,
+    validate_config,
+)
+from .config_semantics import (  # noqa: F401 (old import location)
+    apply_data_root,
+    apply_input_size,
+    drop_disabled_default_hooks,
+    drop_schedulers_past_the_end,
+    resolve_config,
+)
+from .loader_defaults import (  # noqa: F401 (old import location)
     DATALOADER_KEYS,
     fix_dataloader_workers,
     resolve_dataloader_defaults,
 )
 
-from .cli import ConfigError
-
-
-def innermost_dataset(dataset_cfg: ConfigDict) -> ConfigDict:
-    """Follow wrapper datasets (``RepeatDataset``, ``ClassBalancedDataset`` ...) inwards."""
-    while isinstance(dataset_cfg.get('dataset'), dict):
-        dataset_cfg = dataset_cfg['dataset']
-    return dataset_cfg
-
-
-def leaf_datasets(dataset_cfg: ConfigDict) -> List[ConfigDict]:
-    """The datasets that read data, through wrappers and ``ConcatDataset``'s ``datasets``."""
-    dataset_cfg = innermost_dataset(dataset_cfg)
-    children = dataset_cfg.get('datasets')
-    if isinstance(children, (list, tuple)):
-        return [leaf for child in children for leaf in leaf_datasets(child)]
-    return [dataset_cfg]
-
-
-def apply_data_root(cfg: Config) -> None:
-    """Copy the top-level ``data_root`` into each dataloader's dataset that has none.
-
-    Base dataset configs leave ``data_root`` out of their datasets, so a config (or
-    ``--cfg-options data_root=...``) points all splits at a dataset with one key. A
-    dataset that sets its own ``data_root`` keeps it.
-
-    Args:
-        cfg (Config): The config, changed in place.
-    """
-    data_root = cfg.get('data_root')
-    if data_root is None:
-        return
-    for key in DATALOADER_KEYS:
-        loader = cfg.get(key)
-        if not loader or not isinstance(loader.get('dataset'), dict):
-            continue
-        for dataset in leaf_datasets(loader.dataset):
-            dataset.setdefault('data_root', data_root)
-
-
-def drop_schedulers_past_the_end(cfg: Config) -> None:
-    """Remove epoch-based lr/momentum schedulers that would start after training ends.
-
-    A 30-epoch schedule cut to ``train_cfg.max_epochs=1`` for a smoke run would otherwise
-    fail with "end should be larger than begin" in the cosine phase that starts at epoch 1.
-
-    Args:
-        cfg (Config): The config, changed in place.
-    """
-    train_cfg = cfg.get('train_cfg') or {}
-    schedulers = cfg.get('param_scheduler')
-    max_epochs = train_cfg.get('max_epochs')
-    if not train_cfg.get('by_epoch', True) or max_epochs is None:
-        return
-    if not isinstance(schedulers, list):
-        return
-    kept = [s for s in schedulers if not s.get('by_epoch', True) or s.get('begin', 0) < max_epochs]
-    cfg.param_scheduler = kept
-
-
-#: The default hooks mmengine itself accepts as None (it then leaves them out).
-_MMENGINE_DEFAULT_HOOKS = frozenset(
-    ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler', 'checkpoint')
-)
-
-
-def drop_disabled_default_hooks(cfg: Config) -> None:
-    """Remove ``default_hooks`` entries set to None, so any default hook can be switched off.
-
-    mmengine accepts ``None`` only for its own six default hooks and asserts on any other
-    name (such as mmtl's ``early_stopping``).
-
-    Args:
-        cfg (Config): The config, changed in place.
-    """
-    hooks = cfg.get('default_hooks')
-    if hooks:
-        cfg.default_hooks = {
-            name: hook
-            for name, hook in hooks.items()
-            if hook is not None or name in _MMENGINE_DEFAULT_HOOKS
-        }
+#: Prefix of mmtl's own configs in ``_base_`` lists and on the command line.
+PACKAGE_PREFIX = 'mmtl::'
 
 
 def packaged_config_dirs() -> List[str]:
@@ -106,11 +46,68 @@ def packaged_config_dirs() -> List[str]:
     return [osp.realpath(d) for d in candidates if osp.isdir(d)]
 
 
+def packaged_config_path(name: str) -> Optional[str]:
+    """The mmtl config ``name`` (``'mobilenet-v2_fruit.py'``, ``'_base_/models/resnet50.py'``).
+
+    Args:
+        name (str): Path relative to mmtl's config folder, with or without ``mmtl::``.
+
+    Returns:
+        str | None: The file, or None if mmtl has no such config.
+    """
+    if name.startswith(PACKAGE_PREFIX):
+        name = name[len(PACKAGE_PREFIX) :]
+    for config_dir in packaged_config_dirs():
+        candidate = osp.join(config_dir, name)
+        if osp.isfile(candidate):
+            return candidate
+    return None
+
+
+def _get_cfg_path_with_mmtl(original):
+    """Wrap mmengine's ``Config._get_cfg_path`` so that ``mmtl::`` base configs resolve."""
+
+    def get_cfg_path(cfg_path: str, filename: str):
+        if not cfg_path.startswith(PACKAGE_PREFIX):
+            return original(cfg_path, filename)
+        found = packaged_config_path(cfg_path)
+        if found is None:
+            raise FileNotFoundError(
+                f'{filename}: _base_ {cfg_path!r}: mmtl has no such config (mmtl configs are '
+                f'in {", ".join(packaged_config_dirs())}; e.g. mmtl::mobilenet-v2_fruit.py, '
+                f'mmtl::_base_/models/resnet50.py)'
+            )
+        return found, 'mmtl'
+
+    get_cfg_path.mmtl_wrapped = original
+    return get_cfg_path
+
+
+def register_config_package() -> None:
+    """Make ``_base_ = ['mmtl::name.py']`` work in any config, wherever it lives.
+
+    mmengine resolves ``PKG::`` base configs through ``MODULE2PACKAGE`` (mmtl is added to
+    it) and then ``<package>/.mim/configs``; but its pattern (``\\w*::\\w*/\\w*``) refuses a
+    name without a folder (``mmtl::mobilenet-v2_fruit.py``) and it reads a
+    ``model-index.yml`` first. So ``mmtl::`` names are looked up here, among
+    :func:`packaged_config_dirs` (the ``.mim`` copy of a normal install, or the source tree
+    of an editable one); every other name goes to mmengine unchanged. Called by
+    ``import mmtl``; idempotent.
+    """
+    from mmengine.config import utils as config_utils
+
+    config_utils.MODULE2PACKAGE.setdefault('mmtl', 'mmtl')  # PKG2PROJECT is the same dict
+    current = Config._get_cfg_path
+    if getattr(current, 'mmtl_wrapped', None) is None:
+        Config._get_cfg_path = staticmethod(_get_cfg_path_with_mmtl(current))
+
+
 def resolve_config_path(path: str) -> str:
     """Return ``path`` if it is a file, else the mmtl config of that name (``mim``-style).
 
     Args:
-        path (str): A config file path, or a bare name such as ``'mobilenet-v2_fruit.py'``.
+        path (str): A config file path, ``'mmtl::name.py'``, or a bare name such as
+            ``'mobilenet-v2_fruit.py'``.
 
     Returns:
         str: An existing config file.
@@ -120,310 +117,48 @@ def resolve_config_path(path: str) -> str:
     """
     if osp.isfile(path):
         return path
-    if osp.dirname(path) == '':
-        for config_dir in packaged_config_dirs():
-            candidate = osp.join(config_dir, path)
-            if osp.isfile(candidate):
-                return candidate
+    if path.startswith(PACKAGE_PREFIX) or osp.dirname(path) == '':
+        found = packaged_config_path(path)
+        if found is not None:
+            return found
     raise FileNotFoundError(
         f'config file not found: {path} (nor among mmtl configs in {packaged_config_dirs()})'
     )
 
 
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a config file, merge command-line overrides and apply mmtl's shortcuts.
+def read_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config file and merge command-line overrides, checked: the config as written.
 
     Args:
-        path (str): The config file, or the bare name of one of mmtl's configs.
+        path (str): The config file, ``mmtl::name.py``, or the bare name of an mmtl config.
         cfg_options (dict, optional): ``--cfg-options`` style overrides. Defaults to None.
 
     Returns:
-        Config: The final config.
+        Config: File + overrides, before mmtl's meaning is applied (see :func:`load_config`).
 
     Raises:
-        ConfigError: A ``cfg_options`` value does not fit the key (see
-            :func:`check_cfg_options`).
+        ConfigError: A ``cfg_options`` key or value does not fit the config (see
+            :func:`~.config_checks.check_cfg_options`).
     """
     cfg = Config.fromfile(resolve_config_path(path))
     if cfg_options:
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
-    apply_data_root(cfg)
-    resolve_dataloader_defaults(cfg)  # 'auto' workers / pin_memory; options 0 workers refuse
-    drop_schedulers_past_the_end(cfg)
-    drop_disabled_default_hooks(cfg)
     return cfg
 
 
-# --------------------------------------------------------------------------------------------
-# Validation: catch bad configs and --cfg-options values before any work starts
-# --------------------------------------------------------------------------------------------
-
-_MISSING = object()
-
-#: Keys that must hold a positive integer, and keys that must hold a non-negative one.
-POSITIVE_INT_KEYS = (
-    'model.head.num_classes',
-    'train_cfg.max_epochs',
-    'train_cfg.max_iters',
-    'train_dataloader.batch_size',
-    'val_dataloader.batch_size',
-    'test_dataloader.batch_size',
-)
-NON_NEGATIVE_INT_KEYS = (
-    'train_dataloader.num_workers',
-    'val_dataloader.num_workers',
-    'test_dataloader.num_workers',
-)
-NON_NEGATIVE_NUMBER_KEYS = ('optim_wrapper.optimizer.lr',)  # 0 freezes: a legitimate test
-
-
-def _lookup(cfg: Any, dotted_key: str) -> Any:
-    """``cfg['a']['b']`` for ``'a.b'``; :data:`_MISSING` if any part is absent."""
-    node = cfg
-    for part in dotted_key.split('.'):
-        if isinstance(node, (dict, Config)) and part in node:
-            node = node[part]
-        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return _MISSING
-    return node
-
-
-def _suggestion(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
-    """``" (did you mean 'X'?)"`` for the closest candidate, or ``''``."""
-    candidates = sorted(set(candidates))
-    same_case = [c for c in candidates if c.lower() == name.lower()]
-    close = same_case or difflib.get_close_matches(name, candidates, n=1, cutoff=cutoff)
-    return f" (did you mean '{close[0]}'?)" if close else ''
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def check_cfg_options(cfg: Config, options: dict) -> None:
-    """Refuse ``--cfg-options`` values that cannot be what the config expects.
-
-    - a text value for a key that holds a number or a boolean (``train_cfg.max_epochs=ten``);
-    - a plain value for a key that holds a section (``model=resnet``; None, which switches a
-      section such as a default hook off, is fine);
-    - a new key whose name is close to an existing sibling (``train_cfg.max_epoch=5``, a typo
-      that mmengine would otherwise pass on as an unexpected argument).
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config file, merge command-line overrides and apply mmtl's meaning.
 
     Args:
-        cfg (Config): The config before the options are merged.
-        options (dict): Dotted key -> value, as parsed by mmengine's ``DictAction``.
+        path (str): The config file, ``mmtl::name.py``, or the bare name of an mmtl config.
+        cfg_options (dict, optional): ``--cfg-options`` style overrides. Defaults to None.
+
+    Returns:
+        Config: The resolved config (:func:`~.config_semantics.resolve_config`).
 
     Raises:
-        ConfigError: Naming the key, the value and what was expected.
+        ConfigError: A ``cfg_options`` value does not fit the key (see
+            :func:`~.config_checks.check_cfg_options`).
     """
-    for key, value in options.items():
-        old = _lookup(cfg, key)
-        shown = f'--cfg-options {key}={value!r}'
-        if old is _MISSING:
-            parent_key, _, leaf = key.rpartition('.')
-            parent = _lookup(cfg, parent_key) if parent_key else cfg
-            if isinstance(parent, (dict, Config)):
-                prefix = f'{parent_key}.' if parent_key else ''
-                close = difflib.get_close_matches(leaf, map(str, parent.keys()), n=1, cutoff=0.8)
-                if close:
-                    hint = f" (did you mean '{prefix}{close[0]}'?)"
-                    raise ConfigError(f'{shown}: the config has no key {key!r}{hint}')
-            continue
-        if isinstance(old, bool) and not isinstance(value, bool):
-            raise ConfigError(f'{shown}: expected True or False (the config has {old})')
-        if _is_number(old) and not _is_number(value) and value is not None:
-            raise ConfigError(f'{shown}: expected a number (the config has {old!r})')
-        if isinstance(old, dict) and not isinstance(value, dict) and value is not None:
-            raise ConfigError(
-                f'{shown}: {key} is a section of the config ({", ".join(map(str, old))}); '
-                f'set one of its keys instead, e.g. {key}.{next(iter(old), "type")}=...'
-            )
-
-
-def registry_type_names() -> Dict[str, Registry]:
-    """Every type name known to mmtl's registries and their mmpretrain/mmengine parents."""
-    import mmengine.registry
-    import mmpretrain.registry
-
-    from mmtl import registry as mmtl_registry
-
-    names = {}
-    for module in (mmengine.registry, mmpretrain.registry, mmtl_registry):
-        for registry in vars(module).values():
-            if isinstance(registry, Registry):
-                registry.import_from_location()
-                for name in registry.module_dict:
-                    names.setdefault(name, registry)
-    return names
-
-
-def _type_entries(node: Any, key: str = '') -> Iterator[Tuple[str, str]]:
-    """``(dotted key, type name)`` of every ``type='...'`` string in the config tree."""
-    if isinstance(node, dict):
-        type_name = node.get('type')
-        if isinstance(type_name, str):
-            yield (f'{key}.type' if key else 'type'), type_name
-        for child_key, child in node.items():
-            if child_key != 'type':
-                yield from _type_entries(child, f'{key}.{child_key}' if key else str(child_key))
-    elif isinstance(node, (list, tuple)):
-        for index, child in enumerate(node):
-            yield from _type_entries(child, f'{key}.{index}')
-
-
-def _known_type(type_name: str, known: Dict[str, Registry]) -> bool:
-    if type_name in known:
-        return True
-    if '.' in type_name:  # 'mmpretrain.ResNet': let the registry resolve the scope
-        for registry in set(known.values()):
-            try:
-                if registry.get(type_name) is not None:
-                    return True
-            except Exception:  # an unknown scope: not this registry
-                continue
-    return False
-
-
-def check_type_names(cfg: Config) -> None:
-    """Every ``type='...'`` must name a registered class or function.
-
-    Names are searched in mmtl's registries and, through them, mmpretrain's and mmengine's;
-    modules listed in ``custom_imports`` are imported first, as the Runner would.
-
-    Raises:
-        ConfigError: Naming the key and the type, with the closest known name.
-    """
-    custom_imports = cfg.get('custom_imports')
-    if custom_imports:
-        import_modules_from_strings(**custom_imports)
-    known = registry_type_names()
-    for key, type_name in _type_entries(cfg.to_dict()):
-        if not _known_type(type_name, known):
-            hint = _suggestion(type_name.rpartition('.')[2], known)
-            raise ConfigError(
-                f'{key}={type_name!r}: no such type in the mmtl, mmpretrain or mmengine '
-                f'registries{hint}'
-            )
-
-
-def check_value_ranges(cfg: Config) -> None:
-    """Counts, batch sizes and the learning rate must be in range.
-
-    Raises:
-        ConfigError: Naming the key and the value.
-    """
-    for key in POSITIVE_INT_KEYS + NON_NEGATIVE_INT_KEYS + NON_NEGATIVE_NUMBER_KEYS:
-        value = _lookup(cfg, key)
-        if value is _MISSING or value is None:
-            continue
-        if key in NON_NEGATIVE_NUMBER_KEYS:
-            ok, expected = _is_number(value) and value >= 0, 'a number >= 0'
-        elif key in POSITIVE_INT_KEYS:
-            ok, expected = (
-                isinstance(value, int) and not isinstance(value, bool) and value > 0,
-                ('a positive integer'),
-            )
-        else:
-            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-            expected = 'an integer >= 0'
-        if not ok:
-            raise ConfigError(f'{key}={value!r}: expected {expected}')
-
-
-def check_data_roots(cfg: Config) -> None:
-    """Each dataset's ``data_root`` (and the top-level one) must be an existing folder.
-
-    Raises:
-        ConfigError: Naming the key and the path.
-    """
-    checks = []
-    if cfg.get('data_root') is not None:
-        checks.append(('data_root', cfg.data_root))
-    for loader_key in DATALOADER_KEYS:
-        loader = cfg.get(loader_key)
-        if not loader or not isinstance(loader.get('dataset'), dict):
-            continue
-        for dataset in leaf_datasets(loader.dataset):
-            if dataset.get('data_root'):
-                checks.append((f'{loader_key}.dataset.data_root', dataset.data_root))
-    for key, path in checks:
-        if '://' not in str(path) and not osp.isdir(osp.expanduser(str(path))):
-            raise ConfigError(
-                f'{key}={path!r}: folder does not exist (relative paths are taken from '
-                f'{os.getcwd()}); point it at your dataset, e.g. --cfg-options '
-                f'data_root=/path/to/dataset (with train/, val/, test/ inside)'
-            )
-
-
-def count_training_classes(cfg: Config) -> Optional[Tuple[int, str]]:
-    """Number of classes the train dataset will find, and where; None if unknown here.
-
-    Reads ``classes`` (a list, or a file as :class:`~mmtl.datasets.FolderDataset` resolves
-    it) or, for a ``FolderDataset``, the sub-folders of its class folder.
-    """
-    from mmtl.datasets.folder_dataset import FolderDataset, list_class_folders
-
-    loader = cfg.get('train_dataloader')
-    if not loader or not isinstance(loader.get('dataset'), dict):
-        return None
-    leaves = leaf_datasets(loader.dataset)
-    if len(leaves) != 1:
-        return None
-    dataset = leaves[0]
-    data_root = osp.expanduser(str(dataset.get('data_root') or ''))
-    classes = dataset.get('classes')
-    if isinstance(classes, (list, tuple)):
-        return len(classes), 'train_dataloader.dataset.classes'
-    if isinstance(classes, str):
-        try:
-            path = FolderDataset._resolve_classes_file(classes, data_root)
-        except FileNotFoundError:
-            return None
-        with open(path, encoding='utf-8') as f:
-            return sum(1 for line in f if line.strip()), path
-    if dataset.get('type') not in ('FolderDataset', 'mmtl.FolderDataset', FolderDataset):
-        return None
-    folder = dataset.get('class_folder') or dataset.get('data_prefix') or ''
-    if isinstance(folder, dict):
-        folder = folder.get('img_path', '')
-    class_dir = osp.join(data_root, folder)
-    if not osp.isdir(class_dir):
-        return None
-    return len(list_class_folders(class_dir)), class_dir
-
-
-def check_num_classes(cfg: Config) -> None:
-    """``model.head.num_classes`` must equal the number of classes in the training data.
-
-    Raises:
-        ConfigError: Naming both numbers, the key and where the classes were found.
-    """
-    num_classes = _lookup(cfg, 'model.head.num_classes')
-    found = count_training_classes(cfg)
-    if num_classes is _MISSING or found is None:
-        return
-    count, source = found
-    if num_classes != count:
-        raise ConfigError(
-            f'model.head.num_classes={num_classes} but the training data has {count} classes '
-            f'(in {source}); set --cfg-options model.head.num_classes={count}, or fix the data'
-        )
-
-
-def validate_config(cfg: Config) -> None:
-    """All checks of a final config, before any model or dataset is built.
-
-    Type names, value ranges, data roots and the class count; the ``load_from`` file is
-    checked by the runner preparation. Each error is a :class:`ConfigError` naming the key
-    and the value.
-
-    Args:
-        cfg (Config): The config after ``--cfg-options`` and mmtl's shortcuts.
-    """
-    check_type_names(cfg)
-    check_value_ranges(cfg)
-    check_data_roots(cfg)
-    check_num_classes(cfg)
+    return resolve_config(read_config(path, cfg_options))

@@ -13,7 +13,7 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-from .cli import ConfigError
+from .errors import ConfigError
 
 
 def uses_cuda() -> bool:

@@ -27,15 +27,15 @@ import urllib.request
 from typing import Any, List, Optional, Tuple
 
 from mmengine.dist import barrier, get_dist_info
-from mmengine.runner import CheckpointLoader
 
 from .checkpoint import (
     DOWNLOAD_TIMEOUT_S,
     OFFLINE_ENV,
     CheckpointDownloadError,
     load_local_checkpoint,
+    register_safe_scheme,
 )
-from .cli import ConfigError
+from .errors import ConfigError
 from .fileio import atomic_open
 
 HUB_PREFIX = 'hf-hub:'
@@ -274,7 +274,10 @@ def load_hub_checkpoint(filename: str, map_location: Any = None) -> Any:
 
 
 def register_hf_hub_scheme() -> None:
-    """Make mmengine resolve ``hf-hub:`` and ``timm://`` checkpoints through the hub cache."""
-    CheckpointLoader.register_scheme(
-        prefixes=(HUB_PREFIX, TIMM_PREFIX), loader=load_hub_checkpoint, force=True
-    )
+    """Make mmengine resolve ``hf-hub:`` and ``timm://`` checkpoints through the hub cache.
+
+    Registered as one of mmtl's safe schemes (it reads files only through
+    :func:`~mmtl.utils.checkpoint.load_local_checkpoint`), so that
+    :func:`~mmtl.utils.checkpoint.register_checkpoint_schemes` keeps it.
+    """
+    register_safe_scheme((HUB_PREFIX, TIMM_PREFIX), load_hub_checkpoint)

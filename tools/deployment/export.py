@@ -1,11 +1,12 @@
 """Export a trained classifier to ONNX or TorchScript, with ``deploy.json`` beside it.
 
-    python tools/deployment/export.py CONFIG CHECKPOINT --format onnx --out DIR
+    python tools/deployment/export.py [CONFIG] CHECKPOINT --format onnx --out DIR
         [--opset 17] [--input-size 224] [--fold-preprocess] [--scores]
 
 Also run as ``mim run mmtl export ...``. DIR receives ``model.onnx`` (or ``model.pt``) and
 ``deploy.json`` (preprocessing, mean/std, channel order, input size, class names, opset,
-versions and the parity measured against the PyTorch model).
+versions and the parity measured against the PyTorch model). Without CONFIG the config comes
+from the checkpoint's meta (read as data, never run).
 """
 
 import argparse
@@ -20,8 +21,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     from mmtl.deployment import EXPORTERS
 
     parser = argparse.ArgumentParser(description='Export a classifier for deployment')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'paths',
+        nargs='+',
+        metavar='[CONFIG] CHECKPOINT',
+        help='the config (optional: else the one in the checkpoint) and the checkpoint',
+    )
     parser.add_argument('--format', default='onnx', choices=sorted(EXPORTERS), help='format')
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument('--opset', type=int, help='ONNX opset (default: 17)')
@@ -40,15 +45,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument('--scores', action='store_true', help='also output softmax scores')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='config overrides')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if len(args.paths) > 2:
+        parser.error(f'expected [CONFIG] CHECKPOINT, got {len(args.paths)} paths')
+    args.config, args.checkpoint = ([None] + args.paths)[-2:]
+    return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from mmtl.apis import init_model
     from mmtl.deployment import ExportError, export_classifier
+    from mmtl.utils.cli import USER_ERRORS
 
-    model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
+    try:
+        model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
+    except USER_ERRORS as error:  # a checkpoint that does not fit, is unsafe, ...: one line
+        print(f'error: {error}', file=sys.stderr)
+        return 1
     try:
         meta = export_classifier(
             model,

@@ -11,6 +11,12 @@
 data_root = 'data/my_dataset'
 dataset_type = 'FolderDataset'
 
+# The side of the square images the model sees. Sizes written 'auto' below follow it: the
+# train crop and the test crop are input_size, the test resize (short edge) is
+# floor(input_size / 0.875) (256 for 224). input_size = 160 in a config, or
+# --cfg-options input_size=160, changes all of them.
+input_size = 224
+
 # ImageNet statistics (RGB, 0-255): the pretrained weights expect inputs normalised this way.
 data_preprocessor = dict(
     mean=[123.675, 116.28, 103.53],
@@ -20,26 +26,26 @@ data_preprocessor = dict(
 
 # LoadAndRandomResizedCrop is LoadImageFromFile + RandomResizedCrop in one step: it draws the
 # crop from the file header, then decodes a JPEG at the smallest 1/2, 1/4 or 1/8 scale that
-# still covers the crop with 224 x 224 pixels (2-3x faster on phone photos). mmtl's loaders
-# turn every colour mode (grey, RGBA, palette, 16-bit, CMYK) into 3-channel BGR and apply
-# EXIF orientation; transparent pixels are composited onto white (`background`).
+# still covers the crop with input_size x input_size pixels (2-3x faster on phone photos).
+# mmtl's loaders turn every colour mode (grey, RGBA, palette, 16-bit, CMYK) into 3-channel
+# BGR and apply EXIF orientation; transparent pixels are composited onto white (`background`).
 # fast_decode: libjpeg-turbo's fast IDCT and chroma upsampling for training (10-30% faster,
 # about 1 grey level of difference); evaluation decodes exactly.
 # flip_prob=0.5 is RandomFlip(prob=0.5, direction='horizontal') folded into the same step.
 train_pipeline = [
-    dict(type='LoadAndRandomResizedCrop', scale=224, flip_prob=0.5, fast_decode=True),
+    dict(type='LoadAndRandomResizedCrop', scale='auto', flip_prob=0.5, fast_decode=True),
     dict(type='PackInputs'),
 ]
 
-# min_size=256: decode JPEGs at reduced scale as long as the short edge stays >= 256.
+# min_size: decode JPEGs at reduced scale as long as the short edge stays >= the resize (256).
 test_pipeline = [
-    dict(type='LoadImage', min_size=256),
-    dict(type='ResizeEdge', scale=256, edge='short'),
-    dict(type='CenterCrop', crop_size=224),
+    dict(type='LoadImage', min_size='auto'),
+    dict(type='ResizeEdge', scale='auto', edge='short'),
+    dict(type='CenterCrop', crop_size='auto'),
     dict(type='PackInputs'),
 ]
 
-# Dataloader settings sized to the machine when the config is loaded (mmtl resolves 'auto'):
+# Dataloader settings sized to the machine when the Runner is built (mmtl resolves 'auto'):
 # num_workers = the CPUs of this process shared among the machine's training processes (at
 # most 8); pin_memory = True when training on CUDA. Workers stay alive between epochs and
 # each keeps `prefetch_factor` batches ready. Override e.g. with

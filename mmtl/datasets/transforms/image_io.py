@@ -19,11 +19,25 @@ EXIF orientation (tag 274) is applied, so a portrait photo taken with the phone 
 out upright. JPEG files are decoded at a reduced scale (1/2, 1/4, 1/8: libjpeg-turbo scales
 in the DCT domain, which skips most of the work) when the caller says how many pixels it
 needs, through ``simplejpeg`` when it is installed and Pillow's ``draft`` otherwise.
+
+Decompression bombs: an image whose header declares more than :func:`max_image_pixels` pixels
+(default :data:`DEFAULT_MAX_IMAGE_PIXELS`, about 179 M: a 30000 x 30000 header would need
+2.7 GB as RGB) is refused with :class:`ImageTooLargeError` before any pixel is decoded. The
+same limit applies to the pre-training scan, training, testing, inference and the ONNX
+runner; set it with the environment variable ``MMTL_MAX_IMAGE_PIXELS`` (``0``: no limit) or
+:func:`set_max_image_pixels` (which also sets the variable, so that dataloader workers and
+child processes use it).
+
+This module imports only numpy, Pillow and (optionally) simplejpeg: the ONNX runner
+(:mod:`mmtl.deployment.onnx_inferencer`) loads it by file path, without importing mmtl.
 """
 
+import contextlib
 import io
 import math
-from typing import Callable, Dict, Optional, Tuple
+import os
+import warnings
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import numpy as np
 from PIL import Image
@@ -51,8 +65,105 @@ SCALE_FACTORS = (8, 4, 2, 1)
 FAST_JPEG_COLORSPACES = {'YCbCr': 'BGR', 'Gray': 'GRAY'}
 
 
+#: Environment variable holding the pixel limit (an integer; 0 or ``none`` = no limit).
+MAX_PIXELS_ENV = 'MMTL_MAX_IMAGE_PIXELS'
+
+#: Default pixel limit: Pillow's own error threshold (2 x ``Image.MAX_IMAGE_PIXELS``), so a
+#: 108-megapixel phone photo passes and a 30000 x 30000 header does not.
+DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
+
+
 class ImageDecodeError(OSError):
     """An image file that could not be decoded; the message names the file."""
+
+
+class ImageTooLargeError(ImageDecodeError):
+    """An image with more pixels than :func:`max_image_pixels` (a decompression bomb?)."""
+
+
+def _parse_pixel_limit(value: str) -> Optional[int]:
+    text = value.strip().lower().replace('_', '')
+    if text in ('', '0', 'none', 'off'):
+        return None
+    try:
+        limit = int(float(text))
+    except ValueError:
+        raise ValueError(
+            f'{MAX_PIXELS_ENV}={value!r}: expected a number of pixels (0 or none: no limit)'
+        ) from None
+    if limit < 0:
+        raise ValueError(f'{MAX_PIXELS_ENV}={value!r}: the pixel limit cannot be negative')
+    return limit or None
+
+
+def max_image_pixels() -> Optional[int]:
+    """The pixel limit in force: ``MMTL_MAX_IMAGE_PIXELS`` if set, else the default.
+
+    Returns:
+        int | None: The most pixels (width x height) an image may have; None: no limit.
+
+    Raises:
+        ValueError: The environment variable is not a number.
+    """
+    value = os.environ.get(MAX_PIXELS_ENV)
+    if value is None:
+        return DEFAULT_MAX_IMAGE_PIXELS
+    return _parse_pixel_limit(value)
+
+
+def set_max_image_pixels(limit: Optional[int]) -> None:
+    """Set the pixel limit for this process and the processes it starts.
+
+    Args:
+        limit (int | None): Most pixels per image; None or 0 for no limit.
+    """
+    if limit is not None and int(limit) < 0:
+        raise ValueError(f'max image pixels cannot be negative, got {limit}')
+    os.environ[MAX_PIXELS_ENV] = str(int(limit or 0))
+
+
+def check_pixel_limit(size: Tuple[int, int], name: str = '<bytes>') -> None:
+    """Refuse an image whose ``(width, height)`` exceeds :func:`max_image_pixels`.
+
+    Raises:
+        ImageTooLargeError: Too many pixels (the message names the file and the setting).
+    """
+    limit = max_image_pixels()
+    width, height = size
+    if limit is not None and width * height > limit:
+        raise ImageTooLargeError(
+            f'image {name} is {width} x {height} = {width * height / 1e6:.0f} M pixels, more '
+            f'than the limit of {limit / 1e6:.0f} M (a decompression bomb?); raise the limit '
+            f'with the environment variable {MAX_PIXELS_ENV}=N (0: no limit)'
+        )
+
+
+@contextlib.contextmanager
+def _pillow_bomb_check_off() -> Iterator[None]:
+    """Let Pillow open any size: :func:`check_pixel_limit` is the one limit that applies."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def open_pillow(data: bytes, name: str = '<bytes>') -> Image.Image:
+    """Open image bytes lazily with Pillow, the pixel limit checked from the header.
+
+    Raises:
+        ImageDecodeError: Not an image Pillow recognises, or too many pixels.
+    """
+    try:
+        with _pillow_bomb_check_off():
+            img = Image.open(io.BytesIO(data))
+    except Exception as error:
+        raise ImageDecodeError(f'cannot decode image {name}: {error}') from error
+    check_pixel_limit(img.size, name)
+    return img
 
 
 # --------------------------------------------------------------------------------------
@@ -241,8 +352,14 @@ class ImageHeader:
         self._image: Optional[Image.Image] = None
         self.fast_colorspace = self._fast_jpeg_header()
         if self.fast_colorspace is None:
+            if self.image.format == 'PNG':
+                # Pillow reads a PNG's EXIF by decoding the whole file, and a failure there
+                # would be swallowed with the EXIF error, leaving a partly decoded image that
+                # later loads "fine": decode first, so corrupt data raises here.
+                self._load_pillow(self.image)
             self.orientation = exif_orientation(self.image)
             self.size = self.image.size
+        check_pixel_limit(self.size, name)
         width, height = self.size
         swapped = self.orientation in TRANSPOSING_ORIENTATIONS
         self.upright_size = (height, width) if swapped else (width, height)
@@ -265,10 +382,7 @@ class ImageHeader:
     def image(self) -> Image.Image:
         """The file opened (lazily) by Pillow."""
         if self._image is None:
-            try:
-                self._image = Image.open(io.BytesIO(self.data))
-            except Exception as error:
-                raise ImageDecodeError(f'cannot decode image {self.name}: {error}') from error
+            self._image = open_pillow(self.data, self.name)
         return self._image
 
     @property
@@ -348,8 +462,16 @@ class ImageHeader:
         if stored_min is not None and img.format == 'JPEG':
             # draft() picks the largest 1/2^k reduction whose size stays >= the request.
             img.draft(img.mode if img.mode in ('L', 'CMYK') else 'RGB', stored_min)
-        img.load()
+        self._load_pillow(img)
         return pil_to_bgr(img, background)
+
+    def _load_pillow(self, img: Image.Image) -> None:
+        """Decode ``img``'s pixels (a no-op once done), the error naming the file."""
+        try:
+            with _pillow_bomb_check_off():
+                img.load()
+        except Exception as error:
+            raise ImageDecodeError(f'cannot decode image {self.name}: {error}') from error
 
 
 def scaled_min_size(upright_size: Size, short_edge: int) -> Size:
@@ -365,3 +487,106 @@ def scaled_min_size(upright_size: Size, short_edge: int) -> Size:
     width, height = upright_size
     factor = min(1.0, short_edge / min(width, height))
     return int(math.ceil(width * factor)), int(math.ceil(height * factor))
+
+
+# --------------------------------------------------------------------------------------
+# Files and arrays as given to inference (the same decoding as the loaders).
+# --------------------------------------------------------------------------------------
+def decode_image_file(
+    path: str, short_edge: Optional[int] = None, background: Color = (255, 255, 255)
+) -> np.ndarray:
+    """Read and decode a local image file as mmtl's ``LoadImage(min_size=short_edge)`` does.
+
+    Args:
+        path (str): The file.
+        short_edge (int, optional): Short-edge pixels needed (reduced-scale JPEG decode).
+            Defaults to None: full size.
+        background (tuple[int]): RGB colour under transparent pixels. Defaults to white.
+
+    Returns:
+        np.ndarray: ``H x W x 3`` BGR uint8, upright.
+
+    Raises:
+        ImageDecodeError: The file cannot be read or decoded, or is too large (names it).
+    """
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError as error:
+        raise ImageDecodeError(f'cannot read image {path}: {error}') from error
+    header = ImageHeader(data, name=path)
+    target = None if short_edge is None else scaled_min_size(header.upright_size, short_edge)
+    return header.decode(target, background)
+
+
+def _composite_bgra(bgra: np.ndarray, background: Color) -> np.ndarray:
+    """Alpha-composite a uint8 BGRA array onto the RGB ``background`` (as for RGBA files)."""
+    pixels = bgra.astype(np.float32)
+    alpha = pixels[:, :, 3:4] / 255.0
+    bgr_background = np.asarray(background[::-1], np.float32)
+    bgr = pixels[:, :, :3] * alpha + bgr_background * (1.0 - alpha)
+    return np.clip(np.rint(bgr), 0, 255).astype(np.uint8)
+
+
+def _array_to_uint8(image: np.ndarray) -> np.ndarray:
+    """uint8 as is; uint16 scaled as 16-bit files are; floats in [0, 1] scaled to 0..255."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return np.clip(np.rint(image.astype(np.float32) * (255.0 / 65535.0)), 0, 255).astype(
+            np.uint8
+        )
+    if np.issubdtype(image.dtype, np.floating):
+        if image.size and not np.isfinite(image).all():
+            raise ValueError('a float image array holds NaN or infinite values')
+        low = float(image.min()) if image.size else 0.0
+        high = float(image.max()) if image.size else 0.0
+        if low < 0.0 or high > 1.0:
+            raise ValueError(
+                f'a float image array must hold values in [0, 1] (taken as 0..255 after x 255); '
+                f'this one spans [{low:.4g}, {high:.4g}]. For 0..255 values pass '
+                f'array.round().astype(np.uint8)'
+            )
+        return np.rint(image.astype(np.float32) * 255.0).astype(np.uint8)
+    raise ValueError(
+        f'an image array must be uint8 (0..255), uint16 (0..65535) or float (0..1); '
+        f'got dtype {image.dtype}'
+    )
+
+
+def array_to_bgr(image: np.ndarray, background: Color = (255, 255, 255)) -> np.ndarray:
+    """The ``H x W x 3`` BGR uint8 image that inference classifies, from an array.
+
+    Arrays are in **BGR** order (what ``cv2.imread`` returns), as the loaders produce:
+
+    - shapes: ``H x W`` or ``H x W x 1`` (grey), ``H x W x 3`` (BGR), ``H x W x 4`` (BGRA:
+      composited onto ``background`` like an RGBA file);
+    - dtypes: ``uint8`` as is; ``uint16`` scaled by 255 / 65535 (as 16-bit files are);
+      any float dtype with every value in [0, 1] multiplied by 255 and rounded. A float array
+      outside [0, 1] (or with NaN), and any other dtype, is refused: guessing its range
+      would classify it wrongly without a word.
+
+    Args:
+        image (np.ndarray): The image.
+        background (tuple[int]): RGB colour under transparent pixels. Defaults to white.
+
+    Returns:
+        np.ndarray: ``H x W x 3`` BGR uint8, C-contiguous.
+
+    Raises:
+        ValueError: An unsupported shape, dtype or value range (the message says which).
+    """
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f'expected a numpy array, got {type(image).__name__}')
+    shape_ok = image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))
+    if not shape_ok or 0 in image.shape[:2]:
+        raise ValueError(
+            f'an image array must be H x W, H x W x 1, H x W x 3 (BGR) or H x W x 4 (BGRA); '
+            f'got shape {image.shape}'
+        )
+    pixels = _array_to_uint8(image)
+    if pixels.ndim == 2 or pixels.shape[2] == 1:
+        return np.ascontiguousarray(_grey_to_rgb(pixels.reshape(pixels.shape[:2])))
+    if pixels.shape[2] == 4:
+        return _composite_bgra(pixels, background)
+    return np.ascontiguousarray(pixels)

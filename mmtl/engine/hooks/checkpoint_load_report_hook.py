@@ -58,7 +58,14 @@ class CheckpointLoadReportHook(Hook):
         self.max_keys = max_keys
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Compare the checkpoint with the model and log the result."""
+        """Compare the checkpoint with the model and log the result.
+
+        :class:`~mmtl.engine.MMTLRunner` checks the fit itself (and refuses a checkpoint that
+        does not fit, see :mod:`mmtl.engine.checkpoint_fit`), so this hook reports only
+        under other runners.
+        """
+        if getattr(runner, 'reports_checkpoint_fit', False):
+            return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         state = checkpoint.get('state_dict', checkpoint)
         model_state = model.state_dict()

@@ -56,6 +56,27 @@ class GradualUnfreezeHook(Hook):
             )
         return model
 
+    def check_setup(self, runner) -> None:
+        """Check, when the Runner is built, that every scheduled module exists in the model.
+
+        Called by :class:`mmtl.engine.MMTLRunner` before any work, so a misspelt name stops
+        the run at once instead of at the epoch that would unfreeze it.
+
+        Raises:
+            ConfigError: Naming the schedule step and the module.
+        """
+        from mmtl.models.classifiers.transfer_classifier import resolve_module_names
+        from mmtl.utils.errors import ConfigError
+
+        try:
+            model = self._model(runner)
+        except TypeError as err:
+            raise ConfigError(str(err)) from None
+        for epoch, modules in self.schedule:
+            resolve_module_names(
+                model, modules, key=f'GradualUnfreezeHook schedule (epoch={epoch}) modules'
+            )
+
     def before_train(self, runner) -> None:
         """Check the set-up, and re-apply the steps already passed when resuming."""
         model = self._model(runner)

@@ -7,20 +7,32 @@ import torch.nn as nn
 from mmpretrain.models.classifiers import ImageClassifier
 
 from mmtl.registry import MODELS
+from mmtl.utils.errors import ConfigError
 
 
-def resolve_module_names(model: nn.Module, names: Iterable[str]) -> Dict[str, nn.Module]:
+class UnknownModuleError(ConfigError, KeyError):
+    """A dotted module name in the config is not a sub-module of the model."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ''
+
+
+def resolve_module_names(
+    model: nn.Module, names: Iterable[str], key: str = 'frozen_modules'
+) -> Dict[str, nn.Module]:
     """Look modules up by their dotted names, with a clear error for unknown names.
 
     Args:
         model (nn.Module): The model to search.
         names (Iterable[str]): Dotted module names such as ``'backbone.layer1'``.
+        key (str): The config key the names come from, for the error message.
 
     Returns:
         dict[str, nn.Module]: The modules, keyed by name, in the order given.
 
     Raises:
-        KeyError: A name is not a sub-module of ``model``; the message lists the closest names.
+        UnknownModuleError: A name is not a sub-module of ``model`` (a ``ConfigError`` and a
+            ``KeyError``); the message lists the closest names.
     """
     modules = dict(model.named_modules())
     found = {}
@@ -29,8 +41,8 @@ def resolve_module_names(model: nn.Module, names: Iterable[str]) -> Dict[str, nn
             close = difflib.get_close_matches(name, list(modules), n=5, cutoff=0.6)
             hint = f' Did you mean {close}?' if close else ''
             tops = sorted({key.split('.')[0] for key in modules if key})
-            raise KeyError(
-                f'frozen_modules: {name!r} is not a module of {type(model).__name__}.{hint} '
+            raise UnknownModuleError(
+                f'{key}: {name!r} is not a module of {type(model).__name__}.{hint} '
                 f'Names are dotted paths from the model, starting with one of {tops}.'
             )
         found[name] = modules[name]

@@ -1,0 +1,320 @@
+"""Checks of a final config before any work: option values, types, ranges, data, keys."""
+
+import difflib
+import math
+import os
+import os.path as osp
+from typing import Any, Dict, Iterable, Iterator, Optional, Tuple
+
+from mmengine.config import Config
+from mmengine.registry import Registry
+from mmengine.utils import import_modules_from_strings
+
+from .config_access import leaf_datasets
+from .errors import ConfigError
+from .loader_defaults import DATALOADER_KEYS
+
+_MISSING = object()
+
+#: Keys that must hold a positive integer, and keys that must hold a non-negative one.
+POSITIVE_INT_KEYS = (
+    'model.head.num_classes',
+    'train_cfg.max_epochs',
+    'train_cfg.max_iters',
+    'train_dataloader.batch_size',
+    'val_dataloader.batch_size',
+    'test_dataloader.batch_size',
+    'train_cfg.val_interval',
+    'auto_scale_lr.base_batch_size',
+)
+NON_NEGATIVE_INT_KEYS = (
+    'train_dataloader.num_workers',
+    'val_dataloader.num_workers',
+    'test_dataloader.num_workers',
+)
+#: Keys that must hold a finite number >= 0 (lr 0 freezes: a legitimate test).
+NON_NEGATIVE_NUMBER_KEYS = (
+    'optim_wrapper.optimizer.lr',
+    'optim_wrapper.optimizer.weight_decay',
+    'optim_wrapper.optimizer.momentum',
+)
+
+
+def _lookup(cfg: Any, dotted_key: str) -> Any:
+    """``cfg['a']['b']`` for ``'a.b'``; :data:`_MISSING` if any part is absent."""
+    node = cfg
+    for part in dotted_key.split('.'):
+        if isinstance(node, (dict, Config)) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def _suggestion(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
+    """``" (did you mean 'X'?)"`` for the closest candidate, or ``''``."""
+    candidates = sorted(set(candidates))
+    same_case = [c for c in candidates if c.lower() == name.lower()]
+    close = same_case or difflib.get_close_matches(name, candidates, n=1, cutoff=cutoff)
+    return f" (did you mean '{close[0]}'?)" if close else ''
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_cfg_options(cfg: Config, options: dict) -> None:
+    """Refuse ``--cfg-options`` values that cannot be what the config expects.
+
+    - a text value for a key that holds a number or a boolean (``train_cfg.max_epochs=ten``);
+    - a plain value for a key that holds a section (``model=resnet``; None, which switches a
+      section such as a default hook off, is fine);
+    - a new key whose name is close to an existing sibling (``train_cfg.max_epoch=5``, a typo
+      that mmengine would otherwise pass on as an unexpected argument);
+    - a top-level key that is neither in the config nor read by the Runner
+      (``train_dataloadr.batch_size=8``, which mmengine would add and ignore). The escape
+      hatch for a new top-level key: declare it in the config file (``my_key = None``).
+
+    Args:
+        cfg (Config): The config before the options are merged.
+        options (dict): Dotted key -> value, as parsed by mmengine's ``DictAction``.
+
+    Raises:
+        ConfigError: Naming the key, the value and what was expected.
+    """
+    for key, value in options.items():
+        old = _lookup(cfg, key)
+        shown = f'--cfg-options {key}={value!r}'
+        top = key.split('.')[0]
+        if top not in cfg and top not in runner_keys():
+            hint = _suggestion(top, list(map(str, cfg.keys())) + sorted(runner_keys()))
+            raise ConfigError(
+                f'{shown}: the config has no top-level key {top!r}{hint}. A new top-level '
+                f'key must be declared in the config file first ({top} = ...)'
+            )
+        if old is _MISSING:
+            parent_key, _, leaf = key.rpartition('.')
+            parent = _lookup(cfg, parent_key) if parent_key else cfg
+            if isinstance(parent, (dict, Config)):
+                prefix = f'{parent_key}.' if parent_key else ''
+                close = difflib.get_close_matches(leaf, map(str, parent.keys()), n=1, cutoff=0.8)
+                if close:
+                    hint = f" (did you mean '{prefix}{close[0]}'?)"
+                    raise ConfigError(f'{shown}: the config has no key {key!r}{hint}')
+            continue
+        if isinstance(old, bool) and not isinstance(value, bool):
+            raise ConfigError(f'{shown}: expected True or False (the config has {old})')
+        if _is_number(old) and not _is_number(value) and value is not None:
+            raise ConfigError(f'{shown}: expected a number (the config has {old!r})')
+        if isinstance(old, dict) and not isinstance(value, dict) and value is not None:
+            raise ConfigError(
+                f'{shown}: {key} is a section of the config ({", ".join(map(str, old))}); '
+                f'set one of its keys instead, e.g. {key}.{next(iter(old), "type")}=...'
+            )
+
+
+#: Top-level keys the Runner reads besides the arguments of ``Runner.__init__``.
+RUNNER_EXTRA_KEYS = frozenset(
+    ('runner_type', 'model_wrapper_cfg', 'custom_imports', 'sync_bn', 'compile', 'work_dir')
+)
+
+
+def runner_keys() -> frozenset:
+    """Top-level keys a Runner takes: ``MMTLRunner.__init__``'s arguments and a few more."""
+    import inspect
+
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    params = set(inspect.signature(Runner.__init__).parameters)
+    mmtl_runner = RUNNERS.get('MMTLRunner')
+    if mmtl_runner is not None:  # arguments an mmtl Runner adds
+        params |= set(inspect.signature(mmtl_runner.__init__).parameters)
+    return frozenset(params - {'self', 'args', 'kwargs', 'cfg'}) | RUNNER_EXTRA_KEYS
+
+
+def registry_type_names() -> Dict[str, Registry]:
+    """Every type name known to mmtl's registries and their mmpretrain/mmengine parents."""
+    import mmengine.registry
+    import mmpretrain.registry
+
+    from mmtl import registry as mmtl_registry
+
+    names = {}
+    for module in (mmengine.registry, mmpretrain.registry, mmtl_registry):
+        for registry in vars(module).values():
+            if isinstance(registry, Registry):
+                registry.import_from_location()
+                for name in registry.module_dict:
+                    names.setdefault(name, registry)
+    return names
+
+
+def _type_entries(node: Any, key: str = '') -> Iterator[Tuple[str, str]]:
+    """``(dotted key, type name)`` of every ``type='...'`` string in the config tree."""
+    if isinstance(node, dict):
+        type_name = node.get('type')
+        if isinstance(type_name, str):
+            yield (f'{key}.type' if key else 'type'), type_name
+        for child_key, child in node.items():
+            if child_key != 'type':
+                yield from _type_entries(child, f'{key}.{child_key}' if key else str(child_key))
+    elif isinstance(node, (list, tuple)):
+        for index, child in enumerate(node):
+            yield from _type_entries(child, f'{key}.{index}')
+
+
+def _known_type(type_name: str, known: Dict[str, Registry]) -> bool:
+    if type_name in known:
+        return True
+    if '.' in type_name:  # 'mmpretrain.ResNet': let the registry resolve the scope
+        for registry in set(known.values()):
+            try:
+                if registry.get(type_name) is not None:
+                    return True
+            except Exception:  # an unknown scope: not this registry
+                continue
+    return False
+
+
+def check_type_names(cfg: Config) -> None:
+    """Every ``type='...'`` must name a registered class or function.
+
+    Names are searched in mmtl's registries and, through them, mmpretrain's and mmengine's;
+    modules listed in ``custom_imports`` are imported first, as the Runner would.
+
+    Raises:
+        ConfigError: Naming the key and the type, with the closest known name.
+    """
+    custom_imports = cfg.get('custom_imports')
+    if custom_imports:
+        import_modules_from_strings(**custom_imports)
+    known = registry_type_names()
+    for key, type_name in _type_entries(cfg.to_dict()):
+        if not _known_type(type_name, known):
+            hint = _suggestion(type_name.rpartition('.')[2], known)
+            raise ConfigError(
+                f'{key}={type_name!r}: no such type in the mmtl, mmpretrain or mmengine '
+                f'registries{hint}'
+            )
+
+
+def check_value_ranges(cfg: Config) -> None:
+    """Counts, batch sizes, intervals, the lr and weight decay must be in range.
+
+    ``val_interval=0``, ``auto_scale_lr.base_batch_size=0``, ``lr=inf`` or ``nan`` and a
+    negative weight decay would otherwise fail (or diverge) only after an epoch.
+
+    Raises:
+        ConfigError: Naming the key and the value.
+    """
+    for key in POSITIVE_INT_KEYS + NON_NEGATIVE_INT_KEYS + NON_NEGATIVE_NUMBER_KEYS:
+        value = _lookup(cfg, key)
+        if value is _MISSING or value is None:
+            continue
+        if key in NON_NEGATIVE_NUMBER_KEYS:
+            ok = _is_number(value) and math.isfinite(value) and value >= 0
+            expected = 'a number >= 0, finite'
+        elif key in POSITIVE_INT_KEYS:
+            ok, expected = (
+                isinstance(value, int) and not isinstance(value, bool) and value > 0,
+                ('a positive integer'),
+            )
+        else:
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            expected = 'an integer >= 0'
+        if not ok:
+            raise ConfigError(f'{key}={value!r}: expected {expected}')
+
+
+def check_data_roots(cfg: Config) -> None:
+    """Each dataset's ``data_root`` (and the top-level one) must be an existing folder.
+
+    Raises:
+        ConfigError: Naming the key and the path.
+    """
+    checks = []
+    if cfg.get('data_root') is not None:
+        checks.append(('data_root', cfg.data_root))
+    for loader_key in DATALOADER_KEYS:
+        loader = cfg.get(loader_key)
+        if not loader or not isinstance(loader.get('dataset'), dict):
+            continue
+        for dataset in leaf_datasets(loader.dataset):
+            if dataset.get('data_root'):
+                checks.append((f'{loader_key}.dataset.data_root', dataset.data_root))
+    for key, path in checks:
+        if '://' not in str(path) and not osp.isdir(osp.expanduser(str(path))):
+            raise ConfigError(
+                f'{key}={path!r}: folder does not exist (relative paths are taken from '
+                f'{os.getcwd()}); point it at your dataset, e.g. --cfg-options '
+                f'data_root=/path/to/dataset (with train/, val/, test/ inside)'
+            )
+
+
+def count_training_classes(cfg: Config) -> Optional[Tuple[int, str]]:
+    """Number of classes the train dataset will find, and where; None if unknown here.
+
+    Reads ``classes`` when it is a list; otherwise asks the registered dataset class, when
+    it has a ``count_classes(dataset_cfg)`` classmethod (:class:`~mmtl.datasets.FolderDataset`
+    reads a classes file or counts the sub-folders of its class folder).
+    """
+    from mmtl.registry import DATASETS
+
+    loader = cfg.get('train_dataloader')
+    if not loader or not isinstance(loader.get('dataset'), dict):
+        return None
+    leaves = leaf_datasets(loader.dataset)
+    if len(leaves) != 1:
+        return None
+    dataset = leaves[0]
+    classes = dataset.get('classes')
+    if isinstance(classes, (list, tuple)):
+        return len(classes), 'train_dataloader.dataset.classes'
+    dataset_type = dataset.get('type')
+    try:
+        dataset_cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+    except KeyError:
+        return None
+    counter = getattr(dataset_cls, 'count_classes', None)
+    return counter(dataset) if callable(counter) else None
+
+
+def check_num_classes(cfg: Config) -> None:
+    """``model.head.num_classes`` must equal the number of classes in the training data.
+
+    Raises:
+        ConfigError: Naming both numbers, the key and where the classes were found.
+    """
+    num_classes = _lookup(cfg, 'model.head.num_classes')
+    found = count_training_classes(cfg)
+    if num_classes is _MISSING or found is None:
+        return
+    count, source = found
+    if num_classes != count:
+        raise ConfigError(
+            f'model.head.num_classes={num_classes} but the training data has {count} classes '
+            f'(in {source}); set --cfg-options model.head.num_classes={count}, or fix the data'
+        )
+
+
+def validate_config(cfg: Config) -> None:
+    """All checks of a final config, before any model or dataset is built.
+
+    Type names, keys (against the signatures of the types that take them), value ranges,
+    data roots and the class count; the ``load_from`` file is
+    checked by the runner preparation. Each error is a :class:`ConfigError` naming the key
+    and the value.
+
+    Args:
+        cfg (Config): The config after ``--cfg-options`` and mmtl's shortcuts.
+    """
+    from .config_keys import check_config_keys
+
+    check_type_names(cfg)
+    check_config_keys(cfg)
+    check_value_ranges(cfg)
+    check_data_roots(cfg)
+    check_num_classes(cfg)

@@ -1,0 +1,242 @@
+"""Every key of a config must be one that the type it configures accepts.
+
+A misspelt key (``train_cfg.max_epoch``, ``train_dataloader.batchsize``,
+``model.head.num_class``) would otherwise reach a constructor after the Runner has started,
+as a raw ``TypeError``, or be ignored. The accepted keys come from the signatures of the
+registered types themselves (``__init__`` through the class hierarchy while it forwards
+``**kwargs``), so a new argument of a dataset, model, hook or transform is accepted as soon
+as the class takes it: there is no list of keys to keep up to date.
+
+- A dict with ``type`` is checked against the registered class (or function) of that name;
+  a class whose ``**kwargs`` go nowhere that can be inspected accepts every key.
+- Sections without ``type`` are checked against what mmengine builds from them: the
+  dataloaders against ``torch.utils.data.DataLoader``, ``train_cfg`` / ``val_cfg`` /
+  ``test_cfg`` against mmengine's loops, ``optim_wrapper`` against ``OptimWrapper``,
+  ``log_processor`` against ``LogProcessor``, ``randomness`` against ``set_random_seed``,
+  ``auto_scale_lr`` and ``env_cfg`` against the keys the Runner reads.
+- Top-level names in a file are free (configs define helper variables such as
+  ``train_pipeline``); top-level keys given on the command line must exist in the config
+  or be a Runner argument (see :func:`mmtl.utils.config_checks.check_cfg_options`).
+"""
+
+import difflib
+import inspect
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
+
+from mmengine.config import Config
+from mmengine.registry import Registry
+
+from .errors import ConfigError
+
+#: Keys every typed dict may carry: consumed by mmengine's config and registry machinery.
+BUILD_KEYS = frozenset(('type', '_scope_', '_delete_'))
+
+#: Keys a registry's builder takes out before calling the type (registry name -> keys).
+REGISTRY_BUILD_KEYS: Dict[str, FrozenSet[str]] = {
+    'hook': frozenset(('priority',)),
+    'parameter scheduler': frozenset(('convert_to_iter_based',)),
+    'optim_wrapper': frozenset(('optimizer', 'constructor', 'paramwise_cfg')),
+}
+
+#: Keys the Runner reads from ``auto_scale_lr`` and ``env_cfg`` (dicts it never passes on).
+AUTO_SCALE_LR_KEYS = frozenset(('enable', 'base_batch_size'))
+ENV_CFG_KEYS = frozenset(('cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit'))
+
+_FIELD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _signature_keys(func: Callable, skip_first: bool) -> Tuple[Optional[set], bool]:
+    """``(named parameters, takes **kwargs)``; ``(None, True)`` when it cannot be inspected."""
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return None, True
+    if skip_first and params:
+        params = params[1:]
+    names = {p.name for p in params if p.kind in _FIELD_KINDS}
+    return names, any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def accepted_keys(obj: Any) -> Optional[FrozenSet[str]]:
+    """The keyword arguments a class or function accepts; None when it accepts any.
+
+    A class's ``__init__`` that takes ``**kwargs`` is taken to forward them to the next
+    ``__init__`` in its method resolution order (``super().__init__(**kwargs)``), whose
+    arguments are then accepted too. ``torch.nn.Module`` ends the chain (it takes none).
+
+    Args:
+        obj: A registered class or function.
+
+    Returns:
+        frozenset | None: Accepted names, or None when any key may be right.
+    """
+    if not inspect.isclass(obj):
+        names, var_keyword = _signature_keys(obj, skip_first=False)
+        return None if var_keyword or names is None else frozenset(names)
+    import torch.nn
+
+    keys: set = set()
+    forwarding = False  # the last __init__ seen passes **kwargs on
+    for klass in obj.__mro__:
+        if klass is torch.nn.Module:
+            return frozenset(keys)
+        if klass is object:  # **kwargs kept by a class of its own: anything may be right
+            return None if forwarding else frozenset(keys)
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        names, var_keyword = _signature_keys(init, skip_first=True)
+        if names is None:
+            return None
+        keys |= names
+        if not var_keyword:
+            return frozenset(keys)
+        forwarding = True
+    return None
+
+
+def _registries() -> List[Registry]:
+    import mmengine.registry
+    import mmpretrain.registry
+
+    from mmtl import registry as mmtl_registry
+
+    found = []
+    for module in (mmtl_registry, mmpretrain.registry, mmengine.registry):
+        for registry in vars(module).values():
+            if isinstance(registry, Registry) and registry not in found:
+                registry.import_from_location()
+                found.append(registry)
+    return found
+
+
+def registered_types(type_name: Any) -> List[Tuple[str, Any]]:
+    """``(registry name, object)`` for every registration of ``type_name``.
+
+    Args:
+        type_name: A name (``'ResNet'``, ``'mmpretrain.ResNet'``) or a class.
+
+    Returns:
+        list: Possibly several (the same name in different registries); empty if unknown.
+    """
+    if not isinstance(type_name, str):
+        return [('', type_name)] if callable(type_name) else []
+    bare = type_name.rpartition('.')[2]
+    return [
+        (registry.name, registry.module_dict[bare])
+        for registry in _registries()
+        if bare in registry.module_dict
+    ]
+
+
+def _union_of_keys(candidates: Iterable[Tuple[str, Any]]) -> Optional[FrozenSet[str]]:
+    keys: set = set(BUILD_KEYS)
+    for registry_name, obj in candidates:
+        accepted = accepted_keys(obj)
+        if accepted is None:
+            return None
+        keys |= accepted | REGISTRY_BUILD_KEYS.get(registry_name, frozenset())
+    return frozenset(keys)
+
+
+def _refuse(key: str, bad: str, owner: str, accepted: Iterable[str]) -> None:
+    accepted = sorted(k for k in accepted if not k.startswith('_') and k not in BUILD_KEYS)
+    close = difflib.get_close_matches(bad, accepted, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ''
+    shown = ', '.join(accepted[:15]) + (', ...' if len(accepted) > 15 else '')
+    raise ConfigError(f'{key}.{bad}: {owner} takes no argument {bad!r}{hint}; it takes {shown}')
+
+
+def _check_keys(node: dict, key: str, owner: str, accepted: Optional[FrozenSet[str]]) -> None:
+    if accepted is None:
+        return
+    for child in node:
+        if str(child) not in accepted:
+            _refuse(key, str(child), owner, accepted)
+
+
+def _walk(node: Any, key: str) -> None:
+    """Check every typed dict below ``node`` (``key`` is its dotted name)."""
+    if isinstance(node, dict):
+        type_name = node.get('type')
+        if type_name is not None:
+            candidates = registered_types(type_name)
+            if candidates:  # unknown names are reported by check_type_names
+                shown = type_name if isinstance(type_name, str) else type_name.__name__
+                _check_keys(node, key, shown, _union_of_keys(candidates))
+        for child_key, child in node.items():
+            _walk(child, f'{key}.{child_key}' if key else str(child_key))
+    elif isinstance(node, (list, tuple)):
+        for index, child in enumerate(node):
+            _walk(child, f'{key}.{index}')
+
+
+def _without(keys: Optional[FrozenSet[str]], *names: str) -> Optional[FrozenSet[str]]:
+    return None if keys is None else keys - set(names)
+
+
+def _plus(keys: Optional[FrozenSet[str]], *names: str) -> Optional[FrozenSet[str]]:
+    return None if keys is None else keys | set(names)
+
+
+def _section_schemas(cfg: Config) -> Dict[str, Tuple[str, Optional[FrozenSet[str]]]]:
+    """Untyped top-level sections -> (what builds them, accepted keys)."""
+    from mmengine.optim import OptimWrapper
+    from mmengine.runner import (
+        EpochBasedTrainLoop,
+        IterBasedTrainLoop,
+        LogProcessor,
+        TestLoop,
+        ValLoop,
+        set_random_seed,
+    )
+    from torch.utils.data import DataLoader
+
+    loader = ('torch DataLoader', _plus(accepted_keys(DataLoader), 'num_batch_per_epoch'))
+    train_cfg = cfg.get('train_cfg') or {}
+    train_loop = EpochBasedTrainLoop if train_cfg.get('by_epoch', True) else IterBasedTrainLoop
+    schemas = {
+        'train_dataloader': loader,
+        'val_dataloader': loader,
+        'test_dataloader': loader,
+        'train_cfg': (
+            train_loop.__name__,
+            _plus(_without(accepted_keys(train_loop), 'runner', 'dataloader'), 'by_epoch'),
+        ),
+        'val_cfg': (
+            'ValLoop',
+            _without(accepted_keys(ValLoop), 'runner', 'dataloader', 'evaluator'),
+        ),
+        'test_cfg': (
+            'TestLoop',
+            _without(accepted_keys(TestLoop), 'runner', 'dataloader', 'evaluator'),
+        ),
+        'optim_wrapper': (
+            'OptimWrapper',
+            _plus(accepted_keys(OptimWrapper), *REGISTRY_BUILD_KEYS['optim_wrapper']),
+        ),
+        'log_processor': ('LogProcessor', accepted_keys(LogProcessor)),
+        'randomness': ('set_random_seed', accepted_keys(set_random_seed)),
+        'auto_scale_lr': ('auto_scale_lr', AUTO_SCALE_LR_KEYS),
+        'env_cfg': ('env_cfg', ENV_CFG_KEYS),
+    }
+    return schemas
+
+
+def check_config_keys(cfg: Config) -> None:
+    """Refuse a key that the type it configures does not accept, with the closest name.
+
+    Args:
+        cfg (Config): The config (file + overrides), resolved or not.
+
+    Raises:
+        ConfigError: ``<dotted key>: <Type> takes no argument 'x' (did you mean 'y'?);
+            it takes ...``.
+    """
+    schemas = _section_schemas(cfg)
+    for section, (owner, accepted) in schemas.items():
+        node = cfg.get(section)
+        if isinstance(node, dict) and node.get('type') is None:
+            _check_keys(node, section, owner, accepted and (accepted | BUILD_KEYS))
+    for top_key, node in cfg.items():
+        _walk(node, str(top_key))

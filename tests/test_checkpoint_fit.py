@@ -1,0 +1,348 @@
+"""A checkpoint that does not fit the model is refused in one line; the expected head swap of
+fine-tuning is one INFO line; and a checkpoint's own config (``meta.cfg``) is read as data.
+
+The checkpoints are made here from mmtl's base models with random weights: a 3-class and a
+5-class MobileNet-v2 (the digits config), a ResNet-18 (another architecture), one with a NaN.
+"""
+
+import glob
+import os
+import os.path as osp
+import sys
+
+import pytest
+import torch
+from conftest import NO_WORKERS, REPO_ROOT, describe, import_tool, run_command, tool_env
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from mmtl.apis import inference_model, init_model
+from mmtl.apis.runner import build_runner, prepare_train_config
+from mmtl.engine.checkpoint_fit import CheckpointFitError, check_transfer_fit, compare_checkpoint
+from mmtl.registry import MODELS
+from mmtl.utils import load_config
+from mmtl.utils.checkpoint_config import (
+    EmbeddedConfigError,
+    embedded_config,
+    parse_literal_config,
+)
+from mmtl.utils.cli import train_parser
+
+DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
+RESNET18 = osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'resnet18.py')
+CLASSES = ('0', '1', '2')
+
+
+def options(digits_root, num_classes=3):
+    return {'model.head.num_classes': num_classes, 'data_root': digits_root}
+
+
+@pytest.fixture(scope='module')
+def ckpts(tmp_path_factory, digits_root):
+    """Paths of the checkpoints the tests use (meta as mmengine's training writes it)."""
+    out = tmp_path_factory.mktemp('fit')
+    torch.manual_seed(0)
+    paths = {}
+    for name, classes in (('mbv2_3', 3), ('mbv2_5', 5)):
+        cfg = load_config(DIGITS_CONFIG, options(digits_root, classes))
+        model = init_model(cfg)
+        meta = {'cfg': cfg.pretty_text, 'dataset_meta': {'classes': CLASSES}}
+        paths[name] = str(out / f'{name}.pth')
+        torch.save({'meta': meta, 'state_dict': model.state_dict()}, paths[name])
+    with DefaultScope.overwrite_default_scope('mmtl'):
+        resnet = MODELS.build(Config.fromfile(RESNET18).model)
+    paths['resnet18'] = str(out / 'resnet18.pth')
+    torch.save({'meta': {}, 'state_dict': resnet.state_dict()}, paths['resnet18'])
+    state = torch.load(paths['mbv2_3'], weights_only=True)['state_dict']
+    state['backbone.layer2.0.conv.0.conv.weight'][0, 0, 0, 0] = float('nan')
+    state['head.fc.bias'][1] = float('inf')
+    paths['nan'] = str(out / 'nan.pth')
+    torch.save({'meta': {}, 'state_dict': state}, paths['nan'])
+    return paths
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation: init_model, tools/test.py (positional and --checkpoint), mim test, dist_test.sh
+# --------------------------------------------------------------------------------------------
+
+
+def test_init_model_refuses_another_head_size_in_one_short_line(ckpts, digits_root):
+    with pytest.raises(CheckpointFitError) as info:
+        init_model(DIGITS_CONFIG, ckpts['mbv2_5'], cfg_options=options(digits_root))
+    message = str(info.value)
+    assert '\n' not in message and len(message) < 800, message  # was a 10 KB key list
+    assert '312 of 314 model tensors fit; 0 missing, 0 unexpected, 2 of another shape' in message
+    assert 'head.fc.bias: checkpoint [5], model [3]' in message
+    assert 'trained as MobileNetV2(widen_factor=1.0), 5 classes (config in its meta)' in message
+    assert 'set model.head.num_classes=5' in message
+
+
+def test_init_model_names_the_architecture_of_a_checkpoint_without_config(ckpts, digits_root):
+    with pytest.raises(CheckpointFitError) as info:
+        init_model(DIGITS_CONFIG, ckpts['resnet18'], cfg_options=options(digits_root))
+    message = str(info.value)
+    assert '0 of 314 model tensors fit; 260 missing (backbone.conv1.bn.bias' in message
+    assert "looks like mmtl's resnet18 (backbone layout)" in message
+    assert '\n' not in message and len(message) < 800
+
+
+def test_non_finite_weights_are_refused_for_inference_naming_the_tensors(ckpts, digits_root):
+    with pytest.raises(CheckpointFitError) as info:
+        init_model(DIGITS_CONFIG, ckpts['nan'], cfg_options=options(digits_root))
+    message = str(info.value)
+    assert 'NaN/Inf values in 2 tensor(s)' in message
+    assert 'backbone.layer2.0.conv.0.conv.weight' in message and 'head.fc.bias' in message
+
+
+def _test_tool(argv, capsys):
+    code = import_tool('tools/test.py').main(argv)
+    return code, capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    'name, form',
+    [
+        ('mbv2_5', 'positional'),
+        ('mbv2_5', '--checkpoint'),
+        ('resnet18', '--checkpoint'),
+        ('nan', 'positional'),
+    ],
+)
+def test_test_tool_refuses_a_checkpoint_that_does_not_fit(
+    ckpts, digits_root, tmp_path, capsys, form, name
+):
+    given = [ckpts[name]] if form == 'positional' else ['--checkpoint', ckpts[name]]
+    argv = [DIGITS_CONFIG, *given, '--work-dir', str(tmp_path / 'wd'), '--cfg-options']
+    argv += [f'data_root={digits_root}', 'model.head.num_classes=3', *NO_WORKERS]
+    code, out = _test_tool(argv, capsys)
+    assert code == 1
+    errors = [line for line in out.err.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1 and ckpts[name] in errors[0], out.err
+    assert 'Epoch(test)' not in out.out and not glob.glob(str(tmp_path / 'wd' / '*.json'))
+
+
+def test_test_tool_wants_exactly_one_checkpoint(ckpts, capsys):
+    with pytest.raises(SystemExit):
+        import_tool('tools/test.py').main([DIGITS_CONFIG])
+    assert 'the checkpoint is missing' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        import_tool('tools/test.py').main(
+            [DIGITS_CONFIG, ckpts['mbv2_3'], '--checkpoint', ckpts['mbv2_5']]
+        )
+    assert 'two checkpoints given' in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('launcher', ['mim test', 'dist_test.sh'])
+def test_mim_test_and_dist_test_refuse_a_checkpoint_that_does_not_fit(
+    ckpts, digits_root, tmp_path, launcher
+):
+    options = ['--cfg-options', f'data_root={digits_root}', 'model.head.num_classes=3']
+    options += NO_WORKERS
+    if launcher == 'mim test':
+        command = ['mim', 'test', 'mmtl', DIGITS_CONFIG, '--checkpoint', ckpts['mbv2_5']]
+    else:
+        command = ['bash', osp.join(REPO_ROOT, 'tools', 'dist_test.sh'), DIGITS_CONFIG]
+        command += [ckpts['mbv2_5'], '2']
+    env = tool_env(str(tmp_path), PORT=str(29700 + os.getpid() % 200))
+    env['PATH'] = os.pathsep.join([osp.dirname(sys.executable), env.get('PATH', '')])
+    result = run_command(
+        command + ['--work-dir', str(tmp_path / 'wd'), *options], str(tmp_path), env
+    )
+    assert result.returncode != 0, describe(result)
+    assert 'does not fit the model built from the config (for testing)' in result.stderr
+    assert 'set model.head.num_classes=5' in result.stderr
+    assert 'Testing finished' not in result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Training: load_from of another architecture stops; the head swap is one INFO line
+# --------------------------------------------------------------------------------------------
+
+
+def train_runner(digits_root, work_dir, load_from, *extra):
+    args = train_parser().parse_args(
+        [DIGITS_CONFIG, '--work-dir', str(work_dir), '--no-validate', '--cfg-options']
+        + [f'data_root={digits_root}', 'model.head.num_classes=3', f'load_from={load_from}']
+        + ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=4']
+        + ['train_dataloader.dataset.indices=4', *NO_WORKERS, *extra]
+    )
+    return build_runner(prepare_train_config(args))
+
+
+def log_text(runner):
+    with open(glob.glob(osp.join(runner.log_dir, '*.log'))[0]) as f:
+        return f.read()
+
+
+def test_load_from_another_architecture_stops_before_training(
+    ckpts, digits_root, tmp_path, one_thread
+):
+    runner = train_runner(digits_root, tmp_path / 'wd', ckpts['resnet18'])
+    with pytest.raises(CheckpointFitError) as info:
+        runner.train()
+    message = str(info.value)
+    assert 'loads only 0 of 260 backbone tensors (0 %)' in message
+    assert "looks like mmtl's resnet18" in message
+    assert 'load_from_partial=True' in message
+    assert runner.iter == 0 and not glob.glob(str(tmp_path / 'wd' / '*.pth'))
+
+
+def test_load_from_partial_allows_it_with_a_warning(ckpts, digits_root, tmp_path, one_thread):
+    runner = train_runner(digits_root, tmp_path / 'wd', ckpts['resnet18'], 'load_from_partial=True')
+    runner.train()
+    assert runner.iter == 1
+    line = next(x for x in log_text(runner).splitlines() if 'checkpoint weights:' in x)
+    assert 'WARNING' in line and '(0 of 260 backbone tensors)' in line
+
+
+def test_head_swap_is_one_info_line_without_mmengines_dump(ckpts, digits_root, tmp_path, capsys):
+    runner = train_runner(digits_root, tmp_path / 'wd', ckpts['mbv2_5'])
+    runner._train_loop = runner.build_train_loop(runner._train_loop)
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    runner.load_or_resume()
+    printed = capsys.readouterr()
+    log = log_text(runner)
+    lines = [x for x in log.splitlines() if 'checkpoint weights:' in x]
+    assert len(lines) == 1 and ' - INFO - ' in lines[0], lines
+    assert '312 tensors loaded (260 of 260 backbone tensors)' in lines[0]
+    assert 'head.fc.weight (5, 1280) -> (3, 1280)' in lines[0]
+    for text in (log, printed.out, printed.err):
+        assert 'size mismatch' not in text and 'do not match exactly' not in text
+    loaded = torch.load(ckpts['mbv2_5'], weights_only=False)['state_dict']
+    model_state = runner.model.state_dict()
+    assert torch.equal(
+        model_state['backbone.conv1.conv.weight'], loaded['backbone.conv1.conv.weight']
+    )
+
+
+def test_resume_refuses_another_architecture_and_never_runs_meta_config(
+    ckpts, digits_root, tmp_path
+):
+    marker = tmp_path / 'config_ran'
+    state = torch.load(ckpts['mbv2_3'], weights_only=True)['state_dict']
+    # mmengine's Runner.resume runs meta['config'] through Config.fromstring (exec).
+    meta = {'epoch': 0, 'iter': 0, 'config': f'import os\nos.system("touch {marker}")\n'}
+    resumable = str(tmp_path / 'epoch_0.pth')
+    torch.save({'meta': meta, 'state_dict': state, 'message_hub': {}}, resumable)
+    runner = train_runner(digits_root, tmp_path / 'wd', resumable)
+    runner._train_loop = runner.build_train_loop(runner._train_loop)
+    try:
+        runner.resume(resumable)
+    except Exception:  # the message hub of this hand-made checkpoint is empty
+        pass
+    assert not marker.exists()
+
+    runner = train_runner(digits_root, tmp_path / 'wd2', ckpts['resnet18'])
+    with pytest.raises(CheckpointFitError, match='for resuming'):
+        runner.resume(ckpts['resnet18'])
+
+
+def test_transfer_fit_counts_only_the_backbone():
+    backbone = {f'backbone.w{i}': torch.zeros(2) for i in range(20)}
+    model = {**backbone, 'head.fc.weight': torch.zeros(3, 2)}
+    ckpt = {k: v for k, v in list(backbone.items())[:19]}  # 19 of 20: 95 %
+    ckpt['head.fc.weight'] = torch.zeros(7, 2)
+    fit, line, warn = check_transfer_fit({'state_dict': ckpt}, model, 'x.pth')
+    assert fit.fraction_loaded('backbone.') == (19, 20) and warn
+    del ckpt['backbone.w0']  # 18 of 20: 90 %
+    with pytest.raises(CheckpointFitError, match='loads only 18 of 20 backbone tensors'):
+        check_transfer_fit({'state_dict': ckpt}, model, 'x.pth')
+    fit = compare_checkpoint({'module.backbone.w1': torch.zeros(2)}, model)
+    assert fit.loaded == ['backbone.w1']  # mmengine's default key revision applies
+
+
+# --------------------------------------------------------------------------------------------
+# The checkpoint knows its config: init_model(CKPT), infer.py CKPT IMAGES, export.py CKPT
+# --------------------------------------------------------------------------------------------
+
+
+def test_init_model_from_the_checkpoint_alone_equals_config_and_checkpoint(ckpts, digits_root):
+    images = sorted(glob.glob(osp.join(digits_root, 'test', '*', '*.png')))[::20]
+    alone = inference_model(init_model(ckpts['mbv2_3']), images)
+    both = inference_model(
+        init_model(DIGITS_CONFIG, ckpts['mbv2_3'], cfg_options=options(digits_root)), images
+    )
+    assert [r['pred_label'] for r in alone] == [r['pred_label'] for r in both]
+    for a, b in zip(alone, both):
+        assert (a['pred_scores'] == b['pred_scores']).all()
+    assert alone[0]['pred_class'] in CLASSES
+
+
+def test_init_model_without_a_config_in_the_checkpoint_says_so(ckpts):
+    with pytest.raises(Exception, match='carries no config in its meta'):
+        init_model(ckpts['resnet18'])
+
+
+def test_infer_tool_takes_the_checkpoint_alone_and_cfg_options(ckpts, digits_root, capsys):
+    image = sorted(glob.glob(osp.join(digits_root, 'test', '1', '*.png')))[0]
+    infer = import_tool('tools/infer.py')
+    assert infer.main([ckpts['mbv2_3'], image, '--no-progress']) == 0
+    alone = capsys.readouterr().out
+    argv = [DIGITS_CONFIG, ckpts['mbv2_3'], image, '--no-progress', '--cfg-options']
+    assert infer.main(argv + [f'data_root={digits_root}', 'model.head.num_classes=3']) == 0
+    assert capsys.readouterr().out == alone and image in alone
+    # --cfg-options reaches the embedded config: a 5-class head no longer fits.
+    argv = [ckpts['mbv2_3'], image, '--no-progress', '--cfg-options', 'model.head.num_classes=5']
+    assert infer.main(argv) == 1
+    assert 'It was trained for 3 classes and the config builds 5' in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_export_tool_takes_the_checkpoint_alone(ckpts, tmp_path):
+    out = tmp_path / 'onnx'
+    result = run_command(
+        [sys.executable, 'tools/deployment/export.py', ckpts['mbv2_3'], '--out', str(out)],
+        cwd=REPO_ROOT,
+        env=tool_env(str(tmp_path)),
+    )
+    assert result.returncode == 0, describe(result)
+    assert osp.isfile(out / 'model.onnx') and osp.isfile(out / 'deploy.json')
+
+
+# --------------------------------------------------------------------------------------------
+# The embedded config is data: nothing in it runs
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '*.py'))))
+def test_literal_parse_reads_every_shipped_config_as_mmengine_does(path):
+    text = Config.fromfile(path).pretty_text
+    assert parse_literal_config(text) == Config.fromstring(text, '.py').to_dict()
+
+
+CODE_IN_CONFIG = {
+    'import': 'import os\nmodel = dict(type="ImageClassifier")\n',
+    'call': 'model = dict(type="ImageClassifier", x=__import__("os").system("touch {m}"))\n',
+    'statement': "exec(\"open('{m}', 'w')\")\n",
+    'lambda': 'model = dict(type="ImageClassifier", f=(lambda: 0))\n',
+    'unregistered type': 'model = dict(type="subprocess.call", args="touch {m}", shell=True)\n',
+    'bare module type': 'model = dict(type="antigravity")\n',
+}
+
+
+@pytest.mark.parametrize('kind', sorted(CODE_IN_CONFIG))
+def test_code_in_an_embedded_config_is_refused_and_never_run(tmp_path, kind):
+    marker = tmp_path / 'ran'
+    text = CODE_IN_CONFIG[kind].format(m=marker)
+    with pytest.raises(EmbeddedConfigError, match='pass the config file explicitly|not plain'):
+        embedded_config({'meta': {'cfg': text}}, 'evil.pth')
+    assert not marker.exists()
+    # and init_model, given the checkpoint alone, refuses it the same way
+    path = str(tmp_path / 'evil.pth')
+    torch.save({'meta': {'cfg': text}, 'state_dict': {}}, path)
+    with pytest.raises(EmbeddedConfigError):
+        init_model(path)
+    assert not marker.exists()
+
+
+def test_transfer_refuses_non_finite_weights_it_would_load_but_not_a_skipped_head():
+    model = {'backbone.w': torch.zeros(2), 'head.fc.weight': torch.zeros(3, 2)}
+    head = torch.full((7, 2), float('nan'))  # another shape: skipped, so harmless
+    fit, _, _ = check_transfer_fit(
+        {'state_dict': {'backbone.w': torch.ones(2), 'head.fc.weight': head}}, model, 'a.pth'
+    )
+    assert fit.non_finite == []
+    bad = {'backbone.w': torch.tensor([1.0, float('inf')])}
+    with pytest.raises(CheckpointFitError, match=r'NaN/Inf values in 1 tensor\(s\) \(backbone.w\)'):
+        check_transfer_fit({'state_dict': bad}, model, 'b.pth')
