@@ -30,8 +30,10 @@ def _register_with_mmengine_runner(_runner_package: ModuleType) -> None:
     """
     from .engine import runner  # noqa: F401  (registers MMTLRunner in mmengine's RUNNERS)
     from .utils.checkpoint import register_checkpoint_schemes
+    from .utils.hf_hub import register_hf_hub_scheme
 
     register_checkpoint_schemes()
+    register_hf_hub_scheme()  # load_from='hf-hub:timm/<name>' through the local HF cache
 
 
 when_imported('mmengine.runner', _register_with_mmengine_runner)

@@ -31,6 +31,7 @@ __all__ = [
     'VISUALIZERS',
     'VISBACKENDS',
     'MODE_CONVERTERS',
+    'CHECKPOINT_CONVERTERS',
 ]
 
 
@@ -84,4 +85,11 @@ VISBACKENDS = _child('vis_backend', mmpretrain_registry.VISBACKENDS, _VISUALIZAT
 #: Pillow colour mode -> function ``(image, background) -> RGB uint8 array``.
 MODE_CONVERTERS = Registry(
     'mode converter', scope='mmtl', locations=['mmtl.datasets.transforms.image_io']
+)
+
+# Functions that turn a checkpoint in another library's layout (torchvision, timm) into the
+# layout of mmtl's models; the safe checkpoint loader tries them in registration order (see
+# mmtl.utils.checkpoint_converters). Not a child of mmpretrain's: mmpretrain has none.
+CHECKPOINT_CONVERTERS = Registry(
+    'checkpoint converter', scope='mmtl', locations=['mmtl.models.converters']
 )

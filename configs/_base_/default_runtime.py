@@ -25,6 +25,9 @@ default_hooks = dict(
     # After load_from/resume: log which checkpoint tensors were loaded, skipped (shape
     # differs: the old head when fine-tuning), missing or unexpected.
     load_report=dict(type='CheckpointLoadReportHook'),
+    # After load_from: warn when data_preprocessor's mean/std differ from the ones the weights
+    # were trained with (their pretrained_cfg, which timm records beside its weights).
+    pretrained_normalization=dict(type='PretrainedNormalizationHook'),
     # Stop when val top-1 has not improved by more than min_delta (in %: a tie is no
     # improvement) for `patience` validations; the checkpoint hook keeps the best checkpoint.
     # Disable with default_hooks=dict(early_stopping=None).

@@ -32,6 +32,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
+from .checkpoint_converters import convert_checkpoint
 from .errors import CheckpointError
 from .fileio import atomic_open
 from .safetensors_io import is_safetensors, load_safetensors
@@ -377,11 +378,9 @@ def load_url_checkpoint(
 
 
 def _convert_torchvision(checkpoint: Any, source: str) -> Any:
-    """A torchvision checkpoint converted to mmtl's layout (and logged); others unchanged."""
-    # Imported here: mmtl.utils loads before mmtl.models (torchvision, mmpretrain's backbones).
-    from mmtl.models.converters import convert_if_torchvision
-
-    return convert_if_torchvision(checkpoint, source)
+    """A torchvision/timm checkpoint converted to mmtl's layout (and logged); others unchanged."""
+    # The converters register themselves in CHECKPOINT_CONVERTERS (mmtl.models.converters).
+    return convert_checkpoint(checkpoint, source)
 
 
 def _model_url(filename: str, prefix: str, urls: Dict[str, str], source: str) -> str:

@@ -7,6 +7,7 @@ from .graceful_stop_hook import GracefulStopHook, TrainingInterrupted
 from .gradual_unfreeze_hook import GradualUnfreezeHook
 from .model_summary_hook import ModelSummaryHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .pretrained_normalization_hook import PretrainedNormalizationHook, normalization_mismatch
 from .progress_bar_hook import ProgressBarHook
 from .test_metrics_vis_hook import TestMetricsVisHook
 from .warmup_floor_hook import WarmupFloorHook
@@ -24,6 +25,7 @@ __all__ = [
     'ModelSummaryHook',
     'NonFiniteLossError',
     'NonFiniteLossHook',
+    'PretrainedNormalizationHook',
     'ProgressBarHook',
     'TestMetricsVisHook',
     'add_class_weight_hook',
@@ -31,4 +33,5 @@ __all__ = [
     'WarmupFloorHook',
     'compare_state_dicts',
     'describe_param_groups',
+    'normalization_mismatch',
 ]

@@ -6,7 +6,6 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmtl.datasets.class_counts import class_counts, dataset_labels, inverse_frequency_weights
 from mmtl.registry import HOOKS
 from mmtl.utils.cli import ConfigError
 
@@ -77,6 +76,14 @@ class ClassWeightHook(Hook):
 
     def before_train(self, runner) -> None:
         """Count the training labels and fill in the weights."""
+        # Imported here: mmtl.datasets brings in mmpretrain's datasets and torchvision, which
+        # `import mmtl` (that imports the engine for MMTLRunner) must not pay for.
+        from mmtl.datasets.class_counts import (
+            class_counts,
+            dataset_labels,
+            inverse_frequency_weights,
+        )
+
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         losses = [m for m in model.modules() if getattr(m, 'class_weight', None) == AUTO]
         if not losses:

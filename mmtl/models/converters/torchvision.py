@@ -506,3 +506,26 @@ def _warn_if_unsupported_torchvision(checkpoint, source: str) -> None:
         logger='current',
         level=logging.WARNING,
     )
+
+
+def torchvision_checkpoint_converter(
+    state_dict: Mapping[str, torch.Tensor], meta: dict, source: str
+) -> Optional[dict]:
+    """The checkpoint converter for torchvision files (registered in ``CHECKPOINT_CONVERTERS``).
+
+    Args:
+        state_dict (Mapping): The checkpoint's tensors.
+        meta (dict): Its meta data (kept in the converted checkpoint's).
+        source (str): Its file or address.
+
+    Returns:
+        dict | None: The converted mmengine checkpoint, or None when ``state_dict`` is no
+        torchvision checkpoint of a supported architecture.
+    """
+    if meta.get('converted_from'):
+        return None
+    converted = convert_if_torchvision(state_dict, source)
+    if converted is state_dict:
+        return None
+    converted['meta'] = {**meta, **converted['meta']}
+    return converted

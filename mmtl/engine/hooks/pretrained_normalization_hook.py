@@ -1,0 +1,89 @@
+"""Warn when the config normalises images otherwise than the pretrained weights were trained."""
+
+import logging
+from typing import Optional, Sequence
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmtl.registry import HOOKS
+
+
+def _as_list(values) -> Optional[list]:
+    if values is None:
+        return None
+    return [float(v) for v in torch.as_tensor(values).flatten()]
+
+
+def normalization_mismatch(
+    pretrained_cfg: dict,
+    mean: Optional[Sequence[float]],
+    std: Optional[Sequence[float]],
+    rtol: float = 1e-3,
+) -> Optional[str]:
+    """Describe how a data preprocessor's mean/std differ from the weights' own.
+
+    Args:
+        pretrained_cfg (dict): The weights' ``pretrained_cfg`` (timm's: mean and std of RGB
+            channels in 0-1, optionally ``input_size`` and ``model``).
+        mean (Sequence[float] | None): The preprocessor's mean (0-255, as mmpretrain's), or
+            None when it does not normalise.
+        std (Sequence[float] | None): Its standard deviation, likewise.
+        rtol (float): Relative tolerance. Defaults to 1e-3.
+
+    Returns:
+        str | None: One line saying what differs and what to set, or None when they agree (or
+        the weights record no mean/std).
+    """
+    want_mean, want_std = pretrained_cfg.get('mean'), pretrained_cfg.get('std')
+    if want_mean is None or want_std is None:
+        return None
+    want_mean = [255 * float(v) for v in want_mean]
+    want_std = [255 * float(v) for v in want_std]
+    have_mean, have_std = _as_list(mean), _as_list(std)
+    if have_mean is not None and have_std is not None and len(have_mean) == len(want_mean):
+        close = torch.allclose(torch.tensor(have_mean), torch.tensor(want_mean), rtol=rtol)
+        close &= torch.allclose(torch.tensor(have_std), torch.tensor(want_std), rtol=rtol)
+        if close:
+            return None
+
+    def fmt(values):
+        return '[' + ', '.join(f'{v:.3f}' for v in values) + ']' if values is not None else 'none'
+
+    model = pretrained_cfg.get('model') or 'the pretrained weights'
+    size = pretrained_cfg.get('input_size')
+    trained = f' (trained at {size[-2]}x{size[-1]})' if size else ''
+    return (
+        f'{model}{trained} expects inputs normalised with mean {fmt(want_mean)} and std '
+        f'{fmt(want_std)} (0-255, from its pretrained_cfg), but data_preprocessor uses mean '
+        f'{fmt(have_mean)} and std {fmt(have_std)}: set data_preprocessor.mean='
+        f'{fmt(want_mean)} and std={fmt(want_std)} in the config, or fine-tuning starts from '
+        f'shifted features'
+    )
+
+
+@HOOKS.register_module()
+class PretrainedNormalizationHook(Hook):
+    """After ``load_from``, warn in one line when the normalisation differs from the weights'.
+
+    Weights converted from timm carry the mean/std they were trained with
+    (``meta.pretrained_cfg``, from timm's ``config.json``); this hook compares them with the
+    model's data preprocessor.
+    """
+
+    priority = 'VERY_LOW'
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Compare the checkpoint's ``pretrained_cfg`` mean/std with the preprocessor's."""
+        pretrained_cfg = (checkpoint.get('meta') or {}).get('pretrained_cfg')
+        if not pretrained_cfg:
+            return
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        preprocessor = getattr(model, 'data_preprocessor', None)
+        normalizes = getattr(preprocessor, '_enable_normalize', False)
+        mean = getattr(preprocessor, 'mean', None) if normalizes else None
+        std = getattr(preprocessor, 'std', None) if normalizes else None
+        message = normalization_mismatch(pretrained_cfg, mean, std)
+        if message:
+            runner.logger.log(logging.WARNING, message)

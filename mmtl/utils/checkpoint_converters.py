@@ -1,0 +1,78 @@
+"""The plug-in point where checkpoints in other libraries' layouts are converted on load.
+
+The safe checkpoint loader (:mod:`mmtl.utils.checkpoint`) hands every loaded checkpoint to
+:func:`convert_checkpoint`, which offers it to the functions registered in
+:data:`mmtl.registry.CHECKPOINT_CONVERTERS` (``mmtl.models.converters`` registers the timm and
+torchvision ones when it is imported; the registry's ``locations`` import it on demand). The
+loader itself imports nothing from ``mmtl.models``.
+
+A converter is called as ``converter(state_dict, meta, source)``:
+
+- ``state_dict`` (Mapping[str, Tensor]): the checkpoint's tensors (a bare state dict, or the
+  ``state_dict`` of an mmengine-style checkpoint such as a ``.safetensors`` file gives);
+- ``meta`` (dict): that checkpoint's ``meta`` (empty for a bare state dict);
+- ``source`` (str): the file or address it came from, for the log and for files beside it.
+
+It returns None when the checkpoint is not its business, or an mmengine checkpoint
+(``{'state_dict': ..., 'meta': ...}``) which ends the search: the converted one, or the original
+when it recognised the checkpoint but could not convert it (it then says why in the log).
+"""
+
+from typing import Any, Mapping, Optional, Tuple
+
+import torch
+
+from mmtl.registry import CHECKPOINT_CONVERTERS
+
+
+def split_checkpoint(checkpoint: Any) -> Optional[Tuple[Mapping[str, torch.Tensor], dict]]:
+    """The tensors and meta data of ``checkpoint``, if it holds a plain state dict.
+
+    Args:
+        checkpoint: Anything loaded from a checkpoint file.
+
+    Returns:
+        tuple | None: ``(state_dict, meta)`` for a bare ``{name: tensor}`` dict or a
+        ``{'state_dict': {name: tensor}, 'meta': {...}}`` checkpoint; None for anything else
+        (a resumable training checkpoint with optimizer state is passed on as well, since its
+        ``state_dict`` is in mmtl's own layout and no converter claims it).
+    """
+    if not isinstance(checkpoint, Mapping) or not checkpoint:
+        return None
+    if _is_tensor_dict(checkpoint):
+        return checkpoint, {}
+    state = checkpoint.get('state_dict')
+    if _is_tensor_dict(state):
+        return state, dict(checkpoint.get('meta') or {})
+    return None
+
+
+def _is_tensor_dict(obj: Any) -> bool:
+    return (
+        isinstance(obj, Mapping)
+        and bool(obj)
+        and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+    )
+
+
+def convert_checkpoint(checkpoint: Any, source: str) -> Any:
+    """Offer ``checkpoint`` to each registered converter; the first that claims it wins.
+
+    Args:
+        checkpoint: The object loaded from ``source``.
+        source (str): The checkpoint's file name or address.
+
+    Returns:
+        The converted mmengine checkpoint, or ``checkpoint`` unchanged when no converter
+        claims it (an mmtl/mmpretrain checkpoint, say).
+    """
+    parts = split_checkpoint(checkpoint)
+    if parts is None:
+        return checkpoint
+    state_dict, meta = parts
+    CHECKPOINT_CONVERTERS.import_from_location()
+    for converter in CHECKPOINT_CONVERTERS.module_dict.values():
+        result = converter(state_dict, meta, source)
+        if result is not None:
+            return result
+    return checkpoint
