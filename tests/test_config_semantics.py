@@ -100,7 +100,10 @@ def _dumped_config(work_dir: str) -> str:
 def test_config_is_dumped_as_written(tmp_path, digits_root):
     from mmengine.config import Config
 
-    _tools_runner(str(tmp_path / 'wd'), _digits_options(digits_root))
+    # An experiment name of its own: mmengine reuses the visualizer (and its vis_data folder)
+    # of an earlier Runner built in the same second under the same name.
+    options = dict(_digits_options(digits_root), experiment_name='dumped-as-written')
+    _tools_runner(str(tmp_path / 'wd'), options)
     dumped = Config.fromfile(_dumped_config(str(tmp_path / 'wd')))
     assert dumped.data_root == digits_root
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

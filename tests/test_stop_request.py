@@ -2,10 +2,18 @@
 
 import multiprocessing
 import os
+import os.path as osp
 import signal
 import time
 
+import pytest
+from conftest import NO_WORKERS, REPO_ROOT
+from mmengine.hooks import Hook
+
+from mmtl.registry import HOOKS
 from mmtl.utils.signals import StopRequest
+
+DIGITS = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 
 
 def _sleep_forever() -> None:
@@ -35,6 +43,7 @@ def test_forked_children_still_die_on_sigterm():
 
 
 def test_the_installing_process_records_the_signal_and_keeps_running():
+    before = signal.getsignal(signal.SIGTERM)
     request = StopRequest()
     assert request.install()
     try:
@@ -45,4 +54,32 @@ def test_the_installing_process_records_the_signal_and_keeps_running():
         assert request.signum == signal.SIGTERM
     finally:
         request.restore()
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+class FailingTestHook(Hook):
+    """Raises in the first training iteration, as a crashing training would."""
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        raise RuntimeError('training failed on purpose')
+
+
+def test_signal_handlers_come_back_when_training_fails(tmp_path, digits_root):
+    # In a notebook, a failed runner.train() must not leave Ctrl-C only "noted".
+    from mmtl.apis.runner import build_runner, prepare_train_config
+    from mmtl.utils.cli import train_parser
+
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    options = [f'data_root={digits_root}', 'model.head.num_classes=3', *NO_WORKERS]
+    options += ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=8']
+    args = train_parser().parse_args(
+        [DIGITS, '--work-dir', str(tmp_path), '--cfg-options', *options]
+    )
+    cfg = prepare_train_config(args)
+    HOOKS.register_module(module=FailingTestHook, force=True)
+    cfg.custom_hooks = [dict(type='FailingTestHook')]
+    runner = build_runner(cfg)
+    with pytest.raises(RuntimeError, match='on purpose'):
+        runner.train()
+    after = {signum: signal.getsignal(signum) for signum in before}
+    assert after == before

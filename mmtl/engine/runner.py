@@ -171,6 +171,20 @@ class MMTLRunner(Runner):
             if callable(check):
                 check(self)
 
+    def train(self):
+        """mmengine's train, then every hook's ``on_exit(runner)`` however training ended.
+
+        mmengine calls ``after_run`` only when training succeeds; a hook that changed the
+        process (signal handlers) defines ``on_exit`` to undo it after a failure too.
+        """
+        try:
+            return super().train()
+        finally:
+            for hook in self._hooks:
+                on_exit = getattr(hook, 'on_exit', None)
+                if callable(on_exit):
+                    on_exit(self)
+
     def build_train_loop(self, loop):
         """mmengine's train loop; errors building its dataloader name its keys."""
         with errors_name_section('train_dataloader'):

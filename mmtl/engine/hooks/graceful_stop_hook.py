@@ -101,5 +101,9 @@ class GracefulStopHook(Hook):
 
     def after_run(self, runner) -> None:
         """Put the signal handlers back."""
+        self.on_exit(runner)
+
+    def on_exit(self, runner) -> None:
+        """Put the signal handlers back, also when training failed (see MMTLRunner.train)."""
         if self.request is not None:
             self.request.restore()
