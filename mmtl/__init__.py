@@ -13,6 +13,7 @@ and the other subpackages are imported on first attribute access.
 """
 
 import importlib
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -28,10 +29,20 @@ def _register_with_mmengine_runner(_runner_package: ModuleType) -> None:
     first import (before that import returns): no checkpoint can be loaded through mmengine
     before mmtl's loaders are registered, and ``import mmtl`` need not import torch for it.
     """
-    from .engine import runner  # noqa: F401  (registers MMTLRunner in mmengine's RUNNERS)
     from .utils.checkpoint import register_checkpoint_schemes
 
     register_checkpoint_schemes()
+    registry = sys.modules.get(f'{__name__}.registry')
+    if registry is not None and getattr(registry.__spec__, '_initializing', False):
+        # ``mmtl.registry`` is importing mmpretrain, which imports mmengine.runner: MMTLRunner
+        # needs the finished registries, so ``mmtl.registry`` calls this at its end instead.
+        return
+    register_runner()
+
+
+def register_runner() -> None:
+    """Register ``MMTLRunner`` in mmengine's root runner registry (importing mmtl.engine)."""
+    from .engine import runner  # noqa: F401  (registers MMTLRunner in mmengine's RUNNERS)
 
 
 when_imported('mmengine.runner', _register_with_mmengine_runner)
