@@ -57,7 +57,11 @@ def test_tools_help_imports_no_torch(tmp_path):
     assert len(tools) > 20
     probe = _PROBE.replace('TOOLS', repr(tools))
     proc = subprocess.run(
-        [sys.executable, '-c', probe], cwd=REPO_ROOT, env=tool_env(str(tmp_path)), capture_output=True, text=True
+        [sys.executable, '-c', probe],
+        cwd=REPO_ROOT,
+        env=tool_env(str(tmp_path)),
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.split('REPORT', 1)[1])
