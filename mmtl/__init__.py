@@ -13,6 +13,7 @@ and the other subpackages are imported on first attribute access.
 """
 
 import importlib
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -28,15 +29,48 @@ def _register_with_mmengine_runner(_runner_package: ModuleType) -> None:
     first import (before that import returns): no checkpoint can be loaded through mmengine
     before mmtl's loaders are registered, and ``import mmtl`` need not import torch for it.
     """
-    from .engine import runner  # noqa: F401  (registers MMTLRunner in mmengine's RUNNERS)
-    from .utils.checkpoint import register_checkpoint_schemes
+    if _initializing('utils.checkpoint'):
+        # ``mmtl.utils.checkpoint`` is importing mmengine.runner: it is finished, and its
+        # loaders and MMTLRunner registered, by ``_register_checkpoint_loaders`` below.
+        return
+    from .utils import checkpoint
+
+    _register_safe_loaders(checkpoint)
+    if _initializing('registry'):
+        # ``mmtl.registry`` is importing mmpretrain, which imports mmengine.runner: MMTLRunner
+        # needs the finished registries, so ``mmtl.registry`` registers it at its end.
+        return
+    register_runner()
+
+
+def _register_safe_loaders(checkpoint: ModuleType) -> None:
+    """mmtl's safe loader for every checkpoint scheme, ``hf-hub:`` included."""
     from .utils.hf_hub import register_hf_hub_scheme
 
-    register_checkpoint_schemes()
+    checkpoint.register_checkpoint_schemes()
     register_hf_hub_scheme()  # load_from='hf-hub:timm/<name>' through the local HF cache
 
 
+def _register_checkpoint_loaders(checkpoint: ModuleType) -> None:
+    """Safe loaders (and MMTLRunner) right after ``mmtl.utils.checkpoint`` is first imported."""
+    _register_safe_loaders(checkpoint)
+    if not _initializing('registry'):
+        register_runner()
+
+
+def _initializing(submodule: str) -> bool:
+    """Whether ``mmtl.<submodule>`` is being imported (its code has not finished running)."""
+    module = sys.modules.get(f'{__name__}.{submodule}')
+    return module is not None and getattr(module.__spec__, '_initializing', False)
+
+
+def register_runner() -> None:
+    """Register ``MMTLRunner`` in mmengine's root runner registry (importing mmtl.engine)."""
+    from .engine import runner  # noqa: F401  (registers MMTLRunner in mmengine's RUNNERS)
+
+
 when_imported('mmengine.runner', _register_with_mmengine_runner)
+when_imported(f'{__name__}.utils.checkpoint', _register_checkpoint_loaders)
 register_config_package()  # _base_ = ['mmtl::mobilenet-v2_fruit.py'] in a user's own config
 
 # Subpackages imported on first use (``mmtl.datasets.FolderDataset``), not at ``import mmtl``.

@@ -5,6 +5,8 @@ falls back to mmpretrain's (and through it to mmengine's). ``locations`` lists t
 that register into each registry, so that building from a config imports them on demand.
 """
 
+import sys
+
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
 
@@ -93,3 +95,11 @@ MODE_CONVERTERS = Registry(
 CHECKPOINT_CONVERTERS = Registry(
     'checkpoint converter', scope='mmtl', locations=['mmtl.models.converters']
 )
+
+# mmpretrain (imported above) imports mmengine.runner, whose import hook (see
+# ``mmtl._register_with_mmengine_runner``) leaves MMTLRunner to be registered here, once
+# the registries above exist.
+if 'mmengine.runner' in sys.modules:
+    import mmtl
+
+    mmtl.register_runner()

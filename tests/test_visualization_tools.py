@@ -166,7 +166,7 @@ def test_vis_feature_maps_unknown_layer_is_a_clear_error(
     )
     out_text, err_text = capsys.readouterr()
     assert code == 1
-    assert "layer 'backbone.layre1' is not in the model" in err_text
+    assert "layer 'backbone.layre1' is not a module of" in err_text
     assert 'backbone.layer1' in err_text and 'Traceback' not in err_text
 
 

@@ -14,7 +14,7 @@ import os.path as osp
 import sys
 from typing import List
 
-from mmtl.datasets.folder_dataset import (
+from mmtl.datasets.listing import (
     IMG_EXTENSIONS,
     list_class_folders,
     list_dangling_links,

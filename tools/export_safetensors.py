@@ -13,9 +13,7 @@ import argparse
 import os.path as osp
 import sys
 
-from mmtl.utils.checkpoint import safe_torch_load
 from mmtl.utils.cli import run_with_clear_errors
-from mmtl.utils.safetensors_io import SAFETENSORS_SUFFIX, save_safetensors
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -27,6 +25,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from mmtl.utils.checkpoint import safe_torch_load  # torch: after --help
+    from mmtl.utils.safetensors_io import SAFETENSORS_SUFFIX, save_safetensors
+
     out = args.out or osp.splitext(args.checkpoint)[0] + SAFETENSORS_SUFFIX
 
     def export() -> None:

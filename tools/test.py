@@ -16,7 +16,6 @@ The metrics go to ``<work_dir>/test_metrics.json`` unless ``--out-metrics`` says
 import argparse
 import sys
 
-from mmtl.apis.runner import build_runner, prepare_test_config, save_test_metrics
 from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, test_parser
 
 
@@ -77,6 +76,8 @@ def main(argv=None) -> int:
 
             check_prediction_file(args.out)
         select_device(args.device)
+        from mmtl.apis.runner import build_runner, prepare_test_config, save_test_metrics
+
         cfg = prepare_test_config(args)
         if args.out:
             add_prediction_writer(cfg, args.out)

@@ -11,7 +11,6 @@ Also run as ``mim train mmtl CONFIG ...`` and, for several processes, through
 
 import sys
 
-from mmtl.apis.runner import build_runner, prepare_train_config
 from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, train_parser
 from mmtl.utils.signals import run_guarded
 
@@ -21,6 +20,8 @@ def main(argv=None) -> int:
 
     def train() -> None:
         select_device(args.device)
+        from mmtl.apis.runner import build_runner, prepare_train_config  # torch: after --help
+
         build_runner(prepare_train_config(args)).train()
 
     return run_with_clear_errors(train)

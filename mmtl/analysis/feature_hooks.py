@@ -1,16 +1,15 @@
 """Capture the outputs of named layers with forward hooks that are removed afterwards."""
 
 import contextlib
-import difflib
 from typing import Dict, Iterator, List, Sequence
 
 import torch
 from torch import nn
 
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.modules import UnknownModuleError, find_submodules
 
 
-class UnknownLayerError(ConfigError):
+class UnknownLayerError(UnknownModuleError):
     """A layer name is not a module of the model; the message lists the closest names."""
 
 
@@ -27,19 +26,17 @@ def _detach(output):
 def resolve_layers(model: nn.Module, layer_names: Sequence[str]) -> Dict[str, nn.Module]:
     """Map dotted layer names to the model's modules.
 
+    Args:
+        model (nn.Module): The model.
+        layer_names (Sequence[str]): Dotted module names such as ``'backbone.layer4'``.
+
+    Returns:
+        dict[str, nn.Module]: The modules, keyed by name, in the order given.
+
     Raises:
         UnknownLayerError: A name is not a module of the model (closest names listed).
     """
-    modules = dict(model.named_modules())
-    found = {}
-    for name in layer_names:
-        if name not in modules:
-            close = difflib.get_close_matches(name, [n for n in modules if n], n=5, cutoff=0.5)
-            children = [n for n, _ in model.named_children()]
-            hint = f'closest names: {close}' if close else f'top-level modules: {children}'
-            raise UnknownLayerError(f'layer {name!r} is not in the model; {hint}')
-        found[name] = modules[name]
-    return found
+    return find_submodules(model, layer_names, label='layer', error=UnknownLayerError)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,5 @@
 """A dataset of images sorted into one sub-folder per class."""
 
-import os
 import os.path as osp
 from typing import Any, List, Optional, Sequence, Set, Tuple, Union
 
@@ -11,12 +10,16 @@ from mmtl.registry import DATASETS
 from mmtl.utils.errors import BadDataError, ConfigError
 
 from .bad_file_record import BadFileRecord
+from .listing import (  # noqa: F401 (re-exported: their old location)
+    IMG_EXTENSIONS,
+    list_class_folders,
+    list_dangling_links,
+    list_image_files,
+    visible_entries,
+)
 from .scan import ScanReport, check_image_file, decode_problem, scan_image_files
 from .scan_cache import ScanCache
 from .transforms.image_io import ImageDecodeError
-
-#: Image file extensions read by default (compared case-insensitively).
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.pgm', '.bmp', '.tif', '.tiff', '.webp')
 
 #: What to do with files that cannot be read: stop with an error, or leave them out.
 BAD_FILE_POLICIES = ('error', 'skip')
@@ -56,69 +59,6 @@ class RuntimeBadDataError(BadDataError):
 
     def __init__(self, message: str = '') -> None:
         super().__init__(_unwrap_worker_message(str(message)))
-
-
-def visible_entries(directory: str) -> List[os.DirEntry]:
-    """Entries of ``directory`` whose names do not start with a dot, sorted by name.
-
-    Hidden entries such as ``.ipynb_checkpoints`` or ``.DS_Store`` are never data.
-    """
-    with os.scandir(directory) as it:
-        entries = [e for e in it if not e.name.startswith('.')]
-    return sorted(entries, key=lambda e: e.name)
-
-
-def _is_dir(entry: os.DirEntry) -> bool:
-    """``entry.is_dir()``, False for a symbolic link that cannot be followed (e.g. a loop)."""
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
-
-
-def list_class_folders(directory: str) -> List[str]:
-    """Names of the visible sub-folders of ``directory``, sorted."""
-    return [e.name for e in visible_entries(directory) if _is_dir(e)]
-
-
-def list_dangling_links(directory: str) -> List[str]:
-    """Paths of the visible symbolic links in ``directory`` that lead nowhere (or loop)."""
-    return [e.path for e in visible_entries(directory) if e.is_symlink() and not osp.exists(e.path)]
-
-
-def list_image_files(
-    directory: str,
-    extensions: Tuple[str, ...],
-    unreadable: Optional[List[Tuple[str, str]]] = None,
-) -> List[str]:
-    """Paths of the image files under ``directory`` (recursively), sorted.
-
-    Args:
-        directory (str): Folder to walk. Hidden files and folders are skipped, and
-            symbolic links to folders are not followed (no loops).
-        extensions (tuple[str]): Lower-case extensions to keep.
-        unreadable (list, optional): Receives ``(folder, reason)`` for each folder that
-            cannot be listed (e.g. no permission). Defaults to None: such a folder raises
-            its ``OSError`` (a folder is never skipped in silence).
-
-    Returns:
-        list[str]: File paths.
-    """
-
-    def on_error(error: OSError) -> None:
-        if unreadable is None:
-            raise error
-        unreadable.append((error.filename or directory, f'unreadable folder: {error.strerror}'))
-
-    files = []
-    for root, dirs, names in os.walk(directory, onerror=on_error):
-        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
-        files.extend(
-            osp.join(root, name)
-            for name in sorted(names)
-            if not name.startswith('.') and osp.splitext(name)[1].lower() in extensions
-        )
-    return files
 
 
 @DATASETS.register_module()

@@ -32,7 +32,6 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
-from .checkpoint_converters import convert_checkpoint
 from .errors import CheckpointError
 from .fileio import atomic_open
 from .safetensors_io import is_safetensors, load_safetensors
@@ -380,6 +379,10 @@ def load_url_checkpoint(
 def _convert_torchvision(checkpoint: Any, source: str) -> Any:
     """A torchvision/timm checkpoint converted to mmtl's layout (and logged); others unchanged."""
     # The converters register themselves in CHECKPOINT_CONVERTERS (mmtl.models.converters).
+    # Imported on use: the converters' registry imports mmpretrain, which this module (imported
+    # by ``import mmtl``'s safe-loader registration) must not need.
+    from .checkpoint_converters import convert_checkpoint
+
     return convert_checkpoint(checkpoint, source)
 
 

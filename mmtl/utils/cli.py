@@ -8,11 +8,28 @@ from typing import Callable, List, Optional
 
 from mmengine.config import DictAction
 
-from .checkpoint import CheckpointDownloadError, UnsafeCheckpointError
 from .errors import BadDataError, ConfigError, UserError  # noqa: F401 (old import location)
 
-#: Errors whose message says everything a user needs: printed without a traceback.
-USER_ERRORS = (UserError, CheckpointDownloadError, UnsafeCheckpointError, FileNotFoundError)
+
+def user_errors() -> tuple:
+    """The errors whose message says everything a user needs: printed without a traceback.
+
+    Built on call, so that importing this module (every tool does, before ``--help``) does
+    not import :mod:`mmtl.utils.checkpoint` and, with it, torch.
+
+    Returns:
+        tuple: Exception classes, for an ``except`` clause.
+    """
+    from .checkpoint import CheckpointDownloadError, UnsafeCheckpointError
+
+    return (UserError, CheckpointDownloadError, UnsafeCheckpointError, FileNotFoundError)
+
+
+def __getattr__(name: str):
+    """``USER_ERRORS`` (the old module constant) as :func:`user_errors` builds it (PEP 562)."""
+    if name == 'USER_ERRORS':
+        return user_errors()
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 def select_device(device: str) -> None:
@@ -73,7 +90,7 @@ def run_with_clear_errors(func: Callable[[], None]) -> int:
     """
     try:
         func()
-    except USER_ERRORS as err:
+    except user_errors() as err:
         print(f'error: {err}', file=sys.stderr, flush=True)
         quiet_mim_parent()
         return 1

@@ -12,8 +12,6 @@ from typing import Optional
 
 from mmengine.config import Config
 
-from .dist import uses_cuda
-
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 #: Upper bound of automatic workers per process (more rarely helps one GPU).
@@ -47,6 +45,8 @@ def auto_num_workers(cpus: Optional[int] = None, local_processes: Optional[int] 
 
 def cuda_in_use(cfg: Config) -> bool:
     """Whether the run will put batches on a CUDA device."""
+    from .dist import uses_cuda  # imports torch: only when a Runner is being built
+
     return uses_cuda() and cfg.get('device', 'cuda') != 'cpu'
 
 

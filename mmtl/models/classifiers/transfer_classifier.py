@@ -1,20 +1,14 @@
 """An image classifier whose named sub-modules can be frozen and unfrozen while it trains."""
 
-import difflib
 from typing import Dict, Iterable, List, Sequence
 
 import torch.nn as nn
 from mmpretrain.models.classifiers import ImageClassifier
 
 from mmtl.registry import MODELS
-from mmtl.utils.errors import ConfigError
+from mmtl.utils.modules import UnknownModuleError, find_submodules
 
-
-class UnknownModuleError(ConfigError, KeyError):
-    """A dotted module name in the config is not a sub-module of the model."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ''
+__all__ = ['TransferClassifier', 'UnknownModuleError', 'resolve_module_names']
 
 
 def resolve_module_names(
@@ -32,21 +26,10 @@ def resolve_module_names(
 
     Raises:
         UnknownModuleError: A name is not a sub-module of ``model`` (a ``ConfigError`` and a
-            ``KeyError``); the message lists the closest names.
+            ``KeyError``); the message lists the closest names
+            (see :func:`mmtl.utils.modules.find_submodules`).
     """
-    modules = dict(model.named_modules())
-    found = {}
-    for name in names:
-        if name not in modules:
-            close = difflib.get_close_matches(name, list(modules), n=5, cutoff=0.6)
-            hint = f' Did you mean {close}?' if close else ''
-            tops = sorted({key.split('.')[0] for key in modules if key})
-            raise UnknownModuleError(
-                f'{key}: {name!r} is not a module of {type(model).__name__}.{hint} '
-                f'Names are dotted paths from the model, starting with one of {tops}.'
-            )
-        found[name] = modules[name]
-    return found
+    return find_submodules(model, names, label=f'{key}:')
 
 
 @MODELS.register_module()

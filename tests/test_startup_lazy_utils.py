@@ -1,0 +1,76 @@
+"""``mmtl.utils`` and ``mmtl.utils.cli`` import no torch, and still give every name (#16).
+
+``import mmtl`` no longer imports :mod:`mmtl.utils.checkpoint` (torch), so the safe
+checkpoint loaders and ``MMTLRunner`` are registered by import hooks whichever module comes
+first; the two orders that import mmengine.runner half-way through an mmtl module are run
+in fresh interpreters.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO_ROOT, tool_env
+
+import mmtl.utils
+import mmtl.utils.cli
+
+_LIGHT_PROBE = r"""
+import json, sys
+import mmtl, mmtl.utils, mmtl.utils.cli, mmtl.utils.loader_defaults
+print('REPORT' + json.dumps('torch' in sys.modules))
+"""
+
+_ORDER_PROBE = r"""
+import json, sys
+import mmtl, FIRST
+from mmengine.registry import RUNNERS
+from mmengine.runner import CheckpointLoader
+print('REPORT' + json.dumps([
+    'MMTLRunner' in RUNNERS.module_dict, CheckpointLoader._schemes[''].__module__]))
+"""
+
+
+def _report(probe: str, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, '-c', probe],
+        cwd=REPO_ROOT,
+        env=tool_env(str(tmp_path)),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.split('REPORT', 1)[1])
+
+
+def test_every_exported_name_resolves_and_all_is_sorted():
+    names = mmtl.utils.__all__
+    assert names == sorted(names)
+    for name in ('load_config', 'CheckpointError', 'UnsafeCheckpointError', 'safe_torch_load'):
+        assert name in names
+    for name in names:
+        assert getattr(mmtl.utils, name).__name__ == name
+    from mmtl.utils import CheckpointDownloadError, load_config  # noqa: F401
+
+    with pytest.raises(AttributeError, match='no_such_name'):
+        mmtl.utils.no_such_name  # noqa: B018
+
+
+def test_cli_user_errors_still_a_module_attribute():
+    from mmtl.utils.checkpoint import CheckpointDownloadError, UnsafeCheckpointError
+
+    errors = mmtl.utils.cli.USER_ERRORS
+    assert CheckpointDownloadError in errors and UnsafeCheckpointError in errors
+    assert errors == mmtl.utils.cli.user_errors()
+
+
+def test_import_mmtl_utils_and_cli_import_no_torch(tmp_path):
+    assert _report(_LIGHT_PROBE, tmp_path) is False
+
+
+@pytest.mark.parametrize('first', ['mmtl.utils.checkpoint', 'mmtl.registry'])
+def test_loaders_and_runner_registered_whichever_module_comes_first(first, tmp_path):
+    registered, loader = _report(_ORDER_PROBE.replace('FIRST', first), tmp_path)
+    assert registered is True
+    assert loader == 'mmtl.utils.checkpoint'
