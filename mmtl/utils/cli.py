@@ -68,6 +68,25 @@ def parent_is_mim(ppid: Optional[int] = None) -> bool:
     return False
 
 
+def parent_of(pid: int) -> Optional[int]:
+    """The parent process of ``pid`` (Linux ``/proc``), or None where it cannot be read."""
+    try:
+        with open(f'/proc/{pid}/stat', 'rb') as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b')') + 2 :].split()  # after "pid (comm) ": state, ppid, ...
+    return int(fields[1]) if len(fields) > 1 else None
+
+
+def launching_process() -> Optional[int]:
+    """The process that started this tool: the parent, or the guardian's parent when this is
+    the trainer child of :func:`mmtl.utils.signals.run_guarded`."""
+    from .signals import in_guarded_child
+
+    return parent_of(os.getppid()) if in_guarded_child() else os.getppid()
+
+
 def quiet_mim_parent() -> None:
     """Spare the user mim's traceback after a one-line error: interrupt the waiting mim.
 
@@ -76,8 +95,9 @@ def quiet_mim_parent() -> None:
     SIGINT while it waits, mim (click) ends with "Aborted!" and exit status 1 instead. Only
     a parent that is mim is signalled; it is called just before this process exits.
     """
-    if parent_is_mim():
-        os.kill(os.getppid(), signal.SIGINT)
+    launcher = launching_process()
+    if launcher and parent_is_mim(launcher):
+        os.kill(launcher, signal.SIGINT)
 
 
 def run_with_clear_errors(func: Callable[[], None]) -> int:

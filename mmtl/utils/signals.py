@@ -102,6 +102,16 @@ class StopRequest:
             self.on_signal(signum)
 
 
+#: Set in the trainer child of :func:`run_guarded`: its parent is the guardian, not the
+#: process that started the tool (mim, a shell).
+_IN_GUARDED_CHILD = False
+
+
+def in_guarded_child() -> bool:
+    """Whether this process is the trainer that :func:`run_guarded` forked."""
+    return _IN_GUARDED_CHILD
+
+
 def run_guarded(func: Callable[[], int]) -> int:
     """Run ``func`` in a child process that stops cleanly whatever happens to this one.
 
@@ -122,6 +132,8 @@ def run_guarded(func: Callable[[], int]) -> int:
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the trainer
+        global _IN_GUARDED_CHILD
+        _IN_GUARDED_CHILD = True
         code = 1
         try:
             stop_with_parent(signal.SIGTERM)
