@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# README command 2: set up, lint, and run the test suite (CPU, a few minutes).
+# README command 2: set up, lint, and run the whole test suite (CPU, about 20 min on 2 cores;
+# `bash tools/run_tests.sh -m "not slow"` leaves out the slow end-to-end runs: about 4 min).
 #   bash tools/run_tests.sh [pytest args...]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -9,4 +10,5 @@ bash tools/setup_env.sh
 source "${MMTL_VENV:-$ROOT/.venv}/bin/activate"
 ruff check mmtl tools tests configs benchmarks setup.py
 ruff format --check mmtl tools tests configs benchmarks setup.py
-python -m pytest tests "$@"
+# Every test, the slow end-to-end ones included (a later -m in "$@" replaces this one).
+python -m pytest tests -m "slow or not slow" "$@"

@@ -280,12 +280,33 @@ class MMTLRunner(Runner):
         finally:
             self._mmtl_resuming = False
 
-    def _building_for_training(self) -> bool:
-        """Whether :meth:`train` is running: it builds the optimizer before loading.
+    def test(self) -> dict:
+        """mmengine's test; a checkpoint it loads must fit exactly (see :meth:`load_checkpoint`)."""
+        with self._evaluating():
+            return super().test()
 
-        (The train loop is no sign: hooks build it in ``before_run`` of a test too.)
+    def val(self) -> dict:
+        """mmengine's val; a checkpoint it loads must fit exactly (see :meth:`load_checkpoint`)."""
+        with self._evaluating():
+            return super().val()
+
+    @contextlib.contextmanager
+    def _evaluating(self) -> Iterator[None]:
+        self._mmtl_evaluating = True
+        try:
+            yield
+        finally:
+            self._mmtl_evaluating = False
+
+    def _building_for_training(self) -> bool:
+        """Whether a loaded checkpoint is a starting point (``load_from`` of a training run):
+        anywhere but inside :meth:`test` / :meth:`val`, which evaluate the weights as they are.
+
+        (Neither the train loop nor the optimizer tell: hooks build the train loop in a test's
+        ``before_run`` too, and ``load_or_resume`` may be called before ``train`` builds the
+        optimizer.)
         """
-        return isinstance(self.optim_wrapper, (OptimWrapper, OptimWrapperDict))
+        return not getattr(self, '_mmtl_evaluating', False)
 
     def load_checkpoint(
         self,
