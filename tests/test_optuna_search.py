@@ -48,6 +48,19 @@ def test_history_and_importance_plots_are_png(tmp_path):
             assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 
 
+def test_plots_leave_matplotlib_style_as_it_was(tmp_path):
+    # Optuna's matplotlib plots call plt.style.use('ggplot') for the whole process: every
+    # figure drawn after a search (test plots, Grad-CAM) would change look.
+    import matplotlib
+
+    before = dict(matplotlib.rcParams)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float('x', 0, 1) + 0.1 * t.suggest_float('y', 0, 1), 4)
+    write_plots(study, str(tmp_path))
+    changed = {k for k, v in matplotlib.rcParams.items() if str(before.get(k)) != str(v)}
+    assert not changed, sorted(changed)[:5]
+
+
 def search(tmp_path, digits_root, *extra):
     work_dir = str(tmp_path / 'search')
     command = [sys.executable, SEARCH_TOOL, 'mobilenet-v2_digits.py', '--work-dir', work_dir]

@@ -200,14 +200,15 @@ def write_plots(study, out_dir: str) -> Dict[str, str]:
     for name, (plot, filename) in plots.items():
         path = osp.join(out_dir, filename)
         try:
-            with warnings.catch_warnings():
+            # rc_context: Optuna's plots set the ggplot style for the whole process.
+            with warnings.catch_warnings(), matplotlib.rc_context():
                 warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
                 axes = plot(study)
-            figure = axes.figure if hasattr(axes, 'figure') else axes.flat[0].figure
-            figure.set_size_inches(7, 4.5)
-            figure.tight_layout()
-            figure.savefig(path, dpi=100)
-            plt.close(figure)
+                figure = axes.figure if hasattr(axes, 'figure') else axes.flat[0].figure
+                figure.set_size_inches(7, 4.5)
+                figure.tight_layout()
+                figure.savefig(path, dpi=100)
+                plt.close(figure)
             written[name] = path
         except (ValueError, RuntimeError, ZeroDivisionError) as err:
             written[name] = f'skipped: {err}'
