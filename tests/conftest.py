@@ -2,7 +2,9 @@
 
 import os
 import os.path as osp
+import shutil
 import subprocess
+import sys
 from typing import List, Optional
 
 import cv2
@@ -146,3 +148,33 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='session')
+def normal_install(tmp_path_factory) -> str:
+    """``pip install --target SITE`` of a copy of this checkout (a normal, copying install).
+
+    Returns:
+        str: ``SITE``, to put on ``PYTHONPATH``.
+    """
+    tmp = tmp_path_factory.mktemp('normal_install')
+    source = tmp / 'src'
+    files = subprocess.run(
+        ['git', 'ls-files', '--cached', '--others', '--exclude-standard'],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in files:
+        if osp.isfile(osp.join(REPO_ROOT, name)):
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(osp.join(REPO_ROOT, name), source / name)
+    site = tmp / 'site'
+    install = run_command(
+        [sys.executable, '-m', 'pip', 'install', '--quiet', '--no-deps', '--no-build-isolation']
+        + ['--target', str(site), str(source)],
+        cwd=str(tmp),
+    )
+    assert install.returncode == 0, describe(install)
+    return str(site)

@@ -7,7 +7,6 @@ clean error per mistake under mim.
 
 import os.path as osp
 import shutil
-import subprocess
 import sys
 
 import pytest
@@ -116,32 +115,6 @@ def test_one_clean_error_line_under_mim(tmp_path, digits_root):
     assert result.returncode == 1, describe(result)
     assert 'unrecognized arguments: --no-such-flag' in result.stderr
     assert 'Traceback' not in result.stderr and 'CalledProcessError' not in result.stderr
-
-
-@pytest.fixture(scope='module')
-def normal_install(tmp_path_factory) -> str:
-    """``pip install --target SITE`` of a copy of this checkout (a normal, copying install)."""
-    tmp = tmp_path_factory.mktemp('normal_install')
-    source = tmp / 'src'
-    files = subprocess.run(
-        ['git', 'ls-files', '--cached', '--others', '--exclude-standard'],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for name in files:
-        if osp.isfile(osp.join(REPO_ROOT, name)):
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(osp.join(REPO_ROOT, name), source / name)
-    site = tmp / 'site'
-    install = run_command(
-        [sys.executable, '-m', 'pip', 'install', '--quiet', '--no-deps', '--no-build-isolation']
-        + ['--target', str(site), str(source)],
-        cwd=str(tmp),
-    )
-    assert install.returncode == 0, describe(install)
-    return str(site)
 
 
 @pytest.mark.slow
