@@ -393,3 +393,27 @@ def test_unknown_format_lists_the_known_ones():
 
     with pytest.raises(KeyError, match=r"'tflite'.*\['onnx', 'torchscript'\]"):
         build_exporter('tflite')
+
+
+@pytest.mark.slow
+def test_onnx_infer_tool_lists_topk_like_infer(onnx_dir, digits_root, reference, tmp_path):
+    out = str(tmp_path / 'preds.json')
+    folder = osp.join(digits_root, 'test')
+    command = [sys.executable, 'tools/deployment/onnx_infer.py', onnx_dir, folder]
+    result = run_command(
+        command + ['--topk', '2', '--out', out], cwd=REPO_ROOT, env=tool_env(str(tmp_path))
+    )
+    assert result.returncode == 0, describe(result)
+    with open(out) as f:
+        rows = json.load(f)
+    by_path = {r['img_path']: r for r in reference}
+    for row in rows:
+        expected = by_path[row['image']]['pred_scores']
+        best_two = [int(i) for i in expected.argsort()[::-1][:2]]
+        assert [entry['label'] for entry in row['topk']] == best_two
+        assert row['topk'][0]['score'] >= row['topk'][1]['score']
+    # more classes than the model has: one line naming the value, before any work
+    result = run_command(command + ['--topk', '4'], cwd=REPO_ROOT, env=tool_env(str(tmp_path)))
+    assert result.returncode == 2
+    assert "--topk 4 is more than the model's 3 classes" in result.stderr
+    assert 'Traceback' not in result.stderr

@@ -292,6 +292,14 @@ class OnnxClassifier:
         self.input_name = self.session.get_inputs()[0].name
         self.classes = self.meta.get('classes')
 
+    @property
+    def num_classes(self) -> Optional[int]:
+        """The number of classes: from ``deploy.json``, else the graph's output shape."""
+        if self.classes is not None:
+            return len(self.classes)
+        size = self.session.get_outputs()[0].shape[-1]
+        return size if isinstance(size, int) else None
+
     def preprocess(self, image: ImageInput) -> np.ndarray:
         """Turn one image into the model's ``CxHxW`` input (see :func:`preprocess_image`)."""
         return preprocess_image(image, self.meta)

@@ -1,6 +1,6 @@
 """Classify images with an exported ONNX model folder, without mmengine or torch.
 
-    python tools/deployment/onnx_infer.py MODEL_DIR IMAGES... [--out preds.csv|preds.json]
+    python tools/deployment/onnx_infer.py MODEL_DIR IMAGES... [--topk K] [--out preds.csv|.json]
 
 MODEL_DIR is the output of ``tools/deployment/export.py --format onnx``. Only numpy, OpenCV
 and onnxruntime are imported: mmtl's ``onnx_inferencer`` module is loaded by file path, so the
@@ -14,6 +14,7 @@ import json
 import os
 import os.path as osp
 import sys
+from typing import Optional, Sequence
 
 
 def load_inferencer_module():
@@ -39,22 +40,59 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('model_dir', help='folder with model.onnx and deploy.json')
     parser.add_argument('inputs', nargs='+', help='image files or folders')
     parser.add_argument('--out', help='write predictions to this .csv or .json file')
+    parser.add_argument(
+        '--topk', type=int, default=1, help='classes listed per image, best first (default: 1)'
+    )
     parser.add_argument('--batch-size', type=int, default=32, help='images per run')
     parser.add_argument('--threads', type=int, help='onnxruntime intra-op threads')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.topk < 1:
+        parser.error(f'--topk must be at least 1, got {args.topk}')
+    return args
 
 
-def to_rows(results: list) -> list:
-    """Results -> rows with image, pred_label, pred_class, pred_score."""
-    return [
-        {
-            'image': r.get('img_path', ''),
-            'pred_label': r['pred_label'],
-            'pred_class': r.get('pred_class', str(r['pred_label'])),
-            'pred_score': round(r['pred_score'], 6),
-        }
-        for r in results
-    ]
+def to_rows(results: list, topk: int = 1, classes: Optional[Sequence[str]] = None) -> list:
+    """Flatten classifier results into rows, the same layout as ``tools/infer.py`` writes.
+
+    Args:
+        results (list[dict]): From ``OnnxClassifier.__call__``.
+        topk (int): Classes listed per image. Defaults to 1.
+        classes (Sequence[str], optional): Class names by label (``deploy.json``).
+
+    Returns:
+        list[dict]: ``image``, ``pred_label``, ``pred_class``, ``pred_score`` and ``topk`` (a
+        list of ``{'label', 'class', 'score'}``, best first).
+    """
+    rows = []
+    for result in results:
+        scores = result['pred_scores']
+        order = scores.argsort(kind='stable')[::-1][:topk]
+        rows.append(
+            {
+                'image': result.get('img_path', ''),
+                'pred_label': int(result['pred_label']),
+                'pred_class': result.get('pred_class', str(result['pred_label'])),
+                'pred_score': round(float(result['pred_score']), 6),
+                'topk': [
+                    {
+                        'label': int(i),
+                        'class': classes[i] if classes else str(int(i)),
+                        'score': round(float(scores[i]), 6),
+                    }
+                    for i in order
+                ],
+            }
+        )
+    return rows
+
+
+def csv_row(row: dict) -> dict:
+    """A row with its top-k classes as ``top1_class``, ``top1_score``, ... columns."""
+    flat = {key: value for key, value in row.items() if key != 'topk'}
+    for rank, entry in enumerate(row['topk'], start=1):
+        flat[f'top{rank}_class'] = entry['class']
+        flat[f'top{rank}_score'] = entry['score']
+    return flat
 
 
 def write_rows(rows: list, path: str) -> None:
@@ -67,19 +105,30 @@ def write_rows(rows: list, path: str) -> None:
         if ext == '.json':
             json.dump(rows, f, indent=2)
         else:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            flat = [csv_row(row) for row in rows]
+            writer = csv.DictWriter(f, fieldnames=list(flat[0]))
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(flat)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     inferencer = load_inferencer_module()
     classifier = inferencer.OnnxClassifier(args.model_dir, num_threads=args.threads)
+    num_classes = classifier.num_classes
+    if num_classes is not None and args.topk > num_classes:
+        print(
+            f"onnx_infer.py: error: --topk {args.topk} is more than the model's "
+            f'{num_classes} classes ({args.model_dir})',
+            file=sys.stderr,
+        )
+        return 2
     images = inferencer.expand_inputs(args.inputs)
-    rows = to_rows(classifier(images, batch_size=args.batch_size))
+    results = classifier(images, batch_size=args.batch_size)
+    rows = to_rows(results, args.topk, classifier.classes)
     for row in rows:
-        print(f'{row["image"]}\t{row["pred_class"]}\t{row["pred_score"]:.4f}')
+        ranked = '\t'.join(f'{e["class"]}\t{e["score"]:.4f}' for e in row['topk'])
+        print(f'{row["image"]}\t{ranked}')
     if args.out:
         write_rows(rows, args.out)
         print(f'wrote {len(rows)} predictions to {args.out}')
