@@ -70,3 +70,29 @@ def test_load_safetensors_without_class_names(tmp_path):
     loaded = load_safetensors(path)
     assert loaded['meta'] == {}
     assert torch.equal(loaded['state_dict']['w'], torch.arange(6.0).reshape(2, 3))
+
+
+def test_the_docs_name_the_file_the_export_writes():
+    """README and docs/reliability.md show an example call and the file it writes."""
+    import re
+
+    examples = []
+    for doc in ('README.md', osp.join('docs', 'reliability.md')):
+        with open(osp.join(REPO_ROOT, doc), encoding='utf-8') as f:
+            text = ' '.join(f.read().split())
+        examples += re.findall(
+            r'export_safetensors (\S+\.pth)`.*?writes.*?`(\S+\.safetensors)`', text
+        )
+    assert len(examples) == 2, examples
+    for checkpoint, written in examples:
+        assert export_safetensors.default_output(checkpoint) == written
+
+
+def test_export_refuses_to_overwrite_its_input(tmp_path, capsys):
+    path = str(tmp_path / 'model.safetensors')
+    with open(path, 'wb') as f:
+        f.write(b'not touched')
+    assert export_safetensors.main([path]) == 2
+    assert 'is the input checkpoint' in capsys.readouterr().err
+    with open(path, 'rb') as f:
+        assert f.read() == b'not touched'
