@@ -417,3 +417,20 @@ def test_onnx_infer_tool_lists_topk_like_infer(onnx_dir, digits_root, reference,
     assert result.returncode == 2
     assert "--topk 4 is more than the model's 3 classes" in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+@pytest.mark.slow
+def test_onnx_infer_tool_imports_neither_mmtl_nor_torch(onnx_dir, test_images, tmp_path):
+    code = (
+        'import runpy, sys\n'
+        f'sys.argv = ["onnx_infer.py", {onnx_dir!r}, {test_images[0]!r}, "--topk", "2"]\n'
+        'try:\n'
+        '    runpy.run_path("tools/deployment/onnx_infer.py", run_name="__main__")\n'
+        'except SystemExit as stop:\n'
+        '    assert stop.code in (0, None), stop.code\n'
+        'print(sorted(m for m in ("mmtl", "torch", "mmengine") if m in sys.modules))\n'
+    )
+    result = run_command([sys.executable, '-c', code], cwd=REPO_ROOT, env=tool_env(str(tmp_path)))
+    assert result.returncode == 0, describe(result)
+    assert result.stdout.strip().splitlines()[-1] == '[]'
+    assert test_images[0] in result.stdout

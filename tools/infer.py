@@ -80,36 +80,18 @@ def prediction_rows(
         list[dict]: ``image``, ``pred_label``, ``pred_class``, ``pred_score`` and ``topk``
         (a list of ``{'label', 'class', 'score'}``, best first).
     """
-    rows = []
-    for result in results:
-        scores = result['pred_scores']
-        order = scores.argsort(kind='stable')[::-1][:topk]
-        rows.append(
-            {
-                'image': result.get('img_path', ''),
-                'pred_label': int(result['pred_label']),
-                'pred_class': result.get('pred_class', str(result['pred_label'])),
-                'pred_score': round(float(result['pred_score']), 6),
-                'topk': [
-                    {
-                        'label': int(i),
-                        'class': classes[i] if classes else str(int(i)),
-                        'score': round(float(scores[i]), 6),
-                    }
-                    for i in order
-                ],
-            }
-        )
-    return rows
+    from mmtl.utils.prediction_rows import topk_entries
 
-
-def csv_row(row: dict) -> dict:
-    """A row with its top-k classes as ``top1_class``, ``top1_score``, ... columns."""
-    flat = {key: value for key, value in row.items() if key != 'topk'}
-    for rank, entry in enumerate(row['topk'], start=1):
-        flat[f'top{rank}_class'] = entry['class']
-        flat[f'top{rank}_score'] = entry['score']
-    return flat
+    return [
+        {
+            'image': result.get('img_path', ''),
+            'pred_label': int(result['pred_label']),
+            'pred_class': result.get('pred_class', str(result['pred_label'])),
+            'pred_score': round(float(result['pred_score']), 6),
+            'topk': topk_entries(result['pred_scores'], topk, classes),
+        }
+        for result in results
+    ]
 
 
 def write_rows(rows: List[dict], path: str) -> None:
@@ -120,7 +102,9 @@ def write_rows(rows: List[dict], path: str) -> None:
         with atomic_open(path, 'w') as f:
             json.dump(rows, f, indent=2)
         return
-    flat = [csv_row(row) for row in rows]
+    from mmtl.utils.prediction_rows import flatten_topk
+
+    flat = [flatten_topk(row) for row in rows]
     with atomic_open(path, 'w') as f:
         writer = csv.DictWriter(f, fieldnames=list(flat[0]) if flat else ['image'])
         writer.writeheader()

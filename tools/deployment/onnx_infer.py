@@ -17,22 +17,36 @@ import sys
 from typing import Optional, Sequence
 
 
-def load_inferencer_module():
-    """Import ``mmtl/deployment/onnx_inferencer.py`` without importing the ``mmtl`` package."""
+def load_mmtl_file(subpackage: str, filename: str):
+    """Import one dependency-free file of mmtl by path, without importing the ``mmtl`` package.
+
+    Args:
+        subpackage (str): Its folder inside the package, e.g. ``'deployment'``.
+        filename (str): The file, e.g. ``'onnx_inferencer.py'``.
+
+    Returns:
+        module: The loaded module.
+    """
     spec = importlib.util.find_spec('mmtl')  # locates the package without running it
     candidates = []
     if spec is not None and spec.submodule_search_locations:
-        candidates += [osp.join(p, 'deployment') for p in spec.submodule_search_locations]
+        candidates += [osp.join(p, subpackage) for p in spec.submodule_search_locations]
     here = osp.dirname(osp.abspath(__file__))
-    candidates.append(osp.join(here, '..', '..', 'mmtl', 'deployment'))
+    candidates.append(osp.join(here, '..', '..', 'mmtl', subpackage))
     for folder in candidates:
-        path = osp.join(folder, 'onnx_inferencer.py')
+        path = osp.join(folder, filename)
         if osp.isfile(path):
-            module_spec = importlib.util.spec_from_file_location('mmtl_onnx_inferencer', path)
+            name = 'mmtl_' + osp.splitext(filename)[0]
+            module_spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(module_spec)
             module_spec.loader.exec_module(module)
             return module
-    raise ImportError(f'onnx_inferencer.py not found in {candidates}')
+    raise ImportError(f'{filename} not found in {candidates}')
+
+
+def load_inferencer_module():
+    """Import ``mmtl/deployment/onnx_inferencer.py`` without importing the ``mmtl`` package."""
+    return load_mmtl_file('deployment', 'onnx_inferencer.py')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -63,36 +77,17 @@ def to_rows(results: list, topk: int = 1, classes: Optional[Sequence[str]] = Non
         list[dict]: ``image``, ``pred_label``, ``pred_class``, ``pred_score`` and ``topk`` (a
         list of ``{'label', 'class', 'score'}``, best first).
     """
-    rows = []
-    for result in results:
-        scores = result['pred_scores']
-        order = scores.argsort(kind='stable')[::-1][:topk]
-        rows.append(
-            {
-                'image': result.get('img_path', ''),
-                'pred_label': int(result['pred_label']),
-                'pred_class': result.get('pred_class', str(result['pred_label'])),
-                'pred_score': round(float(result['pred_score']), 6),
-                'topk': [
-                    {
-                        'label': int(i),
-                        'class': classes[i] if classes else str(int(i)),
-                        'score': round(float(scores[i]), 6),
-                    }
-                    for i in order
-                ],
-            }
-        )
-    return rows
-
-
-def csv_row(row: dict) -> dict:
-    """A row with its top-k classes as ``top1_class``, ``top1_score``, ... columns."""
-    flat = {key: value for key, value in row.items() if key != 'topk'}
-    for rank, entry in enumerate(row['topk'], start=1):
-        flat[f'top{rank}_class'] = entry['class']
-        flat[f'top{rank}_score'] = entry['score']
-    return flat
+    rows_module = load_mmtl_file('utils', 'prediction_rows.py')
+    return [
+        {
+            'image': result.get('img_path', ''),
+            'pred_label': int(result['pred_label']),
+            'pred_class': result.get('pred_class', str(result['pred_label'])),
+            'pred_score': round(float(result['pred_score']), 6),
+            'topk': rows_module.topk_entries(result['pred_scores'], topk, classes),
+        }
+        for result in results
+    ]
 
 
 def write_rows(rows: list, path: str) -> None:
@@ -105,7 +100,8 @@ def write_rows(rows: list, path: str) -> None:
         if ext == '.json':
             json.dump(rows, f, indent=2)
         else:
-            flat = [csv_row(row) for row in rows]
+            flatten_topk = load_mmtl_file('utils', 'prediction_rows.py').flatten_topk
+            flat = [flatten_topk(row) for row in rows]
             writer = csv.DictWriter(f, fieldnames=list(flat[0]))
             writer.writeheader()
             writer.writerows(flat)

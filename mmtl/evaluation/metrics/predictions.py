@@ -11,6 +11,7 @@ from mmengine.config import Config
 from mmtl.registry import METRICS
 from mmtl.utils.cli import ConfigError
 from mmtl.utils.fileio import atomic_open
+from mmtl.utils.prediction_rows import flatten_topk, topk_entries
 
 from .score_metric import ScoreMetric
 
@@ -36,10 +37,9 @@ def prediction_rows(
         ``pred_score``, ``correct`` and ``topk`` (``{'label', 'class', 'score'}``, best first).
     """
     rows = []
-    k = min(topk, scores.shape[1])
     for path, row_scores, label in zip(paths, scores, labels):
-        order = np.argsort(-row_scores, kind='stable')[:k]
-        pred = int(order[0])
+        ranked = topk_entries(row_scores, topk, classes)
+        pred = ranked[0]['label']
         rows.append(
             {
                 'image': path,
@@ -47,12 +47,9 @@ def prediction_rows(
                 'gt_class': classes[int(label)],
                 'pred_label': pred,
                 'pred_class': classes[pred],
-                'pred_score': round(float(row_scores[pred]), 6),
+                'pred_score': ranked[0]['score'],
                 'correct': pred == int(label),
-                'topk': [
-                    {'label': int(i), 'class': classes[i], 'score': round(float(row_scores[i]), 6)}
-                    for i in order
-                ],
+                'topk': ranked,
             }
         )
     return rows
@@ -64,13 +61,7 @@ def write_prediction_rows(rows: List[dict], path: str) -> None:
         with atomic_open(path, 'w') as f:
             json.dump(rows, f, indent=2)
         return
-    flat = []
-    for row in rows:
-        item = {key: value for key, value in row.items() if key != 'topk'}
-        for rank, entry in enumerate(row['topk'], start=1):
-            item[f'top{rank}_class'] = entry['class']
-            item[f'top{rank}_score'] = entry['score']
-        flat.append(item)
+    flat = [flatten_topk(row) for row in rows]
     with atomic_open(path, 'w') as f:
         writer = csv.DictWriter(f, fieldnames=list(flat[0]) if flat else ['image'])
         writer.writeheader()
