@@ -34,6 +34,9 @@ __all__ = [
     'VISBACKENDS',
     'MODE_CONVERTERS',
     'CHECKPOINT_CONVERTERS',
+    'EXPORTERS',
+    'DEPLOY_STEP_CONVERTERS',
+    'LOOKUP_REGISTRIES',
 ]
 
 
@@ -95,6 +98,19 @@ MODE_CONVERTERS = Registry(
 CHECKPOINT_CONVERTERS = Registry(
     'checkpoint converter', scope='mmtl', locations=['mmtl.models.converters']
 )
+
+# Deployment (mmtl.deployment). Exporter classes by format name (``export.py --format``).
+EXPORTERS = Registry('exporter', scope='mmtl', locations=['mmtl.deployment.exporters'])
+# Test-pipeline transform type (``'Resize'``) -> function turning its config into a
+# ``deploy.json`` preprocessing step that the ONNX runner replays.
+DEPLOY_STEP_CONVERTERS = Registry(
+    'deploy step converter', scope='mmtl', locations=['mmtl.deployment.meta']
+)
+
+#: Registries that are look-up tables keyed by a mode, a file layout, a format or a transform
+#: name, never built from a config dict: the config-key checks skip their signatures, so that
+#: ``DEPLOY_STEP_CONVERTERS['Resize']`` does not add its arguments to the keys of ``Resize``.
+LOOKUP_REGISTRIES = (MODE_CONVERTERS, CHECKPOINT_CONVERTERS, EXPORTERS, DEPLOY_STEP_CONVERTERS)
 
 # mmpretrain (imported above) imports mmengine.runner, whose import hook (see
 # ``mmtl._register_with_mmengine_runner``) leaves MMTLRunner to be registered here, once

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mmtl.registry import EXPORTERS
+
 #: Default ONNX opset: supported by onnxruntime >= 1.12 and by every op MobileNet/ResNet use.
 DEFAULT_OPSET = 17
 
@@ -20,12 +22,13 @@ DEFAULT_OPSET = 17
 class Exporter:
     """Writes a module to one format and runs the written file.
 
+    Subclasses are registered in :data:`mmtl.registry.EXPORTERS` under their format name
+    (``--format``), e.g. ``@EXPORTERS.register_module('tflite')``.
+
     Attributes:
-        name (str): Format name (``--format``).
         suffix (str): Model file extension.
     """
 
-    name = ''
     suffix = ''
 
     def export(
@@ -59,35 +62,46 @@ class Exporter:
         raise NotImplementedError
 
 
-#: Exporter classes by format name.
-EXPORTERS: Dict[str, Type[Exporter]] = {}
+def register_exporter(name: str) -> Callable[[Type[Exporter]], Type[Exporter]]:
+    """Class decorator registering an exporter in :data:`mmtl.registry.EXPORTERS`.
+
+    Args:
+        name (str): The format name (``--format``).
+
+    Returns:
+        callable: ``EXPORTERS.register_module(name)``.
+    """
+    return EXPORTERS.register_module(name)
 
 
-def register_exporter(cls: Type[Exporter]) -> Type[Exporter]:
-    """Class decorator adding an exporter to :data:`EXPORTERS` under its ``name``."""
-    EXPORTERS[cls.name] = cls
-    return cls
+def export_formats() -> list:
+    """The registered format names, sorted (imports the registry's modules first)."""
+    EXPORTERS.import_from_location()
+    return sorted(EXPORTERS.module_dict)
 
 
 def build_exporter(export_format: str) -> Exporter:
     """The exporter for a format name.
 
     Args:
-        export_format (str): A key of :data:`EXPORTERS`.
+        export_format (str): A name in :data:`mmtl.registry.EXPORTERS`.
 
     Returns:
         Exporter: A new exporter.
+
+    Raises:
+        KeyError: An unknown format, naming the known ones.
     """
-    if export_format not in EXPORTERS:
-        raise KeyError(f'unknown export format {export_format!r}; known: {sorted(EXPORTERS)}')
-    return EXPORTERS[export_format]()
+    # module_dict, not EXPORTERS.get: get() would try to import an unknown name as a module.
+    if export_format not in export_formats():
+        raise KeyError(f'unknown export format {export_format!r}; known: {export_formats()}')
+    return EXPORTERS.module_dict[export_format]()
 
 
-@register_exporter
+@EXPORTERS.register_module('onnx')
 class OnnxExporter(Exporter):
     """ONNX through ``torch.onnx.export`` (TorchScript-based), run back with onnxruntime."""
 
-    name = 'onnx'
     suffix = '.onnx'
 
     def export(self, module, example, path, output_names, opset) -> None:
@@ -123,11 +137,10 @@ class OnnxExporter(Exporter):
         return run
 
 
-@register_exporter
+@EXPORTERS.register_module('torchscript')
 class TorchScriptExporter(Exporter):
     """TorchScript by ``torch.jit.trace``, run back with ``torch.jit.load``."""
 
-    name = 'torchscript'
     suffix = '.pt'
 
     def export(self, module, example, path, output_names, opset) -> None:

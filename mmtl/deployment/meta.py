@@ -5,10 +5,11 @@ that :mod:`mmtl.deployment.onnx_inferencer` replays with OpenCV, and the data pr
 gives the mean, std and channel order.
 """
 
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 
+from mmtl.registry import DEPLOY_STEP_CONVERTERS
 from mmtl.utils.config import innermost_dataset
 
 #: Pipeline transforms that only load or pack data: no preprocessing step to replay. The
@@ -18,25 +19,21 @@ PASS_THROUGH_TRANSFORMS = ('LoadImageFromFile', 'LoadImage', 'PackInputs', 'Pack
 
 StepConverter = Callable[[dict], dict]
 
-#: Converters from a test-pipeline transform config to a ``deploy.json`` step, by type.
-STEP_CONVERTERS: Dict[str, StepConverter] = {}
+#: Converters from a test-pipeline transform config to a ``deploy.json`` step, by the
+#: transform's ``type`` (the registry :data:`mmtl.registry.DEPLOY_STEP_CONVERTERS`).
+STEP_CONVERTERS = DEPLOY_STEP_CONVERTERS
 
 
 def register_step_converter(name: str) -> Callable[[StepConverter], StepConverter]:
-    """Decorator adding a converter to :data:`STEP_CONVERTERS`.
+    """Decorator registering a converter in :data:`mmtl.registry.DEPLOY_STEP_CONVERTERS`.
 
     Args:
         name (str): The transform ``type`` it converts.
 
     Returns:
-        callable: The decorator.
+        callable: ``DEPLOY_STEP_CONVERTERS.register_module(name)``.
     """
-
-    def add(converter: StepConverter) -> StepConverter:
-        STEP_CONVERTERS[name] = converter
-        return converter
-
-    return add
+    return DEPLOY_STEP_CONVERTERS.register_module(name)
 
 
 def _pair(value, key: str, transform: str) -> List[int]:
@@ -57,7 +54,7 @@ def _check_cv2_backend(transform: dict) -> None:
         )
 
 
-@register_step_converter('Resize')
+@DEPLOY_STEP_CONVERTERS.register_module('Resize')
 def _convert_resize(transform: dict) -> dict:
     _check_cv2_backend(transform)
     if transform.get('keep_ratio') or transform.get('scale') is None:
@@ -69,7 +66,7 @@ def _convert_resize(transform: dict) -> dict:
     return dict(type='resize', size=size, interpolation=transform.get('interpolation', 'bilinear'))
 
 
-@register_step_converter('ResizeEdge')
+@DEPLOY_STEP_CONVERTERS.register_module('ResizeEdge')
 def _convert_resize_edge(transform: dict) -> dict:
     _check_cv2_backend(transform)
     return dict(
@@ -80,7 +77,7 @@ def _convert_resize_edge(transform: dict) -> dict:
     )
 
 
-@register_step_converter('CenterCrop')
+@DEPLOY_STEP_CONVERTERS.register_module('CenterCrop')
 def _convert_center_crop(transform: dict) -> dict:
     if transform.get('auto_pad'):
         raise ValueError('test pipeline CenterCrop: auto_pad=True cannot be exported')
@@ -103,12 +100,13 @@ def pipeline_to_steps(pipeline: Sequence[dict]) -> List[dict]:
         )
         if name in PASS_THROUGH_TRANSFORMS:
             continue
-        if name not in STEP_CONVERTERS:
+        converters = DEPLOY_STEP_CONVERTERS.module_dict
+        if name not in converters:
             raise ValueError(
                 f'test pipeline transform {name!r} has no deployment equivalent; '
-                f'exportable transforms: {sorted(STEP_CONVERTERS)}'
+                f'exportable transforms: {sorted(converters)}'
             )
-        steps.append(STEP_CONVERTERS[name](dict(transform)))
+        steps.append(converters[name](dict(transform)))
     return steps
 
 

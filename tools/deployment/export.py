@@ -18,7 +18,7 @@ import sys
 def parse_args(argv=None) -> argparse.Namespace:
     from mmengine.config import DictAction
 
-    from mmtl.deployment import EXPORTERS
+    from mmtl.deployment import export_formats
 
     parser = argparse.ArgumentParser(description='Export a classifier for deployment')
     parser.add_argument(
@@ -27,7 +27,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar='[CONFIG] CHECKPOINT',
         help='the config (optional: else the one in the checkpoint) and the checkpoint',
     )
-    parser.add_argument('--format', default='onnx', choices=sorted(EXPORTERS), help='format')
+    parser.add_argument('--format', default='onnx', choices=export_formats(), help='format')
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument('--opset', type=int, help='ONNX opset (default: 17)')
     parser.add_argument(
