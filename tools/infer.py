@@ -1,8 +1,8 @@
 """Classify images with a trained model and print (or save) the predictions.
 
     python tools/infer.py [CONFIG] CHECKPOINT INPUT [INPUT ...] [--out preds.csv|preds.json]
-                          [--topk K] [--batch-size N] [--device cpu|cuda] [--no-progress]
-                          [--cfg-options KEY=VALUE ...]
+                          [--topk K] [--batch-size N] [--device auto|cpu|cuda|cuda:N]
+                          [--no-progress] [--cfg-options KEY=VALUE ...]
 
 Without CONFIG (the first argument is then no ``.py``/``.json``/``.yaml`` file) the config
 comes from the checkpoint's meta, which mmengine writes at every save; it is read as data,
@@ -20,6 +20,8 @@ import json
 import os.path as osp
 import sys
 from typing import List, Optional, Sequence
+
+from mmtl.utils.cli import add_device_argument, resolve_device
 
 OUTPUT_FORMATS = ('.csv', '.json')
 
@@ -44,7 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--out', help='write predictions to this .csv or .json file')
     parser.add_argument('--batch-size', type=int, default=32, help='images per batch')
     parser.add_argument('--topk', type=int, default=3, help='classes listed per image')
-    parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default: cpu)')
+    add_device_argument(parser)
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     args = parser.parse_args(argv)
     split_paths(parser, args)
@@ -134,7 +136,10 @@ def main(argv=None) -> int:
 
     def infer() -> None:
         model = init_model(
-            args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options
+            args.config,
+            args.checkpoint,
+            device=resolve_device(args.device),
+            cfg_options=args.cfg_options,
         )
         results = inference_model(
             model, list(args.inputs), batch_size=args.batch_size, progress=not args.no_progress

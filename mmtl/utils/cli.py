@@ -32,6 +32,75 @@ def __getattr__(name: str):
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
+#: What ``--device`` takes in every tool: ``cuda:N`` names one GPU where a tool runs on one.
+DEVICE_CHOICES = ('auto', 'cpu', 'cuda')
+
+
+def device_argument(text: str, allow_index: bool = True) -> str:
+    """argparse type of ``--device``: ``auto``, ``cpu``, ``cuda`` or (``allow_index``) ``cuda:N``.
+
+    Args:
+        text (str): The value given.
+        allow_index (bool): Whether ``cuda:N`` is accepted. Defaults to True.
+
+    Returns:
+        str: ``text``, checked.
+    """
+    index = text[len('cuda:') :] if text.startswith('cuda:') else None
+    if text in DEVICE_CHOICES or (allow_index and index is not None and index.isdigit()):
+        return text
+    accepted = ', '.join(DEVICE_CHOICES + (('cuda:N',) if allow_index else ()))
+    raise argparse.ArgumentTypeError(f'{text!r} is not a device; use one of {accepted}')
+
+
+def add_device_argument(
+    parser: argparse.ArgumentParser, action: str = 'run', allow_index: bool = True
+) -> None:
+    """Add the ``--device`` argument every mmtl tool shares (default ``auto``).
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        action (str): What the tool does on the device, for the help text.
+        allow_index (bool): Whether ``cuda:N`` is accepted (not by train/test, whose launcher
+            assigns GPUs). Defaults to True.
+    """
+    choices = '|'.join(DEVICE_CHOICES + (('cuda:N',) if allow_index else ()))
+    parser.add_argument(
+        '--device',
+        type=lambda text: device_argument(text, allow_index),
+        default='auto',
+        metavar=choices,
+        help=f'device to {action} on (default: auto, a CUDA GPU when one is available)',
+    )
+
+
+def resolve_device(device: str) -> str:
+    """The torch device a ``--device`` value means on this machine.
+
+    Args:
+        device (str): ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+
+    Returns:
+        str: ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
+
+    Raises:
+        ConfigError: A GPU was asked for that this process cannot see.
+    """
+    import torch
+
+    if device == 'auto':
+        return 'cuda' if torch.cuda.is_available() else 'cpu'
+    if device.startswith('cuda'):
+        visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(device.split(':')[1]) if ':' in device else 0
+        if index >= visible:
+            raise ConfigError(
+                f'--device {device}: this process sees {visible} CUDA GPU(s)'
+                + (f' (cuda:0 to cuda:{visible - 1})' if visible else '')
+            )
+    return device
+
+
 def select_device(device: str) -> None:
     """Restrict the process to the requested device, before CUDA is initialised.
 
@@ -41,10 +110,7 @@ def select_device(device: str) -> None:
     if device == 'cpu':
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
     elif device == 'cuda':
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ConfigError('--device cuda: no CUDA GPU is visible to this process')
+        resolve_device(device)
 
 
 #: ``mim`` sub-commands that run an mmtl tool as a child process with ``check_call``.
@@ -132,12 +198,7 @@ def _add_common_arguments(parser: argparse.ArgumentParser, action: str) -> None:
     parser.add_argument(
         '--work-dir', help='where logs, checkpoints and metrics go (default: work_dirs/<config>)'
     )
-    parser.add_argument(
-        '--device',
-        choices=['auto', 'cpu', 'cuda'],
-        default='auto',
-        help=f'device to {action} on (default: cuda when available)',
-    )
+    add_device_argument(parser, action, allow_index=False)
     parser.add_argument(
         '--cfg-options',
         nargs='+',

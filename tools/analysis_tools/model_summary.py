@@ -1,7 +1,7 @@
 """Per-module table, parameter counts, FLOPs and training memory of a config's model.
 
     python tools/analysis_tools/model_summary.py CONFIG [--checkpoint CKPT] [--batch-size B]
-        [--input-size 224] [--measure] [--arch] [--no-layers] [--device cpu|cuda]
+        [--input-size 224] [--measure] [--arch] [--no-layers] [--device auto|cpu|cuda|cuda:N]
         [--cfg-options KEY=VALUE ...]
 
 The per-module parameters, FLOPs and activations come from mmengine's
@@ -16,6 +16,8 @@ import argparse
 import sys
 
 from mmengine.config import DictAction
+
+from mmtl.utils.cli import add_device_argument, resolve_device
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,7 +40,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--arch', action='store_true', help='print the annotated architecture, not the table'
     )
-    parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default: cpu)')
+    add_device_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     return parser.parse_args(argv)
 
@@ -53,7 +55,7 @@ def summarise(args: argparse.Namespace) -> None:
     from mmtl.utils.config import load_config
 
     cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg, args.checkpoint, device=args.device)
+    model = build_model(cfg, args.checkpoint, device=resolve_device(args.device))
     if args.input_size:
         height, width = args.input_size[0], args.input_size[-1]
     else:

@@ -16,6 +16,8 @@ import sys
 
 from mmengine.config import DictAction
 
+from mmtl.utils.cli import add_device_argument, resolve_device
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Overfit one small batch')
@@ -27,7 +29,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--shuffle-labels', action='store_true', help='control run: new random labels each step'
     )
-    parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    add_device_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     return parser.parse_args(argv)
 
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> None:
 
     set_random_seed(args.seed)
     cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg, device=args.device)
+    model = build_model(cfg, device=resolve_device(args.device))
     dataset = build_dataset(cfg, 'train')
     if len(dataset) == 0:
         raise ConfigError(f'the train split of {cfg.get("data_root")} is empty')

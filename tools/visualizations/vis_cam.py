@@ -20,6 +20,8 @@ from typing import List, Optional, Sequence
 
 from mmengine.config import DictAction
 
+from mmtl.utils.cli import add_device_argument, resolve_device
+
 #: mmpretrain's vis_cam method names that differ from mmtl's.
 METHOD_ALIASES = {'gradcamplusplus': 'gradcam++'}
 
@@ -61,7 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument('--alpha', type=float, default=0.5, help='opacity of the heat map')
     parser.add_argument('--out', '--save-path', dest='out', default='cam.png', help='output PNG')
-    parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    add_device_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     args = parser.parse_args(argv)
     args.config, args.checkpoint, args.image = order_inputs(args.inputs)
@@ -126,7 +128,7 @@ def draw(args: argparse.Namespace) -> None:
     if not osp.isfile(args.image):
         raise FileNotFoundError(f'image not found: {args.image}')
     cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg, args.checkpoint, device=args.device)
+    model = build_model(cfg, args.checkpoint, device=resolve_device(args.device))
     classes = list(model._dataset_meta.get('classes') or [])
     class_index = resolve_class(args.target_class, classes, model.head.num_classes)
     inputs, image = load_image(model, cfg, args.image)

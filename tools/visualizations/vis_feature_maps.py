@@ -13,6 +13,8 @@ import sys
 
 from mmengine.config import DictAction
 
+from mmtl.utils.cli import add_device_argument, resolve_device
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Feature maps of chosen layers')
@@ -22,7 +24,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--layers', nargs='+', required=True, help='dotted layer names')
     parser.add_argument('--channels', type=int, default=16, help='channels drawn per layer')
     parser.add_argument('--out-dir', default='feature_maps', help='output folder')
-    parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    add_device_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     return parser.parse_args(argv)
 
@@ -40,7 +42,7 @@ def draw(args: argparse.Namespace) -> None:
     if not osp.isfile(args.image):
         raise FileNotFoundError(f'image not found: {args.image}')
     cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg, args.checkpoint, device=args.device)
+    model = build_model(cfg, args.checkpoint, device=resolve_device(args.device))
     inputs, _ = load_image(model, cfg, args.image)
     with capture_features(model, args.layers) as features, torch.no_grad():
         model(inputs)

@@ -11,6 +11,8 @@ import sys
 
 from mmengine.config import DictAction
 
+from mmtl.utils.cli import add_device_argument, resolve_device
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='t-SNE of penultimate features')
@@ -23,7 +25,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--out', default='tsne.png', help='output PNG')
     parser.add_argument('--save-features', help='also save features and labels to this .npz')
-    parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    add_device_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     return parser.parse_args(argv)
 
@@ -40,7 +42,7 @@ def draw(args: argparse.Namespace) -> None:
     from mmtl.utils.config import load_config
 
     cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg, args.checkpoint, device=args.device)
+    model = build_model(cfg, args.checkpoint, device=resolve_device(args.device))
     # Features of the split as the model sees it at test time (no augmentation).
     if args.split == 'train':
         cfg.train_dataloader.dataset.pipeline = cfg.test_dataloader.dataset.pipeline
