@@ -151,7 +151,7 @@ def curve_figures(log: ScalarLog) -> Dict[str, object]:
         dict: ``name -> matplotlib Figure`` for each group the log has (one line per key;
         each line has one point per record holding the key).
     """
-    from .plotting import new_figure
+    from mmtl.visualization.figure import new_figure
 
     groups = {
         'loss': (log.loss_keys, 'iteration', log.train_series),
@@ -162,7 +162,7 @@ def curve_figures(log: ScalarLog) -> Dict[str, object]:
     for name, (keys, x_label, series) in groups.items():
         if not keys:
             continue
-        figure = new_figure(7, 4)
+        figure = new_figure((7, 4))
         axes = figure.add_subplot(1, 1, 1)
         for key in keys:
             xs, ys = series(key)

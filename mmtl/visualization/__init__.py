@@ -3,7 +3,7 @@
 mmpretrain's ``UniversalVisualizer`` serves the default runtime's visualisation hook.
 """
 
-from .figure import DPI, new_figure, render, save_figure
+from .figure import DPI, grid_shape, image_grid, new_figure, render, save_figure
 from .metric_plots import (
     normalize_rows,
     plot_confusion_matrix,
@@ -18,6 +18,8 @@ __all__ = [
     'PLOT_FILES',
     'PREDICTION_FIGSIZE',
     'draw_prediction',
+    'grid_shape',
+    'image_grid',
     'new_figure',
     'normalize_rows',
     'plot_confusion_matrix',

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -14,6 +14,9 @@ if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with mmt
 
 #: Dots per inch of every figure mmtl draws: a figure of W x H inches is 100 W x 100 H pixels.
 DPI = 100
+
+#: File extensions :func:`save_figure` encodes as such; any other name gets PNG data.
+IMAGE_FORMATS = ('.png', '.jpg', '.jpeg', '.bmp')
 
 
 def new_figure(size_inches: Tuple[float, float]) -> Figure:
@@ -48,7 +51,7 @@ def render(figure: Figure) -> np.ndarray:
 
 
 def save_figure(figure: Figure, out_file: Optional[str]) -> np.ndarray:
-    """Render a figure and, when ``out_file`` is given, write it as a PNG (or JPEG) file.
+    """Render a figure and, when ``out_file`` is given, write it (see :data:`IMAGE_FORMATS`).
 
     Args:
         figure (Figure): A figure from :func:`new_figure`.
@@ -61,6 +64,63 @@ def save_figure(figure: Figure, out_file: Optional[str]) -> np.ndarray:
     if out_file:
         folder = osp.dirname(osp.abspath(out_file))
         os.makedirs(folder, exist_ok=True)
-        if not cv2.imwrite(out_file, cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-            raise OSError(f'could not write the image file {out_file}')
+        ext = osp.splitext(out_file)[1].lower()
+        encoded, data = cv2.imencode(
+            ext if ext in IMAGE_FORMATS else '.png', cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        )
+        if not encoded:
+            raise OSError(f'could not encode the image file {out_file}')
+        with open(out_file, 'wb') as f:
+            f.write(data.tobytes())
     return image
+
+
+def grid_shape(count: int, max_cols: int = 8) -> Tuple[int, int]:
+    """The ``(rows, cols)`` of a near-square grid of ``count`` panels.
+
+    Args:
+        count (int): Number of panels.
+        max_cols (int): Most panels per row. Defaults to 8.
+
+    Returns:
+        tuple[int, int]: Rows and columns.
+    """
+    cols = max(1, min(max_cols, int(np.ceil(np.sqrt(count)))))
+    return int(np.ceil(count / cols)), cols
+
+
+def image_grid(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str],
+    cell_px: int = 128,
+    max_cols: int = 8,
+    cmap: str = 'gray',
+    title: Optional[str] = None,
+) -> Figure:
+    """A figure with one panel per image (RGB ``HxWx3`` uint8 or single-channel ``HxW``).
+
+    Args:
+        images (Sequence[np.ndarray]): The panels.
+        titles (Sequence[str]): One title per panel.
+        cell_px (int): Side of a panel in pixels. Defaults to 128.
+        max_cols (int): Most panels per row. Defaults to 8.
+        cmap (str): Colour map of single-channel panels. Defaults to ``'gray'``.
+        title (str, optional): Title above the grid. Defaults to None.
+
+    Returns:
+        Figure: ``cols * cell_px`` pixels wide and ``rows * cell_px`` high.
+    """
+    rows, cols = grid_shape(len(images), max_cols)
+    figure = new_figure((cols * cell_px / DPI, rows * cell_px / DPI))
+    for idx in range(rows * cols):
+        axes = figure.add_subplot(rows, cols, idx + 1)
+        axes.axis('off')
+        if idx < len(images):
+            axes.imshow(images[idx], cmap=None if images[idx].ndim == 3 else cmap)
+            axes.set_title(titles[idx], fontsize=8)
+    top = 1.0
+    if title:
+        figure.suptitle(title, fontsize=9)
+        top = 1 - 0.25 / (rows * cell_px / DPI)  # a quarter inch for the title
+    figure.tight_layout(pad=0.3, rect=(0, 0, 1, top))
+    return figure

@@ -26,16 +26,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def analyse(args: argparse.Namespace) -> None:
     from mmtl.analysis.logs import best_metric, curve_figures, load_scalar_log
-    from mmtl.analysis.plotting import save_figure
+    from mmtl.visualization.figure import save_figure
 
     log = load_scalar_log(args.log)
     print(f'{log.path}: {len(log.train)} training and {len(log.val)} validation records')
     if not args.no_plots:
         out_dir = args.out_dir or osp.dirname(log.path)
         for name, figure in curve_figures(log).items():
-            print(
-                f'{name} curve written to {save_figure(figure, osp.join(out_dir, name + ".png"))}'
-            )
+            path = osp.join(out_dir, name + '.png')
+            save_figure(figure, path)
+            print(f'{name} curve written to {path}')
     if args.summary:
         best = best_metric(log, args.metric, args.rule)
         losses = [r['loss'] for r in log.train if 'loss' in r]

@@ -29,15 +29,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.browse import sample_grid
     from mmtl.analysis.builders import build_dataset
-    from mmtl.analysis.plotting import image_grid, save_figure
     from mmtl.utils.config import load_config
+    from mmtl.visualization.figure import image_grid, save_figure
 
     cfg = load_config(args.config, args.cfg_options)
     dataset = build_dataset(cfg, args.split)
     images, titles, indices = sample_grid(dataset, args.num, args.seed)
     title = f'{args.split}: {len(images)} of {len(dataset)} samples, seed {args.seed}'
     figure = image_grid(images, titles, cell_px=args.cell, title=title)
-    print(f'samples {indices} written to {save_figure(figure, args.out)}')
+    save_figure(figure, args.out)
+    print(f'samples {indices} written to {args.out}')
 
 
 def main(argv=None) -> int:

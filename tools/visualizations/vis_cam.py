@@ -121,9 +121,9 @@ def draw(args: argparse.Namespace) -> None:
         vit_reshape_transform,
     )
     from mmtl.analysis.images import load_image
-    from mmtl.analysis.plotting import image_grid, save_figure
     from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
+    from mmtl.visualization.figure import image_grid, save_figure
 
     if not osp.isfile(args.image):
         raise FileNotFoundError(f'image not found: {args.image}')
@@ -155,9 +155,8 @@ def draw(args: argparse.Namespace) -> None:
         cell_px=256,
         title=f'{title} at {", ".join(layers)}',
     )
-    print(
-        f'{title} of class {name} at {", ".join(layers)} written to {save_figure(figure, args.out)}'
-    )
+    save_figure(figure, args.out)
+    print(f'{title} of class {name} at {", ".join(layers)} written to {args.out}')
 
 
 def main(argv=None) -> int:

@@ -36,8 +36,8 @@ def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.builders import build_model
     from mmtl.analysis.feature_hooks import as_tensor, capture_features
     from mmtl.analysis.images import load_image
-    from mmtl.analysis.plotting import image_grid, save_figure
     from mmtl.utils.config import load_config
+    from mmtl.visualization.figure import image_grid, save_figure
 
     if not osp.isfile(args.image):
         raise FileNotFoundError(f'image not found: {args.image}')
@@ -58,7 +58,8 @@ def draw(args: argparse.Namespace) -> None:
         titles = [f'ch {i}' for i in range(len(panels))]
         title = f'{name}  {"x".join(map(str, fmap.shape))}'
         figure = image_grid(panels, titles, cell_px=120, cmap='viridis', title=title)
-        path = save_figure(figure, osp.join(args.out_dir, f'{name}.png'))
+        path = osp.join(args.out_dir, f'{name}.png')
+        save_figure(figure, path)
         print(f'{name}: {tuple(fmap.shape)} -> {path}')
 
 

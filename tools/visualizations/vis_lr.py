@@ -78,8 +78,8 @@ def build_model(cfg):
 
 def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.lr_schedule import simulate_schedule
-    from mmtl.analysis.plotting import new_figure, save_figure
     from mmtl.utils.config import load_config
+    from mmtl.visualization.figure import new_figure, save_figure
 
     cfg = load_config(args.config, args.cfg_options)
     epoch_length = args.iters_per_epoch or iters_per_epoch(cfg, args.num_gpus)
@@ -93,7 +93,7 @@ def draw(args: argparse.Namespace) -> None:
     for label, values in schedule.groups.items():
         print(f'  {label}: start {values[0]:.6g}, peak {max(values):.6g}')
     rows = 2 if schedule.momentum else 1
-    figure = new_figure(7, 3 * rows)
+    figure = new_figure((7, 3 * rows))
     series = [('lr', schedule.groups)]
     if rows == 2:
         series.append(('momentum', {'': schedule.momentum}))
@@ -111,7 +111,8 @@ def draw(args: argparse.Namespace) -> None:
         epochs.set_xlabel('epoch')
     axes.set_xlabel('iteration')
     figure.tight_layout()
-    print(f'lr schedule written to {save_figure(figure, args.out)}')
+    save_figure(figure, args.out)
+    print(f'lr schedule written to {args.out}')
 
 
 def main(argv=None) -> int:

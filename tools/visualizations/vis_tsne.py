@@ -37,9 +37,9 @@ def draw(args: argparse.Namespace) -> None:
 
     from mmtl.analysis.builders import build_dataset, build_model
     from mmtl.analysis.features import extract_features
-    from mmtl.analysis.plotting import new_figure, save_figure
     from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
+    from mmtl.visualization.figure import new_figure, save_figure
 
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, args.checkpoint, device=resolve_device(args.device))
@@ -65,7 +65,7 @@ def draw(args: argparse.Namespace) -> None:
         random_state=args.seed,
     ).fit_transform(features)
     classes = dataset.metainfo.get('classes') or [str(i) for i in range(labels.max() + 1)]
-    figure = new_figure(7, 6)
+    figure = new_figure((7, 6))
     axes = figure.add_subplot(1, 1, 1)
     colours = colormaps['tab20' if len(classes) > 10 else 'tab10']
     for label, name in enumerate(classes):
@@ -76,7 +76,8 @@ def draw(args: argparse.Namespace) -> None:
             )
     axes.set_title(f't-SNE of {args.split} features (perplexity {perplexity:.0f})')
     axes.legend(fontsize=7, markerscale=2, loc='best', ncol=2 if len(classes) > 15 else 1)
-    print(f't-SNE plot written to {save_figure(figure, args.out)}')
+    save_figure(figure, args.out)
+    print(f't-SNE plot written to {args.out}')
 
 
 def main(argv=None) -> int:
