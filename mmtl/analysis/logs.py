@@ -9,7 +9,17 @@ from typing import Dict, List, Optional, Tuple
 from mmtl.utils.cli import ConfigError
 
 #: Keys of validation records that are timings, not metrics.
-NON_METRIC_KEYS = ('step', 'time', 'data_time', 'epoch', 'iter')
+NON_METRIC_KEYS = (
+    'step',
+    'time',
+    'data_time',
+    'val/time',
+    'val/data_time',
+    'test/time',
+    'test/data_time',
+    'epoch',
+    'iter',
+)
 
 
 class ScalarLogError(ConfigError):
