@@ -71,7 +71,9 @@ env_cfg = dict(
 vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
 visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 
-log_processor = dict(by_epoch=True)
+# Validation/test time and data_time go to their own tags (val/time, val/data_time), so
+# TensorBoard's training time curves do not zig-zag with validation speed.
+log_processor = dict(type='EvalTimeTagLogProcessor', by_epoch=True)
 log_level = 'INFO'
 
 load_from = None

@@ -148,3 +148,42 @@ def sample_paths(paths: Sequence[str], limit: Optional[int], seed: int = 0) -> L
         return list(paths)
     rng = np.random.default_rng(seed)
     return [paths[i] for i in sorted(rng.choice(len(paths), size=limit, replace=False))]
+
+
+def plot_dataset_stats(
+    counts: Dict[str, Dict[str, int]],
+    sizes: Sequence[Tuple[int, int]],
+    out_file: Optional[str],
+) -> np.ndarray:
+    """Draw images per class (one bar group per split) and the image-size scatter.
+
+    Args:
+        counts (dict): ``{split: {class: number of images}}``.
+        sizes (Sequence[tuple[int, int]]): ``(width, height)`` of the measured images.
+        out_file (str, optional): PNG file to write.
+
+    Returns:
+        np.ndarray: The rendered figure, ``H x W x 3`` uint8 RGB.
+    """
+    from mmtl.visualization.figure import new_figure, save_figure
+
+    classes = sorted({name for per_class in counts.values() for name in per_class})
+    figure = new_figure((max(8.0, 0.4 * len(classes) + 5), 4.5))
+    bars, scatter = figure.subplots(1, 2, gridspec_kw={'width_ratios': [2, 1]})
+    positions = np.arange(len(classes))
+    width = 0.8 / max(len(counts), 1)
+    for idx, (split, per_class) in enumerate(counts.items()):
+        values = [per_class.get(name, 0) for name in classes]
+        bars.bar(positions + idx * width, values, width, label=split)
+    bars.set_xticks(positions + 0.4 - width / 2)
+    bars.set_xticklabels(classes, rotation=45 if len(classes) > 8 else 0, ha='right')
+    bars.set_ylabel('images')
+    bars.set_title('images per class')
+    bars.legend()
+    if sizes:
+        scatter.scatter([w for w, _ in sizes], [h for _, h in sizes], s=8, alpha=0.5)
+    scatter.set_xlabel('width (px)')
+    scatter.set_ylabel('height (px)')
+    scatter.set_title(f'image sizes ({len(sizes)} images)')
+    figure.tight_layout()
+    return save_figure(figure, out_file)

@@ -9,7 +9,17 @@ from typing import Dict, List, Optional, Tuple
 from mmtl.utils.cli import ConfigError
 
 #: Keys of validation records that are timings, not metrics.
-NON_METRIC_KEYS = ('step', 'time', 'data_time', 'epoch', 'iter')
+NON_METRIC_KEYS = (
+    'step',
+    'time',
+    'data_time',
+    'val/time',
+    'val/data_time',
+    'test/time',
+    'test/data_time',
+    'epoch',
+    'iter',
+)
 
 
 class ScalarLogError(ConfigError):
@@ -21,12 +31,14 @@ class ScalarLog:
     """The records of one run, split into training and validation ones.
 
     Attributes:
-        path (str): The ``scalars.json`` read.
+        path (str): The ``scalars.json`` read (the newest one when segments were stitched).
+        segments (list[str]): Every ``scalars.json`` stitched into this log, oldest first.
         train (list[dict]): Records written while training (they have ``iter``).
         val (list[dict]): Validation records (metrics, with ``step`` = epoch or iteration).
     """
 
     path: str
+    segments: List[str] = field(default_factory=list)
     train: List[dict] = field(default_factory=list)
     val: List[dict] = field(default_factory=list)
 
@@ -82,20 +94,74 @@ def find_scalar_log(path: str) -> str:
     raise FileNotFoundError(f'no scalars.json log found: looked for {patterns}')
 
 
-def load_scalar_log(path: str) -> ScalarLog:
-    """Read a json-lines scalar log.
+def find_segment_logs(work_dir: str) -> List[str]:
+    """Every run's ``scalars.json`` in a work dir, oldest first (one per ``<timestamp>`` folder).
+
+    mmengine starts a new timestamped folder each time a run is (re)started in the same work
+    dir, so a resumed run is spread over several of them.
 
     Args:
-        path (str): ``scalars.json``, a run folder or a work dir (see :func:`find_scalar_log`).
+        work_dir (str): The work dir.
 
     Returns:
-        ScalarLog: Its records, in file order.
+        list[str]: The logs, in time order (empty when there are none).
+    """
+    return sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+
+
+def load_scalar_log(path: str) -> ScalarLog:
+    """Read a json-lines scalar log; a work dir gives all its run segments, stitched.
+
+    Args:
+        path (str): ``scalars.json`` or a run folder (that run alone), or a work dir: the
+            segments of every run in it (see :func:`stitch_segments`).
+
+    Returns:
+        ScalarLog: Its records, in iteration / step order.
 
     Raises:
         ScalarLogError: A line is not a JSON object; the message names the file and line.
     """
-    path = find_scalar_log(path)
-    log = ScalarLog(path)
+    segments = [] if osp.isfile(path) else find_segment_logs(path)
+    if len(segments) > 1:
+        return stitch_segments([_read_segment(p) for p in segments])
+    return _read_segment(find_scalar_log(path))
+
+
+def stitch_segments(logs: List[ScalarLog]) -> ScalarLog:
+    """Join the segments of a resumed run, oldest first, into one log without duplicates.
+
+    A segment that trains takes over from its first iteration (and first validation step)
+    on: what an earlier segment logged from there was discarded by the resume, and a run
+    restarted from scratch replaces the earlier ones entirely. Segments without training
+    records (e.g. ``tools/test.py`` runs) are left out unless no segment trains.
+
+    Args:
+        logs (list[ScalarLog]): One log per segment, in time order.
+
+    Returns:
+        ScalarLog: ``path`` of the newest training segment and every segment in ``segments``.
+    """
+    training = [log for log in logs if log.train] or logs
+    train: List[dict] = []
+    val: List[dict] = []
+    for log in training:
+        if log.train:
+            start = min(r['iter'] for r in log.train)
+            train = [r for r in train if r['iter'] < start]
+        steps = [r['step'] for r in log.val if 'step' in r]
+        if steps:
+            val = [r for r in val if r.get('step', -1) < min(steps)]
+        train.extend(log.train)
+        val.extend(log.val)
+    train.sort(key=lambda r: r['iter'])
+    val.sort(key=lambda r: r.get('step', -1))
+    return ScalarLog(training[-1].path, [log.path for log in training], train=train, val=val)
+
+
+def _read_segment(path: str) -> ScalarLog:
+    """The records of one ``scalars.json``, in file order."""
+    log = ScalarLog(path, [path])
     with open(path, encoding='utf-8') as f:
         for number, line in enumerate(f, 1):
             if not line.strip():

@@ -17,9 +17,10 @@ def stratified_split(
 ) -> List[List[int]]:
     """Split sample indices so that every part keeps each class's share.
 
-    Each class is shuffled with ``seed`` and cut by ``ratios``; rounding favours the first
-    parts, and every class with at least as many samples as parts puts at least one sample
-    in each part.
+    Each class is shuffled with ``seed`` and cut by ``ratios``; every class with at least as
+    many samples as parts puts at least one sample in each part. The samples left over by
+    rounding go, class by class, to the parts furthest below their share so far, so no part
+    (e.g. test) always gets the short end; ties go to the earlier part.
 
     Args:
         labels (Sequence[int]): The label of each sample.
@@ -36,22 +37,33 @@ def stratified_split(
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     parts: List[List[int]] = [[] for _ in ratios]
+    deficit = np.zeros(len(ratios))
     for label in np.unique(labels):
         indices = rng.permutation(np.flatnonzero(labels == label))
-        counts = _part_sizes(len(indices), ratios)
+        counts = _part_sizes(len(indices), ratios, deficit)
+        deficit += ratios * len(indices) - counts
         for part, chunk in zip(parts, np.split(indices, np.cumsum(counts)[:-1])):
             part.extend(chunk.tolist())
     return [sorted(part) for part in parts]
 
 
-def _part_sizes(total: int, ratios: np.ndarray) -> np.ndarray:
-    """Integer part sizes for ``total`` samples that sum to ``total``."""
+def _part_sizes(total: int, ratios: np.ndarray, deficit: np.ndarray) -> np.ndarray:
+    """Integer part sizes for ``total`` samples that sum to ``total``.
+
+    Args:
+        total (int): Number of samples of the class.
+        ratios (np.ndarray): Normalised part shares.
+        deficit (np.ndarray): How far each part is below its share over the classes before.
+
+    Returns:
+        np.ndarray: Size of each part.
+    """
     sizes = np.floor(ratios * total).astype(int)
     if total >= np.count_nonzero(ratios):
         sizes[(sizes == 0) & (ratios > 0)] = 1
     while sizes.sum() > total:
         sizes[np.argmax(sizes)] -= 1
-    remainders = ratios * total - sizes
+    remainders = ratios * total - sizes + deficit
     for idx in np.argsort(-remainders, kind='stable')[: total - sizes.sum()]:
         sizes[idx] += 1
     return sizes

@@ -1,4 +1,5 @@
 from .hooks import *  # noqa: F401,F403
+from .log_processor import EvalTimeTagLogProcessor  # noqa: F401
 from .loops import ResumableEpochBasedTrainLoop  # noqa: F401
 from .optim_wrappers import BF16AutocastOptimWrapper  # noqa: F401
 from .optimizers import *  # noqa: F401,F403

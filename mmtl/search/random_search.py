@@ -188,6 +188,7 @@ class Trial:
     work_dir: str
     score: Optional[float] = None
     status: str = 'pending'
+    lr_used: Optional[str] = None
 
 
 def ranked(trials: Sequence[Trial], rule: str = 'greater') -> List[Trial]:
@@ -210,6 +211,10 @@ def write_leaderboard(
 ) -> str:
     """Write ``leaderboard.csv`` and ``leaderboard.json`` (best first) and return a text table.
 
+    Next to the sampled values, ``lr_used`` gives the lr each trial really trained with, read
+    from its run (after ``auto_scale_lr`` and per-group multipliers; see
+    :func:`mmtl.search.used_lr.used_lr`).
+
     Args:
         trials (Sequence[Trial]): Finished trials.
         out_dir (str): Folder for the files.
@@ -219,7 +224,12 @@ def write_leaderboard(
     Returns:
         str: The leaderboard as a text table.
     """
+    from .used_lr import used_lr
+
     order = ranked(trials, rule)
+    for t in order:
+        if t.lr_used is None and t.work_dir and osp.isdir(t.work_dir):
+            t.lr_used = used_lr(t.work_dir)
     keys = list(dict.fromkeys(k for t in trials for k in t.params))
     with atomic_open(osp.join(out_dir, 'leaderboard.json'), 'w') as f:
         json.dump(
@@ -227,17 +237,16 @@ def write_leaderboard(
         )
     with atomic_open(osp.join(out_dir, 'leaderboard.csv'), 'w') as f:
         writer = csv.writer(f)
-        writer.writerow(['rank', 'trial', metric, 'status', *keys, 'work_dir'])
+        writer.writerow(['rank', 'trial', metric, 'status', *keys, 'lr_used', 'work_dir'])
         for rank, t in enumerate(order, 1):
-            writer.writerow(
-                [rank, t.index, t.score, t.status, *(t.params.get(k) for k in keys), t.work_dir]
-            )
+            params = [t.params.get(k) for k in keys]
+            writer.writerow([rank, t.index, t.score, t.status, *params, t.lr_used, t.work_dir])
     header = f'{"rank":>4}  {"trial":>5}  {metric:>14}  ' + '  '.join(f'{k:>24}' for k in keys)
-    lines = [header]
+    lines = [header + '  lr used (peak, per group)']
     for rank, t in enumerate(order, 1):
         score = f'{t.score:14.4f}' if t.score is not None else f'{t.status:>14}'
         cells = '  '.join(f'{_short(t.params.get(k)):>24}' for k in keys)
-        lines.append(f'{rank:>4}  {t.index:>5}  {score}  {cells}')
+        lines.append(f'{rank:>4}  {t.index:>5}  {score}  {cells}  {t.lr_used or "-"}')
     return '\n'.join(lines)
 
 

@@ -3,9 +3,11 @@
     python tools/analysis_tools/analyze_logs.py LOG [--out-dir DIR] [--summary]
         [--metric accuracy/top1] [--rule greater]
 
-LOG is ``<work_dir>/<timestamp>/vis_data/scalars.json``, its ``<timestamp>`` folder or the
-work dir itself (the newest run is read). Writes ``loss.png``, ``lr.png`` and ``val.png``
-(default: next to the log). Also run as ``mim run mmtl analyze_logs ...``.
+LOG is ``<work_dir>/<timestamp>/vis_data/scalars.json`` or its ``<timestamp>`` folder (that
+run alone), or the work dir itself: every run segment in it (a resumed run writes a new
+``<timestamp>`` folder each time) is stitched in iteration order, without duplicates.
+Writes ``loss.png``, ``lr.png`` and ``val.png`` (default: next to the newest log).
+Also run as ``mim run mmtl analyze_logs ...``.
 """
 
 import argparse
@@ -30,6 +32,8 @@ def analyse(args: argparse.Namespace) -> None:
 
     log = load_scalar_log(args.log)
     print(f'{log.path}: {len(log.train)} training and {len(log.val)} validation records')
+    if len(log.segments) > 1:
+        print(f'stitched from {len(log.segments)} run segments: {", ".join(log.segments)}')
     if not args.no_plots:
         out_dir = args.out_dir or osp.dirname(log.path)
         for name, figure in curve_figures(log).items():

@@ -2,9 +2,11 @@
 
     python tools/analysis_tools/dataset_stats.py DATA_ROOT [--config CONFIG]
         [--imbalance-threshold 3] [--max-images 1000] [--seed 0]
+        [--out-file work_dirs/dataset_stats/dataset_stats.png]
 
 Channel mean/std (RGB, 0-255) are measured on the train split (or the whole unsplit folder)
 and printed next to the mean/std the config normalises with (ImageNet's by default).
+Images per class and split and the image-size scatter are drawn into ``--out-file`` (PNG).
 Also run as ``mim run mmtl dataset_stats ...``.
 """
 
@@ -26,6 +28,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--max-images', type=int, default=1000, help='images sampled for sizes and mean/std'
     )
     parser.add_argument('--seed', type=int, default=0, help='seed of that sample')
+    parser.add_argument(
+        '--out-file',
+        default='work_dirs/dataset_stats/dataset_stats.png',
+        help='PNG with images per class and the image-size distribution',
+    )
     return parser.parse_args(argv)
 
 
@@ -76,7 +83,8 @@ def report(args: argparse.Namespace) -> None:
     sample = ds.sample_paths(paths, args.max_images, args.seed)
     if not sample:
         raise ValueError(f'no images in the {measured_split} split of {args.data_root}')
-    sizes = ds.size_summary(ds.image_sizes(sample))
+    measured_sizes = ds.image_sizes(sample)
+    sizes = ds.size_summary(measured_sizes)
     print(f'image sizes ({measured_split}, {sizes["count"]} of {len(paths)} images):')
     for axis in ('width', 'height'):
         low, median, high = sizes[axis]
@@ -95,6 +103,9 @@ def report(args: argparse.Namespace) -> None:
         '  pretrained weights expect the normalisation they were trained with: keep it when '
         'fine-tuning; use the dataset figures only when training from scratch'
     )
+    counts = {s: {name: len(files[s].get(name, [])) for name in classes} for s in splits}
+    ds.plot_dataset_stats(counts, measured_sizes, args.out_file)
+    print(f'figure (images per class, image sizes) written to {args.out_file}')
 
 
 def main(argv=None) -> int:

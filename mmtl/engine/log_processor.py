@@ -1,0 +1,43 @@
+"""Validation and test timings under their own scalar names, apart from training's."""
+
+from collections import OrderedDict
+from typing import Tuple
+
+from mmengine.runner import LogProcessor
+
+from mmtl.registry import LOG_PROCESSORS
+
+#: Timing scalars mmengine logs under the same name in training, validation and testing.
+TIMING_KEYS = ('time', 'data_time')
+
+
+@LOG_PROCESSORS.register_module()
+class EvalTimeTagLogProcessor(LogProcessor):
+    """mmengine's LogProcessor, with ``val/time``, ``val/data_time`` (and ``test/...``) tags.
+
+    mmengine hands the visualizer the epoch-mean ``time`` and ``data_time`` of a validation
+    or test run under the names training uses, so TensorBoard (and ``scalars.json``) draw
+    both into one curve that zig-zags between training and validation speed. Here the
+    validation and test values are renamed ``<mode>/time`` and ``<mode>/data_time``; the text
+    log line and the training tags stay as they are.
+    """
+
+    def get_log_after_epoch(
+        self, runner, batch_idx: int, mode: str, with_non_scalar: bool = False
+    ) -> Tuple[dict, str]:
+        """The scalars and log line of a finished validation or test run.
+
+        Args:
+            runner: The runner.
+            batch_idx (int): Index of the last batch.
+            mode (str): ``'val'`` or ``'test'``.
+            with_non_scalar (bool): Also return non-scalar values. Defaults to False.
+
+        Returns:
+            tuple[dict, str]: The tag (timings renamed) and the log string.
+        """
+        tag, log_str = super().get_log_after_epoch(runner, batch_idx, mode, with_non_scalar)
+        renamed = OrderedDict(
+            (f'{mode}/{key}' if key in TIMING_KEYS else key, value) for key, value in tag.items()
+        )
+        return renamed, log_str
