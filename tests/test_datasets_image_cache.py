@@ -70,8 +70,7 @@ def test_fused_pipeline_with_cache_gives_the_stock_pipelines_outputs(photo_root)
             np.testing.assert_array_equal(np.ascontiguousarray(a['img']), b['img'])
     plain = _dataset(photo_root, FUSED)
     differ = [
-        not np.array_equal(a['img'], b['img'])
-        for a, b in zip(_epoch(plain, 2), _epoch(cached, 2))
+        not np.array_equal(a['img'], b['img']) for a, b in zip(_epoch(plain, 2), _epoch(cached, 2))
     ]
     assert any(differ)  # the comparison above can fail: reduced decoding is not stock
 
@@ -100,7 +99,7 @@ def test_memory_bound_refused_before_decoding(photo_root, monkeypatch):
     message = str(info.value)
     assert '\n' not in message and 'train' in message and "cache='disk'" in message
     needed = 8 * ((200 * 150 * 3 + 63) // 64 * 64) + 8  # 64-byte aligned, 1 flag each
-    assert f"({needed} bytes)" in message and '1000 bytes' in message
+    assert f'({needed} bytes)' in message and '1000 bytes' in message
 
 
 def test_disk_cache_reused_and_invalidated_by_mtime(photo_root, tmp_path):

@@ -10,6 +10,7 @@ from mmtl.registry import DATASETS
 from mmtl.utils.errors import BadDataError, ConfigError
 
 from .bad_file_record import BadFileRecord
+from .image_cache import CACHE_MODES, CACHE_SLOT_KEY, ImageCache
 from .listing import (  # noqa: F401 (re-exported: their old location)
     IMG_EXTENSIONS,
     list_class_folders,
@@ -19,7 +20,6 @@ from .listing import (  # noqa: F401 (re-exported: their old location)
 )
 from .scan import ScanReport, check_image_file, decode_problem, scan_image_files
 from .scan_cache import ScanCache
-from .image_cache import CACHE_MODES, CACHE_SLOT_KEY, ImageCache
 from .transforms.image_io import ImageDecodeError
 from .transforms.loading import _LoadBase
 

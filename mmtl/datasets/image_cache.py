@@ -37,7 +37,6 @@ from .transforms.loading import CACHE_SLOT_KEY, read_header  # noqa: F401 (re-ex
 CACHE_MODES = ('ram', 'disk')
 
 
-
 def available_memory() -> int:
     """Bytes of memory available to new allocations (``MemAvailable``), or a large number
     where the system does not say."""
@@ -152,7 +151,7 @@ class ImageCache:
             return
         hint = f'; use {other} or cache=None' if other else '; free space or use cache=None'
         raise ConfigError(
-            f"{name}: cache={self.mode!r} needs {self.nbytes / 2**20:.0f} MiB "
+            f'{name}: cache={self.mode!r} needs {self.nbytes / 2**20:.0f} MiB '
             f'({self.nbytes} bytes) for {len(self.shapes)} decoded images, but only '
             f'{available / 2**20:.0f} MiB ({available} bytes) of {what} are available{hint}'
         )
