@@ -143,3 +143,9 @@ def test_torch_seeded_loader_unchanged(photo_root):
     cached = _dataset(photo_root, UNFUSED, cache='ram')
     a, b = _epoch(cached, 0), _epoch(cached, 1)
     assert any(not np.array_equal(x['img'], y['img']) for x, y in zip(a, b))
+
+
+def test_cache_keys_pass_the_config_key_checks():
+    from mmtl.utils.config_keys import accepted_keys
+
+    assert {'cache', 'cache_dir'} <= accepted_keys(FolderDataset)

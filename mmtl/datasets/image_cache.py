@@ -174,7 +174,8 @@ class ImageCache:
             with open(partial, 'wb') as f:
                 f.truncate(nbytes)  # sparse, all zero: no slot filled
             os.replace(partial, path)
-        return np.memmap(path, dtype=np.uint8, mode='r+', shape=(nbytes,))
+        with open(path, 'r+b') as f:  # a plain array over the map: no np.memmap overhead
+            return np.frombuffer(mmap.mmap(f.fileno(), nbytes), dtype=np.uint8)
 
     def slot(self, index: int) -> CacheSlot:
         """The slot of sample ``index``."""
