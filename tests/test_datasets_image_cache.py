@@ -149,3 +149,15 @@ def test_cache_keys_pass_the_config_key_checks():
     from mmtl.utils.config_keys import accepted_keys
 
     assert {'cache', 'cache_dir'} <= accepted_keys(FolderDataset)
+
+
+def test_pickled_cache_disk_reopens_shared_file_ram_refuses(photo_root, tmp_path):
+    import pickle
+
+    disk = _dataset(photo_root, UNFUSED, cache='disk', cache_dir=str(tmp_path))
+    copy = pickle.loads(pickle.dumps(disk.image_cache))
+    disk[0]  # filled through the original: the copy sees the same file
+    assert copy.filled() == [0]
+    ram = _dataset(photo_root, UNFUSED, cache='ram')
+    with pytest.raises(ConfigError, match="cache='disk'"):
+        pickle.dumps(ram.image_cache)

@@ -136,6 +136,24 @@ class ImageCache:
     def __len__(self) -> int:
         return len(self.shapes)
 
+    def __getstate__(self) -> dict:
+        """A disk cache travels by its path (reopened where it lands, e.g. a spawned
+        worker); a RAM cache is shared by fork only."""
+        if self.mode == 'ram':
+            raise ConfigError(
+                "cache='ram' is shared with dataloader workers by fork, but the dataset is "
+                "being pickled (mp_start_method 'spawn' or 'forkserver'?): use cache='disk', "
+                "or env_cfg.mp_cfg.mp_start_method='fork'"
+            )
+        state = dict(self.__dict__)
+        del state['buffer'], state['flags']
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.buffer = self._open_file(self.path, max(self.nbytes, 1))
+        self.flags = self.buffer[: len(self.shapes)]
+
     @staticmethod
     def _upright_shape(path: str) -> Tuple[int, int]:
         """``(height, width)`` from the header; ``(0, 0)`` for a file that cannot be read
