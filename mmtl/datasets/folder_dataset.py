@@ -10,6 +10,7 @@ from mmtl.registry import DATASETS
 from mmtl.utils.errors import BadDataError, ConfigError
 
 from .bad_file_record import BadFileRecord
+from .image_cache import CACHE_MODES, CACHE_SLOT_KEY, ImageCache
 from .listing import (  # noqa: F401 (re-exported: their old location)
     IMG_EXTENSIONS,
     list_class_folders,
@@ -20,6 +21,7 @@ from .listing import (  # noqa: F401 (re-exported: their old location)
 from .scan import ScanReport, check_image_file, decode_problem, scan_image_files
 from .scan_cache import ScanCache
 from .transforms.image_io import ImageDecodeError
+from .transforms.loading import _LoadBase
 
 #: What to do with files that cannot be read: stop with an error, or leave them out.
 BAD_FILE_POLICIES = ('error', 'skip')
@@ -109,6 +111,15 @@ class FolderDataset(BaseDataset):
         scan_workers (int, optional): Processes for the scan; None: one for fewer than 4000
             files or fewer than 4 usable CPUs, else up to the CPUs available (at most 8).
             Defaults to None.
+        cache (str, optional): Keep decoded images for the epochs after the first:
+            ``'ram'`` (shared memory) or ``'disk'`` (a memory-mapped file under
+            ``cache_dir``), shared by dataloader workers without copying; the bytes needed
+            are checked against the available memory / disk before any decoding. Needs an
+            mmtl loading transform first in the pipeline. See :mod:`mmtl.datasets.image_cache`
+            (what is cached, and why augmented outputs keep their distribution). Defaults to
+            None: decode every time.
+        cache_dir (str, optional): Folder of the disk cache. Defaults to None:
+            ``$MMTL_CACHE_DIR/images`` or ``~/.cache/mmtl/images``.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ``lazy_init`` ...).
     """
@@ -126,8 +137,15 @@ class FolderDataset(BaseDataset):
         max_runtime_bad_files: int = 20,
         scan_cache: bool = True,
         scan_workers: Optional[int] = None,
+        cache: Optional[str] = None,
+        cache_dir: Optional[str] = None,
         **kwargs,
     ) -> None:
+        if cache not in (None,) + CACHE_MODES:
+            raise ConfigError(f'cache={cache!r}: expected one of {CACHE_MODES} or None')
+        self.cache = cache
+        self.cache_dir = cache_dir
+        self.image_cache: Optional[ImageCache] = None
         if bad_file_policy not in BAD_FILE_POLICIES:
             raise ConfigError(
                 f'bad_file_policy={bad_file_policy!r}: expected one of {BAD_FILE_POLICIES}'
@@ -356,6 +374,27 @@ class FolderDataset(BaseDataset):
         logger.warning(f"{message} Skipped (bad_file_policy='skip').")
         return report
 
+    def full_init(self) -> None:
+        """Load the data list, then make the decoded-image cache (``cache``), if any, in
+        this (the main) process so that dataloader workers share it."""
+        if self._fully_initialized:
+            return
+        super().full_init()
+        if self.cache is not None:
+            self.image_cache = self._make_image_cache()
+
+    def _make_image_cache(self) -> ImageCache:
+        loader = self.pipeline.transforms[0] if self.pipeline.transforms else None
+        if not isinstance(loader, _LoadBase):
+            raise ConfigError(
+                f'{self.img_prefix}: cache={self.cache!r} needs an mmtl loading transform '
+                f'(LoadImage or LoadAndRandomResizedCrop) first in the pipeline, got {loader!r}'
+            )
+        paths = [self.get_data_info(i)['img_path'] for i in range(len(self))]
+        return ImageCache(
+            paths, self.cache, f'dataset {self.img_prefix}', self.cache_dir, loader.decode_key
+        )
+
     def prepare_data(self, idx: int) -> Any:
         """Load and transform sample ``idx``; None for a training file that cannot be loaded.
 
@@ -371,7 +410,11 @@ class FolderDataset(BaseDataset):
         if path in self.runtime_bad_files:
             return None
         try:
-            return super().prepare_data(idx)
+            if self.image_cache is None:
+                return super().prepare_data(idx)
+            data_info = self.get_data_info(idx)
+            data_info[CACHE_SLOT_KEY] = self.image_cache.slot(idx)
+            return self.pipeline(data_info)
         except Exception as err:
             problem = check_image_file(path)
             went_bad = problem is not None

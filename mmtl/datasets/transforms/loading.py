@@ -22,6 +22,10 @@ WARP_INTERPOLATIONS = {
     'lanczos': cv2.INTER_LANCZOS4,
 }
 
+#: Key of a decoded-image cache slot in ``results`` (set by ``FolderDataset(cache=...)``):
+#: an object with ``get()`` (the full-size decode or None) and ``put(img)``.
+CACHE_SLOT_KEY = 'image_cache_slot'
+
 
 def read_header(img_path: str, backend_args: Optional[dict] = None) -> ImageHeader:
     """Read an image file's bytes and open its header (no pixels decoded yet).
@@ -78,11 +82,24 @@ class _LoadBase(BaseTransform):
         self.backend_args = backend_args
 
     def transform(self, results: dict) -> Optional[dict]:
-        """Load ``results['img_path']`` and set ``img``, ``img_shape``, ``ori_shape``."""
+        """Load ``results['img_path']`` and set ``img``, ``img_shape``, ``ori_shape``.
+
+        With a cache slot in ``results`` (:data:`CACHE_SLOT_KEY`), the full-size decode is
+        taken from the cache (decoded and stored there the first time) and
+        :meth:`from_full` makes the output from it.
+        """
         path = results['img_path']
+        slot = results.pop(CACHE_SLOT_KEY, None)
         try:
-            header = read_header(path, self.backend_args)
-            img = self.decode(header, results)
+            if slot is None:
+                header = read_header(path, self.backend_args)
+                img, upright = self.decode(header, results), header.upright_size
+            else:
+                full = slot.get()
+                if full is None:
+                    header = read_header(path, self.backend_args)
+                    full = slot.put(header.decode(None, self.background, self.fast_decode))
+                img, upright = self.from_full(full, results), (full.shape[1], full.shape[0])
         except Exception as error:
             if not self.ignore_errors:
                 raise
@@ -90,8 +107,17 @@ class _LoadBase(BaseTransform):
             return None
         results['img'] = img
         results['img_shape'] = img.shape[:2]
-        results['ori_shape'] = header.upright_size[::-1]
+        results['ori_shape'] = upright[::-1]
         return results
+
+    @property
+    def decode_key(self) -> str:
+        """The settings a cached decode depends on (part of a disk cache's key)."""
+        return f'background={self.background},fast_decode={self.fast_decode}'
+
+    def from_full(self, full: np.ndarray, results: dict) -> np.ndarray:
+        """The output made from the full-size decode ``full`` (read-only; a cached one)."""
+        raise NotImplementedError
 
     def decode(self, header: ImageHeader, results: dict) -> np.ndarray:
         """Decode the image of ``header``; subclasses decide the scale."""
@@ -130,6 +156,10 @@ class LoadImage(_LoadBase):
         if self.min_size is not None:
             target = scaled_min_size(header.upright_size, self.min_size)
         return header.decode(target, self.background, self.fast_decode)
+
+    def from_full(self, full: np.ndarray, results: dict) -> np.ndarray:
+        """A writable copy of the full-size image (``min_size`` only saves decoding work)."""
+        return full.copy()
 
     def __repr__(self) -> str:
         return (
@@ -226,6 +256,12 @@ class LoadAndRandomResizedCrop(_LoadBase):
         img = header.decode(needed, self.background, self.fast_decode)
         scale = img.shape[1] / width  # the decoder's exact 1 / 2^k
         return self.resized_crop(img, (left * scale, top * scale, crop_w * scale, crop_h * scale))
+
+    def from_full(self, full: np.ndarray, results: dict) -> np.ndarray:
+        """The same crop draw on the full-size image, cropped and resized exactly as stock
+        ``RandomResizedCrop`` does (so a cached epoch equals the unfused stock pipeline's)."""
+        top, left, crop_h, crop_w = self.crop_box((full.shape[1], full.shape[0]))
+        return self._resize_whole_pixels(full, (left, top, crop_w, crop_h))
 
     def resized_crop(self, img: np.ndarray, box: Tuple[float, float, float, float]) -> np.ndarray:
         """Resize the sub-pixel ``box`` ``(x, y, w, h)`` of ``img`` to the output size.

@@ -1,0 +1,225 @@
+"""A cache of decoded images, shared by dataloader workers without copying.
+
+What is cached: each image's *full-size* upright BGR decode (as the loader would decode it
+with its ``background`` and ``fast_decode``). With a cache, every loading transform works
+from that full-size image, as it does for a file its decoder cannot reduce (a PNG, a small
+JPEG): the random draws (crop boxes, flips) are the same calls in the same order, so the
+augmented outputs are the same for ``LoadImage`` pipelines and differ only by the
+interpolation of the size reduction where the uncached path would have decoded a JPEG at
+1/2 ... 1/8 scale (an area average in both cases; see ``tests/test_datasets_image_cache.py``).
+
+Where: ``'ram'`` is one anonymous shared memory map, ``'disk'`` one memory-mapped file
+under ``cache_dir``, keyed by every file's path, size and mtime and the decode settings
+(any change gives a new file; no pickle). Both are made in the main process before the
+dataloader workers fork, and filled lazily: the first epoch decodes and writes each image
+once (whichever process loads it), later epochs read it in place. A one-byte flag per image,
+written after its pixels, says that the slot is filled.
+
+The bytes needed are counted from the image headers before anything is decoded; a cache
+that does not fit in the available memory (or disk) is refused with one line.
+"""
+
+import hashlib
+import mmap
+import os
+import os.path as osp
+import shutil
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from mmtl.utils.errors import ConfigError
+
+from .transforms.image_io import ImageDecodeError
+from .transforms.loading import CACHE_SLOT_KEY, read_header  # noqa: F401 (re-exported)
+
+#: Where decoded images can be kept (``FolderDataset(cache=...)``); None: not cached.
+CACHE_MODES = ('ram', 'disk')
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new allocations (``MemAvailable``), or a large number
+    where the system does not say."""
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    pages = os.sysconf('SC_AVPHYS_PAGES') if hasattr(os, 'sysconf') else -1
+    return pages * os.sysconf('SC_PAGE_SIZE') if pages > 0 else 1 << 62
+
+
+def available_disk(folder: str) -> int:
+    """Free bytes on the file system of ``folder``."""
+    return shutil.disk_usage(folder).free
+
+
+def default_cache_dir() -> str:
+    """``$MMTL_CACHE_DIR/images`` or ``~/.cache/mmtl/images``."""
+    root = os.environ.get('MMTL_CACHE_DIR') or osp.join(osp.expanduser('~'), '.cache', 'mmtl')
+    return osp.join(root, 'images')
+
+
+class CacheSlot:
+    """One image's place in an :class:`ImageCache`, handed to the loading transform.
+
+    Args:
+        cache (ImageCache): The cache.
+        index (int): The sample index.
+    """
+
+    __slots__ = ('cache', 'index')
+
+    def __init__(self, cache: 'ImageCache', index: int) -> None:
+        self.cache = cache
+        self.index = index
+
+    def get(self) -> Optional[np.ndarray]:
+        """The cached image (read-only view), or None when not filled yet."""
+        return self.cache.get(self.index)
+
+    def put(self, img: np.ndarray) -> np.ndarray:
+        """Store ``img``; returns it."""
+        self.cache.put(self.index, img)
+        return img
+
+
+class ImageCache:
+    """Decoded images of a dataset in one shared buffer (see the module docstring).
+
+    Args:
+        paths (Sequence[str]): The image files, in sample order.
+        mode (str): ``'ram'`` or ``'disk'``.
+        name (str): The dataset, for messages (e.g. its split folder).
+        cache_dir (str, optional): Folder of the disk cache. Defaults to None:
+            :func:`default_cache_dir`.
+        decode_key (str): The loader's decode settings (part of the disk cache's key).
+            Defaults to ``''``.
+
+    Raises:
+        ConfigError: The images do not fit in the available memory (or disk).
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        mode: str,
+        name: str,
+        cache_dir: Optional[str] = None,
+        decode_key: str = '',
+    ) -> None:
+        if mode not in CACHE_MODES:
+            raise ConfigError(f'cache={mode!r}: expected one of {CACHE_MODES} or None')
+        self.mode = mode
+        self.shapes = [self._upright_shape(p) for p in paths]
+        sizes = np.array([h * w * 3 for h, w in self.shapes], dtype=np.int64)
+        count = len(paths)
+        # Flags first, then the pixels of each image, 64-byte aligned.
+        self.offsets = count + np.concatenate([[0], np.cumsum((sizes + 63) // 64 * 64)[:-1]])
+        self.offsets = self.offsets.astype(np.int64) if count else np.zeros(0, np.int64)
+        self.nbytes = int(count + ((sizes + 63) // 64 * 64).sum())
+        self.path: Optional[str] = None
+        if mode == 'ram':
+            self._check_fits(name, available_memory(), 'memory', "cache='disk' (with cache_dir)")
+            self.buffer = np.frombuffer(mmap.mmap(-1, max(self.nbytes, 1)), dtype=np.uint8)
+        else:
+            folder = osp.expanduser(cache_dir or default_cache_dir())
+            os.makedirs(folder, exist_ok=True)
+            self.path = osp.join(folder, self._disk_key(paths, decode_key) + '.bin')
+            if not osp.isfile(self.path) or osp.getsize(self.path) != max(self.nbytes, 1):
+                self._check_fits(name, available_disk(folder), f'disk space in {folder}', None)
+            self.buffer = self._open_file(self.path, max(self.nbytes, 1))
+        self.flags = self.buffer[:count]
+
+    def __len__(self) -> int:
+        return len(self.shapes)
+
+    def __getstate__(self) -> dict:
+        """A disk cache travels by its path (reopened where it lands, e.g. a spawned
+        worker); a RAM cache is shared by fork only."""
+        if self.mode == 'ram':
+            raise ConfigError(
+                "cache='ram' is shared with dataloader workers by fork, but the dataset is "
+                "being pickled (mp_start_method 'spawn' or 'forkserver'?): use cache='disk', "
+                "or env_cfg.mp_cfg.mp_start_method='fork'"
+            )
+        state = dict(self.__dict__)
+        del state['buffer'], state['flags']
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.buffer = self._open_file(self.path, max(self.nbytes, 1))
+        self.flags = self.buffer[: len(self.shapes)]
+
+    @staticmethod
+    def _upright_shape(path: str) -> Tuple[int, int]:
+        """``(height, width)`` from the header; ``(0, 0)`` for a file that cannot be read
+        (never cached: loading it raises as without a cache)."""
+        try:
+            width, height = read_header(path).upright_size
+        except (ImageDecodeError, OSError):
+            return 0, 0
+        return height, width
+
+    def _check_fits(self, name: str, available: int, what: str, other: Optional[str]) -> None:
+        if self.nbytes <= available:
+            return
+        hint = f'; use {other} or cache=None' if other else '; free space or use cache=None'
+        raise ConfigError(
+            f'{name}: cache={self.mode!r} needs {self.nbytes / 2**20:.0f} MiB '
+            f'({self.nbytes} bytes) for {len(self.shapes)} decoded images, but only '
+            f'{available / 2**20:.0f} MiB ({available} bytes) of {what} are available{hint}'
+        )
+
+    @staticmethod
+    def _disk_key(paths: Sequence[str], decode_key: str) -> str:
+        digest = hashlib.sha256(decode_key.encode())
+        for path in paths:
+            try:
+                stat = os.stat(path)
+                digest.update(f'{path}\t{stat.st_size}\t{stat.st_mtime_ns}\n'.encode())
+            except OSError:
+                digest.update(f'{path}\t-\n'.encode())
+        return digest.hexdigest()[:32]
+
+    @staticmethod
+    def _open_file(path: str, nbytes: int) -> np.ndarray:
+        if not osp.isfile(path) or osp.getsize(path) != nbytes:
+            partial = f'{path}.{os.getpid()}.tmp'
+            with open(partial, 'wb') as f:
+                f.truncate(nbytes)  # sparse, all zero: no slot filled
+            os.replace(partial, path)
+        with open(path, 'r+b') as f:  # a plain array over the map: no np.memmap overhead
+            return np.frombuffer(mmap.mmap(f.fileno(), nbytes), dtype=np.uint8)
+
+    def slot(self, index: int) -> CacheSlot:
+        """The slot of sample ``index``."""
+        return CacheSlot(self, index)
+
+    def _view(self, index: int) -> np.ndarray:
+        height, width = self.shapes[index]
+        start = int(self.offsets[index])
+        return self.buffer[start : start + height * width * 3].reshape(height, width, 3)
+
+    def get(self, index: int) -> Optional[np.ndarray]:
+        """Image ``index`` as a read-only view, or None when not filled yet."""
+        if not self.flags[index]:
+            return None
+        view = self._view(index)
+        view.flags.writeable = False
+        return view
+
+    def put(self, index: int, img: np.ndarray) -> bool:
+        """Store image ``index`` (ignored when its shape is not the header's); True if stored."""
+        if img.dtype != np.uint8 or img.shape != (*self.shapes[index], 3):
+            return False
+        self._view(index)[...] = img
+        self.flags[index] = 1
+        return True
+
+    def filled(self) -> List[int]:
+        """Indices of the filled slots."""
+        return np.flatnonzero(self.flags).tolist()
