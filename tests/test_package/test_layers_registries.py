@@ -10,7 +10,7 @@ from mmengine.registry import Registry
 from mmtl.datasets.transforms import image_io
 from mmtl.registry import MODE_CONVERTERS
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 IMAGE_IO = osp.join(REPO_ROOT, 'mmtl', 'datasets', 'transforms', 'image_io.py')
 
 

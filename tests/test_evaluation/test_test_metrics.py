@@ -267,7 +267,7 @@ def test_base_test_evaluator_builds_all_metrics_and_val_stays_light():
 
     from mmtl.utils import load_config
 
-    config = Path(__file__).resolve().parents[1] / 'configs' / 'mobilenet-v2_digits.py'
+    config = Path(__file__).resolve().parents[2] / 'configs' / 'mobilenet-v2_digits.py'
     cfg = load_config(str(config))
     types = [METRICS.build(entry) for entry in cfg.test_evaluator]
     assert [type(metric).__name__ for metric in types] == [

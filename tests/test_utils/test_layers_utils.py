@@ -10,7 +10,7 @@ import os.path as osp
 
 import pytest
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 UTILS_DIR = osp.join(REPO_ROOT, 'mmtl', 'utils')
 UPPER = (
     'datasets',

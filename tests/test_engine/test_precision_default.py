@@ -12,7 +12,7 @@ from mmtl.apis.runner import build_runner, prepare_train_config
 from mmtl.utils.cli import ConfigError, train_parser
 from mmtl.utils.precision import cpu_flags
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 X86_BF16 = 'fpu sse avx2 avx512f avx512_bf16 amx_tile'
 X86_PLAIN = 'fpu sse avx2 avx512f'
 

@@ -11,7 +11,7 @@ from mmtl.experiments.fewshot import LINEAR_PROBE_LR
 from mmtl.experiments.fewshot import STRATEGIES as FEWSHOT_STRATEGIES
 from mmtl.utils.strategies import load_strategy, strategy_fragment_path
 
-CONFIGS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs')
+CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
 ARCHS = {'mobilenet-v2': 'mobilenet_v2', 'resnet50': 'resnet50'}
 #: Strategy -> the config keys it sets (dotted).
 KEYS = {

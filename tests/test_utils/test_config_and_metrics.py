@@ -15,7 +15,7 @@ from mmtl.registry import DATASETS, METRICS
 from mmtl.utils import apply_data_root, load_config
 from mmtl.utils.config import fix_dataloader_workers
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs'
+CONFIG_DIR = Path(__file__).resolve().parents[2] / 'configs'
 BASE_DATASET = CONFIG_DIR / '_base_' / 'datasets' / 'image_folder_224.py'
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
