@@ -7,8 +7,9 @@ import sys
 
 import pytest
 import torch
+from conftest import REPO_ROOT
 
-BENCH_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'benchmarks')
+BENCH_DIR = osp.join(REPO_ROOT, 'benchmarks')
 
 
 @pytest.mark.slow

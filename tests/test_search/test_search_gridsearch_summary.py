@@ -6,6 +6,7 @@ import json
 import os
 import os.path as osp
 
+from conftest import REPO_ROOT
 from mmengine.config import Config
 
 from mmtl.search.gridsearch import gridsearch_trials, searched_values
@@ -37,7 +38,7 @@ def test_summary_ranks_runs_with_their_values(tmp_path, capsys):
     from importlib.util import module_from_spec, spec_from_file_location
 
     base = _fake_gridsearch(str(tmp_path), [60.0, 80.0])
-    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools/gridsearch_summary.py')
+    path = osp.join(REPO_ROOT, 'tools/gridsearch_summary.py')
     spec = spec_from_file_location('mmtl_tool_gridsearch_summary', path)
     tool = module_from_spec(spec)
     spec.loader.exec_module(tool)
@@ -61,7 +62,7 @@ def test_run_without_metric_is_listed_last(tmp_path):
 def test_no_runs_is_one_clear_error(tmp_path):
     from importlib.util import module_from_spec, spec_from_file_location
 
-    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools/gridsearch_summary.py')
+    path = osp.join(REPO_ROOT, 'tools/gridsearch_summary.py')
     spec = spec_from_file_location('mmtl_tool_gridsearch_summary2', path)
     tool = module_from_spec(spec)
     spec.loader.exec_module(tool)

@@ -5,8 +5,7 @@ import os.path as osp
 
 import cv2
 import numpy as np
-
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import REPO_ROOT
 
 
 def _tool():

@@ -6,6 +6,7 @@ import os.path as osp
 import uuid
 
 import torch
+from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
@@ -14,8 +15,6 @@ from torch.utils.data import Dataset
 
 import mmtl.engine  # noqa: F401  (registers the log processor)
 from mmtl.registry import METRICS
-
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 class _Model(BaseModel):
