@@ -6,7 +6,7 @@ from that full-size image, as it does for a file its decoder cannot reduce (a PN
 JPEG): the random draws (crop boxes, flips) are the same calls in the same order, so the
 augmented outputs are the same for ``LoadImage`` pipelines and differ only by the
 interpolation of the size reduction where the uncached path would have decoded a JPEG at
-1/2 ... 1/8 scale (an area average in both cases; see ``tests/test_datasets/test_transforms/test_datasets_image_cache.py``).
+1/2 ... 1/8 scale (an area average in both cases; see ``tests/test_datasets/test_image_cache.py``).
 
 Where: ``'ram'`` is one anonymous shared memory map, ``'disk'`` one memory-mapped file
 under ``cache_dir``, keyed by every file's path, size and mtime and the decode settings
