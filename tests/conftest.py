@@ -1,59 +1,15 @@
 """Shared fixtures: small real datasets written to temporary folders, and a tool runner."""
 
+import contextlib
+import errno
 import os
 import os.path as osp
 import shutil
 import subprocess
 import sys
-from typing import List, Optional
 
-import cv2
-import numpy as np
 import pytest
-
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-#: Overrides that keep the digits config small and single-process inside tests.
-NO_WORKERS = [
-    'train_dataloader.num_workers=0',
-    'val_dataloader.num_workers=0',
-    'test_dataloader.num_workers=0',
-]
-
-
-def tool_env(tmp_dir: str, **extra: str) -> dict:
-    """Environment for tool subprocesses: offline, private torch cache, quiet warnings."""
-    env = dict(os.environ)
-    env.update(
-        PYTHONWARNINGS='ignore',
-        TORCH_HOME=osp.join(tmp_dir, 'torch_home'),
-        MMTL_OFFLINE='1',
-        CUDA_VISIBLE_DEVICES='',
-        # One intra-op thread per tool process: the tests run tools one after another on
-        # small batches, and on a shared 2-core machine torch's default threads oversubscribe.
-        OMP_NUM_THREADS='1',
-    )
-    env.update(extra)
-    return env
-
-
-def run_command(
-    args: List[str], cwd: str, env: Optional[dict] = None, timeout: int = 600
-) -> subprocess.CompletedProcess:
-    """Run a command, capturing its output as text."""
-    return subprocess.run(
-        args,
-        cwd=cwd,
-        env=env or tool_env(cwd),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def describe(result: subprocess.CompletedProcess) -> str:
-    """The tail of a command's output, for assertion messages."""
-    return f'exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}'
+from mmtl_testing import REPO_ROOT, describe, run_command, write_color_folder
 
 
 @pytest.fixture(scope='session', autouse=True)
@@ -88,26 +44,6 @@ def all_digits_root(tmp_path_factory) -> str:
     return root
 
 
-def write_color_folder(root: str, classes: dict, per_class: int, size: int = 48) -> None:
-    """Write ``root/<split>/<class>/*.jpg`` photos whose colour identifies the class.
-
-    Args:
-        root (str): Dataset root.
-        classes (dict): Class name -> BGR colour.
-        per_class (int): Images per class in each of train/val/test.
-        size (int): Image side. Defaults to 48.
-    """
-    rng = np.random.default_rng(0)
-    for split in ('train', 'val', 'test'):
-        for name, color in classes.items():
-            folder = osp.join(root, split, name)
-            os.makedirs(folder, exist_ok=True)
-            for i in range(per_class):
-                noise = rng.integers(-30, 30, size=(size, size, 3))
-                img = np.clip(np.array(color)[None, None] + noise, 0, 255).astype(np.uint8)
-                cv2.imwrite(osp.join(folder, f'{i:03d}.jpg'), img)
-
-
 @pytest.fixture(scope='session')
 def fruit_root(tmp_path_factory) -> str:
     """A tiny dataset in the fruit30 layout: three 'fruits' told apart by colour."""
@@ -116,26 +52,6 @@ def fruit_root(tmp_path_factory) -> str:
         root, {'apple': (40, 40, 200), 'banana': (40, 220, 230), 'kiwi': (60, 160, 60)}, 4
     )
     return root
-
-
-def import_tool(relative_path: str):
-    """Import a script under ``tools/`` as a module, to call its ``main(argv)`` in-process.
-
-    Args:
-        relative_path (str): Path from the repository root, e.g.
-            ``'tools/analysis_tools/model_summary.py'``.
-
-    Returns:
-        module: The imported script (its ``__name__`` is not ``'__main__'``).
-    """
-    import importlib.util
-
-    path = osp.join(REPO_ROOT, relative_path)
-    name = 'mmtl_tool_' + osp.splitext(relative_path)[0].replace('/', '_')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -178,3 +94,37 @@ def normal_install(tmp_path_factory) -> str:
     )
     assert install.returncode == 0, describe(install)
     return str(site)
+
+
+@pytest.fixture
+def disk_full_at(monkeypatch):
+    """``disk_full_at(name, after=0)``: the write of ``name`` after ``after`` good ones fails
+    half-way with ENOSPC."""
+    from mmtl.engine.hooks import atomic_checkpoint_hook
+
+    real_atomic_open = atomic_checkpoint_hook.atomic_open
+    good_writes_left = {}
+
+    class HalfThenFull:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            self.f.write(data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, 'No space left on device')
+
+    @contextlib.contextmanager
+    def atomic_open(path, mode='wb'):
+        name = osp.basename(path)
+        fail = good_writes_left.get(name) == 0
+        if name in good_writes_left:
+            good_writes_left[name] -= 1
+        with real_atomic_open(path, mode) as f:
+            yield HalfThenFull(f) if fail else f
+
+    monkeypatch.setattr(atomic_checkpoint_hook, 'atomic_open', atomic_open)
+
+    def fail_at(name, after=0):
+        good_writes_left[name] = after
+
+    return fail_at

@@ -6,9 +6,9 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from conftest import NO_WORKERS, import_tool
 from mmengine.config import Config
-from test_imbalance import write_tiny_config
+from mmtl_testing import NO_WORKERS, import_tool
+from mmtl_testing.configs import write_tiny_config
 
 from mmtl.advisor.advisor import candidate_list, write_strategy_config
 from mmtl.advisor.data import DataProfile, cap_per_class

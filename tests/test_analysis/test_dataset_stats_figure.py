@@ -5,7 +5,7 @@ import os.path as osp
 
 import cv2
 import numpy as np
-from conftest import REPO_ROOT
+from mmtl_testing import REPO_ROOT
 
 
 def _tool():

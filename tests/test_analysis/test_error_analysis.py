@@ -9,8 +9,8 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
-from conftest import NO_WORKERS, import_tool
-from test_imbalance import write_tiny_config
+from mmtl_testing import NO_WORKERS, import_tool
+from mmtl_testing.configs import write_tiny_config
 
 from mmtl.analysis.error_analysis import (
     Prediction,

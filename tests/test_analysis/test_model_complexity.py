@@ -4,7 +4,7 @@ import re
 
 import pytest
 import torch
-from conftest import REPO_ROOT, import_tool
+from mmtl_testing import REPO_ROOT, import_tool
 
 from mmtl.analysis import model_summary as ms
 from mmtl.analysis.env import collect_env

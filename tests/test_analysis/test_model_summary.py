@@ -4,7 +4,7 @@ import logging
 
 import pytest
 import torch
-from conftest import REPO_ROOT, import_tool
+from mmtl_testing import REPO_ROOT, import_tool
 from torch import nn
 
 from mmtl.analysis import model_summary as ms

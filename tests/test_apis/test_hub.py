@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from mmtl_testing import REPO_ROOT
 
 import mmtl
 from mmtl.utils.checkpoint import (

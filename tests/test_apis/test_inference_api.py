@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT
+from mmtl_testing import REPO_ROOT
 
 from mmtl.apis import expand_image_inputs, inference_model, init_model, show_result_pyplot
 from mmtl.utils.cli import ConfigError

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from mmtl_testing import REPO_ROOT
 
 BENCH_DIR = osp.join(REPO_ROOT, 'benchmarks')
 

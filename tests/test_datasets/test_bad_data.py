@@ -10,8 +10,8 @@ import tempfile
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
 from mmengine.logging import MMLogger
+from mmtl_testing import REPO_ROOT
 from PIL import Image
 
 import mmtl  # noqa: F401  (sets up the registries)

@@ -7,14 +7,14 @@ import shutil
 import tempfile
 
 import pytest
-from bad_image_files import (
+from mmengine.logging import MMLogger
+from mmtl_testing.bad_images import (
     corrupt_jpeg_inside,
     corrupt_png_inside,
     jpeg_bytes,
     png_bytes,
     png_header_only,
 )
-from mmengine.logging import MMLogger
 
 from mmtl.datasets import FolderDataset
 from mmtl.datasets.folder_dataset import BadDataError, list_image_files

@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, import_tool
+from mmtl_testing import import_tool
+from mmtl_testing.configs import write_tiny_config
 
 from mmtl.datasets.class_counts import class_counts, inverse_frequency_weights
 from mmtl.datasets.samplers import ClassBalancedSampler
@@ -124,21 +125,6 @@ def write_overlapping_greys(root: str, train_counts: dict, eval_per_class: int, 
                 cv2.imwrite(osp.join(folder, f'{i:03d}.png'), img)
     with open(osp.join(root, 'classes.txt'), 'w') as f:
         f.write('\n'.join(LEVELS))
-
-
-def write_tiny_config(folder: str) -> str:
-    """The digits config with a ResNet-18 of 16 channels (1/4 width): fast on 16 px images."""
-    path = osp.join(folder, 'tiny_resnet.py')
-    digits = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
-    with open(path, 'w') as f:
-        f.write(
-            f'_base_ = [{digits!r}]\n'
-            'model = dict(\n'
-            "    backbone=dict(_delete_=True, type='ResNet', depth=18, stem_channels=16,\n"
-            '                  base_channels=16, out_indices=(3,)),\n'
-            '    head=dict(in_channels=128, num_classes=3))\n'
-        )
-    return path
 
 
 def train_and_test(tmp_path, data_root, name, extra):

@@ -7,7 +7,7 @@ import os.path as osp
 import time
 
 import pytest
-from bad_image_files import corrupt_jpeg_inside, jpeg_bytes
+from mmtl_testing.bad_images import corrupt_jpeg_inside, jpeg_bytes
 
 import mmtl.datasets.scan as scan_module
 from mmtl.datasets import FolderDataset
@@ -137,7 +137,7 @@ def test_process_pool_gives_the_same_verdicts_in_order(tmp_path):
 
 
 def jpeg_variants():
-    from bad_image_files import photo
+    from mmtl_testing.bad_images import photo
     from PIL import Image
 
     rgb = Image.fromarray(photo((64, 48), 3))

@@ -11,11 +11,11 @@ import shutil
 import uuid
 
 import pytest
-from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-from test_checkpoint_reliability import ToyData, ToyModel
+from mmtl_testing import REPO_ROOT
+from mmtl_testing.toy_runner import ToyData, ToyModel
 
 from mmtl.datasets import small_data_batching
 from mmtl.utils.config import load_config

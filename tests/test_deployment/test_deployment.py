@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing import REPO_ROOT, describe, run_command, tool_env
 from torch import nn
 
 from mmtl.deployment import (

@@ -10,9 +10,8 @@ import contextlib
 import os.path as osp
 
 import pytest
-from test_checkpoint_reliability import (  # noqa: F401  (disk_full_at is a fixture)
+from mmtl_testing.toy_runner import (
     checkpoint_names,
-    disk_full_at,
     make_runner,
     temp_files,
 )
@@ -46,7 +45,7 @@ def test_new_best_writes_each_checkpoint_once(tmp_path, monkeypatch):
     assert checkpoint_names(tmp_path) == ['best_score_epoch_2.pth', 'epoch_1.pth', 'epoch_2.pth']
 
 
-def test_disk_full_after_a_new_best_does_not_stop_the_run(tmp_path, disk_full_at):  # noqa: F811
+def test_disk_full_after_a_new_best_does_not_stop_the_run(tmp_path, disk_full_at):
     # The space for one more epoch checkpoint is not there after the new best is written:
     # only mmengine's second write of epoch_2.pth needed it.
     disk_full_at('epoch_2.pth', after=1)

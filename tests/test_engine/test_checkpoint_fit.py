@@ -12,9 +12,9 @@ import sys
 
 import pytest
 import torch
-from conftest import NO_WORKERS, REPO_ROOT, describe, import_tool, run_command, tool_env
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, import_tool, run_command, tool_env
 
 from mmtl.apis import inference_model, init_model
 from mmtl.apis.runner import build_runner, prepare_train_config

@@ -11,7 +11,7 @@ import os.path as osp
 import shutil
 
 import pytest
-from conftest import REPO_ROOT
+from mmtl_testing import REPO_ROOT
 
 DIGITS = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 FRUIT = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_fruit.py')
@@ -254,7 +254,7 @@ def test_init_model_of_a_config_object_as_written_has_the_resolved_test_pipeline
 
 
 def test_random_search_best_config_reruns_with_a_new_data_root(tmp_path, digits_root, monkeypatch):
-    from conftest import import_tool
+    from mmtl_testing import import_tool
 
     from mmtl.utils.config import load_config
 

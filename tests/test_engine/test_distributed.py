@@ -11,7 +11,6 @@ import json
 import os
 import os.path as osp
 import shutil
-import socket
 import sys
 import textwrap
 from types import SimpleNamespace
@@ -19,7 +18,7 @@ from types import SimpleNamespace
 import mmengine
 import pytest
 import torch
-from conftest import REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing import REPO_ROOT, describe, free_port, run_command, tool_env
 
 from mmtl.apis.runner import build_runner, prepare_train_config
 from mmtl.engine import BF16AutocastOptimWrapper, MMTLRunner
@@ -70,13 +69,6 @@ AUDIT_SITECUSTOMIZE = textwrap.dedent(
         sys.addaudithook(_audit)
     """
 )
-
-
-def free_port() -> int:
-    """A TCP port that is free on this machine now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def dist_env(cwd: str, **extra: str) -> dict:

@@ -6,11 +6,11 @@ import os.path as osp
 import uuid
 
 import torch
-from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
+from mmtl_testing import REPO_ROOT
 from torch.utils.data import Dataset
 
 import mmtl.engine  # noqa: F401  (registers the log processor)

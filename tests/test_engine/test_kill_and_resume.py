@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
 
 from mmtl.utils import safe_torch_load
 

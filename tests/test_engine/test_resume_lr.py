@@ -12,7 +12,7 @@ import uuid
 import pytest
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from test_checkpoint_reliability import ITERS_PER_EPOCH, ToyData, ToyModel
+from mmtl_testing.toy_runner import ITERS_PER_EPOCH, ToyData, ToyModel
 
 from mmtl.engine.hooks.non_finite_loss_hook import NonFiniteLossError
 from mmtl.registry import HOOKS
@@ -109,7 +109,7 @@ def test_the_start_of_training_names_the_lr_of_each_group():
 
 
 def test_vis_lr_shows_every_parameter_group(tmp_path, capsys):
-    from conftest import REPO_ROOT, import_tool
+    from mmtl_testing import REPO_ROOT, import_tool
 
     config = f'{REPO_ROOT}/configs/mobilenet-v2_llrd_fruit.py'
     out = str(tmp_path / 'lr.png')
@@ -148,7 +148,7 @@ def test_the_iteration_log_shows_the_largest_group_lr(tmp_path):
 
 
 def test_the_training_hooks_leave_testing_alone(tmp_path):
-    from test_checkpoint_reliability import EpochScore
+    from mmtl_testing.toy_runner import EpochScore
 
     EpochScore.scores = [0.5]
     runner = Runner(

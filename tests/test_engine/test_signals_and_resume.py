@@ -19,7 +19,7 @@ import sys
 import time
 
 import pytest
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
 
 from mmtl.utils import safe_torch_load
 
@@ -203,7 +203,7 @@ def test_signal_to_mim_stops_the_trainer_too(setup, tiny_digits, signum):
 
 
 def test_sigterm_to_dist_train_stops_every_rank_at_the_same_iteration(setup, tiny_digits):
-    from test_distributed import free_port
+    from mmtl_testing import free_port
 
     setup['wait_env']['PORT'] = str(free_port())
     work_dir = str(setup['tmp'] / 'wd')
@@ -224,7 +224,7 @@ def test_sigterm_to_dist_train_stops_every_rank_at_the_same_iteration(setup, tin
 
 
 def test_a_hung_rank_stops_the_others_within_the_timeout(setup, tiny_digits):
-    from test_distributed import free_port
+    from mmtl_testing import free_port
 
     timeout = 10
     setup['wait_env'].update(PORT=str(free_port()), STOP_RANK='1', MMTL_DIST_TIMEOUT=str(timeout))

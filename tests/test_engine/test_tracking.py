@@ -12,7 +12,7 @@ import struct
 import sys
 
 import pytest
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
 
 from mmtl.engine.hooks.test_metrics_vis_hook import scalar_metrics
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import torch
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
 
 pytestmark = pytest.mark.slow
 

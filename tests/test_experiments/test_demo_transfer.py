@@ -9,10 +9,10 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO_ROOT, describe, run_command, tool_env
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
+from mmtl_testing import REPO_ROOT, describe, run_command, tool_env
 
 import mmtl  # noqa: F401
 from mmtl.experiments.transfer_demo import DEFAULT_STRATEGY, fewshot_config, publish_backbone

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO_ROOT, describe, run_command
+from mmtl_testing import REPO_ROOT, describe, run_command
 
 from mmtl.experiments import FewShotResult, format_results_table, make_kshot_folder
 from mmtl.experiments.fewshot import best_strategy

@@ -5,9 +5,9 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from mmtl_testing import REPO_ROOT
 
 import mmtl  # noqa: F401  (registers mmtl's models)
 from mmtl.models.converters import TORCHVISION_CONVERTERS

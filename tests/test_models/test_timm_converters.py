@@ -9,11 +9,11 @@ import re
 
 import pytest
 import torch
-from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
+from mmtl_testing import REPO_ROOT
 
 import mmtl  # noqa: F401  (registers mmtl's models, converters and checkpoint loaders)
 from mmtl.models.converters import (

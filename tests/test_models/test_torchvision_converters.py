@@ -8,11 +8,11 @@ import sys
 import pytest
 import torch
 import torchvision
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
 
 import mmtl  # noqa: F401  (registers mmtl's models and checkpoint loaders)
 from mmtl.models.converters import (

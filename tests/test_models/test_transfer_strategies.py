@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import REPO_ROOT
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
+from mmtl_testing import REPO_ROOT
 
 from mmtl.engine import GradualUnfreezeHook, TransferOptimWrapperConstructor
 from mmtl.engine.optimizers import backbone_block_depths

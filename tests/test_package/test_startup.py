@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, describe, tool_env, write_color_folder
+from mmtl_testing import REPO_ROOT, describe, tool_env, write_color_folder
 
 #: Packages that ``import mmtl`` must not import: each is imported by the function that uses
 #: it (metrics, plots, export, search, Grad-CAM, timm checkpoints) or, for mmtl's and

@@ -6,7 +6,7 @@ import sys
 
 import optuna
 import pytest
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command, write_color_folder
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, write_color_folder
 
 from mmtl.search import parse_search_space
 from mmtl.search.optuna_search import create_study, default_storage, suggest, write_plots

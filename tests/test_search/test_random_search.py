@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
 
 from mmtl.search import Trial, best_val_metric, parse_search_space, sample_trials, write_leaderboard
 from mmtl.search.random_search import Choice, LogUniform, RandInt, Uniform

@@ -6,8 +6,8 @@ import json
 import os
 import os.path as osp
 
-from conftest import REPO_ROOT
 from mmengine.config import Config
+from mmtl_testing import REPO_ROOT
 
 from mmtl.search.gridsearch import gridsearch_trials, searched_values
 

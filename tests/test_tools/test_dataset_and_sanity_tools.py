@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, describe, import_tool, run_command, tool_env
+from mmtl_testing import REPO_ROOT, describe, import_tool, run_command, tool_env
 
 from mmtl.analysis import dataset_stats as ds
 from mmtl.analysis.env import format_cudnn_version

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT
+from mmtl_testing import REPO_ROOT
 
 from mmtl.utils.cli import ConfigError, add_device_argument, resolve_device
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
 
 DIGITS_CONFIG = 'mobilenet-v2_digits.py'
 FRUIT_CONFIG = 'mobilenet-v2_fruit.py'

@@ -6,7 +6,7 @@ import os.path as osp
 
 import cv2
 import pytest
-from conftest import NO_WORKERS, REPO_ROOT, describe, import_tool, run_command, tool_env
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, import_tool, run_command, tool_env
 
 from mmtl.analysis.logs import best_metric, curve_figures, find_scalar_log, load_scalar_log
 from mmtl.analysis.lr_schedule import simulate_schedule

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing import REPO_ROOT, describe, run_command, tool_env
 
 CONFIG_NAMES = sorted(
     osp.basename(p)[:-3] for p in glob.glob(osp.join(REPO_ROOT, 'configs', '*.py'))

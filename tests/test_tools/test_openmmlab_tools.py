@@ -7,7 +7,7 @@ import re
 
 import pytest
 import torch
-from conftest import NO_WORKERS, REPO_ROOT, import_tool, write_color_folder
+from mmtl_testing import NO_WORKERS, REPO_ROOT, import_tool, write_color_folder
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 RESNET50 = osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'resnet50.py')

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
 from sklearn.metrics import roc_auc_score
 
 from mmtl.apis import inference_model, init_model

@@ -12,7 +12,7 @@ import os.path as osp
 import subprocess
 import sys
 
-from conftest import REPO_ROOT, tool_env
+from mmtl_testing import REPO_ROOT, tool_env
 
 #: Not in this guard yet: the ``timm`` helper's files (converters, demo), and tools whose
 #: ``--help`` lists choices read from modules that import torch (exporters, Grad-CAM methods,

@@ -10,7 +10,7 @@ import shutil
 import sys
 
 import pytest
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
 
 USER_CONFIG = """\
 _base_ = ['mmtl::mobilenet-v2_digits.py']

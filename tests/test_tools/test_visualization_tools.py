@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, import_tool
+from mmtl_testing import REPO_ROOT, import_tool
 from torch import nn
 
 from mmtl.analysis.feature_hooks import UnknownLayerError, capture_features

@@ -16,10 +16,10 @@ import types
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, import_tool
 from mmengine.runner import CheckpointLoader, load_checkpoint
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint
+from mmtl_testing import REPO_ROOT, import_tool
 
 import mmtl  # noqa: F401  (registers mmtl's checkpoint loaders in mmengine)
 from mmtl.utils import NotACheckpointError, UnsafeCheckpointError

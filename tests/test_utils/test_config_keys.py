@@ -8,7 +8,7 @@ import os
 import os.path as osp
 
 import pytest
-from conftest import NO_WORKERS, REPO_ROOT, import_tool
+from mmtl_testing import NO_WORKERS, REPO_ROOT, import_tool
 
 from mmtl.utils.errors import ConfigError
 

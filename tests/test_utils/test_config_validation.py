@@ -5,7 +5,7 @@ import os.path as osp
 import sys
 
 import pytest
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
 
 import mmtl  # noqa: F401  (sets up the registries)
 from mmtl.apis.runner import prepare_train_config

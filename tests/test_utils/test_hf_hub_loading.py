@@ -11,11 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
 
 import mmtl  # noqa: F401  (registers the hf-hub: scheme and the converters)
 from mmtl.engine.hooks import PretrainedNormalizationHook, normalization_mismatch
@@ -335,7 +335,7 @@ def test_train_from_hub_reference_warns_about_normalisation(tmp_path, digits_roo
 
 
 def test_timm2mmtl_tool_converts_a_hub_reference_once(hf_home, tmp_path, capsys):
-    from conftest import import_tool
+    from mmtl_testing import import_tool
 
     tool = import_tool('tools/model_converters/timm2mmtl.py')
     model = timm_model('mobilenetv2_100', seed=2)

@@ -5,9 +5,9 @@ import os.path as osp
 import sys
 
 import torch
-from conftest import REPO_ROOT
 from mmengine.runner import CheckpointLoader, load_checkpoint
 from mmpretrain.models import ImageClassifier
+from mmtl_testing import REPO_ROOT
 
 import mmtl  # noqa: F401  (registers mmtl's checkpoint loaders)
 from mmtl.utils.safetensors_io import load_safetensors

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, tool_env
+from mmtl_testing import REPO_ROOT, tool_env
 
 import mmtl.utils
 import mmtl.utils.cli

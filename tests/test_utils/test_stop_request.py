@@ -7,8 +7,8 @@ import signal
 import time
 
 import pytest
-from conftest import NO_WORKERS, REPO_ROOT
 from mmengine.hooks import Hook
+from mmtl_testing import NO_WORKERS, REPO_ROOT
 
 from mmtl.registry import HOOKS
 from mmtl.utils.signals import StopRequest

@@ -5,7 +5,7 @@ import glob
 import os.path as osp
 
 import numpy as np
-from conftest import REPO_ROOT
+from mmtl_testing import REPO_ROOT
 
 from mmtl.visualization.figure import image_grid, save_figure
 

@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from bad_image_files import corrupt_jpeg_inside, jpeg_bytes, photo, png_header_only
-from conftest import REPO_ROOT
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
+from mmtl_testing import REPO_ROOT
+from mmtl_testing.bad_images import corrupt_jpeg_inside, jpeg_bytes, photo, png_header_only
 from PIL import Image
 
 from mmtl.apis import inference_model, init_model
