@@ -1,8 +1,11 @@
-"""Reading parts of a config: the datasets behind wrappers. Imports nothing from mmtl."""
+"""Reading parts of a config: the datasets behind wrappers, the network input size.
 
-from typing import List
+Imports nothing from mmtl.
+"""
 
-from mmengine.config import ConfigDict
+from typing import List, Optional, Sequence, Tuple
+
+from mmengine.config import Config, ConfigDict
 
 
 def innermost_dataset(dataset_cfg: ConfigDict) -> ConfigDict:
@@ -19,3 +22,54 @@ def leaf_datasets(dataset_cfg: ConfigDict) -> List[ConfigDict]:
     if isinstance(children, (list, tuple)):
         return [leaf for child in children for leaf in leaf_datasets(child)]
     return [dataset_cfg]
+
+
+#: Pipeline transforms that fix the network input size, and the key holding that size.
+SIZE_KEYS = {'CenterCrop': 'crop_size', 'RandomResizedCrop': 'scale', 'RandomCrop': 'crop_size'}
+#: Resizes that fix the size only when given a square or one side that is then cropped.
+RESIZE_KEYS = {'Resize': 'scale', 'ResizeEdge': 'scale'}
+
+
+def _as_hw(size) -> Tuple[int, int]:
+    if isinstance(size, (list, tuple)):
+        return (int(size[-1]), int(size[0])) if len(size) == 2 else (int(size[0]),) * 2
+    return int(size), int(size)
+
+
+def input_size_from_pipeline(pipeline: Sequence[dict]) -> Optional[Tuple[int, int]]:
+    """``(H, W)`` of the images a pipeline produces, or None when it cannot tell.
+
+    The last crop (``CenterCrop``, ``RandomResizedCrop``, ``RandomCrop``) decides; without
+    one, the last ``Resize``/``ResizeEdge``. Sizes given as ``(w, h)`` are turned around.
+
+    Args:
+        pipeline (Sequence[dict]): Transform configs.
+
+    Returns:
+        tuple | None: ``(height, width)``.
+    """
+    for transforms in (SIZE_KEYS, RESIZE_KEYS):
+        for transform in reversed(list(pipeline)):
+            key = transforms.get(transform.get('type'))
+            if key and transform.get(key) is not None:
+                return _as_hw(transform[key])
+    return None
+
+
+def input_size_from_config(cfg: Config, default: int = 224) -> Tuple[int, int]:
+    """``(H, W)`` of the test pipeline's images (the train pipeline's if it has none).
+
+    Args:
+        cfg (Config): The config.
+        default (int): Side used when no pipeline tells. Defaults to 224.
+
+    Returns:
+        tuple: ``(height, width)``.
+    """
+    for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        loader = cfg.get(key) or {}
+        pipeline = innermost_dataset(loader.get('dataset') or {}).get('pipeline') or []
+        size = input_size_from_pipeline(pipeline)
+        if size is not None:
+            return size
+    return default, default

@@ -8,8 +8,8 @@ from mmtl_testing import REPO_ROOT, import_tool
 from torch import nn
 
 from mmtl.analysis import model_summary as ms
-from mmtl.analysis.builders import input_size_from_config, input_size_from_pipeline
 from mmtl.utils.config import load_config
+from mmtl.utils.config_access import input_size_from_config, input_size_from_pipeline
 
 DIGITS_CONFIG = f'{REPO_ROOT}/configs/mobilenet-v2_digits.py'
 

@@ -30,8 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def report(args: argparse.Namespace) -> None:
-    from mmtl.analysis.builders import build_model, input_size_from_config
     from mmtl.analysis.model_summary import model_complexity
+    from mmtl.apis.builders import build_model, input_size_from_config
     from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
 

@@ -51,7 +51,7 @@ def summarise(args: argparse.Namespace) -> None:
     from mmengine.registry import DefaultScope
 
     from mmtl.analysis import model_summary as ms
-    from mmtl.analysis.builders import build_model, input_size_from_config
+    from mmtl.apis.builders import build_model, input_size_from_config
     from mmtl.utils.config import load_config
 
     cfg = load_config(args.config, args.cfg_options)

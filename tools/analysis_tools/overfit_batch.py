@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> None:
     from mmengine.registry import DefaultScope
     from mmengine.runner import set_random_seed
 
-    from mmtl.analysis.builders import build_dataset, build_model
     from mmtl.analysis.overfit import balanced_indices, overfit_batch
+    from mmtl.apis.builders import build_dataset, build_model
     from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
 

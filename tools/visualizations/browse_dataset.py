@@ -28,7 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.browse import sample_grid
-    from mmtl.analysis.builders import build_dataset
+    from mmtl.apis.builders import build_dataset
     from mmtl.utils.config import load_config
     from mmtl.visualization.figure import image_grid, save_figure
 

@@ -113,7 +113,6 @@ def overlay(image, cam, alpha: float):
 
 
 def draw(args: argparse.Namespace) -> None:
-    from mmtl.analysis.builders import build_model
     from mmtl.analysis.gradcam import (
         CAM_TITLES,
         class_activation_map,
@@ -121,6 +120,7 @@ def draw(args: argparse.Namespace) -> None:
         vit_reshape_transform,
     )
     from mmtl.analysis.images import load_image
+    from mmtl.apis.builders import build_model
     from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
     from mmtl.visualization.figure import image_grid, save_figure

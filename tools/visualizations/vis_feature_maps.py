@@ -33,9 +33,9 @@ def draw(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
 
-    from mmtl.analysis.builders import build_model
     from mmtl.analysis.feature_hooks import as_tensor, capture_features
     from mmtl.analysis.images import load_image
+    from mmtl.apis.builders import build_model
     from mmtl.utils.config import load_config
     from mmtl.visualization.figure import image_grid, save_figure
 

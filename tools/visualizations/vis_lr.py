@@ -29,7 +29,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def iters_per_epoch(cfg, num_gpus: int) -> int:
     """Batches per epoch of the train loader on ``num_gpus`` processes."""
-    from mmtl.analysis.builders import build_dataset
+    from mmtl.apis.builders import build_dataset
     from mmtl.utils.cli import ConfigError
 
     try:

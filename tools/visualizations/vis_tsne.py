@@ -35,8 +35,8 @@ def draw(args: argparse.Namespace) -> None:
     from matplotlib import colormaps
     from sklearn.manifold import TSNE
 
-    from mmtl.analysis.builders import build_dataset, build_model
     from mmtl.analysis.features import extract_features
+    from mmtl.apis.builders import build_dataset, build_model
     from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
     from mmtl.visualization.figure import new_figure, save_figure

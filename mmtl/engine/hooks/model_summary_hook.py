@@ -7,8 +7,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmtl.analysis import model_summary as ms
-from mmtl.analysis.builders import input_size_from_config
 from mmtl.registry import HOOKS
+from mmtl.utils.config_access import input_size_from_config
 
 
 @HOOKS.register_module()

@@ -1,0 +1,42 @@
+"""Building what the analysis tools look at (model, dataset) from a config."""
+
+from typing import Optional
+
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from mmtl.utils.config_access import input_size_from_config, input_size_from_pipeline
+
+from .inference import init_model
+
+__all__ = [
+    'SPLIT_LOADERS',
+    'build_dataset',
+    'build_model',
+    'input_size_from_config',
+    'input_size_from_pipeline',
+]
+
+SPLIT_LOADERS = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
+
+
+def build_dataset(cfg: Config, split: str):
+    """Build the dataset of ``split`` (``train``, ``val`` or ``test``) with its pipeline.
+
+    Raises:
+        KeyError: The split is unknown or the config has no dataloader for it.
+    """
+    if split not in SPLIT_LOADERS:
+        raise KeyError(f'split must be one of {sorted(SPLIT_LOADERS)}, got {split!r}')
+    loader = cfg.get(SPLIT_LOADERS[split])
+    if not loader or not loader.get('dataset'):
+        raise KeyError(f'the config has no {SPLIT_LOADERS[split]}.dataset')
+    from mmtl.registry import DATASETS
+
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
+        return DATASETS.build(loader.dataset)
+
+
+def build_model(cfg: Config, checkpoint: Optional[str] = None, device: str = 'cpu'):
+    """The classifier of ``cfg`` (with weights from ``checkpoint``), see ``init_model``."""
+    return init_model(cfg, checkpoint, device=device)
