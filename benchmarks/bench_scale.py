@@ -121,7 +121,7 @@ def measure_epoch(images: int, workers: int, data_dir: str) -> dict:
     """Seconds for one training epoch of the digits config on ``images`` images."""
     from mmengine.hooks import Hook
 
-    from mmtl.apis.runner import build_runner, disable_validation
+    from mmtl.apis.runner_setup import build_runner, disable_validation
     from mmtl.utils.config import load_config
 
     per_class = images // 3

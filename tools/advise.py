@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> None:
         successive_halving,
         write_leaderboard,
     )
-    from mmtl.apis.runner import check_load_from
+    from mmtl.apis.runner_setup import check_load_from
     from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import check_data_roots, load_config, resolve_config_path
 

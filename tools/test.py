@@ -76,7 +76,7 @@ def main(argv=None) -> int:
 
             check_prediction_file(args.out)
         select_device(args.device)
-        from mmtl.apis.runner import build_runner, prepare_test_config, save_test_metrics
+        from mmtl.apis.runner_setup import build_runner, prepare_test_config, save_test_metrics
 
         cfg = prepare_test_config(args)
         if args.out:

@@ -20,7 +20,7 @@ def main(argv=None) -> int:
 
     def train() -> None:
         select_device(args.device)
-        from mmtl.apis.runner import build_runner, prepare_train_config  # torch: after --help
+        from mmtl.apis.runner_setup import build_runner, prepare_train_config  # torch: after --help
 
         build_runner(prepare_train_config(args)).train()
 

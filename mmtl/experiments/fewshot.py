@@ -183,7 +183,7 @@ def _validate_every(cfg: Config, times: int) -> None:
 
 def _train_and_load_best(cfg: Config):
     """Train, then load the checkpoint with the best val top-1 into the runner's model."""
-    from mmtl.apis.runner import build_runner
+    from mmtl.apis.runner_setup import build_runner
 
     runner = build_runner(cfg)
     runner.train()

@@ -31,7 +31,7 @@ def split_args(argv: Optional[List[str]]):
 
 def main(argv: Optional[List[str]] = None) -> int:
     optuna_args, train_argv = split_args(argv)
-    from mmtl.apis.runner import build_runner, prepare_train_config
+    from mmtl.apis.runner_setup import build_runner, prepare_train_config
     from mmtl.search import pruning_hook  # noqa: F401  (registers OptunaPruningHook)
     from mmtl.search.optuna_search import require_optuna
     from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, train_parser

@@ -3,6 +3,12 @@
 mmpretrain's ``UniversalVisualizer`` serves the default runtime's visualisation hook.
 """
 
+from .evaluation_plots import (
+    PLOT_FILES,
+    plot_test_metrics,
+    plot_test_metrics_file,
+    read_test_metrics,
+)
 from .figure import DPI, grid_shape, image_grid, new_figure, render, save_figure
 from .metric_plots import (
     normalize_rows,
@@ -11,7 +17,6 @@ from .metric_plots import (
     plot_roc_curves,
 )
 from .prediction import PREDICTION_FIGSIZE, draw_prediction
-from .test_plots import PLOT_FILES, plot_test_metrics, plot_test_metrics_file, read_test_metrics
 
 __all__ = [
     'DPI',

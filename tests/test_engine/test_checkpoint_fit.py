@@ -17,7 +17,7 @@ from mmengine.registry import DefaultScope
 from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, import_tool, run_command, tool_env
 
 from mmtl.apis import inference_model, init_model
-from mmtl.apis.runner import build_runner, prepare_train_config
+from mmtl.apis.runner_setup import build_runner, prepare_train_config
 from mmtl.engine.checkpoint_fit import CheckpointFitError, check_transfer_fit, compare_checkpoint
 from mmtl.registry import MODELS
 from mmtl.utils import load_config

@@ -28,7 +28,7 @@ def _digits_options(digits_root: str) -> dict:
 
 def _tools_runner(work_dir: str, options: dict):
     """The Runner tools/train.py (and ``mim train mmtl``) builds."""
-    from mmtl.apis.runner import build_runner, prepare_train_config
+    from mmtl.apis.runner_setup import build_runner, prepare_train_config
     from mmtl.utils.cli import train_parser
 
     pairs = [f'{key}={value}' for key, value in options.items()]
@@ -116,7 +116,7 @@ def test_config_is_dumped_as_written(tmp_path, digits_root):
 
 
 def test_dumped_config_reruns_elsewhere_with_a_new_data_root(tmp_path, digits_root):
-    from mmtl.apis.runner import build_runner
+    from mmtl.apis.runner_setup import build_runner
     from mmtl.utils.config import read_config
 
     _tools_runner(str(tmp_path / 'first'), _digits_options(digits_root))
@@ -163,7 +163,7 @@ def test_input_size_sets_train_crop_and_test_resize_and_crop():
 
 
 def test_input_size_reaches_the_images_the_runner_loads(tmp_path, fruit_root):
-    from mmtl.apis.runner import build_runner
+    from mmtl.apis.runner_setup import build_runner
     from mmtl.utils.config import read_config
 
     cfg = read_config(

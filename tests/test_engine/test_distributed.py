@@ -20,7 +20,7 @@ import pytest
 import torch
 from mmtl_testing import REPO_ROOT, describe, free_port, run_command, tool_env
 
-from mmtl.apis.runner import build_runner, prepare_train_config
+from mmtl.apis.runner_setup import build_runner, prepare_train_config
 from mmtl.engine import BF16AutocastOptimWrapper, MMTLRunner
 from mmtl.utils import safe_torch_load
 from mmtl.utils.cli import ConfigError, train_parser
@@ -381,7 +381,7 @@ def test_amp_config_with_cuda_wrapper_on_cpu_is_refused(config_file):
     [(['--amp'], 'bfloat16'), (['--amp', 'fp16'], 'float16'), (['--amp', 'bf16'], 'bfloat16')],
 )
 def test_amp_on_cuda_uses_mmengine_amp_wrapper(config_file, monkeypatch, flag, dtype):
-    import mmtl.apis.runner as runner_module
+    import mmtl.apis.runner_setup as runner_module
 
     monkeypatch.setattr(runner_module, 'uses_cuda', lambda: True)
     monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda: True)
@@ -417,7 +417,7 @@ def test_sync_bn_with_one_process_is_set(config_file):
 
 
 def test_sync_bn_on_gpu_processes_is_set(config_file, monkeypatch):
-    import mmtl.apis.runner as runner_module
+    import mmtl.apis.runner_setup as runner_module
     import mmtl.utils.dist as dist_module
 
     monkeypatch.setattr(runner_module, 'uses_cuda', lambda: True)

@@ -6,9 +6,9 @@ import textwrap
 import pytest
 import torch
 
-import mmtl.apis.runner as runner_module
+import mmtl.apis.runner_setup as runner_module
 import mmtl.utils.precision as precision_module
-from mmtl.apis.runner import build_runner, prepare_train_config
+from mmtl.apis.runner_setup import build_runner, prepare_train_config
 from mmtl.utils.cli import ConfigError, train_parser
 from mmtl.utils.precision import cpu_flags
 
@@ -273,7 +273,7 @@ def test_compiled_training_step_gives_the_eager_loss(config_file, digits_root, t
 # Testing and validation precision
 # ----------------------------------------------------------------------------------------
 def prepare_test(config: str, tmp_path, *options: str):
-    from mmtl.apis.runner import prepare_test_config
+    from mmtl.apis.runner_setup import prepare_test_config
     from mmtl.utils.cli import test_parser
 
     ckpt = tmp_path / 'model.pth'

@@ -10,7 +10,7 @@ import torch
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
 import mmtl  # noqa: F401  (sets up the registries)
-from mmtl.apis.runner import save_test_metrics
+from mmtl.apis.runner_setup import save_test_metrics
 from mmtl.evaluation.metrics import (
     ROCAUC,
     BinaryThreshold,

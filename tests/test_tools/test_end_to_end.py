@@ -144,7 +144,7 @@ def test_resume_continues_from_saved_epoch(tmp_path, digits_root):
 
 def test_load_from_other_class_count_keeps_backbone_skips_head(tmp_path, digits_root):
     from mmtl.apis import init_model
-    from mmtl.apis.runner import build_runner, prepare_train_config
+    from mmtl.apis.runner_setup import build_runner, prepare_train_config
     from mmtl.utils.cli import train_parser
 
     config = osp.join(REPO_ROOT, 'configs', DIGITS_CONFIG)

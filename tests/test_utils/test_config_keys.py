@@ -24,7 +24,7 @@ def digits_options(digits_root: str, **extra) -> dict:
 
 
 def build(tmp_path, options: dict, config: str = DIGITS):
-    from mmtl.apis.runner import build_runner
+    from mmtl.apis.runner_setup import build_runner
     from mmtl.utils.config import read_config
 
     cfg = read_config(config, options)

@@ -8,7 +8,7 @@ import pytest
 from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
 
 import mmtl  # noqa: F401  (sets up the registries)
-from mmtl.apis.runner import prepare_train_config
+from mmtl.apis.runner_setup import prepare_train_config
 from mmtl.utils.cli import ConfigError, train_parser
 from mmtl.utils.config import check_type_names, check_value_ranges, load_config, validate_config
 

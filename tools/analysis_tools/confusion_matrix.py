@@ -44,7 +44,7 @@ def is_results(path: str) -> bool:
 
 def test_metrics(args: argparse.Namespace, work_dir: str) -> dict:
     """The metrics of the results given, or of a test run of the checkpoint given."""
-    from mmtl.visualization.test_plots import read_test_metrics
+    from mmtl.visualization.evaluation_plots import read_test_metrics
 
     if is_results(args.ckpt_or_result):
         return read_test_metrics(args.ckpt_or_result)
