@@ -13,6 +13,7 @@ Also run as ``mim run mmtl overfit_batch ...``.
 
 import argparse
 import sys
+import uuid
 
 from mmengine.config import DictAction
 
@@ -67,6 +68,9 @@ def run(args: argparse.Namespace) -> None:
     from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
 
+    # This run's own logger, writing to today's sys.stdout: mmengine's current logger may hold
+    # the stream of an earlier in-process caller, closed since.
+    MMLogger.get_instance(f'mmtl_overfit_batch_{uuid.uuid4().hex}', log_level='INFO')
     set_random_seed(args.seed)
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, device=resolve_device(args.device))
