@@ -125,11 +125,11 @@ def test_candidates_start_with_the_recommendation():
     names = [c.name for c in candidate_list('linear-probe', ctx, 6)]
     assert names == [
         'linear-probe',
+        'full-ft-1x',
         'full-ft',
         'scratch',
         'partial-ft',
         'linear-probe_low-lr',
-        'linear-probe_high-lr',
     ]
 
 
