@@ -56,7 +56,7 @@ def group_lrs(model, optim_wrapper):
     return {round(g['lr'], 9) for g in constructor(model).optimizer.param_groups}
 
 
-def recipe_with_full_ft():
+def recipe(strategy):
     cfg = Config(
         dict(
             model=dict(type='ImageClassifier', backbone=dict(type='MobileNetV2')),
@@ -64,27 +64,27 @@ def recipe_with_full_ft():
                 type='OptimWrapper',
                 constructor='TransferOptimWrapperConstructor',
                 optimizer=dict(type='AdamW', lr=4e-3, weight_decay=0.05),
+                paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),
             ),
             train_cfg=dict(max_epochs=8),
         )
     )
-    FEWSHOT_STRATEGIES['full-ft'](cfg, 'pretrained.pth')
+    FEWSHOT_STRATEGIES[strategy](cfg, 'pretrained.pth')
     return cfg
 
 
-def test_full_ft_1x_trains_the_backbone_at_the_head_lr_over_an_inherited_full_ft():
-    cfg = recipe_with_full_ft()
-    FEWSHOT_STRATEGIES['full-ft-1x'](cfg, 'pretrained.pth')
+def test_full_ft_1x_trains_the_backbone_at_the_head_lr_with_the_recipes_decay_rules():
+    cfg = recipe('full-ft-1x')
     assert cfg.load_from == 'pretrained.pth'
-    model = torch.nn.ModuleDict(dict(backbone=torch.nn.Linear(2, 2), head=torch.nn.Linear(2, 2)))
+    model = torch.nn.ModuleDict(dict(backbone=torch.nn.BatchNorm2d(2), head=torch.nn.Linear(2, 2)))
     assert group_lrs(model, cfg.optim_wrapper) == {4e-3}
-    assert group_lrs(model, recipe_with_full_ft().optim_wrapper) == {4e-3, 4e-4}
+    assert group_lrs(model, recipe('full-ft').optim_wrapper) == {4e-3, 4e-4}
+    # No custom_keys: the backbone's norm and bias parameters keep the recipe's zero decay.
+    assert cfg.optim_wrapper.paramwise_cfg == dict(norm_decay_mult=0.0, bias_decay_mult=0.0)
 
 
-def test_advisor_candidate_full_ft_1x_carries_the_fragment():
+def test_advisor_candidate_full_ft_1x_keeps_the_users_optimizer_but_the_lr():
     ctx = StrategyContext(lr=0.01, adaptive=True, stages=['backbone.conv1'], cut=0, epochs=3)
     changes = ADVISOR_STRATEGIES['full-ft-1x'].overrides(ctx)
-    assert changes['optim_wrapper']['paramwise_cfg'] == {
-        'custom_keys': {'backbone': {'lr_mult': 1.0}}
-    }
-    assert changes['optim_wrapper']['optimizer']['lr'] == pytest.approx(0.01)
+    assert changes['optim_wrapper'] == {'optimizer': {'lr': pytest.approx(0.01)}}
+    assert 'model' not in changes and 'load_from' not in changes

@@ -318,6 +318,7 @@ def run_fewshot_experiment(
     steps: int = 200,
     config: str = 'mobilenet-v2_digits.py',
     log: Callable[[str], None] = print,
+    pretrained: Optional[str] = None,
 ) -> List[FewShotResult]:
     """Pretrain on digits 0-4, then learn 5-9 from ``k`` images per class with each strategy.
 
@@ -331,6 +332,9 @@ def run_fewshot_experiment(
         steps (int): Optimisation steps per few-shot run. Defaults to 200.
         config (str): The digits config. Defaults to ``'mobilenet-v2_digits.py'``.
         log (Callable): Progress printer. Defaults to print.
+        pretrained (str, optional): A backbone checkpoint written by an earlier run of this
+            experiment (``pretrain/pretrained_backbone.pth``), to reuse instead of
+            pretraining again (to add rows to a table). Defaults to None: pretrain.
 
     Returns:
         list[FewShotResult]: One result per (k, seed, strategy).
@@ -344,10 +348,13 @@ def run_fewshot_experiment(
         write_digits_folder(source, seed=0, keep=SOURCE_DIGITS)
     if not osp.isdir(target):
         write_digits_folder(target, seed=0, keep=TARGET_DIGITS)
-    log(f'pretraining on digits {SOURCE_DIGITS} for {pretrain_epochs} epochs')
-    pretrained = pretrain_source_model(
-        config, source, osp.join(work_dir, 'pretrain'), pretrain_epochs
-    )
+    if pretrained is None:
+        log(f'pretraining on digits {SOURCE_DIGITS} for {pretrain_epochs} epochs')
+        pretrained = pretrain_source_model(
+            config, source, osp.join(work_dir, 'pretrain'), pretrain_epochs
+        )
+    elif not osp.isfile(pretrained):
+        raise FileNotFoundError(f'--pretrained {pretrained}: no such file')
     results = []
     for k in shots:
         for seed in seeds:
