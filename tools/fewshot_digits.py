@@ -33,6 +33,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--pretrain-epochs', type=int, default=30)
     parser.add_argument('--steps', type=int, default=200, help='optimisation steps per run')
     parser.add_argument('--config', default='mobilenet-v2_digits.py')
+    parser.add_argument(
+        '--pretrained',
+        help='reuse WORK_DIR/pretrain/pretrained_backbone.pth of an earlier run (no pretraining)',
+    )
     return parser.parse_args(argv)
 
 
@@ -47,6 +51,7 @@ def main(argv=None) -> int:
         pretrain_epochs=args.pretrain_epochs,
         steps=args.steps,
         config=args.config,
+        pretrained=args.pretrained,
     )
     table = format_results_table(results)
     print(table)

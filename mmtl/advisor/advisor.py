@@ -325,7 +325,11 @@ def candidate_list(recommended: str, ctx: StrategyContext, trials: int) -> List[
     Returns:
         list[Candidate]: The candidates, in priority order.
     """
-    names = list(dict.fromkeys([recommended, 'full-ft', 'scratch', 'partial-ft', 'linear-probe']))
+    names = list(
+        dict.fromkeys(
+            [recommended, 'full-ft-1x', 'full-ft', 'scratch', 'partial-ft', 'linear-probe']
+        )
+    )
     cands = [
         Candidate(n, n, STRATEGIES[n].lr_range(ctx)[1], STRATEGIES[n].overrides(ctx)) for n in names
     ]

@@ -46,7 +46,7 @@ class Strategy:
 
     Args:
         name (str): Short name (``'linear-probe'``).
-        mirrors (str): Suffix of the mmtl strategy configs it corresponds to.
+        mirrors (str): Suffix of the mmtl strategy configs (or the fragment) it corresponds to.
         what (str): What trains.
         lr_factors (tuple): Low, recommended and high multiple of the user's lr.
         build (Callable): ``StrategyContext -> overrides`` (a nested dict).
@@ -88,6 +88,10 @@ def _full_ft(ctx: StrategyContext) -> dict:
     return load_strategy('full-ft')
 
 
+def _full_ft_one_lr(ctx: StrategyContext) -> dict:
+    return load_strategy('full-ft-1x')
+
+
 def _scratch(ctx: StrategyContext) -> dict:
     return load_strategy('scratch')
 
@@ -116,6 +120,13 @@ STRATEGIES: Dict[str, Strategy] = {
             'everything; backbone at 0.1x the head lr',
             (0.3, 1.0, 3.0),
             _full_ft,
+        ),
+        Strategy(
+            'full-ft-1x',
+            '_base_/strategies/full_ft_1x.py',
+            'everything; backbone at the head lr',
+            (0.3, 1.0, 3.0),
+            _full_ft_one_lr,
         ),
         Strategy(
             'scratch',

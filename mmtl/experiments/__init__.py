@@ -6,6 +6,7 @@ from .fewshot import (
     format_results_table,
     make_kshot_folder,
     run_fewshot_experiment,
+    warmup_cosine_schedule,
 )
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     'format_results_table',
     'make_kshot_folder',
     'run_fewshot_experiment',
+    'warmup_cosine_schedule',
 ]

@@ -64,6 +64,11 @@ def _full_finetune(cfg: Config, pretrained: str) -> None:
     _apply_strategy(cfg, 'full-ft')
 
 
+def _full_finetune_one_lr(cfg: Config, pretrained: str) -> None:
+    cfg.load_from = pretrained
+    _apply_strategy(cfg, 'full-ft-1x')
+
+
 #: LP-FT: the share of the run's epochs spent as a linear probe before the backbone trains.
 LP_FT_PROBE_SHARE = 0.25
 
@@ -93,6 +98,7 @@ STRATEGIES: Dict[str, Callable[[Config, str], None]] = {
     'linear-probe': _linear_probe,
     'partial-ft': _partial_finetune,
     'full-ft': _full_finetune,
+    'full-ft-1x': _full_finetune_one_lr,
     'lp-ft': _probe_then_finetune,
 }
 
@@ -162,6 +168,36 @@ def _run_config(
     options.update(overrides)
     # load_config applies mmtl's fixes (data_root, workers, schedules) after the overrides.
     return load_config(config, options)
+
+
+def warmup_cosine_schedule(steps: int) -> List[dict]:
+    """The few-shot runs' lr schedule: linear warm-up, then cosine, counted in iterations.
+
+    An epoch of a few-shot run is 1-7 iterations, and a one-epoch ``LinearLR`` warm-up would
+    end below the full lr (mmengine stops it one step early), hence iterations. A warm-up of
+    ``w`` steps starts at 0.01x the lr and reaches the full lr at step ``w - 1``; runs of
+    fewer than 20 steps get none (a one-step ``LinearLR`` would leave the lr at 0.01x).
+
+    Args:
+        steps (int): Optimisation steps of the run.
+
+    Returns:
+        list[dict]: ``param_scheduler`` entries: the warm-up of ``min(10, steps // 10)``
+        steps, then cosine down to 1e-6 over the remaining steps.
+    """
+    warmup = min(10, steps // 10)
+    if warmup < 2:
+        warmup = 0
+    schedule = []
+    if warmup:
+        schedule.append(
+            dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup)
+        )
+    if steps > warmup:
+        schedule.append(
+            dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup, end=steps, eta_min=1e-6)
+        )
+    return schedule
 
 
 def _validate_every(cfg: Config, times: int) -> None:
@@ -266,16 +302,7 @@ def finetune_and_test(
             'train_dataloader.drop_last': True,
         },
     )
-    # Warm-up and cosine counted in iterations: an epoch is 1-7 iterations here, and a
-    # one-epoch LinearLR warm-up would end below the full lr (mmengine stops it one step early).
-    warmup = max(1, min(10, steps // 10))
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup)
-    ]
-    if steps > warmup:
-        cfg.param_scheduler.append(
-            dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup, end=steps, eta_min=1e-6)
-        )
+    cfg.param_scheduler = warmup_cosine_schedule(steps)
     STRATEGIES[strategy](cfg, pretrained)
     _validate_every(cfg, times=10)
     runner = _train_and_load_best(cfg)
@@ -291,6 +318,7 @@ def run_fewshot_experiment(
     steps: int = 200,
     config: str = 'mobilenet-v2_digits.py',
     log: Callable[[str], None] = print,
+    pretrained: Optional[str] = None,
 ) -> List[FewShotResult]:
     """Pretrain on digits 0-4, then learn 5-9 from ``k`` images per class with each strategy.
 
@@ -304,6 +332,9 @@ def run_fewshot_experiment(
         steps (int): Optimisation steps per few-shot run. Defaults to 200.
         config (str): The digits config. Defaults to ``'mobilenet-v2_digits.py'``.
         log (Callable): Progress printer. Defaults to print.
+        pretrained (str, optional): A backbone checkpoint written by an earlier run of this
+            experiment (``pretrain/pretrained_backbone.pth``), to reuse instead of
+            pretraining again (to add rows to a table). Defaults to None: pretrain.
 
     Returns:
         list[FewShotResult]: One result per (k, seed, strategy).
@@ -317,10 +348,13 @@ def run_fewshot_experiment(
         write_digits_folder(source, seed=0, keep=SOURCE_DIGITS)
     if not osp.isdir(target):
         write_digits_folder(target, seed=0, keep=TARGET_DIGITS)
-    log(f'pretraining on digits {SOURCE_DIGITS} for {pretrain_epochs} epochs')
-    pretrained = pretrain_source_model(
-        config, source, osp.join(work_dir, 'pretrain'), pretrain_epochs
-    )
+    if pretrained is None:
+        log(f'pretraining on digits {SOURCE_DIGITS} for {pretrain_epochs} epochs')
+        pretrained = pretrain_source_model(
+            config, source, osp.join(work_dir, 'pretrain'), pretrain_epochs
+        )
+    elif not osp.isfile(pretrained):
+        raise FileNotFoundError(f'--pretrained {pretrained}: no such file')
     results = []
     for k in shots:
         for seed in seeds:

@@ -39,6 +39,7 @@ from mmtl.experiments.fewshot import (
     STRATEGIES,
     TARGET_DIGITS,
     make_kshot_folder,
+    warmup_cosine_schedule,
 )
 from mmtl.utils.checkpoint import safe_torch_load
 from mmtl.utils.fileio import atomic_open
@@ -129,14 +130,7 @@ def fewshot_config(
     cfg.train_dataloader.drop_last = True
     cfg.train_cfg.max_epochs = epochs
     # Warm-up and cosine counted in iterations, as in the few-shot experiment.
-    warmup = max(1, min(10, steps // 10))
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup)
-    ]
-    if steps > warmup:
-        cfg.param_scheduler.append(
-            dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup, end=steps, eta_min=1e-6)
-        )
+    cfg.param_scheduler = warmup_cosine_schedule(steps)
     # Validate 10 times, keep only the best checkpoint, no early stop.
     interval = max(1, epochs // 10)
     cfg.train_cfg.val_interval = interval

@@ -51,7 +51,8 @@ def test_cap_per_class_keeps_at_most_k_of_each_class():
         (10, [60, 80, 90, 97], [60, 60, 50, 40], 'linear-probe'),  # small, similar
         (300, [60, 80, 90, 97], [60, 60, 50, 40], 'partial-ft'),  # medium, similar
         (5000, [60, 80, 90, 97], [60, 60, 50, 40], 'full-ft'),  # large, similar
-        (10, [50, 60, 70, 66], [50, 55, 45, 30], 'full-ft'),  # small, helpful, not similar
+        (10, [50, 60, 70, 66], [50, 55, 45, 30], 'full-ft-1x'),  # small, helpful, not similar
+        (5000, [50, 60, 70, 66], [50, 55, 45, 30], 'full-ft'),  # large, helpful, not similar
         (300, [50, 80, 70, 66], [50, 55, 45, 30], 'partial-ft'),  # medium, early stage best
         (300, [50, 55, 60, 40], [50, 60, 45, 40], 'scratch'),  # pretraining gains < 3 points
         (10, [100, 100, 100, 100], [100, 100, 90, 80], 'linear-probe'),  # saturated: last gains
@@ -125,11 +126,11 @@ def test_candidates_start_with_the_recommendation():
     names = [c.name for c in candidate_list('linear-probe', ctx, 6)]
     assert names == [
         'linear-probe',
+        'full-ft-1x',
         'full-ft',
         'scratch',
         'partial-ft',
         'linear-probe_low-lr',
-        'linear-probe_high-lr',
     ]
 
 
