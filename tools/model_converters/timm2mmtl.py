@@ -18,15 +18,13 @@ import sys
 
 def parse_args(argv=None) -> argparse.Namespace:
     from mmtl.models.converters import TIMM_MODEL_NAMES
+    from mmtl.models.converters.convert_file import converter_parser
 
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='timm weights (.safetensors/.bin/.pth) or hf-hub:timm/<name>')
-    parser.add_argument('dst', help='where to write the mmtl checkpoint (.pth)')
-    parser.add_argument(
-        '--arch',
-        default='auto',
-        choices=['auto', *TIMM_MODEL_NAMES],
-        help='architecture of SRC, by its torchvision name (default: recognise it)',
+    parser = converter_parser(
+        __doc__.split('\n')[0],
+        'timm weights (.safetensors/.bin/.pth) or hf-hub:timm/<name>',
+        TIMM_MODEL_NAMES,
+        'architecture of SRC, by its torchvision name (default: recognise it)',
     )
     return parser.parse_args(argv)
 
@@ -49,23 +47,16 @@ def load_state_dict(src: str) -> tuple:
 
 def convert(src: str, dst: str, arch: str) -> None:
     """Load ``src`` safely, convert it and write ``dst`` atomically."""
-    import torch
-
     from mmtl.models.converters import timm_to_mmtl_checkpoint
-    from mmtl.utils import atomic_open
-    from mmtl.utils.cli import ConfigError
+    from mmtl.models.converters.convert_file import convert_file
 
-    path, state_dict = load_state_dict(src)
-    try:
-        checkpoint = timm_to_mmtl_checkpoint(state_dict, arch, source=path)
-    except ValueError as err:
-        raise ConfigError(f'{src}: {err}') from None
-    with atomic_open(dst, 'wb') as f:
-        torch.save(checkpoint, f)
-    meta = checkpoint['meta']
-    print(
-        f'converted timm {meta["timm_model"]} ({len(checkpoint["state_dict"])} tensors) from '
-        f'{path}\nwrote {dst} (its model: configs/{meta["base_config"]})'
+    convert_file(
+        src,
+        dst,
+        arch,
+        load_state_dict,
+        timm_to_mmtl_checkpoint,
+        lambda checkpoint: f'timm {checkpoint["meta"]["timm_model"]}',
     )
 
 

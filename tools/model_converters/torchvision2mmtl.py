@@ -17,15 +17,13 @@ from typing import Mapping
 
 def parse_args(argv=None) -> argparse.Namespace:
     from mmtl.models.converters import TORCHVISION_CONVERTERS
+    from mmtl.models.converters.convert_file import converter_parser
 
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='torchvision checkpoint (.pth), e.g. resnet50-0676ba61.pth')
-    parser.add_argument('dst', help='where to write the mmtl checkpoint')
-    parser.add_argument(
-        '--arch',
-        default='auto',
-        choices=['auto', *TORCHVISION_CONVERTERS],
-        help='torchvision architecture of SRC (default: recognise it from its keys)',
+    parser = converter_parser(
+        __doc__.split('\n')[0],
+        'torchvision checkpoint (.pth), e.g. resnet50-0676ba61.pth',
+        TORCHVISION_CONVERTERS,
+        'torchvision architecture of SRC (default: recognise it from its keys)',
     )
     return parser.parse_args(argv)
 
@@ -39,25 +37,25 @@ def unwrap_state_dict(checkpoint) -> Mapping:
     return checkpoint
 
 
+def load_state_dict(src: str) -> tuple:
+    """``(src, state_dict)``: the file loaded with mmtl's safe loader, unwrapped."""
+    from mmtl.utils import safe_torch_load
+
+    return src, unwrap_state_dict(safe_torch_load(src))
+
+
 def convert(src: str, dst: str, arch: str) -> None:
     """Load ``src`` safely, convert it and write ``dst`` atomically."""
-    import torch
-
     from mmtl.models.converters import torchvision_to_mmtl_checkpoint
-    from mmtl.utils import atomic_open, safe_torch_load
-    from mmtl.utils.cli import ConfigError
+    from mmtl.models.converters.convert_file import convert_file
 
-    state_dict = unwrap_state_dict(safe_torch_load(src))
-    try:
-        checkpoint = torchvision_to_mmtl_checkpoint(state_dict, arch, source=src)
-    except ValueError as err:
-        raise ConfigError(f'{src}: {err}') from None
-    with atomic_open(dst, 'wb') as f:
-        torch.save(checkpoint, f)
-    meta = checkpoint['meta']
-    print(
-        f'converted torchvision {meta["arch"]} ({len(checkpoint["state_dict"])} tensors) from '
-        f'{src}\nwrote {dst} (its model: configs/{meta["base_config"]})'
+    convert_file(
+        src,
+        dst,
+        arch,
+        load_state_dict,
+        torchvision_to_mmtl_checkpoint,
+        lambda checkpoint: f'torchvision {checkpoint["meta"]["arch"]}',
     )
 
 
