@@ -4,7 +4,7 @@ import argparse
 import os
 import signal
 import sys
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from mmengine.config import DictAction
 
@@ -99,6 +99,42 @@ def resolve_device(device: str) -> str:
                 + (f' (cuda:0 to cuda:{visible - 1})' if visible else '')
             )
     return device
+
+
+def add_image_size_argument(parser: argparse.ArgumentParser, flag: str) -> None:
+    """Add ``FLAG H [W]``: the network input size, read with :func:`image_size_from_args`.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        flag (str): The option, e.g. ``'--shape'`` (get_flops) or ``'--input-size'``.
+    """
+    parser.add_argument(
+        flag,
+        type=int,
+        nargs='+',
+        metavar='H [W]',
+        help='input size H [W] (default: the size the test pipeline produces)',
+    )
+
+
+def image_size_from_args(values: Optional[List[int]], flag: str) -> Optional[Tuple[int, int]]:
+    """``(H, W)`` of ``FLAG H [W]`` (a square for one value); None when it was not given.
+
+    Args:
+        values (list[int], optional): What argparse read.
+        flag (str): The option, for the error.
+
+    Returns:
+        tuple[int, int] | None: Height and width.
+
+    Raises:
+        ConfigError: Not one or two values, or a value below 1.
+    """
+    if values is None:
+        return None
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise ConfigError(f'{flag} {values}: give H or H W (whole numbers >= 1)')
+    return values[0], values[-1]
 
 
 def select_device(device: str) -> None:

@@ -66,3 +66,10 @@ def test_check_env_verbose_prints_the_torch_build_last(capsys):
     out = capsys.readouterr().out
     table, build = out.split('\nPyTorch compiling details:\n')
     assert re.search(r'^GCC\s{2,}gcc', table, re.M) and 'PyTorch built with' in build
+
+
+@pytest.mark.parametrize('size', [['1', '2', '3'], ['0']])
+def test_model_summary_input_size_is_checked_like_get_flops(size, capsys):
+    tool = import_tool('tools/analysis_tools/model_summary.py')
+    assert tool.main([RESNET50, '--input-size', *size]) == 1
+    assert 'give H or H W (whole numbers >= 1)' in capsys.readouterr().err

@@ -36,7 +36,10 @@ def test_get_flops_resnet50_matches_the_published_figures(capsys):
 def test_get_flops_bad_shape_is_one_line(capsys):
     tool = import_tool('tools/analysis_tools/get_flops.py')
     assert tool.main([DIGITS_CONFIG, '--shape', '1', '2', '3']) == 1
-    assert capsys.readouterr().err.strip() == 'error: --shape [1, 2, 3]: give H or H W'
+    assert (
+        capsys.readouterr().err.strip()
+        == 'error: --shape [1, 2, 3]: give H or H W (whole numbers >= 1)'
+    )
 
 
 def test_vis_scheduler_takes_dataset_size_and_gpus(tmp_path, capsys):

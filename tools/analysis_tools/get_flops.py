@@ -14,16 +14,13 @@ import sys
 
 from mmengine.config import DictAction
 
+from mmtl.utils.cli import add_image_size_argument, image_size_from_args
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='FLOPs and parameters of a model')
     parser.add_argument('config', help='config file (or the bare name of an mmtl config)')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs='+',
-        help='input size H [W] (default: the size the test pipeline produces)',
-    )
+    add_image_size_argument(parser, '--shape')
     parser.add_argument('--no-table', action='store_true', help='leave out the per-module table')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     return parser.parse_args(argv)
@@ -32,13 +29,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 def report(args: argparse.Namespace) -> None:
     from mmtl.analysis.model_summary import model_complexity
     from mmtl.apis.builders import build_model, input_size_from_config
-    from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
 
-    if args.shape is not None and len(args.shape) not in (1, 2):
-        raise ConfigError(f'--shape {args.shape}: give H or H W')
+    size = image_size_from_args(args.shape, '--shape')
     cfg = load_config(args.config, args.cfg_options)
-    height, width = (args.shape[0], args.shape[-1]) if args.shape else input_size_from_config(cfg)
+    height, width = size or input_size_from_config(cfg)
     model = build_model(cfg)
     info = model_complexity(model, (3, height, width), show_table=not args.no_table)
     if info['out_table']:

@@ -17,7 +17,12 @@ import sys
 
 from mmengine.config import DictAction
 
-from mmtl.utils.cli import add_device_argument, resolve_device
+from mmtl.utils.cli import (
+    add_device_argument,
+    add_image_size_argument,
+    image_size_from_args,
+    resolve_device,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -27,12 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--batch-size', type=int, help='batch of the memory estimate (default: the train batch)'
     )
-    parser.add_argument(
-        '--input-size',
-        type=int,
-        nargs='+',
-        help='H [W] of the input (default: the size the test pipeline produces)',
-    )
+    add_image_size_argument(parser, '--input-size')
     parser.add_argument(
         '--measure', action='store_true', help='also measure the peak memory of one train step'
     )
@@ -54,12 +54,10 @@ def summarise(args: argparse.Namespace) -> None:
     from mmtl.apis.builders import build_model, input_size_from_config
     from mmtl.utils.config import load_config
 
+    size = image_size_from_args(args.input_size, '--input-size')
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, args.checkpoint, device=resolve_device(args.device))
-    if args.input_size:
-        height, width = args.input_size[0], args.input_size[-1]
-    else:
-        height, width = input_size_from_config(cfg)
+    height, width = size or input_size_from_config(cfg)
     input_shape = (3, height, width)
     batch_size = args.batch_size or (cfg.get('train_dataloader') or {}).get('batch_size', 1)
 
