@@ -161,3 +161,46 @@ def test_pickled_cache_disk_reopens_shared_file_ram_refuses(photo_root, tmp_path
     ram = _dataset(photo_root, UNFUSED, cache='ram')
     with pytest.raises(ConfigError, match="cache='disk'"):
         pickle.dumps(ram.image_cache)
+
+
+@pytest.mark.slow
+def test_training_through_train_py_is_the_same_with_the_ram_cache(digits_root, tmp_path):
+    """The config key as a user sets it: two forked workers, same seed -> the same losses."""
+    import json
+    import sys
+
+    from mmtl_testing import REPO_ROOT, describe, run_command
+
+    losses = {}
+    for cache in ('None', 'ram'):
+        work_dir = str(tmp_path / f'cache_{cache}')
+        result = run_command(
+            [
+                sys.executable,
+                osp.join(REPO_ROOT, 'tools', 'train.py'),
+                osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py'),
+                '--work-dir',
+                work_dir,
+                '--cfg-options',
+                f'data_root={digits_root}',
+                'model.head.num_classes=3',
+                'train_cfg.max_epochs=2',
+                f'train_dataloader.dataset.cache={cache}',
+                'train_dataloader.num_workers=2',
+                'val_dataloader.num_workers=0',
+                'randomness.seed=0',
+                f'experiment_name=cache_{cache}',
+            ],
+            cwd=str(tmp_path),
+        )
+        assert result.returncode == 0, describe(result)
+        (scalars,) = [
+            osp.join(root, name)
+            for root, _, names in os.walk(work_dir)
+            for name in names
+            if name == 'scalars.json'
+        ]
+        with open(scalars) as f:
+            losses[cache] = [json.loads(line)['loss'] for line in f if '"loss"' in line]
+    assert len(losses['ram']) >= 2
+    assert losses['ram'] == pytest.approx(losses['None'], rel=1e-5)
