@@ -29,3 +29,19 @@ def test_split_is_deterministic():
     assert stratified_split(labels, (0.6, 0.2, 0.2), seed=1) == stratified_split(
         labels, (0.6, 0.2, 0.2), seed=1
     )
+
+
+def test_the_embedded_digits_keep_the_split_readme_was_measured_on(tmp_path):
+    """write_digits_folder rounds per class (first parts first): README's figures used it."""
+    import json
+    import os
+
+    from mmtl.datasets.digits import write_digits_folder
+
+    write_digits_folder(str(tmp_path), ratios=(0.6, 0.2, 0.2), seed=0, keep=[0, 1, 2])
+    counts = {
+        split: sum(len(files) for _, _, files in os.walk(tmp_path / split))
+        for split in ('train', 'val', 'test')
+    }
+    assert counts == {'train': 322, 'val': 109, 'test': 106}
+    assert json.loads((tmp_path / 'split.json').read_text())  # the record is still written

@@ -2,12 +2,13 @@
 scaling, SyncBN and bf16 mixed precision.
 
 The 2-process runs go through ``tools/dist_train.sh`` / ``tools/dist_test.sh`` (torchrun),
-each on a free port. The data: 16 training images per digit 0-2 and a test split of 109
-images (odd, so the distributed sampler must pad rank 1 with a repeated image).
+each on a free port. The data: 16 training images per digit 0-2 and an odd-sized test
+split (so the distributed sampler must pad rank 1 with a repeated image).
 """
 
 import glob
 import json
+import math
 import os
 import os.path as osp
 import shutil
@@ -79,7 +80,8 @@ def dist_env(cwd: str, **extra: str) -> dict:
 
 @pytest.fixture(scope='module')
 def small_digits(digits_root, tmp_path_factory) -> str:
-    """Digits 0-2: the first 16 training images of each, and val (109 images) as val and test."""
+    """Digits 0-2: the first 16 training images of each, val as val, and val less one image
+    when that makes the count odd as test."""
     root = str(tmp_path_factory.mktemp('small_digits'))
     for class_dir in sorted(glob.glob(osp.join(digits_root, 'train', '*'))):
         target = osp.join(root, 'train', osp.basename(class_dir))
@@ -88,6 +90,9 @@ def small_digits(digits_root, tmp_path_factory) -> str:
             shutil.copy(path, target)
     shutil.copytree(osp.join(digits_root, 'val'), osp.join(root, 'val'))
     shutil.copytree(osp.join(digits_root, 'val'), osp.join(root, 'test'))
+    test_images = images_of_test_split(root)
+    if len(test_images) % 2 == 0:  # odd, so that the distributed sampler must pad rank 1
+        os.remove(test_images[-1])
     shutil.copy(osp.join(digits_root, 'classes.txt'), root)
     return root
 
@@ -240,16 +245,18 @@ def test_dist_test_counts_every_image_once(tmp_path, dist_trained, small_digits,
             predictions=dumped_predictions(str(out / 'predictions.pkl')),
         )
     images = images_of_test_split(small_digits)
-    assert len(images) == 109  # odd: rank 1 gets one padded repeat
-    # Each rank reads 55 images (4 batches of <= 16); one process reads 109 (7 batches).
-    assert 'Epoch(test) [4/4]' in runs['two'].log
-    assert 'Epoch(test) [7/7]' in runs['one'].log
+    assert len(images) % 2 == 1  # odd: rank 1 gets one padded repeat
+    # Each rank reads ceil(N / 2) images in batches of <= 16; one process reads all N.
+    per_rank_batches = math.ceil(math.ceil(len(images) / 2) / 16)
+    one_process_batches = math.ceil(len(images) / 16)
+    assert f'Epoch(test) [{per_rank_batches}/{per_rank_batches}]' in runs['two'].log
+    assert f'Epoch(test) [{one_process_batches}/{one_process_batches}]' in runs['one'].log
     assert sorted(runs['two'].predictions) == images
     assert runs['two'].predictions == runs['one'].predictions
     assert runs['two'].metrics == runs['one'].metrics
     labels = {path: int(osp.basename(osp.dirname(path))) for path in images}
     correct = sum(runs['one'].predictions[path] == label for path, label in labels.items())
-    assert runs['two'].metrics['accuracy/top1'] == pytest.approx(100.0 * correct / 109)
+    assert runs['two'].metrics['accuracy/top1'] == pytest.approx(100.0 * correct / len(images))
 
 
 def test_dist_train_resumes_from_its_last_epoch(dist_trained, small_digits, config_file):
