@@ -5,17 +5,9 @@ from typing import Optional
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from mmtl.utils.config_access import input_size_from_config, input_size_from_pipeline
-
 from .inference import init_model
 
-__all__ = [
-    'SPLIT_LOADERS',
-    'build_dataset',
-    'build_model',
-    'input_size_from_config',
-    'input_size_from_pipeline',
-]
+__all__ = ['SPLIT_LOADERS', 'build_dataset', 'build_model']
 
 SPLIT_LOADERS = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
 

@@ -49,8 +49,9 @@ def test_mim_search_by_model_family(tmp_path):
 def test_metafiles_agree_with_the_configs():
     """Name, Config and Weights are the config's own; Parameters/FLOPs those of its model."""
     from mmtl.analysis import model_summary as ms
-    from mmtl.apis.builders import build_model, input_size_from_config
+    from mmtl.apis.builders import build_model
     from mmtl.utils.config import load_config
+    from mmtl.utils.config_access import input_size_from_config
 
     models = metafile_models()
     assert sorted(m['Name'] for m in models) == CONFIG_NAMES

@@ -28,8 +28,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def report(args: argparse.Namespace) -> None:
     from mmtl.analysis.model_summary import model_complexity
-    from mmtl.apis.builders import build_model, input_size_from_config
+    from mmtl.apis.builders import build_model
     from mmtl.utils.config import load_config
+    from mmtl.utils.config_access import input_size_from_config
 
     size = image_size_from_args(args.shape, '--shape')
     cfg = load_config(args.config, args.cfg_options)

@@ -51,8 +51,9 @@ def summarise(args: argparse.Namespace) -> None:
     from mmengine.registry import DefaultScope
 
     from mmtl.analysis import model_summary as ms
-    from mmtl.apis.builders import build_model, input_size_from_config
+    from mmtl.apis.builders import build_model
     from mmtl.utils.config import load_config
+    from mmtl.utils.config_access import input_size_from_config
 
     size = image_size_from_args(args.input_size, '--input-size')
     cfg = load_config(args.config, args.cfg_options)

@@ -8,7 +8,6 @@ real step) and ``formatting``; every name is importable from here.
 """
 
 from .complexity import (  # noqa: F401
-    _quiet_mmengine_logger,
     count_flops,
     count_params,
     format_layer_types,
@@ -21,9 +20,6 @@ from .formatting import (  # noqa: F401
     format_memory,
 )
 from .measure import (  # noqa: F401
-    _current_rss_bytes,
-    _peak_rss_bytes,
-    _reset_peak_rss,
     measure_training_step,
 )
 from .memory import (  # noqa: F401
@@ -34,9 +30,6 @@ from .memory import (  # noqa: F401
 )
 from .tracing import (  # noqa: F401
     LayerInfo,
-    _all_tensors,
-    _first_tensor,
-    _model_device,
     evaluation_mode,
     leaf_modules,
     random_input,
