@@ -82,18 +82,9 @@ def prediction_rows(
         list[dict]: ``image``, ``pred_label``, ``pred_class``, ``pred_score`` and ``topk``
         (a list of ``{'label', 'class', 'score'}``, best first).
     """
-    from mmtl.utils.prediction_rows import topk_entries
+    from mmtl.utils.prediction_rows import inference_row
 
-    return [
-        {
-            'image': result.get('img_path', ''),
-            'pred_label': int(result['pred_label']),
-            'pred_class': result.get('pred_class', str(result['pred_label'])),
-            'pred_score': round(float(result['pred_score']), 6),
-            'topk': topk_entries(result['pred_scores'], topk, classes),
-        }
-        for result in results
-    ]
+    return [inference_row(result, topk, classes) for result in results]
 
 
 def write_rows(rows: List[dict], path: str) -> None:

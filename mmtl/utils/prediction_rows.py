@@ -34,6 +34,27 @@ def topk_entries(
     ]
 
 
+def inference_row(result: dict, topk: int, classes: Optional[Sequence[str]] = None) -> dict:
+    """One row of an inference result (``inference_model`` or the ONNX runner).
+
+    Args:
+        result (dict): ``pred_scores``, ``pred_label``, ``pred_score`` and optionally
+            ``pred_class`` and ``img_path``.
+        topk (int): Classes listed.
+        classes (Sequence[str], optional): Class names by label.
+
+    Returns:
+        dict: ``image``, ``pred_label``, ``pred_class``, ``pred_score`` and ``topk``.
+    """
+    return {
+        'image': result.get('img_path', ''),
+        'pred_label': int(result['pred_label']),
+        'pred_class': result.get('pred_class', str(result['pred_label'])),
+        'pred_score': round(float(result['pred_score']), 6),
+        'topk': topk_entries(result['pred_scores'], topk, classes),
+    }
+
+
 def flatten_topk(row: dict) -> dict:
     """A row with its ``topk`` list as ``top1_class``, ``top1_score``, ... columns (for CSV).
 

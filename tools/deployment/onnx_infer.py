@@ -9,6 +9,7 @@ and onnxruntime are imported: mmtl's ``onnx_inferencer`` module is loaded by fil
 
 import argparse
 import csv
+import functools
 import importlib.util
 import json
 import os
@@ -17,6 +18,7 @@ import sys
 from typing import Optional, Sequence
 
 
+@functools.cache
 def load_mmtl_file(subpackage: str, filename: str):
     """Import one dependency-free file of mmtl by path, without importing the ``mmtl`` package.
 
@@ -25,7 +27,7 @@ def load_mmtl_file(subpackage: str, filename: str):
         filename (str): The file, e.g. ``'onnx_inferencer.py'``.
 
     Returns:
-        module: The loaded module.
+        module: The loaded module (loaded once per process).
     """
     spec = importlib.util.find_spec('mmtl')  # locates the package without running it
     candidates = []
@@ -77,17 +79,8 @@ def to_rows(results: list, topk: int = 1, classes: Optional[Sequence[str]] = Non
         list[dict]: ``image``, ``pred_label``, ``pred_class``, ``pred_score`` and ``topk`` (a
         list of ``{'label', 'class', 'score'}``, best first).
     """
-    rows_module = load_mmtl_file('utils', 'prediction_rows.py')
-    return [
-        {
-            'image': result.get('img_path', ''),
-            'pred_label': int(result['pred_label']),
-            'pred_class': result.get('pred_class', str(result['pred_label'])),
-            'pred_score': round(float(result['pred_score']), 6),
-            'topk': rows_module.topk_entries(result['pred_scores'], topk, classes),
-        }
-        for result in results
-    ]
+    inference_row = load_mmtl_file('utils', 'prediction_rows.py').inference_row
+    return [inference_row(result, topk, classes) for result in results]
 
 
 def write_rows(rows: list, path: str) -> None:
