@@ -37,6 +37,7 @@ __all__ = [
     'EXPORTERS',
     'DEPLOY_STEP_CONVERTERS',
     'LOOKUP_REGISTRIES',
+    'REGISTERING_MODULES',
 ]
 
 
@@ -53,10 +54,19 @@ def _child(name: str, parent: Registry, locations: list) -> Registry:
 
 
 _ENGINE = ['mmtl.engine']
-_DATASETS = ['mmtl.datasets']
+#: The modules of ``mmtl.datasets`` that register something (the package itself imports
+#: nothing up front); a test checks that the list is complete.
+_DATASETS = [
+    'mmtl.datasets.folder_dataset',
+    'mmtl.datasets.samplers',
+    'mmtl.datasets.batch_samplers',
+    'mmtl.datasets.transforms.loading',
+]
 _MODELS = ['mmtl.models']
 _EVALUATION = ['mmtl.evaluation']
 _VISUALIZATION = ['mmtl.visualization']
+#: Every module that registers into the registries below (``register_all_modules`` imports them).
+REGISTERING_MODULES = _ENGINE + _DATASETS + _MODELS + _EVALUATION + _VISUALIZATION
 
 RUNNERS = _child('runner', mmpretrain_registry.RUNNERS, _ENGINE)
 RUNNER_CONSTRUCTORS = _child('runner constructor', mmpretrain_registry.RUNNER_CONSTRUCTORS, _ENGINE)
@@ -86,31 +96,15 @@ EVALUATORS = _child('evaluator', mmpretrain_registry.EVALUATORS, _EVALUATION)
 VISUALIZERS = _child('visualizer', mmpretrain_registry.VISUALIZERS, _VISUALIZATION)
 VISBACKENDS = _child('vis_backend', mmpretrain_registry.VISBACKENDS, _VISUALIZATION)
 
-# mmtl's own registries (no mmpretrain counterpart).
-#: Pillow colour mode -> function ``(image, background) -> RGB uint8 array``.
-MODE_CONVERTERS = Registry(
-    'mode converter', scope='mmtl', locations=['mmtl.datasets.transforms.image_io']
+# mmtl's own registries (no mmpretrain counterpart), defined where importing them costs no
+# torch: the image decoder's mode table is needed by a dataset check that imports no torch.
+from mmtl.lookup_registries import (  # noqa: E402
+    CHECKPOINT_CONVERTERS,
+    DEPLOY_STEP_CONVERTERS,
+    EXPORTERS,
+    LOOKUP_REGISTRIES,
+    MODE_CONVERTERS,
 )
-
-# Functions that turn a checkpoint in another library's layout (torchvision, timm) into the
-# layout of mmtl's models; the safe checkpoint loader tries them in registration order (see
-# mmtl.utils.checkpoint_converters). Not a child of mmpretrain's: mmpretrain has none.
-CHECKPOINT_CONVERTERS = Registry(
-    'checkpoint converter', scope='mmtl', locations=['mmtl.models.converters']
-)
-
-# Deployment (mmtl.deployment). Exporter classes by format name (``export.py --format``).
-EXPORTERS = Registry('exporter', scope='mmtl', locations=['mmtl.deployment.exporters'])
-# Test-pipeline transform type (``'Resize'``) -> function turning its config into a
-# ``deploy.json`` preprocessing step that the ONNX runner replays.
-DEPLOY_STEP_CONVERTERS = Registry(
-    'deploy step converter', scope='mmtl', locations=['mmtl.deployment.meta']
-)
-
-#: Registries that are look-up tables keyed by a mode, a file layout, a format or a transform
-#: name, never built from a config dict: the config-key checks skip their signatures, so that
-#: ``DEPLOY_STEP_CONVERTERS['Resize']`` does not add its arguments to the keys of ``Resize``.
-LOOKUP_REGISTRIES = (MODE_CONVERTERS, CHECKPOINT_CONVERTERS, EXPORTERS, DEPLOY_STEP_CONVERTERS)
 
 # mmpretrain (imported above) imports mmengine.runner, whose import hook (see
 # ``mmtl._register_with_mmengine_runner``) leaves MMTLRunner to be registered here, once

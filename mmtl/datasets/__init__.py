@@ -1,23 +1,31 @@
-from .batch_samplers import SmallDataBatchSampler, small_data_batching
-from .folder_dataset import BAD_FILE_POLICIES, IMG_EXTENSIONS, BadDataError, FolderDataset
-from .samplers import ClassBalancedSampler
-from .scan import ScanReport, check_image_file, scan_image_files
-from .split import split_image_folder, stratified_split
-from .transforms import LoadAndRandomResizedCrop, LoadImage
+"""Datasets, samplers and image loading; public names are imported on first use.
 
-__all__ = [
-    'BAD_FILE_POLICIES',
-    'IMG_EXTENSIONS',
-    'BadDataError',
-    'ClassBalancedSampler',
-    'FolderDataset',
-    'LoadAndRandomResizedCrop',
-    'LoadImage',
-    'ScanReport',
-    'SmallDataBatchSampler',
-    'check_image_file',
-    'scan_image_files',
-    'small_data_batching',
-    'split_image_folder',
-    'stratified_split',
-]
+``from mmtl.datasets import FolderDataset`` works as before, but importing a light submodule
+(``mmtl.datasets.scan``, ``.listing``: NumPy and Pillow only) no longer imports
+``FolderDataset`` and with it mmpretrain and torch (#16 start-up: ``check_dataset``). The
+modules that register into mmtl's registries are named in :mod:`mmtl.registry`'s
+``locations``, so that building a config imports them.
+"""
+
+from mmtl.lazy import lazy_exports
+
+#: Public name -> the submodule that defines it.
+_EXPORTS = {
+    'BAD_FILE_POLICIES': 'folder_dataset',
+    'BadDataError': 'folder_dataset',
+    'ClassBalancedSampler': 'samplers',
+    'FolderDataset': 'folder_dataset',
+    'IMG_EXTENSIONS': 'listing',
+    'LoadAndRandomResizedCrop': 'transforms.loading',
+    'LoadImage': 'transforms.loading',
+    'ScanReport': 'scan',
+    'SmallDataBatchSampler': 'batch_samplers',
+    'check_image_file': 'scan',
+    'scan_image_files': 'scan',
+    'small_data_batching': 'batch_samplers',
+    'split_image_folder': 'split',
+    'stratified_split': 'split',
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -5,8 +5,7 @@
 torch, and a tool's ``--help`` must not pay for it (#16 start-up).
 """
 
-import importlib
-from typing import Any, List
+from mmtl.lazy import lazy_exports
 
 #: Public name -> the submodule (of this package) that defines it.
 _LAZY_NAMES = {
@@ -29,27 +28,4 @@ _LAZY_NAMES = {
 __all__ = sorted(_LAZY_NAMES)
 
 
-def __getattr__(name: str) -> Any:
-    """Import the submodule defining ``name`` on first access (PEP 562).
-
-    Args:
-        name (str): A public name of :data:`__all__`, or a submodule of this package.
-
-    Returns:
-        Any: The object (cached in this module's namespace afterwards).
-    """
-    submodule = _LAZY_NAMES.get(name)
-    if submodule is None:
-        try:
-            return importlib.import_module(f'{__name__}.{name}')
-        except ModuleNotFoundError as err:
-            if err.name != f'{__name__}.{name}':
-                raise
-            raise AttributeError(f'module {__name__!r} has no attribute {name!r}') from None
-    value = getattr(importlib.import_module(f'{__name__}.{submodule}'), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> List[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY_NAMES)

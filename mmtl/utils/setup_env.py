@@ -1,6 +1,7 @@
 """Registration of mmtl's modules and of its checkpoint loaders."""
 
 import datetime
+import importlib
 import warnings
 
 from mmengine import DefaultScope
@@ -13,11 +14,10 @@ def register_all_modules(init_default_scope: bool = True) -> None:
         init_default_scope (bool): Make ``mmtl`` the default registry scope, so that type
             names resolve in mmtl's registries first, then in mmpretrain's. Defaults to True.
     """
-    import mmtl.datasets  # noqa: F401
-    import mmtl.engine  # noqa: F401
-    import mmtl.evaluation  # noqa: F401
-    import mmtl.models  # noqa: F401
-    import mmtl.visualization  # noqa: F401
+    from mmtl.registry import REGISTERING_MODULES
+
+    for module in REGISTERING_MODULES:
+        importlib.import_module(module)
 
     if not init_default_scope:
         return

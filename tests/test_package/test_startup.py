@@ -7,6 +7,7 @@ checkpoint loaders are in place, and whether configs still build through the reg
 """
 
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -163,3 +164,111 @@ def test_startup_benchmark_tiny(tmp_path):
     assert tool['value'] == round(median['check_dataset (100 images)'] / median['import torch'], 4)
     assert goals['train.py --help (s)']['met'] == (median['train.py --help'] < 1.0)
     assert len(list((tmp_path / 'startup_100' / 'train').glob('*/*.jpg'))) == 100
+
+
+#: What the light dataset modules (the scan, the listing, image decoding) must not import.
+HEAVY_FOR_A_SCAN = ('torch', 'mmengine.runner', 'mmpretrain', 'mmcv', 'cv2', 'mmtl.registry')
+
+_SCAN_PROBE = r"""
+import json, sys
+sys.argv = ['check_dataset.py', ROOT]
+sys.path.insert(0, TOOLS)
+import check_dataset
+code = check_dataset.main([ROOT])
+print('REPORT' + json.dumps({'code': code,
+                             'loaded': sorted(m for m in HEAVY if m in sys.modules)}))
+"""
+
+
+def test_check_dataset_imports_neither_torch_nor_mmpretrain(tmp_path):
+    """The scan needs NumPy and Pillow only: importing ``mmtl.datasets.scan`` used to import
+    ``mmtl.datasets`` and with it FolderDataset, mmpretrain and torch (2.15x ``import torch``
+    for a 100-image check)."""
+    root = str(tmp_path / 'data')
+    write_color_folder(root, {'blue': (200, 40, 40), 'red': (40, 40, 200)}, per_class=2)
+    code = (
+        f'HEAVY = {HEAVY_FOR_A_SCAN!r}\nROOT = {root!r}\n'
+        f'TOOLS = {osp.join(REPO_ROOT, "tools")!r}\n' + _SCAN_PROBE
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', code],
+        cwd=REPO_ROOT,
+        env=tool_env(str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, describe(result)
+    line = next(x for x in result.stdout.splitlines() if x.startswith('REPORT'))
+    report = json.loads(line[len('REPORT') :])
+    assert report == {'code': 0, 'loaded': []}, report
+
+
+def registering_modules() -> dict:
+    """mmtl module -> the mmtl child registries it registers into (``@HOOKS.register_module``).
+
+    Only the registries that are children of mmpretrain's (built from configs through their
+    ``locations``); mmtl's own look-up tables name their modules themselves.
+    """
+    import ast
+
+    from mmtl import registry
+
+    children = {
+        name
+        for name in registry.__all__
+        if getattr(getattr(registry, name), 'parent', None) is not None
+    }
+    found = {}
+    package_dir = osp.join(REPO_ROOT, 'mmtl')
+    for folder, _, files in os.walk(package_dir):
+        for file in files:
+            if not file.endswith('.py'):
+                continue
+            path = osp.join(folder, file)
+            with open(path) as f:
+                tree = ast.parse(f.read(), path)
+            used = {
+                node.value.id
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Attribute)
+                and node.attr == 'register_module'
+                and isinstance(node.value, ast.Name)
+                and node.value.id in children
+            }
+            if used:
+                module = osp.relpath(path[: -len('.py')], REPO_ROOT).replace(os.sep, '.')
+                found[module.removesuffix('.__init__')] = sorted(used)
+    return found
+
+
+_LOCATIONS_PROBE = r"""
+import json, sys
+from mmtl import registry
+for name in NAMES:
+    getattr(registry, name).import_from_location()
+print('REPORT' + json.dumps(sorted(m for m in sys.modules if m.startswith('mmtl.'))))
+"""
+
+
+def test_registry_locations_import_every_registering_module(tmp_path):
+    """``mmtl.datasets`` imports nothing up front, so the registries must name its modules:
+    a module that registers but is missing from ``locations`` is a type name a config cannot
+    find. ``mmtl.search`` (the Optuna pruning hook) is imported by the search that uses it."""
+    expected = {m: r for m, r in registering_modules().items() if not m.startswith('mmtl.search')}
+    assert 'mmtl.datasets.folder_dataset' in expected  # the scan sees the decorators
+    names = sorted({name for used in expected.values() for name in used})
+    code = f'NAMES = {names!r}\n' + _LOCATIONS_PROBE
+    result = subprocess.run(
+        [sys.executable, '-c', code],
+        cwd=REPO_ROOT,
+        env=tool_env(str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, describe(result)
+    line = next(x for x in result.stdout.splitlines() if x.startswith('REPORT'))
+    imported = set(json.loads(line[len('REPORT') :]))
+    missing = {m: r for m, r in expected.items() if m not in imported}
+    assert missing == {}, f'registering modules no registry location imports: {missing}'

@@ -1,21 +1,20 @@
-from .image_io import (
-    MODE_CONVERTERS,
-    ImageDecodeError,
-    ImageHeader,
-    apply_orientation,
-    pil_to_bgr,
-    register_mode,
-)
-from .loading import LoadAndRandomResizedCrop, LoadImage, read_header
+"""Image decoding (:mod:`.image_io`: NumPy and Pillow) and the loading transforms
+(:mod:`.loading`: mmcv, mmpretrain), each imported on first use."""
 
-__all__ = [
-    'MODE_CONVERTERS',
-    'ImageDecodeError',
-    'ImageHeader',
-    'LoadAndRandomResizedCrop',
-    'LoadImage',
-    'apply_orientation',
-    'pil_to_bgr',
-    'read_header',
-    'register_mode',
-]
+from mmtl.lazy import lazy_exports
+
+#: Public name -> the submodule that defines it.
+_EXPORTS = {
+    'MODE_CONVERTERS': 'image_io',
+    'ImageDecodeError': 'image_io',
+    'ImageHeader': 'image_io',
+    'LoadAndRandomResizedCrop': 'loading',
+    'LoadImage': 'loading',
+    'apply_orientation': 'image_io',
+    'pil_to_bgr': 'image_io',
+    'read_header': 'loading',
+    'register_mode': 'image_io',
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

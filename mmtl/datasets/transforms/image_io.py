@@ -197,11 +197,10 @@ def _mode_table():
     """mmtl's ``MODE_CONVERTERS`` registry inside the package, a plain table loaded by path.
 
     Loaded by file path (``__name__`` is not ``mmtl.datasets.transforms.image_io``) the
-    module must import nothing of mmtl's: importing ``mmtl.registry`` would pull in mmengine,
-    mmpretrain and torch even where they are installed.
+    module must import nothing of mmtl's, nor mmengine (the ONNX runner runs without them).
     """
     if __name__.startswith('mmtl.'):
-        from mmtl.registry import MODE_CONVERTERS as registry
+        from mmtl.lookup_registries import MODE_CONVERTERS as registry
 
         return registry
     return _PlainModeTable()
