@@ -107,7 +107,9 @@ def test_cache_is_json_and_a_damaged_one_is_ignored(folder, checks):
     cache = ScanCache(osp.join(str(root), 'train'), 'header')
     with open(cache.path, encoding='utf-8') as f:
         data = json.load(f)  # plain JSON, no pickle
-    assert sorted(data['entries']) == sorted(files)
+    folders = data['folders']
+    listed = [osp.join(folder, name) for folder in folders for name in folders[folder]['names']]
+    assert sorted(listed) == sorted(files)
     with open(cache.path, 'wb') as f:
         f.write(b'\x80\x04garbage')
     checks.clear()
@@ -172,3 +174,43 @@ def test_fast_jpeg_check_never_gives_another_verdict_than_pillow(tmp_path, monke
     slow = {name: scan_module.check_image_file(path) for name, path in paths.items()}
     assert fast == slow
     assert slow['plain'] is None and slow['cut'] is not None and slow['soi_then_junk'] is not None
+
+
+def test_added_and_removed_files_leave_the_others_cached(folder, checks):
+    root, files = folder
+    build(root)
+    added = write_old(root / 'train' / 'a' / 'new.jpg', jpeg_bytes(seed=9))
+    os.remove(files[4])  # b/1.jpg
+    checks.clear()
+    dataset = build(root)
+    assert checks == [added]
+    assert dataset.scan_report.cached == len(files) - 1
+    checks.clear()
+    assert build(root).scan_report.cached == len(files) and checks == []
+
+
+def test_a_bad_files_verdict_is_remembered_with_its_reason(folder, checks):
+    root, files = folder
+    write_old(files[3], b'not an image at all')
+    first = build(root, bad_file_policy='skip')
+    checks.clear()
+    second = build(root, bad_file_policy='skip')
+    assert checks == [] and second.scan_report.cached == len(files)
+    assert second.scan_report.bad_files == first.scan_report.bad_files
+    assert [path for path, _ in second.scan_report.bad_files] == [files[3]]
+    assert len(second) == len(files) - 1
+
+
+def test_a_damaged_folder_entry_is_checked_again(folder, checks):
+    root, files = folder
+    build(root)
+    cache = ScanCache(osp.join(str(root), 'train'), 'header')
+    with open(cache.path, encoding='utf-8') as f:
+        data = json.load(f)
+    folder_a = osp.join(str(root), 'train', 'a')
+    data['folders'][folder_a]['signatures'] = data['folders'][folder_a]['signatures'][:-8]
+    with open(cache.path, 'w', encoding='utf-8') as f:
+        json.dump(data, f)
+    checks.clear()
+    build(root)
+    assert sorted(checks) == sorted(files[:3])  # folder a only
