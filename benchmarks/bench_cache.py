@@ -6,9 +6,10 @@ crops, randomly flipped) as ``bench_data_pipeline.py``, whose loaders this reuse
 loader first runs one epoch (which fills the caches); then epochs 2+ are timed, interleaved,
 best of a few, in CPU seconds of this process (``num_workers=0``: the pipeline runs here).
 
-Rows: stock ``mmpretrain``; ``mmtl default`` (the base config's train pipeline, no cache);
-the same with ``cache='ram'`` and ``cache='disk'``. Ratios are to stock mmpretrain, in the
-same run.
+Rows: stock ``mmpretrain``; ``mmtl default`` (the base config's train pipeline and data
+preprocessor, no cache); the same with ``cache='ram'`` and ``cache='disk'``, and
+``cache='ram'`` through stock mmpretrain's ``ClsDataPreprocessor`` (what mmtl's own
+preprocessor adds). Ratios are to stock mmpretrain, in the same run.
 
 Run: ``python benchmarks/bench_cache.py [--quick | --tiny]``.
 """
@@ -30,13 +31,17 @@ SIZES = {
 }
 
 
-def mmtl_cached_loader(folder: str, batch: int, pipeline: list, **cache) -> Callable:
-    """mmtl's ``FolderDataset`` with the cache options ``cache`` (``cache``, ``cache_dir``)."""
+def mmtl_cached_loader(
+    folder: str, batch: int, pipeline: list, stock_preprocessor: bool = False, **cache
+) -> Callable:
+    """mmtl's ``FolderDataset`` with the cache options ``cache`` (``cache``, ``cache_dir``),
+    through mmtl's data preprocessor (or stock mmpretrain's)."""
     from mmtl.datasets import FolderDataset
 
     with DefaultScope.overwrite_default_scope('mmtl'):
         dataset = FolderDataset(data_root=folder, data_prefix='', pipeline=pipeline, **cache)
-    return pipe.mm_loader(dataset, batch, 0)
+    preprocessor = None if stock_preprocessor else pipe.mmtl_preprocessor()
+    return pipe.mm_loader(dataset, batch, 0, preprocessor)
 
 
 def build_loaders(folder: str, batch: int, cache_dir: str) -> Dict[str, Callable]:
@@ -48,6 +53,9 @@ def build_loaders(folder: str, batch: int, cache_dir: str) -> Dict[str, Callable
         'mmpretrain': pipe.mmpretrain_loader(folder, batch, 0, serialize=True),
         'mmtl default': mmtl_cached_loader(folder, batch, default),
         "mmtl cache='ram'": mmtl_cached_loader(folder, batch, default, cache='ram'),
+        "mmtl cache='ram', stock preprocessor": mmtl_cached_loader(
+            folder, batch, default, stock_preprocessor=True, cache='ram'
+        ),
         "mmtl cache='disk'": mmtl_cached_loader(
             folder, batch, default, cache='disk', cache_dir=cache_dir
         ),

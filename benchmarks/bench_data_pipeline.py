@@ -72,10 +72,21 @@ def torchvision_loader(folder: str, batch: int, workers: int) -> Callable:
     return lambda: ((images.shape[0]) for images, _ in loader)
 
 
-def mm_loader(dataset, batch: int, workers: int) -> Callable:
+def mmtl_preprocessor():
+    """The data preprocessor of mmtl's base dataset config (``TransferDataPreprocessor``)."""
+    from mmtl.registry import MODELS
+    from mmtl.utils.config import load_config
+
+    with DefaultScope.overwrite_default_scope('mmtl'):
+        return MODELS.build(dict(load_config(CONFIG).data_preprocessor))
+
+
+def mm_loader(dataset, batch: int, workers: int, preprocessor=None) -> Callable:
+    """Batches of ``dataset`` through ``preprocessor`` (default: stock ``ClsDataPreprocessor``)."""
     from mmpretrain.models import ClsDataPreprocessor
 
-    preprocessor = ClsDataPreprocessor(mean=MEAN, std=STD, to_rgb=True)
+    if preprocessor is None:
+        preprocessor = ClsDataPreprocessor(mean=MEAN, std=STD, to_rgb=True)
     loader = _loader(dataset, batch, workers, pseudo_collate)
 
     def batches():
@@ -111,7 +122,7 @@ def mmtl_loader(folder: str, batch: int, workers: int, pipeline: list, serialize
         dataset = FolderDataset(
             data_root=folder, data_prefix='', pipeline=pipeline, serialize_data=serialize
         )
-    return mm_loader(dataset, batch, workers)
+    return mm_loader(dataset, batch, workers, mmtl_preprocessor())
 
 
 def epoch_rates(batches: Callable) -> Dict[str, float]:

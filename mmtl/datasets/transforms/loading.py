@@ -240,7 +240,9 @@ class LoadAndRandomResizedCrop(_LoadBase):
         results['flip'] = flip
         results['flip_direction'] = 'horizontal' if flip else None
         if flip:
-            results['img'] = results['img'][:, ::-1]  # PackInputs makes it contiguous
+            # A contiguous copy (a SIMD row reversal) rather than a negative-stride view, which
+            # PackInputs would transpose element by element.
+            results['img'] = cv2.flip(results['img'], 1)
         return results
 
     def crop_box(self, upright_size: Tuple[int, int]) -> Tuple[int, int, int, int]:

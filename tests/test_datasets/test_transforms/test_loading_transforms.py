@@ -373,6 +373,8 @@ def test_fused_flip_mirrors_the_same_crop(tmp_path):
     assert 'flip' not in plain
     assert flipped['flip'] is True and flipped['flip_direction'] == 'horizontal'
     assert np.array_equal(flipped['img'], plain['img'][:, ::-1])
+    # A contiguous array, not a negative-stride view PackInputs must transpose element-wise.
+    assert flipped['img'].flags.c_contiguous
     half = LoadAndRandomResizedCrop(scale=16, flip_prob=0.5)
     flips = [half(dict(img_path=path))['flip'] for _ in range(200)]
     assert 60 < sum(flips) < 140

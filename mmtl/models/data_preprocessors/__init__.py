@@ -1,0 +1,3 @@
+from .transfer_data_preprocessor import TransferDataPreprocessor
+
+__all__ = ['TransferDataPreprocessor']
