@@ -111,7 +111,7 @@ def mmtl_trainer(root: str, arch: str, batch: int, bf16: bool) -> Callable[[], N
         },
     )
     model_cfg = _base_model(arch)
-    model_cfg.data_preprocessor = dict(cfg.data_preprocessor, type='ClsDataPreprocessor')
+    model_cfg.data_preprocessor = dict(cfg.data_preprocessor)  # TransferDataPreprocessor
     with DefaultScope.overwrite_default_scope('mmtl'):
         torch.manual_seed(0)
         model = MMTL_MODELS.build(model_cfg).train()
@@ -388,14 +388,20 @@ def main(argv=None) -> dict:
     training = measure_training(root, size, with_profile)
     inference = measure_inference(root, size)
     ratio_table = ratios(training['results'], inference)
+    goals = {  # mmtl against each peer (not bf16 against fp32)
+        name: common.goal(r['cpu'], 1.0)
+        for name, r in ratio_table.items()
+        if name.startswith('inference') or (': mmtl' in name and '/ mmtl' not in name)
+    }
     result = dict(
+        goals=goals,
         size=args.size, image=IMAGE, batch=size['batch'], iters=size['iters'],
         training=training['results'], inference=inference, ratios=ratio_table,
         profiles=training['profiles'],
     )  # fmt: skip
-    common.write_result(
-        args.out, 'peers', result, tables(training['results'], inference, ratio_table)
-    )
+    text = tables(training['results'], inference, ratio_table)
+    text += '\n\n' + common.goal_table('goal (#16 peers, per CPU-s)', goals)
+    common.write_result(args.out, 'peers', result, text)
     for name, text in training['profiles'].items():
         print(f'== cProfile: {name}\n{text}')
     return result

@@ -1,6 +1,6 @@
 """How much a decoding pre-training scan costs: ms per file, header-only vs reduced vs full decode.
 
-    python benchmarks/bench_scan_decode.py [--repeat 3]
+    python benchmarks/bench_scan_decode.py [--quick | --tiny] [--repeat 3] [--copies N]
 
 Real photos (scikit-learn's two sample photos, 640 x 427) are saved as JPEG at three sizes
 (the native size, 1600 px and 4000 px wide: a phone photo) and as PNG, and each check is
@@ -12,16 +12,19 @@ timed on the same files in the same run:
   reduction; simplejpeg when installed, else Pillow's ``draft``), a full decode for PNG;
 - ``full``: a full-size decode (simplejpeg / Pillow), as a loader without reduction does.
 
-Prints one table (ms per file, and each column as a ratio of ``header``).
+Prints one table (ms per file, and each column as a ratio of ``header``). Copies per size:
+20 (full), 6 (``--quick``), 1 (``--tiny``, which also skips the 4000 px photos).
 """
 
-import argparse
 import os
 import os.path as osp
 import tempfile
 import time
 
+import common  # noqa: I001  (puts the repository on sys.path)
 from PIL import Image
+
+COPIES = {'tiny': 1, 'quick': 6, 'full': 20}
 
 
 def sample_photos():
@@ -55,11 +58,14 @@ def time_per_file(func, paths, repeat):
     return best * 1000.0
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--repeat', type=int, default=3)
-    parser.add_argument('--copies', type=int, default=20)
-    args = parser.parse_args()
+def add_options(parser) -> None:
+    parser.add_argument('--repeat', type=int, default=3, help='timed passes (best is kept)')
+    parser.add_argument('--copies', type=int, default=None, help='files per size')
+
+
+def main(argv=None) -> dict:
+    args = common.parse_args('scan_decode', __doc__.split('\n')[0], argv, add_options)
+    copies = args.copies or COPIES[args.size]
     from mmtl.datasets.scan import check_image_file, decode_problem
     from mmtl.datasets.transforms.image_io import ImageHeader
 
@@ -67,25 +73,34 @@ def main():
         with open(path, 'rb') as f:
             ImageHeader(f.read(), path).decode()
 
+    sizes = [('jpg', 640), ('jpg', 1600), ('jpg', 4000), ('png', 640)]
+    if args.size == 'tiny':
+        sizes = [('jpg', 640), ('png', 640)]
     photos = sample_photos()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for fmt, width in (('jpg', 640), ('jpg', 1600), ('jpg', 4000), ('png', 640)):
-            paths = write_files(folder, photos, width, fmt, args.copies)
+        for fmt, width in sizes:
+            paths = write_files(folder, photos, width, fmt, copies)
             header = time_per_file(check_image_file, paths, args.repeat)
             reduced = time_per_file(
                 lambda p: check_image_file(p) or decode_problem(p), paths, args.repeat
             )
             full_ms = time_per_file(full, paths, args.repeat)
-            rows.append((f'{fmt} {width}px', header, reduced, full_ms))
-    columns = ('files', 'header ms', 'decode-1/8 ms', 'full ms', '1/8 vs header', 'full vs 1/8')
-    widths = (12, 10, 14, 9, 14, 12)
-    print(' '.join(f'{name:>{width}}' for name, width in zip(columns, widths)))
-    for name, header, reduced, full_ms in rows:
-        print(
-            f'{name:>12} {header:10.3f} {reduced:14.3f} {full_ms:9.3f} '
-            f'{reduced / header:13.1f}x {full_ms / reduced:11.1f}x'
-        )
+            rows.append(
+                [
+                    f'{fmt} {width}px',
+                    round(header, 3),
+                    round(reduced, 3),
+                    round(full_ms, 3),
+                    common.ratio(reduced, header),
+                    common.ratio(full_ms, reduced),
+                ]
+            )
+    columns = ['files', 'header ms', 'decode-1/8 ms', 'full ms', '1/8 vs header', 'full vs 1/8']
+    table = common.format_table(columns, rows)
+    result = dict(size=args.size, copies=copies, rows=[dict(zip(columns, r)) for r in rows])
+    common.write_result(args.out, 'scan_decode', result, table)
+    return result
 
 
 if __name__ == '__main__':

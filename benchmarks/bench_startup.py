@@ -18,7 +18,16 @@ import sys
 import time
 from typing import Dict, List
 
-from common import REPO_ROOT, format_table, make_jpeg_folder, parse_args, ratio, write_result
+from common import (
+    REPO_ROOT,
+    format_table,
+    goal,
+    goal_table,
+    make_jpeg_folder,
+    parse_args,
+    ratio,
+    write_result,
+)
 
 #: Rounds (fresh interpreters per command) for each size.
 ROUNDS = {'tiny': 1, 'quick': 3, 'full': 7}
@@ -78,26 +87,15 @@ def main(argv=None) -> int:
     help_seconds = round(median['train.py --help'], 4)
     tool_ratio = ratio(median['check_dataset (100 images)'], median['import torch'])
     goals = {
-        'import mmtl / import mmpretrain': dict(
-            value=import_ratio,
-            goal=f'<= {GOAL_IMPORT_RATIO}',
-            met=import_ratio <= GOAL_IMPORT_RATIO,
-        ),
-        'train.py --help (s)': dict(
-            value=help_seconds, goal=f'< {GOAL_HELP_SECONDS}', met=help_seconds < GOAL_HELP_SECONDS
-        ),
-        'check_dataset / import torch': dict(
-            value=tool_ratio, goal=f'< {GOAL_TOOL_RATIO}', met=tool_ratio < GOAL_TOOL_RATIO
-        ),
+        'import mmtl / import mmpretrain': goal(import_ratio, GOAL_IMPORT_RATIO, '<='),
+        'train.py --help (s)': goal(help_seconds, GOAL_HELP_SECONDS, '<'),
+        'check_dataset / import torch': goal(tool_ratio, GOAL_TOOL_RATIO, '<'),
     }
     table = format_table(
         ['command', 'median s', 'runs (s)'],
         [[name, median[name], ' '.join(f'{t:.2f}' for t in times[name])] for name in cmds],
     )
-    table += '\n\n' + format_table(
-        ['goal (#16 start-up)', 'same-run value', 'goal', 'met'],
-        [[name, g['value'], g['goal'], 'yes' if g['met'] else 'no'] for name, g in goals.items()],
-    )
+    table += '\n\n' + goal_table('goal (#16 start-up)', goals)
     table += (
         f'\n\n{rounds} interleaved rounds; load average {load_before} before, {load_after} after.'
     )

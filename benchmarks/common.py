@@ -28,10 +28,18 @@ DEFAULT_DATA = osp.join(REPO_ROOT, 'data', 'bench')
 
 
 def parse_args(
-    name: str, description: str, argv: Optional[Sequence[str]] = None
+    name: str,
+    description: str,
+    argv: Optional[Sequence[str]] = None,
+    add_arguments: Optional[Callable[[argparse.ArgumentParser], None]] = None,
 ) -> argparse.Namespace:
-    """The command-line options every benchmark has; ``args.size`` is tiny, quick or full."""
+    """The command-line options every benchmark has; ``args.size`` is tiny, quick or full.
+
+    ``add_arguments(parser)``, when given, adds the benchmark's own options.
+    """
     parser = argparse.ArgumentParser(description=description)
+    if add_arguments is not None:
+        add_arguments(parser)
     group = parser.add_mutually_exclusive_group()
     group.add_argument('--quick', action='store_true', help='small sizes (about a minute)')
     group.add_argument('--tiny', action='store_true', help='smoke-test sizes (seconds)')
@@ -117,6 +125,36 @@ def format_table(headers: List[str], rows: List[List[object]]) -> str:
     lines = ['| ' + ' | '.join(headers) + ' |', '|' + '---|' * len(headers)]
     lines += ['| ' + ' | '.join(cell(v) for v in row) + ' |' for row in rows]
     return '\n'.join(lines)
+
+
+#: How a goal compares a value with its target.
+GOAL_TESTS = {
+    '>=': lambda value, target: value >= target,
+    '<=': lambda value, target: value <= target,
+    '<': lambda value, target: value < target,
+}
+
+
+def goal(value: float, target: float, test: str = '>=') -> dict:
+    """One goal's record: the same-run ``value``, the target (``'>= 3.0'``) and whether met.
+
+    Args:
+        value (float): The measured same-run figure.
+        target (float): The goal's figure.
+        test (str): ``'>='``, ``'<='`` or ``'<'`` (value against target). Defaults to ``'>='``.
+
+    Returns:
+        dict: ``value``, ``goal`` (text) and ``met`` (bool).
+    """
+    return dict(value=value, goal=f'{test} {target}', met=bool(GOAL_TESTS[test](value, target)))
+
+
+def goal_table(title: str, goals: Dict[str, dict]) -> str:
+    """Markdown table of :func:`goal` records (``goal``, same-run value, target, met)."""
+    return format_table(
+        [title, 'same-run value', 'goal', 'met'],
+        [[name, g['value'], g['goal'], 'yes' if g['met'] else 'no'] for name, g in goals.items()],
+    )
 
 
 def write_result(path: str, name: str, result: dict, table: str) -> str:

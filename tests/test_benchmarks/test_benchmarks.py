@@ -62,7 +62,13 @@ def test_data_pipeline_benchmark(bench_module, tmp_path, data_dir):
         assert set(ratios) == set(rates)  # a ratio for every pipeline, no stray one
         assert 'images_per_s' not in folder  # no worker run in tiny mode (0 workers)
     assert record['folders']['phone']['images'] == 4  # 2 classes x 2 images
-    assert len(record['table'].splitlines()) == 2 + 8  # header + 4 pipelines x 2 folders
+    lines = record['table'].splitlines()
+    assert len(lines) == 2 + 8 + 1 + 2 + 2  # 4 pipelines x 2 folders, blank, 2 goals
+    goals = record['goals']
+    for kind, target in (('phone', 2.5), ('small', 1.2)):
+        g = goals[f'{kind} photos, mmtl default / mmpretrain (per CPU-s)']
+        ratio = record['folders'][kind]['images_per_cpu_s_ratio_to_mmpretrain']['mmtl default']
+        assert g['value'] == ratio and g['met'] == (ratio >= target)
 
 
 def test_framework_benchmark(bench_module, tmp_path, data_dir):
@@ -128,3 +134,37 @@ def test_run_all_collects_tables_and_reports_failures(tmp_path, monkeypatch, ben
     assert '## bad (FAILED (exit 1)' in summary and 'no such model: xyz' in summary
     assert '## good (ok' in summary and '| True |' in summary
     assert json.loads((out_dir / 'good.json').read_text())['table'].startswith('| a |')
+
+
+def test_scan_cache_benchmark(bench_module, tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv('MMTL_CACHE_DIR', str(tmp_path / 'cache'))
+    record = run_tiny(bench_module, 'bench_scan_cache', tmp_path, data_dir)
+    assert record['files'] == bench_module('bench_scan_cache').SIZES['tiny']
+    rates = record['scan_files_per_s']
+    for name, (_seconds, scan_seconds) in record['seconds'].items():
+        if scan_seconds:
+            assert_quotient(rates[name], record['files'], scan_seconds)
+    first = max(rates['first scan, 1 process'], rates['first scan, process pool'])
+    goals = record['goals']
+    assert goals['first scan, files/s (1 process or pool)']['value'] == round(first)
+    rescan = goals['re-scan of the unchanged folder, files/s']
+    assert rescan['value'] == round(rates['re-scan, cache'])
+    assert rescan['met'] == (rescan['value'] >= 500_000)
+
+
+def test_scan_decode_benchmark(bench_module, tmp_path, data_dir):
+    record = run_tiny(bench_module, 'bench_scan_decode', tmp_path, data_dir)
+    assert [row['files'] for row in record['rows']] == ['jpg 640px', 'png 640px']
+    for row in record['rows']:
+        assert row['1/8 vs header'] == pytest.approx(row['decode-1/8 ms'] / row['header ms'], 0.05)
+
+
+def test_every_benchmark_takes_the_common_options():
+    """run_all passes ``--out FILE [--quick]`` to every bench_*.py: each must parse them with
+    common.parse_args (two did not, and failed inside ``run_all.sh --quick``)."""
+    import glob
+
+    scripts = sorted(glob.glob(osp.join(BENCH_DIR, 'bench_*.py')))
+    assert len(scripts) >= 10
+    missing = [osp.basename(path) for path in scripts if 'parse_args(' not in open(path).read()]
+    assert missing == []
