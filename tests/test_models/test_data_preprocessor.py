@@ -53,6 +53,10 @@ def test_views_grey_images_and_other_inputs_take_the_stock_path_or_agree():
     assert torch.equal(fast(batch(hwc))['inputs'], stock(batch(hwc))['inputs'])
     mixed = images(2, (3, 20, 24)) + images(2, (3, 16, 24), seed=1)  # sizes differ: padded
     assert torch.equal(fast(batch(mixed))['inputs'], stock(batch(mixed))['inputs'])
+    grey_kwargs = dict(mean=[128.0], std=[64.0], to_rgb=True)  # 1 channel: never flipped
+    grey = images(3, (1, 20, 24))
+    want = ClsDataPreprocessor(**grey_kwargs)(batch(grey))['inputs']
+    assert torch.equal(TransferDataPreprocessor(**grey_kwargs)(batch(grey))['inputs'], want)
     floats = [x.float() for x in images()]
     assert torch.equal(fast(batch(floats))['inputs'], stock(batch(floats))['inputs'])
 
