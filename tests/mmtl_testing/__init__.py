@@ -3,7 +3,16 @@
 ``toy_runner`` (torch, mmengine) and ``bad_images`` are imported as submodules where needed.
 """
 
-from .commands import NO_WORKERS, REPO_ROOT, describe, free_port, import_tool, run_command, tool_env
+from .commands import (
+    NO_WORKERS,
+    REPO_ROOT,
+    describe,
+    free_port,
+    import_tool,
+    run_command,
+    run_probe,
+    tool_env,
+)
 from .images import write_color_folder
 
 __all__ = [
@@ -13,6 +22,7 @@ __all__ = [
     'free_port',
     'import_tool',
     'run_command',
+    'run_probe',
     'tool_env',
     'write_color_folder',
 ]

@@ -1,9 +1,11 @@
 """Paths, tool subprocesses and in-process tool imports shared by the tests."""
 
+import json
 import os
 import os.path as osp
 import socket
 import subprocess
+import sys
 from typing import List, Optional
 
 #: The repository root (this file is tests/mmtl_testing/commands.py).
@@ -50,6 +52,19 @@ def run_command(
 def describe(result: subprocess.CompletedProcess) -> str:
     """The tail of a command's output, for assertion messages."""
     return f'exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}'
+
+
+def run_probe(code: str, tmp_dir: str, timeout: int = 300):
+    """Run ``code`` in a fresh interpreter (repository root, :func:`tool_env`) and return the
+    JSON it printed after ``REPORT`` on its last such line.
+
+    A fresh interpreter is what start-up tests need: what a module imports can only be seen
+    from a clean ``sys.modules``.
+    """
+    result = run_command([sys.executable, '-c', code], REPO_ROOT, tool_env(tmp_dir), timeout)
+    assert result.returncode == 0, describe(result)
+    line = [x for x in result.stdout.splitlines() if x.startswith('REPORT')][-1]
+    return json.loads(line[len('REPORT') :])
 
 
 def import_tool(relative_path: str):

@@ -9,11 +9,10 @@ checkpoint loaders are in place, and whether configs still build through the reg
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
-from mmtl_testing import REPO_ROOT, describe, tool_env, write_color_folder
+from mmtl_testing import REPO_ROOT, run_probe, write_color_folder
 
 #: Packages that ``import mmtl`` must not import: each is imported by the function that uses
 #: it (metrics, plots, export, search, Grad-CAM, timm checkpoints) or, for mmtl's and
@@ -81,17 +80,7 @@ def test_import_mmtl_is_light_and_still_registers(tmp_path):
     root = str(tmp_path / 'data')
     write_color_folder(root, {'blue': (200, 40, 40), 'red': (40, 40, 200)}, per_class=2)
     code = f'LAZY = {LAZY_MODULES!r}\nROOT = {root!r}\n' + _PROBE
-    result = subprocess.run(
-        [sys.executable, '-c', code],
-        cwd=REPO_ROOT,
-        env=tool_env(str(tmp_path)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, describe(result)
-    line = next(x for x in result.stdout.splitlines() if x.startswith('REPORT'))
-    report = json.loads(line[len('REPORT') :])
+    report = run_probe(code, str(tmp_path))
 
     assert report['loaded'] == [], f'import mmtl imported {report["loaded"]}'
     assert report['local_loader'] == 'mmtl.utils.checkpoint'
@@ -190,17 +179,7 @@ def test_check_dataset_imports_neither_torch_nor_mmpretrain(tmp_path):
         f'HEAVY = {HEAVY_FOR_A_SCAN!r}\nROOT = {root!r}\n'
         f'TOOLS = {osp.join(REPO_ROOT, "tools")!r}\n' + _SCAN_PROBE
     )
-    result = subprocess.run(
-        [sys.executable, '-c', code],
-        cwd=REPO_ROOT,
-        env=tool_env(str(tmp_path)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, describe(result)
-    line = next(x for x in result.stdout.splitlines() if x.startswith('REPORT'))
-    report = json.loads(line[len('REPORT') :])
+    report = run_probe(code, str(tmp_path))
     assert report == {'code': 0, 'loaded': []}, report
 
 
@@ -259,16 +238,6 @@ def test_registry_locations_import_every_registering_module(tmp_path):
     assert 'mmtl.datasets.folder_dataset' in expected  # the scan sees the decorators
     names = sorted({name for used in expected.values() for name in used})
     code = f'NAMES = {names!r}\n' + _LOCATIONS_PROBE
-    result = subprocess.run(
-        [sys.executable, '-c', code],
-        cwd=REPO_ROOT,
-        env=tool_env(str(tmp_path)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, describe(result)
-    line = next(x for x in result.stdout.splitlines() if x.startswith('REPORT'))
-    imported = set(json.loads(line[len('REPORT') :]))
+    imported = set(run_probe(code, str(tmp_path)))
     missing = {m: r for m, r in expected.items() if m not in imported}
     assert missing == {}, f'registering modules no registry location imports: {missing}'

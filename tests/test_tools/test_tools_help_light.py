@@ -7,12 +7,9 @@ imports the heavy stack in ``main()`` after parsing. No timing here (the benchma
 """
 
 import glob
-import json
 import os.path as osp
-import subprocess
-import sys
 
-from mmtl_testing import REPO_ROOT, tool_env
+from mmtl_testing import REPO_ROOT, run_probe
 
 #: Not in this guard yet: the ``timm`` helper's files (converters, demo), and tools whose
 #: ``--help`` lists choices read from modules that import torch (exporters, Grad-CAM methods,
@@ -56,15 +53,7 @@ def test_tools_help_imports_no_torch(tmp_path):
     tools = guarded_tools()
     assert len(tools) > 20
     probe = _PROBE.replace('TOOLS', repr(tools))
-    proc = subprocess.run(
-        [sys.executable, '-c', probe],
-        cwd=REPO_ROOT,
-        env=tool_env(str(tmp_path)),
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(proc.stdout.split('REPORT', 1)[1])
+    report = run_probe(probe, str(tmp_path), timeout=600)
     failed = [t for t, (_, ok) in report.items() if not ok]
     assert not failed, f'--help did not exit 0: {failed}'
     with_torch = [osp.relpath(t, REPO_ROOT) for t, (torch, _) in report.items() if torch]

@@ -6,12 +6,8 @@ first; the two orders that import mmengine.runner half-way through an mmtl modul
 in fresh interpreters.
 """
 
-import json
-import subprocess
-import sys
-
 import pytest
-from mmtl_testing import REPO_ROOT, tool_env
+from mmtl_testing import run_probe
 
 import mmtl.utils
 import mmtl.utils.cli
@@ -33,15 +29,7 @@ print('REPORT' + json.dumps([
 
 
 def _report(probe: str, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, '-c', probe],
-        cwd=REPO_ROOT,
-        env=tool_env(str(tmp_path)),
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.split('REPORT', 1)[1])
+    return run_probe(probe, str(tmp_path))
 
 
 def test_every_exported_name_resolves_and_all_is_sorted():
