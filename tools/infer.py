@@ -15,8 +15,6 @@ Also run as ``mim run mmtl infer [CONFIG] CHECKPOINT INPUT ...``.
 """
 
 import argparse
-import csv
-import json
 import os.path as osp
 import sys
 from typing import List, Optional, Sequence
@@ -90,18 +88,10 @@ def prediction_rows(
 def write_rows(rows: List[dict], path: str) -> None:
     """Write rows as CSV or JSON, chosen by the file extension (atomically)."""
     from mmtl.utils.fileio import atomic_open
+    from mmtl.utils.prediction_rows import dump_rows, is_json_path
 
-    if osp.splitext(path)[1].lower() == '.json':
-        with atomic_open(path, 'w') as f:
-            json.dump(rows, f, indent=2)
-        return
-    from mmtl.utils.prediction_rows import flatten_topk
-
-    flat = [flatten_topk(row) for row in rows]
     with atomic_open(path, 'w') as f:
-        writer = csv.DictWriter(f, fieldnames=list(flat[0]) if flat else ['image'])
-        writer.writeheader()
-        writer.writerows(flat)
+        dump_rows(rows, f, is_json_path(path))
 
 
 def report_skipped(skipped) -> None:

@@ -5,7 +5,9 @@ Only the standard library and numpy are imported, so the ONNX runner can load th
 without importing the ``mmtl`` package (and with it torch and mmengine).
 """
 
-from typing import List, Optional, Sequence
+import csv
+import json
+from typing import List, Optional, Sequence, TextIO
 
 import numpy as np
 
@@ -69,3 +71,26 @@ def flatten_topk(row: dict) -> dict:
         flat[f'top{rank}_class'] = entry['class']
         flat[f'top{rank}_score'] = entry['score']
     return flat
+
+
+def is_json_path(path: str) -> bool:
+    """Whether predictions for ``path`` are written as JSON (``.json``), else CSV."""
+    return path.lower().endswith('.json')
+
+
+def dump_rows(rows: List[dict], file: TextIO, as_json: bool) -> None:
+    """Write prediction rows to an open text file: a JSON list, or CSV with the top-k list as
+    ``top1_class``, ``top1_score``, ... columns (:func:`flatten_topk`).
+
+    Args:
+        rows (list[dict]): Prediction rows (:func:`inference_row` or ``tools/test.py``'s).
+        file (TextIO): Where to write (the caller opens it, atomically or not).
+        as_json (bool): JSON instead of CSV.
+    """
+    if as_json:
+        json.dump(rows, file, indent=2)
+        return
+    flat = [flatten_topk(row) for row in rows]
+    writer = csv.DictWriter(file, fieldnames=list(flat[0]) if flat else ['image'])
+    writer.writeheader()
+    writer.writerows(flat)

@@ -8,10 +8,8 @@ and onnxruntime are imported: mmtl's ``onnx_inferencer`` module is loaded by fil
 """
 
 import argparse
-import csv
 import functools
 import importlib.util
-import json
 import os
 import os.path as osp
 import sys
@@ -90,14 +88,7 @@ def write_rows(rows: list, path: str) -> None:
         raise ValueError(f'--out must end in .csv or .json, got {path}')
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w', newline='', encoding='utf-8') as f:
-        if ext == '.json':
-            json.dump(rows, f, indent=2)
-        else:
-            flatten_topk = load_mmtl_file('utils', 'prediction_rows.py').flatten_topk
-            flat = [flatten_topk(row) for row in rows]
-            writer = csv.DictWriter(f, fieldnames=list(flat[0]))
-            writer.writeheader()
-            writer.writerows(flat)
+        load_mmtl_file('utils', 'prediction_rows.py').dump_rows(rows, f, ext == '.json')
 
 
 def main(argv=None) -> int:

@@ -1,7 +1,5 @@
 """Per-image predictions of a test run, written as CSV or JSON (``tools/test.py --out``)."""
 
-import csv
-import json
 import os.path as osp
 from typing import List, Sequence
 
@@ -11,7 +9,7 @@ from mmengine.config import Config
 from mmtl.registry import METRICS
 from mmtl.utils.cli import ConfigError
 from mmtl.utils.fileio import atomic_open
-from mmtl.utils.prediction_rows import flatten_topk, topk_entries
+from mmtl.utils.prediction_rows import dump_rows, is_json_path, topk_entries
 
 from .score_metric import ScoreMetric
 
@@ -57,15 +55,8 @@ def prediction_rows(
 
 def write_prediction_rows(rows: List[dict], path: str) -> None:
     """Write rows as JSON (a list) or CSV (top-k as ``top1_class``, ``top1_score`` ...)."""
-    if osp.splitext(path)[1].lower() == '.json':
-        with atomic_open(path, 'w') as f:
-            json.dump(rows, f, indent=2)
-        return
-    flat = [flatten_topk(row) for row in rows]
     with atomic_open(path, 'w') as f:
-        writer = csv.DictWriter(f, fieldnames=list(flat[0]) if flat else ['image'])
-        writer.writeheader()
-        writer.writerows(flat)
+        dump_rows(rows, f, is_json_path(path))
 
 
 def check_prediction_file(path: str) -> None:
