@@ -104,7 +104,7 @@ STRATEGIES: Dict[str, Callable[[Config, str], None]] = {
 
 #: What the experiment runs unless asked: the README table's strategies. ``lp-ft`` is opt-in:
 #: measured (10 pretraining epochs, 100 steps, k = 5 and 10, 2 seeds) it did not beat full-ft.
-DEFAULT_STRATEGIES = ('scratch', 'linear-probe', 'partial-ft', 'full-ft')
+DEFAULT_STRATEGIES = ('scratch', 'linear-probe', 'partial-ft', 'full-ft', 'full-ft-1x')
 
 
 @dataclass
@@ -310,8 +310,8 @@ def finetune_config(
     config: str,
     data_root: str,
     work_dir: str,
-    strategy: str,
-    pretrained: str,
+    strategy: Optional[str],
+    pretrained: Optional[str],
     train_images: int,
     steps: int,
     name: str,
@@ -322,8 +322,9 @@ def finetune_config(
         config (str): The digits config.
         data_root (str): The few-shot target dataset.
         work_dir (str): Work directory of the run.
-        strategy (str): A key of :data:`STRATEGIES`.
-        pretrained (str): The pretrained backbone checkpoint.
+        strategy (str, optional): A key of :data:`STRATEGIES`; None: the recipe alone (no
+            strategy, no ``load_from``), e.g. as the user config given to the advisor.
+        pretrained (str, optional): The pretrained backbone checkpoint.
         train_images (int): Number of training images (sets batch size and epochs).
         steps (int): Optimisation steps, the same for every strategy.
         name (str): Experiment name (unique per run).
@@ -347,7 +348,8 @@ def finetune_config(
         },
     )
     cfg.param_scheduler = warmup_cosine_schedule(steps)
-    STRATEGIES[strategy](cfg, pretrained)
+    if strategy is not None:
+        STRATEGIES[strategy](cfg, pretrained)
     _validate_every(cfg, times=10)
     return cfg
 
