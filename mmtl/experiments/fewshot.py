@@ -8,6 +8,7 @@ optimisation steps. Each run is validated on the val split of digits 5-9 and its
 checkpoint is tested: the score is top-1 on the full test split of digits 5-9.
 """
 
+import copy
 import math
 import os
 import os.path as osp
@@ -67,6 +68,36 @@ def _full_finetune(cfg: Config, pretrained: str) -> None:
 def _full_finetune_one_lr(cfg: Config, pretrained: str) -> None:
     cfg.load_from = pretrained
     _apply_strategy(cfg, 'full-ft-1x')
+
+
+#: Training pipelines of the few-shot runs, applied to every strategy alike (scratch included).
+#: ``'default'`` is the digits config's own (crops of 0.8-1.0 of the image); ``'strong'`` adds
+#: wider crops and rotations of up to 15 degrees (black, the digits' background, fills the
+#: corners). Measured at k = 5, 3 seeds, same source model (README): val top-1 85.6 -> 90.9 %
+#: with full-ft-1x and 86.3 -> 88.1 % from scratch; not yet run over the whole table.
+AUGMENTATIONS: Dict[str, Optional[List[dict]]] = {
+    'default': None,
+    'strong': [
+        dict(
+            type='LoadAndRandomResizedCrop',
+            scale='auto',
+            crop_ratio_range=(0.6, 1.0),
+            aspect_ratio_range=(0.8, 1.25),
+            interpolation='bicubic',
+        ),
+        dict(
+            type='Rotate',
+            magnitude_range=(0, 30),
+            magnitude_level=5,  # of 10: up to 15 degrees, uniform
+            magnitude_std='inf',
+            pad_val=0,
+            prob=0.8,
+            random_negative_prob=0.5,
+            interpolation='bicubic',
+        ),
+        dict(type='PackInputs'),
+    ],
+}
 
 
 #: LP-FT: the share of the run's epochs spent as a linear probe before the backbone trains.
@@ -315,6 +346,7 @@ def finetune_config(
     train_images: int,
     steps: int,
     name: str,
+    augment: str = 'default',
 ) -> Config:
     """The config of one few-shot run: the digits recipe, the few-shot schedule, a strategy.
 
@@ -328,10 +360,13 @@ def finetune_config(
         train_images (int): Number of training images (sets batch size and epochs).
         steps (int): Optimisation steps, the same for every strategy.
         name (str): Experiment name (unique per run).
+        augment (str): A key of :data:`AUGMENTATIONS`. Defaults to ``'default'``.
 
     Returns:
         Config: Validated 10 times, the best checkpoint kept, no early stop.
     """
+    if augment not in AUGMENTATIONS:
+        raise KeyError(f'augment={augment!r}: choose from {sorted(AUGMENTATIONS)}')
     batch_size, epochs = fewshot_batching(train_images, steps)
     cfg = _run_config(
         config,
@@ -348,6 +383,8 @@ def finetune_config(
         },
     )
     cfg.param_scheduler = warmup_cosine_schedule(steps)
+    if AUGMENTATIONS[augment] is not None:
+        cfg.train_dataloader.dataset.pipeline = copy.deepcopy(AUGMENTATIONS[augment])
     if strategy is not None:
         STRATEGIES[strategy](cfg, pretrained)
     _validate_every(cfg, times=10)
@@ -363,6 +400,7 @@ def finetune_and_test(
     train_images: int,
     steps: int,
     name: str,
+    augment: str = 'default',
 ) -> Tuple[Optional[float], float]:
     """Train one strategy for ``steps`` iterations on a few-shot folder; val and test top-1.
 
@@ -375,7 +413,7 @@ def finetune_and_test(
         tested (None if it was never validated), and its top-1 on the target test split.
     """
     cfg = finetune_config(
-        config, data_root, work_dir, strategy, pretrained, train_images, steps, name
+        config, data_root, work_dir, strategy, pretrained, train_images, steps, name, augment
     )
     runner = _train_and_load_best(cfg)
     val = runner.message_hub.get_info('best_score')
@@ -393,6 +431,7 @@ def run_fewshot_experiment(
     log: Callable[[str], None] = print,
     pretrained: Optional[str] = None,
     pretrain_keep: str = 'best',
+    augment: str = 'default',
 ) -> List[FewShotResult]:
     """Pretrain on digits 0-4, then learn 5-9 from ``k`` images per class with each strategy.
 
@@ -411,10 +450,14 @@ def run_fewshot_experiment(
             pretraining again (to add rows to a table). Defaults to None: pretrain.
         pretrain_keep (str): Which pretraining weights become the source model, see
             :func:`pretrain_source_model`. Defaults to ``'best'``.
+        augment (str): Training pipeline of the few-shot runs, a key of
+            :data:`AUGMENTATIONS` (every strategy alike). Defaults to ``'default'``.
 
     Returns:
         list[FewShotResult]: One result per (k, seed, strategy).
     """
+    if augment not in AUGMENTATIONS:
+        raise KeyError(f'augment={augment!r}: choose from {sorted(AUGMENTATIONS)}')
     unknown = sorted(set(strategies) - set(STRATEGIES))
     if unknown:
         raise KeyError(f'unknown strategies {unknown}; choose from {sorted(STRATEGIES)}')
@@ -449,6 +492,7 @@ def run_fewshot_experiment(
                     train_images,
                     steps,
                     name,
+                    augment,
                 )
                 results.append(FewShotResult(strategy, k, seed, train_images, top1, val))
                 shown = '-' if val is None else f'{val:6.2f}'

@@ -34,3 +34,23 @@ def test_every_k_gets_the_steps_asked_for(tmp_path, train_images, strategy):
     # as two, the k = 5 runs made 100 steps and stopped halfway down the cosine.
     assert 200 <= steps < 200 + per_epoch, (train_images, steps)
     assert cfg.param_scheduler[-1]['end'] == 200
+
+
+def test_strong_augmentation_applies_to_every_strategy_alike(tmp_path):
+    from mmtl.experiments.fewshot import AUGMENTATIONS
+    from mmtl.registry import TRANSFORMS
+
+    def pipeline(strategy, augment):
+        cfg = finetune_config(
+            'mobilenet-v2_digits.py', 'd', 'w', strategy, 'pre.pth', 25, 200, 'r', augment
+        )
+        return cfg.train_dataloader.dataset.pipeline
+
+    default = pipeline('scratch', 'default')
+    assert [t['type'] for t in default] == ['LoadAndRandomResizedCrop', 'PackInputs']
+    strong = [pipeline(s, 'strong') for s in ('scratch', 'full-ft-1x')]
+    assert strong[0] == strong[1] == AUGMENTATIONS['strong'] != default
+    rotate = TRANSFORMS.build(dict(strong[0][1], prob=1.0))
+    assert 0 < rotate.random_magnitude() <= 15.0
+    with pytest.raises(KeyError, match="augment='heavy'"):
+        pipeline('scratch', 'heavy')
