@@ -2,7 +2,7 @@
 
     python tools/advise.py CONFIG [--cfg-options data_root=... load_from=...]
         [--work-dir DIR] [--max-per-class 100] [--max-val 500]
-        [--trials N --budget EPOCHS]
+        [--trials N --budget EPOCHS [--rungs R]]
     mim run mmtl advise CONFIG --cfg-options data_root=data/my_photos load_from=weights.pth
 
 Measures the dataset (images per class, imbalance, image sizes) and how well the frozen
@@ -13,7 +13,8 @@ size x similarity matrix and writes, into DIR (default ``work_dirs/advise_<confi
 ``recommended_config.py`` (your config + the strategy, ready for ``mim train mmtl``).
 
 ``--trials N`` then trains N candidate strategies in short runs (each in its own process;
-successive halving on val top-1, the last rung ``--budget`` epochs), prints a leaderboard
+successive halving on val top-1, the last rung ``--budget`` epochs; ``--rungs 1``: every
+candidate for the whole budget), prints a leaderboard
 (``leaderboard.json``, ``leaderboard.png``) and writes the winner as ``best_config.py``.
 """
 
@@ -36,6 +37,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--budget', type=int, help='epochs of the longest trials (default: the recommended)'
     )
+    parser.add_argument(
+        '--rungs',
+        type=int,
+        help='successive-halving rungs (default: halve down to one candidate); 1: every '
+        'candidate trains the whole budget, no halving',
+    )
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='config overrides')
     args = parser.parse_args(argv)
@@ -44,6 +51,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             parser.error(f'--{name.replace("_", "-")} must be at least 1')
     if args.trials < 0 or (args.budget is not None and args.budget < 1):
         parser.error('--trials must be >= 0 and --budget >= 1')
+    if args.rungs is not None and args.rungs < 1:
+        parser.error('--rungs must be at least 1')
     return args
 
 
@@ -123,7 +132,7 @@ def run(args: argparse.Namespace) -> None:
         overrides = adv.deep_merge(cand.overrides, {'train_cfg': {'max_epochs': epochs}})
         return adv.write_strategy_config(path, config_path, overrides, options)
 
-    results = successive_halving(cands, budget, trial_dir, write_config)
+    results = successive_halving(cands, budget, trial_dir, write_config, rungs=args.rungs)
     rows = leaderboard(results)
     print(format_leaderboard(rows))
     write_leaderboard(rows, osp.join(work_dir, 'leaderboard.json'))

@@ -14,7 +14,12 @@ import os.path as osp
 import sys
 
 from mmtl.experiments import STRATEGIES, format_results_table, run_fewshot_experiment
-from mmtl.experiments.fewshot import DEFAULT_STRATEGIES, results_as_dicts
+from mmtl.experiments.fewshot import (
+    AUGMENTATIONS,
+    DEFAULT_STRATEGIES,
+    PRETRAIN_KEEP,
+    results_as_dicts,
+)
 from mmtl.utils.fileio import atomic_open
 
 
@@ -31,6 +36,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='lp-ft (probe first, then fine-tune) is available but not run by default',
     )
     parser.add_argument('--pretrain-epochs', type=int, default=30)
+    parser.add_argument(
+        '--pretrain-keep',
+        choices=list(PRETRAIN_KEEP),
+        default='best',
+        help='source model: the best-val checkpoint (early stopping on) or the last epoch',
+    )
+    parser.add_argument(
+        '--augment',
+        choices=list(AUGMENTATIONS),
+        default='default',
+        help='training pipeline of the few-shot runs (every strategy alike)',
+    )
     parser.add_argument('--steps', type=int, default=200, help='optimisation steps per run')
     parser.add_argument('--config', default='mobilenet-v2_digits.py')
     parser.add_argument(
@@ -52,6 +69,8 @@ def main(argv=None) -> int:
         steps=args.steps,
         config=args.config,
         pretrained=args.pretrained,
+        pretrain_keep=args.pretrain_keep,
+        augment=args.augment,
     )
     table = format_results_table(results)
     print(table)

@@ -79,6 +79,7 @@ def successive_halving(
     run: Callable[[str, str], int] = run_training,
     score: Callable[[str], Optional[float]] = best_val_top1,
     log: Callable[[str], None] = print,
+    rungs: Optional[int] = None,
 ) -> List[TrialResult]:
     """Run the candidates in rungs of growing epochs, keeping the better half each time.
 
@@ -91,11 +92,18 @@ def successive_halving(
             ``tools/train.py``.
         score (Callable): ``trial dir -> best val top-1``.
         log (Callable): Progress printer.
+        rungs (int, optional): Number of rungs; 1 trains every candidate for the whole
+            budget (no halving: short rungs favour strategies that learn fast, e.g. a
+            fine-tuned run over one from scratch). Defaults to None: enough rungs to halve
+            down to one candidate, ``ceil(log2(N)) + 1``.
 
     Returns:
         list[TrialResult]: Every trial, in the order run.
     """
-    rungs = max(1, math.ceil(math.log2(max(1, len(candidates)))) + 1)
+    if rungs is None:
+        rungs = max(1, math.ceil(math.log2(max(1, len(candidates)))) + 1)
+    elif rungs < 1:
+        raise ValueError(f'rungs={rungs!r}: must be at least 1')
     epochs = rung_epochs(budget, rungs)
     alive = list(candidates)
     results: List[TrialResult] = []

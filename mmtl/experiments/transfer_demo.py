@@ -20,7 +20,6 @@ tested).
 
 import functools
 import json
-import math
 import os
 import os.path as osp
 import shutil
@@ -38,6 +37,7 @@ from mmtl.experiments.fewshot import (
     SOURCE_DIGITS,
     STRATEGIES,
     TARGET_DIGITS,
+    fewshot_batching,
     make_kshot_folder,
     warmup_cosine_schedule,
 )
@@ -116,9 +116,7 @@ def fewshot_config(
         Config: The config, ready to be dumped and trained with ``mim train mmtl``.
     """
     cfg = Config.fromfile(_repo_config(BASE_CONFIG))
-    batch_size = min(16, train_images)
-    iters_per_epoch = max(1, train_images // batch_size)  # incomplete batches dropped
-    epochs = max(1, math.ceil(steps / iters_per_epoch))
+    batch_size, epochs = fewshot_batching(train_images, steps)  # incomplete batches dropped
     cfg.data_root = data_root
     cfg.model.head.num_classes = len(TARGET_DIGITS)  # a new head: 5 new classes
     cfg.train_dataloader.batch_size = batch_size
