@@ -6,9 +6,9 @@ The demo plays the whole job mmtl exists for on data that ships with scikit-lear
    backbone without the head, as pretrained weights are published;
 2. the new task: digits 5-9 from ``k`` training images per class (the few-shot folders of
    :mod:`mmtl.experiments.fewshot`);
-3. fine-tune with the best strategy of the few-shot table (full fine-tuning, backbone at 0.1x
-   the lr) - a ``mim train mmtl`` of a config whose ``load_from`` is the pretrained backbone and
-   whose head is new - and, as the baseline, the same run from scratch;
+3. fine-tune with the best strategy of the few-shot table at k = 1 (full fine-tuning with the
+   backbone at the head's lr, ``full-ft-1x``) - a ``mim train mmtl`` of a config whose
+   ``load_from`` is the pretrained backbone and whose head is new - and, as the baseline, the same run from scratch;
 4. ``mim test mmtl`` both, classify one test image and draw it (``show_result_pyplot``), and
    print the transfer gain over scratch measured in this run.
 
@@ -44,8 +44,9 @@ from mmtl.experiments.fewshot import (
 from mmtl.utils.checkpoint import safe_torch_load
 from mmtl.utils.fileio import atomic_open
 
-#: The strategy the few-shot table recommends (README "Transfer works"): full fine-tuning.
-DEFAULT_STRATEGY = 'full-ft'
+#: The best strategy of the few-shot table at k = 1 (README "Transfer works"): full
+#: fine-tuning with the backbone at the head's lr.
+DEFAULT_STRATEGY = 'full-ft-1x'
 BASE_CONFIG = 'mobilenet-v2_digits.py'
 
 
