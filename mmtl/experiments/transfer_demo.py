@@ -8,7 +8,8 @@ The demo plays the whole job mmtl exists for on data that ships with scikit-lear
    :mod:`mmtl.experiments.fewshot`);
 3. fine-tune with the best strategy of the few-shot table at k = 1 (full fine-tuning with the
    backbone at the head's lr, ``full-ft-1x``) - a ``mim train mmtl`` of a config whose
-   ``load_from`` is the pretrained backbone and whose head is new - and, as the baseline, the same run from scratch;
+   ``load_from`` is the pretrained backbone and whose head is new - and, as the baseline,
+   the same run from scratch;
 4. ``mim test mmtl`` both, classify one test image and draw it (``show_result_pyplot``), and
    print the transfer gain over scratch measured in this run.
 
