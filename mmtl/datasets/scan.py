@@ -107,20 +107,24 @@ def _plain_jpeg_is_complete(path: str) -> bool:
     baseline/extended/progressive one with 1, 3 or 4 components, its size is within the pixel
     limit and the file ends with the end-of-image marker. Anything else (False) goes to the
     Pillow check, which words the verdict: this is a fast path, never a different rule.
-    The file is read unbuffered: the head in one read (more only for long segments) and the
-    last 64 bytes in one positioned read.
+    The file is read unbuffered: the head in one read (more only for long segments) and, for
+    a file longer than that, the last 64 bytes in one positioned read.
     """
     try:
         with open(path, 'rb', buffering=0) as f:
             fd = f.fileno()
             data = f.read(_JPEG_HEAD_BYTES)
+            whole = len(data) < _JPEG_HEAD_BYTES  # the read reached the end: data is the file
             if data[:2] != b'\xff\xd8':
                 return False
             pos = 2
             for _ in range(64):  # segments before the frame header
                 if pos + 10 > len(data):  # a marker, a length and a frame header ahead
                     need = pos + 10 - len(data)
-                    data += os.pread(fd, max(_JPEG_HEAD_BYTES, need), len(data))
+                    wanted = max(_JPEG_HEAD_BYTES, need)
+                    more = os.pread(fd, wanted, len(data))
+                    data += more
+                    whole = len(more) < wanted
                     if pos + 10 > len(data):
                         return False
                 if data[pos] != 0xFF:
@@ -136,8 +140,10 @@ def _plain_jpeg_is_complete(path: str) -> bool:
                     limit = max_image_pixels()
                     if not width or not height or (limit is not None and width * height > limit):
                         return False
-                    size = os.fstat(fd).st_size
-                    tail = os.pread(fd, 64, max(0, size - 64))
+                    if whole:
+                        tail = data[-64:]
+                    else:
+                        tail = os.pread(fd, 64, max(0, os.fstat(fd).st_size - 64))
                     return tail.rstrip(b'\x00').endswith(b'\xff\xd9')
                 if marker in (0xD8, 0xD9, 0xDA):  # SOI again, EOI or scan before any frame
                     return False

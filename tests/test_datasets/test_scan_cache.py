@@ -158,6 +158,11 @@ def jpeg_variants():
     # A comment segment longer than the fast check's first read (16 KB): read further.
     comment = b'\xff\xfe' + (60002).to_bytes(2, 'big') + b'c' * 60000
     variants['long_segment'] = good[:2] + comment + good[2:]
+    # Larger than the fast check's first read: the end marker comes from a positioned read.
+    large = io.BytesIO()
+    Image.fromarray(photo((400, 300), 3)).save(large, 'JPEG', quality=95)
+    variants['large'] = large.getvalue()
+    variants['large_junk_after'] = large.getvalue() + b'junk' * 20
     variants['cut'] = good[: len(good) * 3 // 4]
     variants['junk_after'] = good + b'junk' * 20
     variants['soi_then_junk'] = b'\xff\xd8' + b'\x13' * 200 + b'\xff\xd9'
@@ -172,7 +177,8 @@ def test_fast_jpeg_check_never_gives_another_verdict_than_pillow(tmp_path, monke
     fast = {name: scan_module.check_image_file(path) for name, path in paths.items()}
     taken = {name: scan_module._plain_jpeg_is_complete(path) for name, path in paths.items()}
     assert taken['plain'] and taken['grey'] and taken['progressive'] and taken['cmyk']
-    assert taken['long_segment']
+    assert taken['long_segment'] and taken['large'] and osp.getsize(paths['large']) > 16384
+    assert not taken['large_junk_after']
     assert not any(taken[name] for name in ('cut', 'junk_after', 'soi_then_junk', 'no_frame'))
     monkeypatch.setattr(scan_module, '_plain_jpeg_is_complete', lambda path: False)
     slow = {name: scan_module.check_image_file(path) for name, path in paths.items()}
