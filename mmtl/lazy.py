@@ -8,7 +8,6 @@ module imports only the standard library.
 """
 
 import importlib
-from types import ModuleType
 from typing import Any, Callable, Dict, List, Mapping, Tuple
 
 __all__ = ['lazy_exports']
@@ -33,7 +32,6 @@ def lazy_exports(
     exports: Dict[str, str] = dict(names)
 
     def __getattr__(name: str) -> Any:
-        module: ModuleType
         submodule = exports.get(name)
         if submodule is None:
             try:
@@ -42,8 +40,7 @@ def lazy_exports(
                 if err.name != f'{package}.{name}':
                     raise
                 raise AttributeError(f'module {package!r} has no attribute {name!r}') from None
-        module = importlib.import_module(f'{package}.{submodule}')
-        value = getattr(module, name)
+        value = getattr(importlib.import_module(f'{package}.{submodule}'), name)
         setattr(importlib.import_module(package), name, value)
         return value
 
