@@ -14,6 +14,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from mmtl_testing import REPO_ROOT
+from mmtl_testing.models import randomize_batchnorm
 
 import mmtl  # noqa: F401  (registers mmtl's models, converters and checkpoint loaders)
 from mmtl.models.converters import (
@@ -61,16 +62,7 @@ def random_timm_model(name: str, seed: int = 0, **kwargs) -> torch.nn.Module:
     """
     torch.manual_seed(seed)
     model = timm.create_model(name, pretrained=False, **kwargs)
-    generator = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                shape = module.running_mean.shape
-                module.running_mean.copy_(torch.randn(shape, generator=generator) * 0.1)
-                module.running_var.copy_(torch.rand(shape, generator=generator) + 0.5)
-                module.weight.copy_(torch.rand(shape, generator=generator) * 0.5 + 0.3)
-                module.bias.copy_(torch.randn(shape, generator=generator) * 0.1)
-    return model.eval()
+    return randomize_batchnorm(model, seed + 1)
 
 
 def meta_state_dict(name: str, **kwargs) -> dict:

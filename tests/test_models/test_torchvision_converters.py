@@ -13,6 +13,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing.models import randomize_batchnorm
 
 import mmtl  # noqa: F401  (registers mmtl's models and checkpoint loaders)
 from mmtl.models.converters import (
@@ -57,16 +58,7 @@ def random_torchvision_model(arch: str, seed: int = 0, **kwargs) -> torch.nn.Mod
     """
     torch.manual_seed(seed)
     model = getattr(torchvision.models, arch)(weights=None, **kwargs)
-    generator = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                shape = module.running_mean.shape
-                module.running_mean.copy_(torch.randn(shape, generator=generator) * 0.1)
-                module.running_var.copy_(torch.rand(shape, generator=generator) + 0.5)
-                module.weight.copy_(torch.rand(shape, generator=generator) * 0.5 + 0.3)
-                module.bias.copy_(torch.randn(shape, generator=generator) * 0.1)
-    return model.eval()
+    return randomize_batchnorm(model, seed + 1)
 
 
 def meta_state_dict(arch: str, **kwargs) -> dict:
