@@ -25,3 +25,7 @@ def write_color_folder(root: str, classes: dict, per_class: int, size: int = 48)
                 noise = rng.integers(-30, 30, size=(size, size, 3))
                 img = np.clip(np.array(color)[None, None] + noise, 0, 255).astype(np.uint8)
                 cv2.imwrite(osp.join(folder, f'{i:03d}.jpg'), img)
+
+
+#: Images per class of the ``tiny_digits`` fixture (tests/test_engine/conftest.py).
+TINY_DIGITS_PER_CLASS = 4

@@ -3,7 +3,6 @@
 import glob
 import os
 import os.path as osp
-import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import time
 
 import pytest
 from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing.images import TINY_DIGITS_PER_CLASS
 
 from mmtl.utils import safe_torch_load
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 EPOCHS = 3
-PER_CLASS = 4
+PER_CLASS = TINY_DIGITS_PER_CLASS  # the tiny_digits fixture (tests/test_engine/conftest.py)
 BATCH = 4
 
 #: Imported by the killed run: the write of one checkpoint stops half-way (its first half
@@ -54,19 +54,6 @@ def stalling_atomic_open(path, mode='wb'):
 
 atomic_checkpoint_hook.atomic_open = stalling_atomic_open
 """
-
-
-@pytest.fixture(scope='module')
-def tiny_digits(tmp_path_factory, digits_root):
-    """4 real digit images per class (3 classes) in train and val: 3 iterations per epoch."""
-    root = tmp_path_factory.mktemp('tiny_digits')
-    shutil.copy(osp.join(digits_root, 'classes.txt'), root / 'classes.txt')
-    for split in ('train', 'val'):
-        for digit in ('0', '1', '2'):
-            os.makedirs(root / split / digit)
-            for path in sorted(glob.glob(osp.join(digits_root, split, digit, '*.png')))[:PER_CLASS]:
-                shutil.copy(path, root / split / digit)
-    return str(root)
 
 
 def train_command(config, work_dir, data_root, *extra):

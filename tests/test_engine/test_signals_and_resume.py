@@ -20,6 +20,7 @@ import time
 
 import pytest
 from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing.images import TINY_DIGITS_PER_CLASS
 
 from mmtl.utils import safe_torch_load
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 EPOCHS = 2
-PER_CLASS = 4
+PER_CLASS = TINY_DIGITS_PER_CLASS  # the tiny_digits fixture (tests/test_engine/conftest.py)
 BATCH = 4
 ITERS_PER_EPOCH = 3 * PER_CLASS // BATCH  # 3
 STOP_AT = 5  # iterations done when the signal comes: epoch 2, batch 2 of 3
@@ -59,19 +60,6 @@ class WaitForSignal(Hook):
         while not hang and not stop.request.requested and time.monotonic() < deadline:
             time.sleep(0.05)
 """
-
-
-@pytest.fixture(scope='module')
-def tiny_digits(tmp_path_factory, digits_root):
-    """4 real digit images per class (3 classes) in train and val: 3 iterations per epoch."""
-    root = tmp_path_factory.mktemp('tiny_digits')
-    shutil.copy(osp.join(digits_root, 'classes.txt'), root / 'classes.txt')
-    for split in ('train', 'val'):
-        for digit in ('0', '1', '2'):
-            os.makedirs(root / split / digit)
-            for path in sorted(glob.glob(osp.join(digits_root, split, digit, '*.png')))[:PER_CLASS]:
-                shutil.copy(path, root / split / digit)
-    return str(root)
 
 
 @pytest.fixture
