@@ -1,7 +1,6 @@
 """Bad data: the scan before training, bad_file_policy, and files that go bad during training."""
 
 import io
-import logging
 import os
 import os.path as osp
 import shutil
@@ -10,7 +9,6 @@ import tempfile
 
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 from mmtl_testing import REPO_ROOT
 from PIL import Image
 
@@ -43,22 +41,6 @@ def good_split(root, split='train', classes=('a', 'b'), per_class=2):
         for name in classes
         for i in range(per_class)
     ]
-
-
-@pytest.fixture
-def warnings_log():
-    """Messages logged at WARNING or above by mmengine's current logger during the test."""
-    records = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    handler = Collect(level=logging.WARNING)
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 def paths_of(dataset):

@@ -42,21 +42,6 @@ def split_with(root, split, bad_name, bad_data, classes=('a', 'b'), per_class=3)
     return good, write(root / split / 'a' / bad_name, bad_data)
 
 
-@pytest.fixture
-def warnings_log():
-    records = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    handler = Collect(level=logging.WARNING)
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
-
-
 CORRUPT_INSIDE = {
     'inside.jpg': corrupt_jpeg_inside(jpeg_bytes(seed=0), seed=0),
     'inside.png': corrupt_png_inside(png_bytes(seed=0), seed=0),
