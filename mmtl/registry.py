@@ -5,8 +5,6 @@ falls back to mmpretrain's (and through it to mmengine's). ``locations`` lists t
 that register into each registry, so that building from a config imports them on demand.
 """
 
-import sys
-
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
 
@@ -32,11 +30,6 @@ __all__ = [
     'EVALUATORS',
     'VISUALIZERS',
     'VISBACKENDS',
-    'MODE_CONVERTERS',
-    'CHECKPOINT_CONVERTERS',
-    'EXPORTERS',
-    'DEPLOY_STEP_CONVERTERS',
-    'LOOKUP_REGISTRIES',
     'REGISTERING_MODULES',
 ]
 
@@ -95,21 +88,3 @@ EVALUATORS = _child('evaluator', mmpretrain_registry.EVALUATORS, _EVALUATION)
 
 VISUALIZERS = _child('visualizer', mmpretrain_registry.VISUALIZERS, _VISUALIZATION)
 VISBACKENDS = _child('vis_backend', mmpretrain_registry.VISBACKENDS, _VISUALIZATION)
-
-# mmtl's own registries (no mmpretrain counterpart), defined where importing them costs no
-# torch: the image decoder's mode table is needed by a dataset check that imports no torch.
-from mmtl.lookup_registries import (  # noqa: E402
-    CHECKPOINT_CONVERTERS,
-    DEPLOY_STEP_CONVERTERS,
-    EXPORTERS,
-    LOOKUP_REGISTRIES,
-    MODE_CONVERTERS,
-)
-
-# mmpretrain (imported above) imports mmengine.runner, whose import hook (see
-# ``mmtl._register_with_mmengine_runner``) leaves MMTLRunner to be registered here, once
-# the registries above exist.
-if 'mmengine.runner' in sys.modules:
-    import mmtl
-
-    mmtl.register_runner()

@@ -4,9 +4,9 @@
                           [--topk K] [--batch-size N] [--device auto|cpu|cuda|cuda:N]
                           [--no-progress] [--cfg-options KEY=VALUE ...]
 
-Without CONFIG (the first argument is then no ``.py``/``.json``/``.yaml`` file) the config
-comes from the checkpoint's meta, which mmengine writes at every save; it is read as data,
-never run (``mmtl/utils/checkpoint_config.py``).
+Without CONFIG (the first argument is then no ``.py``/``.json``/``.yaml`` file) the model is
+built from the checkpoint's model card: one of mmtl's base models and a few checked values
+(``mmtl/utils/model_card.py``); nothing in the checkpoint is run.
 
 INPUT is an image file, a folder (searched recursively) or a glob such as 'photos/*.jpg'
 (quote it). Each image gets one row: image, predicted class, label and score, and its top-K

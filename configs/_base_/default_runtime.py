@@ -6,6 +6,9 @@ default_scope = 'mmtl'
 # checks every key first. Set here, so mmengine's RUNNERS.build(cfg) (the standard
 # OpenMMLab train script, after `import mmtl`) runs an mmtl config as tools/train.py does.
 runner_type = 'MMTLRunner'
+# Registers MMTLRunner and mmtl's safe checkpoint loaders with mmengine when the config is
+# read (Config.fromfile), so a Runner built from it never loads a checkpoint unsafely.
+custom_imports = dict(imports=['mmtl.engine'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -22,9 +25,6 @@ default_hooks = dict(
     ),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
-    # After load_from/resume: log which checkpoint tensors were loaded, skipped (shape
-    # differs: the old head when fine-tuning), missing or unexpected.
-    load_report=dict(type='CheckpointLoadReportHook'),
     # After load_from: warn when data_preprocessor's mean/std differ from the ones the weights
     # were trained with (their pretrained_cfg, which timm records beside its weights).
     pretrained_normalization=dict(type='PretrainedNormalizationHook'),

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from mmengine.runner import CheckpointLoader
 
+from mmtl.engine.loading import PARTIAL_LOAD_KEY, load_into
 from mmtl.registry import MODELS
 from mmtl.utils.cli import ConfigError
 from mmtl.utils.fileio import atomic_open
@@ -38,11 +38,11 @@ ADAPTIVE_OPTIMIZERS = ('Adam', 'AdamW', 'RAdam', 'NAdam', 'Adamax', 'Lamb', 'Lio
 def build_model(cfg: Config, pretrained: bool) -> torch.nn.Module:
     """The config's model, randomly initialised, with the backbone of ``load_from`` if asked.
 
-    Only ``backbone.*`` tensors are loaded (the head belongs to the source task); the
-    checkpoint is read through mmtl's safe loaders.
+    The checkpoint is loaded as ``load_from`` is when training (mmtl's one load path, the
+    transfer rule): the backbone must load, the head may differ.
 
     Raises:
-        ConfigError: No ``load_from``, or it holds no tensor of this backbone.
+        ConfigError: No ``load_from``, or it does not fit this backbone.
     """
     from mmengine.logging import MMLogger
 
@@ -61,20 +61,13 @@ def build_model(cfg: Config, pretrained: bool) -> torch.nn.Module:
                 'load_from is not set: the advisor compares the pretrained backbone with a '
                 'random one; give --cfg-options load_from=/path/to/checkpoint.pth'
             )
-        checkpoint = CheckpointLoader.load_checkpoint(cfg.load_from, map_location='cpu')
-        state = checkpoint.get('state_dict', checkpoint)
-        own = model.state_dict()
-        fit = {
-            k: v
-            for k, v in state.items()
-            if k.startswith('backbone.') and k in own and own[k].shape == v.shape
-        }
-        if not fit:
-            raise ConfigError(
-                f'load_from={cfg.load_from!r}: no tensor fits this backbone '
-                f'({type(model.backbone).__name__})'
-            )
-        model.load_state_dict(fit, strict=False)
+        load_into(
+            model,
+            cfg.load_from,
+            'transfer',
+            allow_partial=bool(cfg.get(PARTIAL_LOAD_KEY, False)),
+            logger=logger,
+        )
     model.eval()
     return model
 

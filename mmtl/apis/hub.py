@@ -126,8 +126,9 @@ def get_model(
         model (str): A name from :func:`list_models`, or the path of a config file.
         pretrained (bool | str): False (default): the weights as built. True: the config's
             ``load_from`` (its pretrained weights). A path or URL: those weights. Loading goes
-            through mmtl's safe checkpoint loader; a URL is downloaded once into the torch hub
-            cache (offline, the error names the cache path to put the file in). Tensors whose
+            through mmtl's one load path (:func:`mmtl.engine.loading.load_into`, transfer rule
+            with partial loads allowed); a URL is downloaded once into the torch hub cache
+            (offline, the error names the cache path to put the file in). Tensors whose
             shape differs from the model's (an ImageNet head for ``num_classes=3``) are left
             as built, and a log line names them.
         num_classes (int, optional): Classes of the head. Defaults to None: the config's.
@@ -137,7 +138,7 @@ def get_model(
 
     Returns:
         torch.nn.Module: The classifier in eval mode, with ``_config`` (the config) and
-        ``_dataset_meta`` (class names when the weights carry them and fit the head).
+        ``_dataset_meta`` (the config's class names, if it has any).
 
     Raises:
         ConfigError: An unknown name, ``pretrained=True`` for a config without weights,
@@ -173,66 +174,25 @@ def get_model(
     else:
         raise ConfigError(f'pretrained must be True, False or a path/URL, got {pretrained!r}')
 
+    from mmengine.logging import MMLogger
+
     from mmtl.apis.inference import init_model
+    from mmtl.engine.loading import load_into
     from mmtl.utils.checkpoint import CheckpointDownloadError
 
     net = init_model(cfg, None, device='cpu')
     if source is not None:
         try:
-            meta = load_pretrained(net, source)
+            fit = load_into(
+                net, source, 'transfer', allow_partial=True, logger=MMLogger.get_current_instance()
+            )
         except CheckpointDownloadError as err:
             raise CheckpointDownloadError(
                 f"{err}\nIn Python: get_model({model!r}, pretrained='/path/to/file.pth')"
             ) from None
-        if meta.get('classes'):
-            net._dataset_meta = meta
+        if not fit.loaded:
+            raise ConfigError(
+                f'no tensor of {source} fits the model (none with a name and shape of the '
+                'model): weights of another architecture?'
+            )
     return net.to(device).eval()
-
-
-def load_pretrained(model, source: str) -> dict:
-    """Load the tensors of ``source`` that fit ``model`` and log what was left out.
-
-    Args:
-        model (torch.nn.Module): The model.
-        source (str): Checkpoint path or URL (read by mmtl's safe loaders).
-
-    Returns:
-        dict: The checkpoint's ``meta.dataset_meta`` when the whole head was loaded (its
-        class names then describe the model), else empty.
-
-    Raises:
-        ConfigError: Not one tensor of the checkpoint fits the model (another architecture).
-    """
-    from mmengine.logging import print_log
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    from mmtl.engine.hooks.checkpoint_load_report_hook import WRAPPER_PREFIX, compare_state_dicts
-
-    checkpoint = CheckpointLoader.load_checkpoint(source, map_location='cpu', logger='silent')
-    state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
-    state = {WRAPPER_PREFIX.sub('', k): v for k, v in state.items()}
-    report = compare_state_dicts(state, model.state_dict())
-    if not report['loaded']:
-        raise ConfigError(
-            f'no tensor of {source} fits the model ({len(state)} tensors, none with a name and '
-            'shape of the model): weights of another architecture?'
-        )
-    model.load_state_dict({k: state[k] for k in report['loaded']}, strict=False)
-    left = [
-        f'{len(report[key])} {label} ({", ".join(report[key][:4])}'
-        f'{", ..." if len(report[key]) > 4 else ""})'
-        for key, label in (
-            ('shape_mismatch', 'of another shape, kept as built'),
-            ('missing', 'not in the checkpoint'),
-            ('unexpected', 'not in the model'),
-        )
-        if report[key]
-    ]
-    print_log(
-        f'loaded {len(report["loaded"])} tensors from {source}'
-        + (f'; {"; ".join(left)}' if left else ''),
-        logger='current',
-    )
-    head_fits = not any(k.startswith('head.') for k in report['shape_mismatch'] + report['missing'])
-    meta = (checkpoint.get('meta') or {}).get('dataset_meta') or {}
-    return dict(meta) if head_fits else {}

@@ -23,18 +23,14 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, default_collate
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
-from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 from mmpretrain.apis import ImageClassificationInferencer
 
 from mmtl.datasets import IMG_EXTENSIONS
 from mmtl.datasets.folder_dataset import list_image_files
 from mmtl.datasets.transforms import LoadImage
 from mmtl.datasets.transforms.image_io import array_to_bgr, decode_image_file
-from mmtl.engine.checkpoint_fit import check_exact_fit
+from mmtl.engine.loading import load_into, read_weights
 from mmtl.registry import MODELS, TRANSFORMS
-from mmtl.utils.checkpoint import register_checkpoint_schemes
-from mmtl.utils.checkpoint_config import embedded_config
-from mmtl.utils.cli import ConfigError
 from mmtl.utils.config import (
     check_cfg_options,
     innermost_dataset,
@@ -42,6 +38,8 @@ from mmtl.utils.config import (
     load_config,
     resolve_config,
 )
+from mmtl.utils.errors import ConfigError
+from mmtl.utils.model_card import ModelCardError, check_class_names, read_card
 from mmtl.visualization import draw_prediction
 
 ImageInput = Union[str, np.ndarray]
@@ -67,17 +65,19 @@ def init_model(
 ) -> torch.nn.Module:
     """Build a classifier from a config and load its weights.
 
-    ``init_model(CKPT)`` (or ``init_model(None, CKPT)``) takes the config from the
-    checkpoint: mmengine stores the training config in ``meta['cfg']``, which mmtl reads
-    as data, never as code (see :mod:`mmtl.utils.checkpoint_config`).
+    ``init_model(CKPT)`` (or ``init_model(None, CKPT)``) builds the model from the
+    checkpoint's model card: the name of one of mmtl's base models and a few checked values
+    (classes, input size, mean/std), see :mod:`mmtl.utils.model_card`. Nothing in a
+    checkpoint is run or built as a type; a checkpoint without a card needs its config.
 
-    Class names come from the checkpoint's ``meta.dataset_meta`` (written by training), or
-    from ``classes`` in the config's test dataset, so that inference needs no dataset.
+    Class names come from the card, the checkpoint's ``meta.dataset_meta`` (written by
+    training) or ``classes`` in the config's test dataset, so that inference needs no dataset.
 
     Args:
         config (str | Config, optional): Config file or object; or a checkpoint when it is
             the only argument (its extension is not a config's).
-        checkpoint (str, optional): Checkpoint path or URL. Defaults to None (random init).
+        checkpoint (str, optional): Checkpoint path, URL or hub reference. Defaults to None
+            (random init).
         device (str | torch.device): Where to put the model. Defaults to ``'cpu'``; a model
             trained on GPU loads on a CPU-only machine.
         cfg_options (dict, optional): Overrides merged into the config. Defaults to None.
@@ -86,14 +86,23 @@ def init_model(
         torch.nn.Module: The model in eval mode, with ``_config`` and ``_dataset_meta`` set.
 
     Raises:
-        ConfigError: No config was given and the checkpoint carries none; or the
-            checkpoint does not fit the model (one line: counts and first names).
+        ConfigError: No config and no checkpoint; a checkpoint alone without a valid model
+            card; class names that are malformed or do not match the head; or a
+            checkpoint that does not fit the model (one line: counts and first names).
     """
     if checkpoint is None and config is not None and not is_config_path(config):
         config, checkpoint = None, config
-    loaded = _read_checkpoint(checkpoint) if checkpoint is not None else None
+    loaded = read_weights(checkpoint) if checkpoint is not None else None
+    card = None
     if config is None:
-        cfg = _checkpoint_config(loaded, checkpoint, cfg_options)
+        if loaded is None:
+            raise ConfigError('init_model needs a config file, a checkpoint, or both')
+        card = read_card(loaded, checkpoint)
+        cfg = card.to_config()
+        if cfg_options:
+            check_cfg_options(cfg, cfg_options)
+            cfg.merge_from_dict(cfg_options)
+        cfg = resolve_config(cfg)
     elif isinstance(config, str):
         cfg = load_config(config, cfg_options)
     else:  # a Config object is resolved too (idempotent): 'auto' sizes follow input_size
@@ -106,57 +115,38 @@ def init_model(
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
         model = MODELS.build(model_cfg)
 
-    dataset_meta: dict = {}
     if loaded is not None:
-        dataset_meta = _load_weights(model, loaded, checkpoint)
-    if not dataset_meta.get('classes'):
-        classes = _config_classes(cfg)
-        if classes is not None:
-            dataset_meta['classes'] = classes
+        load_into(model, loaded, 'exact', source=checkpoint, purpose='inference')
+    classes = _checkpoint_classes(loaded, card, checkpoint) or _config_classes(cfg)
+    num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
+    if classes is not None and num_classes is not None and len(classes) != num_classes:
+        raise ConfigError(
+            f'{checkpoint or "the config"} names {len(classes)} classes for a head of '
+            f'{num_classes}: give the class names of this model (classes in the config)'
+        )
     model._config = cfg
-    model._dataset_meta = dataset_meta
+    model._dataset_meta = {'classes': classes} if classes is not None else {}
     return model.to(device).eval()
 
 
-def _read_checkpoint(checkpoint: str) -> dict:
-    """The checkpoint, read through mmtl's safe loader (every scheme)."""
-    register_checkpoint_schemes()  # covers schemes registered after ``import mmtl``
-    loaded = _load_checkpoint(checkpoint, map_location='cpu', logger='silent')
-    if not isinstance(loaded, dict):
-        raise ConfigError(f'checkpoint {checkpoint} holds no state_dict')
-    return loaded
-
-
-def _checkpoint_config(loaded: Optional[dict], checkpoint: Optional[str], cfg_options) -> Config:
-    """The config inside a checkpoint (read as data), with ``cfg_options`` merged."""
+def _checkpoint_classes(loaded: Optional[dict], card, source: Optional[str]) -> Optional[tuple]:
+    """Class names a checkpoint carries (its card's, or ``meta.dataset_meta``'s), checked."""
+    if card is not None:
+        return card.classes
     if loaded is None:
-        raise ConfigError('init_model needs a config file, a checkpoint, or both')
-    cfg = embedded_config(loaded, checkpoint)
-    if cfg is None:
-        raise ConfigError(
-            f'checkpoint {checkpoint} carries no config in its meta (not written by an '
-            f'mmengine training run); name the config too: CONFIG {checkpoint}'
-        )
-    if cfg_options:
-        check_cfg_options(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
-    return cfg
-
-
-def _load_weights(model: torch.nn.Module, loaded: dict, checkpoint: str) -> dict:
-    """Load every weight of a checkpoint into ``model``, after checking that they fit.
-
-    Returns:
-        dict: The checkpoint's ``meta.dataset_meta`` (class names), or empty.
-
-    Raises:
-        CheckpointFitError: The checkpoint's weights do not fit the model (missing,
-            unexpected or differently shaped tensors: a wrong config or ``num_classes``),
-            or hold NaN/Inf; one line.
-    """
-    check_exact_fit(loaded, model.state_dict(), checkpoint, 'inference')
-    _load_checkpoint_to_model(model, loaded, strict=True, logger='silent')
-    return dict((loaded.get('meta') or {}).get('dataset_meta') or {})
+        return None
+    try:
+        card_classes = read_card(loaded, source).classes
+    except ModelCardError:
+        card_classes = None
+    if card_classes is not None:
+        return card_classes
+    meta = loaded.get('meta')
+    dataset_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
+    classes = dataset_meta.get('classes') if isinstance(dataset_meta, dict) else None
+    if classes is None:
+        return None
+    return check_class_names(classes, source, 'meta.dataset_meta.classes')
 
 
 def _config_classes(cfg: Config) -> Optional[tuple]:

@@ -17,7 +17,7 @@ from mmtl.utils.cli import ConfigError
 from mmtl.utils.config import read_config
 from mmtl.utils.dist import setup_cpu_distributed, uses_cuda
 from mmtl.utils.fileio import atomic_open
-from mmtl.utils.hf_hub import is_hub_ref, resolve_hub_checkpoint
+from mmtl.utils.hf_hub import hub_weights_path, is_hub_ref
 
 
 def default_work_dir(config_path: str) -> str:
@@ -290,7 +290,7 @@ def check_load_from(cfg: Config) -> None:
     if is_url(load_from):
         cfg.load_from = download_checkpoint(load_from)
     elif is_hub_ref(load_from):  # hf-hub:timm/<name>, timm://<name>: the local HF cache
-        cfg.load_from = resolve_hub_checkpoint(load_from)
+        cfg.load_from = hub_weights_path(load_from)
     elif '://' not in load_from and not osp.isfile(osp.expanduser(load_from)):
         raise ConfigError(f'load_from: checkpoint file not found: {load_from}')
 

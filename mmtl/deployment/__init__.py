@@ -2,23 +2,27 @@
 
 :mod:`mmtl.deployment.onnx_inferencer` imports only numpy, OpenCV and onnxruntime; load it by
 file path (as ``tools/deployment/onnx_infer.py`` does) to keep mmengine out of the process.
-Exporters and pipeline-step converters are registries of :mod:`mmtl.registry`
-(``EXPORTERS``, ``DEPLOY_STEP_CONVERTERS``): add a format with
-``@EXPORTERS.register_module('name')`` on an :class:`Exporter` subclass.
+Exporters and pipeline-step converters are plain tables (``EXPORTERS``, ``STEP_CONVERTERS``):
+add a format with ``@register_exporter('name')`` on an :class:`Exporter` subclass, a step with
+``@register_step_converter('Transform')``.
 """
-
-from mmtl.registry import DEPLOY_STEP_CONVERTERS, EXPORTERS
 
 from .errors import ExportError, ModuleCallTracker
 from .export import PARITY_ATOL, PARITY_RTOL, export_classifier, export_module
-from .exporters import DEFAULT_OPSET, Exporter, build_exporter, export_formats, register_exporter
+from .exporters import (
+    DEFAULT_OPSET,
+    EXPORTERS,
+    Exporter,
+    build_exporter,
+    export_formats,
+    register_exporter,
+)
 from .meta import STEP_CONVERTERS, build_deploy_meta, pipeline_to_steps, register_step_converter
 from .onnx_inferencer import DEPLOY_META_FILE, PREPROCESS_STEPS, OnnxClassifier
 from .wrapper import ExportableClassifier
 
 __all__ = [
     'DEFAULT_OPSET',
-    'DEPLOY_STEP_CONVERTERS',
     'DEPLOY_META_FILE',
     'EXPORTERS',
     'ExportError',

@@ -13,8 +13,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from mmtl.registry import EXPORTERS
-
 #: Default ONNX opset: supported by onnxruntime >= 1.12 and by every op MobileNet/ResNet use.
 DEFAULT_OPSET = 17
 
@@ -23,7 +21,7 @@ class Exporter:
     """Writes a module to one format and runs the written file.
 
     Subclasses are registered in :data:`mmtl.registry.EXPORTERS` under their format name
-    (``--format``), e.g. ``@EXPORTERS.register_module('tflite')``.
+    (``--format``), e.g. ``@register_exporter('tflite')``.
 
     Attributes:
         suffix (str): Model file extension.
@@ -62,29 +60,37 @@ class Exporter:
         raise NotImplementedError
 
 
+#: Exporter classes by format name (``export.py --format``).
+EXPORTERS: Dict[str, Type['Exporter']] = {}
+
+
 def register_exporter(name: str) -> Callable[[Type[Exporter]], Type[Exporter]]:
-    """Class decorator registering an exporter in :data:`mmtl.registry.EXPORTERS`.
+    """Class decorator adding an exporter to :data:`EXPORTERS` under a format name.
 
     Args:
         name (str): The format name (``--format``).
 
     Returns:
-        callable: ``EXPORTERS.register_module(name)``.
+        callable: The decorator (it returns the class unchanged).
     """
-    return EXPORTERS.register_module(name)
+
+    def wrap(exporter: Type[Exporter]) -> Type[Exporter]:
+        EXPORTERS[name] = exporter
+        return exporter
+
+    return wrap
 
 
 def export_formats() -> list:
-    """The registered format names, sorted (imports the registry's modules first)."""
-    EXPORTERS.import_from_location()
-    return sorted(EXPORTERS.module_dict)
+    """The registered format names, sorted."""
+    return sorted(EXPORTERS)
 
 
 def build_exporter(export_format: str) -> Exporter:
     """The exporter for a format name.
 
     Args:
-        export_format (str): A name in :data:`mmtl.registry.EXPORTERS`.
+        export_format (str): A name in :data:`EXPORTERS`.
 
     Returns:
         Exporter: A new exporter.
@@ -92,13 +98,12 @@ def build_exporter(export_format: str) -> Exporter:
     Raises:
         KeyError: An unknown format, naming the known ones.
     """
-    # module_dict, not EXPORTERS.get: get() would try to import an unknown name as a module.
-    if export_format not in export_formats():
+    if export_format not in EXPORTERS:
         raise KeyError(f'unknown export format {export_format!r}; known: {export_formats()}')
-    return EXPORTERS.module_dict[export_format]()
+    return EXPORTERS[export_format]()
 
 
-@EXPORTERS.register_module('onnx')
+@register_exporter('onnx')
 class OnnxExporter(Exporter):
     """ONNX through ``torch.onnx.export`` (TorchScript-based), run back with onnxruntime."""
 
@@ -137,7 +142,7 @@ class OnnxExporter(Exporter):
         return run
 
 
-@EXPORTERS.register_module('torchscript')
+@register_exporter('torchscript')
 class TorchScriptExporter(Exporter):
     """TorchScript by ``torch.jit.trace``, run back with ``torch.jit.load``."""
 

@@ -5,11 +5,10 @@ that :mod:`mmtl.deployment.onnx_inferencer` replays with OpenCV, and the data pr
 gives the mean, std and channel order.
 """
 
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from mmtl.registry import DEPLOY_STEP_CONVERTERS
 from mmtl.utils.config import innermost_dataset
 
 #: Pipeline transforms that only load or pack data: no preprocessing step to replay. The
@@ -20,20 +19,25 @@ PASS_THROUGH_TRANSFORMS = ('LoadImageFromFile', 'LoadImage', 'PackInputs', 'Pack
 StepConverter = Callable[[dict], dict]
 
 #: Converters from a test-pipeline transform config to a ``deploy.json`` step, by the
-#: transform's ``type`` (the registry :data:`mmtl.registry.DEPLOY_STEP_CONVERTERS`).
-STEP_CONVERTERS = DEPLOY_STEP_CONVERTERS
+#: transform's ``type``.
+STEP_CONVERTERS: Dict[str, StepConverter] = {}
 
 
 def register_step_converter(name: str) -> Callable[[StepConverter], StepConverter]:
-    """Decorator registering a converter in :data:`mmtl.registry.DEPLOY_STEP_CONVERTERS`.
+    """Decorator adding a converter to :data:`STEP_CONVERTERS`.
 
     Args:
         name (str): The transform ``type`` it converts.
 
     Returns:
-        callable: ``DEPLOY_STEP_CONVERTERS.register_module(name)``.
+        callable: The decorator (it returns the function unchanged).
     """
-    return DEPLOY_STEP_CONVERTERS.register_module(name)
+
+    def wrap(converter: StepConverter) -> StepConverter:
+        STEP_CONVERTERS[name] = converter
+        return converter
+
+    return wrap
 
 
 def _pair(value, key: str, transform: str) -> List[int]:
@@ -54,7 +58,7 @@ def _check_cv2_backend(transform: dict) -> None:
         )
 
 
-@DEPLOY_STEP_CONVERTERS.register_module('Resize')
+@register_step_converter('Resize')
 def _convert_resize(transform: dict) -> dict:
     _check_cv2_backend(transform)
     if transform.get('keep_ratio') or transform.get('scale') is None:
@@ -66,7 +70,7 @@ def _convert_resize(transform: dict) -> dict:
     return dict(type='resize', size=size, interpolation=transform.get('interpolation', 'bilinear'))
 
 
-@DEPLOY_STEP_CONVERTERS.register_module('ResizeEdge')
+@register_step_converter('ResizeEdge')
 def _convert_resize_edge(transform: dict) -> dict:
     _check_cv2_backend(transform)
     return dict(
@@ -77,7 +81,7 @@ def _convert_resize_edge(transform: dict) -> dict:
     )
 
 
-@DEPLOY_STEP_CONVERTERS.register_module('CenterCrop')
+@register_step_converter('CenterCrop')
 def _convert_center_crop(transform: dict) -> dict:
     if transform.get('auto_pad'):
         raise ValueError('test pipeline CenterCrop: auto_pad=True cannot be exported')
@@ -100,13 +104,12 @@ def pipeline_to_steps(pipeline: Sequence[dict]) -> List[dict]:
         )
         if name in PASS_THROUGH_TRANSFORMS:
             continue
-        converters = DEPLOY_STEP_CONVERTERS.module_dict
-        if name not in converters:
+        if name not in STEP_CONVERTERS:
             raise ValueError(
                 f'test pipeline transform {name!r} has no deployment equivalent; '
-                f'exportable transforms: {sorted(converters)}'
+                f'exportable transforms: {sorted(STEP_CONVERTERS)}'
             )
-        steps.append(converters[name](dict(transform)))
+        steps.append(STEP_CONVERTERS[name](dict(transform)))
     return steps
 
 

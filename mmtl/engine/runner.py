@@ -4,7 +4,6 @@ that counts gradient accumulation."""
 import contextlib
 import contextvars
 import copy
-import logging
 from typing import Callable, Dict, Iterator, List, Optional, Union
 
 from mmengine.config import Config
@@ -12,23 +11,16 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.runner import BaseLoop, Runner
-from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 from torch.utils.data import DataLoader
 
 from mmtl.engine.hooks.class_weight_hook import add_class_weight_hook
 from mmtl.registry import RUNNERS
-from mmtl.utils.checkpoint import register_checkpoint_schemes
 from mmtl.utils.config_checks import validate_config
 from mmtl.utils.config_semantics import resolve_config
 from mmtl.utils.errors import ConfigError, UserError
+from mmtl.utils.model_card import CARD_KEY, card_from_config
 
-from .checkpoint_fit import (
-    PARTIAL_LOAD_KEY,
-    CheckpointFitError,
-    check_exact_fit,
-    check_transfer_fit,
-    drop_executable_meta,
-)
+from .loading import PARTIAL_LOAD_KEY, load_into, read_weights
 
 #: The config as written, while :meth:`MMTLRunner.from_cfg` builds a Runner from its
 #: resolved copy (the Runner dumps the former and runs the latter).
@@ -268,10 +260,6 @@ class MMTLRunner(Runner):
     # Checkpoint loading (owned by the checkpoint-trust work; kept apart from the rest)
     # ----------------------------------------------------------------------------------------
 
-    #: The fit of a loaded checkpoint is checked and reported here, so
-    #: :class:`~mmtl.engine.hooks.CheckpointLoadReportHook` stays quiet.
-    reports_checkpoint_fit = True
-
     def resume(self, filename: str, *args, **kwargs) -> None:
         """mmengine's resume, with the checkpoint checked as for resuming (exact fit)."""
         self._mmtl_resuming = True
@@ -315,39 +303,73 @@ class MMTLRunner(Runner):
         strict: bool = False,
         revise_keys: list = [(r'^module.', '')],  # noqa: B006  (mmengine's signature)
     ) -> dict:
-        """Load a checkpoint through mmtl's safe loader and check that it fits the model.
+        """Load a checkpoint through mmtl's safe loader and :func:`~.loading.load_into`.
 
-        Testing and resuming need every tensor (:func:`check_exact_fit`); ``load_from`` for
-        training needs the backbone (:func:`check_transfer_fit`, ``load_from_partial`` in
-        the config allows less). One line reports the result; mmengine's own mismatch dump
-        is not printed. A ``meta['config']`` entry (which mmengine's resume would run as
-        Python) is dropped.
+        Testing and resuming need every tensor (``'exact'``); ``load_from`` for training
+        needs the backbone (``'transfer'``; ``load_from_partial`` in the config allows less).
+        One line reports the result; mmengine's own mismatch dump is not printed. ``strict``
+        is mmengine's argument and has no effect: the rule decides.
 
         Raises:
             CheckpointFitError: The checkpoint does not fit (one line).
         """
-        register_checkpoint_schemes()  # covers schemes registered after ``import mmtl``
-        checkpoint = _load_checkpoint(filename, map_location=map_location, logger='silent')
-        if not isinstance(checkpoint, dict):
-            raise CheckpointFitError(f'checkpoint {filename} holds no state_dict')
-        drop_executable_meta(checkpoint, filename, self.logger)
+        del strict
+        checkpoint = read_weights(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        model_state = model.state_dict()
         if getattr(self, '_mmtl_resuming', False):
-            check_exact_fit(checkpoint, model_state, filename, 'resuming', revise_keys)
-        elif self._building_for_training():
-            allow = bool(self.cfg.get(PARTIAL_LOAD_KEY, False))
-            _, line, warn = check_transfer_fit(
-                checkpoint, model_state, filename, allow, revise_keys
+            load_into(
+                model,
+                checkpoint,
+                'exact',
+                source=filename,
+                purpose='resuming',
+                revise_keys=revise_keys,
             )
-            self.logger.log(logging.WARNING if warn else logging.INFO, line)
+        elif self._building_for_training():
+            load_into(
+                model,
+                checkpoint,
+                'transfer',
+                source=filename,
+                allow_partial=bool(self.cfg.get(PARTIAL_LOAD_KEY, False)),
+                revise_keys=revise_keys,
+                logger=self.logger,
+            )
         else:
-            check_exact_fit(checkpoint, model_state, filename, 'testing', revise_keys)
-        _load_checkpoint_to_model(model, checkpoint, strict, 'silent', revise_keys)
+            load_into(model, checkpoint, 'exact', source=filename, revise_keys=revise_keys)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
+
+    def save_checkpoint(
+        self, out_dir: str, filename: str, *args, meta: Optional[dict] = None, **kwargs
+    ) -> None:
+        """mmengine's save, with the model card in ``meta`` when the model has one.
+
+        The card (see :mod:`mmtl.utils.model_card`) lets ``init_model(CKPT)``, ``infer.py
+        CKPT`` and ``export.py CKPT`` rebuild the model from mmtl's own configs; a model
+        outside mmtl's base configs gets none, said once in the log.
+        """
+        meta = dict(meta or {})
+        card = self._model_card()
+        if card is not None:
+            meta[CARD_KEY] = card
+        super().save_checkpoint(out_dir, filename, *args, meta=meta, **kwargs)
+
+    def _model_card(self) -> Optional[dict]:
+        if not hasattr(self, '_card'):
+            classes = None
+            dataset = getattr(self.train_dataloader, 'dataset', None)
+            if dataset is not None:
+                classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+            card, reason = card_from_config(self.cfg, classes)
+            self._card = card.to_dict() if card is not None else None
+            if card is None:
+                self.logger.info(
+                    f'Checkpoints carry no model card ({reason}): use them with this config.'
+                )
+        return self._card
 
 
 # The root registry too, so that ``runner_type='MMTLRunner'`` builds through mmengine's own

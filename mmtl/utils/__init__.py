@@ -20,7 +20,6 @@ _LAZY_NAMES = {
     'is_url': 'checkpoint',
     'load_config': 'config',
     'register_all_modules': 'setup_env',
-    'register_checkpoint_schemes': 'checkpoint',
     'safe_torch_load': 'checkpoint',
     'validate_config': 'config',
 }

@@ -4,8 +4,8 @@ torch >= 2.6 unpickles with ``weights_only=True`` by default, and mmengine 0.10.
 ``torch.load``, so its own checkpoints (which hold a ``HistoryBuffer`` and numpy scalars) fail
 to load. mmtl keeps ``weights_only=True`` and allows exactly the extra types that mmengine and
 mmpretrain checkpoints contain; anything else is refused with an error naming the file and
-the type. The loaders are registered as mmengine checkpoint schemes, so ``load_from``,
-``resume`` and ``--checkpoint`` all go through them.
+the type. :mod:`mmtl.engine.loading` registers them as mmengine's checkpoint schemes, so
+``load_from``, ``resume`` and ``--checkpoint`` all go through them.
 
 mmengine's own scheme loaders (``torchvision://``, ``modelzoo://``, ``open-mmlab://``,
 ``openmmlab://``, ``mmcls://``, ``pavi://``, ``s3://``, ``petrel://``) call its module-level
@@ -29,7 +29,6 @@ import numpy as np
 import torch
 from mmengine.dist import barrier, get_dist_info
 from mmengine.logging import HistoryBuffer
-from mmengine.runner import CheckpointLoader
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
 from .errors import CheckpointError
@@ -54,10 +53,6 @@ class NotACheckpointError(CheckpointError, ValueError):
 
 class CheckpointDownloadError(CheckpointError, RuntimeError):
     """A checkpoint URL is not in the local cache and could not be downloaded."""
-
-
-class UnsupportedSchemeError(CheckpointError, ValueError):
-    """A checkpoint address uses a scheme that mmtl has no safe loader for."""
 
 
 class TrustedCheckpointsError(CheckpointError, ValueError):
@@ -224,11 +219,50 @@ def safe_torch_load(
     return _safe_load(filename, name or repr(filename), map_location, None)
 
 
+def check_zip_records(f: IO[bytes], name: str) -> None:
+    """Refuse a torch zip whose records would take more memory than the file holds.
+
+    torch writes its records uncompressed, and allocates each record at its declared size
+    before reading it: a small file whose records are compressed, or declare more bytes than
+    they hold, would take gigabytes before torch noticed.
+
+    Args:
+        f (file): The seekable checkpoint file (left at its start).
+        name (str): What to call it in messages.
+
+    Raises:
+        NotACheckpointError: A record is compressed or larger than the file.
+    """
+    size = f.seek(0, os.SEEK_END)
+    f.seek(0)
+    try:
+        with zipfile.ZipFile(f) as archive:
+            records = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise NotACheckpointError(f'not a checkpoint: {name} (damaged zip: {err})') from None
+    finally:
+        f.seek(0)
+    for record in records:
+        if record.compress_type != zipfile.ZIP_STORED or record.file_size > size:
+            raise NotACheckpointError(
+                f'not a checkpoint: {name} (record {ascii(record.filename)[:80]} is compressed '
+                f'or declares {record.file_size} bytes in a {size}-byte file; torch writes '
+                f'neither)'
+            )
+    declared = sum(record.file_size for record in records)
+    if declared > size:
+        raise NotACheckpointError(
+            f'not a checkpoint: {name} (its records declare {declared} bytes in a {size}-byte file)'
+        )
+
+
 def _safe_load(f: IO[bytes], name: str, map_location: Any, real_path: Optional[str]) -> Any:
     trusted = _trusted_checkpoint_paths()
     kind, reason = checkpoint_format(f)
     if kind is None:
         raise NotACheckpointError(f'not a checkpoint: {name} ({reason})')
+    if kind == 'zip':
+        check_zip_records(f, name)
     try:
         if real_path is not None and real_path in trusted:
             # The user listed this very file as trusted (see TRUSTED_CHECKPOINTS_ENV).
@@ -284,6 +318,40 @@ def cached_checkpoint_path(url: str) -> str:
     return osp.join(checkpoint_cache_dir(), osp.basename(urlparse(url).path))
 
 
+def is_offline() -> bool:
+    """Whether downloads are off: ``MMTL_OFFLINE`` (or huggingface's ``HF_HUB_OFFLINE``) set."""
+    return any(
+        os.environ.get(name, '0') not in ('', '0') for name in (OFFLINE_ENV, 'HF_HUB_OFFLINE')
+    )
+
+
+def rank_zero_first(fetch: Callable[[], str]) -> str:
+    """Run ``fetch`` on rank 0 first, then on the other ranks (which find its cache).
+
+    The one download pattern of mmtl: in a distributed run only rank 0 downloads, the other
+    ranks wait at a barrier and then read what it cached.
+
+    Args:
+        fetch (Callable): Returns the local path of the file, downloading it if needed.
+
+    Returns:
+        str: What ``fetch`` returned on this rank.
+    """
+    rank, world_size = get_dist_info()
+    if world_size == 1:
+        return fetch()
+    path, error = None, None
+    if rank == 0:
+        try:
+            path = fetch()
+        except CheckpointError as err:
+            error = err
+    barrier()
+    if error is not None:
+        raise error
+    return path if path is not None else fetch()
+
+
 def download_checkpoint(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> str:
     """Return the local path of ``url``'s checkpoint, downloading it once into the cache.
 
@@ -300,22 +368,19 @@ def download_checkpoint(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> str:
         CheckpointDownloadError: The file is not cached and the download failed.
     """
     target = cached_checkpoint_path(url)
-    rank, world_size = get_dist_info()
-    if rank == 0 and not osp.isfile(target):
-        _download(url, target, timeout)
-    if world_size > 1:
-        barrier()
-    if not osp.isfile(target):
-        raise CheckpointDownloadError(
-            f'rank {rank}: {target} missing after rank 0 downloaded {url}'
-        )
-    return target
+
+    def fetch() -> str:
+        if not osp.isfile(target):
+            _download(url, target, timeout)
+        return target
+
+    return rank_zero_first(fetch)
 
 
 def _download(url: str, target: str, timeout: float) -> None:
     try:
-        if os.environ.get(OFFLINE_ENV, '0') not in ('', '0'):
-            raise OSError(f'{OFFLINE_ENV} is set, downloads are off')
+        if is_offline():
+            raise OSError(f'{OFFLINE_ENV} or HF_HUB_OFFLINE is set, downloads are off')
         print(f'Downloading {url} to {target}', flush=True)
         with (
             urllib.request.urlopen(url, timeout=timeout) as response,
@@ -363,7 +428,7 @@ def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
             ) from None
     else:
         checkpoint = safe_torch_load(filename, map_location=map_location)
-    return _convert_torchvision(_require_mapping(checkpoint, filename), filename)
+    return _require_mapping(checkpoint, filename)
 
 
 def load_url_checkpoint(
@@ -373,17 +438,7 @@ def load_url_checkpoint(
     del model_dir  # always the torch hub cache, so that users know where to drop files
     path = download_checkpoint(filename)
     checkpoint = safe_torch_load(path, map_location=map_location)
-    return _convert_torchvision(_require_mapping(checkpoint, path), filename)
-
-
-def _convert_torchvision(checkpoint: Any, source: str) -> Any:
-    """A torchvision/timm checkpoint converted to mmtl's layout (and logged); others unchanged."""
-    # The converters register themselves in CHECKPOINT_CONVERTERS (mmtl.models.converters).
-    # Imported on use: the converters' registry imports mmpretrain, which this module (imported
-    # by ``import mmtl``'s safe-loader registration) must not need.
-    from .checkpoint_converters import convert_checkpoint
-
-    return convert_checkpoint(checkpoint, source)
+    return _require_mapping(checkpoint, path)
 
 
 def _model_url(filename: str, prefix: str, urls: Dict[str, str], source: str) -> str:
@@ -450,8 +505,16 @@ def load_object_storage_scheme(
     return _require_mapping(checkpoint, filename)
 
 
-#: Every checkpoint scheme mmengine 0.10.7 registers, and mmtl's safe loader for it. The
-#: prefixes are mmengine's own (some are regular expressions), so that they replace its loaders.
+def load_hub_scheme(filename: str, map_location: Any = None) -> Any:
+    """``hf-hub:<org>/<name>`` and ``timm://<name>``: the hub cache (huggingface_hub), safely."""
+    from .hf_hub import hub_weights_path
+
+    return load_local_checkpoint(hub_weights_path(filename), map_location=map_location)
+
+
+#: Every checkpoint scheme mmengine 0.10.7 registers, plus the hub's, and mmtl's safe loader
+#: for it. The prefixes are mmengine's own (some are regular expressions), so that they
+#: replace its loaders.
 SAFE_SCHEME_LOADERS: Dict[Tuple[str, ...], Callable] = {
     ('',): load_local_checkpoint,
     ('http://', 'https://'): load_url_checkpoint,
@@ -460,58 +523,8 @@ SAFE_SCHEME_LOADERS: Dict[Tuple[str, ...], Callable] = {
     ('mmcls://',): load_mmcls_scheme,
     ('pavi://',): load_pavi_scheme,
     (r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): load_object_storage_scheme,
+    ('hf-hub:', 'timm://'): load_hub_scheme,
 }
-
-
-def register_safe_scheme(prefixes: Union[str, Tuple[str, ...]], loader: Callable) -> None:
-    """Add a checkpoint scheme whose loader goes through :func:`safe_torch_load`.
-
-    The way for mmtl's own modules (and plugins) to add a scheme: a loader registered with
-    mmengine's ``CheckpointLoader.register_scheme`` directly is replaced by a refusal the
-    next time :func:`register_checkpoint_schemes` runs (before every load).
-
-    Args:
-        prefixes (str | tuple): The prefix(es), as for ``CheckpointLoader.register_scheme``.
-        loader (Callable): ``loader(filename, map_location=None) -> dict``; it must read
-            files only through :func:`safe_torch_load` (or safetensors).
-    """
-    prefixes = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
-    SAFE_SCHEME_LOADERS[prefixes] = loader
-    CheckpointLoader.register_scheme(prefixes=list(prefixes), loader=loader, force=True)
-
-
-def _refuse_scheme(filename: str, map_location: Any = None) -> Any:
-    """Loader for a scheme another package registered and mmtl cannot load safely."""
-    raise UnsupportedSchemeError(
-        f'{filename}: mmtl has no safe loader for this scheme (its own loader could unpickle '
-        f'code); download the file and pass its local path instead'
-    )
-
-
-def _safe_loaders() -> set:
-    return set(SAFE_SCHEME_LOADERS.values()) | {_refuse_scheme}
-
-
-def register_checkpoint_schemes() -> None:
-    """Make every mmengine checkpoint scheme load through mmtl's safe loaders.
-
-    Each prefix in :data:`SAFE_SCHEME_LOADERS` is (re)registered; any other prefix found in
-    ``CheckpointLoader._schemes`` (registered by another package) is refused. Safe to call
-    again: loaders register idempotently, so calling this just before a load covers schemes
-    registered after ``import mmtl``.
-    """
-    for prefixes, loader in SAFE_SCHEME_LOADERS.items():
-        CheckpointLoader.register_scheme(prefixes=list(prefixes), loader=loader, force=True)
-    safe = _safe_loaders()
-    for prefix, loader in list(CheckpointLoader._schemes.items()):
-        if loader not in safe:
-            CheckpointLoader.register_scheme(prefixes=prefix, loader=_refuse_scheme, force=True)
-
-
-def unsafe_checkpoint_schemes() -> List[str]:
-    """Prefixes whose registered loader is not one of mmtl's (empty after registration)."""
-    safe = _safe_loaders()
-    return [p for p, loader in CheckpointLoader._schemes.items() if loader not in safe]
 
 
 def is_url(path: Optional[str]) -> bool:

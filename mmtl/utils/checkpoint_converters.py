@@ -1,10 +1,8 @@
-"""The plug-in point where checkpoints in other libraries' layouts are converted on load.
+"""Where checkpoints in other libraries' layouts are converted on load.
 
-The safe checkpoint loader (:mod:`mmtl.utils.checkpoint`) hands every loaded checkpoint to
-:func:`convert_checkpoint`, which offers it to the functions registered in
-:data:`mmtl.registry.CHECKPOINT_CONVERTERS` (``mmtl.models.converters`` registers the timm and
-torchvision ones when it is imported; the registry's ``locations`` import it on demand). The
-loader itself imports nothing from ``mmtl.models``.
+mmtl's one load path (:mod:`mmtl.engine.loading`) hands every checkpoint it reads to
+:func:`convert_checkpoint`, which offers it to the functions in :data:`CHECKPOINT_CONVERTERS`
+in order (``mmtl.models.converters`` adds the timm and torchvision ones when imported).
 
 A converter is called as ``converter(state_dict, meta, source)``:
 
@@ -18,11 +16,13 @@ It returns None when the checkpoint is not its business, or an mmengine checkpoi
 when it recognised the checkpoint but could not convert it (it then says why in the log).
 """
 
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import torch
 
-from mmtl.registry import CHECKPOINT_CONVERTERS
+Converter = Callable[[Mapping[str, torch.Tensor], dict, str], Optional[dict]]
+#: Converter name -> function, tried in insertion order.
+CHECKPOINT_CONVERTERS: Dict[str, Converter] = {}
 
 
 def split_checkpoint(checkpoint: Any) -> Optional[Tuple[Mapping[str, torch.Tensor], dict]]:
@@ -70,8 +70,7 @@ def convert_checkpoint(checkpoint: Any, source: str) -> Any:
     if parts is None:
         return checkpoint
     state_dict, meta = parts
-    CHECKPOINT_CONVERTERS.import_from_location()
-    for converter in CHECKPOINT_CONVERTERS.module_dict.values():
+    for converter in CHECKPOINT_CONVERTERS.values():
         result = converter(state_dict, meta, source)
         if result is not None:
             return result

@@ -118,18 +118,14 @@ def registered_types(type_name: Any) -> List[Tuple[str, Any]]:
 
     Returns:
         list: Possibly several (the same name in different registries); empty if unknown.
-        Look-up tables (:data:`mmtl.registry.LOOKUP_REGISTRIES`) are left out: nothing is
-        built from a config through them.
     """
     if not isinstance(type_name, str):
         return [('', type_name)] if callable(type_name) else []
-    from mmtl.registry import LOOKUP_REGISTRIES
-
     bare = type_name.rpartition('.')[2]
     return [
         (registry.name, registry.module_dict[bare])
         for registry in _registries()
-        if bare in registry.module_dict and registry not in LOOKUP_REGISTRIES
+        if bare in registry.module_dict
     ]
 
 

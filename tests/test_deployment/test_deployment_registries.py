@@ -1,44 +1,27 @@
-"""Deployment exporters and step converters are mmengine registries in mmtl.registry (#15)."""
-
-import subprocess
-import sys
+"""Deployment exporters and pipeline-step converters are plain tables a user extends."""
 
 import pytest
-from mmengine.config import Config
-from mmengine.registry import Registry
-
-from mmtl.utils.config_keys import check_config_keys
-from mmtl.utils.errors import ConfigError
 
 
 @pytest.fixture
-def registries():
-    from mmtl.registry import DEPLOY_STEP_CONVERTERS, EXPORTERS
+def tables():
+    from mmtl.deployment import EXPORTERS, STEP_CONVERTERS
 
-    yield EXPORTERS, DEPLOY_STEP_CONVERTERS
-    for registry, name in ((EXPORTERS, 'toyformat'), (DEPLOY_STEP_CONVERTERS, 'ToyCrop')):
-        registry._module_dict.pop(name, None)
-
-
-def test_they_are_mmengine_registry_nodes_of_mmtl(registries):
-    import mmtl.deployment as deployment
-
-    for registry in registries:
-        assert isinstance(registry, Registry) and registry.scope == 'mmtl'
-    exporters, steps = registries
-    assert deployment.EXPORTERS is exporters and deployment.STEP_CONVERTERS is steps
-    exporters.import_from_location()
-    steps.import_from_location()
-    assert {'onnx', 'torchscript'} <= set(exporters.module_dict)
-    assert {'Resize', 'ResizeEdge', 'CenterCrop'} <= set(steps.module_dict)
+    yield EXPORTERS, STEP_CONVERTERS
+    EXPORTERS.pop('toyformat', None)
+    STEP_CONVERTERS.pop('ToyCrop', None)
 
 
-def test_a_user_exporter_is_registered_like_everything_else(registries):
-    from mmtl.deployment import Exporter, build_exporter, export_formats
+def test_the_built_in_entries_are_there(tables):
+    exporters, steps = tables
+    assert {'onnx', 'torchscript'} <= set(exporters)
+    assert {'Resize', 'ResizeEdge', 'CenterCrop'} <= set(steps)
 
-    exporters, _ = registries
 
-    @exporters.register_module('toyformat')
+def test_a_user_exporter_is_registered_like_the_built_in_ones(tables):
+    from mmtl.deployment import Exporter, build_exporter, export_formats, register_exporter
+
+    @register_exporter('toyformat')
     class ToyExporter(Exporter):
         suffix = '.toy'
 
@@ -48,12 +31,10 @@ def test_a_user_exporter_is_registered_like_everything_else(registries):
         build_exporter('tflite')
 
 
-def test_a_user_step_converter_reaches_deploy_json(registries):
-    from mmtl.deployment import pipeline_to_steps
+def test_a_user_step_converter_reaches_deploy_json(tables):
+    from mmtl.deployment import pipeline_to_steps, register_step_converter
 
-    _, steps = registries
-
-    @steps.register_module('ToyCrop')
+    @register_step_converter('ToyCrop')
     def toy_crop(transform: dict) -> dict:
         return dict(type='center_crop', size=[transform['side'], transform['side']])
 
@@ -65,24 +46,8 @@ def test_a_user_step_converter_reaches_deploy_json(registries):
     assert pipeline_to_steps(pipeline) == [dict(type='center_crop', size=[5, 5])]
 
 
-def test_config_checks_see_the_names_but_not_the_converters_signatures():
-    from mmtl.utils.config_checks import registry_type_names
+def test_an_unknown_transform_names_the_exportable_ones():
+    from mmtl.deployment import pipeline_to_steps
 
-    known = registry_type_names()
-    assert 'onnx' in known and known['onnx'].name == 'exporter'
-    # DEPLOY_STEP_CONVERTERS['Resize'] takes ``transform``: not a key of the Resize transform.
-    cfg = Config(dict(test_pipeline=[dict(type='Resize', scale=8, transform=1)]))
-    with pytest.raises(ConfigError, match=r'test_pipeline\.0\.transform: Resize takes no argument'):
-        check_config_keys(cfg)
-
-
-def test_the_registry_nodes_import_no_deployment_module():
-    code = (
-        'import sys; from mmtl.registry import EXPORTERS, DEPLOY_STEP_CONVERTERS; '
-        "print(sorted(m for m in sys.modules if m.startswith('mmtl.deployment')))"
-    )
-    result = subprocess.run(
-        [sys.executable, '-c', code], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == '[]'
+    with pytest.raises(ValueError, match=r"'Solarize'.*'CenterCrop'.*'Resize'"):
+        pipeline_to_steps([dict(type='Solarize', thr=128)])

@@ -1,5 +1,6 @@
-"""A checkpoint that does not fit the model is refused in one line; the expected head swap of
-fine-tuning is one INFO line; and a checkpoint's own config (``meta.cfg``) is read as data.
+"""One load path (``load_into``): a checkpoint that does not fit the model is refused in one
+line; the expected head swap of fine-tuning is one INFO line; ``init_model(CKPT)`` builds the
+model from the checkpoint's model card.
 
 The checkpoints are made here from mmtl's base models with random weights: a 3-class and a
 5-class MobileNet-v2 (the digits config), a ResNet-18 (another architecture), one with a NaN.
@@ -18,15 +19,11 @@ from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, import_tool, run_comma
 
 from mmtl.apis import inference_model, init_model
 from mmtl.apis.runner_setup import build_runner, prepare_train_config
-from mmtl.engine.checkpoint_fit import CheckpointFitError, check_transfer_fit, compare_checkpoint
+from mmtl.engine.loading import CheckpointFitError, compare_checkpoint, load_into
 from mmtl.registry import MODELS
 from mmtl.utils import load_config
-from mmtl.utils.checkpoint_config import (
-    EmbeddedConfigError,
-    embedded_config,
-    parse_literal_config,
-)
 from mmtl.utils.cli import train_parser
+from mmtl.utils.model_card import CARD_KEY, card_from_config
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 RESNET18 = osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'resnet18.py')
@@ -46,7 +43,9 @@ def ckpts(tmp_path_factory, digits_root):
     for name, classes in (('mbv2_3', 3), ('mbv2_5', 5)):
         cfg = load_config(DIGITS_CONFIG, options(digits_root, classes))
         model = init_model(cfg)
-        meta = {'cfg': cfg.pretty_text, 'dataset_meta': {'classes': CLASSES}}
+        card, reason = card_from_config(cfg, [str(i) for i in range(classes)])
+        assert card is not None, reason
+        meta = {'cfg': cfg.pretty_text, CARD_KEY: card.to_dict()}
         paths[name] = str(out / f'{name}.pth')
         torch.save({'meta': meta, 'state_dict': model.state_dict()}, paths[name])
     with DefaultScope.overwrite_default_scope('mmtl'):
@@ -73,16 +72,15 @@ def test_init_model_refuses_another_head_size_in_one_short_line(ckpts, digits_ro
     assert '\n' not in message and len(message) < 800, message  # was a 10 KB key list
     assert '312 of 314 model tensors fit; 0 missing, 0 unexpected, 2 of another shape' in message
     assert 'head.fc.bias: checkpoint [5], model [3]' in message
-    assert 'trained as MobileNetV2(widen_factor=1.0), 5 classes (config in its meta)' in message
+    assert 'trained as mobilenet_v2_1x with 5 classes (its model card)' in message
     assert 'set model.head.num_classes=5' in message
 
 
-def test_init_model_names_the_architecture_of_a_checkpoint_without_config(ckpts, digits_root):
+def test_init_model_refuses_another_architecture_in_one_line(ckpts, digits_root):
     with pytest.raises(CheckpointFitError) as info:
         init_model(DIGITS_CONFIG, ckpts['resnet18'], cfg_options=options(digits_root))
     message = str(info.value)
     assert '0 of 314 model tensors fit; 260 missing (backbone.conv1.bn.bias' in message
-    assert "looks like mmtl's resnet18 (backbone layout)" in message
     assert '\n' not in message and len(message) < 800
 
 
@@ -183,7 +181,6 @@ def test_load_from_another_architecture_stops_before_training(
         runner.train()
     message = str(info.value)
     assert 'loads only 0 of 260 backbone tensors (0 %)' in message
-    assert "looks like mmtl's resnet18" in message
     assert 'load_from_partial=True' in message
     assert runner.iter == 0 and not glob.glob(str(tmp_path / 'wd' / '*.pth'))
 
@@ -238,22 +235,47 @@ def test_resume_refuses_another_architecture_and_never_runs_meta_config(
         runner.resume(ckpts['resnet18'])
 
 
+class Toy(torch.nn.Module):
+    """A model with a 20-tensor backbone and a 3-class head, as dotted state-dict keys."""
+
+    def __init__(self, classes: int = 3) -> None:
+        super().__init__()
+        self.backbone = torch.nn.Module()
+        for i in range(20):
+            self.backbone.register_parameter(f'w{i}', torch.nn.Parameter(torch.zeros(2)))
+        self.head = torch.nn.Module()
+        self.head.fc = torch.nn.Linear(2, classes, bias=False)
+
+
 def test_transfer_fit_counts_only_the_backbone():
-    backbone = {f'backbone.w{i}': torch.zeros(2) for i in range(20)}
-    model = {**backbone, 'head.fc.weight': torch.zeros(3, 2)}
-    ckpt = {k: v for k, v in list(backbone.items())[:19]}  # 19 of 20: 95 %
-    ckpt['head.fc.weight'] = torch.zeros(7, 2)
-    fit, line, warn = check_transfer_fit({'state_dict': ckpt}, model, 'x.pth')
-    assert fit.fraction_loaded('backbone.') == (19, 20) and warn
+    model = Toy()
+    ckpt = {f'backbone.w{i}': torch.ones(2) for i in range(19)}  # 19 of 20: 95 %
+    ckpt['head.fc.weight'] = torch.ones(7, 2)
+    fit = load_into(model, {'state_dict': ckpt}, 'transfer', source='x.pth')
+    assert fit.fraction_loaded('backbone.') == (19, 20) and fit.warn
+    assert torch.equal(model.backbone.w0, torch.ones(2)) and model.head.fc.weight.abs().sum() != 14
     del ckpt['backbone.w0']  # 18 of 20: 90 %
     with pytest.raises(CheckpointFitError, match='loads only 18 of 20 backbone tensors'):
-        check_transfer_fit({'state_dict': ckpt}, model, 'x.pth')
-    fit = compare_checkpoint({'module.backbone.w1': torch.zeros(2)}, model)
+        load_into(Toy(), {'state_dict': ckpt}, 'transfer', source='x.pth')
+    fit = compare_checkpoint({'module.backbone.w1': torch.zeros(2)}, model.state_dict())
     assert fit.loaded == ['backbone.w1']  # mmengine's default key revision applies
 
 
+def test_exact_fit_loads_everything_or_nothing():
+    full = Toy(7).state_dict()
+    with pytest.raises(
+        CheckpointFitError, match=r'for inference\): 20 of 21 model tensors fit.*1 of another shape'
+    ):
+        load_into(Toy(), {'state_dict': full}, 'exact', source='a.pth', purpose='inference')
+    model = Toy(7)
+    fit = load_into(model, {'state_dict': {k: v + 1 for k, v in full.items()}}, 'exact')
+    assert fit.exact and torch.equal(model.backbone.w3, torch.ones(2))
+    with pytest.raises(ValueError, match="mode must be one of \\('exact', 'transfer'\\)"):
+        load_into(model, {'state_dict': full}, 'partial')
+
+
 # --------------------------------------------------------------------------------------------
-# The checkpoint knows its config: init_model(CKPT), infer.py CKPT IMAGES, export.py CKPT
+# The checkpoint's model card: init_model(CKPT), infer.py CKPT IMAGES, export.py CKPT
 # --------------------------------------------------------------------------------------------
 
 
@@ -269,8 +291,8 @@ def test_init_model_from_the_checkpoint_alone_equals_config_and_checkpoint(ckpts
     assert alone[0]['pred_class'] in CLASSES
 
 
-def test_init_model_without_a_config_in_the_checkpoint_says_so(ckpts):
-    with pytest.raises(Exception, match='carries no config in its meta'):
+def test_init_model_without_a_card_asks_for_the_config(ckpts):
+    with pytest.raises(Exception, match='carries no mmtl model card.*give its config too'):
         init_model(ckpts['resnet18'])
 
 
@@ -282,7 +304,7 @@ def test_infer_tool_takes_the_checkpoint_alone_and_cfg_options(ckpts, digits_roo
     argv = [DIGITS_CONFIG, ckpts['mbv2_3'], image, '--no-progress', '--cfg-options']
     assert infer.main(argv + [f'data_root={digits_root}', 'model.head.num_classes=3']) == 0
     assert capsys.readouterr().out == alone and image in alone
-    # --cfg-options reaches the embedded config: a 5-class head no longer fits.
+    # --cfg-options reaches the card's config: a 5-class head no longer fits.
     argv = [ckpts['mbv2_3'], image, '--no-progress', '--cfg-options', 'model.head.num_classes=5']
     assert infer.main(argv) == 1
     assert 'It was trained for 3 classes and the config builds 5' in capsys.readouterr().err
@@ -300,49 +322,13 @@ def test_export_tool_takes_the_checkpoint_alone(ckpts, tmp_path):
     assert osp.isfile(out / 'model.onnx') and osp.isfile(out / 'deploy.json')
 
 
-# --------------------------------------------------------------------------------------------
-# The embedded config is data: nothing in it runs
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize('path', sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '*.py'))))
-def test_literal_parse_reads_every_shipped_config_as_mmengine_does(path):
-    text = Config.fromfile(path).pretty_text
-    assert parse_literal_config(text) == Config.fromstring(text, '.py').to_dict()
-
-
-CODE_IN_CONFIG = {
-    'import': 'import os\nmodel = dict(type="ImageClassifier")\n',
-    'call': 'model = dict(type="ImageClassifier", x=__import__("os").system("touch {m}"))\n',
-    'statement': "exec(\"open('{m}', 'w')\")\n",
-    'lambda': 'model = dict(type="ImageClassifier", f=(lambda: 0))\n',
-    'unregistered type': 'model = dict(type="subprocess.call", args="touch {m}", shell=True)\n',
-    'bare module type': 'model = dict(type="antigravity")\n',
-}
-
-
-@pytest.mark.parametrize('kind', sorted(CODE_IN_CONFIG))
-def test_code_in_an_embedded_config_is_refused_and_never_run(tmp_path, kind):
-    marker = tmp_path / 'ran'
-    text = CODE_IN_CONFIG[kind].format(m=marker)
-    with pytest.raises(EmbeddedConfigError, match='pass the config file explicitly|not plain'):
-        embedded_config({'meta': {'cfg': text}}, 'evil.pth')
-    assert not marker.exists()
-    # and init_model, given the checkpoint alone, refuses it the same way
-    path = str(tmp_path / 'evil.pth')
-    torch.save({'meta': {'cfg': text}, 'state_dict': {}}, path)
-    with pytest.raises(EmbeddedConfigError):
-        init_model(path)
-    assert not marker.exists()
-
-
 def test_transfer_refuses_non_finite_weights_it_would_load_but_not_a_skipped_head():
-    model = {'backbone.w': torch.zeros(2), 'head.fc.weight': torch.zeros(3, 2)}
     head = torch.full((7, 2), float('nan'))  # another shape: skipped, so harmless
-    fit, _, _ = check_transfer_fit(
-        {'state_dict': {'backbone.w': torch.ones(2), 'head.fc.weight': head}}, model, 'a.pth'
-    )
+    ckpt = {f'backbone.w{i}': torch.ones(2) for i in range(20)}
+    fit = load_into(Toy(), {'state_dict': {**ckpt, 'head.fc.weight': head}}, 'transfer')
     assert fit.non_finite == []
-    bad = {'backbone.w': torch.tensor([1.0, float('inf')])}
-    with pytest.raises(CheckpointFitError, match=r'NaN/Inf values in 1 tensor\(s\) \(backbone.w\)'):
-        check_transfer_fit({'state_dict': bad}, model, 'b.pth')
+    ckpt['backbone.w4'] = torch.tensor([1.0, float('inf')])
+    with pytest.raises(
+        CheckpointFitError, match=r'NaN/Inf values in 1 tensor\(s\) \(backbone.w4\)'
+    ):
+        load_into(Toy(), {'state_dict': ckpt}, 'transfer', source='b.pth')

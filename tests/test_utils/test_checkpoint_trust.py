@@ -21,17 +21,17 @@ from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint
 from mmtl_testing import REPO_ROOT, import_tool
 
-import mmtl  # noqa: F401  (registers mmtl's checkpoint loaders in mmengine)
+from mmtl.engine.loading import (  # registers mmtl's checkpoint loaders in mmengine
+    UnsupportedSchemeError,
+    register_checkpoint_schemes,
+    unsafe_checkpoint_schemes,
+)
 from mmtl.utils import NotACheckpointError, UnsafeCheckpointError
-from mmtl.utils import checkpoint as mmtl_checkpoint
 from mmtl.utils.checkpoint import (
     SAFE_SCHEME_LOADERS,
     TrustedCheckpointsError,
-    UnsupportedSchemeError,
     cached_checkpoint_path,
-    register_checkpoint_schemes,
     safe_torch_load,
-    unsafe_checkpoint_schemes,
 )
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
@@ -344,17 +344,3 @@ def test_a_file_that_is_no_checkpoint_is_named_as_such(tmp_path, kind):
     assert message.startswith(f'not a checkpoint: {path}')
     assert 'could run code' not in message and '\n' not in message
     assert not isinstance(info.value, UnsafeCheckpointError)
-
-
-def test_a_scheme_added_through_register_safe_scheme_survives(tmp_path, monkeypatch):
-    monkeypatch.setattr(CheckpointLoader, '_schemes', dict(CheckpointLoader._schemes))
-    monkeypatch.setattr(mmtl_checkpoint, 'SAFE_SCHEME_LOADERS', dict(SAFE_SCHEME_LOADERS))
-    path = str(tmp_path / 'net.pth')
-    torch.save({'state_dict': {'w': torch.ones(1)}}, path)
-
-    def plugin_loader(filename, map_location=None):
-        return safe_torch_load(path, map_location=map_location)
-
-    mmtl_checkpoint.register_safe_scheme('plugin://', plugin_loader)
-    register_checkpoint_schemes()
-    assert CheckpointLoader.load_checkpoint('plugin://net')['state_dict']['w'].item() == 1.0

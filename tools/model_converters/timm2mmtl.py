@@ -34,10 +34,10 @@ def load_state_dict(src: str) -> tuple:
     from mmtl.utils import safe_torch_load
     from mmtl.utils.checkpoint_converters import split_checkpoint
     from mmtl.utils.cli import ConfigError
-    from mmtl.utils.hf_hub import is_hub_ref, resolve_hub_checkpoint
+    from mmtl.utils.hf_hub import hub_weights_path, is_hub_ref
     from mmtl.utils.safetensors_io import is_safetensors, load_safetensors
 
-    path = resolve_hub_checkpoint(src) if is_hub_ref(src) else src
+    path = hub_weights_path(src) if is_hub_ref(src) else src
     checkpoint = load_safetensors(path) if is_safetensors(path) else safe_torch_load(path)
     parts = split_checkpoint(checkpoint)
     if parts is None:

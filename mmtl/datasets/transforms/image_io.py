@@ -172,41 +172,9 @@ def open_pillow(data: bytes, name: str = '<bytes>') -> Image.Image:
 ModeConverter = Callable[[Image.Image, Color], np.ndarray]
 
 
-class _PlainModeTable:
-    """The converter table when this file is loaded by path (the ONNX runner, no mmtl).
-
-    It answers the part of mmengine's ``Registry`` that this module uses
-    (``register_module``, ``get``, ``module_dict``), so the code below serves both.
-    """
-
-    def __init__(self) -> None:
-        self.module_dict: Dict[str, ModeConverter] = {}
-
-    def register_module(self, name: list, module: ModeConverter) -> ModeConverter:
-        for mode in name:
-            if mode in self.module_dict:
-                raise KeyError(f'{mode} is already registered in mode converter')
-            self.module_dict[mode] = module
-        return module
-
-    def get(self, mode: str) -> Optional[ModeConverter]:
-        return self.module_dict.get(mode)
-
-
-def _mode_table():
-    """mmtl's ``MODE_CONVERTERS`` registry inside the package, a plain table loaded by path.
-
-    Loaded by file path (``__name__`` is not ``mmtl.datasets.transforms.image_io``) the
-    module must import nothing of mmtl's, nor mmengine (the ONNX runner runs without them).
-    """
-    if __name__.startswith('mmtl.'):
-        from mmtl.lookup_registries import MODE_CONVERTERS as registry
-
-        return registry
-    return _PlainModeTable()
-
-
-MODE_CONVERTERS = _mode_table()
+#: Pillow colour mode -> function ``(image, background) -> RGB uint8 array``. A plain dict:
+#: the ONNX runner loads this file by path, without mmtl or mmengine.
+MODE_CONVERTERS: Dict[str, ModeConverter] = {}
 
 
 def register_mode(*modes: str) -> Callable[[ModeConverter], ModeConverter]:
@@ -220,7 +188,11 @@ def register_mode(*modes: str) -> Callable[[ModeConverter], ModeConverter]:
     """
 
     def wrap(func: ModeConverter) -> ModeConverter:
-        return MODE_CONVERTERS.register_module(name=list(modes), module=func)
+        for mode in modes:
+            if mode in MODE_CONVERTERS:
+                raise KeyError(f'{mode} is already registered in mode converter')
+            MODE_CONVERTERS[mode] = func
+        return func
 
     return wrap
 
@@ -288,7 +260,7 @@ def pil_to_bgr(img: Image.Image, background: Color = (255, 255, 255)) -> np.ndar
     converter = MODE_CONVERTERS.get(img.mode)
     if converter is None:
         raise ValueError(
-            f'unsupported image mode {img.mode!r}; supported: {sorted(MODE_CONVERTERS.module_dict)}'
+            f'unsupported image mode {img.mode!r}; supported: {sorted(MODE_CONVERTERS)}'
         )
     rgb = converter(img, background)
     return np.ascontiguousarray(rgb[:, :, ::-1])

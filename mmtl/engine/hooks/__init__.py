@@ -1,6 +1,5 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend, CheckpointWriteError
 from .channels_last_hook import ChannelsLastHook
-from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state_dicts
 from .class_weight_hook import ClassWeightHook, add_class_weight_hook
 from .effective_lr_hook import EffectiveLrHook, describe_param_groups
 from .graceful_stop_hook import GracefulStopHook, TrainingInterrupted
@@ -16,7 +15,6 @@ __all__ = [
     'AtomicCheckpointHook',
     'AtomicLocalBackend',
     'ChannelsLastHook',
-    'CheckpointLoadReportHook',
     'CheckpointWriteError',
     'ClassWeightHook',
     'EffectiveLrHook',
@@ -31,7 +29,6 @@ __all__ = [
     'add_class_weight_hook',
     'TrainingInterrupted',
     'WarmupFloorHook',
-    'compare_state_dicts',
     'describe_param_groups',
     'normalization_mismatch',
 ]

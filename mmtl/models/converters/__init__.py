@@ -1,12 +1,12 @@
 """Converters from other checkpoint layouts (timm, torchvision) to mmtl's (mmpretrain's) models.
 
-Both plug into the safe checkpoint loader through :data:`mmtl.registry.CHECKPOINT_CONVERTERS`
-(see :mod:`mmtl.utils.checkpoint_converters`), tried in the order registered here: timm first,
-since a timm ResNet or DenseNet has torchvision's layout and only the timm converter can tell
-(from the files beside it) that it came from timm.
+Both plug into mmtl's load path through the table
+:data:`mmtl.utils.checkpoint_converters.CHECKPOINT_CONVERTERS`, tried in the order added
+here: timm first, since a timm ResNet or DenseNet has torchvision's layout and only the timm
+converter can tell (from the files beside it) that it came from timm.
 """
 
-from mmtl.registry import CHECKPOINT_CONVERTERS
+from mmtl.utils.checkpoint_converters import CHECKPOINT_CONVERTERS, convert_checkpoint
 
 from .timm import (
     TIMM_LAYOUTS,
@@ -29,16 +29,15 @@ from .torchvision import (
     torchvision_to_mmtl_checkpoint,
 )
 
-CHECKPOINT_CONVERTERS.register_module('timm', module=convert_if_timm, force=True)
-CHECKPOINT_CONVERTERS.register_module(
-    'torchvision', module=torchvision_checkpoint_converter, force=True
-)
+CHECKPOINT_CONVERTERS['timm'] = convert_if_timm
+CHECKPOINT_CONVERTERS['torchvision'] = torchvision_checkpoint_converter
 
 __all__ = [
     'TIMM_LAYOUTS',
     'TIMM_MODEL_NAMES',
     'TORCHVISION_CONVERTERS',
     'TorchvisionConverter',
+    'convert_checkpoint',
     'convert_if_timm',
     'convert_if_torchvision',
     'convert_timm_state_dict',

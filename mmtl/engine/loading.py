@@ -1,0 +1,438 @@
+"""The one way mmtl reads a checkpoint and puts its weights into a model.
+
+:func:`read_weights` reads through mmtl's safe loaders (registered here as mmengine's
+checkpoint schemes, converting torchvision/timm layouts) and :func:`load_into` loads.
+
+Every caller (the Runner's ``load_from`` / ``resume`` / test, ``init_model``, ``get_model``,
+the advisor) reads the checkpoint through mmtl's safe loader and loads it here, under one of
+two rules, with one report:
+
+- ``'exact'`` (testing, inference, resume): every tensor of the model comes from the
+  checkpoint, with its shape, and the checkpoint holds no others (a BatchNorm's
+  ``num_batches_tracked`` may be missing). Anything else is refused in one line.
+- ``'transfer'`` (``load_from`` when training, pretrained weights): the head may differ (new
+  classes: it keeps its initial values, and the report says so), but the backbone must load
+  (almost) fully, else training would start from random weights. ``allow_partial`` (the
+  config's ``load_from_partial``) accepts less, with a warning.
+
+Non-finite (NaN/Inf) tensors are refused under both rules when they would be loaded.
+"""
+
+import logging
+import math
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.runner import CheckpointLoader
+
+from mmtl.models.converters import convert_checkpoint
+from mmtl.utils.checkpoint import SAFE_SCHEME_LOADERS, NotACheckpointError
+from mmtl.utils.errors import CheckpointError, ConfigError
+from mmtl.utils.model_card import ModelCardError, read_card
+
+#: The config key that allows ``load_from`` to load only part of the backbone.
+PARTIAL_LOAD_KEY = 'load_from_partial'
+#: Share of the model's backbone tensors a transfer must load (with the right shape).
+MIN_BACKBONE_FRACTION = 0.95
+BACKBONE_PREFIX = 'backbone.'
+HEAD_PREFIX = 'head.'
+#: Model tensors a checkpoint may lack (written by newer torch versions only).
+OPTIONAL_SUFFIXES = ('num_batches_tracked',)
+#: Names listed per group in a message.
+SHOWN = 3
+#: mmengine's default key revision: weights saved from a wrapped model.
+DEFAULT_REVISE_KEYS = ((r'^module\.', ''),)
+MODES = ('exact', 'transfer')
+
+
+class CheckpointFitError(CheckpointError, ConfigError):
+    """A checkpoint's tensors do not fit the model (or hold NaN/Inf)."""
+
+
+class UnsupportedSchemeError(CheckpointError, ValueError):
+    """A checkpoint address uses a scheme that mmtl has no safe loader for."""
+
+
+# --------------------------------------------------------------------------------------------
+# Reading: mmtl's safe loaders as mmengine's checkpoint schemes
+# --------------------------------------------------------------------------------------------
+
+
+def _converting(loader: Callable) -> Callable:
+    """``loader``, then the torchvision/timm layout converted to mmtl's."""
+
+    def load(filename: str, map_location: Any = None, *args, **kwargs) -> Any:
+        return convert_checkpoint(loader(filename, map_location=map_location), filename)
+
+    load.__qualname__ = f'converting({loader.__name__})'
+    return load
+
+
+#: mmengine scheme prefixes -> mmtl's safe, converting loader.
+SCHEME_LOADERS: Dict[Tuple[str, ...], Callable] = {
+    prefixes: _converting(loader) for prefixes, loader in SAFE_SCHEME_LOADERS.items()
+}
+
+
+def _refuse_scheme(filename: str, map_location: Any = None, *args, **kwargs) -> Any:
+    """Loader for a scheme another package registered and mmtl cannot load safely."""
+    raise UnsupportedSchemeError(
+        f'{filename}: mmtl has no safe loader for this scheme (its own loader could unpickle '
+        f'code); download the file and pass its local path instead'
+    )
+
+
+def _mmtl_loaders() -> set:
+    return set(SCHEME_LOADERS.values()) | {_refuse_scheme}
+
+
+def register_checkpoint_schemes() -> None:
+    """Make every mmengine checkpoint scheme load through mmtl's safe loaders.
+
+    Each prefix of :data:`SCHEME_LOADERS` is (re)registered; any other prefix found in
+    ``CheckpointLoader._schemes`` (registered by another package) is refused. Run when this
+    module is imported (``mmtl.engine`` imports it, and mmtl's base runtime config imports
+    ``mmtl.engine``), and again by :func:`read_weights` before every load, so that a scheme
+    registered later is covered too.
+    """
+    for prefixes, loader in SCHEME_LOADERS.items():
+        CheckpointLoader.register_scheme(prefixes=list(prefixes), loader=loader, force=True)
+    mmtl_loaders = _mmtl_loaders()
+    for prefix, loader in list(CheckpointLoader._schemes.items()):
+        if loader not in mmtl_loaders:
+            CheckpointLoader.register_scheme(prefixes=prefix, loader=_refuse_scheme, force=True)
+
+
+def unsafe_checkpoint_schemes() -> List[str]:
+    """Prefixes whose registered loader is not one of mmtl's (empty after registration)."""
+    mmtl_loaders = _mmtl_loaders()
+    return [p for p, loader in CheckpointLoader._schemes.items() if loader not in mmtl_loaders]
+
+
+def read_weights(source: str, map_location: Any = 'cpu') -> dict:
+    """Read a checkpoint through mmtl's safe loaders, in mmtl's layout.
+
+    The one entry point for reading checkpoints: every mmtl load goes through it.
+    ``meta['config']`` (which mmengine's resume would run as Python) is dropped.
+
+    Args:
+        source (str): A local path, an ``http(s)://`` URL, an mmengine scheme or a hub
+            reference (``hf-hub:``, ``timm://``).
+        map_location: Passed to :func:`torch.load`. Defaults to ``'cpu'``.
+
+    Returns:
+        dict: The checkpoint (a torchvision/timm layout converted, see
+        :mod:`mmtl.models.converters`).
+
+    Raises:
+        CheckpointError: The file is unsafe, no checkpoint, not downloadable, or of an
+            unsupported scheme (one line).
+        FileNotFoundError: A local path that does not exist.
+    """
+    register_checkpoint_schemes()
+    checkpoint = CheckpointLoader.load_checkpoint(
+        source, map_location=map_location, logger='silent'
+    )
+    if not isinstance(checkpoint, dict):
+        raise NotACheckpointError(
+            f'not a checkpoint: {source} (holds a {type(checkpoint).__name__}, not a dict of '
+            f'weights)'
+        )
+    meta = checkpoint.get('meta')
+    if isinstance(meta, dict):
+        meta.pop('config', None)
+    return checkpoint
+
+
+@dataclass
+class CheckpointFit:
+    """How the tensors of a checkpoint map onto a model's ``state_dict``.
+
+    Attributes:
+        loaded (list): Same name and shape.
+        other_shape (dict): Same name, another shape: ``name -> (checkpoint, model)``.
+        missing (list): In the model only (optional ones excluded).
+        unexpected (list): In the checkpoint only.
+        non_finite (list): Loaded tensors holding NaN or Inf.
+        model_keys (list): Every key of the model.
+        report (str): The one line that says what loading did.
+        warn (bool): Whether the report is a warning (more than the expected head swap).
+    """
+
+    loaded: List[str] = field(default_factory=list)
+    other_shape: Dict[str, Tuple[tuple, tuple]] = field(default_factory=dict)
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+    non_finite: List[str] = field(default_factory=list)
+    model_keys: List[str] = field(default_factory=list)
+    report: str = ''
+    warn: bool = False
+
+    @property
+    def exact(self) -> bool:
+        """Whether every model tensor loads and nothing is left over."""
+        return not (self.other_shape or self.missing or self.unexpected)
+
+    def fraction_loaded(self, prefix: str) -> Tuple[int, int]:
+        """``(loaded, total)`` model tensors under ``prefix``."""
+        loaded = set(self.loaded)
+        total = [k for k in self.model_keys if k.startswith(prefix) and not _optional(k)]
+        return sum(k in loaded for k in total), len(total)
+
+    def summary(self) -> str:
+        """``'310 of 312 model tensors fit; 2 missing (head.fc.weight, ...), ...'``."""
+        shapes = [
+            f'{k}: checkpoint {list(a)}, model {list(b)}' for k, (a, b) in self.other_shape.items()
+        ]
+        parts = [
+            _group('missing', self.missing),
+            _group('unexpected', self.unexpected),
+            _group('of another shape', shapes),
+        ]
+        return f'{len(self.loaded)} of {len(self.model_keys)} model tensors fit; ' + ', '.join(
+            parts
+        )
+
+
+def _optional(key: str) -> bool:
+    return key.endswith(OPTIONAL_SUFFIXES)
+
+
+def _group(name: str, items: Sequence[str], shown: int = SHOWN) -> str:
+    listed = ', '.join(items[:shown]) + (', ...' if len(items) > shown else '')
+    return f'{len(items)} {name}' + (f' ({listed})' if items else '')
+
+
+def checkpoint_state_dict(checkpoint: Mapping) -> Mapping[str, Any]:
+    """The weights of a checkpoint: its ``state_dict``, or the mapping itself."""
+    state = checkpoint.get('state_dict', checkpoint)
+    return state if isinstance(state, Mapping) else {}
+
+
+def revise(state: Mapping[str, Any], revise_keys: Sequence = DEFAULT_REVISE_KEYS) -> Dict:
+    """Apply mmengine's ``revise_keys`` (pattern, replacement) pairs to the key names."""
+    revised = dict(state)
+    for pattern, replacement in revise_keys:
+        revised = {re.sub(pattern, replacement, k): v for k, v in revised.items()}
+    return revised
+
+
+def compare_checkpoint(
+    checkpoint: Mapping,
+    model_state: Mapping[str, torch.Tensor],
+    revise_keys: Sequence = DEFAULT_REVISE_KEYS,
+) -> CheckpointFit:
+    """Sort the checkpoint's tensors by what loading them into the model does.
+
+    Args:
+        checkpoint (Mapping): A loaded checkpoint (with ``state_dict``) or a state dict.
+        model_state (Mapping): The model's ``state_dict()``.
+        revise_keys (Sequence): Key revisions applied before matching (mmengine's).
+
+    Returns:
+        CheckpointFit: The groups, each sorted.
+    """
+    state = revise(checkpoint_state_dict(checkpoint), revise_keys)
+    common = state.keys() & model_state.keys()
+    other = {
+        k: (tuple(getattr(state[k], 'shape', ())), tuple(model_state[k].shape))
+        for k in common
+        if not torch.is_tensor(state[k]) or state[k].shape != model_state[k].shape
+    }
+    loaded = sorted(common - other.keys())
+    non_finite = [
+        k
+        for k in loaded
+        if state[k].is_floating_point() and state[k].numel() and not torch.isfinite(state[k]).all()
+    ]
+    return CheckpointFit(
+        loaded=loaded,
+        other_shape=dict(sorted(other.items())),
+        missing=sorted(k for k in model_state.keys() - state.keys() if not _optional(k)),
+        unexpected=sorted(state.keys() - model_state.keys()),
+        non_finite=non_finite,
+        model_keys=sorted(model_state.keys()),
+    )
+
+
+def trained_as(checkpoint: Mapping, source: str) -> Optional[str]:
+    """What a checkpoint was trained as, when it says (its model card) or its keys tell."""
+    try:
+        card = read_card(checkpoint, source)
+    except ModelCardError:
+        card = None
+    if card is not None:
+        return f'trained as {card.architecture} with {card.num_classes} classes (its model card)'
+    from mmtl.models.converters import detect_torchvision_arch
+
+    try:
+        arch = detect_torchvision_arch(checkpoint_state_dict(checkpoint))
+    except Exception:  # not a torchvision layout: nothing more to say
+        arch = None
+    return f'looks like torchvision {arch}' if arch else None
+
+
+def _refusal(source: str, what: str, fit: CheckpointFit, checkpoint: Mapping, hint: str) -> str:
+    origin = trained_as(checkpoint, source)
+    origin = f'; {origin}' if origin else ''
+    return f'checkpoint {source} {what}: {fit.summary()}{origin}. {hint}'
+
+
+def _exact_fit_hint(fit: CheckpointFit) -> str:
+    """Advice for a checkpoint that does not fit: the class count when only the head differs."""
+    head_only = not (fit.missing or fit.unexpected) and all(
+        k.startswith(HEAD_PREFIX) for k in fit.other_shape
+    )
+    biases = [shapes for k, shapes in fit.other_shape.items() if k.endswith('.bias')]
+    if head_only and biases and len(biases[-1][0]) == 1:
+        trained, built = biases[-1][0][0], biases[-1][1][0]
+        return (
+            f'It was trained for {trained} classes and the config builds {built}: set '
+            f'model.head.num_classes={trained}, or use the checkpoint of this config.'
+        )
+    return 'Use the config it was trained with (or the checkpoint of this config).'
+
+
+def _check_exact(fit: CheckpointFit, checkpoint: Mapping, source: str, purpose: str) -> None:
+    if not fit.exact:
+        what = f'does not fit the model built from the config (for {purpose})'
+        raise CheckpointFitError(_refusal(source, what, fit, checkpoint, _exact_fit_hint(fit)))
+    fit.report = f'checkpoint weights: all {len(fit.loaded)} tensors loaded from {source}'
+
+
+def _check_transfer(
+    fit: CheckpointFit, checkpoint: Mapping, source: str, allow_partial: bool
+) -> None:
+    prefix = BACKBONE_PREFIX if any(k.startswith(BACKBONE_PREFIX) for k in fit.model_keys) else ''
+    loaded, total = fit.fraction_loaded(prefix)
+    share = loaded / total if total else 1.0
+    part = f'{loaded} of {total} {prefix.rstrip(".") or "model"} tensors'
+    if share < MIN_BACKBONE_FRACTION and not allow_partial:
+        raise CheckpointFitError(
+            _refusal(
+                source,
+                f'loads only {part} ({math.floor(share * 100)} %)',
+                fit,
+                checkpoint,
+                "Training would start from random weights: use a checkpoint of the config's "
+                f'architecture, or set {PARTIAL_LOAD_KEY}=True to allow a partial load.',
+            )
+        )
+    outside_head = [
+        k
+        for k in [*fit.other_shape, *fit.missing, *fit.unexpected]
+        if not k.startswith(HEAD_PREFIX)
+    ]
+    fit.report = transfer_report(fit, source, part)
+    fit.warn = bool(outside_head) or share < MIN_BACKBONE_FRACTION
+
+
+def _shapes(fit: CheckpointFit, keys: Sequence[str]) -> List[str]:
+    return [f'{k} {fit.other_shape[k][0]} -> {fit.other_shape[k][1]}' for k in keys]
+
+
+def transfer_report(fit: CheckpointFit, source: str, part: str) -> str:
+    """One line: what a transfer load gave the model, the head swap named as such.
+
+    Args:
+        fit (CheckpointFit): The match.
+        source (str): The checkpoint's path.
+        part (str): ``'312 of 312 backbone tensors'``.
+
+    Returns:
+        str: ``checkpoint weights: N tensors loaded (...) from SRC; 2 skipped, shape differs
+        (the head starts fresh: ...): head.fc.weight (1000, 1280) -> (3, 1280), ...``.
+    """
+    line = f'checkpoint weights: {len(fit.loaded)} tensors loaded ({part}) from {source}'
+    head_note = '(the head starts fresh: new classes, as expected when fine-tuning)'
+    head_shape = [k for k in fit.other_shape if k.startswith(HEAD_PREFIX)]
+    other_shape = [k for k in fit.other_shape if not k.startswith(HEAD_PREFIX)]
+    if head_shape:
+        line += f'; {len(head_shape)} skipped, shape differs {head_note}: '
+        line += ', '.join(_shapes(fit, head_shape))
+    if other_shape:
+        line += f'; {len(other_shape)} skipped, shape differs (kept at initial values): '
+        line += _listing(_shapes(fit, other_shape))
+    head_missing = [k for k in fit.missing if k.startswith(HEAD_PREFIX)]
+    other_missing = [k for k in fit.missing if not k.startswith(HEAD_PREFIX)]
+    if head_missing:
+        note = head_note if not head_shape else '(head)'
+        line += f'; {len(head_missing)} missing {note}: {_listing(head_missing)}'
+    if other_missing:
+        line += f'; {len(other_missing)} missing (kept at initial values): '
+        line += _listing(other_missing)
+    if fit.unexpected:
+        line += f'; {len(fit.unexpected)} unexpected (unused): {_listing(fit.unexpected)}'
+    return line
+
+
+def _listing(items: Sequence[str], shown: int = 10) -> str:
+    return ', '.join(items[:shown]) + (', ...' if len(items) > shown else '')
+
+
+def load_into(
+    model: torch.nn.Module,
+    checkpoint: Union[str, Mapping],
+    mode: str = 'exact',
+    *,
+    source: Optional[str] = None,
+    purpose: str = 'testing',
+    allow_partial: bool = False,
+    revise_keys: Sequence = DEFAULT_REVISE_KEYS,
+    logger: Any = None,
+) -> CheckpointFit:
+    """Check that a checkpoint fits ``model`` under ``mode``'s rule, then load it.
+
+    Args:
+        model (torch.nn.Module): The (unwrapped) model.
+        checkpoint (str | Mapping): A path, URL or hub reference (read through mmtl's safe
+            loader), or a checkpoint already read that way.
+        mode (str): ``'exact'`` or ``'transfer'`` (see the module's docstring).
+        source (str, optional): What to call the checkpoint in messages. Defaults to the
+            path.
+        purpose (str): ``'testing'``, ``'inference'`` or ``'resuming'``, for messages of
+            the exact rule.
+        allow_partial (bool): Transfer only: accept a backbone that loads in part.
+        revise_keys (Sequence): mmengine's key revisions (``module.`` stripped by default).
+        logger (logging.Logger, optional): Where the one-line report goes. Defaults to
+            None: not logged.
+
+    Returns:
+        CheckpointFit: The match, with its ``report`` line.
+
+    Raises:
+        CheckpointFitError: The checkpoint does not fit under the rule, or a tensor to load
+            holds NaN/Inf (one line: counts, first names, what it was trained as).
+        ValueError: ``mode`` is not one of :data:`MODES`.
+    """
+    if mode not in MODES:
+        raise ValueError(f'load_into: mode must be one of {MODES}, got {mode!r}')
+    if isinstance(checkpoint, str):
+        source = source or checkpoint
+        checkpoint = read_weights(checkpoint)
+    source = source or 'the checkpoint'
+    fit = compare_checkpoint(checkpoint, model.state_dict(), revise_keys)
+    if mode == 'exact':
+        _check_exact(fit, checkpoint, source, purpose)
+    else:
+        _check_transfer(fit, checkpoint, source, allow_partial)
+    if fit.non_finite:
+        raise CheckpointFitError(
+            f'checkpoint {source} holds NaN/Inf values in {_group("tensor(s)", fit.non_finite)}'
+            f'; its predictions would be NaN (was it saved after training diverged?)'
+        )
+    state = checkpoint_state_dict(checkpoint)
+    revised = revise(state, revise_keys)
+    weights = OrderedDict((k, revised[k]) for k in fit.loaded)
+    # Module versions (e.g. BatchNorm's) travel with the weights, as in torch's own format.
+    weights._metadata = revise(getattr(state, '_metadata', None) or {}, revise_keys)
+    model.load_state_dict(weights, strict=False)
+    if logger is not None:
+        logger.log(logging.WARNING if fit.warn else logging.INFO, fit.report)
+    return fit
+
+
+register_checkpoint_schemes()
