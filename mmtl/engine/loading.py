@@ -29,8 +29,9 @@ import torch
 from mmengine.runner import CheckpointLoader
 
 from mmtl.models.converters import convert_checkpoint
-from mmtl.utils.checkpoint import SAFE_SCHEME_LOADERS, NotACheckpointError
+from mmtl.utils.checkpoint import SAFE_SCHEME_LOADERS, NotACheckpointError, load_local_checkpoint
 from mmtl.utils.errors import CheckpointError, ConfigError
+from mmtl.utils.hf_hub import HUB_PREFIX, TIMM_PREFIX, hub_weights_path
 from mmtl.utils.model_card import ModelCardError, read_card
 
 #: The config key that allows ``load_from`` to load only part of the backbone.
@@ -71,9 +72,16 @@ def _converting(loader: Callable) -> Callable:
     return load
 
 
+def _load_hub(filename: str, map_location: Any = None, *args, **kwargs) -> Any:
+    """``hf-hub:`` / ``timm://``: the file in the hub cache, converted (timm's files beside it)."""
+    path = hub_weights_path(filename)
+    return convert_checkpoint(load_local_checkpoint(path, map_location=map_location), path)
+
+
 #: mmengine scheme prefixes -> mmtl's safe, converting loader.
 SCHEME_LOADERS: Dict[Tuple[str, ...], Callable] = {
-    prefixes: _converting(loader) for prefixes, loader in SAFE_SCHEME_LOADERS.items()
+    **{prefixes: _converting(loader) for prefixes, loader in SAFE_SCHEME_LOADERS.items()},
+    (HUB_PREFIX, TIMM_PREFIX): _load_hub,
 }
 
 

@@ -505,15 +505,7 @@ def load_object_storage_scheme(
     return _require_mapping(checkpoint, filename)
 
 
-def load_hub_scheme(filename: str, map_location: Any = None) -> Any:
-    """``hf-hub:<org>/<name>`` and ``timm://<name>``: the hub cache (huggingface_hub), safely."""
-    from .hf_hub import hub_weights_path
-
-    return load_local_checkpoint(hub_weights_path(filename), map_location=map_location)
-
-
-#: Every checkpoint scheme mmengine 0.10.7 registers, plus the hub's, and mmtl's safe loader
-#: for it. The prefixes are mmengine's own (some are regular expressions), so that they
+#: Every checkpoint scheme mmengine 0.10.7 registers, and mmtl's safe loader for it. The prefixes are mmengine's own (some are regular expressions), so that they
 #: replace its loaders.
 SAFE_SCHEME_LOADERS: Dict[Tuple[str, ...], Callable] = {
     ('',): load_local_checkpoint,
@@ -523,7 +515,6 @@ SAFE_SCHEME_LOADERS: Dict[Tuple[str, ...], Callable] = {
     ('mmcls://',): load_mmcls_scheme,
     ('pavi://',): load_pavi_scheme,
     (r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): load_object_storage_scheme,
-    ('hf-hub:', 'timm://'): load_hub_scheme,
 }
 
 

@@ -24,6 +24,13 @@ WEIGHT_FILES = ('model.safetensors', 'pytorch_model.bin')
 CONFIG_FILE = 'config.json'
 #: The largest ``config.json`` read (a pretrained_cfg is a few kB).
 MAX_CONFIG_BYTES = 1 << 20
+#: What the hub's answers may put into cache paths: a commit is 40 hex digits, an ETag one
+#: token (a sha256 or a git object id, optionally quoted or weak).
+_HEADER_FORMS = {
+    'x-repo-commit': re.compile(r'[0-9a-f]{40}'),
+    'x-linked-etag': re.compile(r'(W/)?"?[\w.-]{1,128}"?'),
+    'etag': re.compile(r'(W/)?"?[\w.-]{1,128}"?'),
+}
 _REPO_ID = re.compile(r'[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}')
 #: A branch, tag or commit: no path separators beyond single ``/`` inside, no ``..``.
 _REVISION = re.compile(r'[\w.-]{1,100}(/[\w.-]{1,100}){0,4}')
@@ -94,6 +101,41 @@ def _missing_message(ref: str, repo_id: str, reason: str) -> str:
     )
 
 
+class UnsafeHubAnswerError(OSError):
+    """A hub server answered a header that would become a path outside the cache."""
+
+
+def check_hub_headers(response) -> None:
+    """Refuse a hub answer whose commit or ETag header is not a plain token.
+
+    huggingface_hub joins these headers into cache paths (``snapshots/<commit>``,
+    ``blobs/<etag>``); a hostile endpoint (a mirror in ``HF_ENDPOINT``) could otherwise write
+    outside the cache or repoint a branch.
+
+    Args:
+        response: An ``httpx`` response of the hub.
+
+    Raises:
+        UnsafeHubAnswerError: Naming the header (its value escaped and cut short).
+    """
+    for name, form in _HEADER_FORMS.items():
+        value = response.headers.get(name)
+        if value is not None and not form.fullmatch(value):
+            raise UnsafeHubAnswerError(
+                f'the hub server answered {name}: {ascii(value)[:80]}, which is no commit '
+                f'or ETag; refusing its file'
+            )
+
+
+def _checked_client():
+    """huggingface_hub's HTTP client, with :func:`check_hub_headers` on every answer."""
+    from huggingface_hub.utils._http import default_client_factory
+
+    client = default_client_factory()
+    client.event_hooks['response'] = [*client.event_hooks.get('response', []), check_hub_headers]
+    return client
+
+
 def hub_weights_path(ref: str) -> str:
     """The local weight file of a hub reference, downloaded once into the hub cache.
 
@@ -109,10 +151,11 @@ def hub_weights_path(ref: str) -> str:
         ConfigError: ``ref`` is malformed.
         CheckpointDownloadError: The weights are not cached and cannot be downloaded.
     """
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download, set_client_factory
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
     repo_id, revision = parse_hub_ref(ref)
+    set_client_factory(_checked_client)
 
     def download(name: str) -> str:
         return hf_hub_download(
@@ -120,6 +163,7 @@ def hub_weights_path(ref: str) -> str:
             name,
             revision=revision,
             cache_dir=hub_cache_dir(),
+            endpoint=os.environ.get('HF_ENDPOINT') or None,
             local_files_only=is_offline(),
         )
 

@@ -17,12 +17,12 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
 
-import mmtl  # noqa: F401  (registers the hf-hub: scheme and the converters)
 from mmtl.engine.hooks import PretrainedNormalizationHook, normalization_mismatch
+from mmtl.engine.loading import read_weights  # registers the hf-hub: scheme and the converters
 from mmtl.registry import MODELS
 from mmtl.utils.checkpoint import CheckpointDownloadError, safe_torch_load
 from mmtl.utils.cli import ConfigError
-from mmtl.utils.hf_hub import cached_hub_weights, parse_hub_ref, resolve_hub_checkpoint
+from mmtl.utils.hf_hub import hub_weights_path, parse_hub_ref
 
 timm = pytest.importorskip('timm')
 from safetensors.torch import save_file  # noqa: E402
@@ -93,17 +93,37 @@ def build_mmtl_model(base_config):
 def test_references_name_a_repository_and_revision():
     assert parse_hub_ref('hf-hub:timm/resnet50.a1_in1k') == ('timm/resnet50.a1_in1k', 'main')
     assert parse_hub_ref('timm://resnet50.a1_in1k@v2') == ('timm/resnet50.a1_in1k', 'v2')
+    assert parse_hub_ref('hf-hub:org/x@refs/pr/1') == ('org/x', 'refs/pr/1')
     with pytest.raises(ConfigError, match=r"load_from: 'hf-hub:resnet50' does not name a hub"):
         parse_hub_ref('hf-hub:resnet50')
+
+
+@pytest.mark.parametrize(
+    'ref',
+    [
+        'hf-hub:timm/x@../../../../tmp/evil',
+        'hf-hub:timm/x@main/../../evil',
+        'hf-hub:timm/x@/etc',
+        'hf-hub:timm/x@a b',
+        'hf-hub:timm/x@\x1b[2J',
+        'hf-hub:../../x',
+        'hf-hub:timm/..',
+    ],
+)
+def test_a_revision_or_repository_that_is_a_path_is_refused(ref):
+    with pytest.raises(ConfigError) as info:
+        parse_hub_ref(ref)
+    assert '\x1b' not in str(info.value) and '\n' not in str(info.value)
 
 
 def test_cached_weights_are_found_through_refs_and_snapshots(hf_home):
     model = timm_model('resnet18')
     path = put_in_hub_cache(hf_home, 'resnet18.a1_in1k', model)
-    assert resolve_hub_checkpoint('hf-hub:timm/resnet18.a1_in1k') == path
-    assert resolve_hub_checkpoint('timm://resnet18.a1_in1k') == path
-    assert resolve_hub_checkpoint(f'timm://resnet18.a1_in1k@{COMMIT}') == path
-    assert cached_hub_weights('timm/resnet18.a1_in1k', 'other-branch') is None
+    assert hub_weights_path('hf-hub:timm/resnet18.a1_in1k') == path
+    assert hub_weights_path('timm://resnet18.a1_in1k') == path
+    assert hub_weights_path(f'timm://resnet18.a1_in1k@{COMMIT}') == path
+    with pytest.raises(CheckpointDownloadError):
+        hub_weights_path('timm://resnet18.a1_in1k@other-branch')
 
 
 def test_hub_cache_variables_are_honoured(tmp_path, monkeypatch):
@@ -112,7 +132,8 @@ def test_hub_cache_variables_are_honoured(tmp_path, monkeypatch):
     monkeypatch.setenv('HF_HOME', str(tmp_path / 'unused'))
     monkeypatch.setenv('HUGGINGFACE_HUB_CACHE', str(tmp_path / 'elsewhere' / 'hub'))
     monkeypatch.delenv('HF_HUB_CACHE', raising=False)
-    assert cached_hub_weights('timm/resnet18.tv_in1k') == path
+    monkeypatch.setenv('MMTL_OFFLINE', '1')
+    assert hub_weights_path('timm://resnet18.tv_in1k') == path
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,7 +194,7 @@ def test_hub_reference_loads_converted_with_identical_logits(
 def test_without_config_json_the_cfg_comes_from_timms_default_cfgs(hf_home):
     """resnet34.ra4_e3600_r224_in1k was trained with mean = std = 0.5 (timm's default_cfgs)."""
     put_in_hub_cache(hf_home, 'resnet34.ra4_e3600_r224_in1k', timm_model('resnet34'), config=False)
-    checkpoint = mmtl.utils.hf_hub.load_hub_checkpoint('timm://resnet34.ra4_e3600_r224_in1k')
+    checkpoint = read_weights('timm://resnet34.ra4_e3600_r224_in1k')
     pretrained_cfg = checkpoint['meta']['pretrained_cfg']
     assert pretrained_cfg['model'] == 'resnet34.ra4_e3600_r224_in1k'
     assert tuple(pretrained_cfg['mean']) == tuple(pretrained_cfg['std']) == (0.5, 0.5, 0.5)
@@ -190,7 +211,7 @@ def test_unsupported_timm_model_from_the_hub_is_loaded_unconverted_with_a_warnin
     put_in_hub_cache(hf_home, 'resnet18d.ra2_in1k', model)
     logger = MMLogger.get_instance('hub_unsupported', log_file=str(tmp_path / 'log.txt'))
     assert MMLogger.get_current_instance() is logger
-    checkpoint = mmtl.utils.hf_hub.load_hub_checkpoint('hf-hub:timm/resnet18d.ra2_in1k')
+    checkpoint = read_weights('hf-hub:timm/resnet18d.ra2_in1k')
     assert checkpoint['state_dict'].keys() == model.state_dict().keys()
     log = (tmp_path / 'log.txt').read_text()
     assert log.count('WARNING') == 1
@@ -206,12 +227,12 @@ def test_unsupported_timm_model_from_the_hub_is_loaded_unconverted_with_a_warnin
 def test_missing_reference_offline_names_the_cache_path(hf_home):
     start = time.monotonic()
     with pytest.raises(CheckpointDownloadError) as info:
-        resolve_hub_checkpoint('hf-hub:timm/resnet50.a1_in1k')
+        hub_weights_path('hf-hub:timm/resnet50.a1_in1k')
     assert time.monotonic() - start < 2
     message = str(info.value)
-    folder = osp.join(str(hf_home), 'hub', 'models--timm--resnet50.a1_in1k', 'snapshots', 'main')
-    assert message.startswith('Could not download hf-hub:timm/resnet50.a1_in1k (')
-    assert f'    {folder}/\n' in message
+    folder = osp.join(str(hf_home), 'hub', 'models--timm--resnet50.a1_in1k')
+    assert message.startswith('Could not get hf-hub:timm/resnet50.a1_in1k (')
+    assert folder in message and '\n' not in message
     assert 'huggingface-cli download timm/resnet50.a1_in1k' in message
     assert '--cfg-options load_from=/path/to/model.safetensors' in message
 
@@ -220,23 +241,72 @@ def test_without_network_the_download_fails_at_once(hf_home, monkeypatch):
     """Downloads allowed, but nothing answers: the same message, at once."""
     monkeypatch.delenv('MMTL_OFFLINE')
     monkeypatch.setenv('HF_ENDPOINT', 'http://127.0.0.1:9')  # the discard port: refused
+    start = time.monotonic()
     with pytest.raises(CheckpointDownloadError) as info:
-        resolve_hub_checkpoint('timm://resnet50', timeout=5)
-    message = str(info.value)
-    assert 'Connection refused' in message
-    assert 'timm names its weights <model>.<tag> (e.g. timm/resnet50.a1_in1k)' in message
-    assert osp.join('models--timm--resnet50', 'snapshots', 'main') in message
+        hub_weights_path('timm://resnet50.a1_in1k')
+    assert time.monotonic() - start < 60
+    assert osp.join(str(hf_home), 'hub', 'models--timm--resnet50.a1_in1k') in str(info.value)
 
 
-def test_a_file_put_at_the_named_path_is_then_found(hf_home):
-    with pytest.raises(CheckpointDownloadError) as info:
-        resolve_hub_checkpoint('hf-hub:timm/resnet18.a1_in1k')
-    folder = next(line.strip() for line in str(info.value).splitlines() if line.startswith('    /'))
-    os.makedirs(folder)
-    save_file(timm_model('resnet18').state_dict(), osp.join(folder, 'model.safetensors'))
-    assert resolve_hub_checkpoint('hf-hub:timm/resnet18.a1_in1k') == osp.join(
-        folder, 'model.safetensors'
-    )
+class HostileHub:
+    """A hub mirror whose answers name paths outside the cache (commit, ETag)."""
+
+    def __init__(self, commit, etag):
+        import http.server
+        import threading
+
+        headers = {'X-Repo-Commit': commit, 'ETag': etag, 'Content-Length': '4'}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self, body):
+                self.send_response(200)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if body:
+                    self.wfile.write(b'evil')
+
+            def do_HEAD(self):  # noqa: N802
+                self._answer(False)
+
+            def do_GET(self):  # noqa: N802
+                self._answer(True)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+
+
+@pytest.mark.parametrize(
+    'commit, etag',
+    [
+        ('../../../../outside', '"0123abcd"'),
+        (COMMIT, '"../../../../outside/blob"'),
+        (COMMIT, '../../../../outside/blob'),
+    ],
+)
+def test_a_hostile_mirror_cannot_write_outside_the_cache(
+    hf_home, monkeypatch, tmp_path, commit, etag
+):
+    monkeypatch.delenv('MMTL_OFFLINE')
+    hub = HostileHub(commit, etag)
+    monkeypatch.setenv('HF_ENDPOINT', hub.url)
+    try:
+        with pytest.raises(CheckpointDownloadError) as info:
+            hub_weights_path('hf-hub:timm/resnet18.a1_in1k')
+    finally:
+        hub.server.shutdown()
+    assert 'no commit or ETag' in str(info.value)
+    written = [
+        osp.relpath(osp.join(folder, name), tmp_path)
+        for folder, _, names in os.walk(tmp_path)
+        for name in names
+    ]
+    assert not [p for p in written if not p.startswith('hf_home')], written
+    assert not osp.exists(tmp_path / 'outside')
 
 
 def test_train_tool_stops_before_any_work(tmp_path, digits_root):
@@ -252,7 +322,7 @@ def test_train_tool_stops_before_any_work(tmp_path, digits_root):
     assert result.returncode != 0, describe(result)
     assert 'Traceback' not in result.stderr, describe(result)
     folder = osp.join(str(tmp_path / 'hf'), 'hub', 'models--timm--mobilenetv2_100.ra_in1k')
-    assert f'{folder}/snapshots/main/' in result.stdout + result.stderr
+    assert folder in result.stdout + result.stderr
     assert not osp.exists(tmp_path / 'wd' / 'epoch_1.pth')
 
 
