@@ -505,8 +505,8 @@ def load_object_storage_scheme(
     return _require_mapping(checkpoint, filename)
 
 
-#: Every checkpoint scheme mmengine 0.10.7 registers, and mmtl's safe loader for it. The prefixes are mmengine's own (some are regular expressions), so that they
-#: replace its loaders.
+#: Every checkpoint scheme mmengine 0.10.7 registers, and mmtl's safe loader for it. The
+#: prefixes are mmengine's own (some are regular expressions), so that they replace its loaders.
 SAFE_SCHEME_LOADERS: Dict[Tuple[str, ...], Callable] = {
     ('',): load_local_checkpoint,
     ('http://', 'https://'): load_url_checkpoint,
