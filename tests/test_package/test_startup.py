@@ -43,6 +43,10 @@ import mmtl
 
 report = {'loaded': sorted(m for m in LAZY if m in sys.modules)}
 
+# Reading an mmtl config (its base runtime's custom_imports) registers mmtl's safe loaders
+# and MMTLRunner, as the standard OpenMMLab train script (Config.fromfile + RUNNERS.build) does.
+from mmengine.config import Config
+Config.fromfile(CONFIG)
 from mmengine.registry import RUNNERS
 from mmengine.runner import CheckpointLoader
 report['local_loader'] = CheckpointLoader._schemes[''].__module__
@@ -79,12 +83,13 @@ print('REPORT' + json.dumps(report))
 def test_import_mmtl_is_light_and_still_registers(tmp_path):
     root = str(tmp_path / 'data')
     write_color_folder(root, {'blue': (200, 40, 40), 'red': (40, 40, 200)}, per_class=2)
-    code = f'LAZY = {LAZY_MODULES!r}\nROOT = {root!r}\n' + _PROBE
+    config = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_fruit.py')
+    code = f'LAZY = {LAZY_MODULES!r}\nROOT = {root!r}\nCONFIG = {config!r}\n' + _PROBE
     report = run_probe(code, str(tmp_path))
 
     assert report['loaded'] == [], f'import mmtl imported {report["loaded"]}'
-    assert report['local_loader'] == 'mmtl.utils.checkpoint'
-    assert report['url_loader'] == 'mmtl.utils.checkpoint'
+    assert report['local_loader'] == 'mmtl.engine.loading'
+    assert report['url_loader'] == 'mmtl.engine.loading'
     assert report['root_runner'] is True
     assert report['dataset'] == ['FolderDataset', 4, ['blue', 'red'], [3, 32, 32]]
     assert report['model'] == ['TransferClassifier', 'MobileNetV2', 'TransferClsHead']
@@ -100,36 +105,6 @@ def test_unknown_attribute_is_still_an_attribute_error():
         assert 'no_such_subpackage' in str(error)
     else:
         raise AssertionError('mmtl.no_such_subpackage did not raise AttributeError')
-
-
-def test_when_imported_runs_before_the_import_returns(tmp_path, monkeypatch):
-    from mmtl.import_hooks import when_imported
-
-    package = tmp_path / 'mmtl_hook_probe'
-    package.mkdir()
-    (package / '__init__.py').write_text('VALUE = 1\n')
-    monkeypatch.syspath_prepend(str(tmp_path))
-    seen = []
-
-    def callback(module):
-        seen.append(module.VALUE)
-        module.REGISTERED = True
-
-    when_imported('mmtl_hook_probe', callback)
-    assert seen == [] and 'mmtl_hook_probe' not in sys.modules
-    try:
-        import mmtl_hook_probe
-
-        assert seen == [1]
-        assert mmtl_hook_probe.REGISTERED is True  # done before `import` returned
-        when_imported('mmtl_hook_probe', callback)  # already imported: runs at once
-        assert seen == [1, 1]
-        import importlib
-
-        importlib.reload(mmtl_hook_probe)  # a callback runs once, not on every load
-        assert seen == [1, 1]
-    finally:
-        sys.modules.pop('mmtl_hook_probe', None)
 
 
 @pytest.mark.slow
