@@ -138,7 +138,7 @@ def get_model(
 
     Returns:
         torch.nn.Module: The classifier in eval mode, with ``_config`` (the config) and
-        ``_dataset_meta`` (the config's class names, if it has any).
+        ``_dataset_meta`` (class names when the weights carry them and fit the head).
 
     Raises:
         ConfigError: An unknown name, ``pretrained=True`` for a config without weights,
@@ -176,23 +176,33 @@ def get_model(
 
     from mmengine.logging import MMLogger
 
-    from mmtl.apis.inference import init_model
-    from mmtl.engine.loading import load_into
+    from mmtl.apis.inference import checkpoint_classes, init_model
+    from mmtl.engine.loading import HEAD_PREFIX, load_into, read_weights
     from mmtl.utils.checkpoint import CheckpointDownloadError
 
     net = init_model(cfg, None, device='cpu')
     if source is not None:
         try:
-            fit = load_into(
-                net, source, 'transfer', allow_partial=True, logger=MMLogger.get_current_instance()
-            )
+            checkpoint = read_weights(source)
         except CheckpointDownloadError as err:
             raise CheckpointDownloadError(
                 f"{err}\nIn Python: get_model({model!r}, pretrained='/path/to/file.pth')"
             ) from None
+        fit = load_into(
+            net,
+            checkpoint,
+            'transfer',
+            source=source,
+            allow_partial=True,
+            logger=MMLogger.get_current_instance(),
+        )
         if not fit.loaded:
             raise ConfigError(
                 f'no tensor of {source} fits the model (none with a name and shape of the '
                 'model): weights of another architecture?'
             )
+        head_fits = not any(k.startswith(HEAD_PREFIX) for k in [*fit.other_shape, *fit.missing])
+        classes = checkpoint_classes(checkpoint, source) if head_fits else None
+        if classes is not None:
+            net._dataset_meta = {'classes': classes}
     return net.to(device).eval()

@@ -117,7 +117,9 @@ def init_model(
 
     if loaded is not None:
         load_into(model, loaded, 'exact', source=checkpoint, purpose='inference')
-    classes = _checkpoint_classes(loaded, card, checkpoint) or _config_classes(cfg)
+    classes = (card.classes if card else None) or _config_classes(cfg)
+    if loaded is not None and card is None:
+        classes = checkpoint_classes(loaded, checkpoint) or classes
     num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
     if classes is not None and num_classes is not None and len(classes) != num_classes:
         raise ConfigError(
@@ -129,19 +131,26 @@ def init_model(
     return model.to(device).eval()
 
 
-def _checkpoint_classes(loaded: Optional[dict], card, source: Optional[str]) -> Optional[tuple]:
-    """Class names a checkpoint carries (its card's, or ``meta.dataset_meta``'s), checked."""
-    if card is not None:
-        return card.classes
-    if loaded is None:
-        return None
+def checkpoint_classes(checkpoint: dict, source: Optional[str]) -> Optional[tuple]:
+    """The class names a checkpoint carries (its card's, or ``meta.dataset_meta``'s), checked.
+
+    Args:
+        checkpoint (dict): A checkpoint read by mmtl's safe loader.
+        source (str, optional): Its path, for messages.
+
+    Returns:
+        tuple[str] | None: The names, or None when it carries none.
+
+    Raises:
+        ModelCardError: Names that are not a list of distinct printable strings.
+    """
     try:
-        card_classes = read_card(loaded, source).classes
+        card_classes = read_card(checkpoint, source).classes
     except ModelCardError:
         card_classes = None
     if card_classes is not None:
         return card_classes
-    meta = loaded.get('meta')
+    meta = checkpoint.get('meta')
     dataset_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
     classes = dataset_meta.get('classes') if isinstance(dataset_meta, dict) else None
     if classes is None:
