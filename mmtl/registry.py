@@ -5,7 +5,11 @@ falls back to mmpretrain's (and through it to mmengine's). ``locations`` lists t
 that register into each registry, so that building from a config imports them on demand.
 """
 
-from mmengine.registry import Registry
+import datetime
+import importlib
+import warnings
+
+from mmengine.registry import DefaultScope, Registry
 from mmpretrain import registry as mmpretrain_registry
 
 __all__ = [
@@ -31,6 +35,7 @@ __all__ = [
     'VISUALIZERS',
     'VISBACKENDS',
     'REGISTERING_MODULES',
+    'register_all_modules',
 ]
 
 
@@ -88,3 +93,26 @@ EVALUATORS = _child('evaluator', mmpretrain_registry.EVALUATORS, _EVALUATION)
 
 VISUALIZERS = _child('visualizer', mmpretrain_registry.VISUALIZERS, _VISUALIZATION)
 VISBACKENDS = _child('vis_backend', mmpretrain_registry.VISBACKENDS, _VISUALIZATION)
+
+
+def register_all_modules(init_default_scope: bool = True) -> None:
+    """Import every mmtl module that registers something, and optionally set the scope.
+
+    Args:
+        init_default_scope (bool): Make ``mmtl`` the default registry scope, so that type
+            names resolve in mmtl's registries first, then in mmpretrain's. Defaults to True.
+    """
+    for module in REGISTERING_MODULES:
+        importlib.import_module(module)
+    if not init_default_scope:
+        return
+    current = DefaultScope.get_current_instance()
+    if current is None or current.scope_name != 'mmtl':
+        name = f'mmtl-{datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")}'
+        if current is not None:
+            warnings.warn(
+                f'The current default scope "{current.scope_name}" is not "mmtl"; '
+                f'switching to "mmtl" as {name}.',
+                stacklevel=2,
+            )
+        DefaultScope.get_instance(name, scope_name='mmtl')

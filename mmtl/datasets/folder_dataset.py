@@ -7,6 +7,7 @@ from mmengine.logging import MMLogger
 from mmpretrain.datasets import BaseDataset
 
 from mmtl.registry import DATASETS
+from mmtl.utils.config_semantics import AUTO_SIZE_KEYS
 from mmtl.utils.errors import BadDataError, ConfigError
 
 from .bad_file_record import BadFileRecord
@@ -61,6 +62,29 @@ class RuntimeBadDataError(BadDataError):
 
     def __init__(self, message: str = '') -> None:
         super().__init__(_unwrap_worker_message(str(message)))
+
+
+def refuse_unresolved_sizes(pipeline: Sequence[Any]) -> None:
+    """Refuse a pipeline whose sizes still say ``'auto'``, in one line saying what to call.
+
+    ``'auto'`` sizes follow the config's ``input_size``, which mmtl's config loading applies
+    (:func:`mmtl.utils.config.load_config`, or ``resolve_config`` on a ``Config.fromfile``);
+    a dataset built from the raw file would otherwise fail inside a transform.
+
+    Raises:
+        ConfigError: Naming the step and the key.
+    """
+    for index, step in enumerate(pipeline):
+        if not isinstance(step, dict):
+            continue
+        name = str(step.get('type', '')).rpartition('.')[2]
+        for (step_type, key), _ in AUTO_SIZE_KEYS.items():
+            if step_type == name and step.get(key) == 'auto':
+                raise ConfigError(
+                    f"pipeline.{index} ({step.get('type')}): {key}='auto' follows the config's "
+                    f'input_size, which mmtl applies when it loads the config: build from '
+                    f'mmtl.utils.load_config(path), or resolve_config(Config.fromfile(path))'
+                )
 
 
 @DATASETS.register_module()
@@ -166,6 +190,7 @@ class FolderDataset(BaseDataset):
         self.runtime_bad_files: Set[str] = set()
         self.runtime_record: Optional[BadFileRecord] = None
         self.scan_report: Optional[ScanReport] = None
+        refuse_unresolved_sizes(kwargs.get('pipeline') or [])
         if isinstance(classes, str):
             classes = self._resolve_classes_file(classes, data_root)
         super().__init__(

@@ -19,7 +19,6 @@ _LAZY_NAMES = {
     'download_checkpoint': 'checkpoint',
     'is_url': 'checkpoint',
     'load_config': 'config',
-    'register_all_modules': 'setup_env',
     'safe_torch_load': 'checkpoint',
     'validate_config': 'config',
 }

@@ -275,3 +275,24 @@ def test_random_search_best_config_reruns_with_a_new_data_root(tmp_path, digits_
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[key].dataset.data_root == elsewhere
     assert "num_workers='auto'" in open(best).read()
+
+
+def test_a_dataset_built_from_the_raw_file_says_what_to_call(digits_root):
+    """Config.fromfile + DATASETS.build (what mmpretrain's tools and notebooks do) used to die
+    with a bare AssertionError inside a transform on scale='auto'."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from mmtl.registry import DATASETS
+    from mmtl.utils.config import resolve_config
+    from mmtl.utils.errors import ConfigError
+
+    cfg = Config.fromfile(DIGITS)
+    cfg.data_root = digits_root
+    dataset_cfg = dict(cfg.train_dataloader.dataset, data_root=digits_root)
+    with DefaultScope.overwrite_default_scope('mmtl'):
+        with pytest.raises(ConfigError, match=r'pipeline.0 \(LoadAndRandomResizedCrop\): scale='):
+            DATASETS.build(dataset_cfg)
+        resolved = resolve_config(cfg)
+        dataset = DATASETS.build(resolved.train_dataloader.dataset)
+    assert len(dataset) > 0 and dataset[0]['inputs'].shape[-1] == 32
