@@ -5,11 +5,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 
 from mmtl.datasets.folder_dataset import IMG_EXTENSIONS, list_class_folders, list_image_files
 from mmtl.datasets.split import SPLIT_NAMES
+from mmtl.datasets.transforms.image_io import decode_image_file
 
 #: ImageNet statistics (RGB, 0-255) that mmpretrain's pretrained weights were trained with.
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
@@ -129,9 +129,7 @@ def channel_stats(paths: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
     squares = np.zeros(3)
     pixels = 0
     for path in paths:
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
-        if image is None:
-            raise OSError(f'cannot decode image {path}')
+        image = decode_image_file(path)  # as training reads it: EXIF, alpha, 16-bit, CMYK
         values = image[..., ::-1].reshape(-1, 3).astype(np.float64)
         total += values.sum(axis=0)
         squares += (values**2).sum(axis=0)

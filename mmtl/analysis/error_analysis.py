@@ -11,8 +11,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
-import cv2
 import numpy as np
+
+from mmtl.datasets.transforms.image_io import ImageDecodeError, decode_image_file
 
 
 @dataclass
@@ -142,8 +143,9 @@ def draw_gallery(
     figure.suptitle(title if count else f'{title}: none', fontsize=10)
     for index, prediction in enumerate(predictions):
         axes = figure.add_subplot(rows, columns, index + 1)
-        image = cv2.imread(prediction.image, cv2.IMREAD_COLOR)
-        if image is None:
+        try:
+            image = decode_image_file(prediction.image, short_edge=256)
+        except ImageDecodeError:
             image = np.full((32, 32, 3), 127, np.uint8)  # unreadable now: grey placeholder
         axes.imshow(image[..., ::-1])
         axes.set_axis_off()
