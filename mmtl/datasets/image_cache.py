@@ -27,6 +27,7 @@ import shutil
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+import psutil
 
 from mmtl.utils.errors import ConfigError
 
@@ -38,17 +39,8 @@ CACHE_MODES = ('ram', 'disk')
 
 
 def available_memory() -> int:
-    """Bytes of memory available to new allocations (``MemAvailable``), or a large number
-    where the system does not say."""
-    try:
-        with open('/proc/meminfo') as f:
-            for line in f:
-                if line.startswith('MemAvailable:'):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    pages = os.sysconf('SC_AVPHYS_PAGES') if hasattr(os, 'sysconf') else -1
-    return pages * os.sysconf('SC_PAGE_SIZE') if pages > 0 else 1 << 62
+    """Bytes of memory available to new allocations (psutil's ``available``)."""
+    return psutil.virtual_memory().available
 
 
 def available_disk(folder: str) -> int:
