@@ -2,9 +2,8 @@
 
 A package's ``__init__`` that imports its submodules makes ``from pkg.small import x`` pay for
 every one of them: ``tools/check_dataset.py`` needs ``mmtl.datasets.scan`` (NumPy, Pillow),
-but ``mmtl.datasets`` used to import ``FolderDataset`` and with it mmpretrain and torch.
-:func:`lazy_exports` gives such a package a ``__getattr__`` and ``__dir__`` instead. This
-module imports only the standard library.
+not ``FolderDataset`` with mmpretrain and torch. :func:`lazy_exports` gives such a package a
+``__getattr__`` and ``__dir__`` instead. This module imports only the standard library.
 """
 
 import importlib

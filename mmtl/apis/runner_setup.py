@@ -41,8 +41,7 @@ def resolve_auto_precision(cuda: bool) -> Tuple[str, str]:
 
     On CUDA: bf16 where the GPU has it (Ampere and later; no loss scaling), else fp16 with
     dynamic loss scaling. On the CPU: bf16 autocast where the processor computes bfloat16
-    natively (measured 2.1x faster MobileNet-v2 training steps at 224 px, same accuracy, see
-    docs/performance.md), else float32 (bf16 would be emulated, and slower).
+    natively (faster at the same accuracy, see docs/performance.md), else float32 (bf16 would be emulated, and slower).
 
     Args:
         cuda (bool): Whether the run uses CUDA GPUs.
@@ -165,8 +164,8 @@ def _eval_in_bf16(cfg: Config, key: str) -> bool:
 
 
 def apply_test_precision(cfg: Config) -> None:
-    """Test in bfloat16 autocast on CPUs with native bfloat16 (2.0x faster at 224 px with
-    the same top-1, docs/performance.md), unless the config sets ``test_cfg.fp16``.
+    """Test in bfloat16 autocast on CPUs with native bfloat16 (faster with the same top-1,
+    docs/performance.md), unless the config sets ``test_cfg.fp16``.
 
     GPUs keep mmengine's default (float32) for testing: not measured. Logged in one line.
 

@@ -1,9 +1,8 @@
 """Datasets, samplers and image loading; public names are imported on first use.
 
-``from mmtl.datasets import FolderDataset`` works as before, but importing a light submodule
-(``mmtl.datasets.scan``, ``.listing``: NumPy and Pillow only) no longer imports
-``FolderDataset`` and with it mmpretrain and torch (#16 start-up: ``check_dataset``). The
-modules that register into mmtl's registries are named in :mod:`mmtl.registry`'s
+Importing a light submodule (``mmtl.datasets.scan``, ``.listing``: NumPy and Pillow only)
+does not import ``FolderDataset`` and with it mmpretrain and torch (``check_dataset`` starts
+fast). The modules that register into mmtl's registries are named in :mod:`mmtl.registry`'s
 ``locations``, so that building a config imports them.
 """
 

@@ -28,8 +28,8 @@ from .transforms.loading import _LoadBase
 BAD_FILE_POLICIES = ('error', 'skip')
 
 #: How thoroughly the files are checked when the dataset is built (``scan_files``):
-#: ``'header'`` reads headers and end markers (about 0.05 ms per photo), ``'decode'`` also
-#: decodes each file with the loaders' decoder (JPEG at 1/8 scale; 1.4 ms per 640 px photo),
+#: ``'header'`` reads headers and end markers, ``'decode'`` also decodes each file with the
+#: loaders' decoder (JPEG at 1/8 scale),
 #: ``'none'`` checks nothing, ``'auto'`` is ``'decode'`` for an evaluation split (which must
 #: count every image, and costs less than one validation pass) and ``'header'`` for training
 #: (a file that fails later is skipped or named by ``bad_file_policy``).

@@ -50,8 +50,8 @@ SHOWN_PATHS = 5
 #: Fewer files than this are checked in this process: a pool would cost more than it saves.
 POOL_MIN_FILES = 4000
 
-#: CPUs needed before a pool is used by default: on 2 shared cores the pool measured 0.77x
-#: and 0.87x of one process (forking a process that holds torch costs copy-on-write faults).
+#: CPUs needed before a pool is used by default: on fewer, forking a process that holds torch
+#: costs more in copy-on-write faults than the pool saves (benchmarks/bench_scan.py).
 POOL_MIN_CPUS = 4
 
 #: Most processes a scan uses.

@@ -9,8 +9,8 @@ modified less than 2 s before a scan is not cached, so a rewrite within the same
 tick cannot hide). A cache file that cannot be read or parsed is ignored (and rewritten); one
 that cannot be written (a read-only home) only costs the speed-up.
 
-The file is laid out for a fast re-scan (#16: the re-scan was bounded by parsing one JSON
-entry per file): per folder, the file names in one list, their signatures as one base64 block
+The file is laid out for a fast re-scan (parsing one JSON entry per file would bound it):
+per folder, the file names in one list, their signatures as one base64 block
 of little-endian int64 (four per file) and only the bad files' problems. A re-scan stats the
 files of a folder through one directory descriptor and compares all signatures at once.
 """

@@ -1,8 +1,8 @@
 """Exporters by format: each writes a model file and can load it back to check parity.
 
 ONNX goes through torch's TorchScript-based exporter (``torch.onnx.export(dynamo=False)``):
-with torch 2.14 the default dynamo exporter needs the extra ``onnxscript`` package and took
-about 18x longer on MobileNet-v2, and both gave the same outputs. TorchScript is made by
+with torch 2.14 the default dynamo exporter needs the extra ``onnxscript`` package and is much
+slower, for the same outputs. TorchScript is made by
 tracing (mmpretrain models are not scriptable).
 """
 

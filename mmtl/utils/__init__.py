@@ -1,8 +1,7 @@
 """mmtl's utilities, imported on first use.
 
-``from mmtl.utils import load_config`` keeps working, but ``import mmtl.utils`` (which
-``import mmtl`` does) imports none of the submodules: :mod:`mmtl.utils.checkpoint` imports
-torch, and a tool's ``--help`` must not pay for it (#16 start-up).
+``import mmtl.utils`` (which ``import mmtl`` does) imports none of the submodules:
+:mod:`mmtl.utils.checkpoint` imports torch, and a tool's ``--help`` must not pay for it.
 """
 
 from mmtl.lazy import lazy_exports
