@@ -41,7 +41,8 @@ def resolve_auto_precision(cuda: bool) -> Tuple[str, str]:
 
     On CUDA: bf16 where the GPU has it (Ampere and later; no loss scaling), else fp16 with
     dynamic loss scaling. On the CPU: bf16 autocast where the processor computes bfloat16
-    natively (faster at the same accuracy, see docs/performance.md), else float32 (bf16 would be emulated, and slower).
+    natively (faster at the same accuracy, see docs/performance.md), else float32 (bf16
+    would be emulated, and slower).
 
     Args:
         cuda (bool): Whether the run uses CUDA GPUs.
