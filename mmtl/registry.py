@@ -51,7 +51,8 @@ def _child(name: str, parent: Registry, locations: list) -> Registry:
     return Registry(name, parent=parent, scope='mmtl', locations=locations + parent_locations)
 
 
-_ENGINE = ['mmtl.engine']
+#: ModelSummaryHook sits in mmtl.analysis, above the engine (it uses the model analysis).
+_ENGINE = ['mmtl.engine', 'mmtl.analysis.model_summary_hook']
 #: The modules of ``mmtl.datasets`` that register something (the package itself imports
 #: nothing up front); a test checks that the list is complete.
 _DATASETS = [

@@ -159,7 +159,7 @@ class _StubRunner:
 
 
 def test_hook_logs_params_flops_and_memory_at_the_train_batch(caplog):
-    from mmtl.engine.hooks import ModelSummaryHook
+    from mmtl.analysis.model_summary_hook import ModelSummaryHook
 
     cfg = load_config(DIGITS_CONFIG)
     model = build_digits_model(frozen_stages=1)
@@ -176,7 +176,7 @@ def test_hook_logs_params_flops_and_memory_at_the_train_batch(caplog):
 
 
 def test_hook_warns_and_goes_on_when_flops_fail(caplog, monkeypatch):
-    from mmtl.engine.hooks import ModelSummaryHook
+    from mmtl.analysis.model_summary_hook import ModelSummaryHook
 
     def broken(*args, **kwargs):
         raise RuntimeError('cannot trace this model')
@@ -193,7 +193,7 @@ def test_hook_warns_and_goes_on_when_flops_fail(caplog, monkeypatch):
 
 
 def test_hook_is_silent_off_rank_zero(caplog, monkeypatch):
-    from mmtl.engine.hooks import model_summary_hook
+    from mmtl.analysis import model_summary_hook
 
     monkeypatch.setattr(model_summary_hook, 'is_main_process', lambda: False)
     with caplog.at_level(logging.INFO, logger='stub_runner'):

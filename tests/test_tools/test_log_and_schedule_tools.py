@@ -182,7 +182,7 @@ def test_two_epoch_run_logs_summary_and_its_curves_match_the_records(tmp_path, f
     config = tmp_path / 'tiny_summary.py'
     config.write_text(
         f"_base_ = ['{DIGITS_CONFIG}']\n"
-        "custom_hooks = [dict(type='CheckpointLoadReportHook'), dict(type='ModelSummaryHook')]\n"
+        "custom_hooks = [dict(type='ModelSummaryHook')]\n"
         'train_dataloader = dict(batch_size=4, dataset=dict(classes=None))\n'
         'val_dataloader = dict(dataset=dict(classes=None))\n'
         'test_dataloader = val_dataloader\n'

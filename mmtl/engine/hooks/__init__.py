@@ -4,7 +4,6 @@ from .class_weight_hook import ClassWeightHook, add_class_weight_hook
 from .effective_lr_hook import EffectiveLrHook, describe_param_groups
 from .graceful_stop_hook import GracefulStopHook, TrainingInterrupted
 from .gradual_unfreeze_hook import GradualUnfreezeHook
-from .model_summary_hook import ModelSummaryHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .pretrained_normalization_hook import PretrainedNormalizationHook, normalization_mismatch
 from .progress_bar_hook import ProgressBarHook
@@ -20,7 +19,6 @@ __all__ = [
     'EffectiveLrHook',
     'GracefulStopHook',
     'GradualUnfreezeHook',
-    'ModelSummaryHook',
     'NonFiniteLossError',
     'NonFiniteLossHook',
     'PretrainedNormalizationHook',

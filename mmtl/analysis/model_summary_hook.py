@@ -6,9 +6,10 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmtl.analysis import model_summary as ms
 from mmtl.registry import HOOKS
 from mmtl.utils.config_access import input_size_from_config
+
+from . import model_summary as ms
 
 
 @HOOKS.register_module()
