@@ -41,7 +41,7 @@ from mmtl.utils.config import (
     load_config,
     resolve_config,
 )
-from mmtl.utils.prediction_rows import check_class_names, safe_text
+from mmtl.utils.prediction_rows import check_class_count, safe_text
 from mmtl.visualization import draw_prediction
 
 ImageInput = Union[str, np.ndarray]
@@ -318,7 +318,7 @@ def _inferencer(model: torch.nn.Module) -> ImageClassificationInferencer:
         classes = model._dataset_meta.get('classes')
         num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
         if isinstance(num_classes, int):
-            check_class_names(classes, num_classes, "the model's class names (dataset_meta)")
+            check_class_count(classes, num_classes, "the model's class names (dataset_meta)")
         inferencer = _Inferencer(model, pretrained=False, classes=classes)
         model._mmtl_inferencer = inferencer
     return inferencer

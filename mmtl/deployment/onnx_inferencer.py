@@ -298,8 +298,8 @@ class OnnxClassifier:
         outputs = self.session.get_outputs()[0].shape[-1]
         if self.classes is not None and isinstance(outputs, int) and len(self.classes) < outputs:
             raise ValueError(
-                f'{osp.join(model_dir, DEPLOY_META_FILE)} names {len(self.classes)} classes but '
-                f'the model scores {outputs}: give one name per output'
+                f'{osp.join(model_dir, DEPLOY_META_FILE)} names {len(self.classes)} classes for '
+                f'a model that scores {outputs}: give one name per output'
             )
 
     @property

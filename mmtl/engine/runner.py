@@ -177,6 +177,9 @@ class MMTLRunner(Runner):
         mmengine calls ``after_run`` only when training succeeds; a hook that changed the
         process (signal handlers) defines ``on_exit`` to undo it after a failure too.
         """
+        from .work_dir_lock import lock_work_dir
+
+        work_dir_lock = lock_work_dir(self.work_dir)  # one training per work dir at a time
         try:
             return super().train()
         finally:
@@ -184,6 +187,7 @@ class MMTLRunner(Runner):
                 on_exit = getattr(hook, 'on_exit', None)
                 if callable(on_exit):
                     on_exit(self)
+            work_dir_lock.release()
 
     def build_train_loop(self, loop):
         """mmengine's train loop; errors building its dataloader name its keys."""
@@ -336,6 +340,9 @@ class MMTLRunner(Runner):
         model_state = model.state_dict()
         if getattr(self, '_mmtl_resuming', False):
             check_exact_fit(checkpoint, model_state, filename, 'resuming', revise_keys)
+            from .resume_check import check_resumable_optimizer
+
+            check_resumable_optimizer(checkpoint, self.optim_wrapper, filename)
         elif self._building_for_training():
             allow = bool(self.cfg.get(PARTIAL_LOAD_KEY, False))
             _, line, warn = check_transfer_fit(

@@ -71,7 +71,7 @@ def safe_row(row: Any) -> Any:
     return row
 
 
-def check_class_names(classes: Optional[Sequence[str]], num_outputs: int, source: str) -> None:
+def check_class_count(classes: Optional[Sequence[str]], num_outputs: int, source: str) -> None:
     """Refuse class names that do not name every output of the model.
 
     Args:
@@ -84,8 +84,8 @@ def check_class_names(classes: Optional[Sequence[str]], num_outputs: int, source
     """
     if classes is not None and len(classes) < num_outputs:
         raise ValueError(
-            f'{source} names {len(classes)} classes but the model scores {num_outputs}: '
-            f'give one name per output (or the checkpoint and config of one training run)'
+            f'{source} names {len(classes)} classes for a model that scores {num_outputs}: '
+            f'give one name per output (the checkpoint and config of one training run)'
         )
 
 
@@ -105,7 +105,7 @@ def topk_entries(
     Raises:
         ValueError: ``classes`` has fewer names than there are scores.
     """
-    check_class_names(classes or None, len(scores), 'the class list')
+    check_class_count(classes or None, len(scores), 'the class list')
     order = np.argsort(-np.asarray(scores), kind='stable')[:topk]
     return [
         {

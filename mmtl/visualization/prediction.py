@@ -4,7 +4,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from mmtl.utils.prediction_rows import check_class_names
+from mmtl.utils.prediction_rows import check_class_count
 
 from .figure import new_figure, save_figure
 
@@ -34,7 +34,7 @@ def draw_prediction(
         np.ndarray: The drawing, ``400 x 800 x 3`` uint8 RGB.
     """
     scores = np.asarray(scores, dtype=np.float64)
-    check_class_names(classes, len(scores), 'the class names')
+    check_class_count(classes, len(scores), 'the class names')
     names = list(classes) if classes is not None else [str(i) for i in range(len(scores))]
     order = np.argsort(-scores, kind='stable')[: max(1, min(topk, len(scores)))]
 

@@ -111,5 +111,5 @@ def test_json_holds_the_same_escaped_names():
 
 
 def test_a_class_list_shorter_than_the_scores_is_refused_naming_both_counts():
-    with pytest.raises(ValueError, match='names 2 classes but the model scores 3'):
+    with pytest.raises(ValueError, match='names 2 classes for a model that scores 3'):
         topk_entries(np.array([0.2, 0.3, 0.5]), 3, ('a', 'b'))
