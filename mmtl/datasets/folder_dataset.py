@@ -498,15 +498,15 @@ class FolderDataset(BaseDataset):
         if self.is_evaluation:
             what = 'can no longer be read' if went_bad else 'cannot be decoded'
             raise RuntimeBadDataError(
-                f'{path} {what} ({problem}); evaluation counts every image and never replaces '
-                f'one, so it stops here. Restore, fix or remove the file (with {key}=skip '
+                f'{safe_text(path)} {what} ({problem}); evaluation counts every image and never '
+                f'replaces one, so it stops here. Restore, fix or remove the file (with {key}=skip '
                 f"and scan_files='decode', the default for val/test, such files are left out, "
                 f'named, before evaluation starts).'
             ) from err
         if not went_bad and self.bad_file_policy == 'error':
             raise RuntimeBadDataError(
-                f'{path} cannot be decoded ({problem}): data corrupt inside the file, which '
-                f'the header scan passed. Fix or remove it, or set --cfg-options {key}=skip '
+                f'{safe_text(path)} cannot be decoded ({problem}): data corrupt inside the file, '
+                f'which the header scan passed. Fix or remove it, or set --cfg-options {key}=skip '
                 f'to skip such files during training (train_dataloader.dataset.scan_files='
                 f"'decode' finds them all before training)."
             ) from err
@@ -517,12 +517,12 @@ class FolderDataset(BaseDataset):
         if count > self.max_runtime_bad_files:
             raise RuntimeBadDataError(
                 f'{count} files failed to load during training (more than '
-                f'max_runtime_bad_files={self.max_runtime_bad_files}), latest {path} '
+                f'max_runtime_bad_files={self.max_runtime_bad_files}), latest {safe_text(path)} '
                 f'({problem}). Is the data folder being changed or the disk failing?'
             ) from err
         if first:
             cause = 'it can no longer be read' if went_bad else f"{key}='skip'"
             MMLogger.get_current_instance().warning(
-                f'skipping {path} ({cause}): {problem}; another sample is used in its place '
-                f'({count} such file(s) so far, over all dataloader workers)'
+                f'skipping {safe_text(path)} ({cause}): {problem}; another sample is used in its '
+                f'place ({count} such file(s) so far, over all dataloader workers)'
             )

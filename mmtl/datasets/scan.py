@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from PIL import Image
 
+from mmtl.utils.prediction_rows import safe_text
+
 from .listing import stat_problem
 from .transforms.image_io import (
     ImageDecodeError,
@@ -251,7 +253,7 @@ class ScanReport:
 
     def describe_bad_files(self, limit: int = SHOWN_PATHS) -> str:
         """``'3 of 120 files cannot be read: a.jpg (empty file), ...'`` (first ``limit``)."""
-        shown = '; '.join(f'{path} ({reason})' for path, reason in self.bad_files[:limit])
+        shown = '; '.join(f'{safe_text(path)} ({why})' for path, why in self.bad_files[:limit])
         more = len(self.bad_files) - limit
         tail = f'; ... and {more} more' if more > 0 else ''
         return (

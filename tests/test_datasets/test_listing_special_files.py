@@ -98,3 +98,20 @@ def test_training_scan_and_inference_refuse_special_files_alike(photos):
         if name.startswith('latin'):
             continue  # training reads such a name: it is never written to a UTF-8 output
         assert check_image_file(osp.join(photos, name)).startswith(reason), name
+
+
+def test_check_dataset_names_bad_files_escaped(tmp_path, capsys):
+    import runpy
+
+    from mmtl_testing import REPO_ROOT
+
+    folder = tmp_path / 'data' / 'train' / 'cat'
+    folder.mkdir(parents=True)
+    (folder / '\x1b[2Jgone\n.png').write_bytes(b'')  # clears the screen, forges a line
+    os.mkfifo(folder / 'x.jpg')
+    tool = runpy.run_path(osp.join(REPO_ROOT, 'tools', 'check_dataset.py'))
+    assert tool['main']([str(tmp_path / 'data')]) == 1
+    out = capsys.readouterr().out
+    assert '\x1b' not in out
+    assert f'  bad: {folder}/\\x1b[2Jgone\\n.png: empty file, 0 bytes' in out.splitlines()
+    assert f'  bad: {folder}/x.jpg: not a regular file' in out.splitlines()
