@@ -155,7 +155,7 @@ def main(argv=None) -> int:
     except ValueError as err:  # e.g. an image file that cannot be decoded (named)
         from mmtl.utils.prediction_rows import safe_text
 
-        print(f'error: {safe_text(err)}', file=sys.stderr, flush=True)
+        print(safe_text(f'error: {err}'), file=sys.stderr, flush=True)
         return 1
 
 

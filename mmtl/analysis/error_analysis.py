@@ -14,6 +14,8 @@ from typing import List, Optional, Sequence
 import cv2
 import numpy as np
 
+from mmtl.utils.prediction_rows import safe_text
+
 
 @dataclass
 class Prediction:
@@ -114,7 +116,9 @@ def format_pairs_table(pairs: Sequence[ConfusedPair]) -> str:
         '|---|---|---:|---:|',
     ]
     lines += [
-        f'| {p.true_class} | {p.pred_class} | {p.count} | {100 * p.share:.1f} % |' for p in pairs
+        f'| {safe_text(p.true_class)} | {safe_text(p.pred_class)} | {p.count} | '
+        f'{100 * p.share:.1f} % |'
+        for p in pairs
     ]
     return '\n'.join(lines)
 

@@ -113,3 +113,17 @@ def test_json_holds_the_same_escaped_names():
 def test_a_class_list_shorter_than_the_scores_is_refused_naming_both_counts():
     with pytest.raises(ValueError, match='names 2 classes for a model that scores 3'):
         topk_entries(np.array([0.2, 0.3, 0.5]), 3, ('a', 'b'))
+
+
+def test_user_errors_reach_the_terminal_escaped_and_unchanged_otherwise(capsys):
+    from mmtl.utils.cli import run_with_clear_errors
+    from mmtl.utils.errors import ConfigError
+
+    def fail(message):
+        def run():
+            raise ConfigError(message)
+
+        return run
+
+    assert run_with_clear_errors(fail('--out x.txt: bad \x1b[2Jname\nforged')) == 1
+    assert capsys.readouterr().err == 'error: --out x.txt: bad \\x1b[2Jname\\nforged\n'

@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     try:
         results = classifier(list(args.inputs), batch_size=args.batch_size)
     except (FileNotFoundError, ValueError) as err:  # no image, or none readable (named)
-        print(f'onnx_infer.py: error: {safe_text(err)}', file=sys.stderr)
+        print(safe_text(f'onnx_infer.py: error: {err}'), file=sys.stderr)
         return 1
     rows = to_rows(results, args.topk, classifier.classes)
     for row in rows:
