@@ -1,11 +1,15 @@
 """One training per work dir: a lock that the kernel releases when its process dies.
 
 Two trainings writing into the same work dir replace each other's checkpoints, logs and
-``last_checkpoint``. The first to start holds an exclusive ``fcntl.flock`` on
+``last_checkpoint``. The first to start holds an exclusive lock on
 ``<work_dir>/.mmtl-train.lock``; a second one is refused in one line, naming the holder.
-A flock belongs to the open file: closing it, or the end of the process however it ends
-(``kill -9`` included), releases it, so a lock is never left behind by a dead run and
-nothing has to be cleaned up. Only the main process of a distributed run takes it.
+The end of the process however it ends (``kill -9`` included) releases it, so a lock is never
+left behind by a dead run and nothing has to be cleaned up. Only the main process of a
+distributed run takes it.
+
+It is a POSIX record lock (``fcntl.lockf``), not a ``flock``: forked children do not share
+it, so dataloader workers that outlive a killed or finished training (persistent workers
+in a notebook) do not keep the work dir held.
 """
 
 import fcntl
@@ -46,7 +50,7 @@ class WorkDirLock:
         self.path = osp.join(work_dir, LOCK_FILE)
         self._file = open(self.path, 'a+', encoding='utf-8')
         try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             self._file.seek(0)
             holder = self._file.read(200).strip() or 'another process'
@@ -63,7 +67,7 @@ class WorkDirLock:
         self._file.flush()
 
     def release(self) -> None:
-        """Let another training use the work dir (closing the file drops the lock)."""
+        """Let another training use the work dir (closing the file releases the lock)."""
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -77,6 +77,42 @@ def test_trainings_one_after_the_other_share_a_work_dir(tmp_path):
     assert checkpoint_names(tmp_path) == ['epoch_1.pth', 'epoch_2.pth']
 
 
+TRY_LOCK = textwrap.dedent(
+    """
+    import fcntl, sys
+    with open(sys.argv[1], 'a+') as f:
+        try:
+            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            print('held')
+        else:
+            print('free')
+    """
+)
+
+
+def test_forked_workers_that_outlive_the_training_do_not_hold_the_work_dir(tmp_path):
+    import multiprocessing
+    import time
+
+    from mmtl.engine.work_dir_lock import LOCK_FILE, lock_work_dir
+
+    def probe():
+        command = [sys.executable, '-c', TRY_LOCK, str(tmp_path / LOCK_FILE)]
+        return subprocess.run(command, capture_output=True, text=True).stdout.strip()
+
+    lock = lock_work_dir(str(tmp_path))
+    worker = multiprocessing.get_context('fork').Process(target=time.sleep, args=(60,))
+    worker.start()  # as a dataloader worker: forked while the lock is held
+    try:
+        assert probe() == 'held'
+        lock.release()
+        assert probe() == 'free'
+    finally:
+        worker.kill()
+        worker.join()
+
+
 def test_only_the_main_process_of_a_distributed_run_takes_the_lock(tmp_path, monkeypatch):
     from mmtl.engine import work_dir_lock
 
