@@ -5,11 +5,14 @@ box needs only ``numpy``, ``pillow``, ``opencv-python(-headless)`` and ``onnxrun
 (``simplejpeg`` too, if training had it: it decodes JPEGs). It can be used inside mmtl
 (``from mmtl.deployment.onnx_inferencer import OnnxClassifier``), or copied next to an
 exported model folder (``model.onnx`` + ``deploy.json``, written by
-``tools/deployment/export.py``) together with ``mmtl/datasets/transforms/image_io.py``.
+``tools/deployment/export.py``) together with ``mmtl/datasets/transforms/image_io.py`` and
+``mmtl/datasets/listing.py``.
 
-Files are decoded by mmtl's own decoder (``image_io.py``, loaded by file path: from beside
-this file, else from the mmtl source tree this file sits in), the one the training, testing
-and inference loaders use: every colour mode, EXIF orientation, transparency onto white,
+Inputs are listed by mmtl's one listing of inference inputs (``listing.py``: regular files
+only, hidden folders left out, as ``inference_model`` lists them) and decoded by mmtl's own
+decoder (``image_io.py``); both are loaded by file path, from beside this file, else from the
+mmtl source tree this file sits in. The decoder is the one the training, testing and
+inference loaders use: every colour mode, EXIF orientation, transparency onto white,
 reduced-scale JPEG decoding as the test pipeline's ``LoadImage(min_size=...)`` does, and the
 pixel limit ``MMTL_MAX_IMAGE_PIXELS``. The remaining preprocessing reproduces the test
 pipeline step by step (the same OpenCV calls that mmcv makes), as described by the

@@ -39,7 +39,7 @@ class WorkDirLock:
             processes of a distributed run). Defaults to True.
 
     Raises:
-        WorkDirBusyError: Another training (in this or another process) holds it.
+        WorkDirBusyError: Another training process holds it.
     """
 
     def __init__(self, work_dir: str, hold: bool = True) -> None:
