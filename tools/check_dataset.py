@@ -21,6 +21,7 @@ from mmtl.datasets.listing import (
     list_image_files,
 )
 from mmtl.datasets.scan import ScanReport, scan_image_files
+from mmtl.utils.prediction_rows import safe_text
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
             f'{len(report.empty_classes)} empty classes'
         )
         for path, reason in report.bad_files[: args.show]:
-            print(f'  bad: {path}: {reason}')
+            print(f'  bad: {safe_text(path)}: {safe_text(reason)}')
         if len(report.bad_files) > args.show:
             print(f'  ... and {len(report.bad_files) - args.show} more')
         if report.empty_classes:

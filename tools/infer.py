@@ -100,20 +100,32 @@ def report_skipped(skipped) -> None:
     Args:
         skipped (Sequence[tuple[str, str]]): ``(path, reason)`` pairs.
     """
+    from mmtl.utils.prediction_rows import safe_text
+
     for path, reason in skipped:
-        print(f'skipped\t{path}\t{reason}', file=sys.stderr)
+        print(f'skipped\t{safe_text(path)}\t{safe_text(reason)}', file=sys.stderr)
     if skipped:
         noun = 'file' if len(skipped) == 1 else 'files'
         print(
-            f'{len(skipped)} {noun} skipped (not decodable); the rest were classified',
+            f'{len(skipped)} {noun} skipped (reasons above); the rest were classified',
             file=sys.stderr,
         )
+
+
+def print_rows(rows: List[dict]) -> None:
+    """One line per image on stdout: image, predicted class, score (names escaped)."""
+    from mmtl.utils.prediction_rows import safe_text
+
+    for row in rows:
+        image, name = safe_text(row['image']), safe_text(row['pred_class'])
+        print(f'{image}\t{name}\t{row["pred_score"]:.4f}')
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from mmtl.apis import inference_model, init_model
     from mmtl.utils.cli import run_with_clear_errors
+    from mmtl.utils.errors import UserError
 
     def infer() -> None:
         model = init_model(
@@ -126,17 +138,24 @@ def main(argv=None) -> int:
             model, list(args.inputs), batch_size=args.batch_size, progress=not args.no_progress
         )
         rows = prediction_rows(results, args.topk, model._dataset_meta.get('classes'))
-        for row in rows:
-            print(f'{row["image"]}\t{row["pred_class"]}\t{row["pred_score"]:.4f}')
+        print_rows(rows)
         report_skipped(getattr(results, 'skipped', ()))
         if args.out:
-            write_rows(rows, args.out)
+            try:
+                write_rows(rows, args.out)
+            except OSError as err:  # a full disk: the predictions are on stdout above
+                raise UserError(
+                    f'cannot write {args.out}: {err.strerror or err}; the {len(rows)} '
+                    f'predictions are printed above'
+                ) from None
             print(f'predictions for {len(rows)} images written to {args.out}')
 
     try:
         return run_with_clear_errors(infer)
     except ValueError as err:  # e.g. an image file that cannot be decoded (named)
-        print(f'error: {err}', file=sys.stderr, flush=True)
+        from mmtl.utils.prediction_rows import safe_text
+
+        print(safe_text(f'error: {err}'), file=sys.stderr, flush=True)
         return 1
 
 

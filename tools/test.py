@@ -14,6 +14,7 @@ The metrics go to ``<work_dir>/test_metrics.json`` unless ``--out-metrics`` says
 """
 
 import argparse
+import os.path as osp
 import sys
 
 from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, test_parser
@@ -55,6 +56,17 @@ def write_plots(metrics_file: str, out_dir: str) -> None:
         print(f'plot written to {path}', flush=True)
 
 
+def print_metrics(metrics: dict) -> None:
+    """Print each metric on stdout, for when it cannot be saved."""
+    for key, value in metrics.items():
+        print(f'{key}: {value.tolist() if hasattr(value, "tolist") else value}', flush=True)
+
+
+def unwritten_outputs(runner) -> list:
+    """Why each output file of the test evaluator (``--out``) could not be written."""
+    return [m.write_error for m in runner.test_evaluator.metrics if getattr(m, 'write_error', 0)]
+
+
 def resolve_checkpoint(args_parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Take the checkpoint from the positional argument or ``--checkpoint`` (exactly one)."""
     given = [c for c in (args.checkpoint, args.checkpoint_option) if c]
@@ -81,10 +93,23 @@ def main(argv=None) -> int:
         cfg = prepare_test_config(args)
         if args.out:
             add_prediction_writer(cfg, args.out)
+        from mmtl.utils.errors import UserError
+
         runner = build_runner(cfg)
-        metrics_file = save_test_metrics(runner, runner.test(), args.out_metrics)
+        metrics = runner.test()
+        try:
+            metrics_file = save_test_metrics(runner, metrics, args.out_metrics)
+        except OSError as err:  # a full disk: the metrics go to stdout, not lost
+            print_metrics(metrics)
+            path = args.out_metrics or osp.join(runner.work_dir, 'test_metrics.json')
+            raise UserError(
+                f'cannot write {path}: {err.strerror or err}; the metrics are printed above'
+            ) from None
         if args.plots is not None and metrics_file is not None:
             write_plots(metrics_file, args.plots)
+        unwritten = unwritten_outputs(runner)
+        if unwritten:
+            raise UserError(f'{unwritten[0]}; the metrics were written to {metrics_file}')
 
     return run_with_clear_errors(test)
 

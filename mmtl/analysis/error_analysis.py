@@ -14,6 +14,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from mmtl.datasets.transforms.image_io import ImageDecodeError, decode_image_file
+from mmtl.utils.prediction_rows import safe_text
 
 
 @dataclass
@@ -115,7 +116,9 @@ def format_pairs_table(pairs: Sequence[ConfusedPair]) -> str:
         '|---|---|---:|---:|',
     ]
     lines += [
-        f'| {p.true_class} | {p.pred_class} | {p.count} | {100 * p.share:.1f} % |' for p in pairs
+        f'| {safe_text(p.true_class)} | {safe_text(p.pred_class)} | {p.count} | '
+        f'{100 * p.share:.1f} % |'
+        for p in pairs
     ]
     return '\n'.join(lines)
 

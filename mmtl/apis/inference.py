@@ -10,7 +10,6 @@ the pixel limit ``MMTL_MAX_IMAGE_PIXELS``), so inference gives exactly the score
 :func:`mmtl.datasets.transforms.image_io.array_to_bgr`.
 """
 
-import glob
 import os.path as osp
 import sys
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from mmengine.registry import DefaultScope
 from mmpretrain.apis import ImageClassificationInferencer
 
 from mmtl.datasets import IMG_EXTENSIONS
-from mmtl.datasets.folder_dataset import list_image_files
+from mmtl.datasets.listing import list_input_images
 from mmtl.datasets.transforms import LoadImage
 from mmtl.datasets.transforms.image_io import array_to_bgr, decode_image_file
 from mmtl.engine.loading import load_into, read_weights
@@ -40,6 +39,7 @@ from mmtl.utils.config import (
 )
 from mmtl.utils.errors import ConfigError
 from mmtl.utils.model_card import ModelCardError, check_class_names, read_card
+from mmtl.utils.prediction_rows import check_class_count, safe_text
 from mmtl.visualization import draw_prediction
 
 ImageInput = Union[str, np.ndarray]
@@ -179,38 +179,40 @@ class InferenceResults(list):
 
 def expand_image_inputs(
     inputs: Union[ImageInput, Sequence[ImageInput]],
-    unreadable: Optional[List[Tuple[str, str]]] = None,
+    skipped: Optional[List[Tuple[str, str]]] = None,
 ) -> List[ImageInput]:
     """Turn a path, folder, glob, array or a list of them into a flat list of images.
+
+    Paths are listed by :func:`mmtl.datasets.listing.list_input_images`, the one listing of
+    every inference path: regular files only, hidden folders left out.
 
     Args:
         inputs: A file path, a folder (all images inside, recursively, sorted), a glob
             pattern (``'photos/*.jpg'``, ``'data/**/*.png'``), a BGR array, or a list of these.
-        unreadable (list, optional): Receives ``(folder, reason)`` for each sub-folder that
-            cannot be listed. Defaults to None: such a folder raises its ``OSError``.
+        skipped (list, optional): Receives ``(path, reason)`` for each sub-folder that
+            cannot be listed and each file that is not read (a FIFO, a device, an empty
+            file, a name that is not UTF-8). Defaults to None: the first one raises.
 
     Returns:
         list: File paths and arrays, in order.
 
     Raises:
-        FileNotFoundError: A path that is no file or folder, or a glob matching nothing.
+        FileNotFoundError: A path that does not exist, or a glob matching nothing.
+        ValueError: ``skipped`` is None and a file or folder is not read (named).
     """
+    found: List[Tuple[str, str]] = []
     items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
     expanded: List[ImageInput] = []
     for item in items:
         if isinstance(item, np.ndarray):
             expanded.append(item)
-        elif osp.isdir(item):
-            expanded.extend(list_image_files(item, IMG_EXTENSIONS, unreadable))
-        elif osp.isfile(item):
-            expanded.append(item)
-        elif glob.has_magic(item):
-            matches = sorted(p for p in glob.glob(item, recursive=True) if osp.isfile(p))
-            if not matches:
-                raise FileNotFoundError(f'no image file matches the pattern {item}')
-            expanded.extend(matches)
         else:
-            raise FileNotFoundError(f'image input not found: {item}')
+            expanded.extend(list_input_images([item], found, IMG_EXTENSIONS))
+    if skipped is None and found:
+        path, reason = found[0]
+        raise ValueError(f'cannot classify {safe_text(path)}: {reason}')
+    if skipped is not None:
+        skipped.extend(found)
     return expanded
 
 
@@ -284,7 +286,9 @@ class _Inferencer(ImageClassificationInferencer):
                     raise
                 reason = str(err).split(': ', 1)[-1]
                 skipped.append((image, reason))
-                MMLogger.get_current_instance().warning(f'skipped {image}: {reason}')
+                MMLogger.get_current_instance().warning(
+                    f'skipped {safe_text(image)}: {safe_text(reason)}'
+                )
                 continue
             chunk.append(data)
             inputs.append(image)
@@ -311,6 +315,9 @@ def _inferencer(model: torch.nn.Module) -> ImageClassificationInferencer:
     inferencer = getattr(model, '_mmtl_inferencer', None)
     if inferencer is None:
         classes = model._dataset_meta.get('classes')
+        num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
+        if isinstance(num_classes, int):
+            check_class_count(classes, num_classes, "the model's class names (dataset_meta)")
         inferencer = _Inferencer(model, pretrained=False, classes=classes)
         model._mmtl_inferencer = inferencer
     return inferencer
@@ -374,10 +381,11 @@ def inference_model(
     single = isinstance(inputs, np.ndarray) or (isinstance(inputs, str) and osp.isfile(inputs))
     skipped: List[Tuple[str, str]] = []
     images = expand_image_inputs(inputs, skipped)
-    for folder, reason in skipped:
-        MMLogger.get_current_instance().warning(f'skipped {folder}: {reason}')
+    for path, reason in skipped:
+        MMLogger.get_current_instance().warning(f'skipped {safe_text(path)}: {reason}')
     if not images:
-        raise ValueError(f'no images found in {inputs!r}')
+        shown = ''.join(f'; {safe_text(path)}: {reason}' for path, reason in skipped[:5])
+        raise ValueError(f'no images found in {safe_text(inputs)}{shown}')
     inferencer = _inferencer(model)
     preds, classified = [], []
     with _progress_bar(len(images), enabled=progress) as update:
@@ -387,7 +395,9 @@ def inference_model(
             classified.extend(batch_images)
             update(len(batch_preds))
     if not preds:
-        shown = '; '.join(f'{path} ({reason})' for path, reason in skipped[:5])
+        shown = '; '.join(
+            f'{safe_text(path)} ({safe_text(reason)})' for path, reason in skipped[:5]
+        )
         raise ValueError(f'no image could be classified: {shown}')
     results = inferencer.postprocess(preds, visualization=None)
     for image, result in zip(classified, results):

@@ -9,6 +9,7 @@ from mmpretrain.datasets import BaseDataset
 from mmtl.registry import DATASETS
 from mmtl.utils.config_semantics import AUTO_SIZE_KEYS
 from mmtl.utils.errors import BadDataError, ConfigError
+from mmtl.utils.prediction_rows import safe_text
 
 from .bad_file_record import BadFileRecord
 from .image_cache import CACHE_MODES, CACHE_SLOT_KEY, ImageCache
@@ -41,6 +42,53 @@ SPLIT_ROLES = ('auto', 'train', 'eval')
 
 #: Split folder names taken as evaluation splits by ``split_role='auto'``.
 EVAL_SPLIT_NAMES = ('val', 'valid', 'validation', 'test', 'testing', 'eval')
+
+
+def check_distinct_classes(names: Sequence[str], source: str, places: Sequence[str]) -> None:
+    """Refuse a class named twice: one of its outputs would never be trained.
+
+    Args:
+        names (Sequence[str]): Class names in label order.
+        source (str): Where they come from (a file, a config key), for the message.
+        places (Sequence[str]): Where each name is in ``source`` (``'line 3'``).
+
+    Raises:
+        ConfigError: Naming the class and both places.
+    """
+    first: dict = {}
+    for name, place in zip(names, places):
+        if name in first:
+            raise ConfigError(
+                f'{source}: class {safe_text(name)!r} at {place} is already at {first[name]}: '
+                f'name each class once (a repeated class gets a label that no image has)'
+            )
+        first[name] = place
+
+
+def read_classes_file(path: str) -> Tuple[str, ...]:
+    """The class names of a classes file: one per line, in label order, blank lines skipped.
+
+    Args:
+        path (str): The file.
+
+    Returns:
+        tuple[str]: The names (line ends removed, nothing else).
+
+    Raises:
+        ConfigError: A name is repeated (both lines named), or the file is not UTF-8 text.
+    """
+    names, places = [], []
+    try:
+        with open(path, encoding='utf-8') as f:
+            for number, line in enumerate(f, start=1):
+                name = line.rstrip('\r\n')
+                if name.strip():
+                    names.append(name)
+                    places.append(f'line {number}')
+    except UnicodeDecodeError as err:
+        raise ConfigError(f'classes file {path} is not UTF-8 text: {err.reason}') from None
+    check_distinct_classes(names, f'classes file {path}', places)
+    return tuple(names)
 
 
 def _unwrap_worker_message(message: str) -> str:
@@ -192,7 +240,10 @@ class FolderDataset(BaseDataset):
         self.scan_report: Optional[ScanReport] = None
         refuse_unresolved_sizes(kwargs.get('pipeline') or [])
         if isinstance(classes, str):
-            classes = self._resolve_classes_file(classes, data_root)
+            classes = read_classes_file(self._resolve_classes_file(classes, data_root))
+        elif classes is not None:
+            places = [f'classes[{index}]' for index in range(len(classes))]
+            check_distinct_classes(classes, "the dataset's classes", places)
         super().__init__(
             ann_file='', data_root=data_root, data_prefix=data_prefix, classes=classes, **kwargs
         )
@@ -220,8 +271,7 @@ class FolderDataset(BaseDataset):
                 path = cls._resolve_classes_file(classes, data_root)
             except FileNotFoundError:
                 return None
-            with open(path, encoding='utf-8') as f:
-                return sum(1 for line in f if line.strip()), path
+            return len(read_classes_file(path)), path
         folder = dataset_cfg.get('class_folder') or dataset_cfg.get('data_prefix') or ''
         if isinstance(folder, dict):
             folder = folder.get('img_path', '')
@@ -473,15 +523,15 @@ class FolderDataset(BaseDataset):
         if self.is_evaluation:
             what = 'can no longer be read' if went_bad else 'cannot be decoded'
             raise RuntimeBadDataError(
-                f'{path} {what} ({problem}); evaluation counts every image and never replaces '
-                f'one, so it stops here. Restore, fix or remove the file (with {key}=skip '
+                f'{safe_text(path)} {what} ({problem}); evaluation counts every image and never '
+                f'replaces one, so it stops here. Restore, fix or remove the file (with {key}=skip '
                 f"and scan_files='decode', the default for val/test, such files are left out, "
                 f'named, before evaluation starts).'
             ) from err
         if not went_bad and self.bad_file_policy == 'error':
             raise RuntimeBadDataError(
-                f'{path} cannot be decoded ({problem}): data corrupt inside the file, which '
-                f'the header scan passed. Fix or remove it, or set --cfg-options {key}=skip '
+                f'{safe_text(path)} cannot be decoded ({problem}): data corrupt inside the file, '
+                f'which the header scan passed. Fix or remove it, or set --cfg-options {key}=skip '
                 f'to skip such files during training (train_dataloader.dataset.scan_files='
                 f"'decode' finds them all before training)."
             ) from err
@@ -492,12 +542,12 @@ class FolderDataset(BaseDataset):
         if count > self.max_runtime_bad_files:
             raise RuntimeBadDataError(
                 f'{count} files failed to load during training (more than '
-                f'max_runtime_bad_files={self.max_runtime_bad_files}), latest {path} '
+                f'max_runtime_bad_files={self.max_runtime_bad_files}), latest {safe_text(path)} '
                 f'({problem}). Is the data folder being changed or the disk failing?'
             ) from err
         if first:
             cause = 'it can no longer be read' if went_bad else f"{key}='skip'"
             MMLogger.get_current_instance().warning(
-                f'skipping {path} ({cause}): {problem}; another sample is used in its place '
-                f'({count} such file(s) so far, over all dataloader workers)'
+                f'skipping {safe_text(path)} ({cause}): {problem}; another sample is used in its '
+                f'place ({count} such file(s) so far, over all dataloader workers)'
             )

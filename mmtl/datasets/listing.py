@@ -1,19 +1,30 @@
-"""Listing a class-folder dataset: class folders, image files, dangling links.
+"""Listing image files: the class folders of a dataset, and the inputs of inference.
 
-Standard library only (no torch, no mmengine), so that tools which only look at files, such
-as ``tools/check_dataset.py``, need not import the training stack.
-:mod:`mmtl.datasets.folder_dataset` re-exports these names.
+The same rules hold for training and for every inference path (``inference_model``,
+``tools/infer.py``, the ONNX runner): hidden files and folders (``.ipynb_checkpoints``) are
+never data, and only regular, non-empty files whose names are valid UTF-8 are read. A FIFO,
+a device (or a link to one, such as ``/dev/zero``) or an undecodable name is named with a
+reason, never opened.
+
+Standard library only (no torch, no mmengine, no mmtl), so that tools which only look at
+files, such as ``tools/check_dataset.py``, need not import the training stack, and the ONNX
+runner can load this file by path. :mod:`mmtl.datasets.folder_dataset` re-exports these names.
 """
 
+import errno
+import glob
 import os
 import os.path as osp
-from typing import List, Optional, Tuple
+import stat
+from typing import List, Optional, Sequence, Tuple
 
 __all__ = [
     'IMG_EXTENSIONS',
     'list_class_folders',
     'list_dangling_links',
     'list_image_files',
+    'list_input_images',
+    'stat_problem',
     'visible_entries',
 ]
 
@@ -82,3 +93,87 @@ def list_image_files(
             if not name.startswith('.') and osp.splitext(name)[1].lower() in extensions
         )
     return files
+
+
+def stat_problem(path: str) -> Optional[str]:
+    """Why ``path`` is not a regular, non-empty file (None if it is).
+
+    A symbolic link is followed. Nothing is opened: a FIFO or a device is judged by
+    ``os.stat`` alone. The training scan and inference both apply this rule.
+
+    Args:
+        path (str): The file.
+
+    Returns:
+        str | None: A short reason such as ``'not a regular file'``, or None.
+    """
+    try:
+        info = os.stat(path)
+    except OSError as err:
+        if osp.islink(path):
+            if err.errno == errno.ELOOP:
+                return 'symbolic link loop'
+            return f'broken symbolic link to missing {os.readlink(path)!r}'
+        return f'cannot access: {err.strerror}'
+    if not stat.S_ISREG(info.st_mode):
+        return 'not a regular file'
+    if info.st_size == 0:
+        return 'empty file, 0 bytes'
+    return None
+
+
+def _name_problem(path: str) -> Optional[str]:
+    """Why the name ``path`` cannot be written as UTF-8 text (None if it can)."""
+    try:
+        path.encode('utf-8')
+    except UnicodeEncodeError:  # undecodable bytes, kept by Python as lone surrogates
+        return 'file name is not valid UTF-8'
+    return None
+
+
+def list_input_images(
+    inputs: Sequence[str],
+    skipped: List[Tuple[str, str]],
+    extensions: Tuple[str, ...] = IMG_EXTENSIONS,
+) -> List[str]:
+    """The image files that inference reads for ``inputs``, in order.
+
+    Every inference path lists its inputs here, so that all of them read the same files.
+
+    Args:
+        inputs (Sequence[str]): File paths, folders (their images, recursively, sorted,
+            hidden files and folders left out, as :func:`list_image_files`) and glob
+            patterns (``'photos/*.jpg'``, ``'data/**/*.png'``; folders they match are left
+            out).
+        skipped (list): Receives ``(path, reason)`` for each sub-folder that cannot be
+            listed and each file that is not read: not a regular, non-empty file
+            (:func:`stat_problem`), or a name that is not valid UTF-8 (it could be written
+            to no UTF-8 output as it is).
+        extensions (tuple[str]): Lower-case extensions of the files taken from folders.
+            Defaults to :data:`IMG_EXTENSIONS`.
+
+    Returns:
+        list[str]: The paths of the files to read.
+
+    Raises:
+        FileNotFoundError: A path that does not exist, or a pattern matching nothing.
+    """
+    found: List[str] = []
+    for item in inputs:
+        if osp.isdir(item):
+            candidates = list_image_files(item, extensions, skipped)
+        elif osp.lexists(item):
+            candidates = [item]
+        elif glob.has_magic(item):
+            candidates = sorted(p for p in glob.glob(item, recursive=True) if not osp.isdir(p))
+            if not candidates:
+                raise FileNotFoundError(f'no image file matches the pattern {item}')
+        else:
+            raise FileNotFoundError(f'image input not found: {item}')
+        for path in candidates:
+            problem = _name_problem(path) or stat_problem(path)
+            if problem is None:
+                found.append(path)
+            else:
+                skipped.append((path, problem))
+    return found

@@ -19,11 +19,8 @@ decode them (see the figures in ``docs/reliability.md``).
 :func:`scan_image_files` applies it to a list of files and returns a :class:`ScanReport`.
 """
 
-import errno
 import multiprocessing
 import os
-import os.path as osp
-import stat
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -31,6 +28,9 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from PIL import Image
 
+from mmtl.utils.prediction_rows import safe_text
+
+from .listing import stat_problem
 from .transforms.image_io import (
     ImageDecodeError,
     ImageTooLargeError,
@@ -59,23 +59,6 @@ MAX_SCAN_WORKERS = 8
 
 if TYPE_CHECKING:  # pragma: no cover
     from .scan_cache import ScanCache
-
-
-def _stat_problem(path: str) -> Optional[str]:
-    """Why ``path`` is not a non-empty regular file (None if it is)."""
-    try:
-        info = os.stat(path)
-    except OSError as err:
-        if osp.islink(path):
-            if err.errno == errno.ELOOP:
-                return 'symbolic link loop'
-            return f'broken symbolic link to missing {os.readlink(path)!r}'
-        return f'cannot access: {err.strerror}'
-    if not stat.S_ISREG(info.st_mode):
-        return 'not a regular file'
-    if info.st_size == 0:
-        return 'empty file, 0 bytes'
-    return None
 
 
 def _ends_with_jpeg_eoi(path: str, tail_bytes: int = 64) -> bool:
@@ -226,7 +209,7 @@ def check_image_file(path: str, decode: bool = False) -> Optional[str]:
         str | None: None for a good file, else a short reason such as
         ``'empty file, 0 bytes'`` or ``'not an image: unrecognised content'``.
     """
-    problem = _stat_problem(path)
+    problem = stat_problem(path)
     if problem is not None:
         return problem
     if not os.access(path, os.R_OK):
@@ -270,7 +253,7 @@ class ScanReport:
 
     def describe_bad_files(self, limit: int = SHOWN_PATHS) -> str:
         """``'3 of 120 files cannot be read: a.jpg (empty file), ...'`` (first ``limit``)."""
-        shown = '; '.join(f'{path} ({reason})' for path, reason in self.bad_files[:limit])
+        shown = '; '.join(f'{safe_text(path)} ({why})' for path, why in self.bad_files[:limit])
         more = len(self.bad_files) - limit
         tail = f'; ... and {more} more' if more > 0 else ''
         return (

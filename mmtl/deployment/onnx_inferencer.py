@@ -5,11 +5,14 @@ box needs only ``numpy``, ``pillow``, ``opencv-python(-headless)`` and ``onnxrun
 (``simplejpeg`` too, if training had it: it decodes JPEGs). It can be used inside mmtl
 (``from mmtl.deployment.onnx_inferencer import OnnxClassifier``), or copied next to an
 exported model folder (``model.onnx`` + ``deploy.json``, written by
-``tools/deployment/export.py``) together with ``mmtl/datasets/transforms/image_io.py``.
+``tools/deployment/export.py``) together with ``mmtl/datasets/transforms/image_io.py`` and
+``mmtl/datasets/listing.py``.
 
-Files are decoded by mmtl's own decoder (``image_io.py``, loaded by file path: from beside
-this file, else from the mmtl source tree this file sits in), the one the training, testing
-and inference loaders use: every colour mode, EXIF orientation, transparency onto white,
+Inputs are listed by mmtl's one listing of inference inputs (``listing.py``: regular files
+only, hidden folders left out, as ``inference_model`` lists them) and decoded by mmtl's own
+decoder (``image_io.py``); both are loaded by file path, from beside this file, else from the
+mmtl source tree this file sits in. The decoder is the one the training, testing and
+inference loaders use: every colour mode, EXIF orientation, transparency onto white,
 reduced-scale JPEG decoding as the test pipeline's ``LoadImage(min_size=...)`` does, and the
 pixel limit ``MMTL_MAX_IMAGE_PIXELS``. The remaining preprocessing reproduces the test
 pipeline step by step (the same OpenCV calls that mmcv makes), as described by the
@@ -18,7 +21,6 @@ pipeline step by step (the same OpenCV calls that mmcv makes), as described by t
 
 import importlib.util
 import json
-import os
 import os.path as osp
 import sys
 from types import ModuleType
@@ -29,9 +31,6 @@ import numpy as np
 
 #: Name of the JSON file written beside an exported model.
 DEPLOY_META_FILE = 'deploy.json'
-
-#: Image file extensions read when a folder is given.
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
 
 #: OpenCV interpolation codes by the names mmcv uses.
 CV2_INTERPOLATIONS = {
@@ -111,41 +110,55 @@ def center_crop(img: np.ndarray, params: dict) -> np.ndarray:
     return img[top : top + crop_height, left : left + crop_width]
 
 
-#: Where mmtl's decoder is looked for, relative to this file: a copy beside it, or its place
-#: in the mmtl source tree.
-IMAGE_IO_CANDIDATES = ('image_io.py', osp.join('..', 'datasets', 'transforms', 'image_io.py'))
+#: mmtl's own files this module uses, each looked for beside this file, then at its place in
+#: the mmtl source tree (relative to this file): the decoder and the listing of inputs.
+MMTL_FILES = {
+    'image_io.py': osp.join('..', 'datasets', 'transforms', 'image_io.py'),
+    'listing.py': osp.join('..', 'datasets', 'listing.py'),
+}
 
-#: Module name the decoder is loaded under (when mmtl itself is not imported).
-_IMAGE_IO_MODULE = 'mmtl_image_io'
+#: The modules of :data:`MMTL_FILES` when mmtl itself is imported.
+_MMTL_MODULES = {
+    'image_io.py': 'mmtl.datasets.transforms.image_io',
+    'listing.py': 'mmtl.datasets.listing',
+}
 
 
-def image_io() -> ModuleType:
-    """mmtl's image decoder module, loaded without importing mmtl (cached).
+def mmtl_file(filename: str) -> ModuleType:
+    """One of mmtl's dependency-free files (:data:`MMTL_FILES`), loaded without importing
+    mmtl (cached).
+
+    Args:
+        filename (str): ``'image_io.py'`` or ``'listing.py'``.
 
     Returns:
-        module: ``mmtl/datasets/transforms/image_io.py``.
+        module: The loaded module.
 
     Raises:
         ImportError: It is neither beside this file nor in an mmtl source tree around it.
     """
-    loaded = sys.modules.get('mmtl.datasets.transforms.image_io') or sys.modules.get(
-        _IMAGE_IO_MODULE
-    )
+    name = 'mmtl_' + osp.splitext(filename)[0]
+    loaded = sys.modules.get(_MMTL_MODULES[filename]) or sys.modules.get(name)
     if loaded is not None:
         return loaded
     here = osp.dirname(osp.abspath(__file__))
-    for candidate in IMAGE_IO_CANDIDATES:
+    for candidate in (filename, MMTL_FILES[filename]):
         path = osp.normpath(osp.join(here, candidate))
         if osp.isfile(path):
-            spec = importlib.util.spec_from_file_location(_IMAGE_IO_MODULE, path)
+            spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
-            sys.modules[_IMAGE_IO_MODULE] = module
+            sys.modules[name] = module
             spec.loader.exec_module(module)
             return module
     raise ImportError(
-        f"mmtl's image decoder image_io.py was not found beside {__file__}: copy "
-        f'mmtl/datasets/transforms/image_io.py next to this file'
+        f"mmtl's {filename} was not found beside {__file__}: copy "
+        f'mmtl/{MMTL_FILES[filename][3:]} next to this file'
     )
+
+
+def image_io() -> ModuleType:
+    """mmtl's image decoder, ``mmtl/datasets/transforms/image_io.py`` (see :func:`mmtl_file`)."""
+    return mmtl_file('image_io.py')
 
 
 def load_image(image: ImageInput, decode: Optional[dict] = None) -> np.ndarray:
@@ -177,38 +190,32 @@ def load_image(image: ImageInput, decode: Optional[dict] = None) -> np.ndarray:
 
 
 def expand_inputs(
-    inputs: Union[ImageInput, Sequence[ImageInput]], unreadable: Optional[list] = None
+    inputs: Union[ImageInput, Sequence[ImageInput]], skipped: List[tuple]
 ) -> List[ImageInput]:
-    """A path, a folder (its images, recursively, sorted), an array or a list of them, flattened.
+    """A path, a folder (its images, recursively, sorted), a glob, an array or a list of them,
+    flattened by mmtl's one listing of inference inputs (``listing.list_input_images``):
+    regular files only, hidden files and folders left out.
 
     Args:
         inputs: What to classify.
-        unreadable (list, optional): Receives ``(folder, reason)`` for each sub-folder that
-            cannot be listed. Defaults to None: such a folder raises its ``OSError``.
+        skipped (list): Receives ``(path, reason)`` for each sub-folder that cannot be
+            listed and each file that is not read (a FIFO, a device, an empty file, a name
+            that is not UTF-8).
 
     Returns:
         list: File paths and arrays, in order.
+
+    Raises:
+        FileNotFoundError: A path that does not exist, or a glob matching nothing.
     """
-
-    def on_error(error: OSError) -> None:
-        if unreadable is None:
-            raise error
-        unreadable.append((error.filename, f'unreadable folder: {error.strerror}'))
-
+    listing = mmtl_file('listing.py')
     items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
     expanded: List[ImageInput] = []
     for item in items:
-        if isinstance(item, np.ndarray) or osp.isfile(item):
+        if isinstance(item, np.ndarray):
             expanded.append(item)
-        elif osp.isdir(item):
-            found = []
-            for folder, _, files in os.walk(item, onerror=on_error):
-                found += [
-                    osp.join(folder, f) for f in files if f.lower().endswith(IMAGE_EXTENSIONS)
-                ]
-            expanded.extend(sorted(found))
         else:
-            raise FileNotFoundError(f'image input not found: {item}')
+            expanded.extend(listing.list_input_images([item], skipped, listing.IMG_EXTENSIONS))
     return expanded
 
 
@@ -291,6 +298,12 @@ class OnnxClassifier:
         )
         self.input_name = self.session.get_inputs()[0].name
         self.classes = self.meta.get('classes')
+        outputs = self.session.get_outputs()[0].shape[-1]
+        if self.classes is not None and isinstance(outputs, int) and len(self.classes) < outputs:
+            raise ValueError(
+                f'{osp.join(model_dir, DEPLOY_META_FILE)} names {len(self.classes)} classes for '
+                f'a model that scores {outputs}: give one name per output'
+            )
 
     @property
     def num_classes(self) -> Optional[int]:
@@ -329,8 +342,8 @@ class OnnxClassifier:
             dict | list[dict]: One dict for a single file or array, else one per classified
             image (:class:`OnnxResults`), with ``pred_label``, ``pred_score``,
             ``pred_class`` (when class names are known), ``pred_scores`` and ``img_path``
-            (for files). Of several inputs, a file that cannot be decoded is skipped, named
-            on stderr and listed in the result's ``skipped``; a single one raises.
+            (for files). Of several inputs, a file that cannot be read or decoded is skipped
+            and listed in the result's ``skipped``; a single one raises.
 
         Raises:
             ValueError: No images; a single file that cannot be decoded, or none of several.
@@ -338,8 +351,6 @@ class OnnxClassifier:
         single = isinstance(inputs, np.ndarray) or (isinstance(inputs, str) and osp.isfile(inputs))
         results = OnnxResults()
         images = expand_inputs(inputs, results.skipped)
-        for folder, reason in results.skipped:
-            print(f'skipped {folder}: {reason}', file=sys.stderr)
         if not images:
             raise ValueError(f'no images found in {inputs!r}')
         prepared = []
@@ -350,7 +361,6 @@ class OnnxClassifier:
                 if single or not isinstance(image, str):
                     raise
                 results.skipped.append((image, str(err)))
-                print(f'skipped {image}: {err}', file=sys.stderr)
         if not prepared:
             raise ValueError(f'no image could be classified: {results.skipped[:5]}')
         for start in range(0, len(prepared), batch_size):

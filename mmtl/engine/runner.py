@@ -21,6 +21,8 @@ from mmtl.utils.errors import ConfigError, UserError
 from mmtl.utils.model_card import CARD_KEY, card_from_config
 
 from .loading import PARTIAL_LOAD_KEY, load_into, read_weights
+from .resume_check import check_resumable_optimizer
+from .work_dir_lock import lock_work_dir
 
 #: The config as written, while :meth:`MMTLRunner.from_cfg` builds a Runner from its
 #: resolved copy (the Runner dumps the former and runs the latter).
@@ -169,6 +171,7 @@ class MMTLRunner(Runner):
         mmengine calls ``after_run`` only when training succeeds; a hook that changed the
         process (signal handlers) defines ``on_exit`` to undo it after a failure too.
         """
+        work_dir_lock = lock_work_dir(self.work_dir)  # one training per work dir at a time
         try:
             return super().train()
         finally:
@@ -176,6 +179,7 @@ class MMTLRunner(Runner):
                 on_exit = getattr(hook, 'on_exit', None)
                 if callable(on_exit):
                     on_exit(self)
+            work_dir_lock.release()
 
     def build_train_loop(self, loop):
         """mmengine's train loop; errors building its dataloader name its keys."""
@@ -326,6 +330,7 @@ class MMTLRunner(Runner):
                 purpose='resuming',
                 revise_keys=revise_keys,
             )
+            check_resumable_optimizer(checkpoint, self.optim_wrapper, filename)
         elif self._building_for_training():
             load_into(
                 model,

@@ -213,7 +213,9 @@ def run_with_clear_errors(func: Callable[[], None]) -> int:
     try:
         func()
     except user_errors() as err:
-        print(f'error: {err}', file=sys.stderr, flush=True)
+        from .prediction_rows import safe_text  # names in a message are data from outside
+
+        print(safe_text(f'error: {err}'), file=sys.stderr, flush=True)
         quiet_mim_parent()
         return 1
     return 0

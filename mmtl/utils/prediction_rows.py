@@ -1,5 +1,6 @@
 """Rows of per-image predictions, shared by ``tools/test.py --out``, ``tools/infer.py`` and
-``tools/deployment/onnx_infer.py``.
+``tools/deployment/onnx_infer.py``; and :func:`safe_text`, the one rule by which names
+(class names, file names: data from outside) are written to CSV, JSON and terminals.
 
 Only the standard library and numpy are imported, so the ONNX runner can load this file by path
 without importing the ``mmtl`` package (and with it torch and mmengine).
@@ -7,9 +8,85 @@ without importing the ``mmtl`` package (and with it torch and mmengine).
 
 import csv
 import json
-from typing import List, Optional, Sequence, TextIO
+import re
+from typing import Any, List, Optional, Sequence, TextIO
 
 import numpy as np
+
+#: Characters shown escaped: C0 and C1 controls and DEL (escape sequences, tab, newline,
+#: carriage return, NEL), the Unicode line and paragraph separators, the bidirectional
+#: marks, embeddings, overrides and isolates (text that reads in another order than it
+#: is), and lone surrogates (the bytes of a file name that is not valid UTF-8).
+_UNSAFE_CHARS = re.compile(
+    '[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]'
+)
+
+#: The usual short forms of escaped characters.
+_SHORT_ESCAPES = {'\t': '\\t', '\n': '\\n', '\r': '\\r'}
+
+#: First characters that make a spreadsheet cell a formula (ASCII and full-width forms).
+FORMULA_PREFIXES = ('=', '+', '-', '@', '\uff1d', '\uff0b', '\uff0d', '\uff20')
+
+
+def _escape_char(match: re.Match) -> str:
+    char = match.group()
+    code = ord(char)
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a file name, as Python keeps it
+        return f'\\x{code - 0xDC00:02x}'
+    return f'\\x{code:02x}' if code < 0x100 else f'\\u{code:04x}'
+
+
+def safe_text(value: Any) -> str:
+    """``value`` as text that cannot act when written to a CSV, JSON or terminal.
+
+    The text is kept as it is, but for two things: control characters (ESC, tab, newline,
+    carriage return, the other C0/C1 controls, line separators, bidirectional overrides,
+    undecodable file-name bytes) are shown escaped (``\\x1b``, ``\\t``, ``\\u202e``, ``\\xff``),
+    so a name can neither forge a row nor reach the terminal as a command; and text that
+    starts with ``= + - @`` (after spaces) gets a leading ``'``, so a spreadsheet shows it
+    instead of running it as a formula.
+
+    Args:
+        value: A class name, a file name or any other text from outside.
+
+    Returns:
+        str: The text to write.
+    """
+    text = _UNSAFE_CHARS.sub(_escape_char, str(value))
+    if text.lstrip(' ').startswith(FORMULA_PREFIXES):
+        text = "'" + text
+    return text
+
+
+def safe_row(row: Any) -> Any:
+    """``row`` with every string in it (nested dicts and lists too) through :func:`safe_text`."""
+    if isinstance(row, str):
+        return safe_text(row)
+    if isinstance(row, dict):
+        return {key: safe_row(value) for key, value in row.items()}
+    if isinstance(row, (list, tuple)):
+        return [safe_row(value) for value in row]
+    return row
+
+
+def check_class_count(classes: Optional[Sequence[str]], num_outputs: int, source: str) -> None:
+    """Refuse class names that do not name every output of the model.
+
+    Args:
+        classes (Sequence[str], optional): Class names by label; None (no names) passes.
+        num_outputs (int): Scores the model gives per image.
+        source (str): Where the names come from, for the message.
+
+    Raises:
+        ValueError: Fewer names than outputs (one line, both counts).
+    """
+    if classes is not None and len(classes) < num_outputs:
+        raise ValueError(
+            f'{source} names {len(classes)} classes for a model that scores {num_outputs}: '
+            f'give one name per output (the checkpoint and config of one training run)'
+        )
 
 
 def topk_entries(
@@ -24,7 +101,11 @@ def topk_entries(
 
     Returns:
         list[dict]: ``{'label', 'class', 'score'}`` per listed class.
+
+    Raises:
+        ValueError: ``classes`` has fewer names than there are scores.
     """
+    check_class_count(classes or None, len(scores), 'the class list')
     order = np.argsort(-np.asarray(scores), kind='stable')[:topk]
     return [
         {
@@ -82,11 +163,14 @@ def dump_rows(rows: List[dict], file: TextIO, as_json: bool) -> None:
     """Write prediction rows to an open text file: a JSON list, or CSV with the top-k list as
     ``top1_class``, ``top1_score``, ... columns (:func:`flatten_topk`).
 
+    Every name is written through :func:`safe_text`.
+
     Args:
         rows (list[dict]): Prediction rows (:func:`inference_row` or ``tools/test.py``'s).
         file (TextIO): Where to write (the caller opens it, atomically or not).
         as_json (bool): JSON instead of CSV.
     """
+    rows = [safe_row(row) for row in rows]
     if as_json:
         json.dump(rows, file, indent=2)
         return

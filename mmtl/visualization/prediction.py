@@ -4,6 +4,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from mmtl.utils.prediction_rows import check_class_count
+
 from .figure import new_figure, save_figure
 
 #: Size of the drawing in inches (``DPI`` = 100 pixels each): 800 x 400 pixels.
@@ -32,6 +34,7 @@ def draw_prediction(
         np.ndarray: The drawing, ``400 x 800 x 3`` uint8 RGB.
     """
     scores = np.asarray(scores, dtype=np.float64)
+    check_class_count(classes, len(scores), 'the class names')
     names = list(classes) if classes is not None else [str(i) for i in range(len(scores))]
     order = np.argsort(-scores, kind='stable')[: max(1, min(topk, len(scores)))]
 

@@ -68,6 +68,7 @@ def format_matrix(counts, classes) -> str:
 
 def report(args: argparse.Namespace) -> None:
     from mmtl.utils.cli import ConfigError
+    from mmtl.utils.prediction_rows import safe_text
     from mmtl.visualization import plot_confusion_matrix
 
     with tempfile.TemporaryDirectory(prefix='mmtl_confusion_') as work_dir:
@@ -79,7 +80,7 @@ def report(args: argparse.Namespace) -> None:
         )
     counts = metrics['confusion_matrix/counts']
     classes = [str(c) for c in metrics['confusion_matrix/classes']]
-    print(format_matrix(counts, classes))
+    print(format_matrix(counts, [safe_text(name) for name in classes]))
     plot_confusion_matrix(counts, classes, args.show_path)
     print(f'confusion matrix drawn to {args.show_path}')
     if args.out:

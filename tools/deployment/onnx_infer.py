@@ -103,14 +103,29 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
-    images = inferencer.expand_inputs(args.inputs)
-    results = classifier(images, batch_size=args.batch_size)
+    rows_module = load_mmtl_file('utils', 'prediction_rows.py')
+    safe_text = rows_module.safe_text
+    try:
+        results = classifier(list(args.inputs), batch_size=args.batch_size)
+    except (FileNotFoundError, ValueError) as err:  # no image, or none readable (named)
+        print(safe_text(f'onnx_infer.py: error: {err}'), file=sys.stderr)
+        return 1
     rows = to_rows(results, args.topk, classifier.classes)
     for row in rows:
-        ranked = '\t'.join(f'{e["class"]}\t{e["score"]:.4f}' for e in row['topk'])
-        print(f'{row["image"]}\t{ranked}')
+        ranked = '\t'.join(f'{safe_text(e["class"])}\t{e["score"]:.4f}' for e in row['topk'])
+        print(f'{safe_text(row["image"])}\t{ranked}')
+    for path, reason in results.skipped:
+        print(f'skipped\t{safe_text(path)}\t{safe_text(reason)}', file=sys.stderr)
     if args.out:
-        write_rows(rows, args.out)
+        try:
+            write_rows(rows, args.out)
+        except OSError as err:  # a full disk: the predictions are on stdout above
+            print(
+                f'onnx_infer.py: error: cannot write {args.out}: {err.strerror or err}; the '
+                f'{len(rows)} predictions are printed above',
+                file=sys.stderr,
+            )
+            return 1
         print(f'wrote {len(rows)} predictions to {args.out}')
     return 0
 

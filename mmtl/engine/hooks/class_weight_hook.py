@@ -8,6 +8,7 @@ from mmengine.model import is_model_wrapper
 
 from mmtl.registry import HOOKS
 from mmtl.utils.cli import ConfigError
+from mmtl.utils.prediction_rows import safe_text
 
 #: The value of a loss's ``class_weight`` that this hook replaces.
 AUTO = 'auto'
@@ -102,5 +103,5 @@ class ClassWeightHook(Hook):
     def describe(names: List[str], counts, weights: List[float]) -> str:
         """``'name n=count w=weight, ...'`` for the log."""
         names = names or [str(i) for i in range(len(counts))]
-        parts = [f'{n} n={int(c)} w={w:.3g}' for n, c, w in zip(names, counts, weights)]
+        parts = [f'{safe_text(n)} n={int(c)} w={w:.3g}' for n, c, w in zip(names, counts, weights)]
         return 'inverse class frequency of the training split, N/(C*n_c): ' + ', '.join(parts)

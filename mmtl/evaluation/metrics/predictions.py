@@ -1,7 +1,8 @@
 """Per-image predictions of a test run, written as CSV or JSON (``tools/test.py --out``)."""
 
 import os.path as osp
-from typing import List, Sequence
+import sys
+from typing import List, Optional, Sequence
 
 import numpy as np
 from mmengine.config import Config
@@ -93,6 +94,7 @@ class PredictionWriter(ScoreMetric):
             raise ConfigError(f'PredictionWriter: topk={topk} must be at least 1')
         self.out_file = out_file
         self.topk = topk
+        self.write_error: Optional[str] = None  # why the file could not be written
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Keep scores, true label and image path of each sample."""
@@ -111,7 +113,12 @@ class PredictionWriter(ScoreMetric):
             self.class_names(scores.shape[1]),
             self.topk,
         )
-        write_prediction_rows(rows, self.out_file)
+        try:
+            write_prediction_rows(rows, self.out_file)
+        except OSError as err:  # a full disk: the other metrics are still computed
+            self.write_error = f'cannot write {self.out_file}: {err.strerror or err}'
+            print(f'error: {self.write_error}', file=sys.stderr, flush=True)
+            return {}
         print(f'predictions for {len(rows)} images written to {self.out_file}', flush=True)
         return {}
 
