@@ -15,7 +15,6 @@ import copy
 import math
 import os
 import os.path as osp
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -26,6 +25,7 @@ from .config import packaged_config_dirs
 from .config_access import leaf_datasets
 from .config_semantics import eval_resize_size
 from .errors import CheckpointError
+from .prediction_rows import UNSAFE_CHARS
 
 #: Where a checkpoint keeps its card: ``checkpoint['meta'][CARD_KEY]``.
 CARD_KEY = 'model_card'
@@ -326,11 +326,12 @@ HEAD_OPTION_CHECKS = {
 
 
 def is_printable_name(name: Any) -> bool:
-    """Whether ``name`` is a non-empty class name without control or format characters."""
+    """Whether ``name`` is a non-empty class name without the characters that
+    :func:`~.prediction_rows.safe_text` would have to escape (controls, bidi marks)."""
     return (
         isinstance(name, str)
         and 0 < len(name) <= MAX_CLASS_NAME_CHARS
-        and not any(unicodedata.category(ch) in ('Cc', 'Cf', 'Zl', 'Zp') for ch in name)
+        and not UNSAFE_CHARS.search(name)
     )
 
 

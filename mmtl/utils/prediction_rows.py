@@ -17,7 +17,7 @@ import numpy as np
 #: carriage return, NEL), the Unicode line and paragraph separators, the bidirectional
 #: marks, embeddings, overrides and isolates (text that reads in another order than it
 #: is), and lone surrogates (the bytes of a file name that is not valid UTF-8).
-_UNSAFE_CHARS = re.compile(
+UNSAFE_CHARS = re.compile(
     '[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]'
 )
 
@@ -54,7 +54,7 @@ def safe_text(value: Any) -> str:
     Returns:
         str: The text to write.
     """
-    text = _UNSAFE_CHARS.sub(_escape_char, str(value))
+    text = UNSAFE_CHARS.sub(_escape_char, str(value))
     if text.lstrip(' ').startswith(FORMULA_PREFIXES):
         text = "'" + text
     return text
