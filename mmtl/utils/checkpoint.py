@@ -325,31 +325,32 @@ def is_offline() -> bool:
     )
 
 
-def rank_zero_first(fetch: Callable[[], str]) -> str:
-    """Run ``fetch`` on rank 0 first, then on the other ranks (which find its cache).
+def rank_zero_first(fetch: Callable[[bool], str]) -> str:
+    """Download on rank 0 only; the other ranks wait, then read what it cached.
 
-    The one download pattern of mmtl: in a distributed run only rank 0 downloads, the other
-    ranks wait at a barrier and then read what it cached.
+    The one download pattern of mmtl (URLs and the Hugging Face hub).
 
     Args:
-        fetch (Callable): Returns the local path of the file, downloading it if needed.
+        fetch (Callable): ``fetch(download)`` returns the local path of the file; with
+            ``download=False`` it may only read the cache (and raises if the file is not
+            there).
 
     Returns:
-        str: What ``fetch`` returned on this rank.
+        str: The local path on this rank.
     """
     rank, world_size = get_dist_info()
     if world_size == 1:
-        return fetch()
-    path, error = None, None
+        return fetch(True)
+    error = None
     if rank == 0:
         try:
-            path = fetch()
+            fetch(True)
         except CheckpointError as err:
             error = err
     barrier()
     if error is not None:
         raise error
-    return path if path is not None else fetch()
+    return fetch(False)
 
 
 def download_checkpoint(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> str:
@@ -369,8 +370,13 @@ def download_checkpoint(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> str:
     """
     target = cached_checkpoint_path(url)
 
-    def fetch() -> str:
+    def fetch(download: bool) -> str:
         if not osp.isfile(target):
+            if not download:
+                rank = get_dist_info()[0]
+                raise CheckpointDownloadError(
+                    f'rank {rank}: {target} missing after rank 0 downloaded {url}'
+                )
             _download(url, target, timeout)
         return target
 

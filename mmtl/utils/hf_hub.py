@@ -157,17 +157,17 @@ def hub_weights_path(ref: str) -> str:
     repo_id, revision = parse_hub_ref(ref)
     set_client_factory(_checked_client)
 
-    def download(name: str) -> str:
-        return hf_hub_download(
-            repo_id,
-            name,
-            revision=revision,
-            cache_dir=hub_cache_dir(),
-            endpoint=os.environ.get('HF_ENDPOINT') or None,
-            local_files_only=is_offline(),
-        )
+    def fetch(may_download: bool) -> str:
+        def download(name: str) -> str:
+            return hf_hub_download(
+                repo_id,
+                name,
+                revision=revision,
+                cache_dir=hub_cache_dir(),
+                endpoint=os.environ.get('HF_ENDPOINT') or None,
+                local_files_only=is_offline() or not may_download,
+            )
 
-    def fetch() -> str:
         reason = 'not found'
         for name in WEIGHT_FILES:
             try:

@@ -1,9 +1,8 @@
-"""``mmtl.utils`` and ``mmtl.utils.cli`` import no torch, and still give every name (#16).
+"""``mmtl.utils`` and ``mmtl.utils.cli`` import no torch, and still give every name.
 
-``import mmtl`` no longer imports :mod:`mmtl.utils.checkpoint` (torch), so the safe
-checkpoint loaders and ``MMTLRunner`` are registered by import hooks whichever module comes
-first; the two orders that import mmengine.runner half-way through an mmtl module are run
-in fresh interpreters.
+``import mmtl`` does not import torch; the safe checkpoint loaders and ``MMTLRunner`` are
+registered when ``mmtl.engine`` is imported (mmtl's base runtime config imports it),
+whichever mmtl module came first. Each order runs in a fresh interpreter.
 """
 
 import pytest
@@ -21,6 +20,7 @@ print('REPORT' + json.dumps('torch' in sys.modules))
 _ORDER_PROBE = r"""
 import json, sys
 import mmtl, FIRST
+import mmtl.engine
 from mmengine.registry import RUNNERS
 from mmengine.runner import CheckpointLoader
 print('REPORT' + json.dumps([
@@ -57,8 +57,10 @@ def test_import_mmtl_utils_and_cli_import_no_torch(tmp_path):
     assert _report(_LIGHT_PROBE, tmp_path) is False
 
 
-@pytest.mark.parametrize('first', ['mmtl.utils.checkpoint', 'mmtl.registry'])
+@pytest.mark.parametrize(
+    'first', ['mmtl.utils.checkpoint', 'mmtl.registry', 'mmtl.engine.loading', 'mmtl.apis']
+)
 def test_loaders_and_runner_registered_whichever_module_comes_first(first, tmp_path):
     registered, loader = _report(_ORDER_PROBE.replace('FIRST', first), tmp_path)
     assert registered is True
-    assert loader == 'mmtl.utils.checkpoint'
+    assert loader == 'mmtl.engine.loading'

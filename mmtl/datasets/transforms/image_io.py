@@ -36,6 +36,7 @@ import contextlib
 import io
 import math
 import os
+import stat
 import warnings
 from typing import Callable, Dict, Iterator, Optional, Tuple
 
@@ -505,6 +506,22 @@ def scaled_min_size(upright_size: Size, short_edge: int) -> Size:
 # --------------------------------------------------------------------------------------
 # Files and arrays as given to inference (the same decoding as the loaders).
 # --------------------------------------------------------------------------------------
+def read_regular_file(path: str) -> bytes:
+    """The bytes of a regular file; a FIFO, device or socket is refused without reading.
+
+    Opened non-blocking and checked on the open descriptor, so a file swapped for a FIFO
+    after it was listed cannot hang the reader, nor a link to ``/dev/zero`` fill memory.
+
+    Raises:
+        OSError: The file cannot be opened, or is not a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
+    with os.fdopen(fd, 'rb') as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError('not a regular file (a FIFO, device or socket)')
+        return f.read()
+
+
 def decode_image_file(
     path: str, short_edge: Optional[int] = None, background: Color = (255, 255, 255)
 ) -> np.ndarray:
@@ -523,8 +540,7 @@ def decode_image_file(
         ImageDecodeError: The file cannot be read or decoded, or is too large (names it).
     """
     try:
-        with open(path, 'rb') as f:
-            data = f.read()
+        data = read_regular_file(path)
     except OSError as error:
         raise ImageDecodeError(f'cannot read image {path}: {error}') from error
     header = ImageHeader(data, name=path)

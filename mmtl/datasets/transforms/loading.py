@@ -12,7 +12,7 @@ from mmpretrain.datasets.transforms import RandomResizedCrop
 
 from mmtl.registry import TRANSFORMS
 
-from .image_io import Color, ImageDecodeError, ImageHeader, scaled_min_size
+from .image_io import Color, ImageDecodeError, ImageHeader, read_regular_file, scaled_min_size
 
 #: OpenCV flags of the interpolations an affine warp supports (mmcv names).
 WARP_INTERPOLATIONS = {
@@ -42,8 +42,7 @@ def read_header(img_path: str, backend_args: Optional[dict] = None) -> ImageHead
     """
     try:
         if backend_args is None and '://' not in img_path:
-            with open(img_path, 'rb') as f:  # local file: skip the backend lookup
-                data = f.read()
+            data = read_regular_file(img_path)  # local file: skip the backend lookup
         else:
             data = fileio.get(img_path, backend_args=backend_args)
     except Exception as error:
