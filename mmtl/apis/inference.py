@@ -233,6 +233,19 @@ def as_bgr_image(image: np.ndarray) -> np.ndarray:
     return array_to_bgr(image)
 
 
+class UnreadableImageError(ValueError):
+    """A file inference cannot read or decode.
+
+    Args:
+        path (str): The file.
+        reason (str): Why, without the file's name.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f'cannot classify {path}: {reason}')
+        self.reason = reason
+
+
 class _Inferencer(ImageClassificationInferencer):
     """mmpretrain's inferencer, decoding files with the test pipeline's own loader.
 
@@ -268,9 +281,9 @@ class _Inferencer(ImageClassificationInferencer):
         try:
             results = self.loader(dict(img_path=image))
         except Exception as err:  # ImageDecodeError, or an upstream loader's own error
-            raise ValueError(f'cannot classify {image}: {_first_line(err)}') from err
+            raise UnreadableImageError(image, getattr(err, 'reason', _first_line(err))) from err
         if results is None:  # a loader with ignore_errors=True
-            raise ValueError(f'cannot classify {image}: the loader could not read it')
+            raise UnreadableImageError(image, 'the loader could not read it')
         return results
 
     def preprocess_images(
@@ -284,7 +297,7 @@ class _Inferencer(ImageClassificationInferencer):
             except ValueError as err:
                 if not isinstance(image, str):
                     raise
-                reason = str(err).split(': ', 1)[-1]
+                reason = getattr(err, 'reason', _first_line(err))
                 skipped.append((image, reason))
                 MMLogger.get_current_instance().warning(
                     f'skipped {safe_text(image)}: {safe_text(reason)}'

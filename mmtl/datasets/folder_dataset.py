@@ -495,9 +495,7 @@ class FolderDataset(BaseDataset):
             went_bad = problem is not None
             if not went_bad:
                 if isinstance(err, ImageDecodeError):
-                    problem = str(err).split('\n')[0]
-                    for prefix in (f'cannot decode image {path}: ', f'cannot read image {path}: '):
-                        problem = problem.replace(prefix, '')
+                    problem = err.reason.split('\n')[0]
                 else:
                     problem = decode_problem(path)
                     if problem is None:

@@ -156,7 +156,7 @@ def _decode_problem(path: str) -> Optional[str]:
     except PermissionError:
         return 'not readable: permission denied'
     except ImageTooLargeError as err:
-        return f'too large: {str(err).split(" is ", 1)[-1]}'
+        return f'too large: {err.reason}'
     except Exception as err:  # PIL raises many types for bad data; all mean "bad file"
         message = str(err).split('\n')[0][:120]
         if isinstance(err, Image.UnidentifiedImageError):
@@ -183,14 +183,9 @@ def decode_problem(path: str) -> Optional[str]:
     try:
         decode_image_file(path, short_edge=1)
     except ImageTooLargeError as err:
-        return f'too large: {str(err).split(" is ", 1)[-1]}'
+        return f'too large: {err.reason}'
     except ImageDecodeError as err:
-        message = str(err).split('\n')[0]
-        prefix = f'cannot decode image {path}: '
-        return (
-            'corrupt image data: '
-            + (message[len(prefix) :] if message.startswith(prefix) else message)[:120]
-        )
+        return 'corrupt image data: ' + err.reason.split('\n')[0][:120]
     except Exception as err:  # a decoder bug on odd data still means "bad file"
         return f'corrupt image data: {type(err).__name__}: {str(err)[:120]}'
     return None

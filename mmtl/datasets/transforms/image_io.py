@@ -75,7 +75,17 @@ DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
 
 
 class ImageDecodeError(OSError):
-    """An image file that could not be decoded; the message names the file."""
+    """An image file that could not be read or decoded; the message names the file.
+
+    Args:
+        message (str): The whole message.
+        reason (str, optional): Why, without the file's name (what a report lists beside
+            the name). Defaults to the message.
+    """
+
+    def __init__(self, message: str, reason: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.reason = message if reason is None else reason
 
 
 class ImageTooLargeError(ImageDecodeError):
@@ -132,11 +142,12 @@ def check_pixel_limit(size: Tuple[int, int], name: str = '<bytes>') -> None:
     limit = max_image_pixels()
     width, height = size
     if limit is not None and width * height > limit:
-        raise ImageTooLargeError(
-            f'image {name} is {width} x {height} = {width * height / 1e6:.0f} M pixels, more '
-            f'than the limit of {limit / 1e6:.0f} M (a decompression bomb?); raise the limit '
-            f'with the environment variable {MAX_PIXELS_ENV}=N (0: no limit)'
+        reason = (
+            f'{width} x {height} = {width * height / 1e6:.0f} M pixels, more than the limit of '
+            f'{limit / 1e6:.0f} M (a decompression bomb?); raise the limit with the '
+            f'environment variable {MAX_PIXELS_ENV}=N (0: no limit)'
         )
+        raise ImageTooLargeError(f'image {name} is {reason}', reason)
 
 
 @contextlib.contextmanager
@@ -162,7 +173,7 @@ def open_pillow(data: bytes, name: str = '<bytes>') -> Image.Image:
         with _pillow_bomb_check_off():
             img = Image.open(io.BytesIO(data))
     except Exception as error:
-        raise ImageDecodeError(f'cannot decode image {name}: {error}') from error
+        raise ImageDecodeError(f'cannot decode image {name}: {error}', str(error)) from error
     check_pixel_limit(img.size, name)
     return img
 
@@ -362,7 +373,9 @@ class ImageHeader:
         self.data = data
         self.name = name
         if not data:
-            raise ImageDecodeError(f'cannot decode image {name}: the file is empty')
+            raise ImageDecodeError(
+                f'cannot decode image {name}: the file is empty', 'the file is empty'
+            )
         self._image: Optional[Image.Image] = None
         self.fast_colorspace = self._fast_jpeg_header()
         if self.fast_colorspace is None:
@@ -436,7 +449,9 @@ class ImageHeader:
         except ImageDecodeError:
             raise
         except Exception as error:
-            raise ImageDecodeError(f'cannot decode image {self.name}: {error}') from error
+            raise ImageDecodeError(
+                f'cannot decode image {self.name}: {error}', str(error)
+            ) from error
         return apply_orientation(bgr, self.orientation)
 
     def _stored_min_size(self, min_size: Optional[Size]) -> Optional[Size]:
@@ -485,7 +500,9 @@ class ImageHeader:
             with _pillow_bomb_check_off():
                 img.load()
         except Exception as error:
-            raise ImageDecodeError(f'cannot decode image {self.name}: {error}') from error
+            raise ImageDecodeError(
+                f'cannot decode image {self.name}: {error}', str(error)
+            ) from error
 
 
 def scaled_min_size(upright_size: Size, short_edge: int) -> Size:
@@ -542,7 +559,7 @@ def decode_image_file(
     try:
         data = read_regular_file(path)
     except OSError as error:
-        raise ImageDecodeError(f'cannot read image {path}: {error}') from error
+        raise ImageDecodeError(f'cannot read image {path}: {error}', str(error)) from error
     header = ImageHeader(data, name=path)
     target = None if short_edge is None else scaled_min_size(header.upright_size, short_edge)
     return header.decode(target, background)

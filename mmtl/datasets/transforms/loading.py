@@ -46,7 +46,7 @@ def read_header(img_path: str, backend_args: Optional[dict] = None) -> ImageHead
         else:
             data = fileio.get(img_path, backend_args=backend_args)
     except Exception as error:
-        raise ImageDecodeError(f'cannot read image {img_path}: {error}') from error
+        raise ImageDecodeError(f'cannot read image {img_path}: {error}', str(error)) from error
     return ImageHeader(data, name=img_path)
 
 
