@@ -123,3 +123,20 @@ def test_show_result_pyplot_writes_the_drawing(tmp_path, random_model, digits_ro
     # The left half shows the digit: its dark background and bright strokes are there.
     left = drawing[:, : width // 2]
     assert (left < 30).all(axis=2).sum() > 1000 and (left > 225).all(axis=2).sum() > 1000
+
+
+def test_a_skipped_file_keeps_its_whole_reason_whatever_its_name(
+    tmp_path, random_model, digits_root
+):
+    """The reason used to be cut out of the message at the first ': ', which a name may hold."""
+    import glob
+    import shutil
+
+    good = sorted(glob.glob(f'{digits_root}/test/*/*.png'))[0]
+    shutil.copy(good, tmp_path / 'good.png')
+    (tmp_path / 'a: b.png').write_bytes(b'\x89PNG\r\n\x1a\n' + b'\0' * 64)  # a cut PNG
+    results = inference_model(random_model, str(tmp_path))
+    assert len(results) == 1 and len(results.skipped) == 1
+    path, reason = results.skipped[0]
+    assert path.endswith('a: b.png')
+    assert 'b.png' not in reason and reason, reason
