@@ -25,7 +25,7 @@ def plot_test_metrics(metrics: dict, out_dir: str) -> List[str]:
     Returns:
         list[str]: The files written: ``confusion_matrix.png`` when the confusion matrix
         is there, ``roc_curves.png`` for ROC curves, ``per_class_metrics.png`` for the
-        per-class report.
+        per-class report (with ``ci/*`` intervals as error bars when they are there).
     """
     written = []
     if 'confusion_matrix/counts' in metrics:
@@ -41,8 +41,14 @@ def plot_test_metrics(metrics: dict, out_dir: str) -> List[str]:
     if 'report/f1' in metrics:
         path = osp.join(out_dir, PLOT_FILES['per_class'])
         values = {name: metrics[f'report/{name}'] for name in ('precision', 'recall', 'f1')}
+        intervals = {name: metrics[f'ci/{name}'] for name in values if metrics.get(f'ci/{name}')}
         plot_per_class_metrics(
-            metrics['report/classes'], values, metrics.get('report/support'), path
+            metrics['report/classes'],
+            values,
+            metrics.get('report/support'),
+            path,
+            intervals=intervals,
+            small_classes=metrics.get('ci/small_classes') or (),
         )
         written.append(path)
     return written
