@@ -234,3 +234,56 @@ def plot_per_class_metrics(
     axes.grid(axis='y', alpha=0.3)
     figure.tight_layout()
     return save_figure(figure, out_file)
+
+
+def plot_reliability_diagram(
+    bins: dict,
+    out_file: Optional[str] = None,
+    ece: Optional[float] = None,
+    figsize: Tuple[float, float] = ROC_FIGSIZE,
+) -> np.ndarray:
+    """Accuracy against top-1 confidence per bin; the diagonal is perfect calibration.
+
+    Args:
+        bins (dict): ``edges``, ``count``, ``confidence`` and ``accuracy`` (%) as written by
+            :class:`~mmtl.evaluation.Calibration` (``calibration/bins``).
+        out_file (str, optional): PNG file to write.
+        ece (float, optional): The expected calibration error, shown in the title.
+        figsize (tuple): Inches. Defaults to 7 x 6.
+
+    Returns:
+        np.ndarray: The rendered plot, RGB.
+    """
+    edges = 100 * np.asarray(bins['edges'], dtype=np.float64)
+    figure = new_figure(figsize)
+    axes = figure.add_subplot()
+    filled = [i for i, count in enumerate(bins['count']) if count]
+    axes.bar(
+        edges[filled],
+        [bins['accuracy'][i] for i in filled],
+        width=np.diff(edges)[filled],
+        align='edge',
+        edgecolor='black',
+        label='accuracy',
+    )
+    axes.plot(
+        [bins['confidence'][i] for i in filled],
+        [bins['accuracy'][i] for i in filled],
+        'o',
+        color='darkorange',
+        label='mean confidence of the bin',
+    )
+    for i in filled:
+        axes.text(edges[i] + 1, 2, str(bins['count'][i]), fontsize=7, rotation=90)
+    axes.plot([0, 100], [0, 100], linestyle='--', color='grey', label='perfect calibration')
+    axes.set_xlim(0, 100)
+    axes.set_ylim(0, 100)
+    axes.set_xlabel('top-1 confidence (%) [images per bin at the bottom]')
+    axes.set_ylabel('accuracy (%)')
+    title = 'reliability diagram'
+    if ece is not None:
+        title += f': ECE {ece:.1f} points'
+    axes.set_title(title)
+    axes.legend(loc='upper left', fontsize=8)
+    figure.tight_layout()
+    return save_figure(figure, out_file)

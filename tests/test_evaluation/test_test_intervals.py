@@ -61,6 +61,7 @@ def test_add_test_intervals_once_to_every_evaluator_form(evaluator):
     add_test_intervals(cfg)  # not twice
     text = str(cfg.test_evaluator)
     assert text.count('TestIntervals') == 1
+    assert text.count('Calibration') == 1
     assert evaluator is None or 'Accuracy' in text
 
 

@@ -1,5 +1,6 @@
 from .accuracy import Accuracy
 from .binary_threshold import BinaryThreshold, rates_at_threshold, youden_threshold
+from .calibration import Calibration
 from .classification_report import ClassificationReport
 from .confusion_matrix import ConfusionMatrix
 from .intervals import TestIntervals, add_test_intervals
@@ -10,6 +11,7 @@ from .score_metric import ScoreMetric, class_names_from_meta
 __all__ = [
     'Accuracy',
     'BinaryThreshold',
+    'Calibration',
     'ClassificationReport',
     'ConfusionMatrix',
     'PredictionWriter',

@@ -104,17 +104,20 @@ class TestIntervals(ScoreMetric):
 
 
 def add_test_intervals(cfg: Config) -> None:
-    """Append :class:`TestIntervals` to the config's test evaluator unless it is there.
+    """Append :class:`TestIntervals` and :class:`Calibration` to the test evaluator.
+
+    A metric the config lists already (perhaps with its own arguments) is not added again.
 
     Args:
         cfg (Config): The test config, changed in place.
     """
+    from .calibration import Calibration
+    from .predictions import append_test_metric
+
     evaluator = cfg.get('test_evaluator')
     metrics = evaluator.get('metrics', evaluator) if isinstance(evaluator, dict) else evaluator
     listed = metrics if isinstance(metrics, (list, tuple)) else [metrics]
-    names = ('TestIntervals', TestIntervals)
-    if any(isinstance(m, dict) and m.get('type') in names for m in listed):
-        return  # the config asks for it already (perhaps with its own arguments)
-    from .predictions import append_test_metric
-
-    append_test_metric(cfg, dict(type='TestIntervals'))
+    present = {m.get('type') for m in listed if isinstance(m, dict)}
+    for metric in (TestIntervals, Calibration):
+        if not present & {metric, metric.__name__}:
+            append_test_metric(cfg, dict(type=metric.__name__))
