@@ -199,7 +199,32 @@ def advise(cfg: Config, **measure_kwargs) -> Tuple[DataProfile, Measurements, Re
     profile, meas = measure(cfg, **measure_kwargs)
     batch_size = int(cfg.train_dataloader.get('batch_size', 32))
     epochs = recommend_epochs(profile, batch_size, int(cfg.train_cfg.get('max_epochs', 30)))
-    return profile, meas, recommend(profile, meas, epochs)
+    rec = recommend(profile, meas, epochs)
+    factor = auto_scale_factor(cfg)
+    if factor != 1.0:
+        lr = STRATEGIES[rec.strategy].lr_range(strategy_context(cfg, meas, rec.cut, epochs))[1]
+        rec.reasons.append(
+            f'auto_scale_lr is on: training multiplies the lr by {factor:.3g} (effective batch / '
+            f'base_batch_size), so the recommended lr {lr:.3g} is used as {lr * factor:.3g}'
+        )
+    return profile, meas, rec
+
+
+def auto_scale_factor(cfg: Config) -> float:
+    """The factor ``auto_scale_lr`` will apply to the lr in one process (1 when it is off).
+
+    Args:
+        cfg (Config): The user's config.
+
+    Returns:
+        float: Effective batch (batch size x gradient accumulation) / ``base_batch_size``.
+    """
+    scale = cfg.get('auto_scale_lr') or {}
+    if not scale.get('enable') or not scale.get('base_batch_size'):
+        return 1.0
+    batch = int(cfg.train_dataloader.get('batch_size', 32))
+    batch *= int(cfg.optim_wrapper.get('accumulative_counts', 1))
+    return batch / float(scale['base_batch_size'])
 
 
 def nested(dotted: Dict[str, object]) -> dict:

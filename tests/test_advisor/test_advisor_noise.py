@@ -97,3 +97,20 @@ def test_val_overlap_finds_the_same_files_and_the_same_pixels(tmp_path):
     cv2.imwrite(new, rng.integers(0, 255, (8, 8, 3), dtype=np.uint8))
     assert val_overlap(_Images(train), _Images([train[0], copy, new])) == 2
     assert val_overlap(_Images(train), _Images([new])) == 0
+
+
+def test_auto_scale_factor_is_the_lr_multiplier_training_applies():
+    from mmengine.config import Config
+
+    from mmtl.advisor.advisor import auto_scale_factor
+
+    cfg = Config(
+        dict(
+            train_dataloader=dict(batch_size=16),
+            optim_wrapper=dict(accumulative_counts=4),
+            auto_scale_lr=dict(base_batch_size=32, enable=True),
+        )
+    )
+    assert auto_scale_factor(cfg) == 2.0
+    cfg.auto_scale_lr.enable = False
+    assert auto_scale_factor(cfg) == 1.0
