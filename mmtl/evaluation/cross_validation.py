@@ -86,7 +86,7 @@ def summarize(values: Sequence[float], confidence: float = 0.95) -> Dict[str, fl
     """Mean, standard deviation and a t interval of the mean of per-run figures.
 
     The runs of a k-fold share training images, so the interval is somewhat too narrow; it
-    is the usual figure (and the pooled interval of :func:`pooled_accuracy` is the other
+    is the usual figure (the Wilson interval of the pooled out-of-fold predictions is the other
     view).
 
     Args:
