@@ -16,6 +16,7 @@ bootstrap interval, McNemar's test (exact binomial when few images differ) and a
 
 import argparse
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -63,6 +64,7 @@ def is_prediction_file(path: str) -> bool:
 
 def run_test(config: str, checkpoint: str, out_dir: str, cfg_options: List[str]) -> str:
     """Run ``tools/test.py`` on a checkpoint in its own process; return its predictions file."""
+    os.makedirs(out_dir, exist_ok=True)
     predictions = osp.join(out_dir, 'preds.csv')
     command = [sys.executable, osp.join(osp.dirname(osp.abspath(__file__)), 'test.py')]
     command += [config, checkpoint, '--work-dir', out_dir, '--out', predictions]

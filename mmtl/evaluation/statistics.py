@@ -87,7 +87,9 @@ def wilson_interval(successes: int, total: int, confidence: float = 0.95) -> Tup
     denominator = 1 + z * z / total
     centre = (p + z * z / (2 * total)) / denominator
     half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return float(100 * max(0.0, centre - half)), float(100 * min(1.0, centre + half))
+    # rounded so that the edges read 0 and 100, not 6.9e-16 and 99.99999999999999
+    low, high = (round(float(100 * bound), 10) for bound in (centre - half, centre + half))
+    return max(0.0, low), min(100.0, high)
 
 
 def bootstrap_distribution(
