@@ -1,6 +1,6 @@
 """The few-shot strategies and the advisor's pick over random source/target splits of the digits.
 
-    python benchmarks/advisor_partitions.py [--partitions 3] [--shots 5] [--steps 60]
+    python benchmarks/advisor_partitions.py [--partitions 3] [--first 0] [--shots 5] [--steps 60]
         [--pretrain-epochs 3] [--seed 0] [--work-dir work_dirs/advisor_partitions]
 
 The project's few-shot table uses one split (digits 0-4 -> 5-9). Here each partition draws 5
@@ -133,6 +133,7 @@ def run_partition(index: int, args) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--partitions', type=int, default=3)
+    parser.add_argument('--first', type=int, default=0, help='index of the first partition')
     parser.add_argument('--shots', type=int, default=5)
     parser.add_argument('--steps', type=int, default=60)
     parser.add_argument('--pretrain-epochs', type=int, default=3)
@@ -140,7 +141,7 @@ def main(argv=None) -> int:
     parser.add_argument('--work-dir', default='work_dirs/advisor_partitions')
     args = parser.parse_args(argv)
     results = []
-    for index in range(args.partitions):
+    for index in range(args.first, args.first + args.partitions):
         result = run_partition(index, args)
         results.append(result)
         figures = ', '.join(f'{s} {t:.1f}' for s, t in result['test_top1'].items())
