@@ -91,6 +91,9 @@ def main(argv=None) -> int:
         from mmtl.apis.runner_setup import build_runner, prepare_test_config, save_test_metrics
 
         cfg = prepare_test_config(args)
+        from mmtl.evaluation.metrics import add_test_intervals  # intervals, calibration
+
+        add_test_intervals(cfg)
         if args.out:
             add_prediction_writer(cfg, args.out)
         from mmtl.utils.errors import UserError

@@ -53,6 +53,8 @@ default_hooks = dict(
     model_summary=dict(type='ModelSummaryHook'),
     # After testing: the scalar test metrics also go to MLflow / W&B / TensorBoard backends.
     test_metrics_vis=dict(type='TestMetricsVisHook'),
+    # val_loss (cross-entropy of the val predictions) logged beside val top-1.
+    val_loss=dict(type='ValLossHook'),
     # A progress bar with ETA per epoch in an interactive terminal (never in logs or CI).
     progress=dict(type='ProgressBarHook'),
 )

@@ -19,11 +19,19 @@ from mmtl.registry import MODELS
 from mmtl.utils.cli import ConfigError
 from mmtl.utils.fileio import atomic_open
 
-from .data import DataProfile, build_eval_dataset, cap_per_class, profile_data, subset
+from .data import (
+    DataProfile,
+    build_eval_dataset,
+    cap_per_class,
+    profile_data,
+    subset,
+    val_overlap,
+)
 from .probe import (
     backbone_stages,
+    cross_validated_probe,
     recalibrate_batchnorm,
-    ridge_probe_accuracy,
+    ridge_probe_predictions,
     stage_features,
     stage_groups,
 )
@@ -111,26 +119,48 @@ def measure(
     if max_val is not None and len(val_set) > max_val:
         val_labels = np.sort(rng.choice(len(val_set), size=max_val, replace=False))
     val_probe = subset(val_set, [int(i) for i in val_labels])
-    results = {}
+    overlap = val_overlap(train_probe, val_probe)
+    # Val images that are training images cannot score a probe fitted on them: score it by
+    # cross-validation on the training images instead.
+    cross_validate = 2 * overlap >= len(val_probe)
+    results, correct = {}, {}
     for name, pretrained in (('pretrained', True), ('random', False)):
         torch.manual_seed(seed)
         model = build_model(cfg, pretrained)
         stages, groups = backbone_stages(model), stage_groups(model)
         if not pretrained:
             recalibrate_batchnorm(model, train_probe, batch_size)
-        total = len(train_probe) + len(val_probe)
+        total = len(train_probe) + (0 if cross_validate else len(val_probe))
         label = f'{name} backbone: features of {total} images'
         bar = _progress(total, label) if progress else None
         train_feats, train_y = stage_features(model, train_probe, stages, batch_size, bar)
-        val_feats, val_y = stage_features(model, val_probe, stages, batch_size, bar)
+        if not cross_validate:
+            val_feats, val_y = stage_features(model, val_probe, stages, batch_size, bar)
         if progress:
             print(flush=True)
-        results[name] = [
-            ridge_probe_accuracy(train_feats[s], train_y, val_feats[s], val_y, len(profile.classes))
-            for s in stages
-        ]
+        num_classes = len(profile.classes)
+        if cross_validate:
+            correct[name] = [
+                cross_validated_probe(train_feats[s], train_y, num_classes, seed=seed)
+                for s in stages
+            ]
+        else:
+            correct[name] = [
+                ridge_probe_predictions(train_feats[s], train_y, val_feats[s], num_classes) == val_y
+                for s in stages
+            ]
+        results[name] = [float(100.0 * c.mean()) for c in correct[name]]
     meas = Measurements(
-        stages, results['pretrained'], results['random'], len(profile.classes), groups
+        stages,
+        results['pretrained'],
+        results['random'],
+        len(profile.classes),
+        groups,
+        pretrained_correct=correct['pretrained'],
+        random_correct=correct['random'],
+        val_overlap=overlap,
+        scored_images=len(correct['pretrained'][0]),
+        cross_validated=cross_validate,
     )
     return profile, meas
 
@@ -162,7 +192,32 @@ def advise(cfg: Config, **measure_kwargs) -> Tuple[DataProfile, Measurements, Re
     profile, meas = measure(cfg, **measure_kwargs)
     batch_size = int(cfg.train_dataloader.get('batch_size', 32))
     epochs = recommend_epochs(profile, batch_size, int(cfg.train_cfg.get('max_epochs', 30)))
-    return profile, meas, recommend(profile, meas, epochs)
+    rec = recommend(profile, meas, epochs)
+    factor = auto_scale_factor(cfg)
+    if factor != 1.0:
+        lr = STRATEGIES[rec.strategy].lr_range(strategy_context(cfg, meas, rec.cut, epochs))[1]
+        rec.reasons.append(
+            f'auto_scale_lr is on: training multiplies the lr by {factor:.3g} (effective batch / '
+            f'base_batch_size), so the recommended lr {lr:.3g} is used as {lr * factor:.3g}'
+        )
+    return profile, meas, rec
+
+
+def auto_scale_factor(cfg: Config) -> float:
+    """The factor ``auto_scale_lr`` will apply to the lr in one process (1 when it is off).
+
+    Args:
+        cfg (Config): The user's config.
+
+    Returns:
+        float: Effective batch (batch size x gradient accumulation) / ``base_batch_size``.
+    """
+    scale = cfg.get('auto_scale_lr') or {}
+    if not scale.get('enable') or not scale.get('base_batch_size'):
+        return 1.0
+    batch = int(cfg.train_dataloader.get('batch_size', 32))
+    batch *= int(cfg.optim_wrapper.get('accumulative_counts', 1))
+    return batch / float(scale['base_batch_size'])
 
 
 def nested(dotted: Dict[str, object]) -> dict:
@@ -240,6 +295,9 @@ def report_dict(profile: DataProfile, meas: Measurements, rec: Recommendation, c
             'pretrained_top1': meas.pretrained,
             'random_top1': meas.random,
             'chance': meas.chance,
+            'scored_images': meas.scored_images,
+            'val_overlap': meas.val_overlap,
+            'cross_validated': meas.cross_validated,
         },
         'recommendation': asdict(rec)
         | {

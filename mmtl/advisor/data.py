@@ -102,3 +102,47 @@ def profile_data(train_set, val_set, size_sample: int = 200) -> Tuple[DataProfil
 def subset(dataset, indices: List[int]):
     """``dataset`` restricted to ``indices`` (itself when they cover it all)."""
     return dataset if len(indices) == len(dataset) else Subset(dataset, indices)
+
+
+def _pixel_digest(path: str) -> Optional[str]:
+    """A hash of an image's decoded pixels (None when it cannot be read)."""
+    import hashlib
+
+    import cv2
+
+    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        return None
+    return hashlib.sha1(str(image.shape).encode() + image.tobytes()).hexdigest()
+
+
+def _image_paths(dataset) -> List[str]:
+    """The image paths of a dataset (or of a :class:`Subset` of one)."""
+    base, indices = dataset, None
+    if isinstance(dataset, Subset):
+        base, indices = dataset.dataset, dataset.indices
+    indices = range(len(base)) if indices is None else indices
+    return [str(base.get_data_info(int(i)).get('img_path', '')) for i in indices]
+
+
+def val_overlap(train_set, val_set) -> int:
+    """How many val images are training images: the same file, or the same pixels.
+
+    Args:
+        train_set: The training dataset (or a subset of it).
+        val_set: The val dataset (or a subset of it).
+
+    Returns:
+        int: Val images found among the training images.
+    """
+    import os.path as osp
+
+    train_paths = _image_paths(train_set)
+    real = {osp.realpath(p) for p in train_paths if p}
+    val_paths = _image_paths(val_set)
+    left = [p for p in val_paths if p and osp.realpath(p) not in real]
+    overlap = len(val_paths) - len(left)
+    if left:
+        digests = {_pixel_digest(p) for p in train_paths if p} - {None}
+        overlap += sum(_pixel_digest(p) in digests for p in left)
+    return overlap

@@ -132,6 +132,46 @@ def stage_features(
     return feats, np.asarray(labels, dtype=np.int64)
 
 
+def ridge_probe_predictions(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    eval_x: np.ndarray,
+    num_classes: int,
+    alpha: float = 1.0,
+) -> np.ndarray:
+    """Predicted labels of a closed-form ridge regression onto one-hot labels.
+
+    Features are standardised with the train mean/std; the ridge penalty is ``alpha`` times
+    the number of training images (scale-free). The dual form is used when features are
+    wider than the training set. No iterations, no learning rate: the same figure for every
+    feature set, so pretrained and random features compare fairly.
+
+    Args:
+        train_x (np.ndarray): ``N x D`` training features.
+        train_y (np.ndarray): ``N`` training labels.
+        eval_x (np.ndarray): ``M x D`` features to predict.
+        num_classes (int): Number of classes.
+        alpha (float): Penalty per training image. Defaults to 1.
+
+    Returns:
+        np.ndarray: ``M`` predicted labels.
+    """
+    x = train_x.astype(np.float64)
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    x = (x - mean) / std
+    v = (eval_x.astype(np.float64) - mean) / std
+    targets = np.eye(num_classes)[train_y]
+    offset = targets.mean(axis=0)
+    targets = targets - offset
+    lam = alpha * len(x)
+    n, d = x.shape
+    if d <= n:
+        weights = np.linalg.solve(x.T @ x + lam * np.eye(d), x.T @ targets)
+    else:
+        weights = x.T @ np.linalg.solve(x @ x.T + lam * np.eye(n), targets)
+    return (v @ weights + offset).argmax(axis=1)
+
+
 def ridge_probe_accuracy(
     train_x: np.ndarray,
     train_y: np.ndarray,
@@ -140,12 +180,7 @@ def ridge_probe_accuracy(
     num_classes: int,
     alpha: float = 1.0,
 ) -> float:
-    """Top-1 (%) on val of a closed-form ridge regression onto one-hot labels.
-
-    Features are standardised with the train mean/std; the ridge penalty is ``alpha`` times
-    the number of training images (scale-free). The dual form is used when features are
-    wider than the training set. No iterations, no learning rate: the same figure for every
-    feature set, so pretrained and random features compare fairly.
+    """Top-1 (%) on val of :func:`ridge_probe_predictions`.
 
     Args:
         train_x (np.ndarray): ``N x D`` training features.
@@ -158,18 +193,39 @@ def ridge_probe_accuracy(
     Returns:
         float: Val top-1 accuracy in percent.
     """
-    x = train_x.astype(np.float64)
-    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
-    x = (x - mean) / std
-    v = (val_x.astype(np.float64) - mean) / std
-    targets = np.eye(num_classes)[train_y]
-    offset = targets.mean(axis=0)
-    targets = targets - offset
-    lam = alpha * len(x)
-    n, d = x.shape
-    if d <= n:
-        weights = np.linalg.solve(x.T @ x + lam * np.eye(d), x.T @ targets)
-    else:
-        weights = x.T @ np.linalg.solve(x @ x.T + lam * np.eye(n), targets)
-    pred = (v @ weights + offset).argmax(axis=1)
+    pred = ridge_probe_predictions(train_x, train_y, val_x, num_classes, alpha)
     return float(100.0 * (pred == val_y).mean())
+
+
+def cross_validated_probe(
+    x: np.ndarray, y: np.ndarray, num_classes: int, folds: int = 5, seed: int = 0
+) -> np.ndarray:
+    """Per-image correctness of the ridge probe scored by stratified k-fold on ``x`` alone.
+
+    For when there is no separate val: every image is predicted by a probe that did not
+    see it. ``folds`` shrinks to the smallest class size (at least 2).
+
+    Args:
+        x (np.ndarray): ``N x D`` features.
+        y (np.ndarray): ``N`` labels.
+        num_classes (int): Number of classes.
+        folds (int): k. Defaults to 5.
+        seed (int): Seed of the fold shuffle. Defaults to 0.
+
+    Returns:
+        np.ndarray: ``N`` booleans, True where the held-out prediction is right.
+
+    Raises:
+        ValueError: A class has a single image (it cannot be both trained and scored).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    smallest = min(int(c) for c in np.bincount(y) if c) if len(y) else 0
+    if smallest < 2:
+        raise ValueError('a class has a single training image: no cross-validated probe')
+    kfold = StratifiedKFold(n_splits=min(folds, smallest), shuffle=True, random_state=seed)
+    correct = np.zeros(len(y), dtype=bool)
+    for train, held_out in kfold.split(x, y):
+        pred = ridge_probe_predictions(x[train], y[train], x[held_out], num_classes)
+        correct[held_out] = pred == y[held_out]
+    return correct

@@ -10,7 +10,13 @@ The rules (figures are val top-1 of the ridge probe, see :mod:`mmtl.advisor.prob
   stage vs best stage and last stage vs last stage (random early stages are often good on
   easy data, and a saturated probe hides the gain at one of the two).
 
-1. gain ``< MIN_GAIN`` points: pretraining does not help here -> ``scratch``;
+1. when the per-image probe results are kept (as :func:`mmtl.advisor.advisor.measure` does),
+   the gain is tested against noise (paired bootstrap and McNemar over the scored images):
+   a gain that could be noise -> ``full-ft-1x`` (it trains everything at the full lr like
+   scratch, from the pretrained weights, so it does not rest on the gain); pretrained
+   significantly worse than random -> ``scratch``. Without them, gain ``< MIN_GAIN``
+   points -> ``scratch``. Val images that are training images (same file or pixels) make the
+   advisor score the probe by cross-validation on the training images;
 2. similar: small -> ``linear-probe``, medium -> ``partial-ft``, large -> ``full-ft``;
 3. otherwise (helpful but not similar): on medium data, when an earlier stage beats the last
    one by ``>= EARLY_MARGIN`` points, the late stages are too specific to the source task ->
@@ -23,7 +29,11 @@ The rules (figures are val top-1 of the ridge probe, see :mod:`mmtl.advisor.prob
 
 import math
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Optional
+
+import numpy as np
+
+from mmtl.evaluation.statistics import Comparison, compare_correct
 
 from .data import DataProfile
 
@@ -45,6 +55,12 @@ class Measurements:
     random: List[float]
     num_classes: int
     groups: List[List[str]] = field(default_factory=list)  # backbone children per stage
+    #: Per stage, per scored image: whether the probe is right (for paired tests).
+    pretrained_correct: Optional[List[np.ndarray]] = None
+    random_correct: Optional[List[np.ndarray]] = None
+    val_overlap: int = 0  # val images that are training images (same file or pixels)
+    scored_images: int = 0  # images the probe accuracies are measured on
+    cross_validated: bool = False  # scored by k-fold on the training images (val = train)
 
     @property
     def chance(self) -> float:
@@ -54,6 +70,18 @@ class Measurements:
     def similarity(self, accuracy: float) -> float:
         """``(acc - chance) / (100 - chance)``: 0 at chance, 1 when perfect."""
         return (accuracy - self.chance) / (100.0 - self.chance)
+
+    def gain_comparison(self, pretrained_stage: int, random_stage: int) -> Optional[Comparison]:
+        """Paired test of the pretrained probe at one stage against the random one at another.
+
+        Returns:
+            Comparison | None: None when the per-image results were not kept.
+        """
+        if self.pretrained_correct is None or self.random_correct is None:
+            return None
+        return compare_correct(
+            self.random_correct[random_stage], self.pretrained_correct[pretrained_stage]
+        )
 
     @property
     def best_pretrained_stage(self) -> int:
@@ -118,13 +146,43 @@ def recommend(profile: DataProfile, meas: Measurements, epochs: int) -> Recommen
         f'stage {max(meas.random):.1f} % ({gain_best:+.1f}), last stage vs random last stage '
         f'{meas.random[last]:.1f} % ({gain_last:+.1f}): pretraining gains {gain:+.1f} points',
     ]
+    if meas.cross_validated:
+        reasons.append(
+            f'{meas.val_overlap} of the val images are training images (same file or pixels): '
+            f'the probe is scored by cross-validation on the {meas.scored_images} training '
+            'images instead'
+        )
+    if max(meas.random) >= 99.9:
+        reasons.append(
+            'random features score 100 %: with this few images the probe memorises any '
+            'features, so similarity and gain say little here'
+        )
+    pair = (best, int(np.argmax(meas.random))) if gain_best >= gain_last else (last, last)
+    comparison = meas.gain_comparison(*pair)
+    if comparison is not None:
+        diff = comparison.difference
+        reasons.append(
+            f'gain {diff.estimate:+.1f} points, 95 % interval [{diff.low:+.1f}, {diff.high:+.1f}] '
+            f'(paired bootstrap over {comparison.num_images} images, McNemar p = '
+            f'{comparison.mcnemar.p_value:.2g})'
+        )
     if profile.imbalance_flagged:
         reasons.append(
             f'classes are imbalanced ({profile.imbalance_ratio:.1f}x): also set '
             'model.head.loss.class_weight=auto or train_dataloader.sampler.type='
             'ClassBalancedSampler'
         )
-    if gain < MIN_GAIN:
+    if comparison is not None and comparison.could_be_noise:
+        strategy = 'full-ft-1x'
+        reasons.append(
+            'the gain could be noise: no rule can rest on it. full-ft-1x trains every layer at '
+            'the full lr like scratch, starting from the pretrained weights, so it does not '
+            'depend on the gain being real -> full-ft-1x'
+        )
+    elif comparison is not None and comparison.difference.high < 0:
+        strategy = 'scratch'
+        reasons.append('pretrained features are worse than random ones here -> scratch')
+    elif comparison is None and gain < MIN_GAIN:
         strategy = 'scratch'
         reasons.append(f'gain < {MIN_GAIN:g} points: the pretrained weights do not help here')
     elif similar:

@@ -14,6 +14,7 @@ from .metric_plots import (
     normalize_rows,
     plot_confusion_matrix,
     plot_per_class_metrics,
+    plot_reliability_diagram,
     plot_roc_curves,
 )
 from .prediction import PREDICTION_FIGSIZE, draw_prediction
@@ -29,6 +30,7 @@ __all__ = [
     'normalize_rows',
     'plot_confusion_matrix',
     'plot_per_class_metrics',
+    'plot_reliability_diagram',
     'plot_roc_curves',
     'plot_test_metrics',
     'plot_test_metrics_file',

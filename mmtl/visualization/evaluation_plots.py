@@ -4,13 +4,19 @@ import json
 import os.path as osp
 from typing import List, Optional
 
-from .metric_plots import plot_confusion_matrix, plot_per_class_metrics, plot_roc_curves
+from .metric_plots import (
+    plot_confusion_matrix,
+    plot_per_class_metrics,
+    plot_reliability_diagram,
+    plot_roc_curves,
+)
 
 #: File names written by :func:`plot_test_metrics`.
 PLOT_FILES = {
     'confusion_matrix': 'confusion_matrix.png',
     'roc': 'roc_curves.png',
     'per_class': 'per_class_metrics.png',
+    'reliability': 'reliability_diagram.png',
 }
 
 
@@ -25,7 +31,8 @@ def plot_test_metrics(metrics: dict, out_dir: str) -> List[str]:
     Returns:
         list[str]: The files written: ``confusion_matrix.png`` when the confusion matrix
         is there, ``roc_curves.png`` for ROC curves, ``per_class_metrics.png`` for the
-        per-class report.
+        per-class report (with ``ci/*`` intervals as error bars when they are there),
+        ``reliability_diagram.png`` for ``calibration/bins``.
     """
     written = []
     if 'confusion_matrix/counts' in metrics:
@@ -41,9 +48,19 @@ def plot_test_metrics(metrics: dict, out_dir: str) -> List[str]:
     if 'report/f1' in metrics:
         path = osp.join(out_dir, PLOT_FILES['per_class'])
         values = {name: metrics[f'report/{name}'] for name in ('precision', 'recall', 'f1')}
+        intervals = {name: metrics[f'ci/{name}'] for name in values if metrics.get(f'ci/{name}')}
         plot_per_class_metrics(
-            metrics['report/classes'], values, metrics.get('report/support'), path
+            metrics['report/classes'],
+            values,
+            metrics.get('report/support'),
+            path,
+            intervals=intervals,
+            small_classes=metrics.get('ci/small_classes') or (),
         )
+        written.append(path)
+    if metrics.get('calibration/bins'):
+        path = osp.join(out_dir, PLOT_FILES['reliability'])
+        plot_reliability_diagram(metrics['calibration/bins'], path, metrics.get('calibration/ece'))
         written.append(path)
     return written
 

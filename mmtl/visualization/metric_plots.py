@@ -151,12 +151,35 @@ def plot_roc_curves(
     return save_figure(figure, out_file)
 
 
+def bar_errors(
+    values: Sequence[float], bounds: Optional[Sequence[Optional[Sequence[float]]]]
+) -> Optional[np.ndarray]:
+    """Matplotlib's ``yerr`` (``2 x C``, distances below and above) from ``[low, high]`` bounds.
+
+    Args:
+        values (Sequence[float]): The bar heights.
+        bounds (Sequence, optional): One ``[low, high]`` (or None) per bar.
+
+    Returns:
+        np.ndarray | None: Non-negative distances; None when no bounds are given.
+    """
+    if not bounds:
+        return None
+    if len(bounds) != len(values):
+        raise ValueError(f'{len(bounds)} intervals for {len(values)} values')
+    values = np.asarray(values, dtype=np.float64)
+    pairs = np.array([b if b is not None else (v, v) for b, v in zip(bounds, values)], float)
+    return np.clip(np.stack([values - pairs[:, 0], pairs[:, 1] - values]), 0, None)
+
+
 def plot_per_class_metrics(
     classes: Sequence[str],
     values: Dict[str, Sequence[float]],
     support: Optional[Sequence[int]] = None,
     out_file: Optional[str] = None,
     figsize: Optional[Tuple[float, float]] = None,
+    intervals: Optional[Dict[str, Sequence[Sequence[float]]]] = None,
+    small_classes: Sequence[str] = (),
 ) -> np.ndarray:
     """Grouped bars of per-class metrics (e.g. precision, recall and F1 in %).
 
@@ -165,6 +188,10 @@ def plot_per_class_metrics(
         values (dict[str, Sequence[float]]): Metric name -> one value (%) per class.
         support (Sequence[int], optional): Test images per class, shown under each name.
         out_file (str, optional): PNG file to write.
+        intervals (dict, optional): Metric name -> one ``[low, high]`` (%) per class, drawn
+            as error bars (e.g. ``ci/recall`` of ``test_metrics.json``).
+        small_classes (Sequence[str]): Classes with too few test images to judge; their
+            names are marked with ``*`` and explained in the title.
         figsize (tuple, optional): Inches; defaults to :func:`per_class_figsize`.
 
     Returns:
@@ -179,16 +206,84 @@ def plot_per_class_metrics(
     positions = np.arange(num_classes)
     width = 0.8 / max(1, len(values))
     for offset, (name, column) in enumerate(values.items()):
-        axes.bar(positions + (offset - (len(values) - 1) / 2) * width, column, width, label=name)
-    labels = list(classes)
+        errors = bar_errors(column, (intervals or {}).get(name))
+        axes.bar(
+            positions + (offset - (len(values) - 1) / 2) * width,
+            column,
+            width,
+            label=name,
+            yerr=errors,
+            capsize=2 if errors is not None else 0,
+            error_kw=dict(elinewidth=0.8, ecolor='black'),
+        )
+    small = set(small_classes)
+    labels = [f'{name}*' if name in small else str(name) for name in classes]
     if support is not None:
-        labels = [f'{name}\n(n={count})' for name, count in zip(classes, support)]
+        labels = [f'{name}\n(n={count})' for name, count in zip(labels, support)]
     axes.set_xticks(positions, labels, rotation=90 if num_classes > 12 else 0, fontsize=8)
     axes.set_ylim(0, 118)  # room above 100 % for the legend
     axes.set_yticks(np.arange(0, 101, 20))
     axes.set_ylabel('%')
-    axes.set_title('per-class metrics on the test set')
+    title = 'per-class metrics on the test set'
+    if intervals:
+        title += ' (bars: 95 % intervals)'
+    if small:
+        title += '\n* too few test images to judge'
+    axes.set_title(title)
     axes.legend(loc='upper center', ncol=len(values), fontsize=8, frameon=False)
     axes.grid(axis='y', alpha=0.3)
+    figure.tight_layout()
+    return save_figure(figure, out_file)
+
+
+def plot_reliability_diagram(
+    bins: dict,
+    out_file: Optional[str] = None,
+    ece: Optional[float] = None,
+    figsize: Tuple[float, float] = ROC_FIGSIZE,
+) -> np.ndarray:
+    """Accuracy against top-1 confidence per bin; the diagonal is perfect calibration.
+
+    Args:
+        bins (dict): ``edges``, ``count``, ``confidence`` and ``accuracy`` (%) as written by
+            :class:`~mmtl.evaluation.Calibration` (``calibration/bins``).
+        out_file (str, optional): PNG file to write.
+        ece (float, optional): The expected calibration error, shown in the title.
+        figsize (tuple): Inches. Defaults to 7 x 6.
+
+    Returns:
+        np.ndarray: The rendered plot, RGB.
+    """
+    edges = 100 * np.asarray(bins['edges'], dtype=np.float64)
+    figure = new_figure(figsize)
+    axes = figure.add_subplot()
+    filled = [i for i, count in enumerate(bins['count']) if count]
+    axes.bar(
+        edges[filled],
+        [bins['accuracy'][i] for i in filled],
+        width=np.diff(edges)[filled],
+        align='edge',
+        edgecolor='black',
+        label='accuracy',
+    )
+    axes.plot(
+        [bins['confidence'][i] for i in filled],
+        [bins['accuracy'][i] for i in filled],
+        'o',
+        color='darkorange',
+        label='mean confidence of the bin',
+    )
+    for i in filled:
+        axes.text(edges[i] + 1, 2, str(bins['count'][i]), fontsize=7, rotation=90)
+    axes.plot([0, 100], [0, 100], linestyle='--', color='grey', label='perfect calibration')
+    axes.set_xlim(0, 100)
+    axes.set_ylim(0, 100)
+    axes.set_xlabel('top-1 confidence (%) [images per bin at the bottom]')
+    axes.set_ylabel('accuracy (%)')
+    title = 'reliability diagram'
+    if ece is not None:
+        title += f': ECE {ece:.1f} points'
+    axes.set_title(title)
+    axes.legend(loc='upper left', fontsize=8)
     figure.tight_layout()
     return save_figure(figure, out_file)

@@ -14,6 +14,7 @@ from mmtl.apis.runner_setup import save_test_metrics
 from mmtl.evaluation.metrics import (
     ROCAUC,
     BinaryThreshold,
+    Calibration,
     ClassificationReport,
     ConfusionMatrix,
     youden_threshold,
@@ -295,7 +296,13 @@ def all_metrics(num_classes=3, per_class=6, seed=0):
     samples = samples_from_scores(scores, labels)
     classes = [f'class_{i}' for i in range(num_classes)]
     metrics = {}
-    for metric in (ClassificationReport(), ConfusionMatrix(), ROCAUC(), BinaryThreshold()):
+    for metric in (
+        ClassificationReport(),
+        ConfusionMatrix(),
+        ROCAUC(),
+        BinaryThreshold(),
+        Calibration(),
+    ):
         metrics.update(evaluate(metric, samples, classes))
     return metrics
 
@@ -370,5 +377,5 @@ def test_binary_metrics_plot_one_roc_curve(tmp_path):
     metrics = all_metrics(num_classes=2)
     assert metrics['threshold/pos_class'] == 'class_1'
     written = plot_test_metrics(metrics, str(tmp_path))
-    assert len(written) == 3
+    assert len(written) == 4
     assert len(metrics['roc/curves']) == 1

@@ -228,3 +228,21 @@ def test_infer_tool_names_skipped_files_and_classifies_the_rest(
         assert sorted(row['image'] for row in csv.DictReader(f)) == sorted(
             str(photos / osp.basename(path)) for path in good
         )
+
+
+def test_test_tool_prints_and_saves_intervals(tested):
+    from mmtl.evaluation.statistics import wilson_interval
+
+    record, stdout = tested
+    metrics = record['metrics']
+    counts = np.array(metrics['confusion_matrix/counts'])
+    expected = wilson_interval(int(np.trace(counts)), int(counts.sum()))
+    assert metrics['ci/top1'] == pytest.approx(list(expected))
+    recall_bounds = [wilson_interval(int(counts[c, c]), int(counts[c].sum())) for c in range(3)]
+    assert np.allclose(metrics['ci/recall'], recall_bounds)
+    for (low, high), f1 in zip(metrics['ci/f1'], metrics['report/f1']):
+        assert low <= f1 <= high
+    assert f'95 % intervals over {counts.sum()} test images:' in stdout
+    assert f'top-1    {metrics["accuracy/top1"]:.1f} [{expected[0]:.1f}, {expected[1]:.1f}] %' in (
+        stdout
+    )

@@ -139,15 +139,25 @@ def add_prediction_writer(cfg: Config, out_file: str, topk: int = 5) -> None:
         writer = dict(type='DumpResults', out_file_path=out_file)
     else:
         writer = dict(type='PredictionWriter', out_file=out_file, topk=topk)
+    append_test_metric(cfg, writer)
+
+
+def append_test_metric(cfg: Config, metric: dict) -> None:
+    """Append a metric to the config's test evaluator, whatever form the evaluator has.
+
+    Args:
+        cfg (Config): The test config, changed in place.
+        metric (dict): The metric's config.
+    """
     evaluator = cfg.get('test_evaluator')
     if evaluator is None:
-        cfg.test_evaluator = [writer]
+        cfg.test_evaluator = [metric]
     elif isinstance(evaluator, dict) and 'metrics' in evaluator:
         metrics = evaluator['metrics']
         evaluator['metrics'] = (list(metrics) if isinstance(metrics, list) else [metrics]) + [
-            writer
+            metric
         ]
     elif isinstance(evaluator, dict):
-        cfg.test_evaluator = [evaluator, writer]
+        cfg.test_evaluator = [evaluator, metric]
     else:
-        cfg.test_evaluator = list(evaluator) + [writer]
+        cfg.test_evaluator = list(evaluator) + [metric]

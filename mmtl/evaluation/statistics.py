@@ -1,0 +1,570 @@
+"""Uncertainty of test figures on small data: intervals and paired comparisons.
+
+Two kinds of interval, each where it is the honest one:
+
+- a proportion (top-1, the precision or recall of one class) gets the Wilson score interval,
+  which is closed-form and stays wide at 0 % and 100 % (a bootstrap of 5 correct answers out
+  of 5 collapses to the single point 100 %);
+- every other figure (macro-F1, per-class F1, AUC, the difference of two models) gets a
+  percentile bootstrap over the test images, with a fixed seed so that a rerun prints the same
+  interval.
+
+Two models tested on the same images are compared per image: McNemar's test on the images
+exactly one of them gets right (exact binomial when there are few such images), and a paired
+bootstrap of the accuracy difference. :func:`compare_correct` says whether the difference
+could be noise.
+
+All figures here are percentages, like mmpretrain's metrics, except AUC (a fraction) and
+p-values.
+"""
+
+from dataclasses import asdict, dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+#: Resamples of every bootstrap; 2000 keeps the Monte-Carlo error of a 95 % bound below
+#: about half a percentage point.
+NUM_RESAMPLES = 2000
+#: The seed of every bootstrap, so that the same predictions give the same interval.
+SEED = 0
+#: A class with fewer test images than this is flagged as too small to judge.
+MIN_CLASS_SUPPORT = 5
+#: Below this many discordant images McNemar's test is the exact binomial one.
+EXACT_MCNEMAR_BELOW = 25
+#: Bound on resamples x images x classes of the AUC bootstrap (about 7 s on one core); larger
+#: test sets get fewer AUC resamples, at least :data:`MIN_AUC_RESAMPLES`.
+AUC_BOOTSTRAP_BUDGET = 10**8
+MIN_AUC_RESAMPLES = 200
+#: Resamples drawn at once (bounds the memory of an ``chunk x N`` index matrix).
+_CHUNK = 250
+
+
+@dataclass
+class Interval:
+    """A figure with its confidence interval.
+
+    Attributes:
+        estimate (float): The figure on the data as it is.
+        low (float): Lower bound.
+        high (float): Upper bound.
+        method (str): ``'wilson'`` or ``'bootstrap'``.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    method: str
+
+    def to_dict(self) -> dict:
+        """The fields as a plain dict (for JSON)."""
+        return asdict(self)
+
+    def format(self, digits: int = 1) -> str:
+        """``'64.5 [52.1, 75.3]'``."""
+        return f'{self.estimate:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]'
+
+
+def wilson_interval(successes: int, total: int, confidence: float = 0.95) -> Tuple[float, float]:
+    """The Wilson score interval of a proportion, in %.
+
+    Args:
+        successes (int): Successes (e.g. correct images).
+        total (int): Trials (e.g. test images).
+        confidence (float): Coverage. Defaults to 0.95.
+
+    Returns:
+        tuple[float, float]: Lower and upper bound in %; ``(0, 100)`` when ``total`` is 0.
+    """
+    from scipy.stats import norm
+
+    if not 0 <= successes <= total:
+        raise ValueError(f'wilson_interval: {successes} successes out of {total} trials')
+    if total == 0:
+        return 0.0, 100.0
+    z = norm.ppf(0.5 + confidence / 2)
+    p = successes / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    # rounded so that the edges read 0 and 100, not 6.9e-16 and 99.99999999999999
+    low, high = (round(float(100 * bound), 10) for bound in (centre - half, centre + half))
+    return max(0.0, low), min(100.0, high)
+
+
+def bootstrap_distribution(
+    statistic: Callable[[np.ndarray], np.ndarray],
+    num_items: int,
+    num_resamples: int = NUM_RESAMPLES,
+    seed: int = SEED,
+) -> np.ndarray:
+    """The values of a vectorised statistic on resamples of ``num_items`` items.
+
+    Args:
+        statistic (Callable): Takes a ``B x N`` matrix of item indices (each row one resample
+            with replacement) and returns ``B`` values, or ``B x K`` for K figures at once.
+        num_items (int): N, the number of items (test images) resampled.
+        num_resamples (int): Resamples. Defaults to :data:`NUM_RESAMPLES`.
+        seed (int): Seed of the generator. Defaults to :data:`SEED`.
+
+    Returns:
+        np.ndarray: ``num_resamples`` values (or ``num_resamples x K``).
+    """
+    if num_items < 1:
+        raise ValueError('bootstrap: nothing to resample (no test images)')
+    rng = np.random.default_rng(seed)
+    values = []
+    for start in range(0, num_resamples, _CHUNK):
+        size = min(_CHUNK, num_resamples - start)
+        values.append(np.asarray(statistic(rng.integers(0, num_items, (size, num_items)))))
+    return np.concatenate(values)
+
+
+def percentile_bounds(values: np.ndarray, confidence: float = 0.95) -> np.ndarray:
+    """Percentile-bootstrap bounds over the first axis, ignoring NaN resamples.
+
+    Returns:
+        np.ndarray: ``2`` (or ``2 x K``) values: lower, upper.
+    """
+    tail = 100 * (1 - confidence) / 2
+    return np.nanpercentile(values, [tail, 100 - tail], axis=0)
+
+
+def bootstrap_interval(
+    statistic: Callable[[np.ndarray], np.ndarray],
+    estimate: float,
+    num_items: int,
+    confidence: float = 0.95,
+    num_resamples: int = NUM_RESAMPLES,
+    seed: int = SEED,
+) -> Interval:
+    """A percentile-bootstrap interval of one figure (see :func:`bootstrap_distribution`).
+
+    Args:
+        statistic (Callable): Vectorised statistic on a ``B x N`` index matrix.
+        estimate (float): The figure on all items.
+        num_items (int): N.
+        confidence (float): Coverage. Defaults to 0.95.
+        num_resamples (int): Resamples. Defaults to :data:`NUM_RESAMPLES`.
+        seed (int): Seed. Defaults to :data:`SEED`.
+
+    Returns:
+        Interval: The estimate and its bounds.
+    """
+    low, high = percentile_bounds(
+        bootstrap_distribution(statistic, num_items, num_resamples, seed), confidence
+    )
+    return Interval(float(estimate), float(low), float(high), 'bootstrap')
+
+
+def accuracy_interval(correct: Sequence[bool], confidence: float = 0.95) -> Interval:
+    """Top-1 accuracy in % with its Wilson interval.
+
+    Args:
+        correct (Sequence[bool]): Per image, whether the prediction is right.
+        confidence (float): Coverage. Defaults to 0.95.
+
+    Returns:
+        Interval: Accuracy and bounds in %.
+    """
+    correct = np.asarray(correct, dtype=bool)
+    low, high = wilson_interval(int(correct.sum()), correct.size, confidence)
+    estimate = 100 * correct.mean() if correct.size else float('nan')
+    return Interval(float(estimate), low, high, 'wilson')
+
+
+def _resampled_confusions(
+    labels: np.ndarray, preds: np.ndarray, num_classes: int
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from a ``B x N`` index matrix to ``B x C x C`` confusion counts."""
+    cells = labels * num_classes + preds
+
+    def confusions(index: np.ndarray) -> np.ndarray:
+        rows = index.shape[0]
+        offsets = np.arange(rows)[:, None] * num_classes * num_classes
+        counts = np.bincount((cells[index] + offsets).ravel(), minlength=rows * num_classes**2)
+        return counts.reshape(rows, num_classes, num_classes)
+
+    return confusions
+
+
+def f1_from_confusion(confusion: np.ndarray) -> np.ndarray:
+    """Per-class F1 in % from confusion counts (rows true, columns predicted).
+
+    The convention is mmpretrain's: a class never predicted has precision 0, one without
+    images has recall 0, and F1 is 0 when both are.
+
+    Args:
+        confusion (np.ndarray): ``... x C x C`` counts.
+
+    Returns:
+        np.ndarray: ``... x C`` F1 values.
+    """
+    tp = np.diagonal(confusion, axis1=-2, axis2=-1).astype(np.float64)
+    precision = 100 * tp / np.maximum(confusion.sum(axis=-2), 1)
+    recall = 100 * tp / np.maximum(confusion.sum(axis=-1), 1)
+    total = precision + recall
+    return np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
+
+
+def _weighted_auc(positive: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """One-vs-rest AUC of one class under ``B x N`` image weights (ties count half).
+
+    A positive image scores one win per negative below it and half a win per negative of
+    equal score, each weighted by how often the resample drew the two images.
+
+    Returns:
+        np.ndarray: ``B`` AUC values; NaN where a resample has no positive or no negative.
+    """
+    negatives = np.flatnonzero(~positive)
+    negatives = negatives[np.argsort(scores[negatives], kind='stable')]
+    positives = np.flatnonzero(positive)
+    negative_scores = scores[negatives]
+    below = np.searchsorted(negative_scores, scores[positives], side='left')
+    up_to = np.searchsorted(negative_scores, scores[positives], side='right')
+    negative_weights = weights[:, negatives].astype(np.float64)
+    cumulative = np.zeros((weights.shape[0], negatives.size + 1))
+    np.cumsum(negative_weights, axis=1, out=cumulative[:, 1:])
+    credit = 0.5 * (cumulative[:, below] + cumulative[:, up_to])
+    positive_weights = weights[:, positives]
+    wins = (positive_weights * credit).sum(axis=1)
+    pairs = positive_weights.sum(axis=1) * cumulative[:, -1]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return np.where(pairs > 0, wins / np.maximum(pairs, 1), np.nan)
+
+
+def auc_interval(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    confidence: float = 0.95,
+    num_resamples: int = NUM_RESAMPLES,
+    seed: int = SEED,
+) -> Optional[Interval]:
+    """The AUC (binary: class 1; else macro one-vs-rest) with its bootstrap interval.
+
+    Args:
+        scores (np.ndarray): ``N x C`` class scores.
+        labels (np.ndarray): ``N`` true labels.
+        confidence (float): Coverage. Defaults to 0.95.
+        num_resamples (int): Resamples. Defaults to :data:`NUM_RESAMPLES`.
+        seed (int): Seed. Defaults to :data:`SEED`.
+
+    Returns:
+        Interval | None: AUC as a fraction; None where it is undefined (one class present).
+    """
+    num_items, num_classes = scores.shape
+    classes = [1] if num_classes == 2 else range(num_classes)
+    defined = [c for c in classes if 0 < (labels == c).sum() < num_items]
+    if not defined:
+        return None
+
+    def macro_auc(index: np.ndarray) -> np.ndarray:
+        offsets = np.arange(index.shape[0])[:, None] * num_items
+        weights = np.bincount((index + offsets).ravel(), minlength=index.size).reshape(index.shape)
+        per_class = [_weighted_auc(labels == c, scores[:, c], weights) for c in defined]
+        with np.errstate(all='ignore'):
+            return np.nanmean(np.stack(per_class, axis=1), axis=1)
+
+    full = np.ones((1, num_items), dtype=np.int64)
+    estimate = float(np.nanmean([_weighted_auc(labels == c, scores[:, c], full) for c in defined]))
+    return bootstrap_interval(macro_auc, estimate, num_items, confidence, num_resamples, seed)
+
+
+def classification_intervals(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    confidence: float = 0.95,
+    num_resamples: int = NUM_RESAMPLES,
+    seed: int = SEED,
+    min_support: int = MIN_CLASS_SUPPORT,
+) -> dict:
+    """Intervals of every test figure of a single-label classifier.
+
+    Args:
+        scores (np.ndarray): ``N x C`` class scores.
+        labels (np.ndarray): ``N`` true labels.
+        confidence (float): Coverage. Defaults to 0.95.
+        num_resamples (int): Bootstrap resamples. Defaults to :data:`NUM_RESAMPLES`.
+        seed (int): Bootstrap seed. Defaults to :data:`SEED`.
+        min_support (int): Classes with fewer test images are listed in ``small_classes``.
+
+    Returns:
+        dict: ``top1``, ``macro_f1`` and ``auc`` (an :class:`Interval` as dict, ``auc`` None
+        when undefined); ``precision``, ``recall`` and ``f1`` (one interval dict per class);
+        ``support`` (images per class); ``small_classes`` (indices of classes with fewer than
+        ``min_support`` images); ``confidence``, ``num_resamples``, ``auc_resamples`` (fewer
+        on large test sets, see :data:`AUC_BOOTSTRAP_BUDGET`) and ``seed``.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if scores.ndim != 2 or scores.shape[0] != labels.shape[0]:
+        raise ValueError(f'scores of shape {scores.shape} do not fit {labels.shape[0]} labels')
+    num_items, num_classes = scores.shape
+    preds = scores.argmax(axis=1)
+    confusion = np.bincount(labels * num_classes + preds, minlength=num_classes**2).reshape(
+        num_classes, num_classes
+    )
+    tp, support, predicted = np.diag(confusion), confusion.sum(1), confusion.sum(0)
+    resampled = _resampled_confusions(labels, preds, num_classes)
+
+    def all_f1(index: np.ndarray) -> np.ndarray:
+        f1 = f1_from_confusion(resampled(index))
+        return np.concatenate([f1, f1.mean(axis=1, keepdims=True)], axis=1)
+
+    f1 = f1_from_confusion(confusion)
+    bounds = percentile_bounds(
+        bootstrap_distribution(all_f1, num_items, num_resamples, seed), confidence
+    )
+    f1_intervals = [
+        Interval(float(value), float(low), float(high), 'bootstrap')
+        for value, low, high in zip(np.r_[f1, f1.mean()], bounds[0], bounds[1])
+    ]
+
+    def proportion(hits: int, total: int) -> dict:
+        low, high = wilson_interval(int(hits), int(total), confidence)
+        return Interval(100 * hits / max(total, 1), low, high, 'wilson').to_dict()
+
+    auc_resamples = min(
+        num_resamples, max(MIN_AUC_RESAMPLES, AUC_BOOTSTRAP_BUDGET // (num_items * num_classes))
+    )
+    auc = auc_interval(scores, labels, confidence, auc_resamples, seed)
+    return {
+        'top1': accuracy_interval(preds == labels, confidence).to_dict(),
+        'macro_f1': f1_intervals[-1].to_dict(),
+        'auc': auc.to_dict() if auc is not None else None,
+        'precision': [proportion(t, p) for t, p in zip(tp, predicted)],
+        'recall': [proportion(t, s) for t, s in zip(tp, support)],
+        'f1': [interval.to_dict() for interval in f1_intervals[:-1]],
+        'support': [int(n) for n in support],
+        'small_classes': [int(c) for c in np.flatnonzero(support < min_support)],
+        'confidence': confidence,
+        'num_resamples': num_resamples,
+        'auc_resamples': auc_resamples,
+        'seed': seed,
+    }
+
+
+@dataclass
+class McNemar:
+    """McNemar's test of two classifiers on the same images.
+
+    Attributes:
+        only_a (int): Images only A gets right.
+        only_b (int): Images only B gets right.
+        statistic (float | None): The chi-square statistic with continuity correction
+            (None for the exact test).
+        p_value (float): Two-sided p-value.
+        method (str): ``'exact'`` (binomial on the discordant images) or ``'chi2'``.
+    """
+
+    only_a: int
+    only_b: int
+    statistic: Optional[float]
+    p_value: float
+    method: str
+
+
+def mcnemar(only_a: int, only_b: int, exact: Optional[bool] = None) -> McNemar:
+    """McNemar's test from the discordant counts.
+
+    Args:
+        only_a (int): Images classifier A gets right and B wrong.
+        only_b (int): Images B gets right and A wrong.
+        exact (bool, optional): Exact binomial test; by default when fewer than
+            :data:`EXACT_MCNEMAR_BELOW` images are discordant, else chi-square with
+            continuity correction.
+
+    Returns:
+        McNemar: Counts, statistic and p-value.
+    """
+    from scipy.stats import binomtest, chi2
+
+    if only_a < 0 or only_b < 0:
+        raise ValueError(f'mcnemar: negative counts {only_a}, {only_b}')
+    discordant = only_a + only_b
+    if exact is None:
+        exact = discordant < EXACT_MCNEMAR_BELOW
+    if discordant == 0:
+        return McNemar(only_a, only_b, None if exact else 0.0, 1.0, 'exact' if exact else 'chi2')
+    if exact:
+        p_value = binomtest(min(only_a, only_b), discordant, 0.5).pvalue
+        return McNemar(only_a, only_b, None, float(min(1.0, p_value)), 'exact')
+    statistic = (abs(only_a - only_b) - 1) ** 2 / discordant
+    return McNemar(only_a, only_b, float(statistic), float(chi2.sf(statistic, 1)), 'chi2')
+
+
+def paired_bootstrap(
+    correct_a: Sequence[bool],
+    correct_b: Sequence[bool],
+    confidence: float = 0.95,
+    num_resamples: int = NUM_RESAMPLES,
+    seed: int = SEED,
+) -> Interval:
+    """Interval of the accuracy difference B - A (points), resampling images in pairs.
+
+    Args:
+        correct_a (Sequence[bool]): Per image, whether A is right.
+        correct_b (Sequence[bool]): The same images, whether B is right.
+        confidence (float): Coverage. Defaults to 0.95.
+        num_resamples (int): Resamples. Defaults to :data:`NUM_RESAMPLES`.
+        seed (int): Seed. Defaults to :data:`SEED`.
+
+    Returns:
+        Interval: The difference in points and its bounds.
+    """
+    a, b = _paired(correct_a, correct_b)
+    delta = 100 * (b.astype(np.float64) - a)
+    return bootstrap_interval(
+        lambda index: delta[index].mean(axis=1),
+        float(delta.mean()),
+        delta.size,
+        confidence,
+        num_resamples,
+        seed,
+    )
+
+
+def _paired(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> Tuple[np.ndarray, ...]:
+    """Both correctness vectors as bool arrays of the same length."""
+    a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(
+            f'paired comparison needs the same test images: {a.size} and {b.size} results'
+        )
+    if a.size == 0:
+        raise ValueError('paired comparison: no test images')
+    return a, b
+
+
+@dataclass
+class Comparison:
+    """Two classifiers compared on the same test images.
+
+    Attributes:
+        num_images (int): Test images.
+        accuracy_a (Interval): A's top-1 (%).
+        accuracy_b (Interval): B's top-1 (%).
+        difference (Interval): B - A in points, paired bootstrap interval.
+        mcnemar (McNemar): McNemar's test.
+        alpha (float): Significance level.
+        could_be_noise (bool): True when McNemar's p-value is at least ``alpha`` or the
+            interval of the difference holds 0.
+    """
+
+    num_images: int
+    accuracy_a: Interval
+    accuracy_b: Interval
+    difference: Interval
+    mcnemar: McNemar
+    alpha: float
+    could_be_noise: bool
+
+    def verdict(self, name_a: str = 'A', name_b: str = 'B') -> str:
+        """One sentence: which is better, or that the difference could be noise."""
+        diff = self.difference
+        figures = (
+            f'{name_b} - {name_a} = {diff.estimate:+.1f} points '
+            f'(95 % interval [{diff.low:+.1f}, {diff.high:+.1f}], '
+            f'McNemar p = {self.mcnemar.p_value:.3g}, {self.num_images} images)'
+        )
+        if self.could_be_noise:
+            return f'{figures}: could be noise, no evidence that either is better'
+        better = name_b if diff.estimate > 0 else name_a
+        return f'{figures}: {better} is better'
+
+    def to_dict(self) -> dict:
+        """All fields as plain values (for JSON)."""
+        return {
+            'num_images': self.num_images,
+            'accuracy_a': self.accuracy_a.to_dict(),
+            'accuracy_b': self.accuracy_b.to_dict(),
+            'difference': self.difference.to_dict(),
+            'mcnemar': asdict(self.mcnemar),
+            'alpha': self.alpha,
+            'could_be_noise': self.could_be_noise,
+        }
+
+
+def compare_correct(
+    correct_a: Sequence[bool],
+    correct_b: Sequence[bool],
+    alpha: float = 0.05,
+    num_resamples: int = NUM_RESAMPLES,
+    seed: int = SEED,
+) -> Comparison:
+    """Compare two classifiers from their per-image correctness on the same images.
+
+    Args:
+        correct_a (Sequence[bool]): Per image, whether A is right.
+        correct_b (Sequence[bool]): The same images in the same order, whether B is right.
+        alpha (float): Significance level; the interval has coverage ``1 - alpha``.
+            Defaults to 0.05.
+        num_resamples (int): Bootstrap resamples. Defaults to :data:`NUM_RESAMPLES`.
+        seed (int): Bootstrap seed. Defaults to :data:`SEED`.
+
+    Returns:
+        Comparison: Both accuracies, the paired difference, McNemar's test and whether
+        the difference could be noise.
+    """
+    a, b = _paired(correct_a, correct_b)
+    test = mcnemar(int((a & ~b).sum()), int((b & ~a).sum()))
+    difference = paired_bootstrap(a, b, 1 - alpha, num_resamples, seed)
+    holds_zero = difference.low <= 0 <= difference.high
+    return Comparison(
+        num_images=a.size,
+        accuracy_a=accuracy_interval(a, 1 - alpha),
+        accuracy_b=accuracy_interval(b, 1 - alpha),
+        difference=difference,
+        mcnemar=test,
+        alpha=alpha,
+        could_be_noise=bool(test.p_value >= alpha or holds_zero),
+    )
+
+
+def could_be_noise(correct_a: Sequence[bool], correct_b: Sequence[bool], alpha=0.05) -> bool:
+    """Whether the accuracy difference of two classifiers on the same images could be noise.
+
+    See :func:`compare_correct`.
+    """
+    return compare_correct(correct_a, correct_b, alpha).could_be_noise
+
+
+def printable(name) -> str:
+    """A class name as shown in a terminal: control characters become ``?``."""
+    return ''.join(char if char.isprintable() else '?' for char in str(name))
+
+
+def format_intervals(intervals: dict, classes: Sequence[str]) -> List[str]:
+    """Readable lines of :func:`classification_intervals`, for the test summary.
+
+    Args:
+        intervals (dict): What :func:`classification_intervals` returned.
+        classes (Sequence[str]): Class names by label.
+
+    Returns:
+        list[str]: A headline for top-1, macro-F1 and AUC, then one line per class.
+    """
+
+    def text(interval: Dict[str, float], digits: int = 1) -> str:
+        return Interval(**interval).format(digits)
+
+    percent = round(100 * intervals['confidence'])
+    lines = [f'{percent} % intervals over {sum(intervals["support"])} test images:']
+    lines.append(f'  top-1    {text(intervals["top1"])} %')
+    lines.append(f'  macro-F1 {text(intervals["macro_f1"])} %')
+    if intervals.get('auc') is not None:
+        lines.append(f'  AUC      {text(intervals["auc"], 3)}')
+    classes = [printable(name) for name in classes]
+    width = max([len(name) for name in classes] + [5])
+    lines.append(f'  {"class":<{width}}  {"n":>4}  precision           recall              F1')
+    small = set(intervals['small_classes'])
+    for index, name in enumerate(classes):
+        row = (
+            f'  {name:<{width}}  {intervals["support"][index]:>4}  '
+            f'{text(intervals["precision"][index]):<18}  {text(intervals["recall"][index]):<18}  '
+            f'{text(intervals["f1"][index])}'
+        )
+        if index in small:
+            row += '  (few test images: too few to judge)'
+        lines.append(row)
+    return lines
