@@ -55,7 +55,9 @@ def run_one(script: str, out_dir: str, quick: bool, extra: list) -> dict:
         lines = [line for line in proc.stdout.splitlines() if 'warn' not in line.lower()]
         text = '```\n' + '\n'.join(lines[-25:] or proc.stderr.splitlines()[-25:]) + '\n```'
     print(text, flush=True)
-    shown = ['python', osp.relpath(script, REPO_ROOT)] + (['--quick'] if quick else []) + extra
+    if script.startswith(REPO_ROOT + os.sep):
+        script = osp.relpath(script, REPO_ROOT)
+    shown = ['python', script] + (['--quick'] if quick else []) + extra
     return dict(
         name=name,
         returncode=proc.returncode,

@@ -314,6 +314,43 @@ def mean_std(values: Sequence[float]) -> Tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def summary_lines(runs: List[dict], pretrain_top1: float, settings: DemoSettings) -> List[str]:
+    """The demo's closing lines: the per-seed table, the means and the gain with its spread.
+
+    Args:
+        runs (list): One dict per seed: ``seed``, the strategy's and ``scratch``'s test top-1,
+            and ``gain``.
+        pretrain_top1 (float): Test top-1 on the source task.
+        settings (DemoSettings): The demo's settings (strategy, shots).
+
+    Returns:
+        list[str]: The lines, as printed.
+    """
+    n = len(runs)
+    transfer_mean, transfer_std = mean_std(r[settings.strategy] for r in runs)
+    scratch_mean, scratch_std = mean_std(r['scratch'] for r in runs)
+    gain_mean, gain_std = mean_std(r['gain'] for r in runs)
+    rows = [('seed', '{:>7d}'), (settings.strategy, '{:7.2f}')]
+    rows += [('scratch', '{:7.2f}'), ('gain', '{:+7.2f}')]
+    lines = [
+        f'[demo] {key:<10s} ' + ' '.join(fmt.format(r[key]) for r in runs) for key, fmt in rows
+    ]
+    source, target = (f'{d[0]}-{d[-1]}' for d in (SOURCE_DIGITS, TARGET_DIGITS))
+    lines.append(f'[demo] source task (digits {source}) test top-1: {pretrain_top1:.2f} %')
+    lines.append(
+        f'[demo] digits {target}, {settings.shots} image(s) per class, over {n} seeds: '
+        f'{settings.strategy} {transfer_mean:.1f} ± {transfer_std:.1f} % vs scratch '
+        f'{scratch_mean:.1f} ± {scratch_std:.1f} %'
+    )
+    lines.append(
+        f'[demo] transfer gain over training from scratch: {gain_mean:+.1f} ± {gain_std:.1f} '
+        f'points (mean ± std over {n} seeds)'
+    )
+    ahead = sum(r['gain'] > 0 for r in runs)
+    lines.append(f'[demo] ahead of scratch on {ahead} of {n} seeds')
+    return lines
+
+
 def run_transfer_demo(
     work_dir: str,
     settings: Optional[DemoSettings] = None,
@@ -464,25 +501,9 @@ def run_transfer_demo(
     summary_file = osp.join(work_dir, 'transfer_summary.json')
     with atomic_open(summary_file, 'w') as f:
         json.dump(summary, f, indent=2)
-    n = len(runs)
-    rows = [('seed', 'seed', '{:>6d}'), (settings.strategy, settings.strategy, '{:6.2f}')]
-    rows += [('scratch', 'scratch', '{:6.2f}'), ('gain', 'gain', '{:+6.2f}')]
-    for key, name, fmt in rows:
-        printer.line(f'[demo] {name:<10s} ' + ' '.join(fmt.format(r[key]) for r in runs))
-    printer.line(f'[demo] source task (digits {digits[0]}) test top-1: {pretrain_top1:.2f} %')
-    printer.line(
-        f'[demo] digits {digits[1]}, {settings.shots} image(s) per class, over {n} seeds: '
-        f'{settings.strategy} {transfer_mean:.1f} ± {transfer_std:.1f} % vs scratch '
-        f'{scratch_mean:.1f} ± {scratch_std:.1f} %'
-    )
-    printer.line(
-        f'[demo] transfer gain over training from scratch: {gain_mean:+.1f} ± {gain_std:.1f} '
-        f'points (mean ± std over {n} seeds)'
-    )
-    printer.line(
-        f'[demo] ahead of scratch on {summary["gains_above_zero"]} of {n} seeds; '
-        f'whole demo {summary["total_seconds"]:.0f} s; summary: {summary_file}'
-    )
+    for line in summary_lines(runs, pretrain_top1, settings):
+        printer.line(line)
+    printer.line(f'[demo] whole demo {summary["total_seconds"]:.0f} s; summary: {summary_file}')
     return summary
 
 

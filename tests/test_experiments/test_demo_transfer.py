@@ -26,6 +26,7 @@ from mmtl.experiments.transfer_demo import (
     fewshot_config,
     publish_backbone,
     run_logged,
+    summary_lines,
 )
 from mmtl.registry import MODELS
 from mmtl.utils.checkpoint import safe_torch_load
@@ -217,6 +218,21 @@ def test_steps_are_numbered_in_the_order_they_finish():
         assert (slow.result(), fast.result()) == ('a', 'b')
     lines = stream.getvalue().splitlines()
     assert [line.split(':')[0] for line in lines] == ['[demo] 1/2 fast', '[demo] 2/2 slow']
+
+
+def test_summary_lines_give_the_means_and_the_paired_gain_with_its_spread():
+    runs = [
+        {'seed': 0, DEFAULT_STRATEGY: 50.0, 'scratch': 20.0, 'gain': 30.0},
+        {'seed': 3, DEFAULT_STRATEGY: 40.0, 'scratch': 30.0, 'gain': 10.0},
+        {'seed': 4, DEFAULT_STRATEGY: 30.0, 'scratch': 35.0, 'gain': -5.0},
+    ]
+    text = '\n'.join(summary_lines(runs, 99.5, DemoSettings()))
+    gain, top1 = GAIN_LINE.search(text), TOP1_LINE.search(text)
+    assert gain.groups() == ('+11.7', '17.6', '3')  # std of the paired gains, not of the means
+    assert top1.groups() == ('3', DEFAULT_STRATEGY, '40.0', '10.0', '28.3', '7.6')
+    assert '[demo] seed             0       3       4' in text
+    assert '[demo] gain        +30.00  +10.00   -5.00' in text
+    assert 'ahead of scratch on 2 of 3 seeds' in text and 'test top-1: 99.50 %' in text
 
 
 def readme_demo_statement() -> dict:

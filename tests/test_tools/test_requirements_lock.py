@@ -161,3 +161,17 @@ def test_this_environment_is_the_locked_one():
         f'this environment is not {LOCK}: {", ".join(wrong)}; '
         'run bash tools/setup_env.sh (MMTL_VENV=this environment)'
     )
+
+
+def test_an_unlocked_install_takes_ranges():
+    """``pip install mmtl`` gets setup.py's requirements: ranges, exact only where they must be."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location('mmtl_setup', osp.join(REPO_ROOT, 'setup.py'))
+    setup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(setup)  # setup() itself runs only under __main__
+    runtime = [Requirement(line) for line in setup.read_requirements('requirements/runtime.txt')]
+    exact = {req.name for req in runtime if any(s.operator == '==' for s in req.specifier)}
+    assert exact == {'torch', 'torchvision'}  # torchvision pins its torch
+    _, pins, _ = read_lock(REPO_ROOT)
+    assert all(req.specifier.contains(pins[canonicalize_name(req.name)]) for req in runtime)
