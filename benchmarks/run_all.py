@@ -10,16 +10,24 @@ Other options are passed on to every benchmark (e.g. ``--threads 2``); ``--only 
 picks benchmarks by name (``data_pipeline``, ``framework``, ``inference``, ``scale``,
 ``export``, ``precision``, ``peers``, ``startup``, ``gpu``; ``gpu`` reports "skipped" without a
 GPU).
+
+``--docs docs/benchmark_results.md`` also writes the tables into that page, one section per
+benchmark that ran and succeeded, each naming its command, date, CPUs and load; the sections of
+benchmarks that did not run this time are kept as they were. The docs quote this page rather
+than copies of its tables.
 """
 
 import argparse
+import datetime
 import glob
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import time
+from typing import Dict, List
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(HERE)
@@ -47,7 +55,54 @@ def run_one(script: str, out_dir: str, quick: bool, extra: list) -> dict:
         lines = [line for line in proc.stdout.splitlines() if 'warn' not in line.lower()]
         text = '```\n' + '\n'.join(lines[-25:] or proc.stderr.splitlines()[-25:]) + '\n```'
     print(text, flush=True)
-    return dict(name=name, returncode=proc.returncode, seconds=seconds, json=out, text=text)
+    if script.startswith(REPO_ROOT + os.sep):
+        script = osp.relpath(script, REPO_ROOT)
+    shown = ['python', script] + (['--quick'] if quick else []) + extra
+    return dict(
+        name=name,
+        returncode=proc.returncode,
+        seconds=seconds,
+        json=out,
+        text=text,
+        command=' '.join(shown),
+        date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+    )
+
+
+DOCS_HEADER = """# Benchmark results (generated)
+
+Written by `python benchmarks/run_all.py [--quick] [--only NAME ...] --docs {path}` (also
+`bash benchmarks/run_all.sh ...`): do not edit by hand, re-run it. Each section is one
+benchmark's tables as it printed them, with the command, the date, the CPUs and the load
+average at the end of that run; a run of some benchmarks replaces only their sections. Ratios
+are same-run; absolute figures move with the load of the shared machine.
+"""
+
+
+def read_doc_sections(path: str) -> Dict[str, str]:
+    """Benchmark name -> its section (``## name`` to the next one) of an existing page."""
+    if not osp.isfile(path):
+        return {}
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    parts = re.split(r'^## ', text, flags=re.MULTILINE)[1:]
+    return {part.split('\n', 1)[0].split()[0]: '## ' + part.rstrip('\n') + '\n' for part in parts}
+
+
+def write_docs(path: str, results: List[dict], cpus: int, load: float) -> None:
+    """Write (or update) the generated page ``path`` with the successful ``results``."""
+    sections = read_doc_sections(path)
+    for r in results:
+        if r['returncode'] != 0:
+            continue
+        sections[r['name']] = (
+            f'## {r["name"]}\n\n`{r["command"]}`: {r["date"]}, {cpus} CPUs, load average '
+            f'{load:.1f} at the end, {r["seconds"]:.0f} s\n\n{r["text"].strip()}\n'
+        )
+    body = '\n'.join(sections[name] for name in sorted(sections))
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(DOCS_HEADER.format(path=osp.relpath(path, REPO_ROOT)) + '\n' + body)
 
 
 def main(argv=None) -> int:
@@ -55,6 +110,7 @@ def main(argv=None) -> int:
     parser.add_argument('--quick', action='store_true', help='pass --quick to every benchmark')
     parser.add_argument('--out-dir', default=osp.join(REPO_ROOT, 'work_dirs', 'benchmarks'))
     parser.add_argument('--only', nargs='+', default=None, help='benchmark names to run')
+    parser.add_argument('--docs', default=None, help='also write the tables into this page')
     args, extra = parser.parse_known_args(argv)
     os.makedirs(args.out_dir, exist_ok=True)
     scripts = benchmark_scripts()
@@ -74,6 +130,9 @@ def main(argv=None) -> int:
     with open(summary, 'w') as f:
         f.write('\n'.join(lines))
     print(f'wrote {summary}')
+    if args.docs:
+        write_docs(args.docs, results, os.cpu_count() or 0, load)
+        print(f'wrote {args.docs}')
     return 0 if all(r['returncode'] == 0 for r in results) else 1
 
 

@@ -1,10 +1,11 @@
 """README command 1's transfer demo: pretrain on digits 0-4, fine-tune on few images of 5-9.
 
-    python tools/demo_transfer.py [--work-dir work_dirs/demo_transfer] [--shots 1] [--tiny]
+    python tools/demo_transfer.py [--work-dir work_dirs/demo_transfer] [--seeds 0 1 2 3 4] [--tiny]
 
 Every training and test is a ``mim train mmtl`` / ``mim test mmtl`` of a config written to
-WORK_DIR/configs/; the last lines print both test top-1 scores and the transfer gain over
-training from scratch. See mmtl/experiments/transfer_demo.py.
+WORK_DIR/configs/, its output to WORK_DIR/logs/; the last lines print both test top-1 scores
+and the transfer gain over training from scratch, mean ± std over the seeds. See
+mmtl/experiments/transfer_demo.py.
 """
 
 import sys

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Create the virtual environment .venv (once) and install mmtl in it with its pinned stack.
-# Fast when nothing changed: the install is redone only when requirements/ or setup.py change.
+# Create the virtual environment .venv (once) and install mmtl in it with the locked stack:
+# every package at the version of requirements/lock.txt (docs/install.md says how to refresh
+# it), then mmtl itself in develop mode. Fast when nothing changed: the install is redone only
+# when requirements/ or setup.py change.
 #   bash tools/setup_env.sh            # then: source .venv/bin/activate
 # MMTL_VENV=path chooses another environment folder; PYTHON=python3.11 another interpreter.
 set -euo pipefail
@@ -18,11 +20,19 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && "$VENV/bin/python" -c '
     echo "[setup] $VENV is up to date"
     exit 0
 fi
-echo "[setup] installing the pinned stack into $VENV (about a minute; torch is large)"
 # pip < 25 still performs `setup.py develop` installs, which mim needs to find an editable mmtl.
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "pip>=23,<25"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+# The lock is compiled for the supported platform; elsewhere the ranges of the top-level files.
+PLATFORM=$("$VENV/bin/python" -c 'import platform, sys; print(sys.platform, platform.machine(), *sys.version_info[:2])')
+if [ "$PLATFORM" = "linux x86_64 3 11" ]; then
+    echo "[setup] installing requirements/lock.txt into $VENV (about a minute; torch is large)"
+    REQUIREMENTS=(-r "$ROOT/requirements/lock.txt")
+else
+    echo "[setup] requirements/lock.txt is for Linux x86_64, Python 3.11; this is $PLATFORM:" \
+        "installing the ranges of requirements/runtime.txt and tests.txt (not reproducible)"
+    REQUIREMENTS=(-r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt")
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${REQUIREMENTS[@]}"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     --no-deps --no-build-isolation --no-use-pep517 -e "$ROOT"
 echo "$WANT" > "$STAMP"

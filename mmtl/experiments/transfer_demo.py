@@ -5,30 +5,36 @@ The demo plays the whole job mmtl exists for on data that ships with scikit-lear
 1. "ImageNet": train the digits MobileNet-v2 on digits 0-4 (``mim train mmtl``) and publish its
    backbone without the head, as pretrained weights are published;
 2. the new task: digits 5-9 from ``k`` training images per class (the few-shot folders of
-   :mod:`mmtl.experiments.fewshot`);
-3. fine-tune with the best strategy of the few-shot table at k = 1 (full fine-tuning with the
-   backbone at the head's lr, ``full-ft-1x``) - a ``mim train mmtl`` of a config whose
-   ``load_from`` is the pretrained backbone and whose head is new - and, as the baseline,
-   the same run from scratch;
-4. ``mim test mmtl`` both, classify one test image and draw it (``show_result_pyplot``), and
-   print the transfer gain over scratch measured in this run.
+   :mod:`mmtl.experiments.fewshot`), drawn with several seeds;
+3. for each draw, fine-tune with the best strategy of the few-shot table at k = 1 (full
+   fine-tuning with the backbone at the head's lr, ``full-ft-1x``) - a ``mim train mmtl`` of a
+   config whose ``load_from`` is the pretrained backbone and whose head is new - and, as the
+   baseline, the same run from scratch; ``mim test mmtl`` both;
+4. classify one test image and draw it, and print the transfer gain over scratch as the mean
+   and standard deviation over the draws: one draw of one image per class can land anywhere
+   from a large gain to a loss, the mean over several is what reproduces.
 
-The run configs are written to ``<work_dir>/configs/`` (readable, re-runnable): each is the
-digits config with the strategy of :data:`mmtl.experiments.fewshot.STRATEGIES` applied and the
-few-shot schedule (same number of steps for both runs, validated 10 times, best checkpoint
-tested).
+Each step is one line on the terminal (with a progress bar while it runs, on a terminal); the
+full output of every ``mim`` command goes to ``<work_dir>/logs/``. The run configs are written
+to ``<work_dir>/configs/`` (readable, re-runnable): each is the digits config with the strategy
+of :data:`mmtl.experiments.fewshot.STRATEGIES` applied and the few-shot schedule (same number of
+steps for both runs, validated 10 times, best checkpoint tested).
 """
 
 import functools
 import json
 import os
 import os.path as osp
+import re
 import shutil
+import statistics
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -45,8 +51,8 @@ from mmtl.experiments.fewshot import (
 from mmtl.utils.checkpoint import safe_torch_load
 from mmtl.utils.fileio import atomic_open
 
-#: The best strategy of the few-shot table at k = 1 (README "Transfer works"): full
-#: fine-tuning with the backbone at the head's lr.
+#: The best strategy of the few-shot table at k = 1 (docs/fewshot.md): full fine-tuning with
+#: the backbone at the head's lr.
 DEFAULT_STRATEGY = 'full-ft-1x'
 BASE_CONFIG = 'mobilenet-v2_digits.py'
 
@@ -59,19 +65,23 @@ class DemoSettings:
         shots (int): Training images per class of the new task (digits 5-9).
         pretrain_epochs (int): Epochs on digits 0-4.
         steps (int): Optimisation steps of each fine-tuning run (transfer and scratch).
-        seed (int): Seed of the k-shot draw.
+        seeds (Sequence[int]): Seeds of the k-shot draws; each draw is one transfer run and
+            one scratch run, and the gain is reported as mean and std over the draws.
         strategy (str): A key of :data:`STRATEGIES` for the transfer run.
+        parallel (int): Runs on digits 5-9 trained at the same time (each one process with one
+            thread; the results do not depend on it).
     """
 
     shots: int = 1
     pretrain_epochs: int = 30
     steps: int = 200
-    seed: int = 0
+    seeds: Sequence[int] = (0, 1, 2, 3, 4)
     strategy: str = DEFAULT_STRATEGY
+    parallel: int = 2
 
 
 #: A small run for tests: the same steps, minutes become seconds.
-TINY = DemoSettings(shots=1, pretrain_epochs=1, steps=4)
+TINY = DemoSettings(shots=1, pretrain_epochs=1, steps=4, seeds=(0, 1))
 
 
 def _repo_config(name: str) -> str:
@@ -141,9 +151,121 @@ def fewshot_config(
     return cfg
 
 
-def _run(cmd: List[str], log: Callable[[str], None]) -> None:
-    log('$ ' + ' '.join(cmd))
-    subprocess.run(cmd, check=True)
+#: An epoch number in mmengine's log lines (``Epoch(train) [12][...]``, ``Epoch(val) [12][...]``).
+EPOCH_IN_LOG = re.compile(r'Epoch\((?:train|val)\)\s*\[(\d+)\]')
+
+
+class StepPrinter:
+    """One line per finished step on the terminal, and a status line while steps run.
+
+    Steps may run in several threads at once (each waiting for its own ``mim`` process); their
+    lines are numbered in the order they finish.
+
+    Args:
+        total (int): Number of steps.
+        stream: Where the lines go. Defaults to ``sys.stdout``.
+        bar (bool, optional): Redraw a status line with a progress bar per running step.
+            Defaults to whether ``stream`` is a terminal.
+    """
+
+    def __init__(self, total: int, stream=None, bar: Optional[bool] = None) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream or sys.stdout
+        self.bar = self.stream.isatty() if bar is None else bar
+        self._lock = threading.Lock()
+        self._running: Dict[str, float] = {}  # label -> fraction done
+
+    def line(self, text: str) -> None:
+        """Print a line (a heading, a finished step, the summary)."""
+        with self._lock:
+            self._print(text)
+
+    def _print(self, text: str) -> None:
+        clear = '\r\033[K' if self.bar else ''
+        print(clear + text, file=self.stream, flush=True)
+        self._draw()
+
+    def _draw(self) -> None:
+        if not self.bar or not self._running:
+            return
+        bars = []
+        for label, fraction in self._running.items():
+            filled = int(10 * min(max(fraction, 0.0), 1.0))
+            bars.append(f'{label} [{"#" * filled}{"." * (10 - filled)}]')
+        status = f'[demo] {self.done}/{self.total} done; ' + ', '.join(bars)
+        print('\r\033[K' + status, end='', file=self.stream, flush=True)
+
+    def progress(self, label: str, fraction: float) -> None:
+        """Set how far the running step ``label`` is (0-1)."""
+        with self._lock:
+            self._running[label] = fraction
+            self._draw()
+
+    def step(self, label: str, work: Callable[[Callable[[float], None]], str]) -> str:
+        """Run one step and print its line: ``[demo] i/n label: result (seconds)``.
+
+        Args:
+            label (str): What the step does.
+            work (Callable): Does the step; called with a ``progress(fraction)`` callback,
+                returns the result text.
+
+        Returns:
+            str: The result text.
+        """
+        start = time.monotonic()
+        self.progress(label, 0.0)
+        try:
+            result = work(functools.partial(self.progress, label))
+        finally:
+            with self._lock:
+                self._running.pop(label, None)
+        with self._lock:
+            self.done += 1
+            seconds = time.monotonic() - start
+            self._print(f'[demo] {self.done}/{self.total} {label}: {result} ({seconds:.0f} s)')
+        return result
+
+
+def run_logged(
+    cmd: List[str],
+    log_file: str,
+    progress: Optional[Callable[[float], None]] = None,
+    epochs: int = 0,
+) -> None:
+    """Run ``cmd`` with its whole output in ``log_file``.
+
+    Args:
+        cmd (list): The command line (written at the top of the log).
+        log_file (str): Gets the command line and everything it prints.
+        progress (Callable, optional): Called twice a second with the fraction of ``epochs``
+            the log shows done.
+        epochs (int): Epochs the command trains (0: none).
+
+    Raises:
+        RuntimeError: The command failed: the message names it, the log and its last lines.
+    """
+    with open(log_file, 'w', encoding='utf-8') as log:
+        log.write('$ ' + ' '.join(cmd) + '\n')
+        log.flush()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            if progress and epochs:
+                progress(_epochs_logged(log_file) / epochs)
+            time.sleep(0.5)
+    if proc.returncode:
+        with open(log_file, encoding='utf-8', errors='replace') as f:
+            tail = ''.join(f.readlines()[-15:])
+        raise RuntimeError(
+            f'{" ".join(cmd)} failed (exit {proc.returncode}); '
+            f'its output: {log_file}, ending with:\n{tail}'
+        )
+
+
+def _epochs_logged(log_file: str) -> int:
+    """The highest epoch number in an mmengine log so far."""
+    with open(log_file, encoding='utf-8', errors='replace') as f:
+        return max((int(n) for n in EPOCH_IN_LOG.findall(f.read())), default=0)
 
 
 def _best_checkpoint(work_dir: str) -> str:
@@ -154,15 +276,24 @@ def _best_checkpoint(work_dir: str) -> str:
 
 
 def _train_and_test(
-    config: str, work_dir: str, log: Callable[[str], None], plots: bool = False
+    config: str,
+    work_dir: str,
+    log_name: str,
+    epochs: int,
+    plots: bool,
+    progress: Optional[Callable[[float], None]] = None,
 ) -> float:
-    """``mim train mmtl`` then ``mim test mmtl`` on the best checkpoint; return test top-1."""
+    """``mim train mmtl`` then ``mim test mmtl`` on the best checkpoint; return test top-1.
+
+    Their output goes to ``<log_name>.log`` and ``<log_name>_test.log``.
+    """
     if osp.isdir(work_dir):
         shutil.rmtree(work_dir)
-    _run(['mim', 'train', 'mmtl', config, '--work-dir', work_dir], log)
+    train = ['mim', 'train', 'mmtl', config, '--work-dir', work_dir]
+    run_logged(train, log_name + '.log', progress, epochs)
     best = _best_checkpoint(work_dir)
     test = ['mim', 'test', 'mmtl', config, '--checkpoint', best, '--work-dir', work_dir]
-    _run(test + (['--plots'] if plots else []), log)
+    run_logged(test + (['--plots'] if plots else []), log_name + '_test.log')
     with open(osp.join(work_dir, 'test_metrics.json')) as f:
         return float(json.load(f)['metrics']['accuracy/top1'])
 
@@ -177,86 +308,187 @@ def classify_one(config: str, checkpoint: str, image: str, out_png: str) -> dict
     return result
 
 
+def mean_std(values: Sequence[float]) -> Tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    values = list(values)
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summary_lines(runs: List[dict], pretrain_top1: float, settings: DemoSettings) -> List[str]:
+    """The demo's closing lines: the per-seed table, the means and the gain with its spread.
+
+    Args:
+        runs (list): One dict per seed: ``seed``, the strategy's and ``scratch``'s test top-1,
+            and ``gain``.
+        pretrain_top1 (float): Test top-1 on the source task.
+        settings (DemoSettings): The demo's settings (strategy, shots).
+
+    Returns:
+        list[str]: The lines, as printed.
+    """
+    n = len(runs)
+    transfer_mean, transfer_std = mean_std(r[settings.strategy] for r in runs)
+    scratch_mean, scratch_std = mean_std(r['scratch'] for r in runs)
+    gain_mean, gain_std = mean_std(r['gain'] for r in runs)
+    rows = [('seed', '{:>7d}'), (settings.strategy, '{:7.2f}')]
+    rows += [('scratch', '{:7.2f}'), ('gain', '{:+7.2f}')]
+    lines = [
+        f'[demo] {key:<10s} ' + ' '.join(fmt.format(r[key]) for r in runs) for key, fmt in rows
+    ]
+    source, target = (f'{d[0]}-{d[-1]}' for d in (SOURCE_DIGITS, TARGET_DIGITS))
+    lines.append(f'[demo] source task (digits {source}) test top-1: {pretrain_top1:.2f} %')
+    lines.append(
+        f'[demo] digits {target}, {settings.shots} image(s) per class, over {n} seeds: '
+        f'{settings.strategy} {transfer_mean:.1f} ± {transfer_std:.1f} % vs scratch '
+        f'{scratch_mean:.1f} ± {scratch_std:.1f} %'
+    )
+    lines.append(
+        f'[demo] transfer gain over training from scratch: {gain_mean:+.1f} ± {gain_std:.1f} '
+        f'points (mean ± std over {n} seeds)'
+    )
+    ahead = sum(r['gain'] > 0 for r in runs)
+    lines.append(f'[demo] ahead of scratch on {ahead} of {n} seeds')
+    return lines
+
+
 def run_transfer_demo(
     work_dir: str,
     settings: Optional[DemoSettings] = None,
-    log: Optional[Callable[[str], None]] = None,
+    stream=None,
 ) -> Dict[str, object]:
-    """Pretrain on digits 0-4, fine-tune on few images of 5-9, compare with scratch.
+    """Pretrain on digits 0-4, fine-tune on few images of 5-9 for several draws, vs scratch.
 
     Args:
-        work_dir (str): Where data, configs, runs and results go.
+        work_dir (str): Where data, configs, runs, logs and results go.
         settings (DemoSettings, optional): Sizes of the runs. Defaults to ``DemoSettings()``.
-        log (Callable, optional): Progress printer. Defaults to print, flushed (the mim
-            commands it starts write to the same terminal).
+        stream (optional): Where the step lines go. Defaults to ``sys.stdout``.
 
     Returns:
-        dict: Test top-1 of both runs, the gain, timings, the classified image and its PNG
-        (also written to ``<work_dir>/transfer_summary.json``).
+        dict: Test top-1 of every run, the gains and their mean and std, timings, the
+        classified image and its PNG (also written to ``<work_dir>/transfer_summary.json``).
     """
     settings = settings or DemoSettings()
-    log = log or functools.partial(print, flush=True)
     if settings.strategy not in STRATEGIES or settings.strategy == 'scratch':
         choices = sorted(set(STRATEGIES) - {'scratch'})
         raise ValueError(f'strategy {settings.strategy!r}: choose one of {choices}')
+    if not settings.seeds or len(set(settings.seeds)) != len(settings.seeds):
+        raise ValueError(f'seeds {list(settings.seeds)}: give one or more different seeds')
     start = time.monotonic()
+    printer = StepPrinter(2 + 2 * len(settings.seeds), stream)
     data = osp.join(work_dir, 'data')
+    configs, logs = osp.join(work_dir, 'configs'), osp.join(work_dir, 'logs')
     source, target = osp.join(data, 'digits_0-4'), osp.join(data, 'digits_5-9')
-    fewshot_root = osp.join(data, f'digits_5-9_{settings.shots}shot')
-    for path in (source, target, fewshot_root):
-        if osp.isdir(path):
-            shutil.rmtree(path)
+    if osp.isdir(data):
+        shutil.rmtree(data)
+    for path in (configs, logs):
+        os.makedirs(path, exist_ok=True)
     write_digits_folder(source, seed=0, keep=SOURCE_DIGITS)
     write_digits_folder(target, seed=0, keep=TARGET_DIGITS)
-    train_images = make_kshot_folder(target, fewshot_root, settings.shots, settings.seed)
-    configs = osp.join(work_dir, 'configs')
-    os.makedirs(configs, exist_ok=True)
+    digits = [f'{d[0]}-{d[-1]}' for d in (SOURCE_DIGITS, TARGET_DIGITS)]
+    printer.line(
+        f'[demo] digits {digits[0]} are the "ImageNet" of the demo; the new task: digits '
+        f'{digits[1]}, {settings.shots} training image(s) per class, {len(settings.seeds)} draws'
+    )
+    printer.line(f"[demo] every command's whole output goes to {logs}/")
 
-    log(f'[demo] 1/4 pretraining on digits {SOURCE_DIGITS} (the "ImageNet" of the demo)')
     pretrain_cfg = Config.fromfile(_repo_config(BASE_CONFIG))
     pretrain_cfg.data_root = source
     pretrain_cfg.model.head.num_classes = len(SOURCE_DIGITS)
     pretrain_cfg.train_cfg.max_epochs = settings.pretrain_epochs
     pretrain_config = osp.join(configs, 'pretrain_digits_0-4.py')
     pretrain_cfg.dump(pretrain_config)
-    pretrain_top1 = _train_and_test(pretrain_config, osp.join(work_dir, 'pretrain'), log)
     pretrained = osp.join(work_dir, 'pretrained_digits_0-4_backbone.pth')
-    tensors = publish_backbone(_best_checkpoint(osp.join(work_dir, 'pretrain')), pretrained)
-    log(f'[demo] published the backbone ({tensors} tensors, no head) as {pretrained}')
+    scores: Dict[str, float] = {}
+
+    def pretrain(progress: Callable[[float], None]) -> str:
+        scores['pretrain'] = _train_and_test(
+            pretrain_config,
+            osp.join(work_dir, 'pretrain'),
+            osp.join(logs, 'pretrain'),
+            settings.pretrain_epochs,
+            False,
+            progress,
+        )
+        tensors = publish_backbone(_best_checkpoint(osp.join(work_dir, 'pretrain')), pretrained)
+        return f'test top-1 {scores["pretrain"]:.2f} %, backbone published ({tensors} tensors)'
+
+    printer.step('pretrain on digits 0-4', pretrain)
+    pretrain_top1 = scores['pretrain']
     pretrain_s = time.monotonic() - start
 
-    scores, configs_used = {}, {}
-    for step, strategy in ((2, settings.strategy), (3, 'scratch')):
-        what = 'fine-tuning the pretrained backbone' if strategy != 'scratch' else 'from scratch'
-        log(
-            f'[demo] {step}/4 digits {TARGET_DIGITS} from {settings.shots} image(s) per class, '
-            f'{what} ({strategy}, {settings.steps} steps)'
-        )
-        cfg = fewshot_config(fewshot_root, train_images, settings.steps, strategy, pretrained)
-        config = osp.join(configs, f'digits_5-9_{settings.shots}shot_{strategy}.py')
-        cfg.dump(config)
-        configs_used[strategy] = config
-        plots = strategy != 'scratch'  # confusion matrix, ROC, per-class plots
-        scores[strategy] = _train_and_test(config, osp.join(work_dir, strategy), log, plots)
+    # The runs on digits 5-9: every seed's draw, fine-tuned and from scratch.
+    jobs = []
+    for seed in settings.seeds:
+        name = f'digits_5-9_{settings.shots}shot_seed{seed}'
+        fewshot_root = osp.join(data, name)
+        train_images = make_kshot_folder(target, fewshot_root, settings.shots, seed)
+        for strategy in (settings.strategy, 'scratch'):
+            cfg = fewshot_config(fewshot_root, train_images, settings.steps, strategy, pretrained)
+            config = osp.join(configs, f'{name}_{strategy}.py')
+            cfg.dump(config)
+            jobs.append((seed, strategy, config, cfg.train_cfg.max_epochs))
 
-    log('[demo] 4/4 classifying one test image with the fine-tuned model')
-    image = sorted(
-        osp.join(target, 'test', '7', f) for f in os.listdir(osp.join(target, 'test', '7'))
-    )[0]
+    def finetune(seed: int, strategy: str, config: str, epochs: int) -> None:
+        def work(progress: Callable[[float], None]) -> str:
+            scores[f'{strategy}_seed{seed}'] = _train_and_test(
+                config,
+                osp.join(work_dir, f'{strategy}_seed{seed}'),
+                osp.join(logs, f'{strategy}_seed{seed}'),
+                epochs,
+                strategy != 'scratch' and seed == settings.seeds[0],  # plots
+                progress,
+            )
+            return f'test top-1 {scores[f"{strategy}_seed{seed}"]:6.2f} %'
+
+        what = 'fine-tune' if strategy != 'scratch' else 'scratch  '
+        printer.step(f'seed {seed} {what} ({strategy}, {settings.steps} steps)', work)
+
+    with ThreadPoolExecutor(max_workers=max(1, settings.parallel)) as pool:
+        futures = [pool.submit(finetune, *job) for job in jobs]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:  # a failed run stops the demo with its error
+            for future in futures:
+                future.cancel()
+            raise
+    runs = []
+    for seed in settings.seeds:
+        run = {'seed': seed, 'train_images': settings.shots * len(TARGET_DIGITS)}
+        for strategy in (settings.strategy, 'scratch'):
+            run[strategy] = scores[f'{strategy}_seed{seed}']
+        run['gain'] = run[settings.strategy] - run['scratch']
+        runs.append(run)
+    configs_used = {strategy: config for seed, strategy, config, _ in jobs[:2]}
+
+    first = settings.seeds[0]
+    image_dir = osp.join(target, 'test', '7')
+    image = osp.join(image_dir, sorted(os.listdir(image_dir))[0])
     png = osp.join(work_dir, 'prediction.png')
-    result = classify_one(
-        configs_used[settings.strategy],
-        _best_checkpoint(osp.join(work_dir, settings.strategy)),
-        image,
-        png,
-    )
+    prediction: dict = {}
+
+    def classify(progress: Callable[[float], None]) -> str:
+        checkpoint = _best_checkpoint(osp.join(work_dir, f'{settings.strategy}_seed{first}'))
+        prediction.update(classify_one(configs_used[settings.strategy], checkpoint, image, png))
+        return (
+            f'{osp.relpath(image, work_dir)} -> {prediction["pred_class"]} '
+            f'(score {prediction["pred_score"]:.3f}), drawn in {png}'
+        )
+
+    printer.step(f'classify one test image with the seed {first} model', classify)
+    result = prediction
+
+    transfer_mean, transfer_std = mean_std(r[settings.strategy] for r in runs)
+    scratch_mean, scratch_std = mean_std(r['scratch'] for r in runs)
+    gain_mean, gain_std = mean_std(r['gain'] for r in runs)
     summary = {
-        'settings': vars(settings),
-        'train_images': train_images,
+        'settings': asdict(settings),
+        'runs': runs,
         'pretrain_test_top1': pretrain_top1,
-        'transfer_test_top1': scores[settings.strategy],
-        'scratch_test_top1': scores['scratch'],
-        'gain': scores[settings.strategy] - scores['scratch'],
+        'transfer_test_top1': [transfer_mean, transfer_std],
+        'scratch_test_top1': [scratch_mean, scratch_std],
+        'gain': [gain_mean, gain_std],
+        'gains_above_zero': sum(r['gain'] > 0 for r in runs),
         'pretrain_seconds': round(pretrain_s, 1),
         'total_seconds': round(time.monotonic() - start, 1),
         'image': image,
@@ -264,20 +496,14 @@ def run_transfer_demo(
         'score': float(result['pred_score']),
         'png': png,
         'configs': configs_used,
+        'logs': logs,
     }
-    with atomic_open(osp.join(work_dir, 'transfer_summary.json'), 'w') as f:
+    summary_file = osp.join(work_dir, 'transfer_summary.json')
+    with atomic_open(summary_file, 'w') as f:
         json.dump(summary, f, indent=2)
-    prediction = f'{result["pred_class"]} (score {result["pred_score"]:.3f})'
-    log(f'[demo] {image} -> {prediction}, drawn in {png}')
-    log(
-        f'[demo] source task (digits 0-4) test top-1: {pretrain_top1:.2f} %; new task (digits '
-        f'5-9, {settings.shots} image(s) per class) test top-1: {settings.strategy} '
-        f'{scores[settings.strategy]:.2f} % vs scratch {scores["scratch"]:.2f} %'
-    )
-    log(
-        f'[demo] transfer gain over training from scratch: {summary["gain"]:+.2f} points '
-        f'(whole demo {summary["total_seconds"]:.0f} s)'
-    )
+    for line in summary_lines(runs, pretrain_top1, settings):
+        printer.line(line)
+    printer.line(f'[demo] whole demo {summary["total_seconds"]:.0f} s; summary: {summary_file}')
     return summary
 
 
@@ -291,19 +517,33 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--shots', type=int, default=defaults.shots)
     parser.add_argument('--pretrain-epochs', type=int, default=defaults.pretrain_epochs)
     parser.add_argument('--steps', type=int, default=defaults.steps)
-    parser.add_argument('--seed', type=int, default=defaults.seed)
+    parser.add_argument('--seeds', type=int, nargs='+', default=list(defaults.seeds))
     parser.add_argument(
         '--strategy', default=defaults.strategy, choices=sorted(set(STRATEGIES) - {'scratch'})
+    )
+    parser.add_argument(
+        '--parallel', type=int, default=defaults.parallel, help='runs trained at the same time'
     )
     parser.add_argument('--tiny', action='store_true', help='seconds-long run (for tests)')
     args = parser.parse_args(argv)
     if args.tiny:
-        settings = DemoSettings(**{**vars(TINY), 'strategy': args.strategy, 'seed': args.seed})
+        settings = DemoSettings(
+            **{**asdict(TINY), 'strategy': args.strategy, 'parallel': args.parallel}
+        )
     else:
         settings = DemoSettings(
-            args.shots, args.pretrain_epochs, args.steps, args.seed, args.strategy
+            args.shots,
+            args.pretrain_epochs,
+            args.steps,
+            tuple(args.seeds),
+            args.strategy,
+            args.parallel,
         )
-    run_transfer_demo(args.work_dir, settings)
+    try:
+        run_transfer_demo(args.work_dir, settings)
+    except (RuntimeError, ValueError) as error:
+        print(f'[demo] {error}', file=sys.stderr)
+        return 1
     return 0
 
 

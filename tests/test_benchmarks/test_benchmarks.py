@@ -8,6 +8,7 @@ quotient of the recorded figures.
 import importlib
 import json
 import os.path as osp
+import re
 import sys
 
 import pytest
@@ -134,6 +135,42 @@ def test_run_all_collects_tables_and_reports_failures(tmp_path, monkeypatch, ben
     assert '## bad (FAILED (exit 1)' in summary and 'no such model: xyz' in summary
     assert '## good (ok' in summary and '| True |' in summary
     assert json.loads((out_dir / 'good.json').read_text())['table'].startswith('| a |')
+
+
+def test_run_all_writes_the_docs_page_and_keeps_sections_it_did_not_run(
+    tmp_path, monkeypatch, bench_module
+):
+    run_all = bench_module('run_all')
+    scripts = {}
+    for name, value in (('alpha', 1), ('beta', 2)):
+        script = tmp_path / f'bench_{name}.py'
+        script.write_text(
+            'import json, sys\n'
+            "out = sys.argv[sys.argv.index('--out') + 1]\n"
+            f"json.dump({{'table': '| x |\\n|---|\\n| {value} |'}}, open(out, 'w'))\n"
+        )
+        scripts[name] = str(script)
+    page = tmp_path / 'docs' / 'results.md'
+    monkeypatch.setattr(run_all, 'benchmark_scripts', lambda: sorted(scripts.values()))
+    out_dir = str(tmp_path / 'out')
+    assert run_all.main(['--quick', '--out-dir', out_dir, '--docs', str(page)]) == 0
+    first = page.read_text()
+    assert first.startswith('# Benchmark results (generated)')
+    assert '--docs' in first.split('\n## ')[0]  # the header names the command
+    sections = run_all.read_doc_sections(str(page))
+    assert list(sections) == ['alpha', 'beta']
+    assert f'`python {scripts["alpha"]} --quick`' in sections['alpha']
+    assert re.search(r'\d{4}-\d\d-\d\d \d\d:\d\d UTC, \d+ CPUs, load average', sections['beta'])
+    assert '| 2 |' in sections['beta']
+
+    # A later run of one benchmark replaces its section only.
+    (tmp_path / 'bench_alpha.py').write_text(
+        (tmp_path / 'bench_alpha.py').read_text().replace('| 1 |', '| 7 |')
+    )
+    assert run_all.main(['--out-dir', out_dir, '--only', 'alpha', '--docs', str(page)]) == 0
+    sections_after = run_all.read_doc_sections(str(page))
+    assert '| 7 |' in sections_after['alpha'] and '--quick' not in sections_after['alpha']
+    assert sections_after['beta'] == sections['beta']
 
 
 def test_scan_cache_benchmark(bench_module, tmp_path, data_dir, monkeypatch):

@@ -1,11 +1,15 @@
 """README command 1 (tools/run_demo.sh): transfer from digits 0-4 to 5-9, gain over scratch."""
 
+import io
 import json
 import os
 import os.path as osp
 import re
+import statistics
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -15,16 +19,23 @@ from mmengine.runner import load_checkpoint
 from mmtl_testing import REPO_ROOT, describe, run_command, tool_env
 
 import mmtl  # noqa: F401
-from mmtl.experiments.transfer_demo import DEFAULT_STRATEGY, fewshot_config, publish_backbone
+from mmtl.experiments.transfer_demo import (
+    DEFAULT_STRATEGY,
+    DemoSettings,
+    StepPrinter,
+    fewshot_config,
+    publish_backbone,
+    run_logged,
+    summary_lines,
+)
 from mmtl.registry import MODELS
 from mmtl.utils.checkpoint import safe_torch_load
 
 
 def fewshot_table_k1() -> dict:
-    """Strategy -> mean test top-1 at k = 1, read from README's few-shot table."""
-    with open(f'{REPO_ROOT}/README.md', encoding='utf-8') as f:
-        text = f.read()
-    section = text[text.index('### Transfer works: digits 0–4 → 5–9, offline') :]
+    """Strategy -> mean test top-1 at k = 1, read from docs/fewshot.md's few-shot table."""
+    with open(f'{REPO_ROOT}/docs/fewshot.md', encoding='utf-8') as f:
+        section = f.read()
     lines = [line for line in section.splitlines() if line.startswith('| ')]
     header = [cell.strip() for cell in lines[0].strip('|').split('|')]
     column = header.index('k = 1')
@@ -106,53 +117,160 @@ def _venv_for_demo(tmp_path) -> str:
     return str(venv)
 
 
-@pytest.mark.slow
-def test_run_demo_tiny_prints_the_gain_and_writes_its_files(tmp_path):
+def _run_demo(tmp_path, *args: str, timeout: int = 900):
+    """``bash tools/run_demo.sh ARGS`` in the test's environment; its output and work dir."""
     work_dir = tmp_path / 'demo'
     # PIP_NO_INDEX: should setup_env.sh find the stand-in out of date, it fails instead of
     # installing anything.
     env = tool_env(str(tmp_path), MMTL_VENV=_venv_for_demo(tmp_path), PIP_NO_INDEX='1')
-    result = run_command(
-        [
-            'bash',
-            osp.join(REPO_ROOT, 'tools', 'run_demo.sh'),
-            '--tiny',
-            '--work-dir',
-            str(work_dir),
-        ],
-        REPO_ROOT,
-        env,
-        timeout=900,
-    )
+    command = ['bash', osp.join(REPO_ROOT, 'tools', 'run_demo.sh'), *args]
+    result = run_command(command + ['--work-dir', str(work_dir)], REPO_ROOT, env, timeout)
     assert result.returncode == 0, describe(result)
+    return result, work_dir
+
+
+#: The demo's last line: the gain, its spread and the number of seeds.
+GAIN_LINE = re.compile(
+    r'transfer gain over training from scratch: ([+-]\d+\.\d) ± (\d+\.\d) points '
+    r'\(mean ± std over (\d+) seeds'
+)
+#: The line before it: mean ± std test top-1 of both runs.
+TOP1_LINE = re.compile(
+    r'over (\d+) seeds: (\S+) (\d+\.\d) ± (\d+\.\d) % vs scratch (\d+\.\d) ± (\d+\.\d) %'
+)
+
+
+@pytest.mark.slow
+def test_run_demo_tiny_prints_one_line_per_step_and_writes_its_files(tmp_path):
+    result, work_dir = _run_demo(tmp_path, '--tiny')
     out = result.stdout + result.stderr
     assert '[setup]' in out and 'is up to date' in out
+    assert len(out.splitlines()) < 40, out
+    steps = [line for line in out.splitlines() if re.match(r'\[demo\] \d+/6 ', line)]
+    assert [line.split()[1] for line in steps] == [f'{i}/6' for i in range(1, 7)], out
+    assert f'{work_dir}/logs/' in out  # where the full output is
 
     summary = json.loads((work_dir / 'transfer_summary.json').read_text())
-    gain = re.search(
-        r'\[demo\] transfer gain over training from scratch: ([+-]\d+\.\d\d) points', out
-    )
+    gain = GAIN_LINE.search(out)
     assert gain, describe(result)
-    assert float(gain.group(1)) == pytest.approx(
-        summary['transfer_test_top1'] - summary['scratch_test_top1'], abs=0.006
-    )
-    for run in ('pretrain', DEFAULT_STRATEGY, 'scratch'):
-        metrics = json.loads((work_dir / run / 'test_metrics.json').read_text())
-        assert 0 <= metrics['metrics']['accuracy/top1'] <= 100
-    assert (work_dir / DEFAULT_STRATEGY / 'test_plots' / 'confusion_matrix.png').is_file()
+    gains = [run[DEFAULT_STRATEGY] - run['scratch'] for run in summary['runs']]
+    assert [run['seed'] for run in summary['runs']] == [0, 1] and gain.group(3) == '2'
+    assert float(gain.group(1)) == pytest.approx(statistics.fmean(gains), abs=0.06)
+    assert float(gain.group(2)) == pytest.approx(statistics.stdev(gains), abs=0.06)
+    for seed in (0, 1):
+        for run in ('pretrain', f'{DEFAULT_STRATEGY}_seed{seed}', f'scratch_seed{seed}'):
+            metrics = json.loads((work_dir / run / 'test_metrics.json').read_text())
+            assert 0 <= metrics['metrics']['accuracy/top1'] <= 100
+    plots = work_dir / f'{DEFAULT_STRATEGY}_seed0' / 'test_plots'
+    assert (plots / 'confusion_matrix.png').is_file()
     png = work_dir / 'prediction.png'
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert summary['png'] == str(png) and summary['prediction'] in list('56789')
 
-    # Every step is a mim command of a config written to configs/, and the fine-tune starts
-    # from the published backbone with a new head (the 2 head tensors are missing from it).
-    commands = [line for line in out.splitlines() if line.startswith('$ mim ')]
-    assert len(commands) == 6
+    # Every step is a mim command of a config written to configs/, its output in logs/, and
+    # the fine-tune starts from the published backbone with a new head.
+    logs = {path.name: path.read_text() for path in (work_dir / 'logs').iterdir()}
+    commands = [line for text in logs.values() for line in text.splitlines()]
+    assert len([line for line in commands if line.startswith('$ mim ')]) == 2 + 2 * 2 * 2
     transfer_config = Config.fromfile(summary['configs'][DEFAULT_STRATEGY])
     assert transfer_config.load_from == str(work_dir / 'pretrained_digits_0-4_backbone.pth')
     assert Config.fromfile(summary['configs']['scratch']).load_from is None
-    loads = [line for line in out.splitlines() if 'checkpoint weights:' in line]
+    finetune = [
+        line
+        for seed in (0, 1)
+        for line in logs[f'{DEFAULT_STRATEGY}_seed{seed}.log'].splitlines()
+        if 'checkpoint weights:' in line
+    ]
     # The fine-tune loads the 312 backbone tensors and misses the 2 of the new head.
-    finetune = [line for line in loads if 'missing' in line]
-    assert finetune and all('312 tensors loaded' in line for line in finetune)
+    assert len(finetune) == 2 and all('312 tensors loaded' in line for line in finetune)
     assert all('head.fc.bias, head.fc.weight' in line for line in finetune)
+
+
+def test_a_failing_command_names_itself_and_its_log(tmp_path):
+    log = str(tmp_path / 'step.log')
+    with pytest.raises(RuntimeError) as error:
+        run_logged([sys.executable, '-c', 'import sys; print("boom"); sys.exit(3)'], log)
+    assert 'failed (exit 3)' in str(error.value) and log in str(error.value)
+    assert str(error.value).rstrip().endswith('boom')
+
+
+def test_the_progress_bar_follows_the_epochs_in_the_log(tmp_path):
+    stream = io.StringIO()
+    printer = StepPrinter(2, stream, bar=True)
+    code = 'import time; print("Epoch(train) [3][1/1]", flush=True); time.sleep(2)'
+
+    def work(progress):
+        run_logged([sys.executable, '-c', code], str(tmp_path / 'step.log'), progress, epochs=6)
+        return 'done'
+
+    assert printer.step('trains', work) == 'done'
+    out = stream.getvalue()
+    assert '[demo] 0/2 done; trains [#####.....]' in out
+    assert re.search(r'\[demo\] 1/2 trains: done \(\d+ s\)\n$', out), out
+
+
+def test_steps_are_numbered_in_the_order_they_finish():
+    stream = io.StringIO()
+    printer = StepPrinter(2, stream, bar=False)
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(printer.step, 'slow', lambda progress: time.sleep(1.5) or 'a')
+        fast = pool.submit(printer.step, 'fast', lambda progress: 'b')
+        assert (slow.result(), fast.result()) == ('a', 'b')
+    lines = stream.getvalue().splitlines()
+    assert [line.split(':')[0] for line in lines] == ['[demo] 1/2 fast', '[demo] 2/2 slow']
+
+
+def test_summary_lines_give_the_means_and_the_paired_gain_with_its_spread():
+    runs = [
+        {'seed': 0, DEFAULT_STRATEGY: 50.0, 'scratch': 20.0, 'gain': 30.0},
+        {'seed': 3, DEFAULT_STRATEGY: 40.0, 'scratch': 30.0, 'gain': 10.0},
+        {'seed': 4, DEFAULT_STRATEGY: 30.0, 'scratch': 35.0, 'gain': -5.0},
+    ]
+    text = '\n'.join(summary_lines(runs, 99.5, DemoSettings()))
+    gain, top1 = GAIN_LINE.search(text), TOP1_LINE.search(text)
+    assert gain.groups() == ('+11.7', '17.6', '3')  # std of the paired gains, not of the means
+    assert top1.groups() == ('3', DEFAULT_STRATEGY, '40.0', '10.0', '28.3', '7.6')
+    assert '[demo] seed             0       3       4' in text
+    assert '[demo] gain        +30.00  +10.00   -5.00' in text
+    assert 'ahead of scratch on 2 of 3 seeds' in text and 'test top-1: 99.50 %' in text
+
+
+def readme_demo_statement() -> dict:
+    """The demo's figures as README states them (the lines the demo prints)."""
+    with open(osp.join(REPO_ROOT, 'README.md'), encoding='utf-8') as f:
+        text = ' '.join(f.read().split())
+    gain, top1 = GAIN_LINE.search(text), TOP1_LINE.search(text)
+    assert gain and top1, "README does not quote the demo's last two lines"
+    return {
+        'gain': (float(gain.group(1)), float(gain.group(2))),
+        'seeds': int(gain.group(3)),
+        'strategy': top1.group(2),
+        'transfer': (float(top1.group(3)), float(top1.group(4))),
+        'scratch': (float(top1.group(5)), float(top1.group(6))),
+    }
+
+
+def test_readme_states_the_demo_defaults_figures():
+    """README's figures are of the demo's defaults: the strategy and the number of seeds."""
+    stated = readme_demo_statement()
+    assert stated['strategy'] == DEFAULT_STRATEGY
+    assert stated['seeds'] == len(DemoSettings().seeds)
+
+
+@pytest.mark.slow
+def test_run_demo_reproduces_readme_within_its_spread(tmp_path):
+    """README command 1 as a user runs it: the printed means lie within README's spread."""
+    result, _ = _run_demo(tmp_path, timeout=1800)
+    out = result.stdout + result.stderr
+    assert len(out.splitlines()) < 40, out
+    gain, top1 = GAIN_LINE.search(out), TOP1_LINE.search(out)
+    assert gain and top1, describe(result)
+    stated = readme_demo_statement()
+    printed = {
+        'gain': float(gain.group(1)),
+        'transfer': float(top1.group(3)),
+        'scratch': float(top1.group(5)),
+    }
+    for key, value in printed.items():
+        mean, std = stated[key]
+        assert abs(value - mean) <= std, f'{key}: printed {value}, README {mean} ± {std}'

@@ -145,11 +145,11 @@ def test_normal_install_resolves_mmtl_configs_and_trains_with_mim(
 
 
 def test_readme_own_config_example_reads_as_documented(tmp_path):
-    """The config of README's "Write your own config", written into a folder of its own."""
+    """The config of README's "Your own data in one config", written into a folder of its own."""
     from mmtl.utils.config import load_config
 
     readme = open(osp.join(REPO_ROOT, 'README.md'), encoding='utf-8').read()
-    section = readme.split('## Write your own config', 1)[1]
+    section = readme.split('## Your own data in one config', 1)[1]
     block = section.split('```python\n', 1)[1].split('```', 1)[0]
     assert block.startswith('# my_project/my_fruit.py')
     (tmp_path / 'my_fruit.py').write_text(block)
