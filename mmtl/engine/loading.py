@@ -1,11 +1,9 @@
 """The one way mmtl reads a checkpoint and puts its weights into a model.
 
 :func:`read_weights` reads through mmtl's safe loaders (registered here as mmengine's
-checkpoint schemes, converting torchvision/timm layouts) and :func:`load_into` loads.
-
-Every caller (the Runner's ``load_from`` / ``resume`` / test, ``init_model``, ``get_model``,
-the advisor) reads the checkpoint through mmtl's safe loader and loads it here, under one of
-two rules, with one report:
+checkpoint schemes, converting torchvision/timm layouts) and :func:`load_into` loads, for
+every caller (the Runner's ``load_from`` / ``resume`` / test, ``init_model``, ``get_model``,
+the advisor), under one of two rules, with one report:
 
 - ``'exact'`` (testing, inference, resume): every tensor of the model comes from the
   checkpoint, with its shape, and the checkpoint holds no others (a BatchNorm's
@@ -29,7 +27,7 @@ import torch
 from mmengine.runner import CheckpointLoader
 
 from mmtl.models.converters import convert_checkpoint
-from mmtl.utils.checkpoint import SAFE_SCHEME_LOADERS, NotACheckpointError, load_local_checkpoint
+from mmtl.utils.checkpoint import SAFE_SCHEME_LOADERS, load_local_checkpoint
 from mmtl.utils.errors import CheckpointError, ConfigError
 from mmtl.utils.hf_hub import HUB_PREFIX, TIMM_PREFIX, hub_weights_path
 from mmtl.utils.model_card import ModelCardError, read_card
@@ -144,11 +142,6 @@ def read_weights(source: str, map_location: Any = 'cpu') -> dict:
     checkpoint = CheckpointLoader.load_checkpoint(
         source, map_location=map_location, logger='silent'
     )
-    if not isinstance(checkpoint, dict):
-        raise NotACheckpointError(
-            f'not a checkpoint: {source} (holds a {type(checkpoint).__name__}, not a dict of '
-            f'weights)'
-        )
     meta = checkpoint.get('meta')
     if isinstance(meta, dict):
         meta.pop('config', None)
