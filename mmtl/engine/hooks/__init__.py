@@ -3,6 +3,7 @@ from .channels_last_hook import ChannelsLastHook
 from .checkpoint_load_report_hook import CheckpointLoadReportHook, compare_state_dicts
 from .class_weight_hook import ClassWeightHook, add_class_weight_hook
 from .effective_lr_hook import EffectiveLrHook, describe_param_groups
+from .feature_cache_hook import FeatureCacheHook
 from .graceful_stop_hook import GracefulStopHook, TrainingInterrupted
 from .gradual_unfreeze_hook import GradualUnfreezeHook
 from .model_summary_hook import ModelSummaryHook
@@ -20,6 +21,7 @@ __all__ = [
     'CheckpointWriteError',
     'ClassWeightHook',
     'EffectiveLrHook',
+    'FeatureCacheHook',
     'GracefulStopHook',
     'GradualUnfreezeHook',
     'ModelSummaryHook',
