@@ -458,6 +458,11 @@ class FeatureCacheHook(Hook):
                 'not DefaultSampler'
             )
             self.cut = None
+        if self.cut is not None and getattr(model.data_preprocessor, 'batch_augments', None):
+            runner.logger.warning(
+                "feature cache: the data preprocessor's batch augments (Mixup, CutMix) are "
+                'not applied to cached features'
+            )
         if self.cut is not None:
             self.build_cache(runner, model, self.cut)
             self._feature_loader = self._feature_loader_for(runner)
