@@ -15,9 +15,9 @@ cached run also extracts the features). Rows:
 
 Then the exact probe: 1,000 images of 10 classes (80 x 60 JPEGs, resized to 224 px, 96 px
 with ``--quick``: the pooled features are 1280-d at any input size), extracted once, and the
-L-BFGS logistic regression solved for the whole weight-decay grid with 200 held-out images as val: the solve
-alone is the figure, in CPU seconds of this process (wall time on a shared machine measures the
-other processes). Ratios are within this run.
+L-BFGS logistic regression solved for the whole weight-decay grid with 200 held-out images
+as val: the solve alone is the figure, in CPU seconds of this process (wall time on a shared
+machine measures the other processes). Ratios are within this run.
 
 Run: ``python benchmarks/bench_feature_cache.py [--quick | --tiny]``.
 """
