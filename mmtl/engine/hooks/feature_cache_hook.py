@@ -326,6 +326,12 @@ class FeatureCacheHook(Hook):
                 return
         model.eval()
         try:
+            if indices:  # one image gives the size of the store, checked before filling it
+                first = model.data_preprocessor(pseudo_collate([views[0][0]]), False)
+                row = run_prefix(model, first['inputs'], cut)[0]
+                self._check_fits(
+                    row.numel() * row.element_size() * len(views) * len(indices), folder
+                )
             feats, labels = self._extract(
                 runner, model, lambda x: run_prefix(model, x, cut), views, loader
             )
@@ -334,7 +340,6 @@ class FeatureCacheHook(Hook):
         # Rows image-major: image i, view v at i * views + v.
         feats = feats.reshape(self.views, len(indices), *feats.shape[1:]).transpose(0, 1)
         feats = feats.reshape(len(indices) * self.views, *feats.shape[2:]).contiguous()
-        self._check_fits(feats.numel() * feats.element_size(), folder)
         self.labels = labels[0]
         self.extracted = True
         if folder is None:
