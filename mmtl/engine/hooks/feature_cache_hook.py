@@ -37,7 +37,13 @@ from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from mmtl.datasets.image_cache import available_disk, available_memory
-from mmtl.models.feature_cache import features_as_inputs, find_cut, prefix_digest, run_prefix
+from mmtl.models.feature_cache import (
+    BACKBONE_STEPS,
+    features_as_inputs,
+    find_cut,
+    prefix_digest,
+    run_prefix,
+)
 from mmtl.models.probe_solver import DEFAULT_WEIGHT_DECAYS, fit_linear_probe
 from mmtl.registry import HOOKS
 from mmtl.utils.errors import ConfigError
@@ -289,13 +295,19 @@ class FeatureCacheHook(Hook):
         return torch.cat(chunks) if chunks else torch.zeros(0), labels
 
     def _check_fits(self, nbytes: int, folder: Optional[str]) -> None:
-        available = available_memory() if folder is None else available_disk(folder)
+        # The first pass gathers the features in memory also when they are then written.
+        places = [(available_memory(), 'memory')]
+        if folder is not None:
+            places.append((available_disk(folder), f'disk space in {folder}'))
+        for available, where in places:
+            self._refuse_over(nbytes, available, where)
+
+    def _refuse_over(self, nbytes: int, available: int, where: str) -> None:
         if nbytes > available:
-            where = 'memory' if folder is None else f'disk space in {folder}'
             raise ConfigError(
                 f'FeatureCacheHook: store={self.store!r} needs {nbytes / 2**20:.0f} MiB for the '
                 f'features, only {available / 2**20:.0f} MiB of {where} are available; use '
-                "fewer views, store='disk' or remove the hook"
+                'fewer views or remove the hook'
             )
 
     # ------------------------------------------------------------------------------- build
@@ -307,7 +319,9 @@ class FeatureCacheHook(Hook):
         indices = shard_indices(len(dataset), rank, world_size)
         (test_pipe, test_spec), (train_pipe, train_spec) = self._pipelines(runner, dataset)
         seed = int(runner.seed or 0)
-        spec = f'{test_spec}\n{train_spec}\nviews={self.views}\nseed={seed}'
+        spec = test_spec  # the test-time view needs no seed: runs of any seed share it
+        if self.views > 1:
+            spec += f'\n{train_spec}\nviews={self.views}\nseed={seed}'
         identities = [image_identity(dataset.get_data_info(i)['img_path']) for i in indices]
         self.key = cache_key(prefix_digest(model, cut), spec, identities)
         views = [_View(dataset, indices, test_pipe, None)]
@@ -472,7 +486,18 @@ class FeatureCacheHook(Hook):
             self.build_cache(runner, model, self.cut)
             self._feature_loader = self._feature_loader_for(runner)
         elif self.cache:
-            runner.logger.info('feature cache off: no frozen prefix at the start of training')
+            backbone = type(model.backbone).__name__
+            inside = (
+                ''
+                if backbone in BACKBONE_STEPS
+                else (
+                    f' (cuts inside {backbone} are not supported: the whole backbone must be '
+                    f'frozen; inside {sorted(BACKBONE_STEPS)})'
+                )
+            )
+            runner.logger.info(
+                f'feature cache off: no frozen prefix at the start of training{inside}'
+            )
         if self.solve_head:
             self.fit_head(runner, model)
             if self.stop_after_solve:
