@@ -123,6 +123,26 @@ def _probe_then_finetune(cfg: Config, pretrained: str) -> None:
     cfg.custom_hooks = hooks
 
 
+def _strategy_hooks(cfg: Config, name: str) -> None:
+    """Merge strategy ``name``'s fragment, appending its ``custom_hooks`` to the run's."""
+    fragment = load_strategy(name, ARCH)
+    hooks = fragment.pop('custom_hooks', [])
+    cfg.merge_from_dict(fragment)
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + hooks
+
+
+def _exact_probe(cfg: Config, pretrained: str) -> None:
+    """The exact linear probe: L-BFGS logistic regression on features computed once."""
+    cfg.load_from = pretrained
+    _strategy_hooks(cfg, 'exact-probe')
+
+
+def _exact_probe_then_finetune(cfg: Config, pretrained: str) -> None:
+    """LP-FT from the exact probe: the fitted head, then everything at the recipe's lr."""
+    _full_finetune_one_lr(cfg, pretrained)
+    _strategy_hooks(cfg, 'exact-lp-ft')
+
+
 #: Strategy name -> how it changes the run's config (given the pretrained checkpoint path).
 STRATEGIES: Dict[str, Callable[[Config, str], None]] = {
     'scratch': _from_scratch,
@@ -131,6 +151,8 @@ STRATEGIES: Dict[str, Callable[[Config, str], None]] = {
     'full-ft': _full_finetune,
     'full-ft-1x': _full_finetune_one_lr,
     'lp-ft': _probe_then_finetune,
+    'exact-probe': _exact_probe,
+    'exact-lp-ft': _exact_probe_then_finetune,
 }
 
 #: What the experiment runs unless asked: the README table's strategies. ``lp-ft`` is opt-in:
@@ -538,3 +560,75 @@ def best_strategy(results: Sequence[FewShotResult], shots: int) -> Optional[str]
         if scores:
             means[strategy] = statistics.mean(scores)
     return max(means, key=means.get) if means else None
+
+
+#: Linear probes compared by :func:`feature_cache_accuracy`: label -> stored augmented views
+#: per image besides the test-time view (None: no feature cache, every epoch augmented).
+CACHE_VARIANTS: Dict[str, Optional[int]] = {
+    'no cache': None,
+    'cache, test view': 0,
+    'cache, test view + 4 views': 4,
+}
+
+
+def feature_cache_accuracy(
+    data_root: str,
+    work_dir: str,
+    pretrained: str,
+    epochs: int = 10,
+    seeds: Sequence[int] = (0,),
+    variants: Dict[str, Optional[int]] = CACHE_VARIANTS,
+    config: str = 'mobilenet-v2_digits.py',
+    log: Callable[[str], None] = print,
+) -> List[dict]:
+    """What the feature cache costs a linear probe in accuracy, at equal epochs.
+
+    The same linear probe (the digits recipe, :data:`LINEAR_PROBE_LR`, the few-shot schedule)
+    on all training images of ``data_root``, for ``epochs`` epochs, without the cache (every
+    epoch a new augmented crop) and with ``FeatureCacheHook(views=N)`` for each variant.
+
+    Args:
+        data_root (str): A split dataset of the target digits (e.g. ``data/digits_5-9`` of
+            :func:`run_fewshot_experiment`'s work dir).
+        work_dir (str): Where the runs go.
+        pretrained (str): The source backbone checkpoint.
+        epochs (int): Epochs of every run. Defaults to 10.
+        seeds (Sequence[int]): Training seeds. Defaults to (0,).
+        variants (dict): Label -> views (None: no cache). Defaults to :data:`CACHE_VARIANTS`.
+        config (str): The digits config.
+        log (Callable): Progress printer.
+
+    Returns:
+        list[dict]: ``variant, seed, val_top1, top1`` per run.
+    """
+    train_images = sum(
+        len(list_image_files(osp.join(data_root, 'train', name), IMG_EXTENSIONS))
+        for name in list_class_folders(osp.join(data_root, 'train'))
+    )
+    batch_size, _ = fewshot_batching(train_images, 1)
+    steps = epochs * (train_images // batch_size)
+    rows = []
+    for seed in seeds:
+        for label, views in variants.items():
+            name = f'probe_{label.replace(" ", "_").replace(",", "")}_seed{seed}'
+            cfg = finetune_config(
+                config,
+                data_root,
+                osp.join(work_dir, name),
+                'linear-probe',
+                pretrained,
+                train_images,
+                steps,
+                name,
+            )
+            cfg.randomness = dict(seed=seed)
+            if views is not None:
+                cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+                    dict(type='FeatureCacheHook', views=views)
+                ]
+            runner = _train_and_load_best(cfg)
+            val = runner.message_hub.get_info('best_score')
+            top1 = float(runner.test()['accuracy/top1'])
+            rows.append(dict(variant=label, seed=seed, val_top1=val, top1=top1))
+            log(f'{label:<28s} seed={seed} test top-1 {top1:6.2f} %')
+    return rows

@@ -2,6 +2,7 @@ from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend, Ch
 from .channels_last_hook import ChannelsLastHook
 from .class_weight_hook import ClassWeightHook, add_class_weight_hook
 from .effective_lr_hook import EffectiveLrHook, describe_param_groups
+from .feature_cache_hook import FeatureCacheHook
 from .graceful_stop_hook import GracefulStopHook, TrainingInterrupted
 from .gradual_unfreeze_hook import GradualUnfreezeHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
@@ -18,6 +19,7 @@ __all__ = [
     'CheckpointWriteError',
     'ClassWeightHook',
     'EffectiveLrHook',
+    'FeatureCacheHook',
     'GracefulStopHook',
     'GradualUnfreezeHook',
     'NonFiniteLossError',
