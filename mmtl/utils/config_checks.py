@@ -303,16 +303,17 @@ def check_num_classes(cfg: Config) -> None:
 def validate_config(cfg: Config) -> None:
     """All checks of a final config, before any model or dataset is built.
 
-    Type names, keys (against the signatures of the types that take them), value ranges,
-    data roots and the class count; the ``load_from`` file is
-    checked by the runner preparation. Each error is a :class:`ConfigError` naming the key
+    Top-level names, type names, keys (against the signatures of the types that take them),
+    value ranges, data roots and the class count; the ``load_from`` file is checked by the
+    runner preparation. Each error is a :class:`ConfigError` naming the key
     and the value.
 
     Args:
         cfg (Config): The config after ``--cfg-options`` and mmtl's shortcuts.
     """
-    from .config_keys import check_config_keys
+    from .config_keys import check_config_keys, check_top_level_names
 
+    check_top_level_names(cfg)
     check_type_names(cfg)
     check_config_keys(cfg)
     check_value_ranges(cfg)
