@@ -51,6 +51,8 @@ default_hooks = dict(
     # At the start of training: total/trainable parameters, FLOPs at the input size and a
     # training-memory estimate at the batch size.
     model_summary=dict(type='ModelSummaryHook'),
+    # runner.test() right after runner.train() tests the best checkpoint (logged).
+    test_best=dict(type='TestBestCheckpointHook'),
     # After testing: the scalar test metrics also go to MLflow / W&B / TensorBoard backends.
     test_metrics_vis=dict(type='TestMetricsVisHook'),
     # A progress bar with ETA per epoch in an interactive terminal (never in logs or CI).
