@@ -77,6 +77,9 @@ visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 # TensorBoard's training time curves do not zig-zag with validation speed.
 log_processor = dict(type='EvalTimeTagLogProcessor', by_epoch=True)
 log_level = 'INFO'
+# The console shows warnings, a short header, one line per validation and a summary; the work
+# dir's log file gets everything. True (--verbose in the tools) prints the full log.
+verbose = False
 
 load_from = None
 # load_from must fill (almost) the whole backbone, else training stops before it starts

@@ -98,6 +98,7 @@ def fit(
     device: str = 'auto',
     resume: Optional[str] = None,
     auto_scale_lr: bool = False,
+    verbose: bool = False,
 ) -> Runner:
     """Train ``config`` as ``mim train`` does, and return the runner.
 
@@ -112,14 +113,19 @@ def fit(
         device (str): ``'auto'``, ``'cpu'`` or ``'cuda'``. Defaults to ``'auto'``.
         resume (str, optional): ``'auto'`` (the work dir's last checkpoint) or a file.
         auto_scale_lr (bool): ``--auto-scale-lr``. Defaults to False.
+        verbose (bool): Print the full log, not only the header, validations and summary
+            (the work dir's log file has it all anyway). Defaults to False.
 
     Returns:
         Runner: The trained runner; ``mmtl.test(runner)`` tests its best checkpoint.
     """
-    from mmtl.utils.cli import select_device, train_parser
+    from mmtl.utils.cli import select_device, silence_irrelevant_warnings, train_parser
 
     from .runner_setup import build_runner, prepare_train_config
 
+    silence_irrelevant_warnings()
+    if verbose:
+        cfg_options = dict(cfg_options or {}, verbose=True)
     args = train_parser().parse_args(['config'])
     args.config = _config_of(config, cfg_options)
     args.cfg_options = cfg_options if isinstance(config, str) else None

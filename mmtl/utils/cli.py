@@ -232,6 +232,12 @@ def _add_common_arguments(parser: argparse.ArgumentParser, action: str) -> None:
         default='none',
         help=f'job launcher for distributed {action}ing',
     )
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='print the full log (environment, config, hooks) on the console too, not only in '
+        "the work dir's log file (sets the config's verbose=True)",
+    )
     # torch.distributed.launch passes --local_rank; torchrun sets LOCAL_RANK instead.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
 
@@ -328,4 +334,20 @@ def parse_tool_args(parser: argparse.ArgumentParser, argv: Optional[List[str]] =
             quiet_mim_parent()
         raise
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if getattr(args, 'verbose', False):
+        args.cfg_options = dict(args.cfg_options or {}, verbose=True)
+    silence_irrelevant_warnings()
     return args
+
+
+def silence_irrelevant_warnings() -> None:
+    """Hide mmcv-lite's warning that its compiled ``MultiScaleDeformableAttention`` is missing.
+
+    mmtl's models need no compiled mmcv ops; the warning comes at every import of mmcv's
+    transformer bricks. Only that message is ignored.
+    """
+    import warnings
+
+    warnings.filterwarnings(
+        'ignore', message='Fail to import ``MultiScaleDeformableAttention``', category=UserWarning
+    )
