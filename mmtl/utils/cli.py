@@ -307,13 +307,17 @@ def test_parser() -> argparse.ArgumentParser:
     parser.add_argument('config', help='config file')
     # The checkpoint positionally (tools/test.py CONFIG CKPT) or as --checkpoint (the way
     # `mim test` is typed); tools/test.py checks that exactly one is given.
-    parser.add_argument('checkpoint', nargs='?', help='checkpoint file or URL')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help="checkpoint file or URL, or 'best' (the default) or 'last' of the work dir",
+    )
     parser.add_argument(
         '--checkpoint',
         '-C',
         dest='checkpoint_option',
         metavar='CHECKPOINT',
-        help='the checkpoint, given as an option instead',
+        help="the checkpoint, given as an option instead (also 'best' or 'last')",
     )
     parser.add_argument(
         '--out-metrics', help='metrics JSON file (default: <work_dir>/test_metrics.json)'
