@@ -252,6 +252,44 @@ def check_data_roots(cfg: Config) -> None:
                 f'{os.getcwd()}); point it at your dataset, e.g. --cfg-options '
                 f'data_root=/path/to/dataset (with train/, val/, test/ inside)'
             )
+    check_split_folders(cfg)
+
+
+def check_split_folders(cfg: Config) -> None:
+    """A top-level ``data_root`` that holds class folders but no split: say to split it.
+
+    Raises:
+        ConfigError: ``data_root`` has none of the dataloaders' ``data_prefix`` folders
+            (``train/``, ``val/``, ``test/``) but other sub-folders (classes).
+    """
+    root = cfg.get('data_root')
+    prefixes = []
+    for loader_key in DATALOADER_KEYS:
+        loader = cfg.get(loader_key) or {}
+        dataset = loader.get('dataset') if isinstance(loader, dict) else None
+        prefix = dataset.get('data_prefix') if isinstance(dataset, dict) else None
+        if isinstance(prefix, str) and prefix:
+            prefixes.append(prefix)
+    if not isinstance(root, str) or '://' in root or not prefixes:
+        return
+    root = osp.expanduser(root)
+    if not osp.isdir(root) or any(osp.isdir(osp.join(root, p)) for p in prefixes):
+        return
+    prefix = prefixes[0]
+    folders = sorted(
+        name
+        for name in os.listdir(root)
+        if not name.startswith('.') and osp.isdir(osp.join(root, name))
+    )
+    if not folders:
+        return
+    shown = ', '.join(folders[:5]) + (', ...' if len(folders) > 5 else '')
+    raise ConfigError(
+        f'data_root={cfg.data_root!r} has no {prefix}/ folder but {len(folders)} folders '
+        f'({shown}): if these are the classes, split them first: mim run mmtl split_dataset '
+        f'{cfg.data_root} {cfg.data_root.rstrip("/")}_split, then data_root='
+        f'{cfg.data_root.rstrip("/")}_split'
+    )
 
 
 def count_training_classes(cfg: Config) -> Optional[Tuple[int, str]]:

@@ -56,3 +56,21 @@ def test_every_shipped_config_passes():
     assert len(configs) > 10
     for path in configs:
         check_top_level_names(Config.fromfile(path))
+
+
+def test_an_unsplit_class_folder_as_data_root_suggests_split_dataset(tmp_path):
+    from mmtl.utils.config_checks import check_split_folders
+
+    for name in ('cat', 'dog'):
+        (tmp_path / 'photos' / name).mkdir(parents=True)
+    cfg = Config.fromfile(DIGITS)
+    cfg.data_root = str(tmp_path / 'photos')
+    with pytest.raises(ConfigError) as err:
+        check_split_folders(cfg)
+    assert str(err.value) == (
+        f'data_root={cfg.data_root!r} has no train/ folder but 2 folders (cat, dog): if these '
+        f'are the classes, split them first: mim run mmtl split_dataset {cfg.data_root} '
+        f'{cfg.data_root}_split, then data_root={cfg.data_root}_split'
+    )
+    (tmp_path / 'photos' / 'train').mkdir()
+    check_split_folders(cfg)  # a split dataset passes
