@@ -75,7 +75,9 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
       that mmengine would otherwise pass on as an unexpected argument);
     - a top-level key that is neither in the config nor read by the Runner
       (``train_dataloadr.batch_size=8``, which mmengine would add and ignore). The escape
-      hatch for a new top-level key: declare it in the config file (``my_key = None``).
+      hatch for a new top-level key: declare it in the config file (``_my_key = None``; a
+      leading ``_`` marks a name of the user's own, see
+      :func:`~.config_keys.check_top_level_names`).
 
     Args:
         cfg (Config): The config before the options are merged.
@@ -92,7 +94,8 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
             hint = _suggestion(top, list(map(str, cfg.keys())) + sorted(runner_keys()))
             raise ConfigError(
                 f'{shown}: the config has no top-level key {top!r}{hint}. A new top-level '
-                f'key must be declared in the config file first ({top} = ...)'
+                f"key must be declared in the config file first, with a leading '_' that marks "
+                f'it as your own (_{top.lstrip("_")} = ...)'
             )
         if old is _MISSING:
             parent_key, _, leaf = key.rpartition('.')
