@@ -83,11 +83,11 @@ def main(argv=None) -> int:
     args = parse_tool_args(test_args, argv)
 
     def test() -> None:
-        resolve_checkpoint(test_args, args)
         if args.out:  # --out: per-image predictions; a bad file name fails before any work
             from mmtl.evaluation.metrics import add_prediction_writer, check_prediction_file
 
             check_prediction_file(args.out)
+        resolve_checkpoint(test_args, args)
         select_device(args.device)
         from mmtl.apis.runner_setup import build_runner, prepare_test_config, save_test_metrics
 
