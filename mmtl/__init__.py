@@ -40,7 +40,12 @@ _LAZY_SUBPACKAGES = frozenset(
 )
 
 #: Public functions defined in submodules, imported only when first used (start-up time).
-_LAZY_FUNCTIONS = {'get_model': 'mmtl.apis.hub', 'list_models': 'mmtl.apis.hub'}
+_LAZY_FUNCTIONS = {
+    'get_model': 'mmtl.apis.hub',
+    'list_models': 'mmtl.apis.hub',
+    'fit': 'mmtl.apis.fit',
+    'test': 'mmtl.apis.fit',
+}
 
 
 def __getattr__(name: str) -> Any:

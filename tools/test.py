@@ -1,11 +1,14 @@
 """Evaluate a checkpoint on the test split of a config and save the metrics as JSON.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out-metrics FILE] [--plots [DIR]]
-                                           [--out preds.csv|preds.json]
+    python tools/test.py CONFIG [CHECKPOINT|best|last] [--work-dir DIR] [--out-metrics FILE]
+                                           [--plots [DIR]] [--out preds.csv|preds.json]
                                            [--device {auto,cpu,cuda}] [--cfg-options ...]
 
 Also run as ``mim test mmtl CONFIG --checkpoint CHECKPOINT`` and ``tools/dist_test.sh``; the
-checkpoint may be given positionally or as ``--checkpoint`` in every form. A checkpoint whose
+checkpoint may be given positionally or as ``--checkpoint`` in every form. ``best`` (the
+default where the command allows none: ``mim test`` itself insists on ``--checkpoint``) and
+``last`` name the work dir's best and last checkpoints; a missing file is named with the
+checkpoints that exist. A checkpoint whose
 tensors do not fit the config's model (another architecture, another class count) is refused
 in one line before testing (see ``mmtl/engine/checkpoint_fit.py``).
 The metrics go to ``<work_dir>/test_metrics.json`` unless ``--out-metrics`` says otherwise.
@@ -68,25 +71,35 @@ def unwritten_outputs(runner) -> list:
 
 
 def resolve_checkpoint(args_parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Take the checkpoint from the positional argument or ``--checkpoint`` (exactly one)."""
+    """Take the checkpoint from the positional argument or ``--checkpoint`` (at most one).
+
+    ``best`` (also when none is given) and ``last`` are looked up in the work dir; a file
+    that does not exist is named with the option and the checkpoints that do exist.
+    """
     given = [c for c in (args.checkpoint, args.checkpoint_option) if c]
-    if not given:
-        args_parser.error('the checkpoint is missing: CONFIG CHECKPOINT or --checkpoint CHECKPOINT')
     if len(set(given)) > 1:
         args_parser.error(f'two checkpoints given: {given[0]} and --checkpoint {given[1]}')
-    args.checkpoint = given[0]
+    from mmtl.apis.fit import find_checkpoint
+    from mmtl.apis.runner_setup import default_work_dir
+
+    which = given[0] if given else 'best'
+    option = 'CHECKPOINT' if args.checkpoint else '--checkpoint'
+    work_dir = args.work_dir or default_work_dir(args.config)
+    args.checkpoint = find_checkpoint(work_dir, which, option=option)
+    if not given or which in ('best', 'last'):
+        print(f'testing the {which} checkpoint of {work_dir}: {args.checkpoint}', flush=True)
 
 
 def main(argv=None) -> int:
     test_args = parser()
     args = parse_tool_args(test_args, argv)
-    resolve_checkpoint(test_args, args)
 
     def test() -> None:
         if args.out:  # --out: per-image predictions; a bad file name fails before any work
             from mmtl.evaluation.metrics import add_prediction_writer, check_prediction_file
 
             check_prediction_file(args.out)
+        resolve_checkpoint(test_args, args)
         select_device(args.device)
         from mmtl.apis.runner_setup import build_runner, prepare_test_config, save_test_metrics
 

@@ -11,8 +11,14 @@ Also run as ``mim train mmtl CONFIG ...`` and, for several processes, through
 
 import sys
 
-from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, train_parser
-from mmtl.utils.signals import run_guarded
+from mmtl.utils.cli import (
+    parse_tool_args,
+    quiet_mim_parent,
+    run_with_clear_errors,
+    select_device,
+    train_parser,
+)
+from mmtl.utils.signals import run_in_child
 
 
 def main(argv=None) -> int:
@@ -28,6 +34,9 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    # Trains in a child that stops cleanly (checkpoint, exit 128 + signal) on SIGTERM/SIGINT
-    # and when this process dies (mim kills it with SIGKILL on Ctrl-C).
-    sys.exit(run_guarded(main))
+    # Trains in a child process, which outlives mim's SIGKILL of this one after a Ctrl-C long
+    # enough to write its checkpoint (see mmtl.utils.signals).
+    code = run_in_child(main)
+    if code:
+        quiet_mim_parent()
+    sys.exit(code)

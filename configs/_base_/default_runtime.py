@@ -51,6 +51,8 @@ default_hooks = dict(
     # At the start of training: total/trainable parameters, FLOPs at the input size and a
     # training-memory estimate at the batch size.
     model_summary=dict(type='ModelSummaryHook'),
+    # runner.test() right after runner.train() tests the best checkpoint (logged).
+    test_best=dict(type='TestBestCheckpointHook'),
     # After testing: the scalar test metrics also go to MLflow / W&B / TensorBoard backends.
     test_metrics_vis=dict(type='TestMetricsVisHook'),
     # val_loss (cross-entropy of the val predictions) logged beside val top-1.
@@ -77,6 +79,9 @@ visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 # TensorBoard's training time curves do not zig-zag with validation speed.
 log_processor = dict(type='EvalTimeTagLogProcessor', by_epoch=True)
 log_level = 'INFO'
+# The console shows warnings, a short header, one line per validation and a summary; the work
+# dir's log file gets everything. True (--verbose in the tools) prints the full log.
+verbose = False
 
 load_from = None
 # load_from must fill (almost) the whole backbone, else training stops before it starts

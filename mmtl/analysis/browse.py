@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from mmengine.runner import set_random_seed
 
+from mmtl.visualization.figure import file_caption
+
 from .images import packed_to_display
 
 
@@ -34,8 +36,8 @@ def sample_grid(dataset, num: int, seed: int = 0) -> Tuple[List[np.ndarray], Lis
         seed (int): Seeds the choice and the random augmentations. Defaults to 0.
 
     Returns:
-        tuple: ``(images, titles, indices)``: RGB uint8 images, class-name titles and the
-        dataset indices drawn.
+        tuple: ``(images, titles, indices)``: RGB uint8 images, titles (class name, then the
+        file name) and the dataset indices drawn.
     """
     if len(dataset) == 0:
         raise ValueError('the dataset is empty')
@@ -49,5 +51,7 @@ def sample_grid(dataset, num: int, seed: int = 0) -> Tuple[List[np.ndarray], Lis
         sample = dataset[index]
         label = int(sample['data_samples'].gt_label[0])
         images.append(to_display(sample['inputs'], normalisation))
-        titles.append(classes[label] if label < len(classes) else str(label))
+        name = classes[label] if label < len(classes) else str(label)
+        path = dataset.get_data_info(index).get('img_path')
+        titles.append(f'{name}\n{file_caption(path)}' if path else name)
     return images, titles, indices

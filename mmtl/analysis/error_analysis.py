@@ -126,7 +126,7 @@ def format_pairs_table(pairs: Sequence[ConfusedPair]) -> str:
 def draw_gallery(
     predictions: Sequence[Prediction], title: str, out_file: str, columns: int = 4
 ) -> int:
-    """A PNG grid of images, each captioned with true class, predicted class and score.
+    """A PNG grid of images, each captioned with its file name, true and predicted class, score.
 
     Args:
         predictions (Sequence[Prediction]): The images to show, in order.
@@ -137,12 +137,12 @@ def draw_gallery(
     Returns:
         int: Number of images drawn.
     """
-    from mmtl.visualization import new_figure, save_figure
+    from mmtl.visualization import file_caption, new_figure, save_figure
 
     count = len(predictions)
     columns = max(1, min(columns, count))
     rows = max(1, math.ceil(count / columns))
-    figure = new_figure((2.4 * columns, 2.6 * rows + 0.4))
+    figure = new_figure((2.4 * columns, 2.8 * rows + 0.4))
     figure.suptitle(title if count else f'{title}: none', fontsize=10)
     for index, prediction in enumerate(predictions):
         axes = figure.add_subplot(rows, columns, index + 1)
@@ -154,7 +154,7 @@ def draw_gallery(
         axes.set_axis_off()
         colour = 'green' if prediction.correct else 'red'
         axes.set_title(
-            f'true {prediction.gt_class}\n'
+            f'{file_caption(prediction.image)}\ntrue {prediction.gt_class}\n'
             f'pred {prediction.pred_class} ({prediction.pred_score:.2f})',
             fontsize=8,
             color=colour,

@@ -3,13 +3,14 @@
 Images are file paths or numpy arrays. A file is decoded by the config's own test-pipeline
 loader (mmtl's ``LoadImage``: every colour mode, EXIF orientation, transparency onto white,
 the pixel limit ``MMTL_MAX_IMAGE_PIXELS``), so inference gives exactly the scores
-``tools/test.py`` gives for the same file. Arrays are in **BGR** channel order, what
-``cv2.imread`` returns (for an RGB array from PIL, matplotlib or scikit-image pass
-``rgb[..., ::-1]``): ``uint8`` 0..255, ``uint16`` (scaled like 16-bit files), or float in
+``tools/test.py`` gives for the same file. PIL images are accepted. Arrays are taken in
+**RGB** channel order, what PIL, matplotlib and scikit-image give (``channel_order='bgr'``
+for an OpenCV array): ``uint8`` 0..255, ``uint16`` (scaled like 16-bit files), or float in
 [0, 1] (multiplied by 255); other floats are refused. See
 :func:`mmtl.datasets.transforms.image_io.array_to_bgr`.
 """
 
+import os
 import os.path as osp
 import sys
 from contextlib import contextmanager
@@ -355,11 +356,48 @@ def _progress_bar(total: int, enabled: bool = True) -> Iterator[Callable[[int], 
         yield bar.update
 
 
+#: Channel orders :func:`inference_model` takes arrays in.
+CHANNEL_ORDERS = ('rgb', 'bgr')
+
+
+def _as_pipeline_input(item, channel_order: str) -> ImageInput:
+    """A path as it is; a PIL image or an array as the BGR array the pipeline takes.
+
+    Args:
+        item: A path (``str`` or ``os.PathLike``), a ``PIL.Image.Image`` or a numpy array.
+        channel_order (str): ``'rgb'`` or ``'bgr'``: the order of a 3- or 4-channel array.
+
+    Raises:
+        TypeError: Any other type (a torch tensor: the pipeline makes its own tensors).
+    """
+    if isinstance(item, str):
+        return item
+    if isinstance(item, os.PathLike):
+        return os.fspath(item)
+    pil_image = sys.modules.get('PIL.Image')
+    if pil_image is not None and isinstance(item, pil_image.Image):
+        from PIL import ImageOps
+
+        item = ImageOps.exif_transpose(item)  # as files are decoded
+        has_alpha = 'A' in item.getbands() or 'transparency' in item.info
+        item, channel_order = np.asarray(item.convert('RGBA' if has_alpha else 'RGB')), 'rgb'
+    if not isinstance(item, np.ndarray):
+        raise TypeError(
+            f'inference_model: cannot classify a {type(item).__module__}.{type(item).__name__}; '
+            f'give an image path, folder or glob, a PIL image, or a numpy array (RGB; '
+            f"channel_order='bgr' for OpenCV's)"
+        )
+    if channel_order == 'rgb' and item.ndim == 3 and item.shape[2] in (3, 4):
+        item = item[..., [2, 1, 0, 3][: item.shape[2]]]  # RGB(A) -> BGR(A)
+    return item
+
+
 def inference_model(
     model: torch.nn.Module,
     inputs: Union[ImageInput, Sequence[ImageInput]],
     batch_size: int = 32,
     progress: bool = False,
+    channel_order: str = 'rgb',
 ) -> Union[dict, List[dict]]:
     """Classify images with a model from :func:`init_model`.
 
@@ -371,12 +409,14 @@ def inference_model(
 
     Args:
         model (torch.nn.Module): The model.
-        inputs: An image path, a folder (recursive), a glob, a **BGR** array (``uint8``,
-            ``uint16`` or float in [0, 1]; ``H x W``, ``H x W x 3`` or ``H x W x 4``; for
-            RGB pass ``rgb[..., ::-1]``), or a list of them. Images go through the config's
-            test pipeline.
+        inputs: An image path, a folder (recursive), a glob, a PIL image, a numpy array
+            (``uint8``, ``uint16`` or float in [0, 1]; ``H x W``, ``H x W x 3`` or
+            ``H x W x 4``; RGB unless ``channel_order='bgr'``), or a list of them. Images go
+            through the config's test pipeline.
         batch_size (int): Images per forward pass. Defaults to 32.
         progress (bool): Show a progress bar on stderr. Defaults to False.
+        channel_order (str): The channel order of arrays: ``'rgb'`` (PIL, matplotlib,
+            scikit-image; the default) or ``'bgr'`` (``cv2.imread``).
 
     Returns:
         dict | InferenceResults: For a single file or array, one dict; otherwise a list
@@ -389,9 +429,16 @@ def inference_model(
     Raises:
         FileNotFoundError: An input path does not exist or a pattern matches nothing.
         ValueError: No images in the inputs; a single file that cannot be decoded, or none
-            of several (the message names them); an array that is not a supported image.
+            of several (the message names them); an array that is not a supported image;
+            an unknown ``channel_order``.
+        TypeError: An input of another type (a torch tensor, bytes).
     """
-    single = isinstance(inputs, np.ndarray) or (isinstance(inputs, str) and osp.isfile(inputs))
+    if channel_order not in CHANNEL_ORDERS:
+        raise ValueError(f"inference_model: channel_order={channel_order!r}: use 'rgb' or 'bgr'")
+    many = isinstance(inputs, (list, tuple))
+    inputs = [_as_pipeline_input(item, channel_order) for item in (inputs if many else [inputs])]
+    single = not many and (isinstance(inputs[0], np.ndarray) or osp.isfile(inputs[0]))
+    inputs = inputs if many else inputs[0]
     skipped: List[Tuple[str, str]] = []
     images = expand_image_inputs(inputs, skipped)
     for path, reason in skipped:
@@ -429,23 +476,26 @@ def show_result_pyplot(
     show: bool = False,
     topk: int = 5,
     title: Optional[str] = None,
+    channel_order: str = 'rgb',
 ) -> np.ndarray:
     """Draw an image with its top-k classes and scores; works headless.
 
     Args:
         model (torch.nn.Module): The model from :func:`init_model` (gives the class names).
-        img (str | np.ndarray): The image: a path or a BGR array, as for
-            :func:`inference_model`.
+        img (str | PIL.Image.Image | np.ndarray): The image: a path, a PIL image or an
+            array, as for :func:`inference_model`.
         result (dict): The image's result from :func:`inference_model`.
         out_file (str, optional): Write the drawing to this PNG file.
         show (bool): Also open it in a matplotlib window (needs a display). Defaults to
             False.
         topk (int): How many classes to list. Defaults to 5.
         title (str, optional): Title; defaults to the file name for a path.
+        channel_order (str): Of an array: ``'rgb'`` (default) or ``'bgr'``.
 
     Returns:
         np.ndarray: The drawing, ``400 x 800 x 3`` uint8 RGB.
     """
+    img = _as_pipeline_input(img, channel_order)
     bgr = decode_image_file(img) if isinstance(img, str) else as_bgr_image(img)
     if title is None and isinstance(img, str):
         title = osp.basename(img)

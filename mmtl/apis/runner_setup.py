@@ -298,7 +298,10 @@ def check_load_from(cfg: Config) -> None:
 def _tool_config(args: Namespace) -> Config:
     """Config file + ``--cfg-options`` (as written: the Runner resolves a copy), with the
     launcher and work dir of the command line."""
-    cfg = read_config(args.config, args.cfg_options)
+    if isinstance(args.config, Config):  # mmtl.fit / mmtl.test of a loaded config
+        cfg = args.config
+    else:
+        cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     return cfg

@@ -165,6 +165,21 @@ class MMTLRunner(Runner):
             if callable(check):
                 check(self)
 
+    def build_logger(
+        self, log_level: Union[int, str] = 'INFO', log_file: Optional[str] = None, **kwargs
+    ):
+        """mmengine's logger, its console quiet unless the config says ``verbose=True``.
+
+        The work dir's log file keeps every line (see :func:`~mmtl.engine.hooks.
+        progress_bar_hook.quiet_console`).
+        """
+        logger = super().build_logger(log_level=log_level, log_file=log_file, **kwargs)
+        if not self.cfg.get('verbose', False):
+            from .hooks.progress_bar_hook import quiet_console
+
+            quiet_console(logger)
+        return logger
+
     def train(self):
         """mmengine's train, then every hook's ``on_exit(runner)`` however training ended.
 

@@ -153,40 +153,22 @@ def select_device(device: str) -> None:
 MIM_COMMANDS = ('train', 'test', 'run', 'gridsearch')
 
 
-def parent_is_mim(ppid: Optional[int] = None) -> bool:
-    """Whether this process was started by ``mim train/test/run/gridsearch`` (Linux only).
+def parent_is_mim() -> bool:
+    """Whether this process was started by ``mim train/test/run/gridsearch``.
 
-    Args:
-        ppid (int, optional): The parent process. Defaults to ``os.getppid()``.
+    Returns:
+        bool: False also where the parent cannot be inspected (no ``psutil``, no permission).
     """
     try:
-        with open(f'/proc/{ppid or os.getppid()}/cmdline', 'rb') as f:
-            argv = [arg.decode(errors='replace') for arg in f.read().split(b'\0') if arg]
-    except OSError:
+        import psutil
+
+        argv = psutil.Process(os.getppid()).cmdline()
+    except Exception:  # psutil missing, or the parent gone or hidden: not known to be mim
         return False
     for index, arg in enumerate(argv[:3]):
         if os.path.basename(arg) == 'mim' or (arg == 'mim' and argv[index - 1] == '-m'):
             return len(argv) > index + 1 and argv[index + 1] in MIM_COMMANDS
     return False
-
-
-def parent_of(pid: int) -> Optional[int]:
-    """The parent process of ``pid`` (Linux ``/proc``), or None where it cannot be read."""
-    try:
-        with open(f'/proc/{pid}/stat', 'rb') as f:
-            stat = f.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(b')') + 2 :].split()  # after "pid (comm) ": state, ppid, ...
-    return int(fields[1]) if len(fields) > 1 else None
-
-
-def launching_process() -> Optional[int]:
-    """The process that started this tool: the parent, or the guardian's parent when this is
-    the trainer child of :func:`mmtl.utils.signals.run_guarded`."""
-    from .signals import in_guarded_child
-
-    return parent_of(os.getppid()) if in_guarded_child() else os.getppid()
 
 
 def quiet_mim_parent() -> None:
@@ -197,18 +179,18 @@ def quiet_mim_parent() -> None:
     SIGINT while it waits, mim (click) ends with "Aborted!" and exit status 1 instead. Only
     a parent that is mim is signalled; it is called just before this process exits.
     """
-    launcher = launching_process()
-    if launcher and parent_is_mim(launcher):
-        os.kill(launcher, signal.SIGINT)
+    if parent_is_mim():
+        os.kill(os.getppid(), signal.SIGINT)
 
 
 def run_with_clear_errors(func: Callable[[], None]) -> int:
     """Run ``func``; report a user error in one clear line instead of a traceback.
 
-    Under ``mim``, mim's own traceback is spared too (see :func:`quiet_mim_parent`).
+    A Ctrl-C before training has started (or in a tool without a checkpoint to write) is
+    one line too. Under ``mim``, mim's own traceback is spared (see :func:`quiet_mim_parent`).
 
     Returns:
-        int: The process exit code: 0 on success, 1 on a user error.
+        int: The process exit code: 0 on success, 1 on a user error, 130 on Ctrl-C.
     """
     try:
         func()
@@ -218,6 +200,9 @@ def run_with_clear_errors(func: Callable[[], None]) -> int:
         print(safe_text(f'error: {err}'), file=sys.stderr, flush=True)
         quiet_mim_parent()
         return 1
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr, flush=True)
+        return 128 + signal.SIGINT
     return 0
 
 
@@ -248,6 +233,12 @@ def _add_common_arguments(parser: argparse.ArgumentParser, action: str) -> None:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help=f'job launcher for distributed {action}ing',
+    )
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='print the full log (environment, config, hooks) on the console too, not only in '
+        "the work dir's log file (sets the config's verbose=True)",
     )
     # torch.distributed.launch passes --local_rank; torchrun sets LOCAL_RANK instead.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
@@ -318,13 +309,17 @@ def test_parser() -> argparse.ArgumentParser:
     parser.add_argument('config', help='config file')
     # The checkpoint positionally (tools/test.py CONFIG CKPT) or as --checkpoint (the way
     # `mim test` is typed); tools/test.py checks that exactly one is given.
-    parser.add_argument('checkpoint', nargs='?', help='checkpoint file or URL')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help="checkpoint file or URL, or 'best' (the default) or 'last' of the work dir",
+    )
     parser.add_argument(
         '--checkpoint',
         '-C',
         dest='checkpoint_option',
         metavar='CHECKPOINT',
-        help='the checkpoint, given as an option instead',
+        help="the checkpoint, given as an option instead (also 'best' or 'last')",
     )
     parser.add_argument(
         '--out-metrics', help='metrics JSON file (default: <work_dir>/test_metrics.json)'
@@ -345,4 +340,20 @@ def parse_tool_args(parser: argparse.ArgumentParser, argv: Optional[List[str]] =
             quiet_mim_parent()
         raise
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if getattr(args, 'verbose', False):
+        args.cfg_options = dict(args.cfg_options or {}, verbose=True)
+    silence_irrelevant_warnings()
     return args
+
+
+def silence_irrelevant_warnings() -> None:
+    """Hide mmcv-lite's warning that its compiled ``MultiScaleDeformableAttention`` is missing.
+
+    mmtl's models need no compiled mmcv ops; the warning comes at every import of mmcv's
+    transformer bricks. Only that message is ignored.
+    """
+    import warnings
+
+    warnings.filterwarnings(
+        'ignore', message='Fail to import ``MultiScaleDeformableAttention``', category=UserWarning
+    )

@@ -75,7 +75,9 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
       that mmengine would otherwise pass on as an unexpected argument);
     - a top-level key that is neither in the config nor read by the Runner
       (``train_dataloadr.batch_size=8``, which mmengine would add and ignore). The escape
-      hatch for a new top-level key: declare it in the config file (``my_key = None``).
+      hatch for a new top-level key: declare it in the config file (``_my_key = None``; a
+      leading ``_`` marks a name of the user's own, see
+      :func:`~.config_keys.check_top_level_names`).
 
     Args:
         cfg (Config): The config before the options are merged.
@@ -92,7 +94,8 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
             hint = _suggestion(top, list(map(str, cfg.keys())) + sorted(runner_keys()))
             raise ConfigError(
                 f'{shown}: the config has no top-level key {top!r}{hint}. A new top-level '
-                f'key must be declared in the config file first ({top} = ...)'
+                f"key must be declared in the config file first, with a leading '_' that marks "
+                f'it as your own (_{top.lstrip("_")} = ...)'
             )
         if old is _MISSING:
             parent_key, _, leaf = key.rpartition('.')
@@ -252,6 +255,44 @@ def check_data_roots(cfg: Config) -> None:
                 f'{os.getcwd()}); point it at your dataset, e.g. --cfg-options '
                 f'data_root=/path/to/dataset (with train/, val/, test/ inside)'
             )
+    check_split_folders(cfg)
+
+
+def check_split_folders(cfg: Config) -> None:
+    """A top-level ``data_root`` that holds class folders but no split: say to split it.
+
+    Raises:
+        ConfigError: ``data_root`` has none of the dataloaders' ``data_prefix`` folders
+            (``train/``, ``val/``, ``test/``) but other sub-folders (classes).
+    """
+    root = cfg.get('data_root')
+    prefixes = []
+    for loader_key in DATALOADER_KEYS:
+        loader = cfg.get(loader_key) or {}
+        dataset = loader.get('dataset') if isinstance(loader, dict) else None
+        prefix = dataset.get('data_prefix') if isinstance(dataset, dict) else None
+        if isinstance(prefix, str) and prefix:
+            prefixes.append(prefix)
+    if not isinstance(root, str) or '://' in root or not prefixes:
+        return
+    root = osp.expanduser(root)
+    if not osp.isdir(root) or any(osp.isdir(osp.join(root, p)) for p in prefixes):
+        return
+    prefix = prefixes[0]
+    folders = sorted(
+        name
+        for name in os.listdir(root)
+        if not name.startswith('.') and osp.isdir(osp.join(root, name))
+    )
+    if not folders:
+        return
+    shown = ', '.join(folders[:5]) + (', ...' if len(folders) > 5 else '')
+    raise ConfigError(
+        f'data_root={cfg.data_root!r} has no {prefix}/ folder but {len(folders)} folders '
+        f'({shown}): if these are the classes, split them first: mim run mmtl split_dataset '
+        f'{cfg.data_root} {cfg.data_root.rstrip("/")}_split, then data_root='
+        f'{cfg.data_root.rstrip("/")}_split'
+    )
 
 
 def count_training_classes(cfg: Config) -> Optional[Tuple[int, str]]:
@@ -303,16 +344,17 @@ def check_num_classes(cfg: Config) -> None:
 def validate_config(cfg: Config) -> None:
     """All checks of a final config, before any model or dataset is built.
 
-    Type names, keys (against the signatures of the types that take them), value ranges,
-    data roots and the class count; the ``load_from`` file is
-    checked by the runner preparation. Each error is a :class:`ConfigError` naming the key
+    Top-level names, type names, keys (against the signatures of the types that take them),
+    value ranges, data roots and the class count; the ``load_from`` file is checked by the
+    runner preparation. Each error is a :class:`ConfigError` naming the key
     and the value.
 
     Args:
         cfg (Config): The config after ``--cfg-options`` and mmtl's shortcuts.
     """
-    from .config_keys import check_config_keys
+    from .config_keys import check_config_keys, check_top_level_names
 
+    check_top_level_names(cfg)
     check_type_names(cfg)
     check_config_keys(cfg)
     check_value_ranges(cfg)

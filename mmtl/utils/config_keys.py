@@ -14,19 +14,29 @@ as the class takes it: there is no list of keys to keep up to date.
   ``test_cfg`` against mmengine's loops, ``optim_wrapper`` against ``OptimWrapper``,
   ``log_processor`` against ``LogProcessor``, ``randomness`` against ``set_random_seed``,
   ``auto_scale_lr`` and ``env_cfg`` against the keys the Runner reads.
-- Top-level names in a file are free (configs define helper variables such as
-  ``train_pipeline``); top-level keys given on the command line must exist in the config
-  or be a Runner argument (see :func:`mmtl.utils.config_checks.check_cfg_options`).
+- A top-level name of the config file must be one the Runner or mmtl reads, one its base
+  configs define, a helper variable that the file uses itself (``train_pipeline``), or a
+  name of the user's own that starts with ``_`` (:func:`check_top_level_names`): a
+  misspelt section (``optim_wraper = dict(...)``) would otherwise be ignored. Top-level
+  keys given on the command line must exist in the config or be a Runner argument (see
+  :func:`mmtl.utils.config_checks.check_cfg_options`).
 """
 
+import ast
 import difflib
 import inspect
+import os.path as osp
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import Registry
 
 from .errors import ConfigError
+
+#: Top-level keys mmtl reads besides the Runner's (:func:`.config_checks.runner_keys`).
+MMTL_TOP_LEVEL_KEYS = frozenset(
+    ('_base_', 'data_root', 'input_size', 'load_from_partial', 'loader_defaults', 'strategy')
+)
 
 #: Keys every typed dict may carry: consumed by mmengine's config and registry machinery.
 BUILD_KEYS = frozenset(('type', '_scope_', '_delete_'))
@@ -243,3 +253,86 @@ def check_config_keys(cfg: Config) -> None:
             _check_keys(node, section, owner, accepted and (accepted | BUILD_KEYS))
     for top_key, node in cfg.items():
         _walk(node, str(top_key))
+
+
+def _assigned_and_used_names(path: str) -> Tuple[Dict[str, int], set]:
+    """Top-level names a Python config assigns (with their line) and the names it reads."""
+    with open(path, encoding='utf-8') as f:
+        tree = ast.parse(f.read(), filename=path)
+    assigned: Dict[str, int] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        else:
+            continue
+        for target in targets:
+            for name in ast.walk(target):
+                if isinstance(name, ast.Name):
+                    assigned.setdefault(name.id, node.lineno)
+    used = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+    return assigned, used
+
+
+def base_config_names(path: str) -> set:
+    """Every top-level name that the ``_base_`` configs of ``path`` (and theirs) define.
+
+    Args:
+        path (str): A config file.
+
+    Returns:
+        set: The names, read from the files (Python configs are parsed, not run).
+    """
+    import mmengine
+
+    names: set = set()
+    for base in Config._get_base_files(path):
+        base_path, _ = Config._get_cfg_path(base, path)
+        if base_path.endswith('.py'):
+            names |= set(_assigned_and_used_names(base_path)[0])
+        else:
+            names |= set(mmengine.load(base_path))
+        names |= base_config_names(base_path)
+    return names
+
+
+def check_top_level_names(cfg: Config) -> None:
+    """Refuse a top-level name of the config file that nothing reads, with the closest key.
+
+    Accepted: the Runner's keys, mmtl's (:data:`MMTL_TOP_LEVEL_KEYS`), names the base
+    configs define (a file may override them), helper variables the file reads itself
+    (``train_pipeline`` used in ``train_dataloader``), and names starting with ``_``. Only
+    a file with ``_base_`` configs is checked: a file without (such as the flat copy a
+    Runner writes into its work dir) holds helper variables of its bases that it no longer
+    reads.
+
+    Args:
+        cfg (Config): A config loaded from a Python file (others are not checked).
+
+    Raises:
+        ConfigError: ``<file>:<line>: top-level name 'optim_wraper' is not a config key
+            (did you mean 'optim_wrapper'?); ...``.
+    """
+    from .config_checks import runner_keys
+
+    path = cfg.filename
+    if not path or not path.endswith('.py') or not osp.isfile(path):
+        return
+    assigned, used = _assigned_and_used_names(path)
+    if '_base_' not in assigned:
+        return
+    known = runner_keys() | MMTL_TOP_LEVEL_KEYS | base_config_names(path)
+    for name, line in assigned.items():
+        if name.startswith('_') or name in known or name in used:
+            continue
+        close = difflib.get_close_matches(name, sorted(known - {'_base_'}), n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ''
+        raise ConfigError(
+            f'{path}:{line}: top-level name {name!r} is not a config key{hint}; a variable of '
+            f"your own must start with '_' (e.g. _{name}) or be used in the file"
+        )

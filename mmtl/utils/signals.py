@@ -1,27 +1,30 @@
-"""Stopping a training process cleanly: stop signals, and stopping with the parent process.
+"""Stopping a training process cleanly: stop signals, Ctrl-C, and a launcher that goes away.
 
 A preempted job (slurm, a cloud spot instance, ``kill``, Ctrl-C) gets SIGTERM or SIGINT and a
 few seconds before SIGKILL. :class:`StopRequest` records such a signal instead of dying, so
 that the trainer can finish its iteration and write a resumable checkpoint
 (:class:`mmtl.engine.hooks.GracefulStopHook`).
 
-``mim train`` runs ``tools/train.py`` as a child and dies on SIGTERM without passing it on;
-on SIGINT it kills its child with SIGKILL a quarter of a second later. :func:`run_guarded`
-therefore trains in a grandchild that mim does not know about: the kernel sends it SIGTERM
-when its parent dies (``PR_SET_PDEATHSIG``), and the parent forwards the signals it gets.
+``mim train`` SIGKILLs its child a quarter of a second after a Ctrl-C, too soon for a
+checkpoint, and dies of SIGTERM without passing it on. :func:`run_in_child` therefore lets
+``tools/train.py`` train in a child process of its own: mim kills the launcher, and the
+trainer, which got the Ctrl-C too, finishes its iteration; each stops when it finds its
+parent gone (:func:`parent_exited`).
 """
 
-import ctypes
 import os
 import signal
+import subprocess
 import sys
 import threading
 from typing import Callable, Dict, Optional, Sequence
 
-#: ``prctl`` option: the signal the kernel sends a process when its parent exits (Linux).
-PR_SET_PDEATHSIG = 1
 #: The signals that ask a trainer to stop at the next iteration.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+#: Set by :func:`run_in_child` in the trainer's environment: the launcher's process id.
+LAUNCHER_ENV = 'MMTL_LAUNCHER_PID'
+#: How often (seconds) the launcher checks whether its own parent has exited.
+PARENT_POLL_S = 0.5
 
 
 def exit_code_of(signum: int) -> int:
@@ -29,31 +32,23 @@ def exit_code_of(signum: int) -> int:
     return 128 + int(signum)
 
 
-def stop_with_parent(signum: int = signal.SIGTERM) -> bool:
-    """Ask the kernel to send ``signum`` to this process when its parent process exits.
+def parent_exited(parent: int) -> bool:
+    """Whether the process that started this one (``parent``, its id then) has exited.
 
-    Args:
-        signum (int): The signal. Defaults to SIGTERM (a clean stop, see :class:`StopRequest`).
-
-    Returns:
-        bool: Whether it was set (False off Linux or where ``prctl`` is missing).
+    An orphan is adopted by another process (init, a sub-reaper), so its parent id changes.
     """
-    if not sys.platform.startswith('linux'):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
+    return os.getppid() != parent
 
 
 class StopRequest:
     """Records the first stop signal instead of letting it end the process.
 
-    Later signals are only noted (a job scheduler or a forwarding parent may deliver the same
-    stop twice); SIGKILL still stops at once. Processes forked after :meth:`install`
-    (dataloader workers, scan pools) inherit the handler but keep the signals' usual meaning:
-    they die, so that whoever terminates them is not left waiting.
+    Later signals are only noted (a job scheduler, a launcher and the terminal may deliver the
+    same stop two or three times); SIGKILL still stops at once. Processes forked after
+    :meth:`install` (dataloader workers, scan pools) inherit the handler: they ignore SIGINT,
+    which a Ctrl-C sends to every process in the terminal's foreground group, so that the
+    trainer alone decides when to stop them; SIGTERM keeps its usual meaning there (they die),
+    so that whoever terminates them is not left waiting.
 
     Args:
         signals (Sequence[int]): Signals to catch. Defaults to :data:`STOP_SIGNALS`.
@@ -92,9 +87,10 @@ class StopRequest:
         return self.signum is not None
 
     def _handle(self, signum: int, frame) -> None:
-        if os.getpid() != self._pid:  # a forked child: the signal's default action
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
+        if os.getpid() != self._pid:  # a forked child (a dataloader worker)
+            if signum != signal.SIGINT:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
             return
         if self.signum is None:
             self.signum = signum
@@ -102,64 +98,40 @@ class StopRequest:
             self.on_signal(signum)
 
 
-#: Set in the trainer child of :func:`run_guarded`: its parent is the guardian, not the
-#: process that started the tool (mim, a shell).
-_IN_GUARDED_CHILD = False
+def run_in_child(func: Callable[[], int]) -> int:
+    """Run ``func`` in a child process (this script again), unless this is that child.
 
-
-def in_guarded_child() -> bool:
-    """Whether this process is the trainer that :func:`run_guarded` forked."""
-    return _IN_GUARDED_CHILD
-
-
-def run_guarded(func: Callable[[], int]) -> int:
-    """Run ``func`` in a child process that stops cleanly whatever happens to this one.
-
-    The child gets SIGTERM from the kernel when this process dies (even by SIGKILL), and
-    this process forwards SIGTERM and SIGINT to it (a Ctrl-C, which reaches both, is then
-    delivered twice: :class:`StopRequest` counts it once). Off Linux ``func`` runs in-process.
+    The launcher passes SIGTERM and SIGINT on to the child and returns its exit code; a
+    Ctrl-C at a terminal, which reaches both, is counted once by :class:`StopRequest`. When
+    its own parent exits (``mim`` dies of SIGTERM without passing it on), it sends the child
+    SIGTERM. When the launcher is killed (``mim`` does so after a Ctrl-C), the trainer stops
+    after its iteration (see :class:`mmtl.engine.hooks.GracefulStopHook`).
 
     Args:
-        func (Callable[[], int]): Returns the exit code (it may also raise ``SystemExit``).
+        func (Callable[[], int]): The tool's main function; returns the exit code.
 
     Returns:
-        int: The child's exit code; 128 + N when it died of signal N.
+        int: The exit code: the child's, or 128 + N when it died of signal N.
     """
-    if not sys.platform.startswith('linux') or not hasattr(os, 'fork'):
-        return func()
+    if os.environ.get(LAUNCHER_ENV) == str(os.getppid()):
+        return func()  # the trainer
     sys.stdout.flush()
     sys.stderr.flush()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # the trainer
-        global _IN_GUARDED_CHILD
-        _IN_GUARDED_CHILD = True
-        code = 1
-        try:
-            stop_with_parent(signal.SIGTERM)
-            if os.getppid() != parent:  # the parent died before prctl took effect
-                os.kill(os.getpid(), signal.SIGTERM)
-            code = func()
-        except SystemExit as err:
-            code = err.code if isinstance(err.code, int) else (0 if err.code is None else 1)
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-    stop_with_parent(signal.SIGTERM)  # mim died: stop the trainer (through the handler)
+    env = dict(os.environ, **{LAUNCHER_ENV: str(os.getpid())})
+    child = subprocess.Popen([sys.executable, *sys.orig_argv[1:]], env=env)
 
     def forward(signum: int, frame) -> None:
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
+        child.send_signal(signum)
 
     for signum in STOP_SIGNALS:
         signal.signal(signum, forward)
-    _, status = os.waitpid(pid, 0)  # retried after signal handlers (PEP 475)
-    code = os.waitstatus_to_exitcode(status)
+    parent = os.getppid()
+    while True:
+        try:
+            code = child.wait(timeout=PARENT_POLL_S)
+            break
+        except subprocess.TimeoutExpired:
+            if parent_exited(parent):  # mim dies of SIGTERM without passing it on
+                child.send_signal(signal.SIGTERM)
+                parent = os.getppid()
     return exit_code_of(-code) if code < 0 else code

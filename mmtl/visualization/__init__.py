@@ -9,7 +9,7 @@ from .evaluation_plots import (
     plot_test_metrics_file,
     read_test_metrics,
 )
-from .figure import DPI, grid_shape, image_grid, new_figure, render, save_figure
+from .figure import DPI, file_caption, grid_shape, image_grid, new_figure, render, save_figure
 from .metric_plots import (
     normalize_rows,
     plot_confusion_matrix,
@@ -26,6 +26,7 @@ __all__ = [
     'draw_prediction',
     'grid_shape',
     'image_grid',
+    'file_caption',
     'new_figure',
     'normalize_rows',
     'plot_confusion_matrix',

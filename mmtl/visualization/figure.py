@@ -75,6 +75,25 @@ def save_figure(figure: Figure, out_file: Optional[str]) -> np.ndarray:
     return image
 
 
+def file_caption(path: str, limit: int = 24) -> str:
+    """A file's name for a figure caption: shortened in the middle, shown as plain text.
+
+    The name is data: characters that do not print become ``?`` and ``$`` (which would start
+    matplotlib's math mode) is escaped.
+
+    Args:
+        path (str): The file.
+        limit (int): Longest caption. Defaults to 24 characters.
+
+    Returns:
+        str: E.g. ``'IMG_2041.JPG'`` or ``'a_very_long_f…name_01.png'``.
+    """
+    name = ''.join(c if c.isprintable() else '?' for c in osp.basename(path))
+    if len(name) > limit:
+        name = name[: limit // 2 - 1] + '…' + name[-(limit // 2) :]
+    return name.replace('$', r'\$')
+
+
 def grid_shape(count: int, max_cols: int = 8) -> Tuple[int, int]:
     """The ``(rows, cols)`` of a near-square grid of ``count`` panels.
 

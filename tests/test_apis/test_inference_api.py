@@ -74,7 +74,8 @@ def test_checkpoint_for_other_class_count_is_refused_naming_it(tmp_path, random_
 def test_array_and_file_give_identical_scores(random_model, digits_root):
     files = sorted(glob.glob(osp.join(digits_root, 'test', '*', '*.png')))[:5]
     from_files = inference_model(random_model, files, batch_size=2)
-    from_arrays = inference_model(random_model, [cv2.imread(f) for f in files], batch_size=3)
+    arrays = [cv2.imread(f) for f in files]
+    from_arrays = inference_model(random_model, arrays, batch_size=3, channel_order='bgr')
     assert len(from_files) == len(from_arrays) == 5
     for by_file, by_array, path in zip(from_files, from_arrays, files):
         assert by_file['img_path'] == path and 'img_path' not in by_array
@@ -140,3 +141,59 @@ def test_a_skipped_file_keeps_its_whole_reason_whatever_its_name(
     path, reason = results.skipped[0]
     assert path.endswith('a: b.png')
     assert 'b.png' not in reason and reason, reason
+
+
+@pytest.fixture(scope='module')
+def colour_photo(tmp_path_factory):
+    """A 40 x 40 PNG with distinct red, green and blue areas (channel order matters)."""
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, size=(40, 40, 3), dtype=np.uint8)
+    rgb[:, :20, 0] = 250  # red left half
+    path = str(tmp_path_factory.mktemp('colour') / 'photo.png')
+    cv2.imwrite(path, rgb[..., ::-1])
+    return path, rgb
+
+
+def pipeline_input(model, image):
+    """The image tensor the test pipeline makes of ``image`` (what the network sees)."""
+    from mmtl.apis.inference import _inferencer
+
+    _, batch = next(_inferencer(model).preprocess_images([image], 1, []))
+    return batch['inputs'][0]
+
+
+def test_rgb_arrays_pil_images_and_bgr_by_name_give_the_file_input(random_model, colour_photo):
+    # (The random model's scores hardly depend on the image: compare what it is given.)
+    from PIL import Image
+
+    from mmtl.apis.inference import _as_pipeline_input
+
+    path, rgb = colour_photo
+    by_file = pipeline_input(random_model, path)
+    forms = {
+        'rgb array': (rgb, 'rgb'),  # PIL/matplotlib/skimage order, the default
+        'PIL image': (Image.open(path), 'rgb'),
+        'bgr array by name': (cv2.imread(path), 'bgr'),
+        'rgba array': (np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]), 'rgb'),
+    }
+    for name, (image, order) in forms.items():
+        tensor = pipeline_input(random_model, _as_pipeline_input(image, order))
+        assert torch.equal(tensor, by_file), name
+    swapped = pipeline_input(random_model, _as_pipeline_input(rgb, 'bgr'))
+    assert not torch.equal(swapped, by_file), 'the channel order was ignored'
+    scores = inference_model(random_model, Image.open(path))['pred_scores']
+    np.testing.assert_allclose(scores, inference_model(random_model, path)['pred_scores'])
+
+
+@pytest.mark.parametrize('bad', [torch.zeros(3, 32, 32), b'not an image', 3.5])
+def test_other_input_types_are_refused_in_one_line(random_model, bad):
+    with pytest.raises(TypeError) as err:
+        inference_model(random_model, bad)
+    message = str(err.value)
+    assert '\n' not in message and f'cannot classify a {type(bad).__module__}' in message
+    assert 'PIL image' in message and "channel_order='bgr'" in message
+
+
+def test_an_unknown_channel_order_is_refused(random_model, colour_photo):
+    with pytest.raises(ValueError, match="channel_order='BGR': use 'rgb' or 'bgr'"):
+        inference_model(random_model, colour_photo[1], channel_order='BGR')

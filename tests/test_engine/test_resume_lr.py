@@ -176,3 +176,51 @@ def test_the_training_hooks_leave_testing_alone(tmp_path):
         experiment_name=f'toy-{uuid.uuid4().hex}',
     )
     assert runner.test() == {'score': 0.5}
+
+
+def test_the_start_of_training_line_gives_the_peak_lr_not_the_warmup_start(tmp_path):
+    # A warm-up (LinearLR from 0.01x) has lowered the groups' lr before training starts:
+    # the line must give what the lr rises to, as the config and auto_scale_lr set it.
+    import logging
+
+    import torch.nn as nn
+    from mmengine.logging import MMLogger
+    from mmengine.optim import LinearLR, build_optim_wrapper
+
+    from mmtl.engine.hooks import EffectiveLrHook
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Linear(2, 2))
+            self.head = nn.Linear(2, 1)
+
+    model = Net()
+    wrapper = build_optim_wrapper(
+        model,
+        dict(
+            optimizer=dict(type='SGD', lr=0.01),
+            paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}),
+        ),
+    )
+    LinearLR(wrapper, start_factor=0.01, end=5, by_epoch=False)
+    records = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logger = MMLogger.get_instance(f'peak_lr_{tmp_path.name}')
+    logger.addHandler(Collect())
+
+    class FakeRunner:
+        iter = 0
+
+    runner = FakeRunner()
+    runner.model, runner.optim_wrapper, runner.logger = model, wrapper, logger
+    runner.param_schedulers = []
+    hook = EffectiveLrHook()
+    hook.before_run(runner)
+    hook.before_train(runner)
+    assert records[0].endswith(': 0.001: backbone.0 (2 tensors); 0.01: head (2 tensors)')
+    assert records[1] == 'The lr schedule starts at 0.01 x the peak (warm-up).'

@@ -12,10 +12,12 @@ after writing its pid to a marker file that the test waits for.
 import glob
 import os
 import os.path as osp
+import pty
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -57,7 +59,7 @@ class WaitForSignal(Hook):
             os.kill(os.getpid(), signal.SIGSTOP)  # this rank hangs
         deadline = time.monotonic() + 120
         hang = os.environ.get('STOP_RANK') is not None
-        while not hang and not stop.request.requested and time.monotonic() < deadline:
+        while not hang and not stop.pending() and time.monotonic() < deadline:
             time.sleep(0.05)
 """
 
@@ -188,6 +190,87 @@ def test_signal_to_mim_stops_the_trainer_too(setup, tiny_digits, signum):
         return
     resume = ['--work-dir', work_dir, '--resume', *options(tiny_digits)]
     check_stopped_then_resume(work_dir, setup, [mim, 'train', 'mmtl', DIGITS_CONFIG, *resume])
+
+
+#: The session leader of the test's terminal, as an interactive shell: it runs the command as
+#: the terminal's foreground process group and outlives it (a session leader's exit would
+#: send SIGHUP to that group).
+SHELL = """
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+job = subprocess.Popen(sys.argv[1:], process_group=0)
+os.tcsetpgrp(0, job.pid)
+print('JOB EXIT', job.wait(), flush=True)
+time.sleep(3600)
+"""
+
+
+class Terminal:
+    """``command`` as the foreground job of a new pseudo-terminal, its output collected."""
+
+    def __init__(self, command, cwd, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                os.chdir(cwd)
+                os.execve(sys.executable, [sys.executable, '-c', SHELL, *command], env)
+            finally:
+                os._exit(127)
+        self.chunks = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while True:
+            try:
+                data = os.read(self.fd, 4096)
+            except OSError:  # every process holding the terminal has exited
+                return
+            if not data:
+                return
+            self.chunks.append(data)
+
+    @property
+    def output(self):
+        return b''.join(self.chunks).decode(errors='replace')
+
+    def close(self):
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        self.reader.join(timeout=10)
+        os.close(self.fd)
+
+
+def test_ctrl_c_at_a_terminal_under_mim_with_dataloader_workers(setup, tiny_digits):
+    # A Ctrl-C reaches every process of the terminal's foreground group: mim, the trainer
+    # and its dataloader workers. The workers must not die of it (the trainer would crash
+    # with "DataLoader worker ... killed by signal: Interrupt"), and mim's SIGKILL of its
+    # child must not cost the checkpoint.
+    mim = shutil.which('mim', path=setup['env']['PATH'])
+    work_dir = str(setup['tmp'] / 'wd')
+    opts = [o for o in options(tiny_digits) if o != 'train_dataloader.num_workers=0']
+    opts.append('train_dataloader.num_workers=2')
+    command = [mim, 'train', 'mmtl', setup['config'], '--work-dir', work_dir, *opts]
+    terminal = Terminal(command, str(setup['tmp']), setup['wait_env'])
+    try:
+        deadline = time.monotonic() + 300
+        marker = setup['marker'] + '.0'
+        while not osp.exists(marker) and time.monotonic() < deadline:
+            assert 'JOB EXIT' not in terminal.output, terminal.output[-3000:]
+            time.sleep(0.05)
+        time.sleep(0.2)  # the pid is written
+        trainer = int(open(marker).read())
+        os.write(terminal.fd, b'\x03')  # Ctrl-C
+        assert wait_gone(trainer), 'the trainer did not stop'
+        while 'JOB EXIT' not in terminal.output and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        terminal.close()
+    output = terminal.output
+    assert 'Traceback' not in output, output[-3000:]
+    assert f'Stopped by SIGINT after iteration {STOP_AT} (epoch 2, batch 2 of 3)' in output
+    path = osp.join(work_dir, f'interrupted_iter_{STOP_AT}.pth')
+    assert safe_torch_load(path)['meta']['iter'] == STOP_AT
 
 
 def test_sigterm_to_dist_train_stops_every_rank_at_the_same_iteration(setup, tiny_digits):

@@ -148,6 +148,18 @@ def test_overfit_batch_succeeds_on_digits(one_thread, capsys, digits_root):
     assert out_text.splitlines()[-1].startswith(f'ok: loss {losses[-1]:.4f} < 0.05')
 
 
+def test_overfit_batch_takes_class_weight_auto(one_thread, capsys, digits_root):
+    # The remedy dataset_stats recommends for imbalance; the loss got the text 'auto'.
+    options = overfit_args(digits_root, '--steps', '3', '--target', '1e-9')
+    code = import_tool('tools/analysis_tools/overfit_batch.py').main(
+        options + ['model.head.loss.class_weight=auto']
+    )
+    out_text, err_text = capsys.readouterr()
+    assert code == 2 and 'Traceback' not in err_text, out_text[-2000:] + err_text
+    assert 'class_weight=auto: inverse class frequency of the training split' in out_text
+    assert out_text.count('\nstep ') == 3  # trained with the weights
+
+
 @pytest.mark.parametrize(
     'broken, cause',
     [

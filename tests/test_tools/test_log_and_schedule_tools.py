@@ -1,5 +1,6 @@
 """Training curves from scalar logs, the simulated lr schedule, and the dataset browser."""
 
+import glob
 import json
 import math
 import os.path as osp
@@ -167,10 +168,12 @@ def test_browse_samples_carry_their_class_names(fruit_root):
     images, titles, indices = sample_grid(dataset, 5, seed=3)
     assert len(images) == 5 and len(set(indices)) == 5
     classes = dataset.metainfo['classes']
-    assert titles == [classes[dataset.get_data_info(i)['gt_label']] for i in indices]
+    infos = [dataset.get_data_info(i) for i in indices]
+    # Class, then the file name: a wrong label can be found and fixed.
+    assert titles == [f'{classes[i["gt_label"]]}\n{osp.basename(i["img_path"])}' for i in infos]
     assert images[0].shape == (224, 224, 3) and images[0].dtype.name == 'uint8'
     # Colours survive the pipeline and come out as RGB: apple is red, banana yellow, kiwi green.
-    for image, title in zip(images, titles):
+    for image, title in zip(images, [t.split('\n')[0] for t in titles]):
         red, green, blue = (float(image[..., c].mean()) for c in range(3))
         dominant = {'apple': red > green + 80, 'banana': min(red, green) > blue + 80}
         assert dominant.get(title, green > max(red, blue) + 50), (title, red, green, blue)
@@ -197,7 +200,10 @@ def test_two_epoch_run_logs_summary_and_its_curves_match_the_records(tmp_path, f
         env=tool_env(str(tmp_path), OMP_NUM_THREADS='1'),
     )
     assert result.returncode == 0, describe(result)
-    log_text = result.stdout + result.stderr
+    # The summary goes to the work dir's log (the console shows a short header).
+    (log_file,) = glob.glob(osp.join(work_dir, '*', '*.log'))
+    with open(log_file) as f:
+        log_text = f.read()
     assert 'model summary:' in log_text
     assert 'FLOPs at 1x3x32x32:' in log_text
     assert 'training memory estimate at batch 4' in log_text

@@ -221,3 +221,13 @@ def test_vis_cam_class_out_of_range_is_a_clear_error(capsys, digits_root, digits
     )
     assert code == 1
     assert '--class 7: the model has classes 0..2' in capsys.readouterr().err
+
+
+def test_vis_feature_maps_refuses_out_instead_of_making_a_folder_named_x_png(capsys):
+    from mmtl_testing import import_tool
+
+    tool = import_tool('tools/visualizations/vis_feature_maps.py')
+    with pytest.raises(SystemExit) as exit_:
+        tool.parse_args(['cfg.py', 'ckpt.pth', 'img.png', '--layers', 'backbone', '--out', 'x.png'])
+    assert exit_.value.code == 2
+    assert 'unrecognized arguments: --out x.png' in capsys.readouterr().err

@@ -61,10 +61,10 @@ def test_misspelt_top_level_key_on_the_command_line(tmp_path, digits_root, capsy
 def test_a_new_top_level_key_declared_in_the_file_is_the_escape_hatch(tmp_path, digits_root):
     from mmtl.utils.config import read_config
 
-    config = write_config(tmp_path, 'my_experiment_tag = None\n')
-    cfg = read_config(config, {'my_experiment_tag': 'run-7'})
-    assert cfg.my_experiment_tag == 'run-7'
-    build(tmp_path, digits_options(digits_root, my_experiment_tag='x'), config)
+    config = write_config(tmp_path, '_my_experiment_tag = None\n')
+    cfg = read_config(config, {'_my_experiment_tag': 'run-7'})
+    assert cfg._my_experiment_tag == 'run-7'
+    build(tmp_path, digits_options(digits_root, _my_experiment_tag='x'), config)
 
 
 @pytest.mark.parametrize(

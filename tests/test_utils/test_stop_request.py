@@ -42,6 +42,26 @@ def test_forked_children_still_die_on_sigterm():
         request.restore()
 
 
+def test_forked_children_ignore_sigint():
+    # A Ctrl-C reaches every process of the terminal's foreground group: dataloader workers
+    # that died of it would crash the trainer that is about to save its checkpoint.
+    request = StopRequest()
+    assert request.install()
+    try:
+        child = multiprocessing.get_context('fork').Process(target=_sleep_forever)
+        child.start()
+        time.sleep(0.2)
+        os.kill(child.pid, signal.SIGINT)
+        child.join(timeout=1)
+        survived = child.is_alive()
+        child.terminate()
+        child.join(timeout=10)
+        assert survived, f'a forked child died of SIGINT (exit code {child.exitcode})'
+        assert request.signum is None
+    finally:
+        request.restore()
+
+
 def test_the_installing_process_records_the_signal_and_keeps_running():
     before = signal.getsignal(signal.SIGTERM)
     request = StopRequest()

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> None:
 
     from mmtl.analysis.overfit import balanced_indices, overfit_batch
     from mmtl.apis.builders import build_dataset, build_model
+    from mmtl.engine.hooks.class_weight_hook import apply_auto_class_weights
     from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
 
@@ -77,6 +78,9 @@ def run(args: argparse.Namespace) -> None:
     dataset = build_dataset(cfg, 'train')
     if len(dataset) == 0:
         raise ConfigError(f'the train split of {cfg.get("data_root")} is empty')
+    weights = apply_auto_class_weights(model, dataset)  # class_weight='auto', as in training
+    if weights:
+        print(f'class_weight=auto: {weights}')
     labels = [dataset.get_data_info(i)['gt_label'] for i in range(len(dataset))]
     batch = [dataset[i] for i in balanced_indices(labels, args.batch_size, args.seed)]
 

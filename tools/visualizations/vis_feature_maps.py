@@ -17,7 +17,10 @@ from mmtl.utils.cli import add_device_argument, resolve_device
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Feature maps of chosen layers')
+    # No abbreviations: '--out x.png' would otherwise be taken as --out-dir and make a folder.
+    parser = argparse.ArgumentParser(
+        description='Feature maps of chosen layers', allow_abbrev=False
+    )
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('image', help='image file')

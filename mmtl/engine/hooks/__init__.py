@@ -8,6 +8,7 @@ from .gradual_unfreeze_hook import GradualUnfreezeHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .pretrained_normalization_hook import PretrainedNormalizationHook, normalization_mismatch
 from .progress_bar_hook import ProgressBarHook
+from .test_best_checkpoint_hook import TestBestCheckpointHook
 from .test_metrics_vis_hook import TestMetricsVisHook
 from .val_loss_hook import ValLossHook
 from .warmup_floor_hook import WarmupFloorHook
@@ -26,6 +27,7 @@ __all__ = [
     'NonFiniteLossHook',
     'PretrainedNormalizationHook',
     'ProgressBarHook',
+    'TestBestCheckpointHook',
     'TestMetricsVisHook',
     'add_class_weight_hook',
     'TrainingInterrupted',

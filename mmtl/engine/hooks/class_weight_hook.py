@@ -1,6 +1,6 @@
 """Resolve ``class_weight='auto'`` in the model's losses from the training split."""
 
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.hooks import Hook
@@ -61,6 +61,34 @@ def add_class_weight_hook(cfg: Config) -> bool:
     return True
 
 
+def apply_auto_class_weights(model, dataset) -> Optional[str]:
+    """Give every loss of ``model`` with ``class_weight='auto'`` the inverse class frequency.
+
+    Args:
+        model: The model (a DDP wrapper is fine).
+        dataset: The training dataset whose labels are counted.
+
+    Returns:
+        str | None: What was set, for the log; None when no loss asks for ``'auto'``.
+    """
+    # Imported here: mmtl.datasets brings in mmpretrain's datasets and torchvision, which
+    # `import mmtl` (that imports the engine for MMTLRunner) must not pay for.
+    from mmtl.datasets.class_counts import class_counts, dataset_labels, inverse_frequency_weights
+
+    model = model.module if is_model_wrapper(model) else model
+    losses = [m for m in model.modules() if getattr(m, 'class_weight', None) == AUTO]
+    if not losses:
+        return None
+    labels = dataset_labels(dataset)
+    names = list((getattr(dataset, 'metainfo', None) or {}).get('classes') or [])
+    num_classes = len(names) or int(labels.max()) + 1
+    counts = class_counts(labels, num_classes)
+    weights = inverse_frequency_weights(counts)
+    for loss in losses:
+        loss.class_weight = weights
+    return ClassWeightHook.describe(names, counts, weights)
+
+
 @HOOKS.register_module()
 class ClassWeightHook(Hook):
     """Set every ``class_weight='auto'`` loss to inverse class frequency of the train split.
@@ -77,27 +105,9 @@ class ClassWeightHook(Hook):
 
     def before_train(self, runner) -> None:
         """Count the training labels and fill in the weights."""
-        # Imported here: mmtl.datasets brings in mmpretrain's datasets and torchvision, which
-        # `import mmtl` (that imports the engine for MMTLRunner) must not pay for.
-        from mmtl.datasets.class_counts import (
-            class_counts,
-            dataset_labels,
-            inverse_frequency_weights,
-        )
-
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        losses = [m for m in model.modules() if getattr(m, 'class_weight', None) == AUTO]
-        if not losses:
-            return
-        dataset = runner.train_dataloader.dataset
-        labels = dataset_labels(dataset)
-        names = list((getattr(dataset, 'metainfo', None) or {}).get('classes') or [])
-        num_classes = len(names) or int(labels.max()) + 1
-        counts = class_counts(labels, num_classes)
-        weights = inverse_frequency_weights(counts)
-        for loss in losses:
-            loss.class_weight = weights
-        runner.logger.info('class_weight=auto: ' + self.describe(names, counts, weights))
+        line = apply_auto_class_weights(runner.model, runner.train_dataloader.dataset)
+        if line:
+            runner.logger.info('class_weight=auto: ' + line)
 
     @staticmethod
     def describe(names: List[str], counts, weights: List[float]) -> str:

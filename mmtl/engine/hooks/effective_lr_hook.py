@@ -34,12 +34,15 @@ def _cosine_value(scheduler, base: float) -> float:
     return eta_min + (base - eta_min) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
 
 
-def describe_param_groups(model, optimizer) -> str:
+def describe_param_groups(model, optimizer, peak: bool = False) -> str:
     """One line: each distinct lr of ``optimizer`` and the parameters that train with it.
 
     Args:
         model: The model (for parameter names; a DDP wrapper is fine).
         optimizer: A torch optimizer built for ``model``.
+        peak (bool): Give each group's lr before the schedulers changed it (its
+            ``initial_lr``, what a warm-up rises to) instead of the current one. Defaults to
+            False.
 
     Returns:
         str: e.g. ``'0.004: head (2 tensors); 0.0004: backbone (156 tensors)'``.
@@ -47,7 +50,7 @@ def describe_param_groups(model, optimizer) -> str:
     names = {id(p): n for n, p in model.named_parameters()}
     by_lr: Dict[str, Dict[str, int]] = OrderedDict()
     for group in optimizer.param_groups:
-        lr = f'{group["lr"]:.4g}'
+        lr = f'{group.get("initial_lr", group["lr"]) if peak else group["lr"]:.4g}'
         for param in group['params']:
             name = names.get(id(param), '?')
             if name.startswith('module.'):
@@ -81,8 +84,9 @@ def _merge_backbone(prefixes: List[str]) -> List[str]:
 class EffectiveLrHook(Hook):
     """Log the lr every parameter group really trains with; apply config changes on resume.
 
-    At the start of training (rank 0) one line gives each distinct lr after ``auto_scale_lr``,
-    ``lr_mult`` and layer decay, with the parameters it applies to; the ``lr`` of the
+    At the start of training (rank 0) one line gives each distinct peak lr (what a warm-up
+    rises to) after ``auto_scale_lr``, ``lr_mult`` and layer decay, with the parameters it
+    applies to, and where a warm-up starts; the ``lr`` of the
     iteration log is the largest of them (mmengine logs the first group's, the stem's under
     layer decay).
 
@@ -122,8 +126,14 @@ class EffectiveLrHook(Hook):
         model = runner.model
         for wrapper in _wrappers(runner.optim_wrapper):
             runner.logger.info(
-                f'Effective lr per parameter group (after scaling, lr_mult and layer decay): '
-                f'{describe_param_groups(model, wrapper.optimizer)}'
+                f'Effective lr per parameter group (peak, after scaling, lr_mult and layer '
+                f'decay): {describe_param_groups(model, wrapper.optimizer, peak=True)}'
+            )
+        first = _wrappers(runner.optim_wrapper)[0].optimizer.param_groups[0]
+        peak = first.get('initial_lr', first['lr'])
+        if runner.iter == 0 and peak and not math.isclose(first['lr'], peak):
+            runner.logger.info(
+                f'The lr schedule starts at {first["lr"] / peak:.3g} x the peak (warm-up).'
             )
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:

@@ -10,7 +10,7 @@ from mmengine.hooks import Hook
 from mmengine.optim import BaseOptimWrapper
 
 from mmtl.registry import HOOKS
-from mmtl.utils.signals import StopRequest, exit_code_of, stop_with_parent
+from mmtl.utils.signals import StopRequest, exit_code_of, parent_exited
 
 
 class TrainingInterrupted(SystemExit):
@@ -25,9 +25,9 @@ class GracefulStopHook(Hook):
     iteration (all processes agree on which one) the checkpoint hook writes
     ``interrupted_iter_<N>.pth`` atomically and moves ``last_checkpoint`` to it, and the
     run exits with 128 + the signal number (143 for SIGTERM, 130 for SIGINT). ``--resume``
-    continues with the next batch (``ResumableEpochBasedTrainLoop``). The process also asks
-    the kernel for SIGTERM when its parent dies, so that killing a launcher (``mim``) stops
-    the trainer the same way instead of leaving it running as an orphan.
+    continues with the next batch (``ResumableEpochBasedTrainLoop``). A trainer whose parent
+    process has exited (``mim`` or the launcher of ``tools/train.py`` killed) stops the same
+    way, as on SIGTERM, instead of running on as an orphan.
 
     With several processes the stop flags are combined once per iteration (one all-reduce of
     a single number), so that every rank stops after the same iteration. A signal during
@@ -35,8 +35,8 @@ class GracefulStopHook(Hook):
     written before validation); one during the last validation lets the run finish.
 
     Args:
-        stop_with_parent (bool): Ask for SIGTERM when the parent process dies. Defaults to
-            True.
+        stop_with_parent (bool): Stop when the parent process has exited (checked after
+            every iteration). Defaults to True.
     """
 
     priority = 'LOWEST'  # after the scheduler, logger and checkpoint hooks of the iteration
@@ -54,20 +54,26 @@ class GracefulStopHook(Hook):
         self._logger = runner.logger
         self.request = StopRequest(on_signal=self._note)
         self.request.install()
-        if self.stop_with_parent and stop_with_parent(signal.SIGTERM):
-            if os.getppid() != self._parent:  # the parent died before prctl took effect
-                self.request.signum = signal.SIGTERM
 
-    def _note(self, signum: int) -> None:
+    def pending(self) -> bool:
+        """Whether a stop is due: a stop signal came, or the parent process has exited."""
+        if self.request is None:
+            return False
+        if not self.request.requested and self.stop_with_parent and parent_exited(self._parent):
+            self.request.signum = signal.SIGTERM
+            self._note(signal.SIGTERM, 'the parent process exited')
+        return self.request.requested
+
+    def _note(self, signum: int, why: str = '') -> None:
         name = signal.Signals(signum).name
         if self._logger is not None:
             self._logger.warning(
-                f'{name} received: stopping after this iteration with a checkpoint '
+                f'{why or name + " received"}: stopping after this iteration with a checkpoint '
                 f'(SIGKILL stops at once, without one)'
             )
 
     def _stop_signal(self) -> int:
-        signum = self.request.signum if self.request and self.request.signum else 0
+        signum = self.request.signum if self.pending() else 0
         if get_world_size() > 1:
             flag = torch.tensor([signum], dtype=torch.int64)
             all_reduce(flag, op='max')

@@ -1,6 +1,16 @@
-"""A progress bar with ETA per training epoch, in an interactive terminal only."""
+"""The terminal: a quiet console (the full log goes to the work dir) and a progress bar.
 
+:func:`quiet_console` keeps, on the console only, the lines a person reads: warnings, a
+header (precision, data, batch and lr, where outputs go), one line per validation and the
+summary; the environment, config and hook dumps stay in the work dir's log file
+(``verbose=True`` in the config, ``--verbose`` in the tools, shows them). In an interactive
+terminal :class:`ProgressBarHook` shows a bar per epoch with the loss and the latest
+validation metric instead of the training log lines.
+"""
+
+import logging
 import os
+import re
 import sys
 from typing import Optional
 
@@ -19,6 +29,115 @@ def interactive_terminal(stream=None) -> bool:
     if any(os.environ.get(name) for name in CI_VARIABLES):
         return False
     return bool(getattr(stream, 'isatty', lambda: False)())
+
+
+#: Beginnings of the INFO lines shown on a quiet console (warnings and errors always are).
+CONSOLE_INFO_PREFIXES = (
+    'precision:',
+    'Small dataset',
+    'Batch:',
+    'Training data:',
+    'Checkpoints will be saved to',
+    'Effective lr per parameter group',
+    'The lr schedule starts',
+    'class_weight=auto',
+    'Load checkpoint from',
+    'resumed epoch',
+    'Resuming inside epoch',
+    'resume:',
+    'removed ',
+    'Warm-up:',
+    'GradualUnfreezeHook',
+    'Epoch(val)',
+    'Epoch(test)',
+    'The best checkpoint',
+    'Stopped by',
+    'Testing ',
+    'test metrics written',
+    'Finished',
+)
+#: Warnings of mmengine's own that say nothing to a user of mmtl (its deprecated file client,
+#: used inside mmengine and mmpretrain): left out of a quiet console.
+IRRELEVANT_WARNINGS = (
+    '"FileClient" will be deprecated in future',
+    '"HardDiskBackend" is the alias of "LocalBackend"',
+)
+#: A metric field of an ``Epoch(val|test)`` line: ``name: value`` up to the next field.
+_FIELD = re.compile(r'(?:^|  )(\S+): (.*?)(?=  \S+: |$)', re.S)
+
+
+def short_metrics_line(text: str, longest: int = 24) -> str:
+    """``Epoch(test) ...`` with the scalar metrics only (no tensors, curves or lists).
+
+    Args:
+        text (str): A log message.
+        longest (int): Longest value shown. Defaults to 24 characters.
+
+    Returns:
+        str: ``text`` itself unless it is an ``Epoch(val)`` / ``Epoch(test)`` line.
+    """
+    head, sep, rest = text.partition(']')
+    if not sep or not head.lstrip().startswith(('Epoch(val)', 'Epoch(test)')):
+        return text
+    head += sep
+    if rest.startswith('['):  # Epoch(val) [1][1/1]
+        more, _, rest = rest.partition(']')
+        head += more + ']'
+    fields = [
+        f'{name}: {value.strip()}'
+        for name, value in _FIELD.findall(rest.strip())
+        if '\n' not in value and len(value.strip()) <= longest
+    ]
+    return '  '.join([head, *fields])
+
+
+class QuietConsole(logging.Filter):
+    """Let a console handler show only warnings and the :data:`CONSOLE_INFO_PREFIXES` lines.
+
+    Args:
+        train_lines (bool): Also show the ``Epoch(train)`` lines (where no progress bar
+            shows the loss). Defaults to True.
+    """
+
+    def __init__(self, train_lines: bool = True) -> None:
+        super().__init__()
+        self.train_lines = train_lines
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg).lstrip()
+        if record.levelno >= logging.WARNING:
+            return not message.startswith(IRRELEVANT_WARNINGS)
+        if message.startswith('Epoch(train)'):
+            return self.train_lines
+        return message.startswith(CONSOLE_INFO_PREFIXES)
+
+
+class _ShortMetricsFormatter(logging.Formatter):
+    """A console formatter that leaves tensors and curves out of metric lines."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        short = logging.makeLogRecord(record.__dict__)
+        short.msg, short.args = short_metrics_line(record.getMessage()), None
+        return self.inner.format(short)
+
+
+def quiet_console(logger: logging.Logger) -> None:
+    """Make the console handlers of ``logger`` quiet (see :class:`QuietConsole`); files keep all.
+
+    Args:
+        logger (logging.Logger): The runner's logger (mmengine's ``MMLogger``).
+    """
+    train_lines = not interactive_terminal()
+    for handler in logger.handlers:
+        if type(handler) is not logging.StreamHandler:  # FileHandler is a StreamHandler too
+            continue
+        if not any(isinstance(f, QuietConsole) for f in handler.filters):
+            handler.addFilter(QuietConsole(train_lines))
+            handler.setFormatter(_ShortMetricsFormatter(handler.formatter or logging.Formatter()))
 
 
 @HOOKS.register_module()
@@ -40,6 +159,7 @@ class ProgressBarHook(Hook):
         self.enabled = enabled
         self._progress = None
         self._task = None
+        self._val = ''
 
     def _active(self) -> bool:
         wanted = interactive_terminal() if self.enabled is None else self.enabled
@@ -65,17 +185,28 @@ class ProgressBarHook(Hook):
                 TimeElapsedColumn(),
                 TextColumn('ETA'),
                 TimeRemainingColumn(),
+                TextColumn('{task.fields[status]}'),
                 transient=False,
             )
             self._progress.start()
         total = len(runner.train_dataloader)
         self._task = self._progress.add_task(
-            f'epoch {runner.epoch + 1}/{runner.max_epochs}', total=total
+            f'epoch {runner.epoch + 1}/{runner.max_epochs}', total=total, status=self._val
         )
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self._progress is not None and self._task is not None:
-            self._progress.advance(self._task)
+            loss = (outputs or {}).get('loss')
+            status = f'loss {float(loss):.4g}' if loss is not None else ''
+            status = '  '.join(part for part in (status, self._val) if part)
+            self._progress.update(self._task, advance=1, status=status)
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        """Keep the first validation metric for the bar (``accuracy/top1 91.2``)."""
+        for name, value in (metrics or {}).items():
+            if isinstance(value, (int, float)):
+                self._val = f'val {name} {value:.4g}'
+                return
 
     def after_train_epoch(self, runner) -> None:
         if self._progress is not None and self._task is not None:
@@ -84,6 +215,24 @@ class ProgressBarHook(Hook):
             self._task = None
 
     def after_train(self, runner) -> None:
+        """Stop the bar; the run's summary follows in :meth:`after_run`."""
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        self._trained = True
+
+    def after_run(self, runner) -> None:
+        """After training, one line sums the run up: the best checkpoint, the full log."""
+        if not getattr(self, '_trained', False) or not is_main_process():
+            return
+        self._trained = False
+        from .test_best_checkpoint_hook import best_checkpoint_of
+
+        best = best_checkpoint_of(runner)
+        score = runner.message_hub.get_info('best_score')
+        best_text = f'best checkpoint {best}' + (f' ({score:.4g})' if score is not None else '')
+        log_file = os.path.join(runner.log_dir, f'{runner.timestamp}.log')
+        runner.logger.info(
+            f'Finished {runner.epoch} epochs ({runner.iter} iterations): '
+            f'{best_text if best else "no best checkpoint"}; full log {log_file}'
+        )

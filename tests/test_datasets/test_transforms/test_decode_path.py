@@ -211,10 +211,11 @@ def test_bgra_array_is_composited_as_the_rgba_file_is(model, colour_root):
     _, files = colour_root
     bgra = cv2.imread(files['RGBA.png'], cv2.IMREAD_UNCHANGED)
     assert bgra.shape[2] == 4
-    by_array = inference_model(model, bgra)['pred_scores']
+    by_array = inference_model(model, bgra, channel_order='bgr')['pred_scores']
     by_file = inference_model(model, files['RGBA.png'])['pred_scores']
     np.testing.assert_allclose(by_array, by_file, atol=1e-6)
-    alpha_dropped = inference_model(model, np.ascontiguousarray(bgra[..., :3]))['pred_scores']
+    opaque = np.ascontiguousarray(bgra[..., :3])
+    alpha_dropped = inference_model(model, opaque, channel_order='bgr')['pred_scores']
     assert np.abs(by_array - alpha_dropped).max() > 1e-4  # the red under alpha 0 is not seen
 
 

@@ -1,0 +1,119 @@
+"""Learning-rate range test: a short exponential lr sweep on the user's data and strategy.
+
+As fastai's ``lr_find`` and Lightning's ``Tuner.lr_find``: the lr grows from ``start_lr`` to
+``end_lr`` over ``num_iters`` training iterations of the config's own model, data and
+optimizer (frozen modules, ``lr_mult`` and layer decay kept: every parameter group keeps its
+ratio to the largest lr), and the sweep stops when the smoothed loss has grown to
+``diverge`` times its minimum. The suggestion is the lr of the smoothed minimum divided by 10
+(a rate at which the loss still falls fast, an order of magnitude below divergence).
+"""
+
+import math
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from mmengine.optim import OptimWrapper
+
+
+@dataclass
+class LrFindResult:
+    """The sweep: the lr and (smoothed) loss of each iteration, and the suggestion.
+
+    Attributes:
+        lrs (list[float]): The largest group's lr at each iteration.
+        losses (list[float]): The smoothed (bias-corrected exponential average) loss.
+        suggested_lr (float): The lr at the smoothed minimum / 10 (largest group's; the
+            first tenth of the sweep is left out).
+        diverged_at (float | None): The lr at which the sweep stopped on divergence.
+    """
+
+    lrs: List[float] = field(default_factory=list)
+    losses: List[float] = field(default_factory=list)
+    suggested_lr: float = float('nan')
+    diverged_at: Optional[float] = None
+
+
+def lr_range_test(
+    model,
+    dataloader,
+    optim_wrapper: OptimWrapper,
+    start_lr: float = 1e-6,
+    end_lr: float = 1.0,
+    num_iters: int = 60,
+    diverge: float = 4.0,
+    smoothing: float = 0.8,
+) -> LrFindResult:
+    """Train ``num_iters`` iterations with an exponentially growing lr; record the loss.
+
+    Args:
+        model: An mmengine model (``train_step(data, optim_wrapper)``), e.g. a Runner's.
+        dataloader: The training dataloader (cycled when shorter than the sweep).
+        optim_wrapper (OptimWrapper): Built for ``model`` from the config: its groups' lr
+            ratios (``lr_mult``, layer decay) are kept.
+        start_lr (float): The largest group's first lr. Defaults to 1e-6.
+        end_lr (float): Its last lr. Defaults to 1.0.
+        num_iters (int): Iterations of the sweep. Defaults to 60.
+        diverge (float): Stop when the smoothed loss exceeds this many times its minimum.
+            Defaults to 4.
+        smoothing (float): Exponential smoothing of the loss. Defaults to 0.8.
+
+    Returns:
+        LrFindResult: The curve and the suggested lr (for the largest group, at this batch).
+    """
+    if not 0 < start_lr < end_lr or num_iters < 2:
+        raise ValueError(
+            f'lr sweep: need 0 < start_lr < end_lr and num_iters >= 2, got '
+            f'{start_lr}, {end_lr}, {num_iters}'
+        )
+    groups = optim_wrapper.optimizer.param_groups
+    top = max(group['lr'] for group in groups) or 1.0
+    ratios = [group['lr'] / top if top else 1.0 for group in groups]
+    result = LrFindResult()
+    average, best = 0.0, math.inf
+    model.train()
+    batches = iter(dataloader)
+    for step in range(num_iters):
+        lr = start_lr * (end_lr / start_lr) ** (step / (num_iters - 1))
+        for group, ratio in zip(groups, ratios):
+            group['lr'] = lr * ratio
+        try:
+            data = next(batches)
+        except StopIteration:
+            batches = iter(dataloader)
+            data = next(batches)
+        log_vars = model.train_step(data, optim_wrapper)
+        loss = log_vars['loss']
+        loss = float(loss.detach() if hasattr(loss, 'detach') else loss)
+        average = smoothing * average + (1 - smoothing) * loss
+        smoothed = average / (1 - smoothing ** (step + 1))
+        result.lrs.append(lr)
+        result.losses.append(smoothed)
+        if not math.isfinite(smoothed) or smoothed > diverge * best:
+            result.diverged_at = lr
+            break
+        best = min(best, smoothed)
+    # The first tenth is left out: its few, barely smoothed losses are mostly noise.
+    points = list(zip(result.losses, result.lrs))[max(1, len(result.lrs) // 10) :]
+    finite = [(loss, lr) for loss, lr in points if math.isfinite(loss)]
+    result.suggested_lr = min(finite)[1] / 10 if finite else float('nan')
+    return result
+
+
+def plot_lr_find(result: LrFindResult, out_file: str) -> str:
+    """Draw the smoothed loss against the lr (log scale), the suggestion marked; save a PNG."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(result.lrs, result.losses)
+    ax.axvline(result.suggested_lr, color='tab:red', linestyle='--', label='suggested')
+    ax.set_xscale('log')
+    ax.set_xlabel('learning rate (largest parameter group)')
+    ax.set_ylabel('training loss (smoothed)')
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=100)
+    plt.close(fig)
+    return out_file
