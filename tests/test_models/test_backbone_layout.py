@@ -56,7 +56,9 @@ def test_vit_blocks_decay_one_by_one_through_get_layer_depth():
 
 def test_blocks_in_a_module_list_are_numbered_one_by_one():
     """EfficientNet keeps stem, stages and last conv in one ModuleList, without get_layer_depth."""
-    model = classifier(dict(type='EfficientNet', arch='b0'), 1280, dict(type='GlobalAveragePooling'))
+    model = classifier(
+        dict(type='EfficientNet', arch='b0'), 1280, dict(type='GlobalAveragePooling')
+    )
     names = [name for name, _ in backbone_blocks(model.backbone)]
     assert names == [f'layers.{i}' for i in range(7)]
     depths, levels = parameter_depths(model)
