@@ -95,3 +95,19 @@ def test_vit_probe_sees_every_block_and_pools_tokens():
     with capture_features(model, stages) as outputs, torch.no_grad():
         model(torch.randn(2, 3, 64, 64))
     assert all(pooled(outputs[name]).shape == (2, 32) for name in stages)
+
+
+def test_convnext_config_has_no_second_pooling_and_model_summary_counts_it():
+    """ConvNeXt pools itself; a pooling neck after it failed "Input dimension should be at
+    least 3" in model_summary."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmtl_testing import REPO_ROOT
+
+    from mmtl.analysis import model_summary as ms
+
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'convnext_v2_atto.py'))
+    assert cfg.model.neck is None
+    model = MODELS.build(cfg.model)
+    assert ms.count_flops(model, (3, 64, 64)) > 0
