@@ -5,16 +5,9 @@
 #   mim train mmtl densenet121_fruit.py
 #   tools/dist_train.sh configs/densenet121_fruit.py 8
 #
-# The lr below is for 8 GPUs x 32 images; auto_scale_lr rescales it to the total batch size
-# actually used.
-_base_ = [
-    '_base_/models/densenet121.py',
-    '_base_/datasets/image_folder_224.py',
-    '_base_/schedules/sgd_cosine_30e.py',
-    '_base_/default_runtime.py',
-]
-
-data_root = 'data/fruit30_split'
+# Data, schedule (SGD, lr 0.01 for 8 GPUs x 32 images, rescaled to the batch actually used)
+# and runtime: _base_/fruit30_sgd.py.
+_base_ = ['_base_/models/densenet121.py', '_base_/fruit30_sgd.py']
 
 model = dict(head=dict(num_classes=30))
 
@@ -26,7 +19,3 @@ load_from = (
     'https://download.openmmlab.com/mmclassification/v0/densenet/'
     'densenet121_4xb256_in1k_20220426-07450f99.pth'
 )
-
-optim_wrapper = dict(optimizer=dict(lr=0.01))  # for 8 x 32 images
-train_dataloader = dict(batch_size=32)
-auto_scale_lr = dict(base_batch_size=256, enable=True)

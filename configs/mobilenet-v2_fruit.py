@@ -5,16 +5,9 @@
 #   mim train mmtl mobilenet-v2_fruit.py                    # one machine
 #   tools/dist_train.sh configs/mobilenet-v2_fruit.py 8      # 8 GPUs
 #
-# The lr below is for 8 GPUs x 32 images; auto_scale_lr rescales it to the total batch size
-# actually used (e.g. x1/8 on one GPU).
-_base_ = [
-    '_base_/models/mobilenet_v2_1x.py',
-    '_base_/datasets/image_folder_224.py',
-    '_base_/schedules/sgd_cosine_30e.py',
-    '_base_/default_runtime.py',
-]
-
-data_root = 'data/fruit30_split'
+# Data, schedule (SGD, lr 0.01 for 8 GPUs x 32 images, rescaled to the batch actually used)
+# and runtime: _base_/fruit30_sgd.py.
+_base_ = ['_base_/models/mobilenet_v2_1x.py', '_base_/fruit30_sgd.py']
 
 model = dict(head=dict(num_classes=30))
 
@@ -24,7 +17,3 @@ load_from = (
     'https://download.openmmlab.com/mmclassification/v0/mobilenet_v2/'
     'mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth'
 )
-
-optim_wrapper = dict(optimizer=dict(lr=0.01))  # for 8 x 32 images
-train_dataloader = dict(batch_size=32)
-auto_scale_lr = dict(base_batch_size=256, enable=True)

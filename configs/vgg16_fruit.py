@@ -6,16 +6,8 @@
 #   tools/dist_train.sh configs/vgg16_fruit.py 8
 #
 # The head keeps VGG's two pretrained 4096-wide layers and replaces only the last one
-# (4096 -> 30). The lr below is for 8 GPUs x 32 images; auto_scale_lr rescales it to the total
-# batch size actually used.
-_base_ = [
-    '_base_/models/vgg16.py',
-    '_base_/datasets/image_folder_224.py',
-    '_base_/schedules/sgd_cosine_30e.py',
-    '_base_/default_runtime.py',
-]
-
-data_root = 'data/fruit30_split'
+# (4096 -> 30). Data, schedule and runtime: _base_/fruit30_sgd.py.
+_base_ = ['_base_/models/vgg16.py', '_base_/fruit30_sgd.py']
 
 model = dict(head=dict(num_classes=30))
 
@@ -27,7 +19,3 @@ model = dict(head=dict(num_classes=30))
 # keeps the fully connected layers inside its backbone (backbone.classifier.*, with mmpretrain's
 # VGG(num_classes=1000) + ClsHead), so with this config only its conv layers would load.
 load_from = 'https://download.pytorch.org/models/vgg16-397923af.pth'
-
-optim_wrapper = dict(optimizer=dict(lr=0.01))  # for 8 x 32 images
-train_dataloader = dict(batch_size=32)
-auto_scale_lr = dict(base_batch_size=256, enable=True)

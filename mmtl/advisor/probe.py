@@ -8,49 +8,26 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from mmtl.analysis.feature_hooks import block_groups, executed_blocks, pooled
 from mmtl.analysis.images import preprocess
 
 
 def backbone_stages(model: nn.Module) -> List[str]:
-    """Names of the backbone's direct children that hold a convolution (its stages).
+    """The backbone's blocks, input to output (:func:`mmtl.analysis.feature_hooks.executed_blocks`).
 
     MobileNet-v2 gives ``conv1, layer1 ... layer7, conv2``; ResNet ``conv1, layer1 ...
-    layer4``. Norms, activations and pools are left out: they are no depth to cut at.
-
-    Args:
-        model (nn.Module): An mmpretrain classifier with a ``backbone``.
-
-    Returns:
-        list[str]: Dotted names (``'backbone.layer3'``), input to output.
+    layer4``; a ViT ``patch_embed, layers.0 ... layers.11``.
     """
-    stages = []
-    for name, child in model.backbone.named_children():
-        if any(isinstance(m, nn.modules.conv._ConvNd) for m in child.modules()):
-            stages.append(f'backbone.{name}')
+    stages = executed_blocks(model)
     if not stages:
-        raise ValueError(f'{type(model.backbone).__name__} has no convolutional stages to probe')
+        raise ValueError(f'{type(model.backbone).__name__} has no blocks to probe')
     return stages
 
 
 def stage_groups(model: nn.Module) -> List[List[str]]:
-    """Per stage of :func:`backbone_stages`, the backbone children that belong to it.
-
-    A child without a convolution (a norm, activation or pool) joins the stage before it:
-    ResNet's ``conv1`` group is ``conv1, bn1, relu, maxpool``, so freezing "up to conv1"
-    freezes its BatchNorm too.
-
-    Returns:
-        list[list[str]]: Dotted names, one list per stage, input to output.
-    """
-    stages = set(backbone_stages(model))
-    groups: List[List[str]] = []
-    for name, _ in model.backbone.named_children():
-        dotted = f'backbone.{name}'
-        if dotted in stages or not groups:
-            groups.append([dotted])
-        else:
-            groups[-1].append(dotted)
-    return groups
+    """Per stage of :func:`backbone_stages`, the backbone modules that belong to it
+    (:func:`mmtl.analysis.feature_hooks.block_groups`)."""
+    return block_groups(model)
 
 
 @contextlib.contextmanager
@@ -62,9 +39,7 @@ def pooled_outputs(model: nn.Module, names: List[str]) -> Iterator[Dict[str, Lis
     for name in names:
 
         def hook(_module, _inputs, output, name=name):
-            out = output[-1] if isinstance(output, (list, tuple)) else output
-            pooled = out.mean(dim=(2, 3)) if out.dim() == 4 else out.flatten(1)
-            captured[name].append(pooled.detach().float().cpu())
+            captured[name].append(pooled(output).detach().float().cpu())
 
         handles.append(modules[name].register_forward_hook(hook))
     try:

@@ -1,12 +1,18 @@
 """Capture the outputs of named layers with forward hooks that are removed afterwards."""
 
 import contextlib
-from typing import Dict, Iterator, List, Sequence
+import math
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.normalization import GroupNorm, LayerNorm
 
+from mmtl.models.backbone_layout import backbone_blocks
 from mmtl.utils.modules import UnknownModuleError, find_submodules
+
+_NORM_TYPES = (_BatchNorm, GroupNorm, LayerNorm)
 
 
 class UnknownLayerError(UnknownModuleError):
@@ -79,9 +85,179 @@ def capture_features(model: nn.Module, layer_names: Sequence[str]) -> Iterator[D
 
 
 def as_tensor(output) -> torch.Tensor:
-    """The tensor of a layer output; for a tuple (backbone stages), its last tensor."""
+    """The tensor of a layer output; for a tuple (backbone stages), its last tensor.
+
+    Non-tensor items are skipped: a Swin stage or a patch embedding returns
+    ``(tokens, (h, w))``.
+    """
     if isinstance(output, torch.Tensor):
         return output
-    if isinstance(output, (list, tuple)) and output:
-        return as_tensor(output[-1])
+    if isinstance(output, (list, tuple)):
+        for item in reversed(output):
+            try:
+                return as_tensor(item)
+            except TypeError:
+                continue
     raise TypeError(f'layer output holds no tensor: {type(output).__name__}')
+
+
+def extra_token_count(num_tokens: int, max_extra: int = 8) -> Optional[int]:
+    """How many leading tokens of a sequence are not patches (class, distillation, registers).
+
+    Patches form a square grid, so the patch count is the largest square not above
+    ``num_tokens``; what is left over must be a few tokens.
+
+    Args:
+        num_tokens (int): Sequence length.
+        max_extra (int): Most leading tokens accepted. Defaults to 8.
+
+    Returns:
+        int | None: The count, or None when no square grid fits.
+    """
+    side = math.isqrt(num_tokens)
+    extra = num_tokens - side * side
+    return extra if side > 0 and extra <= max_extra else None
+
+
+def token_grid(tokens: torch.Tensor, num_extra_tokens: Optional[int] = None) -> torch.Tensor:
+    """A transformer's ``N x L x C`` token sequence as an ``N x C x h x w`` map.
+
+    Args:
+        tokens (torch.Tensor): ``N x L x C`` tokens, or an ``N x C x h x w`` map (returned as
+            it is).
+        num_extra_tokens (int, optional): Leading tokens that are not patches. Defaults to
+            None: inferred (see :func:`extra_token_count`).
+
+    Returns:
+        torch.Tensor: The patch tokens laid out on their square grid.
+
+    Raises:
+        ValueError: The patch tokens do not form a square grid.
+    """
+    if tokens.dim() == 4:
+        return tokens
+    if tokens.dim() != 3:
+        shape = tuple(tokens.shape)
+        raise ValueError(f'expected N x L x C tokens or an N x C x H x W map, got {shape}')
+    if num_extra_tokens is None:
+        num_extra_tokens = extra_token_count(tokens.shape[1])
+    patches = tokens[:, num_extra_tokens or 0 :, :]
+    side = math.isqrt(patches.shape[1])
+    if num_extra_tokens is None or side * side != patches.shape[1]:
+        raise ValueError(
+            f'{tokens.shape[1]} tokens after {num_extra_tokens} extra ones do not form a '
+            'square grid of patches'
+        )
+    return patches.reshape(patches.shape[0], side, side, -1).permute(0, 3, 1, 2)
+
+
+def spatial_output(output) -> Optional[torch.Tensor]:
+    """A layer output as an ``N x C x h x w`` map when it has one, else None.
+
+    Maps stay as they are; token sequences (ViT blocks, Swin stages) are laid out on their
+    grid (:func:`token_grid`); pooled vectors have no map.
+    """
+    try:
+        tensor = as_tensor(output)
+    except TypeError:
+        return None
+    if tensor.dim() == 4:
+        return tensor
+    if tensor.dim() == 3 and extra_token_count(tensor.shape[1]) is not None:
+        return token_grid(tensor)
+    return None
+
+
+def backbone_block_names(model: nn.Module) -> List[str]:
+    """The backbone's blocks as dotted names (``backbone.layers.3``), input to output.
+
+    See :func:`mmtl.models.backbone_layout.backbone_blocks`: the same rule for every family.
+    Normalisation layers on their own are left out (nothing to look at or cut after).
+    """
+    backbone = getattr(model, 'backbone', None)
+    if backbone is None:
+        raise ValueError('the model has no backbone')
+    return [
+        f'backbone.{name}'
+        for name, block in backbone_blocks(backbone)
+        if not isinstance(block, _NORM_TYPES)
+    ]
+
+
+def executed_blocks(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> List[str]:
+    """:func:`backbone_block_names` in the order a forward pass runs them.
+
+    Registration order is not always execution order (ConvNeXt registers its four
+    downsampling layers before its four stages; CLIP's ViT its pre-norm after its blocks).
+
+    Args:
+        model (nn.Module): A classifier with a ``backbone``.
+        inputs (torch.Tensor, optional): A network input. Defaults to None: one 224 x 224
+            image of zeros.
+
+    Returns:
+        list[str]: Dotted block names, input to output; blocks that did not run are left out.
+    """
+    names = backbone_block_names(model)
+    if inputs is None:
+        device = next(model.parameters()).device
+        inputs = torch.zeros(1, 3, 224, 224, device=device)
+    was_training = model.training
+    with capture_features(model, names) as outputs, torch.no_grad():
+        model.eval()
+        try:
+            model(inputs)
+        finally:
+            model.train(was_training)
+    return list(outputs)
+
+
+def block_groups(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> List[List[str]]:
+    """Per block of :func:`executed_blocks`, the backbone modules that belong to it.
+
+    A normalisation layer or a module without parameters joins the block registered before
+    it (ResNet's ``conv1`` group is ``conv1, bn1, relu, maxpool``), so that freezing "up to a
+    block" freezes its norm too.
+
+    Args:
+        model (nn.Module): A classifier with a ``backbone``.
+        inputs (torch.Tensor, optional): See :func:`executed_blocks`.
+
+    Returns:
+        list[list[str]]: Dotted names, one list per block, input to output.
+    """
+    blocks = executed_blocks(model, inputs)
+    groups = {name: [name] for name in blocks}
+    owner = None
+    for name, child in model.backbone.named_children():
+        items = (
+            [(f'{name}.{i}', item) for i, item in enumerate(child)]
+            if isinstance(child, nn.ModuleList)
+            else [(name, child)]
+        )
+        for item_name, _ in items:
+            dotted = f'backbone.{item_name}'
+            if dotted in groups:
+                owner = dotted
+            elif owner is not None:
+                groups[owner].append(dotted)
+            elif blocks:
+                groups[blocks[0]].insert(0, dotted)
+    return [groups[name] for name in blocks]
+
+
+def pooled(output) -> torch.Tensor:
+    """A layer output as one vector per image: maps and token sequences averaged over space.
+
+    Args:
+        output: A layer output (a tensor, or a tuple holding one).
+
+    Returns:
+        torch.Tensor: ``N x C``.
+    """
+    tensor = as_tensor(output)
+    if tensor.dim() == 4:
+        return tensor.mean(dim=(2, 3))
+    if tensor.dim() == 3:
+        return tensor.mean(dim=1)
+    return tensor.flatten(1)

@@ -9,50 +9,57 @@ channel of the layer's activation weighted by the mean gradient of the class sco
 summed, positive part kept); the other methods then need the library.
 """
 
-import math
 from typing import Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .feature_hooks import capture_features, resolve_layers
+from .feature_hooks import (
+    as_tensor,
+    backbone_block_names,
+    capture_features,
+    extra_token_count,
+    resolve_layers,
+    spatial_output,
+    token_grid,
+)
 
 
 def default_target_layer(model: nn.Module, inputs: torch.Tensor, min_side: int = 4) -> str:
-    """The last backbone stage whose map is still at least ``min_side`` pixels a side.
+    """The last backbone block whose map is still at least ``min_side`` pixels a side.
 
-    The deepest stage holds the most class-specific evidence, but on small inputs its map
-    can shrink to 1x1, where a CAM shows nothing; then an earlier stage is taken.
+    The deepest block holds the most class-specific evidence, but on small inputs its map
+    can shrink to 1x1, where a CAM shows nothing; then an earlier block is taken. Blocks are
+    the same for every family (:func:`~mmtl.analysis.feature_hooks.backbone_block_names`);
+    transformer blocks count through their tokens laid out on the patch grid. When the
+    chosen block's tokens carry a class token, the block before it is taken: the class
+    token the head reads leaves the last block's patch tokens without gradient.
 
     Args:
         model (nn.Module): A classifier with a ``backbone``.
-        inputs (torch.Tensor): A network input, to find the stage output sizes.
+        inputs (torch.Tensor): A network input, to find the block output sizes.
         min_side (int): Smallest acceptable map side. Defaults to 4.
 
     Returns:
-        str: Dotted layer name such as ``backbone.layer4``.
+        str: Dotted layer name such as ``backbone.layer4`` or ``backbone.layers.10``.
     """
-    backbone = getattr(model, 'backbone', None)
-    if backbone is None:
-        raise ValueError('the model has no backbone; pass a target layer')
-    names = [f'backbone.{name}' for name, _ in backbone.named_children()]
+    names = backbone_block_names(model)
     with capture_features(model, names) as outputs, torch.no_grad():
         was_training = model.training
         model.eval()
         model(inputs)
         model.train(was_training)
-    maps = [n for n in names if n in outputs and _last_tensor(outputs[n]).dim() == 4]
-    if not maps:
-        raise ValueError('no backbone stage outputs an NxCxHxW map; pass a target layer')
-    large = [n for n in maps if min(_last_tensor(outputs[n]).shape[-2:]) >= min_side]
-    return (large or maps)[-1]
-
-
-def _last_tensor(output) -> torch.Tensor:
-    while isinstance(output, (list, tuple)):
-        output = output[-1]
-    return output
+    maps = {n: spatial_output(outputs[n]) for n in names if n in outputs}
+    order = [n for n, m in maps.items() if m is not None]
+    if not order:
+        raise ValueError('no backbone block outputs a spatial map; pass a target layer')
+    large = [n for n in order if min(maps[n].shape[-2:]) >= min_side]
+    chosen = (large or order)[-1]
+    tokens = as_tensor(outputs[chosen])
+    if tokens.dim() == 3 and extra_token_count(tokens.shape[1]) and order.index(chosen) > 0:
+        chosen = order[order.index(chosen) - 1]
+    return chosen
 
 
 def grad_cam(
@@ -78,7 +85,7 @@ def grad_cam(
     store: Dict[str, torch.Tensor] = {}
 
     def keep_activation(module, args, output):
-        activation = _last_tensor(output)
+        activation = as_tensor(output)
         store['activation'] = activation
         activation.register_hook(lambda grad: store.__setitem__('gradient', grad))
 
@@ -99,10 +106,15 @@ def grad_cam(
         handle.remove()
         model.train(was_training)
     activation, gradient = store['activation'].detach(), store['gradient'].detach()
+    if activation.dim() == 3:  # transformer tokens: the patch tokens on their grid
+        try:
+            activation, gradient = token_grid(activation), token_grid(gradient)
+        except ValueError as error:
+            raise ValueError(f'target layer {target_layer!r}: {error}') from None
     if activation.dim() != 4:
         raise ValueError(
             f'target layer {target_layer!r} outputs shape {tuple(activation.shape)}; '
-            'Grad-CAM needs a convolutional NxCxHxW output'
+            'Grad-CAM needs an NxCxHxW map or NxLxC tokens'
         )
     weights = gradient.mean(dim=(2, 3), keepdim=True)
     cam = F.relu((weights * activation).sum(dim=1, keepdim=True))
@@ -134,29 +146,24 @@ CAM_TITLES = {
 }
 
 
-def vit_reshape_transform(num_extra_tokens: int = 1) -> Callable[[torch.Tensor], torch.Tensor]:
+def vit_reshape_transform(
+    num_extra_tokens: Optional[int] = 1,
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """A reshape for ViT-like layers: ``N x (extra + h*w) x C`` tokens -> ``N x C x h x w``.
 
     Args:
-        num_extra_tokens (int): Leading tokens that are not patches (the class token).
-            Defaults to 1.
+        num_extra_tokens (int, optional): Leading tokens that are not patches (the class
+            token). Defaults to 1; None infers it from the token count.
 
     Returns:
         Callable: The transform pytorch-grad-cam applies to the layer's output.
     """
 
-    def reshape(tokens: torch.Tensor) -> torch.Tensor:
-        tokens = _last_tensor(tokens)
-        if tokens.dim() == 4:  # already a map
-            return tokens
-        patches = tokens[:, num_extra_tokens:, :]
-        side = math.isqrt(patches.shape[1])
-        if side * side != patches.shape[1]:
-            raise ValueError(
-                f'{patches.shape[1]} patch tokens after {num_extra_tokens} extra ones do not '
-                'form a square map; check --num-extra-tokens'
-            )
-        return patches.reshape(patches.shape[0], side, side, -1).permute(0, 3, 1, 2)
+    def reshape(tokens) -> torch.Tensor:
+        try:
+            return token_grid(as_tensor(tokens), num_extra_tokens)
+        except ValueError as error:
+            raise ValueError(f'{error}; check --num-extra-tokens') from None
 
     return reshape
 
@@ -191,8 +198,9 @@ def class_activation_map(
         method (str): A key of :data:`CAM_METHODS`. Defaults to ``'gradcam'``.
         aug_smooth (bool): Average over flipped/scaled copies (test-time augmentation).
         eigen_smooth (bool): Keep the first principal component of the weighted maps.
-        reshape_transform (Callable, optional): Turns a layer output into ``NxCxhxw``
-            (see :func:`vit_reshape_transform`).
+        reshape_transform (Callable, optional): Turns a layer output into ``NxCxhxw``.
+            Defaults to None: maps as they are, transformer tokens on their patch grid
+            (:func:`vit_reshape_transform` with the class tokens inferred).
 
     Returns:
         tuple: ``(cam, class_index, scores)``: the ``HxW`` map at input resolution in
@@ -232,7 +240,7 @@ def class_activation_map(
             cam_class(
                 model=model,
                 target_layers=[layers[name] for name in names],
-                reshape_transform=reshape_transform,
+                reshape_transform=reshape_transform or vit_reshape_transform(None),
             ) as cam,
         ):
             # A graph through frozen layers too: the input asks for gradients.

@@ -66,7 +66,7 @@ def test_base_model_builds_imagenet_classifier(name):
 
 def test_every_torchvision_architecture_has_a_base_model():
     assert set(TORCHVISION_ARCH) <= set(BASE_MODELS)
-    assert len(TORCHVISION_ARCH) == len(TORCHVISION_CONVERTERS) == 8
+    assert len(TORCHVISION_ARCH) == len(TORCHVISION_CONVERTERS) == 23
 
 
 @pytest.mark.parametrize(

@@ -28,9 +28,27 @@ from mmtl.utils.checkpoint import load_local_checkpoint
 
 CONVERTER_TOOL = osp.join(REPO_ROOT, 'tools', 'model_converters', 'torchvision2mmtl.py')
 
-FAST_ARCHS = ['mobilenet_v2', 'resnet18', 'resnet34', 'resnet50', 'densenet121']
-#: The heavy ones (VGG: 138 M parameters) run in the slow group.
-SLOW_ARCHS = ['resnet101', 'vgg16', 'vgg16_bn']
+FAST_ARCHS = ['mobilenet_v2', 'resnet18', 'resnet34', 'resnet50', 'densenet121', 'vgg11']
+#: The heavy ones (VGG: 133-144 M parameters, the 100+ layer ResNets) run in the slow group.
+SLOW_ARCHS = [
+    'resnet101',
+    'resnet152',
+    'resnext50_32x4d',
+    'resnext101_32x8d',
+    'resnext101_64x4d',
+    'wide_resnet50_2',
+    'wide_resnet101_2',
+    'vgg11_bn',
+    'vgg13',
+    'vgg13_bn',
+    'vgg16',
+    'vgg16_bn',
+    'vgg19',
+    'vgg19_bn',
+    'densenet161',
+    'densenet169',
+    'densenet201',
+]
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -101,6 +119,26 @@ def test_converted_weights_give_torchvision_logits_large_models(arch):
     assert_same_logits(arch)
 
 
+def test_resnet152_is_recognised():
+    """A regression refused torchvision's ResNet-152 ("not a torchvision checkpoint ...")."""
+    assert detect_torchvision_arch(meta_state_dict('resnet152')) == 'resnet152'
+
+
+@pytest.mark.parametrize(
+    'arch, weights',
+    [
+        ('efficientnet_b0', '_base_/models/efficientnet_b0.py'),
+        ('mobilenet_v3_small', '_base_/models/mobilenet_v3_small.py'),
+        ('convnext_tiny', '_base_/models/convnext_tiny.py'),
+    ],
+)
+def test_structurally_different_architectures_are_refused_naming_the_weights_to_use(arch, weights):
+    state = meta_state_dict(arch)
+    assert detect_torchvision_arch(state) is None
+    with pytest.raises(ValueError, match=f'torchvision {arch} checkpoint: .*{re.escape(weights)}'):
+        convert_torchvision_state_dict(state)
+
+
 def test_every_converter_is_tested_and_has_its_base_config():
     assert set(TORCHVISION_CONVERTERS) == set(FAST_ARCHS + SLOW_ARCHS)
     for arch, converter in TORCHVISION_CONVERTERS.items():
@@ -131,19 +169,16 @@ def test_detects_each_architecture(arch):
 
 
 @pytest.mark.parametrize(
-    'arch',
-    # Same key names as a supported ResNet, other shapes (grouped or wider 3x3 convs).
-    [
-        'resnext50_32x4d',
-        'wide_resnet50_2',
-        'resnet152',
-        'vgg19',
-        'densenet169',
-        'mobilenet_v3_small',
-    ],
+    'arch', ['mobilenet_v3_small', 'efficientnet_b0', 'shufflenet_v2_x1_0', 'squeezenet1_1']
 )
 def test_unsupported_torchvision_architectures_are_not_detected(arch):
     assert detect_torchvision_arch(meta_state_dict(arch)) is None
+
+
+@pytest.mark.parametrize('arch', sorted(TORCHVISION_CONVERTERS))
+def test_every_depth_is_detected_as_itself(arch):
+    """Key names repeat across a family (ResNet/ResNeXt/WRN, VGG, DenseNet); shapes differ."""
+    assert detect_torchvision_arch(meta_state_dict(arch)) == arch
 
 
 def test_mmengine_checkpoints_and_mmpretrain_state_dicts_are_not_detected():
@@ -207,7 +242,7 @@ def test_unknown_arch_and_unrecognised_checkpoint_are_clear_errors():
     with pytest.raises(ValueError, match="unknown architecture 'alexnet'; supported: .*resnet50"):
         convert_torchvision_state_dict(meta_state_dict('resnet18'), arch='alexnet')
     with pytest.raises(ValueError, match='not a torchvision checkpoint .* first keys are: conv1'):
-        convert_torchvision_state_dict(meta_state_dict('resnext50_32x4d'))
+        convert_torchvision_state_dict(unpublished_resnet().state_dict())
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,9 +294,15 @@ def test_loader_leaves_mmengine_checkpoints_alone(tmp_path):
     assert convert_if_torchvision(state, 'x.pth') is state
 
 
+def unpublished_resnet() -> torch.nn.Module:
+    """A torchvision ResNet of no published depth: one bottleneck per stage."""
+    resnet = torchvision.models.resnet
+    return resnet.ResNet(resnet.Bottleneck, [1, 1, 1, 1])
+
+
 def test_loader_warns_about_unsupported_torchvision_file(tmp_path):
-    model = torchvision.models.resnext50_32x4d(weights=None)
-    path = str(tmp_path / 'resnext50.pth')
+    model = unpublished_resnet()
+    path = str(tmp_path / 'resnet-1111.pth')
     torch.save(model.state_dict(), path)
     logger = MMLogger.get_instance('unsupported_torchvision', log_file=str(tmp_path / 'log.txt'))
     assert MMLogger.get_current_instance() is logger
@@ -270,12 +311,8 @@ def test_loader_warns_about_unsupported_torchvision_file(tmp_path):
     with open(tmp_path / 'log.txt') as f:
         log = f.read()
     assert f'WARNING - {path} looks like a torchvision checkpoint but is none of' in log
-    # ResNeXt-50 has ResNet-50's key names; its grouped bottlenecks are twice as wide.
-    assert re.search(
-        r'Closest: resnet50, with \d+ differences: '
-        r'layer1\.0\.conv1\.weight has shape \(128, 64, 1, 1\), expected \(64, 64, 1, 1\)',
-        log,
-    )
+    # A ResNet's key names for the first block of each stage; its other blocks are missing.
+    assert re.search(r'Closest: resnet\d+, with \d+ differences: missing key layer1\.1\.', log)
 
 
 def test_converter_tool_writes_loadable_checkpoint(torchvision_resnet18, tmp_path, capsys):

@@ -1,39 +1,15 @@
 """Optimizer construction for transfer learning: frozen parameters kept, layer-wise lr decay."""
 
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import torch.nn as nn
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
-from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.modules.normalization import GroupNorm, LayerNorm
 
+from mmtl.models.backbone_layout import block_depths, parameter_depths
 from mmtl.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
-_NORM_TYPES = (_BatchNorm, GroupNorm, LayerNorm)
-
-
-def backbone_block_depths(backbone: nn.Module) -> Dict[str, int]:
-    """Number the backbone's top-level blocks from the input (0) to the output.
-
-    Blocks are the backbone's direct children that hold parameters, in registration order
-    (for mmpretrain's ResNet: ``conv1``, ``bn1``, ``layer1`` ... ``layer4``). A normalisation
-    layer shares the depth of the block before it, so a stem ``conv1`` + ``bn1`` is one level.
-
-    Args:
-        backbone (nn.Module): The backbone.
-
-    Returns:
-        dict[str, int]: Child name -> depth.
-    """
-    depths: Dict[str, int] = {}
-    depth = -1
-    for name, child in backbone.named_children():
-        if not any(True for _ in child.parameters()):
-            continue
-        if not (isinstance(child, _NORM_TYPES) and depth >= 0):
-            depth += 1
-        depths[name] = depth
-    return depths
+#: Kept under its former name: the blocks of a backbone numbered from the input.
+backbone_block_depths = block_depths
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -46,9 +22,11 @@ class TransferOptimWrapperConstructor(DefaultOptimWrapperConstructor):
        see a different set of parameter groups. Optimizers skip parameters whose gradient is
        None, so a frozen parameter in the optimizer is not changed (not even by weight decay).
     2. Layer-wise lr decay: ``paramwise_cfg=dict(layer_decay_rate=0.7)`` multiplies the lr of
-       backbone block ``d`` (see :func:`backbone_block_depths`, ``D`` blocks) by
-       ``rate ** (D - d)``; neck and head keep the full lr. It combines with ``custom_keys``
-       (``lr_mult``) and the other paramwise options, which apply first.
+       a backbone parameter at depth ``d`` by ``rate ** (L - 1 - d)``, ``L`` levels with the
+       head's on top (:func:`mmtl.models.backbone_layout.parameter_depths`: the backbone's
+       blocks, transformer blocks one by one, or the backbone's own ``get_layer_depth``); neck
+       and head keep the full lr. It combines with ``custom_keys`` (``lr_mult``) and the other
+       paramwise options, which apply first.
 
     Args:
         optim_wrapper_cfg (dict): The optimizer wrapper config (with ``optimizer``).
@@ -92,18 +70,13 @@ class TransferOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         return optim_wrapper
 
     def _decay_backbone_lr(self, model: nn.Module, param_groups: List[dict]) -> None:
-        """Scale the lr of each backbone parameter group by its block depth."""
-        backbone = getattr(model, 'backbone', None)
-        if backbone is None:
-            raise ValueError('layer_decay_rate needs a model with a `backbone` attribute')
-        depths = backbone_block_depths(backbone)
-        num_levels = max(depths.values()) + 1 if depths else 0
+        """Scale the lr of each backbone parameter group by its depth."""
+        depths, num_levels = parameter_depths(model)
         names = {id(param): name for name, param in model.named_parameters()}
         for group in param_groups:
             name = names[id(group['params'][0])]
-            parts = name.split('.')
-            if parts[0] != 'backbone' or parts[1] not in depths:
+            if name not in depths:
                 continue
-            scale = self.layer_decay_rate ** (num_levels - depths[parts[1]])
+            scale = self.layer_decay_rate ** (num_levels - 1 - depths[name])
             group['lr'] = group.get('lr', self.base_lr) * scale
             group['layer_decay_scale'] = scale

@@ -6,11 +6,17 @@ A torchvision checkpoint is a bare state dict (``conv1.weight``, ``features.0.0.
 the keys (the tensors are kept as they are) into the model built from its base config:
 
 - ``mobilenet_v2``: ``MobileNetV2`` + ``LinearClsHead`` (``_base_/models/mobilenet_v2_1x.py``);
-- ``resnet18/34/50/101``: ``ResNet(style='pytorch')`` + ``LinearClsHead``
-  (``_base_/models/resnet{18,34,50,101}.py``);
-- ``vgg16``, ``vgg16_bn``: ``VGG`` + ``AdaptivePoolFlatten`` + ``StackedLinearClsHead`` with
-  two hidden layers of 4096 (``_base_/models/vgg16.py``, ``vgg16_bn.py``);
-- ``densenet121``: ``DenseNet`` + ``LinearClsHead`` (``_base_/models/densenet121.py``).
+- every ResNet depth (``resnet18/34/50/101/152``), ResNeXt (``resnext50_32x4d``,
+  ``resnext101_32x8d``, ``resnext101_64x4d``) and Wide-ResNet (``wide_resnet50_2``,
+  ``wide_resnet101_2``): ``ResNet``/``ResNeXt(style='pytorch')`` + ``LinearClsHead``;
+- every VGG depth with and without BN (``vgg11/13/16/19[_bn]``): ``VGG`` +
+  ``AdaptivePoolFlatten`` + ``StackedLinearClsHead`` with two hidden layers of 4096;
+- every DenseNet depth (``densenet121/161/169/201``): ``DenseNet`` + ``LinearClsHead``.
+
+Each converter names the mmtl base model config (``_base_/models/<name>.py``) whose model takes
+the converted weights. Architectures whose torchvision structure differs from mmpretrain's
+(EfficientNet, MobileNet-v3, RegNet, ConvNeXt, Swin, ViT) are recognised and refused with the
+weights to use instead (:data:`UNCONVERTIBLE`).
 
 An architecture is recognised by comparing the checkpoint's keys and shapes with those of the
 torchvision model itself (built on the ``meta`` device, so without allocating memory); only the
@@ -21,7 +27,7 @@ import functools
 import logging
 import re
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 import torchvision
@@ -66,7 +72,7 @@ TORCHVISION_CONVERTERS: Dict[str, TorchvisionConverter] = {}
 
 
 def register_torchvision_converter(
-    archs: List[str], classifier: str, marker: str, base_config: str
+    archs: List[str], classifier: str, marker: str, base_config: Union[str, Dict[str, str]]
 ) -> Callable:
     """Register a key-renaming function as the converter of each of ``archs``.
 
@@ -74,7 +80,8 @@ def register_torchvision_converter(
         archs (list[str]): torchvision architecture names the function converts.
         classifier (str): Key prefix of the final ``Linear`` layer.
         marker (str): A key that every checkpoint of these architectures has.
-        base_config (str): Base config path with ``{arch}`` standing for the architecture.
+        base_config (str | dict): Base config path with ``{arch}`` standing for the
+            architecture, or one path per architecture.
 
     Returns:
         Callable: A decorator that registers the function and returns it unchanged.
@@ -87,7 +94,11 @@ def register_torchvision_converter(
                 convert=convert,
                 classifier=classifier,
                 marker=marker,
-                base_config=base_config.format(arch=arch),
+                base_config=(
+                    base_config[arch]
+                    if isinstance(base_config, dict)
+                    else base_config.format(arch=arch)
+                ),
             )
         return convert
 
@@ -106,15 +117,35 @@ def _conv_bn(rest: str) -> str:
 
 
 @register_torchvision_converter(
-    ['resnet18', 'resnet34', 'resnet50', 'resnet101'],
+    [
+        'resnet18',
+        'resnet34',
+        'resnet50',
+        'resnet101',
+        'resnet152',
+        'resnext50_32x4d',
+        'resnext101_32x8d',
+        'resnext101_64x4d',
+        'wide_resnet50_2',
+        'wide_resnet101_2',
+    ],
     classifier='fc',
     marker='layer1.0.conv1.weight',
-    base_config='_base_/models/{arch}.py',
+    base_config={
+        **{f'resnet{d}': f'_base_/models/resnet{d}.py' for d in (18, 34, 50, 101, 152)},
+        'resnext50_32x4d': '_base_/models/resnext50_32x4d.py',
+        'resnext101_32x8d': '_base_/models/resnext101_32x8d.py',
+        'resnext101_64x4d': '_base_/models/resnext101_64x4d.py',
+        'wide_resnet50_2': '_base_/models/wide_resnet50.py',
+        'wide_resnet101_2': '_base_/models/wide_resnet101.py',
+    },
 )
 def convert_resnet(state: Mapping[str, torch.Tensor]) -> StateDict:
     """torchvision ResNet -> mmpretrain ``ResNet(style='pytorch')`` + ``LinearClsHead``.
 
-    torchvision's ResNet is mmpretrain's ``ResNet`` with ``style='pytorch'`` (the stride on the
+    Also ResNeXt (mmpretrain's ``ResNeXt``: grouped 3x3 convs, same names) and Wide-ResNet
+    (``ResNet`` with ``base_channels=128, expansion=2``). torchvision's ResNet is mmpretrain's
+    ``ResNet`` with ``style='pytorch'`` (the stride on the
     3x3 conv of a bottleneck, one 7x7 stem conv, 1x1 strided downsample convs); ``ResNetV1c``
     (three-conv stem) and ``ResNetV1d`` (average-pool downsample) are other networks. The
     backbones share every name (``conv1``, ``bn1``, ``layerN.M.{conv,bn}K``,
@@ -191,7 +222,7 @@ def _mobilenet_v2_block_part(state: Mapping[str, torch.Tensor], index: int, rest
 
 
 @register_torchvision_converter(
-    ['vgg16', 'vgg16_bn'],
+    [f'vgg{depth}{bn}' for depth in (11, 13, 16, 19) for bn in ('', '_bn')],
     classifier='classifier.6',
     marker='classifier.6.weight',
     base_config='_base_/models/{arch}.py',
@@ -262,10 +293,10 @@ def _densenet_rename(key: str) -> str:
 
 
 @register_torchvision_converter(
-    ['densenet121'],
+    ['densenet121', 'densenet161', 'densenet169', 'densenet201'],
     classifier='classifier',
     marker='features.conv0.weight',
-    base_config='_base_/models/densenet121.py',
+    base_config='_base_/models/{arch}.py',
 )
 def convert_densenet(state: Mapping[str, torch.Tensor]) -> StateDict:
     """torchvision DenseNet -> mmpretrain ``DenseNet`` + ``LinearClsHead``.
@@ -370,6 +401,77 @@ def _is_tensor_dict(obj) -> bool:
     )
 
 
+#: torchvision architectures built otherwise than mmpretrain's model of the same family (other
+#: layers, padding or block layout), so that no renaming gives the same logits: recognised, and
+#: refused naming the mmtl config whose published weights to use instead.
+UNCONVERTIBLE: Dict[str, str] = {
+    **{
+        f'efficientnet_b{i}': (
+            f"torchvision's EfficientNet-B{i} pads and orders its layers otherwise than "
+            "mmpretrain's TF-ported EfficientNet; use _base_/models/efficientnet_b"
+            f'{i}.py with its load_from (pretrained_url)'
+        )
+        for i in range(4)
+    },
+    'efficientnet_v2_s': (
+        "torchvision's EfficientNetV2-S differs from mmpretrain's TF-ported one; use "
+        '_base_/models/efficientnetv2_s.py with its load_from (pretrained_url)'
+    ),
+    'mobilenet_v3_small': (
+        "torchvision's MobileNet-v3-Small is not converted; use "
+        '_base_/models/mobilenet_v3_small.py with its load_from (pretrained_url)'
+    ),
+    'mobilenet_v3_large': (
+        "torchvision's MobileNet-v3-Large is not converted; use "
+        '_base_/models/mobilenet_v3_large.py with its load_from (pretrained_url)'
+    ),
+    'regnet_x_400mf': (
+        "torchvision's RegNetX-400MF is not pycls's layout that mmpretrain's RegNet loads; use "
+        '_base_/models/regnetx_400mf.py with its load_from (pretrained_url)'
+    ),
+    'convnext_tiny': (
+        "torchvision's ConvNeXt-Tiny is not converted; use _base_/models/convnext_tiny.py with its "
+        'load_from (pretrained_url)'
+    ),
+    'swin_t': (
+        "torchvision's Swin-T is not converted; use _base_/models/swin_tiny.py with its load_from "
+        '(pretrained_url)'
+    ),
+    'vit_b_16': (
+        "torchvision's ViT-B/16 is not converted; use _base_/models/deit3_base_p16.py or "
+        'vit_base_p16_clip.py with its load_from (pretrained_url)'
+    ),
+}
+
+
+@functools.cache
+def _unconvertible_keys(arch: str) -> frozenset:
+    build = getattr(torchvision.models, arch)
+    try:
+        with torch.device('meta'):
+            model = build(weights=None)
+    except NotImplementedError:  # RegNet computes its widths with tensors: not on meta
+        model = build(weights=None)
+    return frozenset(model.state_dict())
+
+
+def unconvertible_reason(state: Mapping[str, torch.Tensor]) -> Optional[str]:
+    """Why a torchvision checkpoint of a known but unconvertible architecture is refused.
+
+    Args:
+        state (Mapping): A normalised state dict.
+
+    Returns:
+        str | None: The reason and the weights to use, or None when ``state`` has the keys of
+        none of :data:`UNCONVERTIBLE`.
+    """
+    keys = set(state)
+    for arch, reason in UNCONVERTIBLE.items():
+        if keys == _unconvertible_keys(arch):
+            return f'a torchvision {arch} checkpoint: {reason}'
+    return None
+
+
 def detect_torchvision_arch(state_dict) -> Optional[str]:
     """Name the torchvision architecture whose checkpoint ``state_dict`` is, if any.
 
@@ -408,6 +510,10 @@ def convert_torchvision_state_dict(
     if arch == 'auto':
         detected = detect_torchvision_arch(state_dict)
         if detected is None:
+            if _is_tensor_dict(state_dict):
+                reason = unconvertible_reason(normalize_torchvision_keys(state_dict))
+                if reason:
+                    raise ValueError(reason)
             keys = ', '.join(list(state_dict)[:5]) if isinstance(state_dict, Mapping) else ''
             raise ValueError(
                 'not a torchvision checkpoint of a supported architecture '
@@ -493,6 +599,10 @@ def _warn_if_unsupported_torchvision(checkpoint, source: str) -> None:
     if not _is_tensor_dict(checkpoint):
         return
     state = normalize_torchvision_keys(checkpoint)
+    reason = unconvertible_reason(state)
+    if reason:
+        print_log(f'{source} is {reason}', logger='current', level=logging.WARNING)
+        return
     candidates = [arch for arch, conv in TORCHVISION_CONVERTERS.items() if conv.marker in state]
     if not candidates:
         return

@@ -1,0 +1,23 @@
+# ConvNeXt-Small image classifier. The backbone pools itself (global average pooling,
+# then its final LayerNorm: gap_before_final_norm), so there is no neck.
+# Stochastic depth: backbone drop_path_rate.
+# Published weights: https://download.openmmlab.com/mmclassification/v0/convnext/convnext-small_32xb128_in1k_20221207-4ab7052c.pth
+#   ImageNet-1k top-1 83.16 % at 224 px (mmpretrain's model index), licence Apache-2.0 (mmpretrain);
+# MIT (ConvNeXt). A fine-tuning config sets the class count and loads them:
+#   model = dict(head=dict(num_classes=30))
+#   load_from = {{_base_.pretrained_url}}
+pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/convnext/convnext-small_32xb128_in1k_20221207-4ab7052c.pth'
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='ConvNeXt', arch='small', drop_path_rate=0.1),
+    neck=None,
+    head=dict(
+        type='LinearClsHead',
+        num_classes=1000,
+        in_channels=768,
+        # class_weight='auto': inverse class frequency of the training split (imbalanced data)
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, class_weight=None),
+        topk=(1, 5),
+    ),
+)

@@ -1,0 +1,21 @@
+# DenseNet-161 image classifier (growth rate 48; torchvision's densenet161 layout).
+# Published weights: https://download.openmmlab.com/mmclassification/v0/densenet/densenet161_4xb256_in1k_20220426-ee6a80a9.pth
+#   ImageNet-1k top-1 77.61 % at 224 px (mmpretrain's model index), licence BSD-3-Clause (converted
+# from torchvision). A fine-tuning config sets the class count and loads them:
+#   model = dict(head=dict(num_classes=30))
+#   load_from = {{_base_.pretrained_url}}
+pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/densenet/densenet161_4xb256_in1k_20220426-ee6a80a9.pth'
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='DenseNet', arch='161'),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=1000,
+        in_channels=2208,
+        # class_weight='auto': inverse class frequency of the training split (imbalanced data)
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, class_weight=None),
+        topk=(1, 5),
+    ),
+)

@@ -1,0 +1,21 @@
+# DenseNet-201 image classifier (growth rate 32; torchvision's densenet201 layout).
+# Published weights: https://download.openmmlab.com/mmclassification/v0/densenet/densenet201_4xb256_in1k_20220426-05cae4ef.pth
+#   ImageNet-1k top-1 77.32 % at 224 px (mmpretrain's model index), licence BSD-3-Clause (converted
+# from torchvision). A fine-tuning config sets the class count and loads them:
+#   model = dict(head=dict(num_classes=30))
+#   load_from = {{_base_.pretrained_url}}
+pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/densenet/densenet201_4xb256_in1k_20220426-05cae4ef.pth'
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='DenseNet', arch='201'),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=1000,
+        in_channels=1920,
+        # class_weight='auto': inverse class frequency of the training split (imbalanced data)
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, class_weight=None),
+        topk=(1, 5),
+    ),
+)

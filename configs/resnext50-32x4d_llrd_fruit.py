@@ -1,0 +1,6 @@
+# Strategy "layer-wise lr decay": full fine-tuning where each backbone block of ResNeXt-50 (32x4d)
+# gets 0.7x the lr of the block above it (transformer blocks one by one, through the backbone's own
+# get_layer_depth where it has one). Early layers hold generic features and move least.
+_base_ = ['resnext50-32x4d_fruit.py', '_base_/strategies/llrd.py']
+
+optim_wrapper = dict(paramwise_cfg={{_base_.strategy.optim_wrapper.paramwise_cfg}})

@@ -1,0 +1,9 @@
+# Fine-tune an ImageNet-pretrained Wide-ResNet-50-2 on 30 kinds of fruit (data, SGD schedule and
+# runtime: _base_/fruit30_sgd.py; architecture, weights and their normalisation:
+# _base_/models/wide_resnet50.py).
+#
+#   mim train mmtl wide-resnet50_fruit.py
+_base_ = ['_base_/models/wide_resnet50.py', '_base_/fruit30_sgd.py']
+
+model = dict(head=dict(num_classes=30))
+load_from = {{_base_.pretrained_url}}

@@ -1,0 +1,121 @@
+"""The order of a backbone's blocks, the same for every family.
+
+Layer-wise lr decay, partial freezing and the analysis tools (per-stage probe, Grad-CAM, feature
+maps) need the backbone's blocks from the input to the output. One rule serves CNNs and
+transformers alike:
+
+- a block is a direct child of the backbone that holds parameters;
+- an ``nn.ModuleList`` is a container the backbone's ``forward`` loops over, never a module that
+  runs itself, so it stands for its items (a ViT's ``layers`` are its 12 transformer blocks,
+  EfficientNet's ``layers`` its stem, stages and last conv);
+- a normalisation layer right after a block belongs to that block (ResNet's ``conv1`` + ``bn1``).
+
+A backbone that keeps its blocks in a ``ModuleList`` or holds parameters itself (a ViT's class
+token and position embedding) and defines mmpretrain's ``get_layer_depth`` (ViT, DeiT-III,
+Swin, ConvNeXt, BEiT, ...) numbers its parameters with it instead: that is the numbering its
+authors' layer-wise decay recipes use (ConvNeXt's third stage split into groups of three blocks,
+say).
+"""
+
+from typing import Dict, List, Tuple
+
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.normalization import GroupNorm, LayerNorm
+
+_NORM_TYPES = (_BatchNorm, GroupNorm, LayerNorm)
+
+
+def _holds_parameters(module: nn.Module) -> bool:
+    return any(True for _ in module.parameters())
+
+
+def backbone_blocks(backbone: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """The backbone's blocks in registration order, ``ModuleList`` s replaced by their items.
+
+    Args:
+        backbone (nn.Module): The backbone.
+
+    Returns:
+        list[tuple[str, nn.Module]]: ``(name relative to the backbone, module)``; only blocks
+        that hold parameters.
+    """
+    blocks = []
+    for name, child in backbone.named_children():
+        if isinstance(child, nn.ModuleList):
+            items = [(f'{name}.{index}', item) for index, item in enumerate(child)]
+        else:
+            items = [(name, child)]
+        blocks += [(n, m) for n, m in items if _holds_parameters(m)]
+    return blocks
+
+
+def block_depths(backbone: nn.Module) -> Dict[str, int]:
+    """Number the backbone's blocks (see :func:`backbone_blocks`) from the input (0).
+
+    A normalisation layer shares the depth of the block before it, so a stem ``conv1`` +
+    ``bn1`` is one level.
+
+    Args:
+        backbone (nn.Module): The backbone.
+
+    Returns:
+        dict[str, int]: Block name (relative to the backbone) -> depth.
+    """
+    depths: Dict[str, int] = {}
+    depth = -1
+    for name, block in backbone_blocks(backbone):
+        if not (isinstance(block, _NORM_TYPES) and depth >= 0):
+            depth += 1
+        depths[name] = depth
+    return depths
+
+
+def uses_own_layer_depth(backbone: nn.Module) -> bool:
+    """Whether the backbone's ``get_layer_depth`` numbers its parameters (see module doc)."""
+    if not callable(getattr(backbone, 'get_layer_depth', None)):
+        return False
+    has_list = any(isinstance(child, nn.ModuleList) for child in backbone.children())
+    has_own_params = any(True for _ in backbone.parameters(recurse=False))
+    return has_list or has_own_params
+
+
+def parameter_depths(model: nn.Module, prefix: str = 'backbone.') -> Tuple[Dict[str, int], int]:
+    """The depth of each backbone parameter and the number of levels above the input.
+
+    Depths run from 0 (the input side) to ``num_levels - 1``, the level of whatever follows the
+    backbone (neck and head), so that a decay rate ``r`` scales a parameter's lr by
+    ``r ** (num_levels - 1 - depth)``: 1 for the head, ``r`` for the last block.
+
+    Args:
+        model (nn.Module): A classifier with a ``backbone``.
+        prefix (str): The backbone's prefix in parameter names. Defaults to ``'backbone.'``.
+
+    Returns:
+        tuple[dict[str, int], int]: Parameter name (full, with prefix) -> depth, for the
+        backbone's parameters; and ``num_levels``.
+
+    Raises:
+        ValueError: ``model`` has no backbone.
+    """
+    backbone = getattr(model, 'backbone', None)
+    if backbone is None:
+        raise ValueError('layer-wise depths need a model with a `backbone` attribute')
+    names = [prefix + name for name, _ in backbone.named_parameters()]
+    if uses_own_layer_depth(backbone):
+        depths, num_levels = {}, 0
+        for name in names:
+            depth, levels = backbone.get_layer_depth(name, prefix)
+            depths[name] = depth
+            num_levels = max(num_levels, levels)
+        return depths, num_levels
+    blocks = block_depths(backbone)
+    num_levels = max(blocks.values()) + 2 if blocks else 1
+    depths = {}
+    for name in names:
+        relative = name[len(prefix) :]
+        for block, depth in blocks.items():
+            if relative.startswith(block + '.'):
+                depths[name] = depth
+                break
+    return depths, num_levels
