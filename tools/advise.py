@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> None:
         write_leaderboard,
     )
     from mmtl.apis.runner_setup import check_load_from
-    from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import check_data_roots, load_config, resolve_config_path
+    from mmtl.utils.errors import ConfigError
 
     config_path = resolve_config_path(args.config)
     cfg = load_config(config_path, args.cfg_options)

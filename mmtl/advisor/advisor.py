@@ -16,7 +16,7 @@ from mmengine.registry import DefaultScope
 
 from mmtl.engine.loading import PARTIAL_LOAD_KEY, load_into
 from mmtl.registry import MODELS
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import ConfigError
 from mmtl.utils.fileio import atomic_open
 
 from .data import (

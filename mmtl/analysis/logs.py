@@ -6,7 +6,7 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import ConfigError
 
 #: Keys of validation records that are timings, not metrics.
 NON_METRIC_KEYS = (

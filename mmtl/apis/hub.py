@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Dict, List, Optional, Union
 
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import ConfigError
 
 PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: Where the index is looked for, first found wins.

@@ -13,9 +13,9 @@ from mmengine.runner import Runner
 
 from mmtl.engine.runner import MMTLRunner
 from mmtl.utils.checkpoint import download_checkpoint, is_url
-from mmtl.utils.cli import ConfigError
 from mmtl.utils.config import read_config
 from mmtl.utils.dist import setup_cpu_distributed, uses_cuda
+from mmtl.utils.errors import ConfigError
 from mmtl.utils.fileio import atomic_open
 from mmtl.utils.hf_hub import hub_weights_path, is_hub_ref
 

@@ -8,28 +8,11 @@ from typing import Callable, List, Optional, Tuple
 
 from mmengine.config import DictAction
 
-from .errors import BadDataError, ConfigError, UserError  # noqa: F401 (old import location)
+from .errors import ConfigError, UserError
 
-
-def user_errors() -> tuple:
-    """The errors whose message says everything a user needs: printed without a traceback.
-
-    Built on call, so that importing this module (every tool does, before ``--help``) does
-    not import :mod:`mmtl.utils.checkpoint` and, with it, torch.
-
-    Returns:
-        tuple: Exception classes, for an ``except`` clause.
-    """
-    from .checkpoint import CheckpointDownloadError, UnsafeCheckpointError
-
-    return (UserError, CheckpointDownloadError, UnsafeCheckpointError, FileNotFoundError)
-
-
-def __getattr__(name: str):
-    """``USER_ERRORS`` (the old module constant) as :func:`user_errors` builds it (PEP 562)."""
-    if name == 'USER_ERRORS':
-        return user_errors()
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+#: The errors whose message says everything a user needs: printed without a traceback (every
+#: checkpoint, config and data error of mmtl is a :class:`~.errors.UserError`).
+USER_ERRORS = (UserError, FileNotFoundError)
 
 
 #: What ``--device`` takes in every tool: ``cuda:N`` names one GPU where a tool runs on one.
@@ -194,7 +177,7 @@ def run_with_clear_errors(func: Callable[[], None]) -> int:
     """
     try:
         func()
-    except user_errors() as err:
+    except USER_ERRORS as err:
         from .prediction_rows import safe_text  # names in a message are data from outside
 
         print(safe_text(f'error: {err}'), file=sys.stderr, flush=True)

@@ -16,7 +16,7 @@ from mmtl.utils.checkpoint import (
     UnsafeCheckpointError,
     cached_checkpoint_path,
 )
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import ConfigError
 
 CONFIG_NAMES = sorted(
     osp.basename(p)[:-3] for p in glob.glob(osp.join(REPO_ROOT, 'configs', '*.py'))

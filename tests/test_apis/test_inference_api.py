@@ -10,7 +10,7 @@ import torch
 from mmtl_testing import REPO_ROOT
 
 from mmtl.apis import expand_image_inputs, inference_model, init_model, show_result_pyplot
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import ConfigError
 from mmtl.visualization import PREDICTION_FIGSIZE
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')

@@ -15,7 +15,7 @@ from mmtl_testing.configs import write_tiny_config
 from mmtl.datasets.class_counts import class_counts, inverse_frequency_weights
 from mmtl.datasets.samplers import ClassBalancedSampler
 from mmtl.engine.hooks.class_weight_hook import add_class_weight_hook
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import ConfigError
 
 #: Train images per class: the minority class has 1/20 of the others.
 TRAIN_COUNTS = {'dark': 40, 'middle': 2, 'light': 40}

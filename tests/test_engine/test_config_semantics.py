@@ -204,13 +204,12 @@ def test_a_bad_input_size_is_one_clear_error():
 # ----------------------------------------------------------------------------------------
 
 
-def test_user_errors_share_one_base_and_old_names_still_import():
+def test_user_errors_share_one_base():
     from mmtl.datasets import BadDataError as data_bad
     from mmtl.utils import errors
     from mmtl.utils.cli import USER_ERRORS
-    from mmtl.utils.cli import ConfigError as cli_config_error
 
-    assert cli_config_error is errors.ConfigError and data_bad is errors.BadDataError
+    assert data_bad is errors.BadDataError
     for error in (errors.ConfigError, errors.BadDataError, errors.CheckpointError):
         assert issubclass(error, errors.UserError)
         assert issubclass(error, USER_ERRORS)

@@ -9,7 +9,8 @@ import torch
 import mmtl.apis.runner_setup as runner_module
 import mmtl.utils.precision as precision_module
 from mmtl.apis.runner_setup import build_runner, prepare_train_config
-from mmtl.utils.cli import ConfigError, train_parser
+from mmtl.utils.cli import train_parser
+from mmtl.utils.errors import ConfigError
 from mmtl.utils.precision import cpu_flags
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -8,7 +8,8 @@ import sys
 import pytest
 from mmtl_testing import REPO_ROOT
 
-from mmtl.utils.cli import ConfigError, add_device_argument, resolve_device
+from mmtl.utils.cli import add_device_argument, resolve_device
+from mmtl.utils.errors import ConfigError
 
 SINGLE_DEVICE_TOOLS = (
     'tools/infer.py',

@@ -21,7 +21,7 @@ from mmtl.engine.hooks import PretrainedNormalizationHook, normalization_mismatc
 from mmtl.engine.loading import read_weights  # registers the hf-hub: scheme and the converters
 from mmtl.registry import MODELS
 from mmtl.utils.checkpoint import CheckpointDownloadError, safe_torch_load
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import ConfigError
 from mmtl.utils.hf_hub import hub_weights_path, parse_hub_ref
 
 timm = pytest.importorskip('timm')

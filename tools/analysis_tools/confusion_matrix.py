@@ -67,7 +67,7 @@ def format_matrix(counts, classes) -> str:
 
 
 def report(args: argparse.Namespace) -> None:
-    from mmtl.utils.cli import ConfigError
+    from mmtl.utils.errors import ConfigError
     from mmtl.utils.prediction_rows import safe_text
     from mmtl.visualization import plot_confusion_matrix
 

@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> None:
     from mmtl.analysis.overfit import balanced_indices, overfit_batch
     from mmtl.apis.builders import build_dataset, build_model
     from mmtl.engine.hooks.class_weight_hook import apply_auto_class_weights
-    from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
+    from mmtl.utils.errors import ConfigError
 
     # This run's own logger, writing to today's sys.stdout: mmengine's current logger may hold
     # the stream of an earlier in-process caller, closed since.

@@ -39,7 +39,7 @@ def split(args: argparse.Namespace) -> None:
     import os.path as osp
 
     from mmtl.datasets.split import split_image_folder
-    from mmtl.utils.cli import ConfigError
+    from mmtl.utils.errors import ConfigError
 
     if not osp.isdir(args.src):
         raise FileNotFoundError(f'source folder not found: {args.src}')

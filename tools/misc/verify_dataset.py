@@ -34,8 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def split_folder(cfg, phase: str) -> str:
     """The image folder of ``phase``: its dataset's ``data_root`` joined with ``data_prefix``."""
-    from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import innermost_dataset
+    from mmtl.utils.errors import ConfigError
 
     loader = cfg.get(PHASES[phase]) or {}
     dataset = innermost_dataset(loader.get('dataset') or {})

@@ -33,7 +33,7 @@ def load_state_dict(src: str) -> tuple:
     """``(path, state_dict)`` of SRC, loaded safely (hub references through the cache)."""
     from mmtl.utils import safe_torch_load
     from mmtl.utils.checkpoint_converters import split_checkpoint
-    from mmtl.utils.cli import ConfigError
+    from mmtl.utils.errors import ConfigError
     from mmtl.utils.hf_hub import hub_weights_path, is_hub_ref
     from mmtl.utils.safetensors_io import is_safetensors, load_safetensors
 

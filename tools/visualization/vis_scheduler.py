@@ -39,8 +39,8 @@ def vis_lr_argv(args: argparse.Namespace, vis_lr: dict) -> list:
     Returns:
         list[str]: The argument list for ``vis_lr.main``.
     """
-    from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
+    from mmtl.utils.errors import ConfigError
 
     options = ['--cfg-options', *args.cfg_options] if args.cfg_options else []
     argv = [args.config, '--num-gpus', str(args.ngpus), '--out', args.save_path, *options]

@@ -72,7 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def order_inputs(inputs: Sequence[str]) -> List[str]:
     """``[config, checkpoint, image]`` from mmtl's order or OpenMMLab's (image first)."""
-    from mmtl.utils.cli import ConfigError
+    from mmtl.utils.errors import ConfigError
 
     if inputs[0].endswith('.py'):
         return list(inputs)
@@ -90,7 +90,7 @@ def resolve_class(value: Optional[str], classes: Sequence[str], num_classes: int
     Raises:
         ConfigError: Neither a class name nor an index in range.
     """
-    from mmtl.utils.cli import ConfigError
+    from mmtl.utils.errors import ConfigError
 
     if value is None:
         return None
@@ -121,8 +121,8 @@ def draw(args: argparse.Namespace) -> None:
     )
     from mmtl.analysis.images import load_image
     from mmtl.apis.builders import build_model
-    from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
+    from mmtl.utils.errors import ConfigError
     from mmtl.visualization.figure import image_grid, save_figure
 
     if not osp.isfile(args.image):
@@ -160,7 +160,8 @@ def draw(args: argparse.Namespace) -> None:
 
 
 def main(argv=None) -> int:
-    from mmtl.utils.cli import ConfigError, run_with_clear_errors
+    from mmtl.utils.cli import run_with_clear_errors
+    from mmtl.utils.errors import ConfigError
 
     try:
         args = parse_args(argv)

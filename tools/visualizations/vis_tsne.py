@@ -37,8 +37,8 @@ def draw(args: argparse.Namespace) -> None:
 
     from mmtl.analysis.features import extract_features
     from mmtl.apis.builders import build_dataset, build_model
-    from mmtl.utils.cli import ConfigError
     from mmtl.utils.config import load_config
+    from mmtl.utils.errors import ConfigError
     from mmtl.visualization.figure import new_figure, save_figure
 
     cfg = load_config(args.config, args.cfg_options)

@@ -7,7 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmtl.registry import HOOKS
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import ConfigError
 from mmtl.utils.prediction_rows import safe_text
 
 #: The value of a loss's ``class_weight`` that this hook replaces.

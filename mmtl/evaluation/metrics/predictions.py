@@ -8,7 +8,7 @@ import numpy as np
 from mmengine.config import Config
 
 from mmtl.registry import METRICS
-from mmtl.utils.cli import ConfigError
+from mmtl.utils.errors import ConfigError
 from mmtl.utils.fileio import atomic_open
 from mmtl.utils.prediction_rows import dump_rows, is_json_path, topk_entries
 

@@ -51,7 +51,7 @@ def convert_file(
     import torch
 
     from mmtl.utils import atomic_open
-    from mmtl.utils.cli import ConfigError
+    from mmtl.utils.errors import ConfigError
 
     path, state_dict = load(src)
     try:
