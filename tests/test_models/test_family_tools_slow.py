@@ -91,7 +91,9 @@ def test_family_trains_tests_exports_and_explains(config, size, digits_root, tmp
         assert 'accuracy/top1' in json.load(f)['metrics']
 
     result = run_command(
-        tool('analysis_tools/model_summary.py') + [checkpoint, '--no-layers'], cwd=str(tmp_path)
+        tool('analysis_tools/model_summary.py')
+        + [osp.join(work, osp.basename(config)), '--checkpoint', checkpoint, '--no-layers'],
+        cwd=str(tmp_path),
     )
     assert result.returncode == 0, describe(result)
     assert 'FLOPs' in result.stdout
