@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> None:
         write_leaderboard,
     )
     from mmtl.apis.runner_setup import check_load_from
-    from mmtl.utils.config import check_data_roots, load_config, resolve_config_path
+    from mmtl.utils.config import load_config, resolve_config_path
+    from mmtl.utils.config_checks import check_data_roots
     from mmtl.utils.errors import ConfigError
 
     config_path = resolve_config_path(args.config)

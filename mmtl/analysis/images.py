@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DefaultScope
 
-from mmtl.utils.config import innermost_dataset
+from mmtl.utils.config_access import innermost_dataset
 
 
 def build_test_pipeline(cfg: Config) -> Compose:

@@ -31,13 +31,10 @@ from mmtl.datasets.transforms import LoadImage
 from mmtl.datasets.transforms.image_io import array_to_bgr, decode_image_file
 from mmtl.engine.loading import load_into, read_weights
 from mmtl.registry import MODELS, TRANSFORMS
-from mmtl.utils.config import (
-    check_cfg_options,
-    innermost_dataset,
-    leaf_datasets,
-    load_config,
-    resolve_config,
-)
+from mmtl.utils.config import load_config
+from mmtl.utils.config_access import innermost_dataset, leaf_datasets
+from mmtl.utils.config_checks import check_cfg_options
+from mmtl.utils.config_semantics import resolve_config
 from mmtl.utils.errors import ConfigError
 from mmtl.utils.model_card import ModelCardError, check_class_names, read_card
 from mmtl.utils.prediction_rows import check_class_count, safe_text

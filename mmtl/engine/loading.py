@@ -374,6 +374,19 @@ def _listing(items: Sequence[str], shown: int = 10) -> str:
     return ', '.join(items[:shown]) + (', ...' if len(items) > shown else '')
 
 
+def _as_the_model_loads_it(model: torch.nn.Module, state: Dict[str, Any]) -> Dict[str, Any]:
+    """``state`` after the model's own load hooks, which adapt some tensors before loading.
+
+    A ViT resizes a position embedding trained at another image size (DINOv2's 518 px) to
+    its own; comparing shapes before that would call the embedding unfit and skip it.
+    """
+    state = dict(state)
+    for name, module in model.named_modules():
+        for hook in module._load_state_dict_pre_hooks.values():
+            hook(state, f'{name}.' if name else '', {}, False, [], [], [])
+    return state
+
+
 def load_into(
     model: torch.nn.Module,
     checkpoint: Union[str, Mapping],
@@ -415,7 +428,9 @@ def load_into(
         source = source or checkpoint
         checkpoint = read_weights(checkpoint)
     source = source or 'the checkpoint'
-    fit = compare_checkpoint(checkpoint, model.state_dict(), revise_keys)
+    state = checkpoint_state_dict(checkpoint)
+    prepared = _as_the_model_loads_it(model, revise(state, revise_keys))
+    fit = compare_checkpoint(prepared, model.state_dict(), ())
     if mode == 'exact':
         _check_exact(fit, checkpoint, source, purpose)
     else:
@@ -425,9 +440,7 @@ def load_into(
             f'checkpoint {source} holds NaN/Inf values in {_group("tensor(s)", fit.non_finite)}'
             f'; its predictions would be NaN (was it saved after training diverged?)'
         )
-    state = checkpoint_state_dict(checkpoint)
-    revised = revise(state, revise_keys)
-    weights = OrderedDict((k, revised[k]) for k in fit.loaded)
+    weights = OrderedDict((k, prepared[k]) for k in fit.loaded)
     # Module versions (e.g. BatchNorm's) travel with the weights, as in torch's own format.
     weights._metadata = revise(getattr(state, '_metadata', None) or {}, revise_keys)
     model.load_state_dict(weights, strict=False)

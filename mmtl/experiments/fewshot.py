@@ -23,8 +23,9 @@ from mmengine.config import Config
 
 from mmtl.datasets.digits import write_digits_folder
 from mmtl.datasets.folder_dataset import IMG_EXTENSIONS, list_class_folders, list_image_files
-from mmtl.utils.config import DATALOADER_KEYS, load_config
+from mmtl.utils.config import load_config
 from mmtl.utils.fileio import atomic_open
+from mmtl.utils.loader_defaults import DATALOADER_KEYS
 from mmtl.utils.strategies import load_strategy
 
 #: Digits the network is pretrained on, and the new digits it then learns.

@@ -11,29 +11,8 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
-from .config_access import innermost_dataset, leaf_datasets  # noqa: F401 (old import location)
-from .config_checks import (  # noqa: F401 (old import location)
-    check_cfg_options,
-    check_data_roots,
-    check_num_classes,
-    check_type_names,
-    check_value_ranges,
-    count_training_classes,
-    registry_type_names,
-    validate_config,
-)
-from .config_semantics import (  # noqa: F401 (old import location)
-    apply_data_root,
-    apply_input_size,
-    drop_disabled_default_hooks,
-    drop_schedulers_past_the_end,
-    resolve_config,
-)
-from .loader_defaults import (  # noqa: F401 (old import location)
-    DATALOADER_KEYS,
-    fix_dataloader_workers,
-    resolve_dataloader_defaults,
-)
+from .config_checks import check_cfg_options
+from .config_semantics import resolve_config
 
 #: Prefix of mmtl's own configs in ``_base_`` lists and on the command line.
 PACKAGE_PREFIX = 'mmtl::'

@@ -336,3 +336,23 @@ def test_transfer_refuses_non_finite_weights_it_would_load_but_not_a_skipped_hea
         CheckpointFitError, match=r'NaN/Inf values in 1 tensor\(s\) \(backbone.w4\)'
     ):
         load_into(Toy(), {'state_dict': ckpt}, 'transfer', source='b.pth')
+
+
+def test_a_vit_position_embedding_of_another_size_is_resized_and_loaded():
+    """DINOv2's weights are trained at 518 px: the ViT's own load hook resizes the position
+    embedding, so the fit rule must count it as loaded, not skip it as another shape."""
+    from mmpretrain.models import VisionTransformer
+
+    torch.manual_seed(0)
+    trained = VisionTransformer(arch='deit-tiny', img_size=64, patch_size=16)
+    torch.nn.init.normal_(trained.pos_embed)
+    model = torch.nn.Module()
+    model.backbone = VisionTransformer(arch='deit-tiny', img_size=32, patch_size=16)
+    state = {f'backbone.{k}': v for k, v in trained.state_dict().items()}
+    assert state['backbone.pos_embed'].shape[1] == 17 and model.backbone.pos_embed.shape[1] == 5
+    fit = load_into(model, {'state_dict': state}, 'transfer', source='dinov2.pth')
+    assert 'backbone.pos_embed' in fit.loaded and not fit.other_shape and not fit.warn
+    assert torch.equal(model.backbone.cls_token, trained.cls_token)
+    # the class token's embedding is kept, the 4 x 4 patch grid resized to 2 x 2
+    assert torch.equal(model.backbone.pos_embed[:, 0], trained.pos_embed[:, 0])
+    assert model.backbone.pos_embed[:, 1:].abs().sum() > 0

@@ -230,7 +230,8 @@ def test_utils_config_modules_do_not_import_upper_mmtl_packages():
 
 
 def test_resolving_twice_changes_nothing(digits_root):
-    from mmtl.utils.config import load_config, resolve_config
+    from mmtl.utils.config import load_config
+    from mmtl.utils.config_semantics import resolve_config
 
     once = load_config(DIGITS, {'data_root': digits_root})
     assert resolve_config(once).to_dict() == once.to_dict()
@@ -283,7 +284,7 @@ def test_a_dataset_built_from_the_raw_file_says_what_to_call(digits_root):
     from mmengine.registry import DefaultScope
 
     from mmtl.registry import DATASETS
-    from mmtl.utils.config import resolve_config
+    from mmtl.utils.config_semantics import resolve_config
     from mmtl.utils.errors import ConfigError
 
     cfg = Config.fromfile(DIGITS)

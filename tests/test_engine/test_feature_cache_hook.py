@@ -21,7 +21,8 @@ TEST_VIEW = [
 
 
 def config(data_root, work_dir, hooks=(), epochs=2, **options):
-    from mmtl.utils.config import DATALOADER_KEYS, load_config
+    from mmtl.utils.config import load_config
+    from mmtl.utils.loader_defaults import DATALOADER_KEYS
 
     base = {
         'data_root': data_root,

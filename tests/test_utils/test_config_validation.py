@@ -10,7 +10,8 @@ from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
 import mmtl  # noqa: F401  (sets up the registries)
 from mmtl.apis.runner_setup import prepare_train_config
 from mmtl.utils.cli import train_parser
-from mmtl.utils.config import check_type_names, check_value_ranges, load_config, validate_config
+from mmtl.utils.config import load_config
+from mmtl.utils.config_checks import check_type_names, check_value_ranges, validate_config
 from mmtl.utils.errors import ConfigError
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')

@@ -34,7 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def split_folder(cfg, phase: str) -> str:
     """The image folder of ``phase``: its dataset's ``data_root`` joined with ``data_prefix``."""
-    from mmtl.utils.config import innermost_dataset
+    from mmtl.utils.config_access import innermost_dataset
     from mmtl.utils.errors import ConfigError
 
     loader = cfg.get(PHASES[phase]) or {}
