@@ -258,6 +258,7 @@ def test_readme_states_the_demo_defaults_figures():
 
 
 @pytest.mark.slow
+@pytest.mark.proof
 def test_run_demo_reproduces_readme_within_its_spread(tmp_path):
     """README command 1 as a user runs it: the printed means lie within README's spread."""
     result, _ = _run_demo(tmp_path, timeout=1800)

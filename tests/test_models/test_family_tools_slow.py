@@ -14,7 +14,7 @@ import sys
 import pytest
 from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.proof]
 
 #: The smallest member of each family -> test input size (a multiple of its patch size).
 FAMILIES = {
