@@ -17,6 +17,7 @@ from mmtl_testing import REPO_ROOT
 from mmtl_testing.models import randomize_batchnorm
 
 import mmtl  # noqa: F401  (registers mmtl's models, converters and checkpoint loaders)
+from mmtl.engine.loading import read_weights
 from mmtl.models.converters import (
     TIMM_MODEL_NAMES,
     TORCHVISION_CONVERTERS,
@@ -25,7 +26,6 @@ from mmtl.models.converters import (
     timm_to_mmtl_checkpoint,
 )
 from mmtl.registry import MODELS
-from mmtl.utils.checkpoint import load_local_checkpoint
 from mmtl.utils.checkpoint_converters import CHECKPOINT_CONVERTERS, convert_checkpoint
 from mmtl.utils.safetensors_io import save_safetensors
 
@@ -33,7 +33,26 @@ timm = pytest.importorskip('timm')
 
 FAST_MODELS = ['mobilenetv2_100', 'resnet18', 'resnet34', 'resnet50', 'densenet121']
 #: The heavy ones (VGG: 138 M parameters) run in the slow group.
-SLOW_MODELS = ['resnet101', 'vgg16', 'vgg16_bn']
+SLOW_MODELS = [
+    'resnet101',
+    'resnet152',
+    'resnext50_32x4d',
+    'resnext101_32x8d',
+    'resnext101_64x4d',
+    'wide_resnet50_2',
+    'wide_resnet101_2',
+    'vgg11',
+    'vgg11_bn',
+    'vgg13',
+    'vgg13_bn',
+    'vgg16',
+    'vgg16_bn',
+    'vgg19',
+    'vgg19_bn',
+    'densenet161',
+    'densenet169',
+    'densenet201',
+]
 TIMM_TO_ARCH = {name: arch for arch, name in TIMM_MODEL_NAMES.items()}
 
 
@@ -130,7 +149,7 @@ def test_other_class_count_converts_into_model_with_that_head(name, base):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize('name', ['mobilenetv2_140', 'mobilenetv2_110d', 'resnet50d', 'vgg19'])
+@pytest.mark.parametrize('name', ['mobilenetv2_140', 'mobilenetv2_110d', 'resnet50d', 'resnet26'])
 def test_other_timm_models_are_refused_with_the_differences(name):
     with pytest.raises(ValueError, match=r'timm checkpoint: not a torchvision checkpoint'):
         convert_timm_state_dict(meta_state_dict(name))
@@ -212,7 +231,7 @@ def test_torchvision_safetensors_file_is_converted_too(tmp_path):
     model = torchvision.models.resnet18(weights=None)
     path = str(tmp_path / 'resnet18.safetensors')
     save_safetensors(model.state_dict(), path)
-    checkpoint = load_local_checkpoint(path)
+    checkpoint = read_weights(path)
     assert checkpoint['meta']['converted_from'] == 'torchvision'
     assert 'backbone.layer4.1.bn2.running_var' in checkpoint['state_dict']
 
@@ -239,8 +258,6 @@ def test_converters_are_registered_timm_first():
 
 
 def test_a_registered_converter_is_called_by_the_load_path(tmp_path):
-    from mmtl.engine.loading import read_weights
-
     calls = []
 
     def fake_layout(state_dict, meta, source):

@@ -16,6 +16,7 @@ from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
 from mmtl_testing.models import randomize_batchnorm
 
 import mmtl  # noqa: F401  (registers mmtl's models and checkpoint loaders)
+from mmtl.engine.loading import read_weights
 from mmtl.models.converters import (
     TORCHVISION_CONVERTERS,
     convert_if_torchvision,
@@ -24,7 +25,6 @@ from mmtl.models.converters import (
 )
 from mmtl.registry import MODELS
 from mmtl.utils import safe_torch_load
-from mmtl.utils.checkpoint import load_local_checkpoint
 
 CONVERTER_TOOL = osp.join(REPO_ROOT, 'tools', 'model_converters', 'torchvision2mmtl.py')
 
@@ -278,7 +278,7 @@ def test_legacy_serialization_format_loads_safely_and_converts(torchvision_resne
     _, tv_model = torchvision_resnet18
     path = str(tmp_path / 'resnet18-legacy.pth')
     torch.save(tv_model.state_dict(), path, _use_new_zipfile_serialization=False)
-    checkpoint = load_local_checkpoint(path)
+    checkpoint = read_weights(path)
     assert checkpoint['meta']['arch'] == 'resnet18'
     weight = checkpoint['state_dict']['backbone.layer3.0.downsample.1.running_var']
     assert torch.equal(weight, tv_model.layer3[0].downsample[1].running_var)
@@ -288,7 +288,7 @@ def test_loader_leaves_mmengine_checkpoints_alone(tmp_path):
     state = {'backbone.conv1.weight': torch.ones(2, 3, 1, 1)}
     path = str(tmp_path / 'mm.pth')
     torch.save({'state_dict': state, 'meta': {'epoch': 3}}, path)
-    loaded = load_local_checkpoint(path)
+    loaded = read_weights(path)
     assert loaded['meta'] == {'epoch': 3}
     assert list(loaded['state_dict']) == ['backbone.conv1.weight']
     assert convert_if_torchvision(state, 'x.pth') is state
@@ -306,7 +306,7 @@ def test_loader_warns_about_unsupported_torchvision_file(tmp_path):
     torch.save(model.state_dict(), path)
     logger = MMLogger.get_instance('unsupported_torchvision', log_file=str(tmp_path / 'log.txt'))
     assert MMLogger.get_current_instance() is logger
-    loaded = load_local_checkpoint(path)
+    loaded = read_weights(path)
     assert loaded.keys() == model.state_dict().keys()  # unconverted
     with open(tmp_path / 'log.txt') as f:
         log = f.read()
