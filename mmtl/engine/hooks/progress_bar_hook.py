@@ -52,6 +52,8 @@ CONSOLE_INFO_PREFIXES = (
     'Epoch(test)',
     'The best checkpoint',
     'Stopped by',
+    'the monitored metric did not improve',  # early stopping, and why
+    'Stopping threshold reached',
     'Testing ',
     'test metrics written',
     'Finished',
