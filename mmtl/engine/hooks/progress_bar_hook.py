@@ -42,6 +42,8 @@ CONSOLE_INFO_PREFIXES = (
     'The lr schedule starts',
     'class_weight=auto',
     'Load checkpoint from',
+    'checkpoint weights:',  # what load_from gave the model (the head swap named as such)
+    'Checkpoints carry no model card',
     'resumed epoch',
     'Resuming inside epoch',
     'resume:',
