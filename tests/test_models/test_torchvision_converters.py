@@ -1,5 +1,6 @@
 """torchvision checkpoints: recognition, conversion to mmpretrain's layout, identical logits."""
 
+import glob
 import os
 import os.path as osp
 import re
@@ -380,7 +381,10 @@ def test_mim_run_converter_then_train_from_torchvision_file(tmp_path, digits_roo
         env,
     )
     assert train.returncode == 0, describe(train)
-    log = train.stdout + train.stderr
+    # The quiet console keeps the header; the work dir's log file has every line.
+    log_file = glob.glob(str(tmp_path / 'wd' / '*' / '*.log'))[0]
+    with open(log_file) as f:
+        log = f.read()
     assert f'{tv_path} is a torchvision mobilenet_v2 checkpoint: converted its 314 tensors' in log
     summary = next(line for line in log.splitlines() if 'checkpoint weights:' in line)
     # All but the 1000-class head, which the 3-class model keeps at its initial values.
