@@ -52,6 +52,7 @@ CONSOLE_INFO_PREFIXES = (
     'GradualUnfreezeHook',
     'Epoch(val)',
     'Epoch(test)',
+    '95 % intervals',  # the test figures' intervals table
     'The best checkpoint',
     'Stopped by',
     'the monitored metric did not improve',  # early stopping, and why
