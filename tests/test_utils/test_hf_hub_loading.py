@@ -1,6 +1,7 @@
 """``load_from='hf-hub:timm/<name>'`` through the local Hugging Face cache, offline-honest, and
 the warning when the config's normalisation differs from the weights' pretrained_cfg."""
 
+import glob
 import json
 import logging
 import os
@@ -390,8 +391,12 @@ def test_train_from_hub_reference_warns_about_normalisation(tmp_path, digits_roo
         env,
     )
     assert result.returncode == 0, describe(result)
-    log = result.stdout + result.stderr
+    console = result.stdout + result.stderr
+    # The quiet console keeps the header and warnings; the work dir's log file has every line.
+    with open(glob.glob(str(tmp_path / 'wd' / '*' / '*.log'))[0]) as f:
+        log = f.read()
     assert f"{path} is a timm mobilenetv2_100.ra_in1k checkpoint (timm's own layout)" in log
+    assert 'checkpoint weights:' in console
     warnings = [line for line in log.splitlines() if 'expects inputs normalised' in line]
     assert len(warnings) == 1
     assert 'WARNING' in warnings[0]
