@@ -176,6 +176,12 @@ def base_model_configs() -> Dict[str, dict]:
     return copy.deepcopy(_base_model_configs(dirs[0])) if dirs else {}
 
 
+def base_model_names() -> frozenset:
+    """The names of mmtl's base model configs (no copy of their dicts)."""
+    dirs = packaged_config_dirs()
+    return frozenset(_base_model_configs(dirs[0])) if dirs else frozenset()
+
+
 def _without(mapping: Mapping, keys: frozenset) -> dict:
     return {k: v for k, v in mapping.items() if k not in keys}
 
@@ -368,7 +374,7 @@ def check_class_names(classes: Any, source: str, key: str = 'classes') -> Tuple[
 #: Each card field and its check.
 _FIELD_CHECKS = {
     'format': lambda v: v == CARD_FORMAT,
-    'architecture': lambda v: isinstance(v, str) and v in base_model_configs(),
+    'architecture': lambda v: isinstance(v, str) and v in base_model_names(),
     'num_classes': lambda v: _whole(v, 1, MAX_CLASSES),
     'classes': lambda v: True,  # checked by check_class_names
     'input_size': lambda v: _whole(v, *INPUT_SIZE_RANGE),
