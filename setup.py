@@ -86,6 +86,9 @@ if __name__ == '__main__':
             name: read_requirements(f'requirements/{name}.txt')
             for name in ('tests', 'cam', 'search', 'track')
         },
+        # `mmtl` (= python -m mmtl): lists the tools, `mmtl TOOL -h` reaches a tool's help;
+        # mim answers both with its own help ("not an OpenMMLAB codebase").
+        entry_points={'console_scripts': ['mmtl = mmtl.utils.cli:main']},
         zip_safe=False,
         license='Apache License 2.0',
     )

@@ -6,7 +6,7 @@
 The project's few-shot table uses one split (digits 0-4 -> 5-9). Here each partition draws 5
 random source digits (the rest are the target), pretrains a quarter-width ResNet-18 on the
 source, and trains every strategy on ``--shots`` images per target class with the same recipe
-as ``tools/fewshot_digits.py`` (``mmtl.experiments.fewshot``). The advisor (``tools/advise.py``,
+as ``tools/fewshot_digits.py`` (``experiments.fewshot``). The advisor (``tools/advise.py``,
 no trials) is given the recipe and the pretrained backbone. Per partition it prints each
 strategy's test top-1, the advisor's pick, its gap to the best strategy and a paired test
 (McNemar on the same test images) of the pick against scratch; then the means over
@@ -19,6 +19,7 @@ import os
 import os.path as osp
 import sys
 
+import common  # noqa: F401  (puts the repository and tools/ on sys.path)
 import numpy as np
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -42,9 +43,10 @@ def write_tiny_config(folder: str) -> str:
 
 def train_and_score(cfg, out_csv: str):
     """Train a few-shot config, test its best checkpoint; (top-1, per-image correctness)."""
+    from experiments.fewshot import _train_and_load_best
+
     from mmtl.analysis.error_analysis import read_predictions
     from mmtl.evaluation.metrics import add_prediction_writer
-    from mmtl.experiments.fewshot import _train_and_load_best
 
     add_prediction_writer(cfg, out_csv)
     runner = _train_and_load_best(cfg)
@@ -69,13 +71,14 @@ def advisor_pick(recipe: str, kshot: str, pretrained: str, work_dir: str) -> str
 
 
 def run_partition(index: int, args) -> dict:
-    from mmtl.datasets.digits import write_digits_folder
-    from mmtl.evaluation.statistics import compare_correct
-    from mmtl.experiments.fewshot import (
+    from experiments.fewshot import (
         finetune_config,
         make_kshot_folder,
         pretrain_source_model,
     )
+
+    from mmtl.datasets.digits import write_digits_folder
+    from mmtl.evaluation.statistics import compare_correct
 
     rng = np.random.default_rng(args.seed + index)
     source = sorted(int(d) for d in rng.choice(10, size=5, replace=False))

@@ -63,8 +63,8 @@ def main(argv=None) -> None:
     from mmengine.registry import DefaultScope
 
     import mmtl  # noqa: F401
+    from mmtl.config import load_config
     from mmtl.registry import MODELS
-    from mmtl.utils import load_config
 
     size, batch, steps = {'tiny': (32, 2, 1), 'quick': (224, 8, 2), 'full': (224, 8, 4)}[args.size]
     families = dict(list(FAMILIES.items())[:2]) if args.size == 'tiny' else FAMILIES

@@ -49,7 +49,7 @@ def mmtl_cached_loader(
 
 def build_loaders(folder: str, batch: int, cache_dir: str) -> Dict[str, Callable]:
     """Stock mmpretrain, and mmtl's default pipeline without and with a cache."""
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
 
     default = load_config(pipe.CONFIG).train_pipeline
     return {

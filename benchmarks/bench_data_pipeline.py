@@ -76,8 +76,8 @@ def torchvision_loader(folder: str, batch: int, workers: int) -> Callable:
 
 def mmtl_preprocessor():
     """The data preprocessor of mmtl's base dataset config (``TransferDataPreprocessor``)."""
+    from mmtl.config.load import load_config
     from mmtl.registry import MODELS
-    from mmtl.utils.config import load_config
 
     with DefaultScope.overwrite_default_scope('mmtl'):
         return MODELS.build(dict(load_config(CONFIG).data_preprocessor))
@@ -152,7 +152,7 @@ def build_loaders(
     ``gc.collect()`` it runs, seconds in a big process): for smoke runs only.
     """
     unfused = [dict(type='LoadImage')] + stock_pipeline()[1:]
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
 
     default = load_config(CONFIG).train_pipeline  # resolved: sizes follow input_size
     return {

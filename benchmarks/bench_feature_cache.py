@@ -78,7 +78,7 @@ class EpochTimer(Hook):
 
 
 def build_config(folder: str, work_dir: str, size: dict, model: dict, hooks: list):
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
 
     base = osp.join(common.REPO_ROOT, 'configs', '_base_')
     path = osp.join(work_dir, 'bench_feature_cache_cfg.py')

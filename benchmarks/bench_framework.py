@@ -111,7 +111,7 @@ class InterleaveHook(Hook):
 
 
 def build_config(size: dict, work_dir: str):
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
 
     base = osp.join(common.REPO_ROOT, 'configs', '_base_')
     path = osp.join(work_dir, 'bench_framework_cfg.py')

@@ -50,7 +50,7 @@ def predecode(model, paths, batch: int):
 
 def main(argv=None) -> dict:
     from mmtl.apis import inference_model
-    from mmtl.datasets.folder_dataset import list_image_files
+    from mmtl.datasets.listing import list_image_files
 
     args = common.parse_args('inference', __doc__.splitlines()[0], argv)
     size = SIZES[args.size]

@@ -98,8 +98,8 @@ def mmtl_trainer(root: str, arch: str, batch: int, bf16: bool) -> Callable[[], N
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
 
+    from mmtl.config.load import load_config
     from mmtl.registry import MODELS as MMTL_MODELS
-    from mmtl.utils.config import load_config
 
     cfg = load_config(
         FRUIT_CONFIG,
@@ -141,6 +141,7 @@ def mmpretrain_trainer(root: str, arch: str, batch: int) -> Callable[[], None]:
         dataset=dict(type='CustomDataset', data_root=osp.join(root, 'train'), pipeline=pipeline),
     )
     model_cfg = _base_model(arch)
+    model_cfg.type = 'ImageClassifier'  # stock mmpretrain: not mmtl's TransferClassifier
     model_cfg.data_preprocessor = dict(
         type='ClsDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
         to_rgb=True,
@@ -265,7 +266,7 @@ def measure_inference(root: str, size: dict) -> dict:
     from timm.data import create_dataset, create_loader
 
     from mmtl.apis import inference_model, init_model
-    from mmtl.datasets.folder_dataset import list_image_files
+    from mmtl.datasets.listing import list_image_files
     from mmtl.deployment import export_classifier
     from mmtl.deployment.onnx_inferencer import OnnxClassifier
 

@@ -8,7 +8,7 @@ step by step; median wall-clock and CPU seconds per step, and the bf16 / fp32 sp
 
 Accuracy (``--accuracy``; minutes): the digits demo config trained from scratch with and
 without bf16 (test top-1 of each model in fp32 and in bf16 inference), and a fine-tune from a
-pretrained checkpoint this run makes (mmtl.experiments.fewshot: pretrain on digits 0-4 in fp32,
+pretrained checkpoint this run makes (experiments.fewshot: pretrain on digits 0-4 in fp32,
 full fine-tune on k images per class of digits 5-9, fp32 vs bf16, same seeds).
 
 Run: ``python benchmarks/bench_precision.py [--quick | --tiny] [--accuracy]``.
@@ -138,7 +138,7 @@ def write_bf16_config(folder: str) -> str:
 
 def train_digits(config: str, data_root: str, work_dir: str, epochs: int) -> dict:
     """Train the digits config; test top-1 of the best checkpoint in fp32 and in bf16."""
-    from mmtl.experiments.fewshot import _run_config, _train_and_load_best
+    from experiments.fewshot import _run_config, _train_and_load_best
 
     cfg = _run_config(
         config, data_root, work_dir, 10, osp.basename(work_dir), train_cfg=dict(max_epochs=epochs)
@@ -156,14 +156,15 @@ def train_digits(config: str, data_root: str, work_dir: str, epochs: int) -> dic
 
 def measure_accuracy(acc: dict, work_dir: str) -> dict:
     """Digits demo and few-shot fine-tune, fp32 vs bf16 training."""
-    from mmtl.datasets.digits import write_digits_folder
-    from mmtl.experiments.fewshot import (
+    from experiments.fewshot import (
         SOURCE_DIGITS,
         TARGET_DIGITS,
         finetune_and_test,
         make_kshot_folder,
         pretrain_source_model,
     )
+
+    from mmtl.datasets.digits import write_digits_folder
 
     configs = {'fp32': DIGITS_CONFIG, 'bf16': write_bf16_config(work_dir)}
     digits = osp.join(work_dir, 'digits')
@@ -278,14 +279,16 @@ def main(argv=None) -> dict:
     if with_accuracy:
         argv.remove('--accuracy')
     args = common.parse_args('precision', __doc__.splitlines()[0], argv)
-    from mmtl.utils.precision import cpu_has_native_bf16
+    from mmtl.utils.precision import cpu_bf16_features
 
     speed = measure_speed(SIZES[args.size])
     accuracy = {}
     if with_accuracy:
         with tempfile.TemporaryDirectory() as work_dir:
             accuracy = measure_accuracy(ACCURACY[args.size], work_dir)
-    result = dict(size=args.size, native_bf16=cpu_has_native_bf16(), speed=speed, accuracy=accuracy)
+    result = dict(
+        size=args.size, native_bf16=bool(cpu_bf16_features()), speed=speed, accuracy=accuracy
+    )
     common.write_result(args.out, 'precision', result, tables(speed, accuracy))
     return result
 

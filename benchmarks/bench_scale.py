@@ -67,7 +67,7 @@ def build_dataset(root: str):
 
 def measure_scan(root: str, count: int) -> dict:
     from mmtl.datasets import IMG_EXTENSIONS
-    from mmtl.datasets.folder_dataset import list_image_files
+    from mmtl.datasets.listing import list_image_files
 
     gc.collect()
     start = time.perf_counter()
@@ -122,7 +122,7 @@ def measure_epoch(images: int, workers: int, data_dir: str) -> dict:
     from mmengine.hooks import Hook
 
     from mmtl.apis.runner_setup import build_runner, disable_validation
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
 
     per_class = images // 3
     root = osp.join(data_dir, f'train_scale_{per_class}')

@@ -20,8 +20,10 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO_ROOT not in sys.path:  # run as `python benchmarks/bench_x.py` from anywhere
-    sys.path.insert(0, REPO_ROOT)
+# Run as `python benchmarks/bench_x.py` from anywhere; tools/ holds the digits experiments.
+for _path in (REPO_ROOT, osp.join(REPO_ROOT, 'tools')):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 DEFAULT_OUT = osp.join(REPO_ROOT, 'work_dirs', 'benchmarks')
 DEFAULT_DATA = osp.join(REPO_ROOT, 'data', 'bench')

@@ -11,10 +11,10 @@ picks benchmarks by name (``data_pipeline``, ``framework``, ``inference``, ``sca
 ``export``, ``precision``, ``peers``, ``startup``, ``gpu``; ``gpu`` reports "skipped" without a
 GPU).
 
-``--docs docs/benchmark_results.md`` also writes the tables into that page, one section per
-benchmark that ran and succeeded, each naming its command, date, CPUs and load; the sections of
-benchmarks that did not run this time are kept as they were. The docs quote this page rather
-than copies of its tables.
+``--docs [PAGE]`` also writes the tables into PAGE (default ``docs/benchmark_results.md``), one
+section per benchmark that ran and succeeded, each naming its command, date, CPUs and load; the
+sections of benchmarks that did not run this time are kept as they were. The docs quote this
+page rather than copies of its tables.
 """
 
 import argparse
@@ -31,6 +31,7 @@ from typing import Dict, List
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(HERE)
+DOCS_PAGE = osp.join(REPO_ROOT, 'docs', 'benchmark_results.md')
 
 
 def benchmark_scripts(pattern: str = 'bench_*.py') -> list:
@@ -71,11 +72,11 @@ def run_one(script: str, out_dir: str, quick: bool, extra: list) -> dict:
 
 DOCS_HEADER = """# Benchmark results (generated)
 
-Written by `python benchmarks/run_all.py [--quick] [--only NAME ...] --docs {path}` (also
-`bash benchmarks/run_all.sh ...`): do not edit by hand, re-run it. Each section is one
-benchmark's tables as it printed them, with the command, the date, the CPUs and the load
-average at the end of that run; a run of some benchmarks replaces only their sections. Ratios
-are same-run; absolute figures move with the load of the shared machine.
+Written by `bash benchmarks/run_all.sh [--quick] [--only NAME ...] --docs` (the same as
+`python benchmarks/run_all.py ... --docs {path}`): do not edit by hand, re-run it. Each
+section is one benchmark's tables as it printed them, with the command, the date, the CPUs
+and the load average at the end of that run; a run of some benchmarks replaces only their
+sections. Ratios are same-run; absolute figures move with the load of the shared machine.
 """
 
 
@@ -110,7 +111,14 @@ def main(argv=None) -> int:
     parser.add_argument('--quick', action='store_true', help='pass --quick to every benchmark')
     parser.add_argument('--out-dir', default=osp.join(REPO_ROOT, 'work_dirs', 'benchmarks'))
     parser.add_argument('--only', nargs='+', default=None, help='benchmark names to run')
-    parser.add_argument('--docs', default=None, help='also write the tables into this page')
+    parser.add_argument(
+        '--docs',
+        nargs='?',
+        const=DOCS_PAGE,
+        default=None,
+        metavar='PAGE',
+        help=f'also write the tables into PAGE (default {osp.relpath(DOCS_PAGE, REPO_ROOT)})',
+    )
     args, extra = parser.parse_known_args(argv)
     os.makedirs(args.out_dir, exist_ok=True)
     scripts = benchmark_scripts()

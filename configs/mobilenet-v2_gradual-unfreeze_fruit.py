@@ -1,6 +1,8 @@
 # Strategy "gradual unfreezing": start as a linear probe, then unfreeze the backbone from the
 # top down (epochs count from 1, as in the log), so the new head settles before the
 # pretrained features move.
+# Keys of _base_/strategies/gradual_unfreeze_mobilenet_v2.py, written out
+# (two bases may not set one key).
 _base_ = ['mobilenet-v2_fruit.py']
 
 model = dict(

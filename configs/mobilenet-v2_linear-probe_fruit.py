@@ -2,9 +2,10 @@
 # a fixed feature extractor; only the new 30-class linear head trains. The whole backbone is
 # frozen: no gradients, BatchNorm statistics kept (eval mode), so it comes out of training
 # bit-identical. Trainable parameters: 1280 x 30 + 30 = 38,430.
-_base_ = ['mobilenet-v2_fruit.py', '_base_/strategies/linear_probe.py']
+# Keys of _base_/strategies/linear_probe.py, written out (two bases may not set one key).
+_base_ = ['mobilenet-v2_fruit.py']
 
-model = {{_base_.strategy.model}}
+model = dict(type='TransferClassifier', frozen_modules=['backbone'])
 
 # Only a linear layer learns: a 10x larger lr than fine-tuning, no weight decay.
 optim_wrapper = dict(optimizer=dict(lr=0.1, weight_decay=0.0))

@@ -1,8 +1,9 @@
 # Strategy "linear probe" (small dataset, similar to the pretraining data): the pretrained
 # RegNetX-400MF is a fixed feature extractor; only the new 30-class head trains.
-_base_ = ['regnetx-400mf_fruit.py', '_base_/strategies/linear_probe.py']
+# Keys of _base_/strategies/linear_probe.py, written out (two bases may not set one key).
+_base_ = ['regnetx-400mf_fruit.py']
 
-model = {{_base_.strategy.model}}
+model = dict(type='TransferClassifier', frozen_modules=['backbone'])
 
 # Only the head learns: a 10x larger lr than fine-tuning, no weight decay.
 optim_wrapper = dict(optimizer=dict(lr=0.1, weight_decay=0.0))

@@ -1,5 +1,9 @@
 # Strategy "partial fine-tuning" (medium dataset, or one unlike ImageNet): the patch embedding and
 # the first two of its four stages of Swin-T stay frozen; the rest and the head fine-tune.
-_base_ = ['swin-tiny_fruit.py', '_base_/strategies/partial_ft_swin_tiny.py']
+# Keys of _base_/strategies/partial_ft_swin_tiny.py, written out (two bases may not set one key).
+_base_ = ['swin-tiny_fruit.py']
 
-model = {{_base_.strategy.model}}
+model = dict(
+    type='TransferClassifier',
+    frozen_modules=['backbone.patch_embed', 'backbone.stages.0', 'backbone.stages.1'],
+)

@@ -1,8 +1,9 @@
 # Strategy "linear probe" (small dataset, similar to the pretraining data): the pretrained
 # CLIP ViT-B/16 is a fixed feature extractor; only the new 30-class head trains.
-_base_ = ['vit-base-p16_clip_fruit.py', '_base_/strategies/linear_probe.py']
+# Keys of _base_/strategies/linear_probe.py, written out (two bases may not set one key).
+_base_ = ['vit-base-p16_clip_fruit.py']
 
-model = {{_base_.strategy.model}}
+model = dict(type='TransferClassifier', frozen_modules=['backbone'])
 
 # Only the head learns: a 10x larger lr than fine-tuning, no weight decay.
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.0))

@@ -1,9 +1,7 @@
 """Packages whose public names are imported on first use (PEP 562), for start-up time.
 
-A package's ``__init__`` that imports its submodules makes ``from pkg.small import x`` pay for
-every one of them: ``tools/check_dataset.py`` needs ``mmtl.datasets.scan`` (NumPy, Pillow),
-not ``FolderDataset`` with mmpretrain and torch. :func:`lazy_exports` gives such a package a
-``__getattr__`` and ``__dir__`` instead. This module imports only the standard library.
+A package ``__init__`` that imported its submodules would make ``from pkg.small import x``
+pay for all of them. This module imports only the standard library.
 """
 
 import importlib

@@ -40,12 +40,10 @@ __all__ = [
 
 
 def _child(name: str, parent: Registry, locations: list) -> Registry:
-    """Create a registry named ``name`` under ``parent`` in the ``mmtl`` scope.
+    """A registry named ``name`` under ``parent`` in the ``mmtl`` scope.
 
-    Its ``locations`` are mmtl's modules followed by the parent's (mmpretrain's): mmengine
-    imports them on the first look-up in this registry and, on a miss, only reads the
-    parent's table, so mmpretrain's modules must be imported from here too. That is what
-    lets ``import mmtl`` skip importing every mmtl and mmpretrain module up front.
+    Its ``locations`` are mmtl's modules and then the parent's: on a miss mmengine only reads
+    the parent's table, so mmpretrain's modules must be imported from here too.
     """
     parent_locations = [loc for loc in parent._locations if loc not in locations]
     return Registry(name, parent=parent, scope='mmtl', locations=locations + parent_locations)

@@ -2,7 +2,7 @@
 
     python tools/advise.py CONFIG [--cfg-options data_root=... load_from=...]
         [--work-dir DIR] [--max-per-class 100] [--max-val 500]
-        [--trials N --budget EPOCHS [--rungs R]]
+        [--trials N --budget EPOCHS [--rungs R] [--folds K]]
     mim run mmtl advise CONFIG --cfg-options data_root=data/my_photos load_from=weights.pth
 
 Measures the dataset (images per class, imbalance, image sizes) and how well the frozen
@@ -16,14 +16,19 @@ size x similarity matrix and writes, into DIR (default ``work_dirs/advise_<confi
 successive halving on val top-1, the last rung ``--budget`` epochs; ``--rungs 1``: every
 candidate for the whole budget), prints a leaderboard
 (``leaderboard.json``, ``leaderboard.png``) and writes the winner as ``best_config.py``.
+When val has fewer than 20 images per class (or is the training set), each trial is a
+k-fold cross-validation (``tools/cross_validate.py``, ``--folds``) scored by its pooled
+out-of-fold top-1 instead.
 """
 
 import argparse
+import functools
 import os
 import os.path as osp
-import sys
 
 from mmengine.config import DictAction
+
+from mmtl.utils.cli import exit_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,6 +48,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='successive-halving rungs (default: halve down to one candidate); 1: every '
         'candidate trains the whole budget, no halving',
     )
+    parser.add_argument(
+        '--folds',
+        type=int,
+        help='score each trial by k-fold cross-validation (default: 3-5 folds when val has '
+        'fewer than 20 images per class or is the training set; 0: never)',
+    )
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='config overrides')
     args = parser.parse_args(argv)
@@ -51,6 +62,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             parser.error(f'--{name.replace("_", "-")} must be at least 1')
     if args.trials < 0 or (args.budget is not None and args.budget < 1):
         parser.error('--trials must be >= 0 and --budget >= 1')
+    if args.folds is not None and (args.folds < 0 or 0 < args.folds < 3):
+        parser.error('--folds must be 0 (no cross-validation) or at least 3')
     if args.rungs is not None and args.rungs < 1:
         parser.error('--rungs must be at least 1')
     return args
@@ -60,14 +73,19 @@ def run(args: argparse.Namespace) -> None:
     from mmtl.advisor import advisor as adv
     from mmtl.advisor.strategies import STRATEGIES
     from mmtl.advisor.trials import (
+        best_val_top1,
+        cross_validation_folds,
         format_leaderboard,
         leaderboard,
+        pooled_top1,
+        run_cross_validation,
+        run_training,
         successive_halving,
         write_leaderboard,
     )
     from mmtl.apis.runner_setup import check_load_from
-    from mmtl.utils.config import load_config, resolve_config_path
-    from mmtl.utils.config_checks import check_data_roots
+    from mmtl.config.check import check_data_roots
+    from mmtl.config.load import load_config, resolve_config_path
     from mmtl.utils.errors import ConfigError
 
     config_path = resolve_config_path(args.config)
@@ -92,26 +110,22 @@ def run(args: argparse.Namespace) -> None:
     )
     ctx = adv.strategy_context(cfg, meas, rec.cut, rec.epochs)
     strategy = STRATEGIES[rec.strategy]
-    low, lr, high = strategy.lr_range(ctx)
+    factor = adv.auto_scale_factor(cfg)  # the lr printed is the one training uses
     print('similarity per stage (ridge probe val top-1 %, pretrained / random):')
     for stage, pre, rand in zip(meas.stages, meas.pretrained, meas.random):
         print(f'  {stage:<20s} {pre:6.1f} / {rand:6.1f}')
     print(f'matrix cell: {rec.size} data, {rec.similarity} features')
     for reason in rec.reasons:
         print(f'  - {reason}')
-    report = adv.report_dict(profile, meas, rec, ctx)
-    frozen = report['recommendation']['frozen']
-    print(
-        f"recommended strategy: {rec.strategy} (as mmtl's *{strategy.mirrors}: {strategy.what}); "
-        f'lr {lr:.3g} (range {low:.3g}-{high:.3g}), {rec.epochs} epochs, '
-        f'frozen: {", ".join(frozen) if frozen else "nothing"}'
-    )
+    report = adv.report_dict(profile, meas, rec, ctx, factor)
+    patience, _ = adv.early_stopping_overrides(cfg, rec.epochs)
+    print(adv.format_recommendation(rec, report['recommendation']))
     comments = [f'Written by tools/advise.py: strategy {rec.strategy}', *rec.reasons]
     options = {k: v for k, v in (args.cfg_options or {}).items()}
     recommended = adv.write_strategy_config(
         osp.join(work_dir, 'recommended_config.py'),
         config_path,
-        strategy.overrides(ctx),
+        adv.deep_merge(strategy.overrides(ctx), patience),
         options,
         tuple(comments),
     )
@@ -128,14 +142,32 @@ def run(args: argparse.Namespace) -> None:
     cands = adv.candidate_list(rec.strategy, ctx, args.trials)
     trial_dir = osp.join(work_dir, 'trials')
     print(f'trials: {len(cands)} candidates, successive halving, last rung {budget} epochs')
+    folds = args.folds
+    if folds is None:
+        folds = cross_validation_folds(
+            profile.val_images, profile.train_counts, meas.cross_validated
+        )
+    run, score, metric = run_training, best_val_top1, 'best val top-1'
+    if folds:
+        splits = ('train',) if meas.cross_validated else ('train', 'val')
+        run = functools.partial(run_cross_validation, folds=folds, splits=splits)
+        score, metric = pooled_top1, 'out-of-fold top-1'
+        print(
+            f'{profile.val_images} val images for {len(profile.classes)} classes: each trial '
+            f'is a {folds}-fold cross-validation of {" + ".join(splits)} ({folds} trainings), '
+            'scored by its out-of-fold top-1'
+        )
 
     def write_config(cand, epochs, path):
         overrides = adv.deep_merge(cand.overrides, {'train_cfg': {'max_epochs': epochs}})
+        overrides = adv.deep_merge(overrides, adv.early_stopping_overrides(cfg, epochs)[0])
         return adv.write_strategy_config(path, config_path, overrides, options)
 
-    results = successive_halving(cands, budget, trial_dir, write_config, rungs=args.rungs)
+    results = successive_halving(
+        cands, budget, trial_dir, write_config, run=run, score=score, rungs=args.rungs
+    )
     rows = leaderboard(results)
-    print(format_leaderboard(rows))
+    print(format_leaderboard(rows, metric))
     write_leaderboard(rows, osp.join(work_dir, 'leaderboard.json'))
     adv.plot_leaderboard(rows, osp.join(work_dir, 'leaderboard.png'))
     winner = next((r for r in rows if r.top1 is not None), None)
@@ -145,9 +177,11 @@ def run(args: argparse.Namespace) -> None:
     best_config = adv.write_strategy_config(
         osp.join(work_dir, 'best_config.py'),
         config_path,
-        adv.deep_merge(best.overrides, {'train_cfg': {'max_epochs': rec.epochs}}),
+        adv.deep_merge(
+            adv.deep_merge(best.overrides, {'train_cfg': {'max_epochs': rec.epochs}}), patience
+        ),
         options,
-        (f'Written by tools/advise.py --trials: {best.name}, {winner.top1:.2f} % val top-1',),
+        (f'Written by tools/advise.py --trials: {best.name}, {winner.top1:.2f} % {metric}',),
     )
     print(f'winner: {best.name}; config written to {best_config}')
 
@@ -160,4 +194,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

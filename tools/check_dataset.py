@@ -21,6 +21,7 @@ from mmtl.datasets.listing import (
     list_image_files,
 )
 from mmtl.datasets.scan import ScanReport, scan_image_files
+from mmtl.utils.cli import exit_tool
 from mmtl.utils.prediction_rows import safe_text
 
 
@@ -65,6 +66,14 @@ def main(argv=None) -> int:
     all_ok = True
     for split_dir in split_folders(args.data_root, args.splits):
         report = scan_split(split_dir)
+        if not report.num_files and not report.bad_files:
+            print(
+                f'error: {safe_text(split_dir)}: no images (expected <class>/<image> files with '
+                f'extension {", ".join(IMG_EXTENSIONS)})',
+                file=sys.stderr,
+            )
+            all_ok = False
+            continue
         rate = report.num_files / report.seconds if report.seconds > 0 else float('inf')
         print(
             f'{split_dir}: {report.num_files} files checked in {report.seconds:.2f} s '
@@ -82,4 +91,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -25,6 +25,8 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
+from mmtl.utils.cli import exit_tool
+
 PREDICTION_EXTENSIONS = ('.csv', '.json')
 
 
@@ -129,4 +131,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -34,6 +34,8 @@ from typing import Dict, List, Optional
 
 from mmengine.config import DictAction
 
+from mmtl.utils.cli import exit_tool
+
 TOOLS = osp.dirname(osp.abspath(__file__))
 
 
@@ -76,7 +78,7 @@ def option_args(options: Optional[dict]) -> List[str]:
 
 def list_images(data_root: str, splits: List[str]) -> Dict[str, list]:
     """Class names (the sub-folders of ``train``), image paths and labels of the splits."""
-    from mmtl.datasets.folder_dataset import IMG_EXTENSIONS, list_class_folders, list_image_files
+    from mmtl.datasets.listing import IMG_EXTENSIONS, list_class_folders, list_image_files
     from mmtl.utils.errors import BadDataError
 
     train = osp.join(data_root, 'train')
@@ -180,7 +182,7 @@ def score_run(config: str, checkpoint: str, data_dir: str, out_file: str, option
     """Test ``checkpoint`` on ``data_dir/test`` and write every class's probability."""
     from mmtl.apis.runner_setup import build_runner, prepare_test_config
     from mmtl.evaluation.metrics import add_prediction_writer
-    from mmtl.utils.cli import test_parser
+    from mmtl.utils.run_args import test_parser
 
     argv = [config, checkpoint, '--work-dir', osp.dirname(out_file)]
     argv += ['--cfg-options', *option_args(options), f'data_root={data_dir}']
@@ -341,7 +343,7 @@ def draw_issue_gallery(issues, plan: dict, data_root: str, out_file: str, column
     import cv2
     import numpy as np
 
-    from mmtl.evaluation.statistics import printable
+    from mmtl.utils.prediction_rows import safe_text
     from mmtl.visualization import new_figure, save_figure
 
     rows = max(1, math.ceil(len(issues) / columns))
@@ -354,8 +356,8 @@ def draw_issue_gallery(issues, plan: dict, data_root: str, out_file: str, column
             image = np.full((32, 32, 3), 127, np.uint8)
         axes.imshow(image[..., ::-1])
         axes.set_axis_off()
-        name = printable(osp.basename(plan['files'][issue.index]))[:28]
-        given, suggested = (printable(plan['classes'][c]) for c in (issue.given, issue.suggested))
+        name = safe_text(osp.basename(plan['files'][issue.index]))[:28]
+        given, suggested = (safe_text(plan['classes'][c]) for c in (issue.given, issue.suggested))
         axes.set_title(
             f'{name}\nlabel {given} ({issue.self_confidence:.2f})\nlooks {suggested} '
             f'({issue.suggested_probability:.2f})',
@@ -369,9 +371,9 @@ def draw_issue_gallery(issues, plan: dict, data_root: str, out_file: str, column
 def cross_validate(args: argparse.Namespace) -> None:
     import numpy as np
 
+    from mmtl.config.load import read_config
     from mmtl.evaluation.cross_validation import fold_splits, summarize
     from mmtl.evaluation.statistics import accuracy_interval, compare_correct
-    from mmtl.utils.config import read_config
     from mmtl.utils.errors import ConfigError
 
     roots = {read_config(c, args.cfg_options).get('data_root') for c in args.configs}
@@ -467,4 +469,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

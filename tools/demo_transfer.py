@@ -5,12 +5,12 @@
 Every training and test is a ``mim train mmtl`` / ``mim test mmtl`` of a config written to
 WORK_DIR/configs/, its output to WORK_DIR/logs/; the last lines print both test top-1 scores
 and the transfer gain over training from scratch, mean ± std over the seeds. See
-mmtl/experiments/transfer_demo.py.
+tools/experiments/transfer_demo.py.
 """
 
-import sys
+from experiments.transfer_demo import main
 
-from mmtl.experiments.transfer_demo import main
+from mmtl.utils.cli import exit_tool
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

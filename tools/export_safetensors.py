@@ -16,7 +16,7 @@ import argparse
 import os.path as osp
 import sys
 
-from mmtl.utils.cli import run_with_clear_errors
+from mmtl.utils.cli import exit_tool, run_with_clear_errors
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -62,4 +62,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -3,8 +3,10 @@
     python tools/fewshot_digits.py --work-dir work_dirs/fewshot_digits
     mim run mmtl fewshot_digits --shots 5 10 20 --seeds 0 1 2
 
-Prints a markdown table (test top-1 on digits 5-9 per strategy and k) and writes it with the
-raw results to WORK_DIR/fewshot_results.{md,json}.
+Prints a markdown table (test top-1 on digits 5-9 per strategy and k, and each strategy's
+gain over scratch with its paired interval) and writes it with the raw results to
+WORK_DIR/fewshot_results.{md,json}; ``--docs docs/fewshot.md`` also writes it into that page's
+generated block ``fewshot``.
 """
 
 import argparse
@@ -13,13 +15,17 @@ import os
 import os.path as osp
 import sys
 
-from mmtl.experiments import STRATEGIES, format_results_table, run_fewshot_experiment
-from mmtl.experiments.fewshot import (
+from experiments import STRATEGIES, format_results_table, run_fewshot_experiment
+from experiments.docs_block import check_block, write_block
+from experiments.fewshot import (
     AUGMENTATIONS,
     DEFAULT_STRATEGIES,
     PRETRAIN_KEEP,
+    RECIPES,
     results_as_dicts,
 )
+
+from mmtl.utils.cli import exit_tool
 from mmtl.utils.fileio import atomic_open
 
 
@@ -44,9 +50,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         '--augment',
-        choices=list(AUGMENTATIONS),
+        choices=[*AUGMENTATIONS, *RECIPES],
         default='default',
-        help='training pipeline of the few-shot runs (every strategy alike)',
+        help="training pipeline, or one of mmtl's recipe fragments, of the few-shot runs "
+        '(every strategy alike)',
     )
     parser.add_argument('--steps', type=int, default=200, help='optimisation steps per run')
     parser.add_argument('--config', default='mobilenet-v2_digits.py')
@@ -54,11 +61,19 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--pretrained',
         help='reuse WORK_DIR/pretrain/pretrained_backbone.pth of an earlier run (no pretraining)',
     )
+    parser.add_argument('--docs', metavar='PAGE', help='also write the table into PAGE')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    if args.docs:
+        try:
+            check_block(args.docs, 'fewshot')
+        except ValueError as error:
+            print(f'--docs {error}', file=sys.stderr)
+            return 2
     os.makedirs(args.work_dir, exist_ok=True)
     results = run_fewshot_experiment(
         args.work_dir,
@@ -81,8 +96,13 @@ def main(argv=None) -> int:
     with atomic_open(json_path, 'w') as f:
         json.dump({'args': vars(args), 'results': results_as_dicts(results)}, f, indent=2)
     print(f'results written to {md_path} and {json_path}')
+    if args.docs:
+        write_block(
+            args.docs, 'fewshot', ' '.join(['python tools/fewshot_digits.py'] + argv), table
+        )
+        print(f'table written to {args.docs}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

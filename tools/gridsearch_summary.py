@@ -11,7 +11,8 @@ each really used, and writes ``DIR/leaderboard.{csv,json}``.
 
 import argparse
 import os
-import sys
+
+from mmtl.utils.cli import exit_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -40,4 +41,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

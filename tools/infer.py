@@ -6,7 +6,7 @@
 
 Without CONFIG (the first argument is then no ``.py``/``.json``/``.yaml`` file) the model is
 built from the checkpoint's model card: one of mmtl's base models and a few checked values
-(``mmtl/utils/model_card.py``); nothing in the checkpoint is run.
+(``mmtl/config/model_card.py``); nothing in the checkpoint is run.
 
 INPUT is an image file, a folder (searched recursively) or a glob such as 'photos/*.jpg'
 (quote it). Each image gets one row: image, predicted class, label and score, and its top-K
@@ -19,7 +19,8 @@ import os.path as osp
 import sys
 from typing import List, Optional, Sequence
 
-from mmtl.utils.cli import add_device_argument, resolve_device
+from mmtl.utils.cli import exit_tool
+from mmtl.utils.run_args import add_device_argument, resolve_device
 
 OUTPUT_FORMATS = ('.csv', '.json')
 
@@ -160,4 +161,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -11,9 +11,9 @@ sweep to ``<work_dir>/lr_find.png``. Nothing is trained for real: no checkpoint 
 """
 
 import os.path as osp
-import sys
 
-from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, train_parser
+from mmtl.utils.cli import exit_tool, parse_tool_args, run_with_clear_errors
+from mmtl.utils.run_args import select_device, train_parser
 
 
 def parser():
@@ -70,4 +70,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

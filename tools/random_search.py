@@ -15,7 +15,7 @@ trial whose metric falls below the median of earlier trials at that epoch). The 
 kept in ``--storage`` (default: WORK_DIR/study.db): ``--trials N`` is the size of the
 study, so running the same command again after a stop resumes it with the trials already
 done. The leaderboard (best first) is printed and saved as WORK_DIR/leaderboard.{csv,json},
-the config with the best values (and the original epochs) as WORK_DIR/best_config.py, and
+the best trial's values (not its epochs) on top of CONFIG as WORK_DIR/best_config.py, and
 Optuna's history and parameter-importance plots as WORK_DIR/optuna_{history,importances}.png.
 """
 
@@ -27,9 +27,10 @@ import sys
 
 from mmengine.config import DictAction
 
+from mmtl.config.load import read_config
 from mmtl.search import parse_search_space, write_leaderboard
 from mmtl.search.random_search import best_val_metric, ranked
-from mmtl.utils.config import read_config
+from mmtl.utils.cli import exit_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -111,7 +112,6 @@ def main(argv=None) -> int:
     )
 
     space = parse_search_space(args.space)
-    # As written (not resolved): best_config.py keeps data_root as one key, 'auto' workers.
     base_cfg = read_config(args.config, dict(args.cfg_options))  # fails early on bad options
     name = osp.splitext(osp.basename(args.config))[0]
     work_dir = args.work_dir or osp.join('work_dirs', name + '_search')
@@ -154,12 +154,22 @@ def main(argv=None) -> int:
     if best is None or best.score is None:
         print(f'no trial reported {args.metric}; see {work_dir}/trial_*/trial_output.log')
         return 1
-    base_cfg.merge_from_dict(best.params)
-    best_path = osp.join(work_dir, 'best_config.py')
-    base_cfg.dump(best_path)
+    from mmtl.advisor.advisor import nested, write_strategy_config
+
+    best_path = write_strategy_config(
+        osp.join(work_dir, 'best_config.py'),
+        base_cfg.filename,
+        nested(best.params),
+        dict(args.cfg_options),
+        comments=(
+            f'The best trial ({best.index}, {args.metric} {best.score:.4f}) of the search in '
+            f'{work_dir}:',
+            "your config with the search's --cfg-options and the trial's values.",
+        ),
+    )
     print(f'leaderboard: {work_dir}/leaderboard.csv; best config (trial {best.index}): {best_path}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

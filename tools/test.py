@@ -20,7 +20,8 @@ import argparse
 import os.path as osp
 import sys
 
-from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, test_parser
+from mmtl.utils.cli import exit_tool, mim_command, parse_tool_args, run_with_clear_errors
+from mmtl.utils.run_args import select_device, test_parser
 
 
 def parser() -> argparse.ArgumentParser:
@@ -83,7 +84,9 @@ def resolve_checkpoint(args_parser: argparse.ArgumentParser, args: argparse.Name
     from mmtl.apis.runner_setup import default_work_dir
 
     which = given[0] if given else 'best'
-    option = 'CHECKPOINT' if args.checkpoint else '--checkpoint'
+    # mim test passes its --checkpoint on as the positional argument
+    typed_positional = args.checkpoint and mim_command() != 'test'
+    option = 'CHECKPOINT' if typed_positional else '--checkpoint'
     work_dir = args.work_dir or default_work_dir(args.config)
     args.checkpoint = find_checkpoint(work_dir, which, option=option)
     if not given or which in ('best', 'last'):
@@ -131,4 +134,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -9,15 +9,8 @@ Also run as ``mim train mmtl CONFIG ...`` and, for several processes, through
 ``tools/dist_train.sh``.
 """
 
-import sys
-
-from mmtl.utils.cli import (
-    parse_tool_args,
-    quiet_mim_parent,
-    run_with_clear_errors,
-    select_device,
-    train_parser,
-)
+from mmtl.utils.cli import exit_tool, parse_tool_args, run_with_clear_errors
+from mmtl.utils.run_args import select_device, train_parser
 from mmtl.utils.signals import run_in_child
 
 
@@ -26,9 +19,10 @@ def main(argv=None) -> int:
 
     def train() -> None:
         select_device(args.device)
-        from mmtl.apis.runner_setup import build_runner, prepare_train_config  # torch: after --help
+        from mmtl.apis.fit import train_config  # torch: after --help
+        from mmtl.apis.runner_setup import prepare_train_config
 
-        build_runner(prepare_train_config(args)).train()
+        train_config(prepare_train_config(args))
 
     return run_with_clear_errors(train)
 
@@ -36,7 +30,4 @@ def main(argv=None) -> int:
 if __name__ == '__main__':
     # Trains in a child process, which outlives mim's SIGKILL of this one after a Ctrl-C long
     # enough to write its checkpoint (see mmtl.utils.signals).
-    code = run_in_child(main)
-    if code:
-        quiet_mim_parent()
-    sys.exit(code)
+    exit_tool(lambda: run_in_child(main))

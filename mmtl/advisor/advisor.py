@@ -4,6 +4,7 @@ Used by ``tools/advise.py``; each step is a function so that it can be tested al
 """
 
 import json
+import math
 import os.path as osp
 import pprint
 from dataclasses import asdict
@@ -193,14 +194,49 @@ def advise(cfg: Config, **measure_kwargs) -> Tuple[DataProfile, Measurements, Re
     batch_size = int(cfg.train_dataloader.get('batch_size', 32))
     epochs = recommend_epochs(profile, batch_size, int(cfg.train_cfg.get('max_epochs', 30)))
     rec = recommend(profile, meas, epochs)
-    factor = auto_scale_factor(cfg)
-    if factor != 1.0:
-        lr = STRATEGIES[rec.strategy].lr_range(strategy_context(cfg, meas, rec.cut, epochs))[1]
-        rec.reasons.append(
-            f'auto_scale_lr is on: training multiplies the lr by {factor:.3g} (effective batch / '
-            f'base_batch_size), so the recommended lr {lr:.3g} is used as {lr * factor:.3g}'
-        )
+    rec.reasons.append(early_stopping_overrides(cfg, epochs)[1])
     return profile, meas, rec
+
+
+#: Early stopping waits at least this share of the validations of a run (its patience) before
+#: it ends the run: the last epochs of a decaying schedule are often the best ones.
+MIN_PATIENCE_SHARE = 0.25
+
+
+def early_stopping_overrides(cfg: Config, epochs: int) -> Tuple[dict, str]:
+    """The early-stopping patience that fits a run of ``epochs``, and what it means.
+
+    The config's patience (validations without improvement) is raised to at least
+    :data:`MIN_PATIENCE_SHARE` of the run's validations, so that early stopping cannot end a
+    run long before its lr schedule has decayed.
+
+    Args:
+        cfg (Config): The user's config (its ``default_hooks.early_stopping``).
+        epochs (int): The epochs of the run.
+
+    Returns:
+        tuple: Overrides for the run's config (empty when early stopping is off or its
+        patience fits already) and one sentence on when the run ends.
+    """
+    hook = (cfg.get('default_hooks') or {}).get('early_stopping')
+    if not hook:
+        return {}, f'early stopping is off: the run trains all {epochs} epochs'
+    interval = int(cfg.train_cfg.get('val_interval', 1))
+    patience = int(hook.get('patience', 5))
+    needed = math.ceil(MIN_PATIENCE_SHARE * (epochs // interval))
+    overrides, raised = {}, ''
+    if needed > patience:
+        raised = f', raised from {patience} to wait a quarter of the run'
+        patience = needed
+        overrides = {'default_hooks': {'early_stopping': {'patience': patience}}}
+    wait = patience * interval
+    if wait >= epochs:
+        return overrides, f'early stopping (patience {patience}) cannot end the {epochs} epochs'
+    return overrides, (
+        f'{epochs} epochs; early stopping (patience {patience} validations{raised}, one every '
+        f'{interval} epoch(s)) ends the run sooner once val top-1 has not improved for {wait} '
+        f'epochs, at epoch {wait + 1} at the earliest'
+    )
 
 
 def auto_scale_factor(cfg: Config) -> float:
@@ -284,8 +320,14 @@ def _plain(value):
     return value
 
 
-def report_dict(profile: DataProfile, meas: Measurements, rec: Recommendation, ctx) -> dict:
-    """Everything measured and recommended, JSON-ready."""
+def report_dict(
+    profile: DataProfile, meas: Measurements, rec: Recommendation, ctx, lr_factor: float = 1.0
+) -> dict:
+    """Everything measured and recommended, JSON-ready.
+
+    ``lr``/``lr_range`` are what training uses (after ``auto_scale_lr``'s ``lr_factor``);
+    ``lr_in_config`` is the value the written config holds.
+    """
     strategy = STRATEGIES[rec.strategy]
     low, mid, high = strategy.lr_range(ctx)
     return {
@@ -302,11 +344,36 @@ def report_dict(profile: DataProfile, meas: Measurements, rec: Recommendation, c
         'recommendation': asdict(rec)
         | {
             'mirrors': strategy.mirrors,
-            'lr': mid,
-            'lr_range': [low, high],
+            'lr': mid * lr_factor,
+            'lr_range': [low * lr_factor, high * lr_factor],
+            'lr_in_config': mid,
+            'auto_scale_factor': lr_factor,
             'frozen': frozen_modules(rec, ctx),
         },
     }
+
+
+def format_recommendation(rec: Recommendation, report: dict) -> str:
+    """The advisor's last line: strategy, the lr training will use, epochs, frozen modules.
+
+    Args:
+        rec (Recommendation): The recommendation.
+        report (dict): Its ``recommendation`` entry of :func:`report_dict`.
+
+    Returns:
+        str: ``recommended strategy: full-ft (...); lr 0.008 (range ...) after auto_scale_lr
+        (the config holds 0.004), 30 epochs, frozen: nothing``.
+    """
+    strategy = STRATEGIES[rec.strategy]
+    (low, high), factor = report['lr_range'], report['auto_scale_factor']
+    scaled = ''
+    if factor != 1:
+        scaled = f' after auto_scale_lr (the config holds {report["lr_in_config"]:.3g})'
+    return (
+        f"recommended strategy: {rec.strategy} (as mmtl's *{strategy.mirrors}: {strategy.what}); "
+        f'lr {report["lr"]:.3g} (range {low:.3g}-{high:.3g}){scaled}, {rec.epochs} epochs, '
+        f'frozen: {", ".join(report["frozen"]) or "nothing"}'
+    )
 
 
 def frozen_modules(rec: Recommendation, ctx: StrategyContext) -> list:

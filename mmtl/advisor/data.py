@@ -10,9 +10,9 @@ from mmengine.registry import DefaultScope
 from torch.utils.data import Subset
 
 from mmtl.analysis.dataset_stats import class_imbalance, image_sizes, sample_paths, size_summary
+from mmtl.config.access import innermost_dataset
 from mmtl.datasets.class_counts import class_counts, dataset_labels
 from mmtl.registry import DATASETS
-from mmtl.utils.config_access import innermost_dataset
 
 
 def build_eval_dataset(cfg: Config, loader_key: str):

@@ -147,31 +147,6 @@ def ridge_probe_predictions(
     return (v @ weights + offset).argmax(axis=1)
 
 
-def ridge_probe_accuracy(
-    train_x: np.ndarray,
-    train_y: np.ndarray,
-    val_x: np.ndarray,
-    val_y: np.ndarray,
-    num_classes: int,
-    alpha: float = 1.0,
-) -> float:
-    """Top-1 (%) on val of :func:`ridge_probe_predictions`.
-
-    Args:
-        train_x (np.ndarray): ``N x D`` training features.
-        train_y (np.ndarray): ``N`` training labels.
-        val_x (np.ndarray): ``M x D`` validation features.
-        val_y (np.ndarray): ``M`` validation labels.
-        num_classes (int): Number of classes.
-        alpha (float): Penalty per training image. Defaults to 1.
-
-    Returns:
-        float: Val top-1 accuracy in percent.
-    """
-    pred = ridge_probe_predictions(train_x, train_y, val_x, num_classes, alpha)
-    return float(100.0 * (pred == val_y).mean())
-
-
 def cross_validated_probe(
     x: np.ndarray, y: np.ndarray, num_classes: int, folds: int = 5, seed: int = 0
 ) -> np.ndarray:

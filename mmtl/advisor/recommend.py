@@ -1,30 +1,11 @@
 """Place the data in the size x similarity matrix and pick a strategy, with the reasons.
 
-The rules (figures are val top-1 of the ridge probe, see :mod:`mmtl.advisor.probe`):
-
-- size: median training images per class ``<= SMALL`` is small, ``>= LARGE`` large;
-- similarity: ``s = (acc - chance) / (100 - chance)`` of the pretrained features at the
-  backbone's last stage; ``s >= SIMILAR`` is similar (the features already separate the
-  classes, as on a task close to the pretraining one);
-- gain: how much the pretrained features beat random ones, in points: the larger of best
-  stage vs best stage and last stage vs last stage (random early stages are often good on
-  easy data, and a saturated probe hides the gain at one of the two).
-
-1. when the per-image probe results are kept (as :func:`mmtl.advisor.advisor.measure` does),
-   the gain is tested against noise (paired bootstrap and McNemar over the scored images):
-   a gain that could be noise -> ``full-ft-1x`` (it trains everything at the full lr like
-   scratch, from the pretrained weights, so it does not rest on the gain); pretrained
-   significantly worse than random -> ``scratch``. Without them, gain ``< MIN_GAIN``
-   points -> ``scratch``. Val images that are training images (same file or pixels) make the
-   advisor score the probe by cross-validation on the training images;
-2. similar: small -> ``linear-probe``, medium -> ``partial-ft``, large -> ``full-ft``;
-3. otherwise (helpful but not similar): on medium data, when an earlier stage beats the last
-   one by ``>= EARLY_MARGIN`` points, the late stages are too specific to the source task ->
-   ``partial-ft`` frozen up to that stage; on small data ``full-ft-1x`` (everything at the
-   recipe's lr), else ``full-ft`` (backbone at 0.1x the lr). In ``tools/fewshot_digits.py``
-   (features of a narrow source task, README's few-shot table, 3 seeds) full-ft-1x has the
-   best mean test top-1 at every k = 1-20 (88.3 vs scratch 85.3 % at k = 5, 93.7 vs 92.7 % at
-   k = 10); the probe trails by 6-41 points.
+Figures are val top-1 of the ridge probe (:mod:`mmtl.advisor.probe`). A gain of the
+pretrained over the random features that could be noise (paired test over the scored images)
+gives ``full-ft-1x``, which does not rest on it; a significant loss gives ``scratch``.
+Otherwise similar features give ``linear-probe`` / ``partial-ft`` / ``full-ft`` by data size;
+an earlier stage clearly better than the last gives ``partial-ft`` cut there on medium data;
+the rest ``full-ft-1x`` on small data, else ``full-ft``. :func:`recommend` says why in words.
 """
 
 import math
@@ -37,10 +18,15 @@ from mmtl.evaluation.statistics import Comparison, compare_correct
 
 from .data import DataProfile
 
+#: Median training images per class: at most SMALL is small, at least LARGE large.
 SMALL = 100
 LARGE = 1000
+#: ``(acc - chance) / (100 - chance)`` of the last stage's pretrained features: similar above.
 SIMILAR = 0.8
+#: Without per-image results: the points pretraining must gain (best stage vs best stage or
+#: last vs last, the larger) not to recommend scratch.
 MIN_GAIN = 3.0
+#: Points by which an earlier stage must beat the last one to cut partial fine-tuning there.
 EARLY_MARGIN = 5.0
 #: Optimisation steps a short dataset gets at least (the few-shot experiment's 200).
 MIN_STEPS = 200

@@ -1,10 +1,13 @@
 """Short training runs of candidate strategies, kept or dropped by successive halving.
 
 Each trial is ``tools/train.py`` on a written config in its own process and folder; its
-score is the best val top-1 the run logged. Rung ``r`` of ``R`` trains every surviving
-candidate for ``budget / 2**(R-1-r)`` epochs (at least 1) and keeps the better half.
+score is the best val top-1 the run logged. On small data (:func:`cross_validation_folds`)
+a trial is ``tools/cross_validate.py`` instead, scored by its pooled out-of-fold top-1,
+which tests every image once. Rung ``r`` of ``R`` trains every surviving candidate for
+``budget / 2**(R-1-r)`` epochs (at least 1) and keeps the better half.
 """
 
+import csv
 import glob
 import json
 import math
@@ -17,9 +20,13 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from mmtl.utils.fileio import atomic_open
 
-TRAIN_SCRIPT = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools', 'train.py'
-)
+TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
+TRAIN_SCRIPT = osp.join(TOOLS, 'train.py')
+CROSS_VALIDATE_SCRIPT = osp.join(TOOLS, 'cross_validate.py')
+#: Val images per class below which one run's val top-1 is too noisy to rank candidates: at
+#: 20 per class, one image moves it by 5 / num_classes points.
+SMALL_VAL_PER_CLASS = 20
+MAX_FOLDS = 5
 
 
 @dataclass
@@ -64,6 +71,44 @@ def run_training(config: str, work_dir: str, extra_args: Sequence[str] = ()) -> 
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+
+def cross_validation_folds(val_images: int, train_counts: Sequence[int], val_is_train: bool) -> int:
+    """k of k-fold trials: 0 (plain trials) unless val is small or a copy of train.
+
+    Args:
+        val_images (int): Val images.
+        train_counts (Sequence[int]): Training images per class.
+        val_is_train (bool): Val holds the training images (then only train is folded).
+
+    Returns:
+        int: Up to :data:`MAX_FOLDS`, bounded by the smallest class; 0 when val has at least
+        :data:`SMALL_VAL_PER_CLASS` images per class or a class has fewer than 3 images.
+    """
+    if val_images >= SMALL_VAL_PER_CLASS * len(train_counts) and not val_is_train:
+        return 0
+    folds = min(MAX_FOLDS, min(train_counts))
+    return folds if folds >= 3 else 0
+
+
+def run_cross_validation(
+    config: str, work_dir: str, folds: int, splits: Sequence[str] = ('train', 'val')
+) -> int:
+    """``tools/cross_validate.py CONFIG --folds K`` in its own process; output to a log file."""
+    os.makedirs(work_dir, exist_ok=True)
+    command = [sys.executable, CROSS_VALIDATE_SCRIPT, config, '--folds', str(folds)]
+    command += ['--work-dir', work_dir, '--issues', '0', '--splits', *splits]
+    with open(osp.join(work_dir, 'trial_output.log'), 'w') as log:
+        return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
+
+
+def pooled_top1(work_dir: str) -> Optional[float]:
+    """The pooled out-of-fold top-1 of a cross-validation trial (None if it wrote none)."""
+    path = osp.join(work_dir, 'leaderboard.csv')
+    if not osp.isfile(path):
+        return None
+    with open(path, encoding='utf-8') as f:
+        return float(next(csv.DictReader(f))['pooled_top1'])
 
 
 def rung_epochs(budget: int, rungs: int) -> List[int]:
@@ -141,9 +186,9 @@ def leaderboard(results: Sequence[TrialResult]) -> List[TrialResult]:
     )
 
 
-def format_leaderboard(rows: Sequence[TrialResult]) -> str:
-    """The leaderboard as a markdown table."""
-    lines = ['| rank | candidate | rung | epochs | best val top-1 |', '|---:|---|---:|---:|---:|']
+def format_leaderboard(rows: Sequence[TrialResult], metric: str = 'best val top-1') -> str:
+    """The leaderboard as a markdown table (``metric``: what the score is)."""
+    lines = [f'| rank | candidate | rung | epochs | {metric} |', '|---:|---|---:|---:|---:|']
     for rank, r in enumerate(rows, start=1):
         top1 = 'failed' if r.top1 is None else f'{r.top1:.2f} %'
         lines.append(f'| {rank} | {r.name} | {r.rung} | {r.epochs} | {top1} |')

@@ -7,9 +7,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from mmtl.datasets.folder_dataset import IMG_EXTENSIONS, list_class_folders, list_image_files
+from mmtl.datasets.listing import list_class_images
 from mmtl.datasets.split import SPLIT_NAMES
-from mmtl.datasets.transforms.image_io import decode_image_file
+from mmtl.datasets.transforms.image_io import decode_image_file, open_image_file
 
 #: ImageNet statistics (RGB, 0-255) that mmpretrain's pretrained weights were trained with.
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
@@ -29,13 +29,7 @@ def list_split_images(data_root: str) -> Dict[str, Dict[str, List[str]]]:
         raise FileNotFoundError(f'dataset folder not found: {data_root}')
     splits = [s for s in SPLIT_NAMES if osp.isdir(osp.join(data_root, s))]
     roots = {s: osp.join(data_root, s) for s in splits} or {'all': data_root}
-    return {
-        split: {
-            name: list_image_files(osp.join(root, name), IMG_EXTENSIONS)
-            for name in list_class_folders(root)
-        }
-        for split, root in roots.items()
-    }
+    return {split: list_class_images(root) for split, root in roots.items()}
 
 
 @dataclass
@@ -92,17 +86,13 @@ def imbalance_remedies(imbalance: Imbalance) -> List[str]:
 
 
 def image_sizes(paths: Sequence[str]) -> List[Tuple[int, int]]:
-    """``(width, height)`` of each image, read from the file header (PIL, no decoding)."""
-    from PIL import Image
+    """Upright ``(width, height)`` of each image, read from the file header as the loaders
+    read it (no pixels decoded).
 
-    sizes = []
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                sizes.append(image.size)
-        except OSError as err:
-            raise OSError(f'cannot read image {path}: {err}') from None
-    return sizes
+    Raises:
+        ImageDecodeError: A file cannot be read (names it).
+    """
+    return [open_image_file(path).upright_size for path in paths]
 
 
 def size_summary(sizes: Sequence[Tuple[int, int]], top: int = 5) -> dict:

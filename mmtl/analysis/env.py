@@ -1,10 +1,11 @@
 """What the software and hardware around mmtl are: versions, GPUs, the device a run will use."""
 
+import contextlib
 import importlib.metadata
 import os
 import platform
 import sys
-from typing import Dict, List, Optional
+from typing import Dict
 
 #: Distributions whose versions matter for mmtl, in the order they are printed.
 PACKAGES = (
@@ -22,31 +23,11 @@ PACKAGES = (
 )
 
 
-def package_versions(names=PACKAGES) -> Dict[str, Optional[str]]:
-    """Installed version of each distribution (None when it is not installed)."""
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
 def format_cudnn_version(code: int) -> str:
     """cuDNN's integer version as text: 92400 -> '9.24.0', 8907 -> '8.9.7'."""
     major_scale = 10000 if code >= 90000 else 1000
     major, rest = divmod(code, major_scale)
     return f'{major}.{rest // 100}.{rest % 100}'
-
-
-def gpu_names() -> List[str]:
-    """Names of the CUDA GPUs this process sees (empty without CUDA)."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return []
-    return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
 
 
 #: mmengine's ``collect_env`` keys renamed to mmtl's (the distribution names).
@@ -58,12 +39,9 @@ TORCH_BUILD_KEY = 'PyTorch compiling details'
 
 
 def collect_env(verbose: bool = False) -> Dict[str, object]:
-    """mmengine's ``collect_env`` plus what mmtl adds: CPUs, threads, cuDNN, package versions.
-
-    From mmengine: CUDA availability, GCC, CUDA_HOME / NVCC and the GPUs (with CUDA), the
-    torch, torchvision, OpenCV and mmengine versions. mmtl adds the platform, CPU count,
-    torch threads, the CUDA build of torch, cuDNN, ``CUDA_VISIBLE_DEVICES``, the GPU names
-    and the versions of the distributions in :data:`PACKAGES`.
+    """mmengine's ``collect_env`` (CUDA, GCC, the GPUs, torch, OpenCV and mmengine versions)
+    plus the platform, CPUs, torch threads, cuDNN, ``CUDA_VISIBLE_DEVICES`` and the versions
+    of :data:`PACKAGES`.
 
     Args:
         verbose (bool): Also give torch's build report (``PyTorch compiling details``).
@@ -94,12 +72,11 @@ def collect_env(verbose: bool = False) -> Dict[str, object]:
             'cuDNN': cudnn or 'not available',
             'CUDA available': torch.cuda.is_available(),
             'CUDA_VISIBLE_DEVICES': os.environ.get('CUDA_VISIBLE_DEVICES', '(not set)'),
-            'GPUs': gpu_names() or 'none',
         }
     )
-    for name, version in package_versions().items():
-        if version is not None:
-            env.setdefault(name, version)  # torch keeps its full build tag
+    for name in PACKAGES:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            env.setdefault(name, importlib.metadata.version(name))  # torch keeps its build tag
     if TORCH_BUILD_KEY in env:
         env[TORCH_BUILD_KEY] = env.pop(TORCH_BUILD_KEY)  # the long text goes last
     return env

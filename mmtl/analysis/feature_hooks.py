@@ -29,15 +29,21 @@ def _detach(output):
     return output
 
 
+@contextlib.contextmanager
+def evaluation_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode without gradients, and restore each module's mode after."""
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        for module, training in modes.items():
+            module.training = training
+
+
 def resolve_layers(model: nn.Module, layer_names: Sequence[str]) -> Dict[str, nn.Module]:
-    """Map dotted layer names to the model's modules.
-
-    Args:
-        model (nn.Module): The model.
-        layer_names (Sequence[str]): Dotted module names such as ``'backbone.layer4'``.
-
-    Returns:
-        dict[str, nn.Module]: The modules, keyed by name, in the order given.
+    """The modules of dotted ``layer_names`` (``'backbone.layer4'``), in the order given.
 
     Raises:
         UnknownLayerError: A name is not a module of the model (closest names listed).
@@ -48,12 +54,6 @@ def resolve_layers(model: nn.Module, layer_names: Sequence[str]) -> Dict[str, nn
 @contextlib.contextmanager
 def capture_features(model: nn.Module, layer_names: Sequence[str]) -> Iterator[Dict[str, object]]:
     """Record what the named layers output while the block runs.
-
-    Example::
-
-        with capture_features(model, ['backbone.layer1']) as feats:
-            model(inputs)
-        feats['backbone.layer1'].shape
 
     Args:
         model (nn.Module): The model.
@@ -70,10 +70,7 @@ def capture_features(model: nn.Module, layer_names: Sequence[str]) -> Iterator[D
     handles: List[torch.utils.hooks.RemovableHandle] = []
 
     def make_hook(name: str):
-        def hook(module, args, output):
-            features[name] = _detach(output)
-
-        return hook
+        return lambda module, args, output: features.__setitem__(name, _detach(output))
 
     try:
         for name, module in modules.items():
@@ -85,11 +82,8 @@ def capture_features(model: nn.Module, layer_names: Sequence[str]) -> Iterator[D
 
 
 def as_tensor(output) -> torch.Tensor:
-    """The tensor of a layer output; for a tuple (backbone stages), its last tensor.
-
-    Non-tensor items are skipped: a Swin stage or a patch embedding returns
-    ``(tokens, (h, w))``.
-    """
+    """The tensor of a layer output; for a tuple (backbone stages), its last tensor (a Swin
+    stage returns ``(tokens, (h, w))``)."""
     if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, (list, tuple)):
@@ -102,10 +96,8 @@ def as_tensor(output) -> torch.Tensor:
 
 
 def extra_token_count(num_tokens: int, max_extra: int = 8) -> Optional[int]:
-    """How many leading tokens of a sequence are not patches (class, distillation, registers).
-
-    Patches form a square grid, so the patch count is the largest square not above
-    ``num_tokens``; what is left over must be a few tokens.
+    """How many leading tokens of a sequence are not patches (class, distillation, registers):
+    patches form a square grid, what is left over must be a few tokens.
 
     Args:
         num_tokens (int): Sequence length.
@@ -152,11 +144,8 @@ def token_grid(tokens: torch.Tensor, num_extra_tokens: Optional[int] = None) -> 
 
 
 def spatial_output(output) -> Optional[torch.Tensor]:
-    """A layer output as an ``N x C x h x w`` map when it has one, else None.
-
-    Maps stay as they are; token sequences (ViT blocks, Swin stages) are laid out on their
-    grid (:func:`token_grid`); pooled vectors have no map.
-    """
+    """A layer output as an ``N x C x h x w`` map (token sequences laid out on their grid),
+    or None for pooled vectors."""
     try:
         tensor = as_tensor(output)
     except TypeError:
@@ -169,11 +158,8 @@ def spatial_output(output) -> Optional[torch.Tensor]:
 
 
 def backbone_block_names(model: nn.Module) -> List[str]:
-    """The backbone's blocks as dotted names (``backbone.layers.3``), input to output.
-
-    See :func:`mmtl.models.backbone_layout.backbone_blocks`: the same rule for every family.
-    Normalisation layers on their own are left out (nothing to look at or cut after).
-    """
+    """The backbone's blocks (:func:`mmtl.models.backbone_layout.backbone_blocks`) as dotted
+    names (``backbone.layers.3``), input to output, normalisation layers left out."""
     backbone = getattr(model, 'backbone', None)
     if backbone is None:
         raise ValueError('the model has no backbone')
@@ -184,11 +170,10 @@ def backbone_block_names(model: nn.Module) -> List[str]:
     ]
 
 
-def executed_blocks(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> List[str]:
-    """:func:`backbone_block_names` in the order a forward pass runs them.
-
-    Registration order is not always execution order (ConvNeXt registers its four
-    downsampling layers before its four stages; CLIP's ViT its pre-norm after its blocks).
+def block_outputs(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> Dict[str, object]:
+    """The outputs of :func:`backbone_block_names` for ``inputs``, in the order a forward
+    pass runs them (not always the registration order: ConvNeXt registers its downsampling
+    layers before its stages). The model runs in eval mode without gradients.
 
     Args:
         model (nn.Module): A classifier with a ``backbone``.
@@ -196,28 +181,25 @@ def executed_blocks(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> 
             image of zeros.
 
     Returns:
-        list[str]: Dotted block names, input to output; blocks that did not run are left out.
+        dict: Dotted block name -> its output; blocks that did not run are left out.
     """
     names = backbone_block_names(model)
     if inputs is None:
-        device = next(model.parameters()).device
-        inputs = torch.zeros(1, 3, 224, 224, device=device)
-    was_training = model.training
-    with capture_features(model, names) as outputs, torch.no_grad():
-        model.eval()
-        try:
-            model(inputs)
-        finally:
-            model.train(was_training)
-    return list(outputs)
+        inputs = torch.zeros(1, 3, 224, 224, device=next(model.parameters()).device)
+    with capture_features(model, names) as outputs, evaluation_mode(model):
+        model(inputs)
+    return outputs
+
+
+def executed_blocks(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> List[str]:
+    """Dotted block names in the order a forward pass runs them (see :func:`block_outputs`)."""
+    return list(block_outputs(model, inputs))
 
 
 def block_groups(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> List[List[str]]:
-    """Per block of :func:`executed_blocks`, the backbone modules that belong to it.
-
-    A normalisation layer or a module without parameters joins the block registered before
-    it (ResNet's ``conv1`` group is ``conv1, bn1, relu, maxpool``), so that freezing "up to a
-    block" freezes its norm too.
+    """Per block of :func:`executed_blocks`, the backbone modules that belong to it: a
+    module that is not a block joins the block registered before it (ResNet's ``conv1``
+    group is ``conv1, bn1, relu, maxpool``).
 
     Args:
         model (nn.Module): A classifier with a ``backbone``.
@@ -247,14 +229,8 @@ def block_groups(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> Lis
 
 
 def pooled(output) -> torch.Tensor:
-    """A layer output as one vector per image: maps and token sequences averaged over space.
-
-    Args:
-        output: A layer output (a tensor, or a tuple holding one).
-
-    Returns:
-        torch.Tensor: ``N x C``.
-    """
+    """A layer output as one ``N x C`` vector per image: maps and token sequences averaged
+    over space."""
     tensor = as_tensor(output)
     if tensor.dim() == 4:
         return tensor.mean(dim=(2, 3))

@@ -1,12 +1,8 @@
 """Class activation maps: where in the image a layer found evidence for a class.
 
-:func:`class_activation_map` runs the methods of pytorch-grad-cam (``pip install
-grad-cam``, the library mmpretrain's ``vis_cam.py`` uses): Grad-CAM, Grad-CAM++, Score-CAM,
-Eigen-CAM, Layer-CAM and XGrad-CAM, with test-time-augmentation and eigen smoothing, and a
-token-to-map reshape for ViT-like layers. Without the library, ``method='gradcam'`` falls
-back to :func:`grad_cam`, mmtl's own plain Grad-CAM (Selvaraju et al., ICCV 2017: each
-channel of the layer's activation weighted by the mean gradient of the class score over it,
-summed, positive part kept); the other methods then need the library.
+:func:`class_activation_map` runs the methods of pytorch-grad-cam (the library mmpretrain's
+``vis_cam.py`` uses); without it, ``method='gradcam'`` falls back to :func:`grad_cam`, a
+plain Grad-CAM (Selvaraju et al., ICCV 2017).
 """
 
 from typing import Callable, Dict, Optional, Tuple
@@ -18,7 +14,9 @@ from torch import nn
 from .feature_hooks import (
     as_tensor,
     backbone_block_names,
+    block_outputs,
     capture_features,
+    evaluation_mode,
     extra_token_count,
     resolve_layers,
     spatial_output,
@@ -29,12 +27,9 @@ from .feature_hooks import (
 def default_target_layer(model: nn.Module, inputs: torch.Tensor, min_side: int = 4) -> str:
     """The last backbone block whose map is still at least ``min_side`` pixels a side.
 
-    The deepest block holds the most class-specific evidence, but on small inputs its map
-    can shrink to 1x1, where a CAM shows nothing; then an earlier block is taken. Blocks are
-    the same for every family (:func:`~mmtl.analysis.feature_hooks.backbone_block_names`);
-    transformer blocks count through their tokens laid out on the patch grid. When the
-    chosen block's tokens carry a class token, the block before it is taken: the class
-    token the head reads leaves the last block's patch tokens without gradient.
+    Transformer blocks count through their tokens laid out on the patch grid; when the
+    chosen block's tokens carry a class token, the block before it is taken (the class
+    token the head reads leaves the last block's patch tokens without gradient).
 
     Args:
         model (nn.Module): A classifier with a ``backbone``.
@@ -44,13 +39,8 @@ def default_target_layer(model: nn.Module, inputs: torch.Tensor, min_side: int =
     Returns:
         str: Dotted layer name such as ``backbone.layer4`` or ``backbone.layers.10``.
     """
-    names = backbone_block_names(model)
-    with capture_features(model, names) as outputs, torch.no_grad():
-        was_training = model.training
-        model.eval()
-        model(inputs)
-        model.train(was_training)
-    maps = {n: spatial_output(outputs[n]) for n in names if n in outputs}
+    outputs = block_outputs(model, inputs)
+    maps = {n: spatial_output(outputs[n]) for n in backbone_block_names(model) if n in outputs}
     order = [n for n, m in maps.items() if m is not None]
     if not order:
         raise ValueError('no backbone block outputs a spatial map; pass a target layer')
@@ -60,6 +50,15 @@ def default_target_layer(model: nn.Module, inputs: torch.Tensor, min_side: int =
     if tokens.dim() == 3 and extra_token_count(tokens.shape[1]) and order.index(chosen) > 0:
         chosen = order[order.index(chosen) - 1]
     return chosen
+
+
+def _checked_class(scores: torch.Tensor, class_index: Optional[int]) -> int:
+    """``class_index`` checked against one image's ``scores``; None: the top class."""
+    if class_index is None:
+        return int(scores.argmax())
+    if not 0 <= class_index < scores.numel():
+        raise ValueError(f'class {class_index} out of range 0..{scores.numel() - 1}')
+    return class_index
 
 
 def grad_cam(
@@ -89,22 +88,16 @@ def grad_cam(
         store['activation'] = activation
         activation.register_hook(lambda grad: store.__setitem__('gradient', grad))
 
-    was_training = model.training
     handle = layer.register_forward_hook(keep_activation)
     try:
-        model.eval()
-        with torch.enable_grad():
+        with evaluation_mode(model), torch.enable_grad():
             inputs = inputs.detach().clone().requires_grad_(True)  # a graph even if frozen
             logits = model(inputs)
-            if class_index is None:
-                class_index = int(logits[0].argmax())
-            if not 0 <= class_index < logits.shape[1]:
-                raise ValueError(f'class {class_index} out of range 0..{logits.shape[1] - 1}')
+            class_index = _checked_class(logits[0], class_index)
             model.zero_grad(set_to_none=True)
             logits[0, class_index].backward()
     finally:
         handle.remove()
-        model.train(was_training)
     activation, gradient = store['activation'].detach(), store['gradient'].detach()
     if activation.dim() == 3:  # transformer tokens: the patch tokens on their grid
         try:
@@ -177,6 +170,23 @@ def grad_cam_library():
     return pytorch_grad_cam
 
 
+def tensor_output_layer(model: nn.Module, name: str, inputs: torch.Tensor) -> str:
+    """``name``, or, for a layer that returns a tuple (a Swin stage: tokens and grid size), its
+    shallowest sub-module that outputs the tuple's tensor (pytorch-grad-cam hooks tensors only).
+    """
+    subs = [f'{name}.{sub}' for sub, _ in model.get_submodule(name).named_modules() if sub]
+    with capture_features(model, [name, *subs]) as outputs, torch.no_grad():
+        model(inputs)
+    if isinstance(outputs.get(name), torch.Tensor):
+        return name
+    target = as_tensor(outputs[name])
+    for sub in subs:
+        out = outputs.get(sub)
+        if isinstance(out, torch.Tensor) and out.data_ptr() == target.data_ptr():
+            return sub
+    return name
+
+
 def class_activation_map(
     model: nn.Module,
     inputs: torch.Tensor,
@@ -224,16 +234,11 @@ def class_activation_map(
 
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-    layers = resolve_layers(model, names)
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            scores = model(inputs).softmax(dim=1)[0]
-        if class_index is None:
-            class_index = int(scores.argmax())
-        if not 0 <= class_index < scores.numel():
-            raise ValueError(f'class {class_index} out of range 0..{scores.numel() - 1}')
+    with evaluation_mode(model):
+        names = [tensor_output_layer(model, name, inputs) for name in names]
+        layers = resolve_layers(model, names)
+        scores = model(inputs).softmax(dim=1)[0]
+        class_index = _checked_class(scores, class_index)
         cam_class = getattr(library, CAM_METHODS[method])
         with (
             torch.enable_grad(),
@@ -251,7 +256,5 @@ def class_activation_map(
                 aug_smooth=aug_smooth,
                 eigen_smooth=eigen_smooth,
             )
-    finally:
-        model.train(was_training)
     heat = torch.from_numpy(maps[0]).float().clamp(0, 1)
     return heat, class_index, scores.detach()

@@ -35,12 +35,17 @@ class ScalarLog:
         segments (list[str]): Every ``scalars.json`` stitched into this log, oldest first.
         train (list[dict]): Records written while training (they have ``iter``).
         val (list[dict]): Validation records (metrics, with ``step`` = epoch or iteration).
+        resumed (bool): The run resumed from a checkpoint (its text log says so).
+        earlier_runs (list[str]): The run folders of earlier, separate runs in the same work
+            dir (not part of this log).
     """
 
     path: str
     segments: List[str] = field(default_factory=list)
     train: List[dict] = field(default_factory=list)
     val: List[dict] = field(default_factory=list)
+    resumed: bool = False
+    earlier_runs: List[str] = field(default_factory=list)
 
     def train_series(self, key: str, x_key: str = 'iter') -> Tuple[List[float], List[float]]:
         """``(x, y)`` of a training scalar over the records that have it."""
@@ -129,23 +134,26 @@ def load_scalar_log(path: str) -> ScalarLog:
 
 
 def stitch_segments(logs: List[ScalarLog]) -> ScalarLog:
-    """Join the segments of a resumed run, oldest first, into one log without duplicates.
+    """The newest run of a work dir: its first segment and the resumed ones after it.
 
-    A segment that trains takes over from its first iteration (and first validation step)
-    on: what an earlier segment logged from there was discarded by the resume, and a run
-    restarted from scratch replaces the earlier ones entirely. Segments without training
-    records (e.g. ``tools/test.py`` runs) are left out unless no segment trains.
+    A segment that did not resume starts its own run, whatever its iteration numbers; a
+    resumed segment takes over from its first iteration (and first validation step) on:
+    what an earlier segment logged from there was discarded by the resume. Segments without
+    training records (e.g. ``tools/test.py`` runs) are left out unless no segment trains.
 
     Args:
         logs (list[ScalarLog]): One log per segment, in time order.
 
     Returns:
-        ScalarLog: ``path`` of the newest training segment and every segment in ``segments``.
+        ScalarLog: ``path`` of the newest training segment, the run's segments in
+        ``segments`` and the folders of the earlier runs in ``earlier_runs``.
     """
     training = [log for log in logs if log.train] or logs
+    first = max((i for i, log in enumerate(training) if not log.resumed), default=0)
+    earlier = [_run_folder(log.path) for log in training[:first] if not log.resumed]
     train: List[dict] = []
     val: List[dict] = []
-    for log in training:
+    for log in training[first:]:
         if log.train:
             start = min(r['iter'] for r in log.train)
             train = [r for r in train if r['iter'] < start]
@@ -156,12 +164,30 @@ def stitch_segments(logs: List[ScalarLog]) -> ScalarLog:
         val.extend(log.val)
     train.sort(key=lambda r: r['iter'])
     val.sort(key=lambda r: r.get('step', -1))
-    return ScalarLog(training[-1].path, [log.path for log in training], train=train, val=val)
+    segments = [log.path for log in training[first:]]
+    return ScalarLog(
+        training[-1].path, segments, train, val, training[first].resumed, earlier_runs=earlier
+    )
+
+
+def _run_folder(scalars_path: str) -> str:
+    """``<work_dir>/<timestamp>`` of its ``vis_data/scalars.json``."""
+    return osp.dirname(osp.dirname(scalars_path))
+
+
+def _resumed(scalars_path: str) -> bool:
+    """Whether the run's text log (``<timestamp>/<timestamp>.log``) says it resumed."""
+    folder = _run_folder(scalars_path)
+    text_log = osp.join(folder, osp.basename(folder) + '.log')
+    if not osp.isfile(text_log):
+        return False
+    with open(text_log, encoding='utf-8', errors='replace') as f:
+        return any('resumed epoch: ' in line for line in f)  # mmengine's Runner.resume line
 
 
 def _read_segment(path: str) -> ScalarLog:
-    """The records of one ``scalars.json``, in file order."""
-    log = ScalarLog(path, [path])
+    """The records of one ``scalars.json``, in file order (but a last line cut off mid-write)."""
+    log = ScalarLog(path, [path], resumed=_resumed(path))
     with open(path, encoding='utf-8') as f:
         for number, line in enumerate(f, 1):
             if not line.strip():
@@ -169,6 +195,8 @@ def _read_segment(path: str) -> ScalarLog:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
+                if not line.endswith('\n'):  # a run killed while writing its last record
+                    break
                 raise ScalarLogError(f'{path}:{number}: not a JSON record ({err})') from None
             if not isinstance(record, dict):
                 raise ScalarLogError(

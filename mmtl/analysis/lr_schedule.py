@@ -1,9 +1,7 @@
 """The lr and momentum a config's parameter schedulers give at every iteration, without training.
 
-The schedulers are built exactly as mmengine's Runner builds them (default ``end`` from the
-train loop, epoch-based ones converted with the epoch length) on a one-parameter optimizer,
-and stepped the way ``ParamSchedulerHook`` steps them: iteration-based ones after every
-iteration, epoch-based ones after every epoch.
+The schedulers are built as mmengine's Runner builds them and stepped the way
+``ParamSchedulerHook`` steps them.
 """
 
 import copy

@@ -6,22 +6,17 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from mmtl.config.access import input_size_from_config
 from mmtl.registry import HOOKS
-from mmtl.utils.config_access import input_size_from_config
 
 from . import model_summary as ms
 
 
 @HOOKS.register_module()
 class ModelSummaryHook(Hook):
-    """At the start of training, log one block: parameters, FLOPs and a memory estimate.
-
-    The block gives total and trainable parameters (after freezing), FLOPs of one image at
-    the input size, and the training memory estimate (params + grads + optimizer state +
-    activations, a lower bound) at the train batch size with the run's real optimizer.
-    Only rank 0 logs. FLOPs counting traces the model; if that fails, a warning is logged
-    and training goes on. The model is analysed in eval mode without gradients, so BN
-    statistics and weights are left untouched.
+    """At the start of training, log one block (rank 0): total and trainable parameters,
+    FLOPs of one image, and the training memory estimate at the train batch size with the
+    run's optimizer. A figure that cannot be computed is a warning; training goes on.
 
     Args:
         input_size (Sequence[int], optional): ``(H, W)`` of the input. Defaults to None:

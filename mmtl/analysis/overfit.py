@@ -1,10 +1,7 @@
 """The "one small batch" sanity check: a working setup drives the loss on one batch to ~0.
 
-If the model, the labels, the loss and the optimizer are wired right, a few hundred steps on
-the same handful of images memorise them. When the loss does not fall, something is broken
-before any question of generalisation: labels that do not match the images, an lr of zero
-or one so large that the loss explodes, frozen or disconnected parameters, a pipeline that
-destroys the images.
+When it does not fall, something is broken before any question of generalisation: labels,
+the lr, frozen or disconnected parameters, or a pipeline that destroys the images.
 """
 
 import math
@@ -16,10 +13,8 @@ import torch
 
 
 def balanced_indices(labels: Sequence[int], size: int, seed: int = 0) -> List[int]:
-    """Up to ``size`` sample indices taking the classes in turn (random within a class).
-
-    A batch of the first images of a sorted dataset would hold one class only, which any
-    model "learns" at once; a batch with every class tests the labels for real.
+    """Up to ``size`` sample indices taking the classes in turn (random within a class): a
+    batch of one class only would be "learnt" at once by any model.
 
     Args:
         labels (Sequence[int]): Label of every sample.

@@ -1,5 +1,6 @@
+from mmtl.lazy import lazy_exports
+
 from .inference import (
-    as_bgr_image,
     expand_image_inputs,
     inference_model,
     init_model,
@@ -7,7 +8,6 @@ from .inference import (
 )
 
 __all__ = [
-    'as_bgr_image',
     'expand_image_inputs',
     'get_model',
     'list_models',
@@ -17,10 +17,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    # The model hub reads the model index; imported when first used.
-    if name in ('get_model', 'list_models'):
-        from . import hub
-
-        return getattr(hub, name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+# The model hub reads the model index: imported when first used.
+__getattr__, __dir__ = lazy_exports(__name__, {'get_model': 'hub', 'list_models': 'hub'})

@@ -11,13 +11,21 @@
 import glob
 import os
 import os.path as osp
+import shutil
 from typing import List, Optional, Union
 
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmtl.utils.config_checks import check_cfg_options
+from mmtl.config.check import check_cfg_options
+from mmtl.engine.work_dir_lock import LOCK_FILE, lock_work_dir
 from mmtl.utils.errors import ConfigError
+from mmtl.utils.run_args import (
+    select_device,
+    silence_irrelevant_warnings,
+    test_parser,
+    train_parser,
+)
 
 #: The checkpoints :func:`find_checkpoint` names besides a path.
 CHECKPOINT_NAMES = ('best', 'last')
@@ -119,9 +127,7 @@ def fit(
     Returns:
         Runner: The trained runner; ``mmtl.test(runner)`` tests its best checkpoint.
     """
-    from mmtl.utils.cli import select_device, silence_irrelevant_warnings, train_parser
-
-    from .runner_setup import build_runner, prepare_train_config
+    from .runner_setup import prepare_train_config
 
     silence_irrelevant_warnings()
     if verbose:
@@ -132,8 +138,42 @@ def fit(
     args.work_dir = _work_dir_of(config, work_dir)
     args.amp, args.device, args.resume, args.auto_scale_lr = amp, device, resume, auto_scale_lr
     select_device(device)
-    runner = build_runner(prepare_train_config(args))
-    runner.train()
+    return train_config(prepare_train_config(args))
+
+
+def train_config(cfg: Config) -> Runner:
+    """Build the runner of a prepared training config and train it; return the runner.
+
+    A single-process run holds its work dir before the Runner is built, since building it
+    writes the config dump and a log into the work dir: a second training there is refused
+    before it changes anything. The processes of a distributed run know their rank only once
+    the Runner has set it up; their main process takes the lock in ``MMTLRunner.train``.
+
+    Args:
+        cfg (Config): What ``prepare_train_config`` returned.
+
+    Returns:
+        Runner: The trained runner.
+
+    Raises:
+        WorkDirBusyError: Another training holds the work dir.
+    """
+    from .runner_setup import build_runner
+
+    single = cfg.get('launcher', 'none') == 'none'
+    work_dir = osp.abspath(cfg.work_dir)
+    new_work_dir = not osp.exists(work_dir)
+    lock = lock_work_dir(work_dir) if single else None
+    runner = None
+    try:
+        runner = build_runner(cfg)
+        runner.train()
+    finally:
+        if lock is not None:
+            lock.release()
+            # A config refused before any work leaves no work dir behind: only the lock is in it.
+            if runner is None and new_work_dir and os.listdir(work_dir) == [LOCK_FILE]:
+                shutil.rmtree(work_dir, ignore_errors=True)
     return runner
 
 
@@ -162,8 +202,6 @@ def test(
     Returns:
         dict: The test metrics, plus ``'checkpoint'``: the file that was tested.
     """
-    from mmtl.utils.cli import select_device, test_parser
-
     from .runner_setup import build_runner, prepare_test_config, save_test_metrics
 
     if isinstance(target, Runner):

@@ -6,9 +6,9 @@ The names are those of mmtl's model index (``model-index.yml`` and the metafiles
 source checkout.
 """
 
+import difflib
 import fnmatch
 import os.path as osp
-from dataclasses import dataclass
 from functools import cache
 from typing import Dict, List, Optional, Union
 
@@ -22,61 +22,23 @@ INDEX_CANDIDATES = (
 )
 
 
-@dataclass(frozen=True)
-class ModelEntry:
-    """One model of the index.
-
-    Attributes:
-        name (str): The model's name (its config's file name without ``.py``).
-        config (str): Absolute path of its config.
-        weights (str, optional): Its pretrained weights (the config's ``load_from``).
-        metadata (dict): The metafile's ``Metadata`` (FLOPs, Parameters, ...).
-        collection (str): The model family (``In Collection``).
-    """
-
-    name: str
-    config: str
-    weights: Optional[str]
-    metadata: dict
-    collection: str
-
-
-def model_index_path() -> str:
-    """Path of the ``model-index.yml`` this mmtl uses.
+@cache
+def model_index() -> Dict[str, str]:
+    """Every model of the index: lower-case name -> its name as written.
 
     Raises:
         FileNotFoundError: Neither ``mmtl/.mim/model-index.yml`` nor a source checkout's.
     """
-    for path in INDEX_CANDIDATES:
-        if osp.isfile(path):
-            return path
-    raise FileNotFoundError(
-        f'mmtl has no model index ({" or ".join(INDEX_CANDIDATES)}); reinstall mmtl '
-        '(pip install -e . --no-use-pep517, or pip install .)'
-    )
-
-
-@cache
-def _load_index(path: str) -> Dict[str, ModelEntry]:
     from modelindex import load
 
-    root = osp.dirname(path)
-    entries = {}
-    for model in load(path).models:
-        data = getattr(model.metadata, 'data', None) or {}
-        entries[model.name.lower()] = ModelEntry(
-            name=model.name,
-            config=osp.join(root, model.config),
-            weights=model.weights or None,
-            metadata=dict(data),
-            collection=model.in_collection or '',
+    path = next((p for p in INDEX_CANDIDATES if osp.isfile(p)), None)
+    if path is None:
+        raise FileNotFoundError(
+            f'mmtl has no model index ({" or ".join(INDEX_CANDIDATES)}); reinstall mmtl '
+            '(pip install -e . --no-use-pep517, or pip install .)'
         )
-    return entries
-
-
-def model_index() -> Dict[str, ModelEntry]:
-    """Every model of the index, by lower-case name."""
-    return _load_index(model_index_path())
+    root = osp.dirname(path)
+    return {m.name.lower(): (m.name, osp.join(root, m.config)) for m in load(path).models}
 
 
 def list_models(pattern: Optional[str] = None) -> List[str]:
@@ -89,27 +51,24 @@ def list_models(pattern: Optional[str] = None) -> List[str]:
     Returns:
         list[str]: The matching names, usable with :func:`get_model` and ``mim train mmtl``.
     """
-    names = sorted(entry.name for entry in model_index().values())
+    names = sorted(name for name, _ in model_index().values())
     if pattern is None:
         return names
     return [name for name in names if fnmatch.fnmatch(name.lower(), pattern.lower())]
 
 
-def model_entry(name: str) -> ModelEntry:
-    """The index entry of ``name`` (any case; a trailing ``.py`` is allowed).
+def model_config(name: str) -> str:
+    """The config file of the model ``name`` (any case; a trailing ``.py`` is allowed).
 
     Raises:
         ConfigError: No model has that name (the closest names are suggested).
     """
-    import difflib
-
-    key = name.lower()
-    key = key[:-3] if key.endswith('.py') else key
+    key = name.lower().removesuffix('.py')
     index = model_index()
     if key in index:
-        return index[key]
+        return index[key][1]
     close = difflib.get_close_matches(key, list(index), n=3, cutoff=0.5)
-    hint = f'; did you mean {", ".join(repr(index[c].name) for c in close)}?' if close else ''
+    hint = f'; did you mean {", ".join(repr(index[c][0]) for c in close)}?' if close else ''
     raise ConfigError(f'no mmtl model named {name!r}{hint} (see mmtl.list_models())')
 
 
@@ -146,12 +105,12 @@ def get_model(
         CheckpointDownloadError: The weights are a URL that is not cached and cannot be
             downloaded.
     """
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
 
     if model.endswith('.py') and osp.isfile(model):
         config_path = model
     else:
-        config_path = model_entry(model).config
+        config_path = model_config(model)
     cfg = load_config(config_path)
     model_options = dict(overrides)
     if num_classes is not None:

@@ -1,13 +1,9 @@
 """Python inference API: build a model from a config, classify images, draw the result.
 
-Images are file paths or numpy arrays. A file is decoded by the config's own test-pipeline
-loader (mmtl's ``LoadImage``: every colour mode, EXIF orientation, transparency onto white,
-the pixel limit ``MMTL_MAX_IMAGE_PIXELS``), so inference gives exactly the scores
-``tools/test.py`` gives for the same file. PIL images are accepted. Arrays are taken in
-**RGB** channel order, what PIL, matplotlib and scikit-image give (``channel_order='bgr'``
-for an OpenCV array): ``uint8`` 0..255, ``uint16`` (scaled like 16-bit files), or float in
-[0, 1] (multiplied by 255); other floats are refused. See
-:func:`mmtl.datasets.transforms.image_io.array_to_bgr`.
+Files are decoded by the config's own test-pipeline loader, so inference gives exactly the
+scores ``tools/test.py`` gives. PIL images and numpy arrays (RGB unless
+``channel_order='bgr'``; see :func:`mmtl.datasets.transforms.image_io.array_to_bgr`) are
+accepted too.
 """
 
 import os
@@ -25,18 +21,18 @@ from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmpretrain.apis import ImageClassificationInferencer
 
+from mmtl.config.access import innermost_dataset, leaf_datasets
+from mmtl.config.check import check_cfg_options
+from mmtl.config.load import load_config
+from mmtl.config.model_card import ModelCardError, check_class_names, read_card
+from mmtl.config.resolve import resolve_config
 from mmtl.datasets import IMG_EXTENSIONS
 from mmtl.datasets.listing import list_input_images
 from mmtl.datasets.transforms import LoadImage
 from mmtl.datasets.transforms.image_io import array_to_bgr, decode_image_file
 from mmtl.engine.loading import load_into, read_weights
 from mmtl.registry import MODELS, TRANSFORMS
-from mmtl.utils.config import load_config
-from mmtl.utils.config_access import innermost_dataset, leaf_datasets
-from mmtl.utils.config_checks import check_cfg_options
-from mmtl.utils.config_semantics import resolve_config
-from mmtl.utils.errors import ConfigError
-from mmtl.utils.model_card import ModelCardError, check_class_names, read_card
+from mmtl.utils.errors import ConfigError, first_line
 from mmtl.utils.prediction_rows import check_class_count, safe_text
 from mmtl.visualization import draw_prediction
 
@@ -63,13 +59,9 @@ def init_model(
 ) -> torch.nn.Module:
     """Build a classifier from a config and load its weights.
 
-    ``init_model(CKPT)`` (or ``init_model(None, CKPT)``) builds the model from the
-    checkpoint's model card: the name of one of mmtl's base models and a few checked values
-    (classes, input size, mean/std), see :mod:`mmtl.utils.model_card`. Nothing in a
-    checkpoint is run or built as a type; a checkpoint without a card needs its config.
-
-    Class names come from the card, the checkpoint's ``meta.dataset_meta`` (written by
-    training) or ``classes`` in the config's test dataset, so that inference needs no dataset.
+    ``init_model(CKPT)`` builds the model from the checkpoint's model card
+    (:mod:`mmtl.config.model_card`); a checkpoint without one needs its config. Class names
+    come from the card, the checkpoint's ``meta.dataset_meta`` or the config's test dataset.
 
     Args:
         config (str | Config, optional): Config file or object; or a checkpoint when it is
@@ -181,9 +173,6 @@ def expand_image_inputs(
 ) -> List[ImageInput]:
     """Turn a path, folder, glob, array or a list of them into a flat list of images.
 
-    Paths are listed by :func:`mmtl.datasets.listing.list_input_images`, the one listing of
-    every inference path: regular files only, hidden folders left out.
-
     Args:
         inputs: A file path, a folder (all images inside, recursively, sorted), a glob
             pattern (``'photos/*.jpg'``, ``'data/**/*.png'``), a BGR array, or a list of these.
@@ -214,44 +203,9 @@ def expand_image_inputs(
     return expanded
 
 
-def as_bgr_image(image: np.ndarray) -> np.ndarray:
-    """The ``H x W x 3`` BGR uint8 image inference classifies, from an array.
-
-    Args:
-        image (np.ndarray): BGR order: ``H x W`` / ``H x W x 1`` (grey), ``H x W x 3``, or
-            ``H x W x 4`` (BGRA, composited onto white); ``uint8``, ``uint16`` or float in
-            [0, 1] (see :func:`mmtl.datasets.transforms.image_io.array_to_bgr`).
-
-    Returns:
-        np.ndarray: ``H x W x 3`` uint8.
-
-    Raises:
-        ValueError: Any other shape, dtype or value range.
-    """
-    return array_to_bgr(image)
-
-
-class UnreadableImageError(ValueError):
-    """A file inference cannot read or decode.
-
-    Args:
-        path (str): The file.
-        reason (str): Why, without the file's name.
-    """
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f'cannot classify {path}: {reason}')
-        self.reason = reason
-
-
 class _Inferencer(ImageClassificationInferencer):
-    """mmpretrain's inferencer, decoding files with the test pipeline's own loader.
-
-    mmpretrain reads files with OpenCV (no transparency, 16-bit or CMYK handling, no pixel
-    limit) and then runs the test pipeline without its loader. Here the config's loader (any
-    step whose type name starts with ``LoadImage``; mmtl's ``LoadImage`` if there is none)
-    reads each file exactly as testing does; an array skips the loader.
-    """
+    """mmpretrain's inferencer, decoding files with the test pipeline's own loader (any
+    ``LoadImage*`` step, else mmtl's ``LoadImage``) exactly as testing does, not OpenCV's."""
 
     def _init_pipeline(self, cfg: Config) -> Callable:
         dataset = leaf_datasets((cfg.get('test_dataloader') or {}).get('dataset', {}))[0]
@@ -270,8 +224,7 @@ class _Inferencer(ImageClassificationInferencer):
         """The pipeline input for one image: a file through the loader, or an array.
 
         Raises:
-            ValueError: The file cannot be read or decoded (the message names it), or the
-                array is not a supported image.
+            ValueError: The file cannot be read or decoded, or the array is no image.
         """
         if isinstance(image, np.ndarray):
             img = array_to_bgr(image)
@@ -279,9 +232,9 @@ class _Inferencer(ImageClassificationInferencer):
         try:
             results = self.loader(dict(img_path=image))
         except Exception as err:  # ImageDecodeError, or an upstream loader's own error
-            raise UnreadableImageError(image, getattr(err, 'reason', _first_line(err))) from err
+            raise ValueError(getattr(err, 'reason', first_line(err))) from err
         if results is None:  # a loader with ignore_errors=True
-            raise UnreadableImageError(image, 'the loader could not read it')
+            raise ValueError('the loader could not read it')
         return results
 
     def preprocess_images(
@@ -295,7 +248,7 @@ class _Inferencer(ImageClassificationInferencer):
             except ValueError as err:
                 if not isinstance(image, str):
                     raise
-                reason = getattr(err, 'reason', _first_line(err))
+                reason = first_line(err)
                 skipped.append((image, reason))
                 MMLogger.get_current_instance().warning(
                     f'skipped {safe_text(image)}: {safe_text(reason)}'
@@ -308,11 +261,6 @@ class _Inferencer(ImageClassificationInferencer):
                 chunk, inputs = [], []
         if chunk:
             yield inputs, default_collate(chunk)
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip().split('\n')[0] or type(err).__name__
-    return text
 
 
 def _is_image_loader(transform_type: Union[str, type]) -> bool:
@@ -336,21 +284,15 @@ def _inferencer(model: torch.nn.Module) -> ImageClassificationInferencer:
 
 @contextmanager
 def _progress_bar(total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr (tqdm when installed, else mmengine's), as ``update(n)``."""
+    """mmengine's progress bar on stderr, as ``update(n)``; a no-op when not ``enabled``."""
     if not enabled:
         yield lambda count: None
         return
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        from mmengine.utils import ProgressBar
+    from mmengine.utils import ProgressBar
 
-        bar = ProgressBar(total, file=sys.stderr)
-        yield lambda count: [bar.update() for _ in range(count)]
-        sys.stderr.write('\n')
-        return
-    with tqdm(total=total, unit='img', desc='inference', file=sys.stderr) as bar:
-        yield bar.update
+    bar = ProgressBar(total, file=sys.stderr)
+    yield lambda count: [bar.update() for _ in range(count)]
+    sys.stderr.write('\n')
 
 
 #: Channel orders :func:`inference_model` takes arrays in.
@@ -493,7 +435,7 @@ def show_result_pyplot(
         np.ndarray: The drawing, ``400 x 800 x 3`` uint8 RGB.
     """
     img = _as_pipeline_input(img, channel_order)
-    bgr = decode_image_file(img) if isinstance(img, str) else as_bgr_image(img)
+    bgr = decode_image_file(img) if isinstance(img, str) else array_to_bgr(img)
     if title is None and isinstance(img, str):
         title = osp.basename(img)
     classes = model._dataset_meta.get('classes') if hasattr(model, '_dataset_meta') else None

@@ -11,9 +11,9 @@ from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmtl.config.load import read_config
 from mmtl.engine.runner import MMTLRunner
 from mmtl.utils.checkpoint import download_checkpoint, is_url
-from mmtl.utils.config import read_config
 from mmtl.utils.dist import setup_cpu_distributed, uses_cuda
 from mmtl.utils.errors import ConfigError
 from mmtl.utils.fileio import atomic_open
@@ -27,22 +27,18 @@ def default_work_dir(config_path: str) -> str:
 
 #: ``--amp`` precision -> the dtype name mmengine's AmpOptimWrapper takes (CUDA).
 AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
-
-#: ``--amp`` values: a precision, ``'auto'`` (the fastest safe one for the device, also the
-#: default when ``--amp`` is not given) or ``'none'`` (float32).
+#: ``--amp`` values: a precision, ``'auto'`` (the device's fastest safe one) or ``'none'``.
 AMP_CHOICES = ('auto', 'none', *AMP_DTYPES)
-
 #: Optimizer wrapper types that ``--amp`` may replace.
 SWITCHABLE_WRAPPERS = ('OptimWrapper', 'AmpOptimWrapper', 'BF16AutocastOptimWrapper')
+_DESCRIBED = {'none': 'float32', 'fp16': 'float16 autocast', 'bf16': 'bfloat16 autocast'}
 
 
 def resolve_auto_precision(cuda: bool) -> Tuple[str, str]:
     """The precision ``--amp auto`` (and the default) picks for the device, and why.
 
-    On CUDA: bf16 where the GPU has it (Ampere and later; no loss scaling), else fp16 with
-    dynamic loss scaling. On the CPU: bf16 autocast where the processor computes bfloat16
-    natively (faster at the same accuracy, see docs/performance.md), else float32 (bf16
-    would be emulated, and slower).
+    CUDA: bf16 where the GPU has it, else fp16 with dynamic loss scaling. CPU: bf16 autocast
+    where the processor computes bfloat16 natively, else float32 (bf16 would be emulated).
 
     Args:
         cuda (bool): Whether the run uses CUDA GPUs.
@@ -52,26 +48,26 @@ def resolve_auto_precision(cuda: bool) -> Tuple[str, str]:
     """
     import torch
 
-    from mmtl.utils.precision import NATIVE_BF16_FLAGS, cpu_flags, cpu_has_native_bf16, cpu_name
+    from mmtl.utils import precision
 
     if cuda:
-        name = _gpu_name()
+        name = torch.cuda.get_device_name() if torch.cuda.is_available() else 'the GPU'
         if torch.cuda.is_bf16_supported():
             return 'bf16', f'{name} supports bfloat16'
         return 'fp16', f'{name} has no bfloat16'
-    if cpu_has_native_bf16():
-        flags = ', '.join(sorted(cpu_flags() & NATIVE_BF16_FLAGS))
-        return 'bf16', f'{cpu_name()} computes bfloat16 natively ({flags})'
-    return 'none', f'{cpu_name()} has no native bfloat16 (bf16 autocast would be emulated, slower)'
+    features = precision.cpu_bf16_features()
+    cpu = precision.cpu_name()
+    if features:
+        return 'bf16', f'{cpu} computes bfloat16 natively ({", ".join(sorted(features))})'
+    return 'none', f'{cpu} has no native bfloat16 (bf16 autocast would be emulated, slower)'
 
 
 def enable_amp(cfg: Config, precision: str = 'auto') -> str:
     """Switch the optimizer wrapper to mixed precision (or back to float32).
 
-    On CUDA: mmengine's ``AmpOptimWrapper`` in float16 with dynamic loss scaling, or in
-    bfloat16. On the CPU: mmtl's ``BF16AutocastOptimWrapper`` (bfloat16 autocast, no loss
-    scaling); float16 there is an error. ``'auto'`` picks with
-    :func:`resolve_auto_precision`; ``'none'`` sets the plain float32 ``OptimWrapper``.
+    CUDA: mmengine's ``AmpOptimWrapper`` (float16 with dynamic loss scaling, or bfloat16).
+    CPU: mmtl's ``BF16AutocastOptimWrapper``; float16 there is an error. ``'none'`` sets the
+    plain float32 ``OptimWrapper``.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -93,39 +89,32 @@ def enable_amp(cfg: Config, precision: str = 'auto') -> str:
     cuda = uses_cuda()
     if precision == 'auto':
         precision, _ = resolve_auto_precision(cuda)
+    for key in ('loss_scale', 'dtype', 'device_type'):
+        wrapper.pop(key, None)
     if precision == 'none':
-        for key in ('loss_scale', 'dtype', 'device_type'):
-            wrapper.pop(key, None)
         wrapper.type = 'OptimWrapper'
-        return precision
-    if not cuda:
+    elif not cuda:
         if precision == 'fp16':
             raise ConfigError(
                 '--amp fp16: float16 mixed precision needs a CUDA GPU (loss scaling with '
                 "mmengine's AmpOptimWrapper) and none is visible; on the CPU use --amp bf16"
             )
-        wrapper.pop('loss_scale', None)
-        wrapper.pop('dtype', None)
         wrapper.update(type='BF16AutocastOptimWrapper', device_type='cpu')
-        return precision
-    if precision == 'bf16' and not torch.cuda.is_bf16_supported():
+    elif precision == 'bf16' and not torch.cuda.is_bf16_supported():
         raise ConfigError(
             f'--amp bf16: {torch.cuda.get_device_name()} has no bfloat16 support; use --amp fp16'
         )
-    wrapper.pop('device_type', None)
-    wrapper.update(type='AmpOptimWrapper', dtype=AMP_DTYPES[precision])
-    wrapper.setdefault('loss_scale', 'dynamic')
+    else:
+        wrapper.update(type='AmpOptimWrapper', dtype=AMP_DTYPES[precision], loss_scale='dynamic')
     return precision
 
 
 def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
-    """``--amp`` as given, or the default precision of the device when it is not given.
+    """``--amp`` as given, or the device's default precision when it is not given.
 
-    The default is ``--amp auto`` (see :func:`resolve_auto_precision`), applied only where
-    the config leaves ``optim_wrapper.type`` unset (mmtl's and mmpretrain's base schedules
-    do) and has one optimizer: a config that names its wrapper type keeps it, including
-    ``type='OptimWrapper'`` for float32 on purpose (the 32-px digits config: bf16 is slower
-    at such small inputs). The choice is logged in one line.
+    The default (``--amp auto``) applies only where the config leaves ``optim_wrapper.type``
+    unset and has one optimizer: a config that names its wrapper type keeps it. The choice
+    is logged in one line.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -136,7 +125,7 @@ def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
     wrapper = cfg.get('optim_wrapper')
     if amp is not None:
         applied = enable_amp(cfg, amp)
-        print_log(f'precision: {_describe(applied)} (--amp {amp})', logger='current')
+        print_log(f'precision: {_DESCRIBED[applied]} (--amp {amp})', logger='current')
         return
     if not wrapper or 'optimizer' not in wrapper:
         return
@@ -149,14 +138,15 @@ def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
     precision, reason = resolve_auto_precision(uses_cuda())
     enable_amp(cfg, precision)
     switch = '--amp none for float32' if precision != 'none' else '--amp bf16 to force it'
-    print_log(f'precision: {_describe(precision)} by default: {reason}; {switch}', logger='current')
+    print_log(
+        f'precision: {_DESCRIBED[precision]} by default: {reason}; {switch}', logger='current'
+    )
     if precision == 'bf16' and not uses_cuda():
         _eval_in_bf16(cfg, 'val_cfg')
 
 
 def _eval_in_bf16(cfg: Config, key: str) -> bool:
-    """``<key>.fp16=True`` (mmengine's autocast: bfloat16 on the CPU) unless the config
-    sets ``fp16`` itself or has no such loop."""
+    """``<key>.fp16=True`` (bfloat16 autocast on the CPU) unless the loop sets it or is absent."""
     loop = cfg.get(key)
     if loop is None or 'fp16' in loop:
         return False
@@ -165,121 +155,24 @@ def _eval_in_bf16(cfg: Config, key: str) -> bool:
 
 
 def apply_test_precision(cfg: Config) -> None:
-    """Test in bfloat16 autocast on CPUs with native bfloat16 (faster with the same top-1,
-    docs/performance.md), unless the config sets ``test_cfg.fp16``.
-
-    GPUs keep mmengine's default (float32) for testing: not measured. Logged in one line.
+    """Test in float32, so that the scores written and thresholded (``--out``, ROC, the
+    decision threshold) are those ``inference_model`` gives, unless the config sets
+    ``test_cfg.fp16``. On a CPU with native bfloat16 a log line names the faster option.
 
     Args:
-        cfg (Config): The config, changed in place.
+        cfg (Config): The config (read only).
     """
     from mmengine.logging import print_log
 
-    if uses_cuda() or cfg.get('test_cfg') is None:
+    test_cfg = cfg.get('test_cfg')
+    if uses_cuda() or test_cfg is None or 'fp16' in test_cfg:
         return
-    precision, reason = resolve_auto_precision(False)
-    if precision == 'bf16' and _eval_in_bf16(cfg, 'test_cfg'):
+    if resolve_auto_precision(False)[0] == 'bf16':
         print_log(
-            f'precision: bfloat16 autocast for testing by default: {reason}; '
-            '--cfg-options test_cfg.fp16=False for float32',
+            'precision: float32 for testing (the scores inference_model gives); '
+            '--cfg-options test_cfg.fp16=True for bfloat16 autocast, faster on this CPU',
             logger='current',
         )
-
-
-def _gpu_name() -> str:
-    import torch
-
-    try:
-        return torch.cuda.get_device_name()
-    except (AssertionError, RuntimeError):
-        return 'the GPU'
-
-
-def _describe(precision: str) -> str:
-    return {'none': 'float32', 'fp16': 'float16 autocast', 'bf16': 'bfloat16 autocast'}[precision]
-
-
-def apply_compile_and_memory_format(cfg: Config, compile: bool, channels_last: bool) -> None:
-    """``--compile``: ``torch.compile`` the training step (mmengine's ``cfg.compile``);
-    ``--channels-last``: the model in channels-last memory format (:class:`ChannelsLastHook`).
-
-    Args:
-        cfg (Config): The config, changed in place.
-        compile (bool): Whether to compile.
-        channels_last (bool): Whether to convert the model to channels-last.
-    """
-    if compile and not isinstance(cfg.get('compile'), dict):
-        cfg.compile = True  # a compile dict of the config (backend, mode) is kept
-    if channels_last:
-        hooks = list(cfg.get('custom_hooks') or [])
-        if not any(h.get('type') == 'ChannelsLastHook' for h in hooks):
-            hooks.append(dict(type='ChannelsLastHook'))
-        cfg.custom_hooks = hooks
-
-
-def check_amp_device(cfg: Config) -> None:
-    """Refuse mmengine's CUDA-only ``AmpOptimWrapper`` in a config run without a GPU."""
-    wrapper = cfg.get('optim_wrapper') or {}
-    if wrapper.get('type') == 'AmpOptimWrapper' and not uses_cuda():
-        raise ConfigError(
-            "optim_wrapper.type='AmpOptimWrapper' needs a CUDA GPU and none is visible; "
-            "on the CPU use --amp bf16 (type='BF16AutocastOptimWrapper') or plain OptimWrapper"
-        )
-
-
-def set_gradient_accumulation(cfg: Config, steps: int) -> None:
-    """Sum the gradients of ``steps`` iterations before each optimizer step.
-
-    The effective batch becomes processes x batch_size x steps, and ``--auto-scale-lr``
-    counts it (see :class:`mmtl.engine.MMTLRunner`).
-
-    Args:
-        cfg (Config): The config, changed in place.
-        steps (int): ``optim_wrapper.accumulative_counts``; at least 1.
-    """
-    if steps < 1:
-        raise ConfigError(f'--accumulate {steps}: must be a whole number >= 1')
-    if 'optimizer' not in cfg.optim_wrapper:
-        raise ConfigError(
-            '--accumulate: optim_wrapper holds several optimizers; set accumulative_counts '
-            'in each of them in the config'
-        )
-    cfg.optim_wrapper.accumulative_counts = steps
-
-
-def check_sync_bn(cfg: Config) -> None:
-    """Refuse ``sync_bn`` where torch cannot synchronise BatchNorm: CPU processes.
-
-    torch's ``SyncBatchNorm`` raises "SyncBatchNorm expected input tensor to be on GPU" at
-    the first training forward of a CPU process group; this says so before any work. With
-    one process mmengine turns SyncBN back into BatchNorm, so there it is harmless.
-    """
-    sync_bn = cfg.get('sync_bn')
-    if sync_bn is None or cfg.get('launcher', 'none') == 'none' or uses_cuda():
-        return
-    raise ConfigError(
-        f'--sync-bn / sync_bn={sync_bn!r}: torch synchronises BatchNorm only on GPUs and '
-        f'these processes run on the CPU (gloo); drop --sync-bn (each process then normalises '
-        f'with its own batch statistics)'
-    )
-
-
-def enable_auto_scale_lr(cfg: Config) -> None:
-    """Turn on lr scaling by the real total batch size."""
-    if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-        raise ConfigError(
-            '--auto-scale-lr: the config has no auto_scale_lr.base_batch_size '
-            '(the total batch the lr was chosen for, e.g. 256 for 8 x 32)'
-        )
-    cfg.auto_scale_lr.enable = True
-
-
-def disable_validation(cfg: Config) -> None:
-    """Drop the validation loop (and the best-checkpoint rule that needs it)."""
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    checkpoint = cfg.get('default_hooks', {}).get('checkpoint')
-    if checkpoint is not None:
-        checkpoint.pop('save_best', None)
 
 
 def check_load_from(cfg: Config) -> None:
@@ -295,9 +188,14 @@ def check_load_from(cfg: Config) -> None:
         raise ConfigError(f'load_from: checkpoint file not found: {load_from}')
 
 
+def disable_validation(cfg: Config) -> None:
+    """Drop the validation loop (and the best-checkpoint rule that needs it)."""
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    ((cfg.get('default_hooks') or {}).get('checkpoint') or {}).pop('save_best', None)
+
+
 def _tool_config(args: Namespace) -> Config:
-    """Config file + ``--cfg-options`` (as written: the Runner resolves a copy), with the
-    launcher and work dir of the command line."""
+    """Config file + ``--cfg-options`` (as written), with the launcher and work dir."""
     if isinstance(args.config, Config):  # mmtl.fit / mmtl.test of a loaded config
         cfg = args.config
     else:
@@ -308,7 +206,7 @@ def _tool_config(args: Namespace) -> Config:
 
 
 def prepare_train_config(args: Namespace) -> Config:
-    """The config for ``tools/train.py``: file + ``--cfg-options`` + flags.
+    """The config for ``tools/train.py``: file + ``--cfg-options`` + flags, checked.
 
     Args:
         args (Namespace): Parsed arguments of ``tools/train.py``.
@@ -318,17 +216,44 @@ def prepare_train_config(args: Namespace) -> Config:
     """
     cfg = _tool_config(args)
     apply_training_precision(cfg, args.amp)
-    check_amp_device(cfg)
-    apply_compile_and_memory_format(
-        cfg, getattr(args, 'compile', False), getattr(args, 'channels_last', False)
-    )
-    if args.accumulate is not None:
-        set_gradient_accumulation(cfg, args.accumulate)
+    cuda = uses_cuda()
+    if (cfg.get('optim_wrapper') or {}).get('type') == 'AmpOptimWrapper' and not cuda:
+        raise ConfigError(
+            "optim_wrapper.type='AmpOptimWrapper' needs a CUDA GPU and none is visible; "
+            "on the CPU use --amp bf16 (type='BF16AutocastOptimWrapper') or plain OptimWrapper"
+        )
+    if getattr(args, 'compile', False) and not isinstance(cfg.get('compile'), dict):
+        cfg.compile = True  # a compile dict of the config (backend, mode) is kept
+    if getattr(args, 'channels_last', False):
+        hooks = list(cfg.get('custom_hooks') or [])
+        if not any(h.get('type') == 'ChannelsLastHook' for h in hooks):
+            hooks.append(dict(type='ChannelsLastHook'))
+        cfg.custom_hooks = hooks
+    if args.accumulate is not None:  # the effective batch then counts it (MMTLRunner)
+        if args.accumulate < 1:
+            raise ConfigError(f'--accumulate {args.accumulate}: must be a whole number >= 1')
+        if 'optimizer' not in cfg.optim_wrapper:
+            raise ConfigError(
+                '--accumulate: optim_wrapper holds several optimizers; set '
+                'accumulative_counts in each of them in the config'
+            )
+        cfg.optim_wrapper.accumulative_counts = args.accumulate
     if args.sync_bn:
         cfg.sync_bn = 'torch'
-    check_sync_bn(cfg)
+    # torch's SyncBatchNorm fails at the first forward of a CPU process group.
+    if cfg.get('sync_bn') is not None and cfg.get('launcher', 'none') != 'none' and not cuda:
+        raise ConfigError(
+            f'--sync-bn / sync_bn={cfg.sync_bn!r}: torch synchronises BatchNorm only on GPUs '
+            f'and these processes run on the CPU (gloo); drop --sync-bn (each process then '
+            f'normalises with its own batch statistics)'
+        )
     if args.auto_scale_lr:
-        enable_auto_scale_lr(cfg)
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            raise ConfigError(
+                '--auto-scale-lr: the config has no auto_scale_lr.base_batch_size '
+                '(the total batch the lr was chosen for, e.g. 256 for 8 x 32)'
+            )
+        cfg.auto_scale_lr.enable = True
     if args.no_validate:
         disable_validation(cfg)
     if args.resume == 'auto':
@@ -352,12 +277,8 @@ def prepare_test_config(args: Namespace) -> Config:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """Build the Runner named by ``runner_type`` (``'MMTLRunner'`` in the base runtime), as
-    mmengine's ``RUNNERS.build`` does, or :class:`mmtl.engine.MMTLRunner` without one.
-
-    :meth:`MMTLRunner.from_cfg` checks the config (keys, values, types, data roots, class
-    count) and applies mmtl's meaning to a copy before any work.
-    """
+    """The Runner named by ``runner_type``, as ``RUNNERS.build`` builds it, else
+    :class:`mmtl.engine.MMTLRunner` (which checks and resolves the config first)."""
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return MMTLRunner.from_cfg(cfg)

@@ -1,17 +1,10 @@
-"""Datasets, samplers and image loading; public names are imported on first use.
-
-Importing a light submodule (``mmtl.datasets.scan``, ``.listing``: NumPy and Pillow only)
-does not import ``FolderDataset`` and with it mmpretrain and torch (``check_dataset`` starts
-fast). The modules that register into mmtl's registries are named in :mod:`mmtl.registry`'s
-``locations``, so that building a config imports them.
-"""
+"""Datasets, samplers and image loading; public names are imported on first use, so that a
+light submodule (``mmtl.datasets.scan``, ``.listing``) does not import mmpretrain and torch."""
 
 from mmtl.lazy import lazy_exports
 
 #: Public name -> the submodule that defines it.
 _EXPORTS = {
-    'BAD_FILE_POLICIES': 'folder_dataset',
-    'BadDataError': 'folder_dataset',
     'ClassBalancedSampler': 'samplers',
     'FolderDataset': 'folder_dataset',
     'IMG_EXTENSIONS': 'listing',

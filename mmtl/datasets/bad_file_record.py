@@ -1,11 +1,8 @@
 """A record of the files found bad while loading, shared by all dataloader worker processes.
 
-Each worker holds its own copy of the dataset, so a per-dataset set would log a bad file once
-per worker (and count it once per worker). The record is a temporary folder, made in the
-main process when the dataset is built, with one marker file per bad file: creating a marker
-is atomic (``O_CREAT | O_EXCL``), so exactly one process sees a file as new and logs it, and
-the folder's size is the count over all workers. The folder is removed when the main
-process's dataset is garbage-collected or the process exits.
+A temporary folder, made in the main process, with one marker file per bad file: creating a
+marker is atomic (``O_CREAT | O_EXCL``), so exactly one process logs a file, and the
+folder's size is the count over all workers. The main process removes it at exit.
 """
 
 import hashlib

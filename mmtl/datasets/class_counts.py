@@ -6,16 +6,8 @@ import numpy as np
 
 
 def dataset_labels(dataset) -> np.ndarray:
-    """The class index of every sample of a dataset, in dataset order.
-
-    Uses ``get_gt_labels()`` (mmpretrain's ``BaseDataset``) when the dataset has it, else
-    ``get_cat_ids(i)`` for each index (mmengine's wrappers and ``ConcatDataset``).
-
-    Args:
-        dataset: A built classification dataset.
-
-    Returns:
-        np.ndarray: ``N`` int64 labels.
+    """The class index of every sample of a dataset, in dataset order: ``get_gt_labels()``
+    (mmpretrain's ``BaseDataset``), else ``get_cat_ids(i)`` (mmengine's wrappers).
 
     Raises:
         TypeError: The dataset offers neither method.
@@ -32,15 +24,8 @@ def dataset_labels(dataset) -> np.ndarray:
 
 
 def class_counts(labels: Sequence[int], num_classes: int) -> np.ndarray:
-    """Samples per class.
-
-    Args:
-        labels (Sequence[int]): Class index of each sample.
-        num_classes (int): Number of classes (classes without samples count 0).
-
-    Returns:
-        np.ndarray: ``num_classes`` int64 counts.
-    """
+    """Samples per class: ``num_classes`` int64 counts of ``labels`` (0 for a class without
+    samples)."""
     labels = np.asarray(labels, dtype=np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
@@ -50,13 +35,9 @@ def class_counts(labels: Sequence[int], num_classes: int) -> np.ndarray:
 
 
 def inverse_frequency_weights(counts: Sequence[int]) -> List[float]:
-    """Class weights ``N / (C * n_c)``: inverse frequency, normalised to a mean of 1 per sample.
-
-    With these weights ``sum_c n_c * w_c = N``: over the training set the weighted loss has
-    the same average scale as the unweighted one (the learning rate keeps its meaning), and
-    every class contributes the same total weight ``N / C``. This is scikit-learn's
-    ``class_weight='balanced'``. A class without samples gets weight 0 (its weight is never
-    used: no sample has its label).
+    """Class weights ``N / (C * n_c)`` (scikit-learn's ``class_weight='balanced'``): the
+    weighted loss keeps the unweighted one's average scale, and every class contributes the
+    same total weight. A class without samples gets weight 0.
 
     Args:
         counts (Sequence[int]): Samples per class.

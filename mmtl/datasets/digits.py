@@ -52,7 +52,7 @@ def write_digits_folder(
     images, labels, indices = load_digit_images(keep)
     classes = [str(d) for d in sorted(set(keep))]
     counts = {}
-    # Each class rounds on its own: the split README's figures were measured on.
+    # Each class rounds on its own: the split the documented figures use.
     parts = stratified_split(labels, ratios, seed, spread_remainders=False)
     for split, part in zip(SPLIT_NAMES, parts):
         for i in part:

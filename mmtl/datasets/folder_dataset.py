@@ -6,38 +6,30 @@ from typing import Any, List, Optional, Sequence, Set, Tuple, Union
 from mmengine.logging import MMLogger
 from mmpretrain.datasets import BaseDataset
 
+from mmtl.config.resolve import AUTO_SIZE_KEYS
 from mmtl.registry import DATASETS
-from mmtl.utils.config_semantics import AUTO_SIZE_KEYS
 from mmtl.utils.errors import BadDataError, ConfigError
 from mmtl.utils.prediction_rows import safe_text
 
 from .bad_file_record import BadFileRecord
-from .image_cache import CACHE_MODES, CACHE_SLOT_KEY, ImageCache
-from .listing import (  # noqa: F401 (re-exported: their old location)
-    IMG_EXTENSIONS,
-    list_class_folders,
-    list_dangling_links,
-    list_image_files,
-    visible_entries,
-)
+from .image_cache import CACHE_MODES, ImageCache
+from .listing import IMG_EXTENSIONS, list_class_folders, list_class_images, list_dangling_links
 from .scan import ScanReport, check_image_file, decode_problem, scan_image_files
 from .scan_cache import ScanCache
 from .transforms.image_io import ImageDecodeError
-from .transforms.loading import _LoadBase
+from .transforms.loading import CACHE_SLOT_KEY, _LoadBase
 
 #: What to do with files that cannot be read: stop with an error, or leave them out.
 BAD_FILE_POLICIES = ('error', 'skip')
 
 #: How thoroughly the files are checked when the dataset is built (``scan_files``):
-#: ``'header'`` reads headers and end markers, ``'decode'`` also decodes each file with the
-#: loaders' decoder (JPEG at 1/8 scale),
-#: ``'none'`` checks nothing, ``'auto'`` is ``'decode'`` for an evaluation split (which must
-#: count every image, and costs less than one validation pass) and ``'header'`` for training
-#: (a file that fails later is skipped or named by ``bad_file_policy``).
+#: ``'header'`` reads headers and end markers, ``'decode'`` also decodes each file (JPEG at
+#: 1/8 scale), ``'none'`` checks nothing, ``'auto'`` is ``'decode'`` for an evaluation split
+#: (every image counts) and ``'header'`` for training.
 SCAN_MODES = ('auto', 'header', 'decode', 'none')
 
-#: Roles of a split (``split_role``): training (a bad file may be skipped and replaced by
-#: another sample) or evaluation (every image counts).
+#: Roles of a split (``split_role``): training (a bad file may be replaced by another
+#: sample) or evaluation (every image counts).
 SPLIT_ROLES = ('auto', 'train', 'eval')
 
 #: Split folder names taken as evaluation splits by ``split_role='auto'``.
@@ -45,16 +37,8 @@ EVAL_SPLIT_NAMES = ('val', 'valid', 'validation', 'test', 'testing', 'eval')
 
 
 def check_distinct_classes(names: Sequence[str], source: str, places: Sequence[str]) -> None:
-    """Refuse a class named twice: one of its outputs would never be trained.
-
-    Args:
-        names (Sequence[str]): Class names in label order.
-        source (str): Where they come from (a file, a config key), for the message.
-        places (Sequence[str]): Where each name is in ``source`` (``'line 3'``).
-
-    Raises:
-        ConfigError: Naming the class and both places.
-    """
+    """Refuse a class named twice in ``names`` (one of its outputs would never be trained),
+    naming ``source`` and both ``places`` (``'line 3'``) in a :class:`ConfigError`."""
     first: dict = {}
     for name, place in zip(names, places):
         if name in first:
@@ -67,12 +51,6 @@ def check_distinct_classes(names: Sequence[str], source: str, places: Sequence[s
 
 def read_classes_file(path: str) -> Tuple[str, ...]:
     """The class names of a classes file: one per line, in label order, blank lines skipped.
-
-    Args:
-        path (str): The file.
-
-    Returns:
-        tuple[str]: The names (line ends removed, nothing else).
 
     Raises:
         ConfigError: A name is repeated (both lines named), or the file is not UTF-8 text.
@@ -91,33 +69,24 @@ def read_classes_file(path: str) -> Tuple[str, ...]:
     return tuple(names)
 
 
-def _unwrap_worker_message(message: str) -> str:
-    """The original one-line message of an error re-raised from a dataloader worker.
-
-    torch re-raises a worker's exception as ``type('Caught X in DataLoader worker ...
-    Original Traceback ...')``; keep the last line's message so the error stays one line.
-    """
-    if not message.startswith('Caught ') or 'Original Traceback' not in message:
-        return message
-    last = message.rstrip().splitlines()[-1]
-    name, sep, rest = last.partition(': ')
-    return rest if sep and name.split('.')[-1].endswith('Error') else last
-
-
 class RuntimeBadDataError(BadDataError):
-    """A :class:`BadDataError` raised while loading, possibly in a dataloader worker: its
-    message stays the original one line when torch re-raises it in the main process."""
+    """A :class:`BadDataError` raised while loading, possibly in a dataloader worker.
+
+    torch re-raises a worker's exception in the main process as ``type(text)``, the text
+    being ``'Caught ... Original Traceback ...'`` that ends with ``'<type>: <message>'``:
+    the error keeps that original one-line message.
+    """
 
     def __init__(self, message: str = '') -> None:
-        super().__init__(_unwrap_worker_message(str(message)))
+        message = str(message)
+        if message.startswith('Caught ') and 'Original Traceback' in message:
+            message = message.rstrip().rpartition(f'{type(self).__name__}: ')[2]
+        super().__init__(message)
 
 
 def refuse_unresolved_sizes(pipeline: Sequence[Any]) -> None:
-    """Refuse a pipeline whose sizes still say ``'auto'``, in one line saying what to call.
-
-    ``'auto'`` sizes follow the config's ``input_size``, which mmtl's config loading applies
-    (:func:`mmtl.utils.config.load_config`, or ``resolve_config`` on a ``Config.fromfile``);
-    a dataset built from the raw file would otherwise fail inside a transform.
+    """Refuse a pipeline whose sizes still say ``'auto'`` (the config's ``input_size``,
+    which mmtl's config loading applies), in one line saying what to call.
 
     Raises:
         ConfigError: Naming the step and the key.
@@ -131,7 +100,7 @@ def refuse_unresolved_sizes(pipeline: Sequence[Any]) -> None:
                 raise ConfigError(
                     f"pipeline.{index} ({step.get('type')}): {key}='auto' follows the config's "
                     f'input_size, which mmtl applies when it loads the config: build from '
-                    f'mmtl.utils.load_config(path), or resolve_config(Config.fromfile(path))'
+                    f'mmtl.config.load_config(path), or resolve_config(Config.fromfile(path))'
                 )
 
 
@@ -139,59 +108,44 @@ def refuse_unresolved_sizes(pipeline: Sequence[Any]) -> None:
 class FolderDataset(BaseDataset):
     """Images in one sub-folder per class: ``data_root/data_prefix/<class>/<image>``.
 
-    Unlike a plain per-folder scan, the class list is fixed once for all splits: by
-    ``classes`` if given, else by the sub-folders of ``class_folder`` (the train split in the
-    base configs), so that a val or test split with a missing class keeps the same label
-    indices. A sub-folder that is not a known class is an error, not a silent new class.
+    The class list is the same for all splits: ``classes`` if given, else the sub-folders
+    of ``class_folder`` (the train split in the base configs), so a split missing a class
+    keeps the label indices. A sub-folder that is not a known class is an error.
 
     Args:
         data_root (str): Root of the dataset, e.g. ``'data/fruit30_split'``.
         data_prefix (str): The split folder under ``data_root``, e.g. ``'train'``.
         classes (str | Sequence[str], optional): Class names in label order, or the path of
-            a text file with one name per line (a relative path is looked up under
-            ``data_root`` first).
-            Defaults to None: classes are the sorted sub-folder names.
+            a text file with one name per line (a relative path is read under
+            ``data_root``). Defaults to None: the sorted sub-folder names.
         class_folder (str, optional): Folder (under ``data_root``) whose sub-folders define
             the classes when ``classes`` is None; it must exist. Defaults to None:
             ``data_prefix`` itself.
         extensions (Sequence[str]): Image extensions to read. Defaults to
             :data:`IMG_EXTENSIONS`.
-        bad_file_policy (str): What to do with files that cannot be read (corrupt, truncated,
-            empty, not an image, unreadable, broken links) and with classes without images
-            in the split that defines the classes: ``'error'`` stops with an error that
-            lists the first ones; ``'skip'`` leaves the files out with one warning (an empty
-            class keeps its label index). Defaults to ``'error'``.
+        bad_file_policy (str): Files that cannot be read, and classes without images in the
+            split that defines the classes: ``'error'`` stops, listing the first ones;
+            ``'skip'`` leaves the files out with one warning. Defaults to ``'error'``.
         scan_files (bool | str): How the files are checked when the dataset is built, one
-            of :data:`SCAN_MODES` (True is ``'auto'``, False is ``'none'``; see
-            :mod:`mmtl.datasets.scan`). Defaults to ``'auto'``: headers for training,
-            a decode (JPEG at 1/8 scale) for evaluation splits.
-        split_role (str): ``'train'``, ``'eval'`` or ``'auto'`` (see :data:`SPLIT_ROLES`):
-            evaluation if ``test_mode`` is set, the split takes its classes from another
-            folder (``class_folder``), or its folder is named like ``val`` / ``test``.
-            Defaults to ``'auto'``.
-        max_runtime_bad_files (int): In training, files that fail to load *during* the
-            run are logged once each (over all dataloader workers) and replaced by other
-            samples: those that went bad after the scan (deleted, overwritten), and, with
-            ``bad_file_policy='skip'``, those corrupt inside (the header scan passed them;
-            with ``'error'`` the first one stops the run, naming the file and the key).
-            More than this many, counted over all workers, and the run stops. An
-            evaluation split never replaces a file: it stops, naming it. Defaults to 20.
-        scan_cache (bool): Remember the scan's verdicts (JSON under ``~/.cache/mmtl/scan``,
-            or ``$MMTL_CACHE_DIR/scan``) with each file's size, mtime, ctime and inode, so an
-            unchanged file is not checked again; any change re-checks it (see
-            :mod:`mmtl.datasets.scan_cache`). Defaults to True.
-        scan_workers (int, optional): Processes for the scan; None: one for fewer than 4000
-            files or fewer than 4 usable CPUs, else up to the CPUs available (at most 8).
-            Defaults to None.
-        cache (str, optional): Keep decoded images for the epochs after the first:
-            ``'ram'`` (shared memory) or ``'disk'`` (a memory-mapped file under
-            ``cache_dir``), shared by dataloader workers without copying; the bytes needed
-            are checked against the available memory / disk before any decoding. Needs an
-            mmtl loading transform first in the pipeline. See :mod:`mmtl.datasets.image_cache`
-            (what is cached, and why augmented outputs keep their distribution). Defaults to
-            None: decode every time.
+            of :data:`SCAN_MODES` (True is ``'auto'``, False is ``'none'``). Defaults to
+            ``'auto'``.
+        split_role (str): One of :data:`SPLIT_ROLES`; ``'auto'`` is evaluation if
+            ``test_mode`` is set, the classes come from another folder, or the folder is
+            named like ``val`` / ``test``. Defaults to ``'auto'``.
+        max_runtime_bad_files (int): In training, files that fail to load during the run
+            are logged once (over all workers) and replaced by other samples; more than this
+            many and the run stops. With ``bad_file_policy='error'`` a file corrupt inside
+            stops at once; an evaluation split always stops, naming the file. Defaults to 20.
+        scan_cache (bool): Remember the scan's verdicts (:mod:`mmtl.datasets.scan_cache`),
+            so an unchanged file is not checked again. Defaults to True.
+        scan_workers (int, optional): Processes for the scan. Defaults to None:
+            :func:`~mmtl.datasets.scan.default_scan_workers`.
+        cache (str, optional): Keep decoded images for the epochs after the first, shared
+            by dataloader workers: ``'ram'`` or ``'disk'`` (see
+            :mod:`mmtl.datasets.image_cache`). Needs an mmtl loading transform first in the
+            pipeline. Defaults to None: decode every time.
         cache_dir (str, optional): Folder of the disk cache. Defaults to None:
-            ``$MMTL_CACHE_DIR/images`` or ``~/.cache/mmtl/images``.
+            ``images`` in mmtl's cache folder (``$MMTL_CACHE_DIR``).
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ``lazy_init`` ...).
     """
@@ -213,20 +167,18 @@ class FolderDataset(BaseDataset):
         cache_dir: Optional[str] = None,
         **kwargs,
     ) -> None:
-        if cache not in (None,) + CACHE_MODES:
-            raise ConfigError(f'cache={cache!r}: expected one of {CACHE_MODES} or None')
+        scan_mode = {True: 'auto', False: 'none'}.get(scan_files, scan_files)
+        for key, value, shown, choices in (
+            ('cache', cache, cache, CACHE_MODES + (None,)),
+            ('bad_file_policy', bad_file_policy, bad_file_policy, BAD_FILE_POLICIES),
+            ('scan_files', scan_mode, scan_files, SCAN_MODES),
+            ('split_role', split_role, split_role, SPLIT_ROLES),
+        ):
+            if value not in choices:
+                raise ConfigError(f'{key}={shown!r}: expected one of {choices}')
         self.cache = cache
         self.cache_dir = cache_dir
         self.image_cache: Optional[ImageCache] = None
-        if bad_file_policy not in BAD_FILE_POLICIES:
-            raise ConfigError(
-                f'bad_file_policy={bad_file_policy!r}: expected one of {BAD_FILE_POLICIES}'
-            )
-        scan_mode = {True: 'auto', False: 'none'}.get(scan_files, scan_files)
-        if scan_mode not in SCAN_MODES:
-            raise ConfigError(f'scan_files={scan_files!r}: expected one of {SCAN_MODES}')
-        if split_role not in SPLIT_ROLES:
-            raise ConfigError(f'split_role={split_role!r}: expected one of {SPLIT_ROLES}')
         self.extensions = tuple(sorted({ext.lower() for ext in extensions}))
         self.class_folder = class_folder
         self.bad_file_policy = bad_file_policy
@@ -247,21 +199,14 @@ class FolderDataset(BaseDataset):
         super().__init__(
             ann_file='', data_root=data_root, data_prefix=data_prefix, classes=classes, **kwargs
         )
-        if not self.is_evaluation:
-            # Made here, in the main process, so that every dataloader worker shares it.
+        if not self.is_evaluation:  # made in the main process: every worker shares it
             self.runtime_record = BadFileRecord()
 
     @classmethod
     def count_classes(cls, dataset_cfg: dict) -> Optional[Tuple[int, str]]:
-        """Classes a dataset of this config will have, and where they come from, read
-        before it is built (the config checks compare it with the head's ``num_classes``).
-
-        Args:
-            dataset_cfg (dict): The dataset's config (``data_root`` already applied).
-
-        Returns:
-            tuple | None: ``(count, source)``; None when it cannot be told yet.
-        """
+        """``(count, source)`` of the classes a dataset of ``dataset_cfg`` will have, read
+        before it is built (the config checks compare it with the head's ``num_classes``);
+        None when it cannot be told yet."""
         data_root = osp.expanduser(str(dataset_cfg.get('data_root') or ''))
         classes = dataset_cfg.get('classes')
         if isinstance(classes, (list, tuple)):
@@ -278,7 +223,8 @@ class FolderDataset(BaseDataset):
         class_dir = osp.join(data_root, folder)
         if not osp.isdir(class_dir):
             return None
-        return len(list_class_folders(class_dir)), class_dir
+        count = len(list_class_folders(class_dir))
+        return (count, class_dir) if count else None  # none: building it says so
 
     @staticmethod
     def _resolve_classes_file(path: str, data_root: str) -> str:
@@ -338,7 +284,7 @@ class FolderDataset(BaseDataset):
                 )
         names = list_class_folders(source)
         if not names:
-            raise RuntimeError(
+            raise BadDataError(
                 f'no class sub-folders found in {source!r}: expected one folder per class, '
                 f'e.g. {source}/apple/001.jpg'
             )
@@ -363,8 +309,9 @@ class FolderDataset(BaseDataset):
         self._metainfo['classes'] = classes
         class_to_idx = {name: idx for idx, name in enumerate(classes)}
 
-        folders = list_class_folders(split_dir)
-        unknown = [f for f in folders if f not in class_to_idx]
+        unreadable: List[Tuple[str, str]] = []
+        per_class = list_class_images(split_dir, self.extensions, unreadable)
+        unknown = [f for f in per_class if f not in class_to_idx]
         if unknown:
             raise ValueError(
                 f'{split_dir!r} has sub-folders that are not among the {len(classes)} classes '
@@ -373,14 +320,11 @@ class FolderDataset(BaseDataset):
             )
 
         data_list, counts = [], dict.fromkeys(classes, 0)
-        unreadable: List[Tuple[str, str]] = []
-        for folder in folders:
-            files = list_image_files(osp.join(split_dir, folder), self.extensions, unreadable)
+        for folder, files in per_class.items():
             counts[folder] = len(files)
-            label = class_to_idx[folder]
-            data_list.extend({'img_path': path, 'gt_label': label} for path in files)
+            data_list.extend({'img_path': path, 'gt_label': class_to_idx[folder]} for path in files)
         if not data_list:
-            raise RuntimeError(
+            raise BadDataError(
                 f'found no images in the class folders of {split_dir!r}; '
                 f'supported extensions are {", ".join(self.extensions)}'
             )
@@ -455,10 +399,8 @@ class FolderDataset(BaseDataset):
         if self._fully_initialized:
             return
         super().full_init()
-        if self.cache is not None:
-            self.image_cache = self._make_image_cache()
-
-    def _make_image_cache(self) -> ImageCache:
+        if self.cache is None:
+            return
         loader = self.pipeline.transforms[0] if self.pipeline.transforms else None
         if not isinstance(loader, _LoadBase):
             raise ConfigError(
@@ -466,20 +408,17 @@ class FolderDataset(BaseDataset):
                 f'(LoadImage or LoadAndRandomResizedCrop) first in the pipeline, got {loader!r}'
             )
         paths = [self.get_data_info(i)['img_path'] for i in range(len(self))]
-        return ImageCache(
+        self.image_cache = ImageCache(
             paths, self.cache, f'dataset {self.img_prefix}', self.cache_dir, loader.decode_key
         )
 
     def prepare_data(self, idx: int) -> Any:
-        """Load and transform sample ``idx``; None for a training file that cannot be loaded.
+        """Load and transform sample ``idx``; None for a training file that cannot be loaded
+        (mmengine's ``BaseDataset.__getitem__`` then draws another sample).
 
-        mmengine's ``BaseDataset.__getitem__`` then draws another sample in training. When
-        the pipeline raises, the file is at fault if it no longer passes the scan's checks
-        (it *went bad* after the scan: deleted, overwritten, a disk error) or if the loader's
-        decoder fails on it (:class:`ImageDecodeError`, or a decode check that fails: data
-        corrupt inside a file whose structure passed the header scan). Any other error is a
-        pipeline bug and is raised as is. What happens to a bad file is decided by
-        :meth:`_runtime_bad_file`.
+        When the pipeline raises, the file is at fault if it no longer passes the scan (it
+        went bad since) or the decoder fails on it; then :meth:`_runtime_bad_file` decides.
+        Any other error is a pipeline bug and is raised as is.
         """
         path = self.get_data_info(idx)['img_path']
         if path in self.runtime_bad_files:
@@ -488,18 +427,15 @@ class FolderDataset(BaseDataset):
             if self.image_cache is None:
                 return super().prepare_data(idx)
             data_info = self.get_data_info(idx)
-            data_info[CACHE_SLOT_KEY] = self.image_cache.slot(idx)
+            data_info[CACHE_SLOT_KEY] = (self.image_cache, idx)
             return self.pipeline(data_info)
         except Exception as err:
             problem = check_image_file(path)
             went_bad = problem is not None
             if not went_bad:
-                if isinstance(err, ImageDecodeError):
-                    problem = err.reason.split('\n')[0]
-                else:
-                    problem = decode_problem(path)
-                    if problem is None:
-                        raise
+                problem = err.reason if isinstance(err, ImageDecodeError) else decode_problem(path)
+                if problem is None:
+                    raise
             self._runtime_bad_file(path, problem, err, went_bad)
             return None
 
@@ -513,9 +449,8 @@ class FolderDataset(BaseDataset):
             went_bad (bool): It passed the scan and fails it now (changed since).
 
         Raises:
-            BadDataError: In an evaluation split (every image counts); in training, for a
-                file corrupt inside under ``bad_file_policy='error'``, or once more than
-                ``max_runtime_bad_files`` files failed.
+            BadDataError: In an evaluation split; in training, for a file corrupt inside
+                under ``bad_file_policy='error'``, or beyond ``max_runtime_bad_files``.
         """
         key = self._policy_key()
         if self.is_evaluation:
@@ -534,8 +469,6 @@ class FolderDataset(BaseDataset):
                 f"'decode' finds them all before training)."
             ) from err
         self.runtime_bad_files.add(path)
-        if self.runtime_record is None:
-            self.runtime_record = BadFileRecord()
         first, count = self.runtime_record.add(path)
         if count > self.max_runtime_bad_files:
             raise RuntimeBadDataError(

@@ -1,22 +1,11 @@
 """A cache of decoded images, shared by dataloader workers without copying.
 
-What is cached: each image's *full-size* upright BGR decode (as the loader would decode it
-with its ``background`` and ``fast_decode``). With a cache, every loading transform works
-from that full-size image, as it does for a file its decoder cannot reduce (a PNG, a small
-JPEG): the random draws (crop boxes, flips) are the same calls in the same order, so the
-augmented outputs are the same for ``LoadImage`` pipelines and differ only by the
-interpolation of the size reduction where the uncached path would have decoded a JPEG at
-1/2 ... 1/8 scale (an area average in both cases; see ``tests/test_datasets/test_image_cache.py``).
-
-Where: ``'ram'`` is one anonymous shared memory map, ``'disk'`` one memory-mapped file
-under ``cache_dir``, keyed by every file's path, size and mtime and the decode settings
-(any change gives a new file; no pickle). Both are made in the main process before the
-dataloader workers fork, and filled lazily: the first epoch decodes and writes each image
-once (whichever process loads it), later epochs read it in place. A one-byte flag per image,
-written after its pixels, says that the slot is filled.
-
-The bytes needed are counted from the image headers before anything is decoded; a cache
-that does not fit in the available memory (or disk) is refused with one line.
+Each image's full-size upright BGR decode is kept, in one anonymous shared memory map
+(``'ram'``) or one memory-mapped file under ``cache_dir`` (``'disk'``, keyed by every file's
+path, size and mtime and the decode settings; no pickle). Both are made in the main process
+before the workers fork and filled lazily; a one-byte flag per image, written after its
+pixels, says that the slot is filled. The bytes needed are counted from the image headers
+first: a cache that does not fit in the available memory (or disk) is refused in one line.
 """
 
 import hashlib
@@ -31,8 +20,9 @@ import psutil
 
 from mmtl.utils.errors import ConfigError
 
+from .scan_cache import default_cache_dir
 from .transforms.image_io import ImageDecodeError
-from .transforms.loading import CACHE_SLOT_KEY, read_header  # noqa: F401 (re-exported)
+from .transforms.loading import read_header
 
 #: Where decoded images can be kept (``FolderDataset(cache=...)``); None: not cached.
 CACHE_MODES = ('ram', 'disk')
@@ -48,36 +38,6 @@ def available_disk(folder: str) -> int:
     return shutil.disk_usage(folder).free
 
 
-def default_cache_dir() -> str:
-    """``$MMTL_CACHE_DIR/images`` or ``~/.cache/mmtl/images``."""
-    root = os.environ.get('MMTL_CACHE_DIR') or osp.join(osp.expanduser('~'), '.cache', 'mmtl')
-    return osp.join(root, 'images')
-
-
-class CacheSlot:
-    """One image's place in an :class:`ImageCache`, handed to the loading transform.
-
-    Args:
-        cache (ImageCache): The cache.
-        index (int): The sample index.
-    """
-
-    __slots__ = ('cache', 'index')
-
-    def __init__(self, cache: 'ImageCache', index: int) -> None:
-        self.cache = cache
-        self.index = index
-
-    def get(self) -> Optional[np.ndarray]:
-        """The cached image (read-only view), or None when not filled yet."""
-        return self.cache.get(self.index)
-
-    def put(self, img: np.ndarray) -> np.ndarray:
-        """Store ``img``; returns it."""
-        self.cache.put(self.index, img)
-        return img
-
-
 class ImageCache:
     """Decoded images of a dataset in one shared buffer (see the module docstring).
 
@@ -86,7 +46,7 @@ class ImageCache:
         mode (str): ``'ram'`` or ``'disk'``.
         name (str): The dataset, for messages (e.g. its split folder).
         cache_dir (str, optional): Folder of the disk cache. Defaults to None:
-            :func:`default_cache_dir`.
+            ``default_cache_dir('images')``.
         decode_key (str): The loader's decode settings (part of the disk cache's key).
             Defaults to ``''``.
 
@@ -102,22 +62,20 @@ class ImageCache:
         cache_dir: Optional[str] = None,
         decode_key: str = '',
     ) -> None:
-        if mode not in CACHE_MODES:
-            raise ConfigError(f'cache={mode!r}: expected one of {CACHE_MODES} or None')
         self.mode = mode
         self.shapes = [self._upright_shape(p) for p in paths]
         sizes = np.array([h * w * 3 for h, w in self.shapes], dtype=np.int64)
         count = len(paths)
         # Flags first, then the pixels of each image, 64-byte aligned.
-        self.offsets = count + np.concatenate([[0], np.cumsum((sizes + 63) // 64 * 64)[:-1]])
-        self.offsets = self.offsets.astype(np.int64) if count else np.zeros(0, np.int64)
-        self.nbytes = int(count + ((sizes + 63) // 64 * 64).sum())
+        padded = (sizes + 63) // 64 * 64
+        self.offsets = count + np.cumsum(padded) - padded
+        self.nbytes = int(count + padded.sum())
         self.path: Optional[str] = None
         if mode == 'ram':
             self._check_fits(name, available_memory(), 'memory', "cache='disk' (with cache_dir)")
             self.buffer = np.frombuffer(mmap.mmap(-1, max(self.nbytes, 1)), dtype=np.uint8)
         else:
-            folder = osp.expanduser(cache_dir or default_cache_dir())
+            folder = osp.expanduser(cache_dir or default_cache_dir('images'))
             os.makedirs(folder, exist_ok=True)
             self.path = osp.join(folder, self._disk_key(paths, decode_key) + '.bin')
             if not osp.isfile(self.path) or osp.getsize(self.path) != max(self.nbytes, 1):
@@ -151,10 +109,9 @@ class ImageCache:
         """``(height, width)`` from the header; ``(0, 0)`` for a file that cannot be read
         (never cached: loading it raises as without a cache)."""
         try:
-            width, height = read_header(path).upright_size
-        except (ImageDecodeError, OSError):
+            return read_header(path).upright_size[::-1]
+        except ImageDecodeError:
             return 0, 0
-        return height, width
 
     def _check_fits(self, name: str, available: int, what: str, other: Optional[str]) -> None:
         if self.nbytes <= available:
@@ -187,10 +144,6 @@ class ImageCache:
         with open(path, 'r+b') as f:  # a plain array over the map: no np.memmap overhead
             return np.frombuffer(mmap.mmap(f.fileno(), nbytes), dtype=np.uint8)
 
-    def slot(self, index: int) -> CacheSlot:
-        """The slot of sample ``index``."""
-        return CacheSlot(self, index)
-
     def _view(self, index: int) -> np.ndarray:
         height, width = self.shapes[index]
         start = int(self.offsets[index])
@@ -204,13 +157,11 @@ class ImageCache:
         view.flags.writeable = False
         return view
 
-    def put(self, index: int, img: np.ndarray) -> bool:
-        """Store image ``index`` (ignored when its shape is not the header's); True if stored."""
-        if img.dtype != np.uint8 or img.shape != (*self.shapes[index], 3):
-            return False
-        self._view(index)[...] = img
-        self.flags[index] = 1
-        return True
+    def put(self, index: int, img: np.ndarray) -> None:
+        """Store image ``index`` (ignored when its shape is not the header's)."""
+        if img.dtype == np.uint8 and img.shape == (*self.shapes[index], 3):
+            self._view(index)[...] = img
+            self.flags[index] = 1
 
     def filled(self) -> List[int]:
         """Indices of the filled slots."""

@@ -1,14 +1,9 @@
 """Listing image files: the class folders of a dataset, and the inputs of inference.
 
-The same rules hold for training and for every inference path (``inference_model``,
-``tools/infer.py``, the ONNX runner): hidden files and folders (``.ipynb_checkpoints``) are
-never data, and only regular, non-empty files whose names are valid UTF-8 are read. A FIFO,
-a device (or a link to one, such as ``/dev/zero``) or an undecodable name is named with a
-reason, never opened.
-
-Standard library only (no torch, no mmengine, no mmtl), so that tools which only look at
-files, such as ``tools/check_dataset.py``, need not import the training stack, and the ONNX
-runner can load this file by path. :mod:`mmtl.datasets.folder_dataset` re-exports these names.
+Training and every inference path share these rules: hidden files and folders are never
+data, and only regular, non-empty files with UTF-8 names are read; anything else is named
+with a reason, never opened. Standard library only: ``tools/check_dataset.py`` need not
+import the training stack, and the ONNX runner loads this file by path.
 """
 
 import errno
@@ -16,17 +11,7 @@ import glob
 import os
 import os.path as osp
 import stat
-from typing import List, Optional, Sequence, Tuple
-
-__all__ = [
-    'IMG_EXTENSIONS',
-    'list_class_folders',
-    'list_dangling_links',
-    'list_image_files',
-    'list_input_images',
-    'stat_problem',
-    'visible_entries',
-]
+from typing import Dict, List, Optional, Sequence, Tuple
 
 #: Image file extensions read by default (compared case-insensitively).
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.pgm', '.bmp', '.tif', '.tiff', '.webp')
@@ -95,11 +80,22 @@ def list_image_files(
     return files
 
 
-def stat_problem(path: str) -> Optional[str]:
-    """Why ``path`` is not a regular, non-empty file (None if it is).
+def list_class_images(
+    directory: str,
+    extensions: Tuple[str, ...] = IMG_EXTENSIONS,
+    unreadable: Optional[List[Tuple[str, str]]] = None,
+) -> Dict[str, List[str]]:
+    """The image files of each class folder of ``directory``: ``{class: paths}``, sorted
+    (:func:`list_class_folders`, then :func:`list_image_files` with ``unreadable``)."""
+    return {
+        name: list_image_files(osp.join(directory, name), extensions, unreadable)
+        for name in list_class_folders(directory)
+    }
 
-    A symbolic link is followed. Nothing is opened: a FIFO or a device is judged by
-    ``os.stat`` alone. The training scan and inference both apply this rule.
+
+def stat_problem(path: str) -> Optional[str]:
+    """Why ``path`` is not a regular, non-empty file (None if it is), judged by ``os.stat``
+    alone (a symbolic link is followed; nothing is opened).
 
     Args:
         path (str): The file.
@@ -138,17 +134,14 @@ def list_input_images(
 ) -> List[str]:
     """The image files that inference reads for ``inputs``, in order.
 
-    Every inference path lists its inputs here, so that all of them read the same files.
-
     Args:
         inputs (Sequence[str]): File paths, folders (their images, recursively, sorted,
             hidden files and folders left out, as :func:`list_image_files`) and glob
             patterns (``'photos/*.jpg'``, ``'data/**/*.png'``; folders they match are left
             out).
         skipped (list): Receives ``(path, reason)`` for each sub-folder that cannot be
-            listed and each file that is not read: not a regular, non-empty file
-            (:func:`stat_problem`), or a name that is not valid UTF-8 (it could be written
-            to no UTF-8 output as it is).
+            listed and each file that is not read (:func:`stat_problem`, or a name that is
+            not valid UTF-8).
         extensions (tuple[str]): Lower-case extensions of the files taken from folders.
             Defaults to :data:`IMG_EXTENSIONS`.
 

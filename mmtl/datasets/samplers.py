@@ -3,7 +3,6 @@
 import math
 from typing import Iterator, Optional, Sized
 
-import numpy as np
 import torch
 from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
@@ -17,17 +16,10 @@ from .class_counts import class_counts, dataset_labels
 class ClassBalancedSampler(Sampler):
     """Draw samples with probability inversely proportional to their class's frequency.
 
-    Each epoch draws ``num_samples`` indices (by default as many as the dataset has) with
-    replacement, sample ``i`` of class ``c`` with probability ``1 / (C * n_c)``: every class
-    is drawn ``1 / C`` of the time, a minority image repeats, a majority image may be left
-    out of an epoch. Like mmengine's ``DefaultSampler`` it is distributed-aware: all ranks
-    draw the same sequence from ``seed + epoch`` (the seed is synchronised across ranks)
-    and rank ``r`` of ``W`` takes every ``W``-th index from ``r``, so the ranks share one
-    balanced epoch without overlap; ``set_epoch`` (called by mmengine's Runner) draws anew.
-
-    Use it in a config with
-    ``train_dataloader = dict(sampler=dict(type='ClassBalancedSampler'))``
-    (``--cfg-options train_dataloader.sampler.type=ClassBalancedSampler``).
+    Each epoch draws ``num_samples`` indices with replacement, so every class is drawn
+    ``1 / C`` of the time. Like mmengine's ``DefaultSampler`` it is distributed-aware: all
+    ranks draw the same sequence from ``seed + epoch`` and rank ``r`` of ``W`` takes every
+    ``W``-th index from ``r``.
 
     Args:
         dataset (Sized): A classification dataset (``get_gt_labels`` or ``get_cat_ids``).
@@ -82,8 +74,3 @@ class ClassBalancedSampler(Sampler):
     def set_epoch(self, epoch: int) -> None:
         """Draw a new sequence for ``epoch`` (the same on every rank)."""
         self.epoch = epoch
-
-    def expected_class_share(self) -> np.ndarray:
-        """The share of draws each class gets: ``1 / C`` for every class with samples."""
-        present = self.class_counts > 0
-        return present / present.sum()

@@ -1,24 +1,14 @@
 """Checking the image files of a dataset before training: find the ones that cannot be read.
 
-A bad file found an hour into training costs the hour; found before the first step it costs a
-second. :func:`check_image_file` decides for one file, cheaply:
-
-- the path must resolve (no broken symbolic link, no link loop) to a regular, non-empty file
-  that this process may read;
-- PIL must recognise it as one of :data:`READABLE_FORMATS` (a GIF or a text file renamed
-  ``.jpg`` is refused);
-- its data must be complete. A JPEG that ends with its end-of-image marker is complete (the
-  marker cannot occur inside the compressed data, where 0xFF bytes are stuffed), so only the
-  header and the last bytes are read; one that does not (cut off, or followed by extra data)
-  is decoded at 1/8 scale to decide. A PNG's chunks are read and their CRCs checked without
-  inflating the pixels. Other formats are decoded in full.
-
-On 1000 JPEG photos of 500x375 the check takes about 1/20 of the time OpenCV needs to
-decode them (see the figures in ``docs/reliability.md``).
-
-:func:`scan_image_files` applies it to a list of files and returns a :class:`ScanReport`.
+:func:`check_image_file` decides for one file, cheaply: it must be a regular, non-empty,
+readable file of one of :data:`READABLE_FORMATS`, and complete. A JPEG that ends with its
+end-of-image marker is complete (the marker cannot occur inside the compressed data), so only
+its head and tail are read; a PNG's chunk CRCs are checked without inflating the pixels;
+other files are decoded. :func:`scan_image_files` checks a list of files into a
+:class:`ScanReport`.
 """
 
+import functools
 import multiprocessing
 import os
 import time
@@ -37,6 +27,7 @@ from .transforms.image_io import (
     _pillow_bomb_check_off,
     check_pixel_limit,
     decode_image_file,
+    jpeg_segments,
     max_image_pixels,
 )
 
@@ -47,93 +38,61 @@ READABLE_FORMATS = ('JPEG', 'MPO', 'PNG', 'BMP', 'DIB', 'PPM', 'TIFF', 'WEBP')
 #: How many bad paths a report lists before "... and N more".
 SHOWN_PATHS = 5
 
-#: Fewer files than this are checked in this process: a pool would cost more than it saves.
+#: A scan uses a process pool for at least this many files and usable CPUs (on fewer,
+#: forking a process that holds torch costs more than it saves), with at most 8 processes.
 POOL_MIN_FILES = 4000
-
-#: CPUs needed before a pool is used by default: on fewer, forking a process that holds torch
-#: costs more in copy-on-write faults than the pool saves (benchmarks/bench_scan.py).
 POOL_MIN_CPUS = 4
-
-#: Most processes a scan uses.
 MAX_SCAN_WORKERS = 8
 
 if TYPE_CHECKING:  # pragma: no cover
     from .scan_cache import ScanCache
 
 
-def _ends_with_jpeg_eoi(path: str, tail_bytes: int = 64) -> bool:
-    """Whether the file ends with a JPEG end-of-image marker (zero padding allowed)."""
-    with open(path, 'rb') as f:
-        f.seek(0, os.SEEK_END)
-        f.seek(max(0, f.tell() - tail_bytes))
-        return f.read().rstrip(b'\x00').endswith(b'\xff\xd9')
-
-
 #: JPEG start-of-frame markers of the baseline, extended and progressive 8-bit Huffman
 #: processes: what the loaders decode.
 _SOF_MARKERS = (0xC0, 0xC1, 0xC2)
 
-#: Markers without a length field (restart markers, TEM).
-_STANDALONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD8)])
-
-
 #: Bytes read at once from the start of a JPEG: the segments before the frame header of an
-#: ordinary file (camera EXIF with a thumbnail included) fit; a longer one is read further.
-_JPEG_HEAD_BYTES = 16384
+#: ordinary file (camera EXIF with a thumbnail included) fit; others go to Pillow.
+_JPEG_HEAD_BYTES = 65536
+
+
+def _ends_with_jpeg_eoi(path: str, tail_bytes: int = 64) -> bool:
+    """Whether the file ends with a JPEG end-of-image marker (zero padding allowed)."""
+    with open(path, 'rb', buffering=0) as f:
+        f.seek(max(0, os.fstat(f.fileno()).st_size - tail_bytes))
+        return f.read().rstrip(b'\x00').endswith(b'\xff\xd9')
 
 
 def _plain_jpeg_is_complete(path: str) -> bool:
-    """Whether ``path`` is an ordinary complete JPEG, judged without Pillow (about 1/5 of
-    the time ``Image.open`` takes).
+    """Whether ``path`` is an ordinary complete JPEG, judged without Pillow.
 
-    True only when every segment up to the frame header parses, the frame is an 8-bit
-    baseline/extended/progressive one with 1, 3 or 4 components, its size is within the pixel
-    limit and the file ends with the end-of-image marker. Anything else (False) goes to the
-    Pillow check, which words the verdict: this is a fast path, never a different rule.
-    The file is read unbuffered: the head in one read (more only for long segments) and, for
-    a file longer than that, the last 64 bytes in one positioned read.
+    True only when the segments up to the frame header parse within the first
+    :data:`_JPEG_HEAD_BYTES`, the frame is an 8-bit baseline/extended/progressive one with
+    1, 3 or 4 components within the pixel limit, and the file ends with the end-of-image
+    marker. Anything else (False) goes to the Pillow check, which words the verdict: this
+    is a fast path, never a different rule.
     """
     try:
         with open(path, 'rb', buffering=0) as f:
-            fd = f.fileno()
-            data = f.read(_JPEG_HEAD_BYTES)
-            whole = len(data) < _JPEG_HEAD_BYTES  # the read reached the end: data is the file
-            if data[:2] != b'\xff\xd8':
-                return False
-            pos = 2
-            for _ in range(64):  # segments before the frame header
-                if pos + 10 > len(data):  # a marker, a length and a frame header ahead
-                    need = pos + 10 - len(data)
-                    wanted = max(_JPEG_HEAD_BYTES, need)
-                    more = os.pread(fd, wanted, len(data))
-                    data += more
-                    whole = len(more) < wanted
-                    if pos + 10 > len(data):
-                        return False
-                if data[pos] != 0xFF:
-                    return False
-                marker, length = data[pos + 1], (data[pos + 2] << 8) | data[pos + 3]
-                if marker in _STANDALONE_MARKERS or length < 2:
-                    return False
-                if marker in _SOF_MARKERS:
-                    frame = data[pos + 4 : pos + 10]
-                    if frame[0] != 8 or frame[5] not in (1, 3, 4):
-                        return False
-                    height, width = (frame[1] << 8) | frame[2], (frame[3] << 8) | frame[4]
-                    limit = max_image_pixels()
-                    if not width or not height or (limit is not None and width * height > limit):
-                        return False
-                    if whole:
-                        tail = data[-64:]
-                    else:
-                        tail = os.pread(fd, 64, max(0, os.fstat(fd).st_size - 64))
-                    return tail.rstrip(b'\x00').endswith(b'\xff\xd9')
-                if marker in (0xD8, 0xD9, 0xDA):  # SOI again, EOI or scan before any frame
-                    return False
-                pos += 2 + length
+            head = f.read(_JPEG_HEAD_BYTES)
     except OSError:
         return False
-    return False
+    if head[:2] != b'\xff\xd8':
+        return False
+    frame = next((data for marker, data in jpeg_segments(head) if marker in _SOF_MARKERS), b'')
+    if len(frame) < 6 or frame[0] != 8 or frame[5] not in (1, 3, 4):
+        return False
+    height, width = (frame[1] << 8) | frame[2], (frame[3] << 8) | frame[4]
+    limit = max_image_pixels()
+    if not width or not height or (limit is not None and width * height > limit):
+        return False
+    if len(head) < _JPEG_HEAD_BYTES:  # the read reached the end: head is the whole file
+        return head.rstrip(b'\x00').endswith(b'\xff\xd9')
+    try:
+        return _ends_with_jpeg_eoi(path)
+    except OSError:
+        return False
 
 
 def _decode_problem(path: str) -> Optional[str]:
@@ -157,10 +116,10 @@ def _decode_problem(path: str) -> Optional[str]:
         return 'not readable: permission denied'
     except ImageTooLargeError as err:
         return f'too large: {err.reason}'
+    except Image.UnidentifiedImageError:
+        return 'not an image: unrecognised content'
     except Exception as err:  # PIL raises many types for bad data; all mean "bad file"
         message = str(err).split('\n')[0][:120]
-        if isinstance(err, Image.UnidentifiedImageError):
-            return 'not an image: unrecognised content'
         return f'corrupt or truncated image: {type(err).__name__}: {message}'
     return None
 
@@ -169,10 +128,7 @@ def decode_problem(path: str) -> Optional[str]:
     """Why the loaders' own decoder fails on ``path`` (None if it decodes).
 
     A JPEG is decoded at 1/8 scale: libjpeg-turbo still reads every entropy-coded block, so
-    data corrupt inside the file (its end marker kept) fails here as it fails at full size
-    (40 of 40 randomly corrupted photos agreed, see ``docs/reliability.md``); the inverse DCT
-    and colour conversion, most of the cost, run on 1/64 of the pixels. Other formats are
-    decoded in full.
+    data corrupt inside the file fails as at full size; other formats are decoded in full.
 
     Args:
         path (str): The file.
@@ -185,7 +141,7 @@ def decode_problem(path: str) -> Optional[str]:
     except ImageTooLargeError as err:
         return f'too large: {err.reason}'
     except ImageDecodeError as err:
-        return 'corrupt image data: ' + err.reason.split('\n')[0][:120]
+        return f'corrupt image data: {err.reason[:120]}'
     except Exception as err:  # a decoder bug on odd data still means "bad file"
         return f'corrupt image data: {type(err).__name__}: {str(err)[:120]}'
     return None
@@ -196,13 +152,12 @@ def check_image_file(path: str, decode: bool = False) -> Optional[str]:
 
     Args:
         path (str): The file.
-        decode (bool): Also decode it with the loaders' decoder (:func:`decode_problem`),
-            which finds data corrupt inside a file whose structure is intact. Defaults to
-            False: structure only (header, end marker, PNG chunk CRCs).
+        decode (bool): Also decode it (:func:`decode_problem`), which finds data corrupt
+            inside an intact structure. Defaults to False: structure only.
 
     Returns:
         str | None: None for a good file, else a short reason such as
-        ``'empty file, 0 bytes'`` or ``'not an image: unrecognised content'``.
+        ``'empty file, 0 bytes'``.
     """
     problem = stat_problem(path)
     if problem is not None:
@@ -259,19 +214,13 @@ class ScanReport:
 
 def default_scan_workers(num_files: int) -> int:
     """Processes for checking ``num_files`` files: one below :data:`POOL_MIN_FILES` files or
-    :data:`POOL_MIN_CPUS` usable CPUs, or where ``fork`` is not available; else up to the CPUs
-    this process may use (at most :data:`MAX_SCAN_WORKERS`)."""
+    :data:`POOL_MIN_CPUS` usable CPUs or without ``fork``, else up to the usable CPUs."""
     if num_files < POOL_MIN_FILES or 'fork' not in multiprocessing.get_all_start_methods():
         return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
     if (cpus or 1) < POOL_MIN_CPUS:
         return 1
     return max(1, min(MAX_SCAN_WORKERS, cpus, num_files // (POOL_MIN_FILES // 2)))
-
-
-def _check_chunk(task: Tuple[List[str], bool]) -> List[Optional[str]]:
-    paths, decode = task
-    return [check_image_file(path, decode=decode) for path in paths]
 
 
 def check_files(
@@ -287,13 +236,12 @@ def check_files(
     Returns:
         list[str | None]: The verdict of each file.
     """
+    check = functools.partial(check_image_file, decode=decode)
     if workers <= 1 or len(paths) < 2:
-        return _check_chunk((list(paths), decode))
-    size = max(256, len(paths) // (workers * 8))
-    tasks = [(list(paths[i : i + size]), decode) for i in range(0, len(paths), size)]
+        return [check(path) for path in paths]
+    chunk = max(256, len(paths) // (workers * 8))
     with multiprocessing.get_context('fork').Pool(workers) as pool:
-        chunks = pool.map(_check_chunk, tasks, chunksize=1)
-    return [verdict for chunk in chunks for verdict in chunk]
+        return pool.map(check, paths, chunksize=chunk)
 
 
 def scan_image_files(

@@ -7,7 +7,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from .folder_dataset import IMG_EXTENSIONS, list_class_folders, list_image_files
+from .listing import list_class_images
 
 SPLIT_NAMES = ('train', 'val', 'test')
 
@@ -18,11 +18,9 @@ def stratified_split(
     """Split sample indices so that every part keeps each class's share.
 
     Each class is shuffled with ``seed`` and cut by ``ratios``; every class with at least as
-    many samples as parts puts at least one sample in each part. The samples left over by
-    rounding go, class by class, to the parts furthest below their share so far, so no part
-    (e.g. test) always gets the short end; ties go to the earlier part. With
-    ``spread_remainders=False`` each class rounds on its own, favouring the first parts: the
-    embedded digits data keeps that split, on which README's figures were measured.
+    many samples as parts puts one in each part. The samples left over by rounding go to the
+    parts furthest below their share so far (ties to the earlier part); with
+    ``spread_remainders=False`` each class rounds on its own, favouring the first parts.
 
     Args:
         labels (Sequence[int]): The label of each sample.
@@ -53,16 +51,8 @@ def stratified_split(
 
 
 def _part_sizes(total: int, ratios: np.ndarray, deficit: np.ndarray) -> np.ndarray:
-    """Integer part sizes for ``total`` samples that sum to ``total``.
-
-    Args:
-        total (int): Number of samples of the class.
-        ratios (np.ndarray): Normalised part shares.
-        deficit (np.ndarray): How far each part is below its share over the classes before.
-
-    Returns:
-        np.ndarray: Size of each part.
-    """
+    """Integer part sizes summing to ``total`` for normalised ``ratios``, the remainders to
+    the parts with the largest ``deficit`` (how far each is below its share so far)."""
     sizes = np.floor(ratios * total).astype(int)
     if total >= np.count_nonzero(ratios):
         sizes[(sizes == 0) & (ratios > 0)] = 1
@@ -101,10 +91,9 @@ def split_image_folder(
     for split in SPLIT_NAMES[: len(ratios)]:
         if osp.exists(osp.join(dst, split)):
             raise FileExistsError(f'{osp.join(dst, split)} exists; choose an empty output folder')
-    classes = list_class_folders(src)
-    files, labels = [], []
-    for label, name in enumerate(classes):
-        class_files = list_image_files(osp.join(src, name), IMG_EXTENSIONS)
+    per_class = list_class_images(src)
+    classes, files, labels = list(per_class), [], []
+    for label, class_files in enumerate(per_class.values()):
         files.extend(class_files)
         labels.extend([label] * len(class_files))
     if not files:

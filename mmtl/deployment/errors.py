@@ -89,12 +89,84 @@ class ModuleCallTracker:
         return self.stack[-1] if self.stack else None
 
 
+#: The tracer's warning when a Python number is taken from a tensor (``float(t)``, ``if t > 0``).
+_CONVERSION_WARNING = 'Converting a tensor to a Python'
+
+
+def _spatial_size_only(values: List[torch._C.Value]) -> Optional[str]:
+    """Why the traced ``values`` are not computed from spatial sizes and constants only, or None.
+
+    A size read of dimension 0 counts as the batch size, which the export leaves free.
+    """
+    if not values:
+        return 'a value the trace does not show'
+    pending, seen = list(values), set()
+    while pending:
+        value = pending.pop()
+        node = value.node()
+        if node in seen:
+            continue
+        seen.add(node)
+        kind = node.kind()
+        if kind == 'aten::size':
+            tensor, dim = list(node.inputs())
+            rank = tensor.type().dim()
+            index = dim.toIValue() if dim.node().kind() == 'prim::Constant' else None
+            if index is None or rank is None or index % rank == 0:
+                return 'the batch size (dimension 0 of a tensor)'
+        elif kind in ('prim::Param', 'prim::GetAttr', 'prim::TracedAttr'):
+            return "the input's or the weights' values"
+        else:
+            pending.extend(node.inputs())
+    return None
+
+
+def _last_traced_node(graph: torch._C.Graph) -> Optional[torch._C.Node]:
+    """The node the tracer recorded last (inside the blocks of the modules being traced)."""
+    nodes, node = list(graph.nodes()), None
+    while nodes:
+        node = nodes[-1]
+        blocks = list(node.blocks())
+        nodes = list(blocks[-1].nodes()) if blocks else []
+    return node
+
+
 @contextmanager
-def tracer_warnings_as_errors() -> Iterator[None]:
-    """Turn ``TracerWarning`` into an error: a trace that would silently bake in a Python value
-    (``if tensor > 0``, ``tensor.numpy()``, ``tensor.item()``) fails where it happens."""
+def checked_tracer_warnings(baked: Optional[List[str]] = None) -> Iterator[None]:
+    """Turn ``TracerWarning`` into an error, except for numbers taken from spatial sizes.
+
+    A trace bakes in every Python value it takes from a tensor (``if tensor > 0``,
+    ``tensor.numpy()``, ``int(tensor.shape[0])``): an error here, where it happens. The one
+    exception is a number computed only from the spatial sizes of tensors (padding from the
+    input size, a position-embedding grid): exports have a fixed height and width, so such a
+    number is exact for every input the exported model accepts.
+
+    Args:
+        baked (list, optional): Receives ``file:line`` of each accepted conversion.
+    """
+    shown = warnings.showwarning
+
+    def check(message, category, filename, lineno, *args, **kwargs):
+        if not issubclass(category, torch.jit.TracerWarning):
+            return shown(message, category, filename, lineno, *args, **kwargs)
+        state = torch._C._get_tracing_state()
+        node = _last_traced_node(state.graph()) if state is not None else None
+        if str(message).startswith(_CONVERSION_WARNING) and node is not None:
+            # The tracer warns right after recording the op whose result is converted.
+            source = _spatial_size_only(list(node.outputs()))
+            if source is None:
+                if baked is not None:
+                    baked.append(f'{filename}:{lineno}')
+                return None
+            message = (
+                f'{str(message).split(" might")[0]} computed from {source}: the trace '
+                'would freeze it'
+            )
+        raise torch.jit.TracerWarning(str(message))
+
     with warnings.catch_warnings():
-        warnings.simplefilter('error', torch.jit.TracerWarning)
+        warnings.simplefilter('always', torch.jit.TracerWarning)
+        warnings.showwarning = check
         yield
 
 

@@ -4,16 +4,17 @@ import json
 import os
 import os.path as osp
 import platform
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 import torch
 from torch import nn
 
-from .errors import ModuleCallTracker, locate_failure, tracer_warnings_as_errors
+from .errors import ModuleCallTracker, checked_tracer_warnings, locate_failure
 from .exporters import DEFAULT_OPSET, build_exporter
 from .meta import build_deploy_meta
 from .onnx_inferencer import DEPLOY_META_FILE
+from .rewrites import export_rewrites
 from .wrapper import ExportableClassifier
 
 #: Parity between the exported and the eager model, checked on a random batch of a batch size
@@ -87,11 +88,13 @@ def export_module(
     path: str,
     export_format: str,
     opset: Optional[int] = None,
-) -> None:
+) -> List[str]:
     """Export a module, turning any failure into an :class:`ExportError` naming the layer.
 
     Tracer warnings (a Python value such as ``if tensor > 0`` or ``tensor.numpy()`` baked into
-    the trace) are errors here, since they make the exported model silently wrong.
+    the trace) are errors here, since they make the exported model silently wrong; numbers
+    computed from the spatial sizes alone are exact at the fixed input size of the export
+    (see :func:`~mmtl.deployment.errors.checked_tracer_warnings`).
 
     Args:
         module (ExportableClassifier): The module to export.
@@ -99,14 +102,20 @@ def export_module(
         path (str): Output file.
         export_format (str): A key of :data:`mmtl.deployment.EXPORTERS`.
         opset (int, optional): ONNX opset.
+
+    Returns:
+        list[str]: ``file:line`` of the code whose size-derived numbers the export fixed,
+        sorted, without repeats.
     """
     exporter = build_exporter(export_format)
     tracker = ModuleCallTracker(module)
+    baked: List[str] = []
     try:
-        with torch.no_grad(), tracer_warnings_as_errors(), tracker:
+        with torch.no_grad(), export_rewrites(), checked_tracer_warnings(baked), tracker:
             exporter.export(module, example, path, module.output_names, opset)
     except Exception as error:
         raise locate_failure(module, example, error, tracker, export_format) from error
+    return sorted({site.split('site-packages' + os.sep)[-1] for site in baked})
 
 
 def export_classifier(
@@ -159,7 +168,7 @@ def export_classifier(
     os.makedirs(out_dir, exist_ok=True)
     model_file = f'model{exporter.suffix}'
     example = random_batch(2, meta['input_size'], input_dtype, fold_preprocess)
-    export_module(module, example, osp.join(out_dir, model_file), export_format, opset)
+    fixed_by = export_module(module, example, osp.join(out_dir, model_file), export_format, opset)
 
     check_batch = random_batch(PARITY_BATCH, meta['input_size'], input_dtype, fold_preprocess, 1)
     parity = measure_parity(module, exporter.load(osp.join(out_dir, model_file)), check_batch)
@@ -174,6 +183,8 @@ def export_classifier(
             layout='NCHW',
             channel_order=meta['channel_order'],
             normalize_in_graph=fold,
+            # Code that computed padding or grids from the input size: only this size works.
+            size_fixed_by=fixed_by,
         ),
         outputs=list(module.output_names),
         **meta,

@@ -9,7 +9,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from mmtl.utils.config_access import innermost_dataset
+from mmtl.config.access import innermost_dataset
 
 #: Pipeline transforms that only load or pack data: no preprocessing step to replay. The
 #: loader's settings (``min_size``, ``background``) go to ``deploy.json``'s ``decode`` entry,

@@ -318,11 +318,18 @@ class OnnxClassifier:
         return preprocess_image(image, self.meta)
 
     def forward(self, batch: np.ndarray) -> Dict[str, np.ndarray]:
-        """Run the model on a preprocessed ``NxCxHxW`` batch.
+        """Run the model on a preprocessed ``NxCxHxW`` batch, of the exported size only.
 
         Returns:
             dict: ``logits`` and ``scores`` (softmax), each ``N x num_classes`` float32.
         """
+        expected = list(self.meta['input']['shape'][1:])
+        if list(batch.shape[1:]) != expected:
+            raise ValueError(
+                f'{self.meta["model_file"]} was exported for N x {" x ".join(map(str, expected))} '
+                f'inputs, got {" x ".join(map(str, batch.shape))}: resize the images to the '
+                'exported size (preprocess() does)'
+            )
         names = [out.name for out in self.session.get_outputs()]
         outputs = dict(zip(names, self.session.run(None, {self.input_name: batch})))
         if 'scores' not in outputs:

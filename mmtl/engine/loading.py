@@ -1,19 +1,14 @@
 """The one way mmtl reads a checkpoint and puts its weights into a model.
 
-:func:`read_weights` reads through mmtl's safe loaders (registered here as mmengine's
-checkpoint schemes, converting torchvision/timm layouts) and :func:`load_into` loads, for
-every caller (the Runner's ``load_from`` / ``resume`` / test, ``init_model``, ``get_model``,
-the advisor), under one of two rules, with one report:
+:func:`read_weights` reads through mmtl's safe loaders (registered as mmengine's checkpoint
+schemes); :func:`load_into` loads under one of two rules, with a one-line report:
 
-- ``'exact'`` (testing, inference, resume): every tensor of the model comes from the
-  checkpoint, with its shape, and the checkpoint holds no others (a BatchNorm's
-  ``num_batches_tracked`` may be missing). Anything else is refused in one line.
-- ``'transfer'`` (``load_from`` when training, pretrained weights): the head may differ (new
-  classes: it keeps its initial values, and the report says so), but the backbone must load
-  (almost) fully, else training would start from random weights. ``allow_partial`` (the
-  config's ``load_from_partial``) accepts less, with a warning.
+- ``'exact'`` (testing, inference, resume): every model tensor comes from the checkpoint with
+  its shape, and nothing is left over (``num_batches_tracked`` may be missing);
+- ``'transfer'`` (``load_from`` when training): the head may differ, but the backbone must
+  load (almost) fully unless ``load_from_partial`` is set.
 
-Non-finite (NaN/Inf) tensors are refused under both rules when they would be loaded.
+NaN/Inf tensors are refused under both rules.
 """
 
 import logging
@@ -26,11 +21,12 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from mmengine.runner import CheckpointLoader
 
+from mmtl.config.model_card import ModelCardError, read_card
 from mmtl.models.converters import convert_checkpoint
+from mmtl.models.heads.temperature import prepare_temperature
 from mmtl.utils.checkpoint import SAFE_SCHEME_LOADERS, load_local_checkpoint
-from mmtl.utils.errors import CheckpointError, ConfigError
+from mmtl.utils.errors import CheckpointError, ConfigError, short_list
 from mmtl.utils.hf_hub import HUB_PREFIX, TIMM_PREFIX, hub_weights_path
-from mmtl.utils.model_card import ModelCardError, read_card
 
 #: The config key that allows ``load_from`` to load only part of the backbone.
 PARTIAL_LOAD_KEY = 'load_from_partial'
@@ -98,11 +94,8 @@ def _mmtl_loaders() -> set:
 def register_checkpoint_schemes() -> None:
     """Make every mmengine checkpoint scheme load through mmtl's safe loaders.
 
-    Each prefix of :data:`SCHEME_LOADERS` is (re)registered; any other prefix found in
-    ``CheckpointLoader._schemes`` (registered by another package) is refused. Run when this
-    module is imported (``mmtl.engine`` imports it, and mmtl's base runtime config imports
-    ``mmtl.engine``), and again by :func:`read_weights` before every load, so that a scheme
-    registered later is covered too.
+    Each prefix of :data:`SCHEME_LOADERS` is (re)registered and any other registered prefix
+    is refused. Run on import and again before every load, to cover schemes added later.
     """
     for prefixes, loader in SCHEME_LOADERS.items():
         CheckpointLoader.register_scheme(prefixes=list(prefixes), loader=loader, force=True)
@@ -119,10 +112,8 @@ def unsafe_checkpoint_schemes() -> List[str]:
 
 
 def read_weights(source: str, map_location: Any = 'cpu') -> dict:
-    """Read a checkpoint through mmtl's safe loaders, in mmtl's layout.
-
-    The one entry point for reading checkpoints: every mmtl load goes through it.
-    ``meta['config']`` (which mmengine's resume would run as Python) is dropped.
+    """Read a checkpoint through mmtl's safe loaders, in mmtl's layout (every mmtl load goes
+    through it). ``meta['config']``, which mmengine's resume would run, is dropped.
 
     Args:
         source (str): A local path, an ``http(s)://`` URL, an mmengine scheme or a hub
@@ -202,9 +193,8 @@ def _optional(key: str) -> bool:
     return key.endswith(OPTIONAL_SUFFIXES)
 
 
-def _group(name: str, items: Sequence[str], shown: int = SHOWN) -> str:
-    listed = ', '.join(items[:shown]) + (', ...' if len(items) > shown else '')
-    return f'{len(items)} {name}' + (f' ({listed})' if items else '')
+def _group(name: str, items: Sequence[str]) -> str:
+    return f'{len(items)} {name}' + (f' ({short_list(items, SHOWN)})' if items else '')
 
 
 def checkpoint_state_dict(checkpoint: Mapping) -> Mapping[str, Any]:
@@ -347,39 +337,31 @@ def transfer_report(fit: CheckpointFit, source: str, part: str) -> str:
         str: ``checkpoint weights: N tensors loaded (...) from SRC; 2 skipped, shape differs
         (the head starts fresh: ...): head.fc.weight (1000, 1280) -> (3, 1280), ...``.
     """
-    line = f'checkpoint weights: {len(fit.loaded)} tensors loaded ({part}) from {source}'
     head_note = '(the head starts fresh: new classes, as expected when fine-tuning)'
+    kept = '(kept at initial values)'
     head_shape = [k for k in fit.other_shape if k.startswith(HEAD_PREFIX)]
-    other_shape = [k for k in fit.other_shape if not k.startswith(HEAD_PREFIX)]
-    if head_shape:
-        line += f'; {len(head_shape)} skipped, shape differs {head_note}: '
-        line += ', '.join(_shapes(fit, head_shape))
-    if other_shape:
-        line += f'; {len(other_shape)} skipped, shape differs (kept at initial values): '
-        line += _listing(_shapes(fit, other_shape))
     head_missing = [k for k in fit.missing if k.startswith(HEAD_PREFIX)]
-    other_missing = [k for k in fit.missing if not k.startswith(HEAD_PREFIX)]
-    if head_missing:
-        note = head_note if not head_shape else '(head)'
-        line += f'; {len(head_missing)} missing {note}: {_listing(head_missing)}'
-    if other_missing:
-        line += f'; {len(other_missing)} missing (kept at initial values): '
-        line += _listing(other_missing)
-    if fit.unexpected:
-        line += f'; {len(fit.unexpected)} unexpected (unused): {_listing(fit.unexpected)}'
+    groups = [
+        (f'skipped, shape differs {head_note}', _shapes(fit, head_shape), len(head_shape)),
+        (
+            f'skipped, shape differs {kept}',
+            _shapes(fit, [k for k in fit.other_shape if not k.startswith(HEAD_PREFIX)]),
+            10,
+        ),
+        (f'missing {"(head)" if head_shape else head_note}', head_missing, 10),
+        (f'missing {kept}', [k for k in fit.missing if not k.startswith(HEAD_PREFIX)], 10),
+        ('unexpected (unused)', fit.unexpected, 10),
+    ]
+    line = f'checkpoint weights: {len(fit.loaded)} tensors loaded ({part}) from {source}'
+    for what, items, shown in groups:
+        if items:
+            line += f'; {len(items)} {what}: {short_list(items, shown)}'
     return line
 
 
-def _listing(items: Sequence[str], shown: int = 10) -> str:
-    return ', '.join(items[:shown]) + (', ...' if len(items) > shown else '')
-
-
 def _as_the_model_loads_it(model: torch.nn.Module, state: Dict[str, Any]) -> Dict[str, Any]:
-    """``state`` after the model's own load hooks, which adapt some tensors before loading.
-
-    A ViT resizes a position embedding trained at another image size (DINOv2's 518 px) to
-    its own; comparing shapes before that would call the embedding unfit and skip it.
-    """
+    """``state`` after the model's own load hooks (a ViT resizes its position embedding),
+    so that shapes are compared as the model will load them."""
     state = dict(state)
     for name, module in model.named_modules():
         for hook in module._load_state_dict_pre_hooks.values():
@@ -430,6 +412,8 @@ def load_into(
     source = source or 'the checkpoint'
     state = checkpoint_state_dict(checkpoint)
     prepared = _as_the_model_loads_it(model, revise(state, revise_keys))
+    if mode == 'exact':  # a calibrated checkpoint brings its temperature (head.temperature)
+        prepare_temperature(model, prepared, source)
     fit = compare_checkpoint(prepared, model.state_dict(), ())
     if mode == 'exact':
         _check_exact(fit, checkpoint, source, purpose)

@@ -15,11 +15,8 @@ TIMING_KEYS = ('time', 'data_time')
 class EvalTimeTagLogProcessor(LogProcessor):
     """mmengine's LogProcessor, with ``val/time``, ``val/data_time`` (and ``test/...``) tags.
 
-    mmengine hands the visualizer the epoch-mean ``time`` and ``data_time`` of a validation
-    or test run under the names training uses, so TensorBoard (and ``scalars.json``) draw
-    both into one curve that zig-zags between training and validation speed. Here the
-    validation and test values are renamed ``<mode>/time`` and ``<mode>/data_time``; the text
-    log line and the training tags stay as they are.
+    mmengine logs validation and test timings under training's names, so TensorBoard draws
+    both into one zig-zag curve; here they are renamed ``<mode>/time`` and ``<mode>/data_time``.
     """
 
     def get_log_after_epoch(

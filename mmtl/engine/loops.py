@@ -11,12 +11,9 @@ from mmtl.registry import LOOPS
 class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
     """:class:`mmengine.runner.EpochBasedTrainLoop` that resumes where a run was stopped.
 
-    A run stopped by a signal (:class:`mmtl.engine.hooks.GracefulStopHook`) saves a checkpoint
-    in the middle of an epoch. mmengine's loop would train that whole epoch again on resume
-    (more iterations than planned, the schedule out of step). This loop skips the batches
-    that were already trained: the sampler draws the same order again for the same epoch
-    (``DistSamplerSeedHook``), so the run continues with the very next batch. The skipped
-    batches are still read by the dataloader, not trained on.
+    After a mid-epoch stop (:class:`mmtl.engine.hooks.GracefulStopHook`) mmengine would train
+    the whole epoch again; this loop skips the batches already trained (the seeded sampler
+    draws the same order again), so the run continues with the very next batch.
 
     Args:
         by_epoch (bool): Accepted so that configs can keep ``train_cfg.by_epoch=True``;

@@ -1,11 +1,8 @@
 """Check, before training resumes, that a checkpoint's optimizer state fits the config's optimizer.
 
-torch loads any optimizer's state into any other: the parameter groups keep the settings of
-the optimizer that saved them, and the first step fails on a setting they lack
-(``KeyError: 'momentum'`` when an Adam run is resumed with SGD). Fewer or more parameter
-groups, or groups of other sizes (another ``paramwise_cfg``, other frozen layers), fail inside
-the load. :func:`check_resumable_optimizer` finds all of these when the checkpoint is read and
-says so in one line, naming both optimizers.
+torch loads any optimizer's state into any other, and the first step then fails on a setting
+the saved groups lack (``KeyError: 'momentum'``); other group counts or sizes fail inside the
+load. :func:`check_resumable_optimizer` says so in one line when the checkpoint is read.
 """
 
 import functools

@@ -4,7 +4,7 @@ that counts gradient accumulation."""
 import contextlib
 import contextvars
 import copy
-from typing import Callable, Dict, Iterator, List, Optional, Union
+from typing import Callable, Dict, Iterator, Optional, Union
 
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
@@ -13,12 +13,13 @@ from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.runner import BaseLoop, Runner
 from torch.utils.data import DataLoader
 
+from mmtl.config.check import validate_config
+from mmtl.config.model_card import CARD_KEY, card_from_config
+from mmtl.config.resolve import resolve_config
 from mmtl.engine.hooks.class_weight_hook import add_class_weight_hook
+from mmtl.engine.hooks.effective_lr_hook import optim_wrapper_list
 from mmtl.registry import RUNNERS
-from mmtl.utils.config_checks import validate_config
-from mmtl.utils.config_semantics import resolve_config
 from mmtl.utils.errors import ConfigError, UserError
-from mmtl.utils.model_card import CARD_KEY, card_from_config
 
 from .loading import PARTIAL_LOAD_KEY, load_into, read_weights
 from .resume_check import check_resumable_optimizer
@@ -43,12 +44,6 @@ def effective_batch_size(world_size: int, batch_size: int, accumulative_counts: 
     return world_size * batch_size * accumulative_counts
 
 
-def _wrapper_list(optim_wrapper: Union[OptimWrapper, OptimWrapperDict]) -> List[OptimWrapper]:
-    if isinstance(optim_wrapper, OptimWrapperDict):
-        return list(optim_wrapper.values())
-    return [optim_wrapper]
-
-
 def accumulative_counts_of(optim_wrapper: Union[OptimWrapper, OptimWrapperDict]) -> int:
     """The gradient accumulation steps of a built optimizer wrapper (1 without accumulation).
 
@@ -59,18 +54,15 @@ def accumulative_counts_of(optim_wrapper: Union[OptimWrapper, OptimWrapperDict])
         int: The largest ``accumulative_counts`` among the wrappers.
     """
     # mmengine keeps the setting in a private attribute and offers no accessor.
-    return max(getattr(w, '_accumulative_counts', 1) for w in _wrapper_list(optim_wrapper))
+    return max(getattr(w, '_accumulative_counts', 1) for w in optim_wrapper_list(optim_wrapper))
 
 
 @contextlib.contextmanager
 def errors_name_section(section: str) -> Iterator[None]:
-    """Re-raise a user error met while building ``section`` with the section's own keys.
+    """Re-raise a user error met while building ``section`` naming the section's keys.
 
-    A dataset does not know which dataloader it belongs to, so its messages suggest
-    ``train_dataloader.dataset...`` keys; while the val or test loop is built they name
-    ``val_dataloader`` / ``test_dataloader`` instead. ValueErrors and missing files met
-    while building a dataset (an unknown class folder, a missing split) become one-line
-    :class:`ConfigError` s that name the section.
+    A dataset's messages name ``train_dataloader.dataset...``; while the val or test loop is
+    built they name that section instead, and a ValueError becomes a :class:`ConfigError`.
 
     Args:
         section (str): ``'train_dataloader'``, ``'val_dataloader'`` or ``'test_dataloader'``.
@@ -93,31 +85,15 @@ def errors_name_section(section: str) -> Iterator[None]:
 
 @RUNNERS.register_module()
 class MMTLRunner(Runner):
-    """mmengine's :class:`~mmengine.runner.Runner`, with mmtl's config meaning, checks
+    """mmengine's :class:`~mmengine.runner.Runner` with mmtl's config meaning, checks
     before any work, and lr scaling by the effective batch.
 
-    **Config meaning.** :meth:`from_cfg` builds the Runner from
-    :func:`~mmtl.utils.config_semantics.resolve_config` of a copy of the config
-    (``input_size``, ``data_root``, ``'auto'`` loader values, schedulers past the end,
-    ``default_hooks.X=None``), after :func:`~mmtl.utils.config_checks.validate_config`
-    (keys against the signatures of their types, value ranges, data roots, class count).
-    The base runtime sets ``runner_type='MMTLRunner'``, so mmengine's ``RUNNERS.build(cfg)``
-    gets here too. ``runner.cfg`` is the resolved config (what runs, and what checkpoints
-    record); the config dumped into the work dir, and ``runner.source_cfg``, are the config as
-    written, so it re-runs on another machine with another ``data_root``.
-
-    **Checks after building.** A model that cannot be built from its config (an unknown
-    ``frozen_modules`` name) and every hook's ``check_setup(runner)`` (e.g. a
-    ``GradualUnfreezeHook`` step naming a module the model lacks) fail while the Runner is
-    built, before any data is read; errors building a val/test dataloader name its keys.
-
-    **lr scaling.**
-    mmengine scales the lr by ``world_size * batch_size / base_batch_size`` and ignores
-    ``optim_wrapper.accumulative_counts``, although an accumulated step sees that many times
-    more images. Here the ratio is ``world_size * batch_size * accumulative_counts /
-    base_batch_size``. At the start of training one line (rank 0) reports every factor and
-    the lr before and after scaling, whether or not scaling is enabled, and a second line
-    how the training images are shared among the processes.
+    :meth:`from_cfg` checks the config (:func:`~mmtl.config.check.validate_config`) and builds
+    from its resolved copy (:func:`~mmtl.config.resolve.resolve_config`); the work dir gets
+    the config as written (``runner.source_cfg``). Every hook's ``check_setup(runner)`` runs
+    once the model is built, before any data is read. The lr is scaled by
+    ``world_size * batch_size * accumulative_counts / base_batch_size`` (mmengine ignores
+    the accumulation), reported in one line.
     """
 
     def __init__(self, *args, cfg=None, **kwargs) -> None:
@@ -154,12 +130,8 @@ class MMTLRunner(Runner):
             _SOURCE_CFG.reset(token)
 
     def check_setup(self) -> None:
-        """Run every hook's ``check_setup(runner)``, once the model and hooks are built.
-
-        A hook that can tell from the built model that its settings cannot work (a module
-        name that does not exist) defines ``check_setup`` and raises a
-        :class:`~mmtl.utils.errors.ConfigError`; it is called before any data is read.
-        """
+        """Run every hook's ``check_setup(runner)`` (which raises a ConfigError for settings
+        the built model cannot have), before any data is read."""
         for hook in self._hooks:
             check = getattr(hook, 'check_setup', None)
             if callable(check):
@@ -181,11 +153,8 @@ class MMTLRunner(Runner):
         return logger
 
     def train(self):
-        """mmengine's train, then every hook's ``on_exit(runner)`` however training ended.
-
-        mmengine calls ``after_run`` only when training succeeds; a hook that changed the
-        process (signal handlers) defines ``on_exit`` to undo it after a failure too.
-        """
+        """mmengine's train in a locked work dir, then every hook's ``on_exit(runner)``
+        however training ended (mmengine calls ``after_run`` only on success)."""
         work_dir_lock = lock_work_dir(self.work_dir)  # one training per work dir at a time
         try:
             return super().train()
@@ -237,7 +206,7 @@ class MMTLRunner(Runner):
             batch_size = loader['batch_size']
         accumulate = accumulative_counts_of(optim_wrapper)
         total = effective_batch_size(self.world_size, batch_size, accumulate)
-        wrappers = _wrapper_list(optim_wrapper)
+        wrappers = optim_wrapper_list(optim_wrapper)
         base_lr = wrappers[0].optimizer.param_groups[0]['lr']
         batch = (
             f'Batch: world size {self.world_size} x {batch_size} per process x {accumulate} '
@@ -275,10 +244,6 @@ class MMTLRunner(Runner):
             f'{self.world_size} processes ({len(loader)} iterations per epoch).'
         )
 
-    # ----------------------------------------------------------------------------------------
-    # Checkpoint loading (owned by the checkpoint-trust work; kept apart from the rest)
-    # ----------------------------------------------------------------------------------------
-
     def resume(self, filename: str, *args, **kwargs) -> None:
         """mmengine's resume, with the checkpoint checked as for resuming (exact fit)."""
         self._mmtl_resuming = True
@@ -289,31 +254,19 @@ class MMTLRunner(Runner):
 
     def test(self) -> dict:
         """mmengine's test; a checkpoint it loads must fit exactly (see :meth:`load_checkpoint`)."""
-        with self._evaluating():
-            return super().test()
-
-    def val(self) -> dict:
-        """mmengine's val; a checkpoint it loads must fit exactly (see :meth:`load_checkpoint`)."""
-        with self._evaluating():
-            return super().val()
-
-    @contextlib.contextmanager
-    def _evaluating(self) -> Iterator[None]:
         self._mmtl_evaluating = True
         try:
-            yield
+            return super().test()
         finally:
             self._mmtl_evaluating = False
 
-    def _building_for_training(self) -> bool:
-        """Whether a loaded checkpoint is a starting point (``load_from`` of a training run):
-        anywhere but inside :meth:`test` / :meth:`val`, which evaluate the weights as they are.
-
-        (Neither the train loop nor the optimizer tell: hooks build the train loop in a test's
-        ``before_run`` too, and ``load_or_resume`` may be called before ``train`` builds the
-        optimizer.)
-        """
-        return not getattr(self, '_mmtl_evaluating', False)
+    def val(self) -> dict:
+        """mmengine's val; a checkpoint it loads must fit exactly (see :meth:`load_checkpoint`)."""
+        self._mmtl_evaluating = True
+        try:
+            return super().val()
+        finally:
+            self._mmtl_evaluating = False
 
     def load_checkpoint(
         self,
@@ -322,12 +275,9 @@ class MMTLRunner(Runner):
         strict: bool = False,
         revise_keys: list = [(r'^module.', '')],  # noqa: B006  (mmengine's signature)
     ) -> dict:
-        """Load a checkpoint through mmtl's safe loader and :func:`~.loading.load_into`.
-
-        Testing and resuming need every tensor (``'exact'``); ``load_from`` for training
-        needs the backbone (``'transfer'``; ``load_from_partial`` in the config allows less).
-        One line reports the result; mmengine's own mismatch dump is not printed. ``strict``
-        is mmengine's argument and has no effect: the rule decides.
+        """Load a checkpoint through mmtl's safe loader and :func:`~.loading.load_into`:
+        ``'exact'`` for testing and resuming, ``'transfer'`` for ``load_from`` when training.
+        ``strict`` is mmengine's argument and has no effect: the rule decides.
 
         Raises:
             CheckpointFitError: The checkpoint does not fit (one line).
@@ -336,28 +286,17 @@ class MMTLRunner(Runner):
         checkpoint = read_weights(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        if getattr(self, '_mmtl_resuming', False):
-            load_into(
-                model,
-                checkpoint,
-                'exact',
-                source=filename,
-                purpose='resuming',
-                revise_keys=revise_keys,
-            )
-            check_resumable_optimizer(checkpoint, self.optim_wrapper, filename)
-        elif self._building_for_training():
-            load_into(
-                model,
-                checkpoint,
-                'transfer',
-                source=filename,
-                allow_partial=bool(self.cfg.get(PARTIAL_LOAD_KEY, False)),
-                revise_keys=revise_keys,
-                logger=self.logger,
-            )
+        resuming = getattr(self, '_mmtl_resuming', False)
+        if resuming:
+            mode, extra = 'exact', dict(purpose='resuming')
+        elif not getattr(self, '_mmtl_evaluating', False):  # load_from: a starting point
+            allow_partial = bool(self.cfg.get(PARTIAL_LOAD_KEY, False))
+            mode, extra = 'transfer', dict(allow_partial=allow_partial, logger=self.logger)
         else:
-            load_into(model, checkpoint, 'exact', source=filename, revise_keys=revise_keys)
+            mode, extra = 'exact', {}
+        load_into(model, checkpoint, mode, source=filename, revise_keys=revise_keys, **extra)
+        if resuming:
+            check_resumable_optimizer(checkpoint, self.optim_wrapper, filename)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
@@ -365,12 +304,8 @@ class MMTLRunner(Runner):
     def save_checkpoint(
         self, out_dir: str, filename: str, *args, meta: Optional[dict] = None, **kwargs
     ) -> None:
-        """mmengine's save, with the model card in ``meta`` when the model has one.
-
-        The card (see :mod:`mmtl.utils.model_card`) lets ``init_model(CKPT)``, ``infer.py
-        CKPT`` and ``export.py CKPT`` rebuild the model from mmtl's own configs; a model
-        outside mmtl's base configs gets none, said once in the log.
-        """
+        """mmengine's save, with the model card (:mod:`mmtl.config.model_card`) in ``meta``
+        when the model is one of mmtl's base models (else said once in the log)."""
         meta = dict(meta or {})
         card = self._model_card()
         if card is not None:

@@ -1,15 +1,9 @@
 """One training per work dir: a lock that the kernel releases when its process dies.
 
-Two trainings writing into the same work dir replace each other's checkpoints, logs and
-``last_checkpoint``. The first to start holds an exclusive lock on
-``<work_dir>/.mmtl-train.lock``; a second one is refused in one line, naming the holder.
-The end of the process however it ends (``kill -9`` included) releases it, so a lock is never
-left behind by a dead run and nothing has to be cleaned up. Only the main process of a
-distributed run takes it.
-
-It is a POSIX record lock (``fcntl.lockf``), not a ``flock``: forked children do not share
-it, so dataloader workers that outlive a killed or finished training (persistent workers
-in a notebook) do not keep the work dir held.
+The first training holds an exclusive POSIX record lock (``fcntl.lockf``) on
+``<work_dir>/.mmtl-train.lock``; a second one is refused in one line naming the holder. The
+process's end (``kill -9`` included) releases it, and forked dataloader workers do not
+share it. Only the main process of a distributed run takes it.
 """
 
 import fcntl

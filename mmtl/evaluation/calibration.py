@@ -70,6 +70,10 @@ def expected_calibration_error(bins: dict) -> float:
     return float(sum(gaps) / total) if total else float('nan')
 
 
+#: The temperatures :func:`fit_temperature` searches.
+TEMPERATURE_RANGE = (0.05, 20.0)
+
+
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The temperature T that minimises the log loss of ``softmax(log p / T)``.
 
@@ -82,7 +86,12 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
         labels (np.ndarray): ``N`` true labels.
 
     Returns:
-        float: T in ``[0.05, 20]``; above 1 softens over-confident scores.
+        float: T in :data:`TEMPERATURE_RANGE`; above 1 softens over-confident scores.
+
+    Raises:
+        ValueError: The log loss has no minimum inside the range: it keeps falling as T
+            shrinks when val has no mistake (a model right on every val image could be
+            made sure of everything), or as T grows when it is no better than chance.
     """
     from scipy.optimize import minimize_scalar
 
@@ -92,7 +101,19 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     def loss(log_t: float) -> float:
         return log_loss(apply_temperature(log_p, np.exp(log_t), is_log=True), labels)
 
-    best = minimize_scalar(loss, bounds=(np.log(0.05), np.log(20.0)), method='bounded')
+    bounds = np.log(TEMPERATURE_RANGE)
+    best = minimize_scalar(loss, bounds=bounds, method='bounded')
+    if min(abs(best.x - bounds)) < 0.01:
+        accuracy = 100 * float((log_p.argmax(axis=1) == labels).mean())
+        why = (
+            'the model gets every val image right: it could be made sure of everything'
+            if best.x < bounds.mean()
+            else 'the scores say nothing about the labels'
+        )
+        raise ValueError(
+            f'the log loss has no minimum for T in {list(TEMPERATURE_RANGE)} (val top-1 '
+            f'{accuracy:.1f} % on {len(labels)} images): {why}'
+        )
     return float(np.exp(best.x))
 
 

@@ -1,27 +1,19 @@
 """Uncertainty of test figures on small data: intervals and paired comparisons.
 
-Two kinds of interval, each where it is the honest one:
-
-- a proportion (top-1, the precision or recall of one class) gets the Wilson score interval,
-  which is closed-form and stays wide at 0 % and 100 % (a bootstrap of 5 correct answers out
-  of 5 collapses to the single point 100 %);
-- every other figure (macro-F1, per-class F1, AUC, the difference of two models) gets a
-  percentile bootstrap over the test images, with a fixed seed so that a rerun prints the same
-  interval.
-
-Two models tested on the same images are compared per image: McNemar's test on the images
-exactly one of them gets right (exact binomial when there are few such images), and a paired
-bootstrap of the accuracy difference. :func:`compare_correct` says whether the difference
-could be noise.
-
-All figures here are percentages, like mmpretrain's metrics, except AUC (a fraction) and
-p-values.
+A proportion (top-1, one class's precision or recall) gets the Wilson score interval, which
+stays wide at 0 % and 100 % (a bootstrap of 5 right out of 5 collapses to 100 %); every
+other figure (F1, macro-F1, AUC, the difference of two models) a seeded percentile
+bootstrap over the test images. Two models tested on the same images are compared per
+image: McNemar's test and a paired bootstrap (:func:`compare_correct`). Figures are in %,
+like mmpretrain's, except AUC (a fraction) and p-values.
 """
 
 from dataclasses import asdict, dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from mmtl.utils.prediction_rows import safe_text
 
 #: Resamples of every bootstrap; 2000 keeps the Monte-Carlo error of a 95 % bound below
 #: about half a percentage point.
@@ -36,8 +28,8 @@ EXACT_MCNEMAR_BELOW = 25
 #: test sets get fewer AUC resamples, at least :data:`MIN_AUC_RESAMPLES`.
 AUC_BOOTSTRAP_BUDGET = 10**8
 MIN_AUC_RESAMPLES = 200
-#: Resamples drawn at once (bounds the memory of an ``chunk x N`` index matrix).
-_CHUNK = 250
+#: Resamples drawn at once (bounds the memory of a ``batch x N`` index matrix).
+_BATCH = 250
 
 
 @dataclass
@@ -76,85 +68,64 @@ def wilson_interval(successes: int, total: int, confidence: float = 0.95) -> Tup
     Returns:
         tuple[float, float]: Lower and upper bound in %; ``(0, 100)`` when ``total`` is 0.
     """
-    from scipy.stats import norm
+    from scipy.stats import binomtest
 
     if not 0 <= successes <= total:
         raise ValueError(f'wilson_interval: {successes} successes out of {total} trials')
     if total == 0:
         return 0.0, 100.0
-    z = norm.ppf(0.5 + confidence / 2)
-    p = successes / total
-    denominator = 1 + z * z / total
-    centre = (p + z * z / (2 * total)) / denominator
-    half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    bounds = binomtest(int(successes), int(total)).proportion_ci(confidence, method='wilson')
     # rounded so that the edges read 0 and 100, not 6.9e-16 and 99.99999999999999
-    low, high = (round(float(100 * bound), 10) for bound in (centre - half, centre + half))
+    low, high = (round(100 * float(bound), 10) for bound in (bounds.low, bounds.high))
     return max(0.0, low), min(100.0, high)
 
 
-def bootstrap_distribution(
+def bootstrap_bounds(
     statistic: Callable[[np.ndarray], np.ndarray],
-    num_items: int,
-    num_resamples: int = NUM_RESAMPLES,
-    seed: int = SEED,
-) -> np.ndarray:
-    """The values of a vectorised statistic on resamples of ``num_items`` items.
-
-    Args:
-        statistic (Callable): Takes a ``B x N`` matrix of item indices (each row one resample
-            with replacement) and returns ``B`` values, or ``B x K`` for K figures at once.
-        num_items (int): N, the number of items (test images) resampled.
-        num_resamples (int): Resamples. Defaults to :data:`NUM_RESAMPLES`.
-        seed (int): Seed of the generator. Defaults to :data:`SEED`.
-
-    Returns:
-        np.ndarray: ``num_resamples`` values (or ``num_resamples x K``).
-    """
-    if num_items < 1:
-        raise ValueError('bootstrap: nothing to resample (no test images)')
-    rng = np.random.default_rng(seed)
-    values = []
-    for start in range(0, num_resamples, _CHUNK):
-        size = min(_CHUNK, num_resamples - start)
-        values.append(np.asarray(statistic(rng.integers(0, num_items, (size, num_items)))))
-    return np.concatenate(values)
-
-
-def percentile_bounds(values: np.ndarray, confidence: float = 0.95) -> np.ndarray:
-    """Percentile-bootstrap bounds over the first axis, ignoring NaN resamples.
-
-    Returns:
-        np.ndarray: ``2`` (or ``2 x K``) values: lower, upper.
-    """
-    tail = 100 * (1 - confidence) / 2
-    return np.nanpercentile(values, [tail, 100 - tail], axis=0)
-
-
-def bootstrap_interval(
-    statistic: Callable[[np.ndarray], np.ndarray],
-    estimate: float,
-    num_items: int,
+    groups: Sequence[np.ndarray],
     confidence: float = 0.95,
     num_resamples: int = NUM_RESAMPLES,
     seed: int = SEED,
-) -> Interval:
-    """A percentile-bootstrap interval of one figure (see :func:`bootstrap_distribution`).
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Percentile-bootstrap bounds of a statistic of image indices (``scipy.stats.bootstrap``).
 
     Args:
-        statistic (Callable): Vectorised statistic on a ``B x N`` index matrix.
-        estimate (float): The figure on all items.
-        num_items (int): N.
+        statistic (Callable): Takes a ``B x N`` matrix of image indices (each row one
+            resample) and returns ``B`` values, or ``K x B`` for K figures at once.
+        groups (Sequence[np.ndarray]): Image indices resampled with replacement, each group
+            on its own (several groups: a stratified bootstrap); a group of one image stays.
         confidence (float): Coverage. Defaults to 0.95.
         num_resamples (int): Resamples. Defaults to :data:`NUM_RESAMPLES`.
-        seed (int): Seed. Defaults to :data:`SEED`.
+        seed (int): Seed, so that the same data give the same interval. Defaults to
+            :data:`SEED`.
 
     Returns:
-        Interval: The estimate and its bounds.
+        tuple[np.ndarray, np.ndarray]: Lower and upper bounds (scalars, or K each).
     """
-    low, high = percentile_bounds(
-        bootstrap_distribution(statistic, num_items, num_resamples, seed), confidence
+    from scipy.stats import bootstrap
+
+    groups = [np.asarray(g, dtype=np.int64) for g in groups]
+    fixed = np.concatenate([np.empty(0, np.int64)] + [g for g in groups if g.size == 1])
+    resampled = [g for g in groups if g.size > 1]
+    if not resampled:  # nothing varies: one image, or one per group
+        value = np.asarray(statistic(fixed[None]))[..., 0]
+        return value, value
+
+    def on_indices(*parts: np.ndarray, axis: int = -1) -> np.ndarray:
+        rows = parts[0].shape[:-1]
+        return statistic(np.concatenate([*parts, np.broadcast_to(fixed, (*rows, fixed.size))], -1))
+
+    result = bootstrap(
+        resampled,
+        on_indices,
+        vectorized=True,
+        n_resamples=num_resamples,
+        batch=_BATCH,
+        confidence_level=confidence,
+        method='percentile',
+        rng=np.random.default_rng(seed),
     )
-    return Interval(float(estimate), float(low), float(high), 'bootstrap')
+    return result.confidence_interval.low, result.confidence_interval.high
 
 
 def accuracy_interval(correct: Sequence[bool], confidence: float = 0.95) -> Interval:
@@ -171,21 +142,6 @@ def accuracy_interval(correct: Sequence[bool], confidence: float = 0.95) -> Inte
     low, high = wilson_interval(int(correct.sum()), correct.size, confidence)
     estimate = 100 * correct.mean() if correct.size else float('nan')
     return Interval(float(estimate), low, high, 'wilson')
-
-
-def _resampled_confusions(
-    labels: np.ndarray, preds: np.ndarray, num_classes: int
-) -> Callable[[np.ndarray], np.ndarray]:
-    """A function from a ``B x N`` index matrix to ``B x C x C`` confusion counts."""
-    cells = labels * num_classes + preds
-
-    def confusions(index: np.ndarray) -> np.ndarray:
-        rows = index.shape[0]
-        offsets = np.arange(rows)[:, None] * num_classes * num_classes
-        counts = np.bincount((cells[index] + offsets).ravel(), minlength=rows * num_classes**2)
-        return counts.reshape(rows, num_classes, num_classes)
-
-    return confusions
 
 
 def f1_from_confusion(confusion: np.ndarray) -> np.ndarray:
@@ -207,28 +163,30 @@ def f1_from_confusion(confusion: np.ndarray) -> np.ndarray:
     return np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
 
 
-def _weighted_auc(positive: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def weighted_auc(positive: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """One-vs-rest AUC of one class under ``B x N`` image weights (ties count half).
 
     A positive image scores one win per negative below it and half a win per negative of
-    equal score, each weighted by how often the resample drew the two images.
+    equal score, each weighted by how often a resample drew the two images. One sort of the
+    images serves every resample (ranking each resample anew is several times slower).
+
+    Args:
+        positive (np.ndarray): ``N`` whether each image is of the class.
+        scores (np.ndarray): ``N`` its score for the class.
+        weights (np.ndarray): ``B x N`` times each image is drawn (ones: the data as it is).
 
     Returns:
-        np.ndarray: ``B`` AUC values; NaN where a resample has no positive or no negative.
+        np.ndarray: ``B`` AUC values; NaN where a row has no positive or no negative.
     """
     negatives = np.flatnonzero(~positive)
     negatives = negatives[np.argsort(scores[negatives], kind='stable')]
     positives = np.flatnonzero(positive)
-    negative_scores = scores[negatives]
-    below = np.searchsorted(negative_scores, scores[positives], side='left')
-    up_to = np.searchsorted(negative_scores, scores[positives], side='right')
-    negative_weights = weights[:, negatives].astype(np.float64)
+    below = np.searchsorted(scores[negatives], scores[positives], side='left')
+    up_to = np.searchsorted(scores[negatives], scores[positives], side='right')
     cumulative = np.zeros((weights.shape[0], negatives.size + 1))
-    np.cumsum(negative_weights, axis=1, out=cumulative[:, 1:])
-    credit = 0.5 * (cumulative[:, below] + cumulative[:, up_to])
-    positive_weights = weights[:, positives]
-    wins = (positive_weights * credit).sum(axis=1)
-    pairs = positive_weights.sum(axis=1) * cumulative[:, -1]
+    np.cumsum(weights[:, negatives], axis=1, out=cumulative[:, 1:])
+    wins = (weights[:, positives] * 0.5 * (cumulative[:, below] + cumulative[:, up_to])).sum(1)
+    pairs = weights[:, positives].sum(axis=1) * cumulative[:, -1]
     with np.errstate(invalid='ignore', divide='ignore'):
         return np.where(pairs > 0, wins / np.maximum(pairs, 1), np.nan)
 
@@ -241,6 +199,9 @@ def auc_interval(
     seed: int = SEED,
 ) -> Optional[Interval]:
     """The AUC (binary: class 1; else macro one-vs-rest) with its bootstrap interval.
+
+    The bootstrap is stratified (images resampled within each true class, as pROC does), so
+    that every resample has the positives and negatives the AUC needs.
 
     Args:
         scores (np.ndarray): ``N x C`` class scores.
@@ -261,13 +222,12 @@ def auc_interval(
     def macro_auc(index: np.ndarray) -> np.ndarray:
         offsets = np.arange(index.shape[0])[:, None] * num_items
         weights = np.bincount((index + offsets).ravel(), minlength=index.size).reshape(index.shape)
-        per_class = [_weighted_auc(labels == c, scores[:, c], weights) for c in defined]
-        with np.errstate(all='ignore'):
-            return np.nanmean(np.stack(per_class, axis=1), axis=1)
+        return np.mean([weighted_auc(labels == c, scores[:, c], weights) for c in defined], 0)
 
-    full = np.ones((1, num_items), dtype=np.int64)
-    estimate = float(np.nanmean([_weighted_auc(labels == c, scores[:, c], full) for c in defined]))
-    return bootstrap_interval(macro_auc, estimate, num_items, confidence, num_resamples, seed)
+    groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    low, high = bootstrap_bounds(macro_auc, groups, confidence, num_resamples, seed)
+    estimate = float(macro_auc(np.arange(num_items)[None])[0])
+    return Interval(estimate, float(low), float(high), 'bootstrap')
 
 
 def classification_intervals(
@@ -301,23 +261,27 @@ def classification_intervals(
         raise ValueError(f'scores of shape {scores.shape} do not fit {labels.shape[0]} labels')
     num_items, num_classes = scores.shape
     preds = scores.argmax(axis=1)
-    confusion = np.bincount(labels * num_classes + preds, minlength=num_classes**2).reshape(
-        num_classes, num_classes
-    )
-    tp, support, predicted = np.diag(confusion), confusion.sum(1), confusion.sum(0)
-    resampled = _resampled_confusions(labels, preds, num_classes)
+    cells = labels * num_classes + preds
+
+    def confusions(index: np.ndarray) -> np.ndarray:
+        """``B x C x C`` confusion counts of a ``B x N`` index matrix."""
+        offsets = np.arange(index.shape[0])[:, None] * num_classes**2
+        counts = np.bincount(
+            (cells[index] + offsets).ravel(), minlength=index.shape[0] * num_classes**2
+        )
+        return counts.reshape(-1, num_classes, num_classes)
 
     def all_f1(index: np.ndarray) -> np.ndarray:
-        f1 = f1_from_confusion(resampled(index))
-        return np.concatenate([f1, f1.mean(axis=1, keepdims=True)], axis=1)
+        f1 = f1_from_confusion(confusions(index))
+        return np.concatenate([f1, f1.mean(axis=1, keepdims=True)], axis=1).T
 
-    f1 = f1_from_confusion(confusion)
-    bounds = percentile_bounds(
-        bootstrap_distribution(all_f1, num_items, num_resamples, seed), confidence
-    )
+    confusion = confusions(np.arange(num_items)[None])[0]
+    tp, support, predicted = np.diag(confusion), confusion.sum(1), confusion.sum(0)
+    f1 = all_f1(np.arange(num_items)[None])[:, 0]
+    bounds = bootstrap_bounds(all_f1, [np.arange(num_items)], confidence, num_resamples, seed)
     f1_intervals = [
         Interval(float(value), float(low), float(high), 'bootstrap')
-        for value, low, high in zip(np.r_[f1, f1.mean()], bounds[0], bounds[1])
+        for value, low, high in zip(f1, *bounds)
     ]
 
     def proportion(hits: int, total: int) -> dict:
@@ -364,15 +328,15 @@ class McNemar:
     method: str
 
 
-def mcnemar(only_a: int, only_b: int, exact: Optional[bool] = None) -> McNemar:
+def mcnemar(only_a: int, only_b: int) -> McNemar:
     """McNemar's test from the discordant counts.
+
+    Exact (binomial) when fewer than :data:`EXACT_MCNEMAR_BELOW` images are discordant,
+    else chi-square with continuity correction.
 
     Args:
         only_a (int): Images classifier A gets right and B wrong.
         only_b (int): Images B gets right and A wrong.
-        exact (bool, optional): Exact binomial test; by default when fewer than
-            :data:`EXACT_MCNEMAR_BELOW` images are discordant, else chi-square with
-            continuity correction.
 
     Returns:
         McNemar: Counts, statistic and p-value.
@@ -382,13 +346,9 @@ def mcnemar(only_a: int, only_b: int, exact: Optional[bool] = None) -> McNemar:
     if only_a < 0 or only_b < 0:
         raise ValueError(f'mcnemar: negative counts {only_a}, {only_b}')
     discordant = only_a + only_b
-    if exact is None:
-        exact = discordant < EXACT_MCNEMAR_BELOW
-    if discordant == 0:
-        return McNemar(only_a, only_b, None if exact else 0.0, 1.0, 'exact' if exact else 'chi2')
-    if exact:
-        p_value = binomtest(min(only_a, only_b), discordant, 0.5).pvalue
-        return McNemar(only_a, only_b, None, float(min(1.0, p_value)), 'exact')
+    if discordant < EXACT_MCNEMAR_BELOW:
+        p_value = binomtest(only_a, discordant).pvalue if discordant else 1.0
+        return McNemar(only_a, only_b, None, float(p_value), 'exact')
     statistic = (abs(only_a - only_b) - 1) ** 2 / discordant
     return McNemar(only_a, only_b, float(statistic), float(chi2.sf(statistic, 1)), 'chi2')
 
@@ -414,14 +374,14 @@ def paired_bootstrap(
     """
     a, b = _paired(correct_a, correct_b)
     delta = 100 * (b.astype(np.float64) - a)
-    return bootstrap_interval(
+    low, high = bootstrap_bounds(
         lambda index: delta[index].mean(axis=1),
-        float(delta.mean()),
-        delta.size,
+        [np.arange(delta.size)],
         confidence,
         num_resamples,
         seed,
     )
+    return Interval(float(delta.mean()), float(low), float(high), 'bootstrap')
 
 
 def _paired(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> Tuple[np.ndarray, ...]:
@@ -474,15 +434,7 @@ class Comparison:
 
     def to_dict(self) -> dict:
         """All fields as plain values (for JSON)."""
-        return {
-            'num_images': self.num_images,
-            'accuracy_a': self.accuracy_a.to_dict(),
-            'accuracy_b': self.accuracy_b.to_dict(),
-            'difference': self.difference.to_dict(),
-            'mcnemar': asdict(self.mcnemar),
-            'alpha': self.alpha,
-            'could_be_noise': self.could_be_noise,
-        }
+        return asdict(self)
 
 
 def compare_correct(
@@ -521,19 +473,6 @@ def compare_correct(
     )
 
 
-def could_be_noise(correct_a: Sequence[bool], correct_b: Sequence[bool], alpha=0.05) -> bool:
-    """Whether the accuracy difference of two classifiers on the same images could be noise.
-
-    See :func:`compare_correct`.
-    """
-    return compare_correct(correct_a, correct_b, alpha).could_be_noise
-
-
-def printable(name) -> str:
-    """A class name as shown in a terminal: control characters become ``?``."""
-    return ''.join(char if char.isprintable() else '?' for char in str(name))
-
-
 def format_intervals(intervals: dict, classes: Sequence[str]) -> List[str]:
     """Readable lines of :func:`classification_intervals`, for the test summary.
 
@@ -549,12 +488,14 @@ def format_intervals(intervals: dict, classes: Sequence[str]) -> List[str]:
         return Interval(**interval).format(digits)
 
     percent = round(100 * intervals['confidence'])
-    lines = [f'{percent} % intervals over {sum(intervals["support"])} test images:']
+    lines = [
+        f'Test figures with {percent} % intervals over {sum(intervals["support"])} test images:'
+    ]
     lines.append(f'  top-1    {text(intervals["top1"])} %')
     lines.append(f'  macro-F1 {text(intervals["macro_f1"])} %')
     if intervals.get('auc') is not None:
         lines.append(f'  AUC      {text(intervals["auc"], 3)}')
-    classes = [printable(name) for name in classes]
+    classes = [safe_text(name) for name in classes]
     width = max([len(name) for name in classes] + [5])
     lines.append(f'  {"class":<{width}}  {"n":>4}  precision           recall              F1')
     small = set(intervals['small_classes'])

@@ -1,6 +1,6 @@
 """mmtl models: backbones come from mmpretrain; transfer classifiers and heads live here."""
 
-from . import converters, necks  # noqa: F401
+from . import backbones, converters, necks  # noqa: F401
 from .classifiers import TransferClassifier, resolve_module_names
 from .data_preprocessors import TransferDataPreprocessor
 from .heads import TransferClsHead

@@ -71,6 +71,18 @@ def block_depths(backbone: nn.Module) -> Dict[str, int]:
     return depths
 
 
+#: mmpretrain's switches by which a backbone pools its own output to ``N x C`` features:
+#: ConvNeXt's global average pooling before its final norm, a ViT's class token or mean token.
+_POOLING_SWITCHES = {'gap_before_final_norm': (True,), 'out_type': ('cls_token', 'avg_featmap')}
+
+
+def pools_itself(backbone: nn.Module) -> bool:
+    """Whether the backbone's output is already pooled (``N x C``), so that no neck pools it."""
+    return any(
+        getattr(backbone, switch, None) in values for switch, values in _POOLING_SWITCHES.items()
+    )
+
+
 def uses_own_layer_depth(backbone: nn.Module) -> bool:
     """Whether the backbone's ``get_layer_depth`` numbers its parameters (see module doc)."""
     if not callable(getattr(backbone, 'get_layer_depth', None)):

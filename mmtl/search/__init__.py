@@ -1,11 +1,10 @@
-"""Hyper-parameter search: sample config values, run short trials, rank them."""
+"""Hyper-parameter search: search spaces, short trials, leaderboards."""
 
 from .random_search import (
     DISTRIBUTIONS,
     Trial,
     best_val_metric,
     parse_search_space,
-    sample_trials,
     write_leaderboard,
 )
 
@@ -14,6 +13,5 @@ __all__ = [
     'Trial',
     'best_val_metric',
     'parse_search_space',
-    'sample_trials',
     'write_leaderboard',
 ]

@@ -1,25 +1,18 @@
-"""Random search over config keys: distributions, sampling, metric reading, leaderboard."""
+"""Search spaces over config keys, the metric of a trial, and the leaderboard."""
 
 import ast
 import csv
-import glob
 import json
-import math
 import os.path as osp
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-import numpy as np
-
 from mmtl.utils.fileio import atomic_open
 
 
 class Distribution:
-    """A distribution of one config value; subclasses draw with a numpy Generator."""
-
-    def sample(self, rng: np.random.Generator) -> Any:
-        raise NotImplementedError
+    """A distribution of one config value (Optuna draws from it, see ``optuna_search``)."""
 
 
 @dataclass
@@ -33,9 +26,6 @@ class LogUniform(Distribution):
         if not 0 < self.low < self.high:
             raise ValueError(f'loguniform({self.low}, {self.high}) needs 0 < low < high')
 
-    def sample(self, rng: np.random.Generator) -> float:
-        return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
-
 
 @dataclass
 class Uniform(Distribution):
@@ -47,9 +37,6 @@ class Uniform(Distribution):
     def __post_init__(self) -> None:
         if not self.low < self.high:
             raise ValueError(f'uniform({self.low}, {self.high}) needs low < high')
-
-    def sample(self, rng: np.random.Generator) -> float:
-        return float(rng.uniform(self.low, self.high))
 
 
 @dataclass
@@ -63,9 +50,6 @@ class RandInt(Distribution):
         if not self.low <= self.high:
             raise ValueError(f'randint({self.low}, {self.high}) needs low <= high')
 
-    def sample(self, rng: np.random.Generator) -> int:
-        return int(rng.integers(self.low, self.high + 1))
-
 
 @dataclass
 class Choice(Distribution):
@@ -76,9 +60,6 @@ class Choice(Distribution):
     def __post_init__(self) -> None:
         if not self.options:
             raise ValueError('choice() needs at least one value')
-
-    def sample(self, rng: np.random.Generator) -> Any:
-        return self.options[int(rng.integers(len(self.options)))]
 
 
 #: Name used in a search spec -> distribution class.
@@ -139,21 +120,6 @@ def parse_search_space(specs: Sequence[str]) -> Dict[str, Distribution]:
     return space
 
 
-def sample_trials(space: Dict[str, Distribution], num_trials: int, seed: int) -> List[dict]:
-    """Draw ``num_trials`` independent settings of every key (reproducible by ``seed``).
-
-    Args:
-        space (dict[str, Distribution]): From :func:`parse_search_space`.
-        num_trials (int): Number of settings.
-        seed (int): Seed of the draws.
-
-    Returns:
-        list[dict]: One ``{key: value}`` per trial.
-    """
-    rng = np.random.default_rng(seed)
-    return [{key: dist.sample(rng) for key, dist in space.items()} for _ in range(num_trials)]
-
-
 def best_val_metric(work_dir: str, metric: str, rule: str = 'greater') -> Optional[float]:
     """Best validation value of ``metric`` in a run's ``*/vis_data/scalars.json`` logs.
 
@@ -163,17 +129,14 @@ def best_val_metric(work_dir: str, metric: str, rule: str = 'greater') -> Option
         rule (str): ``'greater'`` or ``'less'`` is better. Defaults to ``'greater'``.
 
     Returns:
-        float | None: The best value, or None if the metric was never logged.
+        float | None: The best value, or None if the metric was never logged (the newest
+        run of ``work_dir``, see :func:`mmtl.analysis.logs.load_scalar_log`).
     """
-    values = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    record = json.loads(line)
-                    if metric in record:
-                        values.append(float(record[metric]))
+    from mmtl.analysis.logs import find_segment_logs, load_scalar_log
+
+    if not find_segment_logs(work_dir):
+        return None
+    values = [float(r[metric]) for r in load_scalar_log(work_dir).val if metric in r]
     if not values:
         return None
     return max(values) if rule == 'greater' else min(values)

@@ -31,10 +31,12 @@ def split_args(argv: Optional[List[str]]):
 
 def main(argv: Optional[List[str]] = None) -> int:
     optuna_args, train_argv = split_args(argv)
-    from mmtl.apis.runner_setup import build_runner, prepare_train_config
+    from mmtl.apis.fit import train_config
+    from mmtl.apis.runner_setup import prepare_train_config
     from mmtl.search import pruning_hook  # noqa: F401  (registers OptunaPruningHook)
     from mmtl.search.optuna_search import require_optuna
-    from mmtl.utils.cli import parse_tool_args, run_with_clear_errors, select_device, train_parser
+    from mmtl.utils.cli import parse_tool_args, run_with_clear_errors
+    from mmtl.utils.run_args import select_device, train_parser
 
     optuna = require_optuna()
     args = parse_tool_args(train_parser(), train_argv)
@@ -55,7 +57,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         )
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [hook]
         try:
-            build_runner(cfg).train()
+            train_config(cfg)
         except optuna.TrialPruned as err:
             print(str(err), flush=True)
             pruned.append(True)

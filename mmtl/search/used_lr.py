@@ -1,7 +1,6 @@
 """The lr a trial really trained with, read from its run (not the unscaled sampled value)."""
 
 import glob
-import json
 import os.path as osp
 import re
 from typing import List, Optional, Tuple
@@ -32,18 +31,14 @@ def logged_param_groups(work_dir: str) -> List[Tuple[float, str]]:
 
 
 def peak_logged_lr(work_dir: str) -> Optional[float]:
-    """The largest ``lr`` of the trial's training records (``*/vis_data/scalars.json``).
+    """The largest ``lr`` of the trial's training records (its newest run's scalar log).
 
     Returns:
         float | None: The peak lr (the largest group's), None when none was logged.
     """
-    values = []
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
-        with open(path, encoding='utf-8') as f:
-            for line in f:
-                record = json.loads(line) if line.strip() else {}
-                if 'iter' in record and 'lr' in record:
-                    values.append(float(record['lr']))
+    from mmtl.analysis.logs import find_segment_logs, load_scalar_log
+
+    values = load_scalar_log(work_dir).train_series('lr')[1] if find_segment_logs(work_dir) else []
     return max(values) if values else None
 
 

@@ -12,14 +12,11 @@ _LAZY_NAMES = {
     'CheckpointError': 'checkpoint',
     'NotACheckpointError': 'checkpoint',
     'UnsafeCheckpointError': 'checkpoint',
-    'apply_data_root': 'config_semantics',
     'atomic_open': 'fileio',
     'cached_checkpoint_path': 'checkpoint',
     'download_checkpoint': 'checkpoint',
     'is_url': 'checkpoint',
-    'load_config': 'config',
     'safe_torch_load': 'checkpoint',
-    'validate_config': 'config_checks',
 }
 
 __all__ = sorted(_LAZY_NAMES)

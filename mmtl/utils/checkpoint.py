@@ -1,24 +1,15 @@
 """Checkpoint loading that is safe on torch >= 2.6 and clear when offline.
 
-torch >= 2.6 unpickles with ``weights_only=True`` by default, and mmengine 0.10.7 calls plain
-``torch.load``, so its own checkpoints (which hold a ``HistoryBuffer`` and numpy scalars) fail
-to load. mmtl keeps ``weights_only=True`` and allows exactly the extra types that mmengine and
-mmpretrain checkpoints contain; anything else is refused with an error naming the file and
-the type. :mod:`mmtl.engine.loading` registers them as mmengine's checkpoint schemes, so
-``load_from``, ``resume`` and ``--checkpoint`` all go through them.
-
-mmengine's own scheme loaders (``torchvision://``, ``modelzoo://``, ``open-mmlab://``,
-``openmmlab://``, ``mmcls://``, ``pavi://``, ``s3://``, ``petrel://``) call its module-level
-``load_from_http`` or plain ``torch.load`` directly, so each prefix gets its own safe loader
-here (:data:`SAFE_SCHEME_LOADERS`), and a prefix mmtl has no loader for is refused.
+Files are unpickled with ``weights_only=True`` and an allow-list of exactly the extra types
+mmengine and mmpretrain checkpoints contain; anything else is refused naming the file and the
+type. Each of mmengine's scheme prefixes gets a safe loader here (:data:`SAFE_SCHEME_LOADERS`),
+registered by :mod:`mmtl.engine.loading`.
 """
 
 import http.client
-import io
 import os
 import os.path as osp
 import pickle
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -31,7 +22,7 @@ from mmengine.dist import barrier, get_dist_info
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
-from .errors import CheckpointError
+from .errors import CheckpointError, first_line
 from .fileio import atomic_open
 from .safetensors_io import is_safetensors, load_safetensors
 
@@ -60,12 +51,8 @@ class TrustedCheckpointsError(CheckpointError, ValueError):
 
 
 def _restricted_getattr(obj: Any, name: str) -> Any:
-    """Stand-in for ``getattr`` in checkpoints: only a HistoryBuffer's statistics methods.
-
-    A ``HistoryBuffer`` pickles its statistics functions as ``getattr(HistoryBuffer, 'mean')``
-    and so on. A general ``getattr`` would let a pickle reach and call any method of any
-    allowed object, so only that one use is accepted.
-    """
+    """Stand-in for ``getattr`` in checkpoints: only a HistoryBuffer's statistics methods
+    (how it pickles them); a general ``getattr`` would reach any method of any object."""
     allowed = set(HistoryBuffer._statistics_methods) | {'min', 'max', 'mean', 'current'}
     owner = obj if isinstance(obj, type) else type(obj)
     if issubclass(owner, HistoryBuffer) and name in allowed:
@@ -220,11 +207,8 @@ def safe_torch_load(
 
 
 def check_zip_records(f: IO[bytes], name: str) -> None:
-    """Refuse a torch zip whose records would take more memory than the file holds.
-
-    torch writes its records uncompressed, and allocates each record at its declared size
-    before reading it: a small file whose records are compressed, or declare more bytes than
-    they hold, would take gigabytes before torch noticed.
+    """Refuse a torch zip whose records would take more memory than the file holds (torch
+    allocates each record at its declared size, and never compresses them).
 
     Args:
         f (file): The seekable checkpoint file (left at its start).
@@ -279,23 +263,13 @@ def _safe_load(f: IO[bytes], name: str, map_location: Any, real_path: Optional[s
             f'Refused to load checkpoint {name}: it holds objects outside the types that '
             f'mmengine/mmpretrain checkpoints contain, and unpickling them could run code.'
             f'{found} If you made this file yourself and trust it, list its absolute path in '
-            f'the {TRUSTED_CHECKPOINTS_ENV} environment variable. ({_last_line(err)})'
+            f'the {TRUSTED_CHECKPOINTS_ENV} environment variable. ({first_line(err)})'
         ) from None
     except (RuntimeError, EOFError, KeyError, ValueError, IndexError, OSError) as err:
-        detail = _last_line(err) or type(err).__name__
+        detail = first_line(err)
         raise NotACheckpointError(
             f'not a checkpoint: {name} (truncated or damaged: {detail})'
         ) from None
-
-
-def _last_line(err: Exception) -> str:
-    """The informative line of an error: torch's weights_only messages end with advice."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    useful = [
-        line for line in lines if not line.startswith(('Check the documentation', 'Weights only'))
-    ]
-    text = (useful or lines or [''])[0]
-    return text[:300]
 
 
 def _allowed_names() -> set:
@@ -308,14 +282,9 @@ def _allowed_names() -> set:
     return names
 
 
-def checkpoint_cache_dir() -> str:
-    """Directory where downloaded checkpoints are kept (torch hub's ``checkpoints``)."""
-    return osp.join(torch.hub.get_dir(), 'checkpoints')
-
-
 def cached_checkpoint_path(url: str) -> str:
-    """Path where the checkpoint at ``url`` is (or would be) cached."""
-    return osp.join(checkpoint_cache_dir(), osp.basename(urlparse(url).path))
+    """Where the checkpoint at ``url`` is (or would be) cached: torch hub's ``checkpoints``."""
+    return osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(urlparse(url).path))
 
 
 def is_offline() -> bool:
@@ -327,8 +296,6 @@ def is_offline() -> bool:
 
 def rank_zero_first(fetch: Callable[[bool], str]) -> str:
     """Download on rank 0 only; the other ranks wait, then read what it cached.
-
-    The one download pattern of mmtl (URLs and the Hugging Face hub).
 
     Args:
         fetch (Callable): ``fetch(download)`` returns the local path of the file; with
@@ -354,9 +321,7 @@ def rank_zero_first(fetch: Callable[[bool], str]) -> str:
 
 
 def download_checkpoint(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> str:
-    """Return the local path of ``url``'s checkpoint, downloading it once into the cache.
-
-    In a distributed run only rank 0 downloads; the other ranks wait and read the cache.
+    """The local path of ``url``'s checkpoint, downloaded once into the cache (by rank 0).
 
     Args:
         url (str): An ``http://`` or ``https://`` checkpoint address.
@@ -447,9 +412,10 @@ def load_url_checkpoint(
     return _require_mapping(checkpoint, path)
 
 
-def _model_url(filename: str, prefix: str, urls: Dict[str, str], source: str) -> str:
-    """The URL (or path) mmengine's table ``urls`` gives the name after ``prefix``."""
-    name = filename[len(prefix) :]
+def _named_checkpoint(filename: str, urls: Dict[str, str], source: str) -> str:
+    """The URL (or path) mmengine's table ``urls`` gives the name after ``scheme://``."""
+    name = filename.partition('://')[2]
+    name = mmengine_checkpoint.get_deprecated_model_names().get(name, name)
     if name not in urls:
         raise FileNotFoundError(
             f"{filename}: {source} has no checkpoint named {name!r} (mmengine's table)"
@@ -459,68 +425,27 @@ def _model_url(filename: str, prefix: str, urls: Dict[str, str], source: str) ->
 
 def load_torchvision_scheme(filename: str, map_location: Any = None) -> Any:
     """``torchvision://NAME`` and ``modelzoo://NAME``: torchvision's URL, loaded safely."""
-    prefix = 'modelzoo://' if filename.startswith('modelzoo://') else 'torchvision://'
     urls = mmengine_checkpoint.get_torchvision_models()
-    return load_url_checkpoint(_model_url(filename, prefix, urls, 'torchvision'), map_location)
+    return load_url_checkpoint(_named_checkpoint(filename, urls, 'torchvision'), map_location)
 
 
 def load_openmmlab_scheme(filename: str, map_location: Any = None) -> Any:
     """``open-mmlab://NAME`` / ``openmmlab://NAME``: a URL, or a file in ``MMENGINE_HOME``."""
-    prefix = 'open-mmlab://' if filename.startswith('open-mmlab://') else 'openmmlab://'
-    name = filename[len(prefix) :]
-    name = mmengine_checkpoint.get_deprecated_model_names().get(name, name)
-    urls = mmengine_checkpoint.get_external_models()
-    target = _model_url(prefix + name, prefix, urls, 'OpenMMLab')
+    target = _named_checkpoint(filename, mmengine_checkpoint.get_external_models(), 'OpenMMLab')
     if is_url(target):
         return load_url_checkpoint(target, map_location)
-    return load_local_checkpoint(
-        osp.join(mmengine_checkpoint._get_mmengine_home(), target), map_location
-    )
+    home = mmengine_checkpoint._get_mmengine_home()
+    return load_local_checkpoint(osp.join(home, target), map_location)
 
 
-def load_mmcls_scheme(filename: str, map_location: Any = None) -> Any:
-    """``mmcls://NAME``: the mmcls model zoo URL, loaded safely, backbone keys kept."""
-    url = _model_url(filename, 'mmcls://', mmengine_checkpoint.get_mmcls_models(), 'mmcls')
-    return mmengine_checkpoint._process_mmcls_checkpoint(load_url_checkpoint(url, map_location))
-
-
-def load_pavi_scheme(filename: str, map_location: Any = None) -> Any:
-    """``pavi://PATH``: downloaded with pavi's model cloud into a temporary file, loaded safely."""
-    try:
-        from pavi import modelcloud
-    except ImportError:
-        raise ImportError(f'{filename}: install pavi to load checkpoints from pavi://') from None
-    model = modelcloud.get(filename[len('pavi://') :])
-    with tempfile.TemporaryDirectory() as tmp_dir:
-        downloaded = osp.join(tmp_dir, model.name)
-        model.download(downloaded)
-        checkpoint = safe_torch_load(downloaded, map_location=map_location, name=filename)
-    return _require_mapping(checkpoint, filename)
-
-
-def load_object_storage_scheme(
-    filename: str, map_location: Any = None, backend: str = 'petrel'
-) -> Any:
-    """``s3://`` / ``petrel://`` (optionally ``NAME:s3://``): read through mmengine's file
-    backend, loaded safely from memory."""
-    from mmengine.fileio import get_file_backend
-
-    data = get_file_backend(filename, backend_args={'backend': backend}).get(filename)
-    with io.BytesIO(data) as buffer:
-        checkpoint = safe_torch_load(buffer, map_location=map_location, name=filename)
-    return _require_mapping(checkpoint, filename)
-
-
-#: Every checkpoint scheme mmengine 0.10.7 registers, and mmtl's safe loader for it. The
-#: prefixes are mmengine's own (some are regular expressions), so that they replace its loaders.
+#: The checkpoint schemes mmtl loads, each through a safe loader. The prefixes are mmengine's
+#: own, so that they replace its loaders; mmengine's other schemes (``mmcls://``, ``pavi://``,
+#: ``s3://``, ``petrel://``) are refused by :func:`mmtl.engine.loading.register_checkpoint_schemes`.
 SAFE_SCHEME_LOADERS: Dict[Tuple[str, ...], Callable] = {
     ('',): load_local_checkpoint,
     ('http://', 'https://'): load_url_checkpoint,
     ('torchvision://', 'modelzoo://'): load_torchvision_scheme,
     ('open-mmlab://', 'openmmlab://'): load_openmmlab_scheme,
-    ('mmcls://',): load_mmcls_scheme,
-    ('pavi://',): load_pavi_scheme,
-    (r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): load_object_storage_scheme,
 }
 
 

@@ -1,19 +1,10 @@
 """Where checkpoints in other libraries' layouts are converted on load.
 
-mmtl's one load path (:mod:`mmtl.engine.loading`) hands every checkpoint it reads to
-:func:`convert_checkpoint`, which offers it to the functions in :data:`CHECKPOINT_CONVERTERS`
-in order (``mmtl.models.converters`` adds the timm and torchvision ones when imported).
-
-A converter is called as ``converter(state_dict, meta, source)``:
-
-- ``state_dict`` (Mapping[str, Tensor]): the checkpoint's tensors (a bare state dict, or the
-  ``state_dict`` of an mmengine-style checkpoint such as a ``.safetensors`` file gives);
-- ``meta`` (dict): that checkpoint's ``meta`` (empty for a bare state dict);
-- ``source`` (str): the file or address it came from, for the log and for files beside it.
-
-It returns None when the checkpoint is not its business, or an mmengine checkpoint
-(``{'state_dict': ..., 'meta': ...}``) which ends the search: the converted one, or the original
-when it recognised the checkpoint but could not convert it (it then says why in the log).
+:func:`convert_checkpoint` offers every checkpoint mmtl reads to the functions in
+:data:`CHECKPOINT_CONVERTERS` (``mmtl.models.converters`` adds timm's and torchvision's), each
+called as ``converter(state_dict, meta, source)``. A converter returns None when the
+checkpoint is not its business, else an mmengine checkpoint (``{'state_dict', 'meta'}``),
+which ends the search.
 """
 
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple

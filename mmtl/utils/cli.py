@@ -1,87 +1,20 @@
-"""Helpers shared by the command-line tools."""
+"""Helpers shared by the command-line tools, and ``python -m mmtl`` (the ``mmtl`` command)."""
 
 import argparse
+import ast
+import difflib
 import os
+import os.path as osp
 import signal
 import sys
-from typing import Callable, List, Optional, Tuple
-
-from mmengine.config import DictAction
+from typing import Callable, List, NoReturn, Optional, Tuple
 
 from .errors import ConfigError, UserError
+from .run_args import silence_irrelevant_warnings
 
 #: The errors whose message says everything a user needs: printed without a traceback (every
 #: checkpoint, config and data error of mmtl is a :class:`~.errors.UserError`).
 USER_ERRORS = (UserError, FileNotFoundError)
-
-
-#: What ``--device`` takes in every tool: ``cuda:N`` names one GPU where a tool runs on one.
-DEVICE_CHOICES = ('auto', 'cpu', 'cuda')
-
-
-def device_argument(text: str, allow_index: bool = True) -> str:
-    """argparse type of ``--device``: ``auto``, ``cpu``, ``cuda`` or (``allow_index``) ``cuda:N``.
-
-    Args:
-        text (str): The value given.
-        allow_index (bool): Whether ``cuda:N`` is accepted. Defaults to True.
-
-    Returns:
-        str: ``text``, checked.
-    """
-    index = text[len('cuda:') :] if text.startswith('cuda:') else None
-    if text in DEVICE_CHOICES or (allow_index and index is not None and index.isdigit()):
-        return text
-    accepted = ', '.join(DEVICE_CHOICES + (('cuda:N',) if allow_index else ()))
-    raise argparse.ArgumentTypeError(f'{text!r} is not a device; use one of {accepted}')
-
-
-def add_device_argument(
-    parser: argparse.ArgumentParser, action: str = 'run', allow_index: bool = True
-) -> None:
-    """Add the ``--device`` argument every mmtl tool shares (default ``auto``).
-
-    Args:
-        parser (argparse.ArgumentParser): The tool's parser.
-        action (str): What the tool does on the device, for the help text.
-        allow_index (bool): Whether ``cuda:N`` is accepted (not by train/test, whose launcher
-            assigns GPUs). Defaults to True.
-    """
-    choices = '|'.join(DEVICE_CHOICES + (('cuda:N',) if allow_index else ()))
-    parser.add_argument(
-        '--device',
-        type=lambda text: device_argument(text, allow_index),
-        default='auto',
-        metavar=choices,
-        help=f'device to {action} on (default: auto, a CUDA GPU when one is available)',
-    )
-
-
-def resolve_device(device: str) -> str:
-    """The torch device a ``--device`` value means on this machine.
-
-    Args:
-        device (str): ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-
-    Returns:
-        str: ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
-
-    Raises:
-        ConfigError: A GPU was asked for that this process cannot see.
-    """
-    import torch
-
-    if device == 'auto':
-        return 'cuda' if torch.cuda.is_available() else 'cpu'
-    if device.startswith('cuda'):
-        visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        index = int(device.split(':')[1]) if ':' in device else 0
-        if index >= visible:
-            raise ConfigError(
-                f'--device {device}: this process sees {visible} CUDA GPU(s)'
-                + (f' (cuda:0 to cuda:{visible - 1})' if visible else '')
-            )
-    return device
 
 
 def add_image_size_argument(parser: argparse.ArgumentParser, flag: str) -> None:
@@ -120,38 +53,28 @@ def image_size_from_args(values: Optional[List[int]], flag: str) -> Optional[Tup
     return values[0], values[-1]
 
 
-def select_device(device: str) -> None:
-    """Restrict the process to the requested device, before CUDA is initialised.
-
-    Args:
-        device (str): ``'auto'`` (GPU when available), ``'cpu'`` or ``'cuda'``.
-    """
-    if device == 'cpu':
-        os.environ['CUDA_VISIBLE_DEVICES'] = ''
-    elif device == 'cuda':
-        resolve_device(device)
-
-
 #: ``mim`` sub-commands that run an mmtl tool as a child process with ``check_call``.
 MIM_COMMANDS = ('train', 'test', 'run', 'gridsearch')
 
 
-def parent_is_mim() -> bool:
-    """Whether this process was started by ``mim train/test/run/gridsearch``.
+def mim_command() -> Optional[str]:
+    """The ``mim`` sub-command (train/test/run/gridsearch) that started this process, if any.
 
     Returns:
-        bool: False also where the parent cannot be inspected (no ``psutil``, no permission).
+        str | None: None also where the parent cannot be inspected (no ``psutil``, no
+        permission).
     """
     try:
         import psutil
 
         argv = psutil.Process(os.getppid()).cmdline()
     except Exception:  # psutil missing, or the parent gone or hidden: not known to be mim
-        return False
+        return None
     for index, arg in enumerate(argv[:3]):
         if os.path.basename(arg) == 'mim' or (arg == 'mim' and argv[index - 1] == '-m'):
-            return len(argv) > index + 1 and argv[index + 1] in MIM_COMMANDS
-    return False
+            command = argv[index + 1] if len(argv) > index + 1 else None
+            return command if command in MIM_COMMANDS else None
+    return None
 
 
 def quiet_mim_parent() -> None:
@@ -162,15 +85,39 @@ def quiet_mim_parent() -> None:
     SIGINT while it waits, mim (click) ends with "Aborted!" and exit status 1 instead. Only
     a parent that is mim is signalled; it is called just before this process exits.
     """
-    if parent_is_mim():
+    if mim_command():
         os.kill(os.getppid(), signal.SIGINT)
+
+
+def exit_tool(main: Callable[[], Optional[int]]) -> NoReturn:
+    """Run a tool's ``main`` and exit with its status; a failure under mim is not retold.
+
+    Every way a tool fails (argparse's usage line and status 2, a one-line error and status
+    1, Ctrl-C) has printed its message when ``main`` returns or raises ``SystemExit``; then
+    mim is spared its traceback (:func:`quiet_mim_parent`).
+
+    Args:
+        main (Callable): The tool's ``main()``; returns (or exits with) the status.
+    """
+    try:
+        code = main()
+    except SystemExit as exit_:
+        code = exit_.code
+    if isinstance(code, str):  # sys.exit('message'): printed here, before mim is signalled
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code:
+        quiet_mim_parent()
+    sys.exit(code)
 
 
 def run_with_clear_errors(func: Callable[[], None]) -> int:
     """Run ``func``; report a user error in one clear line instead of a traceback.
 
     A Ctrl-C before training has started (or in a tool without a checkpoint to write) is
-    one line too. Under ``mim``, mim's own traceback is spared (see :func:`quiet_mim_parent`).
+    one line too.
 
     Returns:
         int: The process exit code: 0 on success, 1 on a user error, 130 on Ctrl-C.
@@ -181,7 +128,6 @@ def run_with_clear_errors(func: Callable[[], None]) -> int:
         from .prediction_rows import safe_text  # names in a message are data from outside
 
         print(safe_text(f'error: {err}'), file=sys.stderr, flush=True)
-        quiet_mim_parent()
         return 1
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr, flush=True)
@@ -189,139 +135,9 @@ def run_with_clear_errors(func: Callable[[], None]) -> int:
     return 0
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'expected a whole number >= 1, got {text!r}')
-    return value
-
-
-def _add_common_arguments(parser: argparse.ArgumentParser, action: str) -> None:
-    parser.add_argument(
-        '--work-dir', help='where logs, checkpoints and metrics go (default: work_dirs/<config>)'
-    )
-    add_device_argument(parser, action, allow_index=False)
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. data_root=data/fruit optim_wrapper.optimizer.lr=0.1',
-    )
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help=f'job launcher for distributed {action}ing',
-    )
-    parser.add_argument(
-        '--verbose',
-        action='store_true',
-        help='print the full log (environment, config, hooks) on the console too, not only in '
-        "the work dir's log file (sets the config's verbose=True)",
-    )
-    # torch.distributed.launch passes --local_rank; torchrun sets LOCAL_RANK instead.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
-
-
-def train_parser() -> argparse.ArgumentParser:
-    """Arguments of ``tools/train.py`` (and ``mim train mmtl``)."""
-    parser = argparse.ArgumentParser(description='Train a classifier from a config')
-    parser.add_argument('config', help='config file')
-    parser.add_argument(
-        '--resume',
-        nargs='?',
-        type=str,
-        const='auto',
-        help='resume from this checkpoint, or from the latest one in the work dir when no '
-        'path is given',
-    )
-    parser.add_argument(
-        '--amp',
-        nargs='?',
-        const='auto',
-        choices=['auto', 'none', 'fp16', 'bf16'],
-        help='training precision. Default (and --amp alone, = auto): bf16 autocast on CUDA '
-        'GPUs that support it (else fp16 with loss scaling) and on CPUs with native bfloat16 '
-        '(AVX-512 BF16 / AMX / Arm BF16), float32 on other CPUs; a config that sets its own '
-        'optim_wrapper.type keeps it. none: float32; fp16 (CUDA only) or bf16 when named',
-    )
-    parser.add_argument(
-        '--compile',
-        action='store_true',
-        help="torch.compile the training step (mmengine's cfg.compile=True); the first "
-        'iterations are slow while it compiles',
-    )
-    parser.add_argument(
-        '--channels-last',
-        action='store_true',
-        help='train with the model in channels-last memory format (faster convolutions on '
-        'GPUs with tensor cores, usually with --amp)',
-    )
-    parser.add_argument(
-        '--accumulate',
-        type=positive_int,
-        metavar='N',
-        help='sum the gradients of N iterations per optimizer step (effective batch = '
-        'processes x batch_size x N); sets optim_wrapper.accumulative_counts',
-    )
-    parser.add_argument(
-        '--sync-bn',
-        action='store_true',
-        help='synchronise BatchNorm statistics across GPU processes (torch SyncBatchNorm)',
-    )
-    parser.add_argument(
-        '--auto-scale-lr',
-        action='store_true',
-        help='scale the lr by the effective batch (processes x batch_size x accumulation) / '
-        'auto_scale_lr.base_batch_size',
-    )
-    parser.add_argument(
-        '--no-validate', action='store_true', help='skip validation during training'
-    )
-    _add_common_arguments(parser, 'train')
-    return parser
-
-
-def test_parser() -> argparse.ArgumentParser:
-    """Arguments of ``tools/test.py`` (and ``mim test mmtl``)."""
-    parser = argparse.ArgumentParser(description='Evaluate a checkpoint on the test split')
-    parser.add_argument('config', help='config file')
-    # The checkpoint positionally (tools/test.py CONFIG CKPT) or as --checkpoint (the way
-    # `mim test` is typed); tools/test.py checks that exactly one is given.
-    parser.add_argument(
-        'checkpoint',
-        nargs='?',
-        help="checkpoint file or URL, or 'best' (the default) or 'last' of the work dir",
-    )
-    parser.add_argument(
-        '--checkpoint',
-        '-C',
-        dest='checkpoint_option',
-        metavar='CHECKPOINT',
-        help="the checkpoint, given as an option instead (also 'best' or 'last')",
-    )
-    parser.add_argument(
-        '--out-metrics', help='metrics JSON file (default: <work_dir>/test_metrics.json)'
-    )
-    _add_common_arguments(parser, 'test')
-    return parser
-
-
 def parse_tool_args(parser: argparse.ArgumentParser, argv: Optional[List[str]] = None):
-    """Parse ``argv`` and export ``LOCAL_RANK`` for launchers that pass it as an argument.
-
-    A usage error (argparse's one line, exit status 2) spares mim's traceback too.
-    """
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        if exit_.code not in (0, None):
-            quiet_mim_parent()
-        raise
+    """Parse ``argv`` and export ``LOCAL_RANK`` for launchers that pass it as an argument."""
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     if getattr(args, 'verbose', False):
         args.cfg_options = dict(args.cfg_options or {}, verbose=True)
@@ -329,14 +145,70 @@ def parse_tool_args(parser: argparse.ArgumentParser, argv: Optional[List[str]] =
     return args
 
 
-def silence_irrelevant_warnings() -> None:
-    """Hide mmcv-lite's warning that its compiled ``MultiScaleDeformableAttention`` is missing.
+def tools_dir() -> str:
+    """The folder of mmtl's tools: ``mmtl/.mim/tools`` (installed), else the checkout's."""
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    installed = osp.join(package, '.mim', 'tools')
+    return installed if osp.isdir(installed) else osp.join(osp.dirname(package), 'tools')
 
-    mmtl's models need no compiled mmcv ops; the warning comes at every import of mmcv's
-    transformer bricks. Only that message is ignored.
+
+def find_tools(folder: Optional[str] = None) -> dict:
+    """Every Python tool under ``folder``: the name ``mim run mmtl`` takes -> (path, summary).
+
+    A name two tools share is given as ``folder:name`` (mim's form for such tools); the
+    summary is the first line of the tool's docstring.
+
+    Args:
+        folder (str, optional): The tools folder. Defaults to :func:`tools_dir`.
+
+    Returns:
+        dict: ``{name: (path, summary)}``, sorted by name.
     """
-    import warnings
+    folder = folder or tools_dir()
+    found = {}
+    for parent, _, files in os.walk(folder):
+        for name in files:
+            if name.endswith('.py') and not name.startswith('_'):
+                path = osp.join(parent, name)
+                with open(path, encoding='utf-8') as f:
+                    doc = ast.get_docstring(ast.parse(f.read())) or ''
+                found[osp.relpath(path, folder)[: -len('.py')]] = (path, doc.strip().split('\n')[0])
+    bare = [osp.basename(relative) for relative in found]
+    named = {
+        relative.replace(os.sep, ':')
+        if bare.count(osp.basename(relative)) > 1
+        else osp.basename(relative): entry
+        for relative, entry in found.items()
+    }
+    return dict(sorted(named.items()))
 
-    warnings.filterwarnings(
-        'ignore', message='Fail to import ``MultiScaleDeformableAttention``', category=UserWarning
-    )
+
+def print_tools(usage: str = "usage: mmtl TOOL [ARGS]  (a tool's help: mmtl TOOL -h)") -> None:
+    """Print ``usage``, then every tool with its one-line summary."""
+    tools = find_tools()
+    width = max(len(name) for name in tools)
+    print(usage)
+    for name, (_, summary) in tools.items():
+        print(f'  {name:<{width}}  {summary}')
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``mmtl [TOOL [ARGS]]`` (``python -m mmtl``): list the tools, or run one as ``mim run``.
+
+    The tool replaces this process, so its output, help and exit status are the user's.
+
+    Returns:
+        int: 0 after the list; 2 for a tool that does not exist.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ('-h', '--help'):
+        print_tools()
+        return 0
+    tools = find_tools()
+    if argv[0] not in tools:
+        close = difflib.get_close_matches(argv[0], list(tools), n=3)
+        hint = f' (did you mean {" or ".join(close)}?)' if close else ''
+        print(f"mmtl: no tool {argv[0]!r}{hint}; 'mmtl' lists them", file=sys.stderr)
+        return 2
+    path = tools[argv[0]][0]
+    os.execv(sys.executable, [sys.executable, path, *argv[1:]])

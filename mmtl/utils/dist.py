@@ -1,15 +1,8 @@
 """Distributed set-up that also works on CPU-only machines.
 
-mmengine 0.10.7's ``pytorch`` launcher calls ``torch.cuda.set_device`` unconditionally and its
-Runner wraps models with ``device_ids=[LOCAL_RANK]``, which DDP rejects for CPU modules. On a
-machine without CUDA mmtl therefore starts the gloo process group itself (mmengine then
-skips its own start) and asks for a DDP wrapper without ``device_ids``. On GPUs nothing
-changes: NCCL and mmengine's defaults apply.
-
-How long a process waits for the others in a collective (a rank that hangs, or was stopped)
-is ``env_cfg.dist_cfg.timeout`` in seconds, on CPU (gloo) and GPU (NCCL) alike; the
-environment variable ``MMTL_DIST_TIMEOUT`` overrides it. Unset, torch's default applies: 30
-minutes. Past it the waiting ranks fail and exit non-zero.
+Without CUDA mmtl starts the gloo process group itself and asks for a DDP wrapper without
+``device_ids`` (mmengine's launcher assumes GPUs). The collective timeout is
+``env_cfg.dist_cfg.timeout`` seconds, overridden by ``$MMTL_DIST_TIMEOUT``.
 """
 
 import datetime
@@ -33,10 +26,8 @@ TIMEOUT_ENV = 'MMTL_DIST_TIMEOUT'
 
 
 def dist_timeout(cfg: Config) -> Optional[float]:
-    """The collective timeout of ``cfg`` in seconds (None: torch's default of 30 minutes).
-
-    ``$MMTL_DIST_TIMEOUT`` if set, else ``env_cfg.dist_cfg.timeout``. The value found is
-    written back into ``env_cfg.dist_cfg.timeout``, where mmengine's GPU set-up reads it.
+    """The collective timeout in seconds: ``$MMTL_DIST_TIMEOUT``, else
+    ``env_cfg.dist_cfg.timeout`` (written back there for mmengine), else None (torch's).
 
     Args:
         cfg (Config): The config, changed in place.

@@ -5,7 +5,14 @@ it as one line without a traceback (see :func:`mmtl.utils.cli.run_with_clear_err
 This module imports nothing from mmtl: every layer may raise these errors.
 """
 
-__all__ = ['BadDataError', 'CheckpointError', 'ConfigError', 'UserError']
+__all__ = [
+    'BadDataError',
+    'CheckpointError',
+    'ConfigError',
+    'UserError',
+    'first_line',
+    'short_list',
+]
 
 
 class UserError(Exception):
@@ -22,3 +29,26 @@ class BadDataError(UserError, ValueError):
 
 class CheckpointError(UserError):
     """A checkpoint cannot be used: unsafe, unreadable, not downloadable or not fitting."""
+
+
+def first_line(err: BaseException, limit: int = 300) -> str:
+    """The first informative line of an error's message (torch's advice lines skipped).
+
+    Args:
+        err (BaseException): The error.
+        limit (int): Characters kept. Defaults to 300.
+
+    Returns:
+        str: The line, or the error's type name when the message is empty.
+    """
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    useful = [
+        line for line in lines if not line.startswith(('Check the documentation', 'Weights only'))
+    ]
+    return (useful or lines or [type(err).__name__])[0][:limit]
+
+
+def short_list(items, shown: int = 10) -> str:
+    """``'a, b, c, ...'``: the first ``shown`` items, for one-line messages."""
+    items = list(items)
+    return ', '.join(map(str, items[:shown])) + (', ...' if len(items) > shown else '')

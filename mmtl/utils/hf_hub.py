@@ -15,7 +15,7 @@ import re
 from typing import Optional, Tuple
 
 from .checkpoint import CheckpointDownloadError, is_offline, rank_zero_first
-from .errors import ConfigError
+from .errors import ConfigError, first_line
 
 HUB_PREFIX = 'hf-hub:'
 TIMM_PREFIX = 'timm://'
@@ -77,11 +77,8 @@ def parse_hub_ref(ref: str) -> Tuple[str, str]:
 
 
 def hub_cache_dir() -> str:
-    """The Hugging Face hub cache, from the environment as it is now.
-
-    huggingface_hub reads these variables once, when it is imported; reading them at each
-    call lets a process (or a test) point the cache elsewhere later.
-    """
+    """The Hugging Face hub cache, from the environment as it is now (huggingface_hub reads
+    it once, on import)."""
     for name in ('HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE'):
         if os.environ.get(name):
             return osp.expanduser(os.environ[name])
@@ -106,11 +103,8 @@ class UnsafeHubAnswerError(OSError):
 
 
 def check_hub_headers(response) -> None:
-    """Refuse a hub answer whose commit or ETag header is not a plain token.
-
-    huggingface_hub joins these headers into cache paths (``snapshots/<commit>``,
-    ``blobs/<etag>``); a hostile endpoint (a mirror in ``HF_ENDPOINT``) could otherwise write
-    outside the cache or repoint a branch.
+    """Refuse a hub answer whose commit or ETag header, which huggingface_hub joins into
+    cache paths, is not a plain token (a hostile mirror could write outside the cache).
 
     Args:
         response: An ``httpx`` response of the hub.
@@ -137,9 +131,8 @@ def _checked_client():
 
 
 def hub_weights_path(ref: str) -> str:
-    """The local weight file of a hub reference, downloaded once into the hub cache.
-
-    In a distributed run only rank 0 downloads; the other ranks read the cache.
+    """The local weight file of a hub reference, downloaded once into the hub cache (by
+    rank 0).
 
     Args:
         ref (str): ``hf-hub:<org>/<name>[@rev]`` or ``timm://<name>[@rev]``.
@@ -179,7 +172,7 @@ def hub_weights_path(ref: str) -> str:
                 continue
             except (HfHubHTTPError, OSError, ValueError) as err:
                 raise CheckpointDownloadError(
-                    _missing_message(ref, repo_id, str(err).splitlines()[0][:200])
+                    _missing_message(ref, repo_id, first_line(err, 200))
                 ) from None
             try:  # the pretrained_cfg (mean, std, input size); the weights work without it
                 download(CONFIG_FILE)

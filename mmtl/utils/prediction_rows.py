@@ -1,9 +1,6 @@
-"""Rows of per-image predictions, shared by ``tools/test.py --out``, ``tools/infer.py`` and
-``tools/deployment/onnx_infer.py``; and :func:`safe_text`, the one rule by which names
-(class names, file names: data from outside) are written to CSV, JSON and terminals.
-
-Only the standard library and numpy are imported, so the ONNX runner can load this file by path
-without importing the ``mmtl`` package (and with it torch and mmengine).
+"""Rows of per-image predictions for ``test.py --out``, ``infer.py`` and the ONNX runner, and
+:func:`safe_text`, the one rule by which names from outside are written to CSV, JSON and
+terminals. Imports only the standard library and numpy (the ONNX runner loads it by path).
 """
 
 import csv
@@ -41,12 +38,9 @@ def _escape_char(match: re.Match) -> str:
 def safe_text(value: Any) -> str:
     """``value`` as text that cannot act when written to a CSV, JSON or terminal.
 
-    The text is kept as it is, but for two things: control characters (ESC, tab, newline,
-    carriage return, the other C0/C1 controls, line separators, bidirectional overrides,
-    undecodable file-name bytes) are shown escaped (``\\x1b``, ``\\t``, ``\\u202e``, ``\\xff``),
-    so a name can neither forge a row nor reach the terminal as a command; and text that
-    starts with ``= + - @`` (after spaces) gets a leading ``'``, so a spreadsheet shows it
-    instead of running it as a formula.
+    Control characters (:data:`UNSAFE_CHARS`) are shown escaped (``\\x1b``, ``\\t``,
+    ``\\u202e``), so a name can neither forge a row nor reach the terminal; text starting
+    with ``= + - @`` gets a leading ``'``, so a spreadsheet does not run it as a formula.
 
     Args:
         value: A class name, a file name or any other text from outside.
@@ -138,32 +132,14 @@ def inference_row(result: dict, topk: int, classes: Optional[Sequence[str]] = No
     }
 
 
-def flatten_topk(row: dict) -> dict:
-    """A row with its ``topk`` list as ``top1_class``, ``top1_score``, ... columns (for CSV).
-
-    Args:
-        row (dict): A prediction row with a ``topk`` list of :func:`topk_entries`.
-
-    Returns:
-        dict: The row without ``topk``, plus two columns per listed class.
-    """
-    flat = {key: value for key, value in row.items() if key != 'topk'}
-    for rank, entry in enumerate(row['topk'], start=1):
-        flat[f'top{rank}_class'] = entry['class']
-        flat[f'top{rank}_score'] = entry['score']
-    return flat
-
-
 def is_json_path(path: str) -> bool:
     """Whether predictions for ``path`` are written as JSON (``.json``), else CSV."""
     return path.lower().endswith('.json')
 
 
 def dump_rows(rows: List[dict], file: TextIO, as_json: bool) -> None:
-    """Write prediction rows to an open text file: a JSON list, or CSV with the top-k list as
-    ``top1_class``, ``top1_score``, ... columns (:func:`flatten_topk`).
-
-    Every name is written through :func:`safe_text`.
+    """Write prediction rows to an open text file: a JSON list, or CSV with the top-k list
+    as ``top1_class``, ``top1_score``, ... columns. Every name goes through :func:`safe_text`.
 
     Args:
         rows (list[dict]): Prediction rows (:func:`inference_row` or ``tools/test.py``'s).
@@ -174,7 +150,13 @@ def dump_rows(rows: List[dict], file: TextIO, as_json: bool) -> None:
     if as_json:
         json.dump(rows, file, indent=2)
         return
-    flat = [flatten_topk(row) for row in rows]
+    flat = []
+    for row in rows:
+        flat.append({key: value for key, value in row.items() if key != 'topk'})
+        for rank, entry in enumerate(row['topk'], start=1):
+            flat[-1].update(
+                {f'top{rank}_class': entry['class'], f'top{rank}_score': entry['score']}
+            )
     writer = csv.DictWriter(file, fieldnames=list(flat[0]) if flat else ['image'])
     writer.writeheader()
     writer.writerows(flat)

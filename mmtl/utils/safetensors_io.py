@@ -1,10 +1,7 @@
 """Weights as safetensors files: no pickle, so nothing in the file can run code.
 
-A ``.safetensors`` file holds only named tensors and a string-to-string metadata table.
-:func:`save_safetensors` writes a checkpoint's ``state_dict`` and, as JSON in the metadata,
-its ``meta.dataset_meta`` (the class names inference needs). :func:`load_safetensors` reads
-it back as an mmengine-style checkpoint dict, so ``load_from``, ``--checkpoint`` and
-``init_model`` accept ``.safetensors`` files like ``.pth`` ones.
+The file holds a checkpoint's ``state_dict`` and, as JSON in its metadata, its
+``meta.dataset_meta``; it is read back as an mmengine-style checkpoint dict.
 """
 
 import json
@@ -12,6 +9,7 @@ from typing import Any, Dict, Optional
 
 import torch
 
+from .errors import CheckpointError, first_line
 from .fileio import atomic_open
 
 SAFETENSORS_SUFFIX = '.safetensors'
@@ -63,16 +61,24 @@ def load_safetensors(path: str, map_location: Optional[Any] = None) -> Dict[str,
 
     Returns:
         dict: An mmengine-style checkpoint.
+
+    Raises:
+        CheckpointError: The file is not a valid safetensors file (one line naming it).
     """
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     device = map_location if isinstance(map_location, (str, torch.device)) else 'cpu'
     state_dict = {}
-    with safe_open(path, framework='pt', device=str(device)) as f:
-        metadata = f.metadata() or {}
-        for name in f.keys():
-            state_dict[name] = f.get_tensor(name)
-    meta = {}
-    if DATASET_META_KEY in metadata:
-        meta['dataset_meta'] = json.loads(metadata[DATASET_META_KEY])
+    try:
+        with safe_open(path, framework='pt', device=str(device)) as f:
+            metadata = f.metadata() or {}
+            for name in f.keys():
+                state_dict[name] = f.get_tensor(name)
+        meta = {}
+        if DATASET_META_KEY in metadata:
+            meta['dataset_meta'] = json.loads(metadata[DATASET_META_KEY])
+    except (SafetensorError, ValueError) as err:  # a damaged header, or metadata not JSON
+        raise CheckpointError(
+            f'{path}: not a checkpoint (not a valid safetensors file: {first_line(err)})'
+        ) from None
     return {'state_dict': state_dict, 'meta': meta}

@@ -1,15 +1,9 @@
 """Stopping a training process cleanly: stop signals, Ctrl-C, and a launcher that goes away.
 
-A preempted job (slurm, a cloud spot instance, ``kill``, Ctrl-C) gets SIGTERM or SIGINT and a
-few seconds before SIGKILL. :class:`StopRequest` records such a signal instead of dying, so
-that the trainer can finish its iteration and write a resumable checkpoint
-(:class:`mmtl.engine.hooks.GracefulStopHook`).
-
-``mim train`` SIGKILLs its child a quarter of a second after a Ctrl-C, too soon for a
-checkpoint, and dies of SIGTERM without passing it on. :func:`run_in_child` therefore lets
-``tools/train.py`` train in a child process of its own: mim kills the launcher, and the
-trainer, which got the Ctrl-C too, finishes its iteration; each stops when it finds its
-parent gone (:func:`parent_exited`).
+:class:`StopRequest` records SIGTERM/SIGINT instead of dying, so the trainer finishes its
+iteration and writes a resumable checkpoint (:class:`mmtl.engine.hooks.GracefulStopHook`).
+``mim train`` SIGKILLs its child soon after a Ctrl-C, so :func:`run_in_child` lets
+``tools/train.py`` train in a child of its own that outlives the launcher long enough.
 """
 
 import os
@@ -43,12 +37,9 @@ def parent_exited(parent: int) -> bool:
 class StopRequest:
     """Records the first stop signal instead of letting it end the process.
 
-    Later signals are only noted (a job scheduler, a launcher and the terminal may deliver the
-    same stop two or three times); SIGKILL still stops at once. Processes forked after
-    :meth:`install` (dataloader workers, scan pools) inherit the handler: they ignore SIGINT,
-    which a Ctrl-C sends to every process in the terminal's foreground group, so that the
-    trainer alone decides when to stop them; SIGTERM keeps its usual meaning there (they die),
-    so that whoever terminates them is not left waiting.
+    Later signals are only noted (the same stop may come two or three times). Processes
+    forked after :meth:`install` (dataloader workers) ignore SIGINT, so that the trainer
+    alone stops them after a Ctrl-C, and die of SIGTERM as usual.
 
     Args:
         signals (Sequence[int]): Signals to catch. Defaults to :data:`STOP_SIGNALS`.
@@ -101,11 +92,9 @@ class StopRequest:
 def run_in_child(func: Callable[[], int]) -> int:
     """Run ``func`` in a child process (this script again), unless this is that child.
 
-    The launcher passes SIGTERM and SIGINT on to the child and returns its exit code; a
-    Ctrl-C at a terminal, which reaches both, is counted once by :class:`StopRequest`. When
-    its own parent exits (``mim`` dies of SIGTERM without passing it on), it sends the child
-    SIGTERM. When the launcher is killed (``mim`` does so after a Ctrl-C), the trainer stops
-    after its iteration (see :class:`mmtl.engine.hooks.GracefulStopHook`).
+    The launcher passes SIGTERM and SIGINT on to the child, sends it SIGTERM when its own
+    parent exits, and returns its exit code. A killed launcher makes the trainer stop after
+    its iteration (:class:`mmtl.engine.hooks.GracefulStopHook`).
 
     Args:
         func (Callable[[], int]): The tool's main function; returns the exit code.

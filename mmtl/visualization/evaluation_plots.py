@@ -29,10 +29,7 @@ def plot_test_metrics(metrics: dict, out_dir: str) -> List[str]:
         out_dir (str): Folder for the PNG files (created).
 
     Returns:
-        list[str]: The files written: ``confusion_matrix.png`` when the confusion matrix
-        is there, ``roc_curves.png`` for ROC curves, ``per_class_metrics.png`` for the
-        per-class report (with ``ci/*`` intervals as error bars when they are there),
-        ``reliability_diagram.png`` for ``calibration/bins``.
+        list[str]: The files written (see :data:`PLOT_FILES`), for the metrics there.
     """
     written = []
     if 'confusion_matrix/counts' in metrics:
@@ -68,13 +65,6 @@ def plot_test_metrics(metrics: dict, out_dir: str) -> List[str]:
 def read_test_metrics(path: str) -> dict:
     """The ``metrics`` of a ``test_metrics.json``, given the file or its work dir.
 
-    Args:
-        path (str): A JSON file written by the test tool, or a folder holding
-            ``test_metrics.json``.
-
-    Returns:
-        dict: The metrics, by name.
-
     Raises:
         FileNotFoundError: No such file (or no ``test_metrics.json`` in the folder).
         ValueError: The file is no test-metrics JSON.
@@ -93,7 +83,6 @@ def read_test_metrics(path: str) -> dict:
 
 
 def _metrics_file(path: str) -> str:
-    """``path`` itself, or ``path/test_metrics.json`` for a folder."""
     return osp.join(path, 'test_metrics.json') if osp.isdir(path) else path
 
 

@@ -20,14 +20,8 @@ IMAGE_FORMATS = ('.png', '.jpg', '.jpeg', '.bmp')
 
 
 def new_figure(size_inches: Tuple[float, float]) -> Figure:
-    """A figure on an Agg canvas: no display and no pyplot state involved.
-
-    Args:
-        size_inches (tuple[float, float]): Width and height in inches (``DPI`` pixels each).
-
-    Returns:
-        Figure: The figure.
-    """
+    """A figure of ``size_inches`` (``DPI`` pixels each) on an Agg canvas: no display and no
+    pyplot state involved."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -37,14 +31,7 @@ def new_figure(size_inches: Tuple[float, float]) -> Figure:
 
 
 def render(figure: Figure) -> np.ndarray:
-    """Draw a figure into an RGB array.
-
-    Args:
-        figure (Figure): A figure from :func:`new_figure`.
-
-    Returns:
-        np.ndarray: ``H x W x 3`` uint8, RGB.
-    """
+    """Draw a figure from :func:`new_figure` into an ``H x W x 3`` uint8 RGB array."""
     canvas = figure.canvas
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
@@ -76,10 +63,8 @@ def save_figure(figure: Figure, out_file: Optional[str]) -> np.ndarray:
 
 
 def file_caption(path: str, limit: int = 24) -> str:
-    """A file's name for a figure caption: shortened in the middle, shown as plain text.
-
-    The name is data: characters that do not print become ``?`` and ``$`` (which would start
-    matplotlib's math mode) is escaped.
+    """A file's name for a figure caption, shortened in the middle and shown as plain text
+    (characters that do not print become ``?``; ``$`` would start matplotlib's math mode).
 
     Args:
         path (str): The file.
@@ -95,15 +80,8 @@ def file_caption(path: str, limit: int = 24) -> str:
 
 
 def grid_shape(count: int, max_cols: int = 8) -> Tuple[int, int]:
-    """The ``(rows, cols)`` of a near-square grid of ``count`` panels.
-
-    Args:
-        count (int): Number of panels.
-        max_cols (int): Most panels per row. Defaults to 8.
-
-    Returns:
-        tuple[int, int]: Rows and columns.
-    """
+    """The ``(rows, cols)`` of a near-square grid of ``count`` panels, at most ``max_cols``
+    a row."""
     cols = max(1, min(max_cols, int(np.ceil(np.sqrt(count)))))
     return int(np.ceil(count / cols)), cols
 

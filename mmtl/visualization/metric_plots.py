@@ -1,8 +1,7 @@
-"""PNG plots of test metrics: confusion matrix, ROC curves, per-class bars.
+"""PNG plots of test metrics: confusion matrix, ROC curves, per-class bars, reliability.
 
 Each function takes the values that mmtl's metrics write to ``test_metrics.json`` and
-returns the rendered image (``H x W x 3`` RGB), writing it when ``out_file`` is given. Sizes
-are in inches of 100 pixels and grow with the number of classes so names stay readable.
+returns the rendered image (``H x W x 3`` RGB), writing it when ``out_file`` is given.
 """
 
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -22,23 +21,12 @@ def confusion_matrix_figsize(num_classes: int) -> Tuple[float, float]:
     return side + 1.0, side
 
 
-def per_class_figsize(num_classes: int) -> Tuple[float, float]:
-    """Width and height (inches) of the per-class bar chart for ``num_classes``."""
-    return min(40.0, max(8.0, 0.5 * num_classes + 2.0)), 5.0
-
-
 ROC_FIGSIZE = (7.0, 6.0)
 
 
 def normalize_rows(counts: np.ndarray) -> np.ndarray:
-    """Each row divided by its sum (the recall of that true class); empty rows stay 0.
-
-    Args:
-        counts (np.ndarray): ``C x C`` confusion matrix, rows = true classes.
-
-    Returns:
-        np.ndarray: The row-normalised matrix, float64.
-    """
+    """A ``C x C`` confusion matrix (rows = true classes) with each row divided by its sum
+    (the recall of that class), float64; empty rows stay 0."""
     counts = np.asarray(counts, dtype=np.float64)
     totals = counts.sum(axis=1, keepdims=True)
     return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
@@ -154,15 +142,8 @@ def plot_roc_curves(
 def bar_errors(
     values: Sequence[float], bounds: Optional[Sequence[Optional[Sequence[float]]]]
 ) -> Optional[np.ndarray]:
-    """Matplotlib's ``yerr`` (``2 x C``, distances below and above) from ``[low, high]`` bounds.
-
-    Args:
-        values (Sequence[float]): The bar heights.
-        bounds (Sequence, optional): One ``[low, high]`` (or None) per bar.
-
-    Returns:
-        np.ndarray | None: Non-negative distances; None when no bounds are given.
-    """
+    """Matplotlib's ``yerr`` (``2 x C`` non-negative distances below and above ``values``)
+    from one ``[low, high]`` (or None) per bar; None when no bounds are given."""
     if not bounds:
         return None
     if len(bounds) != len(values):
@@ -192,7 +173,7 @@ def plot_per_class_metrics(
             as error bars (e.g. ``ci/recall`` of ``test_metrics.json``).
         small_classes (Sequence[str]): Classes with too few test images to judge; their
             names are marked with ``*`` and explained in the title.
-        figsize (tuple, optional): Inches; defaults to :func:`per_class_figsize`.
+        figsize (tuple, optional): Inches. Defaults to a width growing with the classes.
 
     Returns:
         np.ndarray: The rendered plot, RGB.
@@ -201,7 +182,7 @@ def plot_per_class_metrics(
     for name, column in values.items():
         if len(column) != num_classes:
             raise ValueError(f'{name}: {len(column)} values for {num_classes} classes')
-    figure = new_figure(figsize or per_class_figsize(num_classes))
+    figure = new_figure(figsize or (min(40.0, max(8.0, 0.5 * num_classes + 2.0)), 5.0))
     axes = figure.add_subplot()
     positions = np.arange(num_classes)
     width = 0.8 / max(1, len(values))

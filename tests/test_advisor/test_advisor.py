@@ -12,7 +12,7 @@ from mmtl_testing.configs import write_tiny_config
 
 from mmtl.advisor.advisor import candidate_list, write_strategy_config
 from mmtl.advisor.data import DataProfile, cap_per_class
-from mmtl.advisor.probe import ridge_probe_accuracy
+from mmtl.advisor.probe import ridge_probe_predictions
 from mmtl.advisor.recommend import Measurements, recommend
 from mmtl.advisor.strategies import STRATEGIES, StrategyContext
 from mmtl.advisor.trials import Candidate, leaderboard, rung_epochs, successive_halving
@@ -22,6 +22,10 @@ STAGES = ['backbone.conv1', 'backbone.layer1', 'backbone.layer2', 'backbone.laye
 
 def profile(per_class: int, classes: int = 5) -> DataProfile:
     return DataProfile([str(i) for i in range(classes)], [per_class] * classes, 50, 1.0, False)
+
+
+def ridge_probe_accuracy(train_x, train_y, val_x, val_y, num_classes) -> float:
+    return 100.0 * (ridge_probe_predictions(train_x, train_y, val_x, num_classes) == val_y).mean()
 
 
 def test_ridge_probe_separates_informative_features_not_noise():
@@ -137,8 +141,9 @@ def test_candidates_start_with_the_recommendation():
 @pytest.fixture(scope='module')
 def pretrained_digits(tmp_path_factory):
     """Digits 0-4 -> a tiny ResNet's backbone (3 epochs), and digits 5-9 to advise on."""
+    from experiments.fewshot import SOURCE_DIGITS, TARGET_DIGITS, pretrain_source_model
+
     from mmtl.datasets.digits import write_digits_folder
-    from mmtl.experiments.fewshot import SOURCE_DIGITS, TARGET_DIGITS, pretrain_source_model
 
     root = str(tmp_path_factory.mktemp('advisor_digits'))
     write_digits_folder(osp.join(root, 'src'), seed=0, keep=SOURCE_DIGITS)
@@ -227,7 +232,7 @@ def test_stage_cut_freezes_a_resnet_stem_with_its_batchnorm(tmp_path):
 
 
 def test_lp_ft_probes_first_then_unfreezes_the_backbone_at_a_lower_lr():
-    from mmtl.experiments.fewshot import STRATEGIES as FEWSHOT_STRATEGIES
+    from experiments.fewshot import STRATEGIES as FEWSHOT_STRATEGIES
 
     cfg = Config(
         dict(

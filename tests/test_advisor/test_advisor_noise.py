@@ -1,12 +1,16 @@
 """The advisor on noisy figures: paired tests of the gain, val = train, memorising probes."""
 
+import os.path as osp
+
 import cv2
 import numpy as np
 import pytest
+from mmtl_testing import REPO_ROOT
 
 from mmtl.advisor.data import DataProfile, val_overlap
 from mmtl.advisor.probe import cross_validated_probe
 from mmtl.advisor.recommend import Measurements, recommend
+from mmtl.advisor.strategies import StrategyContext
 
 STAGES = ['backbone.conv1', 'backbone.layer1']
 
@@ -114,3 +118,70 @@ def test_auto_scale_factor_is_the_lr_multiplier_training_applies():
     assert auto_scale_factor(cfg) == 2.0
     cfg.auto_scale_lr.enable = False
     assert auto_scale_factor(cfg) == 1.0
+
+
+def test_the_printed_lr_is_the_one_after_auto_scale_lr():
+    from mmtl.advisor.advisor import format_recommendation, report_dict
+    from mmtl.advisor.recommend import Recommendation
+
+    meas = Measurements(['backbone.layer1'], [90.0], [50.0], 2)
+    ctx = StrategyContext(lr=0.004, adaptive=False, stages=meas.stages, cut=0, epochs=30)
+    rec = Recommendation('full-ft', 'small', 'similar', 0, 30)
+    data = DataProfile(['a', 'b'], [10, 10], 10, 1.0, False)
+    report = report_dict(data, meas, rec, ctx, lr_factor=2.0)['recommendation']
+    assert report['lr'] == pytest.approx(0.008) and report['lr_in_config'] == pytest.approx(0.004)
+    line = format_recommendation(rec, report)
+    assert 'lr 0.008 (range 0.0024-0.024) after auto_scale_lr (the config holds 0.004)' in line
+    unscaled = report_dict(data, meas, rec, ctx)['recommendation']
+    assert 'lr 0.004 (range' in format_recommendation(rec, unscaled)
+    assert 'auto_scale_lr' not in format_recommendation(rec, unscaled)
+
+
+@pytest.mark.parametrize(
+    'epochs, patience, interval, written, says',
+    [
+        (100, 10, 1, 25, 'raised from 10 to wait a quarter of the run'),  # 10 of 100: too early
+        (100, 10, 2, 13, 'not improved for 26 epochs, at epoch 27 at the earliest'),
+        (30, 10, 1, None, 'not improved for 10 epochs, at epoch 11 at the earliest'),
+        (8, 10, 1, None, 'cannot end the 8 epochs'),
+    ],
+)
+def test_early_stopping_patience_fits_the_recommended_epochs(
+    epochs, patience, interval, written, says
+):
+    from mmengine.config import Config
+
+    from mmtl.advisor.advisor import early_stopping_overrides
+
+    cfg = Config(
+        dict(
+            train_cfg=dict(max_epochs=30, val_interval=interval),
+            default_hooks=dict(early_stopping=dict(type='EarlyStoppingHook', patience=patience)),
+        )
+    )
+    overrides, reason = early_stopping_overrides(cfg, epochs)
+    assert says in reason
+    if written is None:
+        assert overrides == {}
+    else:
+        assert overrides == {'default_hooks': {'early_stopping': {'patience': written}}}
+        assert written * interval >= epochs / 4
+    cfg.default_hooks.early_stopping = None
+    assert early_stopping_overrides(cfg, epochs) == (
+        {},
+        f'early stopping is off: the run trains all {epochs} epochs',
+    )
+
+
+def test_the_written_patience_merges_into_the_base_hook(tmp_path):
+    from mmengine.config import Config
+
+    from mmtl.advisor.advisor import early_stopping_overrides, write_strategy_config
+    from mmtl.config.load import load_config
+
+    config = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
+    overrides, _ = early_stopping_overrides(load_config(config), 100)
+    out = write_strategy_config(str(tmp_path / 'rec.py'), config, overrides)
+    hook = Config.fromfile(out).default_hooks.early_stopping
+    assert hook.patience == 25 and hook.type == 'EarlyStoppingHook'
+    assert hook.monitor == 'accuracy/top1'

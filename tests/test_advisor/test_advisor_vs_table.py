@@ -24,8 +24,7 @@ FEW_POINTS = 5.0
 @pytest.fixture(scope='module')
 def fewshot_table(tmp_path_factory):
     """The source model, the 5-shot folder, the recipe config and the measured table."""
-    from mmtl.datasets.digits import write_digits_folder
-    from mmtl.experiments.fewshot import (
+    from experiments.fewshot import (
         SOURCE_DIGITS,
         TARGET_DIGITS,
         finetune_and_test,
@@ -33,6 +32,8 @@ def fewshot_table(tmp_path_factory):
         make_kshot_folder,
         pretrain_source_model,
     )
+
+    from mmtl.datasets.digits import write_digits_folder
 
     root = str(tmp_path_factory.mktemp('advisor_table'))
     source, target = osp.join(root, 'src'), osp.join(root, 'tgt')

@@ -138,7 +138,7 @@ def test_vit_reshape_lays_patch_tokens_out_as_a_map():
 def named_checkpoint(tmp_path_factory, digits_root):
     """A 3-class digits model whose checkpoint names its classes zero, one, two."""
     from mmtl.apis import init_model
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
 
     cfg = load_config(DIGITS_CONFIG, {'model.head.num_classes': 3, 'data_root': digits_root})
     torch.manual_seed(0)

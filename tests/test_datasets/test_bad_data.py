@@ -14,8 +14,8 @@ from PIL import Image
 
 import mmtl  # noqa: F401  (sets up the registries)
 from mmtl.datasets import FolderDataset
-from mmtl.datasets.folder_dataset import BadDataError
 from mmtl.datasets.scan import check_image_file, scan_image_files
+from mmtl.utils.errors import BadDataError
 
 
 def image_bytes(fmt='PNG', size=(12, 10), mode='RGB', seed=0):

@@ -17,10 +17,11 @@ from mmtl_testing.bad_images import (
 )
 
 from mmtl.datasets import FolderDataset
-from mmtl.datasets.folder_dataset import BadDataError, list_image_files
+from mmtl.datasets.listing import list_image_files
 from mmtl.datasets.scan import check_image_file, decode_problem
 from mmtl.datasets.transforms import LoadImage
 from mmtl.datasets.transforms.image_io import MAX_PIXELS_ENV, ImageTooLargeError
+from mmtl.utils.errors import BadDataError
 
 LOAD = [LoadImage()]
 

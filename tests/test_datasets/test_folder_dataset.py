@@ -10,8 +10,9 @@ import pytest
 
 import mmtl  # noqa: F401  (sets up the registries)
 from mmtl.datasets import IMG_EXTENSIONS, FolderDataset, split_image_folder, stratified_split
-from mmtl.datasets.folder_dataset import list_class_folders, list_image_files
+from mmtl.datasets.listing import list_class_folders, list_image_files
 from mmtl.registry import DATASETS
+from mmtl.utils.errors import BadDataError
 
 
 def make_image(path, value=0):
@@ -205,7 +206,7 @@ def test_missing_classes_file_raises(tmp_path, monkeypatch):
 def test_class_folders_without_images_raise(tmp_path):
     make_file(tmp_path / 'train' / 'a' / 'notes.txt')
     (tmp_path / 'train' / 'b').mkdir()
-    with pytest.raises(RuntimeError, match='no images'):
+    with pytest.raises(BadDataError, match='no images'):
         FolderDataset(data_root=str(tmp_path), data_prefix='train')
 
 

@@ -146,7 +146,7 @@ def test_torch_seeded_loader_unchanged(photo_root):
 
 
 def test_cache_keys_pass_the_config_key_checks():
-    from mmtl.utils.config_keys import accepted_keys
+    from mmtl.config.check_keys import accepted_keys
 
     assert {'cache', 'cache_dir'} <= accepted_keys(FolderDataset)
 

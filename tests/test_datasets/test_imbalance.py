@@ -99,7 +99,7 @@ def test_class_weight_auto_adds_the_hook_and_bad_text_is_one_clear_error():
 
 @pytest.mark.parametrize('config', ['mobilenet-v2_digits.py', 'resnet50_fruit.py'])
 def test_the_imbalance_keys_pass_cfg_options_validation(config):
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
 
     options = {
         'model.head.loss.class_weight': 'auto',

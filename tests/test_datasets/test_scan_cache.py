@@ -11,9 +11,9 @@ from mmtl_testing.bad_images import corrupt_jpeg_inside, jpeg_bytes
 
 import mmtl.datasets.scan as scan_module
 from mmtl.datasets import FolderDataset
-from mmtl.datasets.folder_dataset import BadDataError
 from mmtl.datasets.scan import scan_image_files
 from mmtl.datasets.scan_cache import CACHE_DIR_ENV, ScanCache
+from mmtl.utils.errors import BadDataError
 
 HOUR_AGO = time.time() - 3600
 

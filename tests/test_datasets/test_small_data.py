@@ -17,8 +17,8 @@ from mmengine.runner import Runner
 from mmtl_testing import REPO_ROOT
 from mmtl_testing.toy_runner import ToyData, ToyModel
 
+from mmtl.config.load import load_config
 from mmtl.datasets import small_data_batching
-from mmtl.utils.config import load_config
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 

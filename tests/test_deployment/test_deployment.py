@@ -3,7 +3,9 @@ and errors that name the layer a format cannot express."""
 
 import csv
 import glob
+import inspect
 import json
+import math
 import os.path as osp
 import subprocess
 import sys
@@ -66,7 +68,7 @@ def fruit_model_stub(classes=('apple', 'banana')) -> SimpleNamespace:
     """What build_deploy_meta reads from a model: config, dataset meta, data preprocessor."""
     from mmpretrain.models import ClsDataPreprocessor
 
-    from mmtl.utils.config import load_config  # sizes follow input_size once resolved
+    from mmtl.config.load import load_config  # sizes follow input_size once resolved
 
     cfg = load_config(osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_fruit.py'))
     preprocessor = ClsDataPreprocessor(
@@ -166,6 +168,46 @@ def test_export_error_names_the_layer(tmp_path, layer, export_format, reason):
     assert error.module_type == type(layer).__name__
     assert f'layer backbone.1 ({type(layer).__name__}) to {export_format}' in str(error)
     assert reason in str(error)
+
+
+class PadToMultipleOfThree(nn.Module):
+    """Padding computed from the input's width, as TF 'same' padding and PatchEmbed do."""
+
+    def forward(self, x):
+        pad = math.ceil(x.size(-1) / 3) * 3 - x.size(-1)
+        if pad > 0:
+            x = nn.functional.pad(x, [0, pad])
+        return x
+
+
+class FoldBatch(nn.Module):
+    """A Python int taken from the batch size, as Swin's window merging computes it."""
+
+    def forward(self, x):
+        batch = int(x.shape[0] / 1)
+        return x.reshape(batch, 4, -1).mean(-1)[..., None, None]
+
+
+@pytest.mark.parametrize('export_format', ['onnx', 'torchscript'])
+def test_padding_from_the_input_size_exports_at_that_size(tmp_path, export_format):
+    from mmtl.deployment.export import measure_parity, random_batch
+    from mmtl.deployment.exporters import build_exporter
+
+    module = ExportableClassifier(ToyClassifier(PadToMultipleOfThree())).eval()
+    path = str(tmp_path / 'model')
+    fixed_by = export_module(module, torch.randn(2, 3, 8, 8), path, export_format)
+    lines, first = inspect.getsourcelines(PadToMultipleOfThree.forward)
+    sites = [f'{__file__}:{first + i}' for i, line in enumerate(lines) if 'pad ' in line]
+    assert fixed_by == sites and len(sites) == 2  # pad = ..., if pad > 0
+    run = build_exporter(export_format).load(path)
+    parity = measure_parity(module, run, random_batch(3, (8, 8), 'float32', False, 1))
+    assert parity['within_tolerance'], parity
+
+
+def test_a_number_from_the_batch_size_is_refused(tmp_path):
+    module = ExportableClassifier(ToyClassifier(FoldBatch())).eval()
+    with pytest.raises(ExportError, match=r'layer backbone.1 \(FoldBatch\).*the batch size'):
+        export_module(module, torch.randn(2, 3, 8, 8), str(tmp_path / 'model'), 'onnx')
 
 
 def test_exportable_toy_model_has_no_error(tmp_path):

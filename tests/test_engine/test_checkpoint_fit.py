@@ -19,11 +19,11 @@ from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, import_tool, run_comma
 
 from mmtl.apis import inference_model, init_model
 from mmtl.apis.runner_setup import build_runner, prepare_train_config
+from mmtl.config import load_config
+from mmtl.config.model_card import CARD_KEY, card_from_config
 from mmtl.engine.loading import CheckpointFitError, compare_checkpoint, load_into
 from mmtl.registry import MODELS
-from mmtl.utils import load_config
-from mmtl.utils.cli import train_parser
-from mmtl.utils.model_card import CARD_KEY, card_from_config
+from mmtl.utils.run_args import train_parser
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 RESNET18 = osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'resnet18.py')
@@ -173,7 +173,12 @@ def train_runner(digits_root, work_dir, load_from, *extra):
 
 
 def log_text(runner):
-    with open(glob.glob(osp.join(runner.log_dir, '*.log'))[0]) as f:
+    # The logger's own file: mmengine shares one logger between Runners built in the same
+    # second (its name is the second-resolution timestamp), whose file is the first one's.
+    import logging
+
+    files = [h.baseFilename for h in runner.logger.handlers if isinstance(h, logging.FileHandler)]
+    with open(files[0]) as f:
         return f.read()
 
 

@@ -24,8 +24,8 @@ from mmtl_testing import REPO_ROOT, describe, free_port, run_command, tool_env
 from mmtl.apis.runner_setup import build_runner, prepare_train_config
 from mmtl.engine import BF16AutocastOptimWrapper, MMTLRunner
 from mmtl.utils import safe_torch_load
-from mmtl.utils.cli import train_parser
 from mmtl.utils.errors import ConfigError
+from mmtl.utils.run_args import train_parser
 
 pytestmark = pytest.mark.slow
 

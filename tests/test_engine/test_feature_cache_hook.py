@@ -21,8 +21,8 @@ TEST_VIEW = [
 
 
 def config(data_root, work_dir, hooks=(), epochs=2, **options):
-    from mmtl.utils.config import load_config
-    from mmtl.utils.loader_defaults import DATALOADER_KEYS
+    from mmtl.config.load import load_config
+    from mmtl.config.resolve import DATALOADER_KEYS
 
     base = {
         'data_root': data_root,
@@ -109,7 +109,7 @@ def test_disk_store_is_reused_and_a_changed_image_invalidates_it(tmp_path, tiny_
 
 def test_exact_probe_checkpoint_loads_with_the_normal_tools(tmp_path, tiny_digits):
     from mmtl.apis import init_model
-    from mmtl.utils.strategies import load_strategy
+    from mmtl.config.strategies import load_strategy
 
     fragment = load_strategy('exact-probe')
     hooks = fragment.pop('custom_hooks')

@@ -9,13 +9,12 @@ import torch
 import mmtl.apis.runner_setup as runner_module
 import mmtl.utils.precision as precision_module
 from mmtl.apis.runner_setup import build_runner, prepare_train_config
-from mmtl.utils.cli import train_parser
 from mmtl.utils.errors import ConfigError
-from mmtl.utils.precision import cpu_flags
+from mmtl.utils.run_args import train_parser
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-X86_BF16 = 'fpu sse avx2 avx512f avx512_bf16 amx_tile'
-X86_PLAIN = 'fpu sse avx2 avx512f'
+X86_BF16 = 'avx512_bf16 amx_bf16'
+X86_PLAIN = ''
 
 
 @pytest.fixture(scope='module')
@@ -49,18 +48,12 @@ def config_file(tmp_path_factory) -> str:
     return str(path)
 
 
-def fake_cpuinfo(tmp_path, flags: str, key: str = 'flags') -> str:
-    path = tmp_path / 'cpuinfo'
-    path.write_text(f'processor\t: 0\nmodel name\t: Test CPU 9000\n{key}\t\t: {flags}\n\n')
-    return str(path)
-
-
 @pytest.fixture
 def cpu_with(monkeypatch):
-    """Make the CPU report these flags (the detection reads /proc/cpuinfo), no GPU."""
+    """Make the CPU report these bfloat16 features (torch's CPU checks), no GPU."""
 
     def set_flags(flags: str):
-        monkeypatch.setattr(precision_module, 'cpu_flags', lambda: frozenset(flags.split()))
+        monkeypatch.setattr(precision_module, 'cpu_bf16_features', lambda: frozenset(flags.split()))
         monkeypatch.setattr(precision_module, 'cpu_name', lambda: 'Test CPU 9000')
         monkeypatch.setattr(runner_module, 'uses_cuda', lambda: False)
 
@@ -87,10 +80,14 @@ def parse_train(config: str, *flags: str):
     return train_parser().parse_args([config, *flags])
 
 
-def test_cpu_flags_read_x86_flags_and_arm_features(tmp_path):
-    assert 'avx512_bf16' in cpu_flags(fake_cpuinfo(tmp_path, X86_BF16))
-    assert cpu_flags(fake_cpuinfo(tmp_path, 'fp asimd bf16', key='Features')) >= {'bf16'}
-    assert cpu_flags(str(tmp_path / 'missing')) == frozenset()
+def test_cpu_bf16_features_follow_torchs_cpu_checks(monkeypatch):
+    import torch.cpu
+
+    monkeypatch.setattr(torch.cpu, '_is_avx512_bf16_supported', lambda: True)
+    monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: False)
+    assert precision_module.cpu_bf16_features() == {'avx512_bf16'}
+    monkeypatch.setattr(torch.cpu, '_is_avx512_bf16_supported', lambda: False)
+    assert precision_module.cpu_bf16_features() == frozenset()
 
 
 def test_cpu_without_native_bf16_falls_back_to_fp32_with_a_log_line(
@@ -275,7 +272,7 @@ def test_compiled_training_step_gives_the_eager_loss(config_file, digits_root, t
 # ----------------------------------------------------------------------------------------
 def prepare_test(config: str, tmp_path, *options: str):
     from mmtl.apis.runner_setup import prepare_test_config
-    from mmtl.utils.cli import test_parser
+    from mmtl.utils.run_args import test_parser
 
     ckpt = tmp_path / 'model.pth'
     ckpt.write_bytes(b'')  # only its existence is checked before the runner loads it
@@ -283,12 +280,14 @@ def prepare_test(config: str, tmp_path, *options: str):
     return prepare_test_config(test_parser().parse_args(argv))
 
 
-def test_testing_runs_in_bf16_on_a_bf16_cpu_with_a_log_line(
+def test_testing_stays_fp32_on_a_bf16_cpu_with_a_log_line(
     config_file, cpu_with, tmp_path, log_lines
 ):
+    # The scores written and thresholded are those inference_model gives (float32).
     cpu_with(X86_BF16)
-    assert prepare_test(config_file, tmp_path).test_cfg.fp16 is True
-    assert any('bfloat16 autocast for testing by default' in m for m in log_lines)
+    assert 'fp16' not in prepare_test(config_file, tmp_path).test_cfg
+    assert any('float32 for testing' in m and 'test_cfg.fp16=True' in m for m in log_lines)
+    assert prepare_test(config_file, tmp_path, 'test_cfg.fp16=True').test_cfg.fp16 is True
 
 
 def test_testing_stays_fp32_without_native_bf16_or_when_the_config_says(
@@ -314,7 +313,7 @@ def test_typed_wrapper_with_a_constructor_passes_the_key_check(wrapper):
     # paramwise_cfg are the builder's keys and must still be accepted (a typo still is not).
     from mmengine.config import Config
 
-    from mmtl.utils.config_keys import check_config_keys
+    from mmtl.config.check_keys import check_config_keys
 
     cfg = Config(
         dict(

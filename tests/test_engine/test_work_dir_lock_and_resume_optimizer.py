@@ -181,3 +181,30 @@ def test_a_checkpoint_without_optimizer_state_resumes():
     from mmtl.engine.resume_check import check_resumable_optimizer
 
     check_resumable_optimizer({}, wrapper(torch.optim.Adam), osp.join('x', 'a.pth'))
+
+
+def test_a_held_work_dir_is_refused_before_the_runner_writes_into_it(tmp_path, capsys):
+    from mmtl_testing import REPO_ROOT, import_tool, write_color_folder
+
+    write_color_folder(str(tmp_path / 'data'), {'a': (255, 0, 0), 'b': (0, 0, 255)}, 2)
+    config = tmp_path / 'cfg.py'
+    config.write_text(
+        f"_base_ = ['{REPO_ROOT}/configs/mobilenet-v2_digits.py']\n"
+        f"data_root = '{tmp_path}/data'\nmodel = dict(head=dict(num_classes=2))\n"
+        'train_dataloader = dict(dataset=dict(classes=None))\n'
+        'val_dataloader = dict(dataset=dict(classes=None))\n'
+        'test_dataloader = dict(dataset=dict(classes=None))\n'
+    )
+    work_dir = tmp_path / 'work'
+    child = subprocess.Popen(
+        [sys.executable, '-c', HOLD, str(work_dir)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout.readline().strip() == 'held'
+        code = import_tool('tools/train.py').main([str(config), '--work-dir', str(work_dir)])
+    finally:
+        child.kill()
+        child.wait()
+    assert code == 1
+    assert 'is in use by another training' in capsys.readouterr().err
+    assert os.listdir(work_dir) == ['.mmtl-train.lock']  # no config dump, no log folder

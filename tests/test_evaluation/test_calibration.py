@@ -32,6 +32,27 @@ def test_calibrated_scores_have_small_ece():
     assert expected_calibration_error(reliability_bins(probabilities, labels)) < 1.5
 
 
+def test_fitted_temperature_is_the_closed_form_minimum_of_the_log_loss():
+    # Two classes, logits (a, -a) on every image, right on a fraction q of them: the log loss
+    # -q log s(2a/T) - (1-q) log(1 - s(2a/T)) is least where s(2a/T) = q, T = 2a / logit(q).
+    a, q = 3.0, 0.8
+    labels = np.r_[np.zeros(80, dtype=int), np.ones(20, dtype=int)]
+    probabilities = apply_temperature(np.tile([a, -a], (100, 1)), 1.0, is_log=True)
+    assert fit_temperature(probabilities, labels) == pytest.approx(
+        2 * a / np.log(q / (1 - q)), rel=1e-4
+    )
+
+
+def test_a_val_split_without_mistakes_or_without_signal_has_no_temperature():
+    labels = np.array([0, 1, 1, 0])
+    right = np.array([[0.6, 0.4], [0.3, 0.7], [0.45, 0.55], [0.9, 0.1]])
+    with pytest.raises(ValueError, match=r'\(val top-1 100.0 % on 4 images\): .* every val'):
+        fit_temperature(right, labels)
+    with pytest.raises(ValueError, match='the scores say nothing about the labels'):
+        # right on half the images, as sure when wrong as when right: best as uniform scores
+        fit_temperature(np.tile([[0.6, 0.4], [0.4, 0.6]], (2, 1)), np.array([0, 0, 1, 1]))
+
+
 def test_temperature_softens_an_over_confident_model_and_keeps_its_predictions():
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 3, 2000)

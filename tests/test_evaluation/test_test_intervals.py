@@ -84,3 +84,18 @@ def test_per_class_plot_draws_error_bars():
     )
     assert plain.shape == with_bars.shape
     assert np.abs(plain.astype(int) - with_bars).sum() > 0
+
+
+@pytest.mark.parametrize('confidence', [0.95, 0.9])
+def test_the_quiet_console_shows_the_intervals_table_at_any_confidence(confidence):
+    import logging
+
+    from mmtl.engine.hooks.progress_bar_hook import QuietConsole
+    from mmtl.evaluation.statistics import classification_intervals, format_intervals
+
+    labels = np.array([0, 0, 1, 1, 1])
+    intervals = classification_intervals(np.eye(2)[[0, 1, 1, 1, 0]], labels, confidence, 200)
+    table = '\n'.join(format_intervals(intervals, ['a', 'b']))
+    assert table.startswith(f'Test figures with {round(100 * confidence)} % intervals over 5')
+    record = logging.LogRecord('mmengine', logging.INFO, __file__, 1, table, None, None)
+    assert QuietConsole().filter(record)

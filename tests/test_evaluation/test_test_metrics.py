@@ -266,7 +266,7 @@ def test_threshold_skips_more_than_two_classes_and_rejects_unknown_rule():
 def test_base_test_evaluator_builds_all_metrics_and_val_stays_light():
     from pathlib import Path
 
-    from mmtl.utils import load_config
+    from mmtl.config import load_config
 
     config = Path(__file__).resolve().parents[2] / 'configs' / 'mobilenet-v2_digits.py'
     cfg = load_config(str(config))

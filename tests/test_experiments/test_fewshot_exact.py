@@ -1,9 +1,9 @@
 """The few-shot experiment's exact-probe and exact-LP-FT strategies: their configs."""
 
+from experiments.fewshot import STRATEGIES
 from mmengine.config import Config
 
 import mmtl  # noqa: F401
-from mmtl.experiments.fewshot import STRATEGIES
 
 
 def recipe():

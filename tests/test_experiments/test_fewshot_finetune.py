@@ -2,14 +2,14 @@
 
 import pytest
 import torch
+from experiments.fewshot import STRATEGIES as FEWSHOT_STRATEGIES
+from experiments.fewshot import warmup_cosine_schedule
+from experiments.transfer_demo import fewshot_config
 from mmengine.config import Config
 
 import mmtl  # noqa: F401
 from mmtl.advisor.strategies import STRATEGIES as ADVISOR_STRATEGIES
 from mmtl.advisor.strategies import StrategyContext
-from mmtl.experiments.fewshot import STRATEGIES as FEWSHOT_STRATEGIES
-from mmtl.experiments.fewshot import warmup_cosine_schedule
-from mmtl.experiments.transfer_demo import fewshot_config
 from mmtl.registry import OPTIM_WRAPPER_CONSTRUCTORS, PARAM_SCHEDULERS
 
 

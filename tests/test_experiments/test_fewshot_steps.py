@@ -1,9 +1,9 @@
 """Few-shot runs make the same number of optimisation steps at every k."""
 
 import pytest
+from experiments.fewshot import finetune_config
 
 import mmtl  # noqa: F401
-from mmtl.experiments.fewshot import finetune_config
 from mmtl.registry import DATA_SAMPLERS
 
 
@@ -37,7 +37,8 @@ def test_every_k_gets_the_steps_asked_for(tmp_path, train_images, strategy):
 
 
 def test_strong_augmentation_applies_to_every_strategy_alike(tmp_path):
-    from mmtl.experiments.fewshot import AUGMENTATIONS
+    from experiments.fewshot import AUGMENTATIONS
+
     from mmtl.registry import TRANSFORMS
 
     def pipeline(strategy, augment):

@@ -111,3 +111,46 @@ def test_convnext_config_has_no_second_pooling_and_model_summary_counts_it():
     assert cfg.model.neck is None
     model = MODELS.build(cfg.model)
     assert ms.count_flops(model, (3, 64, 64)) > 0
+
+
+@pytest.mark.parametrize(
+    'backbone, refused',
+    [
+        (dict(type='ConvNeXt', arch='atto'), True),
+        (BACKBONES['vit'][0], True),  # class token
+        ({**BACKBONES['vit'][0], 'out_type': 'avg_featmap'}, True),
+        ({**BACKBONES['vit'][0], 'out_type': 'featmap'}, False),  # a patch map: pooled by the neck
+        (dict(type='MobileNetV2'), False),
+    ],
+)
+def test_a_pooling_neck_after_a_backbone_that_pools_is_refused_at_build(backbone, refused):
+    """A user's config swapping ConvNeXt into a base config that pools (resnet50.py)."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmtl_testing import REPO_ROOT
+
+    from mmtl.utils.errors import ConfigError
+
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'resnet50.py'))
+    cfg.model.backbone = backbone
+    if not refused:
+        assert MODELS.build(cfg.model).with_neck
+        return
+    name = backbone['type']
+    message = rf'^model.neck: GlobalAveragePooling pools the output of {name},.*model.neck=None$'
+    with pytest.raises(ConfigError, match=message):
+        MODELS.build(cfg.model)
+    cfg.model.neck = None
+    assert not MODELS.build(cfg.model).with_neck
+
+
+def test_pytorch_grad_cam_reads_the_tensor_of_a_swin_stage():
+    """A Swin stage returns (tokens, grid size): pytorch-grad-cam got no gradient from it."""
+    pytest.importorskip('pytorch_grad_cam')
+    from mmtl.analysis.gradcam import class_activation_map
+
+    model = classifier('swin')
+    inputs = torch.randn(1, 3, 64, 64)
+    cam, _, _ = class_activation_map(model, inputs, 'backbone.stages.1')
+    assert cam.shape == (64, 64) and float(cam.max()) == pytest.approx(1.0)

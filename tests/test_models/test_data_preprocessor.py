@@ -8,9 +8,9 @@ from mmpretrain.models import ClsDataPreprocessor
 from mmpretrain.structures import DataSample
 from mmtl_testing import REPO_ROOT
 
+from mmtl.config.load import load_config
 from mmtl.models import TransferDataPreprocessor
 from mmtl.registry import MODELS
-from mmtl.utils.config import load_config
 
 MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]

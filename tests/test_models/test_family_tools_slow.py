@@ -33,17 +33,6 @@ FAMILIES = {
 }
 
 
-#: Families that pad by the input size (PatchEmbed's AdaptivePadding, EfficientNet's TF 'same'
-#: padding): export refused today, see below.
-PATCH_EMBED_FAMILIES = {
-    'efficientnet-b0_fruit.py',
-    'swin-tiny_fruit.py',
-    'deit3-small-p16_fruit.py',
-    'vit-small-p14_dinov2_fruit.py',
-    'vit-base-p16_clip_fruit.py',
-}
-
-
 def options(data_root: str, size: int, *extra: str, subset: bool = True) -> list:
     few = ['train_dataloader.dataset.indices=8', 'val_dataloader.dataset.indices=8']
     return [
@@ -122,11 +111,6 @@ def test_family_trains_tests_exports_and_explains(config, size, digits_root, tmp
     result = run_command(
         tool('deployment/export.py') + [checkpoint, '--out', onnx_dir], cwd=str(tmp_path)
     )
-    if result.returncode != 0 and config in PATCH_EMBED_FAMILIES:
-        pytest.xfail(
-            "mmtl's ONNX exporter refuses the TracerWarning of mmpretrain's adaptive padding "
-            '(PatchEmbed, EfficientNet: padding computed from the input size)'
-        )
     assert result.returncode == 0, describe(result)
     with open(glob.glob(osp.join(onnx_dir, '*.json'))[0]) as f:
         assert json.load(f)['parity']['within_tolerance']

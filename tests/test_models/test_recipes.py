@@ -8,8 +8,8 @@ from mmengine.registry import DefaultScope
 from mmtl_testing import REPO_ROOT
 
 import mmtl  # noqa: F401  (registers mmtl's models, transforms and hooks)
+from mmtl.config import load_config
 from mmtl.registry import MODELS, TRANSFORMS
-from mmtl.utils import load_config
 
 RECIPE_CONFIG = """
 _base_ = [
@@ -22,12 +22,11 @@ _base_ = [
 ]
 model = dict(
     backbone=dict(drop_path_rate={{{{_base_.drop_path_rate}}}}),
-    head=dict(loss={{{{_base_.label_smoothing_loss}}}}),
+    head=dict(num_classes=7, loss={{{{_base_.label_smoothing_loss}}}}),  # the user's classes
     train_cfg=dict(augments={{{{_base_.mixup_cutmix_augments}}}}),
 )
 train_dataloader = dict(dataset=dict(pipeline={{{{_base_.randaugment_train_pipeline}}}}))
 custom_hooks = [{{{{_base_.ema_hook}}}}]
-data_preprocessor = dict(num_classes=30)  # soft labels need the class count
 """
 
 
@@ -49,11 +48,28 @@ def test_all_recipes_in_one_config_build_and_train_a_step(tmp_path):
 
     model.train()
     images = torch.randint(0, 255, (4, 3, 32, 32), dtype=torch.uint8)
-    samples = [DataSample().set_gt_label(i % 30) for i in range(4)]
+    samples = [DataSample().set_gt_label(i % 7) for i in range(4)]
     data = model.data_preprocessor(dict(inputs=images, data_samples=samples), training=True)
     inputs, samples = data['inputs'], data['data_samples']
-    assert samples[0].gt_score.shape == (30,)  # soft labels from Mixup/CutMix
+    assert samples[0].gt_score.shape == (7,)  # soft labels from Mixup/CutMix
     losses = model(inputs, samples, mode='loss')
     loss = sum(v for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(loss) and loss > 0
     loss.backward()
+
+
+def test_a_one_hot_class_count_other_than_the_heads_is_refused():
+    import pytest
+    from mmengine.config import Config
+
+    from mmtl.utils.errors import ConfigError
+
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'mobilenet_v3_small.py')
+    )
+    cfg.model.head.num_classes = 7
+    cfg.model.train_cfg = dict(augments=[dict(type='Mixup', alpha=0.8)])
+    cfg.model.data_preprocessor = dict(type='TransferDataPreprocessor', num_classes=30)
+    with DefaultScope.overwrite_default_scope('mmtl'):
+        with pytest.raises(ConfigError, match=r'^data_preprocessor.num_classes=30 differs from '):
+            MODELS.build(cfg.model)

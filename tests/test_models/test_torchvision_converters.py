@@ -19,10 +19,9 @@ from mmtl_testing.models import randomize_batchnorm
 import mmtl  # noqa: F401  (registers mmtl's models and checkpoint loaders)
 from mmtl.engine.loading import read_weights
 from mmtl.models.converters import (
-    TORCHVISION_CONVERTERS,
-    convert_if_torchvision,
     convert_torchvision_state_dict,
     detect_torchvision_arch,
+    torchvision_checkpoint_converter,
 )
 from mmtl.registry import MODELS
 from mmtl.utils import safe_torch_load
@@ -88,9 +87,10 @@ def meta_state_dict(arch: str, **kwargs) -> dict:
 
 def assert_same_logits(arch: str) -> None:
     tv_model = random_torchvision_model(arch)
-    detected, converted = convert_torchvision_state_dict(tv_model.state_dict())
-    assert detected == arch
-    mm_model = build_mmtl_model(TORCHVISION_CONVERTERS[arch].base_config)
+    conversion = convert_torchvision_state_dict(tv_model.state_dict())
+    converted = conversion.state_dict
+    assert conversion.arch == arch
+    mm_model = build_mmtl_model(conversion.base_config)
     result = mm_model.load_state_dict(converted, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
     assert len(converted) == len(tv_model.state_dict())
@@ -125,33 +125,20 @@ def test_resnet152_is_recognised():
     assert detect_torchvision_arch(meta_state_dict('resnet152')) == 'resnet152'
 
 
-@pytest.mark.parametrize(
-    'arch, weights',
-    [
-        ('efficientnet_b0', '_base_/models/efficientnet_b0.py'),
-        ('mobilenet_v3_small', '_base_/models/mobilenet_v3_small.py'),
-        ('convnext_tiny', '_base_/models/convnext_tiny.py'),
-    ],
-)
-def test_structurally_different_architectures_are_refused_naming_the_weights_to_use(arch, weights):
-    state = meta_state_dict(arch)
-    assert detect_torchvision_arch(state) is None
-    with pytest.raises(ValueError, match=f'torchvision {arch} checkpoint: .*{re.escape(weights)}'):
-        convert_torchvision_state_dict(state)
-
-
-def test_every_converter_is_tested_and_has_its_base_config():
-    assert set(TORCHVISION_CONVERTERS) == set(FAST_ARCHS + SLOW_ARCHS)
-    for arch, converter in TORCHVISION_CONVERTERS.items():
-        assert osp.isfile(osp.join(REPO_ROOT, 'configs', converter.base_config)), arch
+@pytest.mark.parametrize('arch', FAST_ARCHS + SLOW_ARCHS)
+def test_every_depth_is_derived_and_has_its_base_config(arch):
+    """Key names repeat across a family (ResNet/ResNeXt/WRN, VGG, DenseNet); shapes differ."""
+    conversion = convert_torchvision_state_dict(meta_state_dict(arch))
+    assert conversion.arch == arch
+    assert osp.isfile(osp.join(REPO_ROOT, 'configs', conversion.base_config))
 
 
 def test_other_class_count_converts_into_model_with_that_head():
     tv_model = random_torchvision_model('resnet18', num_classes=10)
-    arch, converted = convert_torchvision_state_dict(tv_model.state_dict())
-    assert arch == 'resnet18'
+    conversion = convert_torchvision_state_dict(tv_model.state_dict())
+    assert conversion.arch == 'resnet18'
     mm_model = build_mmtl_model('_base_/models/resnet18.py', num_classes=10)
-    mm_model.load_state_dict(converted, strict=True)
+    mm_model.load_state_dict(conversion.state_dict, strict=True)
     inputs = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(
@@ -164,22 +151,9 @@ def test_other_class_count_converts_into_model_with_that_head():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize('arch', sorted(TORCHVISION_CONVERTERS))
-def test_detects_each_architecture(arch):
-    assert detect_torchvision_arch(meta_state_dict(arch)) == arch
-
-
-@pytest.mark.parametrize(
-    'arch', ['mobilenet_v3_small', 'efficientnet_b0', 'shufflenet_v2_x1_0', 'squeezenet1_1']
-)
-def test_unsupported_torchvision_architectures_are_not_detected(arch):
+@pytest.mark.parametrize('arch', ['shufflenet_v2_x1_0', 'squeezenet1_1', 'alexnet'])
+def test_other_torchvision_architectures_are_not_detected(arch):
     assert detect_torchvision_arch(meta_state_dict(arch)) is None
-
-
-@pytest.mark.parametrize('arch', sorted(TORCHVISION_CONVERTERS))
-def test_every_depth_is_detected_as_itself(arch):
-    """Key names repeat across a family (ResNet/ResNeXt/WRN, VGG, DenseNet); shapes differ."""
-    assert detect_torchvision_arch(meta_state_dict(arch)) == arch
 
 
 def test_mmengine_checkpoints_and_mmpretrain_state_dicts_are_not_detected():
@@ -193,7 +167,7 @@ def test_mmengine_checkpoints_and_mmpretrain_state_dicts_are_not_detected():
 def test_data_parallel_prefix_is_stripped():
     state = {f'module.{key}': value for key, value in meta_state_dict('resnet18').items()}
     assert detect_torchvision_arch(state) == 'resnet18'
-    _, converted = convert_torchvision_state_dict(state)
+    converted = convert_torchvision_state_dict(state).state_dict
     assert 'backbone.layer4.1.bn2.running_var' in converted
     assert 'head.fc.weight' in converted
 
@@ -206,9 +180,10 @@ def test_published_densenet_key_names_are_understood():
         for key, value in state.items()
     }
     assert 'features.denseblock1.denselayer1.norm.1.weight' in legacy
-    arch, from_legacy = convert_torchvision_state_dict(legacy)
-    _, from_modern = convert_torchvision_state_dict(state)
-    assert arch == 'densenet121'
+    conversion = convert_torchvision_state_dict(legacy)
+    from_legacy = conversion.state_dict
+    from_modern = convert_torchvision_state_dict(state).state_dict
+    assert conversion.arch == 'densenet121'
     assert from_legacy.keys() == from_modern.keys()
     assert all(from_legacy[key] is from_modern[key] for key in from_modern)
 
@@ -220,30 +195,45 @@ def test_files_without_batch_norm_counters_convert_completely(arch):
     old_state = {k: v for k, v in state.items() if not k.endswith('num_batches_tracked')}
     assert len(old_state) < len(state)
     assert detect_torchvision_arch(old_state) == arch
-    _, converted = convert_torchvision_state_dict(old_state)
-    _, reference = convert_torchvision_state_dict(state)
+    converted = convert_torchvision_state_dict(old_state).state_dict
+    reference = convert_torchvision_state_dict(state).state_dict
     assert converted.keys() == reference.keys()
     counters = [k for k in converted if k.endswith('num_batches_tracked')]
     assert counters and all(converted[k].item() == 0 for k in counters)
 
 
-def test_explicit_arch_that_does_not_fit_names_the_differences():
-    state = dict(meta_state_dict('resnet18'))
-    del state['layer2.0.downsample.0.weight']
-    state['layer1.0.conv1.weight'] = torch.empty(32, 64, 3, 3)
+@pytest.mark.parametrize(
+    'model, message',
+    [
+        (
+            lambda: unpublished_resnet(),
+            'a ResNet with (1, 1, 1, 1) bottleneck blocks per stage: mmpretrain builds depths 18, '
+            '34, 50, 101, 152',
+        ),
+        (
+            lambda: torchvision.models.mobilenet_v2(width_mult=1.4),
+            "a MobileNet-v2 of another width or depth (stem 48 channels, 17 blocks): mmtl's "
+            '_base_/models/mobilenet_v2_1x.py is width 1.0 with 17 blocks',
+        ),
+        (
+            lambda: torchvision.models.vgg.VGG(torchvision.models.vgg.make_layers([64, 'M'] * 3)),
+            'a VGG with 3 convs: mmpretrain builds VGG-11/13/16/19',
+        ),
+    ],
+)
+def test_a_recognised_family_of_another_depth_or_width_is_refused_in_one_line(model, message):
     with pytest.raises(ValueError) as info:
-        convert_torchvision_state_dict(state, arch='resnet18')
-    message = str(info.value)
-    assert 'not a torchvision resnet18 checkpoint' in message
-    assert 'missing key layer2.0.downsample.0.weight' in message
-    assert 'layer1.0.conv1.weight has shape (32, 64, 3, 3), expected (64, 64, 3, 3)' in message
+        convert_torchvision_state_dict(model().state_dict())
+    assert str(info.value) == message
 
 
-def test_unknown_arch_and_unrecognised_checkpoint_are_clear_errors():
-    with pytest.raises(ValueError, match="unknown architecture 'alexnet'; supported: .*resnet50"):
-        convert_torchvision_state_dict(meta_state_dict('resnet18'), arch='alexnet')
-    with pytest.raises(ValueError, match='not a torchvision checkpoint .* first keys are: conv1'):
-        convert_torchvision_state_dict(unpublished_resnet().state_dict())
+def test_unrecognised_checkpoint_names_the_families_and_its_keys():
+    with pytest.raises(
+        ValueError,
+        match=r'not a torchvision checkpoint of a family mmtl converts \(resnet, mobilenet_v2, '
+        r'vgg, densenet, mobilenet_v3, convnext, swin, vit\); its first keys are: features\.0\.',
+    ):
+        convert_torchvision_state_dict(meta_state_dict('squeezenet1_1'))
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,7 +282,7 @@ def test_loader_leaves_mmengine_checkpoints_alone(tmp_path):
     loaded = read_weights(path)
     assert loaded['meta'] == {'epoch': 3}
     assert list(loaded['state_dict']) == ['backbone.conv1.weight']
-    assert convert_if_torchvision(state, 'x.pth') is state
+    assert torchvision_checkpoint_converter(state, {}, 'x.pth') is None
 
 
 def unpublished_resnet() -> torch.nn.Module:
@@ -311,9 +301,11 @@ def test_loader_warns_about_unsupported_torchvision_file(tmp_path):
     assert loaded.keys() == model.state_dict().keys()  # unconverted
     with open(tmp_path / 'log.txt') as f:
         log = f.read()
-    assert f'WARNING - {path} looks like a torchvision checkpoint but is none of' in log
-    # A ResNet's key names for the first block of each stage; its other blocks are missing.
-    assert re.search(r'Closest: resnet\d+, with \d+ differences: missing key layer1\.1\.', log)
+    assert (
+        f'WARNING - {path} is a torchvision checkpoint mmtl does not convert: a ResNet with '
+        '(1, 1, 1, 1) bottleneck blocks per stage: mmpretrain builds depths 18, 34, 50, 101, 152; '
+        'it is loaded unconverted'
+    ) in log
 
 
 def test_converter_tool_writes_loadable_checkpoint(torchvision_resnet18, tmp_path, capsys):
@@ -327,7 +319,7 @@ def test_converter_tool_writes_loadable_checkpoint(torchvision_resnet18, tmp_pat
     assert torchvision2mmtl.main([src, dst]) == 0
     out = capsys.readouterr().out
     assert f'converted torchvision resnet18 (122 tensors) from {src}' in out
-    assert f'wrote {dst}' in out
+    assert f'wrote {dst} (its model: configs/_base_/models/resnet18.py)' in out
     assert os.listdir(osp.dirname(dst)) == ['resnet18_mmtl.pth']  # no temporary file left
 
     checkpoint = safe_torch_load(dst)
@@ -345,13 +337,28 @@ def test_converter_tool_writes_loadable_checkpoint(torchvision_resnet18, tmp_pat
             mm_model(inputs, mode='tensor'), tv_model(inputs), atol=1e-5, rtol=0
         )
 
-    # A file of another architecture than --arch says: one clear line, nothing written.
-    bad_dst = str(tmp_path / 'bad.pth')
-    assert torchvision2mmtl.main([src, bad_dst, '--arch', 'resnet34']) == 1
+    # A file of a family built otherwise: one clear line naming what to use, nothing written.
+    bad_src, bad_dst = str(tmp_path / 'regnet.pth'), str(tmp_path / 'bad.pth')
+    torch.save(torchvision.models.regnet_x_400mf(weights=None).state_dict(), bad_src)
+    assert torchvision2mmtl.main([bad_src, bad_dst]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f'error: {src}: not a torchvision resnet34 checkpoint')
-    assert 'missing key layer1.2.conv1.weight' in err
+    assert err.startswith(f"error: {bad_src}: torchvision's RegNet is not the pycls layout")
+    assert err.count('\n') == 1 and 'regnetx_400mf.py' in err
     assert not osp.exists(bad_dst)
+
+    # A ViT of a size with no base config: the tool names the model dict that takes the weights.
+    vit = torchvision.models.VisionTransformer(64, 32, 2, 2, hidden_dim=128, mlp_dim=256)
+    vit_src, vit_dst = str(tmp_path / 'vit.pth'), str(tmp_path / 'vit_mmtl.pth')
+    torch.save(vit.state_dict(), vit_src)
+    assert torchvision2mmtl.main([vit_src, vit_dst]) == 0
+    out = capsys.readouterr().out
+    assert "(its model: model = {'type': 'ImageClassifier', 'backbone': {'type': " in out
+    meta = safe_torch_load(vit_dst)['meta']
+    assert meta['arch'] == 'vit_128_p32_64' and 'base_config' not in meta
+    arch = dict(embed_dims=128, num_layers=2, feedforward_channels=256, num_heads=2)
+    assert meta['model']['backbone'] == dict(
+        type='VisionTransformer', arch=arch, img_size=64, patch_size=32
+    )
 
 
 @pytest.mark.slow

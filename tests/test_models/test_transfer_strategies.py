@@ -11,11 +11,11 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmtl_testing import REPO_ROOT
 
+from mmtl.config.load import load_config
 from mmtl.engine import GradualUnfreezeHook, TransferOptimWrapperConstructor
 from mmtl.engine.optimizers import backbone_block_depths
 from mmtl.models import TransferClassifier, TransferClsHead
 from mmtl.registry import MODELS
-from mmtl.utils.config import load_config
 
 CONFIGS = osp.join(REPO_ROOT, 'configs')
 

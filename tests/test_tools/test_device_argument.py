@@ -8,8 +8,8 @@ import sys
 import pytest
 from mmtl_testing import REPO_ROOT
 
-from mmtl.utils.cli import add_device_argument, resolve_device
 from mmtl.utils.errors import ConfigError
+from mmtl.utils.run_args import add_device_argument, resolve_device
 
 SINGLE_DEVICE_TOOLS = (
     'tools/infer.py',

@@ -145,7 +145,7 @@ def test_resume_continues_from_saved_epoch(tmp_path, digits_root):
 def test_load_from_other_class_count_keeps_backbone_skips_head(tmp_path, digits_root):
     from mmtl.apis import init_model
     from mmtl.apis.runner_setup import build_runner, prepare_train_config
-    from mmtl.utils.cli import train_parser
+    from mmtl.utils.run_args import train_parser
 
     config = osp.join(REPO_ROOT, 'configs', DIGITS_CONFIG)
     # A "pretrained" checkpoint with 7 classes, saved the way OpenMMLab checkpoints are.
@@ -185,7 +185,7 @@ def test_fruit_config_lr_scales_with_device_count(
 ):
     from mmengine.runner import Runner
 
-    from mmtl.utils import load_config
+    from mmtl.config import load_config
 
     cfg = load_config(
         osp.join(REPO_ROOT, 'configs', FRUIT_CONFIG),

@@ -11,7 +11,7 @@ from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, import_tool, run_comma
 
 from mmtl.analysis.logs import best_metric, curve_figures, find_scalar_log, load_scalar_log
 from mmtl.analysis.lr_schedule import simulate_schedule
-from mmtl.utils.config import load_config
+from mmtl.config.load import load_config
 
 DIGITS_CONFIG = f'{REPO_ROOT}/configs/mobilenet-v2_digits.py'
 
@@ -160,7 +160,7 @@ def test_browse_dataset_grid_is_seeded_and_titled(tmp_path, capsys, fruit_root):
 
 
 def test_browse_samples_carry_their_class_names(fruit_root):
-    from mmtl.analysis.browse import sample_grid
+    from mmtl.analysis.images import sample_grid
     from mmtl.apis.builders import build_dataset
 
     cfg = load_config(FRUIT_CONFIG, {'data_root': fruit_root})

@@ -50,8 +50,8 @@ def test_metafiles_agree_with_the_configs():
     """Name, Config and Weights are the config's own; Parameters/FLOPs those of its model."""
     from mmtl.analysis import model_summary as ms
     from mmtl.apis.builders import build_model
-    from mmtl.utils.config import load_config
-    from mmtl.utils.config_access import input_size_from_config
+    from mmtl.config.access import input_size_from_config
+    from mmtl.config.load import load_config
 
     models = metafile_models()
     assert sorted(m['Name'] for m in models) == CONFIG_NAMES

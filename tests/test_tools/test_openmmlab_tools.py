@@ -58,7 +58,7 @@ def test_vis_scheduler_takes_dataset_size_and_gpus(tmp_path, capsys):
 def constant_prediction_checkpoint(path, digits_root, predicted: int) -> str:
     """A 3-class digits checkpoint whose head always predicts ``predicted``."""
     from mmtl.apis import init_model
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
 
     cfg = load_config(DIGITS_CONFIG, {'model.head.num_classes': 3, 'data_root': digits_root})
     model = init_model(cfg)

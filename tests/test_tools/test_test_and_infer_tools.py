@@ -246,3 +246,30 @@ def test_test_tool_prints_and_saves_intervals(tested):
     assert f'top-1    {metrics["accuracy/top1"]:.1f} [{expected[0]:.1f}, {expected[1]:.1f}] %' in (
         stdout
     )
+
+
+def test_scores_of_a_test_on_a_bf16_cpu_are_float32_as_infer_gives_them(
+    checkpoint, digits_root, tmp_path, monkeypatch, capsys
+):
+    import mmtl.apis.runner_setup as runner_module
+    import mmtl.utils.precision as precision_module
+
+    # A CPU with native bfloat16, where mmtl trains in bf16 autocast by default.
+    monkeypatch.setattr(precision_module, 'cpu_bf16_features', lambda: frozenset({'amx_bf16'}))
+    monkeypatch.setattr(runner_module, 'uses_cuda', lambda: False)
+    config = tmp_path / 'digits_3.py'
+    config.write_text(  # the test loop's precision left to mmtl, as in the base schedules
+        f'_base_ = [{DIGITS_CONFIG!r}]\nmodel = dict(head=dict(num_classes=3))\n'
+        'test_cfg = dict(_delete_=True)\n'
+    )
+    out = tmp_path / 'preds.csv'
+    argv = [str(config), checkpoint, '--work-dir', str(tmp_path / 'w'), '--out', str(out)]
+    argv += ['--cfg-options', f'data_root={digits_root}', *NO_WORKERS]
+    tool = runpy.run_path(osp.join(REPO_ROOT, 'tools', 'test.py'))
+    assert tool['main'](argv) == 0, capsys.readouterr().err
+    with open(out) as f:
+        rows = {row['image']: float(row['pred_score']) for row in csv.DictReader(f)}
+    model = init_model(str(config), checkpoint)
+    results = inference_model(model, sorted(rows), batch_size=len(rows))  # one batch each
+    for result in results:
+        assert rows[result['img_path']] == pytest.approx(result['pred_score'], abs=1.5e-6)

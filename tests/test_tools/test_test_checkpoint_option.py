@@ -49,3 +49,20 @@ def test_a_wrong_checkpoint_names_the_option_and_lists_the_checkpoints(work_dir)
     )
     with pytest.raises(ConfigError, match="^CHECKPOINT 'epoch_3.pth': not found"):
         resolved([DIGITS, 'epoch_3.pth', '--work-dir', str(work_dir)])
+
+
+def test_mim_test_names_its_checkpoint_option(work_dir, tmp_path):
+    import os.path as osp
+    import subprocess
+    import sys
+
+    from mmtl_testing import tool_env
+
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    argv = [mim, 'test', 'mmtl', DIGITS, '--checkpoint', 'epoch_3.pth', '--work-dir']
+    result = subprocess.run(
+        argv + [str(work_dir)], capture_output=True, text=True, env=tool_env(str(tmp_path))
+    )
+    assert result.returncode == 1
+    assert "error: --checkpoint 'epoch_3.pth': not found; checkpoints in" in result.stderr
+    assert 'Traceback' not in result.stderr, result.stderr

@@ -48,7 +48,7 @@ def test_mmtl_base_configs_resolve_from_a_folder_outside_the_repo(tmp_path):
 
 
 def test_mmtl_prefix_names_a_config_on_the_command_line_too():
-    from mmtl.utils.config import read_config
+    from mmtl.config.load import read_config
 
     cfg = read_config('mmtl::mobilenet-v2_fruit.py')
     assert cfg.model.head.num_classes == 30
@@ -127,7 +127,7 @@ def test_normal_install_resolves_mmtl_configs_and_trains_with_mim(
     probe = (
         'import mmtl; from mmengine.config import Config; '
         "print(mmtl.__file__); print(Config.fromfile('my_digits.py').filename); "
-        'from mmtl.utils.config import packaged_config_path as p; '
+        'from mmtl.config.load import packaged_config_path as p; '
         "print(p('mmtl::_base_/models/resnet50.py'))"
     )
     result = run_command([sys.executable, '-c', probe], cwd=project, env=env)
@@ -146,7 +146,7 @@ def test_normal_install_resolves_mmtl_configs_and_trains_with_mim(
 
 def test_readme_own_config_example_reads_as_documented(tmp_path):
     """The config of README's "Your own data in one config", written into a folder of its own."""
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
 
     readme = open(osp.join(REPO_ROOT, 'README.md'), encoding='utf-8').read()
     section = readme.split('## Your own data in one config', 1)[1]

@@ -27,7 +27,7 @@ def digits_options(data_root: str) -> list:
 def digits_checkpoint(tmp_path_factory, digits_root):
     """A randomly initialised 3-class digits model saved as a checkpoint with class names."""
     from mmtl.apis import init_model
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
 
     cfg = load_config(DIGITS_CONFIG, {'model.head.num_classes': 3, 'data_root': digits_root})
     torch.manual_seed(0)

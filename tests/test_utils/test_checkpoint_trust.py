@@ -10,8 +10,6 @@ loads it, and checks that the marker is absent and the error names the file.
 import json
 import os
 import os.path as osp
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -87,15 +85,12 @@ def url_scheme_targets():
     """(address, URL it resolves to) for every URL-backed scheme mmengine registers."""
     torchvision = mmengine_checkpoint.get_torchvision_models()
     openmmlab = mmengine_checkpoint.get_external_models()
-    mmcls = mmengine_checkpoint.get_mmcls_models()
     om_name = first_url_name(openmmlab)
-    mmcls_name = first_url_name(mmcls)
     return {
         'torchvision://': ('torchvision://resnet18', torchvision['resnet18']),
         'modelzoo://': ('modelzoo://resnet18', torchvision['resnet18']),
         'open-mmlab://': (f'open-mmlab://{om_name}', openmmlab[om_name]),
         'openmmlab://': (f'openmmlab://{om_name}', openmmlab[om_name]),
-        'mmcls://': (f'mmcls://{mmcls_name}', mmcls[mmcls_name]),
         'https://': ('https://example.com/models/net-1234.pth',) * 2,
         'http://': ('http://example.com/models/net-5678.pth',) * 2,
     }
@@ -105,24 +100,14 @@ URL_SCHEMES = sorted(url_scheme_targets())
 
 
 def test_every_registered_prefix_has_a_safe_loader():
-    # The prefixes mmengine registers, all replaced (mmengine's table may grow: then the
-    # new prefix is refused rather than loaded with its own loader).
+    # The prefixes mmengine registers, each replaced by a safe loader or refused (mmengine's
+    # table may grow: then the new prefix is refused rather than loaded with its own loader).
     assert unsafe_checkpoint_schemes() == []
-    mmengine_prefixes = {
-        '',
-        'http://',
-        'https://',
-        'pavi://',
-        r'(\S+\:)?s3://',
-        r'(\S+\:)?petrel://',
-        'modelzoo://',
-        'torchvision://',
-        'open-mmlab://',
-        'openmmlab://',
-        'mmcls://',
-    }
-    assert mmengine_prefixes <= {p for prefixes in SAFE_SCHEME_LOADERS for p in prefixes}
-    assert mmengine_prefixes <= set(CheckpointLoader._schemes)
+    loaded = {'', 'http://', 'https://', 'modelzoo://', 'torchvision://', 'open-mmlab://'}
+    loaded.add('openmmlab://')
+    refused = {'pavi://', r'(\S+\:)?s3://', r'(\S+\:)?petrel://', 'mmcls://'}
+    assert loaded == {p for prefixes in SAFE_SCHEME_LOADERS for p in prefixes}
+    assert loaded | refused <= set(CheckpointLoader._schemes)
 
 
 @pytest.mark.parametrize('scheme', URL_SCHEMES)
@@ -159,35 +144,18 @@ def test_openmmlab_local_entry_in_mmengine_home_is_loaded_safely(torch_home, mar
     assert not marker.exists()
 
 
-def test_pavi_scheme_loads_the_download_safely(torch_home, marker, tmp_path, monkeypatch):
-    source = plant(str(tmp_path / 'remote.pth'), marker)
-
-    class Model:
-        name = 'net.pth'
-
-        def download(self, path):
-            with open(source, 'rb') as src, open(path, 'wb') as dst:
-                dst.write(src.read())
-
-    modelcloud = types.SimpleNamespace(get=lambda path: Model())
-    monkeypatch.setitem(sys.modules, 'pavi', types.SimpleNamespace(modelcloud=modelcloud))
-    with pytest.raises(UnsafeCheckpointError, match='pavi://project/net.pth'):
-        CheckpointLoader.load_checkpoint('pavi://project/net.pth')
-    assert not marker.exists()
-
-
 @pytest.mark.parametrize(
-    'address', ['s3://bucket/net.pth', 'petrel://bucket/net.pth', 'cluster:s3://bucket/net.pth']
+    'address',
+    [
+        'pavi://project/net.pth',
+        's3://bucket/net.pth',
+        'petrel://bucket/net.pth',
+        'cluster:s3://bucket/net.pth',
+        'mmcls://resnet50',
+    ],
 )
-def test_object_storage_schemes_load_the_bytes_safely(
-    torch_home, marker, tmp_path, monkeypatch, address
-):
-    data = open(plant(str(tmp_path / 'remote.pth'), marker), 'rb').read()
-    backend = types.SimpleNamespace(get=lambda filename: data)
-    import mmengine.fileio
-
-    monkeypatch.setattr(mmengine.fileio, 'get_file_backend', lambda *a, **k: backend)
-    with pytest.raises(UnsafeCheckpointError) as info:
+def test_schemes_without_a_safe_loader_are_refused_unread(marker, address):
+    with pytest.raises(UnsupportedSchemeError) as info:
         CheckpointLoader.load_checkpoint(address)
     assert address in str(info.value)
     assert not marker.exists()

@@ -10,10 +10,10 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mmtl  # noqa: F401  (sets up the registries)
+from mmtl.config import apply_data_root, load_config
+from mmtl.config.resolve import fix_dataloader_workers
 from mmtl.evaluation.metrics import Accuracy
 from mmtl.registry import DATASETS, METRICS
-from mmtl.utils import apply_data_root, load_config
-from mmtl.utils.loader_defaults import fix_dataloader_workers
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / 'configs'
 BASE_DATASET = CONFIG_DIR / '_base_' / 'datasets' / 'image_folder_224.py'

@@ -25,7 +25,7 @@ def digits_options(digits_root: str, **extra) -> dict:
 
 def build(tmp_path, options: dict, config: str = DIGITS):
     from mmtl.apis.runner_setup import build_runner
-    from mmtl.utils.config import read_config
+    from mmtl.config.load import read_config
 
     cfg = read_config(config, options)
     cfg.work_dir = str(tmp_path / 'wd')
@@ -59,7 +59,7 @@ def test_misspelt_top_level_key_on_the_command_line(tmp_path, digits_root, capsy
 
 
 def test_a_new_top_level_key_declared_in_the_file_is_the_escape_hatch(tmp_path, digits_root):
-    from mmtl.utils.config import read_config
+    from mmtl.config.load import read_config
 
     config = write_config(tmp_path, '_my_experiment_tag = None\n')
     cfg = read_config(config, {'_my_experiment_tag': 'run-7'})
@@ -128,7 +128,7 @@ def test_keys_forwarded_through_kwargs_are_accepted(tmp_path, digits_root):
 
 
 def test_a_type_taking_any_keyword_accepts_every_key():
-    from mmtl.utils.config_keys import accepted_keys
+    from mmtl.config.check_keys import accepted_keys
 
     class Open:
         def __init__(self, **kwargs):
@@ -155,8 +155,8 @@ def test_a_key_new_to_a_registered_type_is_accepted_without_a_list(tmp_path):
     """A class that gains an argument (as other work adds ones) is checked from its signature."""
     from mmengine.config import Config
 
+    from mmtl.config.check_keys import check_config_keys
     from mmtl.registry import HOOKS
-    from mmtl.utils.config_keys import check_config_keys
 
     @HOOKS.register_module(force=True)
     class _ConfigKeysProbeHook:
@@ -173,8 +173,8 @@ def test_a_key_new_to_a_registered_type_is_accepted_without_a_list(tmp_path):
 def test_every_shipped_config_passes_the_key_check():
     import glob
 
-    from mmtl.utils.config import load_config
-    from mmtl.utils.config_keys import check_config_keys
+    from mmtl.config.check_keys import check_config_keys
+    from mmtl.config.load import load_config
 
     configs = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '*.py')))
     assert len(configs) > 10

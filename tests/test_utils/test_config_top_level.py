@@ -7,7 +7,7 @@ import pytest
 from mmengine.config import Config
 from mmtl_testing import REPO_ROOT
 
-from mmtl.utils.config_keys import check_top_level_names
+from mmtl.config.check_keys import check_top_level_names
 from mmtl.utils.errors import ConfigError
 
 DIGITS = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
@@ -59,7 +59,7 @@ def test_every_shipped_config_passes():
 
 
 def test_an_unsplit_class_folder_as_data_root_suggests_split_dataset(tmp_path):
-    from mmtl.utils.config_checks import check_split_folders
+    from mmtl.config.check import check_split_folders
 
     for name in ('cat', 'dog'):
         (tmp_path / 'photos' / name).mkdir(parents=True)

@@ -9,10 +9,11 @@ from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
 
 import mmtl  # noqa: F401  (sets up the registries)
 from mmtl.apis.runner_setup import prepare_train_config
-from mmtl.utils.cli import train_parser
-from mmtl.utils.config import load_config
-from mmtl.utils.config_checks import check_type_names, check_value_ranges, validate_config
+from mmtl.config.check import check_value_ranges, validate_config
+from mmtl.config.check_keys import check_type_names
+from mmtl.config.load import load_config
 from mmtl.utils.errors import ConfigError
+from mmtl.utils.run_args import train_parser
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 FRUIT_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_fruit.py')

@@ -217,7 +217,7 @@ def test_unsupported_timm_model_from_the_hub_is_loaded_unconverted_with_a_warnin
     log = (tmp_path / 'log.txt').read_text()
     assert log.count('WARNING') == 1
     assert 'is a timm checkpoint (resnet18d.ra2_in1k) of none of the architectures' in log
-    assert 'Closest: resnet18, with' in log
+    assert 'a ResNet with a deep stem (ResNet-C/D)' in log
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,8 +429,9 @@ def test_timm2mmtl_tool_converts_a_hub_reference_once(hf_home, tmp_path, capsys)
             mm_model(inputs, mode='tensor'), model(inputs), atol=1e-5, rtol=0
         )
 
-    # Another architecture than --arch says: one clear line, nothing written.
+    # A timm model of a structure mmpretrain lacks: one clear line, nothing written.
+    put_in_hub_cache(hf_home, 'resnet18d.ra2_in1k', timm_model('resnet18d'))
     bad = str(tmp_path / 'bad.pth')
-    assert tool.main(['hf-hub:timm/mobilenetv2_100.ra_in1k', bad, '--arch', 'resnet18']) == 1
-    assert 'not a torchvision resnet18 checkpoint' in capsys.readouterr().err
+    assert tool.main(['hf-hub:timm/resnet18d.ra2_in1k', bad]) == 1
+    assert 'a ResNet with a deep stem (ResNet-C/D)' in capsys.readouterr().err
     assert not osp.exists(bad)

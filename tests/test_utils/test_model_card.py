@@ -16,7 +16,7 @@ import torch
 from mmtl_testing import REPO_ROOT
 
 from mmtl.apis import init_model
-from mmtl.utils.model_card import (
+from mmtl.config.model_card import (
     CARD_KEY,
     ModelCard,
     ModelCardError,
@@ -160,7 +160,7 @@ def test_init_model_of_a_checkpoint_alone_imports_nothing_it_names(tmp_path):
 
 
 def test_training_config_gets_a_card_only_for_mmtls_own_models(tmp_path):
-    from mmtl.utils import load_config
+    from mmtl.config import load_config
 
     cfg = load_config('mobilenet-v2_fruit.py')
     made, reason = card_from_config(cfg, [f'c{i}' for i in range(30)])

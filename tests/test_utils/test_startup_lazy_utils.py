@@ -13,7 +13,7 @@ import mmtl.utils.cli
 
 _LIGHT_PROBE = r"""
 import json, sys
-import mmtl, mmtl.utils, mmtl.utils.cli, mmtl.utils.loader_defaults
+import mmtl, mmtl.utils, mmtl.utils.cli, mmtl.config.resolve
 print('REPORT' + json.dumps('torch' in sys.modules))
 """
 
@@ -35,11 +35,11 @@ def _report(probe: str, tmp_path):
 def test_every_exported_name_resolves_and_all_is_sorted():
     names = mmtl.utils.__all__
     assert names == sorted(names)
-    for name in ('load_config', 'CheckpointError', 'UnsafeCheckpointError', 'safe_torch_load'):
+    for name in ('CheckpointError', 'UnsafeCheckpointError', 'safe_torch_load'):
         assert name in names
     for name in names:
         assert getattr(mmtl.utils, name).__name__ == name
-    from mmtl.utils import CheckpointDownloadError, load_config  # noqa: F401
+    from mmtl.utils import CheckpointDownloadError  # noqa: F401
 
     with pytest.raises(AttributeError, match='no_such_name'):
         mmtl.utils.no_such_name  # noqa: B018

@@ -87,7 +87,7 @@ class FailingTestHook(Hook):
 def test_signal_handlers_come_back_when_training_fails(tmp_path, digits_root):
     # In a notebook, a failed runner.train() must not leave Ctrl-C only "noted".
     from mmtl.apis.runner_setup import build_runner, prepare_train_config
-    from mmtl.utils.cli import train_parser
+    from mmtl.utils.run_args import train_parser
 
     before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     options = [f'data_root={digits_root}', 'model.head.num_classes=3', *NO_WORKERS]

@@ -12,7 +12,8 @@ Also run as ``mim run mmtl analyze_logs ...``.
 
 import argparse
 import os.path as osp
-import sys
+
+from mmtl.utils.cli import exit_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -34,6 +35,11 @@ def analyse(args: argparse.Namespace) -> None:
     print(f'{log.path}: {len(log.train)} training and {len(log.val)} validation records')
     if len(log.segments) > 1:
         print(f'stitched from {len(log.segments)} run segments: {", ".join(log.segments)}')
+    if log.earlier_runs:
+        print(
+            f'the newest of {len(log.earlier_runs) + 1} separate runs in this work dir; '
+            f'give a run folder for an earlier one: {", ".join(log.earlier_runs)}'
+        )
     if not args.no_plots:
         out_dir = args.out_dir or osp.dirname(log.path)
         for name, figure in curve_figures(log).items():
@@ -59,4 +65,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -15,7 +15,8 @@ also printed.
 import argparse
 import os
 import os.path as osp
-import sys
+
+from mmtl.utils.cli import exit_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -62,4 +63,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

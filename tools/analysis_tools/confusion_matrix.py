@@ -15,8 +15,9 @@ import argparse
 import json
 import os.path as osp
 import runpy
-import sys
 import tempfile
+
+from mmtl.utils.cli import exit_tool
 
 TOOLS_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -100,4 +101,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -11,7 +11,8 @@ Also run as ``mim run mmtl dataset_stats ...``.
 """
 
 import argparse
-import sys
+
+from mmtl.utils.cli import exit_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -41,7 +42,7 @@ def reference_normalisation(config) -> tuple:
     from mmtl.analysis.dataset_stats import IMAGENET_MEAN, IMAGENET_STD
 
     if config:
-        from mmtl.utils.config import load_config
+        from mmtl.config.load import load_config
 
         cfg = load_config(config)
         pre = cfg.get('data_preprocessor') or cfg.model.get('data_preprocessor') or {}
@@ -116,4 +117,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

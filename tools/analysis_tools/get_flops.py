@@ -10,11 +10,10 @@ one FLOP. ``--shape`` defaults to the size the config's test pipeline produces. 
 """
 
 import argparse
-import sys
 
 from mmengine.config import DictAction
 
-from mmtl.utils.cli import add_image_size_argument, image_size_from_args
+from mmtl.utils.cli import add_image_size_argument, exit_tool, image_size_from_args
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -29,8 +28,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def report(args: argparse.Namespace) -> None:
     from mmtl.analysis.model_summary import model_complexity
     from mmtl.apis.builders import build_model
-    from mmtl.utils.config import load_config
-    from mmtl.utils.config_access import input_size_from_config
+    from mmtl.config.access import input_size_from_config
+    from mmtl.config.load import load_config
 
     size = image_size_from_args(args.shape, '--shape')
     cfg = load_config(args.config, args.cfg_options)
@@ -55,4 +54,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

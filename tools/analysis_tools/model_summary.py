@@ -13,16 +13,11 @@ step on random data at batch B and prints its peak memory next to the estimate. 
 """
 
 import argparse
-import sys
 
 from mmengine.config import DictAction
 
-from mmtl.utils.cli import (
-    add_device_argument,
-    add_image_size_argument,
-    image_size_from_args,
-    resolve_device,
-)
+from mmtl.utils.cli import add_image_size_argument, exit_tool, image_size_from_args
+from mmtl.utils.run_args import add_device_argument, resolve_device
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,8 +47,8 @@ def summarise(args: argparse.Namespace) -> None:
 
     from mmtl.analysis import model_summary as ms
     from mmtl.apis.builders import build_model
-    from mmtl.utils.config import load_config
-    from mmtl.utils.config_access import input_size_from_config
+    from mmtl.config.access import input_size_from_config
+    from mmtl.config.load import load_config
 
     size = image_size_from_args(args.input_size, '--input-size')
     cfg = load_config(args.config, args.cfg_options)
@@ -112,4 +107,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -17,7 +17,8 @@ import uuid
 
 from mmengine.config import DictAction
 
-from mmtl.utils.cli import add_device_argument, resolve_device
+from mmtl.utils.cli import exit_tool
+from mmtl.utils.run_args import add_device_argument, resolve_device
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,8 +66,8 @@ def run(args: argparse.Namespace) -> None:
 
     from mmtl.analysis.overfit import balanced_indices, overfit_batch
     from mmtl.apis.builders import build_dataset, build_model
+    from mmtl.config.load import load_config
     from mmtl.engine.hooks.class_weight_hook import apply_auto_class_weights
-    from mmtl.utils.config import load_config
     from mmtl.utils.errors import ConfigError
 
     # This run's own logger, writing to today's sys.stdout: mmengine's current logger may hold
@@ -128,4 +129,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -10,6 +10,8 @@ and their paths are printed. Also run as ``mim run mmtl plot_test_metrics ...``.
 import argparse
 import sys
 
+from mmtl.utils.cli import exit_tool
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Plot the metrics of a test run')
@@ -35,4 +37,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -10,7 +10,8 @@ The data ships inside the scikit-learn wheel, so this works offline.
 import argparse
 import os.path as osp
 import shutil
-import sys
+
+from mmtl.utils.cli import exit_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -53,4 +54,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

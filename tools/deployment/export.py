@@ -14,6 +14,8 @@ import json
 import os.path as osp
 import sys
 
+from mmtl.utils.cli import exit_tool
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     from mmengine.config import DictAction
@@ -88,4 +90,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -9,9 +9,10 @@ Also run as ``mim run mmtl check_env ...``.
 """
 
 import argparse
-import sys
 
 from mmengine.config import DictAction
+
+from mmtl.utils.cli import exit_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -34,7 +35,7 @@ def check(args: argparse.Namespace) -> None:
     if build is not None:
         print(f'\n{TORCH_BUILD_KEY}:\n{build}')
     if args.config:
-        from mmtl.utils.config import load_config
+        from mmtl.config.load import load_config
 
         cfg = load_config(args.config, args.cfg_options)
         device = configured_device(cfg)
@@ -53,4 +54,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

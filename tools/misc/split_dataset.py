@@ -8,7 +8,8 @@ its share in each part. Also run as ``mim run mmtl split_dataset ...``.
 """
 
 import argparse
-import sys
+
+from mmtl.utils.cli import exit_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -59,4 +60,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

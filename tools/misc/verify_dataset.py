@@ -13,9 +13,10 @@ Exits with 1 when something is wrong. Also run as ``mim run mmtl verify_dataset 
 import argparse
 import os.path as osp
 import runpy
-import sys
 
 from mmengine.config import DictAction
+
+from mmtl.utils.cli import exit_tool
 
 CHECK_DATASET = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'check_dataset.py')
 PHASES = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
@@ -34,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def split_folder(cfg, phase: str) -> str:
     """The image folder of ``phase``: its dataset's ``data_root`` joined with ``data_prefix``."""
-    from mmtl.utils.config_access import innermost_dataset
+    from mmtl.config.access import innermost_dataset
     from mmtl.utils.errors import ConfigError
 
     loader = cfg.get(PHASES[phase]) or {}
@@ -52,7 +53,7 @@ def split_folder(cfg, phase: str) -> str:
 
 def verify(args: argparse.Namespace) -> bool:
     """Check the folders of ``args.phase``; True when every file is good."""
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
 
     cfg = load_config(args.config, args.cfg_options)
     folders = [split_folder(cfg, phase) for phase in args.phase]
@@ -83,4 +84,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

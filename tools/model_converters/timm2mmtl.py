@@ -1,30 +1,26 @@
 """Convert a timm ImageNet checkpoint to an mmtl (mmengine) checkpoint.
 
     python tools/model_converters/timm2mmtl.py hf-hub:timm/resnet50.a1_in1k resnet50_a1_mmtl.pth
-    mim run mmtl timm2mmtl model.safetensors mobilenetv2_mmtl.pth [--arch mobilenet_v2]
+    mim run mmtl timm2mmtl model.safetensors convnext_small_mmtl.pth
 
 SRC is a timm weight file (``.safetensors``, ``.bin``, ``.pth``) or an ``hf-hub:timm/<name>`` /
 ``timm://<name>`` reference resolved through the local Hugging Face cache. The architecture is
-recognised from the keys and shapes unless ``--arch`` names it (torchvision's names, as for
-torchvision2mmtl). The output, ``{'state_dict': ..., 'meta': {...}}``, loads into the model of the
-matching base config with no missing or unexpected keys; its meta keeps the timm model name and
-the ``pretrained_cfg`` (mean, std, input size) of the ``config.json`` beside SRC. (``load_from``
-also takes SRC itself and converts it on the fly.)
+recognised from the keys and shapes. The output, ``{'state_dict': ..., 'meta': {...}}``, loads
+with no missing or unexpected keys into the model the tool names; its meta keeps the timm model
+name and the ``pretrained_cfg`` (mean, std, input size) of the ``config.json`` beside SRC.
+(``load_from`` also takes SRC itself and converts it on the fly.)
 """
 
 import argparse
-import sys
+
+from mmtl.utils.cli import exit_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from mmtl.models.converters import TIMM_MODEL_NAMES
     from mmtl.models.converters.convert_file import converter_parser
 
     parser = converter_parser(
-        __doc__.split('\n')[0],
-        'timm weights (.safetensors/.bin/.pth) or hf-hub:timm/<name>',
-        TIMM_MODEL_NAMES,
-        'architecture of SRC, by its torchvision name (default: recognise it)',
+        __doc__.split('\n')[0], 'timm weights (.safetensors/.bin/.pth) or hf-hub:timm/<name>'
     )
     return parser.parse_args(argv)
 
@@ -45,27 +41,20 @@ def load_state_dict(src: str) -> tuple:
     return path, parts[0]
 
 
-def convert(src: str, dst: str, arch: str) -> None:
+def convert(src: str, dst: str) -> None:
     """Load ``src`` safely, convert it and write ``dst`` atomically."""
     from mmtl.models.converters import timm_to_mmtl_checkpoint
     from mmtl.models.converters.convert_file import convert_file
 
-    convert_file(
-        src,
-        dst,
-        arch,
-        load_state_dict,
-        timm_to_mmtl_checkpoint,
-        lambda checkpoint: f'timm {checkpoint["meta"]["timm_model"]}',
-    )
+    convert_file(src, dst, load_state_dict, timm_to_mmtl_checkpoint)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from mmtl.utils.cli import run_with_clear_errors
 
-    return run_with_clear_errors(lambda: convert(args.src, args.dst, args.arch))
+    return run_with_clear_errors(lambda: convert(args.src, args.dst))
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

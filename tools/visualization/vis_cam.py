@@ -11,7 +11,8 @@ accepted too); see there for the options. Also run as ``mim run mmtl vis_cam ...
 
 import os.path as osp
 import runpy
-import sys
+
+from mmtl.utils.cli import exit_tool
 
 VIS_CAM = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'visualizations', 'vis_cam.py')
 
@@ -21,4 +22,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

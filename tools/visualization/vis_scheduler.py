@@ -14,7 +14,8 @@ import argparse
 import math
 import os.path as osp
 import runpy
-import sys
+
+from mmtl.utils.cli import exit_tool
 
 VIS_LR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'visualizations', 'vis_lr.py')
 
@@ -39,7 +40,7 @@ def vis_lr_argv(args: argparse.Namespace, vis_lr: dict) -> list:
     Returns:
         list[str]: The argument list for ``vis_lr.main``.
     """
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
     from mmtl.utils.errors import ConfigError
 
     options = ['--cfg-options', *args.cfg_options] if args.cfg_options else []
@@ -66,4 +67,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -9,9 +9,10 @@ in the pipeline is undone for display). Also run as ``mim run mmtl browse_datase
 """
 
 import argparse
-import sys
 
 from mmengine.config import DictAction
+
+from mmtl.utils.cli import exit_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -27,9 +28,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def draw(args: argparse.Namespace) -> None:
-    from mmtl.analysis.browse import sample_grid
+    from mmtl.analysis.images import sample_grid
     from mmtl.apis.builders import build_dataset
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
     from mmtl.visualization.figure import image_grid, save_figure
 
     cfg = load_config(args.config, args.cfg_options)
@@ -49,4 +50,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -20,7 +20,8 @@ from typing import List, Optional, Sequence
 
 from mmengine.config import DictAction
 
-from mmtl.utils.cli import add_device_argument, resolve_device
+from mmtl.utils.cli import exit_tool
+from mmtl.utils.run_args import add_device_argument, resolve_device
 
 #: mmpretrain's vis_cam method names that differ from mmtl's.
 METHOD_ALIASES = {'gradcamplusplus': 'gradcam++'}
@@ -121,7 +122,7 @@ def draw(args: argparse.Namespace) -> None:
     )
     from mmtl.analysis.images import load_image
     from mmtl.apis.builders import build_model
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
     from mmtl.utils.errors import ConfigError
     from mmtl.visualization.figure import image_grid, save_figure
 
@@ -172,4 +173,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

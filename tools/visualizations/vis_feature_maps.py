@@ -9,11 +9,11 @@ scaled to its own range. Also run as ``mim run mmtl vis_feature_maps ...``.
 
 import argparse
 import os.path as osp
-import sys
 
 from mmengine.config import DictAction
 
-from mmtl.utils.cli import add_device_argument, resolve_device
+from mmtl.utils.cli import exit_tool
+from mmtl.utils.run_args import add_device_argument, resolve_device
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,7 +39,7 @@ def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.feature_hooks import as_tensor, capture_features
     from mmtl.analysis.images import load_image
     from mmtl.apis.builders import build_model
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
     from mmtl.visualization.figure import image_grid, save_figure
 
     if not osp.isfile(args.image):
@@ -74,4 +74,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

@@ -10,9 +10,10 @@ Also run as ``mim run mmtl vis_lr ...``.
 
 import argparse
 import math
-import sys
 
 from mmengine.config import DictAction
+
+from mmtl.utils.cli import exit_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -78,7 +79,7 @@ def build_model(cfg):
 
 def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.lr_schedule import simulate_schedule
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
     from mmtl.visualization.figure import new_figure, save_figure
 
     cfg = load_config(args.config, args.cfg_options)
@@ -123,4 +124,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

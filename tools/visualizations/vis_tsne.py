@@ -7,11 +7,11 @@ Also run as ``mim run mmtl vis_tsne ...``.
 """
 
 import argparse
-import sys
 
 from mmengine.config import DictAction
 
-from mmtl.utils.cli import add_device_argument, resolve_device
+from mmtl.utils.cli import exit_tool
+from mmtl.utils.run_args import add_device_argument, resolve_device
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,9 +35,9 @@ def draw(args: argparse.Namespace) -> None:
     from matplotlib import colormaps
     from sklearn.manifold import TSNE
 
-    from mmtl.analysis.features import extract_features
+    from mmtl.analysis.images import extract_features
     from mmtl.apis.builders import build_dataset, build_model
-    from mmtl.utils.config import load_config
+    from mmtl.config.load import load_config
     from mmtl.utils.errors import ConfigError
     from mmtl.visualization.figure import new_figure, save_figure
 
@@ -88,4 +88,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_tool(main)

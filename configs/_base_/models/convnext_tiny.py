@@ -9,7 +9,7 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/convnext/convnext-tiny_32xb128_in1k_20221207-998cf3e9.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='ConvNeXt', arch='tiny', drop_path_rate=0.1),
     neck=None,
     head=dict(

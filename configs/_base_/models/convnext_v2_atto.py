@@ -8,7 +8,7 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/convnext-v2/convnext-v2-atto_fcmae-pre_3rdparty_in1k_20230104-23765f83.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(
         type='ConvNeXt',
         arch='atto',

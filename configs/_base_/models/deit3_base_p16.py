@@ -9,8 +9,10 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/deit3/deit3-base-p16_3rdparty_in1k_20221008-60b8c8bf.pth'
 
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(type='DeiT3', arch='b', img_size=224, patch_size=16, drop_path_rate=0.05),
+    type='TransferClassifier',
+    backbone=dict(
+        type='DeiT3WithMlpNorm', arch='b', img_size=224, patch_size=16, drop_path_rate=0.05
+    ),
     neck=None,
     head=dict(
         type='VisionTransformerClsHead',

@@ -2,7 +2,7 @@
 # global average pooling, linear head). A fine-tuning config sets the class count:
 #   model = dict(head=dict(num_classes=30))
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='DenseNet', arch='121'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

@@ -7,7 +7,7 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/densenet/densenet161_4xb256_in1k_20220426-ee6a80a9.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='DenseNet', arch='161'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

@@ -7,7 +7,7 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/densenet/densenet169_4xb256_in1k_20220426-a2889902.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='DenseNet', arch='169'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

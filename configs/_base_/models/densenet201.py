@@ -7,7 +7,7 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/densenet/densenet201_4xb256_in1k_20220426-05cae4ef.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='DenseNet', arch='201'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

@@ -9,7 +9,7 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/efficientnet/efficientnet-b0_3rdparty_8xb32_in1k_20220119-a7e2a0b1.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='EfficientNet', arch='b0'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

@@ -8,7 +8,7 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/efficientnetv2/efficientnetv2-b0_3rdparty_in1k_20221221-9ef6e736.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='EfficientNetV2', arch='b0'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

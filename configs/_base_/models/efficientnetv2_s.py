@@ -8,7 +8,7 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/efficientnetv2/efficientnetv2-s_3rdparty_in1k_20221220-f0eaff9d.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     # The TF-ported EfficientNetV2-S weights take inputs scaled to [-1, 1] (mean = std = 127.5).
     data_preprocessor=dict(
         type='TransferDataPreprocessor',

@@ -1,7 +1,7 @@
 # MobileNet-v2 (width 1.0) image classifier. A fine-tuning config sets the class count:
 #   model = dict(head=dict(num_classes=30))
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='MobileNetV2', widen_factor=1.0),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

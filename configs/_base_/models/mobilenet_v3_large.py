@@ -9,7 +9,7 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/mobilenet_v3/mobilenet-v3-large_8xb128_in1k_20221114-0ed9ed9a.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='MobileNetV3', arch='large'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

@@ -9,7 +9,7 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/mobilenet_v3/mobilenet-v3-small_8xb128_in1k_20221114-bd1bfcde.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='MobileNetV3', arch='small'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

@@ -8,7 +8,7 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/regnet/regnetx-800mf_8xb128_in1k_20211213-222b0f11.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     # pycls's RegNet weights take BGR images normalised with ImageNet's statistics in BGR
     # order (as in mmpretrain's regnet configs): no BGR->RGB swap.
     data_preprocessor=dict(

@@ -1,15 +1,5 @@
 # ResNet-34 image classifier. A fine-tuning config sets the class count:
 #   model = dict(head=dict(num_classes=30))
-model = dict(
-    type='ImageClassifier',
-    backbone=dict(type='ResNet', depth=34, num_stages=4, out_indices=(3,), style='pytorch'),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=1000,
-        in_channels=512,
-        # class_weight='auto': inverse class frequency of the training split (imbalanced data)
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, class_weight=None),
-        topk=(1, 5),
-    ),
-)
+_base_ = ['./resnet50.py']
+
+model = dict(backbone=dict(depth=34), head=dict(in_channels=512))

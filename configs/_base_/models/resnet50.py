@@ -1,7 +1,7 @@
 # ResNet-50 image classifier. A fine-tuning config sets the class count:
 #   model = dict(head=dict(num_classes=30))
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='ResNet', depth=50, num_stages=4, out_indices=(3,), style='pytorch'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

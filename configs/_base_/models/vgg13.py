@@ -8,7 +8,7 @@
 pretrained_url = 'https://download.pytorch.org/models/vgg13-19584684.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='VGG', depth=13),  # no built-in classifier: out_indices=(4,)
     neck=dict(type='AdaptivePoolFlatten', output_size=7),  # any input size, as in torchvision
     head=dict(

@@ -3,7 +3,7 @@
 # fine-tuning config sets the class count, which replaces only the last layer:
 #   model = dict(head=dict(num_classes=30))
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     backbone=dict(type='VGG', depth=16),  # no built-in classifier: out_indices=(4,)
     neck=dict(type='AdaptivePoolFlatten', output_size=7),  # any input size, as in torchvision
     head=dict(

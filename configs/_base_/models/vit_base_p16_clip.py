@@ -9,7 +9,7 @@
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/clip/clip-vit-base-p16_laion2b-in12k-pre_3rdparty_in1k_20221220-a5e31f8c.pth'
 
 model = dict(
-    type='ImageClassifier',
+    type='TransferClassifier',
     # OpenAI CLIP's own normalisation (RGB, 0-255), with which these weights were trained;
     # it differs from ImageNet's.
     data_preprocessor=dict(

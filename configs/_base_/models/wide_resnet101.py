@@ -5,27 +5,7 @@
 # from torchvision). A fine-tuning config sets the class count and loads them:
 #   model = dict(head=dict(num_classes=30))
 #   load_from = {{_base_.pretrained_url}}
+_base_ = ['./wide_resnet50.py']
 pretrained_url = 'https://download.openmmlab.com/mmclassification/v0/wrn/wide-resnet101_3rdparty_8xb32_in1k_20220304-8d5f9d61.pth'
 
-model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='ResNet',
-        depth=101,
-        num_stages=4,
-        out_indices=(3,),
-        stem_channels=64,
-        base_channels=128,
-        expansion=2,
-        style='pytorch',
-    ),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=1000,
-        in_channels=2048,
-        # class_weight='auto': inverse class frequency of the training split (imbalanced data)
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, class_weight=None),
-        topk=(1, 5),
-    ),
-)
+model = dict(backbone=dict(depth=101))

@@ -4,8 +4,6 @@
 #
 #   _base_ = ['convnext-tiny_fruit.py', '_base_/recipes/mixup_cutmix.py']
 #   model = dict(train_cfg=dict(augments={{_base_.mixup_cutmix_augments}}))
-#   data_preprocessor = dict(num_classes=30)  # the one-hot labels need the class count
 #
-# (For a base model that sets its own model.data_preprocessor, CLIP's and RegNet's, write
-# model = dict(data_preprocessor=dict(num_classes=30)) instead.)
+# The one-hot labels take their class count from model.head.num_classes.
 mixup_cutmix_augments = [dict(type='Mixup', alpha=0.8), dict(type='CutMix', alpha=1.0)]

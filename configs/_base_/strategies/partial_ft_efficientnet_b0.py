@@ -1,14 +1,11 @@
 # Strategy "partial fine-tuning" for EfficientNet-B0: the stem and the first three of its five block
 # groups stay frozen (generic edges and textures); the rest and the head fine-tune.
-strategy = dict(
-    name='partial-ft',
-    model=dict(
-        type='TransferClassifier',
-        frozen_modules=[
-            'backbone.layers.0',
-            'backbone.layers.1',
-            'backbone.layers.2',
-            'backbone.layers.3',
-        ],
-    ),
+model = dict(
+    type='TransferClassifier',
+    frozen_modules=[
+        'backbone.layers.0',
+        'backbone.layers.1',
+        'backbone.layers.2',
+        'backbone.layers.3',
+    ],
 )

@@ -1,14 +1,11 @@
 # Strategy "partial fine-tuning" for Wide-ResNet-50-2: the stem and the first two of its four stages
 # stay frozen (generic edges and textures); the rest and the head fine-tune.
-strategy = dict(
-    name='partial-ft',
-    model=dict(
-        type='TransferClassifier',
-        frozen_modules=[
-            'backbone.conv1',
-            'backbone.bn1',
-            'backbone.layer1',
-            'backbone.layer2',
-        ],
-    ),
+model = dict(
+    type='TransferClassifier',
+    frozen_modules=[
+        'backbone.conv1',
+        'backbone.bn1',
+        'backbone.layer1',
+        'backbone.layer2',
+    ],
 )

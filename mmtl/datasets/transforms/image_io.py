@@ -1,32 +1,9 @@
-"""Decoding image files into the 3-channel BGR uint8 arrays that mmpretrain pipelines expect.
+"""Decoding image files into the ``H x W x 3`` BGR uint8 arrays that mmpretrain pipelines expect.
 
-Every colour mode Pillow reads ends up as ``H x W x 3`` BGR ``uint8`` (the OpenCV order of
-mmcv's ``LoadImageFromFile``; the data preprocessor's ``to_rgb=True`` flips it for the model):
-
-==========================  ===========================================================
-mode                        conversion
-==========================  ===========================================================
-RGB, YCbCr, LAB, HSV        to RGB
-L, 1                        grey copied into the three channels
-I;16, I;16B, I;16L, I       16-bit values scaled to 8 bit (``v * 255 / 65535``)
-F                           clipped to 0..255 (float images are taken to be 8-bit valued)
-RGBA, LA, PA, RGBa, La      composited onto ``background`` (alpha-weighted), alpha dropped
-P                           palette looked up; with a transparent index, as RGBA
-CMYK                        Pillow's CMYK to RGB (no ICC profile)
-==========================  ===========================================================
-
-EXIF orientation (tag 274) is applied, so a portrait photo taken with the phone turned comes
-out upright. JPEG files are decoded at a reduced scale (1/2, 1/4, 1/8: libjpeg-turbo scales
-in the DCT domain, which skips most of the work) when the caller says how many pixels it
-needs, through ``simplejpeg`` when it is installed and Pillow's ``draft`` otherwise.
-
-Decompression bombs: an image whose header declares more than :func:`max_image_pixels` pixels
-(default :data:`DEFAULT_MAX_IMAGE_PIXELS`, about 179 M: a 30000 x 30000 header would need
-2.7 GB as RGB) is refused with :class:`ImageTooLargeError` before any pixel is decoded. The
-same limit applies to the pre-training scan, training, testing, inference and the ONNX
-runner; set it with the environment variable ``MMTL_MAX_IMAGE_PIXELS`` (``0``: no limit) or
-:func:`set_max_image_pixels` (which also sets the variable, so that dataloader workers and
-child processes use it).
+Every colour mode Pillow reads is converted (:data:`MODE_CONVERTERS`), EXIF orientation is
+applied, and JPEGs are decoded at 1/2, 1/4 or 1/8 scale when the caller needs fewer pixels
+(``simplejpeg`` when installed, Pillow's ``draft`` otherwise). An image whose header declares
+more than :func:`max_image_pixels` pixels is refused before any pixel is decoded.
 
 This module imports only numpy, Pillow and (optionally) simplejpeg: the ONNX runner
 (:mod:`mmtl.deployment.onnx_inferencer`) loads it by file path, without importing mmtl.
@@ -58,13 +35,13 @@ EXIF_ORIENTATION = 0x0112
 #: Orientations whose upright image has width and height swapped.
 TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
 
-#: Reductions a JPEG decoder can apply in the DCT domain, largest first.
+#: Reductions used in the DCT domain, largest first. libjpeg-turbo's other factors (3/8,
+#: 3/4 ...) run without SIMD and are slower than a full decode of a small image.
 SCALE_FACTORS = (8, 4, 2, 1)
 
 #: JPEG colour spaces (simplejpeg's names) the fast decoder handles, and what it decodes
 #: them to; others, such as CMYK, go through Pillow.
 FAST_JPEG_COLORSPACES = {'YCbCr': 'BGR', 'Gray': 'GRAY'}
-
 
 #: Environment variable holding the pixel limit (an integer; 0 or ``none`` = no limit).
 MAX_PIXELS_ENV = 'MMTL_MAX_IMAGE_PIXELS'
@@ -73,38 +50,34 @@ MAX_PIXELS_ENV = 'MMTL_MAX_IMAGE_PIXELS'
 #: 108-megapixel phone photo passes and a 30000 x 30000 header does not.
 DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
 
+#: JPEG markers after which no segment header follows: SOI, EOI, start of scan.
+_JPEG_NO_SEGMENT = (0xD8, 0xD9, 0xDA)
+
+#: JPEG markers without a length field (TEM, restart markers).
+_JPEG_STANDALONE = frozenset([0x01, *range(0xD0, 0xD8)])
+
 
 class ImageDecodeError(OSError):
     """An image file that could not be read or decoded; the message names the file.
 
     Args:
         message (str): The whole message.
-        reason (str, optional): Why, without the file's name (what a report lists beside
-            the name). Defaults to the message.
+        reason (str, optional): Why, in one line, without the file's name (what a report
+            lists beside the name). Defaults to the message's first line.
     """
 
     def __init__(self, message: str, reason: Optional[str] = None) -> None:
         super().__init__(message)
-        self.reason = message if reason is None else reason
+        self.reason = (message if reason is None else reason).strip().split('\n')[0]
 
 
 class ImageTooLargeError(ImageDecodeError):
     """An image with more pixels than :func:`max_image_pixels` (a decompression bomb?)."""
 
 
-def _parse_pixel_limit(value: str) -> Optional[int]:
-    text = value.strip().lower().replace('_', '')
-    if text in ('', '0', 'none', 'off'):
-        return None
-    try:
-        limit = int(float(text))
-    except ValueError:
-        raise ValueError(
-            f'{MAX_PIXELS_ENV}={value!r}: expected a number of pixels (0 or none: no limit)'
-        ) from None
-    if limit < 0:
-        raise ValueError(f'{MAX_PIXELS_ENV}={value!r}: the pixel limit cannot be negative')
-    return limit or None
+def _failed(verb: str, name: str, error: Exception) -> ImageDecodeError:
+    """``ImageDecodeError('cannot <verb> image <name>: <error>')`` with the error as reason."""
+    return ImageDecodeError(f'cannot {verb} image {name}: {error}', str(error))
 
 
 def max_image_pixels() -> Optional[int]:
@@ -114,26 +87,33 @@ def max_image_pixels() -> Optional[int]:
         int | None: The most pixels (width x height) an image may have; None: no limit.
 
     Raises:
-        ValueError: The environment variable is not a number.
+        ValueError: The environment variable is not a number, or is negative.
     """
     value = os.environ.get(MAX_PIXELS_ENV)
     if value is None:
         return DEFAULT_MAX_IMAGE_PIXELS
-    return _parse_pixel_limit(value)
+    text = value.strip().lower().replace('_', '')
+    if text in ('', '0', 'none', 'off'):
+        return None
+    try:
+        limit = int(float(text))
+    except ValueError:
+        limit = -1
+    if limit < 0:
+        raise ValueError(
+            f'{MAX_PIXELS_ENV}={value!r}: expected a number of pixels (0 or none: no limit)'
+        )
+    return limit or None
 
 
 def set_max_image_pixels(limit: Optional[int]) -> None:
-    """Set the pixel limit for this process and the processes it starts.
-
-    Args:
-        limit (int | None): Most pixels per image; None or 0 for no limit.
-    """
+    """Set the pixel limit (None or 0: no limit) for this process and those it starts."""
     if limit is not None and int(limit) < 0:
         raise ValueError(f'max image pixels cannot be negative, got {limit}')
     os.environ[MAX_PIXELS_ENV] = str(int(limit or 0))
 
 
-def check_pixel_limit(size: Tuple[int, int], name: str = '<bytes>') -> None:
+def check_pixel_limit(size: Size, name: str = '<bytes>') -> None:
     """Refuse an image whose ``(width, height)`` exceeds :func:`max_image_pixels`.
 
     Raises:
@@ -163,41 +143,15 @@ def _pillow_bomb_check_off() -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = saved
 
 
-def open_pillow(data: bytes, name: str = '<bytes>') -> Image.Image:
-    """Open image bytes lazily with Pillow, the pixel limit checked from the header.
-
-    Raises:
-        ImageDecodeError: Not an image Pillow recognises, or too many pixels.
-    """
-    try:
-        with _pillow_bomb_check_off():
-            img = Image.open(io.BytesIO(data))
-    except Exception as error:
-        raise ImageDecodeError(f'cannot decode image {name}: {error}', str(error)) from error
-    check_pixel_limit(img.size, name)
-    return img
-
-
-# --------------------------------------------------------------------------------------
-# Colour modes -> RGB. One converter per Pillow mode, looked up in MODE_CONVERTERS.
-# --------------------------------------------------------------------------------------
 ModeConverter = Callable[[Image.Image, Color], np.ndarray]
 
-
-#: Pillow colour mode -> function ``(image, background) -> RGB uint8 array``. A plain dict:
-#: the ONNX runner loads this file by path, without mmtl or mmengine.
+#: Pillow colour mode -> function ``(image, background) -> RGB uint8 array``.
 MODE_CONVERTERS: Dict[str, ModeConverter] = {}
 
 
 def register_mode(*modes: str) -> Callable[[ModeConverter], ModeConverter]:
-    """Register a function turning a Pillow image of ``modes`` into an RGB uint8 array.
-
-    Args:
-        *modes (str): Pillow modes (``'RGB'``, ``'I;16'``) the function converts.
-
-    Returns:
-        Callable: A decorator registering its function in :data:`MODE_CONVERTERS`.
-    """
+    """A decorator registering in :data:`MODE_CONVERTERS` a function that turns a Pillow
+    image of ``modes`` (``'RGB'``, ``'I;16'``) into an RGB uint8 array."""
 
     def wrap(func: ModeConverter) -> ModeConverter:
         for mode in modes:
@@ -209,18 +163,25 @@ def register_mode(*modes: str) -> Callable[[ModeConverter], ModeConverter]:
     return wrap
 
 
-@register_mode('RGB')
-def _rgb(img: Image.Image, background: Color) -> np.ndarray:
-    return np.asarray(img)
-
-
-@register_mode('YCbCr', 'LAB', 'HSV', 'CMYK', 'RGBX')
-def _convertible(img: Image.Image, background: Color) -> np.ndarray:
-    return np.asarray(img.convert('RGB'))
-
-
 def _grey_to_rgb(grey: np.ndarray) -> np.ndarray:
     return np.repeat(grey[:, :, None], 3, axis=2)
+
+
+def _to_uint8(values: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """``values * scale`` rounded and clipped to 0..255."""
+    return np.clip(np.rint(values.astype(np.float32) * scale), 0, 255).astype(np.uint8)
+
+
+def _composite(pixels: np.ndarray, background: Color) -> np.ndarray:
+    """Composite 4-channel uint8 ``pixels`` onto ``background`` (in the same channel order)."""
+    values = pixels.astype(np.float32)
+    alpha = values[:, :, 3:4] / 255.0
+    return _to_uint8(values[:, :, :3] * alpha + np.asarray(background, np.float32) * (1 - alpha))
+
+
+@register_mode('RGB', 'YCbCr', 'LAB', 'HSV', 'CMYK', 'RGBX')
+def _rgb(img: Image.Image, background: Color) -> np.ndarray:
+    return np.asarray(img if img.mode == 'RGB' else img.convert('RGB'))
 
 
 @register_mode('L', '1')
@@ -230,23 +191,18 @@ def _grey(img: Image.Image, background: Color) -> np.ndarray:
 
 @register_mode('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
 def _sixteen_bit(img: Image.Image, background: Color) -> np.ndarray:
-    values = np.asarray(img).astype(np.float32)
-    grey = np.clip(np.rint(values * (255.0 / 65535.0)), 0, 255).astype(np.uint8)
-    return _grey_to_rgb(grey)
+    return _grey_to_rgb(_to_uint8(np.asarray(img), 255.0 / 65535.0))
 
 
 @register_mode('F')
 def _float(img: Image.Image, background: Color) -> np.ndarray:
-    grey = np.clip(np.rint(np.asarray(img)), 0, 255).astype(np.uint8)
-    return _grey_to_rgb(grey)
+    """Float images are taken to be 8-bit valued: clipped to 0..255."""
+    return _grey_to_rgb(_to_uint8(np.asarray(img)))
 
 
 @register_mode('RGBA', 'LA', 'PA', 'RGBa', 'La')
 def _with_alpha(img: Image.Image, background: Color) -> np.ndarray:
-    rgba = np.asarray(img.convert('RGBA')).astype(np.float32)
-    alpha = rgba[:, :, 3:4] / 255.0
-    rgb = rgba[:, :, :3] * alpha + np.asarray(background, np.float32) * (1.0 - alpha)
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    return _composite(np.asarray(img.convert('RGBA')), background)
 
 
 @register_mode('P')
@@ -274,13 +230,9 @@ def pil_to_bgr(img: Image.Image, background: Color = (255, 255, 255)) -> np.ndar
         raise ValueError(
             f'unsupported image mode {img.mode!r}; supported: {sorted(MODE_CONVERTERS)}'
         )
-    rgb = converter(img, background)
-    return np.ascontiguousarray(rgb[:, :, ::-1])
+    return np.ascontiguousarray(converter(img, background)[:, :, ::-1])
 
 
-# --------------------------------------------------------------------------------------
-# EXIF orientation on arrays (the same result as PIL.ImageOps.exif_transpose).
-# --------------------------------------------------------------------------------------
 ORIENTATION_OPS: Dict[int, Callable[[np.ndarray], np.ndarray]] = {
     1: lambda a: a,
     2: lambda a: a[:, ::-1],
@@ -307,27 +259,34 @@ def exif_orientation(img: Image.Image) -> int:
     return value if value in ORIENTATION_OPS else 1
 
 
-# --------------------------------------------------------------------------------------
-# Header and decoding.
-# --------------------------------------------------------------------------------------
+def jpeg_segments(data: bytes) -> Iterator[Tuple[int, bytes]]:
+    """``(marker, payload)`` of each segment of a JPEG before its first scan.
+
+    The one walker over JPEG segments. It stops at the start of scan, at the end of
+    ``data`` (a payload running past it is cut short), and at anything that is not a
+    segment header; what a missing segment means is the caller's call.
+
+    Yields:
+        tuple[int, bytes]: The marker byte (``0xE1`` for APP1) and the segment's payload.
+    """
+    pos = 2  # after SOI
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker, length = data[pos + 1], (data[pos + 2] << 8) | data[pos + 3]
+        if marker in _JPEG_NO_SEGMENT or marker in _JPEG_STANDALONE or length < 2:
+            return
+        yield marker, data[pos + 4 : pos + 2 + length]
+        pos += 2 + length
+
+
 def jpeg_exif_orientation(data: bytes) -> int:
     """The EXIF orientation in a JPEG's APP1 segment, read without any image library.
-
-    Args:
-        data (bytes): The JPEG file.
 
     Returns:
         int: 1..8; 1 when there is no EXIF block, no orientation tag or a malformed one.
     """
-    pos = 2  # after SOI
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker in (0xDA, 0xD9):  # start of scan / end of image: no EXIF before the pixels
-            return 1
-        length = int.from_bytes(data[pos + 2 : pos + 4], 'big')
-        if marker == 0xE1 and data[pos + 4 : pos + 10] == b'Exif\x00\x00':
-            return _tiff_orientation(data[pos + 10 : pos + 2 + length])
-        pos += 2 + length
+    for marker, payload in jpeg_segments(data):
+        if marker == 0xE1 and payload[:6] == b'Exif\x00\x00':
+            return _tiff_orientation(payload[6:])
     return 1
 
 
@@ -337,9 +296,7 @@ def _tiff_orientation(tiff: bytes) -> int:
     if order is None or len(tiff) < 8:
         return 1
     ifd = int.from_bytes(tiff[4:8], order)
-    if ifd + 2 > len(tiff):
-        return 1
-    entries = int.from_bytes(tiff[ifd : ifd + 2], order)
+    entries = int.from_bytes(tiff[ifd : ifd + 2], order) if ifd + 2 <= len(tiff) else 0
     for i in range(entries):
         entry = tiff[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
         if len(entry) < 12:
@@ -354,8 +311,8 @@ class ImageHeader:
     """What an image file says about itself before any pixel is decoded.
 
     JPEG files that the fast decoder handles (YCbCr and grey) are read by ``simplejpeg``'s
-    header parser and a small EXIF reader, without Pillow (which costs about as much as
-    resizing the crop); other files are opened lazily by Pillow.
+    header parser and :func:`jpeg_exif_orientation`, without Pillow; other files are
+    opened lazily by Pillow.
 
     Args:
         data (bytes): The file's bytes.
@@ -380,9 +337,8 @@ class ImageHeader:
         self.fast_colorspace = self._fast_jpeg_header()
         if self.fast_colorspace is None:
             if self.image.format == 'PNG':
-                # Pillow reads a PNG's EXIF by decoding the whole file, and a failure there
-                # would be swallowed with the EXIF error, leaving a partly decoded image that
-                # later loads "fine": decode first, so corrupt data raises here.
+                # Pillow reads a PNG's EXIF by decoding the whole file and swallows a failure
+                # there with the EXIF error: decode first, so corrupt data raises here.
                 self._load_pillow(self.image)
             self.orientation = exif_orientation(self.image)
             self.size = self.image.size
@@ -407,9 +363,14 @@ class ImageHeader:
 
     @property
     def image(self) -> Image.Image:
-        """The file opened (lazily) by Pillow."""
+        """The file opened (lazily) by Pillow, the pixel limit checked from its header."""
         if self._image is None:
-            self._image = open_pillow(self.data, self.name)
+            try:
+                with _pillow_bomb_check_off():
+                    self._image = Image.open(io.BytesIO(self.data))
+            except Exception as error:
+                raise _failed('decode', self.name, error) from error
+            check_pixel_limit(self._image.size, self.name)
         return self._image
 
     @property
@@ -431,8 +392,7 @@ class ImageHeader:
                 the 1/8 ... 1 scales that still gives it. Defaults to None (full size).
             background (tuple[int]): RGB colour under transparent pixels. Defaults to white.
             fast (bool): For the simplejpeg path, libjpeg-turbo's fast integer IDCT and
-                chroma upsampling: 10-30% faster, pixels differ by about 1 grey level on
-                average (more at sharp colour edges). Defaults to False.
+                chroma upsampling (pixels differ by about 1 grey level). Defaults to False.
 
         Returns:
             np.ndarray: ``H x W x 3`` BGR uint8.
@@ -449,18 +409,12 @@ class ImageHeader:
         except ImageDecodeError:
             raise
         except Exception as error:
-            raise ImageDecodeError(
-                f'cannot decode image {self.name}: {error}', str(error)
-            ) from error
+            raise _failed('decode', self.name, error) from error
         return apply_orientation(bgr, self.orientation)
 
     def _stored_min_size(self, min_size: Optional[Size]) -> Optional[Size]:
-        """The size to ask the decoder for: the stored image reduced by the largest power of
-        two (up to 8) that keeps ``min_size`` of the upright image.
-
-        Only 1/2, 1/4 and 1/8 are used: libjpeg-turbo's other factors (3/8, 3/4 ...) run
-        without SIMD and are slower than a full decode of a small image.
-        """
+        """The size to ask the decoder for: the stored image reduced by the largest factor
+        of :data:`SCALE_FACTORS` that keeps ``min_size`` of the upright image."""
         if min_size is None:
             return None
         width, height = min_size
@@ -500,29 +454,17 @@ class ImageHeader:
             with _pillow_bomb_check_off():
                 img.load()
         except Exception as error:
-            raise ImageDecodeError(
-                f'cannot decode image {self.name}: {error}', str(error)
-            ) from error
+            raise _failed('decode', self.name, error) from error
 
 
 def scaled_min_size(upright_size: Size, short_edge: int) -> Size:
-    """The ``(width, height)`` at which an image's short edge is ``short_edge`` (no upscaling).
-
-    Args:
-        upright_size (tuple[int, int]): ``(width, height)`` of the image.
-        short_edge (int): Pixels wanted on the short edge.
-
-    Returns:
-        tuple[int, int]: The size, rounded up.
-    """
+    """The ``(width, height)``, rounded up, at which an image of ``upright_size`` has
+    ``short_edge`` pixels on its short edge (never more than its size)."""
     width, height = upright_size
     factor = min(1.0, short_edge / min(width, height))
     return int(math.ceil(width * factor)), int(math.ceil(height * factor))
 
 
-# --------------------------------------------------------------------------------------
-# Files and arrays as given to inference (the same decoding as the loaders).
-# --------------------------------------------------------------------------------------
 def read_regular_file(path: str) -> bytes:
     """The bytes of a regular file; a FIFO, device or socket is refused without reading.
 
@@ -537,6 +479,19 @@ def read_regular_file(path: str) -> bytes:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError('not a regular file (a FIFO, device or socket)')
         return f.read()
+
+
+def open_image_file(path: str) -> ImageHeader:
+    """Read a local image file (:func:`read_regular_file`) and open its header.
+
+    Raises:
+        ImageDecodeError: The file cannot be read or is not an image (names the file).
+    """
+    try:
+        data = read_regular_file(path)
+    except OSError as error:
+        raise _failed('read', path, error) from error
+    return ImageHeader(data, name=path)
 
 
 def decode_image_file(
@@ -556,22 +511,9 @@ def decode_image_file(
     Raises:
         ImageDecodeError: The file cannot be read or decoded, or is too large (names it).
     """
-    try:
-        data = read_regular_file(path)
-    except OSError as error:
-        raise ImageDecodeError(f'cannot read image {path}: {error}', str(error)) from error
-    header = ImageHeader(data, name=path)
+    header = open_image_file(path)
     target = None if short_edge is None else scaled_min_size(header.upright_size, short_edge)
     return header.decode(target, background)
-
-
-def _composite_bgra(bgra: np.ndarray, background: Color) -> np.ndarray:
-    """Alpha-composite a uint8 BGRA array onto the RGB ``background`` (as for RGBA files)."""
-    pixels = bgra.astype(np.float32)
-    alpha = pixels[:, :, 3:4] / 255.0
-    bgr_background = np.asarray(background[::-1], np.float32)
-    bgr = pixels[:, :, :3] * alpha + bgr_background * (1.0 - alpha)
-    return np.clip(np.rint(bgr), 0, 255).astype(np.uint8)
 
 
 def _array_to_uint8(image: np.ndarray) -> np.ndarray:
@@ -579,38 +521,31 @@ def _array_to_uint8(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint8:
         return image
     if image.dtype == np.uint16:
-        return np.clip(np.rint(image.astype(np.float32) * (255.0 / 65535.0)), 0, 255).astype(
-            np.uint8
+        return _to_uint8(image, 255.0 / 65535.0)
+    if not np.issubdtype(image.dtype, np.floating):
+        raise ValueError(
+            f'an image array must be uint8 (0..255), uint16 (0..65535) or float (0..1); '
+            f'got dtype {image.dtype}'
         )
-    if np.issubdtype(image.dtype, np.floating):
-        if image.size and not np.isfinite(image).all():
-            raise ValueError('a float image array holds NaN or infinite values')
-        low = float(image.min()) if image.size else 0.0
-        high = float(image.max()) if image.size else 0.0
-        if low < 0.0 or high > 1.0:
-            raise ValueError(
-                f'a float image array must hold values in [0, 1] (taken as 0..255 after x 255); '
-                f'this one spans [{low:.4g}, {high:.4g}]. For 0..255 values pass '
-                f'array.round().astype(np.uint8)'
-            )
-        return np.rint(image.astype(np.float32) * 255.0).astype(np.uint8)
-    raise ValueError(
-        f'an image array must be uint8 (0..255), uint16 (0..65535) or float (0..1); '
-        f'got dtype {image.dtype}'
-    )
+    if image.size and not np.isfinite(image).all():
+        raise ValueError('a float image array holds NaN or infinite values')
+    low, high = (float(image.min()), float(image.max())) if image.size else (0.0, 0.0)
+    if low < 0.0 or high > 1.0:
+        raise ValueError(
+            f'a float image array must hold values in [0, 1] (taken as 0..255 after x 255); '
+            f'this one spans [{low:.4g}, {high:.4g}]. For 0..255 values pass '
+            f'array.round().astype(np.uint8)'
+        )
+    return _to_uint8(image, 255.0)
 
 
 def array_to_bgr(image: np.ndarray, background: Color = (255, 255, 255)) -> np.ndarray:
     """The ``H x W x 3`` BGR uint8 image that inference classifies, from an array.
 
-    Arrays are in **BGR** order (what ``cv2.imread`` returns), as the loaders produce:
-
-    - shapes: ``H x W`` or ``H x W x 1`` (grey), ``H x W x 3`` (BGR), ``H x W x 4`` (BGRA:
-      composited onto ``background`` like an RGBA file);
-    - dtypes: ``uint8`` as is; ``uint16`` scaled by 255 / 65535 (as 16-bit files are);
-      any float dtype with every value in [0, 1] multiplied by 255 and rounded. A float array
-      outside [0, 1] (or with NaN), and any other dtype, is refused: guessing its range
-      would classify it wrongly without a word.
+    Arrays are in **BGR** order (what ``cv2.imread`` returns): ``H x W`` or ``H x W x 1``
+    (grey), ``H x W x 3`` (BGR) or ``H x W x 4`` (BGRA, composited onto ``background``);
+    ``uint8``, ``uint16`` (scaled by 255 / 65535) or float with every value in [0, 1]. Any
+    other range or dtype is refused: guessing it would classify the image wrongly.
 
     Args:
         image (np.ndarray): The image.
@@ -634,5 +569,5 @@ def array_to_bgr(image: np.ndarray, background: Color = (255, 255, 255)) -> np.n
     if pixels.ndim == 2 or pixels.shape[2] == 1:
         return np.ascontiguousarray(_grey_to_rgb(pixels.reshape(pixels.shape[:2])))
     if pixels.shape[2] == 4:
-        return _composite_bgra(pixels, background)
+        return _composite(pixels, background[::-1])
     return np.ascontiguousarray(pixels)

@@ -5,6 +5,7 @@ from typing import Optional, Sequence, Tuple, Union
 import cv2
 import mmcv
 import numpy as np
+from mmcv.image.geometric import cv2_interp_codes
 from mmcv.transforms import BaseTransform
 from mmengine import fileio
 from mmengine.logging import MMLogger
@@ -12,39 +13,23 @@ from mmpretrain.datasets.transforms import RandomResizedCrop
 
 from mmtl.registry import TRANSFORMS
 
-from .image_io import Color, ImageDecodeError, ImageHeader, read_regular_file, scaled_min_size
-
-#: OpenCV flags of the interpolations an affine warp supports (mmcv names).
-WARP_INTERPOLATIONS = {
-    'nearest': cv2.INTER_NEAREST,
-    'bilinear': cv2.INTER_LINEAR,
-    'bicubic': cv2.INTER_CUBIC,
-    'lanczos': cv2.INTER_LANCZOS4,
-}
+from .image_io import Color, ImageDecodeError, ImageHeader, open_image_file, scaled_min_size
 
 #: Key of a decoded-image cache slot in ``results`` (set by ``FolderDataset(cache=...)``):
-#: an object with ``get()`` (the full-size decode or None) and ``put(img)``.
+#: ``(cache, index)`` of an :class:`~mmtl.datasets.image_cache.ImageCache`.
 CACHE_SLOT_KEY = 'image_cache_slot'
 
 
 def read_header(img_path: str, backend_args: Optional[dict] = None) -> ImageHeader:
-    """Read an image file's bytes and open its header (no pixels decoded yet).
-
-    Args:
-        img_path (str): The file (any mmengine file backend).
-        backend_args (dict, optional): mmengine file backend arguments. Defaults to None.
-
-    Returns:
-        ImageHeader: Size, orientation and the bytes to decode.
+    """Read an image file's bytes (any mmengine file backend) and open its header.
 
     Raises:
         ImageDecodeError: The file cannot be read or is not an image (names the file).
     """
+    if backend_args is None and '://' not in img_path:
+        return open_image_file(img_path)  # local file: skip the backend lookup
     try:
-        if backend_args is None and '://' not in img_path:
-            data = read_regular_file(img_path)  # local file: skip the backend lookup
-        else:
-            data = fileio.get(img_path, backend_args=backend_args)
+        data = fileio.get(img_path, backend_args=backend_args)
     except Exception as error:
         raise ImageDecodeError(f'cannot read image {img_path}: {error}', str(error)) from error
     return ImageHeader(data, name=img_path)
@@ -60,8 +45,7 @@ class _LoadBase(BaseTransform):
             (an mmengine dataset in training then draws another sample) instead of raising.
             Defaults to False.
         fast_decode (bool): Decode JPEGs with libjpeg-turbo's fast IDCT and chroma
-            upsampling (10-30% faster; about 1 grey level of difference on average). Fine
-            for training augmentation; keep it off where pixels must match other tools.
+            upsampling (about 1 grey level of difference): fine for training augmentation.
             Defaults to False.
         backend_args (dict, optional): mmengine file backend arguments. Defaults to None.
     """
@@ -94,10 +78,12 @@ class _LoadBase(BaseTransform):
                 header = read_header(path, self.backend_args)
                 img, upright = self.decode(header, results), header.upright_size
             else:
-                full = slot.get()
+                cache, index = slot
+                full = cache.get(index)
                 if full is None:
                     header = read_header(path, self.backend_args)
-                    full = slot.put(header.decode(None, self.background, self.fast_decode))
+                    full = header.decode(None, self.background, self.fast_decode)
+                    cache.put(index, full)
                 img, upright = self.from_full(full, results), (full.shape[1], full.shape[0])
         except Exception as error:
             if not self.ignore_errors:
@@ -127,15 +113,11 @@ class _LoadBase(BaseTransform):
 class LoadImage(_LoadBase):
     """Load an image as ``H x W x 3`` BGR uint8 from any colour mode, EXIF orientation applied.
 
-    A drop-in replacement for mmcv's ``LoadImageFromFile``; unlike its OpenCV decoding,
-    transparent pixels are composited onto ``background`` (OpenCV keeps whatever colour is
-    stored under them), a file that cannot be decoded raises an error naming it (mmcv trips
-    an assert on None), and JPEGs can be decoded at reduced scale: with ``min_size`` set, at
-    the smallest 1/2, 1/4 or 1/8 scale whose short edge is still at least ``min_size``. For
-    ``ResizeEdge(scale=256, edge='short')`` next, ``min_size=256`` gives nearly the same
-    result as a full decode (the decoder's 8 x 8 block averaging replaces part of the
-    resize), several times faster on large photos. ``ori_shape`` is the upright size of the
-    file; ``img_shape`` is what was decoded.
+    A drop-in replacement for mmcv's ``LoadImageFromFile`` that composites transparent
+    pixels onto ``background``, names a file it cannot decode, and with ``min_size`` decodes
+    a JPEG at the smallest 1/2, 1/4 or 1/8 scale whose short edge is still at least
+    ``min_size``. ``ori_shape`` is the upright size of the file; ``img_shape`` is what was
+    decoded.
 
     Args:
         min_size (int, optional): Short-edge pixels the next transforms need. Defaults to
@@ -167,26 +149,15 @@ class LoadImage(_LoadBase):
         )
 
 
-class _SizeOnly:
-    """Stands in for an image in ``RandomResizedCrop.rand_crop_params`` (reads ``shape``)."""
-
-    def __init__(self, width: int, height: int) -> None:
-        self.shape = (height, width, 3)
-
-
 @TRANSFORMS.register_module()
 class LoadAndRandomResizedCrop(_LoadBase):
     """``LoadImage`` + mmpretrain's ``RandomResizedCrop`` in one step, decoding only as
     many pixels as the crop needs.
 
     The crop box is drawn exactly as ``RandomResizedCrop`` draws it (same code, same random
-    calls: an area fraction of the *original* upright image and an aspect ratio), using the
-    size from the file header. The JPEG is then decoded at the smallest 1/8 ... 1 scale at
-    which the box still covers at least the output size, the box is scaled by the same
-    factor, and the crop is resized to the output size. So the crop fractions keep their
-    meaning, and the final resize never upsamples more than the full-size path would; the
-    decoder's DCT-domain reduction is an area average, which also aliases less than
-    resizing a large crop with bilinear interpolation.
+    calls) from the size in the file header; the JPEG is then decoded at the smallest
+    1/8 ... 1 scale at which the box still covers the output size, and the scaled box is
+    resized to the output size.
 
     Args:
         scale (int | tuple[int, int]): Output size, ``(h, w)`` or one int for a square.
@@ -198,9 +169,8 @@ class LoadAndRandomResizedCrop(_LoadBase):
         interpolation (str): Resize interpolation (mmcv name). Defaults to ``'bilinear'``.
         resize_backend (str): ``'cv2'`` or ``'pillow'``. Defaults to ``'cv2'``.
         flip_prob (float): Probability of a horizontal flip of the result, as
-            ``RandomFlip(prob=flip_prob, direction='horizontal')`` next would do (and with the
-            same ``flip`` / ``flip_direction`` keys), without a separate transform: one
-            Python step less per image. Defaults to 0.
+            ``RandomFlip(prob=flip_prob, direction='horizontal')`` next would do (same
+            ``flip`` / ``flip_direction`` keys). Defaults to 0.
         background, ignore_errors, fast_decode, backend_args: See :class:`_LoadBase`.
     """
 
@@ -246,7 +216,8 @@ class LoadAndRandomResizedCrop(_LoadBase):
 
     def crop_box(self, upright_size: Tuple[int, int]) -> Tuple[int, int, int, int]:
         """Draw a crop ``(top, left, height, width)`` in the upright full-size image."""
-        return self.cropper.rand_crop_params(_SizeOnly(*upright_size))
+        width, height = upright_size  # the draw reads only the image's shape
+        return self.cropper.rand_crop_params(np.broadcast_to(np.uint8(0), (height, width, 3)))
 
     def decode(self, header: ImageHeader, results: dict) -> np.ndarray:
         """Decode at the smallest scale that keeps the crop >= the output, crop, resize."""
@@ -267,10 +238,9 @@ class LoadAndRandomResizedCrop(_LoadBase):
     def resized_crop(self, img: np.ndarray, box: Tuple[float, float, float, float]) -> np.ndarray:
         """Resize the sub-pixel ``box`` ``(x, y, w, h)`` of ``img`` to the output size.
 
-        A decoded pixel at 1/k scale covers k original pixels, so the crop box falls between
-        decoded pixels. An affine warp samples the exact box (rounding it to whole pixels
-        would shift the crop by up to k / 2 original pixels). Interpolations a warp cannot do
-        (``area``, the pillow backend) crop whole pixels and resize with mmcv.
+        An affine warp samples the exact box, which at 1/k scale falls between decoded
+        pixels; interpolations a warp cannot do (``area``, the pillow backend) crop whole
+        pixels and resize with mmcv.
         """
         x, y, w, h = box
         shrink = int(min(w / self.out_w, h / self.out_h))
@@ -281,9 +251,9 @@ class LoadAndRandomResizedCrop(_LoadBase):
                 interpolation=cv2.INTER_AREA,
             )
             x, y, w, h = x / shrink, y / shrink, w / shrink, h / shrink
-        flag = WARP_INTERPOLATIONS.get(self.cropper.interpolation)
+        flag = cv2_interp_codes.get(self.cropper.interpolation)
         whole_pixels = all(float(v).is_integer() for v in (x, y, w, h))
-        if whole_pixels or self.cropper.backend != 'cv2' or flag is None:
+        if whole_pixels or self.cropper.backend != 'cv2' or flag in (None, cv2.INTER_AREA):
             # A whole-pixel box (full-size decode) needs no warp; resize is faster.
             return self._resize_whole_pixels(img, (x, y, w, h))
         step_x, step_y = w / self.out_w, h / self.out_h

@@ -1,19 +1,10 @@
 """mmengine's CheckpointHook, made safe against crashes and full disks.
 
-mmengine 0.10.7 writes a checkpoint straight into its final path, writes ``last_checkpoint``
-in place, and removes the oldest checkpoint (and the previous best one) *before* the new one is
-written. A crash or a full disk at the wrong moment then leaves a truncated ``epoch_N.pth``,
-an empty ``last_checkpoint``, or no complete checkpoint at all. :class:`AtomicCheckpointHook`
-keeps mmengine's behaviour and options, and changes the order and the way files are written:
-
-1. the checkpoint goes to a temporary file beside its final path, is flushed and fsynced, and
-   is renamed into place (:class:`AtomicLocalBackend`);
-2. only then is ``last_checkpoint`` replaced, in the same way;
-3. only then are the checkpoints that fell out of ``max_keep_ckpts`` (or the previous best)
-   removed.
-
-A full disk stops the run with :class:`CheckpointWriteError`, and every earlier checkpoint is
-left as it was.
+mmengine writes a checkpoint straight into its final path and removes the oldest one before
+the new one is written. :class:`AtomicCheckpointHook` keeps its options and writes each
+checkpoint to a temporary file that is fsynced and renamed into place, then moves
+``last_checkpoint``, and only then removes what fell out of ``max_keep_ckpts``. A full disk
+stops the run with :class:`CheckpointWriteError` and leaves every earlier checkpoint as it was.
 """
 
 import errno
@@ -101,13 +92,9 @@ class _DeferredRemovals:
 
 @HOOKS.register_module()
 class AtomicCheckpointHook(CheckpointHook):
-    """:class:`mmengine.hooks.CheckpointHook` that never leaves a partial checkpoint.
-
-    Takes the same arguments. With a local ``out_dir`` and no ``backend_args`` of its own,
-    checkpoints are written through :class:`AtomicLocalBackend`; ``last_checkpoint`` moves
-    only after the new checkpoint is complete, and outdated checkpoints are removed only after
-    that. Temporary files left by a killed run are removed when training starts again.
-    """
+    """:class:`mmengine.hooks.CheckpointHook` (same arguments) that never leaves a partial
+    checkpoint: a local ``out_dir`` is written through :class:`AtomicLocalBackend`, and
+    temporary files left by a killed run are removed when training starts again."""
 
     def before_train(self, runner) -> None:
         """Choose the atomic backend, then set up as mmengine does; clear stale temp files."""
@@ -182,11 +169,8 @@ class AtomicCheckpointHook(CheckpointHook):
                 self._remove_checkpoint(path)
 
     def save_interrupted(self, runner) -> str:
-        """Save a resumable checkpoint in the middle of an epoch (a stop signal came).
-
-        Written atomically like the others, as ``interrupted_iter_<N>.pth`` (N iterations
-        done); ``last_checkpoint`` then names it, and the checkpoints of earlier stops go.
-        The next regular checkpoint removes it.
+        """Save ``interrupted_iter_<N>.pth`` (N iterations done) atomically after a stop
+        signal; ``last_checkpoint`` names it, and the next regular checkpoint removes it.
 
         Args:
             runner: The runner, inside ``after_train_iter``.
@@ -215,11 +199,9 @@ class AtomicCheckpointHook(CheckpointHook):
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:
         """mmengine's best-checkpoint logic, removing the previous best only after saving.
 
-        mmengine then writes the epoch checkpoint a second time, only to record the new best
-        in it; with atomic writes that needs the space of two more checkpoints (the best and
-        a second copy of the epoch's) and, where it fails, the resumed run forgets the new
-        best and leaves it behind. Here it is not re-written: the best checkpoint records its
-        own score, and :meth:`_adopt_best_checkpoints` finds it again on resume.
+        The epoch checkpoint is not re-written to record the new best (mmengine does, which
+        takes the space of another checkpoint): the best one records its own score, and
+        :meth:`_adopt_best_checkpoints` finds it on resume.
         """
         backend, last_ckpt = self.file_backend, self.last_ckpt
         deferred = _DeferredRemovals(backend)
@@ -242,13 +224,8 @@ class AtomicCheckpointHook(CheckpointHook):
         return dict(getattr(self, 'best_ckpt_path_dict', {}))
 
     def _adopt_best_checkpoints(self, runner) -> None:
-        """On resume: take up best checkpoints newer than the resumed one knows; drop stale ones.
-
-        A best checkpoint written after the resumed checkpoint (in the same epoch, or before
-        a crash) is not named in it. Each ``best_<key>_*.pth`` carries its own score in its
-        message hub: the best of them becomes the current best (score and path), and the
-        others, which a finished run would have removed, are removed.
-        """
+        """On resume: adopt the best ``best_<key>_*.pth`` by its own recorded score (it may
+        be newer than the resumed checkpoint knows) and remove the other ones."""
         single = len(self.key_indicators) == 1
         for key in self.key_indicators:
             score_key = 'best_score' if single else f'best_score_{key}'

@@ -71,8 +71,6 @@ def apply_auto_class_weights(model, dataset) -> Optional[str]:
     Returns:
         str | None: What was set, for the log; None when no loss asks for ``'auto'``.
     """
-    # Imported here: mmtl.datasets brings in mmpretrain's datasets and torchvision, which
-    # `import mmtl` (that imports the engine for MMTLRunner) must not pay for.
     from mmtl.datasets.class_counts import class_counts, dataset_labels, inverse_frequency_weights
 
     model = model.module if is_model_wrapper(model) else model
@@ -93,11 +91,8 @@ def apply_auto_class_weights(model, dataset) -> Optional[str]:
 class ClassWeightHook(Hook):
     """Set every ``class_weight='auto'`` loss to inverse class frequency of the train split.
 
-    Before training, the labels of ``runner.train_dataloader.dataset`` are counted and each
-    loss module whose ``class_weight`` is ``'auto'`` (mmpretrain's ``CrossEntropyLoss`` and
-    ``LabelSmoothLoss`` take the key) gets the weights ``N / (C * n_c)`` (see
-    :func:`mmtl.datasets.class_counts.inverse_frequency_weights`: mean weight 1 per
-    training sample). The config keeps ``'auto'``; the weights are logged once. mmtl adds
+    Each such loss gets ``N / (C * n_c)`` from the train split's labels (see
+    :func:`mmtl.datasets.class_counts.inverse_frequency_weights`), logged once. mmtl adds
     this hook by itself when the config asks for ``'auto'``.
     """
 

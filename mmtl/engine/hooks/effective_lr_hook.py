@@ -10,7 +10,8 @@ from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
 from mmtl.registry import HOOKS
 
 
-def _wrappers(optim_wrapper) -> list:
+def optim_wrapper_list(optim_wrapper) -> list:
+    """The wrappers of an ``OptimWrapper`` or ``OptimWrapperDict``, as a list."""
     if isinstance(optim_wrapper, OptimWrapperDict):
         return list(optim_wrapper.values())
     return [optim_wrapper]
@@ -84,24 +85,11 @@ def _merge_backbone(prefixes: List[str]) -> List[str]:
 class EffectiveLrHook(Hook):
     """Log the lr every parameter group really trains with; apply config changes on resume.
 
-    At the start of training (rank 0) one line gives each distinct peak lr (what a warm-up
-    rises to) after ``auto_scale_lr``, ``lr_mult`` and layer decay, with the parameters it
-    applies to, and where a warm-up starts; the ``lr`` of the
-    iteration log is the largest of them (mmengine logs the first group's, the stem's under
-    layer decay).
-
-    On ``--resume`` mmengine restores the optimizer's and the schedulers' state, so a lr
-    lowered in the config (the usual answer to a NaN loss) and a raised ``max_epochs`` would
-    be ignored: the old lr comes back, and a cosine schedule that was built for the old end
-    holds the lr constant past it. This hook compares the resumed state with what the config
-    builds, and the config wins, each change logged in one line:
-
-    - a different (scaled) lr of a parameter group: the group's current lr is multiplied by
-      new / old and the schedulers continue from there;
-    - a schedule whose end moved (``max_epochs`` changed): ``CosineAnnealingLR`` is stretched
-      to the new end (the lr becomes the value the new schedule has at this iteration);
-      other schedulers just run to the new end. A run that goes past the end of every lr
-      schedule is warned about: its lr stays constant there.
+    At the start of training one line gives each distinct peak lr (after ``auto_scale_lr``,
+    ``lr_mult`` and layer decay) with its parameters; the logged ``lr`` is the largest group's.
+    On ``--resume`` the config wins over the restored state, each change logged: a changed
+    lr rescales its group, and a moved schedule end (``max_epochs``) stretches
+    ``CosineAnnealingLR`` to the new end.
     """
 
     priority = 'VERY_LOW'
@@ -112,7 +100,7 @@ class EffectiveLrHook(Hook):
             return  # runner.test() / val(): nothing was built for training
         self._initial = [
             [group.get('initial_lr', group['lr']) for group in w.optimizer.param_groups]
-            for w in _wrappers(runner.optim_wrapper)
+            for w in optim_wrapper_list(runner.optim_wrapper)
         ]
         self._ends = [(s.end, getattr(s, 'T_max', None)) for s in _schedulers(runner)]
 
@@ -124,12 +112,12 @@ class EffectiveLrHook(Hook):
             self._apply_config_lr(runner)
             self._apply_schedule_end(runner)
         model = runner.model
-        for wrapper in _wrappers(runner.optim_wrapper):
+        for wrapper in optim_wrapper_list(runner.optim_wrapper):
             runner.logger.info(
                 f'Effective lr per parameter group (peak, after scaling, lr_mult and layer '
                 f'decay): {describe_param_groups(model, wrapper.optimizer, peak=True)}'
             )
-        first = _wrappers(runner.optim_wrapper)[0].optimizer.param_groups[0]
+        first = optim_wrapper_list(runner.optim_wrapper)[0].optimizer.param_groups[0]
         peak = first.get('initial_lr', first['lr'])
         if runner.iter == 0 and peak and not math.isclose(first['lr'], peak):
             runner.logger.info(
@@ -137,11 +125,8 @@ class EffectiveLrHook(Hook):
             )
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        """Log the largest group lr as ``lr`` (mmengine logs the first group's).
-
-        With layer decay the first group is the stem, whose lr is a fraction of the one in
-        the config; the largest is the head's: the config lr after scaling.
-        """
+        """Log the largest group lr as ``lr`` (mmengine logs the first group's: the stem's
+        under layer decay)."""
         wrapper = runner.optim_wrapper
         if isinstance(wrapper, OptimWrapperDict):
             return
@@ -151,7 +136,7 @@ class EffectiveLrHook(Hook):
 
     def _apply_config_lr(self, runner) -> None:
         changes = []
-        for wrapper, initial in zip(_wrappers(runner.optim_wrapper), self._initial):
+        for wrapper, initial in zip(optim_wrapper_list(runner.optim_wrapper), self._initial):
             groups = wrapper.optimizer.param_groups
             if len(groups) != len(initial):
                 return

@@ -1,23 +1,10 @@
 """Compute the frozen prefix once per image and view; later epochs train the rest on its output.
 
-Before training, :class:`FeatureCacheHook` finds how deep the model is frozen
-(:func:`mmtl.models.feature_cache.find_cut`), runs that prefix once over the training images
-and stores the tensors at the cut (RAM, or a memory-mapped ``.npy`` file keyed like the image
-cache). For every epoch in which the prefix stays frozen, the train loop reads those tensors
-instead of images and the model runs only the modules after the cut
-(:func:`mmtl.models.feature_cache.features_as_inputs`); validation and testing run the full
-model on images as always. Optionally it fits the head first with the exact probe
-(:func:`mmtl.models.probe_solver.fit_linear_probe`).
-
-Augmentation: view 0 of each image is the test-time view (the val pipeline: resize and centre
-crop), views ``1 ... views`` are draws of the training pipeline under a fixed seed per image
-and view. Each epoch every image contributes one of its views, drawn at random. The frozen
-prefix must see real pixels for an augmentation to mean anything, so the cache keeps a fixed
-number of them; augmentation in feature space would change what the trainable part sees.
-
-Distributed runs: each rank extracts and stores the shard that mmengine's ``DefaultSampler``
-would give it (the padded index list, every ``world_size``-th item) and shuffles within it
-each epoch, so the ranks keep equal batch counts and never exchange features.
+:class:`FeatureCacheHook` finds the frozen prefix (:func:`mmtl.models.feature_cache.find_cut`),
+runs it once over the training images (view 0: the test-time view; views ``1..views``: seeded
+draws of the train pipeline) and stores the tensors in RAM or a memory-mapped ``.npy``. While
+the prefix stays frozen each epoch trains on one random view per image; each rank stores the
+shard ``DefaultSampler`` gives it. Optionally the head is first fitted with the exact probe.
 """
 
 import contextlib
@@ -99,6 +86,17 @@ def cache_key(digest: str, view_spec: str, identities: Sequence[str]) -> str:
     for identity in identities:
         hasher.update(identity.encode() + b'\n')
     return hasher.hexdigest()[:32]
+
+
+@contextlib.contextmanager
+def _evaluating(model):
+    """``model`` in eval mode without gradients, back in train mode afterwards."""
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train()
 
 
 class _View(Dataset):
@@ -300,10 +298,8 @@ class FeatureCacheHook(Hook):
         if folder is not None:
             places.append((available_disk(folder), f'disk space in {folder}'))
         for available, where in places:
-            self._refuse_over(nbytes, available, where)
-
-    def _refuse_over(self, nbytes: int, available: int, where: str) -> None:
-        if nbytes > available:
+            if nbytes <= available:
+                continue
             raise ConfigError(
                 f'FeatureCacheHook: store={self.store!r} needs {nbytes / 2**20:.0f} MiB for the '
                 f'features, only {available / 2**20:.0f} MiB of {where} are available; use '
@@ -338,8 +334,7 @@ class FeatureCacheHook(Hook):
                 self.extracted = False
                 runner.logger.info(f'feature cache: read {len(self.features)} features ({path})')
                 return
-        model.eval()
-        try:
+        with _evaluating(model):
             if indices:  # one image gives the size of the store, checked before filling it
                 first = model.data_preprocessor(pseudo_collate([views[0][0]]), False)
                 row = run_prefix(model, first['inputs'], cut)[0]
@@ -349,8 +344,6 @@ class FeatureCacheHook(Hook):
             feats, labels = self._extract(
                 runner, model, lambda x: run_prefix(model, x, cut), views, loader
             )
-        finally:
-            model.train()
         # Rows image-major: image i, view v at i * views + v.
         feats = feats.reshape(self.views, len(indices), *feats.shape[1:]).transpose(0, 1)
         feats = feats.reshape(len(indices) * self.views, *feats.shape[2:]).contiguous()
@@ -389,32 +382,24 @@ class FeatureCacheHook(Hook):
         """The head's final-layer inputs for the train rows (all views), eval mode."""
         if self.features is not None:
             rows = []
-            model.eval()
-            try:
-                with torch.no_grad(), features_as_inputs(model, self.cut):
-                    for start in range(0, len(self.features), 256):
-                        chunk = torch.as_tensor(np.array(self.features[start : start + 256]))
-                        x = model.data_preprocessor({'inputs': chunk}, False)['inputs']
-                        rows.append(model.extract_feat(x, stage='pre_logits').cpu())
-            finally:
-                model.train()
+            with _evaluating(model), features_as_inputs(model, self.cut):
+                for start in range(0, len(self.features), 256):
+                    chunk = torch.as_tensor(np.array(self.features[start : start + 256]))
+                    x = model.data_preprocessor({'inputs': chunk}, False)['inputs']
+                    rows.append(model.extract_feat(x, stage='pre_logits').cpu())
             return torch.cat(rows), self.labels.repeat_interleave(self.views)
         dataset = self._image_loader.dataset
         rank, world_size = get_dist_info()
         indices = shard_indices(len(dataset), rank, world_size)
         (test_pipe, _), _ = self._pipelines(runner, dataset)
-        model.eval()
-        try:
-            with torch.no_grad():
-                feats, labels = self._extract(
-                    runner,
-                    model,
-                    lambda x: model.extract_feat(x, stage='pre_logits'),
-                    [_View(dataset, indices, test_pipe, None)],
-                    self._image_loader,
-                )
-        finally:
-            model.train()
+        with _evaluating(model):
+            feats, labels = self._extract(
+                runner,
+                model,
+                lambda x: model.extract_feat(x, stage='pre_logits'),
+                [_View(dataset, indices, test_pipe, None)],
+                self._image_loader,
+            )
         return feats, labels[0]
 
     def _val_inputs(self, runner, model):
@@ -422,15 +407,11 @@ class FeatureCacheHook(Hook):
         if loader is None:
             return None, None
         feats, labels = [], []
-        model.eval()
-        try:
-            with torch.no_grad():
-                for batch in loader:
-                    data = model.data_preprocessor(batch, False)
-                    feats.append(model.extract_feat(data['inputs'], stage='pre_logits').cpu())
-                    labels.extend(int(s.gt_label[0]) for s in batch['data_samples'])
-        finally:
-            model.train()
+        with _evaluating(model):
+            for batch in loader:
+                data = model.data_preprocessor(batch, False)
+                feats.append(model.extract_feat(data['inputs'], stage='pre_logits').cpu())
+                labels.extend(int(s.gt_label[0]) for s in batch['data_samples'])
         return torch.cat(feats), torch.tensor(labels, dtype=torch.long)
 
     def fit_head(self, runner, model) -> None:
@@ -487,17 +468,13 @@ class FeatureCacheHook(Hook):
             self._feature_loader = self._feature_loader_for(runner)
         elif self.cache:
             backbone = type(model.backbone).__name__
-            inside = (
-                ''
-                if backbone in BACKBONE_STEPS
-                else (
+            line = 'feature cache off: no frozen prefix at the start of training'
+            if backbone not in BACKBONE_STEPS:
+                line += (
                     f' (cuts inside {backbone} are not supported: the whole backbone must be '
                     f'frozen; inside {sorted(BACKBONE_STEPS)})'
                 )
-            )
-            runner.logger.info(
-                f'feature cache off: no frozen prefix at the start of training{inside}'
-            )
+            runner.logger.info(line)
         if self.solve_head:
             self.fit_head(runner, model)
             if self.stop_after_solve:

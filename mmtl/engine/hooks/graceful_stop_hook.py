@@ -21,18 +21,10 @@ class TrainingInterrupted(SystemExit):
 class GracefulStopHook(Hook):
     """On SIGTERM or SIGINT, finish the iteration, save a checkpoint, and exit non-zero.
 
-    What a preempted job needs: the signal is only recorded; after the current training
-    iteration (all processes agree on which one) the checkpoint hook writes
-    ``interrupted_iter_<N>.pth`` atomically and moves ``last_checkpoint`` to it, and the
-    run exits with 128 + the signal number (143 for SIGTERM, 130 for SIGINT). ``--resume``
-    continues with the next batch (``ResumableEpochBasedTrainLoop``). A trainer whose parent
-    process has exited (``mim`` or the launcher of ``tools/train.py`` killed) stops the same
-    way, as on SIGTERM, instead of running on as an orphan.
-
-    With several processes the stop flags are combined once per iteration (one all-reduce of
-    a single number), so that every rank stops after the same iteration. A signal during
-    validation takes effect after the next training iteration (the epoch's checkpoint was
-    written before validation); one during the last validation lets the run finish.
+    After the iteration (the same on every rank: one all-reduce per iteration) the checkpoint
+    hook writes ``interrupted_iter_<N>.pth`` and moves ``last_checkpoint`` to it, and the run
+    exits with 128 + the signal number; ``--resume`` continues with the next batch. A trainer
+    whose parent process exited stops the same way, as on SIGTERM.
 
     Args:
         stop_with_parent (bool): Stop when the parent process has exited (checked after

@@ -17,16 +17,9 @@ class NonFiniteLossError(RuntimeError):
 class NonFiniteLossHook(Hook):
     """Stop the run when the loss becomes NaN or infinite; never save such weights.
 
-    After each training iteration the loss is read from the message hub, where mmengine's
-    ``RuntimeInfoHook`` (priority VERY_HIGH, so it runs first) has already copied it to the
-    host as a Python float for logging: the check adds no device synchronisation. On a
-    non-finite value the run stops with :class:`NonFiniteLossError` naming the iteration,
-    epoch and learning rate; since the checkpoint of the current epoch has not been written
-    yet, the last good checkpoint and the best one stay as they were.
-
-    Weights can turn non-finite in the very last step of an epoch while the loss that step
-    reported was still finite, so every checkpoint is also checked before it is written (one
-    pass over the weights per save).
+    The loss is read from the message hub (already a host float: no device sync); a
+    non-finite value stops the run with :class:`NonFiniteLossError` before the epoch's
+    checkpoint is written. Every checkpoint's weights are also checked before it is saved.
 
     Args:
         loss_key (str): The logged scalar to watch. Defaults to ``'loss'`` (the total loss).

@@ -7,7 +7,9 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from mmtl.models.converters.timm import PRETRAINED_CFG_CHECKS
 from mmtl.registry import HOOKS
+from mmtl.utils.prediction_rows import safe_text
 
 
 def _as_list(values) -> Optional[list]:
@@ -36,6 +38,12 @@ def normalization_mismatch(
         str | None: One line saying what differs and what to set, or None when they agree (or
         the weights record no mean/std).
     """
+    # From the checkpoint: values that fail timm's checks are ignored, names shown as text.
+    pretrained_cfg = {
+        key: value
+        for key, value in pretrained_cfg.items()
+        if key not in PRETRAINED_CFG_CHECKS or PRETRAINED_CFG_CHECKS[key](value)
+    }
     want_mean, want_std = pretrained_cfg.get('mean'), pretrained_cfg.get('std')
     if want_mean is None or want_std is None:
         return None
@@ -51,7 +59,7 @@ def normalization_mismatch(
     def fmt(values):
         return '[' + ', '.join(f'{v:.3f}' for v in values) + ']' if values is not None else 'none'
 
-    model = pretrained_cfg.get('model') or 'the pretrained weights'
+    model = safe_text(str(pretrained_cfg.get('model') or 'the pretrained weights'))
     size = pretrained_cfg.get('input_size')
     trained = f' (trained at {size[-2]}x{size[-1]})' if size else ''
     return (

@@ -52,7 +52,7 @@ CONSOLE_INFO_PREFIXES = (
     'GradualUnfreezeHook',
     'Epoch(val)',
     'Epoch(test)',
-    '95 % intervals',  # the test figures' intervals table
+    'Test figures with',  # the test figures' intervals table (any confidence)
     'The best checkpoint',
     'Stopped by',
     'the monitored metric did not improve',  # early stopping, and why

@@ -20,11 +20,8 @@ def best_checkpoint_of(runner) -> str:
 class TestBestCheckpointHook(Hook):
     """Test the best checkpoint, not the weights training ended with, after ``train()``.
 
-    What a notebook user calling ``runner.train()`` then ``runner.test()`` means (as
-    Lightning's ``trainer.test(ckpt_path='best')``): before testing, the best checkpoint the
-    checkpoint hook kept is loaded into the model, and one line says which weights are tested.
-    Without a best checkpoint the line says that the last iteration's weights are tested.
-    ``mim test`` and ``mmtl.test`` (a fresh runner, nothing trained) are not affected.
+    As Lightning's ``trainer.test(ckpt_path='best')``; one line says which weights are tested.
+    A fresh runner (``mim test``, ``mmtl.test``) tests what it loaded.
     """
 
     priority = 'VERY_HIGH'  # before the hooks that read the model in before_test

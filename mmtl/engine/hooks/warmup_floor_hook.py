@@ -38,15 +38,10 @@ def stretch_warmups(schedulers, max_iters: int, min_iters: int = 10, max_fractio
 class WarmupFloorHook(Hook):
     """Lengthen a linear lr warm-up of a few iterations to at least ``min_iters``.
 
-    mmtl's schedules warm up for one epoch. With a small dataset an epoch is one or two
-    iterations: the warm-up is then a step at 1-10 % of the lr and a jump to the full lr,
-    which is no warm-up at all; and a LinearLR of one iteration never steps to its end factor,
-    so the cosine that follows decays from the 1 % it left: the whole run trains at 1 % of
-    the lr. Before training, a ``LinearLR`` that starts at iteration
-    0 and lasts fewer than ``min_iters`` iterations is stretched to
-    ``max(2, min(min_iters, max_fraction x the iterations of the run))`` (never shorter),
-    logged in one line. The schedulers that begin after it overlap it (their factors
-    multiply), as chained mmengine schedulers do.
+    mmtl's schedules warm up for one epoch, which on a small dataset is one or two
+    iterations: no warm-up at all. A ``LinearLR`` that starts at iteration 0 and is shorter
+    than ``min_iters`` is stretched to ``max(2, min(min_iters, max_fraction x run length))``,
+    logged in one line.
 
     Args:
         min_iters (int): The shortest warm-up, in iterations. Defaults to 10.

@@ -98,7 +98,7 @@ class TestIntervals(ScoreMetric):
             'method': (
                 'Wilson score (top1, precision, recall); percentile bootstrap over test images, '
                 f'seed {self.seed}: {self.num_resamples} resamples (f1, macro_f1), '
-                f'{intervals["auc_resamples"]} (auc)'
+                f'{intervals["auc_resamples"]} within each class (auc)'
             ),
         }
 

@@ -4,9 +4,17 @@ from typing import Dict, Iterable, List, Sequence
 
 import torch.nn as nn
 from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.models.necks import GeneralizedMeanPooling, GlobalAveragePooling
 
 from mmtl.registry import MODELS
+from mmtl.utils.errors import ConfigError
 from mmtl.utils.modules import UnknownModuleError, find_submodules
+
+from ..backbone_layout import pools_itself
+from ..necks import AdaptivePoolFlatten
+
+#: Necks that pool a feature map: none can follow a backbone that pools itself.
+POOLING_NECKS = (GlobalAveragePooling, GeneralizedMeanPooling, AdaptivePoolFlatten)
 
 __all__ = ['TransferClassifier', 'UnknownModuleError', 'resolve_module_names']
 
@@ -52,6 +60,10 @@ class TransferClassifier(ImageClassifier):
             frozen_modules=['backbone.conv1', 'backbone.bn1', 'backbone.layer1',
                             'backbone.layer2']
 
+    A pooling neck after a backbone that pools itself (ConvNeXt, a ViT's class token) is
+    refused here, naming the neck. Batch augments (Mixup, CutMix) take their class count
+    from the head.
+
     Args:
         frozen_modules (Sequence[str]): Dotted names of the modules to freeze, e.g.
             ``'backbone'``, ``'backbone.layer1'``, ``'head.fc'``. Defaults to ``()``.
@@ -61,8 +73,30 @@ class TransferClassifier(ImageClassifier):
 
     def __init__(self, frozen_modules: Sequence[str] = (), **kwargs) -> None:
         super().__init__(**kwargs)
+        if isinstance(self.neck, POOLING_NECKS) and pools_itself(self.backbone):
+            raise ConfigError(
+                f'model.neck: {type(self.neck).__name__} pools the output of '
+                f'{type(self.backbone).__name__}, which is already pooled (N x C): set '
+                'model.neck=None'
+            )
+        self._one_hot_classes_from_head()
         self.frozen_modules: List[str] = []
         self.freeze(frozen_modules)
+
+    def _one_hot_classes_from_head(self) -> None:
+        """Give the one-hot labels of batch augments (Mixup, CutMix) the head's class count."""
+        preprocessor = self.data_preprocessor
+        head_classes = getattr(self.head, 'num_classes', None)
+        if not getattr(preprocessor, 'to_onehot', False) or head_classes is None:
+            return
+        if preprocessor.num_classes is None:
+            preprocessor.num_classes = head_classes
+        elif preprocessor.num_classes != head_classes:
+            raise ConfigError(
+                f'data_preprocessor.num_classes={preprocessor.num_classes} differs from '
+                f'model.head.num_classes={head_classes}: drop data_preprocessor.num_classes '
+                '(the head gives it)'
+            )
 
     def freeze(self, names: Iterable[str]) -> None:
         """Freeze the named modules: no gradients, eval mode from now on.

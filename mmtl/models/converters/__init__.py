@@ -8,23 +8,12 @@ converter can tell (from the files beside it) that it came from timm.
 
 from mmtl.utils.checkpoint_converters import CHECKPOINT_CONVERTERS, convert_checkpoint
 
-from .timm import (
-    TIMM_LAYOUTS,
-    TIMM_MODEL_NAMES,
-    convert_if_timm,
-    convert_timm_state_dict,
-    register_timm_layout,
-    timm_origin,
-    timm_to_mmtl_checkpoint,
-    to_torchvision_layout,
-)
+from .families import FAMILY_RULES, REFUSED, Conversion, convert_layout, family_rule
+from .timm import convert_if_timm, convert_timm_state_dict, timm_origin, timm_to_mmtl_checkpoint
 from .torchvision import (
-    TORCHVISION_CONVERTERS,
-    TorchvisionConverter,
-    convert_if_torchvision,
     convert_torchvision_state_dict,
     detect_torchvision_arch,
-    register_torchvision_converter,
+    normalize_torchvision_keys,
     torchvision_checkpoint_converter,
     torchvision_to_mmtl_checkpoint,
 )
@@ -33,21 +22,19 @@ CHECKPOINT_CONVERTERS['timm'] = convert_if_timm
 CHECKPOINT_CONVERTERS['torchvision'] = torchvision_checkpoint_converter
 
 __all__ = [
-    'TIMM_LAYOUTS',
-    'TIMM_MODEL_NAMES',
-    'TORCHVISION_CONVERTERS',
-    'TorchvisionConverter',
+    'FAMILY_RULES',
+    'REFUSED',
+    'Conversion',
     'convert_checkpoint',
     'convert_if_timm',
-    'convert_if_torchvision',
+    'convert_layout',
     'convert_timm_state_dict',
     'convert_torchvision_state_dict',
     'detect_torchvision_arch',
-    'register_timm_layout',
-    'register_torchvision_converter',
+    'family_rule',
+    'normalize_torchvision_keys',
     'timm_origin',
     'timm_to_mmtl_checkpoint',
-    'to_torchvision_layout',
     'torchvision_checkpoint_converter',
     'torchvision_to_mmtl_checkpoint',
 ]

@@ -9,7 +9,8 @@ from mmengine.registry import DefaultScope
 from mmpretrain.datasets.transforms import RandomResizedCrop
 from PIL import Image, ImageOps
 
-from mmtl.datasets.loader_defaults import auto_num_workers, resolve_dataloader_defaults
+import mmtl.datasets.scan as scan_module
+from mmtl.config.resolve import auto_num_workers, resolve_dataloader_defaults
 from mmtl.datasets.transforms import (
     ImageDecodeError,
     ImageHeader,
@@ -17,7 +18,11 @@ from mmtl.datasets.transforms import (
     LoadImage,
     apply_orientation,
 )
-from mmtl.datasets.transforms.image_io import _tiff_orientation, jpeg_exif_orientation
+from mmtl.datasets.transforms.image_io import (
+    _tiff_orientation,
+    jpeg_exif_orientation,
+    jpeg_segments,
+)
 from mmtl.registry import TRANSFORMS
 
 RED_BGR = (0, 0, 255)
@@ -344,6 +349,19 @@ def test_tiff_orientation_big_endian_and_malformed():
     assert _tiff_orientation(tiff[:-4]) == 1  # truncated entry
     assert _tiff_orientation(b'XX' + tiff[2:]) == 1  # unknown byte order
     assert jpeg_exif_orientation(b'\xff\xd8\xff\xda') == 1  # pixels before any EXIF
+
+
+def test_one_jpeg_segment_walker_stops_at_the_scan_and_the_data_end():
+    data = b'\xff\xd8' + b'\xff\xe1\x00\x04ab' + b'\xff\xda\x00\x02' + b'\xff\xe2\x00\x04cd'
+    assert list(jpeg_segments(data)) == [(0xE1, b'ab')]
+    assert list(jpeg_segments(data[:7])) == [(0xE1, b'a')]  # payload cut at the data's end
+    assert list(jpeg_segments(b'\xff\xd8\xff\xd0\x00\x04ab')) == []  # RST0 has no length
+    assert scan_module.jpeg_segments is jpeg_segments  # the scan's fast check walks with it
+
+
+def test_a_decode_errors_reason_is_its_first_line():
+    error = ImageDecodeError('cannot decode image x.png: broken\ndetails', 'broken\ndetails')
+    assert error.reason == 'broken' and ImageDecodeError('one\ntwo').reason == 'one'
 
 
 def test_fast_decode_is_close_to_exact_decode(photo_jpeg):

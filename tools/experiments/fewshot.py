@@ -9,6 +9,8 @@ checkpoint is tested: the score is top-1 on the full test split of digits 5-9.
 """
 
 import copy
+import functools
+import json
 import math
 import os
 import os.path as osp
@@ -21,12 +23,14 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from mmtl.config.load import load_config, packaged_config_path
+from mmtl.config.resolve import DATALOADER_KEYS
+from mmtl.config.strategies import apply_strategy
 from mmtl.datasets.digits import write_digits_folder
-from mmtl.datasets.folder_dataset import IMG_EXTENSIONS, list_class_folders, list_image_files
-from mmtl.utils.config import load_config
+from mmtl.datasets.listing import IMG_EXTENSIONS, list_class_folders, list_image_files
+from mmtl.evaluation.metrics.predictions import add_prediction_writer
+from mmtl.evaluation.statistics import Comparison, compare_correct
 from mmtl.utils.fileio import atomic_open
-from mmtl.utils.loader_defaults import DATALOADER_KEYS
-from mmtl.utils.strategies import load_strategy
 
 #: Digits the network is pretrained on, and the new digits it then learns.
 SOURCE_DIGITS = (0, 1, 2, 3, 4)
@@ -40,35 +44,26 @@ ARCH = 'mobilenet_v2'
 #: The fruit configs' 0.1 is 10x their SGD lr: another optimizer, another value.
 LINEAR_PROBE_LR = 1e-2
 
-
-def _apply_strategy(cfg: Config, name: str) -> None:
-    """Merge the config keys of mmtl's strategy fragment ``name`` into ``cfg``."""
-    cfg.merge_from_dict(load_strategy(name, ARCH))
+#: LP-FT: the share of the run's epochs spent as a linear probe before the backbone trains.
+LP_FT_PROBE_SHARE = 0.25
 
 
-def _from_scratch(cfg: Config, pretrained: str) -> None:
-    _apply_strategy(cfg, 'scratch')
+def apply_fewshot_strategy(cfg: Config, pretrained: Optional[str], name: str) -> None:
+    """Apply mmtl's strategy ``name`` to a few-shot run's config, with the recipe's own values.
 
-
-def _linear_probe(cfg: Config, pretrained: str) -> None:
+    Args:
+        cfg (Config): The run's config, changed in place.
+        pretrained (str, optional): The pretrained backbone checkpoint (``scratch`` drops it).
+        name (str): A key of :data:`mmtl.config.strategies.STRATEGIES`.
+    """
     cfg.load_from = pretrained
-    _apply_strategy(cfg, 'linear-probe')
-    cfg.optim_wrapper.optimizer.lr = LINEAR_PROBE_LR
-
-
-def _partial_finetune(cfg: Config, pretrained: str) -> None:
-    cfg.load_from = pretrained
-    _apply_strategy(cfg, 'partial-ft')
-
-
-def _full_finetune(cfg: Config, pretrained: str) -> None:
-    cfg.load_from = pretrained
-    _apply_strategy(cfg, 'full-ft')
-
-
-def _full_finetune_one_lr(cfg: Config, pretrained: str) -> None:
-    cfg.load_from = pretrained
-    _apply_strategy(cfg, 'full-ft-1x')
+    apply_strategy(cfg, name, ARCH)
+    if name == 'linear-probe':
+        cfg.optim_wrapper.optimizer.lr = LINEAR_PROBE_LR
+    if name == 'lp-ft':
+        # The probe takes the first quarter of this run's epochs, however many there are.
+        unfreeze = max(2, int(int(cfg.train_cfg.max_epochs) * LP_FT_PROBE_SHARE) + 1)
+        cfg.custom_hooks[-1].schedule = [dict(epoch=unfreeze, modules=['backbone'])]
 
 
 #: Training pipelines of the few-shot runs, applied to every strategy alike (scratch included).
@@ -101,59 +96,50 @@ AUGMENTATIONS: Dict[str, Optional[List[dict]]] = {
 }
 
 
-#: LP-FT: the share of the run's epochs spent as a linear probe before the backbone trains.
-LP_FT_PROBE_SHARE = 0.25
+def _recipe(fragment: str) -> Config:
+    return Config.fromfile(packaged_config_path(f'_base_/recipes/{fragment}.py'))
 
 
-def _probe_then_finetune(cfg: Config, pretrained: str) -> None:
-    """LP-FT: the head learns on the frozen backbone first, then everything fine-tunes.
+def _randaugment(cfg: Config) -> None:
+    cfg.train_dataloader.dataset.pipeline = _recipe('randaugment').randaugment_train_pipeline
 
-    A random head's gradients reach the pretrained features only once the head fits them
-    (Kumar et al., "Fine-Tuning can Distort Pretrained Features", 2022). The backbone is
-    frozen for the first :data:`LP_FT_PROBE_SHARE` of the epochs (no gradients, BatchNorm in
-    eval mode), then unfrozen by ``GradualUnfreezeHook`` at 0.1x the head lr, as full-ft.
-    """
-    _full_finetune(cfg, pretrained)
-    _apply_strategy(cfg, 'linear-probe')
-    epochs = int(cfg.train_cfg.max_epochs)
-    unfreeze = max(2, int(epochs * LP_FT_PROBE_SHARE) + 1)
-    hooks = list(cfg.get('custom_hooks') or [])
-    hooks.append(
-        dict(type='GradualUnfreezeHook', schedule=[dict(epoch=unfreeze, modules=['backbone'])])
+
+def _mixup_cutmix(cfg: Config) -> None:
+    cfg.model.train_cfg = dict(augments=_recipe('mixup_cutmix').mixup_cutmix_augments)
+
+
+def _label_smoothing(cfg: Config) -> None:
+    cfg.model.head.loss = _recipe('label_smoothing').label_smoothing_loss
+
+
+def _ema(cfg: Config) -> None:
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [_recipe('ema').ema_hook]
+
+
+#: mmtl's recipe fragments (``configs/_base_/recipes``), applied to the few-shot runs as a
+#: user's config would inherit them; ``--augment NAME`` picks one (every strategy alike).
+RECIPES: Dict[str, Callable[[Config], None]] = {
+    'randaugment': _randaugment,
+    'mixup-cutmix': _mixup_cutmix,
+    'label-smoothing': _label_smoothing,
+    'ema': _ema,
+}
+
+
+#: Strategy name -> how it changes a run's config (given the pretrained checkpoint path): the
+#: strategies of mmtl's table that the experiment runs.
+STRATEGIES: Dict[str, Callable[[Config, Optional[str]], None]] = {
+    name: functools.partial(apply_fewshot_strategy, name=name)
+    for name in (
+        'scratch',
+        'linear-probe',
+        'partial-ft',
+        'full-ft',
+        'full-ft-1x',
+        'lp-ft',
+        'exact-probe',
+        'exact-lp-ft',
     )
-    cfg.custom_hooks = hooks
-
-
-def _strategy_hooks(cfg: Config, name: str) -> None:
-    """Merge strategy ``name``'s fragment, appending its ``custom_hooks`` to the run's."""
-    fragment = load_strategy(name, ARCH)
-    hooks = fragment.pop('custom_hooks', [])
-    cfg.merge_from_dict(fragment)
-    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + hooks
-
-
-def _exact_probe(cfg: Config, pretrained: str) -> None:
-    """The exact linear probe: L-BFGS logistic regression on features computed once."""
-    cfg.load_from = pretrained
-    _strategy_hooks(cfg, 'exact-probe')
-
-
-def _exact_probe_then_finetune(cfg: Config, pretrained: str) -> None:
-    """LP-FT from the exact probe: the fitted head, then everything at the recipe's lr."""
-    _full_finetune_one_lr(cfg, pretrained)
-    _strategy_hooks(cfg, 'exact-lp-ft')
-
-
-#: Strategy name -> how it changes the run's config (given the pretrained checkpoint path).
-STRATEGIES: Dict[str, Callable[[Config, str], None]] = {
-    'scratch': _from_scratch,
-    'linear-probe': _linear_probe,
-    'partial-ft': _partial_finetune,
-    'full-ft': _full_finetune,
-    'full-ft-1x': _full_finetune_one_lr,
-    'lp-ft': _probe_then_finetune,
-    'exact-probe': _exact_probe,
-    'exact-lp-ft': _exact_probe_then_finetune,
 }
 
 #: What the experiment runs unless asked: the README table's strategies. ``lp-ft`` is opt-in:
@@ -171,6 +157,7 @@ class FewShotResult:
     train_images: int
     top1: float
     val_top1: Optional[float] = None  # best val top-1: the checkpoint tested; for choosing
+    correct: Optional[List[bool]] = None  # per test image (sorted by path), for paired tests
 
 
 def make_kshot_folder(src_root: str, dst_root: str, shots: int, seed: int) -> int:
@@ -388,8 +375,8 @@ def finetune_config(
     Returns:
         Config: Validated 10 times, the best checkpoint kept, no early stop.
     """
-    if augment not in AUGMENTATIONS:
-        raise KeyError(f'augment={augment!r}: choose from {sorted(AUGMENTATIONS)}')
+    if augment not in AUGMENTATIONS and augment not in RECIPES:
+        raise KeyError(f'augment={augment!r}: choose from {sorted({**AUGMENTATIONS, **RECIPES})}')
     batch_size, epochs = fewshot_batching(train_images, steps)
     cfg = _run_config(
         config,
@@ -406,7 +393,9 @@ def finetune_config(
         },
     )
     cfg.param_scheduler = warmup_cosine_schedule(steps)
-    if AUGMENTATIONS[augment] is not None:
+    if augment in RECIPES:
+        RECIPES[augment](cfg)
+    elif AUGMENTATIONS[augment] is not None:
         cfg.train_dataloader.dataset.pipeline = copy.deepcopy(AUGMENTATIONS[augment])
     if strategy is not None:
         STRATEGIES[strategy](cfg, pretrained)
@@ -424,12 +413,17 @@ def finetune_and_test(
     steps: int,
     name: str,
     augment: str = 'default',
+    predictions: Optional[str] = None,
 ) -> Tuple[Optional[float], float]:
     """Train one strategy for ``steps`` iterations on a few-shot folder; val and test top-1.
 
     The run is validated 10 times on the target val split, and the checkpoint with the best
-    val top-1 is the one tested (as with mmtl's default best-checkpoint hook). The arguments
-    are those of :func:`finetune_config`.
+    val top-1 is the one tested (as with mmtl's default best-checkpoint hook). The other
+    arguments are those of :func:`finetune_config`.
+
+    Args:
+        predictions (str, optional): Also write every test image's prediction to this JSON
+            file (as ``mim test --out`` does; :func:`read_correct` reads it).
 
     Returns:
         tuple: ``(best val top-1, test top-1)`` in %: the val score of the checkpoint
@@ -438,9 +432,46 @@ def finetune_and_test(
     cfg = finetune_config(
         config, data_root, work_dir, strategy, pretrained, train_images, steps, name, augment
     )
+    if predictions:
+        add_prediction_writer(cfg, predictions)
     runner = _train_and_load_best(cfg)
     val = runner.message_hub.get_info('best_score')
     return (None if val is None else float(val)), float(runner.test()['accuracy/top1'])
+
+
+def read_correct(predictions: str) -> List[bool]:
+    """Per test image, whether it was classified right, in the order of the image paths.
+
+    Args:
+        predictions (str): A predictions JSON of ``mim test --out FILE.json``.
+
+    Returns:
+        list[bool]: Two runs tested on the same folder give lists paired image by image.
+    """
+    with open(predictions, encoding='utf-8') as f:
+        rows = json.load(f)
+    return [bool(row['correct']) for row in sorted(rows, key=lambda row: row['image'])]
+
+
+def compare_pooled(
+    baseline: Sequence[Sequence[bool]], other: Sequence[Sequence[bool]]
+) -> Comparison:
+    """``other`` against ``baseline`` on the test images of every seed, pooled.
+
+    Args:
+        baseline (Sequence): Per seed, the baseline's per-image correctness.
+        other (Sequence): The same seeds and images, the other run's.
+
+    Returns:
+        Comparison: McNemar's test and the paired bootstrap interval of the difference
+        (other - baseline, points) over all the pairs. It measures the noise of the test
+        images for these draws; the spread over seeds is the noise of the draw.
+    """
+    if len(baseline) != len(other):
+        raise ValueError(f'compare_pooled: {len(baseline)} and {len(other)} seeds')
+    return compare_correct(
+        [c for seed in baseline for c in seed], [c for seed in other for c in seed]
+    )
 
 
 def run_fewshot_experiment(
@@ -479,8 +510,8 @@ def run_fewshot_experiment(
     Returns:
         list[FewShotResult]: One result per (k, seed, strategy).
     """
-    if augment not in AUGMENTATIONS:
-        raise KeyError(f'augment={augment!r}: choose from {sorted(AUGMENTATIONS)}')
+    if augment not in AUGMENTATIONS and augment not in RECIPES:
+        raise KeyError(f'augment={augment!r}: choose from {sorted({**AUGMENTATIONS, **RECIPES})}')
     unknown = sorted(set(strategies) - set(STRATEGIES))
     if unknown:
         raise KeyError(f'unknown strategies {unknown}; choose from {sorted(STRATEGIES)}')
@@ -506,31 +537,42 @@ def run_fewshot_experiment(
             train_images = make_kshot_folder(target, fewshot_root, k, seed)
             for strategy in strategies:
                 name = f'{strategy}_{k}shot_seed{seed}'
+                run_dir = osp.join(work_dir, 'runs', name)
+                predictions = osp.join(run_dir, 'predictions.json')
+                os.makedirs(run_dir, exist_ok=True)
                 val, top1 = finetune_and_test(
                     config,
                     fewshot_root,
-                    osp.join(work_dir, 'runs', name),
+                    run_dir,
                     strategy,
                     pretrained,
                     train_images,
                     steps,
                     name,
                     augment,
+                    predictions,
                 )
-                results.append(FewShotResult(strategy, k, seed, train_images, top1, val))
+                correct = read_correct(predictions)
+                results.append(FewShotResult(strategy, k, seed, train_images, top1, val, correct))
                 shown = '-' if val is None else f'{val:6.2f}'
                 log(f'k={k:<3d} seed={seed} {strategy:<13s} val {shown} % test top-1 {top1:6.2f} %')
     return results
 
 
-def format_results_table(results: Sequence[FewShotResult]) -> str:
-    """A markdown table: one row per strategy, one column per k (mean ± std over seeds).
+def format_results_table(results: Sequence[FewShotResult], baseline: str = 'scratch') -> str:
+    """A markdown table: one row per strategy, one column per k, and its legend.
+
+    Each cell is test top-1, mean ± std over the seeds. A strategy's cell also gives its gain
+    over ``baseline`` (the mean over seeds of the paired differences) with the 95 % paired
+    bootstrap interval over the seeds' test images pooled (:func:`compare_pooled`), in bold
+    when McNemar's test and the interval both say it is not noise.
 
     Args:
         results (Sequence[FewShotResult]): Results of :func:`run_fewshot_experiment`.
+        baseline (str): The strategy the others are compared with. Defaults to 'scratch'.
 
     Returns:
-        str: The table.
+        str: The table, a blank line and the legend.
     """
     shots = sorted({r.shots for r in results})
     strategies = list(dict.fromkeys(r.strategy for r in results))
@@ -539,13 +581,37 @@ def format_results_table(results: Sequence[FewShotResult]) -> str:
     for strategy in strategies:
         cells = []
         for k in shots:
-            scores = [r.top1 for r in results if r.strategy == strategy and r.shots == k]
+            runs = {r.seed: r for r in results if r.strategy == strategy and r.shots == k}
+            scores = [r.top1 for r in runs.values()]
             cell = f'{statistics.mean(scores):.1f}' if scores else '-'
             if len(scores) > 1:
                 cell += f' ± {statistics.stdev(scores):.1f}'
+            base = {r.seed: r for r in results if r.strategy == baseline and r.shots == k}
+            if scores and strategy != baseline and set(runs) == set(base):
+                cell += '; ' + _gain_text([base[s] for s in runs], list(runs.values()))
             cells.append(cell)
         lines.append(f'| {strategy} | ' + ' | '.join(cells) + ' |')
+    seeds = len({r.seed for r in results})
+    lines += [
+        '',
+        f'Test top-1 %, mean ± std over {seeds} seed(s) of the k-shot draw; then the gain over '
+        f'{baseline} in points (mean of the paired differences) and its 95 % paired bootstrap '
+        'interval over the test images of all seeds, **bold** where McNemar p < 0.05 and the '
+        'interval excludes 0. The interval is the noise of the test images for these draws; '
+        'the std is the noise of the draw.',
+    ]
     return '\n'.join(lines)
+
+
+def _gain_text(baseline: Sequence[FewShotResult], other: Sequence[FewShotResult]) -> str:
+    """``+18.4 [+12.1, +24.6]`` (bold when not noise) of ``other`` over ``baseline``."""
+    gain = statistics.mean(o.top1 - b.top1 for o, b in zip(other, baseline))
+    if any(r.correct is None for r in [*baseline, *other]):
+        return f'{gain:+.1f}'
+    comparison = compare_pooled([b.correct for b in baseline], [o.correct for o in other])
+    low, high = comparison.difference.low, comparison.difference.high
+    text = f'{gain:+.1f} [{low:+.1f}, {high:+.1f}]'
+    return text if comparison.could_be_noise else f'**{text}**'
 
 
 def results_as_dicts(results: Sequence[FewShotResult]) -> List[dict]:
@@ -561,75 +627,3 @@ def best_strategy(results: Sequence[FewShotResult], shots: int) -> Optional[str]
         if scores:
             means[strategy] = statistics.mean(scores)
     return max(means, key=means.get) if means else None
-
-
-#: Linear probes compared by :func:`feature_cache_accuracy`: label -> stored augmented views
-#: per image besides the test-time view (None: no feature cache, every epoch augmented).
-CACHE_VARIANTS: Dict[str, Optional[int]] = {
-    'no cache': None,
-    'cache, test view': 0,
-    'cache, test view + 4 views': 4,
-}
-
-
-def feature_cache_accuracy(
-    data_root: str,
-    work_dir: str,
-    pretrained: str,
-    epochs: int = 10,
-    seeds: Sequence[int] = (0,),
-    variants: Dict[str, Optional[int]] = CACHE_VARIANTS,
-    config: str = 'mobilenet-v2_digits.py',
-    log: Callable[[str], None] = print,
-) -> List[dict]:
-    """What the feature cache costs a linear probe in accuracy, at equal epochs.
-
-    The same linear probe (the digits recipe, :data:`LINEAR_PROBE_LR`, the few-shot schedule)
-    on all training images of ``data_root``, for ``epochs`` epochs, without the cache (every
-    epoch a new augmented crop) and with ``FeatureCacheHook(views=N)`` for each variant.
-
-    Args:
-        data_root (str): A split dataset of the target digits (e.g. ``data/digits_5-9`` of
-            :func:`run_fewshot_experiment`'s work dir).
-        work_dir (str): Where the runs go.
-        pretrained (str): The source backbone checkpoint.
-        epochs (int): Epochs of every run. Defaults to 10.
-        seeds (Sequence[int]): Training seeds. Defaults to (0,).
-        variants (dict): Label -> views (None: no cache). Defaults to :data:`CACHE_VARIANTS`.
-        config (str): The digits config.
-        log (Callable): Progress printer.
-
-    Returns:
-        list[dict]: ``variant, seed, val_top1, top1`` per run.
-    """
-    train_images = sum(
-        len(list_image_files(osp.join(data_root, 'train', name), IMG_EXTENSIONS))
-        for name in list_class_folders(osp.join(data_root, 'train'))
-    )
-    batch_size, _ = fewshot_batching(train_images, 1)
-    steps = epochs * (train_images // batch_size)
-    rows = []
-    for seed in seeds:
-        for label, views in variants.items():
-            name = f'probe_{label.replace(" ", "_").replace(",", "")}_seed{seed}'
-            cfg = finetune_config(
-                config,
-                data_root,
-                osp.join(work_dir, name),
-                'linear-probe',
-                pretrained,
-                train_images,
-                steps,
-                name,
-            )
-            cfg.randomness = dict(seed=seed)
-            if views is not None:
-                cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
-                    dict(type='FeatureCacheHook', views=views)
-                ]
-            runner = _train_and_load_best(cfg)
-            val = runner.message_hub.get_info('best_score')
-            top1 = float(runner.test()['accuracy/top1'])
-            rows.append(dict(variant=label, seed=seed, val_top1=val, top1=top1))
-            log(f'{label:<28s} seed={seed} test top-1 {top1:6.2f} %')
-    return rows

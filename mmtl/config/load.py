@@ -1,9 +1,7 @@
 """Loading mmtl configs: config files by path, bare name or ``mmtl::`` name, plus overrides.
 
-:func:`read_config` gives the config as written (what a Runner dumps into its work dir);
-:func:`load_config` also applies mmtl's meaning (:func:`~.config_semantics.resolve_config`),
-for tools that build datasets or models without a Runner. The Runner applies it itself
-(:meth:`mmtl.engine.MMTLRunner.from_cfg`).
+:func:`read_config` gives the config as written; :func:`load_config` also applies mmtl's
+meaning (:func:`~.resolve.resolve_config`), for tools that build without a Runner.
 """
 
 import os.path as osp
@@ -11,8 +9,8 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
-from .config_checks import check_cfg_options
-from .config_semantics import resolve_config
+from .check import check_cfg_options
+from .resolve import resolve_config
 
 #: Prefix of mmtl's own configs in ``_base_`` lists and on the command line.
 PACKAGE_PREFIX = 'mmtl::'
@@ -22,7 +20,7 @@ def packaged_config_dirs() -> List[str]:
     """Folders holding mmtl's own configs: the installed ``.mim`` copy, or the source tree."""
     package_dir = osp.dirname(osp.dirname(osp.abspath(__file__)))
     candidates = [osp.join(package_dir, '.mim', 'configs'), osp.join(package_dir, '..', 'configs')]
-    return [osp.realpath(d) for d in candidates if osp.isdir(d)]
+    return list(dict.fromkeys(osp.realpath(d) for d in candidates if osp.isdir(d)))
 
 
 def packaged_config_path(name: str) -> Optional[str]:
@@ -37,8 +35,9 @@ def packaged_config_path(name: str) -> Optional[str]:
     if name.startswith(PACKAGE_PREFIX):
         name = name[len(PACKAGE_PREFIX) :]
     for config_dir in packaged_config_dirs():
-        candidate = osp.join(config_dir, name)
-        if osp.isfile(candidate):
+        candidate = osp.realpath(osp.join(config_dir, name))
+        inside = osp.commonpath([candidate, config_dir]) == config_dir
+        if inside and osp.isfile(candidate):
             return candidate
     return None
 
@@ -65,13 +64,9 @@ def _get_cfg_path_with_mmtl(original):
 def register_config_package() -> None:
     """Make ``_base_ = ['mmtl::name.py']`` work in any config, wherever it lives.
 
-    mmengine resolves ``PKG::`` base configs through ``MODULE2PACKAGE`` (mmtl is added to
-    it) and then ``<package>/.mim/configs``; but its pattern (``\\w*::\\w*/\\w*``) refuses a
-    name without a folder (``mmtl::mobilenet-v2_fruit.py``) and it reads a
-    ``model-index.yml`` first. So ``mmtl::`` names are looked up here, among
-    :func:`packaged_config_dirs` (the ``.mim`` copy of a normal install, or the source tree
-    of an editable one); every other name goes to mmengine unchanged. Called by
-    ``import mmtl``; idempotent.
+    mmengine's own ``PKG::`` lookup refuses a name without a folder
+    (``mmtl::mobilenet-v2_fruit.py``), so ``mmtl::`` names are looked up among
+    :func:`packaged_config_dirs`; every other name goes to mmengine unchanged. Idempotent.
     """
     from mmengine.config import utils as config_utils
 

@@ -4,15 +4,21 @@ import difflib
 import math
 import os
 import os.path as osp
-from typing import Any, Dict, Iterable, Iterator, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 from mmengine.config import Config
-from mmengine.registry import Registry
-from mmengine.utils import import_modules_from_strings
 
-from .config_access import leaf_datasets
-from .errors import ConfigError
-from .loader_defaults import DATALOADER_KEYS
+from mmtl.utils.errors import ConfigError, short_list
+
+from .access import leaf_datasets
+from .check_keys import (
+    check_config_keys,
+    check_top_level_names,
+    check_type_names,
+    runner_keys,
+    suggestion,
+)
+from .resolve import DATALOADER_KEYS
 
 _MISSING = object()
 
@@ -53,14 +59,6 @@ def _lookup(cfg: Any, dotted_key: str) -> Any:
     return node
 
 
-def _suggestion(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
-    """``" (did you mean 'X'?)"`` for the closest candidate, or ``''``."""
-    candidates = sorted(set(candidates))
-    same_case = [c for c in candidates if c.lower() == name.lower()]
-    close = same_case or difflib.get_close_matches(name, candidates, n=1, cutoff=cutoff)
-    return f" (did you mean '{close[0]}'?)" if close else ''
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -68,16 +66,9 @@ def _is_number(value: Any) -> bool:
 def check_cfg_options(cfg: Config, options: dict) -> None:
     """Refuse ``--cfg-options`` values that cannot be what the config expects.
 
-    - a text value for a key that holds a number or a boolean (``train_cfg.max_epochs=ten``);
-    - a plain value for a key that holds a section (``model=resnet``; None, which switches a
-      section such as a default hook off, is fine);
-    - a new key whose name is close to an existing sibling (``train_cfg.max_epoch=5``, a typo
-      that mmengine would otherwise pass on as an unexpected argument);
-    - a top-level key that is neither in the config nor read by the Runner
-      (``train_dataloadr.batch_size=8``, which mmengine would add and ignore). The escape
-      hatch for a new top-level key: declare it in the config file (``_my_key = None``; a
-      leading ``_`` marks a name of the user's own, see
-      :func:`~.config_keys.check_top_level_names`).
+    Text for a number or boolean, a plain value for a section, a new key close to an
+    existing sibling (a typo), or a top-level key that neither the config nor the Runner
+    has (a new one must be declared in the file, as ``_name``).
 
     Args:
         cfg (Config): The config before the options are merged.
@@ -91,7 +82,7 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
         shown = f'--cfg-options {key}={value!r}'
         top = key.split('.')[0]
         if top not in cfg and top not in runner_keys():
-            hint = _suggestion(top, list(map(str, cfg.keys())) + sorted(runner_keys()))
+            hint = suggestion(top, list(map(str, cfg.keys())) + sorted(runner_keys()))
             raise ConfigError(
                 f'{shown}: the config has no top-level key {top!r}{hint}. A new top-level '
                 f"key must be declared in the config file first, with a leading '_' that marks "
@@ -118,118 +109,25 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
             )
 
 
-#: Top-level keys the Runner reads besides the arguments of ``Runner.__init__``.
-RUNNER_EXTRA_KEYS = frozenset(
-    ('runner_type', 'model_wrapper_cfg', 'custom_imports', 'sync_bn', 'compile', 'work_dir')
-)
-
-
-def runner_keys() -> frozenset:
-    """Top-level keys a Runner takes: ``MMTLRunner.__init__``'s arguments and a few more."""
-    import inspect
-
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-
-    params = set(inspect.signature(Runner.__init__).parameters)
-    mmtl_runner = RUNNERS.get('MMTLRunner')
-    if mmtl_runner is not None:  # arguments an mmtl Runner adds
-        params |= set(inspect.signature(mmtl_runner.__init__).parameters)
-    return frozenset(params - {'self', 'args', 'kwargs', 'cfg'}) | RUNNER_EXTRA_KEYS
-
-
-def registry_type_names() -> Dict[str, Registry]:
-    """Every type name known to mmtl's registries and their mmpretrain/mmengine parents."""
-    import mmengine.registry
-    import mmpretrain.registry
-
-    from mmtl import registry as mmtl_registry
-
-    names = {}
-    for module in (mmengine.registry, mmpretrain.registry, mmtl_registry):
-        for registry in vars(module).values():
-            if isinstance(registry, Registry):
-                registry.import_from_location()
-                for name in registry.module_dict:
-                    names.setdefault(name, registry)
-    return names
-
-
-def _type_entries(node: Any, key: str = '') -> Iterator[Tuple[str, str]]:
-    """``(dotted key, type name)`` of every ``type='...'`` string in the config tree."""
-    if isinstance(node, dict):
-        type_name = node.get('type')
-        if isinstance(type_name, str):
-            yield (f'{key}.type' if key else 'type'), type_name
-        for child_key, child in node.items():
-            if child_key != 'type':
-                yield from _type_entries(child, f'{key}.{child_key}' if key else str(child_key))
-    elif isinstance(node, (list, tuple)):
-        for index, child in enumerate(node):
-            yield from _type_entries(child, f'{key}.{index}')
-
-
-def _known_type(type_name: str, known: Dict[str, Registry]) -> bool:
-    if type_name in known:
-        return True
-    if '.' in type_name:  # 'mmpretrain.ResNet': let the registry resolve the scope
-        for registry in set(known.values()):
-            try:
-                if registry.get(type_name) is not None:
-                    return True
-            except Exception:  # an unknown scope: not this registry
-                continue
-    return False
-
-
-def check_type_names(cfg: Config) -> None:
-    """Every ``type='...'`` must name a registered class or function.
-
-    Names are searched in mmtl's registries and, through them, mmpretrain's and mmengine's;
-    modules listed in ``custom_imports`` are imported first, as the Runner would.
-
-    Raises:
-        ConfigError: Naming the key and the type, with the closest known name.
-    """
-    custom_imports = cfg.get('custom_imports')
-    if custom_imports:
-        import_modules_from_strings(**custom_imports)
-    known = registry_type_names()
-    for key, type_name in _type_entries(cfg.to_dict()):
-        if not _known_type(type_name, known):
-            hint = _suggestion(type_name.rpartition('.')[2], known)
-            raise ConfigError(
-                f'{key}={type_name!r}: no such type in the mmtl, mmpretrain or mmengine '
-                f'registries{hint}'
-            )
-
-
 def check_value_ranges(cfg: Config) -> None:
-    """Counts, batch sizes, intervals, the lr and weight decay must be in range.
-
-    ``val_interval=0``, ``auto_scale_lr.base_batch_size=0``, ``lr=inf`` or ``nan`` and a
-    negative weight decay would otherwise fail (or diverge) only after an epoch.
+    """Counts, batch sizes, intervals, the lr and weight decay must be in range (they would
+    otherwise fail or diverge only after an epoch).
 
     Raises:
         ConfigError: Naming the key and the value.
     """
-    for key in POSITIVE_INT_KEYS + NON_NEGATIVE_INT_KEYS + NON_NEGATIVE_NUMBER_KEYS:
-        value = _lookup(cfg, key)
-        if value is _MISSING or value is None:
-            continue
-        if key in NON_NEGATIVE_NUMBER_KEYS:
-            ok = _is_number(value) and math.isfinite(value) and value >= 0
-            expected = 'a number >= 0, finite'
-        elif key in POSITIVE_INT_KEYS:
-            ok, expected = (
-                isinstance(value, int) and not isinstance(value, bool) and value > 0,
-                ('a positive integer'),
-            )
-        else:
-            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-            expected = 'an integer >= 0'
-        if not ok:
-            raise ConfigError(f'{key}={value!r}: expected {expected}')
+    rules = [
+        (POSITIVE_INT_KEYS, 'a positive integer', lambda v: isinstance(v, int) and v > 0),
+        (NON_NEGATIVE_INT_KEYS, 'an integer >= 0', lambda v: isinstance(v, int) and v >= 0),
+        (NON_NEGATIVE_NUMBER_KEYS, 'a number >= 0, finite', lambda v: math.isfinite(v) and v >= 0),
+    ]
+    for keys, expected, ok in rules:
+        for key in keys:
+            value = _lookup(cfg, key)
+            if value is _MISSING or value is None:
+                continue
+            if not _is_number(value) or not ok(value):
+                raise ConfigError(f'{key}={value!r}: expected {expected}')
 
 
 def check_data_roots(cfg: Config) -> None:
@@ -286,11 +184,10 @@ def check_split_folders(cfg: Config) -> None:
     )
     if not folders:
         return
-    shown = ', '.join(folders[:5]) + (', ...' if len(folders) > 5 else '')
     raise ConfigError(
         f'data_root={cfg.data_root!r} has no {prefix}/ folder but {len(folders)} folders '
-        f'({shown}): if these are the classes, split them first: mim run mmtl split_dataset '
-        f'{cfg.data_root} {cfg.data_root.rstrip("/")}_split, then data_root='
+        f'({short_list(folders, 5)}): if these are the classes, split them first: mim run '
+        f'mmtl split_dataset {cfg.data_root} {cfg.data_root.rstrip("/")}_split, then data_root='
         f'{cfg.data_root.rstrip("/")}_split'
     )
 
@@ -298,9 +195,7 @@ def check_split_folders(cfg: Config) -> None:
 def count_training_classes(cfg: Config) -> Optional[Tuple[int, str]]:
     """Number of classes the train dataset will find, and where; None if unknown here.
 
-    Reads ``classes`` when it is a list; otherwise asks the registered dataset class, when
-    it has a ``count_classes(dataset_cfg)`` classmethod (:class:`~mmtl.datasets.FolderDataset`
-    reads a classes file or counts the sub-folders of its class folder).
+    ``classes`` when it is a list, else the dataset class's ``count_classes(dataset_cfg)``.
     """
     from mmtl.registry import DATASETS
 
@@ -342,18 +237,12 @@ def check_num_classes(cfg: Config) -> None:
 
 
 def validate_config(cfg: Config) -> None:
-    """All checks of a final config, before any model or dataset is built.
-
-    Top-level names, type names, keys (against the signatures of the types that take them),
-    value ranges, data roots and the class count; the ``load_from`` file is checked by the
-    runner preparation. Each error is a :class:`ConfigError` naming the key
-    and the value.
+    """All checks of a final config, before any model or dataset is built: names, types,
+    keys, value ranges, data roots and the class count (each error one ConfigError line).
 
     Args:
         cfg (Config): The config after ``--cfg-options`` and mmtl's shortcuts.
     """
-    from .config_keys import check_config_keys, check_top_level_names
-
     check_top_level_names(cfg)
     check_type_names(cfg)
     check_config_keys(cfg)

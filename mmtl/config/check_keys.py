@@ -1,41 +1,27 @@
 """Every key of a config must be one that the type it configures accepts.
 
-A misspelt key (``train_cfg.max_epoch``, ``train_dataloader.batchsize``,
-``model.head.num_class``) would otherwise reach a constructor after the Runner has started,
-as a raw ``TypeError``, or be ignored. The accepted keys come from the signatures of the
-registered types themselves (``__init__`` through the class hierarchy while it forwards
-``**kwargs``), so a new argument of a dataset, model, hook or transform is accepted as soon
-as the class takes it: there is no list of keys to keep up to date.
-
-- A dict with ``type`` is checked against the registered class (or function) of that name;
-  a class whose ``**kwargs`` go nowhere that can be inspected accepts every key.
-- Sections without ``type`` are checked against what mmengine builds from them: the
-  dataloaders against ``torch.utils.data.DataLoader``, ``train_cfg`` / ``val_cfg`` /
-  ``test_cfg`` against mmengine's loops, ``optim_wrapper`` against ``OptimWrapper``,
-  ``log_processor`` against ``LogProcessor``, ``randomness`` against ``set_random_seed``,
-  ``auto_scale_lr`` and ``env_cfg`` against the keys the Runner reads.
-- A top-level name of the config file must be one the Runner or mmtl reads, one its base
-  configs define, a helper variable that the file uses itself (``train_pipeline``), or a
-  name of the user's own that starts with ``_`` (:func:`check_top_level_names`): a
-  misspelt section (``optim_wraper = dict(...)``) would otherwise be ignored. Top-level
-  keys given on the command line must exist in the config or be a Runner argument (see
-  :func:`mmtl.utils.config_checks.check_cfg_options`).
+The accepted keys come from the signatures of the registered types (``__init__`` through the
+class hierarchy while it forwards ``**kwargs``); untyped sections are checked against what
+mmengine builds from them (DataLoader, the loops, OptimWrapper, ...). A top-level name of a
+config file must be read by the Runner or mmtl, defined by a base config, used in the file,
+or start with ``_`` (:func:`check_top_level_names`).
 """
 
 import ast
 import difflib
 import inspect
 import os.path as osp
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import Registry
+from mmengine.utils import import_modules_from_strings
 
-from .errors import ConfigError
+from mmtl.utils.errors import ConfigError, short_list
 
-#: Top-level keys mmtl reads besides the Runner's (:func:`.config_checks.runner_keys`).
+#: Top-level keys mmtl reads besides the Runner's (:func:`runner_keys`).
 MMTL_TOP_LEVEL_KEYS = frozenset(
-    ('_base_', 'data_root', 'input_size', 'load_from_partial', 'loader_defaults', 'strategy')
+    ('_base_', 'data_root', 'input_size', 'load_from_partial', 'loader_defaults')
 )
 
 #: Keys every typed dict may carry: consumed by mmengine's config and registry machinery.
@@ -70,9 +56,8 @@ def _signature_keys(func: Callable, skip_first: bool) -> Tuple[Optional[set], bo
 def accepted_keys(obj: Any) -> Optional[FrozenSet[str]]:
     """The keyword arguments a class or function accepts; None when it accepts any.
 
-    A class's ``__init__`` that takes ``**kwargs`` is taken to forward them to the next
-    ``__init__`` in its method resolution order (``super().__init__(**kwargs)``), whose
-    arguments are then accepted too. ``torch.nn.Module`` ends the chain (it takes none).
+    An ``__init__`` taking ``**kwargs`` is taken to forward them to the next ``__init__`` of
+    the MRO; ``torch.nn.Module`` ends the chain.
 
     Args:
         obj: A registered class or function.
@@ -139,6 +124,39 @@ def registered_types(type_name: Any) -> List[Tuple[str, Any]]:
     ]
 
 
+def _typed_nodes(node: Any, key: str = '') -> Iterator[Tuple[str, dict]]:
+    """``(dotted key, dict)`` of every dict with a ``type`` in the config tree, outside in."""
+    if isinstance(node, dict):
+        if node.get('type') is not None:
+            yield key, node
+        for child_key, child in node.items():
+            yield from _typed_nodes(child, f'{key}.{child_key}' if key else str(child_key))
+    elif isinstance(node, (list, tuple)):
+        for index, child in enumerate(node):
+            yield from _typed_nodes(child, f'{key}.{index}')
+
+
+def check_type_names(cfg: Config) -> None:
+    """Every ``type='...'`` must name a class or function of mmtl's, mmpretrain's or
+    mmengine's registries (after ``custom_imports``, as the Runner does).
+
+    Raises:
+        ConfigError: Naming the key and the type, with the closest known name.
+    """
+    custom_imports = cfg.get('custom_imports')
+    if custom_imports:
+        import_modules_from_strings(**custom_imports)
+    for key, node in _typed_nodes(cfg.to_dict()):
+        type_name = node['type']
+        if isinstance(type_name, str) and not registered_types(type_name):
+            known = {name for registry in _registries() for name in registry.module_dict}
+            hint = suggestion(type_name.rpartition('.')[2], known)
+            raise ConfigError(
+                f'{key}.type={type_name!r}: no such type in the mmtl, mmpretrain or mmengine '
+                f'registries{hint}'
+            )
+
+
 def _union_of_keys(candidates: Iterable[Tuple[str, Any]]) -> Optional[FrozenSet[str]]:
     keys: set = set(BUILD_KEYS)
     for registry_name, obj in candidates:
@@ -151,10 +169,10 @@ def _union_of_keys(candidates: Iterable[Tuple[str, Any]]) -> Optional[FrozenSet[
 
 def _refuse(key: str, bad: str, owner: str, accepted: Iterable[str]) -> None:
     accepted = sorted(k for k in accepted if not k.startswith('_') and k not in BUILD_KEYS)
-    close = difflib.get_close_matches(bad, accepted, n=1, cutoff=0.6)
-    hint = f" (did you mean '{close[0]}'?)" if close else ''
-    shown = ', '.join(accepted[:15]) + (', ...' if len(accepted) > 15 else '')
-    raise ConfigError(f'{key}.{bad}: {owner} takes no argument {bad!r}{hint}; it takes {shown}')
+    raise ConfigError(
+        f'{key}.{bad}: {owner} takes no argument {bad!r}{suggestion(bad, accepted)}; '
+        f'it takes {short_list(accepted, 15)}'
+    )
 
 
 def _check_keys(node: dict, key: str, owner: str, accepted: Optional[FrozenSet[str]]) -> None:
@@ -166,22 +184,16 @@ def _check_keys(node: dict, key: str, owner: str, accepted: Optional[FrozenSet[s
 
 
 def _walk(node: Any, key: str) -> None:
-    """Check every typed dict below ``node`` (``key`` is its dotted name)."""
-    if isinstance(node, dict):
-        type_name = node.get('type')
-        if type_name is not None:
-            candidates = registered_types(type_name)
-            if candidates:  # unknown names are reported by check_type_names
-                shown = type_name if isinstance(type_name, str) else type_name.__name__
-                accepted = _union_of_keys(candidates)
-                if key == 'optim_wrapper':  # a typed wrapper: the builder's keys too
-                    accepted = _plus(accepted, *REGISTRY_BUILD_KEYS['optim_wrapper'])
-                _check_keys(node, key, shown, accepted)
-        for child_key, child in node.items():
-            _walk(child, f'{key}.{child_key}' if key else str(child_key))
-    elif isinstance(node, (list, tuple)):
-        for index, child in enumerate(node):
-            _walk(child, f'{key}.{index}')
+    """Check the keys of every typed dict below ``node`` (``key`` is its dotted name)."""
+    for node_key, typed in _typed_nodes(node, key):
+        type_name = typed['type']
+        candidates = registered_types(type_name)
+        if candidates:  # unknown names are reported by check_type_names
+            shown = type_name if isinstance(type_name, str) else type_name.__name__
+            accepted = _union_of_keys(candidates)
+            if node_key == 'optim_wrapper':  # a typed wrapper: the builder's keys too
+                accepted = _plus(accepted, *REGISTRY_BUILD_KEYS['optim_wrapper'])
+            _check_keys(typed, node_key, shown, accepted)
 
 
 def _without(keys: Optional[FrozenSet[str]], *names: str) -> Optional[FrozenSet[str]]:
@@ -255,6 +267,32 @@ def check_config_keys(cfg: Config) -> None:
         _walk(node, str(top_key))
 
 
+#: Top-level keys the Runner reads besides the arguments of ``Runner.__init__``.
+RUNNER_EXTRA_KEYS = frozenset(
+    ('runner_type', 'model_wrapper_cfg', 'custom_imports', 'sync_bn', 'compile', 'work_dir')
+)
+
+
+def runner_keys() -> frozenset:
+    """Top-level keys a Runner takes: ``MMTLRunner.__init__``'s arguments and a few more."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    params = set(inspect.signature(Runner.__init__).parameters)
+    mmtl_runner = RUNNERS.get('MMTLRunner')
+    if mmtl_runner is not None:  # arguments an mmtl Runner adds
+        params |= set(inspect.signature(mmtl_runner.__init__).parameters)
+    return frozenset(params - {'self', 'args', 'kwargs', 'cfg'}) | RUNNER_EXTRA_KEYS
+
+
+def suggestion(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
+    """``" (did you mean 'X'?)"`` for the closest candidate, or ``''``."""
+    candidates = sorted(set(candidates))
+    same_case = [c for c in candidates if c.lower() == name.lower()]
+    close = same_case or difflib.get_close_matches(name, candidates, n=1, cutoff=cutoff)
+    return f" (did you mean '{close[0]}'?)" if close else ''
+
+
 def _assigned_and_used_names(path: str) -> Tuple[Dict[str, int], set]:
     """Top-level names a Python config assigns (with their line) and the names it reads."""
     with open(path, encoding='utf-8') as f:
@@ -304,12 +342,9 @@ def base_config_names(path: str) -> set:
 def check_top_level_names(cfg: Config) -> None:
     """Refuse a top-level name of the config file that nothing reads, with the closest key.
 
-    Accepted: the Runner's keys, mmtl's (:data:`MMTL_TOP_LEVEL_KEYS`), names the base
-    configs define (a file may override them), helper variables the file reads itself
-    (``train_pipeline`` used in ``train_dataloader``), and names starting with ``_``. Only
-    a file with ``_base_`` configs is checked: a file without (such as the flat copy a
-    Runner writes into its work dir) holds helper variables of its bases that it no longer
-    reads.
+    Accepted: the Runner's and mmtl's keys, names the base configs define, names the file
+    reads itself, and names starting with ``_``. Only files with ``_base_`` are checked (the
+    flat copy in a work dir holds its bases' helper variables).
 
     Args:
         cfg (Config): A config loaded from a Python file (others are not checked).
@@ -318,8 +353,6 @@ def check_top_level_names(cfg: Config) -> None:
         ConfigError: ``<file>:<line>: top-level name 'optim_wraper' is not a config key
             (did you mean 'optim_wrapper'?); ...``.
     """
-    from .config_checks import runner_keys
-
     path = cfg.filename
     if not path or not path.endswith('.py') or not osp.isfile(path):
         return
@@ -330,8 +363,7 @@ def check_top_level_names(cfg: Config) -> None:
     for name, line in assigned.items():
         if name.startswith('_') or name in known or name in used:
             continue
-        close = difflib.get_close_matches(name, sorted(known - {'_base_'}), n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ''
+        hint = suggestion(name, known - {'_base_'})
         raise ConfigError(
             f'{path}:{line}: top-level name {name!r} is not a config key{hint}; a variable of '
             f"your own must start with '_' (e.g. _{name}) or be used in the file"

@@ -1,24 +1,11 @@
 """README command 1: transfer learning on the embedded digits, end to end, through ``mim``.
 
-The demo plays the whole job mmtl exists for on data that ships with scikit-learn:
-
-1. "ImageNet": train the digits MobileNet-v2 on digits 0-4 (``mim train mmtl``) and publish its
-   backbone without the head, as pretrained weights are published;
-2. the new task: digits 5-9 from ``k`` training images per class (the few-shot folders of
-   :mod:`mmtl.experiments.fewshot`), drawn with several seeds;
-3. for each draw, fine-tune with the best strategy of the few-shot table at k = 1 (full
-   fine-tuning with the backbone at the head's lr, ``full-ft-1x``) - a ``mim train mmtl`` of a
-   config whose ``load_from`` is the pretrained backbone and whose head is new - and, as the
-   baseline, the same run from scratch; ``mim test mmtl`` both;
-4. classify one test image and draw it, and print the transfer gain over scratch as the mean
-   and standard deviation over the draws: one draw of one image per class can land anywhere
-   from a large gain to a loss, the mean over several is what reproduces.
-
-Each step is one line on the terminal (with a progress bar while it runs, on a terminal); the
-full output of every ``mim`` command goes to ``<work_dir>/logs/``. The run configs are written
-to ``<work_dir>/configs/`` (readable, re-runnable): each is the digits config with the strategy
-of :data:`mmtl.experiments.fewshot.STRATEGIES` applied and the few-shot schedule (same number of
-steps for both runs, validated 10 times, best checkpoint tested).
+Pretrain the digits MobileNet-v2 on digits 0-4 and publish its backbone (the "ImageNet" of the
+demo); then, for several draws of ``k`` training images per class of digits 5-9, fine-tune the
+backbone with a new head and train the same network from scratch, each a ``mim train mmtl`` /
+``mim test mmtl`` of a config written to ``<work_dir>/configs/``; classify one test image; print
+the gain as mean ± std over the draws, each draw's McNemar p and a paired test over all their
+test images. One line per step on the terminal; every command's output in ``<work_dir>/logs/``.
 """
 
 import functools
@@ -26,6 +13,7 @@ import json
 import os
 import os.path as osp
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,21 +28,28 @@ import torch
 from mmengine.config import Config
 
 from mmtl.datasets.digits import write_digits_folder
-from mmtl.experiments.fewshot import (
-    SOURCE_DIGITS,
-    STRATEGIES,
-    TARGET_DIGITS,
-    fewshot_batching,
-    make_kshot_folder,
-    warmup_cosine_schedule,
-)
+from mmtl.evaluation.statistics import Comparison, mcnemar
 from mmtl.utils.checkpoint import safe_torch_load
 from mmtl.utils.fileio import atomic_open
 
-#: The best strategy of the few-shot table at k = 1 (docs/fewshot.md): full fine-tuning with
-#: the backbone at the head's lr.
+from .docs_block import check_block, write_block
+from .fewshot import (
+    SOURCE_DIGITS,
+    STRATEGIES,
+    TARGET_DIGITS,
+    compare_pooled,
+    fewshot_batching,
+    make_kshot_folder,
+    read_correct,
+    warmup_cosine_schedule,
+)
+
+#: The best strategy of the few-shot table at the demo's images per class (docs/fewshot.md):
+#: full fine-tuning with the backbone at the head's lr.
 DEFAULT_STRATEGY = 'full-ft-1x'
 BASE_CONFIG = 'mobilenet-v2_digits.py'
+#: The repository (README.md and docs/ for ``--docs``).
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 @dataclass
@@ -72,9 +67,9 @@ class DemoSettings:
             thread; the results do not depend on it).
     """
 
-    shots: int = 1
+    shots: int = 5
     pretrain_epochs: int = 30
-    steps: int = 200
+    steps: int = 100
     seeds: Sequence[int] = (0, 1, 2, 3, 4)
     strategy: str = DEFAULT_STRATEGY
     parallel: int = 2
@@ -282,20 +277,27 @@ def _train_and_test(
     epochs: int,
     plots: bool,
     progress: Optional[Callable[[float], None]] = None,
-) -> float:
-    """``mim train mmtl`` then ``mim test mmtl`` on the best checkpoint; return test top-1.
+) -> Tuple[float, List[bool]]:
+    """``mim train mmtl`` then ``mim test mmtl`` on the best checkpoint.
 
-    Their output goes to ``<log_name>.log`` and ``<log_name>_test.log``.
+    Their output goes to ``<log_name>.log`` and ``<log_name>_test.log``; the test writes every
+    image's prediction to ``<work_dir>/predictions.json``.
+
+    Returns:
+        tuple: Test top-1 (%) and, per test image in path order, whether it was right.
     """
     if osp.isdir(work_dir):
         shutil.rmtree(work_dir)
     train = ['mim', 'train', 'mmtl', config, '--work-dir', work_dir]
     run_logged(train, log_name + '.log', progress, epochs)
     best = _best_checkpoint(work_dir)
+    predictions = osp.join(work_dir, 'predictions.json')
     test = ['mim', 'test', 'mmtl', config, '--checkpoint', best, '--work-dir', work_dir]
-    run_logged(test + (['--plots'] if plots else []), log_name + '_test.log')
+    test += ['--out', predictions] + (['--plots'] if plots else [])
+    run_logged(test, log_name + '_test.log')
     with open(osp.join(work_dir, 'test_metrics.json')) as f:
-        return float(json.load(f)['metrics']['accuracy/top1'])
+        top1 = float(json.load(f)['metrics']['accuracy/top1'])
+    return top1, read_correct(predictions)
 
 
 def classify_one(config: str, checkpoint: str, image: str, out_png: str) -> dict:
@@ -314,14 +316,21 @@ def mean_std(values: Sequence[float]) -> Tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def summary_lines(runs: List[dict], pretrain_top1: float, settings: DemoSettings) -> List[str]:
+def summary_lines(
+    runs: List[dict],
+    pretrain_top1: float,
+    settings: DemoSettings,
+    paired: Optional[Comparison] = None,
+) -> List[str]:
     """The demo's closing lines: the per-seed table, the means and the gain with its spread.
 
     Args:
         runs (list): One dict per seed: ``seed``, the strategy's and ``scratch``'s test top-1,
-            and ``gain``.
+            ``gain`` and (optional) ``p_value``, McNemar's on that seed's test images.
         pretrain_top1 (float): Test top-1 on the source task.
         settings (DemoSettings): The demo's settings (strategy, shots).
+        paired (Comparison, optional): Scratch against the strategy on every seed's test
+            images pooled (:func:`experiments.fewshot.compare_pooled`).
 
     Returns:
         list[str]: The lines, as printed.
@@ -330,10 +339,13 @@ def summary_lines(runs: List[dict], pretrain_top1: float, settings: DemoSettings
     transfer_mean, transfer_std = mean_std(r[settings.strategy] for r in runs)
     scratch_mean, scratch_std = mean_std(r['scratch'] for r in runs)
     gain_mean, gain_std = mean_std(r['gain'] for r in runs)
-    rows = [('seed', '{:>7d}'), (settings.strategy, '{:7.2f}')]
-    rows += [('scratch', '{:7.2f}'), ('gain', '{:+7.2f}')]
+    rows = [('seed', 'seed', '{:>7d}'), (settings.strategy, settings.strategy, '{:7.2f}')]
+    rows += [('scratch', 'scratch', '{:7.2f}'), ('gain', 'gain', '{:+7.2f}')]
+    if all('p_value' in r for r in runs):
+        rows.append(('McNemar p', 'p_value', '{:7.1g}'))
     lines = [
-        f'[demo] {key:<10s} ' + ' '.join(fmt.format(r[key]) for r in runs) for key, fmt in rows
+        f'[demo] {label:<10s} ' + ' '.join(fmt.format(r[key]) for r in runs)
+        for label, key, fmt in rows
     ]
     source, target = (f'{d[0]}-{d[-1]}' for d in (SOURCE_DIGITS, TARGET_DIGITS))
     lines.append(f'[demo] source task (digits {source}) test top-1: {pretrain_top1:.2f} %')
@@ -348,6 +360,11 @@ def summary_lines(runs: List[dict], pretrain_top1: float, settings: DemoSettings
     )
     ahead = sum(r['gain'] > 0 for r in runs)
     lines.append(f'[demo] ahead of scratch on {ahead} of {n} seeds')
+    if paired is not None:
+        lines.append(
+            f"[demo] paired over the {n} seeds' test images: "
+            + paired.verdict('scratch', settings.strategy)
+        )
     return lines
 
 
@@ -373,7 +390,7 @@ def run_transfer_demo(
         raise ValueError(f'strategy {settings.strategy!r}: choose one of {choices}')
     if not settings.seeds or len(set(settings.seeds)) != len(settings.seeds):
         raise ValueError(f'seeds {list(settings.seeds)}: give one or more different seeds')
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), cpu_seconds()
     printer = StepPrinter(2 + 2 * len(settings.seeds), stream)
     data = osp.join(work_dir, 'data')
     configs, logs = osp.join(work_dir, 'configs'), osp.join(work_dir, 'logs')
@@ -398,7 +415,7 @@ def run_transfer_demo(
     pretrain_config = osp.join(configs, 'pretrain_digits_0-4.py')
     pretrain_cfg.dump(pretrain_config)
     pretrained = osp.join(work_dir, 'pretrained_digits_0-4_backbone.pth')
-    scores: Dict[str, float] = {}
+    scores: Dict[str, Tuple[float, List[bool]]] = {}
 
     def pretrain(progress: Callable[[float], None]) -> str:
         scores['pretrain'] = _train_and_test(
@@ -410,11 +427,11 @@ def run_transfer_demo(
             progress,
         )
         tensors = publish_backbone(_best_checkpoint(osp.join(work_dir, 'pretrain')), pretrained)
-        return f'test top-1 {scores["pretrain"]:.2f} %, backbone published ({tensors} tensors)'
+        return f'test top-1 {scores["pretrain"][0]:.2f} %, backbone published ({tensors} tensors)'
 
     printer.step('pretrain on digits 0-4', pretrain)
-    pretrain_top1 = scores['pretrain']
-    pretrain_s = time.monotonic() - start
+    pretrain_top1 = scores['pretrain'][0]
+    pretrain_s, pretrain_cpu = time.monotonic() - start, cpu_seconds() - cpu_start
 
     # The runs on digits 5-9: every seed's draw, fine-tuned and from scratch.
     jobs = []
@@ -438,7 +455,7 @@ def run_transfer_demo(
                 strategy != 'scratch' and seed == settings.seeds[0],  # plots
                 progress,
             )
-            return f'test top-1 {scores[f"{strategy}_seed{seed}"]:6.2f} %'
+            return f'test top-1 {scores[f"{strategy}_seed{seed}"][0]:6.2f} %'
 
         what = 'fine-tune' if strategy != 'scratch' else 'scratch  '
         printer.step(f'seed {seed} {what} ({strategy}, {settings.steps} steps)', work)
@@ -452,13 +469,19 @@ def run_transfer_demo(
             for future in futures:
                 future.cancel()
             raise
-    runs = []
+    runs, correct = [], {settings.strategy: [], 'scratch': []}
     for seed in settings.seeds:
         run = {'seed': seed, 'train_images': settings.shots * len(TARGET_DIGITS)}
         for strategy in (settings.strategy, 'scratch'):
-            run[strategy] = scores[f'{strategy}_seed{seed}']
+            run[strategy], right = scores[f'{strategy}_seed{seed}']
+            correct[strategy].append(right)
+        transfer, scratch = (correct[key][-1] for key in (settings.strategy, 'scratch'))
+        only_transfer = sum(t and not s for t, s in zip(transfer, scratch))
+        only_scratch = sum(s and not t for t, s in zip(transfer, scratch))
         run['gain'] = run[settings.strategy] - run['scratch']
+        run['p_value'] = mcnemar(only_scratch, only_transfer).p_value
         runs.append(run)
+    paired = compare_pooled(correct['scratch'], correct[settings.strategy])
     configs_used = {strategy: config for seed, strategy, config, _ in jobs[:2]}
 
     first = settings.seeds[0]
@@ -476,11 +499,18 @@ def run_transfer_demo(
         )
 
     printer.step(f'classify one test image with the seed {first} model', classify)
-    result = prediction
 
     transfer_mean, transfer_std = mean_std(r[settings.strategy] for r in runs)
     scratch_mean, scratch_std = mean_std(r['scratch'] for r in runs)
     gain_mean, gain_std = mean_std(r['gain'] for r in runs)
+    summary_file = osp.join(work_dir, 'transfer_summary.json')
+    lines = summary_lines(runs, pretrain_top1, settings, paired)
+    wall, cpu = time.monotonic() - start, cpu_seconds() - cpu_start
+    load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')
+    lines.append(
+        f'[demo] whole demo {wall:.0f} s, {cpu:.0f} CPU-s ({os.cpu_count()} CPUs, load average '
+        f'{load:.1f}); summary: {summary_file}'
+    )
     summary = {
         'settings': asdict(settings),
         'runs': runs,
@@ -489,22 +519,70 @@ def run_transfer_demo(
         'scratch_test_top1': [scratch_mean, scratch_std],
         'gain': [gain_mean, gain_std],
         'gains_above_zero': sum(r['gain'] > 0 for r in runs),
+        'paired': paired.to_dict(),
         'pretrain_seconds': round(pretrain_s, 1),
-        'total_seconds': round(time.monotonic() - start, 1),
+        'pretrain_cpu_seconds': round(pretrain_cpu, 1),
+        'total_seconds': round(wall, 1),
+        'cpu_seconds': round(cpu, 1),
         'image': image,
-        'prediction': result['pred_class'],
-        'score': float(result['pred_score']),
+        'prediction': prediction['pred_class'],
+        'score': float(prediction['pred_score']),
         'png': png,
         'configs': configs_used,
         'logs': logs,
+        'lines': lines,
     }
-    summary_file = osp.join(work_dir, 'transfer_summary.json')
     with atomic_open(summary_file, 'w') as f:
         json.dump(summary, f, indent=2)
-    for line in summary_lines(runs, pretrain_top1, settings):
+    for line in lines:
         printer.line(line)
-    printer.line(f'[demo] whole demo {summary["total_seconds"]:.0f} s; summary: {summary_file}')
     return summary
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of its finished child processes."""
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def write_docs(summary: dict, command: str, readme: str, demo_page: str) -> None:
+    """Write the demo's figures into the generated blocks of README and docs/demo.md.
+
+    Args:
+        summary (dict): What :func:`run_transfer_demo` returned.
+        command (str): The command line that ran the demo, as the docs name it.
+        readme (str): README.md (block ``demo``: the demo's closing lines as printed).
+        demo_page (str): docs/demo.md (block ``demo-seeds``: the per-seed table).
+    """
+    write_block(readme, 'demo', command, '```\n' + '\n'.join(summary['lines']) + '\n```')
+    strategy = summary['settings']['strategy']
+    table = [
+        f'| seed | {strategy} test top-1 % | scratch test top-1 % | gain (points) | McNemar p |',
+        '|---:|---:|---:|---:|---:|',
+    ]
+    for run in summary['runs']:
+        table.append(
+            f'| {run["seed"]} | {run[strategy]:.2f} | {run["scratch"]:.2f} | '
+            f'{run["gain"]:+.2f} | {run["p_value"]:.1g} |'
+        )
+    (t_mean, t_std), (s_mean, s_std) = summary['transfer_test_top1'], summary['scratch_test_top1']
+    g_mean, g_std = summary['gain']
+    table.append(
+        f'| mean ± std | {t_mean:.1f} ± {t_std:.1f} | {s_mean:.1f} ± {s_std:.1f} | '
+        f'**{g_mean:+.1f} ± {g_std:.1f}** | |'
+    )
+    diff = summary['paired']['difference']
+    table += [
+        '',
+        f"Paired over the seeds' {summary['paired']['num_images']} test images: "
+        f'{diff["estimate"]:+.1f} points, 95 % interval [{diff["low"]:+.1f}, {diff["high"]:+.1f}], '
+        f'McNemar p = {summary["paired"]["mcnemar"]["p_value"]:.2g}. Source task test top-1: '
+        f'{summary["pretrain_test_top1"]:.2f} %. Wall-clock {summary["total_seconds"]:.0f} s, '
+        f'{summary["cpu_seconds"]:.0f} CPU-s.',
+    ]
+    write_block(demo_page, 'demo-seeds', command, '\n'.join(table))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -525,6 +603,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         '--parallel', type=int, default=defaults.parallel, help='runs trained at the same time'
     )
     parser.add_argument('--tiny', action='store_true', help='seconds-long run (for tests)')
+    parser.add_argument(
+        '--docs',
+        action='store_true',
+        help="write the figures into README.md and docs/demo.md (the defaults' run only)",
+    )
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if args.tiny:
         settings = DemoSettings(
@@ -539,11 +623,22 @@ def main(argv: Optional[List[str]] = None) -> int:
             args.strategy,
             args.parallel,
         )
+    if args.docs and asdict(settings) != asdict(DemoSettings(parallel=args.parallel)):
+        print("[demo] --docs: README states the defaults' figures; drop the other options")
+        return 1
+    readme, demo_page = (osp.join(REPO_ROOT, p) for p in ('README.md', 'docs/demo.md'))
     try:
-        run_transfer_demo(args.work_dir, settings)
+        if args.docs:
+            check_block(readme, 'demo')
+            check_block(demo_page, 'demo-seeds')
+        summary = run_transfer_demo(args.work_dir, settings)
     except (RuntimeError, ValueError) as error:
         print(f'[demo] {error}', file=sys.stderr)
         return 1
+    if args.docs:
+        command = ' '.join(['bash tools/run_demo.sh'] + argv)
+        write_docs(summary, command, readme, demo_page)
+        print(f'[demo] figures written to {readme} and {demo_page}')
     return 0
 
 

@@ -1,33 +1,115 @@
-"""What an mmtl config means beyond plain mmengine: applied when the Runner is built.
+"""What an mmtl config means beyond plain mmengine, applied when the Runner is built.
 
-A config file says ``data_root`` once, ``num_workers='auto'``, ``input_size = 160``, and may
-switch a default hook off with None. :func:`resolve_config` turns that into the plain
-mmengine config the Runner builds from; :meth:`mmtl.engine.MMTLRunner.from_cfg` calls it on
-a copy (``runner_type='MMTLRunner'`` in the base runtime), so mmtl's tools, ``mim``, and the
-standard ``Config.fromfile`` + ``RUNNERS.build`` script all see the same meaning, while the
-config dumped into the work dir stays as written (portable: another machine's
-``--cfg-options data_root=...`` still applies to it).
-
-Every step is idempotent: resolving a resolved config changes nothing.
+:func:`resolve_config` turns ``data_root``, ``input_size``, ``'auto'`` loader settings and
+``default_hooks.X=None`` into the plain config mmengine's Runner builds from. Every step is
+idempotent. Base configs cannot call ``os`` or ``torch``, so machine-sized values say ``'auto'``.
 """
 
 import copy
 import math
-from typing import Any, Dict, Iterator, List, Tuple
+import os
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 
-from .config_access import leaf_datasets
-from .errors import ConfigError
-from .loader_defaults import DATALOADER_KEYS, resolve_dataloader_defaults
+from mmtl.utils.errors import ConfigError
+
+from .access import leaf_datasets
+
+DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+#: Upper bound of automatic workers per process (more rarely helps one GPU).
+MAX_AUTO_WORKERS = 8
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (the affinity mask where the OS has one)."""
+    if hasattr(os, 'sched_getaffinity'):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def auto_num_workers(cpus: Optional[int] = None, local_processes: Optional[int] = None) -> int:
+    """Dataloader workers per process: the CPUs shared among this machine's processes.
+
+    Args:
+        cpus (int, optional): CPUs available. Defaults to :func:`available_cpus`.
+        local_processes (int, optional): Training processes on this machine. Defaults to
+            ``LOCAL_WORLD_SIZE`` (set by torchrun), else ``SLURM_NTASKS_PER_NODE``, else 1.
+
+    Returns:
+        int: Between 1 and :data:`MAX_AUTO_WORKERS`.
+    """
+    cpus = available_cpus() if cpus is None else cpus
+    if local_processes is None:
+        env = os.environ.get('LOCAL_WORLD_SIZE') or os.environ.get('SLURM_NTASKS_PER_NODE')
+        local_processes = int(env) if env and env.isdigit() else 1
+    return max(1, min(MAX_AUTO_WORKERS, cpus // max(1, local_processes)))
+
+
+def cuda_in_use(cfg: Config) -> bool:
+    """Whether the run will put batches on a CUDA device."""
+    from mmtl.utils.dist import uses_cuda  # imports torch: only when a Runner is being built
+
+    return uses_cuda() and cfg.get('device', 'cuda') != 'cpu'
+
+
+def fix_dataloader_workers(cfg: Config) -> None:
+    """Drop ``persistent_workers`` and ``prefetch_factor`` (which PyTorch refuses without
+    workers) where ``num_workers`` is 0.
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    for key in DATALOADER_KEYS:
+        loader = cfg.get(key)
+        if not loader or loader.get('num_workers', 0) != 0:
+            continue
+        if loader.get('persistent_workers'):
+            loader.persistent_workers = False
+        loader.pop('prefetch_factor', None)
+
+
+def resolve_dataloader_defaults(cfg: Config) -> None:
+    """Replace ``'auto'`` dataloader settings by values for this machine:
+    ``num_workers`` by :func:`auto_num_workers`, ``pin_memory`` by whether CUDA is used.
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    for key in DATALOADER_KEYS:
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        if loader.get('num_workers') == 'auto':
+            loader.num_workers = auto_num_workers()
+        if loader.get('pin_memory') == 'auto':
+            loader.pin_memory = cuda_in_use(cfg)
+    fix_dataloader_workers(cfg)
+    fold_drop_last_into_batch_sampler(cfg)
+
+
+def fold_drop_last_into_batch_sampler(cfg: Config) -> None:
+    """Move ``<loader>.drop_last`` (which torch refuses beside a batch sampler) into the
+    loader's ``SmallDataBatchSampler``.
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    for key in DATALOADER_KEYS:
+        loader = cfg.get(key)
+        if not loader or 'drop_last' not in loader:
+            continue
+        batch_sampler = loader.get('batch_sampler')
+        if isinstance(batch_sampler, dict) and batch_sampler.get('type') in (
+            'SmallDataBatchSampler',
+            'mmtl.SmallDataBatchSampler',
+        ):
+            batch_sampler['drop_last'] = loader.pop('drop_last')
 
 
 def apply_data_root(cfg: Config) -> None:
     """Copy the top-level ``data_root`` into each dataloader's dataset that has none.
-
-    Base dataset configs leave ``data_root`` out of their datasets, so a config (or
-    ``--cfg-options data_root=...``) points all splits at a dataset with one key. A
-    dataset that sets its own ``data_root`` keeps it.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -44,10 +126,8 @@ def apply_data_root(cfg: Config) -> None:
 
 
 def drop_schedulers_past_the_end(cfg: Config) -> None:
-    """Remove epoch-based lr/momentum schedulers that would start after training ends.
-
-    A 30-epoch schedule cut to ``train_cfg.max_epochs=1`` for a smoke run would otherwise
-    fail with "end should be larger than begin" in the cosine phase that starts at epoch 1.
+    """Remove epoch-based schedulers that would start after training ends (mmengine
+    refuses them: "end should be larger than begin").
 
     Args:
         cfg (Config): The config, changed in place.
@@ -55,9 +135,11 @@ def drop_schedulers_past_the_end(cfg: Config) -> None:
     train_cfg = cfg.get('train_cfg') or {}
     schedulers = cfg.get('param_scheduler')
     max_epochs = train_cfg.get('max_epochs')
-    if not train_cfg.get('by_epoch', True) or max_epochs is None:
-        return
-    if not isinstance(schedulers, list):
+    if (
+        not train_cfg.get('by_epoch', True)
+        or max_epochs is None
+        or not isinstance(schedulers, list)
+    ):
         return
     kept = [s for s in schedulers if not s.get('by_epoch', True) or s.get('begin', 0) < max_epochs]
     cfg.param_scheduler = kept
@@ -70,10 +152,8 @@ _MMENGINE_DEFAULT_HOOKS = frozenset(
 
 
 def drop_disabled_default_hooks(cfg: Config) -> None:
-    """Remove ``default_hooks`` entries set to None, so any default hook can be switched off.
-
-    mmengine accepts ``None`` only for its own six default hooks and asserts on any other
-    name (such as mmtl's ``early_stopping``).
+    """Remove ``default_hooks`` entries set to None (mmengine accepts None only for its
+    own six), so any default hook can be switched off.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -128,11 +208,8 @@ def _pipelines(cfg: Config) -> Iterator[Tuple[str, List[Any]]]:
 
 
 def apply_input_size(cfg: Config) -> None:
-    """Replace pipeline sizes written as ``'auto'`` by values from the top-level ``input_size``.
-
-    The base dataset configs write the train crop, the test resize and the test crop as
-    ``'auto'`` (see :data:`AUTO_SIZE_KEYS`), so ``input_size = 160`` in a config, or
-    ``--cfg-options input_size=160``, sets all of them. A size written as a number stays.
+    """Replace pipeline sizes written as ``'auto'`` (:data:`AUTO_SIZE_KEYS`) by values from
+    the top-level ``input_size``; a size written as a number stays.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -166,10 +243,6 @@ def apply_input_size(cfg: Config) -> None:
 def resolve_config(cfg: Config) -> Config:
     """A copy of ``cfg`` with mmtl's meaning applied, ready for mmengine's Runner.
 
-    ``input_size`` into the pipelines, ``data_root`` into the datasets, ``'auto'`` loader
-    values for this machine, schedulers that would start after ``max_epochs`` dropped, and
-    ``default_hooks.X=None`` switching hook X off. Idempotent.
-
     Args:
         cfg (Config | dict): The config as written (file + overrides); not changed.
 
@@ -186,14 +259,3 @@ def resolve_config(cfg: Config) -> Config:
     drop_schedulers_past_the_end(resolved)
     drop_disabled_default_hooks(resolved)
     return resolved
-
-
-__all__ = [
-    'AUTO_SIZE_KEYS',
-    'apply_data_root',
-    'apply_input_size',
-    'drop_disabled_default_hooks',
-    'drop_schedulers_past_the_end',
-    'resolve_config',
-    'eval_resize_size',
-]

@@ -1,14 +1,8 @@
 """A checkpoint's model card: what ``init_model(CKPT)`` needs, as a few checked plain values.
 
-A checkpoint from outside is data. So it does not carry a config that mmtl would build: it
-names one of mmtl's own base model configs (``configs/_base_/models/<name>.py``) and a few
-bounded values (class count and names, input size, mean/std, the test resize, the options of
-mmtl's head). mmtl builds the model and its test pipeline from its own files with those
-values; nothing read from a card becomes a type, a scope, a path, a URL or a module name.
-
-Training writes a card when the model is one of mmtl's base models with mmtl's standard test
-pipeline (:func:`card_from_config`); any other checkpoint needs the user's config, and
-:func:`read_card` says so in one line.
+A card names one of mmtl's base model configs and a few bounded values (classes, input size,
+mean/std, test resize, head options). mmtl builds the model and test pipeline from its own
+files with them: nothing read from a card becomes a type, a scope, a path or a module name.
 """
 
 import copy
@@ -21,11 +15,12 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from .config import packaged_config_dirs
-from .config_access import leaf_datasets
-from .config_semantics import eval_resize_size
-from .errors import CheckpointError
-from .prediction_rows import UNSAFE_CHARS
+from mmtl.utils.errors import CheckpointError
+from mmtl.utils.prediction_rows import UNSAFE_CHARS
+
+from .access import leaf_datasets
+from .load import packaged_config_dirs
+from .resolve import eval_resize_size
 
 #: Where a checkpoint keeps its card: ``checkpoint['meta'][CARD_KEY]``.
 CARD_KEY = 'model_card'
@@ -199,14 +194,16 @@ def _architecture(model: Mapping) -> Tuple[Optional[str], Dict[str, Any]]:
     """The base model ``model`` is (with the head options it adds), or ``(None, {})``."""
     if model.get('type') not in CLASSIFIER_TYPES:
         return None, {}
+
+    def body(model: Mapping) -> dict:
+        rest = _without(model, TRAINING_MODEL_KEYS | {'backbone', 'head'})
+        return _plain(
+            dict(rest, backbone=_without(model.get('backbone', {}), TRAINING_BACKBONE_KEYS))
+        )
+
     head = model.get('head') or {}
     for name, base in base_model_configs().items():
-        same_body = _plain(_without(model, TRAINING_MODEL_KEYS | {'backbone', 'head'})) == _plain(
-            _without(base, TRAINING_MODEL_KEYS | {'backbone', 'head'})
-        ) and _plain(_without(model.get('backbone', {}), TRAINING_BACKBONE_KEYS)) == _plain(
-            _without(base.get('backbone', {}), TRAINING_BACKBONE_KEYS)
-        )
-        if not same_body:
+        if body(model) != body(base):
             continue
         base_head = base['head']
         if _plain(_without(head, TRAINING_HEAD_KEYS)) == _plain(
@@ -227,28 +224,28 @@ def _test_resize(pipeline: Sequence, input_size: int) -> Optional[Tuple[str, str
     """``(test_resize, interpolation)`` when ``pipeline`` is one of mmtl's test pipelines."""
     if not pipeline or not all(isinstance(step, Mapping) for step in pipeline):
         return None
-    names = [str(step.get('type', '')).rpartition('.')[2] for step in pipeline]
-    if not names[0].startswith('LoadImage') or names[-1] != 'PackInputs':
+    steps = [dict(step, type=str(step.get('type', '')).rpartition('.')[2]) for step in pipeline]
+    if not steps[0]['type'].startswith('LoadImage') or steps[-1]['type'] != 'PackInputs':
         return None
-    middle = [dict(step) for step in pipeline[1:-1]]
+
+    def size(value: Any) -> Any:
+        return input_size if _plain(value) == [input_size, input_size] else value
+
+    middle = [
+        {k: size(v) if k in ('scale', 'crop_size') else v for k, v in step.items()}
+        for step in steps[1:-1]
+    ]
     interpolation = middle[0].pop('interpolation', 'bilinear') if middle else None
-    if names[1:-1] == ['ResizeEdge', 'CenterCrop']:
-        resize, crop = middle
-        crop_size = crop.get('crop_size')
-        if (
-            resize == dict(type=resize['type'], scale=eval_resize_size(input_size), edge='short')
-            and _without(crop, {'type', 'crop_size'}) == {}
-            and crop_size in (input_size, (input_size, input_size), [input_size, input_size])
-        ):
-            return 'crop', interpolation
-    if names[1:-1] == ['Resize']:
-        resize = middle[0]
-        if _without(resize, {'type', 'scale'}) == {} and resize.get('scale') in (
-            input_size,
-            (input_size, input_size),
-            [input_size, input_size],
-        ):
-            return 'square', interpolation
+    expected = {
+        'crop': [
+            dict(type='ResizeEdge', scale=eval_resize_size(input_size), edge='short'),
+            dict(type='CenterCrop', crop_size=input_size),
+        ],
+        'square': [dict(type='Resize', scale=input_size)],
+    }
+    for name, steps in expected.items():
+        if middle == steps:
+            return name, interpolation
     return None
 
 
@@ -462,4 +459,30 @@ def read_card(checkpoint: Mapping, source: str) -> ModelCard:
             f"outside mmtl's base configs, or by another tool): give its config too, "
             f'e.g. init_model(CONFIG, {source!r})'
         )
-    return parse_card(raw, source)
+    card = parse_card(raw, source)
+    _check_hidden_layers_against_weights(card, checkpoint, source)
+    return card
+
+
+def _check_hidden_layers_against_weights(card: ModelCard, checkpoint: Mapping, source: str) -> None:
+    """Refuse a card whose hidden head layers hold more weights than the checkpoint's head.
+
+    The model is built from the card before its tensors are compared, so a card from outside
+    could otherwise make ``init_model`` allocate a head of any size within the card's bounds.
+    """
+    hidden = list(card.head.get('hidden_channels') or [])
+    if not hidden:
+        return
+    dims = [base_model_configs()[card.architecture]['head']['in_channels'], *hidden]
+    declared = sum(a * b for a, b in zip(dims, dims[1:]))
+    state = checkpoint.get('state_dict', checkpoint)
+    held = sum(
+        value.numel()
+        for key, value in (state.items() if isinstance(state, Mapping) else ())
+        if str(key).removeprefix('module.').startswith('head.') and hasattr(value, 'numel')
+    )
+    if declared > held:
+        raise ModelCardError(
+            f'{source}: model_card.head.hidden_channels={hidden} declares {declared:,} head '
+            f'weights, but the checkpoint holds {held:,}: the card does not describe these weights'
+        )

@@ -1,0 +1,399 @@
+"""What a model costs: parameters per layer, FLOPs, and the memory needed to train it.
+
+The figures come from one forward pass of a random input in eval mode (no BN statistics
+change, no gradients) with forward hooks on every leaf module; FLOPs from mmengine's
+``get_model_complexity_info``.
+"""
+
+import contextlib
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import psutil
+import torch
+from torch import nn
+
+from .feature_hooks import evaluation_mode
+
+
+@dataclass
+class LayerInfo:
+    """One leaf module of a model.
+
+    Attributes:
+        name (str): Dotted module name, e.g. ``backbone.conv1.conv``.
+        type (str): Class name of the module.
+        output_shape (tuple): Shape of its (first) output tensor; empty if never called.
+        params (int): Parameters owned by the module itself.
+        trainable (int): Of those, the ones with ``requires_grad``.
+    """
+
+    name: str
+    type: str
+    output_shape: Tuple[int, ...]
+    params: int
+    trainable: int
+
+
+def _tensors(output) -> Iterator[torch.Tensor]:
+    """The tensors in a module output (a tensor, or lists/tuples/dicts holding some)."""
+    if isinstance(output, torch.Tensor):
+        yield output
+    elif isinstance(output, (dict, list, tuple)):
+        for item in output.values() if isinstance(output, dict) else output:
+            yield from _tensors(item)
+
+
+def leaf_modules(model: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """Named modules without children (the layers that do the work)."""
+    return [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    return next((p.device for p in model.parameters()), torch.device('cpu'))
+
+
+def random_input(model: nn.Module, input_shape: Sequence[int], batch_size: int = 1):
+    """A standard-normal ``batch_size x C x H x W`` input on the model's device."""
+    return torch.randn(batch_size, *input_shape, device=_model_device(model))
+
+
+def trace_layers(
+    model: nn.Module, input_shape: Sequence[int], batch_size: int = 1
+) -> Tuple[List[LayerInfo], int]:
+    """Run one forward pass and describe every leaf module.
+
+    Args:
+        model (nn.Module): The model; called as ``model(inputs)``.
+        input_shape (Sequence[int]): ``(C, H, W)`` of one image.
+        batch_size (int): Images in the pass. Defaults to 1.
+
+    Returns:
+        tuple: ``(layers, activation_bytes)``: a :class:`LayerInfo` per leaf module in
+        definition order, and the bytes of the leaf outputs that training keeps for the
+        backward pass (from the first layer with trainable parameters on, in call order;
+        each storage counted once).
+    """
+    leaves = leaf_modules(model)
+    shapes: Dict[str, Tuple[int, ...]] = {}
+    # Outputs in call order, with whether the module trains. The tensors are kept alive
+    # so that the allocator cannot reuse a storage within the pass.
+    calls: List[Tuple[bool, List[torch.Tensor]]] = []
+
+    def make_hook(name: str):
+        def hook(module, args, output):
+            tensors = list(_tensors(output))
+            if tensors and name not in shapes:
+                shapes[name] = tuple(tensors[0].shape)
+            trains = any(p.requires_grad for p in module.parameters(recurse=False))
+            calls.append((trains, tensors))
+
+        return hook
+
+    handles = [module.register_forward_hook(make_hook(name)) for name, module in leaves]
+    try:
+        with evaluation_mode(model):
+            model(random_input(model, input_shape, batch_size))
+    finally:
+        for handle in handles:
+            handle.remove()
+    # Autograd keeps activations only from the input of the first trainable layer on.
+    first_trainable = next((i for i, (trains, _) in enumerate(calls) if trains), len(calls))
+    storages: Dict[int, int] = {}
+    for _, tensors in calls[max(first_trainable - 1, 0) :]:
+        for tensor in tensors:
+            storage = tensor.untyped_storage()
+            storages[storage.data_ptr()] = storage.nbytes()
+    layers = []
+    for name, module in leaves:
+        own = list(module.parameters(recurse=False))
+        layers.append(
+            LayerInfo(
+                name=name,
+                type=type(module).__name__,
+                output_shape=shapes.get(name, ()),
+                params=sum(p.numel() for p in own),
+                trainable=sum(p.numel() for p in own if p.requires_grad),
+            )
+        )
+    return layers, sum(storages.values())
+
+
+def count_params(model: nn.Module) -> Tuple[int, int]:
+    """Total and trainable (``requires_grad``) parameter counts: ``(total, trainable)``."""
+    params = list(model.parameters())
+    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
+
+
+@contextlib.contextmanager
+def _quiet_mmengine_logger() -> Iterator[None]:
+    """Hold back mmengine's per-operator warnings (unsupported/uncalled) of the analyzers."""
+    from mmengine.logging import MMLogger
+
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('ERROR')
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def model_complexity(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    show_table: bool = False,
+    show_arch: bool = False,
+) -> Dict[str, object]:
+    """Parameters, FLOPs and activations of one image, by mmengine's ``get_model_complexity_info``.
+
+    mmengine (like fvcore) counts one multiply-add as one FLOP. The model runs in eval mode
+    without gradients (BN statistics are left untouched).
+
+    Args:
+        model (nn.Module): The model; called as ``model(inputs)``.
+        input_shape (Sequence[int]): ``(C, H, W)`` of one image.
+        show_table (bool): Also build the per-module table. Defaults to False.
+        show_arch (bool): Also build the annotated architecture. Defaults to False.
+
+    Returns:
+        dict: mmengine's result: ``flops``, ``params``, ``activations`` (ints), their
+        ``*_str`` forms, ``out_table`` and ``out_arch`` (the texts, or ``''``).
+    """
+    from mmengine.analysis import get_model_complexity_info
+
+    with evaluation_mode(model), _quiet_mmengine_logger():
+        return get_model_complexity_info(
+            model,
+            inputs=(random_input(model, input_shape),),
+            show_table=show_table,
+            show_arch=show_arch,
+        )
+
+
+def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
+    """FLOPs (multiply-adds) of one image through ``model`` (see :func:`model_complexity`)."""
+    return int(model_complexity(model, input_shape)['flops'])
+
+
+#: Optimizer state per trainable parameter, in parameter-sized slots, by optimizer class name.
+OPTIMIZER_STATE_SLOTS: Dict[str, Callable[[dict], int]] = {
+    'SGD': lambda group: 1 if group.get('momentum', 0) else 0,
+    'Adam': lambda group: 3 if group.get('amsgrad') else 2,
+    'AdamW': lambda group: 3 if group.get('amsgrad') else 2,
+    'NAdam': lambda group: 2,
+    'RAdam': lambda group: 2,
+    'Adamax': lambda group: 2,
+    'Adagrad': lambda group: 1,
+    'Adadelta': lambda group: 2,
+    'RMSprop': lambda group: 1 + bool(group.get('momentum', 0)) + bool(group.get('centered')),
+    'Lamb': lambda group: 2,
+    'LARS': lambda group: 1 if group.get('momentum', 0) else 0,
+}
+
+
+@dataclass
+class MemoryEstimate:
+    """Training memory in bytes, by component; ``total`` is their sum.
+
+    The activation figure sums the output tensors of leaf modules from the first trainable
+    layer on (each storage once): a lower bound, as autograd also keeps some inputs and
+    intermediates of functional ops, and the framework adds workspace.
+    """
+
+    params: int
+    grads: int
+    optimizer_state: int
+    activations: int
+    inputs: int
+    batch_size: int
+    optimizer: str = ''
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.params + self.grads + self.optimizer_state + self.activations + self.inputs
+
+
+def optimizer_state_slots(optimizer: torch.optim.Optimizer) -> Dict[int, int]:
+    """Slots of state per parameter (by ``id``) that ``optimizer`` will keep.
+
+    Raises:
+        KeyError: The optimizer class is not in :data:`OPTIMIZER_STATE_SLOTS`.
+    """
+    name = type(optimizer).__name__
+    if name not in OPTIMIZER_STATE_SLOTS:
+        raise KeyError(
+            f'optimizer {name} is not in OPTIMIZER_STATE_SLOTS; known: '
+            f'{sorted(OPTIMIZER_STATE_SLOTS)}'
+        )
+    return {
+        id(param): OPTIMIZER_STATE_SLOTS[name](group)
+        for group in optimizer.param_groups
+        for param in group['params']
+    }
+
+
+def estimate_training_memory(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    batch_size: int,
+    optimizer: Optional[torch.optim.Optimizer] = None,
+    optimizer_type: str = 'SGD',
+    momentum: float = 0.9,
+    activation_bytes_per_image: Optional[int] = None,
+) -> MemoryEstimate:
+    """Estimate the memory one training step needs: params + grads + optimizer + activations.
+
+    Activations are measured at batch 1 (leaf-module outputs) and scaled by ``batch_size``.
+
+    Args:
+        model (nn.Module): The model.
+        input_shape (Sequence[int]): ``(C, H, W)`` of one image.
+        batch_size (int): Images per training step (per process).
+        optimizer (Optimizer, optional): The real optimizer; its parameter groups decide the
+            state size. Defaults to None: use ``optimizer_type`` for all trainable params.
+        optimizer_type (str): Class name when no optimizer is given. Defaults to ``'SGD'``.
+        momentum (float): SGD/RMSprop momentum when no optimizer is given. Defaults to 0.9.
+        activation_bytes_per_image (int, optional): Known activation bytes for one image,
+            to skip the forward pass. Defaults to None.
+
+    Returns:
+        MemoryEstimate: Bytes per component.
+    """
+    params = list(model.parameters())
+    trainable = [p for p in params if p.requires_grad]
+    if optimizer is not None:
+        slots = optimizer_state_slots(optimizer)
+        optimizer_type = type(optimizer).__name__
+    else:
+        slot = OPTIMIZER_STATE_SLOTS[optimizer_type]({'momentum': momentum})
+        slots = {id(p): slot for p in trainable}
+    if activation_bytes_per_image is None:
+        _, activation_bytes_per_image = trace_layers(model, input_shape, 1)
+    element_size = params[0].element_size() if params else 4
+    return MemoryEstimate(
+        params=sum(p.numel() * p.element_size() for p in params),
+        grads=sum(p.numel() * p.element_size() for p in trainable),
+        optimizer_state=sum(p.numel() * p.element_size() * slots.get(id(p), 0) for p in trainable),
+        activations=activation_bytes_per_image * batch_size,
+        inputs=batch_size * element_size * int(torch.Size(input_shape).numel()),
+        batch_size=batch_size,
+        optimizer=optimizer_type,
+    )
+
+
+def _peak_rss_growth(step: Callable[[], None]) -> int:
+    """Bytes the resident memory of this process rose by while ``step`` ran (psutil,
+    sampled every millisecond)."""
+    process = psutil.Process()
+    start = peak = process.memory_info().rss
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.001):
+            peak = max(peak, process.memory_info().rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        step()
+    finally:
+        done.set()
+        sampler.join()
+    return max(0, max(peak, process.memory_info().rss) - start)
+
+
+def measure_training_step(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    batch_size: int,
+    optimizer: torch.optim.Optimizer,
+    num_classes: int,
+) -> Dict[str, object]:
+    """Run one real training step on random data and measure its peak memory.
+
+    On CUDA: ``torch.cuda.max_memory_allocated`` over the step (parameters included). On
+    the CPU: the growth of the resident memory over the step, plus the parameter bytes, so
+    that it compares with :class:`MemoryEstimate`'s total.
+
+    Args:
+        model (nn.Module): The model; ``model(x)`` must return logits.
+        input_shape (Sequence[int]): ``(C, H, W)``.
+        batch_size (int): Images in the step.
+        optimizer (Optimizer): Optimizer over the model's trainable parameters.
+        num_classes (int): Classes of the random labels.
+
+    Returns:
+        dict: ``peak_bytes``, ``device`` and ``method`` (how it was measured).
+    """
+    device = _model_device(model)
+    inputs = random_input(model, input_shape, batch_size)
+    labels = torch.randint(0, num_classes, (batch_size,), device=device)
+    was_training = model.training
+    model.train()
+
+    def step() -> None:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(inputs), labels).backward()
+        optimizer.step()
+
+    try:
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+            torch.cuda.reset_peak_memory_stats(device)
+            step()
+            torch.cuda.synchronize(device)
+            peak, method = torch.cuda.max_memory_allocated(device), 'max_memory_allocated'
+            return {'peak_bytes': peak, 'device': str(device), 'method': f'torch.cuda.{method}'}
+        param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+        return {
+            'peak_bytes': _peak_rss_growth(step) + param_bytes,
+            'device': 'cpu',
+            'method': 'peak RSS growth (psutil, sampled every ms) + parameter bytes',
+        }
+    finally:
+        model.train(was_training)
+
+
+def format_bytes(num: float) -> str:
+    """``1536`` -> ``'1.50 KiB'``."""
+    if abs(num) < 1024:
+        return f'{int(num)} B'
+    for unit in ('KiB', 'MiB', 'GiB'):
+        num /= 1024
+        if abs(num) < 1024 or unit == 'GiB':
+            break
+    return f'{num:.2f} {unit}'
+
+
+def format_count(num: float) -> str:
+    """``3504872`` -> ``'3.50 M'``."""
+    for unit, scale in (('G', 1e9), ('M', 1e6), ('K', 1e3)):
+        if abs(num) >= scale:
+            return f'{num / scale:.2f} {unit}'
+    return str(int(num))
+
+
+def format_layer_types(model: nn.Module) -> str:
+    """Leaf modules counted by class, most frequent first: ``'52 Conv2d, 52 BatchNorm2d'``."""
+    counts = Counter(type(module).__name__ for _, module in leaf_modules(model))
+    return ', '.join(f'{count} {name}' for name, count in counts.most_common())
+
+
+def format_memory(estimate: MemoryEstimate) -> str:
+    """One line per component of a memory estimate, then the total."""
+    parts = [
+        ('parameters', estimate.params),
+        ('gradients', estimate.grads),
+        (f'optimizer state ({estimate.optimizer})', estimate.optimizer_state),
+        ('activations (leaf outputs, lower bound)', estimate.activations),
+        ('input batch', estimate.inputs),
+        ('total (a lower bound)', estimate.total),
+    ]
+    lines = [f'training memory estimate at batch {estimate.batch_size}:']
+    lines += [f'  {name:<42}{format_bytes(value):>12}' for name, value in parts]
+    return '\n'.join(lines + [f'  note: {note}' for note in estimate.notes])

@@ -1,0 +1,3 @@
+from .deit3 import DeiT3WithMlpNorm
+
+__all__ = ['DeiT3WithMlpNorm']
