@@ -8,6 +8,7 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -191,6 +192,44 @@ def test_run_demo_tiny_prints_one_line_per_step_and_writes_its_files(tmp_path):
     # The fine-tune loads the 312 backbone tensors and misses the 2 of the new head.
     assert len(finetune) == 2 and all('312 tensors loaded' in line for line in finetune)
     assert all('head.fc.bias, head.fc.weight' in line for line in finetune)
+
+
+def test_scratch_runs_train_while_the_backbone_pretrains_and_fine_tunes_wait_for_it(
+    tmp_path, monkeypatch
+):
+    """The scratch runs need no backbone: they overlap the pretraining; fine-tunes follow it."""
+    import experiments.transfer_demo as demo
+
+    events, scratch_started, pretrained = [], threading.Event(), threading.Event()
+
+    def fake_train_and_test(config, work_dir, log_name, epochs, plots, progress=None):
+        run = osp.basename(work_dir)
+        events.append(('start', run))
+        if run == 'pretrain':
+            # Finishes only once a scratch run has started beside it.
+            assert scratch_started.wait(timeout=30), 'no scratch run started during pretraining'
+            pretrained.set()
+        elif run.startswith('scratch'):
+            scratch_started.set()
+        else:
+            assert pretrained.is_set(), f'{run} started before the backbone was published'
+        events.append(('end', run))
+        return 50.0, [True, False] * 10
+
+    monkeypatch.setattr(demo, '_train_and_test', fake_train_and_test)
+    monkeypatch.setattr(demo, 'publish_backbone', lambda checkpoint, out: 0)
+    monkeypatch.setattr(demo, '_best_checkpoint', lambda work_dir: 'best.pth')
+    fake_prediction = {'pred_class': '7', 'pred_score': 0.5}
+    monkeypatch.setattr(demo, 'classify_one', lambda *args: fake_prediction)
+    settings = DemoSettings(shots=1, pretrain_epochs=1, steps=4, seeds=(0, 1), parallel=2)
+    summary = demo.run_transfer_demo(str(tmp_path / 'demo'), settings, stream=io.StringIO())
+
+    started = [run for kind, run in events if kind == 'start']
+    assert sorted(started) == sorted(
+        ['pretrain'] + [f'{s}_seed{seed}' for s in ('scratch', DEFAULT_STRATEGY) for seed in (0, 1)]
+    )
+    assert summary['configs'][DEFAULT_STRATEGY].endswith(f'seed0_{DEFAULT_STRATEGY}.py')
+    assert summary['configs']['scratch'].endswith('seed0_scratch.py')
 
 
 def test_a_failing_command_names_itself_and_its_log(tmp_path):
