@@ -23,31 +23,38 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.normalization import GroupNorm, LayerNorm
 
-_NORM_TYPES = (_BatchNorm, GroupNorm, LayerNorm)
+#: Normalisation layers: one block with the block before them.
+NORM_TYPES = (_BatchNorm, GroupNorm, LayerNorm)
 
 
-def _holds_parameters(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters())
-
-
-def backbone_blocks(backbone: nn.Module) -> List[Tuple[str, nn.Module]]:
-    """The backbone's blocks in registration order, ``ModuleList`` s replaced by their items.
+def backbone_items(backbone: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """The backbone's children in registration order, ``ModuleList`` s replaced by their items.
 
     Args:
         backbone (nn.Module): The backbone.
 
     Returns:
-        list[tuple[str, nn.Module]]: ``(name relative to the backbone, module)``; only blocks
-        that hold parameters.
+        list[tuple[str, nn.Module]]: ``(name relative to the backbone, module)``.
     """
-    blocks = []
+    items = []
     for name, child in backbone.named_children():
         if isinstance(child, nn.ModuleList):
-            items = [(f'{name}.{index}', item) for index, item in enumerate(child)]
+            items += [(f'{name}.{index}', item) for index, item in enumerate(child)]
         else:
-            items = [(name, child)]
-        blocks += [(n, m) for n, m in items if _holds_parameters(m)]
-    return blocks
+            items.append((name, child))
+    return items
+
+
+def backbone_blocks(backbone: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """The items of :func:`backbone_items` that hold parameters: the backbone's blocks.
+
+    Args:
+        backbone (nn.Module): The backbone.
+
+    Returns:
+        list[tuple[str, nn.Module]]: ``(name relative to the backbone, module)``.
+    """
+    return [(n, m) for n, m in backbone_items(backbone) if any(True for _ in m.parameters())]
 
 
 def block_depths(backbone: nn.Module) -> Dict[str, int]:
@@ -65,7 +72,7 @@ def block_depths(backbone: nn.Module) -> Dict[str, int]:
     depths: Dict[str, int] = {}
     depth = -1
     for name, block in backbone_blocks(backbone):
-        if not (isinstance(block, _NORM_TYPES) and depth >= 0):
+        if not (isinstance(block, NORM_TYPES) and depth >= 0):
             depth += 1
         depths[name] = depth
     return depths
