@@ -1,20 +1,9 @@
-"""The order of a backbone's blocks, the same for every family.
+"""The order of a backbone's blocks from input to output, one rule for every family.
 
-Layer-wise lr decay, partial freezing and the analysis tools (per-stage probe, Grad-CAM, feature
-maps) need the backbone's blocks from the input to the output. One rule serves CNNs and
-transformers alike:
-
-- a block is a direct child of the backbone that holds parameters;
-- an ``nn.ModuleList`` is a container the backbone's ``forward`` loops over, never a module that
-  runs itself, so it stands for its items (a ViT's ``layers`` are its 12 transformer blocks,
-  EfficientNet's ``layers`` its stem, stages and last conv);
-- a normalisation layer right after a block belongs to that block (ResNet's ``conv1`` + ``bn1``).
-
-A backbone that keeps its blocks in a ``ModuleList`` or holds parameters itself (a ViT's class
-token and position embedding) and defines mmpretrain's ``get_layer_depth`` (ViT, DeiT-III,
-Swin, ConvNeXt, BEiT, ...) numbers its parameters with it instead: that is the numbering its
-authors' layer-wise decay recipes use (ConvNeXt's third stage split into groups of three blocks,
-say).
+Layer-wise lr decay, partial freezing and the analysis tools need it. A block is a direct
+child of the backbone that holds parameters; an ``nn.ModuleList`` (a container ``forward``
+loops over) stands for its items (a ViT's transformer blocks); a normalisation layer right
+after a block belongs to that block (ResNet's ``conv1`` + ``bn1``).
 """
 
 from typing import Dict, List, Tuple
@@ -91,7 +80,10 @@ def pools_itself(backbone: nn.Module) -> bool:
 
 
 def uses_own_layer_depth(backbone: nn.Module) -> bool:
-    """Whether the backbone's ``get_layer_depth`` numbers its parameters (see module doc)."""
+    """Whether the backbone's ``get_layer_depth`` numbers its parameters: one that keeps its
+    blocks in a ``ModuleList`` or holds parameters itself (a ViT's class token) and defines
+    mmpretrain's ``get_layer_depth`` (ViT, Swin, ConvNeXt, ...) uses the numbering its
+    authors' layer-wise decay recipes use."""
     if not callable(getattr(backbone, 'get_layer_depth', None)):
         return False
     has_list = any(isinstance(child, nn.ModuleList) for child in backbone.children())

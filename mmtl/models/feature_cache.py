@@ -1,21 +1,10 @@
 """Where a classifier's frozen prefix ends, and how to run the part after it on stored outputs.
 
-A classifier whose first modules are frozen and in eval mode (``TransferClassifier``'s
-``frozen_modules``) maps an image to the same tensor at the end of that prefix in every
-epoch. :func:`find_cut` names the deepest such point, :func:`run_prefix` computes the tensor
-there, and inside :func:`features_as_inputs` the model takes those tensors as its ``inputs``
-and runs only the modules after the cut. :func:`prefix_digest` fingerprints everything the
-tensor depends on (the prefix's weights and buffers, the preprocessor's normalisation, the
-cut), for the key of a stored cache.
-
-Cut points:
-
-- ``'neck'``: the whole backbone is frozen and the neck has no parameters (global average
-  pooling): the pooled vectors are stored, the head alone runs. Any backbone.
-- ``'backbone'``: the whole backbone is frozen, the neck trains. Any backbone with one output.
-- ``'backbone.<step>'``: the backbone's steps up to ``<step>`` are frozen. Backbones whose
-  forward is a chain of steps, listed in :data:`BACKBONE_STEPS` (MobileNet-v2, the ResNet
-  family, VisionTransformer: a step per transformer block).
+A frozen prefix in eval mode maps an image to the same tensor in every epoch.
+:func:`find_cut` names the deepest such point, :func:`run_prefix` computes the tensor there,
+inside :func:`features_as_inputs` the model takes those tensors as its ``inputs`` and runs
+only the modules after the cut, and :func:`prefix_digest` fingerprints everything the tensor
+depends on (for the key of a stored cache).
 """
 
 import contextlib
@@ -187,8 +176,13 @@ def find_cut(model: nn.Module) -> Optional[str]:
         model (nn.Module): An mmpretrain ``ImageClassifier`` (or subclass).
 
     Returns:
-        str, optional: ``'neck'``, ``'backbone'``, ``'backbone.<step>'`` (see the module
-        docstring), or None when not even the first step is frozen.
+        str, optional: None when not even the first step is frozen, else
+
+        - ``'neck'``: the backbone is frozen and the neck has no parameters (the pooled
+          vectors are stored, the head alone runs). Any backbone.
+        - ``'backbone'``: the backbone is frozen, the neck trains. Any one-output backbone.
+        - ``'backbone.<step>'``: the backbone's steps up to ``<step>`` are frozen; backbones
+          whose forward is a chain of steps (:data:`BACKBONE_STEPS`).
     """
     backbone = model.backbone
     names = [name for name, _ in backbone.named_children()]

@@ -17,7 +17,8 @@ def optim_wrapper_list(optim_wrapper) -> list:
     return [optim_wrapper]
 
 
-def _schedulers(runner) -> list:
+def scheduler_list(runner) -> list:
+    """The runner's built parameter schedulers, as a list (those of every optimizer)."""
     schedulers = runner.param_schedulers or []
     if isinstance(schedulers, dict):
         return [s for group in schedulers.values() for s in group]
@@ -25,7 +26,7 @@ def _schedulers(runner) -> list:
 
 
 def _lr_schedulers(runner) -> list:
-    return [s for s in _schedulers(runner) if getattr(s, 'param_name', None) == 'lr']
+    return [s for s in scheduler_list(runner) if getattr(s, 'param_name', None) == 'lr']
 
 
 def _cosine_value(scheduler, base: float) -> float:
@@ -120,7 +121,7 @@ class EffectiveLrHook(Hook):
             [group.get('initial_lr', group['lr']) for group in w.optimizer.param_groups]
             for w in optim_wrapper_list(runner.optim_wrapper)
         ]
-        self._ends = [(s.end, getattr(s, 'T_max', None)) for s in _schedulers(runner)]
+        self._ends = [(s.end, getattr(s, 'T_max', None)) for s in scheduler_list(runner)]
 
     def before_train(self, runner) -> None:
         """Apply lr and schedule-length changes on resume; log the lr per parameter group."""
@@ -179,7 +180,7 @@ class EffectiveLrHook(Hook):
             )
 
     def _apply_schedule_end(self, runner) -> None:
-        schedulers = _schedulers(runner)
+        schedulers = scheduler_list(runner)
         if len(schedulers) != len(self._ends):
             return
         for scheduler, (end, t_max) in zip(schedulers, self._ends):
