@@ -6,13 +6,9 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.modules.normalization import GroupNorm, LayerNorm
 
-from mmtl.models.backbone_layout import backbone_blocks
+from mmtl.models.backbone_layout import NORM_TYPES, backbone_blocks, backbone_items
 from mmtl.utils.modules import UnknownModuleError, find_submodules
-
-_NORM_TYPES = (_BatchNorm, GroupNorm, LayerNorm)
 
 
 class UnknownLayerError(UnknownModuleError):
@@ -166,7 +162,7 @@ def backbone_block_names(model: nn.Module) -> List[str]:
     return [
         f'backbone.{name}'
         for name, block in backbone_blocks(backbone)
-        if not isinstance(block, _NORM_TYPES)
+        if not isinstance(block, NORM_TYPES)
     ]
 
 
@@ -211,20 +207,14 @@ def block_groups(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> Lis
     blocks = executed_blocks(model, inputs)
     groups = {name: [name] for name in blocks}
     owner = None
-    for name, child in model.backbone.named_children():
-        items = (
-            [(f'{name}.{i}', item) for i, item in enumerate(child)]
-            if isinstance(child, nn.ModuleList)
-            else [(name, child)]
-        )
-        for item_name, _ in items:
-            dotted = f'backbone.{item_name}'
-            if dotted in groups:
-                owner = dotted
-            elif owner is not None:
-                groups[owner].append(dotted)
-            elif blocks:
-                groups[blocks[0]].insert(0, dotted)
+    for item_name, _ in backbone_items(model.backbone):
+        dotted = f'backbone.{item_name}'
+        if dotted in groups:
+            owner = dotted
+        elif owner is not None:
+            groups[owner].append(dotted)
+        elif blocks:
+            groups[blocks[0]].insert(0, dotted)
     return [groups[name] for name in blocks]
 
 

@@ -250,7 +250,7 @@ def curve_figures(log: ScalarLog) -> Dict[str, object]:
     groups = {
         'loss': (log.loss_keys, 'iteration', log.train_series),
         'lr': (log.lr_keys, 'iteration', log.train_series),
-        'val': (log.metric_keys, log.val_axis, lambda key: log.val_series(key)),
+        'val': (log.metric_keys, log.val_axis, log.val_series),
     }
     figures = {}
     for name, (keys, x_label, series) in groups.items():
@@ -263,7 +263,7 @@ def curve_figures(log: ScalarLog) -> Dict[str, object]:
             axes.plot(xs, ys, marker='o' if len(xs) < 30 else None, markersize=3, label=key)
         axes.set_xlabel(x_label)
         axes.set_ylabel(name)
-        axes.set_title(f'{name} ({osp.basename(osp.dirname(osp.dirname(log.path)))})')
+        axes.set_title(f'{name} ({osp.basename(_run_folder(log.path))})')
         axes.grid(alpha=0.3)
         axes.legend(fontsize=8)
         figure.tight_layout()

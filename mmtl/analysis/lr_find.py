@@ -67,7 +67,7 @@ def lr_range_test(
         )
     groups = optim_wrapper.optimizer.param_groups
     top = max(group['lr'] for group in groups) or 1.0
-    ratios = [group['lr'] / top if top else 1.0 for group in groups]
+    ratios = [group['lr'] / top for group in groups]
     result = LrFindResult()
     average, best = 0.0, math.inf
     model.train()
@@ -101,19 +101,16 @@ def lr_range_test(
 
 def plot_lr_find(result: LrFindResult, out_file: str) -> str:
     """Draw the smoothed loss against the lr (log scale), the suggestion marked; save a PNG."""
-    import matplotlib
+    from mmtl.visualization.figure import new_figure, save_figure
 
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    figure = new_figure((6, 4))
+    ax = figure.add_subplot()
     ax.plot(result.lrs, result.losses)
     ax.axvline(result.suggested_lr, color='tab:red', linestyle='--', label='suggested')
     ax.set_xscale('log')
     ax.set_xlabel('learning rate (largest parameter group)')
     ax.set_ylabel('training loss (smoothed)')
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=100)
-    plt.close(fig)
+    figure.tight_layout()
+    save_figure(figure, out_file)
     return out_file

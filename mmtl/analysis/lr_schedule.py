@@ -132,15 +132,6 @@ def _distinct_groups(optimizer, model) -> Dict[str, dict]:
     """One parameter group per distinct initial lr, named by the parameters it trains."""
     if model is None:
         return {'all': optimizer.param_groups[0]}
-    from mmtl.engine.hooks.effective_lr_hook import describe_param_groups
+    from mmtl.engine.hooks.effective_lr_hook import lr_groups
 
-    named = {}
-    for group in optimizer.param_groups:
-        lr = f'{group["lr"]:.4g}'
-        if lr not in named:
-            named[lr] = group
-    labels = {}
-    for entry in describe_param_groups(model, optimizer).split('; '):
-        lr, _, label = entry.partition(': ')
-        labels[lr] = label
-    return {f'{labels.get(lr, "")} (lr {lr})'.strip(): g for lr, g in named.items()}
+    return {f'{label} (lr {lr})': g for lr, (g, label) in lr_groups(model, optimizer).items()}

@@ -1,14 +1,12 @@
 """The one way mmtl reads a checkpoint and puts its weights into a model.
 
-:func:`read_weights` reads through mmtl's safe loaders (registered as mmengine's checkpoint
-schemes); :func:`load_into` loads under one of two rules, with a one-line report:
+:func:`read_weights` reads through mmtl's safe loaders (mmengine's checkpoint schemes);
+:func:`load_into` loads under one of two rules, with a one-line report, NaN/Inf refused:
 
 - ``'exact'`` (testing, inference, resume): every model tensor comes from the checkpoint with
-  its shape, and nothing is left over (``num_batches_tracked`` may be missing);
+  its shape, nothing is left over (``num_batches_tracked`` may be missing);
 - ``'transfer'`` (``load_from`` when training): the head may differ, but the backbone must
   load (almost) fully unless ``load_from_partial`` is set.
-
-NaN/Inf tensors are refused under both rules.
 """
 
 import logging
@@ -22,7 +20,7 @@ import torch
 from mmengine.runner import CheckpointLoader
 
 from mmtl.config.model_card import ModelCardError, read_card
-from mmtl.models.converters import convert_checkpoint
+from mmtl.models.converters import convert_checkpoint, detect_torchvision_arch
 from mmtl.models.heads.temperature import prepare_temperature
 from mmtl.utils.checkpoint import SAFE_SCHEME_LOADERS, load_local_checkpoint
 from mmtl.utils.errors import CheckpointError, ConfigError, short_list
@@ -257,12 +255,7 @@ def trained_as(checkpoint: Mapping, source: str) -> Optional[str]:
         card = None
     if card is not None:
         return f'trained as {card.architecture} with {card.num_classes} classes (its model card)'
-    from mmtl.models.converters import detect_torchvision_arch
-
-    try:
-        arch = detect_torchvision_arch(checkpoint_state_dict(checkpoint))
-    except Exception:  # not a torchvision layout: nothing more to say
-        arch = None
+    arch = detect_torchvision_arch(checkpoint_state_dict(checkpoint))
     return f'looks like torchvision {arch}' if arch else None
 
 

@@ -76,11 +76,7 @@ def errors_name_section(section: str) -> Iterator[None]:
         if section not in message:
             message = f'{section}.dataset: {message}'
         error_type = type(err) if isinstance(err, (UserError, FileNotFoundError)) else ConfigError
-        try:
-            new_error = error_type(message)
-        except TypeError:  # an error class with another constructor
-            new_error = ConfigError(message)
-        raise new_error from None
+        raise error_type(message) from None
 
 
 @RUNNERS.register_module()
@@ -103,6 +99,9 @@ class MMTLRunner(Runner):
         self.source_cfg = self.cfg
         if source is not None:
             self.cfg = copy.deepcopy(cfg)
+        # What a checkpoint is loaded for, which picks the rule of load_checkpoint: outside
+        # test(), val() and resume(), load_from is a starting point for training.
+        self._loading_for = 'training'
         self.check_setup()
 
     @classmethod
@@ -244,29 +243,28 @@ class MMTLRunner(Runner):
             f'{self.world_size} processes ({len(loader)} iterations per epoch).'
         )
 
+    @contextlib.contextmanager
+    def _loading(self, purpose: str) -> Iterator[None]:
+        before, self._loading_for = self._loading_for, purpose
+        try:
+            yield
+        finally:
+            self._loading_for = before
+
     def resume(self, filename: str, *args, **kwargs) -> None:
         """mmengine's resume, with the checkpoint checked as for resuming (exact fit)."""
-        self._mmtl_resuming = True
-        try:
+        with self._loading('resuming'):
             super().resume(filename, *args, **kwargs)
-        finally:
-            self._mmtl_resuming = False
 
     def test(self) -> dict:
         """mmengine's test; a checkpoint it loads must fit exactly (see :meth:`load_checkpoint`)."""
-        self._mmtl_evaluating = True
-        try:
+        with self._loading('testing'):
             return super().test()
-        finally:
-            self._mmtl_evaluating = False
 
     def val(self) -> dict:
         """mmengine's val; a checkpoint it loads must fit exactly (see :meth:`load_checkpoint`)."""
-        self._mmtl_evaluating = True
-        try:
+        with self._loading('testing'):
             return super().val()
-        finally:
-            self._mmtl_evaluating = False
 
     def load_checkpoint(
         self,
@@ -286,16 +284,13 @@ class MMTLRunner(Runner):
         checkpoint = read_weights(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        resuming = getattr(self, '_mmtl_resuming', False)
-        if resuming:
-            mode, extra = 'exact', dict(purpose='resuming')
-        elif not getattr(self, '_mmtl_evaluating', False):  # load_from: a starting point
+        if self._loading_for == 'training':
             allow_partial = bool(self.cfg.get(PARTIAL_LOAD_KEY, False))
             mode, extra = 'transfer', dict(allow_partial=allow_partial, logger=self.logger)
         else:
-            mode, extra = 'exact', {}
+            mode, extra = 'exact', dict(purpose=self._loading_for)
         load_into(model, checkpoint, mode, source=filename, revise_keys=revise_keys, **extra)
-        if resuming:
+        if self._loading_for == 'resuming':
             check_resumable_optimizer(checkpoint, self.optim_wrapper, filename)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')

@@ -1,20 +1,9 @@
-"""The order of a backbone's blocks, the same for every family.
+"""The order of a backbone's blocks from input to output, one rule for every family.
 
-Layer-wise lr decay, partial freezing and the analysis tools (per-stage probe, Grad-CAM, feature
-maps) need the backbone's blocks from the input to the output. One rule serves CNNs and
-transformers alike:
-
-- a block is a direct child of the backbone that holds parameters;
-- an ``nn.ModuleList`` is a container the backbone's ``forward`` loops over, never a module that
-  runs itself, so it stands for its items (a ViT's ``layers`` are its 12 transformer blocks,
-  EfficientNet's ``layers`` its stem, stages and last conv);
-- a normalisation layer right after a block belongs to that block (ResNet's ``conv1`` + ``bn1``).
-
-A backbone that keeps its blocks in a ``ModuleList`` or holds parameters itself (a ViT's class
-token and position embedding) and defines mmpretrain's ``get_layer_depth`` (ViT, DeiT-III,
-Swin, ConvNeXt, BEiT, ...) numbers its parameters with it instead: that is the numbering its
-authors' layer-wise decay recipes use (ConvNeXt's third stage split into groups of three blocks,
-say).
+Layer-wise lr decay, partial freezing and the analysis tools need it. A block is a direct
+child of the backbone that holds parameters; an ``nn.ModuleList`` (a container ``forward``
+loops over) stands for its items (a ViT's transformer blocks); a normalisation layer right
+after a block belongs to that block (ResNet's ``conv1`` + ``bn1``).
 """
 
 from typing import Dict, List, Tuple
@@ -23,31 +12,38 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.normalization import GroupNorm, LayerNorm
 
-_NORM_TYPES = (_BatchNorm, GroupNorm, LayerNorm)
+#: Normalisation layers: one block with the block before them.
+NORM_TYPES = (_BatchNorm, GroupNorm, LayerNorm)
 
 
-def _holds_parameters(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters())
-
-
-def backbone_blocks(backbone: nn.Module) -> List[Tuple[str, nn.Module]]:
-    """The backbone's blocks in registration order, ``ModuleList`` s replaced by their items.
+def backbone_items(backbone: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """The backbone's children in registration order, ``ModuleList`` s replaced by their items.
 
     Args:
         backbone (nn.Module): The backbone.
 
     Returns:
-        list[tuple[str, nn.Module]]: ``(name relative to the backbone, module)``; only blocks
-        that hold parameters.
+        list[tuple[str, nn.Module]]: ``(name relative to the backbone, module)``.
     """
-    blocks = []
+    items = []
     for name, child in backbone.named_children():
         if isinstance(child, nn.ModuleList):
-            items = [(f'{name}.{index}', item) for index, item in enumerate(child)]
+            items += [(f'{name}.{index}', item) for index, item in enumerate(child)]
         else:
-            items = [(name, child)]
-        blocks += [(n, m) for n, m in items if _holds_parameters(m)]
-    return blocks
+            items.append((name, child))
+    return items
+
+
+def backbone_blocks(backbone: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """The items of :func:`backbone_items` that hold parameters: the backbone's blocks.
+
+    Args:
+        backbone (nn.Module): The backbone.
+
+    Returns:
+        list[tuple[str, nn.Module]]: ``(name relative to the backbone, module)``.
+    """
+    return [(n, m) for n, m in backbone_items(backbone) if any(True for _ in m.parameters())]
 
 
 def block_depths(backbone: nn.Module) -> Dict[str, int]:
@@ -65,7 +61,7 @@ def block_depths(backbone: nn.Module) -> Dict[str, int]:
     depths: Dict[str, int] = {}
     depth = -1
     for name, block in backbone_blocks(backbone):
-        if not (isinstance(block, _NORM_TYPES) and depth >= 0):
+        if not (isinstance(block, NORM_TYPES) and depth >= 0):
             depth += 1
         depths[name] = depth
     return depths
@@ -84,7 +80,10 @@ def pools_itself(backbone: nn.Module) -> bool:
 
 
 def uses_own_layer_depth(backbone: nn.Module) -> bool:
-    """Whether the backbone's ``get_layer_depth`` numbers its parameters (see module doc)."""
+    """Whether the backbone's ``get_layer_depth`` numbers its parameters: one that keeps its
+    blocks in a ``ModuleList`` or holds parameters itself (a ViT's class token) and defines
+    mmpretrain's ``get_layer_depth`` (ViT, Swin, ConvNeXt, ...) uses the numbering its
+    authors' layer-wise decay recipes use."""
     if not callable(getattr(backbone, 'get_layer_depth', None)):
         return False
     has_list = any(isinstance(child, nn.ModuleList) for child in backbone.children())

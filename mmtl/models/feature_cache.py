@@ -1,21 +1,10 @@
 """Where a classifier's frozen prefix ends, and how to run the part after it on stored outputs.
 
-A classifier whose first modules are frozen and in eval mode (``TransferClassifier``'s
-``frozen_modules``) maps an image to the same tensor at the end of that prefix in every
-epoch. :func:`find_cut` names the deepest such point, :func:`run_prefix` computes the tensor
-there, and inside :func:`features_as_inputs` the model takes those tensors as its ``inputs``
-and runs only the modules after the cut. :func:`prefix_digest` fingerprints everything the
-tensor depends on (the prefix's weights and buffers, the preprocessor's normalisation, the
-cut), for the key of a stored cache.
-
-Cut points:
-
-- ``'neck'``: the whole backbone is frozen and the neck has no parameters (global average
-  pooling): the pooled vectors are stored, the head alone runs. Any backbone.
-- ``'backbone'``: the whole backbone is frozen, the neck trains. Any backbone with one output.
-- ``'backbone.<step>'``: the backbone's steps up to ``<step>`` are frozen. Backbones whose
-  forward is a chain of steps, listed in :data:`BACKBONE_STEPS` (MobileNet-v2, the ResNet
-  family, VisionTransformer: a step per transformer block).
+A frozen prefix in eval mode maps an image to the same tensor in every epoch.
+:func:`find_cut` names the deepest such point, :func:`run_prefix` computes the tensor there,
+inside :func:`features_as_inputs` the model takes those tensors as its ``inputs`` and runs
+only the modules after the cut, and :func:`prefix_digest` fingerprints everything the tensor
+depends on (for the key of a stored cache).
 """
 
 import contextlib
@@ -152,18 +141,18 @@ def backbone_steps(backbone: nn.Module) -> Optional[List[Step]]:
 
 
 def _frozen(root: nn.Module, names: List[str]) -> bool:
-    """Whether every named member of ``root`` has no trainable parameter and is in eval mode."""
+    """Whether every named member of ``root`` (a module or a parameter of its own) has no
+    trainable parameter and is in eval mode."""
+    params = dict(root.named_parameters(recurse=False))
     for name in names:
-        try:
+        if name in params:
+            tensors, modules = [params[name]], []
+        else:
             member = root.get_submodule(name)
-        except AttributeError:
-            param = getattr(root, name, None)
-            if isinstance(param, nn.Parameter) and param.requires_grad:
-                return False
-            continue
-        if any(p.requires_grad for p in member.parameters()):
+            tensors, modules = list(member.parameters()), list(member.modules())
+        if any(p.requires_grad for p in tensors):
             return False
-        if any(m.training and _changes_in_training(m) for m in member.modules()):
+        if any(m.training and _changes_in_training(m) for m in modules):
             return False
     return True
 
@@ -187,8 +176,13 @@ def find_cut(model: nn.Module) -> Optional[str]:
         model (nn.Module): An mmpretrain ``ImageClassifier`` (or subclass).
 
     Returns:
-        str, optional: ``'neck'``, ``'backbone'``, ``'backbone.<step>'`` (see the module
-        docstring), or None when not even the first step is frozen.
+        str, optional: None when not even the first step is frozen, else
+
+        - ``'neck'``: the backbone is frozen and the neck has no parameters (the pooled
+          vectors are stored, the head alone runs). Any backbone.
+        - ``'backbone'``: the backbone is frozen, the neck trains. Any one-output backbone.
+        - ``'backbone.<step>'``: the backbone's steps up to ``<step>`` are frozen; backbones
+          whose forward is a chain of steps (:data:`BACKBONE_STEPS`).
     """
     backbone = model.backbone
     names = [name for name, _ in backbone.named_children()]
@@ -250,19 +244,16 @@ def run_prefix(model: nn.Module, inputs: torch.Tensor, cut: str) -> torch.Tensor
 
 def _run_tail(model: nn.Module, cut: str, x: torch.Tensor, stage: str = 'neck'):
     """``model.extract_feat`` from the tensor at ``cut`` on (same ``stage`` values)."""
-    if cut == 'neck':
-        feats = (x,)
-    else:
-        if cut == 'backbone':
-            feats = (x,)
-        else:
-            steps, index = _step_index(model.backbone, cut)
-            outs = []
-            for step in steps[index + 1 :]:
-                x = step.run(x)
-                if step.output is not None:
-                    outs.append(step.output(x))
-            feats = tuple(outs)
+    feats = (x,)
+    if cut.startswith('backbone.'):
+        steps, index = _step_index(model.backbone, cut)
+        outs = []
+        for step in steps[index + 1 :]:
+            x = step.run(x)
+            if step.output is not None:
+                outs.append(step.output(x))
+        feats = tuple(outs)
+    if cut != 'neck':
         if stage == 'backbone':
             return feats
         if model.with_neck:
@@ -272,14 +263,6 @@ def _run_tail(model: nn.Module, cut: str, x: torch.Tensor, stage: str = 'neck'):
     if stage == 'pre_logits':
         return model.head.pre_logits(feats)
     raise ValueError(f'extract_feat: stage {stage!r} is not available from a cut at {cut!r}')
-
-
-def _pass_features(preprocessor: nn.Module, data: dict, training: bool = False) -> dict:
-    """The data preprocessor's job for stored features: stack them and move them."""
-    inputs = data['inputs']
-    if isinstance(inputs, (list, tuple)):
-        inputs = torch.stack(list(inputs))
-    return preprocessor.cast_data({'inputs': inputs, 'data_samples': data.get('data_samples')})
 
 
 @contextlib.contextmanager
@@ -300,7 +283,10 @@ def features_as_inputs(model: nn.Module, cut: str) -> Iterator[None]:
         return _run_tail(model, cut, inputs, stage)
 
     def forward(data, training=False):
-        return _pass_features(preprocessor, data, training)
+        inputs = data['inputs']
+        if isinstance(inputs, (list, tuple)):
+            inputs = torch.stack(list(inputs))
+        return preprocessor.cast_data({'inputs': inputs, 'data_samples': data.get('data_samples')})
 
     model.extract_feat = extract_feat
     preprocessor.forward = forward
@@ -311,15 +297,20 @@ def features_as_inputs(model: nn.Module, cut: str) -> Iterator[None]:
         del preprocessor.forward
 
 
-def _prefix_members(model: nn.Module, cut: str) -> List[Tuple[str, nn.Module]]:
+def _prefix_tensors(model: nn.Module, cut: str) -> List[Tuple[str, torch.Tensor]]:
+    """``(name, tensor)`` of every parameter and buffer of the prefix up to ``cut``."""
     if cut in ('neck', 'backbone'):
-        members = [('backbone', model.backbone)]
+        state = {f'backbone.{k}': v for k, v in model.backbone.state_dict().items()}
         if cut == 'neck' and getattr(model, 'neck', None) is not None:
-            members.append(('neck', model.neck))
-        return members
+            state.update({f'neck.{k}': v for k, v in model.neck.state_dict().items()})
+        return list(state.items())
     steps, index = _step_index(model.backbone, cut)
+    members = [name for step in steps[: index + 1] for name in step.members]
+    inside = tuple(f'{name}.' for name in members)
     return [
-        (f'backbone.{name}', model.backbone) for step in steps[: index + 1] for name in step.members
+        (f'backbone.{key}', tensor)
+        for key, tensor in model.backbone.state_dict().items()
+        if key in members or key.startswith(inside)
     ]
 
 
@@ -340,17 +331,8 @@ def prefix_digest(model: nn.Module, cut: str) -> str:
         if isinstance(value, torch.Tensor):
             digest.update(name.encode() + value.detach().cpu().double().numpy().tobytes())
     digest.update(repr(getattr(preprocessor, '_channel_conversion', None)).encode())
-    for prefix, module in _prefix_members(model, cut):
-        if module is model.backbone and prefix.startswith('backbone.'):
-            name = prefix[len('backbone.') :]
-            try:
-                tensors = list(module.get_submodule(name).state_dict().items())
-            except AttributeError:
-                tensors = [('', getattr(module, name))]
-        else:
-            tensors = list(module.state_dict().items())
-        for key, tensor in tensors:
-            data = tensor.detach().cpu().contiguous()
-            digest.update(f'{prefix}.{key}\t{tuple(data.shape)}\t{data.dtype}\n'.encode())
-            digest.update(data.reshape(-1).view(torch.uint8).numpy().tobytes())
+    for name, tensor in _prefix_tensors(model, cut):
+        data = tensor.detach().cpu().contiguous()
+        digest.update(f'{name}\t{tuple(data.shape)}\t{data.dtype}\n'.encode())
+        digest.update(data.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()

@@ -13,8 +13,8 @@ from mmtl_testing import REPO_ROOT
 
 from mmtl.config.load import load_config
 from mmtl.engine import GradualUnfreezeHook, TransferOptimWrapperConstructor
-from mmtl.engine.optimizers import backbone_block_depths
 from mmtl.models import TransferClassifier, TransferClsHead
+from mmtl.models.backbone_layout import block_depths
 from mmtl.registry import MODELS
 
 CONFIGS = osp.join(REPO_ROOT, 'configs')
@@ -142,7 +142,7 @@ def test_constructor_keeps_frozen_parameters_in_the_optimizer_with_paramwise_cfg
 
 def test_layer_decay_scales_backbone_blocks_geometrically():
     model = small_resnet()
-    depths = backbone_block_depths(model.backbone)
+    depths = block_depths(model.backbone)
     assert depths == {'conv1': 0, 'bn1': 0, 'layer1': 1, 'layer2': 2, 'layer3': 3, 'layer4': 4}
     optim = build_optimizer(model, lr=0.1, layer_decay_rate=0.5)
     names = {id(p): n for n, p in model.named_parameters()}

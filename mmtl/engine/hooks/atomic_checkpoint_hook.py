@@ -228,24 +228,21 @@ class AtomicCheckpointHook(CheckpointHook):
         be newer than the resumed checkpoint knows) and remove the other ones."""
         single = len(self.key_indicators) == 1
         for key in self.key_indicators:
-            score_key = 'best_score' if single else f'best_score_{key}'
-            path_key = 'best_ckpt' if single else f'best_ckpt_{key}'
-            prefix = f'best_{key}_'.replace('/', '_')
-            paths = sorted(glob.glob(osp.join(self.out_dir, glob.escape(prefix) + '*.pth')))
+            suffix = '' if single else f'_{key}'
+            score_key = 'best_score' + suffix
+            pattern = glob.escape(f'best_{key}_'.replace('/', '_')) + '*.pth'
+            paths = sorted(glob.glob(osp.join(self.out_dir, pattern)))
             known = self._best_paths().get(key)
-            if not paths or paths == [known]:
-                continue
-            better = self.is_better_than[key]
             best_path, best_score = known, runner.message_hub.runtime_info.get(score_key)
             for path in paths:
-                if path == known:
-                    continue
-                score = _recorded_score(path, score_key)
-                if score is not None and (best_score is None or better(score, best_score)):
+                score = None if path == known else _recorded_score(path, score_key)
+                if score is not None and (
+                    best_score is None or self.is_better_than[key](score, best_score)
+                ):
                     best_path, best_score = path, score
             if best_path != known:
                 runner.message_hub.update_info(score_key, best_score)
-                runner.message_hub.update_info(path_key, best_path)
+                runner.message_hub.update_info('best_ckpt' + suffix, best_path)
                 if single:
                     self.best_ckpt_path = best_path
                 else:

@@ -2,7 +2,7 @@
 
 import math
 from collections import OrderedDict
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from mmengine.hooks import Hook
 from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
@@ -17,7 +17,8 @@ def optim_wrapper_list(optim_wrapper) -> list:
     return [optim_wrapper]
 
 
-def _schedulers(runner) -> list:
+def scheduler_list(runner) -> list:
+    """The runner's built parameter schedulers, as a list (those of every optimizer)."""
     schedulers = runner.param_schedulers or []
     if isinstance(schedulers, dict):
         return [s for group in schedulers.values() for s in group]
@@ -25,7 +26,7 @@ def _schedulers(runner) -> list:
 
 
 def _lr_schedulers(runner) -> list:
-    return [s for s in _schedulers(runner) if getattr(s, 'param_name', None) == 'lr']
+    return [s for s in scheduler_list(runner) if getattr(s, 'param_name', None) == 'lr']
 
 
 def _cosine_value(scheduler, base: float) -> float:
@@ -35,21 +36,24 @@ def _cosine_value(scheduler, base: float) -> float:
     return eta_min + (base - eta_min) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
 
 
-def describe_param_groups(model, optimizer, peak: bool = False) -> str:
-    """One line: each distinct lr of ``optimizer`` and the parameters that train with it.
+def lr_groups(model, optimizer, peak: bool = False) -> Dict[str, Tuple[dict, str]]:
+    """Each distinct lr of ``optimizer``: its first parameter group and the parameters
+    that train with it.
 
     Args:
         model: The model (for parameter names; a DDP wrapper is fine).
         optimizer: A torch optimizer built for ``model``.
-        peak (bool): Give each group's lr before the schedulers changed it (its
+        peak (bool): Take each group's lr before the schedulers changed it (its
             ``initial_lr``, what a warm-up rises to) instead of the current one. Defaults to
             False.
 
     Returns:
-        str: e.g. ``'0.004: head (2 tensors); 0.0004: backbone (156 tensors)'``.
+        dict[str, tuple[dict, str]]: The lr (4 significant digits) -> ``(first parameter
+        group, its parameters)``, e.g. ``'0.004' -> (group, 'head (2 tensors)')``, in
+        optimizer order.
     """
     names = {id(p): n for n, p in model.named_parameters()}
-    by_lr: Dict[str, Dict[str, int]] = OrderedDict()
+    by_lr: Dict[str, Tuple[dict, Dict[str, int]]] = OrderedDict()
     for group in optimizer.param_groups:
         lr = f'{group.get("initial_lr", group["lr"]) if peak else group["lr"]:.4g}'
         for param in group['params']:
@@ -60,16 +64,31 @@ def describe_param_groups(model, optimizer, peak: bool = False) -> str:
             prefix = parts[0] if parts[0] != 'backbone' else '.'.join(parts[:2])
             if not param.requires_grad:
                 prefix += ' (frozen)'
-            counts = by_lr.setdefault(lr, OrderedDict())
+            counts = by_lr.setdefault(lr, (group, OrderedDict()))[1]
             counts[prefix] = counts.get(prefix, 0) + 1
-    entries = []
-    for lr, counts in by_lr.items():
+    labelled = OrderedDict()
+    for lr, (group, counts) in by_lr.items():
         prefixes = _merge_backbone(list(counts))
         shown = ', '.join(prefixes[:4]) + (
             f' +{len(prefixes) - 4} more' if len(prefixes) > 4 else ''
         )
-        entries.append(f'{lr}: {shown} ({sum(counts.values())} tensors)')
-    return '; '.join(entries)
+        labelled[lr] = (group, f'{shown} ({sum(counts.values())} tensors)')
+    return labelled
+
+
+def describe_param_groups(model, optimizer, peak: bool = False) -> str:
+    """One line: each distinct lr of ``optimizer`` and the parameters that train with it.
+
+    Args:
+        model: The model (for parameter names; a DDP wrapper is fine).
+        optimizer: A torch optimizer built for ``model``.
+        peak (bool): As for :func:`lr_groups`. Defaults to False.
+
+    Returns:
+        str: e.g. ``'0.004: head (2 tensors); 0.0004: backbone (156 tensors)'``.
+    """
+    groups = lr_groups(model, optimizer, peak)
+    return '; '.join(f'{lr}: {label}' for lr, (_, label) in groups.items())
 
 
 def _merge_backbone(prefixes: List[str]) -> List[str]:
@@ -102,7 +121,7 @@ class EffectiveLrHook(Hook):
             [group.get('initial_lr', group['lr']) for group in w.optimizer.param_groups]
             for w in optim_wrapper_list(runner.optim_wrapper)
         ]
-        self._ends = [(s.end, getattr(s, 'T_max', None)) for s in _schedulers(runner)]
+        self._ends = [(s.end, getattr(s, 'T_max', None)) for s in scheduler_list(runner)]
 
     def before_train(self, runner) -> None:
         """Apply lr and schedule-length changes on resume; log the lr per parameter group."""
@@ -161,7 +180,7 @@ class EffectiveLrHook(Hook):
             )
 
     def _apply_schedule_end(self, runner) -> None:
-        schedulers = _schedulers(runner)
+        schedulers = scheduler_list(runner)
         if len(schedulers) != len(self._ends):
             return
         for scheduler, (end, t_max) in zip(schedulers, self._ends):

@@ -24,6 +24,7 @@ from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from mmtl.datasets.image_cache import available_disk, available_memory
+from mmtl.datasets.scan_cache import default_cache_dir
 from mmtl.models.feature_cache import (
     BACKBONE_STEPS,
     features_as_inputs,
@@ -34,6 +35,7 @@ from mmtl.models.feature_cache import (
 from mmtl.models.probe_solver import DEFAULT_WEIGHT_DECAYS, fit_linear_probe
 from mmtl.registry import HOOKS
 from mmtl.utils.errors import ConfigError
+from mmtl.utils.fileio import atomic_open
 
 from .progress_bar_hook import interactive_terminal
 
@@ -45,12 +47,6 @@ HEAD_LINEAR = {
     'LinearClsHead': 'fc',
     'VisionTransformerClsHead': 'layers.head',
 }
-
-
-def default_feature_dir() -> str:
-    """``$MMTL_CACHE_DIR/features`` or ``~/.cache/mmtl/features``."""
-    root = os.environ.get('MMTL_CACHE_DIR') or osp.join(osp.expanduser('~'), '.cache', 'mmtl')
-    return osp.join(root, 'features')
 
 
 def shard_indices(length: int, rank: int, world_size: int) -> List[int]:
@@ -182,7 +178,7 @@ class FeatureCacheHook(Hook):
         store (str): ``'ram'`` or ``'disk'`` (a memory-mapped file in ``cache_dir``, reused
             by later runs with the same weights, cut, views and images). Defaults to ``'ram'``.
         cache_dir (str, optional): Folder of the disk store. Defaults to None:
-            :func:`default_feature_dir`.
+            ``default_cache_dir('features')`` (:mod:`mmtl.datasets.scan_cache`).
         solve_head (bool): Before training, set the head's final linear layer to the
             multinomial logistic regression fitted with L-BFGS on the train features
             (weight decay picked on val top-1) and save the model as ``exact_probe.pth``
@@ -239,50 +235,47 @@ class FeatureCacheHook(Hook):
     def _model(runner):
         return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
-    def _pipelines(self, runner, dataset):
-        """(test-time pipeline, its spec), (train pipeline, its spec)."""
+    def _shard(self):
+        """The train dataset and the indices of this rank's shard."""
+        dataset = self._image_loader.dataset
+        rank, world_size = get_dist_info()
+        return dataset, shard_indices(len(dataset), rank, world_size)
+
+    @staticmethod
+    def _test_view(runner, dataset, indices: List[int]):
+        """The test-time view of ``indices`` (the val loader's pipeline) and its spec."""
         cfg = runner.cfg.get('val_dataloader') or runner.cfg.get('test_dataloader')
         if not cfg:
             raise ConfigError('FeatureCacheHook: needs val_dataloader (its test-time pipeline)')
-        test_cfg = cfg['dataset']['pipeline']
-        return (Compose(copy.deepcopy(test_cfg)), repr(test_cfg)), (
-            dataset.pipeline,
-            repr(dataset.pipeline),
-        )
+        pipeline = cfg['dataset']['pipeline']
+        return _View(dataset, indices, Compose(copy.deepcopy(pipeline)), None), repr(pipeline)
 
-    def _loader(self, dataset, like: DataLoader) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size or like.batch_sampler.batch_size,
-            shuffle=False,
-            num_workers=like.num_workers,
-            collate_fn=pseudo_collate,
-        )
-
-    @staticmethod
-    def _progress(total: int, label: str):
+    def _extract(self, model, fn, views):
+        """``fn(preprocessed inputs)`` for every batch of every view; (features, labels)."""
+        chunks, labels = [], []
+        bar = None
         if interactive_terminal() and is_main_process():
             from mmengine.utils import ProgressBar
 
-            print(label)
-            return ProgressBar(total)
-        return None
-
-    def _extract(self, runner, model, fn, views, like):
-        """``fn(preprocessed inputs)`` for every batch of every view; (features, labels)."""
-        chunks, labels = [], []
-        bar = self._progress(sum(len(v) for v in views), 'feature cache: first pass')
+            print('feature cache: first pass')
+            bar = ProgressBar(sum(len(v) for v in views))
+        like = self._image_loader
         states = random.getstate(), np.random.get_state(), torch.get_rng_state()
         try:
             for view in views:
                 view_labels = []
-                for batch in self._loader(view, like):
+                loader = DataLoader(
+                    view,
+                    batch_size=self.batch_size or like.batch_sampler.batch_size,
+                    num_workers=like.num_workers,
+                    collate_fn=pseudo_collate,
+                )
+                for batch in loader:
                     data = model.data_preprocessor(batch, False)
                     chunks.append(fn(data['inputs']).detach().cpu())
                     view_labels.extend(int(s.gt_label[0]) for s in batch['data_samples'])
                     if bar is not None:
-                        for _ in batch['data_samples']:
-                            bar.update()
+                        bar.update(len(batch['data_samples']))
                 labels.append(torch.tensor(view_labels, dtype=torch.long))
         finally:
             random.setstate(states[0])
@@ -309,22 +302,18 @@ class FeatureCacheHook(Hook):
     # ------------------------------------------------------------------------------- build
     def build_cache(self, runner, model, cut: str) -> None:
         """Store the tensors at ``cut`` for this rank's shard, every view (first pass)."""
-        loader = self._image_loader
-        dataset = loader.dataset
-        rank, world_size = get_dist_info()
-        indices = shard_indices(len(dataset), rank, world_size)
-        (test_pipe, test_spec), (train_pipe, train_spec) = self._pipelines(runner, dataset)
+        dataset, indices = self._shard()
+        test_view, spec = self._test_view(runner, dataset, indices)
         seed = int(runner.seed or 0)
-        spec = test_spec  # the test-time view needs no seed: runs of any seed share it
-        if self.views > 1:
-            spec += f'\n{train_spec}\nviews={self.views}\nseed={seed}'
+        views = [test_view]
+        views += [_View(dataset, indices, dataset.pipeline, seed + v) for v in range(1, self.views)]
+        if self.views > 1:  # the test-time view needs no seed: runs of any seed share it
+            spec += f'\n{dataset.pipeline!r}\nviews={self.views}\nseed={seed}'
         identities = [image_identity(dataset.get_data_info(i)['img_path']) for i in indices]
         self.key = cache_key(prefix_digest(model, cut), spec, identities)
-        views = [_View(dataset, indices, test_pipe, None)]
-        views += [_View(dataset, indices, train_pipe, seed + v) for v in range(1, self.views)]
         folder = None
         if self.store == 'disk':
-            folder = osp.expanduser(self.cache_dir or default_feature_dir())
+            folder = osp.expanduser(self.cache_dir or default_cache_dir('features'))
             os.makedirs(folder, exist_ok=True)
             path = osp.join(folder, f'{self.key}.npy')
             labels_path = osp.join(folder, f'{self.key}.labels.npy')
@@ -341,22 +330,17 @@ class FeatureCacheHook(Hook):
                 self._check_fits(
                     row.numel() * row.element_size() * len(views) * len(indices), folder
                 )
-            feats, labels = self._extract(
-                runner, model, lambda x: run_prefix(model, x, cut), views, loader
-            )
+            feats, labels = self._extract(model, lambda x: run_prefix(model, x, cut), views)
         # Rows image-major: image i, view v at i * views + v.
         feats = feats.reshape(self.views, len(indices), *feats.shape[1:]).transpose(0, 1)
         feats = feats.reshape(len(indices) * self.views, *feats.shape[2:]).contiguous()
         self.labels = labels[0]
         self.extracted = True
-        if folder is None:
-            self.features = feats
-        else:
-            partial = f'{path}.{os.getpid()}.tmp.npy'
-            np.save(partial, feats.numpy())
-            np.save(f'{labels_path}.{os.getpid()}.tmp.npy', self.labels.numpy())
-            os.replace(f'{labels_path}.{os.getpid()}.tmp.npy', labels_path)
-            os.replace(partial, path)
+        self.features = feats
+        if folder is not None:  # the features last: their file says the store is complete
+            for target, array in ((labels_path, self.labels), (path, feats)):
+                with atomic_open(target, 'wb') as f:
+                    np.save(f, array.numpy())
             self.features = np.load(path, mmap_mode='r')
         runner.logger.info(
             f'feature cache: {len(indices)} images x {self.views} views at {cut!r}, '
@@ -388,17 +372,10 @@ class FeatureCacheHook(Hook):
                     x = model.data_preprocessor({'inputs': chunk}, False)['inputs']
                     rows.append(model.extract_feat(x, stage='pre_logits').cpu())
             return torch.cat(rows), self.labels.repeat_interleave(self.views)
-        dataset = self._image_loader.dataset
-        rank, world_size = get_dist_info()
-        indices = shard_indices(len(dataset), rank, world_size)
-        (test_pipe, _), _ = self._pipelines(runner, dataset)
+        view, _ = self._test_view(runner, *self._shard())
         with _evaluating(model):
             feats, labels = self._extract(
-                runner,
-                model,
-                lambda x: model.extract_feat(x, stage='pre_logits'),
-                [_View(dataset, indices, test_pipe, None)],
-                self._image_loader,
+                model, lambda x: model.extract_feat(x, stage='pre_logits'), [view]
             )
         return feats, labels[0]
 

@@ -12,6 +12,8 @@ from mmengine.optim import BaseOptimWrapper
 from mmtl.registry import HOOKS
 from mmtl.utils.signals import StopRequest, exit_code_of, parent_exited
 
+from .atomic_checkpoint_hook import INTERRUPTED_TMPL, AtomicCheckpointHook
+
 
 class TrainingInterrupted(SystemExit):
     """Training stopped on a signal after writing a checkpoint; ``code`` is 128 + signal."""
@@ -88,12 +90,10 @@ class GracefulStopHook(Hook):
 
     @staticmethod
     def _save(runner) -> str:
-        from .atomic_checkpoint_hook import AtomicCheckpointHook
-
         for hook in runner.hooks:
             if isinstance(hook, AtomicCheckpointHook):
                 return hook.save_interrupted(runner)
-        filename = f'interrupted_iter_{runner.iter + 1}.pth'
+        filename = INTERRUPTED_TMPL.format(runner.iter + 1)
         runner.save_checkpoint(runner.work_dir, filename, by_epoch=False)
         return os.path.join(runner.work_dir, filename)
 

@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmtl.registry import HOOKS
+from mmtl.utils.errors import ConfigError
 
 
 @HOOKS.register_module()
@@ -50,7 +51,7 @@ class GradualUnfreezeHook(Hook):
     def _model(runner):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not hasattr(model, 'unfreeze'):
-            raise TypeError(
+            raise ConfigError(
                 f'GradualUnfreezeHook needs model.type="TransferClassifier" (it has frozen_modules '
                 f'and unfreeze()); got {type(model).__name__}'
             )
@@ -65,13 +66,9 @@ class GradualUnfreezeHook(Hook):
         Raises:
             ConfigError: Naming the schedule step and the module.
         """
-        from mmtl.utils.errors import ConfigError
         from mmtl.utils.modules import find_submodules
 
-        try:
-            model = self._model(runner)
-        except TypeError as err:
-            raise ConfigError(str(err)) from None
+        model = self._model(runner)
         for epoch, modules in self.schedule:
             find_submodules(
                 model, modules, label=f'GradualUnfreezeHook schedule (epoch={epoch}) modules:'

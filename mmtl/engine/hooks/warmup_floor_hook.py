@@ -6,6 +6,8 @@ from mmengine.optim.scheduler import LinearParamScheduler
 
 from mmtl.registry import HOOKS
 
+from .effective_lr_hook import scheduler_list
+
 
 def stretch_warmups(schedulers, max_iters: int, min_iters: int = 10, max_fraction: float = 0.25):
     """Lengthen each too-short linear lr warm-up of ``schedulers`` (see :class:`WarmupFloorHook`).
@@ -64,11 +66,10 @@ class WarmupFloorHook(Hook):
         """Stretch a too-short warm-up of the freshly built schedulers."""
         if not isinstance(runner.optim_wrapper, BaseOptimWrapper):
             return  # runner.test() / val(): nothing was built for training
-        schedulers = runner.param_schedulers or []
-        if isinstance(schedulers, dict):
-            schedulers = [s for group in schedulers.values() for s in group]
         epoch_length = len(runner.train_dataloader)
-        changed = stretch_warmups(schedulers, runner.max_iters, self.min_iters, self.max_fraction)
+        changed = stretch_warmups(
+            scheduler_list(runner), runner.max_iters, self.min_iters, self.max_fraction
+        )
         for scheduler, old, target in changed:
             runner.logger.info(
                 f'Warm-up: {target} iterations instead of {old} ({old / epoch_length:g} epoch(s) '

@@ -1,5 +1,5 @@
 """Optimizer wrapper constructors."""
 
-from .transfer_constructor import TransferOptimWrapperConstructor, backbone_block_depths
+from .transfer_constructor import TransferOptimWrapperConstructor
 
-__all__ = ['TransferOptimWrapperConstructor', 'backbone_block_depths']
+__all__ = ['TransferOptimWrapperConstructor']

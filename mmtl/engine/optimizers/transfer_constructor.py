@@ -5,11 +5,8 @@ from typing import List, Optional
 import torch.nn as nn
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 
-from mmtl.models.backbone_layout import block_depths, parameter_depths
+from mmtl.models.backbone_layout import parameter_depths
 from mmtl.registry import OPTIM_WRAPPER_CONSTRUCTORS
-
-#: Kept under its former name: the blocks of a backbone numbered from the input.
-backbone_block_depths = block_depths
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()

@@ -8,7 +8,7 @@ from mmpretrain.models.necks import GeneralizedMeanPooling, GlobalAveragePooling
 
 from mmtl.registry import MODELS
 from mmtl.utils.errors import ConfigError
-from mmtl.utils.modules import UnknownModuleError, find_submodules
+from mmtl.utils.modules import find_submodules
 
 from ..backbone_layout import pools_itself
 from ..necks import AdaptivePoolFlatten
@@ -16,7 +16,7 @@ from ..necks import AdaptivePoolFlatten
 #: Necks that pool a feature map: none can follow a backbone that pools itself.
 POOLING_NECKS = (GlobalAveragePooling, GeneralizedMeanPooling, AdaptivePoolFlatten)
 
-__all__ = ['TransferClassifier', 'UnknownModuleError', 'resolve_module_names']
+__all__ = ['TransferClassifier', 'resolve_module_names']
 
 
 def resolve_module_names(

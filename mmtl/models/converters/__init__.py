@@ -8,12 +8,10 @@ converter can tell (from the files beside it) that it came from timm.
 
 from mmtl.utils.checkpoint_converters import CHECKPOINT_CONVERTERS, convert_checkpoint
 
-from .families import FAMILY_RULES, REFUSED, Conversion, convert_layout, family_rule
 from .timm import convert_if_timm, convert_timm_state_dict, timm_origin, timm_to_mmtl_checkpoint
 from .torchvision import (
     convert_torchvision_state_dict,
     detect_torchvision_arch,
-    normalize_torchvision_keys,
     torchvision_checkpoint_converter,
     torchvision_to_mmtl_checkpoint,
 )
@@ -22,17 +20,11 @@ CHECKPOINT_CONVERTERS['timm'] = convert_if_timm
 CHECKPOINT_CONVERTERS['torchvision'] = torchvision_checkpoint_converter
 
 __all__ = [
-    'FAMILY_RULES',
-    'REFUSED',
-    'Conversion',
     'convert_checkpoint',
     'convert_if_timm',
-    'convert_layout',
     'convert_timm_state_dict',
     'convert_torchvision_state_dict',
     'detect_torchvision_arch',
-    'family_rule',
-    'normalize_torchvision_keys',
     'timm_origin',
     'timm_to_mmtl_checkpoint',
     'torchvision_checkpoint_converter',

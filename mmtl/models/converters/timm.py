@@ -1,13 +1,10 @@
 """timm checkpoints on mmtl's load path: converted by family, with their ``pretrained_cfg``.
 
-timm's weights (a ``.pth``/``.safetensors`` file, or ``hf-hub:timm/<name>`` through the local
-Hugging Face cache) are in timm's own layouts (``conv_stem``/``blocks``, ``stages``, ``layers``,
-...), converted by the timm rules of :mod:`.families`, or, for its ResNets and DenseNets, in
-torchvision's. A checkpoint is known to come from timm by its layout, by the ``config.json``
-timm writes beside the weights (``architecture``, ``pretrained_cfg``) or by its hub cache folder
-(``models--timm--<name>``); the ``pretrained_cfg`` (mean, std, input size) travels in the
-converted checkpoint's meta data, where
-:class:`~mmtl.engine.hooks.PretrainedNormalizationHook` compares it with the config.
+timm's weights are in timm's own layouts (converted by the timm rules of :mod:`.families`)
+or, for its ResNets and DenseNets, in torchvision's. A checkpoint is known to come from timm by
+its layout, by the ``config.json`` beside it or by its hub cache folder
+(``models--timm--<name>``); its ``pretrained_cfg`` (mean, std, input size) travels in the
+converted meta data, for :class:`~mmtl.engine.hooks.PretrainedNormalizationHook`.
 """
 
 import logging

@@ -1,14 +1,9 @@
 """mmpretrain's ``ClsDataPreprocessor`` with one pass per image for a batch of uint8 images.
 
-For a list of same-size uint8 images (what ``PackInputs`` and ``pseudo_collate`` give), the
-stock preprocessor makes five copies of each image: flipped to RGB, converted to float,
-mean subtracted, divided by std, stacked. :class:`TransferDataPreprocessor` writes each image
-once into the float batch (channel flip and conversion in the same copy, while the image is
-in cache), then scales it in place: about half the stock time on the CPU (see
-``benchmarks/bench_cache.py``). On another device it stacks the uint8 images first, moves
-them (a quarter of the float bytes) and normalises there. Every other input (float images,
-padding, other sizes) and everything after the images (labels, one-hot, batch augments)
-goes through the stock code unchanged.
+For same-size uint8 images the stock preprocessor makes five copies of each (RGB flip, float,
+mean, std, stack); :class:`TransferDataPreprocessor` writes each image once into the float
+batch and scales it in place (on another device it moves the uint8 batch and normalises
+there). Every other input and everything after the images goes through the stock code.
 """
 
 import contextlib
