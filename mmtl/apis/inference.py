@@ -9,8 +9,7 @@ accepted too.
 import os
 import os.path as osp
 import sys
-from contextlib import contextmanager
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -19,6 +18,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, default_collate
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
+from mmengine.utils import ProgressBar
 
 from mmtl.config.access import innermost_dataset, leaf_datasets
 from mmtl.config.check import check_cfg_options
@@ -305,19 +305,6 @@ def _inferencer(model: torch.nn.Module) -> _Classifier:
     return model._mmtl_inferencer
 
 
-@contextmanager
-def _progress_bar(total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """mmengine's progress bar on stderr, as ``update(n)``; a no-op when not ``enabled``."""
-    if not enabled:
-        yield lambda count: None
-        return
-    from mmengine.utils import ProgressBar
-
-    bar = ProgressBar(total, file=sys.stderr)
-    yield lambda count: [bar.update() for _ in range(count)]
-    sys.stderr.write('\n')
-
-
 #: Channel orders :func:`inference_model` takes arrays in.
 CHANNEL_ORDERS = ('rgb', 'bgr')
 
@@ -410,14 +397,16 @@ def inference_model(
         raise ValueError(f'no images found in {safe_text(inputs)}{shown}')
     classifier = _inferencer(model)
     results = []
-    with _progress_bar(len(images), enabled=progress) as update:
-        for batch_images, batch in classifier.preprocess_images(images, batch_size, skipped):
-            batch_results = classifier.classify(batch)
-            for image, result in zip(batch_images, batch_results):
-                if isinstance(image, str):
-                    result['img_path'] = image
-            results.extend(batch_results)
-            update(len(batch_results))
+    bar = ProgressBar(len(images), file=sys.stderr) if progress else None
+    for batch_images, batch in classifier.preprocess_images(images, batch_size, skipped):
+        for image, result in zip(batch_images, classifier.classify(batch)):
+            if isinstance(image, str):
+                result['img_path'] = image
+            results.append(result)
+            if bar is not None:
+                bar.update()
+    if bar is not None:
+        sys.stderr.write('\n')
     if not results:
         shown = '; '.join(
             f'{safe_text(path)} ({safe_text(reason)})' for path, reason in skipped[:5]
