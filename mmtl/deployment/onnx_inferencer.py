@@ -42,28 +42,6 @@ CV2_INTERPOLATIONS = {
 }
 
 ImageInput = Union[str, np.ndarray]
-PreprocessStep = Callable[[np.ndarray, dict], np.ndarray]
-
-#: Preprocessing steps of ``deploy.json`` by ``type``: each maps an ``HxWxC`` image and the
-#: step's parameters to a new image.
-PREPROCESS_STEPS: Dict[str, PreprocessStep] = {}
-
-
-def register_step(name: str) -> Callable[[PreprocessStep], PreprocessStep]:
-    """Decorator adding a preprocessing step to :data:`PREPROCESS_STEPS`.
-
-    Args:
-        name (str): The step's ``type`` in ``deploy.json``.
-
-    Returns:
-        callable: The decorator.
-    """
-
-    def add(step: PreprocessStep) -> PreprocessStep:
-        PREPROCESS_STEPS[name] = step
-        return step
-
-    return add
 
 
 def _interpolation(params: dict) -> int:
@@ -73,14 +51,12 @@ def _interpolation(params: dict) -> int:
     return CV2_INTERPOLATIONS[name]
 
 
-@register_step('resize')
 def resize(img: np.ndarray, params: dict) -> np.ndarray:
     """Resize to a fixed ``size = [width, height]`` (mmcv ``Resize``, keep_ratio=False)."""
     width, height = params['size']
     return cv2.resize(img, (int(width), int(height)), interpolation=_interpolation(params))
 
 
-@register_step('resize_edge')
 def resize_edge(img: np.ndarray, params: dict) -> np.ndarray:
     """Resize so that one edge has ``size`` pixels, keeping the ratio (mmpretrain ``ResizeEdge``).
 
@@ -99,7 +75,6 @@ def resize_edge(img: np.ndarray, params: dict) -> np.ndarray:
     return cv2.resize(img, new_size, interpolation=_interpolation(params))
 
 
-@register_step('center_crop')
 def center_crop(img: np.ndarray, params: dict) -> np.ndarray:
     """Crop ``size = [width, height]`` from the centre (mmcv ``CenterCrop``, no padding)."""
     crop_width, crop_height = (int(v) for v in params['size'])
@@ -110,17 +85,19 @@ def center_crop(img: np.ndarray, params: dict) -> np.ndarray:
     return img[top : top + crop_height, left : left + crop_width]
 
 
-#: mmtl's own files this module uses, each looked for beside this file, then at its place in
-#: the mmtl source tree (relative to this file): the decoder and the listing of inputs.
-MMTL_FILES = {
-    'image_io.py': osp.join('..', 'datasets', 'transforms', 'image_io.py'),
-    'listing.py': osp.join('..', 'datasets', 'listing.py'),
+#: Preprocessing steps of ``deploy.json`` by ``type``: each maps an ``HxWxC`` image and the
+#: step's parameters to a new image.
+PREPROCESS_STEPS: Dict[str, Callable[[np.ndarray, dict], np.ndarray]] = {
+    'resize': resize,
+    'resize_edge': resize_edge,
+    'center_crop': center_crop,
 }
 
-#: The modules of :data:`MMTL_FILES` when mmtl itself is imported.
-_MMTL_MODULES = {
-    'image_io.py': 'mmtl.datasets.transforms.image_io',
-    'listing.py': 'mmtl.datasets.listing',
+#: mmtl's own files this module uses (the decoder and the listing of inputs), by their path
+#: in the mmtl package; each is looked for beside this file, then in the source tree.
+MMTL_FILES = {
+    'image_io.py': 'datasets/transforms/image_io.py',
+    'listing.py': 'datasets/listing.py',
 }
 
 
@@ -138,11 +115,12 @@ def mmtl_file(filename: str) -> ModuleType:
         ImportError: It is neither beside this file nor in an mmtl source tree around it.
     """
     name = 'mmtl_' + osp.splitext(filename)[0]
-    loaded = sys.modules.get(_MMTL_MODULES[filename]) or sys.modules.get(name)
+    package_name = 'mmtl.' + MMTL_FILES[filename][: -len('.py')].replace('/', '.')
+    loaded = sys.modules.get(package_name) or sys.modules.get(name)
     if loaded is not None:
         return loaded
     here = osp.dirname(osp.abspath(__file__))
-    for candidate in (filename, MMTL_FILES[filename]):
+    for candidate in (filename, osp.join('..', MMTL_FILES[filename])):
         path = osp.normpath(osp.join(here, candidate))
         if osp.isfile(path):
             spec = importlib.util.spec_from_file_location(name, path)
@@ -152,7 +130,7 @@ def mmtl_file(filename: str) -> ModuleType:
             return module
     raise ImportError(
         f"mmtl's {filename} was not found beside {__file__}: copy "
-        f'mmtl/{MMTL_FILES[filename][3:]} next to this file'
+        f'mmtl/{MMTL_FILES[filename]} next to this file'
     )
 
 
