@@ -124,15 +124,12 @@ def _is_refused_type(err: Exception) -> bool:
     return isinstance(err, pickle.UnpicklingError) and any(m in text for m in markers)
 
 
-def safe_torch_load(
-    filename: Union[str, IO[bytes]], map_location: Any = 'cpu', name: Optional[str] = None
-) -> Any:
+def safe_torch_load(filename: str, map_location: Any = 'cpu') -> Any:
     """Load a torch checkpoint with ``weights_only=True`` and mmtl's allow-list.
 
     Args:
-        filename (str | file): Path of the checkpoint file, or a seekable binary file.
+        filename (str): Path of the checkpoint file.
         map_location: Passed to :func:`torch.load`. Defaults to ``'cpu'``.
-        name (str, optional): What to call the file in messages (for file objects).
 
     Returns:
         Any: The loaded object (usually a dict).
@@ -143,13 +140,13 @@ def safe_torch_load(
         UnsafeCheckpointError: The file holds types outside the allow-list.
         TrustedCheckpointsError: ``MMTL_TRUSTED_CHECKPOINTS`` lists a relative path.
     """
-    if isinstance(filename, str):
-        filename = osp.expanduser(filename)
-        if not osp.isfile(filename):
-            raise FileNotFoundError(f'checkpoint file not found: {filename}')
-        with open(filename, 'rb') as f:
-            return _safe_load(f, name or filename, map_location, osp.realpath(filename))
-    return _safe_load(filename, name or repr(filename), map_location, None)
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    # The user may list this very file as trusted (see TRUSTED_CHECKPOINTS_ENV).
+    trusted = osp.realpath(filename) in _trusted_checkpoint_paths()
+    with open(filename, 'rb') as f:
+        return _load_file(f, filename, map_location, trusted)
 
 
 def check_zip_records(f: IO[bytes], name: str) -> None:
@@ -186,18 +183,15 @@ def check_zip_records(f: IO[bytes], name: str) -> None:
         )
 
 
-def _safe_load(f: IO[bytes], name: str, map_location: Any, real_path: Optional[str]) -> Any:
-    trusted = _trusted_checkpoint_paths()
+def _load_file(f: IO[bytes], name: str, map_location: Any, trusted: bool) -> Any:
     kind = torch_format(f)
     if kind is None:
-        empty = f.read(1) == b''
-        reason = 'empty file' if empty else "neither torch's zip nor its legacy format"
+        reason = 'empty file' if f.read(1) == b'' else "neither torch's zip nor its legacy format"
         raise NotACheckpointError(f'not a checkpoint: {name} ({reason})')
     if kind == 'zip':
         check_zip_records(f, name)
     try:
-        if real_path is not None and real_path in trusted:
-            # The user listed this very file as trusted (see TRUSTED_CHECKPOINTS_ENV).
+        if trusted:
             return torch.load(f, map_location=map_location, weights_only=False)
         with torch.serialization.safe_globals(safe_checkpoint_globals()):
             return torch.load(f, map_location=map_location, weights_only=True)
