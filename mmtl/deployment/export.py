@@ -20,7 +20,7 @@ from .wrapper import ExportableClassifier
 #: Parity between the exported and the eager model, checked on a random batch of a batch size
 #: different from the traced one: for each output, ``max|exported - eager| <= PARITY_ATOL +
 #: PARITY_RTOL * max|eager|``. Relative to the output's scale because float32 rounding noise
-#: grows with it (eager PyTorch alone differs by ~2e-4 on logits of ~9 between batch sizes).
+#: grows with it (eager PyTorch alone differs between batch sizes).
 PARITY_ATOL = 1e-4
 PARITY_RTOL = 1e-4
 PARITY_BATCH = 3

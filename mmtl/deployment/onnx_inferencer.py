@@ -1,22 +1,11 @@
 """Classify images with an exported ONNX model: onnxruntime, numpy, Pillow and OpenCV only.
 
-This module imports nothing from mmtl, mmengine, mmpretrain or torch, so that a deployment
-box needs only ``numpy``, ``pillow``, ``opencv-python(-headless)`` and ``onnxruntime``
-(``simplejpeg`` too, if training had it: it decodes JPEGs). It can be used inside mmtl
-(``from mmtl.deployment.onnx_inferencer import OnnxClassifier``), or copied next to an
-exported model folder (``model.onnx`` + ``deploy.json``, written by
-``tools/deployment/export.py``) together with ``mmtl/datasets/transforms/image_io.py`` and
-``mmtl/datasets/listing.py``.
-
-Inputs are listed by mmtl's one listing of inference inputs (``listing.py``: regular files
-only, hidden folders left out, as ``inference_model`` lists them) and decoded by mmtl's own
-decoder (``image_io.py``); both are loaded by file path, from beside this file, else from the
-mmtl source tree this file sits in. The decoder is the one the training, testing and
-inference loaders use: every colour mode, EXIF orientation, transparency onto white,
-reduced-scale JPEG decoding as the test pipeline's ``LoadImage(min_size=...)`` does, and the
-pixel limit ``MMTL_MAX_IMAGE_PIXELS``. The remaining preprocessing reproduces the test
-pipeline step by step (the same OpenCV calls that mmcv makes), as described by the
-``preprocess`` list of ``deploy.json``.
+Nothing from mmtl, mmengine, mmpretrain or torch is imported, so this file can run on a
+deployment box, copied next to an exported model folder (``model.onnx`` + ``deploy.json``)
+together with ``mmtl/datasets/transforms/image_io.py`` and ``mmtl/datasets/listing.py``.
+Those two, loaded by file path (:func:`mmtl_file`), list and decode the inputs exactly as
+mmtl's loaders do; the rest of the test pipeline is replayed step by step from
+``deploy.json``'s ``preprocess`` list with the OpenCV calls that mmcv makes.
 """
 
 import importlib.util
