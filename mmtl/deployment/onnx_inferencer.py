@@ -266,7 +266,8 @@ class OnnxClassifier:
         self.input_name = self.session.get_inputs()[0].name
         self.classes = self.meta.get('classes')
         outputs = self.session.get_outputs()[0].shape[-1]
-        if self.classes is not None and isinstance(outputs, int) and len(self.classes) < outputs:
+        self.num_outputs = outputs if isinstance(outputs, int) else None
+        if self.classes is not None and len(self.classes) < (self.num_outputs or 0):
             raise ValueError(
                 f'{osp.join(model_dir, DEPLOY_META_FILE)} names {len(self.classes)} classes for '
                 f'a model that scores {outputs}: give one name per output'
@@ -275,10 +276,7 @@ class OnnxClassifier:
     @property
     def num_classes(self) -> Optional[int]:
         """The number of classes: from ``deploy.json``, else the graph's output shape."""
-        if self.classes is not None:
-            return len(self.classes)
-        size = self.session.get_outputs()[0].shape[-1]
-        return size if isinstance(size, int) else None
+        return len(self.classes) if self.classes is not None else self.num_outputs
 
     def preprocess(self, image: ImageInput) -> np.ndarray:
         """Turn one image into the model's ``CxHxW`` input (see :func:`preprocess_image`)."""
