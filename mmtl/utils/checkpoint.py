@@ -105,7 +105,7 @@ def _trusted_checkpoint_paths() -> set:
 _LEGACY_MAGIC = pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2)[2:-1]
 
 
-def torch_format(f: IO[bytes]) -> Optional[str]:
+def _torch_format(f: IO[bytes]) -> Optional[str]:
     """``'zip'`` or ``'legacy'``: which of torch's two formats a seekable binary file is in
     (left at its start); None for anything else (a plain pickle, an image, text, nothing)."""
     head = f.read(16)
@@ -184,7 +184,7 @@ def check_zip_records(f: IO[bytes], name: str) -> None:
 
 
 def _load_file(f: IO[bytes], name: str, map_location: Any, trusted: bool) -> Any:
-    kind = torch_format(f)
+    kind = _torch_format(f)
     if kind is None:
         reason = 'empty file' if f.read(1) == b'' else "neither torch's zip nor its legacy format"
         raise NotACheckpointError(f'not a checkpoint: {name} ({reason})')
