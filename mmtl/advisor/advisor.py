@@ -15,6 +15,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from mmtl.config.access import model_config
 from mmtl.engine.loading import PARTIAL_LOAD_KEY, load_into
 from mmtl.registry import MODELS
 from mmtl.utils.errors import ConfigError
@@ -60,7 +61,7 @@ def build_model(cfg: Config, pretrained: bool) -> torch.nn.Module:
     logger.setLevel('WARNING')  # init_weights logs every tensor at INFO
     try:
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
-            model = MODELS.build(cfg.model)
+            model = MODELS.build(model_config(cfg))
         model.init_weights()
     finally:
         logger.setLevel(level)

@@ -20,7 +20,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 
-from mmtl.config.access import innermost_dataset, leaf_datasets
+from mmtl.config.access import innermost_dataset, leaf_datasets, model_config
 from mmtl.config.check import check_cfg_options
 from mmtl.config.load import load_config
 from mmtl.config.model_card import ModelCardError, check_class_names, read_card
@@ -96,9 +96,7 @@ def init_model(
         cfg = load_config(config, cfg_options)
     else:  # a Config object is resolved too (idempotent): 'auto' sizes follow input_size
         cfg = resolve_config(config)
-    model_cfg = cfg.model.copy()
-    if cfg.get('data_preprocessor') is not None:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model_cfg = model_config(cfg)
     # Pretrained-backbone init is pointless before loading a full checkpoint (and needs network).
     model_cfg.get('backbone', {}).pop('init_cfg', None)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):

@@ -1,4 +1,4 @@
-"""Reading parts of a config: the datasets behind wrappers, the network input size.
+"""Reading parts of a config: the datasets behind wrappers, the network input size, the model.
 
 Imports nothing from mmtl.
 """
@@ -22,6 +22,22 @@ def leaf_datasets(dataset_cfg: ConfigDict) -> List[ConfigDict]:
     if isinstance(children, (list, tuple)):
         return [leaf for child in children for leaf in leaf_datasets(child)]
     return [dataset_cfg]
+
+
+def model_config(cfg: Config) -> ConfigDict:
+    """``cfg.model`` as mmengine's runner builds it: the top-level ``data_preprocessor`` is its
+    default, so a model built outside the runner normalises its inputs the same way.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        ConfigDict: A copy of ``cfg.model``; its own ``data_preprocessor`` wins.
+    """
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    return model_cfg
 
 
 #: Pipeline transforms that fix the network input size, and the key holding that size.

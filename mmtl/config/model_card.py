@@ -18,7 +18,7 @@ from mmengine.config import Config
 from mmtl.utils.errors import CheckpointError
 from mmtl.utils.prediction_rows import UNSAFE_CHARS
 
-from .access import leaf_datasets
+from .access import leaf_datasets, model_config
 from .load import packaged_config_dirs
 from .resolve import eval_resize_size
 
@@ -273,7 +273,7 @@ def card_from_config(
     resize = _test_resize(datasets[0].get('pipeline') or [], input_size)
     if resize is None:
         return None, "the test pipeline is not one of mmtl's (LoadImage, resize, PackInputs)"
-    preprocessor = cfg.get('data_preprocessor') or cfg.model.get('data_preprocessor') or {}
+    preprocessor = model_config(cfg).get('data_preprocessor') or {}
     num_classes = cfg.model.head.get('num_classes')
     raw = dict(
         format=CARD_FORMAT,

@@ -231,6 +231,27 @@ def test_stage_cut_freezes_a_resnet_stem_with_its_batchnorm(tmp_path):
     ]
 
 
+def test_advisor_model_normalises_as_init_model_does(tmp_path):
+    """The top-level data_preprocessor reaches the advisor's model as it reaches init_model's."""
+    from mmtl.advisor.advisor import build_model
+    from mmtl.apis import init_model
+
+    cfg = Config.fromfile(write_tiny_config(str(tmp_path)))
+    cfg.data_preprocessor = dict(
+        cfg.data_preprocessor, mean=[10.0, 20.0, 30.0], std=[2.0, 3.0, 4.0]
+    )
+
+    def normalisation(model) -> list:
+        preprocessor = model.data_preprocessor
+        return [getattr(preprocessor, key, None) for key in ('mean', 'std')]
+
+    expected = [cfg.data_preprocessor.mean, cfg.data_preprocessor.std]
+    api = normalisation(init_model(cfg))
+    assert [t.flatten().tolist() for t in api] == expected
+    advisor = normalisation(build_model(cfg, pretrained=False))
+    assert None not in advisor and [t.flatten().tolist() for t in advisor] == expected
+
+
 def test_lp_ft_probes_first_then_unfreezes_the_backbone_at_a_lower_lr():
     from experiments.fewshot import STRATEGIES as FEWSHOT_STRATEGIES
 
