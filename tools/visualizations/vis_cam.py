@@ -121,7 +121,7 @@ def draw(args: argparse.Namespace) -> None:
         vit_reshape_transform,
     )
     from mmtl.analysis.images import load_image
-    from mmtl.apis.builders import build_model
+    from mmtl.apis import init_model
     from mmtl.config.load import load_config
     from mmtl.utils.errors import ConfigError
     from mmtl.visualization.figure import image_grid, save_figure
@@ -129,7 +129,7 @@ def draw(args: argparse.Namespace) -> None:
     if not osp.isfile(args.image):
         raise FileNotFoundError(f'image not found: {args.image}')
     cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg, args.checkpoint, device=resolve_device(args.device))
+    model = init_model(cfg, args.checkpoint, device=resolve_device(args.device))
     classes = list(model._dataset_meta.get('classes') or [])
     class_index = resolve_class(args.target_class, classes, model.head.num_classes)
     inputs, image = load_image(model, cfg, args.image)
