@@ -20,7 +20,7 @@ import argparse
 import os.path as osp
 import sys
 
-from mmtl.utils.cli import exit_tool, mim_command, parse_tool_args, run_with_clear_errors
+from mmtl.utils.cli import exit_tool, mim_command, parse_tool_args
 from mmtl.utils.run_args import select_device, test_parser
 
 
@@ -97,40 +97,38 @@ def main(argv=None) -> int:
     test_args = parser()
     args = parse_tool_args(test_args, argv)
 
-    def test() -> None:
-        if args.out:  # --out: per-image predictions; a bad file name fails before any work
-            from mmtl.evaluation.metrics import add_prediction_writer, check_prediction_file
+    if args.out:  # --out: per-image predictions; a bad file name fails before any work
+        from mmtl.evaluation.metrics import add_prediction_writer, check_prediction_file
 
-            check_prediction_file(args.out)
-        resolve_checkpoint(test_args, args)
-        select_device(args.device)
-        from mmtl.apis.runner_setup import build_runner, prepare_test_config, save_test_metrics
+        check_prediction_file(args.out)
+    resolve_checkpoint(test_args, args)
+    select_device(args.device)
+    from mmtl.apis.runner_setup import build_runner, prepare_test_config, save_test_metrics
 
-        cfg = prepare_test_config(args)
-        from mmtl.evaluation.metrics import add_test_intervals  # intervals, calibration
+    cfg = prepare_test_config(args)
+    from mmtl.evaluation.metrics import add_test_intervals  # intervals, calibration
 
-        add_test_intervals(cfg)
-        if args.out:
-            add_prediction_writer(cfg, args.out)
-        from mmtl.utils.errors import UserError
+    add_test_intervals(cfg)
+    if args.out:
+        add_prediction_writer(cfg, args.out)
+    from mmtl.utils.errors import UserError
 
-        runner = build_runner(cfg)
-        metrics = runner.test()
-        try:
-            metrics_file = save_test_metrics(runner, metrics, args.out_metrics)
-        except OSError as err:  # a full disk: the metrics go to stdout, not lost
-            print_metrics(metrics)
-            path = args.out_metrics or osp.join(runner.work_dir, 'test_metrics.json')
-            raise UserError(
-                f'cannot write {path}: {err.strerror or err}; the metrics are printed above'
-            ) from None
-        if args.plots is not None and metrics_file is not None:
-            write_plots(metrics_file, args.plots)
-        unwritten = unwritten_outputs(runner)
-        if unwritten:
-            raise UserError(f'{unwritten[0]}; the metrics were written to {metrics_file}')
-
-    return run_with_clear_errors(test)
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    try:
+        metrics_file = save_test_metrics(runner, metrics, args.out_metrics)
+    except OSError as err:  # a full disk: the metrics go to stdout, not lost
+        print_metrics(metrics)
+        path = args.out_metrics or osp.join(runner.work_dir, 'test_metrics.json')
+        raise UserError(
+            f'cannot write {path}: {err.strerror or err}; the metrics are printed above'
+        ) from None
+    if args.plots is not None and metrics_file is not None:
+        write_plots(metrics_file, args.plots)
+    unwritten = unwritten_outputs(runner)
+    if unwritten:
+        raise UserError(f'{unwritten[0]}; the metrics were written to {metrics_file}')
+    return 0
 
 
 if __name__ == '__main__':

@@ -7,7 +7,7 @@ import os.path as osp
 import numpy as np
 import pytest
 from mmengine.config import Config
-from mmtl_testing import NO_WORKERS, import_tool
+from mmtl_testing import NO_WORKERS, import_tool, tool_status
 from mmtl_testing.configs import write_tiny_config
 
 from mmtl.advisor.advisor import candidate_list, write_strategy_config
@@ -273,6 +273,7 @@ def test_lp_ft_probes_first_then_unfreezes_the_backbone_at_a_lower_lr():
 
 def test_advise_without_load_from_is_one_clear_error_before_any_work(digits_root, capsys):
     tool = import_tool('tools/advise.py')
-    assert tool.main(['mobilenet-v2_digits.py', '--cfg-options', f'data_root={digits_root}']) == 1
+    argv = ['mobilenet-v2_digits.py', '--cfg-options', f'data_root={digits_root}']
+    assert tool_status(tool.main, argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'load_from is not set' in err[0], err

@@ -120,13 +120,12 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
     try:
-        return run_with_clear_errors(lambda: run(args))
+        run(args)
     except OverfitFailed as failure:
         print(f'FAILED: {failure}', file=sys.stderr)
         return 2
+    return 0
 
 
 if __name__ == '__main__':

@@ -15,7 +15,6 @@ the predicted one. ``--class`` takes a class name or an index. Also run as
 
 import argparse
 import os.path as osp
-import sys
 from typing import List, Optional, Sequence
 
 from mmengine.config import DictAction
@@ -161,15 +160,8 @@ def draw(args: argparse.Namespace) -> None:
 
 
 def main(argv=None) -> int:
-    from mmtl.utils.cli import run_with_clear_errors
-    from mmtl.utils.errors import ConfigError
-
-    try:
-        args = parse_args(argv)
-    except ConfigError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    return run_with_clear_errors(lambda: draw(args))
+    draw(parse_args(argv))
+    return 0
 
 
 if __name__ == '__main__':
