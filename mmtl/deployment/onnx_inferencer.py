@@ -82,11 +82,13 @@ PREPROCESS_STEPS: Dict[str, Callable[[np.ndarray, dict], np.ndarray]] = {
     'center_crop': center_crop,
 }
 
-#: mmtl's own files this module uses (the decoder and the listing of inputs), by their path
-#: in the mmtl package; each is looked for beside this file, then in the source tree.
+#: mmtl's own files this module and ``tools/deployment/onnx_infer.py`` use (the decoder, the
+#: listing of inputs, the prediction rows), by their path in the mmtl package; each is looked
+#: for beside this file, then in the source tree.
 MMTL_FILES = {
     'image_io.py': 'datasets/transforms/image_io.py',
     'listing.py': 'datasets/listing.py',
+    'prediction_rows.py': 'utils/prediction_rows.py',
 }
 
 
@@ -95,7 +97,7 @@ def mmtl_file(filename: str) -> ModuleType:
     mmtl (cached).
 
     Args:
-        filename (str): ``'image_io.py'`` or ``'listing.py'``.
+        filename (str): A key of :data:`MMTL_FILES`, e.g. ``'image_io.py'``.
 
     Returns:
         module: The loaded module.
