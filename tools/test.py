@@ -74,20 +74,24 @@ def unwritten_outputs(runner) -> list:
 def resolve_checkpoint(args_parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Take the checkpoint from the positional argument or ``--checkpoint`` (at most one).
 
-    ``best`` (also when none is given) and ``last`` are looked up in the work dir; a file
-    that does not exist is named with the option and the checkpoints that do exist.
+    ``best`` (also when none is given) and ``last`` are looked up in the work dir the run
+    writes to (``--work-dir``, else the config's, else the default); a file that does not
+    exist is named with the option and the checkpoints that do exist. ``args.config``
+    becomes the config as read (with ``--cfg-options``), which ``prepare_test_config`` takes.
     """
     given = [c for c in (args.checkpoint, args.checkpoint_option) if c]
     if len(set(given)) > 1:
         args_parser.error(f'two checkpoints given: {given[0]} and --checkpoint {given[1]}')
     from mmtl.apis.fit import find_checkpoint
-    from mmtl.apis.runner_setup import default_work_dir
+    from mmtl.apis.runner_setup import work_dir_of
+    from mmtl.config.load import read_config
 
     which = given[0] if given else 'best'
     # mim test passes its --checkpoint on as the positional argument
     typed_positional = args.checkpoint and mim_command() != 'test'
     option = 'CHECKPOINT' if typed_positional else '--checkpoint'
-    work_dir = args.work_dir or default_work_dir(args.config)
+    args.config = read_config(args.config, args.cfg_options)
+    work_dir = work_dir_of(args.config, args.work_dir)
     args.checkpoint = find_checkpoint(work_dir, which, option=option)
     if not given or which in ('best', 'last'):
         print(f'testing the {which} checkpoint of {work_dir}: {args.checkpoint}', flush=True)

@@ -143,6 +143,16 @@ def test_test_tool_wants_at_most_one_checkpoint(ckpts, capsys, tmp_path):
     assert 'two checkpoints given' in capsys.readouterr().err
 
 
+def test_test_tool_looks_for_best_in_the_configs_work_dir(capsys, tmp_path):
+    # No --work-dir: the work dir the config names, where training wrote its checkpoints.
+    work_dir = tmp_path / 'run'
+    work_dir.mkdir()
+    config = tmp_path / 'digits_in_run.py'
+    config.write_text(f'_base_ = [{DIGITS_CONFIG!r}]\nwork_dir = {str(work_dir)!r}\n')
+    assert tool_status(import_tool('tools/test.py').main, [str(config)]) == 1
+    assert f'checkpoints in {work_dir}: none' in capsys.readouterr().err
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('launcher', ['mim test', 'dist_test.sh'])
 def test_mim_test_and_dist_test_refuse_a_checkpoint_that_does_not_fit(
