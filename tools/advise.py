@@ -188,9 +188,8 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
-    return run_with_clear_errors(lambda: run(args))
+    run(args)
+    return 0
 
 
 if __name__ == '__main__':

@@ -91,9 +91,8 @@ def calibrate(args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
-    return run_with_clear_errors(lambda: calibrate(args))
+    calibrate(args)
+    return 0
 
 
 if __name__ == '__main__':

@@ -125,9 +125,8 @@ def compare(args: argparse.Namespace) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
-    return run_with_clear_errors(lambda: compare(args))
+    compare(args)
+    return 0
 
 
 if __name__ == '__main__':

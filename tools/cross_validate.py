@@ -461,11 +461,11 @@ def cross_validate(args: argparse.Namespace) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
     if args.score_run:
-        return run_with_clear_errors(lambda: score_run(*args.score_run, args.cfg_options))
-    return run_with_clear_errors(lambda: cross_validate(args))
+        score_run(*args.score_run, args.cfg_options)
+    else:
+        cross_validate(args)
+    return 0
 
 
 if __name__ == '__main__':

@@ -125,7 +125,6 @@ def print_rows(rows: List[dict]) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from mmtl.apis import inference_model, init_model
-    from mmtl.utils.cli import run_with_clear_errors
     from mmtl.utils.errors import UserError
 
     def infer() -> None:
@@ -152,12 +151,13 @@ def main(argv=None) -> int:
             print(f'predictions for {len(rows)} images written to {args.out}')
 
     try:
-        return run_with_clear_errors(infer)
+        infer()
     except ValueError as err:  # e.g. an image file that cannot be decoded (named)
         from mmtl.utils.prediction_rows import safe_text
 
         print(safe_text(f'error: {err}'), file=sys.stderr, flush=True)
         return 1
+    return 0
 
 
 if __name__ == '__main__':

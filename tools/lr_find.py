@@ -12,7 +12,7 @@ sweep to ``<work_dir>/lr_find.png``. Nothing is trained for real: no checkpoint 
 
 import os.path as osp
 
-from mmtl.utils.cli import exit_tool, parse_tool_args, run_with_clear_errors
+from mmtl.utils.cli import exit_tool, parse_tool_args
 from mmtl.utils.run_args import select_device, train_parser
 
 
@@ -29,44 +29,42 @@ def parser():
 def main(argv=None) -> int:
     args = parse_tool_args(parser(), argv)
 
-    def find() -> None:
-        select_device(args.device)
-        from mmtl.analysis.lr_find import lr_range_test, plot_lr_find
-        from mmtl.apis.runner_setup import build_runner, default_work_dir, prepare_train_config
-        from mmtl.engine.runner import accumulative_counts_of, effective_batch_size
+    select_device(args.device)
+    from mmtl.analysis.lr_find import lr_range_test, plot_lr_find
+    from mmtl.apis.runner_setup import build_runner, default_work_dir, prepare_train_config
+    from mmtl.engine.runner import accumulative_counts_of, effective_batch_size
 
-        args.work_dir = osp.join(args.work_dir or default_work_dir(args.config), 'lr_find')
-        cfg = prepare_train_config(args)
-        runner = build_runner(cfg)
-        loader = runner.train_dataloader
-        optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
-        runner.load_or_resume()  # the config's load_from weights: the sweep starts from them
-        result = lr_range_test(
-            runner.model, loader, optim_wrapper, args.start_lr, args.end_lr, args.num_iters
-        )
-        per_process = loader.batch_size or loader.batch_sampler.batch_size
-        batch = effective_batch_size(
-            runner.world_size, per_process, accumulative_counts_of(optim_wrapper)
-        )
-        stop = (
-            f'diverged at lr {result.diverged_at:.3g}'
-            if result.diverged_at
-            else 'did not diverge (raise --end-lr)'
-        )
-        print(f'lr sweep: {len(result.lrs)} iterations at batch {batch}; the loss {stop}')
-        lr = result.suggested_lr
-        scaling = cfg.get('auto_scale_lr') or {}
-        base = scaling.get('base_batch_size')
-        if scaling.get('enable') and base:
-            lr = lr * base / batch
-            note = f' (for base_batch_size {base}; auto_scale_lr scales it to batch {batch})'
-        else:
-            note = f' (at batch {batch}; auto_scale_lr is off)'
-        print(f'suggested lr {lr:.3g}{note}')
-        print(f'plot: {plot_lr_find(result, osp.join(runner.work_dir, "lr_find.png"))}')
-        print(f'use it: --cfg-options optim_wrapper.optimizer.lr={lr:.3g}')
-
-    return run_with_clear_errors(find)
+    args.work_dir = osp.join(args.work_dir or default_work_dir(args.config), 'lr_find')
+    cfg = prepare_train_config(args)
+    runner = build_runner(cfg)
+    loader = runner.train_dataloader
+    optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    runner.load_or_resume()  # the config's load_from weights: the sweep starts from them
+    result = lr_range_test(
+        runner.model, loader, optim_wrapper, args.start_lr, args.end_lr, args.num_iters
+    )
+    per_process = loader.batch_size or loader.batch_sampler.batch_size
+    batch = effective_batch_size(
+        runner.world_size, per_process, accumulative_counts_of(optim_wrapper)
+    )
+    stop = (
+        f'diverged at lr {result.diverged_at:.3g}'
+        if result.diverged_at
+        else 'did not diverge (raise --end-lr)'
+    )
+    print(f'lr sweep: {len(result.lrs)} iterations at batch {batch}; the loss {stop}')
+    lr = result.suggested_lr
+    scaling = cfg.get('auto_scale_lr') or {}
+    base = scaling.get('base_batch_size')
+    if scaling.get('enable') and base:
+        lr = lr * base / batch
+        note = f' (for base_batch_size {base}; auto_scale_lr scales it to batch {batch})'
+    else:
+        note = f' (at batch {batch}; auto_scale_lr is off)'
+    print(f'suggested lr {lr:.3g}{note}')
+    print(f'plot: {plot_lr_find(result, osp.join(runner.work_dir, "lr_find.png"))}')
+    print(f'use it: --cfg-options optim_wrapper.optimizer.lr={lr:.3g}')
+    return 0
 
 
 if __name__ == '__main__':

@@ -20,7 +20,7 @@ import argparse
 import os.path as osp
 import sys
 
-from mmtl.utils.cli import exit_tool, mim_command, parse_tool_args, run_with_clear_errors
+from mmtl.utils.cli import exit_tool, mim_command, parse_tool_args
 from mmtl.utils.run_args import select_device, test_parser
 
 
@@ -74,20 +74,24 @@ def unwritten_outputs(runner) -> list:
 def resolve_checkpoint(args_parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Take the checkpoint from the positional argument or ``--checkpoint`` (at most one).
 
-    ``best`` (also when none is given) and ``last`` are looked up in the work dir; a file
-    that does not exist is named with the option and the checkpoints that do exist.
+    ``best`` (also when none is given) and ``last`` are looked up in the work dir the run
+    writes to (``--work-dir``, else the config's, else the default); a file that does not
+    exist is named with the option and the checkpoints that do exist. ``args.config``
+    becomes the config as read (with ``--cfg-options``), which ``prepare_test_config`` takes.
     """
     given = [c for c in (args.checkpoint, args.checkpoint_option) if c]
     if len(set(given)) > 1:
         args_parser.error(f'two checkpoints given: {given[0]} and --checkpoint {given[1]}')
     from mmtl.apis.fit import find_checkpoint
-    from mmtl.apis.runner_setup import default_work_dir
+    from mmtl.apis.runner_setup import work_dir_of
+    from mmtl.config.load import read_config
 
     which = given[0] if given else 'best'
     # mim test passes its --checkpoint on as the positional argument
     typed_positional = args.checkpoint and mim_command() != 'test'
     option = 'CHECKPOINT' if typed_positional else '--checkpoint'
-    work_dir = args.work_dir or default_work_dir(args.config)
+    args.config = read_config(args.config, args.cfg_options)
+    work_dir = work_dir_of(args.config, args.work_dir)
     args.checkpoint = find_checkpoint(work_dir, which, option=option)
     if not given or which in ('best', 'last'):
         print(f'testing the {which} checkpoint of {work_dir}: {args.checkpoint}', flush=True)
@@ -97,40 +101,38 @@ def main(argv=None) -> int:
     test_args = parser()
     args = parse_tool_args(test_args, argv)
 
-    def test() -> None:
-        if args.out:  # --out: per-image predictions; a bad file name fails before any work
-            from mmtl.evaluation.metrics import add_prediction_writer, check_prediction_file
+    if args.out:  # --out: per-image predictions; a bad file name fails before any work
+        from mmtl.evaluation.metrics import add_prediction_writer, check_prediction_file
 
-            check_prediction_file(args.out)
-        resolve_checkpoint(test_args, args)
-        select_device(args.device)
-        from mmtl.apis.runner_setup import build_runner, prepare_test_config, save_test_metrics
+        check_prediction_file(args.out)
+    resolve_checkpoint(test_args, args)
+    select_device(args.device)
+    from mmtl.apis.runner_setup import build_runner, prepare_test_config, save_test_metrics
 
-        cfg = prepare_test_config(args)
-        from mmtl.evaluation.metrics import add_test_intervals  # intervals, calibration
+    cfg = prepare_test_config(args)
+    from mmtl.evaluation.metrics import add_test_intervals  # intervals, calibration
 
-        add_test_intervals(cfg)
-        if args.out:
-            add_prediction_writer(cfg, args.out)
-        from mmtl.utils.errors import UserError
+    add_test_intervals(cfg)
+    if args.out:
+        add_prediction_writer(cfg, args.out)
+    from mmtl.utils.errors import UserError
 
-        runner = build_runner(cfg)
-        metrics = runner.test()
-        try:
-            metrics_file = save_test_metrics(runner, metrics, args.out_metrics)
-        except OSError as err:  # a full disk: the metrics go to stdout, not lost
-            print_metrics(metrics)
-            path = args.out_metrics or osp.join(runner.work_dir, 'test_metrics.json')
-            raise UserError(
-                f'cannot write {path}: {err.strerror or err}; the metrics are printed above'
-            ) from None
-        if args.plots is not None and metrics_file is not None:
-            write_plots(metrics_file, args.plots)
-        unwritten = unwritten_outputs(runner)
-        if unwritten:
-            raise UserError(f'{unwritten[0]}; the metrics were written to {metrics_file}')
-
-    return run_with_clear_errors(test)
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    try:
+        metrics_file = save_test_metrics(runner, metrics, args.out_metrics)
+    except OSError as err:  # a full disk: the metrics go to stdout, not lost
+        print_metrics(metrics)
+        path = args.out_metrics or osp.join(runner.work_dir, 'test_metrics.json')
+        raise UserError(
+            f'cannot write {path}: {err.strerror or err}; the metrics are printed above'
+        ) from None
+    if args.plots is not None and metrics_file is not None:
+        write_plots(metrics_file, args.plots)
+    unwritten = unwritten_outputs(runner)
+    if unwritten:
+        raise UserError(f'{unwritten[0]}; the metrics were written to {metrics_file}')
+    return 0
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@ Also run as ``mim train mmtl CONFIG ...`` and, for several processes, through
 ``tools/dist_train.sh``.
 """
 
-from mmtl.utils.cli import exit_tool, parse_tool_args, run_with_clear_errors
+from mmtl.utils.cli import exit_tool, parse_tool_args
 from mmtl.utils.run_args import select_device, train_parser
 from mmtl.utils.signals import run_in_child
 
@@ -17,14 +17,12 @@ from mmtl.utils.signals import run_in_child
 def main(argv=None) -> int:
     args = parse_tool_args(train_parser(), argv)
 
-    def train() -> None:
-        select_device(args.device)
-        from mmtl.apis.fit import train_config  # torch: after --help
-        from mmtl.apis.runner_setup import prepare_train_config
+    select_device(args.device)
+    from mmtl.apis.fit import train_config  # torch: after --help
+    from mmtl.apis.runner_setup import prepare_train_config
 
-        train_config(prepare_train_config(args))
-
-    return run_with_clear_errors(train)
+    train_config(prepare_train_config(args))
+    return 0
 
 
 if __name__ == '__main__':

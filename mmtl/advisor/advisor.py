@@ -15,6 +15,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from mmtl.config.access import model_config, plain
 from mmtl.engine.loading import PARTIAL_LOAD_KEY, load_into
 from mmtl.registry import MODELS
 from mmtl.utils.errors import ConfigError
@@ -60,7 +61,7 @@ def build_model(cfg: Config, pretrained: bool) -> torch.nn.Module:
     logger.setLevel('WARNING')  # init_weights logs every tensor at INFO
     try:
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
-            model = MODELS.build(cfg.model)
+            model = MODELS.build(model_config(cfg))
         model.init_weights()
     finally:
         logger.setLevel(level)
@@ -304,20 +305,11 @@ def write_strategy_config(
     lines.append(f'_base_ = [{osp.abspath(user_config)!r}]')
     lines.append('')
     for key, value in changes.items():
-        lines.append(f'{key} = {pprint.pformat(_plain(value), width=88, sort_dicts=False)}')
+        lines.append(f'{key} = {pprint.pformat(plain(value), width=88, sort_dicts=False)}')
     text = '\n'.join(lines) + '\n'
     with atomic_open(out_file, 'w') as f:
         f.write(text)
     return out_file
-
-
-def _plain(value):
-    """ConfigDicts and tuples as plain dicts and lists (for ``pprint``)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def report_dict(
@@ -331,7 +323,7 @@ def report_dict(
     strategy = STRATEGIES[rec.strategy]
     low, mid, high = strategy.lr_range(ctx)
     return {
-        'data': asdict(profile) | {'sizes': _plain(profile.sizes)},
+        'data': asdict(profile) | {'sizes': plain(profile.sizes)},
         'similarity': {
             'stages': meas.stages,
             'pretrained_top1': meas.pretrained,

@@ -1,6 +1,8 @@
 """The user's train/val data as the advisor sees it: built datasets, class counts, sizes."""
 
 import copy
+import hashlib
+import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -12,6 +14,7 @@ from torch.utils.data import Subset
 from mmtl.analysis.dataset_stats import class_imbalance, image_sizes, sample_paths, size_summary
 from mmtl.config.access import innermost_dataset
 from mmtl.datasets.class_counts import class_counts, dataset_labels
+from mmtl.datasets.transforms.image_io import ImageDecodeError, decode_image_file
 from mmtl.registry import DATASETS
 
 
@@ -105,13 +108,10 @@ def subset(dataset, indices: List[int]):
 
 
 def _pixel_digest(path: str) -> Optional[str]:
-    """A hash of an image's decoded pixels (None when it cannot be read)."""
-    import hashlib
-
-    import cv2
-
-    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if image is None:
+    """A hash of an image's pixels as training decodes them (None when it cannot be read)."""
+    try:
+        image = decode_image_file(path)
+    except ImageDecodeError:
         return None
     return hashlib.sha1(str(image.shape).encode() + image.tobytes()).hexdigest()
 
@@ -135,8 +135,6 @@ def val_overlap(train_set, val_set) -> int:
     Returns:
         int: Val images found among the training images.
     """
-    import os.path as osp
-
     train_paths = _image_paths(train_set)
     real = {osp.realpath(p) for p in train_paths if p}
     val_paths = _image_paths(val_set)

@@ -1,14 +1,13 @@
 """How well frozen features separate classes: pooled stage outputs and a ridge linear probe."""
 
-import contextlib
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from mmtl.analysis.feature_hooks import block_groups, executed_blocks, pooled
+from mmtl.analysis.feature_hooks import block_groups, capture_features, executed_blocks, pooled
 from mmtl.analysis.images import preprocess
 
 
@@ -28,25 +27,6 @@ def stage_groups(model: nn.Module) -> List[List[str]]:
     """Per stage of :func:`backbone_stages`, the backbone modules that belong to it
     (:func:`mmtl.analysis.feature_hooks.block_groups`)."""
     return block_groups(model)
-
-
-@contextlib.contextmanager
-def pooled_outputs(model: nn.Module, names: List[str]) -> Iterator[Dict[str, List[torch.Tensor]]]:
-    """Collect the global-average-pooled output of each named module while inside."""
-    modules = dict(model.named_modules())
-    captured: Dict[str, List[torch.Tensor]] = {name: [] for name in names}
-    handles = []
-    for name in names:
-
-        def hook(_module, _inputs, output, name=name):
-            captured[name].append(pooled(output).detach().float().cpu())
-
-        handles.append(modules[name].register_forward_hook(hook))
-    try:
-        yield captured
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def _loader(dataset, batch_size: int) -> DataLoader:
@@ -93,9 +73,12 @@ def stage_features(
     """
     model.eval()
     labels: List[int] = []
-    with pooled_outputs(model, stages) as captured, torch.no_grad():
+    captured: Dict[str, List[torch.Tensor]] = {name: [] for name in stages}
+    with capture_features(model, stages) as outputs, torch.no_grad():
         for samples in _loader(dataset, batch_size):
             model.extract_feat(preprocess(model, samples), stage='backbone')
+            for name in stages:
+                captured[name].append(pooled(outputs[name]).float().cpu())
             labels.extend(int(s['data_samples'].gt_label[0]) for s in samples)
             if progress:
                 progress(len(samples))

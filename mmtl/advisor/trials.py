@@ -8,7 +8,6 @@ which tests every image once. Rung ``r`` of ``R`` trains every surviving candida
 """
 
 import csv
-import glob
 import json
 import math
 import os
@@ -51,26 +50,25 @@ class TrialResult:
 
 
 def best_val_top1(work_dir: str, metric: str = 'accuracy/top1') -> Optional[float]:
-    """Best value of ``metric`` in a run's ``vis_data/scalars.json`` (None if never logged)."""
-    best = None
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
-        with open(path, encoding='utf-8') as f:
-            for line in f:
-                value = json.loads(line).get(metric)
-                if value is not None and (best is None or value > best):
-                    best = float(value)
-    return best
+    """Best value of ``metric`` in a run's scalar log (None if never logged)."""
+    from mmtl.analysis.logs import find_segment_logs, load_scalar_log
+
+    records = load_scalar_log(work_dir).val if find_segment_logs(work_dir) else []
+    return max((float(r[metric]) for r in records if metric in r), default=None)
+
+
+def _run_logged(command: List[str], work_dir: str) -> int:
+    """``command`` in its own process, its output in ``<work_dir>/trial_output.log``."""
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, 'trial_output.log'), 'w') as log:
+        return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
 
 
 def run_training(config: str, work_dir: str, extra_args: Sequence[str] = ()) -> int:
     """``tools/train.py CONFIG --work-dir DIR`` in its own process; output to a log file."""
-    os.makedirs(work_dir, exist_ok=True)
-    with open(osp.join(work_dir, 'trial_output.log'), 'w') as log:
-        return subprocess.call(
-            [sys.executable, TRAIN_SCRIPT, config, '--work-dir', work_dir, *extra_args],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    return _run_logged(
+        [sys.executable, TRAIN_SCRIPT, config, '--work-dir', work_dir, *extra_args], work_dir
+    )
 
 
 def cross_validation_folds(val_images: int, train_counts: Sequence[int], val_is_train: bool) -> int:
@@ -95,11 +93,9 @@ def run_cross_validation(
     config: str, work_dir: str, folds: int, splits: Sequence[str] = ('train', 'val')
 ) -> int:
     """``tools/cross_validate.py CONFIG --folds K`` in its own process; output to a log file."""
-    os.makedirs(work_dir, exist_ok=True)
     command = [sys.executable, CROSS_VALIDATE_SCRIPT, config, '--folds', str(folds)]
     command += ['--work-dir', work_dir, '--issues', '0', '--splits', *splits]
-    with open(osp.join(work_dir, 'trial_output.log'), 'w') as log:
-        return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
+    return _run_logged(command, work_dir)
 
 
 def pooled_top1(work_dir: str) -> Optional[float]:

@@ -1,13 +1,9 @@
-"""Building what the analysis tools look at (model, dataset) from a config."""
-
-from typing import Optional
+"""Building the dataset of a split from a config, for the analysis tools."""
 
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from .inference import init_model
-
-__all__ = ['SPLIT_LOADERS', 'build_dataset', 'build_model']
+__all__ = ['SPLIT_LOADERS', 'build_dataset']
 
 SPLIT_LOADERS = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
 
@@ -27,8 +23,3 @@ def build_dataset(cfg: Config, split: str):
 
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
         return DATASETS.build(loader.dataset)
-
-
-def build_model(cfg: Config, checkpoint: Optional[str] = None, device: str = 'cpu'):
-    """The classifier of ``cfg`` (with weights from ``checkpoint``), see ``init_model``."""
-    return init_model(cfg, checkpoint, device=device)

@@ -18,6 +18,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmtl.config.check import check_cfg_options
+from mmtl.config.load import read_config
 from mmtl.engine.work_dir_lock import LOCK_FILE, lock_work_dir
 from mmtl.utils.errors import ConfigError
 from mmtl.utils.run_args import (
@@ -36,10 +37,10 @@ def list_checkpoints(work_dir: str) -> List[str]:
     return sorted(osp.basename(p) for p in glob.glob(osp.join(glob.escape(work_dir), '*.pth')))
 
 
-def _refuse(what: str, work_dir: str, option: str) -> None:
+def _not_found(what: str, work_dir: str, option: str) -> ConfigError:
     found = list_checkpoints(work_dir) if osp.isdir(work_dir) else []
     listing = ', '.join(found) if found else 'none'
-    raise ConfigError(f'{option} {what}: not found; checkpoints in {work_dir}: {listing}')
+    return ConfigError(f'{option} {what}: not found; checkpoints in {work_dir}: {listing}')
 
 
 def find_checkpoint(work_dir: str, which: str = 'best', option: str = 'checkpoint') -> str:
@@ -61,7 +62,7 @@ def find_checkpoint(work_dir: str, which: str = 'best', option: str = 'checkpoin
     if which == 'best':
         best = sorted(glob.glob(osp.join(glob.escape(work_dir), 'best_*.pth')), key=osp.getmtime)
         if not best:
-            _refuse('best (no best_*.pth)', work_dir, option)
+            raise _not_found('best (no best_*.pth)', work_dir, option)
         return best[-1]
     if which == 'last':
         pointer = osp.join(work_dir, 'last_checkpoint')
@@ -70,32 +71,21 @@ def find_checkpoint(work_dir: str, which: str = 'best', option: str = 'checkpoin
                 path = f.read().strip()
             if osp.isfile(path):
                 return path
-        _refuse('last (no last_checkpoint naming an existing file)', work_dir, option)
+        raise _not_found('last (no last_checkpoint naming an existing file)', work_dir, option)
     if '://' in which or which.startswith('hf-hub:') or osp.isfile(osp.expanduser(which)):
         return which
-    _refuse(repr(which), work_dir, option)
-    return which  # not reached
+    raise _not_found(repr(which), work_dir, option)
 
 
-def _config_of(config: Union[str, Config], cfg_options: Optional[dict]) -> Union[str, Config]:
-    """A path as it is (the tool reads and checks it); a Config copied, options merged."""
+def _checked_config(config: Union[str, Config], cfg_options: Optional[dict]) -> Config:
+    """A config file read, or a loaded config copied; ``cfg_options`` merged and checked."""
     if isinstance(config, str):
-        return config
+        return read_config(config, cfg_options)
     cfg = config.copy()
     if cfg_options:
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     return cfg
-
-
-def _work_dir_of(config: Union[str, Config], work_dir: Optional[str]) -> Optional[str]:
-    if work_dir or isinstance(config, str):
-        return work_dir  # None: the tools' default, work_dirs/<config name>
-    if config.get('work_dir'):
-        return config.work_dir
-    if config.filename:
-        return osp.join('work_dirs', osp.splitext(osp.basename(config.filename))[0])
-    raise ConfigError('mmtl.fit/test of a Config without a file name: give work_dir=...')
 
 
 def fit(
@@ -133,9 +123,7 @@ def fit(
     if verbose:
         cfg_options = dict(cfg_options or {}, verbose=True)
     args = train_parser().parse_args(['config'])
-    args.config = _config_of(config, cfg_options)
-    args.cfg_options = cfg_options if isinstance(config, str) else None
-    args.work_dir = _work_dir_of(config, work_dir)
+    args.config, args.work_dir = _checked_config(config, cfg_options), work_dir
     args.amp, args.device, args.resume, args.auto_scale_lr = amp, device, resume, auto_scale_lr
     select_device(device)
     return train_config(prepare_train_config(args))
@@ -202,23 +190,17 @@ def test(
     Returns:
         dict: The test metrics, plus ``'checkpoint'``: the file that was tested.
     """
-    from .runner_setup import build_runner, prepare_test_config, save_test_metrics
+    from .runner_setup import build_runner, prepare_test_config, save_test_metrics, work_dir_of
 
     if isinstance(target, Runner):
         work_dir, target = target.work_dir, getattr(target, 'source_cfg', target.cfg)
     elif isinstance(target, str) and osp.isdir(target):
         work_dir, target = target, _dumped_config(target)
     args = test_parser().parse_args(['config'])
-    args.config = _config_of(target, cfg_options)
-    args.cfg_options = cfg_options if isinstance(target, str) else None
-    args.work_dir = _work_dir_of(target, work_dir)
+    args.config, args.work_dir = _checked_config(target, cfg_options), work_dir
+    args.checkpoint = checkpoint
     if checkpoint in CHECKPOINT_NAMES:
-        from .runner_setup import default_work_dir
-
-        run_dir = args.work_dir or default_work_dir(target)
-        args.checkpoint = find_checkpoint(run_dir, checkpoint)
-    else:
-        args.checkpoint = checkpoint
+        args.checkpoint = find_checkpoint(work_dir_of(args.config, work_dir), checkpoint)
     args.out_metrics, args.device = out_metrics, device
     select_device(device)
     runner = build_runner(prepare_test_config(args))

@@ -114,8 +114,7 @@ def get_model(
     cfg = load_config(config_path)
     model_options = dict(overrides)
     if num_classes is not None:
-        model_options.setdefault('head', {})
-        model_options['head'] = dict(model_options['head'], num_classes=int(num_classes))
+        model_options['head'] = dict(model_options.get('head', {}), num_classes=int(num_classes))
     if model_options:
         cfg.merge_from_dict({'model': model_options})
 

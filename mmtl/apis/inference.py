@@ -9,8 +9,7 @@ accepted too.
 import os
 import os.path as osp
 import sys
-from contextlib import contextmanager
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -19,9 +18,9 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, default_collate
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
-from mmpretrain.apis import ImageClassificationInferencer
+from mmengine.utils import ProgressBar
 
-from mmtl.config.access import innermost_dataset, leaf_datasets
+from mmtl.config.access import innermost_dataset, leaf_datasets, model_config
 from mmtl.config.check import check_cfg_options
 from mmtl.config.load import load_config
 from mmtl.config.model_card import ModelCardError, check_class_names, read_card
@@ -97,9 +96,7 @@ def init_model(
         cfg = load_config(config, cfg_options)
     else:  # a Config object is resolved too (idempotent): 'auto' sizes follow input_size
         cfg = resolve_config(config)
-    model_cfg = cfg.model.copy()
-    if cfg.get('data_preprocessor') is not None:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model_cfg = model_config(cfg)
     # Pretrained-backbone init is pointless before loading a full checkpoint (and needs network).
     model_cfg.get('backbone', {}).pop('init_cfg', None)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
@@ -203,11 +200,21 @@ def expand_image_inputs(
     return expanded
 
 
-class _Inferencer(ImageClassificationInferencer):
-    """mmpretrain's inferencer, decoding files with the test pipeline's own loader (any
-    ``LoadImage*`` step, else mmtl's ``LoadImage``) exactly as testing does, not OpenCV's."""
+class _Classifier:
+    """A model with its test pipeline. Files are decoded by the pipeline's own loader (any
+    ``LoadImage*`` step, else mmtl's ``LoadImage``) exactly as testing decodes them.
 
-    def _init_pipeline(self, cfg: Config) -> Callable:
+    Args:
+        model (torch.nn.Module): A model from :func:`init_model` (``_config`` and
+            ``_dataset_meta`` set); it is put in eval mode.
+
+    Raises:
+        ConfigError: The config has no test pipeline.
+        ValueError: The model's class names do not name every output.
+    """
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        cfg = model._config
         dataset = leaf_datasets((cfg.get('test_dataloader') or {}).get('dataset', {}))[0]
         if 'pipeline' not in dataset:
             raise ConfigError(
@@ -218,7 +225,12 @@ class _Inferencer(ImageClassificationInferencer):
         steps = [step for step in dataset.pipeline if not _is_image_loader(step['type'])]
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
             self.loader = TRANSFORMS.build(loaders[0]) if loaders else LoadImage()
-            return Compose([TRANSFORMS.build(step) for step in steps])
+            self.pipeline = Compose([TRANSFORMS.build(step) for step in steps])
+        self.classes = model._dataset_meta.get('classes')
+        num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
+        if isinstance(num_classes, int):
+            check_class_count(self.classes, num_classes, "the model's class names (dataset_meta)")
+        self.model = model.eval()
 
     def load(self, image: ImageInput) -> dict:
         """The pipeline input for one image: a file through the loader, or an array.
@@ -262,6 +274,21 @@ class _Inferencer(ImageClassificationInferencer):
         if chunk:
             yield inputs, default_collate(chunk)
 
+    @torch.no_grad()
+    def classify(self, batch: dict) -> List[dict]:
+        """The result of each image of a collated batch (see :func:`inference_model`)."""
+        results = []
+        for sample in self.model.test_step(batch):
+            scores = sample.pred_score.detach().cpu()
+            label = int(scores.argmax())
+            result = dict(
+                pred_scores=scores.numpy(), pred_label=label, pred_score=float(scores[label])
+            )
+            if self.classes is not None:
+                result['pred_class'] = self.classes[label]
+            results.append(result)
+        return results
+
 
 def _is_image_loader(transform_type: Union[str, type]) -> bool:
     """Whether a pipeline step type (a name or a class) loads the image from a file."""
@@ -269,30 +296,11 @@ def _is_image_loader(transform_type: Union[str, type]) -> bool:
     return name.split('.')[-1].startswith('LoadImage')
 
 
-def _inferencer(model: torch.nn.Module) -> ImageClassificationInferencer:
-    """The (cached) inferencer wrapping ``model``."""
-    inferencer = getattr(model, '_mmtl_inferencer', None)
-    if inferencer is None:
-        classes = model._dataset_meta.get('classes')
-        num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
-        if isinstance(num_classes, int):
-            check_class_count(classes, num_classes, "the model's class names (dataset_meta)")
-        inferencer = _Inferencer(model, pretrained=False, classes=classes)
-        model._mmtl_inferencer = inferencer
-    return inferencer
-
-
-@contextmanager
-def _progress_bar(total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """mmengine's progress bar on stderr, as ``update(n)``; a no-op when not ``enabled``."""
-    if not enabled:
-        yield lambda count: None
-        return
-    from mmengine.utils import ProgressBar
-
-    bar = ProgressBar(total, file=sys.stderr)
-    yield lambda count: [bar.update() for _ in range(count)]
-    sys.stderr.write('\n')
+def _inferencer(model: torch.nn.Module) -> _Classifier:
+    """The (cached) :class:`_Classifier` of ``model``."""
+    if getattr(model, '_mmtl_inferencer', None) is None:
+        model._mmtl_inferencer = _Classifier(model)
+    return model._mmtl_inferencer
 
 
 #: Channel orders :func:`inference_model` takes arrays in.
@@ -385,23 +393,23 @@ def inference_model(
     if not images:
         shown = ''.join(f'; {safe_text(path)}: {reason}' for path, reason in skipped[:5])
         raise ValueError(f'no images found in {safe_text(inputs)}{shown}')
-    inferencer = _inferencer(model)
-    preds, classified = [], []
-    with _progress_bar(len(images), enabled=progress) as update:
-        for batch_images, batch in inferencer.preprocess_images(images, batch_size, skipped):
-            batch_preds = inferencer.forward(batch)
-            preds.extend(batch_preds)
-            classified.extend(batch_images)
-            update(len(batch_preds))
-    if not preds:
+    classifier = _inferencer(model)
+    results = []
+    bar = ProgressBar(len(images), file=sys.stderr) if progress else None
+    for batch_images, batch in classifier.preprocess_images(images, batch_size, skipped):
+        for image, result in zip(batch_images, classifier.classify(batch)):
+            if isinstance(image, str):
+                result['img_path'] = image
+            results.append(result)
+            if bar is not None:
+                bar.update()
+    if bar is not None:
+        sys.stderr.write('\n')
+    if not results:
         shown = '; '.join(
             f'{safe_text(path)} ({safe_text(reason)})' for path, reason in skipped[:5]
         )
         raise ValueError(f'no image could be classified: {shown}')
-    results = inferencer.postprocess(preds, visualization=None)
-    for image, result in zip(classified, results):
-        if isinstance(image, str):
-            result['img_path'] = image
     if single:
         return results[0]
     return InferenceResults(results, skipped)

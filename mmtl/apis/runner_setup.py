@@ -25,6 +25,27 @@ def default_work_dir(config_path: str) -> str:
     return osp.join('work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
+def work_dir_of(cfg: Config, work_dir: Optional[str] = None) -> str:
+    """Where a run of ``cfg`` writes: ``work_dir``, else the config's, else the default.
+
+    Args:
+        cfg (Config): The config (its ``work_dir`` and file name).
+        work_dir (str, optional): ``--work-dir`` or ``work_dir=``. Defaults to None.
+
+    Returns:
+        str: The work dir (:func:`default_work_dir` of the config file when nothing names one).
+
+    Raises:
+        ConfigError: Nothing names one and the config was built in memory (no file name).
+    """
+    work_dir = work_dir or cfg.get('work_dir')
+    if work_dir:
+        return work_dir
+    if not cfg.filename:
+        raise ConfigError('a config without a file name needs a work dir: give work_dir=...')
+    return default_work_dir(cfg.filename)
+
+
 #: ``--amp`` precision -> the dtype name mmengine's AmpOptimWrapper takes (CUDA).
 AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
 #: ``--amp`` values: a precision, ``'auto'`` (the device's fastest safe one) or ``'none'``.
@@ -141,17 +162,9 @@ def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
     print_log(
         f'precision: {_DESCRIBED[precision]} by default: {reason}; {switch}', logger='current'
     )
-    if precision == 'bf16' and not uses_cuda():
-        _eval_in_bf16(cfg, 'val_cfg')
-
-
-def _eval_in_bf16(cfg: Config, key: str) -> bool:
-    """``<key>.fp16=True`` (bfloat16 autocast on the CPU) unless the loop sets it or is absent."""
-    loop = cfg.get(key)
-    if loop is None or 'fp16' in loop:
-        return False
-    loop.fp16 = True
-    return True
+    val_cfg = cfg.get('val_cfg')
+    if precision == 'bf16' and not uses_cuda() and val_cfg is not None and 'fp16' not in val_cfg:
+        val_cfg.fp16 = True  # validate in bfloat16 autocast too, unless the config says
 
 
 def apply_test_precision(cfg: Config) -> None:
@@ -201,7 +214,7 @@ def _tool_config(args: Namespace) -> Config:
     else:
         cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    cfg.work_dir = work_dir_of(cfg, args.work_dir)
     return cfg
 
 

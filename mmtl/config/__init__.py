@@ -3,7 +3,8 @@
 - :mod:`.load`: config files by path, bare name or ``mmtl::`` name, with overrides;
 - :mod:`.resolve`: ``data_root``, ``input_size``, ``'auto'`` loader settings, disabled hooks;
 - :mod:`.check` and :mod:`.check_keys`: values, data folders, type names and every key;
-- :mod:`.access`: reading parts of a config (the datasets behind wrappers, the input size);
+- :mod:`.access`: reading parts of a config (the datasets behind wrappers, the input size,
+  the model as the runner builds it);
 - :mod:`.model_card`: the sealed description a checkpoint carries, built back into a config.
 
 The names below are imported on first use: ``import mmtl`` stays light.

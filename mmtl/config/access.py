@@ -1,9 +1,10 @@
-"""Reading parts of a config: the datasets behind wrappers, the network input size.
+"""Reading parts of a config: the datasets behind wrappers, the input size, the model; values
+as plain Python.
 
 Imports nothing from mmtl.
 """
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from mmengine.config import Config, ConfigDict
 
@@ -22,6 +23,39 @@ def leaf_datasets(dataset_cfg: ConfigDict) -> List[ConfigDict]:
     if isinstance(children, (list, tuple)):
         return [leaf for child in children for leaf in leaf_datasets(child)]
     return [dataset_cfg]
+
+
+def plain(value: Any) -> Any:
+    """A config value as plain Python: dicts for ConfigDicts and other mappings, lists for
+    tuples, at any depth (to compare values as written, or to print them).
+
+    Args:
+        value: A config value.
+
+    Returns:
+        The same value built of dicts, lists and scalars.
+    """
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def model_config(cfg: Config) -> ConfigDict:
+    """``cfg.model`` as mmengine's runner builds it: the top-level ``data_preprocessor`` is its
+    default, so a model built outside the runner normalises its inputs the same way.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        ConfigDict: A copy of ``cfg.model``; its own ``data_preprocessor`` wins.
+    """
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    return model_cfg
 
 
 #: Pipeline transforms that fix the network input size, and the key holding that size.

@@ -18,7 +18,7 @@ from mmengine.config import Config
 from mmtl.utils.errors import CheckpointError
 from mmtl.utils.prediction_rows import UNSAFE_CHARS
 
-from .access import leaf_datasets
+from .access import leaf_datasets, model_config, plain
 from .load import packaged_config_dirs
 from .resolve import eval_resize_size
 
@@ -181,15 +181,6 @@ def _without(mapping: Mapping, keys: frozenset) -> dict:
     return {k: v for k, v in mapping.items() if k not in keys}
 
 
-def _plain(value: Any) -> Any:
-    """Lists for tuples, dicts for ConfigDicts: values compared as written."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _architecture(model: Mapping) -> Tuple[Optional[str], Dict[str, Any]]:
     """The base model ``model`` is (with the head options it adds), or ``(None, {})``."""
     if model.get('type') not in CLASSIFIER_TYPES:
@@ -197,7 +188,7 @@ def _architecture(model: Mapping) -> Tuple[Optional[str], Dict[str, Any]]:
 
     def body(model: Mapping) -> dict:
         rest = _without(model, TRAINING_MODEL_KEYS | {'backbone', 'head'})
-        return _plain(
+        return plain(
             dict(rest, backbone=_without(model.get('backbone', {}), TRAINING_BACKBONE_KEYS))
         )
 
@@ -206,7 +197,7 @@ def _architecture(model: Mapping) -> Tuple[Optional[str], Dict[str, Any]]:
         if body(model) != body(base):
             continue
         base_head = base['head']
-        if _plain(_without(head, TRAINING_HEAD_KEYS)) == _plain(
+        if plain(_without(head, TRAINING_HEAD_KEYS)) == plain(
             _without(base_head, TRAINING_HEAD_KEYS)
         ):
             return name, {}
@@ -216,7 +207,7 @@ def _architecture(model: Mapping) -> Tuple[Optional[str], Dict[str, Any]]:
             and head.get('in_channels') == base_head.get('in_channels')
             and set(options) <= set(HEAD_OPTION_CHECKS)
         ):
-            return name, _plain(options)
+            return name, plain(options)
     return None, {}
 
 
@@ -229,7 +220,7 @@ def _test_resize(pipeline: Sequence, input_size: int) -> Optional[Tuple[str, str
         return None
 
     def size(value: Any) -> Any:
-        return input_size if _plain(value) == [input_size, input_size] else value
+        return input_size if plain(value) == [input_size, input_size] else value
 
     middle = [
         {k: size(v) if k in ('scale', 'crop_size') else v for k, v in step.items()}
@@ -273,7 +264,7 @@ def card_from_config(
     resize = _test_resize(datasets[0].get('pipeline') or [], input_size)
     if resize is None:
         return None, "the test pipeline is not one of mmtl's (LoadImage, resize, PackInputs)"
-    preprocessor = cfg.get('data_preprocessor') or cfg.model.get('data_preprocessor') or {}
+    preprocessor = model_config(cfg).get('data_preprocessor') or {}
     num_classes = cfg.model.head.get('num_classes')
     raw = dict(
         format=CARD_FORMAT,

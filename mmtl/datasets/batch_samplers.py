@@ -110,9 +110,3 @@ class SmallDataBatchSampler(BatchSampler):
             )
         super().__init__(sampler, batch, drop)
         self.min_last_ratio = min_last_ratio
-
-    def __len__(self) -> int:
-        samples = len(self.sampler)
-        if self.drop_last:
-            return samples // self.batch_size
-        return math.ceil(samples / self.batch_size)

@@ -168,14 +168,14 @@ class FolderDataset(BaseDataset):
         **kwargs,
     ) -> None:
         scan_mode = {True: 'auto', False: 'none'}.get(scan_files, scan_files)
-        for key, value, shown, choices in (
-            ('cache', cache, cache, CACHE_MODES + (None,)),
-            ('bad_file_policy', bad_file_policy, bad_file_policy, BAD_FILE_POLICIES),
-            ('scan_files', scan_mode, scan_files, SCAN_MODES),
-            ('split_role', split_role, split_role, SPLIT_ROLES),
+        for key, value, choices in (
+            ('cache', cache, CACHE_MODES + (None,)),
+            ('bad_file_policy', bad_file_policy, BAD_FILE_POLICIES),
+            ('scan_files', scan_mode, SCAN_MODES),
+            ('split_role', split_role, SPLIT_ROLES),
         ):
             if value not in choices:
-                raise ConfigError(f'{key}={shown!r}: expected one of {choices}')
+                raise ConfigError(f'{key}={value!r}: expected one of {choices}')
         self.cache = cache
         self.cache_dir = cache_dir
         self.image_cache: Optional[ImageCache] = None
@@ -420,14 +420,13 @@ class FolderDataset(BaseDataset):
         went bad since) or the decoder fails on it; then :meth:`_runtime_bad_file` decides.
         Any other error is a pipeline bug and is raised as is.
         """
-        path = self.get_data_info(idx)['img_path']
+        data_info = self.get_data_info(idx)
+        path = data_info['img_path']
         if path in self.runtime_bad_files:
             return None
         try:
-            if self.image_cache is None:
-                return super().prepare_data(idx)
-            data_info = self.get_data_info(idx)
-            data_info[CACHE_SLOT_KEY] = (self.image_cache, idx)
+            if self.image_cache is not None:
+                data_info[CACHE_SLOT_KEY] = (self.image_cache, idx)
             return self.pipeline(data_info)
         except Exception as err:
             problem = check_image_file(path)

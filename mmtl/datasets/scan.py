@@ -95,7 +95,7 @@ def _plain_jpeg_is_complete(path: str) -> bool:
         return False
 
 
-def _decode_problem(path: str) -> Optional[str]:
+def _pillow_problem(path: str) -> Optional[str]:
     """Why PIL cannot read ``path`` as a complete image of a readable format (None if it can)."""
     try:
         with warnings.catch_warnings(), _pillow_bomb_check_off():
@@ -165,7 +165,7 @@ def check_image_file(path: str, decode: bool = False) -> Optional[str]:
     if not os.access(path, os.R_OK):
         return 'not readable: permission denied'
     is_jpeg = path[-4:].lower() in ('.jpg', 'jpeg')
-    problem = None if is_jpeg and _plain_jpeg_is_complete(path) else _decode_problem(path)
+    problem = None if is_jpeg and _plain_jpeg_is_complete(path) else _pillow_problem(path)
     if problem is None and decode:
         problem = decode_problem(path)
     return problem

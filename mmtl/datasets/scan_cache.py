@@ -15,11 +15,12 @@ import hashlib
 import json
 import os
 import os.path as osp
-import tempfile
 import time
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
+
+from mmtl.utils.fileio import atomic_open
 
 from .transforms.image_io import max_image_pixels
 
@@ -212,7 +213,7 @@ class ScanCache:
         self._seen = {}
 
     def save(self) -> bool:
-        """Write the cache atomically (temporary file + rename) if it changed.
+        """Write the cache atomically (:func:`~mmtl.utils.fileio.atomic_open`) if it changed.
 
         Returns:
             bool: False if it could not be written.
@@ -231,13 +232,9 @@ class ScanCache:
         text = json.dumps(data, separators=(',', ':'))
         if text == self._text:
             return True
-        folder = osp.dirname(self.path)
         try:
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix='.scan-', suffix='.json', dir=folder)
-            with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            with atomic_open(self.path, 'w') as f:
                 f.write(text)
-            os.replace(tmp, self.path)
         except OSError:
             return False
         self._text = text

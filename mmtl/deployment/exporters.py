@@ -1,9 +1,8 @@
 """Exporters by format: each writes a model file and can load it back to check parity.
 
 ONNX goes through torch's TorchScript-based exporter (``torch.onnx.export(dynamo=False)``):
-with torch 2.14 the default dynamo exporter needs the extra ``onnxscript`` package and is much
-slower, for the same outputs. TorchScript is made by
-tracing (mmpretrain models are not scriptable).
+the dynamo exporter needs the extra ``onnxscript`` package and is slower, for the same
+outputs. TorchScript is made by tracing (mmpretrain models are not scriptable).
 """
 
 import warnings
@@ -20,8 +19,8 @@ DEFAULT_OPSET = 17
 class Exporter:
     """Writes a module to one format and runs the written file.
 
-    Subclasses are registered in :data:`mmtl.registry.EXPORTERS` under their format name
-    (``--format``), e.g. ``@register_exporter('tflite')``.
+    Subclasses are registered in :data:`EXPORTERS` under their format name (``--format``),
+    e.g. ``@register_exporter('tflite')``.
 
     Attributes:
         suffix (str): Model file extension.

@@ -88,6 +88,12 @@ def _convert_center_crop(transform: dict) -> dict:
     return dict(type='center_crop', size=_pair(transform['crop_size'], 'crop_size', 'CenterCrop'))
 
 
+def _type_name(transform: dict) -> str:
+    """A transform's class name, without a scope (``'mmpretrain.Resize'`` -> ``'Resize'``)."""
+    kind = transform['type']
+    return (kind if isinstance(kind, str) else kind.__name__).rpartition('.')[2]
+
+
 def pipeline_to_steps(pipeline: Sequence[dict]) -> List[dict]:
     """Translate a test pipeline into ``deploy.json`` preprocessing steps.
 
@@ -99,9 +105,7 @@ def pipeline_to_steps(pipeline: Sequence[dict]) -> List[dict]:
     """
     steps = []
     for transform in pipeline:
-        name = (
-            transform['type'] if isinstance(transform['type'], str) else transform['type'].__name__
-        )
+        name = _type_name(transform)
         if name in PASS_THROUGH_TRANSFORMS:
             continue
         if name not in STEP_CONVERTERS:
@@ -124,10 +128,7 @@ def pipeline_decode(pipeline: Sequence[dict]) -> dict:
         ``background`` (RGB under transparent pixels), as mmtl's ``LoadImage`` has them.
     """
     for transform in pipeline:
-        name = (
-            transform['type'] if isinstance(transform['type'], str) else transform['type'].__name__
-        )
-        if name.split('.')[-1].startswith('LoadImage'):
+        if _type_name(transform).startswith('LoadImage'):
             background = transform.get('background', (255, 255, 255))
             return dict(min_size=transform.get('min_size'), background=list(background))
     return dict(min_size=None, background=[255, 255, 255])

@@ -1,22 +1,11 @@
 """Classify images with an exported ONNX model: onnxruntime, numpy, Pillow and OpenCV only.
 
-This module imports nothing from mmtl, mmengine, mmpretrain or torch, so that a deployment
-box needs only ``numpy``, ``pillow``, ``opencv-python(-headless)`` and ``onnxruntime``
-(``simplejpeg`` too, if training had it: it decodes JPEGs). It can be used inside mmtl
-(``from mmtl.deployment.onnx_inferencer import OnnxClassifier``), or copied next to an
-exported model folder (``model.onnx`` + ``deploy.json``, written by
-``tools/deployment/export.py``) together with ``mmtl/datasets/transforms/image_io.py`` and
-``mmtl/datasets/listing.py``.
-
-Inputs are listed by mmtl's one listing of inference inputs (``listing.py``: regular files
-only, hidden folders left out, as ``inference_model`` lists them) and decoded by mmtl's own
-decoder (``image_io.py``); both are loaded by file path, from beside this file, else from the
-mmtl source tree this file sits in. The decoder is the one the training, testing and
-inference loaders use: every colour mode, EXIF orientation, transparency onto white,
-reduced-scale JPEG decoding as the test pipeline's ``LoadImage(min_size=...)`` does, and the
-pixel limit ``MMTL_MAX_IMAGE_PIXELS``. The remaining preprocessing reproduces the test
-pipeline step by step (the same OpenCV calls that mmcv makes), as described by the
-``preprocess`` list of ``deploy.json``.
+Nothing from mmtl, mmengine, mmpretrain or torch is imported, so this file can run on a
+deployment box, copied next to an exported model folder (``model.onnx`` + ``deploy.json``)
+together with ``mmtl/datasets/transforms/image_io.py`` and ``mmtl/datasets/listing.py``.
+Those two, loaded by file path (:func:`mmtl_file`), list and decode the inputs exactly as
+mmtl's loaders do; the rest of the test pipeline is replayed step by step from
+``deploy.json``'s ``preprocess`` list with the OpenCV calls that mmcv makes.
 """
 
 import importlib.util
@@ -42,28 +31,6 @@ CV2_INTERPOLATIONS = {
 }
 
 ImageInput = Union[str, np.ndarray]
-PreprocessStep = Callable[[np.ndarray, dict], np.ndarray]
-
-#: Preprocessing steps of ``deploy.json`` by ``type``: each maps an ``HxWxC`` image and the
-#: step's parameters to a new image.
-PREPROCESS_STEPS: Dict[str, PreprocessStep] = {}
-
-
-def register_step(name: str) -> Callable[[PreprocessStep], PreprocessStep]:
-    """Decorator adding a preprocessing step to :data:`PREPROCESS_STEPS`.
-
-    Args:
-        name (str): The step's ``type`` in ``deploy.json``.
-
-    Returns:
-        callable: The decorator.
-    """
-
-    def add(step: PreprocessStep) -> PreprocessStep:
-        PREPROCESS_STEPS[name] = step
-        return step
-
-    return add
 
 
 def _interpolation(params: dict) -> int:
@@ -73,14 +40,12 @@ def _interpolation(params: dict) -> int:
     return CV2_INTERPOLATIONS[name]
 
 
-@register_step('resize')
 def resize(img: np.ndarray, params: dict) -> np.ndarray:
     """Resize to a fixed ``size = [width, height]`` (mmcv ``Resize``, keep_ratio=False)."""
     width, height = params['size']
     return cv2.resize(img, (int(width), int(height)), interpolation=_interpolation(params))
 
 
-@register_step('resize_edge')
 def resize_edge(img: np.ndarray, params: dict) -> np.ndarray:
     """Resize so that one edge has ``size`` pixels, keeping the ratio (mmpretrain ``ResizeEdge``).
 
@@ -99,7 +64,6 @@ def resize_edge(img: np.ndarray, params: dict) -> np.ndarray:
     return cv2.resize(img, new_size, interpolation=_interpolation(params))
 
 
-@register_step('center_crop')
 def center_crop(img: np.ndarray, params: dict) -> np.ndarray:
     """Crop ``size = [width, height]`` from the centre (mmcv ``CenterCrop``, no padding)."""
     crop_width, crop_height = (int(v) for v in params['size'])
@@ -110,17 +74,21 @@ def center_crop(img: np.ndarray, params: dict) -> np.ndarray:
     return img[top : top + crop_height, left : left + crop_width]
 
 
-#: mmtl's own files this module uses, each looked for beside this file, then at its place in
-#: the mmtl source tree (relative to this file): the decoder and the listing of inputs.
-MMTL_FILES = {
-    'image_io.py': osp.join('..', 'datasets', 'transforms', 'image_io.py'),
-    'listing.py': osp.join('..', 'datasets', 'listing.py'),
+#: Preprocessing steps of ``deploy.json`` by ``type``: each maps an ``HxWxC`` image and the
+#: step's parameters to a new image.
+PREPROCESS_STEPS: Dict[str, Callable[[np.ndarray, dict], np.ndarray]] = {
+    'resize': resize,
+    'resize_edge': resize_edge,
+    'center_crop': center_crop,
 }
 
-#: The modules of :data:`MMTL_FILES` when mmtl itself is imported.
-_MMTL_MODULES = {
-    'image_io.py': 'mmtl.datasets.transforms.image_io',
-    'listing.py': 'mmtl.datasets.listing',
+#: mmtl's own files this module and ``tools/deployment/onnx_infer.py`` use (the decoder, the
+#: listing of inputs, the prediction rows), by their path in the mmtl package; each is looked
+#: for beside this file, then in the source tree.
+MMTL_FILES = {
+    'image_io.py': 'datasets/transforms/image_io.py',
+    'listing.py': 'datasets/listing.py',
+    'prediction_rows.py': 'utils/prediction_rows.py',
 }
 
 
@@ -129,7 +97,7 @@ def mmtl_file(filename: str) -> ModuleType:
     mmtl (cached).
 
     Args:
-        filename (str): ``'image_io.py'`` or ``'listing.py'``.
+        filename (str): A key of :data:`MMTL_FILES`, e.g. ``'image_io.py'``.
 
     Returns:
         module: The loaded module.
@@ -138,11 +106,12 @@ def mmtl_file(filename: str) -> ModuleType:
         ImportError: It is neither beside this file nor in an mmtl source tree around it.
     """
     name = 'mmtl_' + osp.splitext(filename)[0]
-    loaded = sys.modules.get(_MMTL_MODULES[filename]) or sys.modules.get(name)
+    package_name = 'mmtl.' + MMTL_FILES[filename][: -len('.py')].replace('/', '.')
+    loaded = sys.modules.get(package_name) or sys.modules.get(name)
     if loaded is not None:
         return loaded
     here = osp.dirname(osp.abspath(__file__))
-    for candidate in (filename, MMTL_FILES[filename]):
+    for candidate in (filename, osp.join('..', MMTL_FILES[filename])):
         path = osp.normpath(osp.join(here, candidate))
         if osp.isfile(path):
             spec = importlib.util.spec_from_file_location(name, path)
@@ -152,7 +121,7 @@ def mmtl_file(filename: str) -> ModuleType:
             return module
     raise ImportError(
         f"mmtl's {filename} was not found beside {__file__}: copy "
-        f'mmtl/{MMTL_FILES[filename][3:]} next to this file'
+        f'mmtl/{MMTL_FILES[filename]} next to this file'
     )
 
 
@@ -299,7 +268,8 @@ class OnnxClassifier:
         self.input_name = self.session.get_inputs()[0].name
         self.classes = self.meta.get('classes')
         outputs = self.session.get_outputs()[0].shape[-1]
-        if self.classes is not None and isinstance(outputs, int) and len(self.classes) < outputs:
+        self.num_outputs = outputs if isinstance(outputs, int) else None
+        if self.classes is not None and len(self.classes) < (self.num_outputs or 0):
             raise ValueError(
                 f'{osp.join(model_dir, DEPLOY_META_FILE)} names {len(self.classes)} classes for '
                 f'a model that scores {outputs}: give one name per output'
@@ -308,10 +278,7 @@ class OnnxClassifier:
     @property
     def num_classes(self) -> Optional[int]:
         """The number of classes: from ``deploy.json``, else the graph's output shape."""
-        if self.classes is not None:
-            return len(self.classes)
-        size = self.session.get_outputs()[0].shape[-1]
-        return size if isinstance(size, int) else None
+        return len(self.classes) if self.classes is not None else self.num_outputs
 
     def preprocess(self, image: ImageInput) -> np.ndarray:
         """Turn one image into the model's ``CxHxW`` input (see :func:`preprocess_image`)."""

@@ -8,9 +8,9 @@ these functions are called (``pip install "mmtl[search]"``).
 
 import os
 import os.path as osp
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-from .random_search import Choice, Distribution, LogUniform, RandInt, Trial, Uniform
+from .random_search import Distribution, LogUniform, RandInt, Trial, Uniform
 
 #: Trial ``user_attrs`` keys written by the search.
 WORK_DIR_ATTR = 'work_dir'
@@ -28,30 +28,27 @@ def require_optuna():
     return optuna
 
 
-def _tpe(seed: Optional[int]):
-    return require_optuna().samplers.TPESampler(seed=seed)
+#: ``--sampler`` name -> the Optuna sampler (in ``optuna.samplers``), built with the seed.
+SAMPLERS = {'tpe': 'TPESampler', 'random': 'RandomSampler'}
+#: ``--pruner`` names: the median pruner, or none.
+PRUNERS = ('median', 'none')
 
 
-def _random(seed: Optional[int]):
-    return require_optuna().samplers.RandomSampler(seed=seed)
+def make_pruner(name: str, n_startup_trials: int, n_warmup_steps: int):
+    """The Optuna pruner ``name`` (one of :data:`PRUNERS`).
 
+    Args:
+        name (str): ``'median'`` or ``'none'``.
+        n_startup_trials (int): Trials the median pruner lets finish before pruning.
+        n_warmup_steps (int): Epochs of each trial that are never pruned.
 
-#: ``--sampler`` name -> factory taking the seed.
-SAMPLERS: Dict[str, Callable[[Optional[int]], Any]] = {'tpe': _tpe, 'random': _random}
-
-
-def _median(n_startup_trials: int, n_warmup_steps: int):
-    return require_optuna().pruners.MedianPruner(
-        n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps
-    )
-
-
-def _no_pruning(n_startup_trials: int, n_warmup_steps: int):
-    return require_optuna().pruners.NopPruner()
-
-
-#: ``--pruner`` name -> factory taking ``(n_startup_trials, n_warmup_steps)``.
-PRUNERS: Dict[str, Callable[[int, int], Any]] = {'median': _median, 'none': _no_pruning}
+    Returns:
+        optuna.pruners.BasePruner: The pruner.
+    """
+    pruners = require_optuna().pruners
+    if name == 'none':
+        return pruners.NopPruner()
+    return pruners.MedianPruner(n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps)
 
 
 def default_storage(work_dir: str) -> str:
@@ -76,7 +73,7 @@ def create_study(
         storage (str): An Optuna storage URL, e.g. ``sqlite:///work_dirs/search/study.db``.
         rule (str): ``'greater'`` (maximize) or ``'less'``. Defaults to ``'greater'``.
         sampler (str): A key of :data:`SAMPLERS`. Defaults to ``'tpe'``.
-        pruner (str): A key of :data:`PRUNERS`. Defaults to ``'median'``.
+        pruner (str): One of :data:`PRUNERS`. Defaults to ``'median'``.
         seed (int, optional): Seed of the sampler. Defaults to 0.
         n_startup_trials (int): Trials the median pruner lets finish before pruning.
         n_warmup_steps (int): Epochs of each trial that are never pruned.
@@ -94,8 +91,8 @@ def create_study(
         study_name=study_name,
         storage=storage,
         direction=direction,
-        sampler=SAMPLERS[sampler](seed),
-        pruner=PRUNERS[pruner](n_startup_trials, n_warmup_steps),
+        sampler=getattr(optuna.samplers, SAMPLERS[sampler])(seed=seed),
+        pruner=make_pruner(pruner, n_startup_trials, n_warmup_steps),
         load_if_exists=True,
     )
     if study.direction.name.lower() != direction:
@@ -118,11 +115,9 @@ def suggest(trial, key: str, dist: Distribution) -> Any:
         return trial.suggest_float(key, dist.low, dist.high)
     if isinstance(dist, RandInt):
         return trial.suggest_int(key, dist.low, dist.high)
-    if isinstance(dist, Choice):
-        if not all(v is None or isinstance(v, (bool, int, float, str)) for v in dist.options):
-            raise ValueError(f'{key}: choice() values must be numbers, strings or None')
-        return trial.suggest_categorical(key, dist.options)
-    raise ValueError(f'{key}: no Optuna suggestion for {type(dist).__name__}')
+    if not all(v is None or isinstance(v, (bool, int, float, str)) for v in dist.options):
+        raise ValueError(f'{key}: choice() values must be numbers, strings or None')
+    return trial.suggest_categorical(key, dist.options)
 
 
 def fail_stale_trials(study) -> List[int]:

@@ -21,7 +21,7 @@ class OptunaPruningHook(Hook):
         study_name (str): The study's name.
         trial_number (int): The trial's number in the study.
         metric (str): The val metric to report. Defaults to ``'accuracy/top1'``.
-        pruner (str): A key of ``mmtl.search.optuna_search.PRUNERS``. Defaults to
+        pruner (str): One of ``mmtl.search.optuna_search.PRUNERS``. Defaults to
             ``'median'``.
         n_startup_trials (int): Trials the pruner lets finish first. Defaults to 2.
         n_warmup_steps (int): Epochs never pruned. Defaults to 0.
@@ -47,7 +47,7 @@ class OptunaPruningHook(Hook):
         self._trial = None
 
     def _open_trial(self):
-        from mmtl.search.optuna_search import PRUNERS, require_optuna
+        from mmtl.search.optuna_search import make_pruner, require_optuna
 
         optuna = require_optuna()
         name, n_startup_trials, n_warmup_steps = self.pruner
@@ -55,7 +55,7 @@ class OptunaPruningHook(Hook):
         study = optuna.load_study(
             study_name=self.study_name,
             storage=storage,
-            pruner=PRUNERS[name](n_startup_trials, n_warmup_steps),
+            pruner=make_pruner(name, n_startup_trials, n_warmup_steps),
         )
         study_id = storage.get_study_id_from_name(self.study_name)
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self.trial_number)

@@ -134,9 +134,8 @@ def best_val_metric(work_dir: str, metric: str, rule: str = 'greater') -> Option
     """
     from mmtl.analysis.logs import find_segment_logs, load_scalar_log
 
-    if not find_segment_logs(work_dir):
-        return None
-    values = [float(r[metric]) for r in load_scalar_log(work_dir).val if metric in r]
+    records = load_scalar_log(work_dir).val if find_segment_logs(work_dir) else []
+    values = [float(r[metric]) for r in records if metric in r]
     if not values:
         return None
     return max(values) if rule == 'greater' else min(values)

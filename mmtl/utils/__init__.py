@@ -8,10 +8,10 @@ from mmtl.lazy import lazy_exports
 
 #: Public name -> the submodule (of this package) that defines it.
 _LAZY_NAMES = {
-    'CheckpointDownloadError': 'checkpoint',
-    'CheckpointError': 'checkpoint',
-    'NotACheckpointError': 'checkpoint',
-    'UnsafeCheckpointError': 'checkpoint',
+    'CheckpointDownloadError': 'errors',
+    'CheckpointError': 'errors',
+    'NotACheckpointError': 'errors',
+    'UnsafeCheckpointError': 'errors',
     'atomic_open': 'fileio',
     'cached_checkpoint_path': 'checkpoint',
     'download_checkpoint': 'checkpoint',

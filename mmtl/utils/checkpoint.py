@@ -22,7 +22,14 @@ from mmengine.dist import barrier, get_dist_info
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
-from .errors import CheckpointError, first_line
+from .errors import (
+    CheckpointDownloadError,
+    CheckpointError,
+    NotACheckpointError,
+    TrustedCheckpointsError,
+    UnsafeCheckpointError,
+    first_line,
+)
 from .fileio import atomic_open
 from .safetensors_io import is_safetensors, load_safetensors
 
@@ -32,22 +39,6 @@ TRUSTED_CHECKPOINTS_ENV = 'MMTL_TRUSTED_CHECKPOINTS'
 #: Set to 1 to never download: a checkpoint URL must then already be in the cache.
 OFFLINE_ENV = 'MMTL_OFFLINE'
 DOWNLOAD_TIMEOUT_S = 30
-
-
-class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
-    """A checkpoint holds objects outside the allow-list of safe types."""
-
-
-class NotACheckpointError(CheckpointError, ValueError):
-    """A file is no torch checkpoint at all (text, an image, empty, truncated)."""
-
-
-class CheckpointDownloadError(CheckpointError, RuntimeError):
-    """A checkpoint URL is not in the local cache and could not be downloaded."""
-
-
-class TrustedCheckpointsError(CheckpointError, ValueError):
-    """``MMTL_TRUSTED_CHECKPOINTS`` holds an entry that is not an absolute path."""
 
 
 def _restricted_getattr(obj: Any, name: str) -> Any:
@@ -110,65 +101,20 @@ def _trusted_checkpoint_paths() -> set:
     return {osp.realpath(osp.expanduser(p)) for p in entries}
 
 
-def _unsafe_globals(source: Union[str, IO[bytes]]) -> List[str]:
-    try:
-        return torch.serialization.get_unsafe_globals_in_checkpoint(source)
-    except Exception:  # not a zip checkpoint: the caller's message is enough
-        return []
-    finally:
-        if not isinstance(source, str):
-            source.seek(0)
-
-
 #: How torch's legacy (non-zip) format begins: pickle protocol 2, then its magic number.
 _LEGACY_MAGIC = pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2)[2:-1]
 
-#: File signatures that are certainly no checkpoint, and what to call them.
-_KNOWN_SIGNATURES = (
-    (b'\x89PNG', 'a PNG image'),
-    (b'\xff\xd8\xff', 'a JPEG image'),
-    (b'GIF8', 'a GIF image'),
-    (b'BM', 'a BMP image'),
-    (b'RIFF', 'a RIFF file (WebP image, audio)'),
-    (b'%PDF', 'a PDF document'),
-    (b'\x1f\x8b', 'a gzip file'),
-    (b'PK\x03\x04', 'a truncated or damaged zip archive'),
-)
 
-
-def checkpoint_format(source: Union[str, IO[bytes]]) -> Tuple[Optional[str], str]:
-    """Tell from its first bytes whether a file can be a torch checkpoint.
-
-    Args:
-        source (str | file): A path or a seekable binary file (left at its start).
-
-    Returns:
-        tuple: ``('zip' | 'legacy', '')`` for torch's two formats, else ``(None, reason)``
-        with what the file looks like ("empty file", "a PNG image", ...).
-    """
-    if isinstance(source, str):
-        with open(source, 'rb') as f:
-            return checkpoint_format(f)
-    head = source.read(64)
-    source.seek(0)
-    is_zip = zipfile.is_zipfile(source)
-    source.seek(0)
+def _torch_format(f: IO[bytes]) -> Optional[str]:
+    """``'zip'`` or ``'legacy'``: which of torch's two formats a seekable binary file is in
+    (left at its start); None for anything else (a plain pickle, an image, text, nothing)."""
+    head = f.read(16)
+    f.seek(0)
+    is_zip = zipfile.is_zipfile(f)
+    f.seek(0)
     if is_zip:
-        return 'zip', ''
-    if head.startswith(b'\x80') and _LEGACY_MAGIC in head[:16]:
-        return 'legacy', ''
-    if not head:
-        return None, 'empty file'
-    for signature, name in _KNOWN_SIGNATURES:
-        if head.startswith(signature):
-            return None, name
-    if head.startswith(b'\x80'):
-        return None, 'a plain Python pickle, not a torch checkpoint'
-    try:
-        head.decode('utf-8')
-    except UnicodeDecodeError:
-        return None, 'unknown binary data'
-    return None, 'a text file'
+        return 'zip'
+    return 'legacy' if head.startswith(b'\x80') and _LEGACY_MAGIC in head else None
 
 
 def _is_refused_type(err: Exception) -> bool:
@@ -178,15 +124,12 @@ def _is_refused_type(err: Exception) -> bool:
     return isinstance(err, pickle.UnpicklingError) and any(m in text for m in markers)
 
 
-def safe_torch_load(
-    filename: Union[str, IO[bytes]], map_location: Any = 'cpu', name: Optional[str] = None
-) -> Any:
+def safe_torch_load(filename: str, map_location: Any = 'cpu') -> Any:
     """Load a torch checkpoint with ``weights_only=True`` and mmtl's allow-list.
 
     Args:
-        filename (str | file): Path of the checkpoint file, or a seekable binary file.
+        filename (str): Path of the checkpoint file.
         map_location: Passed to :func:`torch.load`. Defaults to ``'cpu'``.
-        name (str, optional): What to call the file in messages (for file objects).
 
     Returns:
         Any: The loaded object (usually a dict).
@@ -197,13 +140,13 @@ def safe_torch_load(
         UnsafeCheckpointError: The file holds types outside the allow-list.
         TrustedCheckpointsError: ``MMTL_TRUSTED_CHECKPOINTS`` lists a relative path.
     """
-    if isinstance(filename, str):
-        filename = osp.expanduser(filename)
-        if not osp.isfile(filename):
-            raise FileNotFoundError(f'checkpoint file not found: {filename}')
-        with open(filename, 'rb') as f:
-            return _safe_load(f, name or filename, map_location, osp.realpath(filename))
-    return _safe_load(filename, name or repr(filename), map_location, None)
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    # The user may list this very file as trusted (see TRUSTED_CHECKPOINTS_ENV).
+    trusted = osp.realpath(filename) in _trusted_checkpoint_paths()
+    with open(filename, 'rb') as f:
+        return _load_file(f, filename, map_location, trusted)
 
 
 def check_zip_records(f: IO[bytes], name: str) -> None:
@@ -240,46 +183,34 @@ def check_zip_records(f: IO[bytes], name: str) -> None:
         )
 
 
-def _safe_load(f: IO[bytes], name: str, map_location: Any, real_path: Optional[str]) -> Any:
-    trusted = _trusted_checkpoint_paths()
-    kind, reason = checkpoint_format(f)
+def _load_file(f: IO[bytes], name: str, map_location: Any, trusted: bool) -> Any:
+    kind = _torch_format(f)
     if kind is None:
+        reason = 'empty file' if f.read(1) == b'' else "neither torch's zip nor its legacy format"
         raise NotACheckpointError(f'not a checkpoint: {name} ({reason})')
     if kind == 'zip':
         check_zip_records(f, name)
     try:
-        if real_path is not None and real_path in trusted:
-            # The user listed this very file as trusted (see TRUSTED_CHECKPOINTS_ENV).
+        if trusted:
             return torch.load(f, map_location=map_location, weights_only=False)
         with torch.serialization.safe_globals(safe_checkpoint_globals()):
             return torch.load(f, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         if not _is_refused_type(err):
             raise NotACheckpointError(f'not a checkpoint: {name} (damaged: {err})') from None
-        f.seek(0)
-        unsafe = [g for g in _unsafe_globals(f) if g not in _allowed_names()]
-        found = f' It references {", ".join(unsafe)}.' if unsafe else ''
+        # torch's line names the refused global, then advises an allow-list call.
+        found = first_line(err).split(' Please use')[0]
         raise UnsafeCheckpointError(
             f'Refused to load checkpoint {name}: it holds objects outside the types that '
-            f'mmengine/mmpretrain checkpoints contain, and unpickling them could run code.'
-            f'{found} If you made this file yourself and trust it, list its absolute path in '
-            f'the {TRUSTED_CHECKPOINTS_ENV} environment variable. ({first_line(err)})'
+            f'mmengine/mmpretrain checkpoints contain, and unpickling them could run code. '
+            f'If you made this file yourself and trust it, list its absolute path in the '
+            f'{TRUSTED_CHECKPOINTS_ENV} environment variable. ({found})'
         ) from None
     except (RuntimeError, EOFError, KeyError, ValueError, IndexError, OSError) as err:
         detail = first_line(err)
         raise NotACheckpointError(
             f'not a checkpoint: {name} (truncated or damaged: {detail})'
         ) from None
-
-
-def _allowed_names() -> set:
-    names = set()
-    for entry in safe_checkpoint_globals():
-        if isinstance(entry, tuple):
-            names.add(entry[1])
-        else:
-            names.add(f'{entry.__module__}.{entry.__qualname__}')
-    return names
 
 
 def cached_checkpoint_path(url: str) -> str:
@@ -393,10 +324,8 @@ def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
             raise FileNotFoundError(f'checkpoint file not found: {filename}')
         try:
             checkpoint = load_safetensors(path, map_location=map_location)
-        except Exception as err:  # safetensors raises its own types for a damaged header
-            raise NotACheckpointError(
-                f'not a checkpoint: {filename} (not a valid safetensors file: {err})'
-            ) from None
+        except CheckpointError as err:  # worded as the other loaders word it
+            raise NotACheckpointError(f'not a checkpoint: {filename} ({err})') from None
     else:
         checkpoint = safe_torch_load(filename, map_location=map_location)
     return _require_mapping(checkpoint, filename)

@@ -90,17 +90,17 @@ def quiet_mim_parent() -> None:
 
 
 def exit_tool(main: Callable[[], Optional[int]]) -> NoReturn:
-    """Run a tool's ``main`` and exit with its status; a failure under mim is not retold.
+    """Run a tool's ``main`` and exit with its status: every failure is one line.
 
-    Every way a tool fails (argparse's usage line and status 2, a one-line error and status
-    1, Ctrl-C) has printed its message when ``main`` returns or raises ``SystemExit``; then
-    mim is spared its traceback (:func:`quiet_mim_parent`).
+    A user error (:data:`USER_ERRORS`) is one line and status 1, Ctrl-C ``interrupted`` and
+    130 (:func:`run_with_clear_errors`); argparse's usage line keeps its status 2. Under mim
+    the failure is not retold (:func:`quiet_mim_parent`).
 
     Args:
         main (Callable): The tool's ``main()``; returns (or exits with) the status.
     """
     try:
-        code = main()
+        code = run_with_clear_errors(main)
     except SystemExit as exit_:
         code = exit_.code
     if isinstance(code, str):  # sys.exit('message'): printed here, before mim is signalled
@@ -113,17 +113,17 @@ def exit_tool(main: Callable[[], Optional[int]]) -> NoReturn:
     sys.exit(code)
 
 
-def run_with_clear_errors(func: Callable[[], None]) -> int:
+def run_with_clear_errors(func: Callable[[], Optional[int]]) -> int:
     """Run ``func``; report a user error in one clear line instead of a traceback.
 
     A Ctrl-C before training has started (or in a tool without a checkpoint to write) is
     one line too.
 
     Returns:
-        int: The process exit code: 0 on success, 1 on a user error, 130 on Ctrl-C.
+        int: The process exit code: ``func``'s (0 for None), 1 on a user error, 130 on Ctrl-C.
     """
     try:
-        func()
+        return func() or 0
     except USER_ERRORS as err:
         from .prediction_rows import safe_text  # names in a message are data from outside
 
@@ -132,7 +132,6 @@ def run_with_clear_errors(func: Callable[[], None]) -> int:
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr, flush=True)
         return 128 + signal.SIGINT
-    return 0
 
 
 def parse_tool_args(parser: argparse.ArgumentParser, argv: Optional[List[str]] = None):

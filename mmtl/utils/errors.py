@@ -5,10 +5,16 @@ it as one line without a traceback (see :func:`mmtl.utils.cli.run_with_clear_err
 This module imports nothing from mmtl: every layer may raise these errors.
 """
 
+import pickle
+
 __all__ = [
     'BadDataError',
+    'CheckpointDownloadError',
     'CheckpointError',
     'ConfigError',
+    'NotACheckpointError',
+    'TrustedCheckpointsError',
+    'UnsafeCheckpointError',
     'UserError',
     'first_line',
     'short_list',
@@ -31,6 +37,22 @@ class CheckpointError(UserError):
     """A checkpoint cannot be used: unsafe, unreadable, not downloadable or not fitting."""
 
 
+class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
+    """A checkpoint holds objects outside the allow-list of safe types."""
+
+
+class NotACheckpointError(CheckpointError, ValueError):
+    """A file is no checkpoint at all (text, an image, empty, truncated)."""
+
+
+class CheckpointDownloadError(CheckpointError, RuntimeError):
+    """A checkpoint URL is not in the local cache and could not be downloaded."""
+
+
+class TrustedCheckpointsError(CheckpointError, ValueError):
+    """``MMTL_TRUSTED_CHECKPOINTS`` holds an entry that is not an absolute path."""
+
+
 def first_line(err: BaseException, limit: int = 300) -> str:
     """The first informative line of an error's message (torch's advice lines skipped).
 
@@ -43,7 +65,9 @@ def first_line(err: BaseException, limit: int = 300) -> str:
     """
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     useful = [
-        line for line in lines if not line.startswith(('Check the documentation', 'Weights only'))
+        line
+        for line in lines
+        if not line.startswith(('Check the documentation', 'Weights only', '(1)', '(2)'))
     ]
     return (useful or lines or [type(err).__name__])[0][:limit]
 

@@ -12,6 +12,7 @@ from .commands import (
     run_command,
     run_probe,
     tool_env,
+    tool_status,
 )
 from .images import write_color_folder
 
@@ -24,5 +25,6 @@ __all__ = [
     'run_command',
     'run_probe',
     'tool_env',
+    'tool_status',
     'write_color_folder',
 ]

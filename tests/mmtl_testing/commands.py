@@ -6,7 +6,7 @@ import os.path as osp
 import socket
 import subprocess
 import sys
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 #: The repository root (this file is tests/mmtl_testing/commands.py).
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -85,6 +85,25 @@ def import_tool(relative_path: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def tool_status(main: Callable[[List[str]], int], argv: List[str]) -> int:
+    """The exit status of a tool's ``main(argv)`` run as its script runs it, through
+    ``exit_tool`` (which makes a user error one line and status 1).
+
+    Args:
+        main (Callable): The tool's ``main``, e.g. of a module from :func:`import_tool`.
+        argv (list[str]): The command-line arguments.
+
+    Returns:
+        int: The status the script exits with.
+    """
+    from mmtl.utils.cli import exit_tool
+
+    try:
+        exit_tool(lambda: main(argv))
+    except SystemExit as exit_:
+        return exit_.code
 
 
 def free_port() -> int:

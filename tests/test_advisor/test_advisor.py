@@ -7,7 +7,7 @@ import os.path as osp
 import numpy as np
 import pytest
 from mmengine.config import Config
-from mmtl_testing import NO_WORKERS, import_tool
+from mmtl_testing import NO_WORKERS, import_tool, tool_status
 from mmtl_testing.configs import write_tiny_config
 
 from mmtl.advisor.advisor import candidate_list, write_strategy_config
@@ -231,6 +231,27 @@ def test_stage_cut_freezes_a_resnet_stem_with_its_batchnorm(tmp_path):
     ]
 
 
+def test_advisor_model_normalises_as_init_model_does(tmp_path):
+    """The top-level data_preprocessor reaches the advisor's model as it reaches init_model's."""
+    from mmtl.advisor.advisor import build_model
+    from mmtl.apis import init_model
+
+    cfg = Config.fromfile(write_tiny_config(str(tmp_path)))
+    cfg.data_preprocessor = dict(
+        cfg.data_preprocessor, mean=[10.0, 20.0, 30.0], std=[2.0, 3.0, 4.0]
+    )
+
+    def normalisation(model) -> list:
+        preprocessor = model.data_preprocessor
+        return [getattr(preprocessor, key, None) for key in ('mean', 'std')]
+
+    expected = [cfg.data_preprocessor.mean, cfg.data_preprocessor.std]
+    api = normalisation(init_model(cfg))
+    assert [t.flatten().tolist() for t in api] == expected
+    advisor = normalisation(build_model(cfg, pretrained=False))
+    assert None not in advisor and [t.flatten().tolist() for t in advisor] == expected
+
+
 def test_lp_ft_probes_first_then_unfreezes_the_backbone_at_a_lower_lr():
     from experiments.fewshot import STRATEGIES as FEWSHOT_STRATEGIES
 
@@ -252,6 +273,7 @@ def test_lp_ft_probes_first_then_unfreezes_the_backbone_at_a_lower_lr():
 
 def test_advise_without_load_from_is_one_clear_error_before_any_work(digits_root, capsys):
     tool = import_tool('tools/advise.py')
-    assert tool.main(['mobilenet-v2_digits.py', '--cfg-options', f'data_root={digits_root}']) == 1
+    argv = ['mobilenet-v2_digits.py', '--cfg-options', f'data_root={digits_root}']
+    assert tool_status(tool.main, argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'load_from is not set' in err[0], err

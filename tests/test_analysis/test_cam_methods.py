@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmtl_testing import REPO_ROOT, import_tool
+from mmtl_testing import REPO_ROOT, import_tool, tool_status
 from torch import nn
 
 from mmtl.analysis import gradcam
@@ -164,6 +164,6 @@ def test_openmmlab_vis_cam_order_method_and_class_name(
     assert png is not None and png.shape[:2] == (256, 512)
 
     mmtl_order = [DIGITS_CONFIG, named_checkpoint, image, '--class', 'seven'] + options
-    assert import_tool('tools/visualizations/vis_cam.py').main(mmtl_order) == 1
+    assert tool_status(import_tool('tools/visualizations/vis_cam.py').main, mmtl_order) == 1
     err = capsys.readouterr().err
     assert "no class named 'seven' (names: zero, one, two)" in err and 'Traceback' not in err

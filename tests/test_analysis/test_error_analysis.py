@@ -9,7 +9,7 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
-from mmtl_testing import NO_WORKERS, import_tool
+from mmtl_testing import NO_WORKERS, import_tool, tool_status
 from mmtl_testing.configs import write_tiny_config
 
 from mmtl.analysis.error_analysis import (
@@ -74,7 +74,8 @@ def test_read_predictions_without_true_class_names_the_file(tmp_path):
 def test_test_py_refuses_a_bad_out_extension_before_any_work(tmp_path, capsys):
     test = import_tool('tools/test.py')
     missing_ckpt = str(tmp_path / 'nothing.pth')  # would fail later: the --out check is first
-    assert test.main(['mobilenet-v2_digits.py', missing_ckpt, '--out', 'preds.txt']) == 1
+    argv = ['mobilenet-v2_digits.py', missing_ckpt, '--out', 'preds.txt']
+    assert tool_status(test.main, argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ['error: --out preds.txt: must end in .csv or .json (or .pkl for raw results)']
 

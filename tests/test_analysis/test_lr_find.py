@@ -4,7 +4,7 @@ import math
 import os.path as osp
 
 import pytest
-from mmtl_testing import NO_WORKERS, REPO_ROOT, import_tool
+from mmtl_testing import NO_WORKERS, REPO_ROOT, import_tool, tool_status
 
 DIGITS = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 
@@ -16,7 +16,7 @@ def test_the_suggestion_lands_where_training_works_not_where_it_diverges(
     options = [f'data_root={digits_root}', 'model.head.num_classes=3', *NO_WORKERS]
     options += ['train_dataloader.batch_size=16', 'auto_scale_lr.enable=True']
     argv = [DIGITS, '--work-dir', str(tmp_path), '--num-iters', '60', '--end-lr', '10']
-    code = import_tool('tools/lr_find.py').main([*argv, '--cfg-options', *options])
+    code = tool_status(import_tool('tools/lr_find.py').main, [*argv, '--cfg-options', *options])
     out = capsys.readouterr().out
     assert code == 0, out[-2000:]
     lines = out.strip().splitlines()[-4:]

@@ -4,7 +4,7 @@ import re
 
 import pytest
 import torch
-from mmtl_testing import REPO_ROOT, import_tool
+from mmtl_testing import REPO_ROOT, import_tool, tool_status
 
 from mmtl.analysis import model_summary as ms
 from mmtl.analysis.env import collect_env
@@ -71,5 +71,5 @@ def test_check_env_verbose_prints_the_torch_build_last(capsys):
 @pytest.mark.parametrize('size', [['1', '2', '3'], ['0']])
 def test_model_summary_input_size_is_checked_like_get_flops(size, capsys):
     tool = import_tool('tools/analysis_tools/model_summary.py')
-    assert tool.main([RESNET50, '--input-size', *size]) == 1
+    assert tool_status(tool.main, [RESNET50, '--input-size', *size]) == 1
     assert 'give H or H W (whole numbers >= 1)' in capsys.readouterr().err

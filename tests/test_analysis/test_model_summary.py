@@ -4,7 +4,7 @@ import logging
 
 import pytest
 import torch
-from mmtl_testing import REPO_ROOT, import_tool
+from mmtl_testing import REPO_ROOT, import_tool, tool_status
 from torch import nn
 
 from mmtl.analysis import model_summary as ms
@@ -202,9 +202,10 @@ def test_hook_is_silent_off_rank_zero(caplog, monkeypatch):
 
 
 def test_model_summary_tool_prints_table_counts_and_measure(capsys):
-    code = import_tool('tools/analysis_tools/model_summary.py').main(
+    code = tool_status(
+        import_tool('tools/analysis_tools/model_summary.py').main,
         [DIGITS_CONFIG, '--batch-size', '4', '--measure']
-        + ['--cfg-options', 'model.backbone.frozen_stages=7']
+        + ['--cfg-options', 'model.backbone.frozen_stages=7'],
     )
     out_text, err_text = capsys.readouterr()
     assert code == 0, err_text

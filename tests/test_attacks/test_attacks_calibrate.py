@@ -2,7 +2,7 @@
 
 import os.path as osp
 
-from mmtl_testing import REPO_ROOT, import_tool
+from mmtl_testing import REPO_ROOT, import_tool, tool_status
 
 
 def test_an_out_that_is_a_folder_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
@@ -15,5 +15,5 @@ def test_an_out_that_is_a_folder_is_refused_before_any_work(tmp_path, capsys, mo
     config = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
     out = tmp_path / 'calibrated'
     out.mkdir()
-    assert tool.main([config, 'model.pth', '--out', str(out)]) == 1
+    assert tool_status(tool.main, [config, 'model.pth', '--out', str(out)]) == 1
     assert capsys.readouterr().err.strip() == f'error: --out {out} is a folder: give a file name'

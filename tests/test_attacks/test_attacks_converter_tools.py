@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 import torch
 import torchvision
-from mmtl_testing import import_tool
+from mmtl_testing import import_tool, tool_status
 
 
 def resnet18_with_a_string_weight() -> dict:
@@ -23,7 +23,7 @@ def test_a_file_that_is_not_a_state_dict_is_refused_in_one_line(tmp_path, capsys
     src, dst = str(tmp_path / 'resnet18.pth'), str(tmp_path / 'out.pth')
     torch.save(content, src)
     tool = import_tool('tools/model_converters/torchvision2mmtl.py')
-    assert tool.main([src, dst]) == 1
+    assert tool_status(tool.main, [src, dst]) == 1
     err = capsys.readouterr().err
     assert err.strip() == f'error: {src}: not a state dict of tensors'
     assert not osp.exists(dst)

@@ -1,7 +1,7 @@
 """Attacks on .safetensors files that are not what their name says."""
 
 import pytest
-from mmtl_testing import import_tool
+from mmtl_testing import import_tool, tool_status
 
 from mmtl.utils.errors import CheckpointError
 from mmtl.utils.safetensors_io import load_safetensors
@@ -25,7 +25,7 @@ def test_timm2mmtl_refuses_a_fake_safetensors_file_in_one_line(tmp_path, capsys)
     path.write_bytes(b'hello')
     tool = import_tool('tools/model_converters/timm2mmtl.py')
     try:
-        code = tool.main([str(path), str(tmp_path / 'out.pth')])
+        code = tool_status(tool.main, [str(path), str(tmp_path / 'out.pth')])
     except Exception as err:  # the traceback a user sees
         pytest.fail(f'{type(err).__name__}: {err}')
     assert code == 1 and capsys.readouterr().err.startswith(f'error: {path}')

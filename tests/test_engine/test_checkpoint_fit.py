@@ -15,7 +15,15 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, import_tool, run_command, tool_env
+from mmtl_testing import (
+    NO_WORKERS,
+    REPO_ROOT,
+    describe,
+    import_tool,
+    run_command,
+    tool_env,
+    tool_status,
+)
 
 from mmtl.apis import inference_model, init_model
 from mmtl.apis.runner_setup import build_runner, prepare_train_config
@@ -93,7 +101,7 @@ def test_non_finite_weights_are_refused_for_inference_naming_the_tensors(ckpts, 
 
 
 def _test_tool(argv, capsys):
-    code = import_tool('tools/test.py').main(argv)
+    code = tool_status(import_tool('tools/test.py').main, argv)
     return code, capsys.readouterr()
 
 
@@ -121,7 +129,8 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit(
 
 def test_test_tool_wants_at_most_one_checkpoint(ckpts, capsys, tmp_path):
     # None given: the work dir's best, which an empty work dir lacks (named in one line).
-    assert import_tool('tools/test.py').main([DIGITS_CONFIG, '--work-dir', str(tmp_path)]) == 1
+    test_main = import_tool('tools/test.py').main
+    assert tool_status(test_main, [DIGITS_CONFIG, '--work-dir', str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert (
         f'error: --checkpoint best (no best_*.pth): not found; checkpoints in {tmp_path}: none'
@@ -132,6 +141,16 @@ def test_test_tool_wants_at_most_one_checkpoint(ckpts, capsys, tmp_path):
             [DIGITS_CONFIG, ckpts['mbv2_3'], '--checkpoint', ckpts['mbv2_5']]
         )
     assert 'two checkpoints given' in capsys.readouterr().err
+
+
+def test_test_tool_looks_for_best_in_the_configs_work_dir(capsys, tmp_path):
+    # No --work-dir: the work dir the config names, where training wrote its checkpoints.
+    work_dir = tmp_path / 'run'
+    work_dir.mkdir()
+    config = tmp_path / 'digits_in_run.py'
+    config.write_text(f'_base_ = [{DIGITS_CONFIG!r}]\nwork_dir = {str(work_dir)!r}\n')
+    assert tool_status(import_tool('tools/test.py').main, [str(config)]) == 1
+    assert f'checkpoints in {work_dir}: none' in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -315,7 +334,7 @@ def test_infer_tool_takes_the_checkpoint_alone_and_cfg_options(ckpts, digits_roo
     assert capsys.readouterr().out == alone and image in alone
     # --cfg-options reaches the card's config: a 5-class head no longer fits.
     argv = [ckpts['mbv2_3'], image, '--no-progress', '--cfg-options', 'model.head.num_classes=5']
-    assert infer.main(argv) == 1
+    assert tool_status(infer.main, argv) == 1
     assert 'It was trained for 3 classes and the config builds 5' in capsys.readouterr().err
 
 

@@ -12,6 +12,7 @@ import uuid
 import pytest
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from mmtl_testing import tool_status
 from mmtl_testing.toy_runner import ITERS_PER_EPOCH, ToyData, ToyModel
 
 from mmtl.engine.hooks.non_finite_loss_hook import NonFiniteLossError
@@ -113,8 +114,9 @@ def test_vis_lr_shows_every_parameter_group(tmp_path, capsys):
 
     config = f'{REPO_ROOT}/configs/mobilenet-v2_llrd_fruit.py'
     out = str(tmp_path / 'lr.png')
-    code = import_tool('tools/visualizations/vis_lr.py').main(
-        [config, '--iters-per-epoch', '4', '--out', out]
+    code = tool_status(
+        import_tool('tools/visualizations/vis_lr.py').main,
+        [config, '--iters-per-epoch', '4', '--out', out],
     )
     text = capsys.readouterr().out
     assert code == 0, text

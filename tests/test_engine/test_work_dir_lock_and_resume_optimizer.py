@@ -16,6 +16,7 @@ import uuid
 import pytest
 import torch
 from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmtl_testing import tool_status
 from mmtl_testing.toy_runner import ToyData, ToyModel, checkpoint_names
 
 from mmtl.engine.runner import MMTLRunner
@@ -201,7 +202,9 @@ def test_a_held_work_dir_is_refused_before_the_runner_writes_into_it(tmp_path, c
     )
     try:
         assert child.stdout.readline().strip() == 'held'
-        code = import_tool('tools/train.py').main([str(config), '--work-dir', str(work_dir)])
+        code = tool_status(
+            import_tool('tools/train.py').main, [str(config), '--work-dir', str(work_dir)]
+        )
     finally:
         child.kill()
         child.wait()

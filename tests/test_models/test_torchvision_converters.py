@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
-from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env, tool_status
 from mmtl_testing.models import randomize_batchnorm
 
 import mmtl  # noqa: F401  (registers mmtl's models and checkpoint loaders)
@@ -340,7 +340,7 @@ def test_converter_tool_writes_loadable_checkpoint(torchvision_resnet18, tmp_pat
     # A file of a family built otherwise: one clear line naming what to use, nothing written.
     bad_src, bad_dst = str(tmp_path / 'regnet.pth'), str(tmp_path / 'bad.pth')
     torch.save(torchvision.models.regnet_x_400mf(weights=None).state_dict(), bad_src)
-    assert torchvision2mmtl.main([bad_src, bad_dst]) == 1
+    assert tool_status(torchvision2mmtl.main, [bad_src, bad_dst]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: {bad_src}: torchvision's RegNet is not the pycls layout")
     assert err.count('\n') == 1 and 'regnetx_400mf.py' in err

@@ -20,7 +20,7 @@ import signal
 
 import pytest
 import torch
-from mmtl_testing import REPO_ROOT
+from mmtl_testing import REPO_ROOT, tool_status
 
 from mmtl.apis import init_model
 
@@ -161,7 +161,7 @@ def test_a_full_disk_on_out_is_one_line_and_the_predictions_are_printed(
     images = sorted(glob.glob(osp.join(digits_root, 'test', '0', '*.png')))[:2]
     out = str(tmp_path / 'preds.csv')
     argv = [config, checkpoints['hostile'], *images, '--out', out, '--no-progress']
-    assert tool['main'](argv) == 1
+    assert tool_status(tool['main'], argv) == 1
     captured = capsys.readouterr()
     assert f'error: cannot write {out}: No space left on device' in captured.err
     assert 'Traceback' not in captured.err

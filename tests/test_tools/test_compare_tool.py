@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from mmtl_testing import import_tool
+from mmtl_testing import import_tool, tool_status
 
 from mmtl.utils.prediction_rows import dump_rows
 
@@ -70,7 +70,7 @@ def test_compare_says_could_be_noise(tmp_path, capsys):
 def test_compare_refuses_other_test_images_in_one_line(tmp_path, capsys):
     path_a = write_predictions(tmp_path / 'a.csv', [True] * 5)
     path_b = write_predictions(tmp_path / 'b.csv', [True] * 6)
-    assert compare_tool.main([path_a, path_b]) == 1
+    assert tool_status(compare_tool.main, [path_a, path_b]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count('\n') == 0
     assert 'not the same test images: 0 only in' in err and "'test/a/5.png'" in err

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmtl_testing import REPO_ROOT, describe, import_tool, run_command, tool_env
+from mmtl_testing import REPO_ROOT, describe, import_tool, run_command, tool_env, tool_status
 
 from mmtl.analysis import dataset_stats as ds
 from mmtl.analysis.env import format_cudnn_version
@@ -66,8 +66,9 @@ def test_imbalance_is_flagged_above_the_threshold():
 
 
 def test_dataset_stats_tool_reports_counts_imbalance_and_normalisation(solid_dataset, capsys):
-    code = import_tool('tools/analysis_tools/dataset_stats.py').main(
-        [solid_dataset, '--imbalance-threshold', '2', '--config', DIGITS_CONFIG]
+    code = tool_status(
+        import_tool('tools/analysis_tools/dataset_stats.py').main,
+        [solid_dataset, '--imbalance-threshold', '2', '--config', DIGITS_CONFIG],
     )
     out_text, err_text = capsys.readouterr()
     assert code == 0, err_text
@@ -85,7 +86,7 @@ def test_dataset_stats_tool_reports_counts_imbalance_and_normalisation(solid_dat
 
 def test_dataset_stats_tool_names_a_missing_folder(tmp_path, capsys):
     missing = str(tmp_path / 'nope')
-    code = import_tool('tools/analysis_tools/dataset_stats.py').main([missing])
+    code = tool_status(import_tool('tools/analysis_tools/dataset_stats.py').main, [missing])
     assert code == 1
     assert f'dataset folder not found: {missing}' in capsys.readouterr().err
 
@@ -93,8 +94,9 @@ def test_dataset_stats_tool_names_a_missing_folder(tmp_path, capsys):
 def test_split_dataset_tool_counts_match_the_files(tmp_path, capsys, digits_root):
     src = osp.join(digits_root, 'train')  # 3 digit folders, ~107 images each
     dst = str(tmp_path / 'split')
-    code = import_tool('tools/misc/split_dataset.py').main(
-        [src, dst, '--ratios', '0.6', '0.2', '0.2', '--mode', 'symlink', '--seed', '1']
+    code = tool_status(
+        import_tool('tools/misc/split_dataset.py').main,
+        [src, dst, '--ratios', '0.6', '0.2', '0.2', '--mode', 'symlink', '--seed', '1'],
     )
     out_text, err_text = capsys.readouterr()
     assert code == 0, err_text
@@ -109,7 +111,7 @@ def test_split_dataset_tool_counts_match_the_files(tmp_path, capsys, digits_root
         link = osp.join(dst, 'val', digit, os.listdir(osp.join(dst, 'val', digit))[0])
         assert osp.islink(link)
     # An existing split is refused with the folder named.
-    assert import_tool('tools/misc/split_dataset.py').main([src, dst]) == 1
+    assert tool_status(import_tool('tools/misc/split_dataset.py').main, [src, dst]) == 1
     assert f'{dst}/train exists' in capsys.readouterr().err
 
 
@@ -138,8 +140,9 @@ def overfit_args(data_root: str, *extra: str) -> list:
 
 
 def test_overfit_batch_succeeds_on_digits(one_thread, capsys, digits_root):
-    code = import_tool('tools/analysis_tools/overfit_batch.py').main(
-        overfit_args(digits_root, '--steps', '100')
+    code = tool_status(
+        import_tool('tools/analysis_tools/overfit_batch.py').main,
+        overfit_args(digits_root, '--steps', '100'),
     )
     out_text, err_text = capsys.readouterr()
     assert code == 0, out_text[-2000:] + err_text
@@ -151,8 +154,9 @@ def test_overfit_batch_succeeds_on_digits(one_thread, capsys, digits_root):
 def test_overfit_batch_takes_class_weight_auto(one_thread, capsys, digits_root):
     # The remedy dataset_stats recommends for imbalance; the loss got the text 'auto'.
     options = overfit_args(digits_root, '--steps', '3', '--target', '1e-9')
-    code = import_tool('tools/analysis_tools/overfit_batch.py').main(
-        options + ['model.head.loss.class_weight=auto']
+    code = tool_status(
+        import_tool('tools/analysis_tools/overfit_batch.py').main,
+        options + ['model.head.loss.class_weight=auto'],
     )
     out_text, err_text = capsys.readouterr()
     assert code == 2 and 'Traceback' not in err_text, out_text[-2000:] + err_text
@@ -168,8 +172,9 @@ def test_overfit_batch_takes_class_weight_auto(one_thread, capsys, digits_root):
     ],
 )
 def test_overfit_batch_fails_with_a_diagnosis(one_thread, capsys, digits_root, broken, cause):
-    code = import_tool('tools/analysis_tools/overfit_batch.py').main(
-        overfit_args(digits_root, '--steps', '25') + broken
+    code = tool_status(
+        import_tool('tools/analysis_tools/overfit_batch.py').main,
+        overfit_args(digits_root, '--steps', '25') + broken,
     )
     out_text, err_text = capsys.readouterr()
     assert code == 2, out_text[-2000:]

@@ -4,7 +4,7 @@ import os
 import shutil
 
 import pytest
-from mmtl_testing import REPO_ROOT, import_tool, write_color_folder
+from mmtl_testing import REPO_ROOT, import_tool, tool_status, write_color_folder
 
 DIGITS = f'{REPO_ROOT}/configs/mobilenet-v2_digits.py'
 
@@ -41,8 +41,8 @@ def test_train_on_splits_without_class_folders_is_one_line(tmp_path, capsys):
     for split in ('train', 'val', 'test'):
         os.makedirs(tmp_path / 'data' / split)
     config = write_config(tmp_path, tmp_path / 'data')
-    code = import_tool('tools/train.py').main([config, '--work-dir', str(tmp_path / 'w')])
-    assert code == 1
+    train = import_tool('tools/train.py').main
+    assert tool_status(train, [config, '--work-dir', str(tmp_path / 'w')]) == 1
     line = only_line(capsys)
     assert 'no class sub-folders found in' in line and 'data/train' in line, line
 
@@ -52,11 +52,11 @@ def test_train_and_test_on_class_folders_without_images_are_one_line(
 ):
     config = write_config(tmp_path, class_folders_without_images)
     work_dir = tmp_path / 'w'
-    code = import_tool('tools/train.py').main([config, '--work-dir', str(work_dir)])
+    code = tool_status(import_tool('tools/train.py').main, [config, '--work-dir', str(work_dir)])
     assert code == 1
     assert "found no images in the class folders of '" in only_line(capsys)
     (work_dir / 'best_accuracy_top1_epoch_1.pth').write_bytes(b'x')
-    code = import_tool('tools/test.py').main([config, '--work-dir', str(work_dir)])
+    code = tool_status(import_tool('tools/test.py').main, [config, '--work-dir', str(work_dir)])
     assert code == 1
     line = only_line(capsys)
     assert line.startswith('error: test_dataloader.dataset: found no images'), line
@@ -75,6 +75,7 @@ def test_check_dataset_refuses_a_folder_without_images(tmp_path, capsys):
 def test_an_unsplit_data_root_names_the_split_tool(tmp_path, capsys):
     write_color_folder(str(tmp_path / 'photos'), {'a': (255, 0, 0), 'b': (0, 0, 255)}, 2)
     config = write_config(tmp_path, tmp_path / 'photos' / 'train')  # class folders in it
-    assert import_tool('tools/train.py').main([config, '--work-dir', str(tmp_path / 'w')]) == 1
+    train = import_tool('tools/train.py').main
+    assert tool_status(train, [config, '--work-dir', str(tmp_path / 'w')]) == 1
     line = only_line(capsys)
     assert 'split them first: mim run mmtl split_dataset' in line, line

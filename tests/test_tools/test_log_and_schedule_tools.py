@@ -7,7 +7,15 @@ import os.path as osp
 
 import cv2
 import pytest
-from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, import_tool, run_command, tool_env
+from mmtl_testing import (
+    NO_WORKERS,
+    REPO_ROOT,
+    describe,
+    import_tool,
+    run_command,
+    tool_env,
+    tool_status,
+)
 
 from mmtl.analysis.logs import best_metric, curve_figures, find_scalar_log, load_scalar_log
 from mmtl.analysis.lr_schedule import simulate_schedule
@@ -67,8 +75,9 @@ def test_bad_log_line_names_file_and_line(tmp_path):
 
 def test_analyze_logs_tool_writes_pngs_and_summary(hand_log, tmp_path, capsys):
     out_dir = str(tmp_path / 'plots')
-    code = import_tool('tools/analysis_tools/analyze_logs.py').main(
-        [hand_log, '--summary', '--out-dir', out_dir]
+    code = tool_status(
+        import_tool('tools/analysis_tools/analyze_logs.py').main,
+        [hand_log, '--summary', '--out-dir', out_dir],
     )
     out_text, err_text = capsys.readouterr()
     assert code == 0, err_text
@@ -100,8 +109,9 @@ def test_simulated_schedule_warms_up_then_follows_the_cosine():
 
 
 def test_simulated_schedule_scales_with_auto_scale_lr(capsys):
-    code = import_tool('tools/visualizations/vis_lr.py').main(
-        [FRUIT_CONFIG, '--iters-per-epoch', '4', '--out', '/dev/null']
+    code = tool_status(
+        import_tool('tools/visualizations/vis_lr.py').main,
+        [FRUIT_CONFIG, '--iters-per-epoch', '4', '--out', '/dev/null'],
     )
     out_text, err_text = capsys.readouterr()
     assert code == 0, err_text
@@ -112,9 +122,10 @@ def test_simulated_schedule_scales_with_auto_scale_lr(capsys):
 
 def test_vis_lr_counts_iterations_from_the_dataset(tmp_path, capsys, digits_root):
     out = str(tmp_path / 'lr.png')
-    code = import_tool('tools/visualizations/vis_lr.py').main(
+    code = tool_status(
+        import_tool('tools/visualizations/vis_lr.py').main,
         [DIGITS_CONFIG, '--out', out]
-        + ['--cfg-options', f'data_root={digits_root}', 'train_cfg.max_epochs=3']
+        + ['--cfg-options', f'data_root={digits_root}', 'train_cfg.max_epochs=3'],
     )
     out_text, err_text = capsys.readouterr()
     assert code == 0, err_text
@@ -146,9 +157,10 @@ def test_browse_dataset_grid_is_seeded_and_titled(tmp_path, capsys, fruit_root):
         'train_dataloader.dataset.pipeline.0.scale=64',  # LoadAndRandomResizedCrop
     ]
     for out, seed in zip(outs, (0, 0, 1)):
-        code = tool.main(
+        code = tool_status(
+            tool.main,
             [FRUIT_CONFIG, '--num', '6', '--cell', '100', '--seed', str(seed), '--out', out]
-            + options
+            + options,
         )
         assert code == 0, capsys.readouterr().err
     out_text = capsys.readouterr().out
@@ -231,8 +243,9 @@ def _all_train_files(root: str) -> list:
 
 
 def test_analyze_logs_unknown_metric_is_a_clear_error(hand_log, capsys):
-    code = import_tool('tools/analysis_tools/analyze_logs.py').main(
-        [hand_log, '--no-plots', '--summary', '--metric', 'accuracy/top5']
+    code = tool_status(
+        import_tool('tools/analysis_tools/analyze_logs.py').main,
+        [hand_log, '--no-plots', '--summary', '--metric', 'accuracy/top5'],
     )
     assert code == 1
     err_text = capsys.readouterr().err

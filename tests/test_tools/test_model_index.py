@@ -49,7 +49,7 @@ def test_mim_search_by_model_family(tmp_path):
 def test_metafiles_agree_with_the_configs():
     """Name, Config and Weights are the config's own; Parameters/FLOPs those of its model."""
     from mmtl.analysis import model_summary as ms
-    from mmtl.apis.builders import build_model
+    from mmtl.apis import init_model
     from mmtl.config.access import input_size_from_config
     from mmtl.config.load import load_config
 
@@ -63,7 +63,7 @@ def test_metafiles_agree_with_the_configs():
         assert meta['Epochs'] == cfg.train_cfg.max_epochs
         assert meta['Batch Size'] == cfg.train_dataloader.batch_size
         if entry['Name'] in COUNTED:
-            model = build_model(cfg)
+            model = init_model(cfg)
             assert (meta['Parameters'], meta['Trainable Parameters']) == ms.count_params(model)
             height, width = input_size_from_config(cfg)
             assert meta['Input Size'] == height

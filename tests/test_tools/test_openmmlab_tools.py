@@ -7,7 +7,7 @@ import re
 
 import pytest
 import torch
-from mmtl_testing import NO_WORKERS, REPO_ROOT, import_tool, write_color_folder
+from mmtl_testing import NO_WORKERS, REPO_ROOT, import_tool, tool_status, write_color_folder
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 RESNET50 = osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'resnet50.py')
@@ -35,7 +35,7 @@ def test_get_flops_resnet50_matches_the_published_figures(capsys):
 
 def test_get_flops_bad_shape_is_one_line(capsys):
     tool = import_tool('tools/analysis_tools/get_flops.py')
-    assert tool.main([DIGITS_CONFIG, '--shape', '1', '2', '3']) == 1
+    assert tool_status(tool.main, [DIGITS_CONFIG, '--shape', '1', '2', '3']) == 1
     assert (
         capsys.readouterr().err.strip()
         == 'error: --shape [1, 2, 3]: give H or H W (whole numbers >= 1)'
@@ -111,7 +111,7 @@ def test_verify_dataset_lists_bad_files_of_the_config_splits(tmp_path, capsys):
     base = [DIGITS_CONFIG, '--out-path', str(log), '--cfg-options', f'data_root={root}']
     assert tool.main(base) == 0  # train only: clean
     assert log.read_text() == ''
-    assert tool.main(base[:3] + ['--phase', 'train', 'val'] + base[3:]) == 1
+    assert tool_status(tool.main, base[:3] + ['--phase', 'train', 'val'] + base[3:]) == 1
     listed = log.read_text().splitlines()
     assert len(listed) == 1 and listed[0].startswith(f'{broken}: ')
     assert 'val (' in capsys.readouterr().out
@@ -120,6 +120,6 @@ def test_verify_dataset_lists_bad_files_of_the_config_splits(tmp_path, capsys):
 def test_verify_dataset_missing_folder_is_one_line(tmp_path, capsys):
     tool = import_tool('tools/misc/verify_dataset.py')
     argv = [DIGITS_CONFIG, '--out-path', str(tmp_path / 'x.log')]
-    assert tool.main(argv + ['--cfg-options', f'data_root={tmp_path}/nowhere']) == 1
+    assert tool_status(tool.main, argv + ['--cfg-options', f'data_root={tmp_path}/nowhere']) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith('error: train_dataloader.dataset: image folder not found:')

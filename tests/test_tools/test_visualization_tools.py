@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmtl_testing import REPO_ROOT, import_tool
+from mmtl_testing import REPO_ROOT, import_tool, tool_status
 from torch import nn
 
 from mmtl.analysis.feature_hooks import UnknownLayerError, capture_features
@@ -138,7 +138,8 @@ def test_vis_feature_maps_writes_one_grid_per_layer(
         digits_root, 'test', '1', sorted(os.listdir(osp.join(digits_root, 'test', '1')))[0]
     )
     out_dir = str(tmp_path / 'maps')
-    code = import_tool('tools/visualizations/vis_feature_maps.py').main(
+    code = tool_status(
+        import_tool('tools/visualizations/vis_feature_maps.py').main,
         [DIGITS_CONFIG, digits_checkpoint, image, '--layers', 'backbone.layer1', 'backbone.layer2']
         + ['--channels', '9', '--out-dir', out_dir]
         + digits_options(digits_root),
@@ -160,7 +161,8 @@ def test_vis_feature_maps_unknown_layer_is_a_clear_error(
     image = osp.join(
         digits_root, 'test', '0', sorted(os.listdir(osp.join(digits_root, 'test', '0')))[0]
     )
-    code = import_tool('tools/visualizations/vis_feature_maps.py').main(
+    code = tool_status(
+        import_tool('tools/visualizations/vis_feature_maps.py').main,
         [DIGITS_CONFIG, digits_checkpoint, image, '--layers', 'backbone.layre1']
         + digits_options(digits_root),
     )
@@ -175,7 +177,8 @@ def test_vis_cam_writes_an_overlay(tmp_path, capsys, digits_root, digits_checkpo
         digits_root, 'test', '2', sorted(os.listdir(osp.join(digits_root, 'test', '2')))[0]
     )
     out = str(tmp_path / 'cam.png')
-    code = import_tool('tools/visualizations/vis_cam.py').main(
+    code = tool_status(
+        import_tool('tools/visualizations/vis_cam.py').main,
         [DIGITS_CONFIG, digits_checkpoint, image, '--class', '2', '--out', out]
         + digits_options(digits_root),
     )
@@ -187,7 +190,8 @@ def test_vis_cam_writes_an_overlay(tmp_path, capsys, digits_root, digits_checkpo
 
 def test_vis_tsne_embeds_every_image_of_the_split(tmp_path, capsys, digits_root, digits_checkpoint):
     out, feats = str(tmp_path / 'tsne.png'), str(tmp_path / 'feats.npz')
-    code = import_tool('tools/visualizations/vis_tsne.py').main(
+    code = tool_status(
+        import_tool('tools/visualizations/vis_tsne.py').main,
         [
             DIGITS_CONFIG,
             digits_checkpoint,
@@ -216,8 +220,9 @@ def test_vis_cam_class_out_of_range_is_a_clear_error(capsys, digits_root, digits
     image = osp.join(
         digits_root, 'test', '2', sorted(os.listdir(osp.join(digits_root, 'test', '2')))[0]
     )
-    code = import_tool('tools/visualizations/vis_cam.py').main(
-        [DIGITS_CONFIG, digits_checkpoint, image, '--class', '7'] + digits_options(digits_root)
+    code = tool_status(
+        import_tool('tools/visualizations/vis_cam.py').main,
+        [DIGITS_CONFIG, digits_checkpoint, image, '--class', '7'] + digits_options(digits_root),
     )
     assert code == 1
     assert '--class 7: the model has classes 0..2' in capsys.readouterr().err

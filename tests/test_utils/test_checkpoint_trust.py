@@ -17,7 +17,7 @@ import torch
 from mmengine.runner import CheckpointLoader, load_checkpoint
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint
-from mmtl_testing import REPO_ROOT, import_tool
+from mmtl_testing import REPO_ROOT, import_tool, tool_status
 
 from mmtl.engine.loading import (  # registers mmtl's checkpoint loaders in mmengine
     UnsupportedSchemeError,
@@ -241,7 +241,7 @@ def test_tools_refuse_a_planted_torchvision_checkpoint(
         argv += options + ['test_dataloader.num_workers=0']
     else:
         argv = [DIGITS_CONFIG, address, image, '--no-progress'] + options
-    code = import_tool(tool).main(argv)
+    code = tool_status(import_tool(tool).main, argv)
     err = capsys.readouterr().err
     assert code != 0
     assert planted in err and err.count('\n') == 1, err

@@ -8,7 +8,7 @@ import os
 import os.path as osp
 
 import pytest
-from mmtl_testing import NO_WORKERS, REPO_ROOT, import_tool
+from mmtl_testing import NO_WORKERS, REPO_ROOT, import_tool, tool_status
 
 from mmtl.utils.errors import ConfigError
 
@@ -39,7 +39,7 @@ def write_config(tmp_path, body: str) -> str:
 
 
 def train_tool(argv, capsys):
-    code = import_tool('tools/train.py').main(argv)
+    code = tool_status(import_tool('tools/train.py').main, argv)
     err = capsys.readouterr().err
     return code, [line for line in err.splitlines() if line.startswith('error:')]
 

@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
-from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env
+from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env, tool_status
 
 from mmtl.engine.hooks import PretrainedNormalizationHook, normalization_mismatch
 from mmtl.engine.loading import read_weights  # registers the hf-hub: scheme and the converters
@@ -432,6 +432,6 @@ def test_timm2mmtl_tool_converts_a_hub_reference_once(hf_home, tmp_path, capsys)
     # A timm model of a structure mmpretrain lacks: one clear line, nothing written.
     put_in_hub_cache(hf_home, 'resnet18d.ra2_in1k', timm_model('resnet18d'))
     bad = str(tmp_path / 'bad.pth')
-    assert tool.main(['hf-hub:timm/resnet18d.ra2_in1k', bad]) == 1
+    assert tool_status(tool.main, ['hf-hub:timm/resnet18d.ra2_in1k', bad]) == 1
     assert 'a ResNet with a deep stem (ResNet-C/D)' in capsys.readouterr().err
     assert not osp.exists(bad)

@@ -7,7 +7,7 @@ import sys
 import torch
 from mmengine.runner import CheckpointLoader, load_checkpoint
 from mmpretrain.models import ImageClassifier
-from mmtl_testing import REPO_ROOT
+from mmtl_testing import REPO_ROOT, tool_status
 
 import mmtl  # noqa: F401  (registers mmtl's checkpoint loaders)
 from mmtl.utils.safetensors_io import load_safetensors
@@ -92,7 +92,7 @@ def test_export_refuses_to_overwrite_its_input(tmp_path, capsys):
     path = str(tmp_path / 'model.safetensors')
     with open(path, 'wb') as f:
         f.write(b'not touched')
-    assert export_safetensors.main([path]) == 2
+    assert tool_status(export_safetensors.main, [path]) == 2
     assert 'is the input checkpoint' in capsys.readouterr().err
     with open(path, 'rb') as f:
         assert f.read() == b'not touched'

@@ -59,9 +59,8 @@ def analyse(args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
-    return run_with_clear_errors(lambda: analyse(args))
+    analyse(args)
+    return 0
 
 
 if __name__ == '__main__':

@@ -57,9 +57,8 @@ def analyze(args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
-    return run_with_clear_errors(lambda: analyze(args))
+    analyze(args)
+    return 0
 
 
 if __name__ == '__main__':

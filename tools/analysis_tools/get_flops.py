@@ -27,14 +27,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def report(args: argparse.Namespace) -> None:
     from mmtl.analysis.model_summary import model_complexity
-    from mmtl.apis.builders import build_model
+    from mmtl.apis import init_model
     from mmtl.config.access import input_size_from_config
     from mmtl.config.load import load_config
 
     size = image_size_from_args(args.shape, '--shape')
     cfg = load_config(args.config, args.cfg_options)
     height, width = size or input_size_from_config(cfg)
-    model = build_model(cfg)
+    model = init_model(cfg)
     info = model_complexity(model, (3, height, width), show_table=not args.no_table)
     if info['out_table']:
         print(info['out_table'])
@@ -48,9 +48,8 @@ def report(args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
-    return run_with_clear_errors(lambda: report(args))
+    report(args)
+    return 0
 
 
 if __name__ == '__main__':

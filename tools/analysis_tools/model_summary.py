@@ -46,13 +46,13 @@ def summarise(args: argparse.Namespace) -> None:
     from mmengine.registry import DefaultScope
 
     from mmtl.analysis import model_summary as ms
-    from mmtl.apis.builders import build_model
+    from mmtl.apis import init_model
     from mmtl.config.access import input_size_from_config
     from mmtl.config.load import load_config
 
     size = image_size_from_args(args.input_size, '--input-size')
     cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg, args.checkpoint, device=resolve_device(args.device))
+    model = init_model(cfg, args.checkpoint, device=resolve_device(args.device))
     height, width = size or input_size_from_config(cfg)
     input_shape = (3, height, width)
     batch_size = args.batch_size or (cfg.get('train_dataloader') or {}).get('batch_size', 1)
@@ -101,9 +101,8 @@ def summarise(args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
-    return run_with_clear_errors(lambda: summarise(args))
+    summarise(args)
+    return 0
 
 
 if __name__ == '__main__':

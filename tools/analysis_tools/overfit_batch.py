@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> None:
     from mmengine.runner import set_random_seed
 
     from mmtl.analysis.overfit import balanced_indices, overfit_batch
-    from mmtl.apis.builders import build_dataset, build_model
+    from mmtl.apis import init_model
+    from mmtl.apis.builders import build_dataset
     from mmtl.config.load import load_config
     from mmtl.engine.hooks.class_weight_hook import apply_auto_class_weights
     from mmtl.utils.errors import ConfigError
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> None:
     MMLogger.get_instance(f'mmtl_overfit_batch_{uuid.uuid4().hex}', log_level='INFO')
     set_random_seed(args.seed)
     cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg, device=resolve_device(args.device))
+    model = init_model(cfg, device=resolve_device(args.device))
     dataset = build_dataset(cfg, 'train')
     if len(dataset) == 0:
         raise ConfigError(f'the train split of {cfg.get("data_root")} is empty')
@@ -119,13 +120,12 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
     try:
-        return run_with_clear_errors(lambda: run(args))
+        run(args)
     except OverfitFailed as failure:
         print(f'FAILED: {failure}', file=sys.stderr)
         return 2
+    return 0
 
 
 if __name__ == '__main__':

@@ -17,36 +17,32 @@ from typing import Optional, Sequence
 
 
 @functools.cache
-def load_mmtl_file(subpackage: str, filename: str):
-    """Import one dependency-free file of mmtl by path, without importing the ``mmtl`` package.
-
-    Args:
-        subpackage (str): Its folder inside the package, e.g. ``'deployment'``.
-        filename (str): The file, e.g. ``'onnx_inferencer.py'``.
+def load_inferencer_module():
+    """Import ``mmtl/deployment/onnx_inferencer.py`` by path, without importing the ``mmtl``
+    package; it loads the other mmtl files it needs itself (``mmtl_file``).
 
     Returns:
         module: The loaded module (loaded once per process).
+
+    Raises:
+        ImportError: Neither an installed mmtl nor the source tree around this file has it.
     """
     spec = importlib.util.find_spec('mmtl')  # locates the package without running it
-    candidates = []
-    if spec is not None and spec.submodule_search_locations:
-        candidates += [osp.join(p, subpackage) for p in spec.submodule_search_locations]
-    here = osp.dirname(osp.abspath(__file__))
-    candidates.append(osp.join(here, '..', '..', 'mmtl', subpackage))
-    for folder in candidates:
-        path = osp.join(folder, filename)
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    folders.append(osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'mmtl'))
+    for folder in folders:
+        path = osp.join(folder, 'deployment', 'onnx_inferencer.py')
         if osp.isfile(path):
-            name = 'mmtl_' + osp.splitext(filename)[0]
-            module_spec = importlib.util.spec_from_file_location(name, path)
+            module_spec = importlib.util.spec_from_file_location('mmtl_onnx_inferencer', path)
             module = importlib.util.module_from_spec(module_spec)
             module_spec.loader.exec_module(module)
             return module
-    raise ImportError(f'{filename} not found in {candidates}')
+    raise ImportError(f'mmtl/deployment/onnx_inferencer.py not found in {folders}')
 
 
-def load_inferencer_module():
-    """Import ``mmtl/deployment/onnx_inferencer.py`` without importing the ``mmtl`` package."""
-    return load_mmtl_file('deployment', 'onnx_inferencer.py')
+def prediction_rows():
+    """mmtl's ``utils/prediction_rows.py`` (rows, files and safe text), without ``mmtl``."""
+    return load_inferencer_module().mmtl_file('prediction_rows.py')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -77,7 +73,7 @@ def to_rows(results: list, topk: int = 1, classes: Optional[Sequence[str]] = Non
         list[dict]: ``image``, ``pred_label``, ``pred_class``, ``pred_score`` and ``topk`` (a
         list of ``{'label', 'class', 'score'}``, best first).
     """
-    inference_row = load_mmtl_file('utils', 'prediction_rows.py').inference_row
+    inference_row = prediction_rows().inference_row
     return [inference_row(result, topk, classes) for result in results]
 
 
@@ -88,7 +84,7 @@ def write_rows(rows: list, path: str) -> None:
         raise ValueError(f'--out must end in .csv or .json, got {path}')
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w', newline='', encoding='utf-8') as f:
-        load_mmtl_file('utils', 'prediction_rows.py').dump_rows(rows, f, ext == '.json')
+        prediction_rows().dump_rows(rows, f, ext == '.json')
 
 
 def main(argv=None) -> int:
@@ -103,7 +99,7 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
-    rows_module = load_mmtl_file('utils', 'prediction_rows.py')
+    rows_module = prediction_rows()
     safe_text = rows_module.safe_text
     try:
         results = classifier(list(args.inputs), batch_size=args.batch_size)

@@ -76,11 +76,7 @@ def verify(args: argparse.Namespace) -> bool:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
-    result = []
-    status = run_with_clear_errors(lambda: result.append(verify(args)))
-    return status or (0 if result[0] else 1)
+    return 0 if verify(args) else 1
 
 
 if __name__ == '__main__':

@@ -56,9 +56,8 @@ def convert(src: str, dst: str) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
-    return run_with_clear_errors(lambda: convert(args.src, args.dst))
+    convert(args.src, args.dst)
+    return 0
 
 
 if __name__ == '__main__':

@@ -58,12 +58,8 @@ def vis_lr_argv(args: argparse.Namespace, vis_lr: dict) -> list:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
     vis_lr = runpy.run_path(VIS_LR)
-    forwarded = []
-    status = run_with_clear_errors(lambda: forwarded.extend(vis_lr_argv(args, vis_lr)))
-    return status if status else vis_lr['main'](forwarded)
+    return vis_lr['main'](vis_lr_argv(args, vis_lr))
 
 
 if __name__ == '__main__':

@@ -15,7 +15,6 @@ the predicted one. ``--class`` takes a class name or an index. Also run as
 
 import argparse
 import os.path as osp
-import sys
 from typing import List, Optional, Sequence
 
 from mmengine.config import DictAction
@@ -121,7 +120,7 @@ def draw(args: argparse.Namespace) -> None:
         vit_reshape_transform,
     )
     from mmtl.analysis.images import load_image
-    from mmtl.apis.builders import build_model
+    from mmtl.apis import init_model
     from mmtl.config.load import load_config
     from mmtl.utils.errors import ConfigError
     from mmtl.visualization.figure import image_grid, save_figure
@@ -129,7 +128,7 @@ def draw(args: argparse.Namespace) -> None:
     if not osp.isfile(args.image):
         raise FileNotFoundError(f'image not found: {args.image}')
     cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg, args.checkpoint, device=resolve_device(args.device))
+    model = init_model(cfg, args.checkpoint, device=resolve_device(args.device))
     classes = list(model._dataset_meta.get('classes') or [])
     class_index = resolve_class(args.target_class, classes, model.head.num_classes)
     inputs, image = load_image(model, cfg, args.image)
@@ -161,15 +160,8 @@ def draw(args: argparse.Namespace) -> None:
 
 
 def main(argv=None) -> int:
-    from mmtl.utils.cli import run_with_clear_errors
-    from mmtl.utils.errors import ConfigError
-
-    try:
-        args = parse_args(argv)
-    except ConfigError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    return run_with_clear_errors(lambda: draw(args))
+    draw(parse_args(argv))
+    return 0
 
 
 if __name__ == '__main__':

@@ -38,14 +38,14 @@ def draw(args: argparse.Namespace) -> None:
 
     from mmtl.analysis.feature_hooks import as_tensor, capture_features
     from mmtl.analysis.images import load_image
-    from mmtl.apis.builders import build_model
+    from mmtl.apis import init_model
     from mmtl.config.load import load_config
     from mmtl.visualization.figure import image_grid, save_figure
 
     if not osp.isfile(args.image):
         raise FileNotFoundError(f'image not found: {args.image}')
     cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg, args.checkpoint, device=resolve_device(args.device))
+    model = init_model(cfg, args.checkpoint, device=resolve_device(args.device))
     inputs, _ = load_image(model, cfg, args.image)
     with capture_features(model, args.layers) as features, torch.no_grad():
         model(inputs)
@@ -68,9 +68,8 @@ def draw(args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
-    return run_with_clear_errors(lambda: draw(args))
+    draw(args)
+    return 0
 
 
 if __name__ == '__main__':

@@ -36,13 +36,14 @@ def draw(args: argparse.Namespace) -> None:
     from sklearn.manifold import TSNE
 
     from mmtl.analysis.images import extract_features
-    from mmtl.apis.builders import build_dataset, build_model
+    from mmtl.apis import init_model
+    from mmtl.apis.builders import build_dataset
     from mmtl.config.load import load_config
     from mmtl.utils.errors import ConfigError
     from mmtl.visualization.figure import new_figure, save_figure
 
     cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg, args.checkpoint, device=resolve_device(args.device))
+    model = init_model(cfg, args.checkpoint, device=resolve_device(args.device))
     # Features of the split as the model sees it at test time (no augmentation).
     if args.split == 'train':
         cfg.train_dataloader.dataset.pipeline = cfg.test_dataloader.dataset.pipeline
@@ -82,9 +83,8 @@ def draw(args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.utils.cli import run_with_clear_errors
-
-    return run_with_clear_errors(lambda: draw(args))
+    draw(args)
+    return 0
 
 
 if __name__ == '__main__':

@@ -112,12 +112,9 @@ def add_test_intervals(cfg: Config) -> None:
         cfg (Config): The test config, changed in place.
     """
     from .calibration import Calibration
-    from .predictions import append_test_metric
+    from .predictions import append_test_metric, evaluator_metrics
 
-    evaluator = cfg.get('test_evaluator')
-    metrics = evaluator.get('metrics', evaluator) if isinstance(evaluator, dict) else evaluator
-    listed = metrics if isinstance(metrics, (list, tuple)) else [metrics]
-    present = {m.get('type') for m in listed if isinstance(m, dict)}
+    present = {m.get('type') for m in evaluator_metrics(cfg) if isinstance(m, dict)}
     for metric in (TestIntervals, Calibration):
         if not present & {metric, metric.__name__}:
             append_test_metric(cfg, dict(type=metric.__name__))

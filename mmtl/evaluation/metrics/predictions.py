@@ -142,6 +142,23 @@ def add_prediction_writer(cfg: Config, out_file: str, topk: int = 5) -> None:
     append_test_metric(cfg, writer)
 
 
+def evaluator_metrics(cfg: Config) -> list:
+    """The metrics of the config's test evaluator, whatever form it has (none, one metric, a
+    list, or an evaluator with ``metrics``).
+
+    Args:
+        cfg (Config): The test config.
+
+    Returns:
+        list: The metric configs.
+    """
+    evaluator = cfg.get('test_evaluator')
+    metrics = evaluator.get('metrics', evaluator) if isinstance(evaluator, dict) else evaluator
+    if metrics is None:
+        return []
+    return list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+
+
 def append_test_metric(cfg: Config, metric: dict) -> None:
     """Append a metric to the config's test evaluator, whatever form the evaluator has.
 
@@ -149,15 +166,9 @@ def append_test_metric(cfg: Config, metric: dict) -> None:
         cfg (Config): The test config, changed in place.
         metric (dict): The metric's config.
     """
+    metrics = evaluator_metrics(cfg) + [metric]
     evaluator = cfg.get('test_evaluator')
-    if evaluator is None:
-        cfg.test_evaluator = [metric]
-    elif isinstance(evaluator, dict) and 'metrics' in evaluator:
-        metrics = evaluator['metrics']
-        evaluator['metrics'] = (list(metrics) if isinstance(metrics, list) else [metrics]) + [
-            metric
-        ]
-    elif isinstance(evaluator, dict):
-        cfg.test_evaluator = [evaluator, metric]
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        evaluator['metrics'] = metrics
     else:
-        cfg.test_evaluator = list(evaluator) + [metric]
+        cfg.test_evaluator = metrics

@@ -93,21 +93,16 @@ class ROCAUC(ScoreMetric):
         scores, labels = self.stack(results)
         num_classes = scores.shape[1]
         names = self.class_names(num_classes)
-        if num_classes == 2:
-            positive = self.class_index(self.pos_label, num_classes)
-            curves = [
-                one_vs_rest_roc(
-                    names[positive], labels == positive, scores[:, positive], self.digits
-                )
-            ]
-            metrics = {'auc': curves[0]['auc'], 'pos_class': names[positive]}
+        binary = num_classes == 2
+        indices = [self.class_index(self.pos_label, num_classes)] if binary else range(num_classes)
+        curves = [
+            one_vs_rest_roc(names[i], labels == i, scores[:, i], self.digits) for i in indices
+        ]
+        aucs = [curve['auc'] for curve in curves]
+        defined = [auc for auc in aucs if auc is not None]
+        if binary:
+            metrics = {'auc': aucs[0], 'pos_class': curves[0]['class']}
         else:
-            curves = [
-                one_vs_rest_roc(name, labels == index, scores[:, index], self.digits)
-                for index, name in enumerate(names)
-            ]
-            aucs = [curve['auc'] for curve in curves]
-            defined = [auc for auc in aucs if auc is not None]
             metrics = {
                 'auc': float(np.mean(defined)) if defined else None,
                 'auc_classwise': aucs,
