@@ -11,7 +11,7 @@ _LAZY_NAMES = {
     'CheckpointDownloadError': 'errors',
     'CheckpointError': 'errors',
     'NotACheckpointError': 'errors',
-    'UnsafeCheckpointError': 'errors',
+    'UnsafeCheckpointError': 'checkpoint',
     'atomic_open': 'fileio',
     'cached_checkpoint_path': 'checkpoint',
     'download_checkpoint': 'checkpoint',

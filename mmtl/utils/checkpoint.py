@@ -27,11 +27,15 @@ from .errors import (
     CheckpointError,
     NotACheckpointError,
     TrustedCheckpointsError,
-    UnsafeCheckpointError,
     first_line,
 )
 from .fileio import atomic_open
 from .safetensors_io import is_safetensors, load_safetensors
+
+
+class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
+    """A checkpoint holds objects outside the allow-list of safe types."""
+
 
 #: Environment variable listing checkpoint files (separated by ``os.pathsep``) that the user
 #: trusts enough to unpickle without ``weights_only``. Only for legacy files one made oneself.

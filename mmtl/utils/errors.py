@@ -5,8 +5,6 @@ it as one line without a traceback (see :func:`mmtl.utils.cli.run_with_clear_err
 This module imports nothing from mmtl: every layer may raise these errors.
 """
 
-import pickle
-
 __all__ = [
     'BadDataError',
     'CheckpointDownloadError',
@@ -14,7 +12,6 @@ __all__ = [
     'ConfigError',
     'NotACheckpointError',
     'TrustedCheckpointsError',
-    'UnsafeCheckpointError',
     'UserError',
     'first_line',
     'short_list',
@@ -35,10 +32,6 @@ class BadDataError(UserError, ValueError):
 
 class CheckpointError(UserError):
     """A checkpoint cannot be used: unsafe, unreadable, not downloadable or not fitting."""
-
-
-class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
-    """A checkpoint holds objects outside the allow-list of safe types."""
 
 
 class NotACheckpointError(CheckpointError, ValueError):
