@@ -11,7 +11,7 @@ import runpy
 
 import pytest
 import torch
-from mmtl_testing import NO_WORKERS, REPO_ROOT
+from mmtl_testing import NO_WORKERS, REPO_ROOT, tool_status
 
 from mmtl.apis import init_model
 
@@ -46,7 +46,7 @@ def run_test_tool(checkpoint, digits_root, tmp_path, *extra):
     tool = runpy.run_path(osp.join(REPO_ROOT, 'tools', 'test.py'))
     argv = [DIGITS_CONFIG, checkpoint, '--work-dir', str(tmp_path / 'wd'), *extra]
     argv += ['--cfg-options', f'data_root={digits_root}', 'model.head.num_classes=3', *NO_WORKERS]
-    return tool['main'](argv)
+    return tool_status(tool['main'], argv)
 
 
 def test_full_disk_on_out_and_metrics_is_named_and_the_metrics_printed(
