@@ -84,6 +84,19 @@ def test_dataset_stats_tool_reports_counts_imbalance_and_normalisation(solid_dat
     )
 
 
+def test_dataset_stats_compares_with_the_normalisation_the_model_uses(tmp_path):
+    """The model's own data_preprocessor wins over the top-level one, as in mmengine's runner."""
+    config = tmp_path / 'cfg.py'
+    config.write_text(
+        "_base_ = ['mmtl::mobilenet-v2_digits.py']\n"
+        'data_preprocessor = dict(mean=[1.0, 1.0, 1.0], std=[2.0, 2.0, 2.0])\n'
+        'model = dict(data_preprocessor=dict(mean=[3.0, 3.0, 3.0], std=[4.0, 4.0, 4.0]))\n'
+    )
+    tool = import_tool('tools/analysis_tools/dataset_stats.py')
+    mean, std, _ = tool.reference_normalisation(str(config))
+    assert (mean, std) == ((3.0, 3.0, 3.0), (4.0, 4.0, 4.0))
+
+
 def test_dataset_stats_tool_names_a_missing_folder(tmp_path, capsys):
     missing = str(tmp_path / 'nope')
     code = tool_status(import_tool('tools/analysis_tools/dataset_stats.py').main, [missing])

@@ -42,10 +42,10 @@ def reference_normalisation(config) -> tuple:
     from mmtl.analysis.dataset_stats import IMAGENET_MEAN, IMAGENET_STD
 
     if config:
+        from mmtl.config.access import model_config
         from mmtl.config.load import load_config
 
-        cfg = load_config(config)
-        pre = cfg.get('data_preprocessor') or cfg.model.get('data_preprocessor') or {}
+        pre = model_config(load_config(config)).get('data_preprocessor') or {}
         if 'mean' in pre and 'std' in pre:
             return tuple(pre['mean']), tuple(pre['std']), f'config {config}'
     return IMAGENET_MEAN, IMAGENET_STD, 'ImageNet'
