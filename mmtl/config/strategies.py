@@ -114,11 +114,13 @@ def check_architecture(cfg: Config, name: str, arch: str) -> None:
         return
     want, have = matches[0]['backbone'], (cfg.get('model') or {}).get('backbone') or {}
 
-    def plain(value):
+    def unscoped(value):
         return value.rpartition('.')[2] if isinstance(value, str) else value
 
     if any(
-        plain(have.get(key)) != plain(want[key]) for key in ('type', 'arch', 'depth') if key in want
+        unscoped(have.get(key)) != unscoped(want[key])
+        for key in ('type', 'arch', 'depth')
+        if key in want
     ):
         raise ConfigError(
             f"strategy {name!r} for {arch}: its fragment names {arch}'s backbone modules, but the "
