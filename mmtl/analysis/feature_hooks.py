@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from mmtl.models.backbone_layout import NORM_TYPES, backbone_blocks, backbone_items
-from mmtl.utils.modules import UnknownModuleError, find_submodules
+from mmtl.utils.modules import UnknownModuleError, evaluation_mode, find_submodules
 
 
 class UnknownLayerError(UnknownModuleError):
@@ -23,19 +23,6 @@ def _detach(output):
     if isinstance(output, dict):
         return {key: _detach(value) for key, value in output.items()}
     return output
-
-
-@contextlib.contextmanager
-def evaluation_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode without gradients, and restore each module's mode after."""
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield model
-    finally:
-        for module, training in modes.items():
-            module.training = training
 
 
 def resolve_layers(model: nn.Module, layer_names: Sequence[str]) -> Dict[str, nn.Module]:

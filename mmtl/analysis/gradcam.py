@@ -11,12 +11,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mmtl.utils.modules import evaluation_mode
+
 from .feature_hooks import (
     as_tensor,
     backbone_block_names,
     block_outputs,
     capture_features,
-    evaluation_mode,
     extra_token_count,
     resolve_layers,
     spatial_output,

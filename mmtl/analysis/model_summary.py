@@ -15,7 +15,7 @@ import psutil
 import torch
 from torch import nn
 
-from .feature_hooks import evaluation_mode
+from mmtl.utils.modules import evaluation_mode
 
 
 @dataclass

@@ -4,10 +4,10 @@ from typing import Optional, Sequence
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmtl.config.access import input_size_from_config
 from mmtl.registry import HOOKS
+from mmtl.utils.modules import bare_model
 
 from . import model_summary as ms
 
@@ -36,7 +36,7 @@ class ModelSummaryHook(Hook):
     def before_train(self, runner) -> None:
         if not is_main_process():
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = bare_model(runner.model)
         height, width = self.input_size or input_size_from_config(runner.cfg)
         input_shape = (3, height, width)
         batch_size = self.batch_size or runner.cfg.get('train_dataloader', {}).get('batch_size', 1)

@@ -7,7 +7,6 @@ import copy
 from typing import Callable, Dict, Iterator, Optional, Union
 
 from mmengine.config import Config
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.runner import BaseLoop, Runner
@@ -20,6 +19,7 @@ from mmtl.engine.hooks.class_weight_hook import add_class_weight_hook
 from mmtl.engine.hooks.effective_lr_hook import optim_wrapper_list
 from mmtl.registry import RUNNERS
 from mmtl.utils.errors import ConfigError, UserError
+from mmtl.utils.modules import bare_model
 
 from .loading import PARTIAL_LOAD_KEY, load_into, read_weights
 from .resume_check import check_resumable_optimizer
@@ -283,7 +283,7 @@ class MMTLRunner(Runner):
         del strict
         checkpoint = read_weights(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = self.model.module if is_model_wrapper(self.model) else self.model
+        model = bare_model(self.model)
         if self._loading_for == 'training':
             allow_partial = bool(self.cfg.get(PARTIAL_LOAD_KEY, False))
             mode, extra = 'transfer', dict(allow_partial=allow_partial, logger=self.logger)

@@ -1,19 +1,41 @@
-"""Looking sub-modules up by their dotted names, with the closest names when one is wrong.
+"""Small helpers on ``nn.Module``: the model inside a wrapper, evaluation without gradients,
+and sub-modules looked up by their dotted names (with the closest names when one is wrong).
 
 One implementation for every place a user names a module of the model: the frozen modules of
 ``TransferClassifier`` and ``GradualUnfreezeHook``, the layers of the feature-map and Grad-CAM
-tools. This module imports nothing from mmtl's upper packages.
+tools.
 """
 
+import contextlib
 import difflib
-from typing import Dict, Iterable, Type
+from typing import Dict, Iterable, Iterator, Type
 
+import torch
+from mmengine.model import is_model_wrapper
 from torch import nn
 
 from .errors import ConfigError
 
 #: How alike a name must be to a real one to be suggested (``difflib`` ratio).
 SUGGESTION_CUTOFF = 0.6
+
+
+def bare_model(model: nn.Module) -> nn.Module:
+    """The model itself, inside a DDP (or other mmengine) wrapper if there is one."""
+    return model.module if is_model_wrapper(model) else model
+
+
+@contextlib.contextmanager
+def evaluation_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode without gradients, and restore each module's mode after."""
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        for module, training in modes.items():
+            module.training = training
 
 
 class UnknownModuleError(ConfigError, KeyError):

@@ -2,9 +2,9 @@
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmtl.registry import HOOKS
+from mmtl.utils.modules import bare_model
 
 
 @HOOKS.register_module()
@@ -27,6 +27,6 @@ class ChannelsLastHook(Hook):
         Args:
             runner: The mmengine Runner.
         """
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = bare_model(runner.model)
         model.to(memory_format=torch.channels_last)
         runner.logger.info('model in channels_last memory format (--channels-last)')

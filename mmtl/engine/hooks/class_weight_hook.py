@@ -4,10 +4,10 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmtl.registry import HOOKS
 from mmtl.utils.errors import ConfigError
+from mmtl.utils.modules import bare_model
 from mmtl.utils.prediction_rows import safe_text
 
 #: The value of a loss's ``class_weight`` that this hook replaces.
@@ -73,7 +73,7 @@ def apply_auto_class_weights(model, dataset) -> Optional[str]:
     """
     from mmtl.datasets.class_counts import class_counts, dataset_labels, inverse_frequency_weights
 
-    model = model.module if is_model_wrapper(model) else model
+    model = bare_model(model)
     losses = [m for m in model.modules() if getattr(m, 'class_weight', None) == AUTO]
     if not losses:
         return None

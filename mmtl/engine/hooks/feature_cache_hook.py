@@ -20,7 +20,6 @@ import torch
 from mmengine.dataset import Compose, DefaultSampler, pseudo_collate
 from mmengine.dist import all_gather, broadcast, get_dist_info, is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from mmtl.datasets.image_cache import available_disk, available_memory
@@ -36,6 +35,7 @@ from mmtl.models.probe_solver import DEFAULT_WEIGHT_DECAYS, fit_linear_probe
 from mmtl.registry import HOOKS
 from mmtl.utils.errors import ConfigError
 from mmtl.utils.fileio import atomic_open
+from mmtl.utils.modules import bare_model, evaluation_mode
 
 from .progress_bar_hook import interactive_terminal
 
@@ -82,17 +82,6 @@ def cache_key(digest: str, view_spec: str, identities: Sequence[str]) -> str:
     for identity in identities:
         hasher.update(identity.encode() + b'\n')
     return hasher.hexdigest()[:32]
-
-
-@contextlib.contextmanager
-def _evaluating(model):
-    """``model`` in eval mode without gradients, back in train mode afterwards."""
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train()
 
 
 class _View(Dataset):
@@ -233,7 +222,7 @@ class FeatureCacheHook(Hook):
     # ----------------------------------------------------------------------------- helpers
     @staticmethod
     def _model(runner):
-        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+        return bare_model(runner.model)
 
     def _shard(self):
         """The train dataset and the indices of this rank's shard."""
@@ -323,7 +312,7 @@ class FeatureCacheHook(Hook):
                 self.extracted = False
                 runner.logger.info(f'feature cache: read {len(self.features)} features ({path})')
                 return
-        with _evaluating(model):
+        with evaluation_mode(model):
             if indices:  # one image gives the size of the store, checked before filling it
                 first = model.data_preprocessor(pseudo_collate([views[0][0]]), False)
                 row = run_prefix(model, first['inputs'], cut)[0]
@@ -366,14 +355,14 @@ class FeatureCacheHook(Hook):
         """The head's final-layer inputs for the train rows (all views), eval mode."""
         if self.features is not None:
             rows = []
-            with _evaluating(model), features_as_inputs(model, self.cut):
+            with evaluation_mode(model), features_as_inputs(model, self.cut):
                 for start in range(0, len(self.features), 256):
                     chunk = torch.as_tensor(np.array(self.features[start : start + 256]))
                     x = model.data_preprocessor({'inputs': chunk}, False)['inputs']
                     rows.append(model.extract_feat(x, stage='pre_logits').cpu())
             return torch.cat(rows), self.labels.repeat_interleave(self.views)
         view, _ = self._test_view(runner, *self._shard())
-        with _evaluating(model):
+        with evaluation_mode(model):
             feats, labels = self._extract(
                 model, lambda x: model.extract_feat(x, stage='pre_logits'), [view]
             )
@@ -384,7 +373,7 @@ class FeatureCacheHook(Hook):
         if loader is None:
             return None, None
         feats, labels = [], []
-        with _evaluating(model):
+        with evaluation_mode(model):
             for batch in loader:
                 data = model.data_preprocessor(batch, False)
                 feats.append(model.extract_feat(data['inputs'], stage='pre_logits').cpu())

@@ -4,10 +4,10 @@ from typing import List, Sequence
 
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmtl.registry import HOOKS
 from mmtl.utils.errors import ConfigError
+from mmtl.utils.modules import bare_model, find_submodules
 
 
 @HOOKS.register_module()
@@ -49,7 +49,7 @@ class GradualUnfreezeHook(Hook):
 
     @staticmethod
     def _model(runner):
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = bare_model(runner.model)
         if not hasattr(model, 'unfreeze'):
             raise ConfigError(
                 f'GradualUnfreezeHook needs model.type="TransferClassifier" (it has frozen_modules '
@@ -66,7 +66,6 @@ class GradualUnfreezeHook(Hook):
         Raises:
             ConfigError: Naming the schedule step and the module.
         """
-        from mmtl.utils.modules import find_submodules
 
         model = self._model(runner)
         for epoch, modules in self.schedule:

@@ -5,10 +5,10 @@ from typing import Optional, Sequence
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmtl.models.converters.timm import PRETRAINED_CFG_CHECKS
 from mmtl.registry import HOOKS
+from mmtl.utils.modules import bare_model
 from mmtl.utils.prediction_rows import safe_text
 
 
@@ -87,7 +87,7 @@ class PretrainedNormalizationHook(Hook):
         pretrained_cfg = (checkpoint.get('meta') or {}).get('pretrained_cfg')
         if not pretrained_cfg:
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = bare_model(runner.model)
         preprocessor = getattr(model, 'data_preprocessor', None)
         normalizes = getattr(preprocessor, '_enable_normalize', False)
         mean = getattr(preprocessor, 'mean', None) if normalizes else None
