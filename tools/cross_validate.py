@@ -340,9 +340,9 @@ def draw_issue_gallery(issues, plan: dict, data_root: str, out_file: str, column
     """A grid of images captioned with file name, given and suggested class."""
     import math
 
-    import cv2
     import numpy as np
 
+    from mmtl.datasets.transforms.image_io import ImageDecodeError, decode_image_file
     from mmtl.utils.prediction_rows import safe_text
     from mmtl.visualization import new_figure, save_figure
 
@@ -351,8 +351,9 @@ def draw_issue_gallery(issues, plan: dict, data_root: str, out_file: str, column
     figure.suptitle('most doubtful labels (out-of-fold): red = likely mislabelled', fontsize=10)
     for position, issue in enumerate(issues):
         axes = figure.add_subplot(rows, columns, position + 1)
-        image = cv2.imread(osp.join(data_root, plan['files'][issue.index]), cv2.IMREAD_COLOR)
-        if image is None:
+        try:  # the same decode as training: EXIF orientation, 16-bit, palette, alpha
+            image = decode_image_file(osp.join(data_root, plan['files'][issue.index]), 256)
+        except ImageDecodeError:
             image = np.full((32, 32, 3), 127, np.uint8)
         axes.imshow(image[..., ::-1])
         axes.set_axis_off()
