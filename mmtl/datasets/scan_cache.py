@@ -11,7 +11,6 @@ the speed-up.
 """
 
 import base64
-import binascii
 import hashlib
 import json
 import os
@@ -60,20 +59,14 @@ def _group_by_folder(paths: Iterable[str]) -> Dict[str, Tuple[List[str], List[st
     return groups
 
 
-def _parse_folder(entry: object) -> Optional[Folder]:
+def _parse_folder(entry: dict) -> Optional[Folder]:
     """A folder's cache from its JSON entry; None when the entry is damaged."""
-    if not isinstance(entry, dict):
-        return None
-    names, problems = entry.get('names'), entry.get('problems')
-    if not isinstance(names, list) or not isinstance(problems, dict):
-        return None
     try:
-        rows = np.frombuffer(base64.b64decode(entry.get('signatures'), validate=True), '<i8')
-    except (binascii.Error, ValueError, TypeError):
+        names, problems = list(entry['names']), dict(entry['problems'])
+        rows = np.frombuffer(base64.b64decode(entry['signatures'], validate=True), '<i8')
+        return names, rows.reshape(len(names), 4).astype(np.int64), problems
+    except (KeyError, TypeError, ValueError):  # binascii.Error is a ValueError
         return None
-    if rows.size != 4 * len(names):
-        return None
-    return names, rows.reshape(-1, 4).astype(np.int64), problems
 
 
 class ScanCache:

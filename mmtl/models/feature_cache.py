@@ -15,16 +15,6 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 import torch
 from torch import nn
 
-__all__ = [
-    'BACKBONE_STEPS',
-    'Step',
-    'backbone_steps',
-    'features_as_inputs',
-    'find_cut',
-    'prefix_digest',
-    'run_prefix',
-]
-
 
 @dataclass
 class Step:

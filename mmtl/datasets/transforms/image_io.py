@@ -1,12 +1,9 @@
 """Decoding image files into the ``H x W x 3`` BGR uint8 arrays that mmpretrain pipelines expect.
 
-Every colour mode Pillow reads is converted (:data:`MODE_CONVERTERS`), EXIF orientation is
-applied, and JPEGs are decoded at 1/2, 1/4 or 1/8 scale when the caller needs fewer pixels
-(``simplejpeg`` when installed, Pillow's ``draft`` otherwise). An image whose header declares
-more than :func:`max_image_pixels` pixels is refused before any pixel is decoded.
-
-This module imports only numpy, Pillow and (optionally) simplejpeg: the ONNX runner
-(:mod:`mmtl.deployment.onnx_inferencer`) loads it by file path, without importing mmtl.
+Every colour mode Pillow reads is converted, EXIF orientation is applied, JPEGs are decoded
+at 1/2, 1/4 or 1/8 scale when fewer pixels are needed, and an image whose header declares
+more than :func:`max_image_pixels` pixels is refused before any pixel is decoded. Imports
+only numpy, Pillow and (optionally) simplejpeg: the ONNX runner loads it by file path.
 """
 
 import contextlib
@@ -92,18 +89,14 @@ def max_image_pixels() -> Optional[int]:
     value = os.environ.get(MAX_PIXELS_ENV)
     if value is None:
         return DEFAULT_MAX_IMAGE_PIXELS
-    text = value.strip().lower().replace('_', '')
-    if text in ('', '0', 'none', 'off'):
+    text = value.strip().lower()
+    if text in ('', 'none', 'off'):
         return None
-    try:
-        limit = int(float(text))
-    except ValueError:
-        limit = -1
-    if limit < 0:
+    if not text.isdigit():
         raise ValueError(
             f'{MAX_PIXELS_ENV}={value!r}: expected a number of pixels (0 or none: no limit)'
         )
-    return limit or None
+    return int(text) or None
 
 
 def set_max_image_pixels(limit: Optional[int]) -> None:
@@ -260,11 +253,8 @@ def exif_orientation(img: Image.Image) -> int:
 
 
 def jpeg_segments(data: bytes) -> Iterator[Tuple[int, bytes]]:
-    """``(marker, payload)`` of each segment of a JPEG before its first scan.
-
-    The one walker over JPEG segments. It stops at the start of scan, at the end of
-    ``data`` (a payload running past it is cut short), and at anything that is not a
-    segment header; what a missing segment means is the caller's call.
+    """``(marker, payload)`` of each segment of a JPEG before its first scan; stops at the
+    end of ``data`` (a payload running past it is cut short) or at anything else.
 
     Yields:
         tuple[int, bytes]: The marker byte (``0xE1`` for APP1) and the segment's payload.
@@ -308,11 +298,8 @@ def _tiff_orientation(tiff: bytes) -> int:
 
 
 class ImageHeader:
-    """What an image file says about itself before any pixel is decoded.
-
-    JPEG files that the fast decoder handles (YCbCr and grey) are read by ``simplejpeg``'s
-    header parser and :func:`jpeg_exif_orientation`, without Pillow; other files are
-    opened lazily by Pillow.
+    """What an image file says about itself before any pixel is decoded (JPEGs that
+    simplejpeg decodes without Pillow; other files opened lazily by Pillow).
 
     Args:
         data (bytes): The file's bytes.

@@ -191,10 +191,6 @@ class FeatureCacheHook(Hook):
         self._context = contextlib.ExitStack()
 
     # ----------------------------------------------------------------------------- helpers
-    @staticmethod
-    def _model(runner):
-        return bare_model(runner.model)
-
     def _shard(self):
         """The train dataset and the indices of this rank's shard."""
         dataset = self._image_loader.dataset
@@ -374,7 +370,7 @@ class FeatureCacheHook(Hook):
     # ------------------------------------------------------------------------------- hooks
     def before_train(self, runner) -> None:
         """Build the cache (first pass) and fit the head when asked."""
-        model = self._model(runner)
+        model = bare_model(runner.model)
         self._image_loader = runner.train_loop.dataloader
         model.train()
         self.cut = find_cut(model) if self.cache else None
@@ -411,7 +407,7 @@ class FeatureCacheHook(Hook):
         """Train on the stored features while the prefix stays frozen."""
         if self._feature_loader is None:
             return
-        model = self._model(runner)
+        model = bare_model(runner.model)
         model.train()
         if find_cut(model) != self.cut:
             runner.logger.info(
