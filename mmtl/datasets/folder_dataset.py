@@ -253,11 +253,6 @@ class FolderDataset(BaseDataset):
         source = split_dir
         if self.class_folder is not None:
             source = osp.join(self.data_root, self.class_folder)
-            if not osp.isdir(source):
-                raise FileNotFoundError(
-                    f'class_folder {source!r} does not exist: it should hold one sub-folder per '
-                    f'class (usually the train split), or set `classes` instead'
-                )
         names = list_class_folders(source)
         if not names:
             raise BadDataError(
