@@ -16,7 +16,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from mmtl.utils.errors import ConfigError
-from mmtl.utils.fileio import check_fits, default_cache_dir, files_key
+from mmtl.utils.fileio import atomic_open, check_fits, default_cache_dir, files_key
 
 from .transforms.image_io import ImageDecodeError
 from .transforms.loading import read_header
@@ -104,10 +104,8 @@ class ImageCache:
     @staticmethod
     def _open_file(path: str, nbytes: int) -> np.ndarray:
         if not osp.isfile(path) or osp.getsize(path) != nbytes:
-            partial = f'{path}.{os.getpid()}.tmp'
-            with open(partial, 'wb') as f:
+            with atomic_open(path) as f:
                 f.truncate(nbytes)  # sparse, all zero: no slot filled
-            os.replace(partial, path)
         with open(path, 'r+b') as f:  # a plain array over the map: no np.memmap overhead
             return np.frombuffer(mmap.mmap(f.fileno(), nbytes), dtype=np.uint8)
 

@@ -11,7 +11,7 @@ import os
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from PIL import Image
 
@@ -54,11 +54,10 @@ _SOF_MARKERS = (0xC0, 0xC1, 0xC2)
 _JPEG_HEAD_BYTES = 65536
 
 
-def _ends_with_jpeg_eoi(path: str, tail_bytes: int = 64) -> bool:
-    """Whether the file ends with a JPEG end-of-image marker (zero padding allowed)."""
-    with open(path, 'rb', buffering=0) as f:
-        f.seek(max(0, os.fstat(f.fileno()).st_size - tail_bytes))
-        return f.read().rstrip(b'\x00').endswith(b'\xff\xd9')
+def _ends_with_jpeg_eoi(f: BinaryIO) -> bool:
+    """Whether the open file ends with a JPEG end-of-image marker (zero padding allowed)."""
+    f.seek(max(0, os.fstat(f.fileno()).st_size - 64))
+    return f.read().rstrip(b'\x00').endswith(b'\xff\xd9')
 
 
 def _plain_jpeg_is_complete(path: str) -> bool:
@@ -68,6 +67,7 @@ def _plain_jpeg_is_complete(path: str) -> bool:
     try:
         with open(path, 'rb', buffering=0) as f:
             head = f.read(_JPEG_HEAD_BYTES)
+            complete = _ends_with_jpeg_eoi(f)
     except OSError:
         return False
     if head[:2] != b'\xff\xd8':
@@ -79,12 +79,7 @@ def _plain_jpeg_is_complete(path: str) -> bool:
     limit = max_image_pixels()
     if not width or not height or (limit is not None and width * height > limit):
         return False
-    if len(head) < _JPEG_HEAD_BYTES:  # the read reached the end: head is the whole file
-        return head.rstrip(b'\x00').endswith(b'\xff\xd9')
-    try:
-        return _ends_with_jpeg_eoi(path)
-    except OSError:
-        return False
+    return complete
 
 
 def _pillow_problem(path: str) -> Optional[str]:
@@ -97,7 +92,9 @@ def _pillow_problem(path: str) -> Optional[str]:
                     return f'{img.format} image: not one of the readable formats'
                 check_pixel_limit(img.size, path)
                 if img.format in ('JPEG', 'MPO'):
-                    if not _ends_with_jpeg_eoi(path):
+                    with open(path, 'rb', buffering=0) as f:
+                        complete = _ends_with_jpeg_eoi(f)
+                    if not complete:
                         img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
                         img.load()
                 elif img.format == 'PNG':

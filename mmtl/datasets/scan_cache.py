@@ -11,6 +11,7 @@ the speed-up.
 """
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -171,12 +172,9 @@ class ScanCache:
         self.folders = folders
         self._seen = {}
 
-    def save(self) -> bool:
-        """Write the cache atomically (:func:`~mmtl.utils.fileio.atomic_open`) if it changed.
-
-        Returns:
-            bool: False if it could not be written.
-        """
+    def save(self) -> None:
+        """Write the cache atomically if it changed (one that cannot be written only costs the
+        speed-up)."""
         folders = {
             folder: dict(
                 names=names,
@@ -189,12 +187,8 @@ class ScanCache:
             version=CACHE_VERSION, split_dir=self.split_dir, mode=self.mode, folders=folders
         )
         text = json.dumps(data, separators=(',', ':'))
-        if text == self._text:
-            return True
-        try:
-            with atomic_open(self.path, 'w') as f:
-                f.write(text)
-        except OSError:
-            return False
-        self._text = text
-        return True
+        if text != self._text:
+            with contextlib.suppress(OSError):
+                with atomic_open(self.path, 'w') as f:
+                    f.write(text)
+                self._text = text

@@ -290,7 +290,7 @@ def jpeg_exif_orientation(data: bytes) -> int:
 
 class ImageHeader:
     """What an image file says about itself before any pixel is decoded (JPEGs that
-    simplejpeg decodes without Pillow; other files opened lazily by Pillow).
+    simplejpeg decodes are read without Pillow; other files are opened by Pillow).
 
     Args:
         data (bytes): The file's bytes.
