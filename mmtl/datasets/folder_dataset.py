@@ -126,7 +126,8 @@ class FolderDataset(BaseDataset):
             named like ``val`` / ``test``. Defaults to ``'auto'``.
         max_runtime_bad_files (int): In training, files that fail to load during the run
             are logged once and replaced by other samples; more than this many stop the run.
-            Defaults to 20.
+            A file corrupt inside (``bad_file_policy='error'``) or any bad file of an
+            evaluation split stops at once. Defaults to 20.
         scan_cache (bool): Remember the scan's verdicts (:mod:`mmtl.datasets.scan_cache`).
             Defaults to True.
         scan_workers (int, optional): Processes for the scan. Defaults to None:
