@@ -11,7 +11,7 @@ import os.path as osp
 import shutil
 import tempfile
 import weakref
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 
 def _remove(folder: str, owner_pid: int) -> None:
@@ -20,18 +20,12 @@ def _remove(folder: str, owner_pid: int) -> None:
 
 
 class BadFileRecord:
-    """Bad files seen by any process of this run, each counted once.
+    """Bad files seen by any process of this run, each counted once (markers in a temporary
+    folder, removed with this object)."""
 
-    Args:
-        folder (str, optional): Where the markers go. Defaults to a new temporary folder,
-            removed with this object.
-    """
-
-    def __init__(self, folder: Optional[str] = None) -> None:
-        self.folder = folder or tempfile.mkdtemp(prefix='mmtl-bad-files-')
-        self.owner_pid = os.getpid()
-        if folder is None:
-            weakref.finalize(self, _remove, self.folder, self.owner_pid)
+    def __init__(self) -> None:
+        self.folder = tempfile.mkdtemp(prefix='mmtl-bad-files-')
+        weakref.finalize(self, _remove, self.folder, os.getpid())
 
     @staticmethod
     def _marker(path: str) -> str:
@@ -61,10 +55,7 @@ class BadFileRecord:
 
     def count(self) -> int:
         """How many bad files are recorded."""
-        try:
-            return len(os.listdir(self.folder))
-        except OSError:
-            return 0
+        return len(os.listdir(self.folder))
 
     def paths(self) -> List[str]:
         """The recorded files, sorted."""

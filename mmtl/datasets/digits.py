@@ -3,30 +3,12 @@
 import json
 import os
 import os.path as osp
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Sequence
 
 import cv2
 import numpy as np
 
 from .split import SPLIT_NAMES, stratified_split
-
-
-def load_digit_images(keep: Sequence[int] = tuple(range(10))) -> Tuple[np.ndarray, ...]:
-    """The 8x8 digit scans shipped inside the scikit-learn wheel.
-
-    Args:
-        keep (Sequence[int]): Digits to keep. Defaults to all ten.
-
-    Returns:
-        tuple: ``(images, labels, indices)``: uint8 images ``N x 8 x 8`` (16 grey levels
-        stretched to 0-255), their digits, and their indices in ``load_digits()``.
-    """
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    mask = np.isin(digits.target, list(keep))
-    images = np.round(digits.images[mask] * (255.0 / 16.0)).astype(np.uint8)
-    return images, digits.target[mask], np.flatnonzero(mask)
 
 
 def write_digits_folder(
@@ -49,7 +31,13 @@ def write_digits_folder(
     Returns:
         dict: Number of images per split.
     """
-    images, labels, indices = load_digit_images(keep)
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    mask = np.isin(digits.target, list(keep))
+    # 16 grey levels stretched to 0..255; each file named by its index in load_digits().
+    images = np.round(digits.images[mask] * (255.0 / 16.0)).astype(np.uint8)
+    labels, indices = digits.target[mask], np.flatnonzero(mask)
     classes = [str(d) for d in sorted(set(keep))]
     counts = {}
     # Each class rounds on its own: the split the documented figures use.

@@ -22,14 +22,11 @@ from .transforms.loading import CACHE_SLOT_KEY, _LoadBase
 #: What to do with files that cannot be read: stop with an error, or leave them out.
 BAD_FILE_POLICIES = ('error', 'skip')
 
-#: How thoroughly the files are checked when the dataset is built (``scan_files``):
-#: ``'header'`` reads headers and end markers, ``'decode'`` also decodes each file (JPEG at
-#: 1/8 scale), ``'none'`` checks nothing, ``'auto'`` is ``'decode'`` for an evaluation split
-#: (every image counts) and ``'header'`` for training.
+#: ``scan_files``: ``'header'`` reads headers and end markers, ``'decode'`` also decodes each
+#: file, ``'auto'`` is ``'decode'`` for an evaluation split and ``'header'`` for training.
 SCAN_MODES = ('auto', 'header', 'decode', 'none')
 
-#: Roles of a split (``split_role``): training (a bad file may be replaced by another
-#: sample) or evaluation (every image counts).
+#: ``split_role``: training (a bad file may be replaced by another sample) or evaluation.
 SPLIT_ROLES = ('auto', 'train', 'eval')
 
 #: Split folder names taken as evaluation splits by ``split_role='auto'``.
@@ -70,12 +67,9 @@ def read_classes_file(path: str) -> Tuple[str, ...]:
 
 
 class RuntimeBadDataError(BadDataError):
-    """A :class:`BadDataError` raised while loading, possibly in a dataloader worker.
-
-    torch re-raises a worker's exception in the main process as ``type(text)``, the text
-    being ``'Caught ... Original Traceback ...'`` that ends with ``'<type>: <message>'``:
-    the error keeps that original one-line message.
-    """
+    """A :class:`BadDataError` raised while loading. torch re-raises a dataloader worker's
+    exception as ``type('Caught ... Original Traceback ... <type>: <message>')``: the error
+    keeps the original one-line message."""
 
     def __init__(self, message: str = '') -> None:
         message = str(message)
@@ -85,8 +79,7 @@ class RuntimeBadDataError(BadDataError):
 
 
 def refuse_unresolved_sizes(pipeline: Sequence[Any]) -> None:
-    """Refuse a pipeline whose sizes still say ``'auto'`` (the config's ``input_size``,
-    which mmtl's config loading applies), in one line saying what to call.
+    """Refuse a pipeline whose sizes still say ``'auto'`` (resolved by mmtl's config loading).
 
     Raises:
         ConfigError: Naming the step and the key.
@@ -108,9 +101,8 @@ def refuse_unresolved_sizes(pipeline: Sequence[Any]) -> None:
 class FolderDataset(BaseDataset):
     """Images in one sub-folder per class: ``data_root/data_prefix/<class>/<image>``.
 
-    The class list is the same for all splits: ``classes`` if given, else the sub-folders
-    of ``class_folder`` (the train split in the base configs), so a split missing a class
-    keeps the label indices. A sub-folder that is not a known class is an error.
+    The class list is the same for all splits (``classes``, else the sub-folders of
+    ``class_folder``), so a split missing a class keeps the label indices.
 
     Args:
         data_root (str): Root of the dataset, e.g. ``'data/fruit30_split'``.
@@ -133,19 +125,18 @@ class FolderDataset(BaseDataset):
             ``test_mode`` is set, the classes come from another folder, or the folder is
             named like ``val`` / ``test``. Defaults to ``'auto'``.
         max_runtime_bad_files (int): In training, files that fail to load during the run
-            are logged once (over all workers) and replaced by other samples; more than this
-            many and the run stops. With ``bad_file_policy='error'`` a file corrupt inside
-            stops at once; an evaluation split always stops, naming the file. Defaults to 20.
-        scan_cache (bool): Remember the scan's verdicts (:mod:`mmtl.datasets.scan_cache`),
-            so an unchanged file is not checked again. Defaults to True.
+            are logged once and replaced by other samples; more than this many stop the run.
+            A file corrupt inside (``bad_file_policy='error'``) or any bad file of an
+            evaluation split stops at once. Defaults to 20.
+        scan_cache (bool): Remember the scan's verdicts (:mod:`mmtl.datasets.scan_cache`).
+            Defaults to True.
         scan_workers (int, optional): Processes for the scan. Defaults to None:
             :func:`~mmtl.datasets.scan.default_scan_workers`.
-        cache (str, optional): Keep decoded images for the epochs after the first, shared
-            by dataloader workers: ``'ram'`` or ``'disk'`` (see
-            :mod:`mmtl.datasets.image_cache`). Needs an mmtl loading transform first in the
-            pipeline. Defaults to None: decode every time.
+        cache (str, optional): Keep decoded images for the epochs after the first:
+            ``'ram'`` or ``'disk'`` (:mod:`mmtl.datasets.image_cache`). Needs an mmtl loading
+            transform first in the pipeline. Defaults to None: decode every time.
         cache_dir (str, optional): Folder of the disk cache. Defaults to None:
-            ``images`` in mmtl's cache folder (``$MMTL_CACHE_DIR``).
+            ``default_cache_dir('images')``.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ``lazy_init`` ...).
     """
@@ -205,8 +196,7 @@ class FolderDataset(BaseDataset):
     @classmethod
     def count_classes(cls, dataset_cfg: dict) -> Optional[Tuple[int, str]]:
         """``(count, source)`` of the classes a dataset of ``dataset_cfg`` will have, read
-        before it is built (the config checks compare it with the head's ``num_classes``);
-        None when it cannot be told yet."""
+        before it is built; None when it cannot be told yet."""
         data_root = osp.expanduser(str(dataset_cfg.get('data_root') or ''))
         classes = dataset_cfg.get('classes')
         if isinstance(classes, (list, tuple)):
@@ -252,24 +242,11 @@ class FolderDataset(BaseDataset):
 
     def _policy_key(self) -> str:
         """The config key of this dataset's ``bad_file_policy``, for error messages."""
-        if not self.is_evaluation:
-            return 'train_dataloader.dataset.bad_file_policy'
-        name = osp.basename(osp.normpath(self.img_prefix or '.')).lower()
-        if name.startswith('test'):
-            return 'test_dataloader.dataset.bad_file_policy'
-        if name.startswith('val'):
-            return 'val_dataloader.dataset.bad_file_policy'
-        return 'val_dataloader.dataset.bad_file_policy (or test_dataloader.dataset...)'
-
-    def _split_dir(self) -> str:
-        split_dir = self.img_prefix
-        if not osp.isdir(split_dir):
-            raise FileNotFoundError(
-                f'dataset folder {split_dir!r} does not exist. Check `data_root` '
-                f'({self.data_root!r}) and `data_prefix` in the config, e.g. '
-                f'--cfg-options data_root=path/to/dataset (with train/, val/, test/ inside).'
-            )
-        return split_dir
+        loader = 'train'
+        if self.is_evaluation:
+            name = osp.basename(osp.normpath(self.img_prefix or '.')).lower()
+            loader = 'test' if name.startswith('test') else 'val'
+        return f'{loader}_dataloader.dataset.bad_file_policy'
 
     def _class_names(self, split_dir: str) -> Tuple[str, ...]:
         if self.CLASSES is not None:
@@ -277,11 +254,6 @@ class FolderDataset(BaseDataset):
         source = split_dir
         if self.class_folder is not None:
             source = osp.join(self.data_root, self.class_folder)
-            if not osp.isdir(source):
-                raise FileNotFoundError(
-                    f'class_folder {source!r} does not exist: it should hold one sub-folder per '
-                    f'class (usually the train split), or set `classes` instead'
-                )
         names = list_class_folders(source)
         if not names:
             raise BadDataError(
@@ -299,12 +271,15 @@ class FolderDataset(BaseDataset):
         )
 
     def load_data_list(self) -> List[dict]:
-        """Scan the split folder and return ``{'img_path', 'gt_label'}`` per image.
-
-        Files that cannot be read and classes without images are handled by
-        ``bad_file_policy``.
-        """
-        split_dir = self._split_dir()
+        """Scan the split folder: ``{'img_path', 'gt_label'}`` per image, bad files and empty
+        classes handled by ``bad_file_policy``."""
+        split_dir = self.img_prefix
+        if not osp.isdir(split_dir):
+            raise FileNotFoundError(
+                f'dataset folder {split_dir!r} does not exist. Check `data_root` '
+                f'({self.data_root!r}) and `data_prefix` in the config, e.g. '
+                f'--cfg-options data_root=path/to/dataset (with train/, val/, test/ inside).'
+            )
         classes = self._class_names(split_dir)
         self._metainfo['classes'] = classes
         class_to_idx = {name: idx for idx, name in enumerate(classes)}
@@ -340,11 +315,7 @@ class FolderDataset(BaseDataset):
         return 'decode' if self.is_evaluation else 'header'
 
     def _scan(
-        self,
-        data_list: List[dict],
-        counts: dict,
-        split_dir: str,
-        unreadable: Sequence[Tuple[str, str]] = (),
+        self, data_list: List[dict], counts: dict, split_dir: str, unreadable: list
     ) -> ScanReport:
         """Check the files and classes of the split and apply ``bad_file_policy``."""
         mode = self.effective_scan_mode
@@ -394,8 +365,8 @@ class FolderDataset(BaseDataset):
         return report
 
     def full_init(self) -> None:
-        """Load the data list, then make the decoded-image cache (``cache``), if any, in
-        this (the main) process so that dataloader workers share it."""
+        """Load the data list, then make the image cache in this (the main) process, so that
+        dataloader workers share it."""
         if self._fully_initialized:
             return
         super().full_init()
@@ -414,12 +385,9 @@ class FolderDataset(BaseDataset):
 
     def prepare_data(self, idx: int) -> Any:
         """Load and transform sample ``idx``; None for a training file that cannot be loaded
-        (mmengine's ``BaseDataset.__getitem__`` then draws another sample).
-
-        When the pipeline raises, the file is at fault if it no longer passes the scan (it
-        went bad since) or the decoder fails on it; then :meth:`_runtime_bad_file` decides.
-        Any other error is a pipeline bug and is raised as is.
-        """
+        (mmengine's ``BaseDataset.__getitem__`` then draws another sample). An error is the
+        file's fault if it no longer passes the scan or the decoder fails on it; any other
+        error is a pipeline bug and is raised as is."""
         data_info = self.get_data_info(idx)
         path = data_info['img_path']
         if path in self.runtime_bad_files:

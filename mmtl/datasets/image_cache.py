@@ -1,41 +1,28 @@
 """A cache of decoded images, shared by dataloader workers without copying.
 
 Each image's full-size upright BGR decode is kept, in one anonymous shared memory map
-(``'ram'``) or one memory-mapped file under ``cache_dir`` (``'disk'``, keyed by every file's
-path, size and mtime and the decode settings; no pickle). Both are made in the main process
-before the workers fork and filled lazily; a one-byte flag per image, written after its
-pixels, says that the slot is filled. The bytes needed are counted from the image headers
-first: a cache that does not fit in the available memory (or disk) is refused in one line.
+(``'ram'``) or one memory-mapped file under ``cache_dir`` (``'disk'``, named by
+:func:`~mmtl.utils.fileio.files_key` of the files and the decode settings). Both are made in
+the main process before the workers fork and filled lazily; a one-byte flag per image, written
+after its pixels, says that the slot is filled. The size is counted from the image headers and
+checked (:func:`~mmtl.utils.fileio.check_fits`) before anything is allocated.
 """
 
-import hashlib
 import mmap
 import os
 import os.path as osp
-import shutil
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-import psutil
 
 from mmtl.utils.errors import ConfigError
+from mmtl.utils.fileio import atomic_open, check_fits, default_cache_dir, files_key
 
-from .scan_cache import default_cache_dir
 from .transforms.image_io import ImageDecodeError
 from .transforms.loading import read_header
 
 #: Where decoded images can be kept (``FolderDataset(cache=...)``); None: not cached.
 CACHE_MODES = ('ram', 'disk')
-
-
-def available_memory() -> int:
-    """Bytes of memory available to new allocations (psutil's ``available``)."""
-    return psutil.virtual_memory().available
-
-
-def available_disk(folder: str) -> int:
-    """Free bytes on the file system of ``folder``."""
-    return shutil.disk_usage(folder).free
 
 
 class ImageCache:
@@ -71,15 +58,16 @@ class ImageCache:
         self.offsets = count + np.cumsum(padded) - padded
         self.nbytes = int(count + padded.sum())
         self.path: Optional[str] = None
+        what = f'{name}: cache={mode!r} for {count} decoded images'
         if mode == 'ram':
-            self._check_fits(name, available_memory(), 'memory', "cache='disk' (with cache_dir)")
+            check_fits(self.nbytes, what, "use cache='disk' (with cache_dir) or cache=None")
             self.buffer = np.frombuffer(mmap.mmap(-1, max(self.nbytes, 1)), dtype=np.uint8)
         else:
             folder = osp.expanduser(cache_dir or default_cache_dir('images'))
             os.makedirs(folder, exist_ok=True)
-            self.path = osp.join(folder, self._disk_key(paths, decode_key) + '.bin')
+            self.path = osp.join(folder, files_key(paths, decode_key) + '.bin')
             if not osp.isfile(self.path) or osp.getsize(self.path) != max(self.nbytes, 1):
-                self._check_fits(name, available_disk(folder), f'disk space in {folder}', None)
+                check_fits(self.nbytes, what, 'free space or use cache=None', folder)
             self.buffer = self._open_file(self.path, max(self.nbytes, 1))
         self.flags = self.buffer[:count]
 
@@ -113,34 +101,11 @@ class ImageCache:
         except ImageDecodeError:
             return 0, 0
 
-    def _check_fits(self, name: str, available: int, what: str, other: Optional[str]) -> None:
-        if self.nbytes <= available:
-            return
-        hint = f'; use {other} or cache=None' if other else '; free space or use cache=None'
-        raise ConfigError(
-            f'{name}: cache={self.mode!r} needs {self.nbytes / 2**20:.0f} MiB '
-            f'({self.nbytes} bytes) for {len(self.shapes)} decoded images, but only '
-            f'{available / 2**20:.0f} MiB ({available} bytes) of {what} are available{hint}'
-        )
-
-    @staticmethod
-    def _disk_key(paths: Sequence[str], decode_key: str) -> str:
-        digest = hashlib.sha256(decode_key.encode())
-        for path in paths:
-            try:
-                stat = os.stat(path)
-                digest.update(f'{path}\t{stat.st_size}\t{stat.st_mtime_ns}\n'.encode())
-            except OSError:
-                digest.update(f'{path}\t-\n'.encode())
-        return digest.hexdigest()[:32]
-
     @staticmethod
     def _open_file(path: str, nbytes: int) -> np.ndarray:
         if not osp.isfile(path) or osp.getsize(path) != nbytes:
-            partial = f'{path}.{os.getpid()}.tmp'
-            with open(partial, 'wb') as f:
+            with atomic_open(path) as f:
                 f.truncate(nbytes)  # sparse, all zero: no slot filled
-            os.replace(partial, path)
         with open(path, 'r+b') as f:  # a plain array over the map: no np.memmap overhead
             return np.frombuffer(mmap.mmap(f.fileno(), nbytes), dtype=np.uint8)
 

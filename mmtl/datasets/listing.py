@@ -1,9 +1,8 @@
 """Listing image files: the class folders of a dataset, and the inputs of inference.
 
-Training and every inference path share these rules: hidden files and folders are never
-data, and only regular, non-empty files with UTF-8 names are read; anything else is named
-with a reason, never opened. Standard library only: ``tools/check_dataset.py`` need not
-import the training stack, and the ONNX runner loads this file by path.
+Hidden files and folders are never data; only regular, non-empty files with UTF-8 names are
+read, anything else is named with a reason. Standard library only: the ONNX runner loads this
+file by path.
 """
 
 import errno
@@ -18,10 +17,7 @@ IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.pgm', '.bmp', '.tif', '.tif
 
 
 def visible_entries(directory: str) -> List[os.DirEntry]:
-    """Entries of ``directory`` whose names do not start with a dot, sorted by name.
-
-    Hidden entries such as ``.ipynb_checkpoints`` or ``.DS_Store`` are never data.
-    """
+    """Entries of ``directory`` whose names do not start with a dot, sorted by name."""
     with os.scandir(directory) as it:
         entries = [e for e in it if not e.name.startswith('.')]
     return sorted(entries, key=lambda e: e.name)

@@ -1,11 +1,8 @@
 """Checking the image files of a dataset before training: find the ones that cannot be read.
 
-:func:`check_image_file` decides for one file, cheaply: it must be a regular, non-empty,
-readable file of one of :data:`READABLE_FORMATS`, and complete. A JPEG that ends with its
-end-of-image marker is complete (the marker cannot occur inside the compressed data), so only
-its head and tail are read; a PNG's chunk CRCs are checked without inflating the pixels;
-other files are decoded. :func:`scan_image_files` checks a list of files into a
-:class:`ScanReport`.
+A JPEG that ends with its end-of-image marker is complete (the marker cannot occur inside the
+compressed data), so only its head and tail are read; a PNG's chunk CRCs are checked without
+inflating the pixels; other files are decoded.
 """
 
 import functools
@@ -14,7 +11,7 @@ import os
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from PIL import Image
 
@@ -57,25 +54,20 @@ _SOF_MARKERS = (0xC0, 0xC1, 0xC2)
 _JPEG_HEAD_BYTES = 65536
 
 
-def _ends_with_jpeg_eoi(path: str, tail_bytes: int = 64) -> bool:
-    """Whether the file ends with a JPEG end-of-image marker (zero padding allowed)."""
-    with open(path, 'rb', buffering=0) as f:
-        f.seek(max(0, os.fstat(f.fileno()).st_size - tail_bytes))
-        return f.read().rstrip(b'\x00').endswith(b'\xff\xd9')
+def _ends_with_jpeg_eoi(f: BinaryIO) -> bool:
+    """Whether the open file ends with a JPEG end-of-image marker (zero padding allowed)."""
+    f.seek(max(0, os.fstat(f.fileno()).st_size - 64))
+    return f.read().rstrip(b'\x00').endswith(b'\xff\xd9')
 
 
 def _plain_jpeg_is_complete(path: str) -> bool:
-    """Whether ``path`` is an ordinary complete JPEG, judged without Pillow.
-
-    True only when the segments up to the frame header parse within the first
-    :data:`_JPEG_HEAD_BYTES`, the frame is an 8-bit baseline/extended/progressive one with
-    1, 3 or 4 components within the pixel limit, and the file ends with the end-of-image
-    marker. Anything else (False) goes to the Pillow check, which words the verdict: this
-    is a fast path, never a different rule.
-    """
+    """Whether ``path`` is an ordinary complete JPEG (8-bit, 1, 3 or 4 components, within the
+    pixel limit, ending with the end-of-image marker), judged without Pillow. False sends the
+    file to the Pillow check, which words the verdict: a fast path, never a different rule."""
     try:
         with open(path, 'rb', buffering=0) as f:
             head = f.read(_JPEG_HEAD_BYTES)
+            complete = _ends_with_jpeg_eoi(f)
     except OSError:
         return False
     if head[:2] != b'\xff\xd8':
@@ -87,12 +79,7 @@ def _plain_jpeg_is_complete(path: str) -> bool:
     limit = max_image_pixels()
     if not width or not height or (limit is not None and width * height > limit):
         return False
-    if len(head) < _JPEG_HEAD_BYTES:  # the read reached the end: head is the whole file
-        return head.rstrip(b'\x00').endswith(b'\xff\xd9')
-    try:
-        return _ends_with_jpeg_eoi(path)
-    except OSError:
-        return False
+    return complete
 
 
 def _pillow_problem(path: str) -> Optional[str]:
@@ -105,7 +92,9 @@ def _pillow_problem(path: str) -> Optional[str]:
                     return f'{img.format} image: not one of the readable formats'
                 check_pixel_limit(img.size, path)
                 if img.format in ('JPEG', 'MPO'):
-                    if not _ends_with_jpeg_eoi(path):
+                    with open(path, 'rb', buffering=0) as f:
+                        complete = _ends_with_jpeg_eoi(f)
+                    if not complete:
                         img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
                         img.load()
                 elif img.format == 'PNG':
@@ -125,10 +114,8 @@ def _pillow_problem(path: str) -> Optional[str]:
 
 
 def decode_problem(path: str) -> Optional[str]:
-    """Why the loaders' own decoder fails on ``path`` (None if it decodes).
-
-    A JPEG is decoded at 1/8 scale: libjpeg-turbo still reads every entropy-coded block, so
-    data corrupt inside the file fails as at full size; other formats are decoded in full.
+    """Why the loaders' own decoder fails on ``path`` (None if it decodes). A JPEG is decoded
+    at 1/8 scale: libjpeg-turbo still reads every entropy-coded block.
 
     Args:
         path (str): The file.
@@ -162,8 +149,6 @@ def check_image_file(path: str, decode: bool = False) -> Optional[str]:
     problem = stat_problem(path)
     if problem is not None:
         return problem
-    if not os.access(path, os.R_OK):
-        return 'not readable: permission denied'
     is_jpeg = path[-4:].lower() in ('.jpg', 'jpeg')
     problem = None if is_jpeg and _plain_jpeg_is_complete(path) else _pillow_problem(path)
     if problem is None and decode:
@@ -223,27 +208,6 @@ def default_scan_workers(num_files: int) -> int:
     return max(1, min(MAX_SCAN_WORKERS, cpus, num_files // (POOL_MIN_FILES // 2)))
 
 
-def check_files(
-    paths: Sequence[str], decode: bool = False, workers: int = 1
-) -> List[Optional[str]]:
-    """:func:`check_image_file` of each path, in order, spread over ``workers`` processes.
-
-    Args:
-        paths (Sequence[str]): Files to check.
-        decode (bool): Decode each file too. Defaults to False.
-        workers (int): Processes (forked; 1 = this one). Defaults to 1.
-
-    Returns:
-        list[str | None]: The verdict of each file.
-    """
-    check = functools.partial(check_image_file, decode=decode)
-    if workers <= 1 or len(paths) < 2:
-        return [check(path) for path in paths]
-    chunk = max(256, len(paths) // (workers * 8))
-    with multiprocessing.get_context('fork').Pool(workers) as pool:
-        return pool.map(check, paths, chunksize=chunk)
-
-
 def scan_image_files(
     paths: Iterable[str],
     class_files: Optional[Sequence[Tuple[str, int]]] = None,
@@ -273,7 +237,13 @@ def scan_image_files(
     if cache is not None:
         known, todo = cache.lookup(paths)
     workers = default_scan_workers(len(todo)) if workers is None else workers
-    verdicts = dict(zip(todo, check_files(todo, decode, workers)))
+    check = functools.partial(check_image_file, decode=decode)
+    if workers > 1 and len(todo) > 1:
+        chunk = max(256, len(todo) // (workers * 8))
+        with multiprocessing.get_context('fork').Pool(workers) as pool:
+            verdicts = dict(zip(todo, pool.map(check, todo, chunksize=chunk)))
+    else:
+        verdicts = {path: check(path) for path in todo}
     if cache is not None:
         cache.record(verdicts, paths)
         cache.save()

@@ -1,16 +1,17 @@
 """Remembering which files a scan found good, so an unchanged folder is re-checked by ``stat``.
 
 One JSON file per split folder (never pickle: a cache is data) under
-:func:`default_cache_dir`, named by a hash of the folder, the scan mode and the pixel limit.
-Per folder it holds the file names, their signatures ``(size, mtime_ns, ctime_ns, inode)``
-as one base64 block of little-endian int64, and the bad files' problems. A changed signature
-re-checks the file; a file modified less than 2 s before the scan is not cached (a rewrite
-within the same timestamp tick could keep its signature). A cache that cannot be read is
-ignored, one that cannot be written only costs the speed-up.
+:func:`~mmtl.utils.fileio.default_cache_dir`, named by a hash of the folder, the scan mode
+and the pixel limit. Per folder it holds the file names, their
+:func:`~mmtl.utils.fileio.file_signature` rows (one base64 block of little-endian int64) and
+the bad files' problems. A changed signature re-checks the file; a file modified less than
+2 s before the scan is not cached (a rewrite within the same timestamp tick could keep its
+signature). A cache that cannot be read is ignored, one that cannot be written only costs
+the speed-up.
 """
 
 import base64
-import binascii
+import contextlib
 import hashlib
 import json
 import os
@@ -20,18 +21,12 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
-from mmtl.utils.fileio import atomic_open
+from mmtl.utils.fileio import NO_SIGNATURE, atomic_open, default_cache_dir, file_signature
 
 from .transforms.image_io import max_image_pixels
 
 #: Bump when the meaning of a verdict or the layout changes: older caches are then ignored.
 CACHE_VERSION = 2
-
-#: Signature row of a file whose verdict is not to be reused (never equals a real one).
-NO_SIGNATURE = (-1, -1, -1, -1)
-
-#: Environment variable naming the cache folder.
-CACHE_DIR_ENV = 'MMTL_CACHE_DIR'
 
 #: A verdict is stored only for a file last modified this long before the scan.
 RACY_NS = 2_000_000_000
@@ -40,47 +35,18 @@ RACY_NS = 2_000_000_000
 Folder = Tuple[List[str], np.ndarray, Dict[str, str]]
 
 
-def default_cache_dir(name: str = 'scan') -> str:
-    """``$MMTL_CACHE_DIR/<name>``, else ``$XDG_CACHE_HOME/mmtl/<name>``, else
-    ``~/.cache/mmtl/<name>``: where mmtl keeps what it can recompute."""
-    root = os.environ.get(CACHE_DIR_ENV)
-    if not root:
-        base = os.environ.get('XDG_CACHE_HOME') or osp.join(osp.expanduser('~'), '.cache')
-        root = osp.join(base, 'mmtl')
-    return osp.join(root, name)
-
-
 def folder_signatures(folder: str, names: List[str]) -> np.ndarray:
-    """Signatures of ``names`` inside ``folder``, one ``(n, 4)`` int64 array.
-
-    Stats through one directory descriptor (``stat(name, dir_fd=...)``: the kernel does not
-    walk the whole path again for every file); a file that cannot be stat'ed gets
-    :data:`NO_SIGNATURE`.
-
-    Args:
-        folder (str): The directory holding the files.
-        names (list[str]): File names (no separators) in ``folder``.
-
-    Returns:
-        np.ndarray: Rows ``(size, mtime_ns, ctime_ns, inode)``.
-    """
-    rows = np.full((len(names), 4), -1, np.int64)
+    """:func:`~mmtl.utils.fileio.file_signature` of ``names`` inside ``folder``, as rows of one
+    ``(n, 4)`` int64 array (stat'ed through one directory descriptor: the kernel does not walk
+    the whole path again for every file)."""
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
     except OSError:
-        return rows
-    values: List[int] = []
+        return np.full((len(names), 4), -1, np.int64)
     try:
-        for name in names:
-            try:
-                info = os.stat(name, dir_fd=fd)
-            except OSError:
-                values.extend(NO_SIGNATURE)
-                continue
-            values.extend((info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+        return np.array([file_signature(name, fd) for name in names], np.int64).reshape(-1, 4)
     finally:
         os.close(fd)
-    return np.array(values, np.int64).reshape(-1, 4)
 
 
 def _group_by_folder(paths: Iterable[str]) -> Dict[str, Tuple[List[str], List[str]]]:
@@ -94,20 +60,14 @@ def _group_by_folder(paths: Iterable[str]) -> Dict[str, Tuple[List[str], List[st
     return groups
 
 
-def _parse_folder(entry: object) -> Optional[Folder]:
+def _parse_folder(entry: dict) -> Optional[Folder]:
     """A folder's cache from its JSON entry; None when the entry is damaged."""
-    if not isinstance(entry, dict):
-        return None
-    names, problems = entry.get('names'), entry.get('problems')
-    if not isinstance(names, list) or not isinstance(problems, dict):
-        return None
     try:
-        rows = np.frombuffer(base64.b64decode(entry.get('signatures'), validate=True), '<i8')
-    except (binascii.Error, ValueError, TypeError):
+        names, problems = list(entry['names']), dict(entry['problems'])
+        rows = np.frombuffer(base64.b64decode(entry['signatures'], validate=True), '<i8')
+        return names, rows.reshape(len(names), 4).astype(np.int64), problems
+    except (KeyError, TypeError, ValueError):  # binascii.Error is a ValueError
         return None
-    if rows.size != 4 * len(names):
-        return None
-    return names, rows.reshape(-1, 4).astype(np.int64), problems
 
 
 class ScanCache:
@@ -116,13 +76,13 @@ class ScanCache:
     Args:
         split_dir (str): The folder scanned.
         mode (str): The scan mode (``'header'`` or ``'decode'``).
-        cache_dir (str, optional): Where cache files go. Defaults to :func:`default_cache_dir`.
+        cache_dir (str, optional): Where cache files go. Defaults to ``default_cache_dir('scan')``.
     """
 
     def __init__(self, split_dir: str, mode: str, cache_dir: Optional[str] = None) -> None:
         key = json.dumps([osp.abspath(split_dir), mode, max_image_pixels(), CACHE_VERSION])
         name = hashlib.sha1(key.encode('utf-8', 'surrogateescape')).hexdigest()[:24]
-        self.path = osp.join(cache_dir or default_cache_dir(), f'{name}.json')
+        self.path = osp.join(cache_dir or default_cache_dir('scan'), f'{name}.json')
         self.split_dir = osp.abspath(split_dir)
         self.mode = mode
         self._text = ''  # the file as read: an unchanged cache is not written again
@@ -212,12 +172,9 @@ class ScanCache:
         self.folders = folders
         self._seen = {}
 
-    def save(self) -> bool:
-        """Write the cache atomically (:func:`~mmtl.utils.fileio.atomic_open`) if it changed.
-
-        Returns:
-            bool: False if it could not be written.
-        """
+    def save(self) -> None:
+        """Write the cache atomically if it changed (one that cannot be written only costs the
+        speed-up)."""
         folders = {
             folder: dict(
                 names=names,
@@ -230,12 +187,8 @@ class ScanCache:
             version=CACHE_VERSION, split_dir=self.split_dir, mode=self.mode, folders=folders
         )
         text = json.dumps(data, separators=(',', ':'))
-        if text == self._text:
-            return True
-        try:
-            with atomic_open(self.path, 'w') as f:
-                f.write(text)
-        except OSError:
-            return False
-        self._text = text
-        return True
+        if text != self._text:
+            with contextlib.suppress(OSError):
+                with atomic_open(self.path, 'w') as f:
+                    f.write(text)
+                self._text = text

@@ -15,16 +15,6 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 import torch
 from torch import nn
 
-__all__ = [
-    'BACKBONE_STEPS',
-    'Step',
-    'backbone_steps',
-    'features_as_inputs',
-    'find_cut',
-    'prefix_digest',
-    'run_prefix',
-]
-
 
 @dataclass
 class Step:
@@ -165,10 +155,6 @@ def _changes_in_training(module: nn.Module) -> bool:
     return bool(own) or getattr(module, 'drop_prob', 0) > 0
 
 
-def _stateless(module: Optional[nn.Module]) -> bool:
-    return module is None or not any(True for _ in module.parameters())
-
-
 def find_cut(model: nn.Module) -> Optional[str]:
     """The deepest point up to which the classifier's forward is frozen, or None.
 
@@ -189,7 +175,7 @@ def find_cut(model: nn.Module) -> Optional[str]:
     names += [name for name, _ in backbone.named_parameters(recurse=False)]
     if _frozen(backbone, names):
         neck = getattr(model, 'neck', None)
-        return 'neck' if _stateless(neck) else 'backbone'
+        return 'neck' if neck is None or not list(neck.parameters()) else 'backbone'
     steps = backbone_steps(backbone) or []
     cut = None
     for step in steps:
@@ -201,11 +187,7 @@ def find_cut(model: nn.Module) -> Optional[str]:
 
 def _step_index(backbone: nn.Module, cut: str) -> Tuple[List[Step], int]:
     steps = backbone_steps(backbone)
-    name = cut[len('backbone.') :]
-    names = [s.name for s in steps or []]
-    if name not in names:
-        raise ValueError(f'feature cache: cut {cut!r} is not a step of {type(backbone).__name__}')
-    return steps, names.index(name)
+    return steps, [s.name for s in steps].index(cut[len('backbone.') :])
 
 
 def _last(outputs) -> torch.Tensor:

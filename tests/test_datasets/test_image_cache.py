@@ -12,7 +12,7 @@ from mmengine.registry import DefaultScope
 from torch.utils.data import DataLoader
 
 from mmtl.datasets import FolderDataset
-from mmtl.datasets import image_cache as image_cache_module
+from mmtl.utils import fileio
 from mmtl.utils.errors import BadDataError, ConfigError
 
 
@@ -93,7 +93,7 @@ def test_workers_share_the_cache_and_do_not_decode_again(photo_root, tmp_path):
 
 
 def test_memory_bound_refused_before_decoding(photo_root, monkeypatch):
-    monkeypatch.setattr(image_cache_module, 'available_memory', lambda: 1000)
+    monkeypatch.setattr(fileio, 'available_memory', lambda: 1000)
     with pytest.raises(ConfigError) as info:
         _dataset(photo_root, UNFUSED, cache='ram')
     message = str(info.value)

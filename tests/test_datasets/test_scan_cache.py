@@ -12,8 +12,9 @@ from mmtl_testing.bad_images import corrupt_jpeg_inside, jpeg_bytes
 import mmtl.datasets.scan as scan_module
 from mmtl.datasets import FolderDataset
 from mmtl.datasets.scan import scan_image_files
-from mmtl.datasets.scan_cache import CACHE_DIR_ENV, ScanCache
+from mmtl.datasets.scan_cache import ScanCache
 from mmtl.utils.errors import BadDataError
+from mmtl.utils.fileio import CACHE_DIR_ENV
 
 HOUR_AGO = time.time() - 3600
 

@@ -135,10 +135,10 @@ def test_exact_probe_checkpoint_loads_with_the_normal_tools(tmp_path, tiny_digit
 def test_a_store_that_does_not_fit_is_refused_before_it_is_filled(
     tmp_path, tiny_digits, monkeypatch
 ):
-    from mmtl.engine.hooks import feature_cache_hook
+    from mmtl.utils import fileio
     from mmtl.utils.errors import ConfigError
 
-    monkeypatch.setattr(feature_cache_hook, 'available_memory', lambda: 1000)
+    monkeypatch.setattr(fileio, 'available_memory', lambda: 1000)
     filled = []
     monkeypatch.setattr(FeatureCacheHook, '_extract', lambda *args: filled.append(1))
     with pytest.raises(ConfigError, match=r"store='ram' needs 0 MiB .* only 0 MiB of memory"):

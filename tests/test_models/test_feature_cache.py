@@ -7,9 +7,10 @@ import pytest
 import torch
 from mmengine.registry import init_default_scope
 
-from mmtl.engine.hooks.feature_cache_hook import cache_key, image_identity, shard_indices
+from mmtl.engine.hooks.feature_cache_hook import shard_indices
 from mmtl.models.feature_cache import features_as_inputs, find_cut, prefix_digest, run_prefix
 from mmtl.models.probe_solver import fit_linear_probe
+from mmtl.utils.fileio import files_key
 
 RESNET18 = dict(type='ResNet', depth=18, stem_channels=16, base_channels=16, out_indices=(3,))
 VIT = dict(
@@ -135,28 +136,25 @@ def test_a_changed_checkpoint_cut_or_image_changes_the_cache_key(tmp_path):
     model = build(dict(type='MobileNetV2'), 1280, frozen)
     image = tmp_path / 'a.png'
     image.write_bytes(b'one')
-    ids = [image_identity(str(image))]
-    base = cache_key(prefix_digest(model, 'backbone.layer2'), 'views', ids)
-    assert cache_key(prefix_digest(model, 'backbone.layer2'), 'views', ids) == base
+    ids = [str(image)]
+    base = files_key(ids, prefix_digest(model, 'backbone.layer2'), 'views')
+    assert files_key(ids, prefix_digest(model, 'backbone.layer2'), 'views') == base
     # Another cut.
-    assert cache_key(prefix_digest(model, 'backbone.layer1'), 'views', ids) != base
+    assert files_key(ids, prefix_digest(model, 'backbone.layer1'), 'views') != base
     # Other views.
-    assert cache_key(prefix_digest(model, 'backbone.layer2'), 'views2', ids) != base
+    assert files_key(ids, prefix_digest(model, 'backbone.layer2'), 'views2') != base
     # Another checkpoint: one weight of the prefix, or a BatchNorm statistic.
     with torch.no_grad():
         model.backbone.layer7[0].conv[0].conv.weight.add_(1.0)  # after the cut: same key
-    assert cache_key(prefix_digest(model, 'backbone.layer2'), 'views', ids) == base
+    assert files_key(ids, prefix_digest(model, 'backbone.layer2'), 'views') == base
     with torch.no_grad():
         model.backbone.layer2[0].conv[0].bn.running_mean.add_(1.0)
-    moved = cache_key(prefix_digest(model, 'backbone.layer2'), 'views', ids)
+    moved = files_key(ids, prefix_digest(model, 'backbone.layer2'), 'views')
     assert moved != base
     # Another image under the same name.
     image.write_bytes(b'other')
     os.utime(image, ns=(1, 1))
-    assert (
-        cache_key(prefix_digest(model, 'backbone.layer2'), 'views', [image_identity(str(image))])
-        != moved
-    )
+    assert files_key(ids, prefix_digest(model, 'backbone.layer2'), 'views') != moved
 
 
 def test_shards_are_those_of_the_default_sampler():

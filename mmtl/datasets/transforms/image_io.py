@@ -1,12 +1,9 @@
 """Decoding image files into the ``H x W x 3`` BGR uint8 arrays that mmpretrain pipelines expect.
 
-Every colour mode Pillow reads is converted (:data:`MODE_CONVERTERS`), EXIF orientation is
-applied, and JPEGs are decoded at 1/2, 1/4 or 1/8 scale when the caller needs fewer pixels
-(``simplejpeg`` when installed, Pillow's ``draft`` otherwise). An image whose header declares
-more than :func:`max_image_pixels` pixels is refused before any pixel is decoded.
-
-This module imports only numpy, Pillow and (optionally) simplejpeg: the ONNX runner
-(:mod:`mmtl.deployment.onnx_inferencer`) loads it by file path, without importing mmtl.
+Every colour mode Pillow reads is converted, EXIF orientation is applied, JPEGs are decoded
+at 1/2, 1/4 or 1/8 scale when fewer pixels are needed, and an image whose header declares
+more than :func:`max_image_pixels` pixels is refused before any pixel is decoded. Imports
+only numpy, Pillow and (optionally) simplejpeg: the ONNX runner loads it by file path.
 """
 
 import contextlib
@@ -15,7 +12,7 @@ import math
 import os
 import stat
 import warnings
-from typing import Callable, Dict, Iterator, Optional, Tuple
+from typing import Callable, Dict, Iterator, Optional, Tuple, Union
 
 import numpy as np
 from PIL import Image
@@ -92,18 +89,14 @@ def max_image_pixels() -> Optional[int]:
     value = os.environ.get(MAX_PIXELS_ENV)
     if value is None:
         return DEFAULT_MAX_IMAGE_PIXELS
-    text = value.strip().lower().replace('_', '')
-    if text in ('', '0', 'none', 'off'):
+    text = value.strip().lower()
+    if text in ('', 'none', 'off'):
         return None
-    try:
-        limit = int(float(text))
-    except ValueError:
-        limit = -1
-    if limit < 0:
+    if not text.isdigit():
         raise ValueError(
             f'{MAX_PIXELS_ENV}={value!r}: expected a number of pixels (0 or none: no limit)'
         )
-    return limit or None
+    return int(text) or None
 
 
 def set_max_image_pixels(limit: Optional[int]) -> None:
@@ -250,21 +243,26 @@ def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ORIENTATION_OPS.get(orientation, ORIENTATION_OPS[1])(array))
 
 
-def exif_orientation(img: Image.Image) -> int:
-    """The EXIF orientation of an opened (not yet decoded) image; 1 when absent or bad."""
+def exif_orientation(source: Union[Image.Image, bytes]) -> int:
+    """The EXIF orientation of an opened (not yet decoded) image, or of an APP1 ``Exif`` block
+    (both read by Pillow); 1 when absent or malformed."""
     try:
-        value = img.getexif().get(EXIF_ORIENTATION, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # Pillow warns about a corrupt block
+            if isinstance(source, Image.Image):
+                exif = source.getexif()
+            else:
+                exif = Image.Exif()
+                exif.load(source)
+            value = exif.get(EXIF_ORIENTATION, 1)
     except Exception:  # a broken EXIF block does not make the pixels unreadable
         return 1
     return value if value in ORIENTATION_OPS else 1
 
 
 def jpeg_segments(data: bytes) -> Iterator[Tuple[int, bytes]]:
-    """``(marker, payload)`` of each segment of a JPEG before its first scan.
-
-    The one walker over JPEG segments. It stops at the start of scan, at the end of
-    ``data`` (a payload running past it is cut short), and at anything that is not a
-    segment header; what a missing segment means is the caller's call.
+    """``(marker, payload)`` of each segment of a JPEG before its first scan; stops at the
+    end of ``data`` (a payload running past it is cut short) or at anything else.
 
     Yields:
         tuple[int, bytes]: The marker byte (``0xE1`` for APP1) and the segment's payload.
@@ -279,40 +277,20 @@ def jpeg_segments(data: bytes) -> Iterator[Tuple[int, bytes]]:
 
 
 def jpeg_exif_orientation(data: bytes) -> int:
-    """The EXIF orientation in a JPEG's APP1 segment, read without any image library.
+    """The EXIF orientation in a JPEG's APP1 segment, without opening the image.
 
     Returns:
         int: 1..8; 1 when there is no EXIF block, no orientation tag or a malformed one.
     """
     for marker, payload in jpeg_segments(data):
         if marker == 0xE1 and payload[:6] == b'Exif\x00\x00':
-            return _tiff_orientation(payload[6:])
-    return 1
-
-
-def _tiff_orientation(tiff: bytes) -> int:
-    """Orientation tag (0x0112) of IFD0 in a TIFF structure (the body of an EXIF block)."""
-    order = {b'II': 'little', b'MM': 'big'}.get(tiff[:2])
-    if order is None or len(tiff) < 8:
-        return 1
-    ifd = int.from_bytes(tiff[4:8], order)
-    entries = int.from_bytes(tiff[ifd : ifd + 2], order) if ifd + 2 <= len(tiff) else 0
-    for i in range(entries):
-        entry = tiff[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
-        if len(entry) < 12:
-            return 1
-        if int.from_bytes(entry[:2], order) == EXIF_ORIENTATION:
-            value = int.from_bytes(entry[8:10], order)
-            return value if value in ORIENTATION_OPS else 1
+            return exif_orientation(payload)
     return 1
 
 
 class ImageHeader:
-    """What an image file says about itself before any pixel is decoded.
-
-    JPEG files that the fast decoder handles (YCbCr and grey) are read by ``simplejpeg``'s
-    header parser and :func:`jpeg_exif_orientation`, without Pillow; other files are
-    opened lazily by Pillow.
+    """What an image file says about itself before any pixel is decoded (JPEGs that
+    simplejpeg decodes are read without Pillow; other files are opened by Pillow).
 
     Args:
         data (bytes): The file's bytes.
@@ -333,16 +311,20 @@ class ImageHeader:
             raise ImageDecodeError(
                 f'cannot decode image {name}: the file is empty', 'the file is empty'
             )
-        self._image: Optional[Image.Image] = None
+        self.image: Optional[Image.Image] = None  # Pillow's, when simplejpeg does not decode
         self.fast_colorspace = self._fast_jpeg_header()
         if self.fast_colorspace is None:
-            if self.image.format == 'PNG':
-                # Pillow reads a PNG's EXIF by decoding the whole file and swallows a failure
-                # there with the EXIF error: decode first, so corrupt data raises here.
-                self._load_pillow(self.image)
+            with self._decode_errors():
+                self.image = Image.open(io.BytesIO(data))
+                self.size = self.image.size
+                check_pixel_limit(self.size, name)
+                if self.image.format == 'PNG':
+                    # Pillow reads a PNG's EXIF by decoding the whole file and swallows a
+                    # failure there with the EXIF error: decode first, so corrupt data raises.
+                    self.image.load()
             self.orientation = exif_orientation(self.image)
-            self.size = self.image.size
-        check_pixel_limit(self.size, name)
+        else:
+            check_pixel_limit(self.size, name)
         width, height = self.size
         swapped = self.orientation in TRANSPOSING_ORIENTATIONS
         self.upright_size = (height, width) if swapped else (width, height)
@@ -361,17 +343,17 @@ class ImageHeader:
             self.orientation = jpeg_exif_orientation(self.data)
         return target
 
-    @property
-    def image(self) -> Image.Image:
-        """The file opened (lazily) by Pillow, the pixel limit checked from its header."""
-        if self._image is None:
-            try:
-                with _pillow_bomb_check_off():
-                    self._image = Image.open(io.BytesIO(self.data))
-            except Exception as error:
-                raise _failed('decode', self.name, error) from error
-            check_pixel_limit(self._image.size, self.name)
-        return self._image
+    @contextlib.contextmanager
+    def _decode_errors(self) -> Iterator[None]:
+        """Pillow's own size limit off inside; an error other than ours becomes an
+        :class:`ImageDecodeError` naming the file."""
+        try:
+            with _pillow_bomb_check_off():
+                yield
+        except ImageDecodeError:
+            raise
+        except Exception as error:
+            raise _failed('decode', self.name, error) from error
 
     @property
     def is_fast_jpeg(self) -> bool:
@@ -401,15 +383,11 @@ class ImageHeader:
             ImageDecodeError: The file cannot be decoded (the message names it).
         """
         stored_min = self._stored_min_size(min_size)
-        try:
+        with self._decode_errors():
             if self.is_fast_jpeg:
                 bgr = self._decode_simplejpeg(stored_min, fast)
             else:
                 bgr = self._decode_pillow(stored_min, background)
-        except ImageDecodeError:
-            raise
-        except Exception as error:
-            raise _failed('decode', self.name, error) from error
         return apply_orientation(bgr, self.orientation)
 
     def _stored_min_size(self, min_size: Optional[Size]) -> Optional[Size]:
@@ -445,16 +423,8 @@ class ImageHeader:
         if stored_min is not None and img.format == 'JPEG':
             # draft() picks the largest 1/2^k reduction whose size stays >= the request.
             img.draft(img.mode if img.mode in ('L', 'CMYK') else 'RGB', stored_min)
-        self._load_pillow(img)
+        img.load()
         return pil_to_bgr(img, background)
-
-    def _load_pillow(self, img: Image.Image) -> None:
-        """Decode ``img``'s pixels (a no-op once done), the error naming the file."""
-        try:
-            with _pillow_bomb_check_off():
-                img.load()
-        except Exception as error:
-            raise _failed('decode', self.name, error) from error
 
 
 def scaled_min_size(upright_size: Size, short_edge: int) -> Size:

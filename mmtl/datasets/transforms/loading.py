@@ -21,7 +21,7 @@ CACHE_SLOT_KEY = 'image_cache_slot'
 
 
 def read_header(img_path: str, backend_args: Optional[dict] = None) -> ImageHeader:
-    """Read an image file's bytes (any mmengine file backend) and open its header.
+    """Read an image file (any mmengine file backend) and open its header.
 
     Raises:
         ImageDecodeError: The file cannot be read or is not an image (names the file).
@@ -65,12 +65,9 @@ class _LoadBase(BaseTransform):
         self.backend_args = backend_args
 
     def transform(self, results: dict) -> Optional[dict]:
-        """Load ``results['img_path']`` and set ``img``, ``img_shape``, ``ori_shape``.
-
-        With a cache slot in ``results`` (:data:`CACHE_SLOT_KEY`), the full-size decode is
-        taken from the cache (decoded and stored there the first time) and
-        :meth:`from_full` makes the output from it.
-        """
+        """Load ``results['img_path']`` and set ``img``, ``img_shape``, ``ori_shape``; with a
+        cache slot (:data:`CACHE_SLOT_KEY`), from the cached full-size decode
+        (:meth:`from_full`)."""
         path = results['img_path']
         slot = results.pop(CACHE_SLOT_KEY, None)
         try:
@@ -111,13 +108,9 @@ class _LoadBase(BaseTransform):
 
 @TRANSFORMS.register_module()
 class LoadImage(_LoadBase):
-    """Load an image as ``H x W x 3`` BGR uint8 from any colour mode, EXIF orientation applied.
-
-    A drop-in replacement for mmcv's ``LoadImageFromFile`` that composites transparent
-    pixels onto ``background``, names a file it cannot decode, and with ``min_size`` decodes
-    a JPEG at the smallest 1/2, 1/4 or 1/8 scale whose short edge is still at least
-    ``min_size``. ``ori_shape`` is the upright size of the file; ``img_shape`` is what was
-    decoded.
+    """mmcv's ``LoadImageFromFile`` for any colour mode, EXIF orientation applied; with
+    ``min_size``, a JPEG is decoded at the smallest 1/2, 1/4 or 1/8 scale whose short edge
+    keeps ``min_size``. ``ori_shape`` is the upright size of the file.
 
     Args:
         min_size (int, optional): Short-edge pixels the next transforms need. Defaults to
@@ -151,13 +144,9 @@ class LoadImage(_LoadBase):
 
 @TRANSFORMS.register_module()
 class LoadAndRandomResizedCrop(_LoadBase):
-    """``LoadImage`` + mmpretrain's ``RandomResizedCrop`` in one step, decoding only as
-    many pixels as the crop needs.
-
-    The crop box is drawn exactly as ``RandomResizedCrop`` draws it (same code, same random
-    calls) from the size in the file header; the JPEG is then decoded at the smallest
-    1/8 ... 1 scale at which the box still covers the output size, and the scaled box is
-    resized to the output size.
+    """``LoadImage`` + mmpretrain's ``RandomResizedCrop`` in one step: the box is drawn as
+    ``RandomResizedCrop`` draws it from the header's size, and the JPEG decoded at the
+    smallest scale at which the box still covers the output size.
 
     Args:
         scale (int | tuple[int, int]): Output size, ``(h, w)`` or one int for a square.
@@ -236,12 +225,8 @@ class LoadAndRandomResizedCrop(_LoadBase):
         return self._resize_whole_pixels(full, (left, top, crop_w, crop_h))
 
     def resized_crop(self, img: np.ndarray, box: Tuple[float, float, float, float]) -> np.ndarray:
-        """Resize the sub-pixel ``box`` ``(x, y, w, h)`` of ``img`` to the output size.
-
-        An affine warp samples the exact box, which at 1/k scale falls between decoded
-        pixels; interpolations a warp cannot do (``area``, the pillow backend) crop whole
-        pixels and resize with mmcv.
-        """
+        """Resize the sub-pixel ``box`` ``(x, y, w, h)`` of ``img`` to the output size (an
+        affine warp; whole pixels and mmcv for what a warp cannot do: ``area``, pillow)."""
         x, y, w, h = box
         shrink = int(min(w / self.out_w, h / self.out_h))
         if shrink >= 2:  # more than 2x left to shrink: area-average first (no aliasing)

@@ -9,7 +9,6 @@ shard ``DefaultSampler`` gives it. Optionally the head is first fitted with the 
 
 import contextlib
 import copy
-import hashlib
 import os
 import os.path as osp
 import random
@@ -22,8 +21,6 @@ from mmengine.dist import all_gather, broadcast, get_dist_info, is_main_process
 from mmengine.hooks import Hook
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from mmtl.datasets.image_cache import available_disk, available_memory
-from mmtl.datasets.scan_cache import default_cache_dir
 from mmtl.models.feature_cache import (
     BACKBONE_STEPS,
     features_as_inputs,
@@ -34,7 +31,7 @@ from mmtl.models.feature_cache import (
 from mmtl.models.probe_solver import DEFAULT_WEIGHT_DECAYS, fit_linear_probe
 from mmtl.registry import HOOKS
 from mmtl.utils.errors import ConfigError
-from mmtl.utils.fileio import atomic_open
+from mmtl.utils.fileio import atomic_open, check_fits, default_cache_dir, files_key
 from mmtl.utils.modules import bare_model, evaluation_mode
 
 from .progress_bar_hook import interactive_terminal
@@ -56,32 +53,6 @@ def shard_indices(length: int, rank: int, world_size: int) -> List[int]:
     total = -(-length // world_size) * world_size
     padded = (list(range(length)) * (total // length + 1))[:total]
     return padded[rank:total:world_size]
-
-
-def image_identity(path: str) -> str:
-    """A file's path, size and mtime (what changes when the image is replaced)."""
-    try:
-        stat = os.stat(path)
-        return f'{path}\t{stat.st_size}\t{stat.st_mtime_ns}'
-    except OSError:
-        return f'{path}\t-'
-
-
-def cache_key(digest: str, view_spec: str, identities: Sequence[str]) -> str:
-    """The name of a stored feature set: the prefix, the views and every image.
-
-    Args:
-        digest (str): :func:`mmtl.models.feature_cache.prefix_digest` (weights and cut).
-        view_spec (str): The pipelines and seed that make the views.
-        identities (Sequence[str]): :func:`image_identity` of each image, in store order.
-
-    Returns:
-        str: 32 hex digits.
-    """
-    hasher = hashlib.sha256(f'{digest}\n{view_spec}\n'.encode())
-    for identity in identities:
-        hasher.update(identity.encode() + b'\n')
-    return hasher.hexdigest()[:32]
 
 
 class _View(Dataset):
@@ -167,7 +138,7 @@ class FeatureCacheHook(Hook):
         store (str): ``'ram'`` or ``'disk'`` (a memory-mapped file in ``cache_dir``, reused
             by later runs with the same weights, cut, views and images). Defaults to ``'ram'``.
         cache_dir (str, optional): Folder of the disk store. Defaults to None:
-            ``default_cache_dir('features')`` (:mod:`mmtl.datasets.scan_cache`).
+            ``default_cache_dir('features')`` (:mod:`mmtl.utils.fileio`).
         solve_head (bool): Before training, set the head's final linear layer to the
             multinomial logistic regression fitted with L-BFGS on the train features
             (weight decay picked on val top-1) and save the model as ``exact_probe.pth``
@@ -220,10 +191,6 @@ class FeatureCacheHook(Hook):
         self._context = contextlib.ExitStack()
 
     # ----------------------------------------------------------------------------- helpers
-    @staticmethod
-    def _model(runner):
-        return bare_model(runner.model)
-
     def _shard(self):
         """The train dataset and the indices of this rank's shard."""
         dataset = self._image_loader.dataset
@@ -274,20 +241,6 @@ class FeatureCacheHook(Hook):
             print()
         return torch.cat(chunks) if chunks else torch.zeros(0), labels
 
-    def _check_fits(self, nbytes: int, folder: Optional[str]) -> None:
-        # The first pass gathers the features in memory also when they are then written.
-        places = [(available_memory(), 'memory')]
-        if folder is not None:
-            places.append((available_disk(folder), f'disk space in {folder}'))
-        for available, where in places:
-            if nbytes <= available:
-                continue
-            raise ConfigError(
-                f'FeatureCacheHook: store={self.store!r} needs {nbytes / 2**20:.0f} MiB for the '
-                f'features, only {available / 2**20:.0f} MiB of {where} are available; use '
-                'fewer views or remove the hook'
-            )
-
     # ------------------------------------------------------------------------------- build
     def build_cache(self, runner, model, cut: str) -> None:
         """Store the tensors at ``cut`` for this rank's shard, every view (first pass)."""
@@ -298,8 +251,8 @@ class FeatureCacheHook(Hook):
         views += [_View(dataset, indices, dataset.pipeline, seed + v) for v in range(1, self.views)]
         if self.views > 1:  # the test-time view needs no seed: runs of any seed share it
             spec += f'\n{dataset.pipeline!r}\nviews={self.views}\nseed={seed}'
-        identities = [image_identity(dataset.get_data_info(i)['img_path']) for i in indices]
-        self.key = cache_key(prefix_digest(model, cut), spec, identities)
+        paths = [dataset.get_data_info(i)['img_path'] for i in indices]
+        self.key = files_key(paths, prefix_digest(model, cut), spec)
         folder = None
         if self.store == 'disk':
             folder = osp.expanduser(self.cache_dir or default_cache_dir('features'))
@@ -316,9 +269,13 @@ class FeatureCacheHook(Hook):
             if indices:  # one image gives the size of the store, checked before filling it
                 first = model.data_preprocessor(pseudo_collate([views[0][0]]), False)
                 row = run_prefix(model, first['inputs'], cut)[0]
-                self._check_fits(
-                    row.numel() * row.element_size() * len(views) * len(indices), folder
-                )
+                nbytes = row.numel() * row.element_size() * len(views) * len(indices)
+                what = f'FeatureCacheHook: store={self.store!r}'
+                hint = 'use fewer views or remove the hook'
+                # The first pass gathers the features in memory also when they are then written.
+                check_fits(nbytes, what, hint)
+                if folder is not None:
+                    check_fits(nbytes, what, hint, folder)
             feats, labels = self._extract(model, lambda x: run_prefix(model, x, cut), views)
         # Rows image-major: image i, view v at i * views + v.
         feats = feats.reshape(self.views, len(indices), *feats.shape[1:]).transpose(0, 1)
@@ -413,7 +370,7 @@ class FeatureCacheHook(Hook):
     # ------------------------------------------------------------------------------- hooks
     def before_train(self, runner) -> None:
         """Build the cache (first pass) and fit the head when asked."""
-        model = self._model(runner)
+        model = bare_model(runner.model)
         self._image_loader = runner.train_loop.dataloader
         model.train()
         self.cut = find_cut(model) if self.cache else None
@@ -450,7 +407,7 @@ class FeatureCacheHook(Hook):
         """Train on the stored features while the prefix stays frozen."""
         if self._feature_loader is None:
             return
-        model = self._model(runner)
+        model = bare_model(runner.model)
         model.train()
         if find_cut(model) != self.cut:
             runner.logger.info(

@@ -18,11 +18,7 @@ from mmtl.datasets.transforms import (
     LoadImage,
     apply_orientation,
 )
-from mmtl.datasets.transforms.image_io import (
-    _tiff_orientation,
-    jpeg_exif_orientation,
-    jpeg_segments,
-)
+from mmtl.datasets.transforms.image_io import jpeg_exif_orientation, jpeg_segments
 from mmtl.registry import TRANSFORMS
 
 RED_BGR = (0, 0, 255)
@@ -343,11 +339,15 @@ def test_jpeg_exif_reader_agrees_with_pillow(tmp_path, orientation):
 
 
 def test_tiff_orientation_big_endian_and_malformed():
+    def jpeg(tiff: bytes) -> bytes:
+        block = b'Exif\x00\x00' + tiff
+        return b'\xff\xd8\xff\xe1' + (len(block) + 2).to_bytes(2, 'big') + block + b'\xff\xda'
+
     entry = (0x0112).to_bytes(2, 'big') + (3).to_bytes(2, 'big') + (1).to_bytes(4, 'big')
     tiff = b'MM\x00\x2a' + (8).to_bytes(4, 'big') + (1).to_bytes(2, 'big') + entry
-    assert _tiff_orientation(tiff + (6).to_bytes(2, 'big') + b'\x00\x00') == 6
-    assert _tiff_orientation(tiff[:-4]) == 1  # truncated entry
-    assert _tiff_orientation(b'XX' + tiff[2:]) == 1  # unknown byte order
+    assert jpeg_exif_orientation(jpeg(tiff + (6).to_bytes(2, 'big') + b'\x00\x00')) == 6
+    assert jpeg_exif_orientation(jpeg(tiff[:-4])) == 1  # truncated entry
+    assert jpeg_exif_orientation(jpeg(b'XX' + tiff[2:])) == 1  # unknown byte order
     assert jpeg_exif_orientation(b'\xff\xd8\xff\xda') == 1  # pixels before any EXIF
 
 
