@@ -323,16 +323,8 @@ def _require_mapping(checkpoint: Any, name: str) -> Any:
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
     """mmengine checkpoint scheme for local paths, loading safely (``.safetensors`` too)."""
     if is_safetensors(filename):
-        path = osp.expanduser(filename)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'checkpoint file not found: {filename}')
-        try:
-            checkpoint = load_safetensors(path, map_location=map_location)
-        except CheckpointError as err:  # worded as the other loaders word it
-            raise NotACheckpointError(f'not a checkpoint: {filename} ({err})') from None
-    else:
-        checkpoint = safe_torch_load(filename, map_location=map_location)
-    return _require_mapping(checkpoint, filename)
+        return load_safetensors(osp.expanduser(filename), map_location=map_location)
+    return _require_mapping(safe_torch_load(filename, map_location=map_location), filename)
 
 
 def load_url_checkpoint(
