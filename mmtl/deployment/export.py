@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import ExportError, ModuleCallTracker, checked_tracer_warnings, locate_failure
+from .errors import ExportError, checked_tracer_warnings, locate_failure, module_call_stack
 from .exporters import DEFAULT_OPSET, build_exporter
 from .meta import build_deploy_meta
 from .onnx_inferencer import DEPLOY_META_FILE
@@ -108,13 +108,18 @@ def export_module(
         sorted, without repeats.
     """
     exporter = build_exporter(export_format)
-    tracker = ModuleCallTracker(module)
     baked: List[str] = []
+    running: List[str] = []
     try:
-        with torch.no_grad(), export_rewrites(), checked_tracer_warnings(baked), tracker:
+        with (
+            torch.no_grad(),
+            export_rewrites(),
+            checked_tracer_warnings(baked),
+            module_call_stack(module) as running,
+        ):
             exporter.export(module, example, path, module.output_names, opset)
     except Exception as error:
-        raise locate_failure(module, example, error, tracker, export_format) from error
+        raise locate_failure(module, example, error, running, export_format) from error
     return sorted({site.split('site-packages' + os.sep)[-1] for site in baked})
 
 

@@ -16,29 +16,6 @@ from mmtl.config.access import innermost_dataset
 #: and the ONNX runner decodes with mmtl's own decoder (see :func:`pipeline_decode`).
 PASS_THROUGH_TRANSFORMS = ('LoadImageFromFile', 'LoadImage', 'PackInputs', 'PackClsInputs')
 
-StepConverter = Callable[[dict], dict]
-
-#: Converters from a test-pipeline transform config to a ``deploy.json`` step, by the
-#: transform's ``type``.
-STEP_CONVERTERS: Dict[str, StepConverter] = {}
-
-
-def register_step_converter(name: str) -> Callable[[StepConverter], StepConverter]:
-    """Decorator adding a converter to :data:`STEP_CONVERTERS`.
-
-    Args:
-        name (str): The transform ``type`` it converts.
-
-    Returns:
-        callable: The decorator (it returns the function unchanged).
-    """
-
-    def wrap(converter: StepConverter) -> StepConverter:
-        STEP_CONVERTERS[name] = converter
-        return converter
-
-    return wrap
-
 
 def _pair(value, key: str, transform: str) -> List[int]:
     """``int`` or ``(width, height)`` -> ``[width, height]``."""
@@ -58,7 +35,6 @@ def _check_cv2_backend(transform: dict) -> None:
         )
 
 
-@register_step_converter('Resize')
 def _convert_resize(transform: dict) -> dict:
     _check_cv2_backend(transform)
     if transform.get('keep_ratio') or transform.get('scale') is None:
@@ -70,7 +46,6 @@ def _convert_resize(transform: dict) -> dict:
     return dict(type='resize', size=size, interpolation=transform.get('interpolation', 'bilinear'))
 
 
-@register_step_converter('ResizeEdge')
 def _convert_resize_edge(transform: dict) -> dict:
     _check_cv2_backend(transform)
     return dict(
@@ -81,11 +56,19 @@ def _convert_resize_edge(transform: dict) -> dict:
     )
 
 
-@register_step_converter('CenterCrop')
 def _convert_center_crop(transform: dict) -> dict:
     if transform.get('auto_pad'):
         raise ValueError('test pipeline CenterCrop: auto_pad=True cannot be exported')
     return dict(type='center_crop', size=_pair(transform['crop_size'], 'crop_size', 'CenterCrop'))
+
+
+#: Converters from a test-pipeline transform config to a ``deploy.json`` step, by the
+#: transform's ``type``.
+STEP_CONVERTERS: Dict[str, Callable[[dict], dict]] = {
+    'Resize': _convert_resize,
+    'ResizeEdge': _convert_resize_edge,
+    'CenterCrop': _convert_center_crop,
+}
 
 
 def _type_name(transform: dict) -> str:
