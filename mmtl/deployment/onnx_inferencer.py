@@ -34,10 +34,7 @@ ImageInput = Union[str, np.ndarray]
 
 
 def _interpolation(params: dict) -> int:
-    name = params.get('interpolation', 'bilinear')
-    if name not in CV2_INTERPOLATIONS:
-        raise ValueError(f'unknown interpolation {name!r}; known: {sorted(CV2_INTERPOLATIONS)}')
-    return CV2_INTERPOLATIONS[name]
+    return CV2_INTERPOLATIONS[params.get('interpolation', 'bilinear')]
 
 
 def resize(img: np.ndarray, params: dict) -> np.ndarray:
@@ -208,11 +205,6 @@ def preprocess_image(image: ImageInput, meta: dict) -> np.ndarray:
     """
     img = load_image(image, meta.get('decode'))
     for step in meta['preprocess']:
-        if step['type'] not in PREPROCESS_STEPS:
-            raise ValueError(
-                f'deploy.json: unknown preprocess step {step["type"]!r}; '
-                f'known: {sorted(PREPROCESS_STEPS)}'
-            )
         img = PREPROCESS_STEPS[step['type']](img, step)
     model_input = meta['input']
     if model_input['channel_order'] == 'RGB':
@@ -251,11 +243,15 @@ class OnnxClassifier:
     ) -> None:
         import onnxruntime as ort
 
-        self.meta = read_deploy_meta(model_dir)
-        if self.meta.get('format') != 'onnx':
+        meta_file = osp.join(model_dir, DEPLOY_META_FILE)
+        if not osp.isfile(meta_file):
+            raise FileNotFoundError(f'{meta_file} not found: is {model_dir} an exported model?')
+        with open(meta_file, encoding='utf-8') as f:
+            self.meta = json.load(f)
+        if self.meta['format'] != 'onnx':
             raise ValueError(
-                f'{osp.join(model_dir, DEPLOY_META_FILE)}: format is '
-                f'{self.meta.get("format")!r}, OnnxClassifier needs an "onnx" export'
+                f'{meta_file}: format is {self.meta["format"]!r}, OnnxClassifier needs an '
+                '"onnx" export'
             )
         options = ort.SessionOptions()
         if num_threads:
@@ -271,8 +267,8 @@ class OnnxClassifier:
         self.num_outputs = outputs if isinstance(outputs, int) else None
         if self.classes is not None and len(self.classes) < (self.num_outputs or 0):
             raise ValueError(
-                f'{osp.join(model_dir, DEPLOY_META_FILE)} names {len(self.classes)} classes for '
-                f'a model that scores {outputs}: give one name per output'
+                f'{meta_file} names {len(self.classes)} classes for a model that scores '
+                f'{outputs}: give one name per output'
             )
 
     @property
@@ -285,18 +281,11 @@ class OnnxClassifier:
         return preprocess_image(image, self.meta)
 
     def forward(self, batch: np.ndarray) -> Dict[str, np.ndarray]:
-        """Run the model on a preprocessed ``NxCxHxW`` batch, of the exported size only.
+        """Run the model on a preprocessed ``NxCxHxW`` batch of the exported size.
 
         Returns:
             dict: ``logits`` and ``scores`` (softmax), each ``N x num_classes`` float32.
         """
-        expected = list(self.meta['input']['shape'][1:])
-        if list(batch.shape[1:]) != expected:
-            raise ValueError(
-                f'{self.meta["model_file"]} was exported for N x {" x ".join(map(str, expected))} '
-                f'inputs, got {" x ".join(map(str, batch.shape))}: resize the images to the '
-                'exported size (preprocess() does)'
-            )
         names = [out.name for out in self.session.get_outputs()]
         outputs = dict(zip(names, self.session.run(None, {self.input_name: batch})))
         if 'scores' not in outputs:
@@ -352,23 +341,3 @@ class OnnxClassifier:
         if isinstance(image, str):
             result['img_path'] = image
         return result
-
-
-def read_deploy_meta(model_dir: str) -> dict:
-    """Read and check ``deploy.json`` of an exported model folder.
-
-    Args:
-        model_dir (str): The folder.
-
-    Returns:
-        dict: The metadata.
-    """
-    path = osp.join(model_dir, DEPLOY_META_FILE)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path} not found: is {model_dir} an exported model folder?')
-    with open(path, encoding='utf-8') as f:
-        meta = json.load(f)
-    missing = [key for key in ('format', 'model_file', 'input', 'preprocess') if key not in meta]
-    if missing:
-        raise KeyError(f'{path} lacks the keys {missing}')
-    return meta
