@@ -71,10 +71,6 @@ def module_call_stack(root: nn.Module) -> Iterator[List[str]]:
             handle.remove()
 
 
-#: The tracer's warning when a Python number is taken from a tensor (``float(t)``, ``if t > 0``).
-_CONVERSION_WARNING = 'Converting a tensor to a Python'
-
-
 def _spatial_size_only(values: List[torch._C.Value]) -> Optional[str]:
     """Why the traced ``values`` are not computed from spatial sizes and constants only, or None.
 
@@ -118,10 +114,9 @@ def checked_tracer_warnings(baked: Optional[List[str]] = None) -> Iterator[None]
     """Turn ``TracerWarning`` into an error, except for numbers taken from spatial sizes.
 
     A trace bakes in every Python value it takes from a tensor (``if tensor > 0``,
-    ``tensor.numpy()``, ``int(tensor.shape[0])``): an error here, where it happens. The one
-    exception is a number computed only from the spatial sizes of tensors (padding from the
-    input size, a position-embedding grid): exports have a fixed height and width, so such a
-    number is exact for every input the exported model accepts.
+    ``tensor.numpy()``, ``int(tensor.shape[0])``), which makes the exported model silently
+    wrong. A number computed only from spatial sizes (padding, a position-embedding grid) is
+    exact, since exports have a fixed height and width.
 
     Args:
         baked (list, optional): Receives ``file:line`` of each accepted conversion.
@@ -133,7 +128,7 @@ def checked_tracer_warnings(baked: Optional[List[str]] = None) -> Iterator[None]
             return shown(message, category, filename, lineno, *args, **kwargs)
         state = torch._C._get_tracing_state()
         node = _last_traced_node(state.graph()) if state is not None else None
-        if str(message).startswith(_CONVERSION_WARNING) and node is not None:
+        if str(message).startswith('Converting a tensor to a Python') and node is not None:
             # The tracer warns right after recording the op whose result is converted.
             source = _spatial_size_only(list(node.outputs()))
             if source is None:

@@ -1,11 +1,9 @@
 """Classify images with an exported ONNX model: onnxruntime, numpy, Pillow and OpenCV only.
 
-Nothing from mmtl, mmengine, mmpretrain or torch is imported, so this file can run on a
-deployment box, copied next to an exported model folder (``model.onnx`` + ``deploy.json``)
-together with ``mmtl/datasets/transforms/image_io.py`` and ``mmtl/datasets/listing.py``.
-Those two, loaded by file path (:func:`mmtl_file`), list and decode the inputs exactly as
-mmtl's loaders do; the rest of the test pipeline is replayed step by step from
-``deploy.json``'s ``preprocess`` list with the OpenCV calls that mmcv makes.
+Nothing from mmtl, mmengine or torch is imported: the file runs on a deployment box, copied
+beside mmtl's dependency-free files (:data:`MMTL_FILES`), which decode and list the inputs as
+mmtl does. The test pipeline is replayed from ``deploy.json``'s ``preprocess`` list with the
+OpenCV calls mmcv makes.
 """
 
 import importlib.util
@@ -79,9 +77,8 @@ PREPROCESS_STEPS: Dict[str, Callable[[np.ndarray, dict], np.ndarray]] = {
     'center_crop': center_crop,
 }
 
-#: mmtl's own files this module and ``tools/deployment/onnx_infer.py`` use (the decoder, the
-#: listing of inputs, the prediction rows), by their path in the mmtl package; each is looked
-#: for beside this file, then in the source tree.
+#: mmtl's files this module and ``tools/deployment/onnx_infer.py`` load by path: beside this
+#: file, else in the source tree.
 MMTL_FILES = {
     'image_io.py': 'datasets/transforms/image_io.py',
     'listing.py': 'datasets/listing.py',
@@ -90,8 +87,7 @@ MMTL_FILES = {
 
 
 def mmtl_file(filename: str) -> ModuleType:
-    """One of mmtl's dependency-free files (:data:`MMTL_FILES`), loaded without importing
-    mmtl (cached).
+    """One of :data:`MMTL_FILES`, loaded without importing mmtl (cached).
 
     Args:
         filename (str): A key of :data:`MMTL_FILES`, e.g. ``'image_io.py'``.
@@ -128,21 +124,18 @@ def image_io() -> ModuleType:
 
 
 def load_image(image: ImageInput, decode: Optional[dict] = None) -> np.ndarray:
-    """Decode an image as ``HxWx3`` BGR uint8 exactly as mmtl's test pipeline loader does.
+    """Decode an image as ``HxWx3`` BGR uint8, as mmtl's test pipeline loader does.
 
     Args:
-        image (str | np.ndarray): A file path, or a BGR array (``uint8``, ``uint16`` or float
-            in [0, 1]; grey, BGR or BGRA; see ``image_io.array_to_bgr``).
-        decode (dict, optional): ``deploy.json``'s ``decode`` entry: ``min_size`` (short
-            edge for a reduced-scale JPEG decode, or None) and ``background`` (RGB under
-            transparent pixels). Defaults to None: full size, white.
+        image (str | np.ndarray): A file path, or a BGR array (see ``image_io.array_to_bgr``).
+        decode (dict, optional): ``deploy.json``'s ``decode`` entry (``min_size``,
+            ``background``). Defaults to None: full size, white background.
 
     Returns:
         np.ndarray: The image.
 
     Raises:
-        ValueError: The file cannot be read or decoded, or exceeds the pixel limit (the
-            message names it); the array is not a supported image.
+        ValueError: The file cannot be read or decoded (named), or the array is no image.
     """
     decode = decode or {}
     background = tuple(decode.get('background') or (255, 255, 255))
@@ -158,15 +151,13 @@ def load_image(image: ImageInput, decode: Optional[dict] = None) -> np.ndarray:
 def expand_inputs(
     inputs: Union[ImageInput, Sequence[ImageInput]], skipped: List[tuple]
 ) -> List[ImageInput]:
-    """A path, a folder (its images, recursively, sorted), a glob, an array or a list of them,
-    flattened by mmtl's one listing of inference inputs (``listing.list_input_images``):
-    regular files only, hidden files and folders left out.
+    """A path, folder, glob, array or a list of them as a flat list, by mmtl's listing of
+    inference inputs (``listing.list_input_images``).
 
     Args:
         inputs: What to classify.
         skipped (list): Receives ``(path, reason)`` for each sub-folder that cannot be
-            listed and each file that is not read (a FIFO, a device, an empty file, a name
-            that is not UTF-8).
+            listed and each file that is not read.
 
     Returns:
         list: File paths and arrays, in order.
@@ -175,9 +166,8 @@ def expand_inputs(
         FileNotFoundError: A path that does not exist, or a glob matching nothing.
     """
     listing = mmtl_file('listing.py')
-    items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
     expanded: List[ImageInput] = []
-    for item in items:
+    for item in inputs if isinstance(inputs, (list, tuple)) else [inputs]:
         if isinstance(item, np.ndarray):
             expanded.append(item)
         else:
@@ -286,6 +276,13 @@ class OnnxClassifier:
         Returns:
             dict: ``logits`` and ``scores`` (softmax), each ``N x num_classes`` float32.
         """
+        expected = list(self.meta['input']['shape'][1:])
+        if list(batch.shape[1:]) != expected:
+            raise ValueError(
+                f'{self.meta["model_file"]} was exported for N x {" x ".join(map(str, expected))} '
+                f'inputs, got {" x ".join(map(str, batch.shape))}: resize the images to the '
+                'exported size (preprocess() does)'
+            )
         names = [out.name for out in self.session.get_outputs()]
         outputs = dict(zip(names, self.session.run(None, {self.input_name: batch})))
         if 'scores' not in outputs:
