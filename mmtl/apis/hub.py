@@ -8,31 +8,26 @@ import difflib
 import fnmatch
 import os.path as osp
 from functools import cache
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
+from mmtl.config.load import packaged_config_dirs
 from mmtl.utils.errors import ConfigError
-
-PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
-#: Where the index is looked for, first found wins.
-INDEX_CANDIDATES = (
-    osp.join(PACKAGE_DIR, '.mim', 'model-index.yml'),
-    osp.join(osp.dirname(PACKAGE_DIR), 'model-index.yml'),
-)
 
 
 @cache
-def model_index() -> Dict[str, str]:
-    """Every model of the index: lower-case name -> its name as written.
+def model_index() -> Dict[str, Tuple[str, str]]:
+    """Every model of the index: lower-case name -> its name as written, its config file.
 
     Raises:
-        FileNotFoundError: Neither ``mmtl/.mim/model-index.yml`` nor a source checkout's.
+        FileNotFoundError: mmtl has no model index beside its configs.
     """
     from modelindex import load
 
-    path = next((p for p in INDEX_CANDIDATES if osp.isfile(p)), None)
+    indexes = [osp.join(osp.dirname(d), 'model-index.yml') for d in packaged_config_dirs()]
+    path = next((p for p in indexes if osp.isfile(p)), None)
     if path is None:
         raise FileNotFoundError(
-            f'mmtl has no model index ({" or ".join(INDEX_CANDIDATES)}); reinstall mmtl '
+            'mmtl has no model index beside its configs; reinstall mmtl '
             '(pip install -e . --no-use-pep517, or pip install .)'
         )
     root = osp.dirname(path)
