@@ -233,9 +233,8 @@ def prepare_train_config(args: Namespace) -> Config:
         if not any(h.get('type') == 'ChannelsLastHook' for h in hooks):
             hooks.append(dict(type='ChannelsLastHook'))
         cfg.custom_hooks = hooks
-    if args.accumulate is not None:  # the effective batch then counts it (MMTLRunner)
-        if args.accumulate < 1:
-            raise ConfigError(f'--accumulate {args.accumulate}: must be a whole number >= 1')
+    # The parser refuses --accumulate < 1; the runner's lr scaling counts it.
+    if args.accumulate is not None:
         if 'optimizer' not in cfg.optim_wrapper:
             raise ConfigError(
                 '--accumulate: optim_wrapper holds several optimizers; set '

@@ -118,11 +118,6 @@ def mmtl_file(filename: str) -> ModuleType:
     )
 
 
-def image_io() -> ModuleType:
-    """mmtl's image decoder, ``mmtl/datasets/transforms/image_io.py`` (see :func:`mmtl_file`)."""
-    return mmtl_file('image_io.py')
-
-
 def load_image(image: ImageInput, decode: Optional[dict] = None) -> np.ndarray:
     """Decode an image as ``HxWx3`` BGR uint8, as mmtl's test pipeline loader does.
 
@@ -139,7 +134,7 @@ def load_image(image: ImageInput, decode: Optional[dict] = None) -> np.ndarray:
     """
     decode = decode or {}
     background = tuple(decode.get('background') or (255, 255, 255))
-    io_module = image_io()
+    io_module = mmtl_file('image_io.py')
     if isinstance(image, np.ndarray):
         return io_module.array_to_bgr(image, background)
     try:
