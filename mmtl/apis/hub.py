@@ -10,8 +10,13 @@ import os.path as osp
 from functools import cache
 from typing import Dict, List, Optional, Tuple, Union
 
-from mmtl.config.load import packaged_config_dirs
-from mmtl.utils.errors import ConfigError
+from mmengine.logging import MMLogger
+
+from mmtl.config.load import load_config, packaged_config_dirs
+from mmtl.engine.loading import HEAD_PREFIX, load_into, read_weights
+from mmtl.utils.errors import CheckpointDownloadError, ConfigError
+
+from .inference import checkpoint_classes, init_model
 
 
 @cache
@@ -96,8 +101,6 @@ def get_model(
         CheckpointDownloadError: The weights are a URL that is not cached and cannot be
             downloaded.
     """
-    from mmtl.config.load import load_config
-
     if model.endswith('.py') and osp.isfile(model):
         config_path = model
     else:
@@ -115,12 +118,6 @@ def get_model(
             f'{model}: pretrained=True, but its config has no load_from weights; '
             'pass pretrained=PATH_OR_URL'
         )
-
-    from mmengine.logging import MMLogger
-
-    from mmtl.apis.inference import checkpoint_classes, init_model
-    from mmtl.engine.loading import HEAD_PREFIX, load_into, read_weights
-    from mmtl.utils.errors import CheckpointDownloadError
 
     net = init_model(cfg, None, device='cpu')
     if source is not None:

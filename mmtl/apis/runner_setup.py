@@ -6,8 +6,10 @@ import os.path as osp
 from argparse import Namespace
 from typing import Optional, Tuple
 
+import torch
 from mmengine.config import Config
 from mmengine.dist import is_main_process
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -65,8 +67,6 @@ def resolve_auto_precision(cuda: bool) -> Tuple[str, str]:
     Returns:
         tuple[str, str]: ``'fp16'``, ``'bf16'`` or ``'none'``, and a one-line reason.
     """
-    import torch
-
     from mmtl.utils import precision
 
     if cuda:
@@ -92,8 +92,6 @@ def enable_amp(cfg: Config, precision: str = 'auto') -> str:
     Returns:
         str: The precision applied: ``'fp16'``, ``'bf16'`` or ``'none'``.
     """
-    import torch
-
     if precision not in AMP_CHOICES:
         raise ConfigError(f'--amp {precision}: choose one of {", ".join(AMP_CHOICES)}')
     wrapper = cfg.optim_wrapper
@@ -133,8 +131,6 @@ def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
         cfg (Config): The config, changed in place.
         amp (str, optional): The ``--amp`` value; None when the flag was not given.
     """
-    from mmengine.logging import print_log
-
     wrapper = cfg.get('optim_wrapper')
     if amp is not None:
         applied = enable_amp(cfg, amp)
@@ -166,8 +162,6 @@ def apply_test_precision(cfg: Config) -> None:
     Args:
         cfg (Config): The config (read only).
     """
-    from mmengine.logging import print_log
-
     test_cfg = cfg.get('test_cfg')
     if uses_cuda() or test_cfg is None or 'fp16' in test_cfg:
         return
