@@ -17,6 +17,7 @@ from mmengine.dataset import Compose, default_collate
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
+from PIL import Image, ImageOps
 
 from mmtl.config.access import innermost_dataset, leaf_datasets, model_config
 from mmtl.config.check import check_cfg_options
@@ -303,14 +304,9 @@ def _as_pipeline_input(item, channel_order: str) -> ImageInput:
     Raises:
         TypeError: Any other type (a torch tensor: the pipeline makes its own tensors).
     """
-    if isinstance(item, str):
-        return item
-    if isinstance(item, os.PathLike):
+    if isinstance(item, (str, os.PathLike)):
         return os.fspath(item)
-    pil_image = sys.modules.get('PIL.Image')
-    if pil_image is not None and isinstance(item, pil_image.Image):
-        from PIL import ImageOps
-
+    if isinstance(item, Image.Image):
         item = ImageOps.exif_transpose(item)  # as files are decoded
         has_alpha = 'A' in item.getbands() or 'transparency' in item.info
         item, channel_order = np.asarray(item.convert('RGBA' if has_alpha else 'RGB')), 'rgb'
