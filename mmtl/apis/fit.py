@@ -15,7 +15,7 @@ import shutil
 from typing import Optional, Union
 
 from mmengine.config import Config
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmtl.config.check import check_cfg_options
 from mmtl.config.load import read_config
@@ -57,12 +57,9 @@ def find_checkpoint(work_dir: str, which: str = 'best', option: str = 'checkpoin
             raise _not_found('best (no best_*.pth)', work_dir, option)
         return best[-1]
     if which == 'last':
-        pointer = osp.join(work_dir, 'last_checkpoint')
-        if osp.isfile(pointer):
-            with open(pointer) as f:
-                path = f.read().strip()
-            if osp.isfile(path):
-                return path
+        path = find_latest_checkpoint(work_dir)
+        if path and osp.isfile(path):
+            return path
         raise _not_found('last (no last_checkpoint naming an existing file)', work_dir, option)
     if '://' in which or which.startswith('hf-hub:') or osp.isfile(osp.expanduser(which)):
         return which
