@@ -57,12 +57,6 @@ def _restricted_getattr(obj: Any, name: str) -> Any:
     )
 
 
-def _numpy_dtype_classes() -> List[type]:
-    """The concrete numpy dtype classes (``numpy.dtypes.Float32DType``, ...)."""
-    codes = '?bBhHiIlLqQefdgFDGUSO'
-    return sorted({type(np.dtype(code)) for code in codes}, key=lambda cls: cls.__name__)
-
-
 def safe_checkpoint_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """The allow-list of globals that mmengine/mmpretrain checkpoints need beyond torch's own.
 
@@ -76,7 +70,7 @@ def safe_checkpoint_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
         HistoryBuffer,
         np.ndarray,
         np.dtype,
-        *_numpy_dtype_classes(),
+        *{type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGUSO'},  # Float32DType, ...
         reconstruct,
         scalar,
         # numpy 1.x wrote these names; numpy 2 keeps the same functions under numpy._core.
