@@ -205,8 +205,8 @@ def preprocess_image(image: ImageInput, meta: dict) -> np.ndarray:
 class OnnxResults(list):
     """Per-image results, plus ``skipped``: ``(path, reason)`` of files not classified."""
 
-    def __init__(self, results=()) -> None:
-        super().__init__(results)
+    def __init__(self) -> None:
+        super().__init__()
         self.skipped: List[tuple] = []
 
 
