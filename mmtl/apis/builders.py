@@ -14,8 +14,6 @@ def build_dataset(cfg: Config, split: str):
     Raises:
         KeyError: The split is unknown or the config has no dataloader for it.
     """
-    if split not in SPLIT_LOADERS:
-        raise KeyError(f'split must be one of {sorted(SPLIT_LOADERS)}, got {split!r}')
     loader = cfg.get(SPLIT_LOADERS[split])
     if not loader or not loader.get('dataset'):
         raise KeyError(f'the config has no {SPLIT_LOADERS[split]}.dataset')

@@ -12,10 +12,10 @@ import glob
 import os
 import os.path as osp
 import shutil
-from typing import List, Optional, Union
+from typing import Optional, Union
 
 from mmengine.config import Config
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmtl.config.check import check_cfg_options
 from mmtl.config.load import read_config
@@ -28,17 +28,9 @@ from mmtl.utils.run_args import (
     train_parser,
 )
 
-#: The checkpoints :func:`find_checkpoint` names besides a path.
-CHECKPOINT_NAMES = ('best', 'last')
-
-
-def list_checkpoints(work_dir: str) -> List[str]:
-    """The checkpoint files (``*.pth``) directly in ``work_dir``, sorted by name."""
-    return sorted(osp.basename(p) for p in glob.glob(osp.join(glob.escape(work_dir), '*.pth')))
-
 
 def _not_found(what: str, work_dir: str, option: str) -> ConfigError:
-    found = list_checkpoints(work_dir) if osp.isdir(work_dir) else []
+    found = sorted(osp.basename(p) for p in glob.glob(osp.join(glob.escape(work_dir), '*.pth')))
     listing = ', '.join(found) if found else 'none'
     return ConfigError(f'{option} {what}: not found; checkpoints in {work_dir}: {listing}')
 
@@ -65,12 +57,9 @@ def find_checkpoint(work_dir: str, which: str = 'best', option: str = 'checkpoin
             raise _not_found('best (no best_*.pth)', work_dir, option)
         return best[-1]
     if which == 'last':
-        pointer = osp.join(work_dir, 'last_checkpoint')
-        if osp.isfile(pointer):
-            with open(pointer) as f:
-                path = f.read().strip()
-            if osp.isfile(path):
-                return path
+        path = find_latest_checkpoint(work_dir)
+        if path and osp.isfile(path):
+            return path
         raise _not_found('last (no last_checkpoint naming an existing file)', work_dir, option)
     if '://' in which or which.startswith('hf-hub:') or osp.isfile(osp.expanduser(which)):
         return which
@@ -132,10 +121,9 @@ def fit(
 def train_config(cfg: Config) -> Runner:
     """Build the runner of a prepared training config and train it; return the runner.
 
-    A single-process run holds its work dir before the Runner is built, since building it
-    writes the config dump and a log into the work dir: a second training there is refused
-    before it changes anything. The processes of a distributed run know their rank only once
-    the Runner has set it up; their main process takes the lock in ``MMTLRunner.train``.
+    A single-process run locks its work dir before building the Runner (which writes into
+    it), so that a second training there is refused before it changes anything; a
+    distributed run knows its ranks only later, and locks in ``MMTLRunner.train``.
 
     Args:
         cfg (Config): What ``prepare_train_config`` returned.
@@ -199,7 +187,7 @@ def test(
     args = test_parser().parse_args(['config'])
     args.config, args.work_dir = _checked_config(target, cfg_options), work_dir
     args.checkpoint = checkpoint
-    if checkpoint in CHECKPOINT_NAMES:
+    if checkpoint in ('best', 'last'):
         args.checkpoint = find_checkpoint(work_dir_of(args.config, work_dir), checkpoint)
     args.out_metrics, args.device = out_metrics, device
     select_device(device)

@@ -1,40 +1,38 @@
 """Models by name: ``get_model('mobilenet-v2_fruit')`` and ``list_models('*fruit*')``.
 
-The names are those of mmtl's model index (``model-index.yml`` and the metafiles under
-``configs/``, the files ``mim search mmtl`` reads): one per config. The index is found in
-``mmtl/.mim`` (links in an editable install, copies in a normal one), or at the root of a
-source checkout.
+The names are those of mmtl's model index (``model-index.yml``, which ``mim search mmtl``
+reads): one per config. The index is in ``mmtl/.mim``, or at the root of a source checkout.
 """
 
 import difflib
 import fnmatch
 import os.path as osp
 from functools import cache
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
-from mmtl.utils.errors import ConfigError
+from mmengine.logging import MMLogger
 
-PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
-#: Where the index is looked for, first found wins.
-INDEX_CANDIDATES = (
-    osp.join(PACKAGE_DIR, '.mim', 'model-index.yml'),
-    osp.join(osp.dirname(PACKAGE_DIR), 'model-index.yml'),
-)
+from mmtl.config.load import load_config, packaged_config_dirs
+from mmtl.engine.loading import HEAD_PREFIX, load_into, read_weights
+from mmtl.utils.errors import CheckpointDownloadError, ConfigError
+
+from .inference import checkpoint_classes, init_model
 
 
 @cache
-def model_index() -> Dict[str, str]:
-    """Every model of the index: lower-case name -> its name as written.
+def model_index() -> Dict[str, Tuple[str, str]]:
+    """Every model of the index: lower-case name -> its name as written, its config file.
 
     Raises:
-        FileNotFoundError: Neither ``mmtl/.mim/model-index.yml`` nor a source checkout's.
+        FileNotFoundError: mmtl has no model index beside its configs.
     """
     from modelindex import load
 
-    path = next((p for p in INDEX_CANDIDATES if osp.isfile(p)), None)
+    indexes = [osp.join(osp.dirname(d), 'model-index.yml') for d in packaged_config_dirs()]
+    path = next((p for p in indexes if osp.isfile(p)), None)
     if path is None:
         raise FileNotFoundError(
-            f'mmtl has no model index ({" or ".join(INDEX_CANDIDATES)}); reinstall mmtl '
+            'mmtl has no model index beside its configs; reinstall mmtl '
             '(pip install -e . --no-use-pep517, or pip install .)'
         )
     root = osp.dirname(path)
@@ -84,12 +82,10 @@ def get_model(
     Args:
         model (str): A name from :func:`list_models`, or the path of a config file.
         pretrained (bool | str): False (default): the weights as built. True: the config's
-            ``load_from`` (its pretrained weights). A path or URL: those weights. Loading goes
-            through mmtl's one load path (:func:`mmtl.engine.loading.load_into`, transfer rule
-            with partial loads allowed); a URL is downloaded once into the torch hub cache
-            (offline, the error names the cache path to put the file in). Tensors whose
-            shape differs from the model's (an ImageNet head for ``num_classes=3``) are left
-            as built, and a log line names them.
+            ``load_from``. A path or URL: those weights, loaded by
+            :func:`mmtl.engine.loading.load_into` (transfer rule, partial loads allowed): tensors
+            whose shape differs from the model's (an ImageNet head for ``num_classes=3``) are
+            left as built, and a log line names them.
         num_classes (int, optional): Classes of the head. Defaults to None: the config's.
         device (str): Where to put the model. Defaults to ``'cpu'``.
         **overrides: Keys merged into the config's ``model`` (nested dicts merge), e.g.
@@ -105,8 +101,6 @@ def get_model(
         CheckpointDownloadError: The weights are a URL that is not cached and cannot be
             downloaded.
     """
-    from mmtl.config.load import load_config
-
     if model.endswith('.py') and osp.isfile(model):
         config_path = model
     else:
@@ -118,31 +112,18 @@ def get_model(
     if model_options:
         cfg.merge_from_dict({'model': model_options})
 
-    if pretrained is True:
-        source = cfg.get('load_from')
-        if not source:
-            raise ConfigError(
-                f'{model}: pretrained=True, but its config has no load_from weights; '
-                'pass pretrained=PATH_OR_URL'
-            )
-    elif pretrained is False or pretrained is None:
-        source = None
-    elif isinstance(pretrained, str):
-        source = pretrained
-    else:
-        raise ConfigError(f'pretrained must be True, False or a path/URL, got {pretrained!r}')
-
-    from mmengine.logging import MMLogger
-
-    from mmtl.apis.inference import checkpoint_classes, init_model
-    from mmtl.engine.loading import HEAD_PREFIX, load_into, read_weights
-    from mmtl.utils.checkpoint import CheckpointDownloadError
+    source = cfg.get('load_from') if pretrained is True else pretrained or None
+    if pretrained is True and not source:
+        raise ConfigError(
+            f'{model}: pretrained=True, but its config has no load_from weights; '
+            'pass pretrained=PATH_OR_URL'
+        )
 
     net = init_model(cfg, None, device='cpu')
     if source is not None:
         try:
             checkpoint = read_weights(source)
-        except CheckpointDownloadError as err:
+        except CheckpointDownloadError as err:  # it advises --cfg-options, here pretrained=
             raise CheckpointDownloadError(
                 f"{err}\nIn Python: get_model({model!r}, pretrained='/path/to/file.pth')"
             ) from None

@@ -1,9 +1,7 @@
 """Python inference API: build a model from a config, classify images, draw the result.
 
-Files are decoded by the config's own test-pipeline loader, so inference gives exactly the
-scores ``tools/test.py`` gives. PIL images and numpy arrays (RGB unless
-``channel_order='bgr'``; see :func:`mmtl.datasets.transforms.image_io.array_to_bgr`) are
-accepted too.
+Files are decoded by the config's test-pipeline loader, so the scores are those
+``tools/test.py`` gives.
 """
 
 import os
@@ -19,6 +17,7 @@ from mmengine.dataset import Compose, default_collate
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
+from PIL import Image, ImageOps
 
 from mmtl.config.access import innermost_dataset, leaf_datasets, model_config
 from mmtl.config.check import check_cfg_options
@@ -38,15 +37,10 @@ from mmtl.visualization import draw_prediction
 ImageInput = Union[str, np.ndarray]
 
 
-#: Extensions of config files; anything else given as ``init_model``'s first argument
-#: alone is taken as a checkpoint.
-CONFIG_EXTENSIONS = ('.py', '.json', '.yaml', '.yml')
-
-
 def is_config_path(path: Union[str, Config, None]) -> bool:
     """Whether ``path`` names a config (by its extension) rather than a checkpoint."""
     return isinstance(path, Config) or (
-        isinstance(path, str) and path.lower().endswith(CONFIG_EXTENSIONS)
+        isinstance(path, str) and path.lower().endswith(('.py', '.json', '.yaml', '.yml'))
     )
 
 
@@ -97,7 +91,7 @@ def init_model(
     else:  # a Config object is resolved too (idempotent): 'auto' sizes follow input_size
         cfg = resolve_config(config)
     model_cfg = model_config(cfg)
-    # Pretrained-backbone init is pointless before loading a full checkpoint (and needs network).
+    # Weights come from the checkpoint, or none are wanted: no pretrained-backbone download.
     model_cfg.get('backbone', {}).pop('init_cfg', None)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
         model = MODELS.build(model_cfg)
@@ -171,11 +165,11 @@ def expand_image_inputs(
     """Turn a path, folder, glob, array or a list of them into a flat list of images.
 
     Args:
-        inputs: A file path, a folder (all images inside, recursively, sorted), a glob
-            pattern (``'photos/*.jpg'``, ``'data/**/*.png'``), a BGR array, or a list of these.
+        inputs: A file path, a folder (its images, recursively, sorted), a glob
+            (``'data/**/*.png'``), a BGR array, or a list of these.
         skipped (list, optional): Receives ``(path, reason)`` for each sub-folder that
-            cannot be listed and each file that is not read (a FIFO, a device, an empty
-            file, a name that is not UTF-8). Defaults to None: the first one raises.
+            cannot be listed and each file that is not read (a FIFO, an empty file, a name
+            that is not UTF-8). Defaults to None: the first one raises.
 
     Returns:
         list: File paths and arrays, in order.
@@ -184,10 +178,9 @@ def expand_image_inputs(
         FileNotFoundError: A path that does not exist, or a glob matching nothing.
         ValueError: ``skipped`` is None and a file or folder is not read (named).
     """
-    found: List[Tuple[str, str]] = []
-    items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    found: List[Tuple[str, str]] = [] if skipped is None else skipped
     expanded: List[ImageInput] = []
-    for item in items:
+    for item in inputs if isinstance(inputs, (list, tuple)) else [inputs]:
         if isinstance(item, np.ndarray):
             expanded.append(item)
         else:
@@ -195,14 +188,12 @@ def expand_image_inputs(
     if skipped is None and found:
         path, reason = found[0]
         raise ValueError(f'cannot classify {safe_text(path)}: {reason}')
-    if skipped is not None:
-        skipped.extend(found)
     return expanded
 
 
 class _Classifier:
-    """A model with its test pipeline. Files are decoded by the pipeline's own loader (any
-    ``LoadImage*`` step, else mmtl's ``LoadImage``) exactly as testing decodes them.
+    """A model with its test pipeline; files are decoded by the pipeline's ``LoadImage*``
+    step (else mmtl's ``LoadImage``), as testing decodes them.
 
     Args:
         model (torch.nn.Module): A model from :func:`init_model` (``_config`` and
@@ -303,10 +294,6 @@ def _inferencer(model: torch.nn.Module) -> _Classifier:
     return model._mmtl_inferencer
 
 
-#: Channel orders :func:`inference_model` takes arrays in.
-CHANNEL_ORDERS = ('rgb', 'bgr')
-
-
 def _as_pipeline_input(item, channel_order: str) -> ImageInput:
     """A path as it is; a PIL image or an array as the BGR array the pipeline takes.
 
@@ -317,14 +304,9 @@ def _as_pipeline_input(item, channel_order: str) -> ImageInput:
     Raises:
         TypeError: Any other type (a torch tensor: the pipeline makes its own tensors).
     """
-    if isinstance(item, str):
-        return item
-    if isinstance(item, os.PathLike):
+    if isinstance(item, (str, os.PathLike)):
         return os.fspath(item)
-    pil_image = sys.modules.get('PIL.Image')
-    if pil_image is not None and isinstance(item, pil_image.Image):
-        from PIL import ImageOps
-
+    if isinstance(item, Image.Image):
         item = ImageOps.exif_transpose(item)  # as files are decoded
         has_alpha = 'A' in item.getbands() or 'transparency' in item.info
         item, channel_order = np.asarray(item.convert('RGBA' if has_alpha else 'RGB')), 'rgb'
@@ -348,18 +330,15 @@ def inference_model(
 ) -> Union[dict, List[dict]]:
     """Classify images with a model from :func:`init_model`.
 
-    Files are decoded by the test pipeline's loader, exactly as ``tools/test.py`` decodes
-    them. When several images are given (a folder, a glob, a list), a file that cannot be
-    read or decoded (empty, corrupt, not an image, over the pixel limit) or a sub-folder
-    that cannot be listed is named in a warning and skipped, and the rest are classified;
-    the result's ``skipped`` lists them.
+    Of several images (a folder, a glob, a list), a file that cannot be read or decoded, or
+    a sub-folder that cannot be listed, is named in a warning and skipped; the result's
+    ``skipped`` lists them.
 
     Args:
         model (torch.nn.Module): The model.
         inputs: An image path, a folder (recursive), a glob, a PIL image, a numpy array
             (``uint8``, ``uint16`` or float in [0, 1]; ``H x W``, ``H x W x 3`` or
-            ``H x W x 4``; RGB unless ``channel_order='bgr'``), or a list of them. Images go
-            through the config's test pipeline.
+            ``H x W x 4``; RGB unless ``channel_order='bgr'``), or a list of them.
         batch_size (int): Images per forward pass. Defaults to 32.
         progress (bool): Show a progress bar on stderr. Defaults to False.
         channel_order (str): The channel order of arrays: ``'rgb'`` (PIL, matplotlib,
@@ -380,7 +359,7 @@ def inference_model(
             an unknown ``channel_order``.
         TypeError: An input of another type (a torch tensor, bytes).
     """
-    if channel_order not in CHANNEL_ORDERS:
+    if channel_order not in ('rgb', 'bgr'):
         raise ValueError(f"inference_model: channel_order={channel_order!r}: use 'rgb' or 'bgr'")
     many = isinstance(inputs, (list, tuple))
     inputs = [_as_pipeline_input(item, channel_order) for item in (inputs if many else [inputs])]

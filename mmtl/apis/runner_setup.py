@@ -6,8 +6,10 @@ import os.path as osp
 from argparse import Namespace
 from typing import Optional, Tuple
 
+import torch
 from mmengine.config import Config
 from mmengine.dist import is_main_process
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -33,7 +35,7 @@ def work_dir_of(cfg: Config, work_dir: Optional[str] = None) -> str:
         work_dir (str, optional): ``--work-dir`` or ``work_dir=``. Defaults to None.
 
     Returns:
-        str: The work dir (:func:`default_work_dir` of the config file when nothing names one).
+        str: The work dir.
 
     Raises:
         ConfigError: Nothing names one and the config was built in memory (no file name).
@@ -56,10 +58,8 @@ _DESCRIBED = {'none': 'float32', 'fp16': 'float16 autocast', 'bf16': 'bfloat16 a
 
 
 def resolve_auto_precision(cuda: bool) -> Tuple[str, str]:
-    """The precision ``--amp auto`` (and the default) picks for the device, and why.
-
-    CUDA: bf16 where the GPU has it, else fp16 with dynamic loss scaling. CPU: bf16 autocast
-    where the processor computes bfloat16 natively, else float32 (bf16 would be emulated).
+    """The precision ``--amp auto`` picks: on CUDA bf16 where the GPU has it, else fp16; on
+    the CPU bf16 autocast where it computes bfloat16 natively, else float32.
 
     Args:
         cuda (bool): Whether the run uses CUDA GPUs.
@@ -67,8 +67,6 @@ def resolve_auto_precision(cuda: bool) -> Tuple[str, str]:
     Returns:
         tuple[str, str]: ``'fp16'``, ``'bf16'`` or ``'none'``, and a one-line reason.
     """
-    import torch
-
     from mmtl.utils import precision
 
     if cuda:
@@ -84,11 +82,8 @@ def resolve_auto_precision(cuda: bool) -> Tuple[str, str]:
 
 
 def enable_amp(cfg: Config, precision: str = 'auto') -> str:
-    """Switch the optimizer wrapper to mixed precision (or back to float32).
-
-    CUDA: mmengine's ``AmpOptimWrapper`` (float16 with dynamic loss scaling, or bfloat16).
-    CPU: mmtl's ``BF16AutocastOptimWrapper``; float16 there is an error. ``'none'`` sets the
-    plain float32 ``OptimWrapper``.
+    """Switch the optimizer wrapper to mixed precision: mmengine's ``AmpOptimWrapper`` on
+    CUDA, mmtl's ``BF16AutocastOptimWrapper`` on the CPU; ``'none'``: ``OptimWrapper``.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -97,8 +92,6 @@ def enable_amp(cfg: Config, precision: str = 'auto') -> str:
     Returns:
         str: The precision applied: ``'fp16'``, ``'bf16'`` or ``'none'``.
     """
-    import torch
-
     if precision not in AMP_CHOICES:
         raise ConfigError(f'--amp {precision}: choose one of {", ".join(AMP_CHOICES)}')
     wrapper = cfg.optim_wrapper
@@ -131,18 +124,13 @@ def enable_amp(cfg: Config, precision: str = 'auto') -> str:
 
 
 def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
-    """``--amp`` as given, or the device's default precision when it is not given.
-
-    The default (``--amp auto``) applies only where the config leaves ``optim_wrapper.type``
-    unset and has one optimizer: a config that names its wrapper type keeps it. The choice
-    is logged in one line.
+    """``--amp`` as given, else ``auto`` where the config leaves ``optim_wrapper.type`` unset
+    and has one optimizer; the choice is logged in one line.
 
     Args:
         cfg (Config): The config, changed in place.
         amp (str, optional): The ``--amp`` value; None when the flag was not given.
     """
-    from mmengine.logging import print_log
-
     wrapper = cfg.get('optim_wrapper')
     if amp is not None:
         applied = enable_amp(cfg, amp)
@@ -168,15 +156,12 @@ def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
 
 
 def apply_test_precision(cfg: Config) -> None:
-    """Test in float32, so that the scores written and thresholded (``--out``, ROC, the
-    decision threshold) are those ``inference_model`` gives, unless the config sets
-    ``test_cfg.fp16``. On a CPU with native bfloat16 a log line names the faster option.
+    """Test in float32 (the scores ``inference_model`` gives) unless the config sets
+    ``test_cfg.fp16``; on a CPU with native bfloat16 a log line names the faster option.
 
     Args:
         cfg (Config): The config (read only).
     """
-    from mmengine.logging import print_log
-
     test_cfg = cfg.get('test_cfg')
     if uses_cuda() or test_cfg is None or 'fp16' in test_cfg:
         return
@@ -242,9 +227,8 @@ def prepare_train_config(args: Namespace) -> Config:
         if not any(h.get('type') == 'ChannelsLastHook' for h in hooks):
             hooks.append(dict(type='ChannelsLastHook'))
         cfg.custom_hooks = hooks
-    if args.accumulate is not None:  # the effective batch then counts it (MMTLRunner)
-        if args.accumulate < 1:
-            raise ConfigError(f'--accumulate {args.accumulate}: must be a whole number >= 1')
+    # The parser refuses --accumulate < 1; the runner's lr scaling counts it.
+    if args.accumulate is not None:
         if 'optimizer' not in cfg.optim_wrapper:
             raise ConfigError(
                 '--accumulate: optim_wrapper holds several optimizers; set '
@@ -290,18 +274,15 @@ def prepare_test_config(args: Namespace) -> Config:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """The Runner named by ``runner_type``, as ``RUNNERS.build`` builds it, else
-    :class:`mmtl.engine.MMTLRunner` (which checks and resolves the config first)."""
+    """The Runner named by ``runner_type``, else :class:`mmtl.engine.MMTLRunner`."""
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return MMTLRunner.from_cfg(cfg)
 
 
 def save_test_metrics(runner: Runner, metrics: dict, path: Optional[str] = None) -> Optional[str]:
-    """Write test metrics as JSON (rank 0 only), atomically.
-
-    Tensors and arrays (the confusion matrix) become nested lists, numpy numbers plain
-    numbers, and NaN or infinite values ``null``, so that the file is strict JSON.
+    """Write test metrics as strict JSON (rank 0 only), atomically: tensors and arrays as
+    lists, NaN and infinity as ``null``.
 
     Args:
         runner (Runner): The runner that tested; gives the work dir and checkpoint.

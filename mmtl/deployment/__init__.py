@@ -2,12 +2,12 @@
 
 :mod:`mmtl.deployment.onnx_inferencer` imports only numpy, OpenCV and onnxruntime; load it by
 file path (as ``tools/deployment/onnx_infer.py`` does) to keep mmengine out of the process.
-Exporters and pipeline-step converters are plain tables (``EXPORTERS``, ``STEP_CONVERTERS``):
-add a format with ``@register_exporter('name')`` on an :class:`Exporter` subclass, a step with
-``@register_step_converter('Transform')``.
+Exporters and pipeline-step converters are plain dicts (``EXPORTERS``, ``STEP_CONVERTERS``):
+a new format is an :class:`Exporter` subclass added to the first, a step a function
+``transform cfg -> step`` added to the second.
 """
 
-from .errors import ExportError, ModuleCallTracker
+from .errors import ExportError
 from .export import PARITY_ATOL, PARITY_RTOL, export_classifier, export_module
 from .exporters import (
     DEFAULT_OPSET,
@@ -15,9 +15,8 @@ from .exporters import (
     Exporter,
     build_exporter,
     export_formats,
-    register_exporter,
 )
-from .meta import STEP_CONVERTERS, build_deploy_meta, pipeline_to_steps, register_step_converter
+from .meta import STEP_CONVERTERS, build_deploy_meta, pipeline_to_steps
 from .onnx_inferencer import DEPLOY_META_FILE, PREPROCESS_STEPS, OnnxClassifier
 from .wrapper import ExportableClassifier
 
@@ -28,7 +27,6 @@ __all__ = [
     'ExportError',
     'ExportableClassifier',
     'Exporter',
-    'ModuleCallTracker',
     'OnnxClassifier',
     'PARITY_ATOL',
     'PARITY_RTOL',
@@ -40,6 +38,4 @@ __all__ = [
     'export_formats',
     'export_module',
     'pipeline_to_steps',
-    'register_exporter',
-    'register_step_converter',
 ]

@@ -1,7 +1,7 @@
 """Export failures that name the layer at fault.
 
 An exporter fails in one of two places. While it runs the model (tracing), the failure is
-raised inside some module's ``forward``: :class:`ModuleCallTracker` keeps the stack of module
+raised inside some module's ``forward``: :func:`module_call_stack` keeps the stack of module
 paths being run, so the innermost one is the culprit. After tracing, while converting the
 traced graph (an operator the ONNX opset lacks), the error names an ``aten::`` operator:
 :func:`find_operator_module` traces the model and reads the module scope of that operator.
@@ -23,9 +23,9 @@ class ExportError(RuntimeError):
 
     Args:
         export_format (str): The format being exported to.
+        reason (str): What went wrong.
         module_path (str, optional): Dotted path of the failing module in the classifier.
         module_type (str, optional): Its class name.
-        reason (str): What went wrong.
     """
 
     def __init__(
@@ -35,62 +35,40 @@ class ExportError(RuntimeError):
         module_path: Optional[str] = None,
         module_type: Optional[str] = None,
     ) -> None:
-        self.export_format = export_format
         self.module_path = module_path
         self.module_type = module_type
-        self.reason = reason
-        if module_path is not None:
-            where = f'layer {module_path or "<root>"} ({module_type})'
-            message = f'cannot export {where} to {export_format}: {reason}'
-        else:
-            message = f'cannot export the model to {export_format}: {reason}'
-        super().__init__(message)
+        where = (
+            'the model'
+            if module_path is None
+            else f'layer {module_path or "<root>"} ({module_type})'
+        )
+        super().__init__(f'cannot export {where} to {export_format}: {reason}')
 
 
-class ModuleCallTracker:
-    """Records which modules of ``root`` are running, innermost last.
+@contextmanager
+def module_call_stack(root: nn.Module) -> Iterator[List[str]]:
+    """The paths of the modules of ``root`` that are running, innermost last.
 
-    After an exception inside a forward, :attr:`stack` still holds the modules that were
-    running when it was raised (their forward hooks never ran to pop them).
+    After an exception inside a forward, the list still holds the modules that were running
+    when it was raised: their forward hooks never ran to pop them.
 
     Args:
         root (nn.Module): The model to watch.
     """
+    stack: List[str] = []
 
-    def __init__(self, root: nn.Module) -> None:
-        self.root = root
-        self.stack: List[str] = []
-        self._handles: list = []
+    def pop(*_) -> None:  # a hook that returns a value replaces the module's output
+        stack.pop()
 
-    def __enter__(self) -> 'ModuleCallTracker':
-        self.stack.clear()
-        for name, module in self.root.named_modules():
-            self._handles.append(module.register_forward_pre_hook(self._pusher(name)))
-            self._handles.append(module.register_forward_hook(self._pop))
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        for handle in self._handles:
+    handles = []
+    for name, module in root.named_modules():
+        handles.append(module.register_forward_pre_hook(lambda *_, name=name: stack.append(name)))
+        handles.append(module.register_forward_hook(pop))
+    try:
+        yield stack
+    finally:
+        for handle in handles:
             handle.remove()
-        self._handles.clear()
-
-    def _pusher(self, name: str):
-        def push(module: nn.Module, args) -> None:
-            self.stack.append(name)
-
-        return push
-
-    def _pop(self, module: nn.Module, args, output) -> None:
-        self.stack.pop()
-
-    @property
-    def innermost(self) -> Optional[str]:
-        """Path of the innermost module still running, or None."""
-        return self.stack[-1] if self.stack else None
-
-
-#: The tracer's warning when a Python number is taken from a tensor (``float(t)``, ``if t > 0``).
-_CONVERSION_WARNING = 'Converting a tensor to a Python'
 
 
 def _spatial_size_only(values: List[torch._C.Value]) -> Optional[str]:
@@ -136,10 +114,9 @@ def checked_tracer_warnings(baked: Optional[List[str]] = None) -> Iterator[None]
     """Turn ``TracerWarning`` into an error, except for numbers taken from spatial sizes.
 
     A trace bakes in every Python value it takes from a tensor (``if tensor > 0``,
-    ``tensor.numpy()``, ``int(tensor.shape[0])``): an error here, where it happens. The one
-    exception is a number computed only from the spatial sizes of tensors (padding from the
-    input size, a position-embedding grid): exports have a fixed height and width, so such a
-    number is exact for every input the exported model accepts.
+    ``tensor.numpy()``, ``int(tensor.shape[0])``), which makes the exported model silently
+    wrong. A number computed only from spatial sizes (padding, a position-embedding grid) is
+    exact, since exports have a fixed height and width.
 
     Args:
         baked (list, optional): Receives ``file:line`` of each accepted conversion.
@@ -151,7 +128,7 @@ def checked_tracer_warnings(baked: Optional[List[str]] = None) -> Iterator[None]
             return shown(message, category, filename, lineno, *args, **kwargs)
         state = torch._C._get_tracing_state()
         node = _last_traced_node(state.graph()) if state is not None else None
-        if str(message).startswith(_CONVERSION_WARNING) and node is not None:
+        if str(message).startswith('Converting a tensor to a Python') and node is not None:
             # The tracer warns right after recording the op whose result is converted.
             source = _spatial_size_only(list(node.outputs()))
             if source is None:
@@ -168,16 +145,6 @@ def checked_tracer_warnings(baked: Optional[List[str]] = None) -> Iterator[None]
         warnings.simplefilter('always', torch.jit.TracerWarning)
         warnings.showwarning = check
         yield
-
-
-def root_cause_message(error: BaseException) -> str:
-    """The first line of the innermost exception in ``error``'s chain (a TracerWarning that
-    became an error is wrapped in a SystemError by torch)."""
-    seen = error
-    while seen.__cause__ is not None or seen.__context__ is not None:
-        seen = seen.__cause__ or seen.__context__
-    text = str(seen).strip().splitlines()
-    return f'{type(seen).__name__}: {text[0] if text else ""}'
 
 
 def find_operator_module(
@@ -211,7 +178,7 @@ def locate_failure(
     root: nn.Module,
     example: torch.Tensor,
     error: BaseException,
-    tracker: ModuleCallTracker,
+    running: List[str],
     export_format: str,
     prefix: str = 'classifier.',
 ) -> ExportError:
@@ -221,23 +188,26 @@ def locate_failure(
         root (nn.Module): The exported module.
         example (torch.Tensor): The example input of the export.
         error (BaseException): What the exporter raised.
-        tracker (ModuleCallTracker): The tracker that watched the export.
+        running (list[str]): The :func:`module_call_stack` that watched the export.
         export_format (str): The format.
         prefix (str): Path prefix of the classifier inside ``root``, stripped from the name.
 
     Returns:
         ExportError: The error to raise.
     """
-    path = tracker.innermost
+    path = running[-1] if running else None
     if path is None:
         try:
             path = find_operator_module(root, example, error)
         except Exception:  # the model does not even trace: nothing more to learn
             path = None
-    reason = root_cause_message(error)
+    # The innermost exception of the chain: torch wraps a TracerWarning made an error.
+    cause = error
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__
+    lines = str(cause).strip().splitlines()
+    reason = f'{type(cause).__name__}: {lines[0] if lines else ""}'
     if path is None:
         return ExportError(export_format, reason)
     module_type = type(root.get_submodule(path)).__name__
-    if path.startswith(prefix):
-        path = path[len(prefix) :]
-    return ExportError(export_format, reason, module_path=path, module_type=module_type)
+    return ExportError(export_format, reason, path.removeprefix(prefix), module_type)

@@ -10,17 +10,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import ExportError, ModuleCallTracker, checked_tracer_warnings, locate_failure
+from .errors import ExportError, checked_tracer_warnings, locate_failure, module_call_stack
 from .exporters import DEFAULT_OPSET, build_exporter
 from .meta import build_deploy_meta
 from .onnx_inferencer import DEPLOY_META_FILE
 from .rewrites import export_rewrites
 from .wrapper import ExportableClassifier
 
-#: Parity between the exported and the eager model, checked on a random batch of a batch size
-#: different from the traced one: for each output, ``max|exported - eager| <= PARITY_ATOL +
-#: PARITY_RTOL * max|eager|``. Relative to the output's scale because float32 rounding noise
-#: grows with it (eager PyTorch alone differs between batch sizes).
+#: Parity of exported and eager model on a batch of another size than the traced one, per
+#: output: ``max|exported - eager| <= PARITY_ATOL + PARITY_RTOL * max|eager|`` (float32
+#: rounding noise grows with the output's scale).
 PARITY_ATOL = 1e-4
 PARITY_RTOL = 1e-4
 PARITY_BATCH = 3
@@ -28,18 +27,8 @@ INPUT_DTYPES = ('float32', 'uint8')
 
 
 def random_batch(batch: int, size, dtype: str, raw_pixels: bool, seed: int = 0) -> torch.Tensor:
-    """A reproducible random input batch ``batch x 3 x H x W``.
-
-    Args:
-        batch (int): Batch size.
-        size (Sequence[int]): ``(height, width)``.
-        dtype (str): ``float32`` or ``uint8``.
-        raw_pixels (bool): 0-255 pixels (normalisation folded in) rather than normalised ones.
-        seed (int): Random seed. Defaults to 0.
-
-    Returns:
-        torch.Tensor: The batch.
-    """
+    """A reproducible random input batch ``batch x 3 x H x W`` (``size`` is ``(H, W)``) of
+    ``dtype``: 0-255 pixels when ``raw_pixels`` (normalisation folded in), else normalised."""
     generator = torch.Generator().manual_seed(seed)
     shape = (batch, 3, *size)
     if raw_pixels:
@@ -64,11 +53,7 @@ def measure_parity(module: nn.Module, run_exported, example: torch.Tensor) -> di
     eager = eager if isinstance(eager, tuple) else (eager,)
     exported = run_exported(example.numpy())
     report = dict(
-        atol=PARITY_ATOL,
-        rtol=PARITY_RTOL,
-        batch=int(example.shape[0]),
-        max_abs_diff={},
-        max_abs_value={},
+        atol=PARITY_ATOL, rtol=PARITY_RTOL, batch=len(example), max_abs_diff={}, max_abs_value={}
     )
     within = True
     for name, reference in zip(module.output_names, eager):
@@ -91,10 +76,7 @@ def export_module(
 ) -> List[str]:
     """Export a module, turning any failure into an :class:`ExportError` naming the layer.
 
-    Tracer warnings (a Python value such as ``if tensor > 0`` or ``tensor.numpy()`` baked into
-    the trace) are errors here, since they make the exported model silently wrong; numbers
-    computed from the spatial sizes alone are exact at the fixed input size of the export
-    (see :func:`~mmtl.deployment.errors.checked_tracer_warnings`).
+    Tracer warnings are errors (see :func:`~mmtl.deployment.errors.checked_tracer_warnings`).
 
     Args:
         module (ExportableClassifier): The module to export.
@@ -108,13 +90,18 @@ def export_module(
         sorted, without repeats.
     """
     exporter = build_exporter(export_format)
-    tracker = ModuleCallTracker(module)
     baked: List[str] = []
+    running: List[str] = []
     try:
-        with torch.no_grad(), export_rewrites(), checked_tracer_warnings(baked), tracker:
+        with (
+            torch.no_grad(),
+            export_rewrites(),
+            checked_tracer_warnings(baked),
+            module_call_stack(module) as running,
+        ):
             exporter.export(module, example, path, module.output_names, opset)
     except Exception as error:
-        raise locate_failure(module, example, error, tracker, export_format) from error
+        raise locate_failure(module, example, error, running, export_format) from error
     return sorted({site.split('site-packages' + os.sep)[-1] for site in baked})
 
 

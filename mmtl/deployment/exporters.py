@@ -17,14 +17,8 @@ DEFAULT_OPSET = 17
 
 
 class Exporter:
-    """Writes a module to one format and runs the written file.
-
-    Subclasses are registered in :data:`EXPORTERS` under their format name (``--format``),
-    e.g. ``@register_exporter('tflite')``.
-
-    Attributes:
-        suffix (str): Model file extension.
-    """
+    """Writes a module to one format (``suffix``: the model file extension) and runs the
+    written file. A new format is a subclass added to :data:`EXPORTERS`."""
 
     suffix = ''
 
@@ -59,50 +53,6 @@ class Exporter:
         raise NotImplementedError
 
 
-#: Exporter classes by format name (``export.py --format``).
-EXPORTERS: Dict[str, Type['Exporter']] = {}
-
-
-def register_exporter(name: str) -> Callable[[Type[Exporter]], Type[Exporter]]:
-    """Class decorator adding an exporter to :data:`EXPORTERS` under a format name.
-
-    Args:
-        name (str): The format name (``--format``).
-
-    Returns:
-        callable: The decorator (it returns the class unchanged).
-    """
-
-    def wrap(exporter: Type[Exporter]) -> Type[Exporter]:
-        EXPORTERS[name] = exporter
-        return exporter
-
-    return wrap
-
-
-def export_formats() -> list:
-    """The registered format names, sorted."""
-    return sorted(EXPORTERS)
-
-
-def build_exporter(export_format: str) -> Exporter:
-    """The exporter for a format name.
-
-    Args:
-        export_format (str): A name in :data:`EXPORTERS`.
-
-    Returns:
-        Exporter: A new exporter.
-
-    Raises:
-        KeyError: An unknown format, naming the known ones.
-    """
-    if export_format not in EXPORTERS:
-        raise KeyError(f'unknown export format {export_format!r}; known: {export_formats()}')
-    return EXPORTERS[export_format]()
-
-
-@register_exporter('onnx')
 class OnnxExporter(Exporter):
     """ONNX through ``torch.onnx.export`` (TorchScript-based), run back with onnxruntime."""
 
@@ -141,7 +91,6 @@ class OnnxExporter(Exporter):
         return run
 
 
-@register_exporter('torchscript')
 class TorchScriptExporter(Exporter):
     """TorchScript by ``torch.jit.trace``, run back with ``torch.jit.load``."""
 
@@ -169,3 +118,29 @@ class TorchScriptExporter(Exporter):
             return {name: out.numpy() for name, out in zip(names, outputs)}
 
         return run
+
+
+#: Exporter classes by format name (``export.py --format``).
+EXPORTERS: Dict[str, Type[Exporter]] = {'onnx': OnnxExporter, 'torchscript': TorchScriptExporter}
+
+
+def export_formats() -> list:
+    """The format names, sorted."""
+    return sorted(EXPORTERS)
+
+
+def build_exporter(export_format: str) -> Exporter:
+    """The exporter for a format name.
+
+    Args:
+        export_format (str): A name in :data:`EXPORTERS`.
+
+    Returns:
+        Exporter: A new exporter.
+
+    Raises:
+        KeyError: An unknown format, naming the known ones.
+    """
+    if export_format not in EXPORTERS:
+        raise KeyError(f'unknown export format {export_format!r}; known: {export_formats()}')
+    return EXPORTERS[export_format]()

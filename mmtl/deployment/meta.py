@@ -11,42 +11,14 @@ import torch
 
 from mmtl.config.access import innermost_dataset
 
-#: Pipeline transforms that only load or pack data: no preprocessing step to replay. The
-#: loader's settings (``min_size``, ``background``) go to ``deploy.json``'s ``decode`` entry,
-#: and the ONNX runner decodes with mmtl's own decoder (see :func:`pipeline_decode`).
+#: Transforms that only load or pack data: no step to replay (the loader's settings go to
+#: ``deploy.json``'s ``decode`` entry, see :func:`pipeline_decode`).
 PASS_THROUGH_TRANSFORMS = ('LoadImageFromFile', 'LoadImage', 'PackInputs', 'PackClsInputs')
 
-StepConverter = Callable[[dict], dict]
 
-#: Converters from a test-pipeline transform config to a ``deploy.json`` step, by the
-#: transform's ``type``.
-STEP_CONVERTERS: Dict[str, StepConverter] = {}
-
-
-def register_step_converter(name: str) -> Callable[[StepConverter], StepConverter]:
-    """Decorator adding a converter to :data:`STEP_CONVERTERS`.
-
-    Args:
-        name (str): The transform ``type`` it converts.
-
-    Returns:
-        callable: The decorator (it returns the function unchanged).
-    """
-
-    def wrap(converter: StepConverter) -> StepConverter:
-        STEP_CONVERTERS[name] = converter
-        return converter
-
-    return wrap
-
-
-def _pair(value, key: str, transform: str) -> List[int]:
+def _pair(value) -> List[int]:
     """``int`` or ``(width, height)`` -> ``[width, height]``."""
-    if isinstance(value, int):
-        return [value, value]
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return [int(value[0]), int(value[1])]
-    raise ValueError(f'test pipeline {transform}: {key}={value!r} is not an int or a pair')
+    return [value, value] if isinstance(value, int) else [int(v) for v in value]
 
 
 def _check_cv2_backend(transform: dict) -> None:
@@ -58,7 +30,6 @@ def _check_cv2_backend(transform: dict) -> None:
         )
 
 
-@register_step_converter('Resize')
 def _convert_resize(transform: dict) -> dict:
     _check_cv2_backend(transform)
     if transform.get('keep_ratio') or transform.get('scale') is None:
@@ -66,11 +37,10 @@ def _convert_resize(transform: dict) -> dict:
             f'test pipeline Resize: only a fixed scale with keep_ratio=False is supported '
             f'for export, got {transform}'
         )
-    size = _pair(transform['scale'], 'scale', 'Resize')
+    size = _pair(transform['scale'])
     return dict(type='resize', size=size, interpolation=transform.get('interpolation', 'bilinear'))
 
 
-@register_step_converter('ResizeEdge')
 def _convert_resize_edge(transform: dict) -> dict:
     _check_cv2_backend(transform)
     return dict(
@@ -81,11 +51,19 @@ def _convert_resize_edge(transform: dict) -> dict:
     )
 
 
-@register_step_converter('CenterCrop')
 def _convert_center_crop(transform: dict) -> dict:
     if transform.get('auto_pad'):
         raise ValueError('test pipeline CenterCrop: auto_pad=True cannot be exported')
-    return dict(type='center_crop', size=_pair(transform['crop_size'], 'crop_size', 'CenterCrop'))
+    return dict(type='center_crop', size=_pair(transform['crop_size']))
+
+
+#: Converters from a test-pipeline transform config to a ``deploy.json`` step, by the
+#: transform's ``type``.
+STEP_CONVERTERS: Dict[str, Callable[[dict], dict]] = {
+    'Resize': _convert_resize,
+    'ResizeEdge': _convert_resize_edge,
+    'CenterCrop': _convert_center_crop,
+}
 
 
 def _type_name(transform: dict) -> str:
@@ -95,14 +73,7 @@ def _type_name(transform: dict) -> str:
 
 
 def pipeline_to_steps(pipeline: Sequence[dict]) -> List[dict]:
-    """Translate a test pipeline into ``deploy.json`` preprocessing steps.
-
-    Args:
-        pipeline (Sequence[dict]): Transform configs.
-
-    Returns:
-        list[dict]: Steps understood by the ONNX inferencer.
-    """
+    """Translate a test pipeline (transform configs) into ``deploy.json`` steps."""
     steps = []
     for transform in pipeline:
         name = _type_name(transform)
@@ -118,15 +89,8 @@ def pipeline_to_steps(pipeline: Sequence[dict]) -> List[dict]:
 
 
 def pipeline_decode(pipeline: Sequence[dict]) -> dict:
-    """How the test pipeline's loader decodes files, for the ONNX runner's ``load_image``.
-
-    Args:
-        pipeline (Sequence[dict]): Transform configs.
-
-    Returns:
-        dict: ``min_size`` (short edge of a reduced-scale JPEG decode, or None) and
-        ``background`` (RGB under transparent pixels), as mmtl's ``LoadImage`` has them.
-    """
+    """How the test pipeline's loader decodes files: ``min_size`` (short edge of a
+    reduced-scale JPEG decode, or None) and ``background`` (RGB under transparent pixels)."""
     for transform in pipeline:
         if _type_name(transform).startswith('LoadImage'):
             background = transform.get('background', (255, 255, 255))
@@ -186,8 +150,7 @@ def build_deploy_meta(model: torch.nn.Module, input_size: Optional[int] = None) 
 
     Returns:
         dict: ``decode`` (see :func:`pipeline_decode`), ``preprocess``, ``input_size``
-        ([height, width]), ``mean``, ``std``,
-        ``channel_order`` and ``classes``.
+        ([height, width]), ``mean``, ``std``, ``channel_order`` and ``classes``.
     """
     pipeline = find_test_pipeline(model._config)
     steps = pipeline_to_steps(pipeline)

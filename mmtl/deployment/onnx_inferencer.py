@@ -1,11 +1,9 @@
 """Classify images with an exported ONNX model: onnxruntime, numpy, Pillow and OpenCV only.
 
-Nothing from mmtl, mmengine, mmpretrain or torch is imported, so this file can run on a
-deployment box, copied next to an exported model folder (``model.onnx`` + ``deploy.json``)
-together with ``mmtl/datasets/transforms/image_io.py`` and ``mmtl/datasets/listing.py``.
-Those two, loaded by file path (:func:`mmtl_file`), list and decode the inputs exactly as
-mmtl's loaders do; the rest of the test pipeline is replayed step by step from
-``deploy.json``'s ``preprocess`` list with the OpenCV calls that mmcv makes.
+Nothing from mmtl, mmengine or torch is imported: the file runs on a deployment box, copied
+beside mmtl's dependency-free files (:data:`MMTL_FILES`), which decode and list the inputs as
+mmtl does. The test pipeline is replayed from ``deploy.json``'s ``preprocess`` list with the
+OpenCV calls mmcv makes.
 """
 
 import importlib.util
@@ -34,10 +32,7 @@ ImageInput = Union[str, np.ndarray]
 
 
 def _interpolation(params: dict) -> int:
-    name = params.get('interpolation', 'bilinear')
-    if name not in CV2_INTERPOLATIONS:
-        raise ValueError(f'unknown interpolation {name!r}; known: {sorted(CV2_INTERPOLATIONS)}')
-    return CV2_INTERPOLATIONS[name]
+    return CV2_INTERPOLATIONS[params.get('interpolation', 'bilinear')]
 
 
 def resize(img: np.ndarray, params: dict) -> np.ndarray:
@@ -82,9 +77,8 @@ PREPROCESS_STEPS: Dict[str, Callable[[np.ndarray, dict], np.ndarray]] = {
     'center_crop': center_crop,
 }
 
-#: mmtl's own files this module and ``tools/deployment/onnx_infer.py`` use (the decoder, the
-#: listing of inputs, the prediction rows), by their path in the mmtl package; each is looked
-#: for beside this file, then in the source tree.
+#: mmtl's files this module and ``tools/deployment/onnx_infer.py`` load by path: beside this
+#: file, else in the source tree.
 MMTL_FILES = {
     'image_io.py': 'datasets/transforms/image_io.py',
     'listing.py': 'datasets/listing.py',
@@ -93,8 +87,7 @@ MMTL_FILES = {
 
 
 def mmtl_file(filename: str) -> ModuleType:
-    """One of mmtl's dependency-free files (:data:`MMTL_FILES`), loaded without importing
-    mmtl (cached).
+    """One of :data:`MMTL_FILES`, loaded without importing mmtl (cached).
 
     Args:
         filename (str): A key of :data:`MMTL_FILES`, e.g. ``'image_io.py'``.
@@ -125,31 +118,23 @@ def mmtl_file(filename: str) -> ModuleType:
     )
 
 
-def image_io() -> ModuleType:
-    """mmtl's image decoder, ``mmtl/datasets/transforms/image_io.py`` (see :func:`mmtl_file`)."""
-    return mmtl_file('image_io.py')
-
-
 def load_image(image: ImageInput, decode: Optional[dict] = None) -> np.ndarray:
-    """Decode an image as ``HxWx3`` BGR uint8 exactly as mmtl's test pipeline loader does.
+    """Decode an image as ``HxWx3`` BGR uint8, as mmtl's test pipeline loader does.
 
     Args:
-        image (str | np.ndarray): A file path, or a BGR array (``uint8``, ``uint16`` or float
-            in [0, 1]; grey, BGR or BGRA; see ``image_io.array_to_bgr``).
-        decode (dict, optional): ``deploy.json``'s ``decode`` entry: ``min_size`` (short
-            edge for a reduced-scale JPEG decode, or None) and ``background`` (RGB under
-            transparent pixels). Defaults to None: full size, white.
+        image (str | np.ndarray): A file path, or a BGR array (see ``image_io.array_to_bgr``).
+        decode (dict, optional): ``deploy.json``'s ``decode`` entry (``min_size``,
+            ``background``). Defaults to None: full size, white background.
 
     Returns:
         np.ndarray: The image.
 
     Raises:
-        ValueError: The file cannot be read or decoded, or exceeds the pixel limit (the
-            message names it); the array is not a supported image.
+        ValueError: The file cannot be read or decoded (named), or the array is no image.
     """
     decode = decode or {}
     background = tuple(decode.get('background') or (255, 255, 255))
-    io_module = image_io()
+    io_module = mmtl_file('image_io.py')
     if isinstance(image, np.ndarray):
         return io_module.array_to_bgr(image, background)
     try:
@@ -161,15 +146,13 @@ def load_image(image: ImageInput, decode: Optional[dict] = None) -> np.ndarray:
 def expand_inputs(
     inputs: Union[ImageInput, Sequence[ImageInput]], skipped: List[tuple]
 ) -> List[ImageInput]:
-    """A path, a folder (its images, recursively, sorted), a glob, an array or a list of them,
-    flattened by mmtl's one listing of inference inputs (``listing.list_input_images``):
-    regular files only, hidden files and folders left out.
+    """A path, folder, glob, array or a list of them as a flat list, by mmtl's listing of
+    inference inputs (``listing.list_input_images``).
 
     Args:
         inputs: What to classify.
         skipped (list): Receives ``(path, reason)`` for each sub-folder that cannot be
-            listed and each file that is not read (a FIFO, a device, an empty file, a name
-            that is not UTF-8).
+            listed and each file that is not read.
 
     Returns:
         list: File paths and arrays, in order.
@@ -178,9 +161,8 @@ def expand_inputs(
         FileNotFoundError: A path that does not exist, or a glob matching nothing.
     """
     listing = mmtl_file('listing.py')
-    items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
     expanded: List[ImageInput] = []
-    for item in items:
+    for item in inputs if isinstance(inputs, (list, tuple)) else [inputs]:
         if isinstance(item, np.ndarray):
             expanded.append(item)
         else:
@@ -208,11 +190,6 @@ def preprocess_image(image: ImageInput, meta: dict) -> np.ndarray:
     """
     img = load_image(image, meta.get('decode'))
     for step in meta['preprocess']:
-        if step['type'] not in PREPROCESS_STEPS:
-            raise ValueError(
-                f'deploy.json: unknown preprocess step {step["type"]!r}; '
-                f'known: {sorted(PREPROCESS_STEPS)}'
-            )
         img = PREPROCESS_STEPS[step['type']](img, step)
     model_input = meta['input']
     if model_input['channel_order'] == 'RGB':
@@ -228,8 +205,8 @@ def preprocess_image(image: ImageInput, meta: dict) -> np.ndarray:
 class OnnxResults(list):
     """Per-image results, plus ``skipped``: ``(path, reason)`` of files not classified."""
 
-    def __init__(self, results=()) -> None:
-        super().__init__(results)
+    def __init__(self) -> None:
+        super().__init__()
         self.skipped: List[tuple] = []
 
 
@@ -251,11 +228,15 @@ class OnnxClassifier:
     ) -> None:
         import onnxruntime as ort
 
-        self.meta = read_deploy_meta(model_dir)
-        if self.meta.get('format') != 'onnx':
+        meta_file = osp.join(model_dir, DEPLOY_META_FILE)
+        if not osp.isfile(meta_file):
+            raise FileNotFoundError(f'{meta_file} not found: is {model_dir} an exported model?')
+        with open(meta_file, encoding='utf-8') as f:
+            self.meta = json.load(f)
+        if self.meta['format'] != 'onnx':
             raise ValueError(
-                f'{osp.join(model_dir, DEPLOY_META_FILE)}: format is '
-                f'{self.meta.get("format")!r}, OnnxClassifier needs an "onnx" export'
+                f'{meta_file}: format is {self.meta["format"]!r}, OnnxClassifier needs an '
+                '"onnx" export'
             )
         options = ort.SessionOptions()
         if num_threads:
@@ -271,8 +252,8 @@ class OnnxClassifier:
         self.num_outputs = outputs if isinstance(outputs, int) else None
         if self.classes is not None and len(self.classes) < (self.num_outputs or 0):
             raise ValueError(
-                f'{osp.join(model_dir, DEPLOY_META_FILE)} names {len(self.classes)} classes for '
-                f'a model that scores {outputs}: give one name per output'
+                f'{meta_file} names {len(self.classes)} classes for a model that scores '
+                f'{outputs}: give one name per output'
             )
 
     @property
@@ -285,7 +266,7 @@ class OnnxClassifier:
         return preprocess_image(image, self.meta)
 
     def forward(self, batch: np.ndarray) -> Dict[str, np.ndarray]:
-        """Run the model on a preprocessed ``NxCxHxW`` batch, of the exported size only.
+        """Run the model on a preprocessed ``NxCxHxW`` batch of the exported size.
 
         Returns:
             dict: ``logits`` and ``scores`` (softmax), each ``N x num_classes`` float32.
@@ -352,23 +333,3 @@ class OnnxClassifier:
         if isinstance(image, str):
             result['img_path'] = image
         return result
-
-
-def read_deploy_meta(model_dir: str) -> dict:
-    """Read and check ``deploy.json`` of an exported model folder.
-
-    Args:
-        model_dir (str): The folder.
-
-    Returns:
-        dict: The metadata.
-    """
-    path = osp.join(model_dir, DEPLOY_META_FILE)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path} not found: is {model_dir} an exported model folder?')
-    with open(path, encoding='utf-8') as f:
-        meta = json.load(f)
-    missing = [key for key in ('format', 'model_file', 'input', 'preprocess') if key not in meta]
-    if missing:
-        raise KeyError(f'{path} lacks the keys {missing}')
-    return meta

@@ -7,11 +7,9 @@ from torch import nn
 
 
 class ExportableClassifier(nn.Module):
-    """An mmpretrain classifier as a plain ``tensor -> tensor`` module.
-
-    Runs backbone, neck and head (``mode='tensor'``), so the outputs are the head's logits;
-    optionally adds the softmax scores as a second output, and optionally folds the
-    normalisation of the data preprocessor in, so the graph takes raw 0-255 pixels.
+    """An mmpretrain classifier as a plain ``tensor -> tensor`` module: the head's logits
+    (``mode='tensor'``), optionally the softmax scores, optionally with the normalisation
+    folded in so that the graph takes raw 0-255 pixels.
 
     Args:
         classifier (nn.Module): An mmpretrain ``ImageClassifier`` (or any module whose
@@ -39,7 +37,6 @@ class ExportableClassifier(nn.Module):
 
     @property
     def output_names(self) -> Tuple[str, ...]:
-        """Names of the outputs, in order."""
         return ('logits', 'scores') if self.with_scores else ('logits',)
 
     def forward(self, inputs: torch.Tensor) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:

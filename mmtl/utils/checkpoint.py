@@ -57,12 +57,6 @@ def _restricted_getattr(obj: Any, name: str) -> Any:
     )
 
 
-def _numpy_dtype_classes() -> List[type]:
-    """The concrete numpy dtype classes (``numpy.dtypes.Float32DType``, ...)."""
-    codes = '?bBhHiIlLqQefdgFDGUSO'
-    return sorted({type(np.dtype(code)) for code in codes}, key=lambda cls: cls.__name__)
-
-
 def safe_checkpoint_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """The allow-list of globals that mmengine/mmpretrain checkpoints need beyond torch's own.
 
@@ -76,7 +70,7 @@ def safe_checkpoint_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
         HistoryBuffer,
         np.ndarray,
         np.dtype,
-        *_numpy_dtype_classes(),
+        *{type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGUSO'},  # Float32DType, ...
         reconstruct,
         scalar,
         # numpy 1.x wrote these names; numpy 2 keeps the same functions under numpy._core.
@@ -107,18 +101,6 @@ def _trusted_checkpoint_paths() -> set:
 
 #: How torch's legacy (non-zip) format begins: pickle protocol 2, then its magic number.
 _LEGACY_MAGIC = pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2)[2:-1]
-
-
-def _torch_format(f: IO[bytes]) -> Optional[str]:
-    """``'zip'`` or ``'legacy'``: which of torch's two formats a seekable binary file is in
-    (left at its start); None for anything else (a plain pickle, an image, text, nothing)."""
-    head = f.read(16)
-    f.seek(0)
-    is_zip = zipfile.is_zipfile(f)
-    f.seek(0)
-    if is_zip:
-        return 'zip'
-    return 'legacy' if head.startswith(b'\x80') and _LEGACY_MAGIC in head else None
 
 
 def _is_refused_type(err: Exception) -> bool:
@@ -153,47 +135,39 @@ def safe_torch_load(filename: str, map_location: Any = 'cpu') -> Any:
         return _load_file(f, filename, map_location, trusted)
 
 
-def check_zip_records(f: IO[bytes], name: str) -> None:
-    """Refuse a torch zip whose records would take more memory than the file holds (torch
-    allocates each record at its declared size, and never compresses them).
-
-    Args:
-        f (file): The seekable checkpoint file (left at its start).
-        name (str): What to call it in messages.
-
-    Raises:
-        NotACheckpointError: A record is compressed or larger than the file.
-    """
-    size = f.seek(0, os.SEEK_END)
-    f.seek(0)
+def _zip_records(f: IO[bytes]) -> Optional[List[zipfile.ZipInfo]]:
+    """The records of a zip file (left at its start), or None if it is no zip."""
     try:
         with zipfile.ZipFile(f) as archive:
-            records = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as err:
-        raise NotACheckpointError(f'not a checkpoint: {name} (damaged zip: {err})') from None
+            return archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
     finally:
         f.seek(0)
-    for record in records:
+
+
+def _load_file(f: IO[bytes], name: str, map_location: Any, trusted: bool) -> Any:
+    size = f.seek(0, os.SEEK_END)
+    f.seek(0)
+    head = f.read(16)
+    f.seek(0)
+    records = _zip_records(f)
+    if records is None and not (head.startswith(b'\x80') and _LEGACY_MAGIC in head):
+        reason = 'empty file' if size == 0 else "neither torch's zip nor its legacy format"
+        raise NotACheckpointError(f'not a checkpoint: {name} ({reason})')
+    # torch allocates each record at its declared size, and never compresses them.
+    for record in records or ():
         if record.compress_type != zipfile.ZIP_STORED or record.file_size > size:
             raise NotACheckpointError(
                 f'not a checkpoint: {name} (record {ascii(record.filename)[:80]} is compressed '
                 f'or declares {record.file_size} bytes in a {size}-byte file; torch writes '
                 f'neither)'
             )
-    declared = sum(record.file_size for record in records)
+    declared = sum(record.file_size for record in records or ())
     if declared > size:
         raise NotACheckpointError(
             f'not a checkpoint: {name} (its records declare {declared} bytes in a {size}-byte file)'
         )
-
-
-def _load_file(f: IO[bytes], name: str, map_location: Any, trusted: bool) -> Any:
-    kind = _torch_format(f)
-    if kind is None:
-        reason = 'empty file' if f.read(1) == b'' else "neither torch's zip nor its legacy format"
-        raise NotACheckpointError(f'not a checkpoint: {name} ({reason})')
-    if kind == 'zip':
-        check_zip_records(f, name)
     try:
         if trusted:
             return torch.load(f, map_location=map_location, weights_only=False)
@@ -323,16 +297,8 @@ def _require_mapping(checkpoint: Any, name: str) -> Any:
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
     """mmengine checkpoint scheme for local paths, loading safely (``.safetensors`` too)."""
     if is_safetensors(filename):
-        path = osp.expanduser(filename)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'checkpoint file not found: {filename}')
-        try:
-            checkpoint = load_safetensors(path, map_location=map_location)
-        except CheckpointError as err:  # worded as the other loaders word it
-            raise NotACheckpointError(f'not a checkpoint: {filename} ({err})') from None
-    else:
-        checkpoint = safe_torch_load(filename, map_location=map_location)
-    return _require_mapping(checkpoint, filename)
+        return load_safetensors(osp.expanduser(filename), map_location=map_location)
+    return _require_mapping(safe_torch_load(filename, map_location=map_location), filename)
 
 
 def load_url_checkpoint(

@@ -2,9 +2,8 @@
 
 :func:`convert_checkpoint` offers every checkpoint mmtl reads to the functions in
 :data:`CHECKPOINT_CONVERTERS` (``mmtl.models.converters`` adds timm's and torchvision's), each
-called as ``converter(state_dict, meta, source)``. A converter returns None when the
-checkpoint is not its business, else an mmengine checkpoint (``{'state_dict', 'meta'}``),
-which ends the search.
+called as ``converter(state_dict, meta, source)``; the first that returns an mmengine
+checkpoint instead of None wins.
 """
 
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
@@ -24,9 +23,7 @@ def split_checkpoint(checkpoint: Any) -> Optional[Tuple[Mapping[str, torch.Tenso
 
     Returns:
         tuple | None: ``(state_dict, meta)`` for a bare ``{name: tensor}`` dict or a
-        ``{'state_dict': {name: tensor}, 'meta': {...}}`` checkpoint; None for anything else
-        (a resumable training checkpoint with optimizer state is passed on as well, since its
-        ``state_dict`` is in mmtl's own layout and no converter claims it).
+        ``{'state_dict': {name: tensor}, 'meta': {...}}`` checkpoint; None for anything else.
     """
     if not isinstance(checkpoint, Mapping) or not checkpoint:
         return None

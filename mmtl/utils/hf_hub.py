@@ -1,11 +1,9 @@
 """``load_from='hf-hub:<org>/<name>'`` and ``'timm://<name>'``: weights from the Hugging Face hub.
 
-timm publishes its pretrained weights as hub repositories (``timm/resnet50.a1_in1k``) holding
-``model.safetensors`` (or ``pytorch_model.bin``) and a ``config.json`` with the
-``pretrained_cfg`` (mean, std, input size). ``huggingface_hub`` downloads and caches them
-(``$HF_HOME/hub``, default ``~/.cache/huggingface/hub``); offline (``MMTL_OFFLINE=1`` or
-``HF_HUB_OFFLINE=1``) it reads the cache only, and a miss says what to do in one line. The
-weight file is then read by mmtl's safe loader, which converts timm's layout.
+timm's hub repositories (``timm/resnet50.a1_in1k``) hold ``model.safetensors`` (or
+``pytorch_model.bin``) and a ``config.json`` with the ``pretrained_cfg`` (mean, std, input
+size). ``huggingface_hub`` downloads them into its cache; offline (``MMTL_OFFLINE=1`` or
+``HF_HUB_OFFLINE=1``) it reads the cache only. mmtl's safe loader then reads the weights.
 """
 
 import json
@@ -77,8 +75,8 @@ def parse_hub_ref(ref: str) -> Tuple[str, str]:
 
 
 def hub_cache_dir() -> str:
-    """The Hugging Face hub cache, from the environment as it is now (huggingface_hub reads
-    it once, on import)."""
+    """The Hugging Face hub cache, from the environment now (huggingface_hub reads it on
+    import)."""
     for name in ('HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE'):
         if os.environ.get(name):
             return osp.expanduser(os.environ[name])
@@ -103,8 +101,8 @@ class UnsafeHubAnswerError(OSError):
 
 
 def check_hub_headers(response) -> None:
-    """Refuse a hub answer whose commit or ETag header, which huggingface_hub joins into
-    cache paths, is not a plain token (a hostile mirror could write outside the cache).
+    """Refuse a hub answer whose commit or ETag header (joined into cache paths by
+    huggingface_hub) is not a plain token: a hostile mirror could write outside the cache.
 
     Args:
         response: An ``httpx`` response of the hub.
@@ -131,8 +129,7 @@ def _checked_client():
 
 
 def hub_weights_path(ref: str) -> str:
-    """The local weight file of a hub reference, downloaded once into the hub cache (by
-    rank 0).
+    """The local weight file of a hub reference, downloaded once (by rank 0) into the cache.
 
     Args:
         ref (str): ``hf-hub:<org>/<name>[@rev]`` or ``timm://<name>[@rev]``.

@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional
 
 import torch
 
-from .errors import CheckpointError, first_line
+from .errors import NotACheckpointError, first_line
 from .fileio import atomic_open
 
 SAFETENSORS_SUFFIX = '.safetensors'
@@ -63,7 +63,7 @@ def load_safetensors(path: str, map_location: Optional[Any] = None) -> Dict[str,
         dict: An mmengine-style checkpoint.
 
     Raises:
-        CheckpointError: The file is not a valid safetensors file (one line naming it).
+        NotACheckpointError: The file is not a valid safetensors file (one line naming it).
     """
     from safetensors import SafetensorError, safe_open
 
@@ -78,7 +78,7 @@ def load_safetensors(path: str, map_location: Optional[Any] = None) -> Dict[str,
         if DATASET_META_KEY in metadata:
             meta['dataset_meta'] = json.loads(metadata[DATASET_META_KEY])
     except (SafetensorError, ValueError) as err:  # a damaged header, or metadata not JSON
-        raise CheckpointError(
-            f'{path}: not a checkpoint (not a valid safetensors file: {first_line(err)})'
+        raise NotACheckpointError(
+            f'not a checkpoint: {path} (not a valid safetensors file: {first_line(err)})'
         ) from None
     return {'state_dict': state_dict, 'meta': meta}

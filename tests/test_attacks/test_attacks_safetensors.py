@@ -28,4 +28,4 @@ def test_timm2mmtl_refuses_a_fake_safetensors_file_in_one_line(tmp_path, capsys)
         code = tool_status(tool.main, [str(path), str(tmp_path / 'out.pth')])
     except Exception as err:  # the traceback a user sees
         pytest.fail(f'{type(err).__name__}: {err}')
-    assert code == 1 and capsys.readouterr().err.startswith(f'error: {path}')
+    assert code == 1 and capsys.readouterr().err.startswith(f'error: not a checkpoint: {path}')

@@ -19,11 +19,12 @@ def test_the_built_in_entries_are_there(tables):
 
 
 def test_a_user_exporter_is_registered_like_the_built_in_ones(tables):
-    from mmtl.deployment import Exporter, build_exporter, export_formats, register_exporter
+    from mmtl.deployment import Exporter, build_exporter, export_formats
 
-    @register_exporter('toyformat')
     class ToyExporter(Exporter):
         suffix = '.toy'
+
+    tables[0]['toyformat'] = ToyExporter
 
     assert 'toyformat' in export_formats()
     assert isinstance(build_exporter('toyformat'), ToyExporter)
@@ -32,11 +33,12 @@ def test_a_user_exporter_is_registered_like_the_built_in_ones(tables):
 
 
 def test_a_user_step_converter_reaches_deploy_json(tables):
-    from mmtl.deployment import pipeline_to_steps, register_step_converter
+    from mmtl.deployment import pipeline_to_steps
 
-    @register_step_converter('ToyCrop')
     def toy_crop(transform: dict) -> dict:
         return dict(type='center_crop', size=[transform['side'], transform['side']])
+
+    tables[1]['ToyCrop'] = toy_crop
 
     pipeline = [
         dict(type='LoadImageFromFile'),

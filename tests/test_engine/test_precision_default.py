@@ -62,7 +62,7 @@ def cpu_with(monkeypatch):
 
 @pytest.fixture
 def log_lines(monkeypatch):
-    """Messages passed to mmengine's print_log."""
+    """Messages passed to mmengine's print_log (runner_setup's name for it too)."""
     import mmengine.logging
 
     lines = []
@@ -72,7 +72,8 @@ def log_lines(monkeypatch):
         lines.append(str(msg))
         return original(msg, *args, **kwargs)
 
-    monkeypatch.setattr(mmengine.logging, 'print_log', record)
+    for owner in (mmengine.logging, runner_module):
+        monkeypatch.setattr(owner, 'print_log', record)
     return lines
 
 

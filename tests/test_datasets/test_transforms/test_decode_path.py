@@ -285,7 +285,7 @@ def test_onnx_runner_copied_out_of_the_tree_finds_the_decoder_beside_it(tmp_path
         f'    mod.load_image({files["RGBA.png"]!r})\n'
         'except ImportError as err:\n'
         '    print(json.dumps(str(err))); sys.exit(0)\n'
-        'print(json.dumps(mod.image_io().__file__))\n'
+        'print(json.dumps(mod.mmtl_file("image_io.py").__file__))\n'
     )
     run = [sys.executable, '-c', code]
     alone = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path)
