@@ -73,7 +73,6 @@ def run(args: argparse.Namespace) -> None:
     from mmtl.advisor import advisor as adv
     from mmtl.advisor.strategies import STRATEGIES
     from mmtl.advisor.trials import (
-        best_val_top1,
         cross_validation_folds,
         format_leaderboard,
         leaderboard,
@@ -83,6 +82,7 @@ def run(args: argparse.Namespace) -> None:
         successive_halving,
         write_leaderboard,
     )
+    from mmtl.analysis.logs import best_value
     from mmtl.apis.runner_setup import check_load_from
     from mmtl.config.check import check_data_roots
     from mmtl.config.load import load_config, resolve_config_path
@@ -147,7 +147,8 @@ def run(args: argparse.Namespace) -> None:
         folds = cross_validation_folds(
             profile.val_images, profile.train_counts, meas.cross_validated
         )
-    run, score, metric = run_training, best_val_top1, 'best val top-1'
+    score = functools.partial(best_value, metric='accuracy/top1')
+    run, metric = run_training, 'best val top-1'
     if folds:
         splits = ('train',) if meas.cross_validated else ('train', 'val')
         run = functools.partial(run_cross_validation, folds=folds, splits=splits)

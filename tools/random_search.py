@@ -27,9 +27,10 @@ import sys
 
 from mmengine.config import DictAction
 
+from mmtl.analysis.logs import best_value
 from mmtl.config.load import read_config
 from mmtl.search import parse_search_space, write_leaderboard
-from mmtl.search.random_search import best_val_metric, ranked
+from mmtl.search.random_search import ranked
 from mmtl.utils.cli import exit_tool
 
 
@@ -84,7 +85,7 @@ def run_trial(args: argparse.Namespace, study, trial, params: dict, work_dir: st
     trial.set_user_attr(WORK_DIR_ATTR, work_dir)
     with open(osp.join(work_dir, 'trial_output.log'), 'w') as log:
         code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
-    score = best_val_metric(work_dir, args.metric, args.rule)
+    score = best_value(work_dir, args.metric, args.rule)
     if code == PRUNED_EXIT:
         frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial.number)
         status, state, value = pruned_status(frozen), TrialState.PRUNED, None
@@ -143,7 +144,7 @@ def main(argv=None) -> int:
         shown = ', '.join(
             f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}' for k, v in params.items()
         )
-        score = best_val_metric(trial_dir, args.metric, args.rule)
+        score = best_value(trial_dir, args.metric, args.rule)
         print(f'trial {trial.number}: {shown} -> {args.metric} {score} ({status})', flush=True)
 
     trials = leaderboard_trials(study)

@@ -49,14 +49,6 @@ class TrialResult:
     work_dir: str
 
 
-def best_val_top1(work_dir: str, metric: str = 'accuracy/top1') -> Optional[float]:
-    """Best value of ``metric`` in a run's scalar log (None if never logged)."""
-    from mmtl.analysis.logs import find_segment_logs, load_scalar_log
-
-    records = load_scalar_log(work_dir).val if find_segment_logs(work_dir) else []
-    return max((float(r[metric]) for r in records if metric in r), default=None)
-
-
 def _run_logged(command: List[str], work_dir: str) -> int:
     """``command`` in its own process, its output in ``<work_dir>/trial_output.log``."""
     os.makedirs(work_dir, exist_ok=True)
@@ -117,8 +109,8 @@ def successive_halving(
     budget: int,
     work_dir: str,
     write_config: Callable[[Candidate, int, str], str],
-    run: Callable[[str, str], int] = run_training,
-    score: Callable[[str], Optional[float]] = best_val_top1,
+    run: Callable[[str, str], int],
+    score: Callable[[str], Optional[float]],
     log: Callable[[str], None] = print,
     rungs: Optional[int] = None,
 ) -> List[TrialResult]:
@@ -129,9 +121,8 @@ def successive_halving(
         budget (int): Epochs of the last rung (the longest runs).
         work_dir (str): Each trial gets ``<work_dir>/rung<r>_<name>/``.
         write_config (Callable): ``(candidate, epochs, path) -> config path``.
-        run (Callable): ``(config, trial dir) -> exit code``. Defaults to a subprocess of
-            ``tools/train.py``.
-        score (Callable): ``trial dir -> best val top-1``.
+        run (Callable): ``(config, trial dir) -> exit code``, e.g. :func:`run_training`.
+        score (Callable): ``trial dir -> score``, e.g. the best val top-1.
         log (Callable): Progress printer.
         rungs (int, optional): Number of rungs; 1 trains every candidate for the whole
             budget (no halving: short rungs favour strategies that learn fast, e.g. a

@@ -235,6 +235,23 @@ def best_metric(
     return {'metric': key, 'value': best, 'step': steps[values.index(best)], 'last': values[-1]}
 
 
+def best_value(work_dir: str, metric: str, rule: str = 'greater') -> Optional[float]:
+    """:func:`best_metric` of a work dir's newest run; None when it logged no ``metric``.
+
+    Args:
+        work_dir (str): The run's work dir.
+        metric (str): Metric name, e.g. ``'accuracy/top1'``.
+        rule (str): ``'greater'`` or ``'less'`` is better. Defaults to ``'greater'``.
+
+    Returns:
+        float | None: The best value (None for a run that failed before validating).
+    """
+    if not find_segment_logs(work_dir):
+        return None
+    log = load_scalar_log(work_dir)
+    return best_metric(log, metric, rule)['value'] if metric in log.metric_keys else None
+
+
 def curve_figures(log: ScalarLog) -> Dict[str, object]:
     """Training curves: ``loss`` and ``lr`` against the iteration, ``val`` against the epoch.
 

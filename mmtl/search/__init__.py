@@ -3,7 +3,6 @@
 from .random_search import (
     DISTRIBUTIONS,
     Trial,
-    best_val_metric,
     parse_search_space,
     write_leaderboard,
 )
@@ -11,7 +10,6 @@ from .random_search import (
 __all__ = [
     'DISTRIBUTIONS',
     'Trial',
-    'best_val_metric',
     'parse_search_space',
     'write_leaderboard',
 ]

@@ -4,7 +4,9 @@ import glob
 import os.path as osp
 from typing import Any, Dict, List, Optional
 
-from .random_search import Trial, best_val_metric
+from mmtl.analysis.logs import best_value
+
+from .random_search import Trial
 
 #: What ``mim gridsearch`` appends to ``--work-dir`` for each combination of values.
 SEARCH_MARK = '_search_'
@@ -97,7 +99,7 @@ def gridsearch_trials(work_dir: str, metric: str, rule: str = 'greater') -> List
         suffix = osp.basename(run).split(SEARCH_MARK, 1)[1]
         configs = sorted(glob.glob(osp.join(run, f'*{SEARCH_MARK}{glob.escape(suffix)}.py')))
         cfg = Config.fromfile(configs[0]).to_dict() if configs else {}
-        score = best_val_metric(run, metric, rule)
+        score = best_value(run, metric, rule)
         status = 'done' if score is not None else f'no {metric}'
         trials.append(Trial(index, searched_values(suffix, cfg), run, score, status))
     return trials

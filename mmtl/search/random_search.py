@@ -120,27 +120,6 @@ def parse_search_space(specs: Sequence[str]) -> Dict[str, Distribution]:
     return space
 
 
-def best_val_metric(work_dir: str, metric: str, rule: str = 'greater') -> Optional[float]:
-    """Best validation value of ``metric`` in a run's ``*/vis_data/scalars.json`` logs.
-
-    Args:
-        work_dir (str): The trial's work directory.
-        metric (str): Scalar name, e.g. ``'accuracy/top1'``.
-        rule (str): ``'greater'`` or ``'less'`` is better. Defaults to ``'greater'``.
-
-    Returns:
-        float | None: The best value, or None if the metric was never logged (the newest
-        run of ``work_dir``, see :func:`mmtl.analysis.logs.load_scalar_log`).
-    """
-    from mmtl.analysis.logs import find_segment_logs, load_scalar_log
-
-    records = load_scalar_log(work_dir).val if find_segment_logs(work_dir) else []
-    values = [float(r[metric]) for r in records if metric in r]
-    if not values:
-        return None
-    return max(values) if rule == 'greater' else min(values)
-
-
 @dataclass
 class Trial:
     """One trial of a search: its overrides, where it ran and how it scored."""
