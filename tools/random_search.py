@@ -27,10 +27,9 @@ import sys
 
 from mmengine.config import DictAction
 
-from mmtl.analysis.logs import best_value
+from mmtl.analysis.logs import best_value, ranked
 from mmtl.config.load import read_config
 from mmtl.search import parse_search_space, write_leaderboard
-from mmtl.search.random_search import ranked
 from mmtl.utils.cli import exit_tool
 
 
@@ -151,7 +150,7 @@ def main(argv=None) -> int:
     print(write_leaderboard(trials, work_dir, args.metric, args.rule))
     for plot, result in write_plots(study, work_dir).items():
         print(f'optuna {plot} plot: {result}')
-    best = ranked(trials, args.rule)[0] if trials else None
+    best = ranked(trials, lambda t: t.score, args.rule)[0] if trials else None
     if best is None or best.score is None:
         print(f'no trial reported {args.metric}; see {work_dir}/trial_*/trial_output.log')
         return 1

@@ -17,6 +17,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
+from mmtl.analysis.logs import ranked
 from mmtl.utils.fileio import atomic_open
 
 TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
@@ -163,14 +164,9 @@ def successive_halving(
 
 
 def leaderboard(results: Sequence[TrialResult]) -> List[TrialResult]:
-    """Each candidate's furthest trial, ordered by rung reached then score (best first)."""
-    furthest: Dict[str, TrialResult] = {}
-    for r in results:
-        if r.name not in furthest or r.rung >= furthest[r.name].rung:
-            furthest[r.name] = r
-    return sorted(
-        furthest.values(), key=lambda r: (-r.rung, -(r.top1 if r.top1 is not None else -1.0))
-    )
+    """Each candidate's furthest trial, ordered by rung reached then score; failed ones last."""
+    furthest = {r.name: r for r in results}  # results run rung by rung
+    return ranked(list(furthest.values()), lambda r: None if r.top1 is None else (r.rung, r.top1))
 
 
 def format_leaderboard(rows: Sequence[TrialResult], metric: str = 'best val top-1') -> str:

@@ -8,6 +8,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
+from mmtl.analysis.logs import ranked
 from mmtl.utils.fileio import atomic_open
 
 
@@ -132,21 +133,6 @@ class Trial:
     lr_used: Optional[str] = None
 
 
-def ranked(trials: Sequence[Trial], rule: str = 'greater') -> List[Trial]:
-    """Trials with a score, best first; failed ones last.
-
-    Args:
-        trials (Sequence[Trial]): The trials.
-        rule (str): ``'greater'`` or ``'less'`` is better.
-
-    Returns:
-        list[Trial]: Sorted trials.
-    """
-    scored = [t for t in trials if t.score is not None]
-    scored.sort(key=lambda t: t.score, reverse=(rule == 'greater'))
-    return scored + [t for t in trials if t.score is None]
-
-
 def write_leaderboard(
     trials: Sequence[Trial], out_dir: str, metric: str, rule: str = 'greater'
 ) -> str:
@@ -167,7 +153,7 @@ def write_leaderboard(
     """
     from .used_lr import used_lr
 
-    order = ranked(trials, rule)
+    order = ranked(trials, lambda t: t.score, rule)
     for t in order:
         if t.lr_used is None and t.work_dir and osp.isdir(t.work_dir):
             t.lr_used = used_lr(t.work_dir)
