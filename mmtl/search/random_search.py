@@ -2,13 +2,14 @@
 
 import ast
 import csv
+import glob
 import json
 import os.path as osp
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from mmtl.analysis.logs import ranked
+from mmtl.analysis.logs import find_segment_logs, load_scalar_log, ranked
 from mmtl.utils.fileio import atomic_open
 
 
@@ -138,9 +139,8 @@ def write_leaderboard(
 ) -> str:
     """Write ``leaderboard.csv`` and ``leaderboard.json`` (best first) and return a text table.
 
-    Next to the sampled values, ``lr_used`` gives the lr each trial really trained with, read
-    from its run (after ``auto_scale_lr`` and per-group multipliers; see
-    :func:`mmtl.search.used_lr.used_lr`).
+    Next to the sampled values, ``lr_used`` gives the lr each trial really trained with
+    (:func:`used_lr`).
 
     Args:
         trials (Sequence[Trial]): Finished trials.
@@ -151,11 +151,9 @@ def write_leaderboard(
     Returns:
         str: The leaderboard as a text table.
     """
-    from .used_lr import used_lr
-
     order = ranked(trials, lambda t: t.score, rule)
     for t in order:
-        if t.lr_used is None and t.work_dir and osp.isdir(t.work_dir):
+        if t.lr_used is None and t.work_dir:
             t.lr_used = used_lr(t.work_dir)
     keys = list(dict.fromkeys(k for t in trials for k in t.params))
     with atomic_open(osp.join(out_dir, 'leaderboard.json'), 'w') as f:
@@ -175,6 +173,37 @@ def write_leaderboard(
         cells = '  '.join(f'{_short(t.params.get(k)):>24}' for k in keys)
         lines.append(f'{rank:>4}  {t.index:>5}  {score}  {cells}  {t.lr_used or "-"}')
     return '\n'.join(lines)
+
+
+def used_lr(work_dir: str) -> Optional[str]:
+    """The peak lr each parameter group trained with, e.g. ``'head 0.004; backbone 0.0004'``.
+
+    The peak is the largest logged ``lr`` (the largest group's, after scaling and warm-up);
+    the other groups keep their ratio to it from the run's ``LR_GROUPS_FILE`` (all groups
+    follow the same schedule).
+
+    Args:
+        work_dir (str): The trial's work dir.
+
+    Returns:
+        str | None: The text for the leaderboard, None when the run logged no lr.
+    """
+    from mmtl.engine.hooks.effective_lr_hook import LR_GROUPS_FILE
+
+    if not find_segment_logs(work_dir):
+        return None
+    peak = max(load_scalar_log(work_dir).train_series('lr')[1], default=None)
+    if peak is None:
+        return None
+    files = sorted(glob.glob(osp.join(work_dir, '*', LR_GROUPS_FILE)))  # the newest run last
+    groups = []
+    if files:
+        with open(files[-1], encoding='utf-8') as f:
+            groups = json.load(f)
+    top = max((g['lr'] for g in groups), default=0.0)
+    if len(groups) < 2 or top <= 0:
+        return f'{peak:.4g}'
+    return '; '.join(f'{",".join(g["modules"])} {g["lr"] * peak / top:.4g}' for g in groups)
 
 
 def _short(value: Any) -> str:
