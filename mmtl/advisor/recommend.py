@@ -1,11 +1,6 @@
 """Place the data in the size x similarity matrix and pick a strategy, with the reasons.
 
-Figures are val top-1 of the ridge probe (:mod:`mmtl.advisor.probe`). A gain of the
-pretrained over the random features that could be noise (paired test over the scored images)
-gives ``full-ft-1x``, which does not rest on it; a significant loss gives ``scratch``.
-Otherwise similar features give ``linear-probe`` / ``partial-ft`` / ``full-ft`` by data size;
-an earlier stage clearly better than the last gives ``partial-ft`` cut there on medium data;
-the rest ``full-ft-1x`` on small data, else ``full-ft``. :func:`recommend` says why in words.
+Figures are val top-1 of the ridge probe (:mod:`mmtl.advisor.probe`).
 """
 
 import math
@@ -88,12 +83,6 @@ class Recommendation:
     reasons: List[str] = field(default_factory=list)
 
 
-def size_bucket(profile: DataProfile) -> str:
-    """``'small'``, ``'medium'`` or ``'large'`` from the median images per class."""
-    median = profile.median_per_class
-    return 'small' if median <= SMALL else 'large' if median >= LARGE else 'medium'
-
-
 def recommend_epochs(profile: DataProfile, batch_size: int, user_epochs: int) -> int:
     """The user's epochs, raised so that a small dataset still gets ``MIN_STEPS`` steps."""
     per_epoch = max(1, math.ceil(profile.train_images / batch_size))
@@ -111,7 +100,8 @@ def recommend(profile: DataProfile, meas: Measurements, epochs: int) -> Recommen
     Returns:
         Recommendation: Strategy, matrix cell, cut stage and the reasons in words.
     """
-    size = size_bucket(profile)
+    median = profile.median_per_class
+    size = 'small' if median <= SMALL else 'large' if median >= LARGE else 'medium'
     last = len(meas.stages) - 1
     pre_last = meas.pretrained[last]
     s_last = meas.similarity(pre_last)

@@ -1,10 +1,7 @@
 """Short training runs of candidate strategies, kept or dropped by successive halving.
 
-Each trial is ``tools/train.py`` on a written config in its own process and folder; its
-score is the best val top-1 the run logged. On small data (:func:`cross_validation_folds`)
-a trial is ``tools/cross_validate.py`` instead, scored by its pooled out-of-fold top-1,
-which tests every image once. Rung ``r`` of ``R`` trains every surviving candidate for
-``budget / 2**(R-1-r)`` epochs (at least 1) and keeps the better half.
+Each trial is ``tools/train.py`` (or, on small data, ``tools/cross_validate.py``) on a
+written config, in its own process and folder.
 """
 
 import csv
@@ -50,18 +47,16 @@ class TrialResult:
     work_dir: str
 
 
-def _run_logged(command: List[str], work_dir: str) -> int:
+def run_logged(command: List[str], work_dir: str) -> int:
     """``command`` in its own process, its output in ``<work_dir>/trial_output.log``."""
     os.makedirs(work_dir, exist_ok=True)
     with open(osp.join(work_dir, 'trial_output.log'), 'w') as log:
         return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
 
 
-def run_training(config: str, work_dir: str, extra_args: Sequence[str] = ()) -> int:
+def run_training(config: str, work_dir: str) -> int:
     """``tools/train.py CONFIG --work-dir DIR`` in its own process; output to a log file."""
-    return _run_logged(
-        [sys.executable, TRAIN_SCRIPT, config, '--work-dir', work_dir, *extra_args], work_dir
-    )
+    return run_logged([sys.executable, TRAIN_SCRIPT, config, '--work-dir', work_dir], work_dir)
 
 
 def cross_validation_folds(val_images: int, train_counts: Sequence[int], val_is_train: bool) -> int:
@@ -88,7 +83,7 @@ def run_cross_validation(
     """``tools/cross_validate.py CONFIG --folds K`` in its own process; output to a log file."""
     command = [sys.executable, CROSS_VALIDATE_SCRIPT, config, '--folds', str(folds)]
     command += ['--work-dir', work_dir, '--issues', '0', '--splits', *splits]
-    return _run_logged(command, work_dir)
+    return run_logged(command, work_dir)
 
 
 def pooled_top1(work_dir: str) -> Optional[float]:

@@ -12,19 +12,6 @@ from .random_search import Trial
 SEARCH_MARK = '_search_'
 
 
-def gridsearch_run_dirs(work_dir: str) -> List[str]:
-    """The work dirs ``mim gridsearch --work-dir WORK_DIR`` created, in name order.
-
-    Args:
-        work_dir (str): The ``--work-dir`` given to ``mim gridsearch``.
-
-    Returns:
-        list[str]: ``WORK_DIR_search_*`` folders.
-    """
-    prefix = work_dir.rstrip('/\\') + SEARCH_MARK
-    return sorted(d for d in glob.glob(glob.escape(prefix) + '*') if osp.isdir(d))
-
-
 def searched_values(suffix: str, cfg: Dict[str, Any]) -> Dict[str, Any]:
     """Split a ``<k1>_<v1>_<k2>_<v2>`` name suffix into keys and values, using the run's config.
 
@@ -89,7 +76,8 @@ def gridsearch_trials(work_dir: str, metric: str, rule: str = 'greater') -> List
     """
     from mmengine.config import Config
 
-    runs = gridsearch_run_dirs(work_dir)
+    prefix = work_dir.rstrip('/\\') + SEARCH_MARK
+    runs = sorted(d for d in glob.glob(glob.escape(prefix) + '*') if osp.isdir(d))
     if not runs:
         raise FileNotFoundError(
             f'no mim gridsearch runs found: no folder {work_dir.rstrip("/")}{SEARCH_MARK}*'

@@ -16,8 +16,7 @@ from typing import List, Optional
 PRUNED_EXIT = 3
 
 
-def split_args(argv: Optional[List[str]]):
-    """``(optuna arguments, the remaining train.py arguments)``."""
+def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument('--optuna-storage', required=True)
     parser.add_argument('--optuna-study', required=True)
@@ -26,11 +25,7 @@ def split_args(argv: Optional[List[str]]):
     parser.add_argument('--optuna-pruner', default='median')
     parser.add_argument('--optuna-startup-trials', type=int, default=2)
     parser.add_argument('--optuna-warmup-steps', type=int, default=0)
-    return parser.parse_known_args(argv)
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    optuna_args, train_argv = split_args(argv)
+    optuna_args, train_argv = parser.parse_known_args(argv)
     from mmtl.apis.fit import train_config
     from mmtl.apis.runner_setup import prepare_train_config
     from mmtl.search import pruning_hook  # noqa: F401  (registers OptunaPruningHook)

@@ -10,8 +10,15 @@ import pytest
 from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
 
 from mmtl.analysis.logs import best_value
-from mmtl.search import Trial, parse_search_space, write_leaderboard
-from mmtl.search.random_search import Choice, LogUniform, RandInt, Uniform
+from mmtl.search.random_search import (
+    Choice,
+    LogUniform,
+    RandInt,
+    Trial,
+    Uniform,
+    parse_search_space,
+    write_leaderboard,
+)
 
 
 def test_parse_space_reads_each_distribution():
