@@ -100,11 +100,11 @@ def measure(
     val_set = build_eval_dataset(cfg, 'val_dataloader')
     profile, labels = profile_data(train_set, val_set)
     train_probe = subset(train_set, cap_per_class(labels, max_per_class, seed))
-    val_labels = np.arange(len(val_set))
-    rng = np.random.default_rng(seed)
+    val_indices = np.arange(len(val_set))
     if max_val is not None and len(val_set) > max_val:
-        val_labels = np.sort(rng.choice(len(val_set), size=max_val, replace=False))
-    val_probe = subset(val_set, [int(i) for i in val_labels])
+        rng = np.random.default_rng(seed)
+        val_indices = np.sort(rng.choice(len(val_set), size=max_val, replace=False))
+    val_probe = subset(val_set, [int(i) for i in val_indices])
     overlap = val_overlap(train_probe, val_probe)
     # Val images that are training images cannot score a probe fitted on them: score it by
     # cross-validation on the training images instead.
@@ -121,22 +121,17 @@ def measure(
         if progress:
             print(f'{name} backbone: features of {total} images', flush=True)
             bar = ProgressBar(total).update
-        train_feats, train_y = stage_features(model, train_probe, stages, batch_size, bar)
-        if not cross_validate:
+        feats, y = stage_features(model, train_probe, stages, batch_size, bar)
+        classes = len(profile.classes)
+        if cross_validate:
+            correct[name] = [cross_validated_probe(feats[s], y, classes, seed=seed) for s in stages]
+        else:
             val_feats, val_y = stage_features(model, val_probe, stages, batch_size, bar)
+            correct[name] = [
+                ridge_probe_predictions(feats[s], y, val_feats[s], classes) == val_y for s in stages
+            ]
         if progress:
             print(flush=True)
-        num_classes = len(profile.classes)
-        if cross_validate:
-            correct[name] = [
-                cross_validated_probe(train_feats[s], train_y, num_classes, seed=seed)
-                for s in stages
-            ]
-        else:
-            correct[name] = [
-                ridge_probe_predictions(train_feats[s], train_y, val_feats[s], num_classes) == val_y
-                for s in stages
-            ]
         results[name] = [float(100.0 * c.mean()) for c in correct[name]]
     meas = Measurements(
         stages,

@@ -64,12 +64,6 @@ class Measurements:
             self.random_correct[random_stage], self.pretrained_correct[pretrained_stage]
         )
 
-    @property
-    def best_pretrained_stage(self) -> int:
-        """Index of the stage whose pretrained features probe best (the deepest on ties)."""
-        best = max(self.pretrained)
-        return max(i for i, a in enumerate(self.pretrained) if a == best)
-
 
 @dataclass
 class Recommendation:
@@ -105,7 +99,7 @@ def recommend(profile: DataProfile, meas: Measurements, epochs: int) -> Recommen
     last = len(meas.stages) - 1
     pre_last = meas.pretrained[last]
     s_last = meas.similarity(pre_last)
-    best = meas.best_pretrained_stage
+    best = max(range(len(meas.stages)), key=lambda i: (meas.pretrained[i], i))  # deepest on ties
     gain_best = max(meas.pretrained) - max(meas.random)
     gain_last = pre_last - meas.random[last]
     gain = max(gain_best, gain_last)

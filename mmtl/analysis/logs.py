@@ -223,8 +223,6 @@ def best_metric(
     Raises:
         ScalarLogError: The log has no validation records with ``key``.
     """
-    if rule not in ('greater', 'less'):
-        raise ValueError(f"rule must be 'greater' or 'less', got {rule!r}")
     key = key or next(iter(log.metric_keys), None)
     steps, values = log.val_series(key) if key else ([], [])
     if not values:

@@ -30,16 +30,8 @@ PRUNERS = ('median', 'none')
 
 
 def make_pruner(name: str, n_startup_trials: int, n_warmup_steps: int):
-    """The Optuna pruner ``name`` (one of :data:`PRUNERS`).
-
-    Args:
-        name (str): ``'median'`` or ``'none'``.
-        n_startup_trials (int): Trials the median pruner lets finish before pruning.
-        n_warmup_steps (int): Epochs of each trial that are never pruned.
-
-    Returns:
-        optuna.pruners.BasePruner: The pruner.
-    """
+    """The Optuna pruner ``name`` (one of :data:`PRUNERS`); the median pruner lets
+    ``n_startup_trials`` finish and never prunes the first ``n_warmup_steps`` epochs."""
     pruners = require_optuna().pruners
     if name == 'none':
         return pruners.NopPruner()
