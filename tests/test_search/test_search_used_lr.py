@@ -35,7 +35,7 @@ def _trial_dir(root, head_lr, backbone_lr, peak):
     run = osp.join(root, '20260101_120000')
     os.makedirs(osp.join(run, 'vis_data'))
     with open(osp.join(run, LR_GROUPS_FILE), 'w') as f:
-        json.dump(peak_lr_groups(net, [optimizer]), f)
+        json.dump(peak_lr_groups(net, optimizer), f)
     with open(osp.join(run, 'vis_data', 'scalars.json'), 'w') as f:
         for it, lr in enumerate([peak / 10, peak, peak / 2], 1):
             f.write(json.dumps({'lr': lr, 'loss': 1.0, 'iter': it, 'epoch': 1}) + '\n')

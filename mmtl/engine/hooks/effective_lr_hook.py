@@ -4,7 +4,7 @@ import json
 import math
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Tuple
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
@@ -45,6 +45,22 @@ def _cosine_value(scheduler, base: float) -> float:
     return eta_min + (base - eta_min) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
 
 
+def _params_by_lr(model, optimizer, peak: bool) -> Dict[str, Tuple[dict, Dict[str, int]]]:
+    """The lr (4 significant digits) -> ``(its first group, {parameter prefix: tensors})``."""
+    names = {id(p): n for n, p in bare_model(model).named_parameters()}
+    by_lr: Dict[str, Tuple[dict, Dict[str, int]]] = OrderedDict()
+    for group in optimizer.param_groups:
+        lr = f'{group.get("initial_lr", group["lr"]) if peak else group["lr"]:.4g}'
+        for param in group['params']:
+            parts = names.get(id(param), '?').split('.')
+            prefix = parts[0] if parts[0] != 'backbone' else '.'.join(parts[:2])
+            if not param.requires_grad:
+                prefix += ' (frozen)'
+            counts = by_lr.setdefault(lr, (group, OrderedDict()))[1]
+            counts[prefix] = counts.get(prefix, 0) + 1
+    return by_lr
+
+
 def lr_groups(model, optimizer, peak: bool = False) -> Dict[str, Tuple[dict, str]]:
     """Each distinct lr of ``optimizer``: its first parameter group and the parameters
     that train with it.
@@ -61,19 +77,8 @@ def lr_groups(model, optimizer, peak: bool = False) -> Dict[str, Tuple[dict, str
         group, its parameters)``, e.g. ``'0.004' -> (group, 'head (2 tensors)')``, in
         optimizer order.
     """
-    names = {id(p): n for n, p in bare_model(model).named_parameters()}
-    by_lr: Dict[str, Tuple[dict, Dict[str, int]]] = OrderedDict()
-    for group in optimizer.param_groups:
-        lr = f'{group.get("initial_lr", group["lr"]) if peak else group["lr"]:.4g}'
-        for param in group['params']:
-            parts = names.get(id(param), '?').split('.')
-            prefix = parts[0] if parts[0] != 'backbone' else '.'.join(parts[:2])
-            if not param.requires_grad:
-                prefix += ' (frozen)'
-            counts = by_lr.setdefault(lr, (group, OrderedDict()))[1]
-            counts[prefix] = counts.get(prefix, 0) + 1
     labelled = OrderedDict()
-    for lr, (group, counts) in by_lr.items():
+    for lr, (group, counts) in _params_by_lr(model, optimizer, peak).items():
         prefixes = _merge_backbone(list(counts))
         shown = ', '.join(prefixes[:4]) + (
             f' +{len(prefixes) - 4} more' if len(prefixes) > 4 else ''
@@ -97,28 +102,24 @@ def describe_param_groups(model, optimizer, peak: bool = False) -> str:
     return '; '.join(f'{lr}: {label}' for lr, (_, label) in groups.items())
 
 
-def peak_lr_groups(model, optimizers: Sequence) -> List[dict]:
-    """Each distinct peak lr (4 significant digits) and the top-level modules it trains.
+def peak_lr_groups(model, optimizer) -> List[dict]:
+    """Each distinct peak lr of ``optimizer`` and the top-level modules it trains.
 
     Args:
         model: The model (a DDP wrapper is fine).
-        optimizers (Sequence): Torch optimizers built for ``model``.
+        optimizer: A torch optimizer built for ``model``.
 
     Returns:
         list[dict]: ``{'lr': float, 'modules': [str]}`` in optimizer order, e.g.
         ``[{'lr': 0.0004, 'modules': ['backbone']}, {'lr': 0.004, 'modules': ['head']}]``.
     """
-    names = {id(p): n for n, p in bare_model(model).named_parameters()}
-    by_lr: Dict[str, dict] = {}
-    for optimizer in optimizers:
-        for group in optimizer.param_groups:
-            lr = group.get('initial_lr', group['lr'])
-            modules = by_lr.setdefault(f'{lr:.4g}', {'lr': lr, 'modules': []})['modules']
-            for param in group['params']:
-                top = names.get(id(param), '?').split('.')[0]
-                if top not in modules:
-                    modules.append(top)
-    return list(by_lr.values())
+    return [
+        {
+            'lr': group.get('initial_lr', group['lr']),
+            'modules': list(dict.fromkeys(p.split('.')[0].split(' ')[0] for p in counts)),
+        }
+        for group, counts in _params_by_lr(model, optimizer, peak=True).values()
+    ]
 
 
 def _merge_backbone(prefixes: List[str]) -> List[str]:
@@ -169,7 +170,7 @@ class EffectiveLrHook(Hook):
             )
         if is_main_process():
             with atomic_open(osp.join(runner.log_dir, LR_GROUPS_FILE), 'w') as f:
-                json.dump(peak_lr_groups(runner.model, optimizers), f)
+                json.dump([g for o in optimizers for g in peak_lr_groups(runner.model, o)], f)
         first = optim_wrapper_list(runner.optim_wrapper)[0].optimizer.param_groups[0]
         peak = first.get('initial_lr', first['lr'])
         if runner.iter == 0 and peak and not math.isclose(first['lr'], peak):
