@@ -280,7 +280,11 @@ def write_strategy_config(
 
 
 def report_dict(
-    profile: DataProfile, meas: Measurements, rec: Recommendation, ctx, lr_factor: float = 1.0
+    profile: DataProfile,
+    meas: Measurements,
+    rec: Recommendation,
+    ctx: StrategyContext,
+    lr_factor: float = 1.0,
 ) -> dict:
     """Everything measured and recommended, JSON-ready.
 
@@ -307,7 +311,7 @@ def report_dict(
             'lr_range': [low * lr_factor, high * lr_factor],
             'lr_in_config': mid,
             'auto_scale_factor': lr_factor,
-            'frozen': frozen_modules(rec, ctx),
+            'frozen': strategy.overrides(ctx).get('model', {}).get('frozen_modules', []),
         },
     }
 
@@ -333,15 +337,6 @@ def format_recommendation(rec: Recommendation, report: dict) -> str:
         f'lr {report["lr"]:.3g} (range {low:.3g}-{high:.3g}){scaled}, {rec.epochs} epochs, '
         f'frozen: {", ".join(report["frozen"]) or "nothing"}'
     )
-
-
-def frozen_modules(rec: Recommendation, ctx: StrategyContext) -> list:
-    """The modules the recommended strategy keeps frozen."""
-    if rec.strategy == 'linear-probe':
-        return ['backbone']
-    if rec.strategy == 'partial-ft':
-        return ctx.frozen_upto_cut()
-    return []
 
 
 def plot_measurements(meas: Measurements, out_file: str) -> None:
