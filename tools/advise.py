@@ -23,6 +23,7 @@ out-of-fold top-1 instead.
 
 import argparse
 import functools
+import json
 import os
 import os.path as osp
 
@@ -73,7 +74,6 @@ def run(args: argparse.Namespace) -> None:
     from mmtl.advisor import advisor as adv
     from mmtl.advisor.strategies import STRATEGIES
     from mmtl.advisor.trials import (
-        best_val_top1,
         cross_validation_folds,
         format_leaderboard,
         leaderboard,
@@ -83,10 +83,12 @@ def run(args: argparse.Namespace) -> None:
         successive_halving,
         write_leaderboard,
     )
+    from mmtl.analysis.logs import best_value
     from mmtl.apis.runner_setup import check_load_from
     from mmtl.config.check import check_data_roots
     from mmtl.config.load import load_config, resolve_config_path
     from mmtl.utils.errors import ConfigError
+    from mmtl.utils.fileio import atomic_open
 
     config_path = resolve_config_path(args.config)
     cfg = load_config(config_path, args.cfg_options)
@@ -125,12 +127,13 @@ def run(args: argparse.Namespace) -> None:
     recommended = adv.write_strategy_config(
         osp.join(work_dir, 'recommended_config.py'),
         config_path,
-        adv.deep_merge(strategy.overrides(ctx), patience),
+        adv.merged(strategy.overrides(ctx), patience),
         options,
         tuple(comments),
     )
     adv.plot_measurements(meas, osp.join(work_dir, 'similarity.png'))
-    adv.write_report(osp.join(work_dir, 'advice.json'), report)
+    with atomic_open(osp.join(work_dir, 'advice.json'), 'w') as f:
+        json.dump(report, f, indent=2, default=str)
     print(f'recommended config written to {recommended}')
     print(
         f'figures in {osp.join(work_dir, "advice.json")} and {osp.join(work_dir, "similarity.png")}'
@@ -147,7 +150,8 @@ def run(args: argparse.Namespace) -> None:
         folds = cross_validation_folds(
             profile.val_images, profile.train_counts, meas.cross_validated
         )
-    run, score, metric = run_training, best_val_top1, 'best val top-1'
+    score = functools.partial(best_value, metric='accuracy/top1')
+    run, metric = run_training, 'best val top-1'
     if folds:
         splits = ('train',) if meas.cross_validated else ('train', 'val')
         run = functools.partial(run_cross_validation, folds=folds, splits=splits)
@@ -159,8 +163,10 @@ def run(args: argparse.Namespace) -> None:
         )
 
     def write_config(cand, epochs, path):
-        overrides = adv.deep_merge(cand.overrides, {'train_cfg': {'max_epochs': epochs}})
-        overrides = adv.deep_merge(overrides, adv.early_stopping_overrides(cfg, epochs)[0])
+        epochs_cfg = {'train_cfg': {'max_epochs': epochs}}
+        overrides = adv.merged(
+            cand.overrides, epochs_cfg, adv.early_stopping_overrides(cfg, epochs)[0]
+        )
         return adv.write_strategy_config(path, config_path, overrides, options)
 
     results = successive_halving(
@@ -177,9 +183,7 @@ def run(args: argparse.Namespace) -> None:
     best_config = adv.write_strategy_config(
         osp.join(work_dir, 'best_config.py'),
         config_path,
-        adv.deep_merge(
-            adv.deep_merge(best.overrides, {'train_cfg': {'max_epochs': rec.epochs}}), patience
-        ),
+        adv.merged(best.overrides, {'train_cfg': {'max_epochs': rec.epochs}}, patience),
         options,
         (f'Written by tools/advise.py --trials: {best.name}, {winner.top1:.2f} % {metric}',),
     )

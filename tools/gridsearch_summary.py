@@ -24,8 +24,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def summarise(args: argparse.Namespace) -> None:
-    from mmtl.search import write_leaderboard
     from mmtl.search.gridsearch import gridsearch_trials
+    from mmtl.search.random_search import write_leaderboard
 
     trials = gridsearch_trials(args.work_dir, args.metric, args.rule)
     os.makedirs(args.work_dir, exist_ok=True)

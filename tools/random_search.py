@@ -22,14 +22,13 @@ Optuna's history and parameter-importance plots as WORK_DIR/optuna_{history,impo
 import argparse
 import os
 import os.path as osp
-import subprocess
 import sys
 
 from mmengine.config import DictAction
 
+from mmtl.analysis.logs import best_value, ranked
 from mmtl.config.load import read_config
-from mmtl.search import parse_search_space, write_leaderboard
-from mmtl.search.random_search import best_val_metric, ranked
+from mmtl.search.random_search import parse_search_space, write_leaderboard
 from mmtl.utils.cli import exit_tool
 
 
@@ -67,6 +66,7 @@ def run_trial(args: argparse.Namespace, study, trial, params: dict, work_dir: st
     """Train one trial in a subprocess, tell the study how it ended; its status line."""
     from optuna.trial import TrialState
 
+    from mmtl.advisor.trials import run_logged
     from mmtl.search.optuna_search import STATUS_ATTR, WORK_DIR_ATTR, pruned_status
     from mmtl.search.trial_runner import PRUNED_EXIT
 
@@ -80,11 +80,9 @@ def run_trial(args: argparse.Namespace, study, trial, params: dict, work_dir: st
     command += ['--optuna-metric', args.metric, '--optuna-pruner', args.pruner]
     command += ['--optuna-startup-trials', str(args.n_startup_trials)]
     command += ['--optuna-warmup-steps', str(args.n_warmup_steps), '--cfg-options', *options]
-    os.makedirs(work_dir, exist_ok=True)
     trial.set_user_attr(WORK_DIR_ATTR, work_dir)
-    with open(osp.join(work_dir, 'trial_output.log'), 'w') as log:
-        code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
-    score = best_val_metric(work_dir, args.metric, args.rule)
+    code = run_logged(command, work_dir)
+    score = best_value(work_dir, args.metric, args.rule)
     if code == PRUNED_EXIT:
         frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial.number)
         status, state, value = pruned_status(frozen), TrialState.PRUNED, None
@@ -143,23 +141,23 @@ def main(argv=None) -> int:
         shown = ', '.join(
             f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}' for k, v in params.items()
         )
-        score = best_val_metric(trial_dir, args.metric, args.rule)
+        score = best_value(trial_dir, args.metric, args.rule)
         print(f'trial {trial.number}: {shown} -> {args.metric} {score} ({status})', flush=True)
 
     trials = leaderboard_trials(study)
     print(write_leaderboard(trials, work_dir, args.metric, args.rule))
     for plot, result in write_plots(study, work_dir).items():
         print(f'optuna {plot} plot: {result}')
-    best = ranked(trials, args.rule)[0] if trials else None
+    best = ranked(trials, lambda t: t.score, args.rule)[0] if trials else None
     if best is None or best.score is None:
         print(f'no trial reported {args.metric}; see {work_dir}/trial_*/trial_output.log')
         return 1
-    from mmtl.advisor.advisor import nested, write_strategy_config
+    from mmtl.advisor.advisor import merged, write_strategy_config
 
     best_path = write_strategy_config(
         osp.join(work_dir, 'best_config.py'),
         base_cfg.filename,
-        nested(best.params),
+        merged(best.params),
         dict(args.cfg_options),
         comments=(
             f'The best trial ({best.index}, {args.metric} {best.score:.4f}) of the search in '

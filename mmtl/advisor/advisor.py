@@ -3,22 +3,22 @@
 Used by ``tools/advise.py``; each step is a function so that it can be tested alone.
 """
 
-import json
 import math
 import os.path as osp
 import pprint
 from dataclasses import asdict
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from mmengine.utils import ProgressBar
 
+from mmtl.analysis.feature_hooks import block_groups
 from mmtl.config.access import model_config, plain
 from mmtl.engine.loading import PARTIAL_LOAD_KEY, load_into
 from mmtl.registry import MODELS
-from mmtl.utils.errors import ConfigError
 from mmtl.utils.fileio import atomic_open
 
 from .data import (
@@ -35,7 +35,6 @@ from .probe import (
     recalibrate_batchnorm,
     ridge_probe_predictions,
     stage_features,
-    stage_groups,
 )
 from .recommend import Measurements, Recommendation, recommend, recommend_epochs
 from .strategies import STRATEGIES, StrategyContext
@@ -48,11 +47,10 @@ ADAPTIVE_OPTIMIZERS = ('Adam', 'AdamW', 'RAdam', 'NAdam', 'Adamax', 'Lamb', 'Lio
 def build_model(cfg: Config, pretrained: bool) -> torch.nn.Module:
     """The config's model, randomly initialised, with the backbone of ``load_from`` if asked.
 
-    The checkpoint is loaded as ``load_from`` is when training (mmtl's one load path, the
-    transfer rule): the backbone must load, the head may differ.
+    The checkpoint is loaded as ``load_from`` is when training (the transfer rule).
 
     Raises:
-        ConfigError: No ``load_from``, or it does not fit this backbone.
+        ConfigError: ``load_from`` does not fit this backbone.
     """
     from mmengine.logging import MMLogger
 
@@ -66,11 +64,6 @@ def build_model(cfg: Config, pretrained: bool) -> torch.nn.Module:
     finally:
         logger.setLevel(level)
     if pretrained:
-        if not cfg.get('load_from'):
-            raise ConfigError(
-                'load_from is not set: the advisor compares the pretrained backbone with a '
-                'random one; give --cfg-options load_from=/path/to/checkpoint.pth'
-            )
         load_into(
             model,
             cfg.load_from,
@@ -80,15 +73,6 @@ def build_model(cfg: Config, pretrained: bool) -> torch.nn.Module:
         )
     model.eval()
     return model
-
-
-def _progress(total: int, label: str) -> Callable[[int], None]:
-    """An mmengine progress bar over ``total`` images, updated by batch."""
-    from mmengine.utils import ProgressBar
-
-    print(label, flush=True)
-    bar = ProgressBar(total)
-    return lambda count: bar.update(count)
 
 
 def measure(
@@ -116,11 +100,11 @@ def measure(
     val_set = build_eval_dataset(cfg, 'val_dataloader')
     profile, labels = profile_data(train_set, val_set)
     train_probe = subset(train_set, cap_per_class(labels, max_per_class, seed))
-    val_labels = np.arange(len(val_set))
-    rng = np.random.default_rng(seed)
+    val_indices = np.arange(len(val_set))
     if max_val is not None and len(val_set) > max_val:
-        val_labels = np.sort(rng.choice(len(val_set), size=max_val, replace=False))
-    val_probe = subset(val_set, [int(i) for i in val_labels])
+        rng = np.random.default_rng(seed)
+        val_indices = np.sort(rng.choice(len(val_set), size=max_val, replace=False))
+    val_probe = subset(val_set, [int(i) for i in val_indices])
     overlap = val_overlap(train_probe, val_probe)
     # Val images that are training images cannot score a probe fitted on them: score it by
     # cross-validation on the training images instead.
@@ -129,28 +113,25 @@ def measure(
     for name, pretrained in (('pretrained', True), ('random', False)):
         torch.manual_seed(seed)
         model = build_model(cfg, pretrained)
-        stages, groups = backbone_stages(model), stage_groups(model)
+        stages, groups = backbone_stages(model), block_groups(model)
         if not pretrained:
             recalibrate_batchnorm(model, train_probe, batch_size)
         total = len(train_probe) + (0 if cross_validate else len(val_probe))
-        label = f'{name} backbone: features of {total} images'
-        bar = _progress(total, label) if progress else None
-        train_feats, train_y = stage_features(model, train_probe, stages, batch_size, bar)
-        if not cross_validate:
+        bar = None
+        if progress:
+            print(f'{name} backbone: features of {total} images', flush=True)
+            bar = ProgressBar(total).update
+        feats, y = stage_features(model, train_probe, stages, batch_size, bar)
+        classes = len(profile.classes)
+        if cross_validate:
+            correct[name] = [cross_validated_probe(feats[s], y, classes, seed=seed) for s in stages]
+        else:
             val_feats, val_y = stage_features(model, val_probe, stages, batch_size, bar)
+            correct[name] = [
+                ridge_probe_predictions(feats[s], y, val_feats[s], classes) == val_y for s in stages
+            ]
         if progress:
             print(flush=True)
-        num_classes = len(profile.classes)
-        if cross_validate:
-            correct[name] = [
-                cross_validated_probe(train_feats[s], train_y, num_classes, seed=seed)
-                for s in stages
-            ]
-        else:
-            correct[name] = [
-                ridge_probe_predictions(train_feats[s], train_y, val_feats[s], num_classes) == val_y
-                for s in stages
-            ]
         results[name] = [float(100.0 * c.mean()) for c in correct[name]]
     meas = Measurements(
         stages,
@@ -257,27 +238,13 @@ def auto_scale_factor(cfg: Config) -> float:
     return batch / float(scale['base_batch_size'])
 
 
-def nested(dotted: Dict[str, object]) -> dict:
-    """``{'a.b': 1}`` -> ``{'a': {'b': 1}}``."""
-    tree: dict = {}
-    for key, value in dotted.items():
-        node = tree
-        *parents, leaf = key.split('.')
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return tree
-
-
-def deep_merge(base: dict, changes: dict) -> dict:
-    """``changes`` merged into a copy of ``base``, dict by dict."""
-    out = dict(base)
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+def merged(*changes: dict) -> dict:
+    """Config changes (nested, or dotted keys as in ``--cfg-options``) merged in order, as
+    mmengine merges ``--cfg-options``: later ones win, dict by dict."""
+    cfg = Config()
+    for change in changes:
+        cfg.merge_from_dict(change)
+    return cfg.to_dict()
 
 
 def write_strategy_config(
@@ -300,7 +267,7 @@ def write_strategy_config(
     Returns:
         str: ``out_file``.
     """
-    changes = deep_merge(nested(dict(cfg_options or {})), overrides)
+    changes = merged(cfg_options or {}, overrides)
     lines = [f'# {line}' for line in comments]
     lines.append(f'_base_ = [{osp.abspath(user_config)!r}]')
     lines.append('')
@@ -313,7 +280,11 @@ def write_strategy_config(
 
 
 def report_dict(
-    profile: DataProfile, meas: Measurements, rec: Recommendation, ctx, lr_factor: float = 1.0
+    profile: DataProfile,
+    meas: Measurements,
+    rec: Recommendation,
+    ctx: StrategyContext,
+    lr_factor: float = 1.0,
 ) -> dict:
     """Everything measured and recommended, JSON-ready.
 
@@ -340,7 +311,7 @@ def report_dict(
             'lr_range': [low * lr_factor, high * lr_factor],
             'lr_in_config': mid,
             'auto_scale_factor': lr_factor,
-            'frozen': frozen_modules(rec, ctx),
+            'frozen': strategy.overrides(ctx).get('model', {}).get('frozen_modules', []),
         },
     }
 
@@ -366,21 +337,6 @@ def format_recommendation(rec: Recommendation, report: dict) -> str:
         f'lr {report["lr"]:.3g} (range {low:.3g}-{high:.3g}){scaled}, {rec.epochs} epochs, '
         f'frozen: {", ".join(report["frozen"]) or "nothing"}'
     )
-
-
-def frozen_modules(rec: Recommendation, ctx: StrategyContext) -> list:
-    """The modules the recommended strategy keeps frozen."""
-    if rec.strategy == 'linear-probe':
-        return ['backbone']
-    if rec.strategy == 'partial-ft':
-        return ctx.frozen_upto_cut()
-    return []
-
-
-def write_report(path: str, report: dict) -> None:
-    """Write the report as JSON."""
-    with atomic_open(path, 'w') as f:
-        json.dump(report, f, indent=2, default=str)
 
 
 def plot_measurements(meas: Measurements, out_file: str) -> None:

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from mmtl.analysis.feature_hooks import block_groups, capture_features, executed_blocks, pooled
+from mmtl.analysis.feature_hooks import capture_features, executed_blocks, pooled
 from mmtl.analysis.images import preprocess
 
 
@@ -21,12 +21,6 @@ def backbone_stages(model: nn.Module) -> List[str]:
     if not stages:
         raise ValueError(f'{type(model.backbone).__name__} has no blocks to probe')
     return stages
-
-
-def stage_groups(model: nn.Module) -> List[List[str]]:
-    """Per stage of :func:`backbone_stages`, the backbone modules that belong to it
-    (:func:`mmtl.analysis.feature_hooks.block_groups`)."""
-    return block_groups(model)
 
 
 def _loader(dataset, batch_size: int) -> DataLoader:

@@ -1,11 +1,6 @@
 """Place the data in the size x similarity matrix and pick a strategy, with the reasons.
 
-Figures are val top-1 of the ridge probe (:mod:`mmtl.advisor.probe`). A gain of the
-pretrained over the random features that could be noise (paired test over the scored images)
-gives ``full-ft-1x``, which does not rest on it; a significant loss gives ``scratch``.
-Otherwise similar features give ``linear-probe`` / ``partial-ft`` / ``full-ft`` by data size;
-an earlier stage clearly better than the last gives ``partial-ft`` cut there on medium data;
-the rest ``full-ft-1x`` on small data, else ``full-ft``. :func:`recommend` says why in words.
+Figures are val top-1 of the ridge probe (:mod:`mmtl.advisor.probe`).
 """
 
 import math
@@ -69,12 +64,6 @@ class Measurements:
             self.random_correct[random_stage], self.pretrained_correct[pretrained_stage]
         )
 
-    @property
-    def best_pretrained_stage(self) -> int:
-        """Index of the stage whose pretrained features probe best (the deepest on ties)."""
-        best = max(self.pretrained)
-        return max(i for i, a in enumerate(self.pretrained) if a == best)
-
 
 @dataclass
 class Recommendation:
@@ -86,12 +75,6 @@ class Recommendation:
     cut: int
     epochs: int
     reasons: List[str] = field(default_factory=list)
-
-
-def size_bucket(profile: DataProfile) -> str:
-    """``'small'``, ``'medium'`` or ``'large'`` from the median images per class."""
-    median = profile.median_per_class
-    return 'small' if median <= SMALL else 'large' if median >= LARGE else 'medium'
 
 
 def recommend_epochs(profile: DataProfile, batch_size: int, user_epochs: int) -> int:
@@ -111,11 +94,12 @@ def recommend(profile: DataProfile, meas: Measurements, epochs: int) -> Recommen
     Returns:
         Recommendation: Strategy, matrix cell, cut stage and the reasons in words.
     """
-    size = size_bucket(profile)
+    median = profile.median_per_class
+    size = 'small' if median <= SMALL else 'large' if median >= LARGE else 'medium'
     last = len(meas.stages) - 1
     pre_last = meas.pretrained[last]
     s_last = meas.similarity(pre_last)
-    best = meas.best_pretrained_stage
+    best = max(range(len(meas.stages)), key=lambda i: (meas.pretrained[i], i))  # deepest on ties
     gain_best = max(meas.pretrained) - max(meas.random)
     gain_last = pre_last - meas.random[last]
     gain = max(gain_best, gain_last)

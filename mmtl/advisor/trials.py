@@ -1,10 +1,7 @@
 """Short training runs of candidate strategies, kept or dropped by successive halving.
 
-Each trial is ``tools/train.py`` on a written config in its own process and folder; its
-score is the best val top-1 the run logged. On small data (:func:`cross_validation_folds`)
-a trial is ``tools/cross_validate.py`` instead, scored by its pooled out-of-fold top-1,
-which tests every image once. Rung ``r`` of ``R`` trains every surviving candidate for
-``budget / 2**(R-1-r)`` epochs (at least 1) and keeps the better half.
+Each trial is ``tools/train.py`` (or, on small data, ``tools/cross_validate.py``) on a
+written config, in its own process and folder.
 """
 
 import csv
@@ -17,6 +14,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
+from mmtl.analysis.logs import ranked
 from mmtl.utils.fileio import atomic_open
 
 TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
@@ -49,26 +47,16 @@ class TrialResult:
     work_dir: str
 
 
-def best_val_top1(work_dir: str, metric: str = 'accuracy/top1') -> Optional[float]:
-    """Best value of ``metric`` in a run's scalar log (None if never logged)."""
-    from mmtl.analysis.logs import find_segment_logs, load_scalar_log
-
-    records = load_scalar_log(work_dir).val if find_segment_logs(work_dir) else []
-    return max((float(r[metric]) for r in records if metric in r), default=None)
-
-
-def _run_logged(command: List[str], work_dir: str) -> int:
+def run_logged(command: List[str], work_dir: str) -> int:
     """``command`` in its own process, its output in ``<work_dir>/trial_output.log``."""
     os.makedirs(work_dir, exist_ok=True)
     with open(osp.join(work_dir, 'trial_output.log'), 'w') as log:
         return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
 
 
-def run_training(config: str, work_dir: str, extra_args: Sequence[str] = ()) -> int:
+def run_training(config: str, work_dir: str) -> int:
     """``tools/train.py CONFIG --work-dir DIR`` in its own process; output to a log file."""
-    return _run_logged(
-        [sys.executable, TRAIN_SCRIPT, config, '--work-dir', work_dir, *extra_args], work_dir
-    )
+    return run_logged([sys.executable, TRAIN_SCRIPT, config, '--work-dir', work_dir], work_dir)
 
 
 def cross_validation_folds(val_images: int, train_counts: Sequence[int], val_is_train: bool) -> int:
@@ -95,7 +83,7 @@ def run_cross_validation(
     """``tools/cross_validate.py CONFIG --folds K`` in its own process; output to a log file."""
     command = [sys.executable, CROSS_VALIDATE_SCRIPT, config, '--folds', str(folds)]
     command += ['--work-dir', work_dir, '--issues', '0', '--splits', *splits]
-    return _run_logged(command, work_dir)
+    return run_logged(command, work_dir)
 
 
 def pooled_top1(work_dir: str) -> Optional[float]:
@@ -117,8 +105,8 @@ def successive_halving(
     budget: int,
     work_dir: str,
     write_config: Callable[[Candidate, int, str], str],
-    run: Callable[[str, str], int] = run_training,
-    score: Callable[[str], Optional[float]] = best_val_top1,
+    run: Callable[[str, str], int],
+    score: Callable[[str], Optional[float]],
     log: Callable[[str], None] = print,
     rungs: Optional[int] = None,
 ) -> List[TrialResult]:
@@ -129,9 +117,8 @@ def successive_halving(
         budget (int): Epochs of the last rung (the longest runs).
         work_dir (str): Each trial gets ``<work_dir>/rung<r>_<name>/``.
         write_config (Callable): ``(candidate, epochs, path) -> config path``.
-        run (Callable): ``(config, trial dir) -> exit code``. Defaults to a subprocess of
-            ``tools/train.py``.
-        score (Callable): ``trial dir -> best val top-1``.
+        run (Callable): ``(config, trial dir) -> exit code``, e.g. :func:`run_training`.
+        score (Callable): ``trial dir -> score``, e.g. the best val top-1.
         log (Callable): Progress printer.
         rungs (int, optional): Number of rungs; 1 trains every candidate for the whole
             budget (no halving: short rungs favour strategies that learn fast, e.g. a
@@ -172,14 +159,9 @@ def successive_halving(
 
 
 def leaderboard(results: Sequence[TrialResult]) -> List[TrialResult]:
-    """Each candidate's furthest trial, ordered by rung reached then score (best first)."""
-    furthest: Dict[str, TrialResult] = {}
-    for r in results:
-        if r.name not in furthest or r.rung >= furthest[r.name].rung:
-            furthest[r.name] = r
-    return sorted(
-        furthest.values(), key=lambda r: (-r.rung, -(r.top1 if r.top1 is not None else -1.0))
-    )
+    """Each candidate's furthest trial, ordered by rung reached then score; failed ones last."""
+    furthest = {r.name: r for r in results}  # results run rung by rung
+    return ranked(list(furthest.values()), lambda r: None if r.top1 is None else (r.rung, r.top1))
 
 
 def format_leaderboard(rows: Sequence[TrialResult], metric: str = 'best val top-1') -> str:

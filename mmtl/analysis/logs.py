@@ -1,10 +1,11 @@
-"""Reading mmengine's scalar logs (``<work_dir>/<timestamp>/vis_data/scalars.json``)."""
+"""Reading mmengine's scalar logs (``<work_dir>/<timestamp>/vis_data/scalars.json``), and
+ranking runs by them."""
 
 import glob
 import json
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from mmtl.utils.errors import ConfigError
 
@@ -222,8 +223,6 @@ def best_metric(
     Raises:
         ScalarLogError: The log has no validation records with ``key``.
     """
-    if rule not in ('greater', 'less'):
-        raise ValueError(f"rule must be 'greater' or 'less', got {rule!r}")
     key = key or next(iter(log.metric_keys), None)
     steps, values = log.val_series(key) if key else ([], [])
     if not values:
@@ -233,6 +232,41 @@ def best_metric(
     pick = max if rule == 'greater' else min
     best = pick(values)
     return {'metric': key, 'value': best, 'step': steps[values.index(best)], 'last': values[-1]}
+
+
+def best_value(work_dir: str, metric: str, rule: str = 'greater') -> Optional[float]:
+    """:func:`best_metric` of a work dir's newest run; None when it logged no ``metric``.
+
+    Args:
+        work_dir (str): The run's work dir.
+        metric (str): Metric name, e.g. ``'accuracy/top1'``.
+        rule (str): ``'greater'`` or ``'less'`` is better. Defaults to ``'greater'``.
+
+    Returns:
+        float | None: The best value (None for a run that failed before validating).
+    """
+    if not find_segment_logs(work_dir):
+        return None
+    log = load_scalar_log(work_dir)
+    return best_metric(log, metric, rule)['value'] if metric in log.metric_keys else None
+
+
+Row = TypeVar('Row')
+
+
+def ranked(rows: Sequence[Row], score: Callable[[Row], Any], rule: str = 'greater') -> List[Row]:
+    """A leaderboard: the rows with a score best first (ties keep their order), then the rest.
+
+    Args:
+        rows (Sequence): The runs.
+        score (Callable): A row's score (anything that orders), None for a failed run.
+        rule (str): ``'greater'`` or ``'less'`` is better. Defaults to ``'greater'``.
+
+    Returns:
+        list: The rows, ranked.
+    """
+    scored = sorted((r for r in rows if score(r) is not None), key=score, reverse=rule == 'greater')
+    return scored + [r for r in rows if score(r) is None]
 
 
 def curve_figures(log: ScalarLog) -> Dict[str, object]:

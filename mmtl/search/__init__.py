@@ -1,17 +1,1 @@
-"""Hyper-parameter search: search spaces, short trials, leaderboards."""
-
-from .random_search import (
-    DISTRIBUTIONS,
-    Trial,
-    best_val_metric,
-    parse_search_space,
-    write_leaderboard,
-)
-
-__all__ = [
-    'DISTRIBUTIONS',
-    'Trial',
-    'best_val_metric',
-    'parse_search_space',
-    'write_leaderboard',
-]
+"""Hyper-parameter search: search spaces, Optuna studies and trials, leaderboards."""

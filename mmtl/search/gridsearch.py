@@ -4,23 +4,12 @@ import glob
 import os.path as osp
 from typing import Any, Dict, List, Optional
 
-from .random_search import Trial, best_val_metric
+from mmtl.analysis.logs import best_value
+
+from .random_search import Trial
 
 #: What ``mim gridsearch`` appends to ``--work-dir`` for each combination of values.
 SEARCH_MARK = '_search_'
-
-
-def gridsearch_run_dirs(work_dir: str) -> List[str]:
-    """The work dirs ``mim gridsearch --work-dir WORK_DIR`` created, in name order.
-
-    Args:
-        work_dir (str): The ``--work-dir`` given to ``mim gridsearch``.
-
-    Returns:
-        list[str]: ``WORK_DIR_search_*`` folders.
-    """
-    prefix = work_dir.rstrip('/\\') + SEARCH_MARK
-    return sorted(d for d in glob.glob(glob.escape(prefix) + '*') if osp.isdir(d))
 
 
 def searched_values(suffix: str, cfg: Dict[str, Any]) -> Dict[str, Any]:
@@ -87,7 +76,8 @@ def gridsearch_trials(work_dir: str, metric: str, rule: str = 'greater') -> List
     """
     from mmengine.config import Config
 
-    runs = gridsearch_run_dirs(work_dir)
+    prefix = work_dir.rstrip('/\\') + SEARCH_MARK
+    runs = sorted(d for d in glob.glob(glob.escape(prefix) + '*') if osp.isdir(d))
     if not runs:
         raise FileNotFoundError(
             f'no mim gridsearch runs found: no folder {work_dir.rstrip("/")}{SEARCH_MARK}*'
@@ -97,7 +87,7 @@ def gridsearch_trials(work_dir: str, metric: str, rule: str = 'greater') -> List
         suffix = osp.basename(run).split(SEARCH_MARK, 1)[1]
         configs = sorted(glob.glob(osp.join(run, f'*{SEARCH_MARK}{glob.escape(suffix)}.py')))
         cfg = Config.fromfile(configs[0]).to_dict() if configs else {}
-        score = best_val_metric(run, metric, rule)
+        score = best_value(run, metric, rule)
         status = 'done' if score is not None else f'no {metric}'
         trials.append(Trial(index, searched_values(suffix, cfg), run, score, status))
     return trials

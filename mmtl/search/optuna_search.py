@@ -1,10 +1,5 @@
-"""Hyper-parameter search on Optuna: samplers, pruners, studies, suggestions, plots.
-
-mmtl's search specs (``KEY=loguniform(1e-4,1e-1)``, see :mod:`mmtl.search.random_search`)
-become Optuna suggestions; a study lives in a storage (a local SQLite file by default), so
-that a second run with the same study name and storage resumes it. Optuna is imported when
-these functions are called (``pip install "mmtl[search]"``).
-"""
+"""Hyper-parameter search on Optuna (``pip install "mmtl[search]"``): studies, suggestions,
+plots. A study lives in a storage, so the same study name and storage resume it."""
 
 import os
 import os.path as osp
@@ -35,16 +30,8 @@ PRUNERS = ('median', 'none')
 
 
 def make_pruner(name: str, n_startup_trials: int, n_warmup_steps: int):
-    """The Optuna pruner ``name`` (one of :data:`PRUNERS`).
-
-    Args:
-        name (str): ``'median'`` or ``'none'``.
-        n_startup_trials (int): Trials the median pruner lets finish before pruning.
-        n_warmup_steps (int): Epochs of each trial that are never pruned.
-
-    Returns:
-        optuna.pruners.BasePruner: The pruner.
-    """
+    """The Optuna pruner ``name`` (one of :data:`PRUNERS`); the median pruner lets
+    ``n_startup_trials`` finish and never prunes the first ``n_warmup_steps`` epochs."""
     pruners = require_optuna().pruners
     if name == 'none':
         return pruners.NopPruner()
@@ -131,31 +118,22 @@ def fail_stale_trials(study) -> List[int]:
 
 def finished_trials(study) -> list:
     """Trials that ended (complete, pruned or failed), in order."""
-    optuna = require_optuna()
-    state = optuna.trial.TrialState
+    state = require_optuna().trial.TrialState
     return study.get_trials(states=(state.COMPLETE, state.PRUNED, state.FAIL))
 
 
 def leaderboard_trials(study) -> List[Trial]:
-    """Every finished trial of the study as a leaderboard :class:`Trial`.
-
-    Only complete trials have a score; pruned and failed ones keep their status (a pruned
-    trial's status names the epoch and the last value it reported).
-    """
-    trials = []
-    for frozen in finished_trials(study):
-        complete = frozen.state.name == 'COMPLETE'
-        status = frozen.user_attrs.get(STATUS_ATTR, frozen.state.name.lower())
-        trials.append(
-            Trial(
-                index=frozen.number,
-                params=dict(frozen.params),
-                work_dir=frozen.user_attrs.get(WORK_DIR_ATTR, ''),
-                score=frozen.value if complete else None,
-                status=status,
-            )
+    """Every finished trial of the study as a leaderboard :class:`Trial` (scored if complete)."""
+    return [
+        Trial(
+            index=frozen.number,
+            params=dict(frozen.params),
+            work_dir=frozen.user_attrs.get(WORK_DIR_ATTR, ''),
+            score=frozen.value if frozen.state.name == 'COMPLETE' else None,
+            status=frozen.user_attrs.get(STATUS_ATTR, frozen.state.name.lower()),
         )
-    return trials
+        for frozen in finished_trials(study)
+    ]
 
 
 def pruned_status(frozen) -> str:

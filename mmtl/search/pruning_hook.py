@@ -11,10 +11,8 @@ from mmtl.registry import HOOKS
 class OptunaPruningHook(Hook):
     """After every validation, report ``metric`` to the trial; raise ``TrialPruned`` if told.
 
-    The trial lives in an Optuna storage that the search process created; this process
-    (one trial's training run) opens it by study name and trial number, so that the
-    pruner sees the values of every trial as they come. A storage does not keep the
-    pruner, so the search passes its settings.
+    The trial is opened from the search's storage by study name and number; a storage does
+    not keep the pruner, so the search passes its settings.
 
     Args:
         storage (str): The study's storage URL (e.g. ``sqlite:///.../study.db``).

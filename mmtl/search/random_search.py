@@ -2,12 +2,14 @@
 
 import ast
 import csv
+import glob
 import json
 import os.path as osp
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
+from mmtl.analysis.logs import find_segment_logs, load_scalar_log, ranked
 from mmtl.utils.fileio import atomic_open
 
 
@@ -120,27 +122,6 @@ def parse_search_space(specs: Sequence[str]) -> Dict[str, Distribution]:
     return space
 
 
-def best_val_metric(work_dir: str, metric: str, rule: str = 'greater') -> Optional[float]:
-    """Best validation value of ``metric`` in a run's ``*/vis_data/scalars.json`` logs.
-
-    Args:
-        work_dir (str): The trial's work directory.
-        metric (str): Scalar name, e.g. ``'accuracy/top1'``.
-        rule (str): ``'greater'`` or ``'less'`` is better. Defaults to ``'greater'``.
-
-    Returns:
-        float | None: The best value, or None if the metric was never logged (the newest
-        run of ``work_dir``, see :func:`mmtl.analysis.logs.load_scalar_log`).
-    """
-    from mmtl.analysis.logs import find_segment_logs, load_scalar_log
-
-    records = load_scalar_log(work_dir).val if find_segment_logs(work_dir) else []
-    values = [float(r[metric]) for r in records if metric in r]
-    if not values:
-        return None
-    return max(values) if rule == 'greater' else min(values)
-
-
 @dataclass
 class Trial:
     """One trial of a search: its overrides, where it ran and how it scored."""
@@ -153,29 +134,13 @@ class Trial:
     lr_used: Optional[str] = None
 
 
-def ranked(trials: Sequence[Trial], rule: str = 'greater') -> List[Trial]:
-    """Trials with a score, best first; failed ones last.
-
-    Args:
-        trials (Sequence[Trial]): The trials.
-        rule (str): ``'greater'`` or ``'less'`` is better.
-
-    Returns:
-        list[Trial]: Sorted trials.
-    """
-    scored = [t for t in trials if t.score is not None]
-    scored.sort(key=lambda t: t.score, reverse=(rule == 'greater'))
-    return scored + [t for t in trials if t.score is None]
-
-
 def write_leaderboard(
     trials: Sequence[Trial], out_dir: str, metric: str, rule: str = 'greater'
 ) -> str:
     """Write ``leaderboard.csv`` and ``leaderboard.json`` (best first) and return a text table.
 
-    Next to the sampled values, ``lr_used`` gives the lr each trial really trained with, read
-    from its run (after ``auto_scale_lr`` and per-group multipliers; see
-    :func:`mmtl.search.used_lr.used_lr`).
+    Next to the sampled values, ``lr_used`` gives the lr each trial really trained with
+    (:func:`used_lr`).
 
     Args:
         trials (Sequence[Trial]): Finished trials.
@@ -186,11 +151,9 @@ def write_leaderboard(
     Returns:
         str: The leaderboard as a text table.
     """
-    from .used_lr import used_lr
-
-    order = ranked(trials, rule)
+    order = ranked(trials, lambda t: t.score, rule)
     for t in order:
-        if t.lr_used is None and t.work_dir and osp.isdir(t.work_dir):
+        if t.lr_used is None and t.work_dir:
             t.lr_used = used_lr(t.work_dir)
     keys = list(dict.fromkeys(k for t in trials for k in t.params))
     with atomic_open(osp.join(out_dir, 'leaderboard.json'), 'w') as f:
@@ -210,6 +173,37 @@ def write_leaderboard(
         cells = '  '.join(f'{_short(t.params.get(k)):>24}' for k in keys)
         lines.append(f'{rank:>4}  {t.index:>5}  {score}  {cells}  {t.lr_used or "-"}')
     return '\n'.join(lines)
+
+
+def used_lr(work_dir: str) -> Optional[str]:
+    """The peak lr each parameter group trained with, e.g. ``'head 0.004; backbone 0.0004'``.
+
+    The peak is the largest logged ``lr`` (the largest group's, after scaling and warm-up);
+    the other groups keep their ratio to it from the run's ``LR_GROUPS_FILE`` (all groups
+    follow the same schedule).
+
+    Args:
+        work_dir (str): The trial's work dir.
+
+    Returns:
+        str | None: The text for the leaderboard, None when the run logged no lr.
+    """
+    from mmtl.engine.hooks.effective_lr_hook import LR_GROUPS_FILE
+
+    if not find_segment_logs(work_dir):
+        return None
+    peak = max(load_scalar_log(work_dir).train_series('lr')[1], default=None)
+    if peak is None:
+        return None
+    files = sorted(glob.glob(osp.join(work_dir, '*', LR_GROUPS_FILE)))  # the newest run last
+    groups = []
+    if files:
+        with open(files[-1], encoding='utf-8') as f:
+            groups = json.load(f)
+    top = max((g['lr'] for g in groups), default=0.0)
+    if len(groups) < 2 or top <= 0:
+        return f'{peak:.4g}'
+    return '; '.join(f'{",".join(g["modules"])} {g["lr"] * peak / top:.4g}' for g in groups)
 
 
 def _short(value: Any) -> str:

@@ -16,21 +16,17 @@ from typing import List, Optional
 PRUNED_EXIT = 3
 
 
-def split_args(argv: Optional[List[str]]):
-    """``(optuna arguments, the remaining train.py arguments)``."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument('--optuna-storage', required=True)
-    parser.add_argument('--optuna-study', required=True)
-    parser.add_argument('--optuna-trial', type=int, required=True)
-    parser.add_argument('--optuna-metric', default='accuracy/top1')
-    parser.add_argument('--optuna-pruner', default='median')
-    parser.add_argument('--optuna-startup-trials', type=int, default=2)
-    parser.add_argument('--optuna-warmup-steps', type=int, default=0)
-    return parser.parse_known_args(argv)
-
-
 def main(argv: Optional[List[str]] = None) -> int:
-    optuna_args, train_argv = split_args(argv)
+    # Each option is an argument of OptunaPruningHook (its dest).
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument('--optuna-storage', dest='storage', required=True)
+    parser.add_argument('--optuna-study', dest='study_name', required=True)
+    parser.add_argument('--optuna-trial', dest='trial_number', type=int, required=True)
+    parser.add_argument('--optuna-metric', dest='metric', default='accuracy/top1')
+    parser.add_argument('--optuna-pruner', dest='pruner', default='median')
+    parser.add_argument('--optuna-startup-trials', dest='n_startup_trials', type=int, default=2)
+    parser.add_argument('--optuna-warmup-steps', dest='n_warmup_steps', type=int, default=0)
+    optuna_args, train_argv = parser.parse_known_args(argv)
     from mmtl.apis.fit import train_config
     from mmtl.apis.runner_setup import prepare_train_config
     from mmtl.search import pruning_hook  # noqa: F401  (registers OptunaPruningHook)
@@ -45,16 +41,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     def train() -> None:
         select_device(args.device)
         cfg = prepare_train_config(args)
-        hook = dict(
-            type='OptunaPruningHook',
-            storage=optuna_args.optuna_storage,
-            study_name=optuna_args.optuna_study,
-            trial_number=optuna_args.optuna_trial,
-            metric=optuna_args.optuna_metric,
-            pruner=optuna_args.optuna_pruner,
-            n_startup_trials=optuna_args.optuna_startup_trials,
-            n_warmup_steps=optuna_args.optuna_warmup_steps,
-        )
+        hook = dict(type='OptunaPruningHook', **vars(optuna_args))
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [hook]
         try:
             train_config(cfg)

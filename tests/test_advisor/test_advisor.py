@@ -215,12 +215,13 @@ def test_advisor_trial_trains_in_its_own_process_and_writes_the_winner(
 
 def test_stage_cut_freezes_a_resnet_stem_with_its_batchnorm(tmp_path):
     from mmtl.advisor.advisor import build_model
-    from mmtl.advisor.probe import backbone_stages, stage_groups
+    from mmtl.advisor.probe import backbone_stages
+    from mmtl.analysis.feature_hooks import block_groups
 
     model = build_model(Config.fromfile(write_tiny_config(str(tmp_path))), pretrained=False)
     stages = backbone_stages(model)
     assert stages == ['backbone.conv1'] + [f'backbone.layer{i}' for i in range(1, 5)]
-    ctx = StrategyContext(0.01, False, stages, cut=1, epochs=1, groups=stage_groups(model))
+    ctx = StrategyContext(0.01, False, stages, cut=1, epochs=1, groups=block_groups(model))
     frozen = STRATEGIES['partial-ft'].overrides(ctx)['model']['frozen_modules']
     assert frozen == [
         'backbone.conv1',

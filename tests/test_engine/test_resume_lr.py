@@ -220,7 +220,7 @@ def test_the_start_of_training_line_gives_the_peak_lr_not_the_warmup_start(tmp_p
 
     runner = FakeRunner()
     runner.model, runner.optim_wrapper, runner.logger = model, wrapper, logger
-    runner.param_schedulers = []
+    runner.param_schedulers, runner.log_dir = [], str(tmp_path)
     hook = EffectiveLrHook()
     hook.before_run(runner)
     hook.before_train(runner)

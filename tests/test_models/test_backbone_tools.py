@@ -4,8 +4,8 @@ import pytest
 import torch
 from mmengine.registry import init_default_scope
 
-from mmtl.advisor.probe import backbone_stages, stage_groups
-from mmtl.analysis.feature_hooks import capture_features, pooled, token_grid
+from mmtl.advisor.probe import backbone_stages
+from mmtl.analysis.feature_hooks import block_groups, capture_features, pooled, token_grid
 from mmtl.analysis.gradcam import default_target_layer, grad_cam
 from mmtl.registry import MODELS
 
@@ -85,7 +85,7 @@ def test_convnext_blocks_come_in_execution_order():
         'backbone.downsample_layers.1',
         'backbone.stages.1',
     ]
-    assert sum(stage_groups(model), []).count('backbone.norm3') == 1
+    assert sum(block_groups(model), []).count('backbone.norm3') == 1
 
 
 def test_vit_probe_sees_every_block_and_pools_tokens():

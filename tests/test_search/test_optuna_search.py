@@ -8,8 +8,8 @@ import optuna
 import pytest
 from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, write_color_folder
 
-from mmtl.search import parse_search_space
 from mmtl.search.optuna_search import create_study, default_storage, suggest, write_plots
+from mmtl.search.random_search import parse_search_space
 
 LR = 'optim_wrapper.optimizer.lr'
 SEARCH_TOOL = osp.join(REPO_ROOT, 'tools', 'random_search.py')

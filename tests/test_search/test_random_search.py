@@ -9,8 +9,16 @@ import sys
 import pytest
 from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
 
-from mmtl.search import Trial, best_val_metric, parse_search_space, write_leaderboard
-from mmtl.search.random_search import Choice, LogUniform, RandInt, Uniform
+from mmtl.analysis.logs import best_value
+from mmtl.search.random_search import (
+    Choice,
+    LogUniform,
+    RandInt,
+    Trial,
+    Uniform,
+    parse_search_space,
+    write_leaderboard,
+)
 
 
 def test_parse_space_reads_each_distribution():
@@ -57,14 +65,19 @@ def write_scalars(work_dir, records):
             f.write(json.dumps(record) + '\n')
 
 
-def test_best_val_metric_reads_the_run_log(tmp_path):
+def test_best_value_reads_the_run_log(tmp_path):
     write_scalars(
         str(tmp_path),
-        [{'loss': 1.0, 'step': 1}, {'accuracy/top1': 60.0}, {'accuracy/top1': 75.5}, {'loss': 0.5}],
+        [
+            {'loss': 1.0, 'step': 1},
+            {'accuracy/top1': 60.0, 'step': 1},
+            {'accuracy/top1': 75.5, 'step': 2},
+            {'loss': 0.5},
+        ],
     )
-    assert best_val_metric(str(tmp_path), 'accuracy/top1') == 75.5
-    assert best_val_metric(str(tmp_path), 'accuracy/top1', rule='less') == 60.0
-    assert best_val_metric(str(tmp_path), 'f1') is None
+    assert best_value(str(tmp_path), 'accuracy/top1') == 75.5
+    assert best_value(str(tmp_path), 'accuracy/top1', rule='less') == 60.0
+    assert best_value(str(tmp_path), 'f1') is None
 
 
 def test_leaderboard_sorts_best_first_and_puts_failures_last(tmp_path):
@@ -97,7 +110,7 @@ def test_random_search_tool_runs_trials_and_writes_best_config(tmp_path, digits_
     assert len(board) == 2 and all(t['status'] == 'done' for t in board)
     assert board[0]['score'] >= board[1]['score']
     for t in board:
-        assert t['score'] == best_val_metric(t['work_dir'], 'accuracy/top1')
+        assert t['score'] == best_value(t['work_dir'], 'accuracy/top1')
     best_config = open(osp.join(work_dir, 'best_config.py')).read()
     assert repr(board[0]['params']['optim_wrapper.optimizer.lr'])[:8] in best_config
     assert 'max_epochs' not in best_config  # the trial length is not baked into it

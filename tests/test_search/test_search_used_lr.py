@@ -12,8 +12,8 @@ from mmengine.runner import Runner
 from torch import nn
 from torch.utils.data import Dataset
 
-from mmtl.engine.hooks.effective_lr_hook import describe_param_groups
-from mmtl.search.random_search import Trial, write_leaderboard
+from mmtl.engine.hooks.effective_lr_hook import LR_GROUPS_FILE, peak_lr_groups
+from mmtl.search.random_search import Trial, used_lr, write_leaderboard
 
 
 class _Net(nn.Module):
@@ -24,7 +24,7 @@ class _Net(nn.Module):
 
 
 def _trial_dir(root, head_lr, backbone_lr, peak):
-    """A trial's work dir as a run leaves it: the hook's log line and the scalar log."""
+    """A trial's work dir as a run leaves it: the hook's lr groups and the scalar log."""
     net = _Net()
     optimizer = torch.optim.SGD(
         [
@@ -34,12 +34,8 @@ def _trial_dir(root, head_lr, backbone_lr, peak):
     )
     run = osp.join(root, '20260101_120000')
     os.makedirs(osp.join(run, 'vis_data'))
-    with open(osp.join(run, '20260101_120000.log'), 'w') as f:
-        f.write(
-            '2026/01/01 12:00:00 - mmengine - INFO - Effective lr per parameter group '
-            '(after scaling, lr_mult and layer decay): '
-            f'{describe_param_groups(net, optimizer)}\n'
-        )
+    with open(osp.join(run, LR_GROUPS_FILE), 'w') as f:
+        json.dump(peak_lr_groups(net, optimizer), f)
     with open(osp.join(run, 'vis_data', 'scalars.json'), 'w') as f:
         for it, lr in enumerate([peak / 10, peak, peak / 2], 1):
             f.write(json.dumps({'lr': lr, 'loss': 1.0, 'iter': it, 'epoch': 1}) + '\n')
@@ -91,7 +87,6 @@ class _ToyData(Dataset):
 
 def test_used_lr_of_a_real_run_with_scaling_and_lr_mult(tmp_path):
     import mmtl.engine  # noqa: F401  (registers EffectiveLrHook)
-    from mmtl.search.used_lr import used_lr
 
     runner = Runner(
         model=_ToyModel(),

@@ -61,31 +61,16 @@ def lr_scale(cfg, num_gpus: int) -> float:
     return cfg.train_dataloader.batch_size * num_gpus / auto['base_batch_size']
 
 
-def build_model(cfg):
-    """The config's model, for its parameter groups (None when it cannot be built here)."""
-    from mmengine.registry import DefaultScope
-
-    from mmtl.registry import MODELS
-
-    model_cfg = dict(cfg.model)
-    model_cfg.pop('init_cfg', None)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
-        try:
-            return MODELS.build(model_cfg)
-        except Exception as err:  # e.g. a backbone that needs weights from the network
-            print(f'lr of the first parameter group only (model not built: {err})')
-            return None
-
-
 def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.lr_schedule import simulate_schedule
+    from mmtl.apis import init_model
     from mmtl.config.load import load_config
     from mmtl.visualization.figure import new_figure, save_figure
 
     cfg = load_config(args.config, args.cfg_options)
     epoch_length = args.iters_per_epoch or iters_per_epoch(cfg, args.num_gpus)
     scale = lr_scale(cfg, args.num_gpus)
-    schedule = simulate_schedule(cfg, epoch_length, scale, model=build_model(cfg))
+    schedule = simulate_schedule(cfg, epoch_length, scale, model=init_model(cfg))
     print(
         f'{len(schedule.iters) - 1} iterations ({epoch_length} per epoch); lr x{scale:g}: '
         f'start {schedule.lr[0]:.6g}, peak {max(schedule.lr):.6g}, '

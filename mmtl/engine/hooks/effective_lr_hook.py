@@ -1,13 +1,22 @@
 """The learning rate as it really is: logged per parameter group, and kept true on resume."""
 
+import json
 import math
+import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Tuple
 
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
 
 from mmtl.registry import HOOKS
+from mmtl.utils.fileio import atomic_open
+from mmtl.utils.modules import bare_model
+
+#: The file :class:`EffectiveLrHook` writes in each run folder (``<work_dir>/<timestamp>``):
+#: :func:`peak_lr_groups` at the start of training.
+LR_GROUPS_FILE = 'lr_groups.json'
 
 
 def optim_wrapper_list(optim_wrapper) -> list:
@@ -36,6 +45,22 @@ def _cosine_value(scheduler, base: float) -> float:
     return eta_min + (base - eta_min) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
 
 
+def _params_by_lr(model, optimizer, peak: bool) -> Dict[str, Tuple[dict, Dict[str, int]]]:
+    """The lr (4 significant digits) -> ``(its first group, {parameter prefix: tensors})``."""
+    names = {id(p): n for n, p in bare_model(model).named_parameters()}
+    by_lr: Dict[str, Tuple[dict, Dict[str, int]]] = OrderedDict()
+    for group in optimizer.param_groups:
+        lr = f'{group.get("initial_lr", group["lr"]) if peak else group["lr"]:.4g}'
+        for param in group['params']:
+            parts = names.get(id(param), '?').split('.')
+            prefix = parts[0] if parts[0] != 'backbone' else '.'.join(parts[:2])
+            if not param.requires_grad:
+                prefix += ' (frozen)'
+            counts = by_lr.setdefault(lr, (group, OrderedDict()))[1]
+            counts[prefix] = counts.get(prefix, 0) + 1
+    return by_lr
+
+
 def lr_groups(model, optimizer, peak: bool = False) -> Dict[str, Tuple[dict, str]]:
     """Each distinct lr of ``optimizer``: its first parameter group and the parameters
     that train with it.
@@ -52,22 +77,8 @@ def lr_groups(model, optimizer, peak: bool = False) -> Dict[str, Tuple[dict, str
         group, its parameters)``, e.g. ``'0.004' -> (group, 'head (2 tensors)')``, in
         optimizer order.
     """
-    names = {id(p): n for n, p in model.named_parameters()}
-    by_lr: Dict[str, Tuple[dict, Dict[str, int]]] = OrderedDict()
-    for group in optimizer.param_groups:
-        lr = f'{group.get("initial_lr", group["lr"]) if peak else group["lr"]:.4g}'
-        for param in group['params']:
-            name = names.get(id(param), '?')
-            if name.startswith('module.'):
-                name = name[len('module.') :]
-            parts = name.split('.')
-            prefix = parts[0] if parts[0] != 'backbone' else '.'.join(parts[:2])
-            if not param.requires_grad:
-                prefix += ' (frozen)'
-            counts = by_lr.setdefault(lr, (group, OrderedDict()))[1]
-            counts[prefix] = counts.get(prefix, 0) + 1
     labelled = OrderedDict()
-    for lr, (group, counts) in by_lr.items():
+    for lr, (group, counts) in _params_by_lr(model, optimizer, peak).items():
         prefixes = _merge_backbone(list(counts))
         shown = ', '.join(prefixes[:4]) + (
             f' +{len(prefixes) - 4} more' if len(prefixes) > 4 else ''
@@ -91,6 +102,26 @@ def describe_param_groups(model, optimizer, peak: bool = False) -> str:
     return '; '.join(f'{lr}: {label}' for lr, (_, label) in groups.items())
 
 
+def peak_lr_groups(model, optimizer) -> List[dict]:
+    """Each distinct peak lr of ``optimizer`` and the top-level modules it trains.
+
+    Args:
+        model: The model (a DDP wrapper is fine).
+        optimizer: A torch optimizer built for ``model``.
+
+    Returns:
+        list[dict]: ``{'lr': float, 'modules': [str]}`` in optimizer order, e.g.
+        ``[{'lr': 0.0004, 'modules': ['backbone']}, {'lr': 0.004, 'modules': ['head']}]``.
+    """
+    return [
+        {
+            'lr': group.get('initial_lr', group['lr']),
+            'modules': list(dict.fromkeys(p.split('.')[0].split(' ')[0] for p in counts)),
+        }
+        for group, counts in _params_by_lr(model, optimizer, peak=True).values()
+    ]
+
+
 def _merge_backbone(prefixes: List[str]) -> List[str]:
     """``backbone.a, backbone.b, ...`` -> ``backbone.{a,b,...}`` for a shorter line."""
     subs = [p.split('.', 1)[1] for p in prefixes if p.startswith('backbone.')]
@@ -105,7 +136,8 @@ class EffectiveLrHook(Hook):
     """Log the lr every parameter group really trains with; apply config changes on resume.
 
     At the start of training one line gives each distinct peak lr (after ``auto_scale_lr``,
-    ``lr_mult`` and layer decay) with its parameters; the logged ``lr`` is the largest group's.
+    ``lr_mult`` and layer decay) with its parameters, and :data:`LR_GROUPS_FILE` in the run
+    folder holds them as data; the logged ``lr`` is the largest group's.
     On ``--resume`` the config wins over the restored state, each change logged: a changed
     lr rescales its group, and a moved schedule end (``max_epochs``) stretches
     ``CosineAnnealingLR`` to the new end.
@@ -130,12 +162,15 @@ class EffectiveLrHook(Hook):
         if runner.iter > 0:
             self._apply_config_lr(runner)
             self._apply_schedule_end(runner)
-        model = runner.model
-        for wrapper in optim_wrapper_list(runner.optim_wrapper):
+        optimizers = [w.optimizer for w in optim_wrapper_list(runner.optim_wrapper)]
+        for optimizer in optimizers:
             runner.logger.info(
                 f'Effective lr per parameter group (peak, after scaling, lr_mult and layer '
-                f'decay): {describe_param_groups(model, wrapper.optimizer, peak=True)}'
+                f'decay): {describe_param_groups(runner.model, optimizer, peak=True)}'
             )
+        if is_main_process():
+            with atomic_open(osp.join(runner.log_dir, LR_GROUPS_FILE), 'w') as f:
+                json.dump([g for o in optimizers for g in peak_lr_groups(runner.model, o)], f)
         first = optim_wrapper_list(runner.optim_wrapper)[0].optimizer.param_groups[0]
         peak = first.get('initial_lr', first['lr'])
         if runner.iter == 0 and peak and not math.isclose(first['lr'], peak):
