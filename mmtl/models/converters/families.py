@@ -97,6 +97,9 @@ def convert_layout(state: Mapping[str, torch.Tensor], library: str) -> Optional[
                 ) from None
             if conversion is not None:
                 return conversion
+    for (refused_library, marker), reason in REFUSED.items():
+        if refused_library == library and marker in state:
+            raise ValueError(reason)
     return None
 
 
@@ -174,13 +177,14 @@ def classifier(
     )
 
 
-def swap_prefix(rest: str, table: Mapping[str, str]) -> Optional[str]:
-    """``rest`` with its longest prefix in ``table`` replaced; None when none is."""
+def swap_prefix(rest: str, table: Mapping[str, str], before: str) -> Optional[str]:
+    """``before`` + ``rest`` with its longest prefix in ``table`` replaced; None when ``rest``
+    starts with none of them."""
     prefixes = [prefix for prefix in table if rest.startswith(prefix)]
     if not prefixes:
         return None
     prefix = max(prefixes, key=len)
-    return table[prefix] + rest[len(prefix) :]
+    return before + table[prefix] + rest[len(prefix) :]
 
 
 def head_classes(state: Mapping[str, torch.Tensor], key: str) -> int:
@@ -417,8 +421,8 @@ def timm_mobilenet_v2(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]
 
     def block(m: re.Match) -> Optional[str]:
         inverted = f'blocks.{m[1]}.{m[2]}.conv_pwl.weight' in state
-        rest = swap_prefix(m[3], TIMM_MOBILENET_V2['conv_pwl' if inverted else 'conv_dw'])
-        return rest and f'features.{index[m[1], m[2]]}.{rest}'
+        table = TIMM_MOBILENET_V2['conv_pwl' if inverted else 'conv_dw']
+        return swap_prefix(m[3], table, f'features.{index[m[1], m[2]]}.')
 
     torchvision_layout = rename(
         state,
@@ -577,8 +581,8 @@ def timm_mobilenet_v3(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]
     def block(m: re.Match) -> Optional[str]:
         prefix = f'blocks.{m[1]}.{m[2]}.'
         kind = next((k for k in TIMM_MOBILENET_V3_BLOCKS if f'{prefix}{k}.weight' in state), None)
-        rest = kind and swap_prefix(m[3], {**TIMM_MOBILENET_V3_BLOCKS[kind], **SE})
-        return rest and f'backbone.layer{layer[m[1], m[2]]}.{rest}'
+        table = {**TIMM_MOBILENET_V3_BLOCKS[kind], **SE} if kind else {}
+        return swap_prefix(m[3], table, f'backbone.layer{layer[m[1], m[2]]}.')
 
     renamed = rename(
         state,
@@ -643,11 +647,6 @@ def convnext(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """
     if 'features.1.0.layer_scale' not in state:
         return None
-
-    def block(m: re.Match) -> Optional[str]:
-        rest = swap_prefix(m[3], CONVNEXT_BLOCK)
-        return rest and f'backbone.stages.{int(m[1]) // 2}.{m[2]}.{rest}'
-
     renamed = rename(
         state,
         [
@@ -655,7 +654,12 @@ def convnext(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
                 r'features\.([0246])\.([01])\.(\w+)',
                 lambda m: f'backbone.downsample_layers.{int(m[1]) // 2}.{m[2]}.{m[3]}',
             ),
-            (r'features\.([1357])\.(\d+)\.(.+)', block),
+            (
+                r'features\.([1357])\.(\d+)\.(.+)',
+                lambda m: swap_prefix(
+                    m[3], CONVNEXT_BLOCK, f'backbone.stages.{int(m[1]) // 2}.{m[2]}.'
+                ),
+            ),
             (r'classifier\.0\.(\w+)', r'backbone.norm3.\1'),
             (r'classifier\.2\.(\w+)', r'head.fc.\1'),
         ],
@@ -683,17 +687,15 @@ def timm_convnext(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
         'mlp.fc2.': 'pointwise_conv2.',
         'gamma': 'gamma',
     }
-
-    def block(m: re.Match) -> Optional[str]:
-        rest = swap_prefix(m[3], table)
-        return rest and f'backbone.stages.{m[1]}.{m[2]}.{rest}'
-
     renamed = rename(
         state,
         [
             (r'stem\.([01])\.(\w+)', r'backbone.downsample_layers.0.\1.\2'),
             (r'stages\.(\d)\.downsample\.([01])\.(\w+)', r'backbone.downsample_layers.\1.\2.\3'),
-            (r'stages\.(\d)\.blocks\.(\d+)\.(.+)', block),
+            (
+                r'stages\.(\d)\.blocks\.(\d+)\.(.+)',
+                lambda m: swap_prefix(m[3], table, f'backbone.stages.{m[1]}.{m[2]}.'),
+            ),
             (r'head\.norm\.(\w+)', r'backbone.norm3.\1'),
             (r'head\.fc\.(\w+)', r'head.fc.\1'),
         ],
@@ -762,11 +764,6 @@ SWIN_BLOCK = {
 SWIN_CONSTANTS = ('relative_position_index', 'attn_mask')
 
 
-def swin_block(stage: int, block: str, rest: str, mlp: Mapping[str, str]) -> Optional[str]:
-    new = swap_prefix(rest, {**SWIN_BLOCK, **mlp})
-    return new and f'backbone.stages.{stage}.blocks.{block}.{new}'
-
-
 @family_rule('torchvision', 'swin')
 def swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """Swin-T/S/B (v1) -> ``SwinTransformer`` + ``GlobalAveragePooling`` + ``LinearClsHead``.
@@ -776,7 +773,7 @@ def swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """
     if 'features.1.0.attn.relative_position_bias_table' not in state:
         return None
-    mlp = {'mlp.0.': 'ffn.layers.0.0.', 'mlp.3.': 'ffn.layers.1.'}
+    block = {**SWIN_BLOCK, 'mlp.0.': 'ffn.layers.0.0.', 'mlp.3.': 'ffn.layers.1.'}
     renamed = rename(
         {k: v for k, v in state.items() if not k.endswith(SWIN_CONSTANTS)},
         [
@@ -784,7 +781,9 @@ def swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
             (r'features\.0\.2\.(\w+)', r'backbone.patch_embed.norm.\1'),
             (
                 r'features\.([1357])\.(\d+)\.(.+)',
-                lambda m: swin_block(int(m[1]) // 2, m[2], m[3], mlp),
+                lambda m: swap_prefix(
+                    m[3], block, f'backbone.stages.{int(m[1]) // 2}.blocks.{m[2]}.'
+                ),
             ),
             (
                 r'features\.([246])\.(reduction|norm)\.(\w+)',
@@ -803,7 +802,7 @@ def timm_swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``swin_*_patch4_window*`` -> mmpretrain's Swin (patch merging starts timm's stages)."""
     if 'layers.0.blocks.0.attn.relative_position_bias_table' not in state:
         return None
-    mlp = {'mlp.fc1.': 'ffn.layers.0.0.', 'mlp.fc2.': 'ffn.layers.1.'}
+    block = {**SWIN_BLOCK, 'mlp.fc1.': 'ffn.layers.0.0.', 'mlp.fc2.': 'ffn.layers.1.'}
     renamed = rename(
         {k: v for k, v in state.items() if not k.endswith(SWIN_CONSTANTS)},
         [
@@ -811,7 +810,7 @@ def timm_swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
             (r'patch_embed\.norm\.(\w+)', r'backbone.patch_embed.norm.\1'),
             (
                 r'layers\.(\d)\.blocks\.(\d+)\.(.+)',
-                lambda m: swin_block(int(m[1]), m[2], m[3], mlp),
+                lambda m: swap_prefix(m[3], block, f'backbone.stages.{m[1]}.blocks.{m[2]}.'),
             ),
             (
                 r'layers\.(\d)\.downsample\.(reduction|norm)\.(\w+)',
@@ -904,18 +903,16 @@ def vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
         'mlp.0.': 'ffn.layers.0.0.',
         'mlp.3.': 'ffn.layers.1.',
     }
-
-    def encoder_layer(m: re.Match) -> Optional[str]:
-        rest = swap_prefix(m[2], layer)
-        return rest and f'backbone.layers.{m[1]}.{rest}'
-
     renamed = rename(
         state,
         [
             (r'conv_proj\.(\w+)', r'backbone.patch_embed.projection.\1'),
             (r'class_token', 'backbone.cls_token'),
             (r'encoder\.pos_embedding', 'backbone.pos_embed'),
-            (r'encoder\.layers\.encoder_layer_(\d+)\.(.+)', encoder_layer),
+            (
+                r'encoder\.layers\.encoder_layer_(\d+)\.(.+)',
+                lambda m: swap_prefix(m[2], layer, f'backbone.layers.{m[1]}.'),
+            ),
             (r'encoder\.ln\.(\w+)', r'backbone.ln1.\1'),
             (r'heads\.head\.(\w+)', r'head.layers.head.\1'),
         ],
@@ -944,17 +941,15 @@ def timm_vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
         'mlp.fc2.': 'ffn.layers.1.',
         'ls2.gamma': 'ffn.gamma2.weight',
     }
-
-    def layer(m: re.Match) -> Optional[str]:
-        rest = swap_prefix(m[2], block)
-        return rest and f'backbone.layers.{m[1]}.{rest}'
-
     renamed = rename(
         state,
         [
             (r'patch_embed\.proj\.(\w+)', r'backbone.patch_embed.projection.\1'),
             (r'(cls_token|pos_embed)', r'backbone.\1'),
-            (r'blocks\.(\d+)\.(.+)', layer),
+            (
+                r'blocks\.(\d+)\.(.+)',
+                lambda m: swap_prefix(m[2], block, f'backbone.layers.{m[1]}.'),
+            ),
             (r'norm\.(\w+)', r'backbone.ln1.\1'),
             (r'head\.(weight|bias)', r'head.layers.head.\1'),
         ],
@@ -967,56 +962,28 @@ def timm_vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
 # Families whose structure differs from mmpretrain's: refused, naming the weights to use
 # --------------------------------------------------------------------------------------------
 
-#: (library, family, a key only that layout has, the reason and the weights to use instead).
-REFUSED = [
-    (
-        'torchvision',
-        'efficientnet',
-        'features.1.0.block.0.0.weight',
+#: (library, a key only that layout has) -> why it is refused and the weights to use instead.
+REFUSED = {
+    ('torchvision', 'features.1.0.block.0.0.weight'): (
         "torchvision's EfficientNet(-V2) pads and orders its layers otherwise than mmpretrain's "
         "TF-ported one: use mmtl's _base_/models/efficientnet_b0.py-b3.py or "
-        'efficientnetv2_b0.py/_s.py with its load_from (pretrained_url)',
+        'efficientnetv2_b0.py/_s.py with its load_from (pretrained_url)'
     ),
-    (
-        'torchvision',
-        'regnet',
-        'trunk_output.block1.block1-0.f.a.0.weight',
+    ('torchvision', 'trunk_output.block1.block1-0.f.a.0.weight'): (
         "torchvision's RegNet is not the pycls layout of mmpretrain's RegNet: use mmtl's "
-        '_base_/models/regnetx_400mf.py (800mf, 1.6gf) with its load_from (pretrained_url)',
+        '_base_/models/regnetx_400mf.py (800mf, 1.6gf) with its load_from (pretrained_url)'
     ),
-    (
-        'torchvision',
-        'swin_v2',
-        'features.1.0.attn.logit_scale',
+    ('torchvision', 'features.1.0.attn.logit_scale'): (
         "torchvision's Swin-V2 is not mmpretrain's Swin: use torchvision's swin_t/s/b (v1) or "
-        "mmtl's _base_/models/swin_tiny.py with its load_from (pretrained_url)",
+        "mmtl's _base_/models/swin_tiny.py with its load_from (pretrained_url)"
     ),
-    (
-        'timm',
-        'efficientnet',
-        'blocks.1.0.se.conv_reduce.weight',
+    ('timm', 'blocks.1.0.se.conv_reduce.weight'): (
         "timm's EfficientNet/MixNet/... is not mmpretrain's TF-ported EfficientNet: use mmtl's "
         '_base_/models/efficientnet_b0.py-b3.py or efficientnetv2_b0.py/_s.py with its '
-        'load_from (pretrained_url)',
+        'load_from (pretrained_url)'
     ),
-    (
-        'timm',
-        'regnet',
-        's1.b1.conv1.conv.weight',
+    ('timm', 's1.b1.conv1.conv.weight'): (
         "timm's RegNet is not mmpretrain's: use mmtl's _base_/models/regnetx_400mf.py (800mf, "
-        '1.6gf) with its load_from (pretrained_url)',
+        '1.6gf) with its load_from (pretrained_url)'
     ),
-]
-
-
-def refusal(marker: str, reason: str) -> Rule:
-    def rule(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
-        if marker in state:
-            raise ValueError(reason)
-        return None
-
-    return rule
-
-
-for _library, _family, _marker, _reason in REFUSED:
-    family_rule(_library, _family)(refusal(_marker, _reason))
+}

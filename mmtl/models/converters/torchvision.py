@@ -15,7 +15,7 @@ from mmengine.logging import print_log
 from mmtl.utils.checkpoint_converters import split_checkpoint
 from mmtl.utils.prediction_rows import safe_text
 
-from .families import FAMILY_RULES, REFUSED, Conversion, StateDict, convert_layout
+from .families import FAMILY_RULES, Conversion, StateDict, convert_layout
 
 #: Prefix that ``DataParallel``/``DistributedDataParallel`` add to every key.
 _WRAPPER_PREFIX = 'module.'
@@ -50,8 +50,7 @@ def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
 
 def families(library: str) -> str:
     """``'resnet, vgg, ...'``: the families of ``library`` that convert."""
-    refused = {family for lib, family, *_ in REFUSED if lib == library}
-    return ', '.join(f for lib, f in FAMILY_RULES if lib == library and f not in refused)
+    return ', '.join(family for lib, family in FAMILY_RULES if lib == library)
 
 
 def convert_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor]) -> Conversion:
