@@ -54,10 +54,6 @@ def plot_confusion_matrix(
     """
     counts = np.asarray(counts, dtype=np.int64)
     num_classes = len(classes)
-    if counts.shape != (num_classes, num_classes):
-        raise ValueError(
-            f'confusion matrix of shape {counts.shape} does not match {num_classes} classes'
-        )
     values = normalize_rows(counts) if normalize else counts
     figure = new_figure(figsize or confusion_matrix_figsize(num_classes))
     axes = figure.add_subplot()
@@ -179,9 +175,6 @@ def plot_per_class_metrics(
         np.ndarray: The rendered plot, RGB.
     """
     num_classes = len(classes)
-    for name, column in values.items():
-        if len(column) != num_classes:
-            raise ValueError(f'{name}: {len(column)} values for {num_classes} classes')
     figure = new_figure(figsize or (min(40.0, max(8.0, 0.5 * num_classes + 2.0)), 5.0))
     axes = figure.add_subplot()
     positions = np.arange(num_classes)

@@ -14,7 +14,7 @@ from ..statistics import (
     classification_intervals,
     format_intervals,
 )
-from .score_metric import ScoreMetric
+from .score_metric import ScoreMetric, class_names_from_meta
 
 
 def _bounds(interval: Optional[dict]) -> Optional[List[float]]:
@@ -81,7 +81,7 @@ class TestIntervals(ScoreMetric):
             dict: The values listed in the class docstring.
         """
         scores, labels = self.stack(results)
-        names = self.class_names(scores.shape[1])
+        names = class_names_from_meta(self.dataset_meta, scores.shape[1])
         intervals = classification_intervals(
             scores, labels, self.confidence, self.num_resamples, self.seed, self.min_support
         )

@@ -7,7 +7,7 @@ from mmengine.logging import MMLogger
 
 from mmtl.registry import METRICS
 
-from .score_metric import ScoreMetric
+from .score_metric import ScoreMetric, class_names_from_meta
 
 
 def one_vs_rest_roc(
@@ -92,7 +92,7 @@ class ROCAUC(ScoreMetric):
         """
         scores, labels = self.stack(results)
         num_classes = scores.shape[1]
-        names = self.class_names(num_classes)
+        names = class_names_from_meta(self.dataset_meta, num_classes)
         binary = num_classes == 2
         indices = [self.class_index(self.pos_label, num_classes)] if binary else range(num_classes)
         curves = [

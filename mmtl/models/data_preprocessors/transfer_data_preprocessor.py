@@ -51,13 +51,9 @@ class TransferDataPreprocessor(ClsDataPreprocessor):
             for x in inputs
         )
 
-    def _flip_channels(self, channels: int) -> bool:
-        return bool(self.to_rgb) and channels == 3
-
     def _normalised_batch(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         """Float batch ``(N, C, H, W)``: RGB if asked, normalised if mean/std are set."""
-        channels = inputs[0].shape[0]
-        flip = self._flip_channels(channels)
+        flip = bool(self.to_rgb) and inputs[0].shape[0] == 3
         device = self._device
         if device.type != 'cpu':
             batch = torch.stack(list(inputs)).to(device, non_blocking=True)
