@@ -57,21 +57,6 @@ class Conversion:
         return f'model = {self.model}'
 
 
-Rule = Callable[[Mapping[str, torch.Tensor]], Optional[Conversion]]
-#: ``(library, family)`` -> rule, tried in this order.
-FAMILY_RULES: Dict[Tuple[str, str], Rule] = {}
-
-
-def family_rule(library: str, family: str) -> Callable[[Rule], Rule]:
-    """Register ``rule`` for the ``family`` layout of ``library``."""
-
-    def decorator(rule: Rule) -> Rule:
-        FAMILY_RULES[(library, family)] = rule
-        return rule
-
-    return decorator
-
-
 def convert_layout(state: Mapping[str, torch.Tensor], library: str) -> Optional[Conversion]:
     """The conversion of the first family rule of ``library`` that recognises ``state``.
 
@@ -86,19 +71,18 @@ def convert_layout(state: Mapping[str, torch.Tensor], library: str) -> Optional[
         ValueError: A family recognised ``state`` but cannot convert it (says why and what to
             use instead).
     """
-    for (rule_library, family), rule in FAMILY_RULES.items():
-        if rule_library == library:
-            try:
-                conversion = rule(state)
-            except (KeyError, IndexError, RuntimeError) as err:  # keys/shapes that contradict
-                raise ValueError(
-                    f'a {library} {family} checkpoint whose keys or shapes do not fit together '
-                    f'(truncated or edited?): {type(err).__name__} {safe_text(err)[:120]}'
-                ) from None
-            if conversion is not None:
-                return conversion
-    for (refused_library, marker), reason in REFUSED.items():
-        if refused_library == library and marker in state:
+    for family, rule in FAMILY_RULES[library].items():
+        try:
+            conversion = rule(state)
+        except (KeyError, IndexError, RuntimeError) as err:  # keys/shapes that contradict
+            raise ValueError(
+                f'a {library} {family} checkpoint whose keys or shapes do not fit together '
+                f'(truncated or edited?): {type(err).__name__} {safe_text(err)[:120]}'
+            ) from None
+        if conversion is not None:
+            return conversion
+    for marker, reason in REFUSED[library].items():
+        if marker in state:
             raise ValueError(reason)
     return None
 
@@ -210,7 +194,6 @@ CONV_BN = {'0': 'conv', '1': 'bn'}
 # --------------------------------------------------------------------------------------------
 
 
-@family_rule('torchvision', 'resnet')
 def resnet(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """ResNet of any depth, ResNeXt, Wide-ResNet -> ``ResNet``/``ResNeXt(style='pytorch')``.
 
@@ -254,7 +237,6 @@ def resnet(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     return conversion('torchvision', arch, renamed, f'_base_/models/{base}.py')
 
 
-@family_rule('torchvision', 'mobilenet_v2')
 def mobilenet_v2(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """MobileNet-v2 (width 1.0) -> ``MobileNetV2`` + ``LinearClsHead``.
 
@@ -301,7 +283,6 @@ def mobilenet_v2(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     return conversion('torchvision', 'mobilenet_v2', renamed, '_base_/models/mobilenet_v2_1x.py')
 
 
-@family_rule('torchvision', 'vgg')
 def vgg(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """VGG of any depth, with or without BN -> ``VGG`` + ``StackedLinearClsHead``.
 
@@ -340,7 +321,6 @@ def vgg(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     return conversion('torchvision', f'vgg{depth}{bn}', renamed, f'_base_/models/vgg{depth}{bn}.py')
 
 
-@family_rule('torchvision', 'densenet')
 def densenet(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """DenseNet of any depth -> ``DenseNet`` + ``LinearClsHead``.
 
@@ -408,7 +388,6 @@ TIMM_MOBILENET_V2 = {
 }
 
 
-@family_rule('timm', 'mobilenet_v2')
 def timm_mobilenet_v2(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``mobilenetv2_100`` -> torchvision's names (blocks numbered ``features.1-17`` after
     the stem, ``conv_head`` + ``bn2`` as ``features.18``), then as torchvision's."""
@@ -440,7 +419,6 @@ def timm_mobilenet_v2(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]
     return converted and replace(converted, library='timm')
 
 
-@family_rule('timm', 'vgg')
 def timm_vgg(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``vgg*``: the first two fully connected layers are convolutions over the 7x7 map
     (``pre_logits.fc1`` 4096x512x7x7, ``fc2`` 1x1); flattened, they are torchvision's ``Linear``
@@ -499,7 +477,6 @@ def mobilenet_v3_conversion(library: str, state: StateDict, layers: int) -> Conv
     return conversion(library, f'mobilenet_v3_{arch}', state, None, model)
 
 
-@family_rule('torchvision', 'mobilenet_v3')
 def mobilenet_v3(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """MobileNet-v3 Small/Large -> ``MobileNetV3`` + ``StackedLinearClsHead``.
 
@@ -567,7 +544,6 @@ TIMM_MOBILENET_V3_BLOCKS = {
 SE = {'se.conv_reduce.': 'se.conv1.conv.', 'se.conv_expand.': 'se.conv2.conv.'}
 
 
-@family_rule('timm', 'mobilenet_v3')
 def timm_mobilenet_v3(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``mobilenetv3_small_100``/``large_100`` -> ``MobileNetV3`` + its stacked head.
 
@@ -637,7 +613,6 @@ CONVNEXT_BLOCK = {
 }
 
 
-@family_rule('torchvision', 'convnext')
 def convnext(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """ConvNeXt of any size -> ``ConvNeXt`` (which pools, then normalises) + ``LinearClsHead``.
 
@@ -670,7 +645,6 @@ def convnext(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     return convnext_conversion('torchvision', renamed)
 
 
-@family_rule('timm', 'convnext')
 def timm_convnext(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``convnext_*`` -> ``ConvNeXt`` + ``LinearClsHead`` (same modules, other names)."""
     if 'stem.0.weight' not in state or 'stages.0.blocks.0.conv_dw.weight' not in state:
@@ -764,7 +738,6 @@ SWIN_BLOCK = {
 SWIN_CONSTANTS = ('relative_position_index', 'attn_mask')
 
 
-@family_rule('torchvision', 'swin')
 def swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """Swin-T/S/B (v1) -> ``SwinTransformer`` + ``GlobalAveragePooling`` + ``LinearClsHead``.
 
@@ -797,7 +770,6 @@ def swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     return swin_conversion('torchvision', renamed)
 
 
-@family_rule('timm', 'swin')
 def timm_swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``swin_*_patch4_window*`` -> mmpretrain's Swin (patch merging starts timm's stages)."""
     if 'layers.0.blocks.0.attn.relative_position_bias_table' not in state:
@@ -886,7 +858,6 @@ def vit_conversion(library: str, state: StateDict) -> Conversion:
     return conversion(library, label, state, None, model)
 
 
-@family_rule('torchvision', 'vit')
 def vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """ViT-B/16, B/32, L/16, L/32, H/14 -> ``VisionTransformer`` + ``VisionTransformerClsHead``.
 
@@ -921,7 +892,6 @@ def vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     return vit_conversion('torchvision', renamed)
 
 
-@family_rule('timm', 'vit')
 def timm_vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``vit_*`` (class-token ViTs) and ``deit3_*`` -> ``VisionTransformer``/``DeiT3``."""
     if 'cls_token' not in state or 'blocks.0.attn.qkv.weight' not in state:
@@ -959,31 +929,58 @@ def timm_vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
 
 
 # --------------------------------------------------------------------------------------------
-# Families whose structure differs from mmpretrain's: refused, naming the weights to use
+# The tables: families whose structure differs from mmpretrain's (refused, naming the weights
+# to use), and the rules
 # --------------------------------------------------------------------------------------------
 
-#: (library, a key only that layout has) -> why it is refused and the weights to use instead.
+#: library -> a key only that layout has -> why it is refused and the weights to use instead.
 REFUSED = {
-    ('torchvision', 'features.1.0.block.0.0.weight'): (
-        "torchvision's EfficientNet(-V2) pads and orders its layers otherwise than mmpretrain's "
-        "TF-ported one: use mmtl's _base_/models/efficientnet_b0.py-b3.py or "
-        'efficientnetv2_b0.py/_s.py with its load_from (pretrained_url)'
-    ),
-    ('torchvision', 'trunk_output.block1.block1-0.f.a.0.weight'): (
-        "torchvision's RegNet is not the pycls layout of mmpretrain's RegNet: use mmtl's "
-        '_base_/models/regnetx_400mf.py (800mf, 1.6gf) with its load_from (pretrained_url)'
-    ),
-    ('torchvision', 'features.1.0.attn.logit_scale'): (
-        "torchvision's Swin-V2 is not mmpretrain's Swin: use torchvision's swin_t/s/b (v1) or "
-        "mmtl's _base_/models/swin_tiny.py with its load_from (pretrained_url)"
-    ),
-    ('timm', 'blocks.1.0.se.conv_reduce.weight'): (
-        "timm's EfficientNet/MixNet/... is not mmpretrain's TF-ported EfficientNet: use mmtl's "
-        '_base_/models/efficientnet_b0.py-b3.py or efficientnetv2_b0.py/_s.py with its '
-        'load_from (pretrained_url)'
-    ),
-    ('timm', 's1.b1.conv1.conv.weight'): (
-        "timm's RegNet is not mmpretrain's: use mmtl's _base_/models/regnetx_400mf.py (800mf, "
-        '1.6gf) with its load_from (pretrained_url)'
-    ),
+    'torchvision': {
+        'features.1.0.block.0.0.weight': (
+            "torchvision's EfficientNet(-V2) pads and orders its layers otherwise than "
+            "mmpretrain's TF-ported one: use mmtl's _base_/models/efficientnet_b0.py-b3.py or "
+            'efficientnetv2_b0.py/_s.py with its load_from (pretrained_url)'
+        ),
+        'trunk_output.block1.block1-0.f.a.0.weight': (
+            "torchvision's RegNet is not the pycls layout of mmpretrain's RegNet: use mmtl's "
+            '_base_/models/regnetx_400mf.py (800mf, 1.6gf) with its load_from (pretrained_url)'
+        ),
+        'features.1.0.attn.logit_scale': (
+            "torchvision's Swin-V2 is not mmpretrain's Swin: use torchvision's swin_t/s/b (v1) or "
+            "mmtl's _base_/models/swin_tiny.py with its load_from (pretrained_url)"
+        ),
+    },
+    'timm': {
+        'blocks.1.0.se.conv_reduce.weight': (
+            "timm's EfficientNet/MixNet/... is not mmpretrain's TF-ported EfficientNet: use mmtl's "
+            '_base_/models/efficientnet_b0.py-b3.py or efficientnetv2_b0.py/_s.py with its '
+            'load_from (pretrained_url)'
+        ),
+        's1.b1.conv1.conv.weight': (
+            "timm's RegNet is not mmpretrain's: use mmtl's _base_/models/regnetx_400mf.py (800mf, "
+            '1.6gf) with its load_from (pretrained_url)'
+        ),
+    },
+}
+
+#: library -> family -> rule, tried in this order.
+FAMILY_RULES = {
+    'torchvision': {
+        'resnet': resnet,
+        'mobilenet_v2': mobilenet_v2,
+        'vgg': vgg,
+        'densenet': densenet,
+        'mobilenet_v3': mobilenet_v3,
+        'convnext': convnext,
+        'swin': swin,
+        'vit': vit,
+    },
+    'timm': {
+        'mobilenet_v2': timm_mobilenet_v2,
+        'vgg': timm_vgg,
+        'mobilenet_v3': timm_mobilenet_v3,
+        'convnext': timm_convnext,
+        'swin': timm_swin,
+        'vit': timm_vit,
+    },
 }

@@ -171,26 +171,13 @@ def convert_if_timm(
         return {'state_dict': dict(state_dict), 'meta': meta}
     layout = "timm's own layout" if conversion.library == 'timm' else "torchvision's layout"
     checkpoint = _meta(conversion, meta, source)
-    new_meta = checkpoint['meta']
     print_log(
-        f'{source} is a timm {new_meta["timm_model"]} checkpoint ({layout}): converted its '
-        f"{len(conversion.state_dict)} tensors to the layout of mmpretrain's model "
-        f'({conversion.describe_model()}){_describe_cfg(new_meta.get("pretrained_cfg"))}',
+        f'{source} is a timm {checkpoint["meta"]["timm_model"]} checkpoint ({layout}): '
+        f"converted its {len(conversion.state_dict)} tensors to the layout of mmpretrain's "
+        f'model ({conversion.describe_model()})',
         logger='current',
     )
     return checkpoint
-
-
-def _describe_cfg(pretrained_cfg: Optional[dict]) -> str:
-    if not pretrained_cfg:
-        return ''
-    parts = []
-    if 'input_size' in pretrained_cfg:
-        parts.append('trained at ' + 'x'.join(str(s) for s in pretrained_cfg['input_size'][1:]))
-    for key in ('mean', 'std'):
-        if key in pretrained_cfg:
-            parts.append(f'{key} ({", ".join(f"{v:g}" for v in pretrained_cfg[key])})')
-    return '; ' + ', '.join(parts) if parts else ''
 
 
 def timm_to_mmtl_checkpoint(

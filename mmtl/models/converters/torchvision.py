@@ -17,9 +17,6 @@ from mmtl.utils.prediction_rows import safe_text
 
 from .families import FAMILY_RULES, Conversion, StateDict, convert_layout
 
-#: Prefix that ``DataParallel``/``DistributedDataParallel`` add to every key.
-_WRAPPER_PREFIX = 'module.'
-
 
 def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
     """Undo the variations torchvision checkpoints come with.
@@ -38,9 +35,9 @@ def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
     """
     normalized = {}
     for key, value in state.items():
-        if key.startswith(_WRAPPER_PREFIX):
-            key = key[len(_WRAPPER_PREFIX) :]
-        key = re.sub(r'(denselayer\d+\.(?:norm|relu|conv))\.([12])\.', r'\1\2.', key)
+        key = re.sub(
+            r'(denselayer\d+\.(?:norm|relu|conv))\.([12])\.', r'\1\2.', key.removeprefix('module.')
+        )
         normalized[key] = value
         if key.endswith('.running_var'):  # a saved counter, before or after, wins
             counter = key[: -len('running_var')] + 'num_batches_tracked'
@@ -50,7 +47,7 @@ def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
 
 def families(library: str) -> str:
     """``'resnet, vgg, ...'``: the families of ``library`` that convert."""
-    return ', '.join(family for lib, family in FAMILY_RULES if lib == library)
+    return ', '.join(FAMILY_RULES[library])
 
 
 def convert_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor]) -> Conversion:
