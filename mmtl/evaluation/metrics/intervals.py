@@ -64,8 +64,6 @@ class TestIntervals(ScoreMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not 0 < confidence < 1:
             raise ValueError(f'TestIntervals: confidence={confidence} must be in (0, 1)')
-        if num_resamples < 100:
-            raise ValueError(f'TestIntervals: num_resamples={num_resamples} must be >= 100')
         self.confidence = confidence
         self.num_resamples = num_resamples
         self.seed = seed
