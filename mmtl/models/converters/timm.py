@@ -17,7 +17,7 @@ from mmengine.logging import print_log
 from mmtl.utils.hf_hub import read_hub_config
 
 from .families import Conversion, convert_layout
-from .torchvision import families, normalize_torchvision_keys, to_mmtl_checkpoint
+from .torchvision import families, no_family, normalize_torchvision_keys, to_mmtl_checkpoint
 
 #: A timm model name, tag or interpolation as mmtl accepts it from a file.
 _NAME = re.compile(r'[\w.\-]{1,200}', re.ASCII)
@@ -199,9 +199,5 @@ def timm_to_mmtl_checkpoint(
     """
     conversion = convert_timm_state_dict(state_dict)
     if conversion is None:
-        keys = ', '.join(list(state_dict)[:5])
-        raise ValueError(
-            f'not a timm checkpoint of a family mmtl converts ({families("timm")}, and '
-            f"torchvision's layout); its first keys are: {keys or 'none'}"
-        )
+        raise no_family('timm', state_dict, f"{families('timm')}, and torchvision's layout")
     return _meta(conversion, {}, source)

@@ -50,6 +50,16 @@ def families(library: str) -> str:
     return ', '.join(FAMILY_RULES[library])
 
 
+def no_family(library: str, state_dict: Mapping, families_text: str) -> ValueError:
+    """The error for a ``library`` state dict of no family mmtl converts, naming its first
+    keys (escaped: they come from the file)."""
+    keys = ', '.join(safe_text(key)[:80] for key in list(state_dict)[:5])
+    return ValueError(
+        f'not a {library} checkpoint of a family mmtl converts ({families_text}); '
+        f'its first keys are: {keys or "none"}'
+    )
+
+
 def convert_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor]) -> Conversion:
     """Convert a torchvision state dict to the layout of mmpretrain's model of its family.
 
@@ -65,11 +75,7 @@ def convert_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor]) -> Co
     """
     conversion = convert_layout(normalize_torchvision_keys(state_dict), 'torchvision')
     if conversion is None:
-        keys = ', '.join(safe_text(key)[:80] for key in list(state_dict)[:5])
-        raise ValueError(
-            f'not a torchvision checkpoint of a family mmtl converts ({families("torchvision")}); '
-            f'its first keys are: {keys or "none"}'
-        )
+        raise no_family('torchvision', state_dict, families('torchvision'))
     return conversion
 
 
