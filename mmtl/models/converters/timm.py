@@ -92,7 +92,7 @@ def _timm_default_cfg(name: str) -> Optional[dict]:
         return None
     try:
         cfg = get_pretrained_cfg(name)
-    except Exception:  # an unknown name: timm raises or returns None depending on version
+    except RuntimeError:  # a known architecture with an unknown tag
         return None
     return cfg.to_dict() if cfg is not None else None
 
@@ -126,8 +126,8 @@ def convert_timm_state_dict(
     return conversion
 
 
-def _meta(conversion: Conversion, meta: dict, source: Optional[str]) -> dict:
-    name, pretrained_cfg = timm_origin(source) if source else (None, None)
+def _meta(conversion: Conversion, meta: dict, source: Optional[str], origin: tuple) -> dict:
+    name, pretrained_cfg = origin
     checkpoint = to_mmtl_checkpoint(conversion, meta, source)
     checkpoint['meta'].update(converted_from='timm', timm_model=name or conversion.arch)
     if pretrained_cfg:
@@ -152,7 +152,8 @@ def convert_if_timm(
     """
     if meta.get('converted_from'):
         return None
-    name, _ = timm_origin(source)
+    origin = timm_origin(source)  # reads the config.json beside the file: once
+    name = origin[0]
     try:
         conversion = convert_timm_state_dict(state_dict, from_timm=name is not None)
         reason = 'its keys are of no family mmtl converts'
@@ -170,14 +171,27 @@ def convert_if_timm(
         )
         return {'state_dict': dict(state_dict), 'meta': meta}
     layout = "timm's own layout" if conversion.library == 'timm' else "torchvision's layout"
-    checkpoint = _meta(conversion, meta, source)
+    checkpoint = _meta(conversion, meta, source, origin)
+    new_meta = checkpoint['meta']
     print_log(
-        f'{source} is a timm {checkpoint["meta"]["timm_model"]} checkpoint ({layout}): '
-        f"converted its {len(conversion.state_dict)} tensors to the layout of mmpretrain's "
-        f'model ({conversion.describe_model()})',
+        f'{source} is a timm {new_meta["timm_model"]} checkpoint ({layout}): converted its '
+        f"{len(conversion.state_dict)} tensors to the layout of mmpretrain's model "
+        f'({conversion.describe_model()}){_describe_cfg(new_meta.get("pretrained_cfg"))}',
         logger='current',
     )
     return checkpoint
+
+
+def _describe_cfg(pretrained_cfg: Optional[dict]) -> str:
+    if not pretrained_cfg:
+        return ''
+    parts = []
+    if 'input_size' in pretrained_cfg:
+        parts.append('trained at ' + 'x'.join(str(s) for s in pretrained_cfg['input_size'][1:]))
+    for key in ('mean', 'std'):
+        if key in pretrained_cfg:
+            parts.append(f'{key} ({", ".join(f"{v:g}" for v in pretrained_cfg[key])})')
+    return '; ' + ', '.join(parts) if parts else ''
 
 
 def timm_to_mmtl_checkpoint(
@@ -200,4 +214,4 @@ def timm_to_mmtl_checkpoint(
     conversion = convert_timm_state_dict(state_dict)
     if conversion is None:
         raise no_family('timm', state_dict, f"{families('timm')}, and torchvision's layout")
-    return _meta(conversion, {}, source)
+    return _meta(conversion, {}, source, timm_origin(source) if source else (None, None))
