@@ -26,9 +26,7 @@ def _bounds(interval: Optional[dict]) -> Optional[List[float]]:
 class TestIntervals(ScoreMetric):
     """Confidence intervals of top-1, macro-F1, AUC and per-class precision, recall and F1.
 
-    Proportions (top-1, per-class precision and recall) get Wilson score intervals; F1,
-    macro-F1 and AUC a percentile bootstrap over the test images with a fixed seed (see
-    :mod:`mmtl.evaluation.statistics`). The estimates themselves are those of
+    The methods are those of :mod:`mmtl.evaluation.statistics`. The estimates are those of
     :class:`Accuracy`, :class:`ClassificationReport` and :class:`ROCAUC`; this metric adds
     their bounds, prints a table of them and lists the classes with too few test images.
 

@@ -130,11 +130,7 @@ def add_prediction_writer(cfg: Config, out_file: str, topk: int = 5) -> None:
         cfg (Config): The test config, changed in place.
         out_file (str): ``.csv`` or ``.json`` file (``.pkl``: mmengine's ``DumpResults``).
         topk (int): Classes listed per image. Defaults to 5.
-
-    Raises:
-        ConfigError: ``out_file`` cannot be written (see :func:`check_prediction_file`).
     """
-    check_prediction_file(out_file)
     if out_file.lower().endswith('.pkl'):
         writer = dict(type='DumpResults', out_file_path=out_file)
     else:

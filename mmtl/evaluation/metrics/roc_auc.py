@@ -45,8 +45,7 @@ class ROCAUC(ScoreMetric):
 
     With two classes there is one curve, for the positive class ``pos_label`` against the
     other. With more, each class gets a one-vs-rest curve and ``auc`` is their unweighted
-    mean (macro). AUC is a fraction: 1.0 ranks every positive above every negative, 0.5 is
-    chance, 0.0 is a perfectly reversed ranking.
+    mean (macro). AUC is a fraction (0.5 is chance).
 
     Reported (with the default prefix ``roc``):
 

@@ -1,9 +1,8 @@
 """mmpretrain's ``ClsDataPreprocessor`` with one pass per image for a batch of uint8 images.
 
 For same-size uint8 images the stock preprocessor makes five copies of each (RGB flip, float,
-mean, std, stack); :class:`TransferDataPreprocessor` writes each image once into the float
-batch and scales it in place (on another device it moves the uint8 batch and normalises
-there). Every other input and everything after the images goes through the stock code.
+mean, std, stack); this one writes each image once into the float batch and scales it in
+place. Every other input goes through the stock code.
 """
 
 import contextlib
