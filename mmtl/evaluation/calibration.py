@@ -119,8 +119,7 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
 
 def apply_temperature(scores: np.ndarray, temperature: float, is_log: bool = False) -> np.ndarray:
     """``softmax(log p / T)`` of probabilities (or of log-probabilities with ``is_log``)."""
+    from scipy.special import softmax
+
     log_p = scores if is_log else np.log(np.clip(scores, MIN_PROBABILITY, 1.0))
-    scaled = log_p / temperature
-    scaled -= scaled.max(axis=1, keepdims=True)
-    exp = np.exp(scaled)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return softmax(log_p / temperature, axis=1)

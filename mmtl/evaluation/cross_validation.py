@@ -103,9 +103,8 @@ def summarize(values: Sequence[float], confidence: float = 0.95) -> Dict[str, fl
         raise ValueError('no finished runs to summarise')
     mean = float(values.mean())
     std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    # one run: t has no degrees of freedom and the interval is NaN
     half = float(t.ppf(0.5 + confidence / 2, values.size - 1) * std / np.sqrt(values.size))
-    if values.size == 1:
-        half = float('nan')
     return {'mean': mean, 'std': std, 'low': mean - half, 'high': mean + half, 'runs': values.size}
 
 

@@ -24,8 +24,8 @@ SEED = 0
 MIN_CLASS_SUPPORT = 5
 #: Below this many discordant images McNemar's test is the exact binomial one.
 EXACT_MCNEMAR_BELOW = 25
-#: Bound on resamples x images x classes of the AUC bootstrap (about 7 s on one core); larger
-#: test sets get fewer AUC resamples, at least :data:`MIN_AUC_RESAMPLES`.
+#: Bound on resamples x images x classes of the AUC bootstrap, so that it stays seconds long;
+#: larger test sets get fewer AUC resamples, at least :data:`MIN_AUC_RESAMPLES`.
 AUC_BOOTSTRAP_BUDGET = 10**8
 MIN_AUC_RESAMPLES = 200
 #: Resamples drawn at once (bounds the memory of a ``batch x N`` index matrix).
@@ -165,8 +165,8 @@ def weighted_auc(positive: np.ndarray, scores: np.ndarray, weights: np.ndarray) 
     """One-vs-rest AUC of one class under ``B x N`` image weights (ties count half).
 
     A positive image scores one win per negative below it and half a win per negative of
-    equal score, each weighted by how often a resample drew the two images. One sort of the
-    images serves every resample (ranking each resample anew is several times slower).
+    equal score, each weighted by how often a resample drew the two images, so that one sort
+    of the images serves every resample.
 
     Args:
         positive (np.ndarray): ``N`` whether each image is of the class.
@@ -379,14 +379,11 @@ def paired_bootstrap(
 
 
 def _paired(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> Tuple[np.ndarray, ...]:
-    """Both correctness vectors as bool arrays of the same length."""
     a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
-    if a.shape != b.shape or a.ndim != 1:
+    if a.shape != b.shape:
         raise ValueError(
             f'paired comparison needs the same test images: {a.size} and {b.size} results'
         )
-    if a.size == 0:
-        raise ValueError('paired comparison: no test images')
     return a, b
 
 
@@ -418,7 +415,7 @@ class Comparison:
         diff = self.difference
         figures = (
             f'{name_b} - {name_a} = {diff.estimate:+.1f} points '
-            f'(95 % interval [{diff.low:+.1f}, {diff.high:+.1f}], '
+            f'({100 * (1 - self.alpha):g} % interval [{diff.low:+.1f}, {diff.high:+.1f}], '
             f'McNemar p = {self.mcnemar.p_value:.3g}, {self.num_images} images)'
         )
         if self.could_be_noise:

@@ -1,7 +1,7 @@
 """mmtl models: backbones come from mmpretrain; transfer classifiers and heads live here."""
 
 from . import backbones, converters, necks  # noqa: F401
-from .classifiers import TransferClassifier, resolve_module_names
+from .classifiers import TransferClassifier
 from .data_preprocessors import TransferDataPreprocessor
 from .heads import TransferClsHead
 
@@ -9,5 +9,4 @@ __all__ = [
     'TransferClassifier',
     'TransferClsHead',
     'TransferDataPreprocessor',
-    'resolve_module_names',
 ]

@@ -105,13 +105,8 @@ def parameter_depths(model: nn.Module, prefix: str = 'backbone.') -> Tuple[Dict[
     Returns:
         tuple[dict[str, int], int]: Parameter name (full, with prefix) -> depth, for the
         backbone's parameters; and ``num_levels``.
-
-    Raises:
-        ValueError: ``model`` has no backbone.
     """
-    backbone = getattr(model, 'backbone', None)
-    if backbone is None:
-        raise ValueError('layer-wise depths need a model with a `backbone` attribute')
+    backbone = model.backbone
     names = [prefix + name for name, _ in backbone.named_parameters()]
     if uses_own_layer_depth(backbone):
         depths, num_levels = {}, 0

@@ -52,11 +52,9 @@ def save_figure(figure: Figure, out_file: Optional[str]) -> np.ndarray:
         folder = osp.dirname(osp.abspath(out_file))
         os.makedirs(folder, exist_ok=True)
         ext = osp.splitext(out_file)[1].lower()
-        encoded, data = cv2.imencode(
+        _, data = cv2.imencode(
             ext if ext in IMAGE_FORMATS else '.png', cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         )
-        if not encoded:
-            raise OSError(f'could not encode the image file {out_file}')
         with open(out_file, 'wb') as f:
             f.write(data.tobytes())
     return image

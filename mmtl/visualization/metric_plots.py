@@ -21,6 +21,7 @@ def confusion_matrix_figsize(num_classes: int) -> Tuple[float, float]:
     return side + 1.0, side
 
 
+#: Size of the ROC and reliability plots (inches).
 ROC_FIGSIZE = (7.0, 6.0)
 
 
@@ -36,17 +37,16 @@ def plot_confusion_matrix(
     counts: Sequence[Sequence[int]],
     classes: Sequence[str],
     out_file: Optional[str] = None,
-    normalize: bool = True,
     figsize: Optional[Tuple[float, float]] = None,
 ) -> np.ndarray:
-    """The confusion matrix as a heat map, true classes down, predicted across.
+    """The confusion matrix as a heat map, true classes down, predicted across: each row as
+    fractions of its true class (the diagonal is the per-class recall), each cell with its
+    count.
 
     Args:
         counts (Sequence[Sequence[int]]): ``C x C`` counts, rows = true classes.
         classes (Sequence[str]): The class names for both axes.
         out_file (str, optional): PNG file to write.
-        normalize (bool): Show each row as fractions of its true class (the diagonal is
-            then the per-class recall); cells also show the raw count. Defaults to True.
         figsize (tuple, optional): Inches; defaults to :func:`confusion_matrix_figsize`.
 
     Returns:
@@ -54,16 +54,10 @@ def plot_confusion_matrix(
     """
     counts = np.asarray(counts, dtype=np.int64)
     num_classes = len(classes)
-    if counts.shape != (num_classes, num_classes):
-        raise ValueError(
-            f'confusion matrix of shape {counts.shape} does not match {num_classes} classes'
-        )
-    values = normalize_rows(counts) if normalize else counts
+    values = normalize_rows(counts)
     figure = new_figure(figsize or confusion_matrix_figsize(num_classes))
     axes = figure.add_subplot()
-    image = axes.imshow(
-        values, cmap='Blues', vmin=0.0, vmax=1.0 if normalize else max(1, counts.max())
-    )
+    image = axes.imshow(values, cmap='Blues', vmin=0.0, vmax=1.0)
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
     ticks = np.arange(num_classes)
     axes.set_xticks(ticks, classes, rotation=90 if num_classes > 8 else 0)
@@ -71,9 +65,7 @@ def plot_confusion_matrix(
     axes.set_xlabel('predicted class')
     axes.set_ylabel('true class')
     total, correct = int(counts.sum()), int(np.trace(counts))
-    axes.set_title(
-        f'confusion matrix{" (row-normalised)" if normalize else ""}: {correct}/{total} correct'
-    )
+    axes.set_title(f'confusion matrix (row-normalised): {correct}/{total} correct')
     if num_classes <= MAX_ANNOTATED_CLASSES:
         fontsize = 9 if num_classes <= 12 else 6
         dark = 0.5 * (values.max() or 1)  # white text on dark cells
@@ -82,7 +74,7 @@ def plot_confusion_matrix(
             axes.text(
                 col,
                 row,
-                f'{value:.2f}\n({count})' if normalize else str(count),
+                f'{value:.2f}\n({count})',
                 ha='center',
                 va='center',
                 fontsize=fontsize,
@@ -96,7 +88,6 @@ def plot_roc_curves(
     curves: List[dict],
     out_file: Optional[str] = None,
     mean_auc: Optional[float] = None,
-    figsize: Tuple[float, float] = ROC_FIGSIZE,
 ) -> np.ndarray:
     """ROC curves (true-positive rate against false-positive rate) with their AUC.
 
@@ -105,12 +96,11 @@ def plot_roc_curves(
             :class:`~mmtl.evaluation.ROCAUC`; curves without points are skipped.
         out_file (str, optional): PNG file to write.
         mean_auc (float, optional): The macro AUC, shown in the title.
-        figsize (tuple): Inches. Defaults to 7 x 6.
 
     Returns:
         np.ndarray: The rendered plot, RGB.
     """
-    figure = new_figure(figsize)
+    figure = new_figure(ROC_FIGSIZE)
     axes = figure.add_subplot()
     drawn = [curve for curve in curves if curve.get('fpr')]
     for curve in drawn:
@@ -179,9 +169,6 @@ def plot_per_class_metrics(
         np.ndarray: The rendered plot, RGB.
     """
     num_classes = len(classes)
-    for name, column in values.items():
-        if len(column) != num_classes:
-            raise ValueError(f'{name}: {len(column)} values for {num_classes} classes')
     figure = new_figure(figsize or (min(40.0, max(8.0, 0.5 * num_classes + 2.0)), 5.0))
     axes = figure.add_subplot()
     positions = np.arange(num_classes)
@@ -221,7 +208,6 @@ def plot_reliability_diagram(
     bins: dict,
     out_file: Optional[str] = None,
     ece: Optional[float] = None,
-    figsize: Tuple[float, float] = ROC_FIGSIZE,
 ) -> np.ndarray:
     """Accuracy against top-1 confidence per bin; the diagonal is perfect calibration.
 
@@ -230,13 +216,12 @@ def plot_reliability_diagram(
             :class:`~mmtl.evaluation.Calibration` (``calibration/bins``).
         out_file (str, optional): PNG file to write.
         ece (float, optional): The expected calibration error, shown in the title.
-        figsize (tuple): Inches. Defaults to 7 x 6.
 
     Returns:
         np.ndarray: The rendered plot, RGB.
     """
     edges = 100 * np.asarray(bins['edges'], dtype=np.float64)
-    figure = new_figure(figsize)
+    figure = new_figure(ROC_FIGSIZE)
     axes = figure.add_subplot()
     filled = [i for i, count in enumerate(bins['count']) if count]
     axes.bar(

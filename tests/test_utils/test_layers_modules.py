@@ -3,7 +3,7 @@
 import pytest
 from torch import nn
 
-from mmtl.models.classifiers.transfer_classifier import resolve_module_names
+from mmtl.models import TransferClassifier
 from mmtl.utils.errors import ConfigError
 from mmtl.utils.modules import UnknownModuleError, find_submodules
 
@@ -49,11 +49,15 @@ def test_the_caller_chooses_the_error_type():
 
 
 def test_transfer_classifier_lookup_says_the_same():
-    """The shared lookup says what TransferClassifier's own said, so switching changes nothing."""
-    net = Net()
+    """TransferClassifier names an unknown frozen module as the shared lookup does."""
+    model = TransferClassifier(
+        backbone=dict(type='ResNet', depth=18),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=2, in_channels=512),
+    )
     for wrong in ('backbone.layr1', 'zzz', 'head.x'):
         with pytest.raises(KeyError) as own:
-            resolve_module_names(net, [wrong], key='frozen_modules')
+            model.freeze([wrong])
         with pytest.raises(UnknownModuleError) as shared:
-            find_submodules(net, [wrong], label='frozen_modules:')
+            find_submodules(model, [wrong], label='frozen_modules:')
         assert str(shared.value) == str(own.value)

@@ -7,7 +7,7 @@ from mmengine.logging import MMLogger
 
 from mmtl.registry import METRICS
 
-from .score_metric import ScoreMetric
+from .score_metric import ScoreMetric, class_names_from_meta
 
 THRESHOLD_RULES = ('youden',)
 
@@ -133,6 +133,6 @@ class BinaryThreshold(ScoreMetric):
         return {
             'value': value,
             'rule': rule,
-            'pos_class': self.class_names(num_classes)[positive],
+            'pos_class': class_names_from_meta(self.dataset_meta, num_classes)[positive],
             **rates_at_threshold(is_positive, pos_scores, value),
         }

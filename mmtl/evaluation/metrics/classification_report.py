@@ -7,7 +7,7 @@ from mmpretrain.evaluation.metrics import SingleLabelMetric
 
 from mmtl.registry import METRICS
 
-from .score_metric import ScoreMetric
+from .score_metric import ScoreMetric, class_names_from_meta
 
 
 @METRICS.register_module()
@@ -54,7 +54,7 @@ class ClassificationReport(ScoreMetric):
             pred, target, average='micro', num_classes=num_classes
         )
         return {
-            'classes': self.class_names(num_classes),
+            'classes': class_names_from_meta(self.dataset_meta, num_classes),
             'precision': precision.tolist(),
             'recall': recall.tolist(),
             'f1': f1.tolist(),

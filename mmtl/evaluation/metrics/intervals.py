@@ -14,7 +14,7 @@ from ..statistics import (
     classification_intervals,
     format_intervals,
 )
-from .score_metric import ScoreMetric
+from .score_metric import ScoreMetric, class_names_from_meta
 
 
 def _bounds(interval: Optional[dict]) -> Optional[List[float]]:
@@ -26,9 +26,7 @@ def _bounds(interval: Optional[dict]) -> Optional[List[float]]:
 class TestIntervals(ScoreMetric):
     """Confidence intervals of top-1, macro-F1, AUC and per-class precision, recall and F1.
 
-    Proportions (top-1, per-class precision and recall) get Wilson score intervals; F1,
-    macro-F1 and AUC a percentile bootstrap over the test images with a fixed seed (see
-    :mod:`mmtl.evaluation.statistics`). The estimates themselves are those of
+    The methods are those of :mod:`mmtl.evaluation.statistics`. The estimates are those of
     :class:`Accuracy`, :class:`ClassificationReport` and :class:`ROCAUC`; this metric adds
     their bounds, prints a table of them and lists the classes with too few test images.
 
@@ -64,8 +62,6 @@ class TestIntervals(ScoreMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not 0 < confidence < 1:
             raise ValueError(f'TestIntervals: confidence={confidence} must be in (0, 1)')
-        if num_resamples < 100:
-            raise ValueError(f'TestIntervals: num_resamples={num_resamples} must be >= 100')
         self.confidence = confidence
         self.num_resamples = num_resamples
         self.seed = seed
@@ -81,7 +77,7 @@ class TestIntervals(ScoreMetric):
             dict: The values listed in the class docstring.
         """
         scores, labels = self.stack(results)
-        names = self.class_names(scores.shape[1])
+        names = class_names_from_meta(self.dataset_meta, scores.shape[1])
         intervals = classification_intervals(
             scores, labels, self.confidence, self.num_resamples, self.seed, self.min_support
         )

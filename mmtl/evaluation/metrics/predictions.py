@@ -12,7 +12,7 @@ from mmtl.utils.errors import ConfigError
 from mmtl.utils.fileio import atomic_open
 from mmtl.utils.prediction_rows import dump_rows, is_json_path, topk_entries
 
-from .score_metric import ScoreMetric
+from .score_metric import ScoreMetric, class_names_from_meta
 
 #: File extensions :class:`PredictionWriter` writes; ``.pkl`` is mmengine's ``DumpResults``
 #: (the raw data samples, as OpenMMLab's ``tools/test.py --out result.pkl`` writes them).
@@ -110,7 +110,7 @@ class PredictionWriter(ScoreMetric):
             [r['img_path'] for r in results],
             scores,
             labels,
-            self.class_names(scores.shape[1]),
+            class_names_from_meta(self.dataset_meta, scores.shape[1]),
             self.topk,
         )
         try:
@@ -130,11 +130,7 @@ def add_prediction_writer(cfg: Config, out_file: str, topk: int = 5) -> None:
         cfg (Config): The test config, changed in place.
         out_file (str): ``.csv`` or ``.json`` file (``.pkl``: mmengine's ``DumpResults``).
         topk (int): Classes listed per image. Defaults to 5.
-
-    Raises:
-        ConfigError: ``out_file`` cannot be written (see :func:`check_prediction_file`).
     """
-    check_prediction_file(out_file)
     if out_file.lower().endswith('.pkl'):
         writer = dict(type='DumpResults', out_file_path=out_file)
     else:

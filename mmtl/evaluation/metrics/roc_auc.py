@@ -7,7 +7,7 @@ from mmengine.logging import MMLogger
 
 from mmtl.registry import METRICS
 
-from .score_metric import ScoreMetric
+from .score_metric import ScoreMetric, class_names_from_meta
 
 
 def one_vs_rest_roc(
@@ -45,8 +45,7 @@ class ROCAUC(ScoreMetric):
 
     With two classes there is one curve, for the positive class ``pos_label`` against the
     other. With more, each class gets a one-vs-rest curve and ``auc`` is their unweighted
-    mean (macro). AUC is a fraction: 1.0 ranks every positive above every negative, 0.5 is
-    chance, 0.0 is a perfectly reversed ranking.
+    mean (macro). AUC is a fraction (0.5 is chance).
 
     Reported (with the default prefix ``roc``):
 
@@ -92,7 +91,7 @@ class ROCAUC(ScoreMetric):
         """
         scores, labels = self.stack(results)
         num_classes = scores.shape[1]
-        names = self.class_names(num_classes)
+        names = class_names_from_meta(self.dataset_meta, num_classes)
         binary = num_classes == 2
         indices = [self.class_index(self.pos_label, num_classes)] if binary else range(num_classes)
         curves = [

@@ -25,8 +25,7 @@ def class_names_from_meta(dataset_meta: Optional[dict], num_classes: int) -> Lis
 class ScoreMetric(BaseMetric):
     """Collects ``pred_score`` (all classes) and ``gt_label`` of each sample.
 
-    Subclasses implement :meth:`compute_metrics` on the arrays from :meth:`stack` and use
-    :meth:`class_names` to label per-class values with the dataset's class names.
+    Subclasses implement :meth:`compute_metrics` on the arrays from :meth:`stack`.
     """
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
@@ -64,17 +63,6 @@ class ScoreMetric(BaseMetric):
         labels = np.concatenate([r['gt_label'].numpy() for r in results]).astype(np.int64)
         return scores, labels
 
-    def class_names(self, num_classes: int) -> List[str]:
-        """Class names from the dataset meta, or ``'0'``, ``'1'``, ... when there are none.
-
-        Args:
-            num_classes (int): The number of score columns.
-
-        Returns:
-            list[str]: One name per class.
-        """
-        return class_names_from_meta(self.dataset_meta, num_classes)
-
     def class_index(self, label: Union[int, str], num_classes: int) -> int:
         """Index of a class given by index or by name.
 
@@ -88,7 +76,7 @@ class ScoreMetric(BaseMetric):
         Raises:
             ValueError: ``label`` is no class of this dataset.
         """
-        names = self.class_names(num_classes)
+        names = class_names_from_meta(self.dataset_meta, num_classes)
         if isinstance(label, str):
             if label not in names:
                 raise ValueError(

@@ -1,5 +1,5 @@
 """Classifiers for transfer learning."""
 
-from .transfer_classifier import TransferClassifier, resolve_module_names
+from .transfer_classifier import TransferClassifier
 
-__all__ = ['TransferClassifier', 'resolve_module_names']
+__all__ = ['TransferClassifier']

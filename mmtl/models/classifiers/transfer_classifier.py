@@ -1,6 +1,6 @@
 """An image classifier whose named sub-modules can be frozen and unfrozen while it trains."""
 
-from typing import Dict, Iterable, List, Sequence
+from typing import Iterable, List, Sequence
 
 import torch.nn as nn
 from mmpretrain.models.classifiers import ImageClassifier
@@ -16,39 +16,15 @@ from ..necks import AdaptivePoolFlatten
 #: Necks that pool a feature map: none can follow a backbone that pools itself.
 POOLING_NECKS = (GlobalAveragePooling, GeneralizedMeanPooling, AdaptivePoolFlatten)
 
-__all__ = ['TransferClassifier', 'resolve_module_names']
-
-
-def resolve_module_names(
-    model: nn.Module, names: Iterable[str], key: str = 'frozen_modules'
-) -> Dict[str, nn.Module]:
-    """Look modules up by their dotted names, with a clear error for unknown names.
-
-    Args:
-        model (nn.Module): The model to search.
-        names (Iterable[str]): Dotted module names such as ``'backbone.layer1'``.
-        key (str): The config key the names come from, for the error message.
-
-    Returns:
-        dict[str, nn.Module]: The modules, keyed by name, in the order given.
-
-    Raises:
-        UnknownModuleError: A name is not a sub-module of ``model`` (a ``ConfigError`` and a
-            ``KeyError``); the message lists the closest names
-            (see :func:`mmtl.utils.modules.find_submodules`).
-    """
-    return find_submodules(model, names, label=f'{key}:')
-
 
 @MODELS.register_module()
 class TransferClassifier(ImageClassifier):
     """:class:`mmpretrain.models.ImageClassifier` with frozen sub-modules for transfer learning.
 
-    A frozen module has ``requires_grad=False`` on all its parameters and stays in eval mode
-    whatever ``train()`` is called with, so its BatchNorm running statistics and its dropout
-    are those of the pretrained network: its weights and buffers come out of training
-    bit-identical. This works the same for every backbone (mmpretrain's ``frozen_stages``
-    differs per backbone and leaves some stem BatchNorms updating their statistics).
+    A frozen module has ``requires_grad=False`` on all its parameters and stays in eval mode,
+    so that its weights and buffers (BatchNorm statistics) come out of training bit-identical,
+    the same way for every backbone (mmpretrain's ``frozen_stages`` differs per backbone and
+    leaves some stem BatchNorms updating their statistics).
 
     Examples:
         Linear probe (only the head trains)::
@@ -59,10 +35,6 @@ class TransferClassifier(ImageClassifier):
 
             frozen_modules=['backbone.conv1', 'backbone.bn1', 'backbone.layer1',
                             'backbone.layer2']
-
-    A pooling neck after a backbone that pools itself (ConvNeXt, a ViT's class token) is
-    refused here, naming the neck. Batch augments (Mixup, CutMix) take their class count
-    from the head.
 
     Args:
         frozen_modules (Sequence[str]): Dotted names of the modules to freeze, e.g.
@@ -104,7 +76,7 @@ class TransferClassifier(ImageClassifier):
         Args:
             names (Iterable[str]): Dotted module names.
         """
-        for name, module in resolve_module_names(self, names).items():
+        for name, module in find_submodules(self, names, label='frozen_modules:').items():
             module.eval()
             for param in module.parameters():
                 param.requires_grad_(False)
@@ -125,7 +97,7 @@ class TransferClassifier(ImageClassifier):
             list[nn.Parameter]: The parameters that now require gradients again.
         """
         released = []
-        for name, module in resolve_module_names(self, names).items():
+        for name, module in find_submodules(self, names, label='frozen_modules:').items():
             self._split_frozen_ancestor(name)
             inside = [n for n in self.frozen_modules if n == name or n.startswith(name + '.')]
             if not inside:
@@ -167,7 +139,6 @@ class TransferClassifier(ImageClassifier):
             TransferClassifier: self.
         """
         super().train(mode)
-        if self.frozen_modules:
-            for module in resolve_module_names(self, self.frozen_modules).values():
-                module.eval()
+        for name in self.frozen_modules:
+            self.get_submodule(name).eval()
         return self

@@ -57,21 +57,6 @@ class Conversion:
         return f'model = {self.model}'
 
 
-Rule = Callable[[Mapping[str, torch.Tensor]], Optional[Conversion]]
-#: ``(library, family)`` -> rule, tried in this order.
-FAMILY_RULES: Dict[Tuple[str, str], Rule] = {}
-
-
-def family_rule(library: str, family: str) -> Callable[[Rule], Rule]:
-    """Register ``rule`` for the ``family`` layout of ``library``."""
-
-    def decorator(rule: Rule) -> Rule:
-        FAMILY_RULES[(library, family)] = rule
-        return rule
-
-    return decorator
-
-
 def convert_layout(state: Mapping[str, torch.Tensor], library: str) -> Optional[Conversion]:
     """The conversion of the first family rule of ``library`` that recognises ``state``.
 
@@ -86,17 +71,19 @@ def convert_layout(state: Mapping[str, torch.Tensor], library: str) -> Optional[
         ValueError: A family recognised ``state`` but cannot convert it (says why and what to
             use instead).
     """
-    for (rule_library, family), rule in FAMILY_RULES.items():
-        if rule_library == library:
-            try:
-                conversion = rule(state)
-            except (KeyError, IndexError, RuntimeError) as err:  # keys/shapes that contradict
-                raise ValueError(
-                    f'a {library} {family} checkpoint whose keys or shapes do not fit together '
-                    f'(truncated or edited?): {type(err).__name__} {safe_text(err)[:120]}'
-                ) from None
-            if conversion is not None:
-                return conversion
+    for family, rule in FAMILY_RULES[library].items():
+        try:
+            conversion = rule(state)
+        except (KeyError, IndexError, RuntimeError) as err:  # keys/shapes that contradict
+            raise ValueError(
+                f'a {library} {family} checkpoint whose keys or shapes do not fit together '
+                f'(truncated or edited?): {type(err).__name__} {safe_text(err)[:120]}'
+            ) from None
+        if conversion is not None:
+            return conversion
+    for marker, reason in REFUSED[library].items():
+        if marker in state:
+            raise ValueError(reason)
     return None
 
 
@@ -174,13 +161,14 @@ def classifier(
     )
 
 
-def swap_prefix(rest: str, table: Mapping[str, str]) -> Optional[str]:
-    """``rest`` with its longest prefix in ``table`` replaced; None when none is."""
+def swap_prefix(rest: str, table: Mapping[str, str], before: str) -> Optional[str]:
+    """``before`` + ``rest`` with its longest prefix in ``table`` replaced; None when ``rest``
+    starts with none of them."""
     prefixes = [prefix for prefix in table if rest.startswith(prefix)]
     if not prefixes:
         return None
     prefix = max(prefixes, key=len)
-    return table[prefix] + rest[len(prefix) :]
+    return before + table[prefix] + rest[len(prefix) :]
 
 
 def head_classes(state: Mapping[str, torch.Tensor], key: str) -> int:
@@ -206,7 +194,6 @@ CONV_BN = {'0': 'conv', '1': 'bn'}
 # --------------------------------------------------------------------------------------------
 
 
-@family_rule('torchvision', 'resnet')
 def resnet(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """ResNet of any depth, ResNeXt, Wide-ResNet -> ``ResNet``/``ResNeXt(style='pytorch')``.
 
@@ -250,7 +237,6 @@ def resnet(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     return conversion('torchvision', arch, renamed, f'_base_/models/{base}.py')
 
 
-@family_rule('torchvision', 'mobilenet_v2')
 def mobilenet_v2(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """MobileNet-v2 (width 1.0) -> ``MobileNetV2`` + ``LinearClsHead``.
 
@@ -297,7 +283,6 @@ def mobilenet_v2(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     return conversion('torchvision', 'mobilenet_v2', renamed, '_base_/models/mobilenet_v2_1x.py')
 
 
-@family_rule('torchvision', 'vgg')
 def vgg(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """VGG of any depth, with or without BN -> ``VGG`` + ``StackedLinearClsHead``.
 
@@ -336,7 +321,6 @@ def vgg(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     return conversion('torchvision', f'vgg{depth}{bn}', renamed, f'_base_/models/vgg{depth}{bn}.py')
 
 
-@family_rule('torchvision', 'densenet')
 def densenet(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """DenseNet of any depth -> ``DenseNet`` + ``LinearClsHead``.
 
@@ -404,7 +388,6 @@ TIMM_MOBILENET_V2 = {
 }
 
 
-@family_rule('timm', 'mobilenet_v2')
 def timm_mobilenet_v2(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``mobilenetv2_100`` -> torchvision's names (blocks numbered ``features.1-17`` after
     the stem, ``conv_head`` + ``bn2`` as ``features.18``), then as torchvision's."""
@@ -417,8 +400,8 @@ def timm_mobilenet_v2(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]
 
     def block(m: re.Match) -> Optional[str]:
         inverted = f'blocks.{m[1]}.{m[2]}.conv_pwl.weight' in state
-        rest = swap_prefix(m[3], TIMM_MOBILENET_V2['conv_pwl' if inverted else 'conv_dw'])
-        return rest and f'features.{index[m[1], m[2]]}.{rest}'
+        table = TIMM_MOBILENET_V2['conv_pwl' if inverted else 'conv_dw']
+        return swap_prefix(m[3], table, f'features.{index[m[1], m[2]]}.')
 
     torchvision_layout = rename(
         state,
@@ -436,7 +419,6 @@ def timm_mobilenet_v2(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]
     return converted and replace(converted, library='timm')
 
 
-@family_rule('timm', 'vgg')
 def timm_vgg(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``vgg*``: the first two fully connected layers are convolutions over the 7x7 map
     (``pre_logits.fc1`` 4096x512x7x7, ``fc2`` 1x1); flattened, they are torchvision's ``Linear``
@@ -495,7 +477,6 @@ def mobilenet_v3_conversion(library: str, state: StateDict, layers: int) -> Conv
     return conversion(library, f'mobilenet_v3_{arch}', state, None, model)
 
 
-@family_rule('torchvision', 'mobilenet_v3')
 def mobilenet_v3(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """MobileNet-v3 Small/Large -> ``MobileNetV3`` + ``StackedLinearClsHead``.
 
@@ -563,7 +544,6 @@ TIMM_MOBILENET_V3_BLOCKS = {
 SE = {'se.conv_reduce.': 'se.conv1.conv.', 'se.conv_expand.': 'se.conv2.conv.'}
 
 
-@family_rule('timm', 'mobilenet_v3')
 def timm_mobilenet_v3(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``mobilenetv3_small_100``/``large_100`` -> ``MobileNetV3`` + its stacked head.
 
@@ -577,8 +557,8 @@ def timm_mobilenet_v3(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]
     def block(m: re.Match) -> Optional[str]:
         prefix = f'blocks.{m[1]}.{m[2]}.'
         kind = next((k for k in TIMM_MOBILENET_V3_BLOCKS if f'{prefix}{k}.weight' in state), None)
-        rest = kind and swap_prefix(m[3], {**TIMM_MOBILENET_V3_BLOCKS[kind], **SE})
-        return rest and f'backbone.layer{layer[m[1], m[2]]}.{rest}'
+        table = {**TIMM_MOBILENET_V3_BLOCKS[kind], **SE} if kind else {}
+        return swap_prefix(m[3], table, f'backbone.layer{layer[m[1], m[2]]}.')
 
     renamed = rename(
         state,
@@ -633,7 +613,6 @@ CONVNEXT_BLOCK = {
 }
 
 
-@family_rule('torchvision', 'convnext')
 def convnext(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """ConvNeXt of any size -> ``ConvNeXt`` (which pools, then normalises) + ``LinearClsHead``.
 
@@ -643,11 +622,6 @@ def convnext(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """
     if 'features.1.0.layer_scale' not in state:
         return None
-
-    def block(m: re.Match) -> Optional[str]:
-        rest = swap_prefix(m[3], CONVNEXT_BLOCK)
-        return rest and f'backbone.stages.{int(m[1]) // 2}.{m[2]}.{rest}'
-
     renamed = rename(
         state,
         [
@@ -655,7 +629,12 @@ def convnext(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
                 r'features\.([0246])\.([01])\.(\w+)',
                 lambda m: f'backbone.downsample_layers.{int(m[1]) // 2}.{m[2]}.{m[3]}',
             ),
-            (r'features\.([1357])\.(\d+)\.(.+)', block),
+            (
+                r'features\.([1357])\.(\d+)\.(.+)',
+                lambda m: swap_prefix(
+                    m[3], CONVNEXT_BLOCK, f'backbone.stages.{int(m[1]) // 2}.{m[2]}.'
+                ),
+            ),
             (r'classifier\.0\.(\w+)', r'backbone.norm3.\1'),
             (r'classifier\.2\.(\w+)', r'head.fc.\1'),
         ],
@@ -666,7 +645,6 @@ def convnext(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     return convnext_conversion('torchvision', renamed)
 
 
-@family_rule('timm', 'convnext')
 def timm_convnext(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``convnext_*`` -> ``ConvNeXt`` + ``LinearClsHead`` (same modules, other names)."""
     if 'stem.0.weight' not in state or 'stages.0.blocks.0.conv_dw.weight' not in state:
@@ -683,17 +661,15 @@ def timm_convnext(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
         'mlp.fc2.': 'pointwise_conv2.',
         'gamma': 'gamma',
     }
-
-    def block(m: re.Match) -> Optional[str]:
-        rest = swap_prefix(m[3], table)
-        return rest and f'backbone.stages.{m[1]}.{m[2]}.{rest}'
-
     renamed = rename(
         state,
         [
             (r'stem\.([01])\.(\w+)', r'backbone.downsample_layers.0.\1.\2'),
             (r'stages\.(\d)\.downsample\.([01])\.(\w+)', r'backbone.downsample_layers.\1.\2.\3'),
-            (r'stages\.(\d)\.blocks\.(\d+)\.(.+)', block),
+            (
+                r'stages\.(\d)\.blocks\.(\d+)\.(.+)',
+                lambda m: swap_prefix(m[3], table, f'backbone.stages.{m[1]}.{m[2]}.'),
+            ),
             (r'head\.norm\.(\w+)', r'backbone.norm3.\1'),
             (r'head\.fc\.(\w+)', r'head.fc.\1'),
         ],
@@ -762,12 +738,6 @@ SWIN_BLOCK = {
 SWIN_CONSTANTS = ('relative_position_index', 'attn_mask')
 
 
-def swin_block(stage: int, block: str, rest: str, mlp: Mapping[str, str]) -> Optional[str]:
-    new = swap_prefix(rest, {**SWIN_BLOCK, **mlp})
-    return new and f'backbone.stages.{stage}.blocks.{block}.{new}'
-
-
-@family_rule('torchvision', 'swin')
 def swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """Swin-T/S/B (v1) -> ``SwinTransformer`` + ``GlobalAveragePooling`` + ``LinearClsHead``.
 
@@ -776,7 +746,7 @@ def swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """
     if 'features.1.0.attn.relative_position_bias_table' not in state:
         return None
-    mlp = {'mlp.0.': 'ffn.layers.0.0.', 'mlp.3.': 'ffn.layers.1.'}
+    block = {**SWIN_BLOCK, 'mlp.0.': 'ffn.layers.0.0.', 'mlp.3.': 'ffn.layers.1.'}
     renamed = rename(
         {k: v for k, v in state.items() if not k.endswith(SWIN_CONSTANTS)},
         [
@@ -784,7 +754,9 @@ def swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
             (r'features\.0\.2\.(\w+)', r'backbone.patch_embed.norm.\1'),
             (
                 r'features\.([1357])\.(\d+)\.(.+)',
-                lambda m: swin_block(int(m[1]) // 2, m[2], m[3], mlp),
+                lambda m: swap_prefix(
+                    m[3], block, f'backbone.stages.{int(m[1]) // 2}.blocks.{m[2]}.'
+                ),
             ),
             (
                 r'features\.([246])\.(reduction|norm)\.(\w+)',
@@ -798,12 +770,11 @@ def swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     return swin_conversion('torchvision', renamed)
 
 
-@family_rule('timm', 'swin')
 def timm_swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``swin_*_patch4_window*`` -> mmpretrain's Swin (patch merging starts timm's stages)."""
     if 'layers.0.blocks.0.attn.relative_position_bias_table' not in state:
         return None
-    mlp = {'mlp.fc1.': 'ffn.layers.0.0.', 'mlp.fc2.': 'ffn.layers.1.'}
+    block = {**SWIN_BLOCK, 'mlp.fc1.': 'ffn.layers.0.0.', 'mlp.fc2.': 'ffn.layers.1.'}
     renamed = rename(
         {k: v for k, v in state.items() if not k.endswith(SWIN_CONSTANTS)},
         [
@@ -811,7 +782,7 @@ def timm_swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
             (r'patch_embed\.norm\.(\w+)', r'backbone.patch_embed.norm.\1'),
             (
                 r'layers\.(\d)\.blocks\.(\d+)\.(.+)',
-                lambda m: swin_block(int(m[1]), m[2], m[3], mlp),
+                lambda m: swap_prefix(m[3], block, f'backbone.stages.{m[1]}.blocks.{m[2]}.'),
             ),
             (
                 r'layers\.(\d)\.downsample\.(reduction|norm)\.(\w+)',
@@ -887,7 +858,6 @@ def vit_conversion(library: str, state: StateDict) -> Conversion:
     return conversion(library, label, state, None, model)
 
 
-@family_rule('torchvision', 'vit')
 def vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """ViT-B/16, B/32, L/16, L/32, H/14 -> ``VisionTransformer`` + ``VisionTransformerClsHead``.
 
@@ -904,18 +874,16 @@ def vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
         'mlp.0.': 'ffn.layers.0.0.',
         'mlp.3.': 'ffn.layers.1.',
     }
-
-    def encoder_layer(m: re.Match) -> Optional[str]:
-        rest = swap_prefix(m[2], layer)
-        return rest and f'backbone.layers.{m[1]}.{rest}'
-
     renamed = rename(
         state,
         [
             (r'conv_proj\.(\w+)', r'backbone.patch_embed.projection.\1'),
             (r'class_token', 'backbone.cls_token'),
             (r'encoder\.pos_embedding', 'backbone.pos_embed'),
-            (r'encoder\.layers\.encoder_layer_(\d+)\.(.+)', encoder_layer),
+            (
+                r'encoder\.layers\.encoder_layer_(\d+)\.(.+)',
+                lambda m: swap_prefix(m[2], layer, f'backbone.layers.{m[1]}.'),
+            ),
             (r'encoder\.ln\.(\w+)', r'backbone.ln1.\1'),
             (r'heads\.head\.(\w+)', r'head.layers.head.\1'),
         ],
@@ -924,7 +892,6 @@ def vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     return vit_conversion('torchvision', renamed)
 
 
-@family_rule('timm', 'vit')
 def timm_vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
     """timm ``vit_*`` (class-token ViTs) and ``deit3_*`` -> ``VisionTransformer``/``DeiT3``."""
     if 'cls_token' not in state or 'blocks.0.attn.qkv.weight' not in state:
@@ -944,17 +911,15 @@ def timm_vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
         'mlp.fc2.': 'ffn.layers.1.',
         'ls2.gamma': 'ffn.gamma2.weight',
     }
-
-    def layer(m: re.Match) -> Optional[str]:
-        rest = swap_prefix(m[2], block)
-        return rest and f'backbone.layers.{m[1]}.{rest}'
-
     renamed = rename(
         state,
         [
             (r'patch_embed\.proj\.(\w+)', r'backbone.patch_embed.projection.\1'),
             (r'(cls_token|pos_embed)', r'backbone.\1'),
-            (r'blocks\.(\d+)\.(.+)', layer),
+            (
+                r'blocks\.(\d+)\.(.+)',
+                lambda m: swap_prefix(m[2], block, f'backbone.layers.{m[1]}.'),
+            ),
             (r'norm\.(\w+)', r'backbone.ln1.\1'),
             (r'head\.(weight|bias)', r'head.layers.head.\1'),
         ],
@@ -964,59 +929,58 @@ def timm_vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
 
 
 # --------------------------------------------------------------------------------------------
-# Families whose structure differs from mmpretrain's: refused, naming the weights to use
+# The tables: families whose structure differs from mmpretrain's (refused, naming the weights
+# to use), and the rules
 # --------------------------------------------------------------------------------------------
 
-#: (library, family, a key only that layout has, the reason and the weights to use instead).
-REFUSED = [
-    (
-        'torchvision',
-        'efficientnet',
-        'features.1.0.block.0.0.weight',
-        "torchvision's EfficientNet(-V2) pads and orders its layers otherwise than mmpretrain's "
-        "TF-ported one: use mmtl's _base_/models/efficientnet_b0.py-b3.py or "
-        'efficientnetv2_b0.py/_s.py with its load_from (pretrained_url)',
-    ),
-    (
-        'torchvision',
-        'regnet',
-        'trunk_output.block1.block1-0.f.a.0.weight',
-        "torchvision's RegNet is not the pycls layout of mmpretrain's RegNet: use mmtl's "
-        '_base_/models/regnetx_400mf.py (800mf, 1.6gf) with its load_from (pretrained_url)',
-    ),
-    (
-        'torchvision',
-        'swin_v2',
-        'features.1.0.attn.logit_scale',
-        "torchvision's Swin-V2 is not mmpretrain's Swin: use torchvision's swin_t/s/b (v1) or "
-        "mmtl's _base_/models/swin_tiny.py with its load_from (pretrained_url)",
-    ),
-    (
-        'timm',
-        'efficientnet',
-        'blocks.1.0.se.conv_reduce.weight',
-        "timm's EfficientNet/MixNet/... is not mmpretrain's TF-ported EfficientNet: use mmtl's "
-        '_base_/models/efficientnet_b0.py-b3.py or efficientnetv2_b0.py/_s.py with its '
-        'load_from (pretrained_url)',
-    ),
-    (
-        'timm',
-        'regnet',
-        's1.b1.conv1.conv.weight',
-        "timm's RegNet is not mmpretrain's: use mmtl's _base_/models/regnetx_400mf.py (800mf, "
-        '1.6gf) with its load_from (pretrained_url)',
-    ),
-]
+#: library -> a key only that layout has -> why it is refused and the weights to use instead.
+REFUSED = {
+    'torchvision': {
+        'features.1.0.block.0.0.weight': (
+            "torchvision's EfficientNet(-V2) pads and orders its layers otherwise than "
+            "mmpretrain's TF-ported one: use mmtl's _base_/models/efficientnet_b0.py-b3.py or "
+            'efficientnetv2_b0.py/_s.py with its load_from (pretrained_url)'
+        ),
+        'trunk_output.block1.block1-0.f.a.0.weight': (
+            "torchvision's RegNet is not the pycls layout of mmpretrain's RegNet: use mmtl's "
+            '_base_/models/regnetx_400mf.py (800mf, 1.6gf) with its load_from (pretrained_url)'
+        ),
+        'features.1.0.attn.logit_scale': (
+            "torchvision's Swin-V2 is not mmpretrain's Swin: use torchvision's swin_t/s/b (v1) or "
+            "mmtl's _base_/models/swin_tiny.py with its load_from (pretrained_url)"
+        ),
+    },
+    'timm': {
+        'blocks.1.0.se.conv_reduce.weight': (
+            "timm's EfficientNet/MixNet/... is not mmpretrain's TF-ported EfficientNet: use mmtl's "
+            '_base_/models/efficientnet_b0.py-b3.py or efficientnetv2_b0.py/_s.py with its '
+            'load_from (pretrained_url)'
+        ),
+        's1.b1.conv1.conv.weight': (
+            "timm's RegNet is not mmpretrain's: use mmtl's _base_/models/regnetx_400mf.py (800mf, "
+            '1.6gf) with its load_from (pretrained_url)'
+        ),
+    },
+}
 
-
-def refusal(marker: str, reason: str) -> Rule:
-    def rule(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
-        if marker in state:
-            raise ValueError(reason)
-        return None
-
-    return rule
-
-
-for _library, _family, _marker, _reason in REFUSED:
-    family_rule(_library, _family)(refusal(_marker, _reason))
+#: library -> family -> rule, tried in this order.
+FAMILY_RULES = {
+    'torchvision': {
+        'resnet': resnet,
+        'mobilenet_v2': mobilenet_v2,
+        'vgg': vgg,
+        'densenet': densenet,
+        'mobilenet_v3': mobilenet_v3,
+        'convnext': convnext,
+        'swin': swin,
+        'vit': vit,
+    },
+    'timm': {
+        'mobilenet_v2': timm_mobilenet_v2,
+        'vgg': timm_vgg,
+        'mobilenet_v3': timm_mobilenet_v3,
+        'convnext': timm_convnext,
+        'swin': timm_swin,
+        'vit': timm_vit,
+    },
+}

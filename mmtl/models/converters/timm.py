@@ -17,7 +17,7 @@ from mmengine.logging import print_log
 from mmtl.utils.hf_hub import read_hub_config
 
 from .families import Conversion, convert_layout
-from .torchvision import families, normalize_torchvision_keys, to_mmtl_checkpoint
+from .torchvision import families, no_family, normalize_torchvision_keys, to_mmtl_checkpoint
 
 #: A timm model name, tag or interpolation as mmtl accepts it from a file.
 _NAME = re.compile(r'[\w.\-]{1,200}', re.ASCII)
@@ -92,7 +92,7 @@ def _timm_default_cfg(name: str) -> Optional[dict]:
         return None
     try:
         cfg = get_pretrained_cfg(name)
-    except Exception:  # an unknown name: timm raises or returns None depending on version
+    except RuntimeError:  # a known architecture with an unknown tag
         return None
     return cfg.to_dict() if cfg is not None else None
 
@@ -126,8 +126,8 @@ def convert_timm_state_dict(
     return conversion
 
 
-def _meta(conversion: Conversion, meta: dict, source: Optional[str]) -> dict:
-    name, pretrained_cfg = timm_origin(source) if source else (None, None)
+def _meta(conversion: Conversion, meta: dict, source: Optional[str], origin: tuple) -> dict:
+    name, pretrained_cfg = origin
     checkpoint = to_mmtl_checkpoint(conversion, meta, source)
     checkpoint['meta'].update(converted_from='timm', timm_model=name or conversion.arch)
     if pretrained_cfg:
@@ -152,7 +152,8 @@ def convert_if_timm(
     """
     if meta.get('converted_from'):
         return None
-    name, _ = timm_origin(source)
+    origin = timm_origin(source)  # reads the config.json beside the file: once
+    name = origin[0]
     try:
         conversion = convert_timm_state_dict(state_dict, from_timm=name is not None)
         reason = 'its keys are of no family mmtl converts'
@@ -170,7 +171,7 @@ def convert_if_timm(
         )
         return {'state_dict': dict(state_dict), 'meta': meta}
     layout = "timm's own layout" if conversion.library == 'timm' else "torchvision's layout"
-    checkpoint = _meta(conversion, meta, source)
+    checkpoint = _meta(conversion, meta, source, origin)
     new_meta = checkpoint['meta']
     print_log(
         f'{source} is a timm {new_meta["timm_model"]} checkpoint ({layout}): converted its '
@@ -212,9 +213,5 @@ def timm_to_mmtl_checkpoint(
     """
     conversion = convert_timm_state_dict(state_dict)
     if conversion is None:
-        keys = ', '.join(list(state_dict)[:5])
-        raise ValueError(
-            f'not a timm checkpoint of a family mmtl converts ({families("timm")}, and '
-            f"torchvision's layout); its first keys are: {keys or 'none'}"
-        )
-    return _meta(conversion, {}, source)
+        raise no_family('timm', state_dict, f"{families('timm')}, and torchvision's layout")
+    return _meta(conversion, {}, source, timm_origin(source) if source else (None, None))

@@ -15,10 +15,7 @@ from mmengine.logging import print_log
 from mmtl.utils.checkpoint_converters import split_checkpoint
 from mmtl.utils.prediction_rows import safe_text
 
-from .families import FAMILY_RULES, REFUSED, Conversion, StateDict, convert_layout
-
-#: Prefix that ``DataParallel``/``DistributedDataParallel`` add to every key.
-_WRAPPER_PREFIX = 'module.'
+from .families import FAMILY_RULES, Conversion, StateDict, convert_layout
 
 
 def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
@@ -38,9 +35,9 @@ def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
     """
     normalized = {}
     for key, value in state.items():
-        if key.startswith(_WRAPPER_PREFIX):
-            key = key[len(_WRAPPER_PREFIX) :]
-        key = re.sub(r'(denselayer\d+\.(?:norm|relu|conv))\.([12])\.', r'\1\2.', key)
+        key = re.sub(
+            r'(denselayer\d+\.(?:norm|relu|conv))\.([12])\.', r'\1\2.', key.removeprefix('module.')
+        )
         normalized[key] = value
         if key.endswith('.running_var'):  # a saved counter, before or after, wins
             counter = key[: -len('running_var')] + 'num_batches_tracked'
@@ -50,8 +47,17 @@ def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
 
 def families(library: str) -> str:
     """``'resnet, vgg, ...'``: the families of ``library`` that convert."""
-    refused = {family for lib, family, *_ in REFUSED if lib == library}
-    return ', '.join(f for lib, f in FAMILY_RULES if lib == library and f not in refused)
+    return ', '.join(FAMILY_RULES[library])
+
+
+def no_family(library: str, state_dict: Mapping, families_text: str) -> ValueError:
+    """The error for a ``library`` state dict of no family mmtl converts, naming its first
+    keys (escaped: they come from the file)."""
+    keys = ', '.join(safe_text(key)[:80] for key in list(state_dict)[:5])
+    return ValueError(
+        f'not a {library} checkpoint of a family mmtl converts ({families_text}); '
+        f'its first keys are: {keys or "none"}'
+    )
 
 
 def convert_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor]) -> Conversion:
@@ -69,11 +75,7 @@ def convert_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor]) -> Co
     """
     conversion = convert_layout(normalize_torchvision_keys(state_dict), 'torchvision')
     if conversion is None:
-        keys = ', '.join(safe_text(key)[:80] for key in list(state_dict)[:5])
-        raise ValueError(
-            f'not a torchvision checkpoint of a family mmtl converts ({families("torchvision")}); '
-            f'its first keys are: {keys or "none"}'
-        )
+        raise no_family('torchvision', state_dict, families('torchvision'))
     return conversion
 
 

@@ -1,9 +1,8 @@
 """mmpretrain's ``ClsDataPreprocessor`` with one pass per image for a batch of uint8 images.
 
 For same-size uint8 images the stock preprocessor makes five copies of each (RGB flip, float,
-mean, std, stack); :class:`TransferDataPreprocessor` writes each image once into the float
-batch and scales it in place (on another device it moves the uint8 batch and normalises
-there). Every other input and everything after the images goes through the stock code.
+mean, std, stack); this one writes each image once into the float batch and scales it in
+place. Every other input goes through the stock code.
 """
 
 import contextlib
@@ -51,13 +50,9 @@ class TransferDataPreprocessor(ClsDataPreprocessor):
             for x in inputs
         )
 
-    def _flip_channels(self, channels: int) -> bool:
-        return bool(self.to_rgb) and channels == 3
-
     def _normalised_batch(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         """Float batch ``(N, C, H, W)``: RGB if asked, normalised if mean/std are set."""
-        channels = inputs[0].shape[0]
-        flip = self._flip_channels(channels)
+        flip = bool(self.to_rgb) and inputs[0].shape[0] == 3
         device = self._device
         if device.type != 'cpu':
             batch = torch.stack(list(inputs)).to(device, non_blocking=True)

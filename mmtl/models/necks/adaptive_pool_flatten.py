@@ -20,23 +20,17 @@ class AdaptivePoolFlatten(BaseModule):
     torchvision's VGG computes.
 
     Args:
-        output_size (int | tuple[int, int], optional): Grid to pool to. ``None`` only
-            flattens. Defaults to 7.
+        output_size (int | tuple[int, int]): Grid to pool to. Defaults to 7.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
     def __init__(
         self,
-        output_size: Optional[Union[int, Tuple[int, int]]] = 7,
+        output_size: Union[int, Tuple[int, int]] = 7,
         init_cfg: Optional[dict] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.pool = nn.AdaptiveAvgPool2d(output_size) if output_size is not None else None
-
-    def _flatten(self, feature: torch.Tensor) -> torch.Tensor:
-        if self.pool is not None:
-            feature = self.pool(feature)
-        return feature.flatten(1)
+        self.pool = nn.AdaptiveAvgPool2d(output_size)
 
     def forward(
         self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
@@ -50,5 +44,5 @@ class AdaptivePoolFlatten(BaseModule):
             Tensor | tuple[Tensor]: ``(N, C * h * w)`` for each input, in the input's form.
         """
         if isinstance(inputs, torch.Tensor):
-            return self._flatten(inputs)
-        return tuple(self._flatten(feature) for feature in inputs)
+            return self.pool(inputs).flatten(1)
+        return tuple(self.pool(feature).flatten(1) for feature in inputs)
