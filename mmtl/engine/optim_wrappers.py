@@ -10,13 +10,9 @@ from mmtl.registry import OPTIM_WRAPPERS
 
 @OPTIM_WRAPPERS.register_module()
 class BF16AutocastOptimWrapper(OptimWrapper):
-    """An :class:`~mmengine.optim.OptimWrapper` that runs the forward pass (and the loss)
-    under ``torch.autocast`` in bfloat16.
-
-    mmengine 0.10.7's ``AmpOptimWrapper`` asserts that a GPU (or NPU/MLU/MUSA) is present,
-    so it cannot give mixed precision to CPU processes. bfloat16 keeps float32's exponent
-    range, so gradients need no loss scaling: backward, accumulation and the optimizer step
-    are those of the plain wrapper, and parameters and gradients stay float32.
+    """An OptimWrapper that runs the forward pass and the loss under bfloat16 autocast
+    (mmengine's AmpOptimWrapper needs a GPU). bfloat16 keeps float32's exponent range, so
+    gradients need no loss scaling; parameters and gradients stay float32.
 
     Args:
         device_type (str): ``torch.autocast`` device type. Defaults to ``'cpu'``.
@@ -35,10 +31,6 @@ class BF16AutocastOptimWrapper(OptimWrapper):
 
     @contextmanager
     def optim_context(self, model: torch.nn.Module):
-        """The parent's context (gradient sync control when accumulating) + bf16 autocast.
-
-        Args:
-            model (torch.nn.Module): The model being trained.
-        """
+        """The parent's context (gradient sync control when accumulating) + bf16 autocast."""
         with super().optim_context(model), torch.autocast(self.device_type, torch.bfloat16):
             yield

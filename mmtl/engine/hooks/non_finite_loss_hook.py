@@ -15,11 +15,9 @@ class NonFiniteLossError(RuntimeError):
 
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
-    """Stop the run when the loss becomes NaN or infinite; never save such weights.
+    """Stop the run when the loss becomes NaN or infinite, and refuse to save such weights.
 
-    The loss is read from the message hub (already a host float: no device sync); a
-    non-finite value stops the run with :class:`NonFiniteLossError` before the epoch's
-    checkpoint is written. Every checkpoint's weights are also checked before it is saved.
+    The loss is read from the message hub (a host float: no device sync).
 
     Args:
         loss_key (str): The logged scalar to watch. Defaults to ``'loss'`` (the total loss).
@@ -33,7 +31,6 @@ class NonFiniteLossHook(Hook):
     def after_train_iter(
         self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None
     ) -> None:
-        """Raise :class:`NonFiniteLossError` if this iteration's loss is NaN or infinite."""
         scalar = f'train/{self.loss_key}'
         if scalar not in runner.message_hub.log_scalars:
             return
@@ -52,7 +49,6 @@ class NonFiniteLossHook(Hook):
         raise NonFiniteLossError(message)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Refuse to save weights that hold NaN or infinite values."""
         bad = [
             name
             for name, tensor in checkpoint.get('state_dict', {}).items()
@@ -73,7 +69,6 @@ class NonFiniteLossHook(Hook):
 
     @staticmethod
     def _advice(runner) -> str:
-        """What to do, as a command that works: the config's lr applies on resume."""
         cfg = getattr(runner, 'cfg', None) or {}
         optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer') or {}
         lr = optimizer.get('lr') if isinstance(optimizer, dict) else None

@@ -13,7 +13,7 @@ def stretch_warmups(schedulers, max_iters: int, min_iters: int = 10, max_fractio
     """Lengthen each too-short linear lr warm-up of ``schedulers`` (see :class:`WarmupFloorHook`).
 
     Args:
-        schedulers (list): Built mmengine parameter schedulers, before any training step.
+        schedulers (list): Built parameter schedulers, before any training step.
         max_iters (int): Iterations of the whole run.
         min_iters (int): The shortest warm-up. Defaults to 10.
         max_fraction (float): The longest share of the run it may take. Defaults to 0.25.
@@ -38,12 +38,9 @@ def stretch_warmups(schedulers, max_iters: int, min_iters: int = 10, max_fractio
 
 @HOOKS.register_module()
 class WarmupFloorHook(Hook):
-    """Lengthen a linear lr warm-up of a few iterations to at least ``min_iters``.
-
-    mmtl's schedules warm up for one epoch, which on a small dataset is one or two
-    iterations: no warm-up at all. A ``LinearLR`` that starts at iteration 0 and is shorter
-    than ``min_iters`` is stretched to ``max(2, min(min_iters, max_fraction x run length))``,
-    logged in one line.
+    """Stretch a ``LinearLR`` lr warm-up that starts at iteration 0 and is shorter than
+    ``min_iters`` (one epoch of a small dataset) to ``max(2, min(min_iters, max_fraction x
+    run length))``.
 
     Args:
         min_iters (int): The shortest warm-up, in iterations. Defaults to 10.
@@ -63,7 +60,6 @@ class WarmupFloorHook(Hook):
         self.max_fraction = max_fraction
 
     def before_run(self, runner) -> None:
-        """Stretch a too-short warm-up of the freshly built schedulers."""
         if not isinstance(runner.optim_wrapper, BaseOptimWrapper):
             return  # runner.test() / val(): nothing was built for training
         epoch_length = len(runner.train_dataloader)

@@ -13,17 +13,13 @@ from mmtl.registry import OPTIM_WRAPPER_CONSTRUCTORS
 class TransferOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """mmengine's default constructor, plus two things transfer learning needs.
 
-    1. Frozen parameters (``requires_grad=False``) are put in the optimizer too. The stock
-       constructor drops them when ``paramwise_cfg`` is set, so a module unfrozen later by
-       :class:`mmtl.engine.GradualUnfreezeHook` would never be updated, and resuming would
-       see a different set of parameter groups. Optimizers skip parameters whose gradient is
-       None, so a frozen parameter in the optimizer is not changed (not even by weight decay).
+    1. Frozen parameters are put in the optimizer too (the stock constructor drops them when
+       ``paramwise_cfg`` is set), so that a module unfrozen later trains and resuming sees
+       the same groups. Optimizers skip parameters without a gradient, weight decay included.
     2. Layer-wise lr decay: ``paramwise_cfg=dict(layer_decay_rate=0.7)`` multiplies the lr of
        a backbone parameter at depth ``d`` by ``rate ** (L - 1 - d)``, ``L`` levels with the
-       head's on top (:func:`mmtl.models.backbone_layout.parameter_depths`: the backbone's
-       blocks, transformer blocks one by one, or the backbone's own ``get_layer_depth``); neck
-       and head keep the full lr. It combines with ``custom_keys`` (``lr_mult``) and the other
-       paramwise options, which apply first.
+       head's on top (:func:`mmtl.models.backbone_layout.parameter_depths`); neck and head keep
+       the full lr. The other paramwise options (``lr_mult``) apply first.
 
     Args:
         optim_wrapper_cfg (dict): The optimizer wrapper config (with ``optimizer``).
@@ -67,7 +63,6 @@ class TransferOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         return optim_wrapper
 
     def _decay_backbone_lr(self, model: nn.Module, param_groups: List[dict]) -> None:
-        """Scale the lr of each backbone parameter group by its depth."""
         depths, num_levels = parameter_depths(model)
         names = {id(param): name for name, param in model.named_parameters()}
         for group in param_groups:
