@@ -65,8 +65,7 @@ def capture_features(model: nn.Module, layer_names: Sequence[str]) -> Iterator[D
 
 
 def as_tensor(output) -> torch.Tensor:
-    """The tensor of a layer output; for a tuple (backbone stages), its last tensor (a Swin
-    stage returns ``(tokens, (h, w))``)."""
+    """The tensor of a layer output; of a tuple (a Swin stage's ``(tokens, (h, w))``), the last."""
     if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, (list, tuple)):
@@ -79,8 +78,8 @@ def as_tensor(output) -> torch.Tensor:
 
 
 def extra_token_count(num_tokens: int, max_extra: int = 8) -> Optional[int]:
-    """How many leading tokens of a sequence are not patches (class, distillation, registers):
-    patches form a square grid, what is left over must be a few tokens.
+    """How many leading tokens of a sequence are not patches (class, distillation, registers),
+    assuming the patches form a square grid.
 
     Args:
         num_tokens (int): Sequence length.
@@ -141,8 +140,7 @@ def spatial_output(output) -> Optional[torch.Tensor]:
 
 
 def backbone_block_names(model: nn.Module) -> List[str]:
-    """The backbone's blocks (:func:`mmtl.models.backbone_layout.backbone_blocks`) as dotted
-    names (``backbone.layers.3``), input to output, normalisation layers left out."""
+    """The backbone's blocks as dotted names (``backbone.layers.3``), normalisation left out."""
     backbone = getattr(model, 'backbone', None)
     if backbone is None:
         raise ValueError('the model has no backbone')
@@ -154,9 +152,8 @@ def backbone_block_names(model: nn.Module) -> List[str]:
 
 
 def block_outputs(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> Dict[str, object]:
-    """The outputs of :func:`backbone_block_names` for ``inputs``, in the order a forward
-    pass runs them (not always the registration order: ConvNeXt registers its downsampling
-    layers before its stages). The model runs in eval mode without gradients.
+    """The outputs of :func:`backbone_block_names` for ``inputs`` in eval mode, in the order a
+    forward pass runs them (ConvNeXt registers its downsampling layers before its stages).
 
     Args:
         model (nn.Module): A classifier with a ``backbone``.
@@ -181,8 +178,7 @@ def executed_blocks(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> 
 
 def block_groups(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> List[List[str]]:
     """Per block of :func:`executed_blocks`, the backbone modules that belong to it: a
-    module that is not a block joins the block registered before it (ResNet's ``conv1``
-    group is ``conv1, bn1, relu, maxpool``).
+    non-block joins the block registered before it (ResNet's ``conv1, bn1, relu, maxpool``).
 
     Args:
         model (nn.Module): A classifier with a ``backbone``.
@@ -206,8 +202,7 @@ def block_groups(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> Lis
 
 
 def pooled(output) -> torch.Tensor:
-    """A layer output as one ``N x C`` vector per image: maps and token sequences averaged
-    over space."""
+    """A layer output as one ``N x C`` vector per image (averaged over space or tokens)."""
     tensor = as_tensor(output)
     if tensor.dim() == 4:
         return tensor.mean(dim=(2, 3))

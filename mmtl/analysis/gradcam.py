@@ -1,9 +1,5 @@
-"""Class activation maps: where in the image a layer found evidence for a class.
-
-:func:`class_activation_map` runs the methods of pytorch-grad-cam (the library mmpretrain's
-``vis_cam.py`` uses); without it, ``method='gradcam'`` falls back to :func:`grad_cam`, a
-plain Grad-CAM (Selvaraju et al., ICCV 2017).
-"""
+"""Class activation maps by pytorch-grad-cam (as mmpretrain's ``vis_cam.py``); without it,
+``method='gradcam'`` falls back to :func:`grad_cam` (Selvaraju et al., ICCV 2017)."""
 
 from typing import Callable, Dict, Optional, Tuple
 
@@ -26,11 +22,9 @@ from .feature_hooks import (
 
 
 def default_target_layer(model: nn.Module, inputs: torch.Tensor, min_side: int = 4) -> str:
-    """The last backbone block whose map is still at least ``min_side`` pixels a side.
-
-    Transformer blocks count through their tokens laid out on the patch grid; when the
-    chosen block's tokens carry a class token, the block before it is taken (the class
-    token the head reads leaves the last block's patch tokens without gradient).
+    """The last backbone block whose map (tokens on their patch grid) is at least
+    ``min_side`` pixels a side; with a class token, the block before it (the head reads the
+    class token, which leaves the last block's patch tokens without gradient).
 
     Args:
         model (nn.Module): A classifier with a ``backbone``.
@@ -77,9 +71,8 @@ def grad_cam(
         class_index (int, optional): Class to explain. Defaults to None: the predicted one.
 
     Returns:
-        tuple: ``(cam, class_index, scores)``: the map ``HxW`` at input resolution scaled to
-        [0, 1] (all zeros when no positive evidence), the class explained, and the softmax
-        scores.
+        tuple: ``(cam, class_index, scores)``: the ``HxW`` map at input resolution in [0, 1]
+        (zeros without positive evidence), the class explained, and the softmax scores.
     """
     layer = resolve_layers(model, [target_layer])[target_layer]
     store: Dict[str, torch.Tensor] = {}
@@ -128,7 +121,6 @@ CAM_METHODS: Dict[str, str] = {
     'layercam': 'LayerCAM',
     'xgradcam': 'XGradCAM',
 }
-#: Display names, for titles and messages.
 CAM_TITLES = {
     'gradcam': 'Grad-CAM',
     'gradcam++': 'Grad-CAM++',
@@ -172,9 +164,8 @@ def grad_cam_library():
 
 
 def tensor_output_layer(model: nn.Module, name: str, inputs: torch.Tensor) -> str:
-    """``name``, or, for a layer that returns a tuple (a Swin stage: tokens and grid size), its
-    shallowest sub-module that outputs the tuple's tensor (pytorch-grad-cam hooks tensors only).
-    """
+    """``name``, or, for a layer that returns a tuple (a Swin stage), its shallowest sub-module
+    that outputs the tuple's tensor (pytorch-grad-cam hooks tensors only)."""
     subs = [f'{name}.{sub}' for sub, _ in model.get_submodule(name).named_modules() if sub]
     with capture_features(model, [name, *subs]) as outputs, torch.no_grad():
         model(inputs)

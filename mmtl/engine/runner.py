@@ -9,8 +9,7 @@ from typing import Callable, Dict, Iterator, Optional, Union
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
-from mmengine.runner import BaseLoop, Runner
-from torch.utils.data import DataLoader
+from mmengine.runner import Runner
 
 from mmtl.config.check import validate_config
 from mmtl.config.model_card import CARD_KEY, card_from_config
@@ -161,14 +160,9 @@ class MMTLRunner(Runner):
             auto_scale_lr (dict, optional): ``enable`` and ``base_batch_size``; scaling
                 happens only when ``enable`` is true.
         """
-        if isinstance(self._train_loop, BaseLoop):
-            loader = self._train_loop.dataloader
-        else:
-            loader = self._train_dataloader
-        if isinstance(loader, DataLoader):  # with a batch sampler, the batch is its own
-            batch_size = loader.batch_size or loader.batch_sampler.batch_size
-        else:
-            batch_size = loader['batch_size']
+        # mmengine's train() calls this once the train loop is built.
+        loader = self._train_loop.dataloader
+        batch_size = loader.batch_size or loader.batch_sampler.batch_size  # a batch sampler's
         accumulate = accumulative_counts_of(optim_wrapper)
         total = effective_batch_size(self.world_size, batch_size, accumulate)
         wrappers = optim_wrapper_list(optim_wrapper)
@@ -191,22 +185,11 @@ class MMTLRunner(Runner):
                 f'{batch}; the lr was set for a batch of {base_batch}. Scaling the original LR '
                 f'by {ratio:g}: lr {base_lr:g} -> {base_lr * ratio:g}.'
             )
-        self._log_data_split(loader)
-
-    def _log_data_split(self, loader: Union[DataLoader, Dict]) -> None:
-        """Log how many training images the sampler of each process yields per epoch."""
-        if not isinstance(loader, DataLoader) or loader.sampler is None:
-            return
         # With a batch sampler, DataLoader.sampler is torch's default over the whole dataset.
         sampler = getattr(loader.batch_sampler, 'sampler', None) or loader.sampler
-        try:
-            per_process = len(sampler)
-            total = len(loader.dataset)
-        except TypeError:  # samplers and datasets without a length (streams)
-            return
         self.logger.info(
-            f'Training data: {total} images, {per_process} per process in each of '
-            f'{self.world_size} processes ({len(loader)} iterations per epoch).'
+            f'Training data: {len(loader.dataset)} images, {len(sampler)} per process in each '
+            f'of {self.world_size} processes ({len(loader)} iterations per epoch).'
         )
 
     @contextlib.contextmanager
