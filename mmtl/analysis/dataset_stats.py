@@ -121,8 +121,6 @@ def channel_stats(paths: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
         total += values.sum(axis=0)
         squares += (values**2).sum(axis=0)
         pixels += len(values)
-    if not pixels:
-        raise ValueError('no images to measure')
     mean = total / pixels
     return mean, np.sqrt(np.maximum(squares / pixels - mean**2, 0))
 

@@ -47,27 +47,18 @@ def default_target_layer(model: nn.Module, inputs: torch.Tensor, min_side: int =
     return chosen
 
 
-def _checked_class(scores: torch.Tensor, class_index: Optional[int]) -> int:
-    """``class_index`` checked against one image's ``scores``; None: the top class."""
-    if class_index is None:
-        return int(scores.argmax())
-    if not 0 <= class_index < scores.numel():
-        raise ValueError(f'class {class_index} out of range 0..{scores.numel() - 1}')
-    return class_index
-
-
 def grad_cam(
     model: nn.Module,
     inputs: torch.Tensor,
     target_layer: str,
     class_index: Optional[int] = None,
 ) -> Tuple[torch.Tensor, int, torch.Tensor]:
-    """Grad-CAM of one image.
+    """Grad-CAM of one image (without pytorch-grad-cam).
 
     Args:
         model (nn.Module): Maps ``inputs`` to class scores (logits), ``1 x num_classes``.
         inputs (torch.Tensor): One image, ``1xCxHxW``, as the model expects it.
-        target_layer (str): Dotted name of a layer with a ``NxKxhxw`` output.
+        target_layer (str): Dotted name of a layer with an ``NxKxhxw`` or ``NxLxK`` output.
         class_index (int, optional): Class to explain. Defaults to None: the predicted one.
 
     Returns:
@@ -87,22 +78,15 @@ def grad_cam(
         with evaluation_mode(model), torch.enable_grad():
             inputs = inputs.detach().clone().requires_grad_(True)  # a graph even if frozen
             logits = model(inputs)
-            class_index = _checked_class(logits[0], class_index)
+            if class_index is None:
+                class_index = int(logits[0].argmax())
             model.zero_grad(set_to_none=True)
             logits[0, class_index].backward()
     finally:
         handle.remove()
-    activation, gradient = store['activation'].detach(), store['gradient'].detach()
-    if activation.dim() == 3:  # transformer tokens: the patch tokens on their grid
-        try:
-            activation, gradient = token_grid(activation), token_grid(gradient)
-        except ValueError as error:
-            raise ValueError(f'target layer {target_layer!r}: {error}') from None
-    if activation.dim() != 4:
-        raise ValueError(
-            f'target layer {target_layer!r} outputs shape {tuple(activation.shape)}; '
-            'Grad-CAM needs an NxCxHxW map or NxLxC tokens'
-        )
+    # A map as it is, transformer tokens on their patch grid; any other shape is refused.
+    activation = token_grid(store['activation'].detach())
+    gradient = token_grid(store['gradient'].detach())
     weights = gradient.mean(dim=(2, 3), keepdim=True)
     cam = F.relu((weights * activation).sum(dim=1, keepdim=True))
     cam = F.interpolate(cam, size=inputs.shape[-2:], mode='bilinear', align_corners=False)[0, 0]
@@ -209,11 +193,8 @@ def class_activation_map(
         [0, 1], the class explained, and the softmax scores.
 
     Raises:
-        ValueError: An unknown method, a class out of range, or a method that needs
-            pytorch-grad-cam when it is not installed.
+        ValueError: A method other than plain Grad-CAM without pytorch-grad-cam.
     """
-    if method not in CAM_METHODS:
-        raise ValueError(f'unknown CAM method {method!r}; choose from {", ".join(CAM_METHODS)}')
     names = [target_layers] if isinstance(target_layers, str) else list(target_layers)
     library = grad_cam_library()
     if library is None:
@@ -230,7 +211,7 @@ def class_activation_map(
         names = [tensor_output_layer(model, name, inputs) for name in names]
         layers = resolve_layers(model, names)
         scores = model(inputs).softmax(dim=1)[0]
-        class_index = _checked_class(scores, class_index)
+        class_index = int(scores.argmax()) if class_index is None else class_index
         cam_class = getattr(library, CAM_METHODS[method])
         with (
             torch.enable_grad(),

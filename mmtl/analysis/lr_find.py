@@ -12,12 +12,14 @@ from mmengine.optim import OptimWrapper
 
 @dataclass
 class LrFindResult:
-    """Attributes:
-    lrs (list[float]): The largest group's lr at each iteration.
-    losses (list[float]): The smoothed (bias-corrected exponential average) loss.
-    suggested_lr (float): The lr at the smoothed minimum / 10 (largest group's; the
-        first tenth of the sweep is left out).
-    diverged_at (float | None): The lr at which the sweep stopped on divergence.
+    """The sweep.
+
+    Attributes:
+        lrs (list[float]): The largest group's lr at each iteration.
+        losses (list[float]): The smoothed (bias-corrected exponential average) loss.
+        suggested_lr (float): The lr at the smoothed minimum / 10 (the first tenth of the
+            sweep left out).
+        diverged_at (float | None): The lr at which the sweep stopped on divergence.
     """
 
     lrs: List[float] = field(default_factory=list)

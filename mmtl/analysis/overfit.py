@@ -34,10 +34,12 @@ def balanced_indices(labels: Sequence[int], size: int, seed: int = 0) -> List[in
 
 @dataclass
 class OverfitResult:
-    """Attributes:
-    losses (list[float]): Loss before each step.
-    success (bool): The loss reached the target.
-    diagnosis (str): Why not, with hints; empty on success.
+    """What happened on the batch.
+
+    Attributes:
+        losses (list[float]): Loss before each step.
+        success (bool): The loss reached the target.
+        diagnosis (str): Why not, with hints; empty on success.
     """
 
     losses: List[float] = field(default_factory=list)

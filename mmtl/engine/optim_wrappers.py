@@ -21,11 +21,6 @@ class BF16AutocastOptimWrapper(OptimWrapper):
     """
 
     def __init__(self, device_type: str = 'cpu', **kwargs):
-        if not torch.amp.is_autocast_available(device_type):
-            raise ValueError(
-                f'BF16AutocastOptimWrapper: torch {torch.__version__} has no autocast for '
-                f'device_type={device_type!r}'
-            )
         super().__init__(**kwargs)
         self.device_type = device_type
 

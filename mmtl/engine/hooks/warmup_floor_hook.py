@@ -51,11 +51,6 @@ class WarmupFloorHook(Hook):
     priority = 'NORMAL'  # before EffectiveLrHook (VERY_LOW) records the schedule
 
     def __init__(self, min_iters: int = 10, max_fraction: float = 0.25) -> None:
-        if min_iters < 1 or not 0 < max_fraction <= 1:
-            raise ValueError(
-                f'WarmupFloorHook(min_iters={min_iters}, max_fraction={max_fraction}): '
-                f'min_iters must be >= 1 and max_fraction in (0, 1]'
-            )
         self.min_iters = min_iters
         self.max_fraction = max_fraction
 
