@@ -64,17 +64,21 @@ def capture_features(model: nn.Module, layer_names: Sequence[str]) -> Iterator[D
             handle.remove()
 
 
-def as_tensor(output) -> torch.Tensor:
-    """The tensor of a layer output; of a tuple (a Swin stage's ``(tokens, (h, w))``), the last."""
+def tensors_in(output) -> Iterator[torch.Tensor]:
+    """The tensors in a layer output (a tensor, or lists/tuples/dicts holding some)."""
     if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, (list, tuple)):
-        for item in reversed(output):
-            try:
-                return as_tensor(item)
-            except TypeError:
-                continue
-    raise TypeError(f'layer output holds no tensor: {type(output).__name__}')
+        yield output
+    elif isinstance(output, (dict, list, tuple)):
+        for item in output.values() if isinstance(output, dict) else output:
+            yield from tensors_in(item)
+
+
+def as_tensor(output) -> torch.Tensor:
+    """The last tensor of a layer output (a Swin stage's ``(tokens, (h, w))``: the tokens)."""
+    tensors = list(tensors_in(output))
+    if not tensors:
+        raise TypeError(f'layer output holds no tensor: {type(output).__name__}')
+    return tensors[-1]
 
 
 def extra_token_count(num_tokens: int, max_extra: int = 8) -> Optional[int]:
@@ -128,11 +132,9 @@ def token_grid(tokens: torch.Tensor, num_extra_tokens: Optional[int] = None) -> 
 def spatial_output(output) -> Optional[torch.Tensor]:
     """A layer output as an ``N x C x h x w`` map (token sequences laid out on their grid),
     or None for pooled vectors."""
-    try:
-        tensor = as_tensor(output)
-    except TypeError:
-        return None
-    if tensor.dim() == 4:
+    tensors = list(tensors_in(output))
+    tensor = tensors[-1] if tensors else None
+    if tensor is None or tensor.dim() == 4:
         return tensor
     if tensor.dim() == 3 and extra_token_count(tensor.shape[1]) is not None:
         return token_grid(tensor)

@@ -13,6 +13,8 @@ from torch import nn
 
 from mmtl.utils.modules import evaluation_mode
 
+from .feature_hooks import tensors_in
+
 
 @dataclass
 class LayerInfo:
@@ -31,14 +33,6 @@ class LayerInfo:
     output_shape: Tuple[int, ...]
     params: int
     trainable: int
-
-
-def _tensors(output) -> Iterator[torch.Tensor]:
-    if isinstance(output, torch.Tensor):
-        yield output
-    elif isinstance(output, (dict, list, tuple)):
-        for item in output.values() if isinstance(output, dict) else output:
-            yield from _tensors(item)
 
 
 def leaf_modules(model: nn.Module) -> List[Tuple[str, nn.Module]]:
@@ -77,7 +71,7 @@ def trace_layers(
 
     def make_hook(name: str):
         def hook(module, args, output):
-            tensors = list(_tensors(output))
+            tensors = list(tensors_in(output))
             if tensors and name not in shapes:
                 shapes[name] = tuple(tensors[0].shape)
             trains = any(p.requires_grad for p in module.parameters(recurse=False))

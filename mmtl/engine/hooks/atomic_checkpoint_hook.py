@@ -138,17 +138,16 @@ class AtomicCheckpointHook(CheckpointHook):
         )
         if not is_main_process():
             return
-        pointer = osp.join(runner.work_dir, 'last_checkpoint')
-        write_atomically(str(self.last_ckpt).encode('utf-8'), pointer)
+        self._point_last_checkpoint(runner, self.last_ckpt)
         if outdated is not None and outdated != self.last_ckpt:
             self._remove_checkpoint(outdated)
-        self._remove_interrupted(keep=self.last_ckpt)
 
-    def _remove_interrupted(self, keep: str) -> None:
-        pattern = osp.join(self.out_dir, INTERRUPTED_TMPL.format('*'))
-        for path in glob.glob(pattern):
-            if path != keep:
-                self._remove_checkpoint(path)
+    def _point_last_checkpoint(self, runner, path: str) -> None:
+        """Move ``last_checkpoint`` to ``path``; the checkpoints of stopped runs go."""
+        write_atomically(str(path).encode('utf-8'), osp.join(runner.work_dir, 'last_checkpoint'))
+        for interrupted in glob.glob(osp.join(self.out_dir, INTERRUPTED_TMPL.format('*'))):
+            if interrupted != path:
+                self._remove_checkpoint(interrupted)
 
     def save_interrupted(self, runner) -> str:
         """Save ``interrupted_iter_<N>.pth`` (N iterations done) and point ``last_checkpoint``
@@ -170,9 +169,7 @@ class AtomicCheckpointHook(CheckpointHook):
             backend_args=self.backend_args,
         )
         if is_main_process():
-            pointer = osp.join(runner.work_dir, 'last_checkpoint')
-            write_atomically(str(path).encode('utf-8'), pointer)
-            self._remove_interrupted(keep=path)
+            self._point_last_checkpoint(runner, path)
         return path
 
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:

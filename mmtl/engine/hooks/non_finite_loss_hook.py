@@ -7,6 +7,7 @@ import torch
 from mmengine.hooks import Hook
 
 from mmtl.registry import HOOKS
+from mmtl.utils.errors import short_list
 
 
 class NonFiniteLossError(RuntimeError):
@@ -37,16 +38,13 @@ class NonFiniteLossHook(Hook):
         value = runner.message_hub.get_scalar(scalar).current()
         if math.isfinite(value):
             return
-        lr = self._learning_rates(runner)
-        total = len(runner.train_dataloader)
-        message = (
+        self._stop(
+            runner,
             f'{self.loss_key} is {value} at iteration {runner.iter + 1} (epoch '
-            f'{runner.epoch + 1}, batch {batch_idx + 1} of {total}), lr {lr}. Training '
-            f'stopped before any checkpoint of these weights was written; '
-            f'{self._checkpoints_kept(runner)}. {self._advice(runner)}'
+            f'{runner.epoch + 1}, batch {batch_idx + 1} of {len(runner.train_dataloader)}), lr '
+            f'{self._learning_rates(runner)}. Training stopped before any checkpoint of these '
+            f'weights was written; {self._checkpoints_kept(runner)}',
         )
-        runner.logger.error(message)
-        raise NonFiniteLossError(message)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         bad = [
@@ -56,14 +54,16 @@ class NonFiniteLossHook(Hook):
             and tensor.is_floating_point()
             and not bool(torch.isfinite(tensor).all())
         ]
-        if not bad:
-            return
-        message = (
-            f'the weights at iteration {runner.iter} (epoch {runner.epoch}) hold NaN or '
-            f'infinite values ({", ".join(bad[:5])}{" ..." if len(bad) > 5 else ""}); '
-            f'the checkpoint was not written and {self._checkpoints_kept(runner)}. '
-            f'{self._advice(runner)}'
-        )
+        if bad:
+            self._stop(
+                runner,
+                f'the weights at iteration {runner.iter} (epoch {runner.epoch}) hold NaN or '
+                f'infinite values ({short_list(bad, 5)}); the checkpoint was not written and '
+                f'{self._checkpoints_kept(runner)}',
+            )
+
+    def _stop(self, runner, what: str) -> None:
+        message = f'{what}. {self._advice(runner)}'
         runner.logger.error(message)
         raise NonFiniteLossError(message)
 
