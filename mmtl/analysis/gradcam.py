@@ -95,25 +95,17 @@ def grad_cam(
     return cam, class_index, logits.detach().softmax(dim=1)[0]
 
 
-#: ``--method`` names -> pytorch-grad-cam classes.
-CAM_METHODS: Dict[str, str] = {
-    'gradcam': 'GradCAM',
-    'gradcam++': 'GradCAMPlusPlus',
-    'scorecam': 'ScoreCAM',
-    'eigencam': 'EigenCAM',
-    'eigengradcam': 'EigenGradCAM',
-    'layercam': 'LayerCAM',
-    'xgradcam': 'XGradCAM',
+#: ``--method`` names -> (pytorch-grad-cam class, display name).
+CAM_METHODS: Dict[str, Tuple[str, str]] = {
+    'gradcam': ('GradCAM', 'Grad-CAM'),
+    'gradcam++': ('GradCAMPlusPlus', 'Grad-CAM++'),
+    'scorecam': ('ScoreCAM', 'Score-CAM'),
+    'eigencam': ('EigenCAM', 'Eigen-CAM'),
+    'eigengradcam': ('EigenGradCAM', 'EigenGrad-CAM'),
+    'layercam': ('LayerCAM', 'Layer-CAM'),
+    'xgradcam': ('XGradCAM', 'XGrad-CAM'),
 }
-CAM_TITLES = {
-    'gradcam': 'Grad-CAM',
-    'gradcam++': 'Grad-CAM++',
-    'scorecam': 'Score-CAM',
-    'eigencam': 'Eigen-CAM',
-    'eigengradcam': 'EigenGrad-CAM',
-    'layercam': 'Layer-CAM',
-    'xgradcam': 'XGrad-CAM',
-}
+CAM_TITLES = {name: title for name, (_, title) in CAM_METHODS.items()}
 
 
 def vit_reshape_transform(
@@ -212,7 +204,7 @@ def class_activation_map(
         layers = resolve_layers(model, names)
         scores = model(inputs).softmax(dim=1)[0]
         class_index = int(scores.argmax()) if class_index is None else class_index
-        cam_class = getattr(library, CAM_METHODS[method])
+        cam_class = getattr(library, CAM_METHODS[method][0])
         with (
             torch.enable_grad(),
             cam_class(

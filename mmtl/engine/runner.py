@@ -16,6 +16,7 @@ from mmtl.config.model_card import CARD_KEY, card_from_config
 from mmtl.config.resolve import resolve_config
 from mmtl.engine.hooks.class_weight_hook import add_class_weight_hook
 from mmtl.engine.hooks.effective_lr_hook import optim_wrapper_list
+from mmtl.engine.hooks.progress_bar_hook import quiet_console
 from mmtl.registry import RUNNERS
 from mmtl.utils.errors import ConfigError, UserError
 from mmtl.utils.modules import bare_model
@@ -118,8 +119,6 @@ class MMTLRunner(Runner):
         """mmengine's logger, its console quiet unless ``verbose=True`` (the file keeps all)."""
         logger = super().build_logger(log_level=log_level, log_file=log_file, **kwargs)
         if not self.cfg.get('verbose', False):
-            from .hooks.progress_bar_hook import quiet_console
-
             quiet_console(logger)
         return logger
 

@@ -34,7 +34,6 @@ class TestMetricsVisHook(Hook):
         if not scalars or not is_main_process():  # the backends write on rank 0 only
             return
         # mmengine's Visualizer keeps its backends by name; there is no public iterator.
-        backends = getattr(runner.visualizer, '_vis_backends', {}) or {}
-        for backend in backends.values():
+        for backend in runner.visualizer._vis_backends.values():
             if type(backend).__name__ not in self.SKIPPED_BACKENDS:
                 backend.add_scalars(scalars, step=0)
