@@ -1,6 +1,6 @@
 """Resolve ``class_weight='auto'`` in the model's losses from the training split."""
 
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.hooks import Hook
@@ -80,7 +80,9 @@ def apply_auto_class_weights(model, dataset) -> Optional[str]:
     weights = inverse_frequency_weights(counts)
     for loss in losses:
         loss.class_weight = weights
-    return ClassWeightHook.describe(names, counts, weights)
+    names = names or [str(i) for i in range(num_classes)]
+    parts = [f'{safe_text(n)} n={int(c)} w={w:.3g}' for n, c, w in zip(names, counts, weights)]
+    return 'inverse class frequency of the training split, N/(C*n_c): ' + ', '.join(parts)
 
 
 @HOOKS.register_module()
@@ -94,10 +96,3 @@ class ClassWeightHook(Hook):
         line = apply_auto_class_weights(runner.model, runner.train_dataloader.dataset)
         if line:
             runner.logger.info('class_weight=auto: ' + line)
-
-    @staticmethod
-    def describe(names: List[str], counts, weights: List[float]) -> str:
-        """``'name n=count w=weight, ...'`` for the log."""
-        names = names or [str(i) for i in range(len(counts))]
-        parts = [f'{safe_text(n)} n={int(c)} w={w:.3g}' for n, c, w in zip(names, counts, weights)]
-        return 'inverse class frequency of the training split, N/(C*n_c): ' + ', '.join(parts)

@@ -13,6 +13,8 @@ from mmengine.hooks import Hook
 
 from mmtl.registry import HOOKS
 
+from .test_best_checkpoint_hook import best_checkpoint_of
+
 #: Environment variables set by CI services; a bar there would only fill the log.
 CI_VARIABLES = ('CI', 'GITHUB_ACTIONS', 'GITLAB_CI', 'JENKINS_URL', 'BUILDKITE', 'TF_BUILD')
 
@@ -143,6 +145,7 @@ class ProgressBarHook(Hook):
         self._progress = None
         self._task = None
         self._val = ''
+        self._trained = False
 
     def _active(self) -> bool:
         wanted = interactive_terminal() if self.enabled is None else self.enabled
@@ -203,11 +206,9 @@ class ProgressBarHook(Hook):
         self._trained = True
 
     def after_run(self, runner) -> None:
-        if not getattr(self, '_trained', False) or not is_main_process():
+        if not self._trained or not is_main_process():
             return
         self._trained = False
-        from .test_best_checkpoint_hook import best_checkpoint_of
-
         best = best_checkpoint_of(runner)
         score = runner.message_hub.get_info('best_score')
         best_text = f'best checkpoint {best}' + (f' ({score:.4g})' if score is not None else '')
