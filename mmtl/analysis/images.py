@@ -22,8 +22,13 @@ def build_test_pipeline(cfg: Config) -> Compose:
 
 
 def packed_to_display(packed_inputs: torch.Tensor, normalisation=None) -> np.ndarray:
-    """A packed ``CxHxW`` BGR image as ``HxWx3`` RGB uint8, a pipeline's ``(mean, std)``
-    normalisation undone first."""
+    """A packed ``CxHxW`` BGR image (what ``PackInputs`` makes) as ``HxWx3`` RGB uint8.
+
+    Args:
+        packed_inputs (torch.Tensor): The image.
+        normalisation (tuple, optional): ``(mean, std)`` of a pipeline ``Normalize`` to undo
+            first. Defaults to None.
+    """
     if normalisation is not None:
         mean, std = (torch.as_tensor(v, dtype=torch.float32).view(-1, 1, 1) for v in normalisation)
         packed_inputs = packed_inputs.float() * std + mean

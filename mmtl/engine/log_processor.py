@@ -18,6 +18,17 @@ class EvalTimeTagLogProcessor(LogProcessor):
     def get_log_after_epoch(
         self, runner, batch_idx: int, mode: str, with_non_scalar: bool = False
     ) -> Tuple[dict, str]:
+        """The scalars and log line of a finished validation or test run.
+
+        Args:
+            runner: The runner.
+            batch_idx (int): Index of the last batch.
+            mode (str): ``'val'`` or ``'test'``.
+            with_non_scalar (bool): Also return non-scalar values. Defaults to False.
+
+        Returns:
+            tuple[dict, str]: The tag (timings renamed) and the log string.
+        """
         tag, log_str = super().get_log_after_epoch(runner, batch_idx, mode, with_non_scalar)
         renamed = OrderedDict(
             (f'{mode}/{key}' if key in TIMING_KEYS else key, value) for key, value in tag.items()

@@ -96,6 +96,10 @@ class BF16AutocastOptimWrapper(OptimWrapper):
 
     @contextmanager
     def optim_context(self, model: torch.nn.Module):
-        """The parent's context (gradient sync control when accumulating) + bf16 autocast."""
+        """The parent's context (gradient sync control when accumulating) + bf16 autocast.
+
+        Args:
+            model (torch.nn.Module): The model being trained.
+        """
         with super().optim_context(model), torch.autocast(self.device_type, torch.bfloat16):
             yield

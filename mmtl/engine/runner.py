@@ -44,7 +44,14 @@ def effective_batch_size(world_size: int, batch_size: int, accumulative_counts: 
 
 
 def accumulative_counts_of(optim_wrapper: Union[OptimWrapper, OptimWrapperDict]) -> int:
-    """The largest ``accumulative_counts`` of built optimizer wrapper(s) (1 without)."""
+    """The gradient accumulation steps of a built optimizer wrapper (1 without accumulation).
+
+    Args:
+        optim_wrapper (OptimWrapper | OptimWrapperDict): Built wrapper(s).
+
+    Returns:
+        int: The largest ``accumulative_counts`` among the wrappers.
+    """
     # mmengine keeps the setting in a private attribute and offers no accessor.
     return max(getattr(w, '_accumulative_counts', 1) for w in optim_wrapper_list(optim_wrapper))
 
@@ -52,7 +59,11 @@ def accumulative_counts_of(optim_wrapper: Union[OptimWrapper, OptimWrapperDict])
 @contextlib.contextmanager
 def errors_name_section(section: str) -> Iterator[None]:
     """Re-raise a user error met while building ``section``'s dataloader naming its keys
-    (a dataset names ``train_dataloader.dataset...``); a ValueError becomes a ConfigError."""
+    (a dataset names ``train_dataloader.dataset...``); a ValueError becomes a ConfigError.
+
+    Args:
+        section (str): ``'train_dataloader'``, ``'val_dataloader'`` or ``'test_dataloader'``.
+    """
     try:
         yield
     except (UserError, FileNotFoundError, ValueError) as err:

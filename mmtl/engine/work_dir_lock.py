@@ -20,7 +20,12 @@ class WorkDirBusyError(ConfigError):
 
 
 class WorkDirLock:
-    """The hold of one training on its work dir (``file`` None: nothing held)."""
+    """The hold of one training on its work dir.
+
+    Args:
+        file (TextIO, optional): The locked file; None holds nothing (the other processes of
+            a distributed run).
+    """
 
     def __init__(self, file: Optional[TextIO]) -> None:
         self._file = file

@@ -29,6 +29,10 @@ class CheckpointWriteError(RuntimeError):
 def write_atomically(data: bytes, path: str) -> None:
     """Write ``data`` to ``path`` through a temporary file, fsync and rename.
 
+    Args:
+        data (bytes): The whole content.
+        path (str): The destination.
+
     Raises:
         CheckpointWriteError: The write failed (a full disk says so); ``path`` is unchanged
             and no temporary file is left.
@@ -152,6 +156,9 @@ class AtomicCheckpointHook(CheckpointHook):
     def save_interrupted(self, runner) -> str:
         """Save ``interrupted_iter_<N>.pth`` (N iterations done) and point ``last_checkpoint``
         at it; the next regular checkpoint removes it.
+
+        Args:
+            runner: The runner, inside ``after_train_iter``.
 
         Returns:
             str: The path written.

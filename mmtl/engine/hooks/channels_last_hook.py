@@ -16,6 +16,11 @@ class ChannelsLastHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_run(self, runner) -> None:
+        """Convert the (unwrapped) model.
+
+        Args:
+            runner: The mmengine Runner.
+        """
         model = bare_model(runner.model)
         model.to(memory_format=torch.channels_last)
         runner.logger.info('model in channels_last memory format (--channels-last)')

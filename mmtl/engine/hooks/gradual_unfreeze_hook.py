@@ -55,7 +55,11 @@ class GradualUnfreezeHook(Hook):
         return model
 
     def check_setup(self, runner) -> None:
-        """Check, before any work, that every scheduled module exists in the model."""
+        """Check, before any work, that every scheduled module exists in the model.
+
+        Raises:
+            ConfigError: Naming the schedule step and the module.
+        """
         model = self._model(runner)
         for epoch, modules in self.schedule:
             find_submodules(

@@ -67,8 +67,15 @@ _FIELD = re.compile(r'(?:^|  )(\S+): (.*?)(?=  \S+: |$)', re.S)
 
 
 def short_metrics_line(text: str, longest: int = 24) -> str:
-    """An ``Epoch(val|test)`` line with its scalar metrics only (values up to ``longest``
-    characters); any other text as it is."""
+    """``Epoch(test) ...`` with the scalar metrics only (no tensors, curves or lists).
+
+    Args:
+        text (str): A log message.
+        longest (int): Longest value shown. Defaults to 24 characters.
+
+    Returns:
+        str: ``text`` itself unless it is an ``Epoch(val)`` / ``Epoch(test)`` line.
+    """
     head, sep, rest = text.partition(']')
     if not sep or not head.lstrip().startswith(('Epoch(val)', 'Epoch(test)')):
         return text
@@ -118,7 +125,11 @@ class _ShortMetricsFormatter(logging.Formatter):
 
 
 def quiet_console(logger: logging.Logger) -> None:
-    """Make the console handlers of ``logger`` quiet (see :class:`QuietConsole`)."""
+    """Make the console handlers of ``logger`` quiet (see :class:`QuietConsole`).
+
+    Args:
+        logger (logging.Logger): The runner's logger (mmengine's ``MMLogger``).
+    """
     train_lines = not interactive_terminal()
     for handler in logger.handlers:
         if type(handler) is not logging.StreamHandler:  # FileHandler is a StreamHandler too

@@ -10,7 +10,15 @@ from mmtl.registry import HOOKS
 
 
 def scalar_metrics(metrics: Optional[dict], prefix: str = 'test/') -> Dict[str, float]:
-    """``{prefix + name: float}`` of the scalar metrics (0-dim tensors and arrays too)."""
+    """The plain-number metrics (0-dim tensors and arrays too), keys prefixed.
+
+    Args:
+        metrics (dict, optional): What the test loop's evaluator returned.
+        prefix (str): Put before each key. Defaults to ``'test/'``.
+
+    Returns:
+        dict: ``{prefix + name: float}``; confusion matrix, curves and lists left out.
+    """
     scalars = {}
     for key, value in (metrics or {}).items():
         if hasattr(value, 'ndim') and value.ndim == 0:
