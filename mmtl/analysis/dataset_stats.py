@@ -86,8 +86,7 @@ def imbalance_remedies(imbalance: Imbalance) -> List[str]:
 
 
 def image_sizes(paths: Sequence[str]) -> List[Tuple[int, int]]:
-    """Upright ``(width, height)`` of each image, read from the file header as the loaders
-    read it (no pixels decoded).
+    """Upright ``(width, height)`` of each image, from the file header as the loaders read it.
 
     Raises:
         ImageDecodeError: A file cannot be read (names it).
@@ -108,9 +107,7 @@ def size_summary(sizes: Sequence[Tuple[int, int]], top: int = 5) -> dict:
 
 
 def channel_stats(paths: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and standard deviation (RGB, 0-255) over all pixels of the images.
-
-    Every pixel counts once, so large images weigh more, as in the usual ImageNet figures.
+    """Per-channel mean and standard deviation (RGB, 0-255); every pixel counts once.
 
     Returns:
         tuple: ``(mean, std)``, each of 3 values in R, G, B order.
@@ -124,8 +121,6 @@ def channel_stats(paths: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
         total += values.sum(axis=0)
         squares += (values**2).sum(axis=0)
         pixels += len(values)
-    if not pixels:
-        raise ValueError('no images to measure')
     mean = total / pixels
     return mean, np.sqrt(np.maximum(squares / pixels - mean**2, 0))
 

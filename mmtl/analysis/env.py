@@ -39,9 +39,8 @@ TORCH_BUILD_KEY = 'PyTorch compiling details'
 
 
 def collect_env(verbose: bool = False) -> Dict[str, object]:
-    """mmengine's ``collect_env`` (CUDA, GCC, the GPUs, torch, OpenCV and mmengine versions)
-    plus the platform, CPUs, torch threads, cuDNN, ``CUDA_VISIBLE_DEVICES`` and the versions
-    of :data:`PACKAGES`.
+    """mmengine's ``collect_env`` plus the platform, CPUs, torch threads, cuDNN,
+    ``CUDA_VISIBLE_DEVICES`` and the versions of :data:`PACKAGES`.
 
     Args:
         verbose (bool): Also give torch's build report (``PyTorch compiling details``).
@@ -83,11 +82,8 @@ def collect_env(verbose: bool = False) -> Dict[str, object]:
 
 
 def configured_device(cfg) -> Dict[str, str]:
-    """The device a training run of ``cfg`` will use here, and why.
-
-    mmengine's Runner puts the model on CUDA whenever a GPU is visible (there is no device
-    key in a config); ``--device cpu`` hides the GPUs. Mixed precision and the NCCL backend
-    need CUDA: on the CPU mmtl swaps NCCL for gloo, and ``--amp`` is refused.
+    """The device a training run of ``cfg`` will use here (CUDA whenever a GPU is visible:
+    a config has no device key), and why.
 
     Args:
         cfg (Config): The config.

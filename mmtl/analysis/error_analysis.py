@@ -44,8 +44,6 @@ def read_predictions(path: str) -> List[Prediction]:
     Raises:
         ValueError: The file lacks a column, naming it and the file.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'predictions file not found: {path}')
     if osp.splitext(path)[1].lower() == '.json':
         with open(path, encoding='utf-8') as f:
             rows = json.load(f)

@@ -64,23 +64,26 @@ def capture_features(model: nn.Module, layer_names: Sequence[str]) -> Iterator[D
             handle.remove()
 
 
-def as_tensor(output) -> torch.Tensor:
-    """The tensor of a layer output; for a tuple (backbone stages), its last tensor (a Swin
-    stage returns ``(tokens, (h, w))``)."""
+def tensors_in(output) -> Iterator[torch.Tensor]:
+    """The tensors in a layer output (a tensor, or lists/tuples/dicts holding some)."""
     if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, (list, tuple)):
-        for item in reversed(output):
-            try:
-                return as_tensor(item)
-            except TypeError:
-                continue
-    raise TypeError(f'layer output holds no tensor: {type(output).__name__}')
+        yield output
+    elif isinstance(output, (dict, list, tuple)):
+        for item in output.values() if isinstance(output, dict) else output:
+            yield from tensors_in(item)
+
+
+def as_tensor(output) -> torch.Tensor:
+    """The last tensor of a layer output (a Swin stage's ``(tokens, (h, w))``: the tokens)."""
+    tensors = list(tensors_in(output))
+    if not tensors:
+        raise TypeError(f'layer output holds no tensor: {type(output).__name__}')
+    return tensors[-1]
 
 
 def extra_token_count(num_tokens: int, max_extra: int = 8) -> Optional[int]:
-    """How many leading tokens of a sequence are not patches (class, distillation, registers):
-    patches form a square grid, what is left over must be a few tokens.
+    """How many leading tokens of a sequence are not patches (class, distillation, registers),
+    assuming the patches form a square grid.
 
     Args:
         num_tokens (int): Sequence length.
@@ -129,11 +132,9 @@ def token_grid(tokens: torch.Tensor, num_extra_tokens: Optional[int] = None) -> 
 def spatial_output(output) -> Optional[torch.Tensor]:
     """A layer output as an ``N x C x h x w`` map (token sequences laid out on their grid),
     or None for pooled vectors."""
-    try:
-        tensor = as_tensor(output)
-    except TypeError:
-        return None
-    if tensor.dim() == 4:
+    tensors = list(tensors_in(output))
+    tensor = tensors[-1] if tensors else None
+    if tensor is None or tensor.dim() == 4:
         return tensor
     if tensor.dim() == 3 and extra_token_count(tensor.shape[1]) is not None:
         return token_grid(tensor)
@@ -141,8 +142,7 @@ def spatial_output(output) -> Optional[torch.Tensor]:
 
 
 def backbone_block_names(model: nn.Module) -> List[str]:
-    """The backbone's blocks (:func:`mmtl.models.backbone_layout.backbone_blocks`) as dotted
-    names (``backbone.layers.3``), input to output, normalisation layers left out."""
+    """The backbone's blocks as dotted names (``backbone.layers.3``), normalisation left out."""
     backbone = getattr(model, 'backbone', None)
     if backbone is None:
         raise ValueError('the model has no backbone')
@@ -154,9 +154,8 @@ def backbone_block_names(model: nn.Module) -> List[str]:
 
 
 def block_outputs(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> Dict[str, object]:
-    """The outputs of :func:`backbone_block_names` for ``inputs``, in the order a forward
-    pass runs them (not always the registration order: ConvNeXt registers its downsampling
-    layers before its stages). The model runs in eval mode without gradients.
+    """The outputs of :func:`backbone_block_names` for ``inputs`` in eval mode, in the order a
+    forward pass runs them (ConvNeXt registers its downsampling layers before its stages).
 
     Args:
         model (nn.Module): A classifier with a ``backbone``.
@@ -181,8 +180,7 @@ def executed_blocks(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> 
 
 def block_groups(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> List[List[str]]:
     """Per block of :func:`executed_blocks`, the backbone modules that belong to it: a
-    module that is not a block joins the block registered before it (ResNet's ``conv1``
-    group is ``conv1, bn1, relu, maxpool``).
+    non-block joins the block registered before it (ResNet's ``conv1, bn1, relu, maxpool``).
 
     Args:
         model (nn.Module): A classifier with a ``backbone``.
@@ -206,8 +204,7 @@ def block_groups(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> Lis
 
 
 def pooled(output) -> torch.Tensor:
-    """A layer output as one ``N x C`` vector per image: maps and token sequences averaged
-    over space."""
+    """A layer output as one ``N x C`` vector per image (averaged over space or tokens)."""
     tensor = as_tensor(output)
     if tensor.dim() == 4:
         return tensor.mean(dim=(2, 3))

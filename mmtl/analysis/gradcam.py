@@ -1,9 +1,5 @@
-"""Class activation maps: where in the image a layer found evidence for a class.
-
-:func:`class_activation_map` runs the methods of pytorch-grad-cam (the library mmpretrain's
-``vis_cam.py`` uses); without it, ``method='gradcam'`` falls back to :func:`grad_cam`, a
-plain Grad-CAM (Selvaraju et al., ICCV 2017).
-"""
+"""Class activation maps by pytorch-grad-cam (as mmpretrain's ``vis_cam.py``); without it,
+``method='gradcam'`` falls back to :func:`grad_cam` (Selvaraju et al., ICCV 2017)."""
 
 from typing import Callable, Dict, Optional, Tuple
 
@@ -26,11 +22,9 @@ from .feature_hooks import (
 
 
 def default_target_layer(model: nn.Module, inputs: torch.Tensor, min_side: int = 4) -> str:
-    """The last backbone block whose map is still at least ``min_side`` pixels a side.
-
-    Transformer blocks count through their tokens laid out on the patch grid; when the
-    chosen block's tokens carry a class token, the block before it is taken (the class
-    token the head reads leaves the last block's patch tokens without gradient).
+    """The last backbone block whose map (tokens on their patch grid) is at least
+    ``min_side`` pixels a side; with a class token, the block before it (the head reads the
+    class token, which leaves the last block's patch tokens without gradient).
 
     Args:
         model (nn.Module): A classifier with a ``backbone``.
@@ -53,33 +47,23 @@ def default_target_layer(model: nn.Module, inputs: torch.Tensor, min_side: int =
     return chosen
 
 
-def _checked_class(scores: torch.Tensor, class_index: Optional[int]) -> int:
-    """``class_index`` checked against one image's ``scores``; None: the top class."""
-    if class_index is None:
-        return int(scores.argmax())
-    if not 0 <= class_index < scores.numel():
-        raise ValueError(f'class {class_index} out of range 0..{scores.numel() - 1}')
-    return class_index
-
-
 def grad_cam(
     model: nn.Module,
     inputs: torch.Tensor,
     target_layer: str,
     class_index: Optional[int] = None,
 ) -> Tuple[torch.Tensor, int, torch.Tensor]:
-    """Grad-CAM of one image.
+    """Grad-CAM of one image (without pytorch-grad-cam).
 
     Args:
         model (nn.Module): Maps ``inputs`` to class scores (logits), ``1 x num_classes``.
         inputs (torch.Tensor): One image, ``1xCxHxW``, as the model expects it.
-        target_layer (str): Dotted name of a layer with a ``NxKxhxw`` output.
+        target_layer (str): Dotted name of a layer with an ``NxKxhxw`` or ``NxLxK`` output.
         class_index (int, optional): Class to explain. Defaults to None: the predicted one.
 
     Returns:
-        tuple: ``(cam, class_index, scores)``: the map ``HxW`` at input resolution scaled to
-        [0, 1] (all zeros when no positive evidence), the class explained, and the softmax
-        scores.
+        tuple: ``(cam, class_index, scores)``: the ``HxW`` map at input resolution in [0, 1]
+        (zeros without positive evidence), the class explained, and the softmax scores.
     """
     layer = resolve_layers(model, [target_layer])[target_layer]
     store: Dict[str, torch.Tensor] = {}
@@ -94,22 +78,15 @@ def grad_cam(
         with evaluation_mode(model), torch.enable_grad():
             inputs = inputs.detach().clone().requires_grad_(True)  # a graph even if frozen
             logits = model(inputs)
-            class_index = _checked_class(logits[0], class_index)
+            if class_index is None:
+                class_index = int(logits[0].argmax())
             model.zero_grad(set_to_none=True)
             logits[0, class_index].backward()
     finally:
         handle.remove()
-    activation, gradient = store['activation'].detach(), store['gradient'].detach()
-    if activation.dim() == 3:  # transformer tokens: the patch tokens on their grid
-        try:
-            activation, gradient = token_grid(activation), token_grid(gradient)
-        except ValueError as error:
-            raise ValueError(f'target layer {target_layer!r}: {error}') from None
-    if activation.dim() != 4:
-        raise ValueError(
-            f'target layer {target_layer!r} outputs shape {tuple(activation.shape)}; '
-            'Grad-CAM needs an NxCxHxW map or NxLxC tokens'
-        )
+    # A map as it is, transformer tokens on their patch grid; any other shape is refused.
+    activation = token_grid(store['activation'].detach())
+    gradient = token_grid(store['gradient'].detach())
     weights = gradient.mean(dim=(2, 3), keepdim=True)
     cam = F.relu((weights * activation).sum(dim=1, keepdim=True))
     cam = F.interpolate(cam, size=inputs.shape[-2:], mode='bilinear', align_corners=False)[0, 0]
@@ -118,26 +95,17 @@ def grad_cam(
     return cam, class_index, logits.detach().softmax(dim=1)[0]
 
 
-#: ``--method`` names -> pytorch-grad-cam classes.
-CAM_METHODS: Dict[str, str] = {
-    'gradcam': 'GradCAM',
-    'gradcam++': 'GradCAMPlusPlus',
-    'scorecam': 'ScoreCAM',
-    'eigencam': 'EigenCAM',
-    'eigengradcam': 'EigenGradCAM',
-    'layercam': 'LayerCAM',
-    'xgradcam': 'XGradCAM',
+#: ``--method`` names -> (pytorch-grad-cam class, display name).
+CAM_METHODS: Dict[str, Tuple[str, str]] = {
+    'gradcam': ('GradCAM', 'Grad-CAM'),
+    'gradcam++': ('GradCAMPlusPlus', 'Grad-CAM++'),
+    'scorecam': ('ScoreCAM', 'Score-CAM'),
+    'eigencam': ('EigenCAM', 'Eigen-CAM'),
+    'eigengradcam': ('EigenGradCAM', 'EigenGrad-CAM'),
+    'layercam': ('LayerCAM', 'Layer-CAM'),
+    'xgradcam': ('XGradCAM', 'XGrad-CAM'),
 }
-#: Display names, for titles and messages.
-CAM_TITLES = {
-    'gradcam': 'Grad-CAM',
-    'gradcam++': 'Grad-CAM++',
-    'scorecam': 'Score-CAM',
-    'eigencam': 'Eigen-CAM',
-    'eigengradcam': 'EigenGrad-CAM',
-    'layercam': 'Layer-CAM',
-    'xgradcam': 'XGrad-CAM',
-}
+CAM_TITLES = {name: title for name, (_, title) in CAM_METHODS.items()}
 
 
 def vit_reshape_transform(
@@ -172,9 +140,8 @@ def grad_cam_library():
 
 
 def tensor_output_layer(model: nn.Module, name: str, inputs: torch.Tensor) -> str:
-    """``name``, or, for a layer that returns a tuple (a Swin stage: tokens and grid size), its
-    shallowest sub-module that outputs the tuple's tensor (pytorch-grad-cam hooks tensors only).
-    """
+    """``name``, or, for a layer that returns a tuple (a Swin stage), its shallowest sub-module
+    that outputs the tuple's tensor (pytorch-grad-cam hooks tensors only)."""
     subs = [f'{name}.{sub}' for sub, _ in model.get_submodule(name).named_modules() if sub]
     with capture_features(model, [name, *subs]) as outputs, torch.no_grad():
         model(inputs)
@@ -218,11 +185,8 @@ def class_activation_map(
         [0, 1], the class explained, and the softmax scores.
 
     Raises:
-        ValueError: An unknown method, a class out of range, or a method that needs
-            pytorch-grad-cam when it is not installed.
+        ValueError: A method other than plain Grad-CAM without pytorch-grad-cam.
     """
-    if method not in CAM_METHODS:
-        raise ValueError(f'unknown CAM method {method!r}; choose from {", ".join(CAM_METHODS)}')
     names = [target_layers] if isinstance(target_layers, str) else list(target_layers)
     library = grad_cam_library()
     if library is None:
@@ -239,8 +203,8 @@ def class_activation_map(
         names = [tensor_output_layer(model, name, inputs) for name in names]
         layers = resolve_layers(model, names)
         scores = model(inputs).softmax(dim=1)[0]
-        class_index = _checked_class(scores, class_index)
-        cam_class = getattr(library, CAM_METHODS[method])
+        class_index = int(scores.argmax()) if class_index is None else class_index
+        cam_class = getattr(library, CAM_METHODS[method][0])
         with (
             torch.enable_grad(),
             cam_class(

@@ -1,12 +1,7 @@
-"""Learning-rate range test: a short exponential lr sweep on the user's data and strategy.
-
-As fastai's ``lr_find`` and Lightning's ``Tuner.lr_find``: the lr grows from ``start_lr`` to
-``end_lr`` over ``num_iters`` training iterations of the config's own model, data and
-optimizer (frozen modules, ``lr_mult`` and layer decay kept: every parameter group keeps its
-ratio to the largest lr), and the sweep stops when the smoothed loss has grown to
-``diverge`` times its minimum. The suggestion is the lr of the smoothed minimum divided by 10
-(a rate at which the loss still falls fast, an order of magnitude below divergence).
-"""
+"""Learning-rate range test (as fastai's ``lr_find``): an exponential lr sweep over the
+config's own model, data and optimizer (every parameter group keeps its ratio to the largest
+lr), stopped when the smoothed loss diverges; the suggestion is the lr of the smoothed minimum
+divided by 10."""
 
 import math
 from dataclasses import dataclass, field
@@ -17,13 +12,13 @@ from mmengine.optim import OptimWrapper
 
 @dataclass
 class LrFindResult:
-    """The sweep: the lr and (smoothed) loss of each iteration, and the suggestion.
+    """The sweep.
 
     Attributes:
         lrs (list[float]): The largest group's lr at each iteration.
         losses (list[float]): The smoothed (bias-corrected exponential average) loss.
-        suggested_lr (float): The lr at the smoothed minimum / 10 (largest group's; the
-            first tenth of the sweep is left out).
+        suggested_lr (float): The lr at the smoothed minimum / 10 (the first tenth of the
+            sweep left out).
         diverged_at (float | None): The lr at which the sweep stopped on divergence.
     """
 
@@ -100,7 +95,7 @@ def lr_range_test(
 
 
 def plot_lr_find(result: LrFindResult, out_file: str) -> str:
-    """Draw the smoothed loss against the lr (log scale), the suggestion marked; save a PNG."""
+    """Save a PNG of the smoothed loss against the lr, the suggestion marked."""
     from mmtl.visualization.figure import new_figure, save_figure
 
     figure = new_figure((6, 4))

@@ -1,8 +1,5 @@
-"""The lr and momentum a config's parameter schedulers give at every iteration, without training.
-
-The schedulers are built as mmengine's Runner builds them and stepped the way
-``ParamSchedulerHook`` steps them.
-"""
+"""The lr and momentum a config's parameter schedulers give at every iteration, without
+training (built as the Runner builds them, stepped as ``ParamSchedulerHook`` steps them)."""
 
 import copy
 from dataclasses import dataclass, field
@@ -16,7 +13,7 @@ from mmengine.registry import DefaultScope
 
 @dataclass
 class Schedule:
-    """Values before each iteration, and after the last one (``len == total_iters + 1``).
+    """Values before each iteration and after the last one (``total_iters + 1``).
 
     Attributes:
         iters (list[int]): ``0 .. total_iters``.

@@ -1,14 +1,10 @@
-"""What a model costs: parameters per layer, FLOPs, and the memory needed to train it.
-
-The figures come from one forward pass of a random input in eval mode (no BN statistics
-change, no gradients) with forward hooks on every leaf module; FLOPs from mmengine's
-``get_model_complexity_info``.
-"""
+"""What a model costs: parameters per layer, FLOPs (mmengine's ``get_model_complexity_info``),
+and the memory needed to train it, from one forward pass of a random input in eval mode."""
 
 import contextlib
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import psutil
@@ -16,6 +12,8 @@ import torch
 from torch import nn
 
 from mmtl.utils.modules import evaluation_mode
+
+from .feature_hooks import tensors_in
 
 
 @dataclass
@@ -37,17 +35,8 @@ class LayerInfo:
     trainable: int
 
 
-def _tensors(output) -> Iterator[torch.Tensor]:
-    """The tensors in a module output (a tensor, or lists/tuples/dicts holding some)."""
-    if isinstance(output, torch.Tensor):
-        yield output
-    elif isinstance(output, (dict, list, tuple)):
-        for item in output.values() if isinstance(output, dict) else output:
-            yield from _tensors(item)
-
-
 def leaf_modules(model: nn.Module) -> List[Tuple[str, nn.Module]]:
-    """Named modules without children (the layers that do the work)."""
+    """Named modules without children."""
     return [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
 
 
@@ -71,20 +60,18 @@ def trace_layers(
         batch_size (int): Images in the pass. Defaults to 1.
 
     Returns:
-        tuple: ``(layers, activation_bytes)``: a :class:`LayerInfo` per leaf module in
-        definition order, and the bytes of the leaf outputs that training keeps for the
-        backward pass (from the first layer with trainable parameters on, in call order;
-        each storage counted once).
+        tuple: ``(layers, activation_bytes)``: a :class:`LayerInfo` per leaf module, and the
+        bytes of the leaf outputs that training keeps for the backward pass (from the first
+        trainable layer on, each storage once).
     """
     leaves = leaf_modules(model)
     shapes: Dict[str, Tuple[int, ...]] = {}
-    # Outputs in call order, with whether the module trains. The tensors are kept alive
-    # so that the allocator cannot reuse a storage within the pass.
+    # Outputs in call order, kept alive so that no storage is reused within the pass.
     calls: List[Tuple[bool, List[torch.Tensor]]] = []
 
     def make_hook(name: str):
         def hook(module, args, output):
-            tensors = list(_tensors(output))
+            tensors = list(tensors_in(output))
             if tensors and name not in shapes:
                 shapes[name] = tuple(tensors[0].shape)
             trains = any(p.requires_grad for p in module.parameters(recurse=False))
@@ -129,7 +116,7 @@ def count_params(model: nn.Module) -> Tuple[int, int]:
 
 @contextlib.contextmanager
 def _quiet_mmengine_logger() -> Iterator[None]:
-    """Hold back mmengine's per-operator warnings (unsupported/uncalled) of the analyzers."""
+    """Hold back the analyzers' per-operator warnings."""
     from mmengine.logging import MMLogger
 
     logger = MMLogger.get_current_instance()
@@ -147,10 +134,8 @@ def model_complexity(
     show_table: bool = False,
     show_arch: bool = False,
 ) -> Dict[str, object]:
-    """Parameters, FLOPs and activations of one image, by mmengine's ``get_model_complexity_info``.
-
-    mmengine (like fvcore) counts one multiply-add as one FLOP. The model runs in eval mode
-    without gradients (BN statistics are left untouched).
+    """Parameters, FLOPs (one multiply-add each, as fvcore) and activations of one image, by
+    mmengine's ``get_model_complexity_info``, in eval mode.
 
     Args:
         model (nn.Module): The model; called as ``model(inputs)``.
@@ -196,12 +181,8 @@ OPTIMIZER_STATE_SLOTS: Dict[str, Callable[[dict], int]] = {
 
 @dataclass
 class MemoryEstimate:
-    """Training memory in bytes, by component; ``total`` is their sum.
-
-    The activation figure sums the output tensors of leaf modules from the first trainable
-    layer on (each storage once): a lower bound, as autograd also keeps some inputs and
-    intermediates of functional ops, and the framework adds workspace.
-    """
+    """Training memory in bytes, by component; ``total`` is their sum, a lower bound
+    (autograd also keeps intermediates of functional ops; the framework adds workspace)."""
 
     params: int
     grads: int
@@ -210,7 +191,6 @@ class MemoryEstimate:
     inputs: int
     batch_size: int
     optimizer: str = ''
-    notes: List[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -245,9 +225,8 @@ def estimate_training_memory(
     momentum: float = 0.9,
     activation_bytes_per_image: Optional[int] = None,
 ) -> MemoryEstimate:
-    """Estimate the memory one training step needs: params + grads + optimizer + activations.
-
-    Activations are measured at batch 1 (leaf-module outputs) and scaled by ``batch_size``.
+    """Estimate the memory one training step needs: params + grads + optimizer + activations
+    (measured at batch 1, scaled by ``batch_size``).
 
     Args:
         model (nn.Module): The model.
@@ -286,8 +265,7 @@ def estimate_training_memory(
 
 
 def _peak_rss_growth(step: Callable[[], None]) -> int:
-    """Bytes the resident memory of this process rose by while ``step`` ran (psutil,
-    sampled every millisecond)."""
+    """Bytes the resident memory rose by while ``step`` ran (sampled every millisecond)."""
     process = psutil.Process()
     start = peak = process.memory_info().rss
     done = threading.Event()
@@ -314,11 +292,9 @@ def measure_training_step(
     optimizer: torch.optim.Optimizer,
     num_classes: int,
 ) -> Dict[str, object]:
-    """Run one real training step on random data and measure its peak memory.
-
-    On CUDA: ``torch.cuda.max_memory_allocated`` over the step (parameters included). On
-    the CPU: the growth of the resident memory over the step, plus the parameter bytes, so
-    that it compares with :class:`MemoryEstimate`'s total.
+    """Run one training step on random data and measure its peak memory: CUDA's
+    ``max_memory_allocated``, or on the CPU the resident memory's growth plus the parameter
+    bytes (comparable with :class:`MemoryEstimate`'s total).
 
     Args:
         model (nn.Module): The model; ``model(x)`` must return logits.
@@ -347,8 +323,9 @@ def measure_training_step(
             torch.cuda.reset_peak_memory_stats(device)
             step()
             torch.cuda.synchronize(device)
-            peak, method = torch.cuda.max_memory_allocated(device), 'max_memory_allocated'
-            return {'peak_bytes': peak, 'device': str(device), 'method': f'torch.cuda.{method}'}
+            peak = torch.cuda.max_memory_allocated(device)
+            method = 'torch.cuda.max_memory_allocated'
+            return {'peak_bytes': peak, 'device': str(device), 'method': method}
         param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
         return {
             'peak_bytes': _peak_rss_growth(step) + param_bytes,
@@ -395,5 +372,4 @@ def format_memory(estimate: MemoryEstimate) -> str:
         ('total (a lower bound)', estimate.total),
     ]
     lines = [f'training memory estimate at batch {estimate.batch_size}:']
-    lines += [f'  {name:<42}{format_bytes(value):>12}' for name, value in parts]
-    return '\n'.join(lines + [f'  note: {note}' for note in estimate.notes])
+    return '\n'.join(lines + [f'  {name:<42}{format_bytes(value):>12}' for name, value in parts])

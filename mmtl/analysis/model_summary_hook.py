@@ -14,9 +14,8 @@ from . import model_summary as ms
 
 @HOOKS.register_module()
 class ModelSummaryHook(Hook):
-    """At the start of training, log one block (rank 0): total and trainable parameters,
-    FLOPs of one image, and the training memory estimate at the train batch size with the
-    run's optimizer. A figure that cannot be computed is a warning; training goes on.
+    """Before training, log the parameters, FLOPs of one image and the training memory
+    estimate (rank 0); a figure that cannot be computed is a warning.
 
     Args:
         input_size (Sequence[int], optional): ``(H, W)`` of the input. Defaults to None:

@@ -1,8 +1,5 @@
-"""The "one small batch" sanity check: a working setup drives the loss on one batch to ~0.
-
-When it does not fall, something is broken before any question of generalisation: labels,
-the lr, frozen or disconnected parameters, or a pipeline that destroys the images.
-"""
+"""The "one small batch" sanity check: a working setup drives the loss on one batch to ~0;
+when it does not, the labels, the lr, frozen parameters or the pipeline are broken."""
 
 import math
 from dataclasses import dataclass, field
@@ -13,8 +10,8 @@ import torch
 
 
 def balanced_indices(labels: Sequence[int], size: int, seed: int = 0) -> List[int]:
-    """Up to ``size`` sample indices taking the classes in turn (random within a class): a
-    batch of one class only would be "learnt" at once by any model.
+    """Up to ``size`` sample indices taking the classes in turn (random within a class), as a
+    batch of one class would be "learnt" at once.
 
     Args:
         labels (Sequence[int]): Label of every sample.

@@ -1,12 +1,10 @@
-"""The one way mmtl reads a checkpoint and puts its weights into a model.
+"""The one way mmtl reads a checkpoint (:func:`read_weights`, through the safe loaders) and
+loads it into a model (:func:`load_into`) under one of two rules, NaN/Inf refused:
 
-:func:`read_weights` reads through mmtl's safe loaders (mmengine's checkpoint schemes);
-:func:`load_into` loads under one of two rules, with a one-line report, NaN/Inf refused:
-
-- ``'exact'`` (testing, inference, resume): every model tensor comes from the checkpoint with
-  its shape, nothing is left over (``num_batches_tracked`` may be missing);
-- ``'transfer'`` (``load_from`` when training): the head may differ, but the backbone must
-  load (almost) fully unless ``load_from_partial`` is set.
+- ``'exact'`` (testing, inference, resume): every model tensor loads with its shape, nothing
+  is left over (``num_batches_tracked`` may be missing);
+- ``'transfer'`` (``load_from`` when training): the head may differ, the backbone must load
+  (almost) fully unless ``load_from_partial`` is set.
 """
 
 import logging
@@ -26,17 +24,14 @@ from mmtl.utils.checkpoint import SAFE_SCHEME_LOADERS, load_local_checkpoint
 from mmtl.utils.errors import CheckpointError, ConfigError, short_list
 from mmtl.utils.hf_hub import HUB_PREFIX, TIMM_PREFIX, hub_weights_path
 
-#: The config key that allows ``load_from`` to load only part of the backbone.
 PARTIAL_LOAD_KEY = 'load_from_partial'
 #: Share of the model's backbone tensors a transfer must load (with the right shape).
 MIN_BACKBONE_FRACTION = 0.95
 BACKBONE_PREFIX = 'backbone.'
 HEAD_PREFIX = 'head.'
-#: Model tensors a checkpoint may lack (written by newer torch versions only).
+#: Model tensors a checkpoint may lack (older torch versions did not write them).
 OPTIONAL_SUFFIXES = ('num_batches_tracked',)
-#: Names listed per group in a message.
 SHOWN = 3
-#: mmengine's default key revision: weights saved from a wrapped model.
 DEFAULT_REVISE_KEYS = ((r'^module\.', ''),)
 MODES = ('exact', 'transfer')
 
@@ -49,18 +44,12 @@ class UnsupportedSchemeError(CheckpointError, ValueError):
     """A checkpoint address uses a scheme that mmtl has no safe loader for."""
 
 
-# --------------------------------------------------------------------------------------------
-# Reading: mmtl's safe loaders as mmengine's checkpoint schemes
-# --------------------------------------------------------------------------------------------
-
-
 def _converting(loader: Callable) -> Callable:
     """``loader``, then the torchvision/timm layout converted to mmtl's."""
 
     def load(filename: str, map_location: Any = None, *args, **kwargs) -> Any:
         return convert_checkpoint(loader(filename, map_location=map_location), filename)
 
-    load.__qualname__ = f'converting({loader.__name__})'
     return load
 
 
@@ -90,11 +79,8 @@ def _mmtl_loaders() -> set:
 
 
 def register_checkpoint_schemes() -> None:
-    """Make every mmengine checkpoint scheme load through mmtl's safe loaders.
-
-    Each prefix of :data:`SCHEME_LOADERS` is (re)registered and any other registered prefix
-    is refused. Run on import and again before every load, to cover schemes added later.
-    """
+    """Register :data:`SCHEME_LOADERS` in mmengine and refuse every other scheme; run on
+    import and before every load, to cover schemes registered later."""
     for prefixes, loader in SCHEME_LOADERS.items():
         CheckpointLoader.register_scheme(prefixes=list(prefixes), loader=loader, force=True)
     mmtl_loaders = _mmtl_loaders()
@@ -110,8 +96,8 @@ def unsafe_checkpoint_schemes() -> List[str]:
 
 
 def read_weights(source: str, map_location: Any = 'cpu') -> dict:
-    """Read a checkpoint through mmtl's safe loaders, in mmtl's layout (every mmtl load goes
-    through it). ``meta['config']``, which mmengine's resume would run, is dropped.
+    """Read a checkpoint through mmtl's safe loaders, in mmtl's layout, without
+    ``meta['config']`` (which mmengine's resume would run).
 
     Args:
         source (str): A local path, an ``http(s)://`` URL, an mmengine scheme or a hub
@@ -119,8 +105,7 @@ def read_weights(source: str, map_location: Any = 'cpu') -> dict:
         map_location: Passed to :func:`torch.load`. Defaults to ``'cpu'``.
 
     Returns:
-        dict: The checkpoint (a torchvision/timm layout converted, see
-        :mod:`mmtl.models.converters`).
+        dict: The checkpoint (a torchvision/timm layout converted).
 
     Raises:
         CheckpointError: The file is unsafe, no checkpoint, not downloadable, or of an
@@ -163,7 +148,6 @@ class CheckpointFit:
 
     @property
     def exact(self) -> bool:
-        """Whether every model tensor loads and nothing is left over."""
         return not (self.other_shape or self.missing or self.unexpected)
 
     def fraction_loaded(self, prefix: str) -> Tuple[int, int]:
@@ -202,7 +186,7 @@ def checkpoint_state_dict(checkpoint: Mapping) -> Mapping[str, Any]:
 
 
 def revise(state: Mapping[str, Any], revise_keys: Sequence = DEFAULT_REVISE_KEYS) -> Dict:
-    """Apply mmengine's ``revise_keys`` (pattern, replacement) pairs to the key names."""
+    """``state`` with mmengine's ``revise_keys`` (pattern, replacement) applied to its keys."""
     revised = dict(state)
     for pattern, replacement in revise_keys:
         revised = {re.sub(pattern, replacement, k): v for k, v in revised.items()}
@@ -327,8 +311,7 @@ def transfer_report(fit: CheckpointFit, source: str, part: str) -> str:
         part (str): ``'312 of 312 backbone tensors'``.
 
     Returns:
-        str: ``checkpoint weights: N tensors loaded (...) from SRC; 2 skipped, shape differs
-        (the head starts fresh: ...): head.fc.weight (1000, 1280) -> (3, 1280), ...``.
+        str: ``checkpoint weights: N tensors loaded (...) from SRC; 2 skipped, ...``.
     """
     head_note = '(the head starts fresh: new classes, as expected when fine-tuning)'
     kept = '(kept at initial values)'
@@ -353,8 +336,7 @@ def transfer_report(fit: CheckpointFit, source: str, part: str) -> str:
 
 
 def _as_the_model_loads_it(model: torch.nn.Module, state: Dict[str, Any]) -> Dict[str, Any]:
-    """``state`` after the model's own load hooks (a ViT resizes its position embedding),
-    so that shapes are compared as the model will load them."""
+    """``state`` after the model's own load hooks (a ViT resizes its position embedding)."""
     state = dict(state)
     for name, module in model.named_modules():
         for hook in module._load_state_dict_pre_hooks.values():
@@ -377,24 +359,21 @@ def load_into(
 
     Args:
         model (torch.nn.Module): The (unwrapped) model.
-        checkpoint (str | Mapping): A path, URL or hub reference (read through mmtl's safe
-            loader), or a checkpoint already read that way.
+        checkpoint (str | Mapping): A path, URL or hub reference, or a checkpoint read by
+            :func:`read_weights`.
         mode (str): ``'exact'`` or ``'transfer'`` (see the module's docstring).
-        source (str, optional): What to call the checkpoint in messages. Defaults to the
-            path.
-        purpose (str): ``'testing'``, ``'inference'`` or ``'resuming'``, for messages of
-            the exact rule.
+        source (str, optional): The checkpoint's name in messages. Defaults to the path.
+        purpose (str): ``'testing'``, ``'inference'`` or ``'resuming'`` (exact rule).
         allow_partial (bool): Transfer only: accept a backbone that loads in part.
         revise_keys (Sequence): mmengine's key revisions (``module.`` stripped by default).
-        logger (logging.Logger, optional): Where the one-line report goes. Defaults to
-            None: not logged.
+        logger (logging.Logger, optional): Where the report goes. Defaults to None.
 
     Returns:
         CheckpointFit: The match, with its ``report`` line.
 
     Raises:
         CheckpointFitError: The checkpoint does not fit under the rule, or a tensor to load
-            holds NaN/Inf (one line: counts, first names, what it was trained as).
+            holds NaN/Inf.
         ValueError: ``mode`` is not one of :data:`MODES`.
     """
     if mode not in MODES:

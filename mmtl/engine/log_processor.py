@@ -7,17 +7,13 @@ from mmengine.runner import LogProcessor
 
 from mmtl.registry import LOG_PROCESSORS
 
-#: Timing scalars mmengine logs under the same name in training, validation and testing.
 TIMING_KEYS = ('time', 'data_time')
 
 
 @LOG_PROCESSORS.register_module()
 class EvalTimeTagLogProcessor(LogProcessor):
-    """mmengine's LogProcessor, with ``val/time``, ``val/data_time`` (and ``test/...``) tags.
-
-    mmengine logs validation and test timings under training's names, so TensorBoard draws
-    both into one zig-zag curve; here they are renamed ``<mode>/time`` and ``<mode>/data_time``.
-    """
+    """mmengine's LogProcessor, with validation and test timings as ``<mode>/time`` and
+    ``<mode>/data_time`` (under training's names TensorBoard draws one zig-zag curve)."""
 
     def get_log_after_epoch(
         self, runner, batch_idx: int, mode: str, with_non_scalar: bool = False

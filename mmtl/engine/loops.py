@@ -9,15 +9,12 @@ from mmtl.registry import LOOPS
 
 @LOOPS.register_module()
 class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
-    """:class:`mmengine.runner.EpochBasedTrainLoop` that resumes where a run was stopped.
-
-    After a mid-epoch stop (:class:`mmtl.engine.hooks.GracefulStopHook`) mmengine would train
-    the whole epoch again; this loop skips the batches already trained (the seeded sampler
-    draws the same order again), so the run continues with the very next batch.
+    """mmengine's EpochBasedTrainLoop that, resumed after a mid-epoch stop, skips the
+    batches already trained (the seeded sampler draws the same order again) instead of
+    training the whole epoch again.
 
     Args:
-        by_epoch (bool): Accepted so that configs can keep ``train_cfg.by_epoch=True``;
-            must be True.
+        by_epoch (bool): Accepted so that configs can keep ``train_cfg.by_epoch=True``.
         **kwargs: Those of :class:`mmengine.runner.EpochBasedTrainLoop`.
     """
 
@@ -36,7 +33,6 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
         return done if 0 < done < length else 0
 
     def run_epoch(self) -> None:
-        """Iterate one epoch, from the first batch not trained yet."""
         done = self.batches_done_in_epoch()
         if not done:
             return super().run_epoch()

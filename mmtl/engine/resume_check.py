@@ -1,9 +1,6 @@
-"""Check, before training resumes, that a checkpoint's optimizer state fits the config's optimizer.
-
-torch loads any optimizer's state into any other, and the first step then fails on a setting
-the saved groups lack (``KeyError: 'momentum'``); other group counts or sizes fail inside the
-load. :func:`check_resumable_optimizer` says so in one line when the checkpoint is read.
-"""
+"""Check, before training resumes, that a checkpoint's optimizer state fits the config's
+optimizer: torch loads any optimizer's state into any other, and the first step then fails on a
+setting the saved groups lack (``KeyError: 'momentum'``)."""
 
 import functools
 from typing import Dict, List, Optional, Tuple, Union
@@ -13,7 +10,6 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from mmtl.utils.errors import ConfigError
 
-#: Keys of a parameter group that are no setting.
 _NOT_SETTINGS = frozenset(['params', 'param_names'])
 
 
@@ -46,11 +42,8 @@ def _saved_optimizer_name(saved_keys: frozenset) -> str:
 
 
 def _settings_after_load(optimizer: torch.optim.Optimizer, group: dict) -> frozenset:
-    """The settings a saved group has once ``optimizer`` loads it.
-
-    ``load_state_dict`` keeps the saved settings and lets the optimizer's ``__setstate__``
-    add the ones it defaults (those newer torch versions added); this replays that on a copy.
-    """
+    """The settings a saved group has once ``optimizer`` loads it: the saved ones plus those
+    the optimizer's ``__setstate__`` defaults (replayed on a copy)."""
     probe = type(optimizer).__new__(type(optimizer))
     probe.__setstate__(
         {'defaults': dict(optimizer.defaults), 'state': {}, 'param_groups': [dict(group)]}
@@ -91,7 +84,6 @@ def _problem(optimizer: torch.optim.Optimizer, saved: dict) -> Optional[str]:
 def _pairs(
     optim_wrapper: Union[OptimWrapper, OptimWrapperDict], saved: dict
 ) -> List[Tuple[str, torch.optim.Optimizer, object]]:
-    """``(name, optimizer, saved state)`` for each optimizer of the wrapper."""
     if isinstance(optim_wrapper, OptimWrapperDict):
         return [
             (f' {name!r}', wrapper.optimizer, (saved or {}).get(name))
@@ -101,13 +93,12 @@ def _pairs(
 
 
 def check_resumable_optimizer(checkpoint: dict, optim_wrapper, filename: str) -> None:
-    """Refuse, in one line, a checkpoint whose optimizer state the config's optimizer cannot take.
+    """Refuse a checkpoint whose optimizer state the config's optimizer cannot take.
 
     Args:
-        checkpoint (dict): The loaded checkpoint (its ``optimizer`` entry is checked; one
-            without it resumes no optimizer state, which always works).
-        optim_wrapper: The built ``OptimWrapper`` / ``OptimWrapperDict`` of the run; anything
-            else (a config not built yet) is not checked.
+        checkpoint (dict): The loaded checkpoint (its ``optimizer`` entry is checked).
+        optim_wrapper: The run's built ``OptimWrapper`` / ``OptimWrapperDict``; anything
+            else (not built yet) is not checked.
         filename (str): The checkpoint, for the message.
 
     Raises:

@@ -9,14 +9,14 @@ from typing import Callable, Dict, Iterator, Optional, Union
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
-from mmengine.runner import BaseLoop, Runner
-from torch.utils.data import DataLoader
+from mmengine.runner import Runner
 
 from mmtl.config.check import validate_config
 from mmtl.config.model_card import CARD_KEY, card_from_config
 from mmtl.config.resolve import resolve_config
 from mmtl.engine.hooks.class_weight_hook import add_class_weight_hook
 from mmtl.engine.hooks.effective_lr_hook import optim_wrapper_list
+from mmtl.engine.hooks.progress_bar_hook import quiet_console
 from mmtl.registry import RUNNERS
 from mmtl.utils.errors import ConfigError, UserError
 from mmtl.utils.modules import bare_model
@@ -25,8 +25,7 @@ from .loading import PARTIAL_LOAD_KEY, load_into, read_weights
 from .resume_check import check_resumable_optimizer
 from .work_dir_lock import lock_work_dir
 
-#: The config as written, while :meth:`MMTLRunner.from_cfg` builds a Runner from its
-#: resolved copy (the Runner dumps the former and runs the latter).
+#: The config as written while :meth:`MMTLRunner.from_cfg` builds from its resolved copy.
 _SOURCE_CFG: contextvars.ContextVar = contextvars.ContextVar('mmtl_source_cfg', default=None)
 
 
@@ -59,10 +58,8 @@ def accumulative_counts_of(optim_wrapper: Union[OptimWrapper, OptimWrapperDict])
 
 @contextlib.contextmanager
 def errors_name_section(section: str) -> Iterator[None]:
-    """Re-raise a user error met while building ``section`` naming the section's keys.
-
-    A dataset's messages name ``train_dataloader.dataset...``; while the val or test loop is
-    built they name that section instead, and a ValueError becomes a :class:`ConfigError`.
+    """Re-raise a user error met while building ``section``'s dataloader naming its keys
+    (a dataset names ``train_dataloader.dataset...``); a ValueError becomes a ConfigError.
 
     Args:
         section (str): ``'train_dataloader'``, ``'val_dataloader'`` or ``'test_dataloader'``.
@@ -81,16 +78,10 @@ def errors_name_section(section: str) -> Iterator[None]:
 
 @RUNNERS.register_module()
 class MMTLRunner(Runner):
-    """mmengine's :class:`~mmengine.runner.Runner` with mmtl's config meaning, checks
-    before any work, and lr scaling by the effective batch.
-
-    :meth:`from_cfg` checks the config (:func:`~mmtl.config.check.validate_config`) and builds
-    from its resolved copy (:func:`~mmtl.config.resolve.resolve_config`); the work dir gets
-    the config as written (``runner.source_cfg``). Every hook's ``check_setup(runner)`` runs
-    once the model is built, before any data is read. The lr is scaled by
-    ``world_size * batch_size * accumulative_counts / base_batch_size`` (mmengine ignores
-    the accumulation), reported in one line.
-    """
+    """mmengine's Runner that checks the config and runs its resolved copy
+    (:meth:`from_cfg`; the work dir gets the config as written, ``source_cfg``), runs every
+    hook's ``check_setup(runner)`` before any data is read, and scales the lr by
+    ``world_size * batch_size * accumulative_counts / base_batch_size``."""
 
     def __init__(self, *args, cfg=None, **kwargs) -> None:
         source = _SOURCE_CFG.get()
@@ -99,14 +90,13 @@ class MMTLRunner(Runner):
         self.source_cfg = self.cfg
         if source is not None:
             self.cfg = copy.deepcopy(cfg)
-        # What a checkpoint is loaded for, which picks the rule of load_checkpoint: outside
-        # test(), val() and resume(), load_from is a starting point for training.
+        # Picks load_checkpoint's rule: outside test(), val() and resume() it is training.
         self._loading_for = 'training'
         self.check_setup()
 
     @classmethod
     def from_cfg(cls, cfg: Union[Config, dict]) -> 'MMTLRunner':
-        """Check ``cfg``, apply mmtl's meaning to a copy, and build the Runner from it.
+        """Resolve a copy of ``cfg``, check it, and build the Runner from it.
 
         Args:
             cfg (Config | dict): The config as written (file + overrides).
@@ -115,8 +105,7 @@ class MMTLRunner(Runner):
             MMTLRunner: Built from the resolved copy; dumps ``cfg`` as written.
 
         Raises:
-            ConfigError: A key, value, type, data root or class count is wrong (one line,
-                before any work).
+            ConfigError: The config is wrong (one line, before any work).
         """
         source = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(copy.deepcopy(cfg))
         resolved = resolve_config(source)
@@ -129,8 +118,7 @@ class MMTLRunner(Runner):
             _SOURCE_CFG.reset(token)
 
     def check_setup(self) -> None:
-        """Run every hook's ``check_setup(runner)`` (which raises a ConfigError for settings
-        the built model cannot have), before any data is read."""
+        """Run every hook's ``check_setup(runner)``, which raises a ConfigError."""
         for hook in self._hooks:
             check = getattr(hook, 'check_setup', None)
             if callable(check):
@@ -139,22 +127,16 @@ class MMTLRunner(Runner):
     def build_logger(
         self, log_level: Union[int, str] = 'INFO', log_file: Optional[str] = None, **kwargs
     ):
-        """mmengine's logger, its console quiet unless the config says ``verbose=True``.
-
-        The work dir's log file keeps every line (see :func:`~mmtl.engine.hooks.
-        progress_bar_hook.quiet_console`).
-        """
+        """mmengine's logger, its console quiet unless ``verbose=True`` (the file keeps all)."""
         logger = super().build_logger(log_level=log_level, log_file=log_file, **kwargs)
         if not self.cfg.get('verbose', False):
-            from .hooks.progress_bar_hook import quiet_console
-
             quiet_console(logger)
         return logger
 
     def train(self):
         """mmengine's train in a locked work dir, then every hook's ``on_exit(runner)``
         however training ended (mmengine calls ``after_run`` only on success)."""
-        work_dir_lock = lock_work_dir(self.work_dir)  # one training per work dir at a time
+        work_dir_lock = lock_work_dir(self.work_dir)
         try:
             return super().train()
         finally:
@@ -165,17 +147,14 @@ class MMTLRunner(Runner):
             work_dir_lock.release()
 
     def build_train_loop(self, loop):
-        """mmengine's train loop; errors building its dataloader name its keys."""
         with errors_name_section('train_dataloader'):
             return super().build_train_loop(loop)
 
     def build_val_loop(self, loop):
-        """mmengine's val loop; errors building its dataloader name ``val_dataloader``."""
         with errors_name_section('val_dataloader'):
             return super().build_val_loop(loop)
 
     def build_test_loop(self, loop):
-        """mmengine's test loop; errors building its dataloader name ``test_dataloader``."""
         with errors_name_section('test_dataloader'):
             return super().build_test_loop(loop)
 
@@ -186,23 +165,14 @@ class MMTLRunner(Runner):
     ) -> None:
         """Multiply the lr of every parameter group by effective batch / base batch.
 
-        Called by :meth:`train` after the optimizer is built and before the parameter
-        schedulers record their initial lr.
-
         Args:
             optim_wrapper (OptimWrapper | OptimWrapperDict): The built optimizer wrapper(s).
             auto_scale_lr (dict, optional): ``enable`` and ``base_batch_size``; scaling
                 happens only when ``enable`` is true.
         """
-        # Built by train() just before; the config dict when called on an unbuilt runner.
-        if isinstance(self._train_loop, BaseLoop):
-            loader = self._train_loop.dataloader
-        else:
-            loader = self._train_dataloader
-        if isinstance(loader, DataLoader):  # with a batch sampler, the batch is its own
-            batch_size = loader.batch_size or loader.batch_sampler.batch_size
-        else:
-            batch_size = loader['batch_size']
+        # mmengine's train() calls this once the train loop is built.
+        loader = self._train_loop.dataloader
+        batch_size = loader.batch_size or loader.batch_sampler.batch_size  # a batch sampler's
         accumulate = accumulative_counts_of(optim_wrapper)
         total = effective_batch_size(self.world_size, batch_size, accumulate)
         wrappers = optim_wrapper_list(optim_wrapper)
@@ -225,22 +195,11 @@ class MMTLRunner(Runner):
                 f'{batch}; the lr was set for a batch of {base_batch}. Scaling the original LR '
                 f'by {ratio:g}: lr {base_lr:g} -> {base_lr * ratio:g}.'
             )
-        self._log_data_split(loader)
-
-    def _log_data_split(self, loader: Union[DataLoader, Dict]) -> None:
-        """Log how many training images the sampler of each process yields per epoch."""
-        if not isinstance(loader, DataLoader) or loader.sampler is None:
-            return
         # With a batch sampler, DataLoader.sampler is torch's default over the whole dataset.
         sampler = getattr(loader.batch_sampler, 'sampler', None) or loader.sampler
-        try:
-            per_process = len(sampler)
-            total = len(loader.dataset)
-        except TypeError:  # samplers and datasets without a length (streams)
-            return
         self.logger.info(
-            f'Training data: {total} images, {per_process} per process in each of '
-            f'{self.world_size} processes ({len(loader)} iterations per epoch).'
+            f'Training data: {len(loader.dataset)} images, {len(sampler)} per process in each '
+            f'of {self.world_size} processes ({len(loader)} iterations per epoch).'
         )
 
     @contextlib.contextmanager
@@ -252,17 +211,14 @@ class MMTLRunner(Runner):
             self._loading_for = before
 
     def resume(self, filename: str, *args, **kwargs) -> None:
-        """mmengine's resume, with the checkpoint checked as for resuming (exact fit)."""
         with self._loading('resuming'):
             super().resume(filename, *args, **kwargs)
 
     def test(self) -> dict:
-        """mmengine's test; a checkpoint it loads must fit exactly (see :meth:`load_checkpoint`)."""
         with self._loading('testing'):
             return super().test()
 
     def val(self) -> dict:
-        """mmengine's val; a checkpoint it loads must fit exactly (see :meth:`load_checkpoint`)."""
         with self._loading('testing'):
             return super().val()
 
@@ -273,9 +229,8 @@ class MMTLRunner(Runner):
         strict: bool = False,
         revise_keys: list = [(r'^module.', '')],  # noqa: B006  (mmengine's signature)
     ) -> dict:
-        """Load a checkpoint through mmtl's safe loader and :func:`~.loading.load_into`:
-        ``'exact'`` for testing and resuming, ``'transfer'`` for ``load_from`` when training.
-        ``strict`` is mmengine's argument and has no effect: the rule decides.
+        """Load through :func:`~.loading.load_into`: ``'exact'`` for testing and resuming,
+        ``'transfer'`` for ``load_from`` when training (``strict`` is ignored: the rule decides).
 
         Raises:
             CheckpointFitError: The checkpoint does not fit (one line).
@@ -299,8 +254,7 @@ class MMTLRunner(Runner):
     def save_checkpoint(
         self, out_dir: str, filename: str, *args, meta: Optional[dict] = None, **kwargs
     ) -> None:
-        """mmengine's save, with the model card (:mod:`mmtl.config.model_card`) in ``meta``
-        when the model is one of mmtl's base models (else said once in the log)."""
+        """mmengine's save, with the model card in ``meta`` when there is one."""
         meta = dict(meta or {})
         card = self._model_card()
         if card is not None:

@@ -1,10 +1,6 @@
-"""One training per work dir: a lock that the kernel releases when its process dies.
-
-The first training holds an exclusive POSIX record lock (``fcntl.lockf``) on
-``<work_dir>/.mmtl-train.lock``; a second one is refused in one line naming the holder. The
-process's end (``kill -9`` included) releases it, and forked dataloader workers do not
-share it. Only the main process of a distributed run takes it.
-"""
+"""One training per work dir: an exclusive POSIX record lock (``fcntl.lockf``) on
+``<work_dir>/.mmtl-train.lock``, which the kernel releases when its process dies (``kill -9``
+included) and which forked dataloader workers do not share."""
 
 import fcntl
 import os
@@ -16,7 +12,6 @@ from mmengine.dist import is_main_process
 
 from mmtl.utils.errors import ConfigError
 
-#: The lock file's name inside the work dir.
 LOCK_FILE = '.mmtl-train.lock'
 
 
@@ -25,40 +20,15 @@ class WorkDirBusyError(ConfigError):
 
 
 class WorkDirLock:
-    """The exclusive hold of one training on its work dir.
+    """The hold of one training on its work dir.
 
     Args:
-        work_dir (str): The work dir (created if missing).
-        hold (bool): Take the lock; False makes a lock that holds nothing (the other
-            processes of a distributed run). Defaults to True.
-
-    Raises:
-        WorkDirBusyError: Another training process holds it.
+        file (TextIO, optional): The locked file; None holds nothing (the other processes of
+            a distributed run).
     """
 
-    def __init__(self, work_dir: str, hold: bool = True) -> None:
-        self._file: Optional[TextIO] = None
-        if not hold:
-            return
-        os.makedirs(work_dir, exist_ok=True)
-        self.path = osp.join(work_dir, LOCK_FILE)
-        self._file = open(self.path, 'a+', encoding='utf-8')
-        try:
-            fcntl.lockf(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._file.seek(0)
-            holder = self._file.read(200).strip() or 'another process'
-            self._file.close()
-            self._file = None
-            raise WorkDirBusyError(
-                f'work_dir {work_dir} is in use by another training ({holder}): wait for it '
-                f'to end, or give this run its own --work-dir'
-            ) from None
-        self._file.seek(0)
-        self._file.truncate()
-        started = time.strftime('%Y-%m-%d %H:%M:%S')
-        self._file.write(f'pid {os.getpid()}, started {started}\n')
-        self._file.flush()
+    def __init__(self, file: Optional[TextIO]) -> None:
+        self._file = file
 
     def release(self) -> None:
         """Let another training use the work dir (closing the file releases the lock)."""
@@ -68,7 +38,8 @@ class WorkDirLock:
 
 
 def lock_work_dir(work_dir: str) -> WorkDirLock:
-    """Hold ``work_dir`` for this training (only the main process of a distributed run does).
+    """Hold ``work_dir`` (created if missing) for this training; only the main process of a
+    distributed run takes the lock.
 
     Args:
         work_dir (str): The run's work dir.
@@ -77,6 +48,24 @@ def lock_work_dir(work_dir: str) -> WorkDirLock:
         WorkDirLock: Call its ``release()`` when training ends.
 
     Raises:
-        WorkDirBusyError: Another training holds it (one line, before any work).
+        WorkDirBusyError: Another training holds it (one line naming the holder).
     """
-    return WorkDirLock(work_dir, hold=is_main_process())
+    if not is_main_process():
+        return WorkDirLock(None)
+    os.makedirs(work_dir, exist_ok=True)
+    file = open(osp.join(work_dir, LOCK_FILE), 'a+', encoding='utf-8')
+    try:
+        fcntl.lockf(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        file.seek(0)
+        holder = file.read(200).strip() or 'another process'
+        file.close()
+        raise WorkDirBusyError(
+            f'work_dir {work_dir} is in use by another training ({holder}): wait for it '
+            f'to end, or give this run its own --work-dir'
+        ) from None
+    file.seek(0)
+    file.truncate()
+    file.write(f'pid {os.getpid()}, started {time.strftime("%Y-%m-%d %H:%M:%S")}\n')
+    file.flush()
+    return WorkDirLock(file)

@@ -1,11 +1,6 @@
-"""mmengine's CheckpointHook, made safe against crashes and full disks.
-
-mmengine writes a checkpoint straight into its final path and removes the oldest one before
-the new one is written. :class:`AtomicCheckpointHook` keeps its options and writes each
-checkpoint to a temporary file that is fsynced and renamed into place, then moves
-``last_checkpoint``, and only then removes what fell out of ``max_keep_ckpts``. A full disk
-stops the run with :class:`CheckpointWriteError` and leaves every earlier checkpoint as it was.
-"""
+"""mmengine's CheckpointHook, safe against crashes and full disks: each checkpoint is written
+to a temporary file, fsynced and renamed into place, then ``last_checkpoint`` moves, and only
+then is what fell out of ``max_keep_ckpts`` removed (mmengine removes it first)."""
 
 import errno
 import glob
@@ -20,9 +15,8 @@ from mmengine.hooks import CheckpointHook
 from mmtl.registry import HOOKS
 from mmtl.utils.fileio import atomic_open
 
-#: Name of :class:`AtomicLocalBackend` among mmengine's file backends.
 ATOMIC_BACKEND = 'mmtl_atomic_local'
-#: Name of the checkpoint written when a signal stops training (see GracefulStopHook).
+#: The checkpoint written when a signal stops training (see GracefulStopHook).
 INTERRUPTED_TMPL = 'interrupted_iter_{}.pth'
 #: ``errno`` values that mean the disk (or the user's quota) is full.
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
@@ -30,16 +24,6 @@ NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 class CheckpointWriteError(RuntimeError):
     """A checkpoint (or the ``last_checkpoint`` pointer) could not be written."""
-
-
-def _raise_write_error(err: OSError, path: str) -> None:
-    if err.errno in NO_SPACE_ERRNOS:
-        raise CheckpointWriteError(
-            f'no space left on the device while writing {path}; earlier checkpoints kept '
-            f'(nothing was removed). Free some space, or move the work dir (--work-dir), '
-            f'then continue with --resume.'
-        ) from err
-    raise CheckpointWriteError(f'could not write {path} ({err}); earlier checkpoints kept') from err
 
 
 def write_atomically(data: bytes, path: str) -> None:
@@ -57,7 +41,15 @@ def write_atomically(data: bytes, path: str) -> None:
         with atomic_open(path, 'wb') as f:
             f.write(data)
     except OSError as err:
-        _raise_write_error(err, path)
+        if err.errno in NO_SPACE_ERRNOS:
+            raise CheckpointWriteError(
+                f'no space left on the device while writing {path}; earlier checkpoints kept '
+                f'(nothing was removed). Free some space, or move the work dir (--work-dir), '
+                f'then continue with --resume.'
+            ) from err
+        raise CheckpointWriteError(
+            f'could not write {path} ({err}); earlier checkpoints kept'
+        ) from err
 
 
 @register_backend(ATOMIC_BACKEND, force=True)
@@ -65,11 +57,9 @@ class AtomicLocalBackend(LocalBackend):
     """mmengine's local file backend with atomic ``put`` and ``put_text``."""
 
     def put(self, obj: bytes, filepath) -> None:
-        """Write bytes to ``filepath`` atomically (see :func:`write_atomically`)."""
         write_atomically(obj, str(filepath))
 
     def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
-        """Write text to ``filepath`` atomically (see :func:`write_atomically`)."""
         write_atomically(obj.encode(encoding), str(filepath))
 
 
@@ -92,12 +82,10 @@ class _DeferredRemovals:
 
 @HOOKS.register_module()
 class AtomicCheckpointHook(CheckpointHook):
-    """:class:`mmengine.hooks.CheckpointHook` (same arguments) that never leaves a partial
-    checkpoint: a local ``out_dir`` is written through :class:`AtomicLocalBackend`, and
-    temporary files left by a killed run are removed when training starts again."""
+    """mmengine's CheckpointHook (same arguments) that never leaves a partial checkpoint; the
+    temporary files of a killed run are removed when training starts again."""
 
     def before_train(self, runner) -> None:
-        """Choose the atomic backend, then set up as mmengine does; clear stale temp files."""
         out_dir = self.out_dir if self.out_dir is not None else runner.work_dir
         local = '://' not in str(out_dir)
         if local and self.backend_args is None and self.file_client_args is None:
@@ -116,7 +104,7 @@ class AtomicCheckpointHook(CheckpointHook):
             runner.logger.info(f'removed {path}, left by an interrupted checkpoint write')
 
     def _outdated_checkpoint(self, runner, step: int) -> Optional[str]:
-        """Record ``step`` among the kept checkpoints; return the one that falls out, if any."""
+        """Record ``step`` among the kept checkpoints; return the one that falls out."""
         if self.max_keep_ckpts <= 0:
             return None
         if self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step:
@@ -137,7 +125,6 @@ class AtomicCheckpointHook(CheckpointHook):
             self.file_backend.rmtree(path)  # checkpoints saved by DeepSpeed are folders
 
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
-        """Save, then move ``last_checkpoint``, then remove what fell out of the kept set."""
         outdated = self._outdated_checkpoint(runner, step)
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
@@ -155,22 +142,20 @@ class AtomicCheckpointHook(CheckpointHook):
         )
         if not is_main_process():
             return
-        pointer = osp.join(runner.work_dir, 'last_checkpoint')
-        write_atomically(str(self.last_ckpt).encode('utf-8'), pointer)
+        self._point_last_checkpoint(runner, self.last_ckpt)
         if outdated is not None and outdated != self.last_ckpt:
             self._remove_checkpoint(outdated)
-        self._remove_interrupted(keep=self.last_ckpt)
 
-    def _remove_interrupted(self, keep: str) -> None:
-        """Remove the checkpoints of stopped runs: a newer checkpoint (``keep``) exists."""
-        pattern = osp.join(self.out_dir, INTERRUPTED_TMPL.format('*'))
-        for path in glob.glob(pattern):
-            if path != keep:
-                self._remove_checkpoint(path)
+    def _point_last_checkpoint(self, runner, path: str) -> None:
+        """Move ``last_checkpoint`` to ``path``; the checkpoints of stopped runs go."""
+        write_atomically(str(path).encode('utf-8'), osp.join(runner.work_dir, 'last_checkpoint'))
+        for interrupted in glob.glob(osp.join(self.out_dir, INTERRUPTED_TMPL.format('*'))):
+            if interrupted != path:
+                self._remove_checkpoint(interrupted)
 
     def save_interrupted(self, runner) -> str:
-        """Save ``interrupted_iter_<N>.pth`` (N iterations done) atomically after a stop
-        signal; ``last_checkpoint`` names it, and the next regular checkpoint removes it.
+        """Save ``interrupted_iter_<N>.pth`` (N iterations done) and point ``last_checkpoint``
+        at it; the next regular checkpoint removes it.
 
         Args:
             runner: The runner, inside ``after_train_iter``.
@@ -191,17 +176,15 @@ class AtomicCheckpointHook(CheckpointHook):
             backend_args=self.backend_args,
         )
         if is_main_process():
-            pointer = osp.join(runner.work_dir, 'last_checkpoint')
-            write_atomically(str(path).encode('utf-8'), pointer)
-            self._remove_interrupted(keep=path)
+            self._point_last_checkpoint(runner, path)
         return path
 
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:
         """mmengine's best-checkpoint logic, removing the previous best only after saving.
 
         The epoch checkpoint is not re-written to record the new best (mmengine does, which
-        takes the space of another checkpoint): the best one records its own score, and
-        :meth:`_adopt_best_checkpoints` finds it on resume.
+        takes the space of another checkpoint): :meth:`_adopt_best_checkpoints` finds the best
+        by its own recorded score on resume.
         """
         backend, last_ckpt = self.file_backend, self.last_ckpt
         deferred = _DeferredRemovals(backend)
@@ -224,8 +207,8 @@ class AtomicCheckpointHook(CheckpointHook):
         return dict(getattr(self, 'best_ckpt_path_dict', {}))
 
     def _adopt_best_checkpoints(self, runner) -> None:
-        """On resume: adopt the best ``best_<key>_*.pth`` by its own recorded score (it may
-        be newer than the resumed checkpoint knows) and remove the other ones."""
+        """On resume: adopt the best ``best_<key>_*.pth`` by its recorded score (it may be
+        newer than the resumed checkpoint) and remove the other ones."""
         single = len(self.key_indicators) == 1
         for key in self.key_indicators:
             suffix = '' if single else f'_{key}'

@@ -9,15 +9,9 @@ from mmtl.utils.modules import bare_model
 
 @HOOKS.register_module()
 class ChannelsLastHook(Hook):
-    """Put the model's 4-d parameters and buffers (convolution weights) in
-    ``torch.channels_last`` memory format before the run starts.
-
-    A convolution whose weight is channels-last returns channels-last activations, so the
-    whole network then runs NHWC: the layout cuDNN's tensor-core kernels (and oneDNN on the
-    CPU) prefer. Parameters keep their identity (``Module.to`` changes their data in
-    place), so optimizers already built still hold them. Values and results are unchanged;
-    only the speed is.
-    """
+    """Put the model's 4-d parameters and buffers in ``torch.channels_last`` format before
+    the run, so that the network runs NHWC (what cuDNN's tensor cores and oneDNN prefer).
+    ``Module.to`` keeps the parameters' identity, so built optimizers still hold them."""
 
     priority = 'VERY_HIGH'
 

@@ -1,6 +1,6 @@
 """Resolve ``class_weight='auto'`` in the model's losses from the training split."""
 
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.hooks import Hook
@@ -10,7 +10,6 @@ from mmtl.utils.errors import ConfigError
 from mmtl.utils.modules import bare_model
 from mmtl.utils.prediction_rows import safe_text
 
-#: The value of a loss's ``class_weight`` that this hook replaces.
 AUTO = 'auto'
 
 
@@ -30,9 +29,6 @@ def _class_weight_entries(node: Any, key: str = 'model') -> Iterator[Tuple[str, 
 
 def add_class_weight_hook(cfg: Config) -> bool:
     """Add :class:`ClassWeightHook` to ``custom_hooks`` when a loss has ``class_weight='auto'``.
-
-    Called on the final config before the Runner is built. Any other text value of a
-    ``class_weight`` key is refused here, before any work.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -84,29 +80,19 @@ def apply_auto_class_weights(model, dataset) -> Optional[str]:
     weights = inverse_frequency_weights(counts)
     for loss in losses:
         loss.class_weight = weights
-    return ClassWeightHook.describe(names, counts, weights)
+    names = names or [str(i) for i in range(num_classes)]
+    parts = [f'{safe_text(n)} n={int(c)} w={w:.3g}' for n, c, w in zip(names, counts, weights)]
+    return 'inverse class frequency of the training split, N/(C*n_c): ' + ', '.join(parts)
 
 
 @HOOKS.register_module()
 class ClassWeightHook(Hook):
-    """Set every ``class_weight='auto'`` loss to inverse class frequency of the train split.
-
-    Each such loss gets ``N / (C * n_c)`` from the train split's labels (see
-    :func:`mmtl.datasets.class_counts.inverse_frequency_weights`), logged once. mmtl adds
-    this hook by itself when the config asks for ``'auto'``.
-    """
+    """Set every ``class_weight='auto'`` loss to ``N / (C * n_c)`` from the train split's
+    labels, logged once (added by :func:`add_class_weight_hook`)."""
 
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:
-        """Count the training labels and fill in the weights."""
         line = apply_auto_class_weights(runner.model, runner.train_dataloader.dataset)
         if line:
             runner.logger.info('class_weight=auto: ' + line)
-
-    @staticmethod
-    def describe(names: List[str], counts, weights: List[float]) -> str:
-        """``'name n=count w=weight, ...'`` for the log."""
-        names = names or [str(i) for i in range(len(counts))]
-        parts = [f'{safe_text(n)} n={int(c)} w={w:.3g}' for n, c, w in zip(names, counts, weights)]
-        return 'inverse class frequency of the training split, N/(C*n_c): ' + ', '.join(parts)

@@ -21,12 +21,9 @@ class TrainingInterrupted(SystemExit):
 
 @HOOKS.register_module()
 class GracefulStopHook(Hook):
-    """On SIGTERM or SIGINT, finish the iteration, save a checkpoint, and exit non-zero.
-
-    After the iteration (the same on every rank: one all-reduce per iteration) the checkpoint
-    hook writes ``interrupted_iter_<N>.pth`` and moves ``last_checkpoint`` to it, and the run
-    exits with 128 + the signal number; ``--resume`` continues with the next batch. A trainer
-    whose parent process exited stops the same way, as on SIGTERM.
+    """On SIGTERM or SIGINT (on any rank), or when the parent process has exited, finish the
+    iteration, save ``interrupted_iter_<N>.pth`` and exit with 128 + the signal number;
+    ``--resume`` continues with the next batch.
 
     Args:
         stop_with_parent (bool): Stop when the parent process has exited (checked after
@@ -42,7 +39,6 @@ class GracefulStopHook(Hook):
         self._logger = None
 
     def before_run(self, runner) -> None:
-        """Catch the stop signals (and the parent's death) from here to the end of the run."""
         if not isinstance(runner.optim_wrapper, BaseOptimWrapper):
             return  # runner.test() / val(): the signals keep their usual meaning
         self._logger = runner.logger
@@ -75,7 +71,6 @@ class GracefulStopHook(Hook):
         return signum
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        """Save and exit when a stop signal came (on any rank) during this iteration."""
         signum = self._stop_signal()
         if not signum:
             return
@@ -98,7 +93,6 @@ class GracefulStopHook(Hook):
         return os.path.join(runner.work_dir, filename)
 
     def after_run(self, runner) -> None:
-        """Put the signal handlers back."""
         self.on_exit(runner)
 
     def on_exit(self, runner) -> None:

@@ -12,13 +12,10 @@ from mmtl.utils.modules import bare_model, find_submodules
 
 @HOOKS.register_module()
 class GradualUnfreezeHook(Hook):
-    """Unfreeze modules of a :class:`mmtl.models.TransferClassifier` as training goes on.
-
-    The model starts with ``frozen_modules``; at the start of each listed epoch the hook
-    unfreezes the named modules (usually the top backbone stages first), so the new head
-    settles before the pretrained features move. The optimizer must already hold the frozen
-    parameters: use ``optim_wrapper.constructor='TransferOptimWrapperConstructor'`` (mmtl's
-    base schedules do). On resume, every step up to the resumed epoch is applied again.
+    """Unfreeze modules of a :class:`mmtl.models.TransferClassifier` at chosen epochs, so the
+    new head settles before the pretrained features move. The optimizer must hold the frozen
+    parameters (``TransferOptimWrapperConstructor``); on resume, the steps passed are applied
+    again.
 
     Example::
 
@@ -58,15 +55,11 @@ class GradualUnfreezeHook(Hook):
         return model
 
     def check_setup(self, runner) -> None:
-        """Check, when the Runner is built, that every scheduled module exists in the model.
-
-        Called by :class:`mmtl.engine.MMTLRunner` before any work, so a misspelt name stops
-        the run at once instead of at the epoch that would unfreeze it.
+        """Check, before any work, that every scheduled module exists in the model.
 
         Raises:
             ConfigError: Naming the schedule step and the module.
         """
-
         model = self._model(runner)
         for epoch, modules in self.schedule:
             find_submodules(
@@ -74,7 +67,6 @@ class GradualUnfreezeHook(Hook):
             )
 
     def before_train(self, runner) -> None:
-        """Check the set-up, and re-apply the steps already passed when resuming."""
         model = self._model(runner)
         if get_world_size() > 1:
             raise RuntimeError(
@@ -99,7 +91,6 @@ class GradualUnfreezeHook(Hook):
         self._unfreeze_due(runner, runner.epoch + 1)
 
     def before_train_epoch(self, runner) -> None:
-        """Unfreeze the modules scheduled for the epoch about to start."""
         self._unfreeze_due(runner, runner.epoch + 1)
 
     def _unfreeze_due(self, runner, epoch: int) -> None:

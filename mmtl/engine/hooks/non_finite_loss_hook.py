@@ -7,6 +7,7 @@ import torch
 from mmengine.hooks import Hook
 
 from mmtl.registry import HOOKS
+from mmtl.utils.errors import short_list
 
 
 class NonFiniteLossError(RuntimeError):
@@ -15,11 +16,9 @@ class NonFiniteLossError(RuntimeError):
 
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
-    """Stop the run when the loss becomes NaN or infinite; never save such weights.
+    """Stop the run when the loss becomes NaN or infinite, and refuse to save such weights.
 
-    The loss is read from the message hub (already a host float: no device sync); a
-    non-finite value stops the run with :class:`NonFiniteLossError` before the epoch's
-    checkpoint is written. Every checkpoint's weights are also checked before it is saved.
+    The loss is read from the message hub (a host float: no device sync).
 
     Args:
         loss_key (str): The logged scalar to watch. Defaults to ``'loss'`` (the total loss).
@@ -33,26 +32,21 @@ class NonFiniteLossHook(Hook):
     def after_train_iter(
         self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None
     ) -> None:
-        """Raise :class:`NonFiniteLossError` if this iteration's loss is NaN or infinite."""
         scalar = f'train/{self.loss_key}'
         if scalar not in runner.message_hub.log_scalars:
             return
         value = runner.message_hub.get_scalar(scalar).current()
         if math.isfinite(value):
             return
-        lr = self._learning_rates(runner)
-        total = len(runner.train_dataloader)
-        message = (
+        self._stop(
+            runner,
             f'{self.loss_key} is {value} at iteration {runner.iter + 1} (epoch '
-            f'{runner.epoch + 1}, batch {batch_idx + 1} of {total}), lr {lr}. Training '
-            f'stopped before any checkpoint of these weights was written; '
-            f'{self._checkpoints_kept(runner)}. {self._advice(runner)}'
+            f'{runner.epoch + 1}, batch {batch_idx + 1} of {len(runner.train_dataloader)}), lr '
+            f'{self._learning_rates(runner)}. Training stopped before any checkpoint of these '
+            f'weights was written; {self._checkpoints_kept(runner)}',
         )
-        runner.logger.error(message)
-        raise NonFiniteLossError(message)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Refuse to save weights that hold NaN or infinite values."""
         bad = [
             name
             for name, tensor in checkpoint.get('state_dict', {}).items()
@@ -60,20 +54,21 @@ class NonFiniteLossHook(Hook):
             and tensor.is_floating_point()
             and not bool(torch.isfinite(tensor).all())
         ]
-        if not bad:
-            return
-        message = (
-            f'the weights at iteration {runner.iter} (epoch {runner.epoch}) hold NaN or '
-            f'infinite values ({", ".join(bad[:5])}{" ..." if len(bad) > 5 else ""}); '
-            f'the checkpoint was not written and {self._checkpoints_kept(runner)}. '
-            f'{self._advice(runner)}'
-        )
+        if bad:
+            self._stop(
+                runner,
+                f'the weights at iteration {runner.iter} (epoch {runner.epoch}) hold NaN or '
+                f'infinite values ({short_list(bad, 5)}); the checkpoint was not written and '
+                f'{self._checkpoints_kept(runner)}',
+            )
+
+    def _stop(self, runner, what: str) -> None:
+        message = f'{what}. {self._advice(runner)}'
         runner.logger.error(message)
         raise NonFiniteLossError(message)
 
     @staticmethod
     def _advice(runner) -> str:
-        """What to do, as a command that works: the config's lr applies on resume."""
         cfg = getattr(runner, 'cfg', None) or {}
         optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer') or {}
         lr = optimizer.get('lr') if isinstance(optimizer, dict) else None

@@ -38,7 +38,7 @@ def normalization_mismatch(
         str | None: One line saying what differs and what to set, or None when they agree (or
         the weights record no mean/std).
     """
-    # From the checkpoint: values that fail timm's checks are ignored, names shown as text.
+    # Values from the checkpoint that fail timm's checks are ignored.
     pretrained_cfg = {
         key: value
         for key, value in pretrained_cfg.items()
@@ -73,17 +73,12 @@ def normalization_mismatch(
 
 @HOOKS.register_module()
 class PretrainedNormalizationHook(Hook):
-    """After ``load_from``, warn in one line when the normalisation differs from the weights'.
-
-    Weights converted from timm carry the mean/std they were trained with
-    (``meta.pretrained_cfg``, from timm's ``config.json``); this hook compares them with the
-    model's data preprocessor.
-    """
+    """After ``load_from``, warn when the data preprocessor's mean/std differ from those the
+    weights record (``meta.pretrained_cfg`` of weights converted from timm)."""
 
     priority = 'VERY_LOW'
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Compare the checkpoint's ``pretrained_cfg`` mean/std with the preprocessor's."""
         pretrained_cfg = (checkpoint.get('meta') or {}).get('pretrained_cfg')
         if not pretrained_cfg:
             return

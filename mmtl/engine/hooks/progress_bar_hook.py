@@ -1,12 +1,6 @@
-"""The terminal: a quiet console (the full log goes to the work dir) and a progress bar.
-
-:func:`quiet_console` keeps, on the console only, the lines a person reads: warnings, a
-header (precision, data, batch and lr, where outputs go), one line per validation and the
-summary; the environment, config and hook dumps stay in the work dir's log file
-(``verbose=True`` in the config, ``--verbose`` in the tools, shows them). In an interactive
-terminal :class:`ProgressBarHook` shows a bar per epoch with the loss and the latest
-validation metric instead of the training log lines.
-"""
+"""The terminal: a quiet console (:func:`quiet_console`: warnings, a header, one line per
+validation, the summary; the work dir's log keeps every line) and, in an interactive
+terminal, a progress bar per epoch instead of the training log lines."""
 
 import logging
 import os
@@ -19,12 +13,14 @@ from mmengine.hooks import Hook
 
 from mmtl.registry import HOOKS
 
+from .test_best_checkpoint_hook import best_checkpoint_of
+
 #: Environment variables set by CI services; a bar there would only fill the log.
 CI_VARIABLES = ('CI', 'GITHUB_ACTIONS', 'GITLAB_CI', 'JENKINS_URL', 'BUILDKITE', 'TF_BUILD')
 
 
 def interactive_terminal(stream=None) -> bool:
-    """Whether ``stream`` (default stdout) is a terminal a person watches (not CI, not a file)."""
+    """Whether ``stream`` (default stdout) is a terminal, outside CI."""
     stream = stream or sys.stdout
     if any(os.environ.get(name) for name in CI_VARIABLES):
         return False
@@ -61,8 +57,7 @@ CONSOLE_INFO_PREFIXES = (
     'test metrics written',
     'Finished',
 )
-#: Warnings of mmengine's own that say nothing to a user of mmtl (its deprecated file client,
-#: used inside mmengine and mmpretrain): left out of a quiet console.
+#: mmengine's warnings about its own internals, left out of a quiet console.
 IRRELEVANT_WARNINGS = (
     '"FileClient" will be deprecated in future',
     '"HardDiskBackend" is the alias of "LocalBackend"',
@@ -100,8 +95,7 @@ class QuietConsole(logging.Filter):
     """Let a console handler show only warnings and the :data:`CONSOLE_INFO_PREFIXES` lines.
 
     Args:
-        train_lines (bool): Also show the ``Epoch(train)`` lines (where no progress bar
-            shows the loss). Defaults to True.
+        train_lines (bool): Also show the ``Epoch(train)`` lines. Defaults to True.
     """
 
     def __init__(self, train_lines: bool = True) -> None:
@@ -118,7 +112,7 @@ class QuietConsole(logging.Filter):
 
 
 class _ShortMetricsFormatter(logging.Formatter):
-    """A console formatter that leaves tensors and curves out of metric lines."""
+    """Formats metric lines with :func:`short_metrics_line`."""
 
     def __init__(self, inner: logging.Formatter) -> None:
         super().__init__()
@@ -131,7 +125,7 @@ class _ShortMetricsFormatter(logging.Formatter):
 
 
 def quiet_console(logger: logging.Logger) -> None:
-    """Make the console handlers of ``logger`` quiet (see :class:`QuietConsole`); files keep all.
+    """Make the console handlers of ``logger`` quiet (see :class:`QuietConsole`).
 
     Args:
         logger (logging.Logger): The runner's logger (mmengine's ``MMLogger``).
@@ -147,11 +141,8 @@ def quiet_console(logger: logging.Logger) -> None:
 
 @HOOKS.register_module()
 class ProgressBarHook(Hook):
-    """Show a rich progress bar (iterations, rate, ETA) for each training epoch.
-
-    Only on rank 0 and only when stdout is an interactive terminal (not a pipe, a file or
-    CI); everywhere else it does nothing and the log keeps its plain lines. The log lines
-    still print, above the bar.
+    """A rich progress bar (iterations, ETA, loss) per training epoch, on rank 0 in an
+    interactive terminal; after training, one summary line.
 
     Args:
         enabled (bool, optional): Force the bar on or off. Defaults to None: on in an
@@ -165,6 +156,7 @@ class ProgressBarHook(Hook):
         self._progress = None
         self._task = None
         self._val = ''
+        self._trained = False
 
     def _active(self) -> bool:
         wanted = interactive_terminal() if self.enabled is None else self.enabled
@@ -207,7 +199,6 @@ class ProgressBarHook(Hook):
             self._progress.update(self._task, advance=1, status=status)
 
     def after_val_epoch(self, runner, metrics=None) -> None:
-        """Keep the first validation metric for the bar (``accuracy/top1 91.2``)."""
         for name, value in (metrics or {}).items():
             if isinstance(value, (int, float)):
                 self._val = f'val {name} {value:.4g}'
@@ -220,19 +211,15 @@ class ProgressBarHook(Hook):
             self._task = None
 
     def after_train(self, runner) -> None:
-        """Stop the bar; the run's summary follows in :meth:`after_run`."""
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
         self._trained = True
 
     def after_run(self, runner) -> None:
-        """After training, one line sums the run up: the best checkpoint, the full log."""
-        if not getattr(self, '_trained', False) or not is_main_process():
+        if not self._trained or not is_main_process():
             return
         self._trained = False
-        from .test_best_checkpoint_hook import best_checkpoint_of
-
         best = best_checkpoint_of(runner)
         score = runner.message_hub.get_info('best_score')
         best_text = f'best checkpoint {best}' + (f' ({score:.4g})' if score is not None else '')

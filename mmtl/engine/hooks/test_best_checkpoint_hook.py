@@ -18,16 +18,12 @@ def best_checkpoint_of(runner) -> str:
 
 @HOOKS.register_module()
 class TestBestCheckpointHook(Hook):
-    """Test the best checkpoint, not the weights training ended with, after ``train()``.
-
-    As Lightning's ``trainer.test(ckpt_path='best')``; one line says which weights are tested.
-    A fresh runner (``mim test``, ``mmtl.test``) tests what it loaded.
-    """
+    """After ``train()``, test the best checkpoint (as Lightning's ``ckpt_path='best'``); a
+    fresh runner tests what it loaded."""
 
     priority = 'VERY_HIGH'  # before the hooks that read the model in before_test
 
     def before_test(self, runner) -> None:
-        """Load the best checkpoint when this runner has just trained."""
         if not isinstance(runner._train_loop, BaseLoop) or runner.iter == 0:
             return  # nothing trained in this runner: the tool loaded what it was given
         best = best_checkpoint_of(runner)

@@ -10,15 +10,14 @@ from mmtl.registry import HOOKS
 
 
 def scalar_metrics(metrics: Optional[dict], prefix: str = 'test/') -> Dict[str, float]:
-    """The plain-number metrics (0-dim tensors and arrays too), keys prefixed; others left out.
+    """The plain-number metrics (0-dim tensors and arrays too), keys prefixed.
 
     Args:
         metrics (dict, optional): What the test loop's evaluator returned.
         prefix (str): Put before each key. Defaults to ``'test/'``.
 
     Returns:
-        dict: ``{prefix + name: float}`` of the scalar metrics (top-1, AUC, macro F1 ...);
-        the confusion matrix, curves and per-class lists are left out.
+        dict: ``{prefix + name: float}``; confusion matrix, curves and lists left out.
     """
     scalars = {}
     for key, value in (metrics or {}).items():
@@ -31,16 +30,11 @@ def scalar_metrics(metrics: Optional[dict], prefix: str = 'test/') -> Dict[str, 
 
 @HOOKS.register_module()
 class TestMetricsVisHook(Hook):
-    """After testing, give the scalar test metrics to every vis backend but the local one.
-
-    mmengine's ``LoggerHook`` writes test metrics to the log and a JSON file only, so a
-    tracking server (``MLflowVisBackend``, ``WandbVisBackend``) never sees what ``mim test``
-    measured. This hook adds them as ``test/<metric>`` scalars at step 0. The local
-    ``scalars.json`` is left alone: it holds the training curves that ``analyze_logs`` reads.
-    """
+    """After testing, add the scalar test metrics as ``test/<metric>`` at step 0 to every vis
+    backend but the local one (mmengine's LoggerHook gives them to no tracking server; the
+    local ``scalars.json`` keeps the training curves only)."""
 
     priority = 'LOW'  # before LoggerHook's after_run closes the backends
-    #: Backends that do not get the test metrics.
     SKIPPED_BACKENDS = ('LocalVisBackend',)
 
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
@@ -48,7 +42,6 @@ class TestMetricsVisHook(Hook):
         if not scalars or not is_main_process():  # the backends write on rank 0 only
             return
         # mmengine's Visualizer keeps its backends by name; there is no public iterator.
-        backends = getattr(runner.visualizer, '_vis_backends', {}) or {}
-        for backend in backends.values():
+        for backend in runner.visualizer._vis_backends.values():
             if type(backend).__name__ not in self.SKIPPED_BACKENDS:
                 backend.add_scalars(scalars, step=0)

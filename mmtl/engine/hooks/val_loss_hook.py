@@ -13,15 +13,10 @@ from mmtl.registry import HOOKS
 
 @HOOKS.register_module()
 class ValLossHook(Hook):
-    """Add ``val_loss`` to the validation metrics: the cross-entropy of the val predictions.
-
-    It is the mean ``-log p(true class)`` of the softmax scores the model gives each val
-    image, without the class weights or label smoothing the training loss may use, so it
-    compares across recipes. Logged beside val top-1 (and in ``scalars.json``), it rises
-    when a model grows over-confident on its mistakes while top-1 stays put, the first sign
-    of over-fitting on small data. Early stopping or ``save_best`` can monitor it
-    (``rule='less'``). A loss the model reports itself under ``val_loss`` is kept.
-    """
+    """Add ``val_loss`` to the validation metrics: the mean ``-log p(true class)`` of the val
+    predictions, without class weights or label smoothing, so that it compares across
+    recipes; it rises when a model grows over-confident on its mistakes while top-1 stays
+    put. A ``val_loss`` the model reports itself is kept."""
 
     # before RuntimeInfoHook (VERY_HIGH) copies the metrics to the message hub for the log
     priority = 'HIGHEST'

@@ -13,7 +13,7 @@ def stretch_warmups(schedulers, max_iters: int, min_iters: int = 10, max_fractio
     """Lengthen each too-short linear lr warm-up of ``schedulers`` (see :class:`WarmupFloorHook`).
 
     Args:
-        schedulers (list): Built mmengine parameter schedulers, before any training step.
+        schedulers (list): Built parameter schedulers, before any training step.
         max_iters (int): Iterations of the whole run.
         min_iters (int): The shortest warm-up. Defaults to 10.
         max_fraction (float): The longest share of the run it may take. Defaults to 0.25.
@@ -38,12 +38,9 @@ def stretch_warmups(schedulers, max_iters: int, min_iters: int = 10, max_fractio
 
 @HOOKS.register_module()
 class WarmupFloorHook(Hook):
-    """Lengthen a linear lr warm-up of a few iterations to at least ``min_iters``.
-
-    mmtl's schedules warm up for one epoch, which on a small dataset is one or two
-    iterations: no warm-up at all. A ``LinearLR`` that starts at iteration 0 and is shorter
-    than ``min_iters`` is stretched to ``max(2, min(min_iters, max_fraction x run length))``,
-    logged in one line.
+    """Stretch a ``LinearLR`` lr warm-up that starts at iteration 0 and is shorter than
+    ``min_iters`` (one epoch of a small dataset) to ``max(2, min(min_iters, max_fraction x
+    run length))``.
 
     Args:
         min_iters (int): The shortest warm-up, in iterations. Defaults to 10.
@@ -54,16 +51,10 @@ class WarmupFloorHook(Hook):
     priority = 'NORMAL'  # before EffectiveLrHook (VERY_LOW) records the schedule
 
     def __init__(self, min_iters: int = 10, max_fraction: float = 0.25) -> None:
-        if min_iters < 1 or not 0 < max_fraction <= 1:
-            raise ValueError(
-                f'WarmupFloorHook(min_iters={min_iters}, max_fraction={max_fraction}): '
-                f'min_iters must be >= 1 and max_fraction in (0, 1]'
-            )
         self.min_iters = min_iters
         self.max_fraction = max_fraction
 
     def before_run(self, runner) -> None:
-        """Stretch a too-short warm-up of the freshly built schedulers."""
         if not isinstance(runner.optim_wrapper, BaseOptimWrapper):
             return  # runner.test() / val(): nothing was built for training
         epoch_length = len(runner.train_dataloader)

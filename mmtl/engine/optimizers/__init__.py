@@ -1,5 +1,0 @@
-"""Optimizer wrapper constructors."""
-
-from .transfer_constructor import TransferOptimWrapperConstructor
-
-__all__ = ['TransferOptimWrapperConstructor']
