@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> None:
     from mmtl.apis.runner_setup import check_load_from
     from mmtl.config.check import check_data_roots
     from mmtl.config.load import load_config, resolve_config_path
+    from mmtl.engine.runner import lr_scale_factor
     from mmtl.utils.errors import ConfigError
     from mmtl.utils.fileio import atomic_open
 
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> None:
     )
     ctx = adv.strategy_context(cfg, meas, rec.cut, rec.epochs)
     strategy = STRATEGIES[rec.strategy]
-    factor = adv.auto_scale_factor(cfg)  # the lr printed is the one training uses
+    factor = lr_scale_factor(cfg)  # the lr printed is the one training uses
     print('similarity per stage (ridge probe val top-1 %, pretrained / random):')
     for stage, pre, rand in zip(meas.stages, meas.pretrained, meas.random):
         print(f'  {stage:<20s} {pre:6.1f} / {rand:6.1f}')

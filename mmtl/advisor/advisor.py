@@ -221,23 +221,6 @@ def early_stopping_overrides(cfg: Config, epochs: int) -> Tuple[dict, str]:
     )
 
 
-def auto_scale_factor(cfg: Config) -> float:
-    """The factor ``auto_scale_lr`` will apply to the lr in one process (1 when it is off).
-
-    Args:
-        cfg (Config): The user's config.
-
-    Returns:
-        float: Effective batch (batch size x gradient accumulation) / ``base_batch_size``.
-    """
-    scale = cfg.get('auto_scale_lr') or {}
-    if not scale.get('enable') or not scale.get('base_batch_size'):
-        return 1.0
-    batch = int(cfg.train_dataloader.get('batch_size', 32))
-    batch *= int(cfg.optim_wrapper.get('accumulative_counts', 1))
-    return batch / float(scale['base_batch_size'])
-
-
 def merged(*changes: dict) -> dict:
     """Config changes (nested, or dotted keys as in ``--cfg-options``) merged in order, as
     mmengine merges ``--cfg-options``: later ones win, dict by dict."""

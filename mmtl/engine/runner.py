@@ -43,6 +43,25 @@ def effective_batch_size(world_size: int, batch_size: int, accumulative_counts: 
     return world_size * batch_size * accumulative_counts
 
 
+def lr_scale_factor(cfg: Config, world_size: int = 1) -> float:
+    """The factor ``auto_scale_lr`` gives the lr, read from a config before any Runner exists
+    (:meth:`MMTLRunner.scale_lr` applies the same to the built loader and wrapper).
+
+    Args:
+        cfg (Config): A config with ``train_dataloader`` and ``optim_wrapper``.
+        world_size (int): Number of processes. Defaults to 1.
+
+    Returns:
+        float: Effective batch / ``auto_scale_lr.base_batch_size``; 1 when scaling is off.
+    """
+    scale = cfg.get('auto_scale_lr') or {}
+    if not scale.get('enable', False):
+        return 1.0
+    accumulate = cfg.optim_wrapper.get('accumulative_counts', 1)
+    batch = effective_batch_size(world_size, cfg.train_dataloader.batch_size, accumulate)
+    return batch / scale['base_batch_size']
+
+
 def accumulative_counts_of(optim_wrapper: Union[OptimWrapper, OptimWrapperDict]) -> int:
     """The gradient accumulation steps of a built optimizer wrapper (1 without accumulation).
 

@@ -103,10 +103,10 @@ def test_val_overlap_finds_the_same_files_and_the_same_pixels(tmp_path):
     assert val_overlap(_Images(train), _Images([new])) == 0
 
 
-def test_auto_scale_factor_is_the_lr_multiplier_training_applies():
+def test_lr_scale_factor_is_the_lr_multiplier_training_applies():
     from mmengine.config import Config
 
-    from mmtl.advisor.advisor import auto_scale_factor
+    from mmtl.engine.runner import lr_scale_factor
 
     cfg = Config(
         dict(
@@ -115,9 +115,10 @@ def test_auto_scale_factor_is_the_lr_multiplier_training_applies():
             auto_scale_lr=dict(base_batch_size=32, enable=True),
         )
     )
-    assert auto_scale_factor(cfg) == 2.0
+    assert lr_scale_factor(cfg) == 2.0
+    assert lr_scale_factor(cfg, world_size=2) == 4.0
     cfg.auto_scale_lr.enable = False
-    assert auto_scale_factor(cfg) == 1.0
+    assert lr_scale_factor(cfg) == 1.0
 
 
 def test_the_printed_lr_is_the_one_after_auto_scale_lr():

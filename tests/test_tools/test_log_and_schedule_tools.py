@@ -250,3 +250,24 @@ def test_analyze_logs_unknown_metric_is_a_clear_error(hand_log, capsys):
     assert code == 1
     err_text = capsys.readouterr().err
     assert "no validation metric 'accuracy/top5'" in err_text and 'accuracy/top1' in err_text
+
+
+def test_simulated_schedule_counts_gradient_accumulation_as_the_runner_does(capsys):
+    # 32 images x 2 accumulation steps on 2 processes / 256 -> lr x 0.5, as MMTLRunner scales it.
+    code = tool_status(
+        import_tool('tools/visualizations/vis_lr.py').main,
+        [
+            FRUIT_CONFIG,
+            '--iters-per-epoch',
+            '4',
+            '--out',
+            '/dev/null',
+            '--num-gpus',
+            '2',
+            '--cfg-options',
+            'optim_wrapper.accumulative_counts=2',
+        ],
+    )
+    out_text, err_text = capsys.readouterr()
+    assert code == 0, err_text
+    assert 'lr x0.5:' in out_text

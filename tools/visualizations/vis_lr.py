@@ -53,23 +53,16 @@ def iters_per_epoch(cfg, num_gpus: int) -> int:
     return max(1, rounding(size / batch))
 
 
-def lr_scale(cfg, num_gpus: int) -> float:
-    """The factor ``auto_scale_lr`` applies: real total batch / base batch (1 when off)."""
-    auto = cfg.get('auto_scale_lr') or {}
-    if not auto.get('enable') or 'base_batch_size' not in auto:
-        return 1.0
-    return cfg.train_dataloader.batch_size * num_gpus / auto['base_batch_size']
-
-
 def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.lr_schedule import simulate_schedule
     from mmtl.apis import init_model
     from mmtl.config.load import load_config
+    from mmtl.engine.runner import lr_scale_factor
     from mmtl.visualization.figure import new_figure, save_figure
 
     cfg = load_config(args.config, args.cfg_options)
     epoch_length = args.iters_per_epoch or iters_per_epoch(cfg, args.num_gpus)
-    scale = lr_scale(cfg, args.num_gpus)
+    scale = lr_scale_factor(cfg, args.num_gpus)
     schedule = simulate_schedule(cfg, epoch_length, scale, model=init_model(cfg))
     print(
         f'{len(schedule.iters) - 1} iterations ({epoch_length} per epoch); lr x{scale:g}: '
