@@ -209,3 +209,23 @@ def test_base_runtime_uses_the_atomic_hook_and_the_nan_hook():
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', '_base_', 'default_runtime.py'))
     assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
     assert cfg.default_hooks.non_finite_loss == dict(type='NonFiniteLossHook')
+
+
+def test_nan_advice_with_several_optimizers_names_a_lower_lr():
+    """A config with one optimizer per part (an OptimWrapperDict) has no optim_wrapper.optimizer:
+    the advice takes the lr of the first built optimizer instead of failing on the dict."""
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+
+    def wrapper(lr):
+        optimizer = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=lr)
+        optimizer.param_groups[0]['initial_lr'] = lr
+        return OptimWrapper(optimizer)
+
+    runner = SimpleNamespace(
+        cfg=Config(dict(optim_wrapper=dict(backbone=dict(), head=dict()))),
+        optim_wrapper=OptimWrapperDict(backbone=wrapper(0.01), head=wrapper(0.1)),
+    )
+    assert 'optim_wrapper.optimizer.lr=0.001' in NonFiniteLossHook._advice(runner)

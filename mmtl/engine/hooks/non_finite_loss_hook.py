@@ -9,6 +9,8 @@ from mmengine.hooks import Hook
 from mmtl.registry import HOOKS
 from mmtl.utils.errors import short_list
 
+from .effective_lr_hook import optim_wrapper_list
+
 
 class NonFiniteLossError(RuntimeError):
     """The training loss (or a weight about to be saved) is NaN or infinite."""
@@ -73,9 +75,9 @@ class NonFiniteLossHook(Hook):
         optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer') or {}
         lr = optimizer.get('lr') if isinstance(optimizer, dict) else None
         wrapper = getattr(runner, 'optim_wrapper', None)
-        if lr is None and wrapper is not None and not isinstance(wrapper, dict):
-            groups = getattr(wrapper, 'param_groups', None) or [{}]
-            lr = groups[0].get('initial_lr')  # a Runner built without a config
+        if lr is None and wrapper is not None and not isinstance(wrapper, dict):  # not a config
+            groups = optim_wrapper_list(wrapper)[0].param_groups
+            lr = groups[0].get('initial_lr', groups[0].get('lr'))
         lower = (
             f'--cfg-options optim_wrapper.optimizer.lr={lr / 10:g}'
             if isinstance(lr, (int, float))
