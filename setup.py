@@ -84,7 +84,7 @@ if __name__ == '__main__':
         install_requires=read_requirements('requirements/runtime.txt'),
         extras_require={
             name: read_requirements(f'requirements/{name}.txt')
-            for name in ('tests', 'cam', 'search', 'track')
+            for name in ('tests', 'search', 'track')
         },
         # `mmtl` (= python -m mmtl): lists the tools, `mmtl TOOL -h` reaches a tool's help;
         # mim answers both with its own help ("not an OpenMMLAB codebase").

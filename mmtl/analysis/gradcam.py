@@ -1,10 +1,8 @@
-"""Class activation maps by pytorch-grad-cam (as mmpretrain's ``vis_cam.py``); without it,
-``method='gradcam'`` falls back to :func:`grad_cam` (Selvaraju et al., ICCV 2017)."""
+"""Class activation maps by pytorch-grad-cam, as mmpretrain's ``vis_cam.py`` draws them."""
 
 from typing import Callable, Dict, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mmtl.utils.modules import evaluation_mode
@@ -47,54 +45,6 @@ def default_target_layer(model: nn.Module, inputs: torch.Tensor, min_side: int =
     return chosen
 
 
-def grad_cam(
-    model: nn.Module,
-    inputs: torch.Tensor,
-    target_layer: str,
-    class_index: Optional[int] = None,
-) -> Tuple[torch.Tensor, int, torch.Tensor]:
-    """Grad-CAM of one image (without pytorch-grad-cam).
-
-    Args:
-        model (nn.Module): Maps ``inputs`` to class scores (logits), ``1 x num_classes``.
-        inputs (torch.Tensor): One image, ``1xCxHxW``, as the model expects it.
-        target_layer (str): Dotted name of a layer with an ``NxKxhxw`` or ``NxLxK`` output.
-        class_index (int, optional): Class to explain. Defaults to None: the predicted one.
-
-    Returns:
-        tuple: ``(cam, class_index, scores)``: the ``HxW`` map at input resolution in [0, 1]
-        (zeros without positive evidence), the class explained, and the softmax scores.
-    """
-    layer = resolve_layers(model, [target_layer])[target_layer]
-    store: Dict[str, torch.Tensor] = {}
-
-    def keep_activation(module, args, output):
-        activation = as_tensor(output)
-        store['activation'] = activation
-        activation.register_hook(lambda grad: store.__setitem__('gradient', grad))
-
-    handle = layer.register_forward_hook(keep_activation)
-    try:
-        with evaluation_mode(model), torch.enable_grad():
-            inputs = inputs.detach().clone().requires_grad_(True)  # a graph even if frozen
-            logits = model(inputs)
-            if class_index is None:
-                class_index = int(logits[0].argmax())
-            model.zero_grad(set_to_none=True)
-            logits[0, class_index].backward()
-    finally:
-        handle.remove()
-    # A map as it is, transformer tokens on their patch grid; any other shape is refused.
-    activation = token_grid(store['activation'].detach())
-    gradient = token_grid(store['gradient'].detach())
-    weights = gradient.mean(dim=(2, 3), keepdim=True)
-    cam = F.relu((weights * activation).sum(dim=1, keepdim=True))
-    cam = F.interpolate(cam, size=inputs.shape[-2:], mode='bilinear', align_corners=False)[0, 0]
-    peak = cam.max()
-    cam = cam / peak if peak > 0 else torch.zeros_like(cam)
-    return cam, class_index, logits.detach().softmax(dim=1)[0]
-
-
 #: ``--method`` names -> (pytorch-grad-cam class, display name).
 CAM_METHODS: Dict[str, Tuple[str, str]] = {
     'gradcam': ('GradCAM', 'Grad-CAM'),
@@ -128,15 +78,6 @@ def vit_reshape_transform(
             raise ValueError(f'{error}; check --num-extra-tokens') from None
 
     return reshape
-
-
-def grad_cam_library():
-    """The ``pytorch_grad_cam`` module, or None when it is not installed."""
-    try:
-        import pytorch_grad_cam
-    except ImportError:
-        return None
-    return pytorch_grad_cam
 
 
 def tensor_output_layer(model: nn.Module, name: str, inputs: torch.Tensor) -> str:
@@ -182,29 +123,20 @@ def class_activation_map(
 
     Returns:
         tuple: ``(cam, class_index, scores)``: the ``HxW`` map at input resolution in
-        [0, 1], the class explained, and the softmax scores.
-
-    Raises:
-        ValueError: A method other than plain Grad-CAM without pytorch-grad-cam.
+        [0, 1] with its peak at 1 (zeros without positive evidence), the class explained,
+        and the softmax scores.
     """
-    names = [target_layers] if isinstance(target_layers, str) else list(target_layers)
-    library = grad_cam_library()
-    if library is None:
-        if method != 'gradcam' or aug_smooth or eigen_smooth or len(names) != 1:
-            raise ValueError(
-                f'--method {method} (and smoothing, several layers) needs pytorch-grad-cam: '
-                'pip install "mmtl[cam]" (or grad-cam==1.5.7)'
-            )
-        return grad_cam(model, inputs, names[0], class_index)
-
+    # Imported here: pytorch-grad-cam pulls in cv2, scipy and scikit-learn.
+    import pytorch_grad_cam
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
+    names = [target_layers] if isinstance(target_layers, str) else list(target_layers)
     with evaluation_mode(model):
         names = [tensor_output_layer(model, name, inputs) for name in names]
         layers = resolve_layers(model, names)
         scores = model(inputs).softmax(dim=1)[0]
         class_index = int(scores.argmax()) if class_index is None else class_index
-        cam_class = getattr(library, CAM_METHODS[method][0])
+        cam_class = getattr(pytorch_grad_cam, CAM_METHODS[method][0])
         with (
             torch.enable_grad(),
             cam_class(
@@ -221,5 +153,8 @@ def class_activation_map(
                 aug_smooth=aug_smooth,
                 eigen_smooth=eigen_smooth,
             )
-    heat = torch.from_numpy(maps[0]).float().clamp(0, 1)
+    # The library divides by (1e-7 + peak), which leaves the peak short of 1.
+    heat = torch.from_numpy(maps[0]).float().clamp(min=0)
+    peak = heat.max()
+    heat = heat / peak if peak > 0 else torch.zeros_like(heat)
     return heat, class_index, scores.detach()

@@ -10,7 +10,6 @@ import torch
 from mmtl_testing import REPO_ROOT, import_tool, tool_status
 from torch import nn
 
-from mmtl.analysis import gradcam
 from mmtl.analysis.gradcam import CAM_METHODS, class_activation_map, vit_reshape_transform
 
 DIGITS_CONFIG = f'{REPO_ROOT}/configs/mobilenet-v2_digits.py'
@@ -107,22 +106,6 @@ def test_eigen_smoothing_keeps_the_peak_on_evidence(trained_cnn):
     # The principal component has no sign tied to the class: it may show either square.
     cam, _, _ = class_activation_map(trained_cnn, two_square_image(), '2', 1, eigen_smooth=True)
     assert any(peak_and_contrast(cam, *square)[0] for square in SQUARES.values())
-
-
-def test_library_gradcam_agrees_with_mmtls_own(trained_cnn):
-    image = two_square_image()
-    library, _, _ = class_activation_map(trained_cnn, image, '2', 0)
-    own, _, _ = gradcam.grad_cam(trained_cnn, image, '2', 0)
-    assert np.corrcoef(library.flatten(), own.flatten())[0, 1] > 0.99
-
-
-def test_without_the_library_only_plain_gradcam_is_left(trained_cnn, monkeypatch):
-    monkeypatch.setattr(gradcam, 'grad_cam_library', lambda: None)
-    image = two_square_image()
-    cam, _, _ = class_activation_map(trained_cnn, image, '2', 0)
-    assert torch.equal(cam, gradcam.grad_cam(trained_cnn, image, '2', 0)[0])
-    with pytest.raises(ValueError, match=r'needs pytorch-grad-cam: pip install "mmtl\[cam\]"'):
-        class_activation_map(trained_cnn, image, '2', 0, method='scorecam')
 
 
 def test_vit_reshape_lays_patch_tokens_out_as_a_map():

@@ -6,7 +6,7 @@ from mmengine.registry import init_default_scope
 
 from mmtl.advisor.probe import backbone_stages
 from mmtl.analysis.feature_hooks import block_groups, capture_features, pooled, token_grid
-from mmtl.analysis.gradcam import default_target_layer, grad_cam
+from mmtl.analysis.gradcam import class_activation_map, default_target_layer
 from mmtl.registry import MODELS
 
 init_default_scope('mmtl')
@@ -61,7 +61,7 @@ def test_vit_grad_cam_targets_the_block_before_the_class_token_is_read():
     inputs = torch.randn(1, 3, 64, 64)
     layer = default_target_layer(model, inputs, min_side=2)
     assert layer == 'backbone.layers.1'
-    cam, _, scores = grad_cam(model, inputs, layer)
+    cam, _, scores = class_activation_map(model, inputs, layer)
     assert cam.shape == (64, 64) and scores.shape == (3,)
     assert cam.max() == 1.0  # the patch tokens got gradient through attention
 
@@ -71,7 +71,7 @@ def test_hierarchical_families_have_a_map_for_grad_cam(kind):
     model = classifier(kind)
     inputs = torch.randn(1, 3, 64, 64)
     layer = default_target_layer(model, inputs, min_side=2)
-    cam, _, _ = grad_cam(model, inputs, layer)
+    cam, _, _ = class_activation_map(model, inputs, layer)
     assert cam.shape == (64, 64) and float(cam.max()) == 1.0
 
 
@@ -147,9 +147,6 @@ def test_a_pooling_neck_after_a_backbone_that_pools_is_refused_at_build(backbone
 
 def test_pytorch_grad_cam_reads_the_tensor_of_a_swin_stage():
     """A Swin stage returns (tokens, grid size): pytorch-grad-cam got no gradient from it."""
-    pytest.importorskip('pytorch_grad_cam')
-    from mmtl.analysis.gradcam import class_activation_map
-
     model = classifier('swin')
     inputs = torch.randn(1, 3, 64, 64)
     cam, _, _ = class_activation_map(model, inputs, 'backbone.stages.1')

@@ -11,7 +11,7 @@ from mmtl_testing import REPO_ROOT, import_tool, tool_status
 from torch import nn
 
 from mmtl.analysis.feature_hooks import UnknownLayerError, capture_features
-from mmtl.analysis.gradcam import default_target_layer, grad_cam
+from mmtl.analysis.gradcam import class_activation_map, default_target_layer
 
 DIGITS_CONFIG = f'{REPO_ROOT}/configs/mobilenet-v2_digits.py'
 
@@ -103,7 +103,7 @@ def test_grad_cam_peaks_where_the_class_evidence_is():
         0: (slice(2, 10), slice(2, 10)),
         1: (slice(20, 30), slice(18, 28)),
     }.items():
-        cam, explained, scores = grad_cam(model, image, 'conv', class_index)
+        cam, explained, scores = class_activation_map(model, image, 'conv', class_index)
         assert explained == class_index
         assert cam.shape == (32, 32) and float(cam.max()) == pytest.approx(1.0)
         peak = np.unravel_index(int(cam.argmax()), cam.shape)
@@ -112,7 +112,7 @@ def test_grad_cam_peaks_where_the_class_evidence_is():
         outside = (cam.sum() - cam[rows, cols].sum()) / (32 * 32 - cam[rows, cols].numel())
         assert inside > 5 * outside
     # Without a class, the predicted one (more green pixels -> class 1) is explained.
-    assert grad_cam(model, image, 'conv')[1] == 1
+    assert class_activation_map(model, image, 'conv')[1] == 1
     assert all(not m._forward_hooks for m in model.modules())
 
 

@@ -7,7 +7,7 @@
 
 Both orders are accepted by both files (the config is the ``.py`` argument). ``--method``
 picks a pytorch-grad-cam method: gradcam, gradcam++, scorecam, eigencam, eigengradcam,
-layercam, xgradcam (without the library only gradcam, by mmtl's own code). The default
+layercam, xgradcam. The default
 target layer is the last backbone stage whose map keeps 4+ pixels a side; the default class
 the predicted one. ``--class`` takes a class name or an index. Also run as
 ``mim run mmtl vis_cam ...``.
