@@ -115,17 +115,22 @@ def count_params(model: nn.Module) -> Tuple[int, int]:
 
 
 @contextlib.contextmanager
-def _quiet_mmengine_logger() -> Iterator[None]:
-    """Hold back the analyzers' per-operator warnings."""
+def quiet_mmengine_logger(level: str = 'ERROR') -> Iterator[None]:
+    """Hold back mmengine's log records below ``level`` while the block runs (the analyzers'
+    per-operator warnings, the optimizer builder's line per parameter).
+
+    Args:
+        level (str): The lowest level still logged. Defaults to ``'ERROR'``.
+    """
     from mmengine.logging import MMLogger
 
     logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel('ERROR')
+    previous = logger.level
+    logger.setLevel(level)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.setLevel(previous)
 
 
 def model_complexity(
@@ -149,7 +154,7 @@ def model_complexity(
     """
     from mmengine.analysis import get_model_complexity_info
 
-    with evaluation_mode(model), _quiet_mmengine_logger():
+    with evaluation_mode(model), quiet_mmengine_logger():
         return get_model_complexity_info(
             model,
             inputs=(random_input(model, input_shape),),

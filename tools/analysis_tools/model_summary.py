@@ -41,7 +41,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def summarise(args: argparse.Namespace) -> None:
-    from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
 
@@ -76,14 +75,11 @@ def summarise(args: argparse.Namespace) -> None:
         )
     print(f'layers by type: {ms.format_layer_types(model)}')
 
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel('WARNING')  # the optimizer builder logs one line per parameter
     optimizer = None  # a model-only config: the estimate assumes SGD with momentum
     if cfg.get('optim_wrapper'):
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
+        scope = cfg.get('default_scope', 'mmtl')
+        with ms.quiet_mmengine_logger('WARNING'), DefaultScope.overwrite_default_scope(scope):
             optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
-    logger.setLevel(level)
     estimate = ms.estimate_training_memory(
         model, input_shape, batch_size, optimizer, activation_bytes_per_image=activation_bytes
     )
