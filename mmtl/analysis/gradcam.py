@@ -55,7 +55,6 @@ CAM_METHODS: Dict[str, Tuple[str, str]] = {
     'layercam': ('LayerCAM', 'Layer-CAM'),
     'xgradcam': ('XGradCAM', 'XGrad-CAM'),
 }
-CAM_TITLES = {name: title for name, (_, title) in CAM_METHODS.items()}
 
 
 def vit_reshape_transform(
@@ -70,14 +69,7 @@ def vit_reshape_transform(
     Returns:
         Callable: The transform pytorch-grad-cam applies to the layer's output.
     """
-
-    def reshape(tokens) -> torch.Tensor:
-        try:
-            return token_grid(as_tensor(tokens), num_extra_tokens)
-        except ValueError as error:
-            raise ValueError(f'{error}; check --num-extra-tokens') from None
-
-    return reshape
+    return lambda tokens: token_grid(as_tensor(tokens), num_extra_tokens)
 
 
 def tensor_output_layer(model: nn.Module, name: str, inputs: torch.Tensor) -> str:

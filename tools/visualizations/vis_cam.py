@@ -114,7 +114,7 @@ def overlay(image, cam, alpha: float):
 
 def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.gradcam import (
-        CAM_TITLES,
+        CAM_METHODS,
         class_activation_map,
         default_target_layer,
         vit_reshape_transform,
@@ -148,7 +148,7 @@ def draw(args: argparse.Namespace) -> None:
     except ValueError as err:
         raise ConfigError(str(err)) from None
     name = str(classes[class_index]) if class_index < len(classes) else str(class_index)
-    title = CAM_TITLES[args.method]
+    title = CAM_METHODS[args.method][1]
     figure = image_grid(
         [image, overlay(image, cam.cpu().numpy(), args.alpha)],
         ['input', f'{name} ({float(scores[class_index]):.2f})'],
