@@ -19,7 +19,7 @@ from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 from PIL import Image, ImageOps
 
-from mmtl.config.access import innermost_dataset, leaf_datasets, model_config
+from mmtl.config.access import find_test_dataset, find_test_pipeline, model_config
 from mmtl.config.check import check_cfg_options
 from mmtl.config.load import load_config
 from mmtl.config.model_card import ModelCardError, check_class_names, read_card
@@ -98,7 +98,8 @@ def init_model(
 
     if loaded is not None:
         load_into(model, loaded, 'exact', source=checkpoint, purpose='inference')
-    classes = (card.classes if card else None) or _config_classes(cfg)
+    classes = (card.classes if card else None) or find_test_dataset(cfg).get('classes')
+    classes = tuple(classes) if isinstance(classes, (list, tuple)) else None
     if loaded is not None and card is None:
         classes = checkpoint_classes(loaded, checkpoint) or classes
     num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
@@ -137,12 +138,6 @@ def checkpoint_classes(checkpoint: dict, source: Optional[str]) -> Optional[tupl
     if classes is None:
         return None
     return check_class_names(classes, source, 'meta.dataset_meta.classes')
-
-
-def _config_classes(cfg: Config) -> Optional[tuple]:
-    loader = cfg.get('test_dataloader') or {}
-    classes = innermost_dataset(loader.get('dataset', {})).get('classes')
-    return tuple(classes) if isinstance(classes, (list, tuple)) else None
 
 
 class InferenceResults(list):
@@ -206,14 +201,9 @@ class _Classifier:
 
     def __init__(self, model: torch.nn.Module) -> None:
         cfg = model._config
-        dataset = leaf_datasets((cfg.get('test_dataloader') or {}).get('dataset', {}))[0]
-        if 'pipeline' not in dataset:
-            raise ConfigError(
-                'inference uses the test pipeline, and the config has no '
-                'test_dataloader.dataset.pipeline'
-            )
-        loaders = [step for step in dataset.pipeline if _is_image_loader(step['type'])]
-        steps = [step for step in dataset.pipeline if not _is_image_loader(step['type'])]
+        pipeline = find_test_pipeline(cfg)
+        loaders = [step for step in pipeline if _is_image_loader(step['type'])]
+        steps = [step for step in pipeline if not _is_image_loader(step['type'])]
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
             self.loader = TRANSFORMS.build(loaders[0]) if loaders else LoadImage()
             self.pipeline = Compose([TRANSFORMS.build(step) for step in steps])

@@ -18,7 +18,7 @@ from mmengine.config import Config
 from mmtl.utils.errors import CheckpointError
 from mmtl.utils.prediction_rows import UNSAFE_CHARS
 
-from .access import leaf_datasets, model_config, plain
+from .access import find_test_dataset, model_config, plain
 from .load import packaged_config_dirs
 from .resolve import eval_resize_size
 
@@ -256,12 +256,11 @@ def card_from_config(
     architecture, head = _architecture(cfg.get('model') or {})
     if architecture is None:
         return None, "the model is not one of mmtl's base models (configs/_base_/models)"
-    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
-    datasets = leaf_datasets(loader.get('dataset') or {}) if loader else []
+    pipeline = find_test_dataset(cfg).get('pipeline')
     input_size = cfg.get('input_size')
-    if not datasets or not isinstance(input_size, int):
+    if not pipeline or not isinstance(input_size, int):
         return None, 'the config has no test pipeline sized by input_size'
-    resize = _test_resize(datasets[0].get('pipeline') or [], input_size)
+    resize = _test_resize(pipeline, input_size)
     if resize is None:
         return None, "the test pipeline is not one of mmtl's (LoadImage, resize, PackInputs)"
     preprocessor = model_config(cfg).get('data_preprocessor') or {}

@@ -9,7 +9,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from mmtl.config.access import innermost_dataset
+from mmtl.config.access import find_test_pipeline
 
 #: Transforms that only load or pack data: no step to replay (the loader's settings go to
 #: ``deploy.json``'s ``decode`` entry, see :func:`pipeline_decode`).
@@ -108,16 +108,6 @@ def steps_output_size(steps: Sequence[dict]) -> Optional[Tuple[int, int]]:
         else:
             size = None
     return size
-
-
-def find_test_pipeline(cfg) -> List[dict]:
-    """The test (else val) pipeline of a config."""
-    for key in ('test_dataloader', 'val_dataloader'):
-        loader = cfg.get(key) or {}
-        pipeline = innermost_dataset(loader.get('dataset', {})).get('pipeline')
-        if pipeline:
-            return list(pipeline)
-    raise KeyError('the config has no test_dataloader.dataset.pipeline to take preprocessing from')
 
 
 def normalization(model: torch.nn.Module) -> dict:
