@@ -1,14 +1,12 @@
 from mmtl.lazy import lazy_exports
 
 from .inference import (
-    expand_image_inputs,
     inference_model,
     init_model,
     show_result_pyplot,
 )
 
 __all__ = [
-    'expand_image_inputs',
     'get_model',
     'list_models',
     'inference_model',

@@ -24,8 +24,7 @@ from mmtl.config.check import check_cfg_options
 from mmtl.config.load import load_config
 from mmtl.config.model_card import ModelCardError, check_class_names, read_card
 from mmtl.config.resolve import resolve_config
-from mmtl.datasets import IMG_EXTENSIONS
-from mmtl.datasets.listing import list_input_images
+from mmtl.datasets.listing import InferenceResults, expand_inputs
 from mmtl.datasets.transforms import LoadImage
 from mmtl.datasets.transforms.image_io import array_to_bgr, decode_image_file
 from mmtl.engine.loading import load_into, read_weights
@@ -138,52 +137,6 @@ def checkpoint_classes(checkpoint: dict, source: Optional[str]) -> Optional[tupl
     if classes is None:
         return None
     return check_class_names(classes, source, 'meta.dataset_meta.classes')
-
-
-class InferenceResults(list):
-    """The per-image results of :func:`inference_model`, plus the files it skipped.
-
-    Attributes:
-        skipped (list[tuple[str, str]]): ``(path, reason)`` of each input file or folder
-            that could not be read or decoded, in input order; these have no result.
-    """
-
-    def __init__(self, results=(), skipped: Sequence[Tuple[str, str]] = ()) -> None:
-        super().__init__(results)
-        self.skipped: List[Tuple[str, str]] = list(skipped)
-
-
-def expand_image_inputs(
-    inputs: Union[ImageInput, Sequence[ImageInput]],
-    skipped: Optional[List[Tuple[str, str]]] = None,
-) -> List[ImageInput]:
-    """Turn a path, folder, glob, array or a list of them into a flat list of images.
-
-    Args:
-        inputs: A file path, a folder (its images, recursively, sorted), a glob
-            (``'data/**/*.png'``), a BGR array, or a list of these.
-        skipped (list, optional): Receives ``(path, reason)`` for each sub-folder that
-            cannot be listed and each file that is not read (a FIFO, an empty file, a name
-            that is not UTF-8). Defaults to None: the first one raises.
-
-    Returns:
-        list: File paths and arrays, in order.
-
-    Raises:
-        FileNotFoundError: A path that does not exist, or a glob matching nothing.
-        ValueError: ``skipped`` is None and a file or folder is not read (named).
-    """
-    found: List[Tuple[str, str]] = [] if skipped is None else skipped
-    expanded: List[ImageInput] = []
-    for item in inputs if isinstance(inputs, (list, tuple)) else [inputs]:
-        if isinstance(item, np.ndarray):
-            expanded.append(item)
-        else:
-            expanded.extend(list_input_images([item], found, IMG_EXTENSIONS))
-    if skipped is None and found:
-        path, reason = found[0]
-        raise ValueError(f'cannot classify {safe_text(path)}: {reason}')
-    return expanded
 
 
 class _Classifier:
@@ -356,7 +309,7 @@ def inference_model(
     single = not many and (isinstance(inputs[0], np.ndarray) or osp.isfile(inputs[0]))
     inputs = inputs if many else inputs[0]
     skipped: List[Tuple[str, str]] = []
-    images = expand_image_inputs(inputs, skipped)
+    images = expand_inputs(inputs, skipped)
     for path, reason in skipped:
         MMLogger.get_current_instance().warning(f'skipped {safe_text(path)}: {reason}')
     if not images:

@@ -9,7 +9,8 @@ import pytest
 import torch
 from mmtl_testing import REPO_ROOT
 
-from mmtl.apis import expand_image_inputs, inference_model, init_model, show_result_pyplot
+from mmtl.apis import inference_model, init_model, show_result_pyplot
+from mmtl.datasets.listing import expand_inputs
 from mmtl.utils.errors import ConfigError
 from mmtl.visualization import PREDICTION_FIGSIZE
 
@@ -101,15 +102,15 @@ def test_result_fields_are_consistent(random_model, digits_root, capsys):
 
 def test_expand_inputs_folder_glob_and_errors(digits_root):
     test_dir = osp.join(digits_root, 'test')
-    in_folder = expand_image_inputs(test_dir)
+    in_folder = expand_inputs(test_dir, [])
     assert in_folder == sorted(glob.glob(osp.join(test_dir, '*', '*.png')))
-    assert expand_image_inputs(osp.join(test_dir, '1', '*.png')) == [
+    assert expand_inputs(osp.join(test_dir, '1', '*.png'), []) == [
         p for p in in_folder if osp.basename(osp.dirname(p)) == '1'
     ]
     with pytest.raises(FileNotFoundError, match='nowhere.png'):
-        expand_image_inputs([in_folder[0], osp.join(test_dir, 'nowhere.png')])
+        expand_inputs([in_folder[0], osp.join(test_dir, 'nowhere.png')], [])
     with pytest.raises(FileNotFoundError, match=r'matches the pattern .*\*\.tif'):
-        expand_image_inputs(osp.join(test_dir, '*.tif'))
+        expand_inputs(osp.join(test_dir, '*.tif'), [])
 
 
 def test_show_result_pyplot_writes_the_drawing(tmp_path, random_model, digits_root):
