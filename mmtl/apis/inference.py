@@ -7,7 +7,7 @@ Files are decoded by the config's test-pipeline loader, so the scores are those
 import os
 import os.path as osp
 import sys
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 from mmtl.config.access import find_test_dataset, find_test_pipeline, model_config
 from mmtl.config.check import check_cfg_options
 from mmtl.config.load import load_config
-from mmtl.config.model_card import ModelCardError, check_class_names, read_card
+from mmtl.config.model_card import CARD_KEY, check_class_names, read_card
 from mmtl.config.resolve import resolve_config
 from mmtl.datasets.listing import InferenceResults, expand_inputs
 from mmtl.datasets.transforms import LoadImage
@@ -113,7 +113,8 @@ def init_model(
 
 
 def checkpoint_classes(checkpoint: dict, source: Optional[str]) -> Optional[tuple]:
-    """The class names a checkpoint carries (its card's, or ``meta.dataset_meta``'s), checked.
+    """The class names a checkpoint carries (its model card's, else ``meta.dataset_meta``'s),
+    checked.
 
     Args:
         checkpoint (dict): A checkpoint read by mmtl's safe loader.
@@ -125,18 +126,14 @@ def checkpoint_classes(checkpoint: dict, source: Optional[str]) -> Optional[tupl
     Raises:
         ModelCardError: Names that are not a list of distinct printable strings.
     """
-    try:
-        card_classes = read_card(checkpoint, source).classes
-    except ModelCardError:
-        card_classes = None
-    if card_classes is not None:
-        return card_classes
     meta = checkpoint.get('meta')
-    dataset_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
-    classes = dataset_meta.get('classes') if isinstance(dataset_meta, dict) else None
-    if classes is None:
-        return None
-    return check_class_names(classes, source, 'meta.dataset_meta.classes')
+    meta = meta if isinstance(meta, Mapping) else {}
+    for key in (CARD_KEY, 'dataset_meta'):
+        entry = meta.get(key)
+        classes = entry.get('classes') if isinstance(entry, Mapping) else None
+        if classes is not None:
+            return check_class_names(classes, source, f'meta.{key}.classes')
+    return None
 
 
 class _Classifier:
