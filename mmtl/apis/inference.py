@@ -19,9 +19,9 @@ from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 from PIL import Image, ImageOps
 
-from mmtl.config.access import find_test_dataset, find_test_pipeline, model_config
+from mmtl.config.access import find_test_dataset, find_test_pipeline, model_config, transform_name
 from mmtl.config.check import check_cfg_options
-from mmtl.config.load import load_config
+from mmtl.config.load import read_config
 from mmtl.config.model_card import CARD_KEY, check_class_names, read_card
 from mmtl.config.resolve import resolve_config
 from mmtl.datasets.listing import InferenceResults, expand_inputs
@@ -62,7 +62,8 @@ def init_model(
             (random init).
         device (str | torch.device): Where to put the model. Defaults to ``'cpu'``; a model
             trained on GPU loads on a CPU-only machine.
-        cfg_options (dict, optional): Overrides merged into the config. Defaults to None.
+        cfg_options (dict, optional): Overrides merged into the config, checked as
+            ``--cfg-options``. Defaults to None.
 
     Returns:
         torch.nn.Module: The model in eval mode, with ``_config`` and ``_dataset_meta`` set.
@@ -80,15 +81,9 @@ def init_model(
         if loaded is None:
             raise ConfigError('init_model needs a config file, a checkpoint, or both')
         card = read_card(loaded, checkpoint)
-        cfg = card.to_config()
-        if cfg_options:
-            check_cfg_options(cfg, cfg_options)
-            cfg.merge_from_dict(cfg_options)
-        cfg = resolve_config(cfg)
-    elif isinstance(config, str):
-        cfg = load_config(config, cfg_options)
-    else:  # a Config object is resolved too (idempotent): 'auto' sizes follow input_size
-        cfg = resolve_config(config)
+        config = card.to_config()
+    # A Config object is resolved too (idempotent): 'auto' sizes follow input_size.
+    cfg = resolve_config(checked_config(config, cfg_options))
     model_cfg = model_config(cfg)
     # Weights come from the checkpoint, or none are wanted: no pretrained-backbone download.
     model_cfg.get('backbone', {}).pop('init_cfg', None)
@@ -110,6 +105,28 @@ def init_model(
     model._config = cfg
     model._dataset_meta = {'classes': classes} if classes is not None else {}
     return model.to(device).eval()
+
+
+def checked_config(config: Union[str, Config], cfg_options: Optional[dict]) -> Config:
+    """A config file read, or a loaded config copied; ``cfg_options`` merged and checked.
+
+    Args:
+        config (str | Config): A config file (path, ``mmtl::`` or bare mmtl name) or object.
+        cfg_options (dict, optional): Overrides, as ``--cfg-options``.
+
+    Returns:
+        Config: The config as written plus the overrides (not resolved).
+
+    Raises:
+        ConfigError: An override does not fit the config.
+    """
+    if isinstance(config, str):
+        return read_config(config, cfg_options)
+    cfg = config.copy()
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
 
 
 def checkpoint_classes(checkpoint: dict, source: Optional[str]) -> Optional[tuple]:
@@ -152,8 +169,8 @@ class _Classifier:
     def __init__(self, model: torch.nn.Module) -> None:
         cfg = model._config
         pipeline = find_test_pipeline(cfg)
-        loaders = [step for step in pipeline if _is_image_loader(step['type'])]
-        steps = [step for step in pipeline if not _is_image_loader(step['type'])]
+        loaders = [step for step in pipeline if transform_name(step).startswith('LoadImage')]
+        steps = [step for step in pipeline if not transform_name(step).startswith('LoadImage')]
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
             self.loader = TRANSFORMS.build(loaders[0]) if loaders else LoadImage()
             self.pipeline = Compose([TRANSFORMS.build(step) for step in steps])
@@ -219,19 +236,6 @@ class _Classifier:
                 result['pred_class'] = self.classes[label]
             results.append(result)
         return results
-
-
-def _is_image_loader(transform_type: Union[str, type]) -> bool:
-    """Whether a pipeline step type (a name or a class) loads the image from a file."""
-    name = transform_type if isinstance(transform_type, str) else transform_type.__name__
-    return name.split('.')[-1].startswith('LoadImage')
-
-
-def _inferencer(model: torch.nn.Module) -> _Classifier:
-    """The (cached) :class:`_Classifier` of ``model``."""
-    if getattr(model, '_mmtl_inferencer', None) is None:
-        model._mmtl_inferencer = _Classifier(model)
-    return model._mmtl_inferencer
 
 
 def _as_pipeline_input(item, channel_order: str) -> ImageInput:
@@ -312,7 +316,7 @@ def inference_model(
     if not images:
         shown = ''.join(f'; {safe_text(path)}: {reason}' for path, reason in skipped[:5])
         raise ValueError(f'no images found in {safe_text(inputs)}{shown}')
-    classifier = _inferencer(model)
+    classifier = _Classifier(model)
     results = []
     bar = ProgressBar(len(images), file=sys.stderr) if progress else None
     for batch_images, batch in classifier.preprocess_images(images, batch_size, skipped):

@@ -24,6 +24,13 @@ def leaf_datasets(dataset_cfg: ConfigDict) -> List[ConfigDict]:
     return [dataset_cfg]
 
 
+def transform_name(transform: Mapping) -> str:
+    """A pipeline step's class name, without a scope: ``'mmpretrain.Resize'`` (or the class
+    itself) -> ``'Resize'``."""
+    kind = transform.get('type', '')
+    return (kind if isinstance(kind, str) else kind.__name__).rpartition('.')[2]
+
+
 def find_test_dataset(cfg: Config) -> ConfigDict:
     """The dataset that testing reads: the first leaf dataset of ``test_dataloader``, else of
     ``val_dataloader``.

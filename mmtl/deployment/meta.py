@@ -9,7 +9,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from mmtl.config.access import find_test_pipeline
+from mmtl.config.access import find_test_pipeline, transform_name
 
 #: Transforms that only load or pack data: no step to replay (the loader's settings go to
 #: ``deploy.json``'s ``decode`` entry, see :func:`pipeline_decode`).
@@ -66,17 +66,11 @@ STEP_CONVERTERS: Dict[str, Callable[[dict], dict]] = {
 }
 
 
-def _type_name(transform: dict) -> str:
-    """A transform's class name, without a scope (``'mmpretrain.Resize'`` -> ``'Resize'``)."""
-    kind = transform['type']
-    return (kind if isinstance(kind, str) else kind.__name__).rpartition('.')[2]
-
-
 def pipeline_to_steps(pipeline: Sequence[dict]) -> List[dict]:
     """Translate a test pipeline (transform configs) into ``deploy.json`` steps."""
     steps = []
     for transform in pipeline:
-        name = _type_name(transform)
+        name = transform_name(transform)
         if name in PASS_THROUGH_TRANSFORMS:
             continue
         if name not in STEP_CONVERTERS:
@@ -92,7 +86,7 @@ def pipeline_decode(pipeline: Sequence[dict]) -> dict:
     """How the test pipeline's loader decodes files: ``min_size`` (short edge of a
     reduced-scale JPEG decode, or None) and ``background`` (RGB under transparent pixels)."""
     for transform in pipeline:
-        if _type_name(transform).startswith('LoadImage'):
+        if transform_name(transform).startswith('LoadImage'):
             background = transform.get('background', (255, 255, 255))
             return dict(min_size=transform.get('min_size'), background=list(background))
     return dict(min_size=None, background=[255, 255, 255])

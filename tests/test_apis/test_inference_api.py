@@ -72,6 +72,17 @@ def test_checkpoint_for_other_class_count_is_refused_naming_it(tmp_path, random_
         init_model(DIGITS_CONFIG, path)  # the config's head has 10 classes
 
 
+def test_a_loaded_config_takes_cfg_options_checked_and_is_left_unchanged(digits_root):
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(DIGITS_CONFIG)
+    options = {'model.head.num_classes': 3, 'data_root': digits_root}
+    model = init_model(cfg, cfg_options=options)
+    assert model.head.num_classes == 3 and cfg.model.head.num_classes != 3
+    with pytest.raises(ConfigError, match='num_classes'):
+        init_model(cfg, cfg_options={'model.head.num_classes': 'three'})
+
+
 def test_array_and_file_give_identical_scores(random_model, digits_root):
     files = sorted(glob.glob(osp.join(digits_root, 'test', '*', '*.png')))[:5]
     from_files = inference_model(random_model, files, batch_size=2)
@@ -157,9 +168,9 @@ def colour_photo(tmp_path_factory):
 
 def pipeline_input(model, image):
     """The image tensor the test pipeline makes of ``image`` (what the network sees)."""
-    from mmtl.apis.inference import _inferencer
+    from mmtl.apis.inference import _Classifier
 
-    _, batch = next(_inferencer(model).preprocess_images([image], 1, []))
+    _, batch = next(_Classifier(model).preprocess_images([image], 1, []))
     return batch['inputs'][0]
 
 
