@@ -19,7 +19,7 @@ from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 from PIL import Image, ImageOps
 
-from mmtl.config.access import find_test_dataset, find_test_pipeline, model_config, transform_name
+from mmtl.config.access import find_test_dataset, find_test_pipeline, is_image_loader, model_config
 from mmtl.config.check import check_cfg_options
 from mmtl.config.load import read_config
 from mmtl.config.model_card import CARD_KEY, check_class_names, read_card
@@ -169,8 +169,8 @@ class _Classifier:
     def __init__(self, model: torch.nn.Module) -> None:
         cfg = model._config
         pipeline = find_test_pipeline(cfg)
-        loaders = [step for step in pipeline if transform_name(step).startswith('LoadImage')]
-        steps = [step for step in pipeline if not transform_name(step).startswith('LoadImage')]
+        loaders = [step for step in pipeline if is_image_loader(step)]
+        steps = [step for step in pipeline if not is_image_loader(step)]
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
             self.loader = TRANSFORMS.build(loaders[0]) if loaders else LoadImage()
             self.pipeline = Compose([TRANSFORMS.build(step) for step in steps])

@@ -31,6 +31,11 @@ def transform_name(transform: Mapping) -> str:
     return (kind if isinstance(kind, str) else kind.__name__).rpartition('.')[2]
 
 
+def is_image_loader(transform: Mapping) -> bool:
+    """Whether a pipeline step loads the image from a file (``LoadImage*``)."""
+    return transform_name(transform).startswith('LoadImage')
+
+
 def find_test_dataset(cfg: Config) -> ConfigDict:
     """The dataset that testing reads: the first leaf dataset of ``test_dataloader``, else of
     ``val_dataloader``.

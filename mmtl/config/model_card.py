@@ -18,7 +18,7 @@ from mmengine.config import Config
 from mmtl.utils.errors import CheckpointError
 from mmtl.utils.prediction_rows import UNSAFE_CHARS
 
-from .access import find_test_dataset, model_config, plain, transform_name
+from .access import find_test_dataset, is_image_loader, model_config, plain, transform_name
 from .load import packaged_config_dirs
 from .resolve import eval_resize_size
 
@@ -216,7 +216,7 @@ def _test_resize(pipeline: Sequence, input_size: int) -> Optional[Tuple[str, str
     if not pipeline or not all(isinstance(step, Mapping) for step in pipeline):
         return None
     steps = [dict(step, type=transform_name(step)) for step in pipeline]
-    if not steps[0]['type'].startswith('LoadImage') or steps[-1]['type'] != 'PackInputs':
+    if not is_image_loader(steps[0]) or steps[-1]['type'] != 'PackInputs':
         return None
 
     def size(value: Any) -> Any:

@@ -9,11 +9,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from mmtl.config.access import find_test_pipeline, transform_name
+from mmtl.config.access import find_test_pipeline, is_image_loader, transform_name
 
-#: Transforms that only load or pack data: no step to replay (the loader's settings go to
-#: ``deploy.json``'s ``decode`` entry, see :func:`pipeline_decode`).
-PASS_THROUGH_TRANSFORMS = ('LoadImageFromFile', 'LoadImage', 'PackInputs', 'PackClsInputs')
+#: Transforms that only pack data: no step to replay. Nor has the loader: its settings go to
+#: ``deploy.json``'s ``decode`` entry (see :func:`pipeline_decode`).
+PACK_TRANSFORMS = ('PackInputs', 'PackClsInputs')
 
 
 def _pair(value) -> List[int]:
@@ -71,7 +71,7 @@ def pipeline_to_steps(pipeline: Sequence[dict]) -> List[dict]:
     steps = []
     for transform in pipeline:
         name = transform_name(transform)
-        if name in PASS_THROUGH_TRANSFORMS:
+        if name in PACK_TRANSFORMS or is_image_loader(transform):
             continue
         if name not in STEP_CONVERTERS:
             raise ValueError(
@@ -86,7 +86,7 @@ def pipeline_decode(pipeline: Sequence[dict]) -> dict:
     """How the test pipeline's loader decodes files: ``min_size`` (short edge of a
     reduced-scale JPEG decode, or None) and ``background`` (RGB under transparent pixels)."""
     for transform in pipeline:
-        if transform_name(transform).startswith('LoadImage'):
+        if is_image_loader(transform):
             background = transform.get('background', (255, 255, 255))
             return dict(min_size=transform.get('min_size'), background=list(background))
     return dict(min_size=None, background=[255, 255, 255])
