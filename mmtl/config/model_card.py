@@ -165,16 +165,11 @@ def base_model_configs() -> Dict[str, dict]:
     """``{name: model dict}`` of mmtl's base model configs (``configs/_base_/models``).
 
     Returns:
-        dict: A name for each base model file, and its ``model`` (mmtl's own files).
+        dict: A name for each base model file, and its ``model`` (mmtl's own files). Read
+        once and shared: copy a model before changing it.
     """
     dirs = packaged_config_dirs()
-    return copy.deepcopy(_base_model_configs(dirs[0])) if dirs else {}
-
-
-def base_model_names() -> frozenset:
-    """The names of mmtl's base model configs (no copy of their dicts)."""
-    dirs = packaged_config_dirs()
-    return frozenset(_base_model_configs(dirs[0])) if dirs else frozenset()
+    return _base_model_configs(dirs[0]) if dirs else {}
 
 
 def _without(mapping: Mapping, keys: frozenset) -> dict:
@@ -361,7 +356,7 @@ def check_class_names(classes: Any, source: str, key: str = 'classes') -> Tuple[
 #: Each card field and its check.
 _FIELD_CHECKS = {
     'format': lambda v: v == CARD_FORMAT,
-    'architecture': lambda v: isinstance(v, str) and v in base_model_names(),
+    'architecture': lambda v: isinstance(v, str) and v in base_model_configs(),
     'num_classes': lambda v: _whole(v, 1, MAX_CLASSES),
     'classes': lambda v: True,  # checked by check_class_names
     'input_size': lambda v: _whole(v, *INPUT_SIZE_RANGE),
