@@ -238,6 +238,13 @@ class _Classifier:
         return results
 
 
+def _inferencer(model: torch.nn.Module) -> _Classifier:
+    """The (cached) :class:`_Classifier` of ``model``."""
+    if getattr(model, '_mmtl_inferencer', None) is None:
+        model._mmtl_inferencer = _Classifier(model)
+    return model._mmtl_inferencer
+
+
 def _as_pipeline_input(item, channel_order: str) -> ImageInput:
     """A path as it is; a PIL image or an array as the BGR array the pipeline takes.
 
@@ -316,7 +323,7 @@ def inference_model(
     if not images:
         shown = ''.join(f'; {safe_text(path)}: {reason}' for path, reason in skipped[:5])
         raise ValueError(f'no images found in {safe_text(inputs)}{shown}')
-    classifier = _Classifier(model)
+    classifier = _inferencer(model)
     results = []
     bar = ProgressBar(len(images), file=sys.stderr) if progress else None
     for batch_images, batch in classifier.preprocess_images(images, batch_size, skipped):
