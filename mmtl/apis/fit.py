@@ -17,8 +17,6 @@ from typing import Optional, Union
 from mmengine.config import Config
 from mmengine.runner import Runner, find_latest_checkpoint
 
-from mmtl.config.check import check_cfg_options
-from mmtl.config.load import read_config
 from mmtl.engine.work_dir_lock import LOCK_FILE, lock_work_dir
 from mmtl.utils.errors import ConfigError
 from mmtl.utils.run_args import (
@@ -27,6 +25,8 @@ from mmtl.utils.run_args import (
     test_parser,
     train_parser,
 )
+
+from .inference import checked_config
 
 
 def _not_found(what: str, work_dir: str, option: str) -> ConfigError:
@@ -66,17 +66,6 @@ def find_checkpoint(work_dir: str, which: str = 'best', option: str = 'checkpoin
     raise _not_found(repr(which), work_dir, option)
 
 
-def _checked_config(config: Union[str, Config], cfg_options: Optional[dict]) -> Config:
-    """A config file read, or a loaded config copied; ``cfg_options`` merged and checked."""
-    if isinstance(config, str):
-        return read_config(config, cfg_options)
-    cfg = config.copy()
-    if cfg_options:
-        check_cfg_options(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
-    return cfg
-
-
 def fit(
     config: Union[str, Config],
     work_dir: Optional[str] = None,
@@ -112,7 +101,7 @@ def fit(
     if verbose:
         cfg_options = dict(cfg_options or {}, verbose=True)
     args = train_parser().parse_args(['config'])
-    args.config, args.work_dir = _checked_config(config, cfg_options), work_dir
+    args.config, args.work_dir = checked_config(config, cfg_options), work_dir
     args.amp, args.device, args.resume, args.auto_scale_lr = amp, device, resume, auto_scale_lr
     select_device(device)
     return train_config(prepare_train_config(args))
@@ -185,7 +174,7 @@ def test(
     elif isinstance(target, str) and osp.isdir(target):
         work_dir, target = target, _dumped_config(target)
     args = test_parser().parse_args(['config'])
-    args.config, args.work_dir = _checked_config(target, cfg_options), work_dir
+    args.config, args.work_dir = checked_config(target, cfg_options), work_dir
     args.checkpoint = checkpoint
     if checkpoint in ('best', 'last'):
         args.checkpoint = find_checkpoint(work_dir_of(args.config, work_dir), checkpoint)

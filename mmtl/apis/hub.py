@@ -55,7 +55,7 @@ def list_models(pattern: Optional[str] = None) -> List[str]:
     return [name for name in names if fnmatch.fnmatch(name.lower(), pattern.lower())]
 
 
-def model_config(name: str) -> str:
+def model_config_file(name: str) -> str:
     """The config file of the model ``name`` (any case; a trailing ``.py`` is allowed).
 
     Raises:
@@ -104,7 +104,7 @@ def get_model(
     if model.endswith('.py') and osp.isfile(model):
         config_path = model
     else:
-        config_path = model_config(model)
+        config_path = model_config_file(model)
     cfg = load_config(config_path)
     model_options = dict(overrides)
     if num_classes is not None:

@@ -7,7 +7,7 @@ Files are decoded by the config's test-pipeline loader, so the scores are those
 import os
 import os.path as osp
 import sys
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -19,13 +19,12 @@ from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 from PIL import Image, ImageOps
 
-from mmtl.config.access import innermost_dataset, leaf_datasets, model_config
+from mmtl.config.access import find_test_dataset, find_test_pipeline, is_image_loader, model_config
 from mmtl.config.check import check_cfg_options
-from mmtl.config.load import load_config
-from mmtl.config.model_card import ModelCardError, check_class_names, read_card
+from mmtl.config.load import read_config
+from mmtl.config.model_card import CARD_KEY, check_class_names, read_card
 from mmtl.config.resolve import resolve_config
-from mmtl.datasets import IMG_EXTENSIONS
-from mmtl.datasets.listing import list_input_images
+from mmtl.datasets.listing import InferenceResults, expand_inputs
 from mmtl.datasets.transforms import LoadImage
 from mmtl.datasets.transforms.image_io import array_to_bgr, decode_image_file
 from mmtl.engine.loading import load_into, read_weights
@@ -63,7 +62,8 @@ def init_model(
             (random init).
         device (str | torch.device): Where to put the model. Defaults to ``'cpu'``; a model
             trained on GPU loads on a CPU-only machine.
-        cfg_options (dict, optional): Overrides merged into the config. Defaults to None.
+        cfg_options (dict, optional): Overrides merged into the config, checked as
+            ``--cfg-options``. Defaults to None.
 
     Returns:
         torch.nn.Module: The model in eval mode, with ``_config`` and ``_dataset_meta`` set.
@@ -81,15 +81,9 @@ def init_model(
         if loaded is None:
             raise ConfigError('init_model needs a config file, a checkpoint, or both')
         card = read_card(loaded, checkpoint)
-        cfg = card.to_config()
-        if cfg_options:
-            check_cfg_options(cfg, cfg_options)
-            cfg.merge_from_dict(cfg_options)
-        cfg = resolve_config(cfg)
-    elif isinstance(config, str):
-        cfg = load_config(config, cfg_options)
-    else:  # a Config object is resolved too (idempotent): 'auto' sizes follow input_size
-        cfg = resolve_config(config)
+        config = card.to_config()
+    # A Config object is resolved too (idempotent): 'auto' sizes follow input_size.
+    cfg = resolve_config(checked_config(config, cfg_options))
     model_cfg = model_config(cfg)
     # Weights come from the checkpoint, or none are wanted: no pretrained-backbone download.
     model_cfg.get('backbone', {}).pop('init_cfg', None)
@@ -98,7 +92,8 @@ def init_model(
 
     if loaded is not None:
         load_into(model, loaded, 'exact', source=checkpoint, purpose='inference')
-    classes = (card.classes if card else None) or _config_classes(cfg)
+    classes = (card.classes if card else None) or find_test_dataset(cfg).get('classes')
+    classes = tuple(classes) if isinstance(classes, (list, tuple)) else None
     if loaded is not None and card is None:
         classes = checkpoint_classes(loaded, checkpoint) or classes
     num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
@@ -112,8 +107,31 @@ def init_model(
     return model.to(device).eval()
 
 
+def checked_config(config: Union[str, Config], cfg_options: Optional[dict]) -> Config:
+    """A config file read, or a loaded config copied; ``cfg_options`` merged and checked.
+
+    Args:
+        config (str | Config): A config file (path, ``mmtl::`` or bare mmtl name) or object.
+        cfg_options (dict, optional): Overrides, as ``--cfg-options``.
+
+    Returns:
+        Config: The config as written plus the overrides (not resolved).
+
+    Raises:
+        ConfigError: An override does not fit the config.
+    """
+    if isinstance(config, str):
+        return read_config(config, cfg_options)
+    cfg = config.copy()
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
 def checkpoint_classes(checkpoint: dict, source: Optional[str]) -> Optional[tuple]:
-    """The class names a checkpoint carries (its card's, or ``meta.dataset_meta``'s), checked.
+    """The class names a checkpoint carries (its model card's, else ``meta.dataset_meta``'s),
+    checked.
 
     Args:
         checkpoint (dict): A checkpoint read by mmtl's safe loader.
@@ -125,70 +143,14 @@ def checkpoint_classes(checkpoint: dict, source: Optional[str]) -> Optional[tupl
     Raises:
         ModelCardError: Names that are not a list of distinct printable strings.
     """
-    try:
-        card_classes = read_card(checkpoint, source).classes
-    except ModelCardError:
-        card_classes = None
-    if card_classes is not None:
-        return card_classes
     meta = checkpoint.get('meta')
-    dataset_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
-    classes = dataset_meta.get('classes') if isinstance(dataset_meta, dict) else None
-    if classes is None:
-        return None
-    return check_class_names(classes, source, 'meta.dataset_meta.classes')
-
-
-def _config_classes(cfg: Config) -> Optional[tuple]:
-    loader = cfg.get('test_dataloader') or {}
-    classes = innermost_dataset(loader.get('dataset', {})).get('classes')
-    return tuple(classes) if isinstance(classes, (list, tuple)) else None
-
-
-class InferenceResults(list):
-    """The per-image results of :func:`inference_model`, plus the files it skipped.
-
-    Attributes:
-        skipped (list[tuple[str, str]]): ``(path, reason)`` of each input file or folder
-            that could not be read or decoded, in input order; these have no result.
-    """
-
-    def __init__(self, results=(), skipped: Sequence[Tuple[str, str]] = ()) -> None:
-        super().__init__(results)
-        self.skipped: List[Tuple[str, str]] = list(skipped)
-
-
-def expand_image_inputs(
-    inputs: Union[ImageInput, Sequence[ImageInput]],
-    skipped: Optional[List[Tuple[str, str]]] = None,
-) -> List[ImageInput]:
-    """Turn a path, folder, glob, array or a list of them into a flat list of images.
-
-    Args:
-        inputs: A file path, a folder (its images, recursively, sorted), a glob
-            (``'data/**/*.png'``), a BGR array, or a list of these.
-        skipped (list, optional): Receives ``(path, reason)`` for each sub-folder that
-            cannot be listed and each file that is not read (a FIFO, an empty file, a name
-            that is not UTF-8). Defaults to None: the first one raises.
-
-    Returns:
-        list: File paths and arrays, in order.
-
-    Raises:
-        FileNotFoundError: A path that does not exist, or a glob matching nothing.
-        ValueError: ``skipped`` is None and a file or folder is not read (named).
-    """
-    found: List[Tuple[str, str]] = [] if skipped is None else skipped
-    expanded: List[ImageInput] = []
-    for item in inputs if isinstance(inputs, (list, tuple)) else [inputs]:
-        if isinstance(item, np.ndarray):
-            expanded.append(item)
-        else:
-            expanded.extend(list_input_images([item], found, IMG_EXTENSIONS))
-    if skipped is None and found:
-        path, reason = found[0]
-        raise ValueError(f'cannot classify {safe_text(path)}: {reason}')
-    return expanded
+    meta = meta if isinstance(meta, Mapping) else {}
+    for key in (CARD_KEY, 'dataset_meta'):
+        entry = meta.get(key)
+        classes = entry.get('classes') if isinstance(entry, Mapping) else None
+        if classes is not None:
+            return check_class_names(classes, source, f'meta.{key}.classes')
+    return None
 
 
 class _Classifier:
@@ -206,14 +168,9 @@ class _Classifier:
 
     def __init__(self, model: torch.nn.Module) -> None:
         cfg = model._config
-        dataset = leaf_datasets((cfg.get('test_dataloader') or {}).get('dataset', {}))[0]
-        if 'pipeline' not in dataset:
-            raise ConfigError(
-                'inference uses the test pipeline, and the config has no '
-                'test_dataloader.dataset.pipeline'
-            )
-        loaders = [step for step in dataset.pipeline if _is_image_loader(step['type'])]
-        steps = [step for step in dataset.pipeline if not _is_image_loader(step['type'])]
+        pipeline = find_test_pipeline(cfg)
+        loaders = [step for step in pipeline if is_image_loader(step)]
+        steps = [step for step in pipeline if not is_image_loader(step)]
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
             self.loader = TRANSFORMS.build(loaders[0]) if loaders else LoadImage()
             self.pipeline = Compose([TRANSFORMS.build(step) for step in steps])
@@ -279,12 +236,6 @@ class _Classifier:
                 result['pred_class'] = self.classes[label]
             results.append(result)
         return results
-
-
-def _is_image_loader(transform_type: Union[str, type]) -> bool:
-    """Whether a pipeline step type (a name or a class) loads the image from a file."""
-    name = transform_type if isinstance(transform_type, str) else transform_type.__name__
-    return name.split('.')[-1].startswith('LoadImage')
 
 
 def _inferencer(model: torch.nn.Module) -> _Classifier:
@@ -366,7 +317,7 @@ def inference_model(
     single = not many and (isinstance(inputs[0], np.ndarray) or osp.isfile(inputs[0]))
     inputs = inputs if many else inputs[0]
     skipped: List[Tuple[str, str]] = []
-    images = expand_image_inputs(inputs, skipped)
+    images = expand_inputs(inputs, skipped)
     for path, reason in skipped:
         MMLogger.get_current_instance().warning(f'skipped {safe_text(path)}: {reason}')
     if not images:

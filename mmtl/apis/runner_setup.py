@@ -244,13 +244,8 @@ def prepare_train_config(args: Namespace) -> Config:
             f'and these processes run on the CPU (gloo); drop --sync-bn (each process then '
             f'normalises with its own batch statistics)'
         )
-    if args.auto_scale_lr:
-        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-            raise ConfigError(
-                '--auto-scale-lr: the config has no auto_scale_lr.base_batch_size '
-                '(the total batch the lr was chosen for, e.g. 256 for 8 x 32)'
-            )
-        cfg.auto_scale_lr.enable = True
+    if args.auto_scale_lr:  # validate_config refuses it without a base_batch_size
+        cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr') or {}, enable=True)
     if args.no_validate:
         disable_validation(cfg)
     if args.resume == 'auto':

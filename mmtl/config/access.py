@@ -1,12 +1,11 @@
-"""Reading parts of a config: the datasets behind wrappers, the input size, the model; values
-as plain Python.
-
-Imports nothing from mmtl.
-"""
+"""Reading parts of a config: the datasets behind wrappers, the test dataset and its pipeline,
+the input size, the model; values as plain Python."""
 
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from mmengine.config import Config, ConfigDict
+
+from mmtl.utils.errors import ConfigError
 
 
 def innermost_dataset(dataset_cfg: ConfigDict) -> ConfigDict:
@@ -23,6 +22,53 @@ def leaf_datasets(dataset_cfg: ConfigDict) -> List[ConfigDict]:
     if isinstance(children, (list, tuple)):
         return [leaf for child in children for leaf in leaf_datasets(child)]
     return [dataset_cfg]
+
+
+def transform_name(transform: Mapping) -> str:
+    """A pipeline step's class name, without a scope: ``'mmpretrain.Resize'`` (or the class
+    itself) -> ``'Resize'``."""
+    kind = transform.get('type', '')
+    return (kind if isinstance(kind, str) else kind.__name__).rpartition('.')[2]
+
+
+def is_image_loader(transform: Mapping) -> bool:
+    """Whether a pipeline step loads the image from a file (``LoadImage*``)."""
+    return transform_name(transform).startswith('LoadImage')
+
+
+def find_test_dataset(cfg: Config) -> ConfigDict:
+    """The dataset that testing reads: the first leaf dataset of ``test_dataloader``, else of
+    ``val_dataloader``.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        ConfigDict: The dataset config (empty when the config has neither loader).
+    """
+    for key in ('test_dataloader', 'val_dataloader'):
+        dataset = (cfg.get(key) or {}).get('dataset')
+        if dataset:
+            return leaf_datasets(dataset)[0]
+    return ConfigDict()
+
+
+def find_test_pipeline(cfg: Config) -> List[dict]:
+    """The pipeline of :func:`find_test_dataset`: what inference, export and model cards replay.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        list[dict]: The transform configs.
+
+    Raises:
+        ConfigError: The config has no test (or val) dataset with a pipeline.
+    """
+    pipeline = find_test_dataset(cfg).get('pipeline')
+    if not pipeline:
+        raise ConfigError('the config has no test_dataloader.dataset.pipeline')
+    return list(pipeline)
 
 
 def plain(value: Any) -> Any:

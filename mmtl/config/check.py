@@ -130,6 +130,22 @@ def check_value_ranges(cfg: Config) -> None:
                 raise ConfigError(f'{key}={value!r}: expected {expected}')
 
 
+def check_auto_scale_lr(cfg: Config) -> None:
+    """Scaling the lr (``auto_scale_lr.enable``, ``--auto-scale-lr``) needs the batch the lr was
+    chosen for.
+
+    Raises:
+        ConfigError: ``enable`` is set and ``base_batch_size`` is not.
+    """
+    scale = cfg.get('auto_scale_lr') or {}
+    if scale.get('enable') and 'base_batch_size' not in scale:
+        raise ConfigError(
+            'auto_scale_lr.enable (--auto-scale-lr): the config has no '
+            'auto_scale_lr.base_batch_size (the total batch the lr was chosen for, e.g. 256 '
+            'for 8 x 32)'
+        )
+
+
 def check_data_roots(cfg: Config) -> None:
     """Each dataset's ``data_root`` (and the top-level one) must be an existing folder.
 
@@ -247,5 +263,6 @@ def validate_config(cfg: Config) -> None:
     check_type_names(cfg)
     check_config_keys(cfg)
     check_value_ranges(cfg)
+    check_auto_scale_lr(cfg)
     check_data_roots(cfg)
     check_num_classes(cfg)

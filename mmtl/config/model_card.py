@@ -18,7 +18,7 @@ from mmengine.config import Config
 from mmtl.utils.errors import CheckpointError
 from mmtl.utils.prediction_rows import UNSAFE_CHARS
 
-from .access import leaf_datasets, model_config, plain
+from .access import find_test_dataset, is_image_loader, model_config, plain, transform_name
 from .load import packaged_config_dirs
 from .resolve import eval_resize_size
 
@@ -165,16 +165,11 @@ def base_model_configs() -> Dict[str, dict]:
     """``{name: model dict}`` of mmtl's base model configs (``configs/_base_/models``).
 
     Returns:
-        dict: A name for each base model file, and its ``model`` (mmtl's own files).
+        dict: A name for each base model file, and its ``model`` (mmtl's own files). Read
+        once and shared: copy a model before changing it.
     """
     dirs = packaged_config_dirs()
-    return copy.deepcopy(_base_model_configs(dirs[0])) if dirs else {}
-
-
-def base_model_names() -> frozenset:
-    """The names of mmtl's base model configs (no copy of their dicts)."""
-    dirs = packaged_config_dirs()
-    return frozenset(_base_model_configs(dirs[0])) if dirs else frozenset()
+    return _base_model_configs(dirs[0]) if dirs else {}
 
 
 def _without(mapping: Mapping, keys: frozenset) -> dict:
@@ -215,8 +210,8 @@ def _test_resize(pipeline: Sequence, input_size: int) -> Optional[Tuple[str, str
     """``(test_resize, interpolation)`` when ``pipeline`` is one of mmtl's test pipelines."""
     if not pipeline or not all(isinstance(step, Mapping) for step in pipeline):
         return None
-    steps = [dict(step, type=str(step.get('type', '')).rpartition('.')[2]) for step in pipeline]
-    if not steps[0]['type'].startswith('LoadImage') or steps[-1]['type'] != 'PackInputs':
+    steps = [dict(step, type=transform_name(step)) for step in pipeline]
+    if not is_image_loader(steps[0]) or steps[-1]['type'] != 'PackInputs':
         return None
 
     def size(value: Any) -> Any:
@@ -256,12 +251,11 @@ def card_from_config(
     architecture, head = _architecture(cfg.get('model') or {})
     if architecture is None:
         return None, "the model is not one of mmtl's base models (configs/_base_/models)"
-    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
-    datasets = leaf_datasets(loader.get('dataset') or {}) if loader else []
+    pipeline = find_test_dataset(cfg).get('pipeline')
     input_size = cfg.get('input_size')
-    if not datasets or not isinstance(input_size, int):
+    if not pipeline or not isinstance(input_size, int):
         return None, 'the config has no test pipeline sized by input_size'
-    resize = _test_resize(datasets[0].get('pipeline') or [], input_size)
+    resize = _test_resize(pipeline, input_size)
     if resize is None:
         return None, "the test pipeline is not one of mmtl's (LoadImage, resize, PackInputs)"
     preprocessor = model_config(cfg).get('data_preprocessor') or {}
@@ -362,7 +356,7 @@ def check_class_names(classes: Any, source: str, key: str = 'classes') -> Tuple[
 #: Each card field and its check.
 _FIELD_CHECKS = {
     'format': lambda v: v == CARD_FORMAT,
-    'architecture': lambda v: isinstance(v, str) and v in base_model_names(),
+    'architecture': lambda v: isinstance(v, str) and v in base_model_configs(),
     'num_classes': lambda v: _whole(v, 1, MAX_CLASSES),
     'classes': lambda v: True,  # checked by check_class_names
     'input_size': lambda v: _whole(v, *INPUT_SIZE_RANGE),

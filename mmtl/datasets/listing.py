@@ -1,8 +1,9 @@
-"""Listing image files: the class folders of a dataset, and the inputs of inference.
+"""Listing image files: the class folders of a dataset, and the inputs of inference with the
+result list that names what was skipped.
 
 Hidden files and folders are never data; only regular, non-empty files with UTF-8 names are
 read, anything else is named with a reason. Standard library only: the ONNX runner loads this
-file by path.
+file by path, so ``inference_model`` and the runner list the same files.
 """
 
 import errno
@@ -10,7 +11,7 @@ import glob
 import os
 import os.path as osp
 import stat
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 #: Image file extensions read by default (compared case-insensitively).
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.pgm', '.bmp', '.tif', '.tiff', '.webp')
@@ -166,3 +167,40 @@ def list_input_images(
             else:
                 skipped.append((path, problem))
     return found
+
+
+def expand_inputs(inputs: Any, skipped: List[Tuple[str, str]]) -> List[Any]:
+    """A path, folder, glob, image array or a list of them as a flat list of images.
+
+    Args:
+        inputs: A file path, a folder (its images, recursively, sorted), a glob
+            (``'data/**/*.png'``), an image array (kept as it is), or a list of these.
+        skipped (list): Receives ``(path, reason)`` for each sub-folder that cannot be
+            listed and each file that is not read (see :func:`list_input_images`).
+
+    Returns:
+        list: File paths and arrays, in order.
+
+    Raises:
+        FileNotFoundError: A path that does not exist, or a glob matching nothing.
+    """
+    expanded: List[Any] = []
+    for item in inputs if isinstance(inputs, (list, tuple)) else [inputs]:
+        if isinstance(item, (str, os.PathLike)):
+            expanded.extend(list_input_images([os.fspath(item)], skipped))
+        else:
+            expanded.append(item)
+    return expanded
+
+
+class InferenceResults(list):
+    """The per-image results of an inference, plus the files it skipped.
+
+    Attributes:
+        skipped (list[tuple[str, str]]): ``(path, reason)`` of each input file or folder
+            that could not be read or decoded, in input order; these have no result.
+    """
+
+    def __init__(self, results=(), skipped: Sequence[Tuple[str, str]] = ()) -> None:
+        super().__init__(results)
+        self.skipped: List[Tuple[str, str]] = list(skipped)

@@ -9,11 +9,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from mmtl.config.access import innermost_dataset
+from mmtl.config.access import find_test_pipeline, is_image_loader, transform_name
 
-#: Transforms that only load or pack data: no step to replay (the loader's settings go to
-#: ``deploy.json``'s ``decode`` entry, see :func:`pipeline_decode`).
-PASS_THROUGH_TRANSFORMS = ('LoadImageFromFile', 'LoadImage', 'PackInputs', 'PackClsInputs')
+#: Transforms that only pack data: no step to replay. Nor has the loader: its settings go to
+#: ``deploy.json``'s ``decode`` entry (see :func:`pipeline_decode`).
+PACK_TRANSFORMS = ('PackInputs', 'PackClsInputs')
 
 
 def _pair(value) -> List[int]:
@@ -66,18 +66,12 @@ STEP_CONVERTERS: Dict[str, Callable[[dict], dict]] = {
 }
 
 
-def _type_name(transform: dict) -> str:
-    """A transform's class name, without a scope (``'mmpretrain.Resize'`` -> ``'Resize'``)."""
-    kind = transform['type']
-    return (kind if isinstance(kind, str) else kind.__name__).rpartition('.')[2]
-
-
 def pipeline_to_steps(pipeline: Sequence[dict]) -> List[dict]:
     """Translate a test pipeline (transform configs) into ``deploy.json`` steps."""
     steps = []
     for transform in pipeline:
-        name = _type_name(transform)
-        if name in PASS_THROUGH_TRANSFORMS:
+        name = transform_name(transform)
+        if name in PACK_TRANSFORMS or is_image_loader(transform):
             continue
         if name not in STEP_CONVERTERS:
             raise ValueError(
@@ -92,7 +86,7 @@ def pipeline_decode(pipeline: Sequence[dict]) -> dict:
     """How the test pipeline's loader decodes files: ``min_size`` (short edge of a
     reduced-scale JPEG decode, or None) and ``background`` (RGB under transparent pixels)."""
     for transform in pipeline:
-        if _type_name(transform).startswith('LoadImage'):
+        if is_image_loader(transform):
             background = transform.get('background', (255, 255, 255))
             return dict(min_size=transform.get('min_size'), background=list(background))
     return dict(min_size=None, background=[255, 255, 255])
@@ -108,16 +102,6 @@ def steps_output_size(steps: Sequence[dict]) -> Optional[Tuple[int, int]]:
         else:
             size = None
     return size
-
-
-def find_test_pipeline(cfg) -> List[dict]:
-    """The test (else val) pipeline of a config."""
-    for key in ('test_dataloader', 'val_dataloader'):
-        loader = cfg.get(key) or {}
-        pipeline = innermost_dataset(loader.get('dataset', {})).get('pipeline')
-        if pipeline:
-            return list(pipeline)
-    raise KeyError('the config has no test_dataloader.dataset.pipeline to take preprocessing from')
 
 
 def normalization(model: torch.nn.Module) -> dict:

@@ -143,33 +143,6 @@ def load_image(image: ImageInput, decode: Optional[dict] = None) -> np.ndarray:
         raise ValueError(str(err)) from err
 
 
-def expand_inputs(
-    inputs: Union[ImageInput, Sequence[ImageInput]], skipped: List[tuple]
-) -> List[ImageInput]:
-    """A path, folder, glob, array or a list of them as a flat list, by mmtl's listing of
-    inference inputs (``listing.list_input_images``).
-
-    Args:
-        inputs: What to classify.
-        skipped (list): Receives ``(path, reason)`` for each sub-folder that cannot be
-            listed and each file that is not read.
-
-    Returns:
-        list: File paths and arrays, in order.
-
-    Raises:
-        FileNotFoundError: A path that does not exist, or a glob matching nothing.
-    """
-    listing = mmtl_file('listing.py')
-    expanded: List[ImageInput] = []
-    for item in inputs if isinstance(inputs, (list, tuple)) else [inputs]:
-        if isinstance(item, np.ndarray):
-            expanded.append(item)
-        else:
-            expanded.extend(listing.list_input_images([item], skipped, listing.IMG_EXTENSIONS))
-    return expanded
-
-
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax, computed stably in float64 and returned as float32."""
     shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
@@ -200,14 +173,6 @@ def preprocess_image(image: ImageInput, meta: dict) -> np.ndarray:
     mean = np.asarray(meta['mean'], dtype=np.float32).reshape(-1, 1, 1)
     std = np.asarray(meta['std'], dtype=np.float32).reshape(-1, 1, 1)
     return (chw.astype(np.float32) - mean) / std
-
-
-class OnnxResults(list):
-    """Per-image results, plus ``skipped``: ``(path, reason)`` of files not classified."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.skipped: List[tuple] = []
 
 
 class OnnxClassifier:
@@ -295,7 +260,7 @@ class OnnxClassifier:
 
         Returns:
             dict | list[dict]: One dict for a single file or array, else one per classified
-            image (:class:`OnnxResults`), with ``pred_label``, ``pred_score``,
+            image (``listing.InferenceResults``), with ``pred_label``, ``pred_score``,
             ``pred_class`` (when class names are known), ``pred_scores`` and ``img_path``
             (for files). Of several inputs, a file that cannot be read or decoded is skipped
             and listed in the result's ``skipped``; a single one raises.
@@ -304,8 +269,9 @@ class OnnxClassifier:
             ValueError: No images; a single file that cannot be decoded, or none of several.
         """
         single = isinstance(inputs, np.ndarray) or (isinstance(inputs, str) and osp.isfile(inputs))
-        results = OnnxResults()
-        images = expand_inputs(inputs, results.skipped)
+        listing = mmtl_file('listing.py')
+        results = listing.InferenceResults()
+        images = listing.expand_inputs(inputs, results.skipped)
         if not images:
             raise ValueError(f'no images found in {inputs!r}')
         prepared = []

@@ -9,7 +9,8 @@ import pytest
 import torch
 from mmtl_testing import REPO_ROOT
 
-from mmtl.apis import expand_image_inputs, inference_model, init_model, show_result_pyplot
+from mmtl.apis import inference_model, init_model, show_result_pyplot
+from mmtl.datasets.listing import expand_inputs
 from mmtl.utils.errors import ConfigError
 from mmtl.visualization import PREDICTION_FIGSIZE
 
@@ -71,6 +72,17 @@ def test_checkpoint_for_other_class_count_is_refused_naming_it(tmp_path, random_
         init_model(DIGITS_CONFIG, path)  # the config's head has 10 classes
 
 
+def test_a_loaded_config_takes_cfg_options_checked_and_is_left_unchanged(digits_root):
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(DIGITS_CONFIG)
+    options = {'model.head.num_classes': 3, 'data_root': digits_root}
+    model = init_model(cfg, cfg_options=options)
+    assert model.head.num_classes == 3 and cfg.model.head.num_classes != 3
+    with pytest.raises(ConfigError, match='num_classes'):
+        init_model(cfg, cfg_options={'model.head.num_classes': 'three'})
+
+
 def test_array_and_file_give_identical_scores(random_model, digits_root):
     files = sorted(glob.glob(osp.join(digits_root, 'test', '*', '*.png')))[:5]
     from_files = inference_model(random_model, files, batch_size=2)
@@ -101,15 +113,15 @@ def test_result_fields_are_consistent(random_model, digits_root, capsys):
 
 def test_expand_inputs_folder_glob_and_errors(digits_root):
     test_dir = osp.join(digits_root, 'test')
-    in_folder = expand_image_inputs(test_dir)
+    in_folder = expand_inputs(test_dir, [])
     assert in_folder == sorted(glob.glob(osp.join(test_dir, '*', '*.png')))
-    assert expand_image_inputs(osp.join(test_dir, '1', '*.png')) == [
+    assert expand_inputs(osp.join(test_dir, '1', '*.png'), []) == [
         p for p in in_folder if osp.basename(osp.dirname(p)) == '1'
     ]
     with pytest.raises(FileNotFoundError, match='nowhere.png'):
-        expand_image_inputs([in_folder[0], osp.join(test_dir, 'nowhere.png')])
+        expand_inputs([in_folder[0], osp.join(test_dir, 'nowhere.png')], [])
     with pytest.raises(FileNotFoundError, match=r'matches the pattern .*\*\.tif'):
-        expand_image_inputs(osp.join(test_dir, '*.tif'))
+        expand_inputs(osp.join(test_dir, '*.tif'), [])
 
 
 def test_show_result_pyplot_writes_the_drawing(tmp_path, random_model, digits_root):

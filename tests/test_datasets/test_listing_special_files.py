@@ -14,9 +14,10 @@ import socket
 
 import pytest
 
-from mmtl.apis import expand_image_inputs
+from mmtl.apis import inference_model
+from mmtl.datasets.listing import expand_inputs
 from mmtl.datasets.scan import check_image_file
-from mmtl.deployment.onnx_inferencer import expand_inputs as onnx_expand_inputs
+from mmtl.deployment.onnx_inferencer import mmtl_file
 
 
 @pytest.fixture
@@ -66,15 +67,15 @@ def check_listing(photos, images, skipped):
 
 def test_inference_model_lists_regular_visible_files_only(photos):
     skipped = []
-    images = expand_image_inputs(photos, skipped)
+    images = expand_inputs(photos, skipped)
     check_listing(photos, images, skipped)
 
 
 def test_onnx_runner_lists_the_same_files(photos):
     skipped = []
-    images = onnx_expand_inputs(photos, skipped)
+    images = mmtl_file('listing.py').expand_inputs(photos, skipped)
     check_listing(photos, images, skipped)
-    assert images == expand_image_inputs(photos, [])
+    assert images == expand_inputs(photos, [])
 
 
 def test_a_special_file_named_or_matched_is_skipped_with_its_reason(photos):
@@ -88,9 +89,10 @@ def test_a_special_file_named_or_matched_is_skipped_with_its_reason(photos):
     assert skipped == [(fifo, not_regular), (zero, not_regular), (fifo, not_regular)]
 
 
-def test_without_a_skip_list_the_first_unread_file_is_named(photos):
+def test_a_single_unread_file_is_named(photos):
+    # The listing refuses it before any model is used.
     with pytest.raises(ValueError, match=r'x\.jpg: not a regular file'):
-        expand_image_inputs(osp.join(photos, 'x.jpg'))
+        inference_model(None, osp.join(photos, 'x.jpg'))
 
 
 def test_training_scan_and_inference_refuse_special_files_alike(photos):

@@ -120,8 +120,8 @@ def test_packages_import_downwards_only():
     assert PENDING - found == set(), f'gone (remove from PENDING): {sorted(PENDING - found)}'
 
 
-@pytest.mark.parametrize('name', ['input_size_from_config'])
-def test_the_input_size_is_read_in_one_place(name):
+@pytest.mark.parametrize('name', ['input_size_from_config', 'find_test_pipeline'])
+def test_the_input_size_and_test_pipeline_are_read_in_one_place(name):
     defined = []
     for path in glob.glob(osp.join(REPO_ROOT, 'mmtl', '**', '*.py'), recursive=True):
         with open(path, encoding='utf-8') as f:

@@ -220,6 +220,15 @@ def test_lr_inf_from_the_command_line_is_one_line(tmp_path, digits_root, capsys)
     ]
 
 
+def test_auto_scale_lr_without_a_base_batch_is_one_line(tmp_path, digits_root, capsys):
+    argv = [DIGITS, '--work-dir', str(tmp_path / 'wd'), '--auto-scale-lr', '--cfg-options']
+    argv += [f'{k}={v}' for k, v in digits_options(digits_root).items()]
+    code, errors = train_tool(argv + ['auto_scale_lr=None'], capsys)
+    assert code == 1 and len(errors) == 1
+    assert 'no auto_scale_lr.base_batch_size' in errors[0]
+    assert not osp.exists(tmp_path / 'wd')
+
+
 # ----------------------------------------------------------------------------------------
 # What only the built model and data can tell, before training
 # ----------------------------------------------------------------------------------------

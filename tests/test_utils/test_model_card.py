@@ -178,10 +178,11 @@ def test_training_config_gets_a_card_only_for_mmtls_own_models(tmp_path):
     assert none is None and 'test pipeline' in reason
 
 
-def test_init_model_refuses_dataset_meta_class_names_with_control_characters(tmp_path):
+@pytest.mark.parametrize('key', ['dataset_meta', CARD_KEY])
+def test_init_model_refuses_checkpoint_class_names_with_control_characters(tmp_path, key):
     model = init_model('mobilenet-v2_digits.py', cfg_options={'model.head.num_classes': 2})
     ckpt = str(tmp_path / 'names.pth')
-    meta = {'dataset_meta': {'classes': ['ok', '=HYPERLINK("x")\x1b[2J']}}
+    meta = {key: {'classes': ['ok', '=HYPERLINK("x")\x1b[2J']}}
     torch.save({'meta': meta, 'state_dict': model.state_dict()}, ckpt)
-    with pytest.raises(ModelCardError, match=r'meta.dataset_meta.classes\[1\]'):
+    with pytest.raises(ModelCardError, match=rf'meta.{key}.classes\[1\]'):
         init_model('mobilenet-v2_digits.py', ckpt, cfg_options={'model.head.num_classes': 2})
