@@ -6,6 +6,7 @@ from typing import Any, List, Optional, Sequence, Set, Tuple, Union
 from mmengine.logging import MMLogger
 from mmpretrain.datasets import BaseDataset
 
+from mmtl.config.access import transform_name
 from mmtl.config.resolve import AUTO_SIZE_KEYS
 from mmtl.registry import DATASETS
 from mmtl.utils.errors import BadDataError, ConfigError
@@ -87,7 +88,7 @@ def refuse_unresolved_sizes(pipeline: Sequence[Any]) -> None:
     for index, step in enumerate(pipeline):
         if not isinstance(step, dict):
             continue
-        name = str(step.get('type', '')).rpartition('.')[2]
+        name = transform_name(step)
         for (step_type, key), _ in AUTO_SIZE_KEYS.items():
             if step_type == name and step.get(key) == 'auto':
                 raise ConfigError(
