@@ -17,7 +17,13 @@ from mmengine.logging import print_log
 from mmtl.utils.hf_hub import read_hub_config
 
 from .families import Conversion, convert_layout
-from .torchvision import families, no_family, normalize_torchvision_keys, to_mmtl_checkpoint
+from .torchvision import (
+    families,
+    log_conversion,
+    no_family,
+    normalize_torchvision_keys,
+    to_mmtl_checkpoint,
+)
 
 #: A timm model name, tag or interpolation as mmtl accepts it from a file.
 _NAME = re.compile(r'[\w.\-]{1,200}', re.ASCII)
@@ -150,8 +156,6 @@ def convert_if_timm(
         when it is known to be timm's but does not convert; None when it is not a timm
         checkpoint mmtl can tell (torchvision's converter then gets it).
     """
-    if meta.get('converted_from'):
-        return None
     origin = timm_origin(source)  # reads the config.json beside the file: once
     name = origin[0]
     try:
@@ -173,12 +177,8 @@ def convert_if_timm(
     layout = "timm's own layout" if conversion.library == 'timm' else "torchvision's layout"
     checkpoint = _meta(conversion, meta, source, origin)
     new_meta = checkpoint['meta']
-    print_log(
-        f'{source} is a timm {new_meta["timm_model"]} checkpoint ({layout}): converted its '
-        f"{len(conversion.state_dict)} tensors to the layout of mmpretrain's model "
-        f'({conversion.describe_model()}){_describe_cfg(new_meta.get("pretrained_cfg"))}',
-        logger='current',
-    )
+    what = f'timm {new_meta["timm_model"]} checkpoint ({layout})'
+    log_conversion(source, what, conversion, _describe_cfg(new_meta.get('pretrained_cfg')))
     return checkpoint
 
 
