@@ -16,9 +16,8 @@ from mmengine.logging import print_log
 
 from mmtl.utils.hf_hub import read_hub_config
 
-from .families import Conversion, convert_layout
+from .families import FAMILY_RULES, Conversion, convert_layout
 from .torchvision import (
-    families,
     log_conversion,
     no_family,
     normalize_torchvision_keys,
@@ -28,6 +27,8 @@ from .torchvision import (
 #: A timm model name, tag or interpolation as mmtl accepts it from a file.
 _NAME = re.compile(r'[\w.\-]{1,200}', re.ASCII)
 _HUB_FOLDER = re.compile(r'models--timm--([\w.\-]{1,200})', re.ASCII)
+#: What the timm converter converts, for its messages.
+_CONVERTS = f"{', '.join(FAMILY_RULES['timm'])}, and torchvision's layout"
 
 
 def _numbers(value, lengths: Tuple[int, ...], low: float, high: float) -> bool:
@@ -169,7 +170,7 @@ def convert_if_timm(
             return None  # torchvision's layout and nothing says timm: the torchvision converter
         print_log(
             f'{source} is a timm checkpoint ({name}) of none of the architectures mmtl converts '
-            f"({families('timm')}, and torchvision's layout): {reason}; it is loaded unconverted",
+            f'({_CONVERTS}): {reason}; it is loaded unconverted',
             logger='current',
             level=logging.WARNING,
         )
@@ -213,5 +214,5 @@ def timm_to_mmtl_checkpoint(
     """
     conversion = convert_timm_state_dict(state_dict)
     if conversion is None:
-        raise no_family('timm', state_dict, f"{families('timm')}, and torchvision's layout")
+        raise no_family('timm', state_dict, _CONVERTS)
     return _meta(conversion, {}, source, timm_origin(source) if source else (None, None))

@@ -45,11 +45,6 @@ def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
     return normalized
 
 
-def families(library: str) -> str:
-    """``'resnet, vgg, ...'``: the families of ``library`` that convert."""
-    return ', '.join(FAMILY_RULES[library])
-
-
 def no_family(library: str, state_dict: Mapping, families_text: str) -> ValueError:
     """The error for a ``library`` state dict of no family mmtl converts, naming its first
     keys (escaped: they come from the file)."""
@@ -75,7 +70,7 @@ def convert_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor]) -> Co
     """
     conversion = convert_layout(normalize_torchvision_keys(state_dict), 'torchvision')
     if conversion is None:
-        raise no_family('torchvision', state_dict, families('torchvision'))
+        raise no_family('torchvision', state_dict, ', '.join(FAMILY_RULES['torchvision']))
     return conversion
 
 
