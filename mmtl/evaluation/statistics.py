@@ -366,8 +366,8 @@ def paired_bootstrap(
     Returns:
         Interval: The difference in points and its bounds.
     """
-    a, b = _paired(correct_a, correct_b)
-    delta = 100 * (b.astype(np.float64) - a)
+    a, b = np.asarray(correct_a, dtype=np.float64), np.asarray(correct_b, dtype=np.float64)
+    delta = 100 * (b - a)
     low, high = bootstrap_bounds(
         lambda index: delta[index].mean(axis=1),
         [np.arange(delta.size)],
@@ -376,15 +376,6 @@ def paired_bootstrap(
         seed,
     )
     return Interval(float(delta.mean()), float(low), float(high), 'bootstrap')
-
-
-def _paired(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> Tuple[np.ndarray, ...]:
-    a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
-    if a.shape != b.shape:
-        raise ValueError(
-            f'paired comparison needs the same test images: {a.size} and {b.size} results'
-        )
-    return a, b
 
 
 @dataclass
@@ -449,7 +440,11 @@ def compare_correct(
         Comparison: Both accuracies, the paired difference, McNemar's test and whether
         the difference could be noise.
     """
-    a, b = _paired(correct_a, correct_b)
+    a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(
+            f'paired comparison needs the same test images: {a.size} and {b.size} results'
+        )
     test = mcnemar(int((a & ~b).sum()), int((b & ~a).sum()))
     difference = paired_bootstrap(a, b, 1 - alpha, num_resamples, seed)
     holds_zero = difference.low <= 0 <= difference.high

@@ -67,30 +67,6 @@ def block_depths(backbone: nn.Module) -> Dict[str, int]:
     return depths
 
 
-#: mmpretrain's switches by which a backbone pools its own output to ``N x C`` features:
-#: ConvNeXt's global average pooling before its final norm, a ViT's class token or mean token.
-_POOLING_SWITCHES = {'gap_before_final_norm': (True,), 'out_type': ('cls_token', 'avg_featmap')}
-
-
-def pools_itself(backbone: nn.Module) -> bool:
-    """Whether the backbone's output is already pooled (``N x C``), so that no neck pools it."""
-    return any(
-        getattr(backbone, switch, None) in values for switch, values in _POOLING_SWITCHES.items()
-    )
-
-
-def uses_own_layer_depth(backbone: nn.Module) -> bool:
-    """Whether the backbone's ``get_layer_depth`` numbers its parameters: one that keeps its
-    blocks in a ``ModuleList`` or holds parameters itself (a ViT's class token) and defines
-    mmpretrain's ``get_layer_depth`` (ViT, Swin, ConvNeXt, ...) uses the numbering its
-    authors' layer-wise decay recipes use."""
-    if not callable(getattr(backbone, 'get_layer_depth', None)):
-        return False
-    has_list = any(isinstance(child, nn.ModuleList) for child in backbone.children())
-    has_own_params = any(True for _ in backbone.parameters(recurse=False))
-    return has_list or has_own_params
-
-
 def parameter_depths(model: nn.Module, prefix: str = 'backbone.') -> Tuple[Dict[str, int], int]:
     """The depth of each backbone parameter and the number of levels above the input.
 
@@ -108,7 +84,13 @@ def parameter_depths(model: nn.Module, prefix: str = 'backbone.') -> Tuple[Dict[
     """
     backbone = model.backbone
     names = [prefix + name for name, _ in backbone.named_parameters()]
-    if uses_own_layer_depth(backbone):
+    # A backbone with mmpretrain's get_layer_depth that keeps its blocks in a ModuleList or
+    # holds parameters itself (a ViT's class token) numbers its parameters as its authors'
+    # layer-wise decay recipes do (ViT, Swin, ConvNeXt, ...).
+    if callable(getattr(backbone, 'get_layer_depth', None)) and (
+        any(isinstance(child, nn.ModuleList) for child in backbone.children())
+        or any(True for _ in backbone.parameters(recurse=False))
+    ):
         depths, num_levels = {}, 0
         for name in names:
             depth, levels = backbone.get_layer_depth(name, prefix)

@@ -3,7 +3,8 @@
 :func:`convert_checkpoint` offers every checkpoint mmtl reads to the functions in
 :data:`CHECKPOINT_CONVERTERS` (``mmtl.models.converters`` adds timm's and torchvision's), each
 called as ``converter(state_dict, meta, source)``; the first that returns an mmengine
-checkpoint instead of None wins.
+checkpoint instead of None wins. A checkpoint whose meta says ``converted_from`` is one a
+converter wrote, and is offered to none.
 """
 
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
@@ -52,10 +53,10 @@ def convert_checkpoint(checkpoint: Any, source: str) -> Any:
 
     Returns:
         The converted mmengine checkpoint, or ``checkpoint`` unchanged when no converter
-        claims it (an mmtl/mmpretrain checkpoint, say).
+        claims it (an mmtl/mmpretrain checkpoint, say) or it was converted already.
     """
     parts = split_checkpoint(checkpoint)
-    if parts is None:
+    if parts is None or parts[1].get('converted_from'):
         return checkpoint
     state_dict, meta = parts
     for converter in CHECKPOINT_CONVERTERS.values():

@@ -10,54 +10,19 @@ the tool names (a base config, or a model dict for sizes mmtl ships no config fo
 fly; converting once saves doing it at every start.)
 """
 
-import argparse
-from typing import Mapping
-
 from mmtl.utils.cli import exit_tool
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    from mmtl.models.converters.convert_file import converter_parser
-
-    parser = converter_parser(
-        __doc__.split('\n')[0], 'torchvision checkpoint (.pth), e.g. resnet50-0676ba61.pth'
-    )
-    return parser.parse_args(argv)
-
-
-def unwrap_state_dict(checkpoint) -> Mapping:
-    """The state dict inside ``checkpoint`` (a bare one, or under ``state_dict``/``model``)."""
-    if isinstance(checkpoint, Mapping):
-        for key in ('state_dict', 'model'):
-            if isinstance(checkpoint.get(key), Mapping):
-                return checkpoint[key]
-    return checkpoint
-
-
-def load_state_dict(src: str) -> tuple:
-    """``(src, state_dict)``: the file loaded with mmtl's safe loader, unwrapped."""
-    from mmtl.utils import safe_torch_load
-    from mmtl.utils.checkpoint_converters import split_checkpoint
-    from mmtl.utils.errors import ConfigError
-
-    state = unwrap_state_dict(safe_torch_load(src))
-    if split_checkpoint(state) is None:
-        raise ConfigError(f'{src}: not a state dict of tensors')
-    return src, state
-
-
-def convert(src: str, dst: str) -> None:
-    """Load ``src`` safely, convert it and write ``dst`` atomically."""
-    from mmtl.models.converters import torchvision_to_mmtl_checkpoint
-    from mmtl.models.converters.convert_file import convert_file
-
-    convert_file(src, dst, load_state_dict, torchvision_to_mmtl_checkpoint)
-
-
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    convert(args.src, args.dst)
-    return 0
+    from mmtl.models.converters import torchvision_to_mmtl_checkpoint
+    from mmtl.models.converters.convert_file import main as convert_main
+
+    return convert_main(
+        argv,
+        __doc__,
+        'torchvision checkpoint (.pth), e.g. resnet50-0676ba61.pth',
+        torchvision_to_mmtl_checkpoint,
+    )
 
 
 if __name__ == '__main__':

@@ -31,36 +31,6 @@ def youden_threshold(is_positive: np.ndarray, scores: np.ndarray) -> float:
     return float(thresholds[best])
 
 
-def rates_at_threshold(is_positive: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
-    """Sensitivity, specificity and counts when ``score >= threshold`` means positive.
-
-    Args:
-        is_positive (np.ndarray): ``N`` booleans, True for positive samples.
-        scores (np.ndarray): ``N`` scores of the positive class.
-        threshold (float): The decision threshold.
-
-    Returns:
-        dict: ``sensitivity`` (TP / positives), ``specificity`` (TN / negatives),
-        ``precision`` (TP / predicted positives, None when nothing is predicted positive),
-        ``accuracy`` (fractions) and the counts ``tp``, ``fn``, ``tn``, ``fp``.
-    """
-    predicted = scores >= threshold
-    tp = int(np.sum(predicted & is_positive))
-    fn = int(np.sum(~predicted & is_positive))
-    tn = int(np.sum(~predicted & ~is_positive))
-    fp = int(np.sum(predicted & ~is_positive))
-    return {
-        'sensitivity': tp / (tp + fn),
-        'specificity': tn / (tn + fp),
-        'precision': tp / (tp + fp) if tp + fp else None,
-        'accuracy': (tp + tn) / len(scores),
-        'tp': tp,
-        'fn': fn,
-        'tn': tn,
-        'fp': fp,
-    }
-
-
 @METRICS.register_module()
 class BinaryThreshold(ScoreMetric):
     """Pick a threshold on the positive-class score; report sensitivity and specificity.
@@ -130,9 +100,19 @@ class BinaryThreshold(ScoreMetric):
             value, rule = youden_threshold(is_positive, pos_scores), self.threshold
         else:
             value, rule = float(self.threshold), 'fixed'
+        predicted = pos_scores >= value
+        tp, fn = int(np.sum(predicted & is_positive)), int(np.sum(~predicted & is_positive))
+        tn, fp = int(np.sum(~predicted & ~is_positive)), int(np.sum(predicted & ~is_positive))
         return {
             'value': value,
             'rule': rule,
             'pos_class': class_names_from_meta(self.dataset_meta, num_classes)[positive],
-            **rates_at_threshold(is_positive, pos_scores, value),
+            'sensitivity': tp / (tp + fn),
+            'specificity': tn / (tn + fp),
+            'precision': tp / (tp + fp) if tp + fp else None,  # nothing predicted positive
+            'accuracy': (tp + tn) / len(pos_scores),
+            'tp': tp,
+            'fn': fn,
+            'tn': tn,
+            'fp': fp,
         }

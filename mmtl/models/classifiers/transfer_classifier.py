@@ -10,11 +10,13 @@ from mmtl.registry import MODELS
 from mmtl.utils.errors import ConfigError
 from mmtl.utils.modules import find_submodules
 
-from ..backbone_layout import pools_itself
 from ..necks import AdaptivePoolFlatten
 
 #: Necks that pool a feature map: none can follow a backbone that pools itself.
 POOLING_NECKS = (GlobalAveragePooling, GeneralizedMeanPooling, AdaptivePoolFlatten)
+#: mmpretrain's switches by which a backbone pools its own output to ``N x C`` features:
+#: ConvNeXt's global average pooling before its final norm, a ViT's class token or mean token.
+SELF_POOLING = {'gap_before_final_norm': (True,), 'out_type': ('cls_token', 'avg_featmap')}
 
 
 @MODELS.register_module()
@@ -45,7 +47,11 @@ class TransferClassifier(ImageClassifier):
 
     def __init__(self, frozen_modules: Sequence[str] = (), **kwargs) -> None:
         super().__init__(**kwargs)
-        if isinstance(self.neck, POOLING_NECKS) and pools_itself(self.backbone):
+        pools_itself = any(
+            getattr(self.backbone, switch, None) in values
+            for switch, values in SELF_POOLING.items()
+        )
+        if isinstance(self.neck, POOLING_NECKS) and pools_itself:
             raise ConfigError(
                 f'model.neck: {type(self.neck).__name__} pools the output of '
                 f'{type(self.backbone).__name__}, which is already pooled (N x C): set '

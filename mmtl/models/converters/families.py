@@ -809,7 +809,6 @@ def vit_conversion(library: str, state: StateDict) -> Conversion:
     the patch embedding; the input size from the position embedding. Layer scale (DeiT-III,
     DINOv2) is ``layer_scale_init_value``. A position embedding without a class-token slot
     (DeiT-III adds it before prepending the class token) gets a zero one: the same sums.
-    (mmpretrain 1.2's own ``DeiT3`` normalises the MLP input with ``ln1``, so it is not used.)
     """
     embed = state['backbone.cls_token'].shape[-1]
     settings = dict(

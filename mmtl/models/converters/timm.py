@@ -16,12 +16,19 @@ from mmengine.logging import print_log
 
 from mmtl.utils.hf_hub import read_hub_config
 
-from .families import Conversion, convert_layout
-from .torchvision import families, no_family, normalize_torchvision_keys, to_mmtl_checkpoint
+from .families import FAMILY_RULES, Conversion, convert_layout
+from .torchvision import (
+    log_conversion,
+    no_family,
+    normalize_torchvision_keys,
+    to_mmtl_checkpoint,
+)
 
 #: A timm model name, tag or interpolation as mmtl accepts it from a file.
 _NAME = re.compile(r'[\w.\-]{1,200}', re.ASCII)
 _HUB_FOLDER = re.compile(r'models--timm--([\w.\-]{1,200})', re.ASCII)
+#: What the timm converter converts, for its messages.
+_CONVERTS = f"{', '.join(FAMILY_RULES['timm'])}, and torchvision's layout"
 
 
 def _numbers(value, lengths: Tuple[int, ...], low: float, high: float) -> bool:
@@ -150,8 +157,6 @@ def convert_if_timm(
         when it is known to be timm's but does not convert; None when it is not a timm
         checkpoint mmtl can tell (torchvision's converter then gets it).
     """
-    if meta.get('converted_from'):
-        return None
     origin = timm_origin(source)  # reads the config.json beside the file: once
     name = origin[0]
     try:
@@ -165,7 +170,7 @@ def convert_if_timm(
             return None  # torchvision's layout and nothing says timm: the torchvision converter
         print_log(
             f'{source} is a timm checkpoint ({name}) of none of the architectures mmtl converts '
-            f"({families('timm')}, and torchvision's layout): {reason}; it is loaded unconverted",
+            f'({_CONVERTS}): {reason}; it is loaded unconverted',
             logger='current',
             level=logging.WARNING,
         )
@@ -173,12 +178,8 @@ def convert_if_timm(
     layout = "timm's own layout" if conversion.library == 'timm' else "torchvision's layout"
     checkpoint = _meta(conversion, meta, source, origin)
     new_meta = checkpoint['meta']
-    print_log(
-        f'{source} is a timm {new_meta["timm_model"]} checkpoint ({layout}): converted its '
-        f"{len(conversion.state_dict)} tensors to the layout of mmpretrain's model "
-        f'({conversion.describe_model()}){_describe_cfg(new_meta.get("pretrained_cfg"))}',
-        logger='current',
-    )
+    what = f'timm {new_meta["timm_model"]} checkpoint ({layout})'
+    log_conversion(source, what, conversion, _describe_cfg(new_meta.get('pretrained_cfg')))
     return checkpoint
 
 
@@ -213,5 +214,5 @@ def timm_to_mmtl_checkpoint(
     """
     conversion = convert_timm_state_dict(state_dict)
     if conversion is None:
-        raise no_family('timm', state_dict, f"{families('timm')}, and torchvision's layout")
+        raise no_family('timm', state_dict, _CONVERTS)
     return _meta(conversion, {}, source, timm_origin(source) if source else (None, None))

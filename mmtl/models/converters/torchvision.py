@@ -45,11 +45,6 @@ def normalize_torchvision_keys(state: Mapping[str, torch.Tensor]) -> StateDict:
     return normalized
 
 
-def families(library: str) -> str:
-    """``'resnet, vgg, ...'``: the families of ``library`` that convert."""
-    return ', '.join(FAMILY_RULES[library])
-
-
 def no_family(library: str, state_dict: Mapping, families_text: str) -> ValueError:
     """The error for a ``library`` state dict of no family mmtl converts, naming its first
     keys (escaped: they come from the file)."""
@@ -75,7 +70,7 @@ def convert_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor]) -> Co
     """
     conversion = convert_layout(normalize_torchvision_keys(state_dict), 'torchvision')
     if conversion is None:
-        raise no_family('torchvision', state_dict, families('torchvision'))
+        raise no_family('torchvision', state_dict, ', '.join(FAMILY_RULES['torchvision']))
     return conversion
 
 
@@ -116,6 +111,15 @@ def to_mmtl_checkpoint(conversion: Conversion, meta: dict, source: Optional[str]
     return {'state_dict': conversion.state_dict, 'meta': meta}
 
 
+def log_conversion(source: str, what: str, conversion: Conversion, details: str = '') -> None:
+    """Log the load path's line for ``source``, a ``what``, converted as ``conversion``."""
+    print_log(
+        f'{source} is a {what}: converted its {len(conversion.state_dict)} tensors to the '
+        f"layout of mmpretrain's model ({conversion.describe_model()}){details}",
+        logger='current',
+    )
+
+
 def torchvision_to_mmtl_checkpoint(
     state_dict: Mapping[str, torch.Tensor], source: Optional[str] = None
 ) -> dict:
@@ -141,8 +145,6 @@ def torchvision_checkpoint_converter(
         dict | None: The converted mmengine checkpoint; None when ``state_dict`` is of no
         family mmtl converts (with a warning when a family recognised it and refused).
     """
-    if meta.get('converted_from'):
-        return None
     try:
         conversion = convert_layout(normalize_torchvision_keys(state_dict), 'torchvision')
     except ValueError as err:
@@ -155,10 +157,5 @@ def torchvision_checkpoint_converter(
         return None
     if conversion is None:
         return None
-    print_log(
-        f'{source} is a torchvision {conversion.arch} checkpoint: converted its '
-        f"{len(conversion.state_dict)} tensors to the layout of mmpretrain's model "
-        f'({conversion.describe_model()})',
-        logger='current',
-    )
+    log_conversion(source, f'torchvision {conversion.arch} checkpoint', conversion)
     return to_mmtl_checkpoint(conversion, meta, source)
