@@ -209,11 +209,8 @@ def count_training_classes(cfg: Config) -> Optional[Tuple[int, str]]:
     classes = dataset.get('classes')
     if isinstance(classes, (list, tuple)):
         return len(classes), 'train_dataloader.dataset.classes'
-    dataset_type = dataset.get('type')
-    try:
-        dataset_cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
-    except KeyError:
-        return None
+    dataset_type = dataset.get('type')  # a known name: check_type_names came first
+    dataset_cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
     counter = getattr(dataset_cls, 'count_classes', None)
     return counter(dataset) if callable(counter) else None
 

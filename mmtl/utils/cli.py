@@ -121,10 +121,11 @@ def run_with_clear_errors(func: Callable[[], Optional[int]]) -> int:
 
 
 def parse_tool_args(parser: argparse.ArgumentParser, argv: Optional[List[str]] = None):
-    """Parse ``argv`` and export ``LOCAL_RANK`` for launchers that pass it as an argument."""
+    """Parse a train or test ``argv`` (:mod:`.run_args`); export ``LOCAL_RANK`` for launchers
+    that pass it as an argument, and fold ``--verbose`` into the config options."""
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    if getattr(args, 'verbose', False):
+    if args.verbose:
         args.cfg_options = dict(args.cfg_options or {}, verbose=True)
     silence_irrelevant_warnings()
     return args
