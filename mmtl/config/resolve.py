@@ -225,10 +225,7 @@ def resolve_config(cfg: Config) -> Config:
     Returns:
         Config: The resolved copy (same ``filename``).
     """
-    if isinstance(cfg, Config):
-        resolved = copy.deepcopy(cfg)
-    else:
-        resolved = Config(copy.deepcopy(dict(cfg)))
+    resolved = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(copy.deepcopy(dict(cfg)))
     apply_input_size(resolved)
     apply_data_root(resolved)
     resolve_dataloader_defaults(resolved)  # 'auto' workers / pin_memory; options 0 workers refuse
