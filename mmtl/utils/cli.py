@@ -11,6 +11,7 @@ from typing import Callable, List, NoReturn, Optional, Tuple
 
 from .errors import ConfigError, UserError
 from .run_args import silence_irrelevant_warnings
+from .signals import exit_code_of
 
 #: The errors whose message says everything a user needs: printed without a traceback (every
 #: checkpoint, config and data error of mmtl is a :class:`~.errors.UserError`).
@@ -117,7 +118,7 @@ def run_with_clear_errors(func: Callable[[], Optional[int]]) -> int:
         return 1
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr, flush=True)
-        return 128 + signal.SIGINT
+        return exit_code_of(signal.SIGINT)
 
 
 def parse_tool_args(parser: argparse.ArgumentParser, argv: Optional[List[str]] = None):
