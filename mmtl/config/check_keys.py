@@ -20,9 +20,7 @@ from mmengine.utils import import_modules_from_strings
 from mmtl.utils.errors import ConfigError, short_list
 
 #: Top-level keys mmtl reads besides the Runner's (:func:`runner_keys`).
-MMTL_TOP_LEVEL_KEYS = frozenset(
-    ('_base_', 'data_root', 'input_size', 'load_from_partial', 'loader_defaults')
-)
+MMTL_TOP_LEVEL_KEYS = frozenset(('_base_', 'data_root', 'input_size', 'load_from_partial'))
 
 #: Keys every typed dict may carry: consumed by mmengine's config and registry machinery.
 BUILD_KEYS = frozenset(('type', '_scope_', '_delete_'))
