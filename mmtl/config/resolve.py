@@ -18,6 +18,16 @@ from .access import leaf_datasets
 
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
+
+def loader_datasets(cfg: Config) -> Iterator[Tuple[str, int, dict]]:
+    """``(dataloader key, index, dataset)`` of every leaf dataset of every dataloader."""
+    for key in DATALOADER_KEYS:
+        loader = cfg.get(key)
+        if loader and isinstance(loader.get('dataset'), dict):
+            for index, dataset in enumerate(leaf_datasets(loader.dataset)):
+                yield key, index, dataset
+
+
 #: Upper bound of automatic workers per process (more rarely helps one GPU).
 MAX_AUTO_WORKERS = 8
 
@@ -93,12 +103,8 @@ def apply_data_root(cfg: Config) -> None:
     data_root = cfg.get('data_root')
     if data_root is None:
         return
-    for key in DATALOADER_KEYS:
-        loader = cfg.get(key)
-        if not loader or not isinstance(loader.get('dataset'), dict):
-            continue
-        for dataset in leaf_datasets(loader.dataset):
-            dataset.setdefault('data_root', data_root)
+    for _, _, dataset in loader_datasets(cfg):
+        dataset.setdefault('data_root', data_root)
 
 
 def drop_schedulers_past_the_end(cfg: Config) -> None:
@@ -173,14 +179,10 @@ def _pipelines(cfg: Config) -> Iterator[Tuple[str, List[Any]]]:
     for key, value in cfg.items():
         if str(key).endswith('_pipeline') and isinstance(value, list):
             yield str(key), value
-    for key in DATALOADER_KEYS:
-        loader = cfg.get(key)
-        if not loader or not isinstance(loader.get('dataset'), dict):
-            continue
-        for index, dataset in enumerate(leaf_datasets(loader.dataset)):
-            pipeline = dataset.get('pipeline')
-            if isinstance(pipeline, list):
-                yield f'{key}.dataset{"" if index == 0 else f"[{index}]"}.pipeline', pipeline
+    for key, index, dataset in loader_datasets(cfg):
+        pipeline = dataset.get('pipeline')
+        if isinstance(pipeline, list):
+            yield f'{key}.dataset{"" if index == 0 else f"[{index}]"}.pipeline', pipeline
 
 
 def apply_input_size(cfg: Config) -> None:
