@@ -5,9 +5,8 @@ falls back to mmpretrain's (and through it to mmengine's). ``locations`` lists t
 that register into each registry, so that building from a config imports them on demand.
 """
 
-import datetime
 import importlib
-import warnings
+import time
 
 from mmengine.registry import DefaultScope, Registry
 from mmpretrain import registry as mmpretrain_registry
@@ -103,15 +102,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     """
     for module in REGISTERING_MODULES:
         importlib.import_module(module)
-    if not init_default_scope:
-        return
     current = DefaultScope.get_current_instance()
-    if current is None or current.scope_name != 'mmtl':
-        name = f'mmtl-{datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")}'
-        if current is not None:
-            warnings.warn(
-                f'The current default scope "{current.scope_name}" is not "mmtl"; '
-                f'switching to "mmtl" as {name}.',
-                stacklevel=2,
-            )
-        DefaultScope.get_instance(name, scope_name='mmtl')
+    if init_default_scope and (current is None or current.scope_name != 'mmtl'):
+        # The newest instance is the current one, and instance names must be unique.
+        DefaultScope.get_instance(f'mmtl-{time.time_ns()}', scope_name='mmtl')

@@ -1,10 +1,5 @@
 """Train a classifier from a config.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--auto-scale-lr]
-                                 [--amp [{auto,none,fp16,bf16}]] [--compile] [--channels-last]
-                                 [--accumulate N] [--sync-bn]
-                                 [--device {auto,cpu,cuda}] [--cfg-options KEY=VALUE ...]
-
 Also run as ``mim train mmtl CONFIG ...`` and, for several processes, through
 ``tools/dist_train.sh``.
 """

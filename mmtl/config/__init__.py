@@ -7,20 +7,12 @@
   the model as the runner builds it);
 - :mod:`.model_card`: the sealed description a checkpoint carries, built back into a config.
 
-The names below are imported on first use: ``import mmtl`` stays light.
+``import mmtl`` imports load, resolve and check (it registers ``mmtl::`` config names);
+their dependencies are mmengine's config, not torch.
 """
 
-from mmtl.lazy import lazy_exports
+from .check import validate_config
+from .load import load_config, read_config
+from .resolve import apply_data_root, resolve_config
 
-#: Public name -> the submodule (of this package) that defines it.
-_LAZY_NAMES = {
-    'apply_data_root': 'resolve',
-    'load_config': 'load',
-    'read_config': 'load',
-    'resolve_config': 'resolve',
-    'validate_config': 'check',
-}
-
-__all__ = sorted(_LAZY_NAMES)
-
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY_NAMES)
+__all__ = ['apply_data_root', 'load_config', 'read_config', 'resolve_config', 'validate_config']

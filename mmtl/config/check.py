@@ -18,7 +18,7 @@ from .check_keys import (
     runner_keys,
     suggestion,
 )
-from .resolve import DATALOADER_KEYS
+from .resolve import DATALOADER_KEYS, loader_datasets
 
 _MISSING = object()
 
@@ -155,13 +155,9 @@ def check_data_roots(cfg: Config) -> None:
     checks = []
     if cfg.get('data_root') is not None:
         checks.append(('data_root', cfg.data_root))
-    for loader_key in DATALOADER_KEYS:
-        loader = cfg.get(loader_key)
-        if not loader or not isinstance(loader.get('dataset'), dict):
-            continue
-        for dataset in leaf_datasets(loader.dataset):
-            if dataset.get('data_root'):
-                checks.append((f'{loader_key}.dataset.data_root', dataset.data_root))
+    for loader_key, _, dataset in loader_datasets(cfg):
+        if dataset.get('data_root'):
+            checks.append((f'{loader_key}.dataset.data_root', dataset.data_root))
     for key, path in checks:
         if '://' not in str(path) and not osp.isdir(osp.expanduser(str(path))):
             raise ConfigError(
@@ -225,11 +221,8 @@ def count_training_classes(cfg: Config) -> Optional[Tuple[int, str]]:
     classes = dataset.get('classes')
     if isinstance(classes, (list, tuple)):
         return len(classes), 'train_dataloader.dataset.classes'
-    dataset_type = dataset.get('type')
-    try:
-        dataset_cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
-    except KeyError:
-        return None
+    dataset_type = dataset.get('type')  # a known name: check_type_names came first
+    dataset_cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
     counter = getattr(dataset_cls, 'count_classes', None)
     return counter(dataset) if callable(counter) else None
 

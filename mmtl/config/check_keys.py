@@ -20,18 +20,18 @@ from mmengine.utils import import_modules_from_strings
 from mmtl.utils.errors import ConfigError, short_list
 
 #: Top-level keys mmtl reads besides the Runner's (:func:`runner_keys`).
-MMTL_TOP_LEVEL_KEYS = frozenset(
-    ('_base_', 'data_root', 'input_size', 'load_from_partial', 'loader_defaults')
-)
+MMTL_TOP_LEVEL_KEYS = frozenset(('_base_', 'data_root', 'input_size', 'load_from_partial'))
 
 #: Keys every typed dict may carry: consumed by mmengine's config and registry machinery.
 BUILD_KEYS = frozenset(('type', '_scope_', '_delete_'))
 
+#: Keys the optim wrapper builder takes out of ``optim_wrapper``, typed or not.
+OPTIM_WRAPPER_BUILD_KEYS = frozenset(('optimizer', 'constructor', 'paramwise_cfg'))
 #: Keys a registry's builder takes out before calling the type (registry name -> keys).
 REGISTRY_BUILD_KEYS: Dict[str, FrozenSet[str]] = {
     'hook': frozenset(('priority',)),
     'parameter scheduler': frozenset(('convert_to_iter_based',)),
-    'optim_wrapper': frozenset(('optimizer', 'constructor', 'paramwise_cfg')),
+    'optim_wrapper': OPTIM_WRAPPER_BUILD_KEYS,
 }
 
 #: Keys the Runner reads from ``auto_scale_lr`` and ``env_cfg`` (dicts it never passes on).
@@ -157,54 +157,20 @@ def check_type_names(cfg: Config) -> None:
             )
 
 
-def _union_of_keys(candidates: Iterable[Tuple[str, Any]]) -> Optional[FrozenSet[str]]:
-    keys: set = set(BUILD_KEYS)
-    for registry_name, obj in candidates:
-        accepted = accepted_keys(obj)
-        if accepted is None:
-            return None
-        keys |= accepted | REGISTRY_BUILD_KEYS.get(registry_name, frozenset())
-    return frozenset(keys)
-
-
-def _refuse(key: str, bad: str, owner: str, accepted: Iterable[str]) -> None:
-    accepted = sorted(k for k in accepted if not k.startswith('_') and k not in BUILD_KEYS)
-    raise ConfigError(
-        f'{key}.{bad}: {owner} takes no argument {bad!r}{suggestion(bad, accepted)}; '
-        f'it takes {short_list(accepted, 15)}'
-    )
-
-
 def _check_keys(node: dict, key: str, owner: str, accepted: Optional[FrozenSet[str]]) -> None:
+    """Refuse the first key of ``node`` not in ``accepted`` (None accepts any)."""
     if accepted is None:
         return
-    for child in node:
-        if str(child) not in accepted:
-            _refuse(key, str(child), owner, accepted)
+    for bad in map(str, node):
+        if bad not in accepted:
+            listed = sorted(k for k in accepted if not k.startswith('_') and k not in BUILD_KEYS)
+            raise ConfigError(
+                f'{key}.{bad}: {owner} takes no argument {bad!r}{suggestion(bad, listed)}; '
+                f'it takes {short_list(listed, 15)}'
+            )
 
 
-def _walk(node: Any, key: str) -> None:
-    """Check the keys of every typed dict below ``node`` (``key`` is its dotted name)."""
-    for node_key, typed in _typed_nodes(node, key):
-        type_name = typed['type']
-        candidates = registered_types(type_name)
-        if candidates:  # unknown names are reported by check_type_names
-            shown = type_name if isinstance(type_name, str) else type_name.__name__
-            accepted = _union_of_keys(candidates)
-            if node_key == 'optim_wrapper':  # a typed wrapper: the builder's keys too
-                accepted = _plus(accepted, *REGISTRY_BUILD_KEYS['optim_wrapper'])
-            _check_keys(typed, node_key, shown, accepted)
-
-
-def _without(keys: Optional[FrozenSet[str]], *names: str) -> Optional[FrozenSet[str]]:
-    return None if keys is None else keys - set(names)
-
-
-def _plus(keys: Optional[FrozenSet[str]], *names: str) -> Optional[FrozenSet[str]]:
-    return None if keys is None else keys | set(names)
-
-
-def _section_schemas(cfg: Config) -> Dict[str, Tuple[str, Optional[FrozenSet[str]]]]:
+def _section_schemas(cfg: Config) -> Dict[str, Tuple[str, FrozenSet[str]]]:
     """Untyped top-level sections -> (what builds them, accepted keys)."""
     from mmengine.optim import OptimWrapper
     from mmengine.runner import (
@@ -217,35 +183,23 @@ def _section_schemas(cfg: Config) -> Dict[str, Tuple[str, Optional[FrozenSet[str
     )
     from torch.utils.data import DataLoader
 
-    loader = ('torch DataLoader', _plus(accepted_keys(DataLoader), 'num_batch_per_epoch'))
+    loader = ('torch DataLoader', accepted_keys(DataLoader) | {'num_batch_per_epoch'})
     train_cfg = cfg.get('train_cfg') or {}
     train_loop = EpochBasedTrainLoop if train_cfg.get('by_epoch', True) else IterBasedTrainLoop
-    schemas = {
+    loop_keys = {'runner', 'dataloader', 'evaluator'}
+    return {
         'train_dataloader': loader,
         'val_dataloader': loader,
         'test_dataloader': loader,
-        'train_cfg': (
-            train_loop.__name__,
-            _plus(_without(accepted_keys(train_loop), 'runner', 'dataloader'), 'by_epoch'),
-        ),
-        'val_cfg': (
-            'ValLoop',
-            _without(accepted_keys(ValLoop), 'runner', 'dataloader', 'evaluator'),
-        ),
-        'test_cfg': (
-            'TestLoop',
-            _without(accepted_keys(TestLoop), 'runner', 'dataloader', 'evaluator'),
-        ),
-        'optim_wrapper': (
-            'OptimWrapper',
-            _plus(accepted_keys(OptimWrapper), *REGISTRY_BUILD_KEYS['optim_wrapper']),
-        ),
+        'train_cfg': (train_loop.__name__, accepted_keys(train_loop) - loop_keys | {'by_epoch'}),
+        'val_cfg': ('ValLoop', accepted_keys(ValLoop) - loop_keys),
+        'test_cfg': ('TestLoop', accepted_keys(TestLoop) - loop_keys),
+        'optim_wrapper': ('OptimWrapper', accepted_keys(OptimWrapper) | OPTIM_WRAPPER_BUILD_KEYS),
         'log_processor': ('LogProcessor', accepted_keys(LogProcessor)),
         'randomness': ('set_random_seed', accepted_keys(set_random_seed)),
         'auto_scale_lr': ('auto_scale_lr', AUTO_SCALE_LR_KEYS),
         'env_cfg': ('env_cfg', ENV_CFG_KEYS),
     }
-    return schemas
 
 
 def check_config_keys(cfg: Config) -> None:
@@ -258,13 +212,25 @@ def check_config_keys(cfg: Config) -> None:
         ConfigError: ``<dotted key>: <Type> takes no argument 'x' (did you mean 'y'?);
             it takes ...``.
     """
-    schemas = _section_schemas(cfg)
-    for section, (owner, accepted) in schemas.items():
+    for section, (owner, accepted) in _section_schemas(cfg).items():
         node = cfg.get(section)
         if isinstance(node, dict) and node.get('type') is None:
-            _check_keys(node, section, owner, accepted and (accepted | BUILD_KEYS))
-    for top_key, node in cfg.items():
-        _walk(node, str(top_key))
+            _check_keys(node, section, owner, accepted | BUILD_KEYS)
+    for key, typed in _typed_nodes(cfg.to_dict()):
+        candidates = registered_types(typed['type'])
+        if not candidates:  # unknown names are reported by check_type_names
+            continue
+        accepted = set(BUILD_KEYS)
+        for registry_name, obj in candidates:
+            keys = accepted_keys(obj)
+            if keys is None:
+                break
+            accepted |= keys | REGISTRY_BUILD_KEYS.get(registry_name, frozenset())
+        else:
+            if key == 'optim_wrapper':  # a typed wrapper: the builder's keys too
+                accepted |= OPTIM_WRAPPER_BUILD_KEYS
+            owner = typed['type']
+            _check_keys(typed, key, owner if isinstance(owner, str) else owner.__name__, accepted)
 
 
 #: Top-level keys the Runner reads besides the arguments of ``Runner.__init__``.

@@ -42,23 +42,21 @@ def packaged_config_path(name: str) -> Optional[str]:
     return None
 
 
-def _get_cfg_path_with_mmtl(original):
-    """Wrap mmengine's ``Config._get_cfg_path`` so that ``mmtl::`` base configs resolve."""
+_MMENGINE_GET_CFG_PATH = Config._get_cfg_path
 
-    def get_cfg_path(cfg_path: str, filename: str):
-        if not cfg_path.startswith(PACKAGE_PREFIX):
-            return original(cfg_path, filename)
-        found = packaged_config_path(cfg_path)
-        if found is None:
-            raise FileNotFoundError(
-                f'{filename}: _base_ {cfg_path!r}: mmtl has no such config (mmtl configs are '
-                f'in {", ".join(packaged_config_dirs())}; e.g. mmtl::mobilenet-v2_fruit.py, '
-                f'mmtl::_base_/models/resnet50.py)'
-            )
-        return found, 'mmtl'
 
-    get_cfg_path.mmtl_wrapped = original
-    return get_cfg_path
+def _get_cfg_path(cfg_path: str, filename: str):
+    """mmengine's ``Config._get_cfg_path``, with ``mmtl::`` names among mmtl's configs."""
+    if not cfg_path.startswith(PACKAGE_PREFIX):
+        return _MMENGINE_GET_CFG_PATH(cfg_path, filename)
+    found = packaged_config_path(cfg_path)
+    if found is None:
+        raise FileNotFoundError(
+            f'{filename}: _base_ {cfg_path!r}: mmtl has no such config (mmtl configs are '
+            f'in {", ".join(packaged_config_dirs())}; e.g. mmtl::mobilenet-v2_fruit.py, '
+            f'mmtl::_base_/models/resnet50.py)'
+        )
+    return found, 'mmtl'
 
 
 def register_config_package() -> None:
@@ -66,14 +64,12 @@ def register_config_package() -> None:
 
     mmengine's own ``PKG::`` lookup refuses a name without a folder
     (``mmtl::mobilenet-v2_fruit.py``), so ``mmtl::`` names are looked up among
-    :func:`packaged_config_dirs`; every other name goes to mmengine unchanged. Idempotent.
+    :func:`packaged_config_dirs`; every other name goes to mmengine unchanged.
     """
     from mmengine.config import utils as config_utils
 
     config_utils.MODULE2PACKAGE.setdefault('mmtl', 'mmtl')  # PKG2PROJECT is the same dict
-    current = Config._get_cfg_path
-    if getattr(current, 'mmtl_wrapped', None) is None:
-        Config._get_cfg_path = staticmethod(_get_cfg_path_with_mmtl(current))
+    Config._get_cfg_path = staticmethod(_get_cfg_path)
 
 
 def resolve_config_path(path: str) -> str:
@@ -112,7 +108,7 @@ def read_config(path: str, cfg_options: Optional[dict] = None) -> Config:
 
     Raises:
         ConfigError: A ``cfg_options`` key or value does not fit the config (see
-            :func:`~.config_checks.check_cfg_options`).
+            :func:`~.check.check_cfg_options`).
     """
     cfg = Config.fromfile(resolve_config_path(path))
     if cfg_options:
@@ -129,10 +125,10 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         cfg_options (dict, optional): ``--cfg-options`` style overrides. Defaults to None.
 
     Returns:
-        Config: The resolved config (:func:`~.config_semantics.resolve_config`).
+        Config: The resolved config (:func:`~.resolve.resolve_config`).
 
     Raises:
         ConfigError: A ``cfg_options`` value does not fit the key (see
-            :func:`~.config_checks.check_cfg_options`).
+            :func:`~.check.check_cfg_options`).
     """
     return resolve_config(read_config(path, cfg_options))

@@ -18,40 +18,38 @@ from .access import leaf_datasets
 
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
+
+def loader_datasets(cfg: Config) -> Iterator[Tuple[str, int, dict]]:
+    """``(dataloader key, index, dataset)`` of every leaf dataset of every dataloader."""
+    for key in DATALOADER_KEYS:
+        loader = cfg.get(key)
+        if loader and isinstance(loader.get('dataset'), dict):
+            for index, dataset in enumerate(leaf_datasets(loader.dataset)):
+                yield key, index, dataset
+
+
 #: Upper bound of automatic workers per process (more rarely helps one GPU).
 MAX_AUTO_WORKERS = 8
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (the affinity mask where the OS has one)."""
-    if hasattr(os, 'sched_getaffinity'):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def auto_num_workers(cpus: Optional[int] = None, local_processes: Optional[int] = None) -> int:
     """Dataloader workers per process: the CPUs shared among this machine's processes.
 
     Args:
-        cpus (int, optional): CPUs available. Defaults to :func:`available_cpus`.
+        cpus (int, optional): CPUs available. Defaults to those this process may run on.
         local_processes (int, optional): Training processes on this machine. Defaults to
             ``LOCAL_WORLD_SIZE`` (set by torchrun), else ``SLURM_NTASKS_PER_NODE``, else 1.
 
     Returns:
         int: Between 1 and :data:`MAX_AUTO_WORKERS`.
     """
-    cpus = available_cpus() if cpus is None else cpus
+    if cpus is None:
+        affinity = getattr(os, 'sched_getaffinity', None)  # Linux: the affinity mask
+        cpus = len(affinity(0)) if affinity else os.cpu_count() or 1
     if local_processes is None:
         env = os.environ.get('LOCAL_WORLD_SIZE') or os.environ.get('SLURM_NTASKS_PER_NODE')
         local_processes = int(env) if env and env.isdigit() else 1
     return max(1, min(MAX_AUTO_WORKERS, cpus // max(1, local_processes)))
-
-
-def cuda_in_use(cfg: Config) -> bool:
-    """Whether the run will put batches on a CUDA device."""
-    from mmtl.utils.dist import uses_cuda  # imports torch: only when a Runner is being built
-
-    return uses_cuda() and cfg.get('device', 'cuda') != 'cpu'
 
 
 def fix_dataloader_workers(cfg: Config) -> None:
@@ -71,8 +69,10 @@ def fix_dataloader_workers(cfg: Config) -> None:
 
 
 def resolve_dataloader_defaults(cfg: Config) -> None:
-    """Replace ``'auto'`` dataloader settings by values for this machine:
-    ``num_workers`` by :func:`auto_num_workers`, ``pin_memory`` by whether CUDA is used.
+    """Make the dataloaders buildable on this machine: ``'auto'`` ``num_workers`` becomes
+    :func:`auto_num_workers` and ``'auto'`` ``pin_memory`` whether CUDA is used; ``drop_last``
+    (which torch refuses beside a batch sampler) moves into a ``SmallDataBatchSampler``;
+    options that need workers go where there are none (:func:`fix_dataloader_workers`).
 
     Args:
         cfg (Config): The config, changed in place.
@@ -84,28 +84,14 @@ def resolve_dataloader_defaults(cfg: Config) -> None:
         if loader.get('num_workers') == 'auto':
             loader.num_workers = auto_num_workers()
         if loader.get('pin_memory') == 'auto':
-            loader.pin_memory = cuda_in_use(cfg)
+            from mmtl.utils.dist import uses_cuda  # imports torch: only when a Runner is built
+
+            loader.pin_memory = uses_cuda() and cfg.get('device', 'cuda') != 'cpu'
+        sampler = loader.get('batch_sampler')
+        if 'drop_last' in loader and isinstance(sampler, dict):
+            if sampler.get('type') in ('SmallDataBatchSampler', 'mmtl.SmallDataBatchSampler'):
+                sampler['drop_last'] = loader.pop('drop_last')
     fix_dataloader_workers(cfg)
-    fold_drop_last_into_batch_sampler(cfg)
-
-
-def fold_drop_last_into_batch_sampler(cfg: Config) -> None:
-    """Move ``<loader>.drop_last`` (which torch refuses beside a batch sampler) into the
-    loader's ``SmallDataBatchSampler``.
-
-    Args:
-        cfg (Config): The config, changed in place.
-    """
-    for key in DATALOADER_KEYS:
-        loader = cfg.get(key)
-        if not loader or 'drop_last' not in loader:
-            continue
-        batch_sampler = loader.get('batch_sampler')
-        if isinstance(batch_sampler, dict) and batch_sampler.get('type') in (
-            'SmallDataBatchSampler',
-            'mmtl.SmallDataBatchSampler',
-        ):
-            batch_sampler['drop_last'] = loader.pop('drop_last')
 
 
 def apply_data_root(cfg: Config) -> None:
@@ -117,12 +103,8 @@ def apply_data_root(cfg: Config) -> None:
     data_root = cfg.get('data_root')
     if data_root is None:
         return
-    for key in DATALOADER_KEYS:
-        loader = cfg.get(key)
-        if not loader or not isinstance(loader.get('dataset'), dict):
-            continue
-        for dataset in leaf_datasets(loader.dataset):
-            dataset.setdefault('data_root', data_root)
+    for _, _, dataset in loader_datasets(cfg):
+        dataset.setdefault('data_root', data_root)
 
 
 def drop_schedulers_past_the_end(cfg: Config) -> None:
@@ -197,14 +179,10 @@ def _pipelines(cfg: Config) -> Iterator[Tuple[str, List[Any]]]:
     for key, value in cfg.items():
         if str(key).endswith('_pipeline') and isinstance(value, list):
             yield str(key), value
-    for key in DATALOADER_KEYS:
-        loader = cfg.get(key)
-        if not loader or not isinstance(loader.get('dataset'), dict):
-            continue
-        for index, dataset in enumerate(leaf_datasets(loader.dataset)):
-            pipeline = dataset.get('pipeline')
-            if isinstance(pipeline, list):
-                yield f'{key}.dataset{"" if index == 0 else f"[{index}]"}.pipeline', pipeline
+    for key, index, dataset in loader_datasets(cfg):
+        pipeline = dataset.get('pipeline')
+        if isinstance(pipeline, list):
+            yield f'{key}.dataset{"" if index == 0 else f"[{index}]"}.pipeline', pipeline
 
 
 def apply_input_size(cfg: Config) -> None:
@@ -249,10 +227,7 @@ def resolve_config(cfg: Config) -> Config:
     Returns:
         Config: The resolved copy (same ``filename``).
     """
-    if isinstance(cfg, Config):
-        resolved = copy.deepcopy(cfg)
-    else:
-        resolved = Config(copy.deepcopy(dict(cfg)))
+    resolved = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(copy.deepcopy(dict(cfg)))
     apply_input_size(resolved)
     apply_data_root(resolved)
     resolve_dataloader_defaults(resolved)  # 'auto' workers / pin_memory; options 0 workers refuse

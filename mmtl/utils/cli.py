@@ -11,6 +11,7 @@ from typing import Callable, List, NoReturn, Optional, Tuple
 
 from .errors import ConfigError, UserError
 from .run_args import silence_irrelevant_warnings
+from .signals import exit_code_of
 
 #: The errors whose message says everything a user needs: printed without a traceback (every
 #: checkpoint, config and data error of mmtl is a :class:`~.errors.UserError`).
@@ -61,14 +62,13 @@ def mim_command() -> Optional[str]:
     """The ``mim`` sub-command (train/test/run/gridsearch) that started this process, if any.
 
     Returns:
-        str | None: None also where the parent cannot be inspected (no ``psutil``, no
-        permission).
+        str | None: None also where the parent cannot be inspected (gone, no permission).
     """
-    try:
-        import psutil
+    import psutil
 
+    try:
         argv = psutil.Process(os.getppid()).cmdline()
-    except Exception:  # psutil missing, or the parent gone or hidden: not known to be mim
+    except psutil.Error:
         return None
     for index, arg in enumerate(argv[:3]):
         if os.path.basename(arg) == 'mim' or (arg == 'mim' and argv[index - 1] == '-m'):
@@ -77,24 +77,11 @@ def mim_command() -> Optional[str]:
     return None
 
 
-def quiet_mim_parent() -> None:
-    """Spare the user mim's traceback after a one-line error: interrupt the waiting mim.
-
-    ``mim`` 0.3.9 runs the tool with ``subprocess.check_call``, so any non-zero exit becomes
-    a 30-line ``CalledProcessError`` traceback after mmtl's own one-line message. Sent
-    SIGINT while it waits, mim (click) ends with "Aborted!" and exit status 1 instead. Only
-    a parent that is mim is signalled; it is called just before this process exits.
-    """
-    if mim_command():
-        os.kill(os.getppid(), signal.SIGINT)
-
-
 def exit_tool(main: Callable[[], Optional[int]]) -> NoReturn:
     """Run a tool's ``main`` and exit with its status: every failure is one line.
 
     A user error (:data:`USER_ERRORS`) is one line and status 1, Ctrl-C ``interrupted`` and
-    130 (:func:`run_with_clear_errors`); argparse's usage line keeps its status 2. Under mim
-    the failure is not retold (:func:`quiet_mim_parent`).
+    130 (:func:`run_with_clear_errors`); argparse's usage line keeps its status 2.
 
     Args:
         main (Callable): The tool's ``main()``; returns (or exits with) the status.
@@ -103,13 +90,13 @@ def exit_tool(main: Callable[[], Optional[int]]) -> NoReturn:
         code = run_with_clear_errors(main)
     except SystemExit as exit_:
         code = exit_.code
-    if isinstance(code, str):  # sys.exit('message'): printed here, before mim is signalled
-        print(code, file=sys.stderr)
-        code = 1
     sys.stdout.flush()
     sys.stderr.flush()
-    if code:
-        quiet_mim_parent()
+    if code and mim_command():
+        # mim runs the tool with check_call: a non-zero exit would add its CalledProcessError
+        # traceback after the one-line error. Interrupted while it waits,
+        # mim (click) says "Aborted!" and exits 1 instead.
+        os.kill(os.getppid(), signal.SIGINT)
     sys.exit(code)
 
 
@@ -131,24 +118,18 @@ def run_with_clear_errors(func: Callable[[], Optional[int]]) -> int:
         return 1
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr, flush=True)
-        return 128 + signal.SIGINT
+        return exit_code_of(signal.SIGINT)
 
 
 def parse_tool_args(parser: argparse.ArgumentParser, argv: Optional[List[str]] = None):
-    """Parse ``argv`` and export ``LOCAL_RANK`` for launchers that pass it as an argument."""
+    """Parse a train or test ``argv`` (:mod:`.run_args`); export ``LOCAL_RANK`` for launchers
+    that pass it as an argument, and fold ``--verbose`` into the config options."""
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    if getattr(args, 'verbose', False):
+    if args.verbose:
         args.cfg_options = dict(args.cfg_options or {}, verbose=True)
     silence_irrelevant_warnings()
     return args
-
-
-def tools_dir() -> str:
-    """The folder of mmtl's tools: ``mmtl/.mim/tools`` (installed), else the checkout's."""
-    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    installed = osp.join(package, '.mim', 'tools')
-    return installed if osp.isdir(installed) else osp.join(osp.dirname(package), 'tools')
 
 
 def find_tools(folder: Optional[str] = None) -> dict:
@@ -158,12 +139,17 @@ def find_tools(folder: Optional[str] = None) -> dict:
     summary is the first line of the tool's docstring.
 
     Args:
-        folder (str, optional): The tools folder. Defaults to :func:`tools_dir`.
+        folder (str, optional): The tools folder. Defaults to mmtl's: ``mmtl/.mim/tools``
+            (installed), else the checkout's.
 
     Returns:
         dict: ``{name: (path, summary)}``, sorted by name.
     """
-    folder = folder or tools_dir()
+    if folder is None:
+        package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+        folder = osp.join(package, '.mim', 'tools')
+        if not osp.isdir(folder):
+            folder = osp.join(osp.dirname(package), 'tools')
     found = {}
     for parent, _, files in os.walk(folder):
         for name in files:

@@ -47,8 +47,8 @@ def dist_timeout(cfg: Config) -> Optional[float]:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        seconds = float('nan')
-    if not seconds > 0 or seconds == float('inf'):
+        seconds = 0.0
+    if not 0 < seconds < float('inf'):  # nan fails too
         raise ConfigError(f'{source}={value!r}: the timeout must be a number of seconds > 0')
     dist_cfg['timeout'] = seconds
     return seconds

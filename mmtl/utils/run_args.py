@@ -11,26 +11,6 @@ from mmengine.config import DictAction
 
 from .errors import ConfigError
 
-#: What ``--device`` takes in every tool: ``cuda:N`` names one GPU where a tool runs on one.
-DEVICE_CHOICES = ('auto', 'cpu', 'cuda')
-
-
-def device_argument(text: str, allow_index: bool = True) -> str:
-    """argparse type of ``--device``: ``auto``, ``cpu``, ``cuda`` or (``allow_index``) ``cuda:N``.
-
-    Args:
-        text (str): The value given.
-        allow_index (bool): Whether ``cuda:N`` is accepted. Defaults to True.
-
-    Returns:
-        str: ``text``, checked.
-    """
-    index = text[len('cuda:') :] if text.startswith('cuda:') else None
-    if text in DEVICE_CHOICES or (allow_index and index is not None and index.isdigit()):
-        return text
-    accepted = ', '.join(DEVICE_CHOICES + (('cuda:N',) if allow_index else ()))
-    raise argparse.ArgumentTypeError(f'{text!r} is not a device; use one of {accepted}')
-
 
 def add_device_argument(
     parser: argparse.ArgumentParser, action: str = 'run', allow_index: bool = True
@@ -43,12 +23,21 @@ def add_device_argument(
         allow_index (bool): Whether ``cuda:N`` is accepted (not by train/test, whose launcher
             assigns GPUs). Defaults to True.
     """
-    choices = '|'.join(DEVICE_CHOICES + (('cuda:N',) if allow_index else ()))
+    choices = ('auto', 'cpu', 'cuda') + (('cuda:N',) if allow_index else ())
+
+    def device(text: str) -> str:
+        index = text[len('cuda:') :] if text.startswith('cuda:') else ''
+        if text in choices[:3] or (allow_index and index.isdigit()):
+            return text
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a device; use one of {", ".join(choices)}'
+        )
+
     parser.add_argument(
         '--device',
-        type=lambda text: device_argument(text, allow_index),
+        type=device,
         default='auto',
-        metavar=choices,
+        metavar='|'.join(choices),
         help=f'device to {action} on (default: auto, a CUDA GPU when one is available)',
     )
 
@@ -94,16 +83,15 @@ def select_device(device: str) -> None:
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
+    if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f'expected a whole number >= 1, got {text!r}')
-    return value
+    return int(text)
 
 
-def _add_common_arguments(parser: argparse.ArgumentParser, action: str) -> None:
+def _run_parser(description: str, action: str) -> argparse.ArgumentParser:
+    """The config and the arguments that training and testing share."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('config', help='config file')
     parser.add_argument(
         '--work-dir', help='where logs, checkpoints and metrics go (default: work_dirs/<config>)'
     )
@@ -128,16 +116,15 @@ def _add_common_arguments(parser: argparse.ArgumentParser, action: str) -> None:
     )
     # torch.distributed.launch passes --local_rank; torchrun sets LOCAL_RANK instead.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
+    return parser
 
 
 def train_parser() -> argparse.ArgumentParser:
     """Arguments of ``tools/train.py`` (and ``mim train mmtl``)."""
-    parser = argparse.ArgumentParser(description='Train a classifier from a config')
-    parser.add_argument('config', help='config file')
+    parser = _run_parser('Train a classifier from a config', 'train')
     parser.add_argument(
         '--resume',
         nargs='?',
-        type=str,
         const='auto',
         help='resume from this checkpoint, or from the latest one in the work dir when no '
         'path is given',
@@ -185,14 +172,12 @@ def train_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--no-validate', action='store_true', help='skip validation during training'
     )
-    _add_common_arguments(parser, 'train')
     return parser
 
 
 def test_parser() -> argparse.ArgumentParser:
     """Arguments of ``tools/test.py`` (and ``mim test mmtl``)."""
-    parser = argparse.ArgumentParser(description='Evaluate a checkpoint on the test split')
-    parser.add_argument('config', help='config file')
+    parser = _run_parser('Evaluate a checkpoint on the test split', 'test')
     # The checkpoint positionally (tools/test.py CONFIG CKPT) or as --checkpoint (the way
     # `mim test` is typed); tools/test.py checks that exactly one is given.
     parser.add_argument(
@@ -210,7 +195,6 @@ def test_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--out-metrics', help='metrics JSON file (default: <work_dir>/test_metrics.json)'
     )
-    _add_common_arguments(parser, 'test')
     return parser
 
 

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional
 
 #: The signals that ask a trainer to stop at the next iteration.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -42,16 +42,10 @@ class StopRequest:
     alone stops them after a Ctrl-C, and die of SIGTERM as usual.
 
     Args:
-        signals (Sequence[int]): Signals to catch. Defaults to :data:`STOP_SIGNALS`.
         on_signal (Callable, optional): Called with the signal number on every signal.
     """
 
-    def __init__(
-        self,
-        signals: Sequence[int] = STOP_SIGNALS,
-        on_signal: Optional[Callable[[int], None]] = None,
-    ) -> None:
-        self.signals = tuple(signals)
+    def __init__(self, on_signal: Optional[Callable[[int], None]] = None) -> None:
         self.on_signal = on_signal
         self.signum: Optional[int] = None
         self._previous: Dict[int, object] = {}
@@ -62,7 +56,7 @@ class StopRequest:
         if threading.current_thread() is not threading.main_thread():
             return False
         self._pid = os.getpid()
-        for signum in self.signals:
+        for signum in STOP_SIGNALS:
             self._previous[signum] = signal.signal(signum, self._handle)
         return True
 
