@@ -14,7 +14,7 @@ from mmengine.config import Config
 
 from mmtl.utils.errors import ConfigError
 
-from .access import leaf_datasets
+from .access import leaf_datasets, transform_name
 
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -205,7 +205,7 @@ def apply_input_size(cfg: Config) -> None:
         for index, transform in enumerate(pipeline):
             if not isinstance(transform, dict):
                 continue
-            type_name = str(transform.get('type', '')).rpartition('.')[2]
+            type_name = transform_name(transform)
             for (name, size_key), kind in AUTO_SIZE_KEYS.items():
                 if type_name != name or transform.get(size_key) != 'auto':
                     continue
