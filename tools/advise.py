@@ -72,7 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> None:
     from mmtl.advisor import advisor as adv
-    from mmtl.advisor.strategies import STRATEGIES
+    from mmtl.advisor.strategies import overrides
     from mmtl.advisor.trials import (
         cross_validation_folds,
         format_leaderboard,
@@ -111,7 +111,6 @@ def run(args: argparse.Namespace) -> None:
         progress=not args.no_progress,
     )
     ctx = adv.strategy_context(cfg, meas, rec.cut, rec.epochs)
-    strategy = STRATEGIES[rec.strategy]
     factor = adv.auto_scale_factor(cfg)  # the lr printed is the one training uses
     print('similarity per stage (ridge probe val top-1 %, pretrained / random):')
     for stage, pre, rand in zip(meas.stages, meas.pretrained, meas.random):
@@ -127,7 +126,7 @@ def run(args: argparse.Namespace) -> None:
     recommended = adv.write_strategy_config(
         osp.join(work_dir, 'recommended_config.py'),
         config_path,
-        adv.merged(strategy.overrides(ctx), patience),
+        adv.merged(overrides(rec.strategy, ctx), patience),
         options,
         tuple(comments),
     )
