@@ -22,6 +22,7 @@ out-of-fold top-1 instead.
 """
 
 import argparse
+import dataclasses
 import functools
 import json
 import os
@@ -81,7 +82,6 @@ def run(args: argparse.Namespace) -> None:
         run_cross_validation,
         run_training,
         successive_halving,
-        write_leaderboard,
     )
     from mmtl.analysis.logs import best_value
     from mmtl.apis.runner_setup import check_load_from
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> None:
     patience, _ = adv.early_stopping_overrides(cfg, rec.epochs)
     print(adv.format_recommendation(rec, report['recommendation']))
     comments = [f'Written by tools/advise.py: strategy {rec.strategy}', *rec.reasons]
-    options = {k: v for k, v in (args.cfg_options or {}).items()}
+    options = dict(args.cfg_options or {})
     recommended = adv.write_strategy_config(
         osp.join(work_dir, 'recommended_config.py'),
         config_path,
@@ -173,7 +173,8 @@ def run(args: argparse.Namespace) -> None:
     )
     rows = leaderboard(results)
     print(format_leaderboard(rows, metric))
-    write_leaderboard(rows, osp.join(work_dir, 'leaderboard.json'))
+    with atomic_open(osp.join(work_dir, 'leaderboard.json'), 'w') as f:
+        json.dump([dataclasses.asdict(r) for r in rows], f, indent=2)
     adv.plot_leaderboard(rows, osp.join(work_dir, 'leaderboard.png'))
     winner = next((r for r in rows if r.top1 is not None), None)
     if winner is None:

@@ -1,7 +1,5 @@
-"""The strategy advisor: measure the data and the pretrained features, recommend, write.
-
-Used by ``tools/advise.py``; each step is a function so that it can be tested alone.
-"""
+"""The strategy advisor (``tools/advise.py``): measure the data and the pretrained features,
+recommend, write."""
 
 import math
 import os.path as osp
@@ -14,6 +12,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
+from torch.utils.data import Subset
 
 from mmtl.analysis.feature_hooks import block_groups
 from mmtl.config.access import model_config, plain
@@ -27,7 +26,6 @@ from .data import (
     build_eval_dataset,
     cap_per_class,
     profile_data,
-    subset,
     val_overlap,
 )
 from .probe import (
@@ -100,12 +98,12 @@ def measure(
     train_set = build_eval_dataset(cfg, 'train_dataloader')
     val_set = build_eval_dataset(cfg, 'val_dataloader')
     profile, labels = profile_data(train_set, val_set)
-    train_probe = subset(train_set, cap_per_class(labels, max_per_class, seed))
+    train_probe = Subset(train_set, cap_per_class(labels, max_per_class, seed))
     val_indices = np.arange(len(val_set))
     if max_val is not None and len(val_set) > max_val:
         rng = np.random.default_rng(seed)
         val_indices = np.sort(rng.choice(len(val_set), size=max_val, replace=False))
-    val_probe = subset(val_set, [int(i) for i in val_indices])
+    val_probe = Subset(val_set, [int(i) for i in val_indices])
     overlap = val_overlap(train_probe, val_probe)
     # Val images that are training images cannot score a probe fitted on them: score it by
     # cross-validation on the training images instead.
