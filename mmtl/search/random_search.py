@@ -142,8 +142,7 @@ def write_leaderboard(
     """
     order = ranked(trials, lambda t: t.score, rule)
     for t in order:
-        if t.lr_used is None and t.work_dir:
-            t.lr_used = used_lr(t.work_dir)
+        t.lr_used = used_lr(t.work_dir) if t.work_dir else None
     keys = list(dict.fromkeys(k for t in trials for k in t.params))
     with atomic_open(osp.join(out_dir, 'leaderboard.json'), 'w') as f:
         json.dump(
