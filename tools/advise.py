@@ -22,6 +22,7 @@ out-of-fold top-1 instead.
 """
 
 import argparse
+import dataclasses
 import functools
 import json
 import os
@@ -72,7 +73,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> None:
     from mmtl.advisor import advisor as adv
-    from mmtl.advisor.strategies import STRATEGIES
+    from mmtl.advisor.strategies import overrides
     from mmtl.advisor.trials import (
         cross_validation_folds,
         format_leaderboard,
@@ -81,7 +82,6 @@ def run(args: argparse.Namespace) -> None:
         run_cross_validation,
         run_training,
         successive_halving,
-        write_leaderboard,
     )
     from mmtl.analysis.logs import best_value
     from mmtl.apis.runner_setup import check_load_from
@@ -112,7 +112,6 @@ def run(args: argparse.Namespace) -> None:
         progress=not args.no_progress,
     )
     ctx = adv.strategy_context(cfg, meas, rec.cut, rec.epochs)
-    strategy = STRATEGIES[rec.strategy]
     factor = lr_scale_factor(cfg)  # the lr printed is the one training uses
     print('similarity per stage (ridge probe val top-1 %, pretrained / random):')
     for stage, pre, rand in zip(meas.stages, meas.pretrained, meas.random):
@@ -124,11 +123,11 @@ def run(args: argparse.Namespace) -> None:
     patience, _ = adv.early_stopping_overrides(cfg, rec.epochs)
     print(adv.format_recommendation(rec, report['recommendation']))
     comments = [f'Written by tools/advise.py: strategy {rec.strategy}', *rec.reasons]
-    options = {k: v for k, v in (args.cfg_options or {}).items()}
+    options = dict(args.cfg_options or {})
     recommended = adv.write_strategy_config(
         osp.join(work_dir, 'recommended_config.py'),
         config_path,
-        adv.merged(strategy.overrides(ctx), patience),
+        adv.merged(overrides(rec.strategy, ctx), patience),
         options,
         tuple(comments),
     )
@@ -175,7 +174,8 @@ def run(args: argparse.Namespace) -> None:
     )
     rows = leaderboard(results)
     print(format_leaderboard(rows, metric))
-    write_leaderboard(rows, osp.join(work_dir, 'leaderboard.json'))
+    with atomic_open(osp.join(work_dir, 'leaderboard.json'), 'w') as f:
+        json.dump([dataclasses.asdict(r) for r in rows], f, indent=2)
     adv.plot_leaderboard(rows, osp.join(work_dir, 'leaderboard.png'))
     winner = next((r for r in rows if r.top1 is not None), None)
     if winner is None:

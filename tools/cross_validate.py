@@ -372,6 +372,7 @@ def draw_issue_gallery(issues, plan: dict, data_root: str, out_file: str, column
 def cross_validate(args: argparse.Namespace) -> None:
     import numpy as np
 
+    from mmtl.analysis.logs import ranked
     from mmtl.config.load import read_config
     from mmtl.evaluation.cross_validation import fold_splits, summarize
     from mmtl.evaluation.statistics import accuracy_interval, compare_correct
@@ -416,7 +417,7 @@ def cross_validate(args: argparse.Namespace) -> None:
         summary = summarize([r['top1'] for r in results])
         pooled = accuracy_interval(first.argmax(1) == labels)
         summaries.append((config, summary, pooled, first.argmax(1) == labels, averaged))
-    summaries.sort(key=lambda item: -item[1]['mean'])
+    summaries = ranked(summaries, lambda item: item[1]['mean'])
     best = summaries[0]
     rows = []
     for rank, (config, summary, pooled, correct, _) in enumerate(summaries, start=1):

@@ -58,10 +58,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _option(key: str, value) -> str:
-    return f'{key}={value}'
-
-
 def run_trial(args: argparse.Namespace, study, trial, params: dict, work_dir: str) -> str:
     """Train one trial in a subprocess, tell the study how it ended; its status line."""
     from optuna.trial import TrialState
@@ -70,8 +66,7 @@ def run_trial(args: argparse.Namespace, study, trial, params: dict, work_dir: st
     from mmtl.search.optuna_search import STATUS_ATTR, WORK_DIR_ATTR, pruned_status
     from mmtl.search.trial_runner import PRUNED_EXIT
 
-    options = [_option(k, v) for k, v in args.cfg_options.items()]
-    options += [_option(k, v) for k, v in params.items()]
+    options = [f'{k}={v}' for k, v in {**args.cfg_options, **params}.items()]
     if args.epochs:
         options.append(f'train_cfg.max_epochs={args.epochs}')
     command = [sys.executable, '-m', 'mmtl.search.trial_runner', args.config]

@@ -1,7 +1,5 @@
-"""The strategy advisor: measure the data and the pretrained features, recommend, write.
-
-Used by ``tools/advise.py``; each step is a function so that it can be tested alone.
-"""
+"""The strategy advisor (``tools/advise.py``): measure the data and the pretrained features,
+recommend, write."""
 
 import math
 import os.path as osp
@@ -14,9 +12,11 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
+from torch.utils.data import Subset
 
 from mmtl.analysis.feature_hooks import block_groups
 from mmtl.config.access import model_config, plain
+from mmtl.config.strategies import STRATEGIES, fragment_name
 from mmtl.engine.loading import PARTIAL_LOAD_KEY, load_into
 from mmtl.registry import MODELS
 from mmtl.utils.fileio import atomic_open
@@ -26,7 +26,6 @@ from .data import (
     build_eval_dataset,
     cap_per_class,
     profile_data,
-    subset,
     val_overlap,
 )
 from .probe import (
@@ -37,7 +36,7 @@ from .probe import (
     stage_features,
 )
 from .recommend import Measurements, Recommendation, recommend, recommend_epochs
-from .strategies import STRATEGIES, StrategyContext
+from .strategies import ADVISED, StrategyContext, lr_range, overrides
 from .trials import Candidate
 
 #: Optimizer types whose lr is per-parameter adaptive (smaller lr multiples).
@@ -99,12 +98,12 @@ def measure(
     train_set = build_eval_dataset(cfg, 'train_dataloader')
     val_set = build_eval_dataset(cfg, 'val_dataloader')
     profile, labels = profile_data(train_set, val_set)
-    train_probe = subset(train_set, cap_per_class(labels, max_per_class, seed))
+    train_probe = Subset(train_set, cap_per_class(labels, max_per_class, seed))
     val_indices = np.arange(len(val_set))
     if max_val is not None and len(val_set) > max_val:
         rng = np.random.default_rng(seed)
         val_indices = np.sort(rng.choice(len(val_set), size=max_val, replace=False))
-    val_probe = subset(val_set, [int(i) for i in val_indices])
+    val_probe = Subset(val_set, [int(i) for i in val_indices])
     overlap = val_overlap(train_probe, val_probe)
     # Val images that are training images cannot score a probe fitted on them: score it by
     # cross-validation on the training images instead.
@@ -274,8 +273,7 @@ def report_dict(
     ``lr``/``lr_range`` are what training uses (after ``auto_scale_lr``'s ``lr_factor``);
     ``lr_in_config`` is the value the written config holds.
     """
-    strategy = STRATEGIES[rec.strategy]
-    low, mid, high = strategy.lr_range(ctx)
+    low, mid, high = lr_range(rec.strategy, ctx)
     return {
         'data': asdict(profile) | {'sizes': plain(profile.sizes)},
         'similarity': {
@@ -289,12 +287,12 @@ def report_dict(
         },
         'recommendation': asdict(rec)
         | {
-            'mirrors': strategy.mirrors,
+            'mirrors': fragment_name(rec.strategy),
             'lr': mid * lr_factor,
             'lr_range': [low * lr_factor, high * lr_factor],
             'lr_in_config': mid,
             'auto_scale_factor': lr_factor,
-            'frozen': strategy.overrides(ctx).get('model', {}).get('frozen_modules', []),
+            'frozen': overrides(rec.strategy, ctx).get('model', {}).get('frozen_modules', []),
         },
     }
 
@@ -310,13 +308,13 @@ def format_recommendation(rec: Recommendation, report: dict) -> str:
         str: ``recommended strategy: full-ft (...); lr 0.008 (range ...) after auto_scale_lr
         (the config holds 0.004), 30 epochs, frozen: nothing``.
     """
-    strategy = STRATEGIES[rec.strategy]
     (low, high), factor = report['lr_range'], report['auto_scale_factor']
     scaled = ''
     if factor != 1:
         scaled = f' after auto_scale_lr (the config holds {report["lr_in_config"]:.3g})'
     return (
-        f"recommended strategy: {rec.strategy} (as mmtl's *{strategy.mirrors}: {strategy.what}); "
+        f"recommended strategy: {rec.strategy} (as mmtl's *{report['mirrors']}: "
+        f'{STRATEGIES[rec.strategy].trains}); '
         f'lr {report["lr"]:.3g} (range {low:.3g}-{high:.3g}){scaled}, {rec.epochs} epochs, '
         f'frozen: {", ".join(report["frozen"]) or "nothing"}'
     )
@@ -374,16 +372,10 @@ def candidate_list(recommended: str, ctx: StrategyContext, trials: int) -> List[
     Returns:
         list[Candidate]: The candidates, in priority order.
     """
-    names = list(
-        dict.fromkeys(
-            [recommended, 'full-ft-1x', 'full-ft', 'scratch', 'partial-ft', 'linear-probe']
-        )
-    )
-    cands = [
-        Candidate(n, n, STRATEGIES[n].lr_range(ctx)[1], STRATEGIES[n].overrides(ctx)) for n in names
-    ]
+    names = list(dict.fromkeys([recommended, *ADVISED]))
+    cands = [Candidate(n, n, lr_range(n, ctx)[1], overrides(n, ctx)) for n in names]
     for name in names:
-        low, _, high = STRATEGIES[name].lr_range(ctx)
+        low, _, high = lr_range(name, ctx)
         for tag, lr in (('low-lr', low), ('high-lr', high)):
-            cands.append(Candidate(f'{name}_{tag}', name, lr, STRATEGIES[name].overrides(ctx, lr)))
+            cands.append(Candidate(f'{name}_{tag}', name, lr, overrides(name, ctx, lr)))
     return cands[:trials]

@@ -102,11 +102,6 @@ def profile_data(train_set, val_set, size_sample: int = 200) -> Tuple[DataProfil
     return profile, labels
 
 
-def subset(dataset, indices: List[int]):
-    """``dataset`` restricted to ``indices`` (itself when they cover it all)."""
-    return dataset if len(indices) == len(dataset) else Subset(dataset, indices)
-
-
 def _pixel_digest(path: str) -> Optional[str]:
     """A hash of an image's pixels as training decodes them (None when it cannot be read)."""
     try:

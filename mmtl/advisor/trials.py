@@ -5,17 +5,15 @@ written config, in its own process and folder.
 """
 
 import csv
-import json
 import math
 import os
 import os.path as osp
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
 from mmtl.analysis.logs import ranked
-from mmtl.utils.fileio import atomic_open
 
 TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
 TRAIN_SCRIPT = osp.join(TOOLS, 'train.py')
@@ -171,9 +169,3 @@ def format_leaderboard(rows: Sequence[TrialResult], metric: str = 'best val top-
         top1 = 'failed' if r.top1 is None else f'{r.top1:.2f} %'
         lines.append(f'| {rank} | {r.name} | {r.rung} | {r.epochs} | {top1} |')
     return '\n'.join(lines)
-
-
-def write_leaderboard(rows: Sequence[TrialResult], path: str) -> None:
-    """The leaderboard as JSON."""
-    with atomic_open(path, 'w') as f:
-        json.dump([asdict(r) for r in rows], f, indent=2)

@@ -51,6 +51,28 @@ STRATEGIES: Dict[str, Strategy] = {
 }
 
 
+def fragment_name(name: str, arch: Optional[str] = None) -> str:
+    """The fragment file of strategy ``name``, relative to mmtl's config folder.
+
+    Args:
+        name (str): A key of :data:`STRATEGIES`.
+        arch (str, optional): Architecture of per-architecture strategies; ``<arch>`` when
+            not given.
+
+    Returns:
+        str: ``_base_/strategies/<name>.py``, or ``..._<arch>.py``.
+
+    Raises:
+        KeyError: Unknown strategy.
+    """
+    if name not in STRATEGIES:
+        raise KeyError(f'unknown strategy {name!r}; choose from {", ".join(STRATEGIES)}')
+    stem = name.replace('-', '_')
+    if STRATEGIES[name].per_arch:
+        stem = f'{stem}_{(arch or "<arch>").replace("-", "_")}'
+    return f'{STRATEGY_DIR}/{stem}.py'
+
+
 def strategy_fragment_path(name: str, arch: Optional[str] = None) -> str:
     """The fragment file of strategy ``name`` (for backbone ``arch`` where it matters).
 
@@ -65,16 +87,10 @@ def strategy_fragment_path(name: str, arch: Optional[str] = None) -> str:
     Raises:
         KeyError: Unknown strategy, or no fragment for that architecture.
     """
-    if name not in STRATEGIES:
-        raise KeyError(f'unknown strategy {name!r}; choose from {", ".join(STRATEGIES)}')
-    stem = name.replace('-', '_')
-    if STRATEGIES[name].per_arch:
-        stem = f'{stem}_{(arch or "<arch>").replace("-", "_")}'
-    path = packaged_config_path(f'{STRATEGY_DIR}/{stem}.py')
+    fragment = fragment_name(name, arch)
+    path = packaged_config_path(fragment)
     if path is None:
-        raise KeyError(
-            f'strategy {name!r}: no fragment {STRATEGY_DIR}/{stem}.py among mmtl configs'
-        )
+        raise KeyError(f'strategy {name!r}: no fragment {fragment} among mmtl configs')
     return path
 
 

@@ -176,8 +176,7 @@ def write_plots(study, out_dir: str) -> Dict[str, str]:
             # rc_context: Optuna's plots set the ggplot style for the whole process.
             with warnings.catch_warnings(), matplotlib.rc_context():
                 warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
-                axes = plot(study)
-                figure = axes.figure if hasattr(axes, 'figure') else axes.flat[0].figure
+                figure = plot(study).figure
                 figure.set_size_inches(7, 4.5)
                 figure.tight_layout()
                 figure.savefig(path, dpi=100)

@@ -11,8 +11,8 @@ from mmtl.registry import HOOKS
 class OptunaPruningHook(Hook):
     """After every validation, report ``metric`` to the trial; raise ``TrialPruned`` if told.
 
-    The trial is opened from the search's storage by study name and number; a storage does
-    not keep the pruner, so the search passes its settings.
+    The trial is opened from the search's storage by study name and number when the hook is
+    built; a storage does not keep the pruner, so the search passes its settings.
 
     Args:
         storage (str): The study's storage URL (e.g. ``sqlite:///.../study.db``).
@@ -37,42 +37,30 @@ class OptunaPruningHook(Hook):
         n_startup_trials: int = 2,
         n_warmup_steps: int = 0,
     ) -> None:
-        self.storage = storage
-        self.study_name = study_name
-        self.trial_number = int(trial_number)
-        self.metric = metric
-        self.pruner = (pruner, int(n_startup_trials), int(n_warmup_steps))
-        self._trial = None
-
-    def _open_trial(self):
         from mmtl.search.optuna_search import make_pruner, require_optuna
 
         optuna = require_optuna()
-        name, n_startup_trials, n_warmup_steps = self.pruner
-        storage = optuna.storages.get_storage(self.storage)
-        study = optuna.load_study(
-            study_name=self.study_name,
-            storage=storage,
-            pruner=make_pruner(name, n_startup_trials, n_warmup_steps),
-        )
-        study_id = storage.get_study_id_from_name(self.study_name)
-        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self.trial_number)
-        return optuna.trial.Trial(study, trial_id)
+        self.metric = metric
+        self.trial_number = trial_number
+        storage = optuna.storages.get_storage(storage)
+        pruner = make_pruner(pruner, n_startup_trials, n_warmup_steps)
+        study = optuna.load_study(study_name=study_name, storage=storage, pruner=pruner)
+        study_id = storage.get_study_id_from_name(study_name)
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial_number)
+        self.trial = optuna.trial.Trial(study, trial_id)
 
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         if not metrics or self.metric not in metrics:
             runner.logger.warning(f'OptunaPruningHook: no {self.metric} in the val metrics')
             return
-        from mmtl.search.optuna_search import require_optuna
+        from optuna import TrialPruned
 
-        if self._trial is None:
-            self._trial = self._open_trial()
         value = float(metrics[self.metric])
-        self._trial.report(value, step=runner.epoch)
-        if self._trial.should_prune():
+        self.trial.report(value, step=runner.epoch)
+        if self.trial.should_prune():
             message = (
                 f'trial {self.trial_number} pruned at epoch {runner.epoch}: '
                 f'{self.metric} {value:.4g} is below the median of earlier trials'
             )
             runner.logger.info(message)
-            raise require_optuna().TrialPruned(message)
+            raise TrialPruned(message)

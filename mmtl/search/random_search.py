@@ -6,7 +6,7 @@ import glob
 import json
 import os.path as osp
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
 from mmtl.analysis.logs import find_segment_logs, load_scalar_log, ranked
@@ -14,7 +14,8 @@ from mmtl.utils.fileio import atomic_open
 
 
 class Distribution:
-    """A distribution of one config value (Optuna draws from it, see ``optuna_search``)."""
+    """A distribution of one config value (Optuna draws from it and checks its bounds, see
+    ``optuna_search``)."""
 
 
 @dataclass
@@ -36,10 +37,6 @@ class Uniform(Distribution):
     low: float
     high: float
 
-    def __post_init__(self) -> None:
-        if not self.low < self.high:
-            raise ValueError(f'uniform({self.low}, {self.high}) needs low < high')
-
 
 @dataclass
 class RandInt(Distribution):
@@ -48,20 +45,12 @@ class RandInt(Distribution):
     low: int
     high: int
 
-    def __post_init__(self) -> None:
-        if not self.low <= self.high:
-            raise ValueError(f'randint({self.low}, {self.high}) needs low <= high')
-
 
 @dataclass
 class Choice(Distribution):
     """One of the given values (optimizer type, batch size)."""
 
-    options: List[Any] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if not self.options:
-            raise ValueError('choice() needs at least one value')
+    options: List[Any]
 
 
 #: Name used in a search spec -> distribution class.
@@ -153,8 +142,7 @@ def write_leaderboard(
     """
     order = ranked(trials, lambda t: t.score, rule)
     for t in order:
-        if t.lr_used is None and t.work_dir:
-            t.lr_used = used_lr(t.work_dir)
+        t.lr_used = used_lr(t.work_dir) if t.work_dir else None
     keys = list(dict.fromkeys(k for t in trials for k in t.params))
     with atomic_open(osp.join(out_dir, 'leaderboard.json'), 'w') as f:
         json.dump(

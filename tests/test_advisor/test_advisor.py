@@ -14,7 +14,7 @@ from mmtl.advisor.advisor import candidate_list, write_strategy_config
 from mmtl.advisor.data import DataProfile, cap_per_class
 from mmtl.advisor.probe import ridge_probe_predictions
 from mmtl.advisor.recommend import Measurements, recommend
-from mmtl.advisor.strategies import STRATEGIES, StrategyContext
+from mmtl.advisor.strategies import ADVISED, StrategyContext, overrides
 from mmtl.advisor.trials import Candidate, leaderboard, rung_epochs, successive_halving
 
 STAGES = ['backbone.conv1', 'backbone.layer1', 'backbone.layer2', 'backbone.layer3']
@@ -82,7 +82,7 @@ def test_strategy_config_inherits_the_user_config(tmp_path):
     out = write_strategy_config(
         str(tmp_path / 'rec.py'),
         str(user),
-        STRATEGIES['partial-ft'].overrides(ctx),
+        overrides('partial-ft', ctx),
         {'data_root': '/data/x', 'model.head.num_classes': 5},
         ('a comment',),
     )
@@ -93,9 +93,9 @@ def test_strategy_config_inherits_the_user_config(tmp_path):
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'  # the user's optimizer stays
     assert cfg.optim_wrapper.optimizer.lr == pytest.approx(0.004)
     assert cfg.train_cfg.max_epochs == 40
-    probe = STRATEGIES['linear-probe'].overrides(ctx)
+    probe = overrides('linear-probe', ctx)
     assert probe['optim_wrapper']['optimizer']['lr'] == pytest.approx(0.004 * 10 * 0.3)
-    assert STRATEGIES['scratch'].overrides(ctx)['load_from'] is None
+    assert overrides('scratch', ctx)['load_from'] is None
 
 
 def test_successive_halving_keeps_the_better_half_and_ranks_the_survivor_first(tmp_path):
@@ -173,7 +173,7 @@ def test_advisor_on_digits_names_a_strategy_and_pretrained_beats_random(
     assert sim['pretrained_top1'][-1] > sim['random_top1'][-1] + 10, sim
     assert max(sim['pretrained_top1']) > max(sim['random_top1']), sim
     rec = advice['recommendation']
-    assert rec['strategy'] in STRATEGIES
+    assert rec['strategy'] in ADVISED
     assert f'recommended strategy: {rec["strategy"]}' in out
     assert advice['data']['train_counts'] == [
         len(os.listdir(osp.join(target, 'train', str(d)))) for d in range(5, 10)
@@ -222,7 +222,7 @@ def test_stage_cut_freezes_a_resnet_stem_with_its_batchnorm(tmp_path):
     stages = backbone_stages(model)
     assert stages == ['backbone.conv1'] + [f'backbone.layer{i}' for i in range(1, 5)]
     ctx = StrategyContext(0.01, False, stages, cut=1, epochs=1, groups=block_groups(model))
-    frozen = STRATEGIES['partial-ft'].overrides(ctx)['model']['frozen_modules']
+    frozen = overrides('partial-ft', ctx)['model']['frozen_modules']
     assert frozen == [
         'backbone.conv1',
         'backbone.bn1',

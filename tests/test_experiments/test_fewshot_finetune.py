@@ -8,8 +8,7 @@ from experiments.transfer_demo import fewshot_config
 from mmengine.config import Config
 
 import mmtl  # noqa: F401
-from mmtl.advisor.strategies import STRATEGIES as ADVISOR_STRATEGIES
-from mmtl.advisor.strategies import StrategyContext
+from mmtl.advisor.strategies import StrategyContext, overrides
 from mmtl.registry import OPTIM_WRAPPER_CONSTRUCTORS, PARAM_SCHEDULERS
 
 
@@ -85,6 +84,6 @@ def test_full_ft_1x_trains_the_backbone_at_the_head_lr_with_the_recipes_decay_ru
 
 def test_advisor_candidate_full_ft_1x_keeps_the_users_optimizer_but_the_lr():
     ctx = StrategyContext(lr=0.01, adaptive=True, stages=['backbone.conv1'], cut=0, epochs=3)
-    changes = ADVISOR_STRATEGIES['full-ft-1x'].overrides(ctx)
+    changes = overrides('full-ft-1x', ctx)
     assert changes['optim_wrapper'] == {'optimizer': {'lr': pytest.approx(0.01)}}
     assert 'model' not in changes and 'load_from' not in changes
