@@ -6,7 +6,7 @@ import glob
 import json
 import os.path as osp
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from mmtl.analysis.logs import find_segment_logs, load_scalar_log, ranked
@@ -14,8 +14,7 @@ from mmtl.utils.fileio import atomic_open
 
 
 class Distribution:
-    """A distribution of one config value (Optuna draws from it and checks its bounds, see
-    ``optuna_search``)."""
+    """A distribution of one config value (Optuna draws from it, see ``optuna_search``)."""
 
 
 @dataclass
@@ -37,6 +36,10 @@ class Uniform(Distribution):
     low: float
     high: float
 
+    def __post_init__(self) -> None:
+        if not self.low < self.high:
+            raise ValueError(f'uniform({self.low}, {self.high}) needs low < high')
+
 
 @dataclass
 class RandInt(Distribution):
@@ -45,12 +48,20 @@ class RandInt(Distribution):
     low: int
     high: int
 
+    def __post_init__(self) -> None:
+        if not self.low <= self.high:
+            raise ValueError(f'randint({self.low}, {self.high}) needs low <= high')
+
 
 @dataclass
 class Choice(Distribution):
     """One of the given values (optimizer type, batch size)."""
 
-    options: List[Any]
+    options: List[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.options:
+            raise ValueError('choice() needs at least one value')
 
 
 #: Name used in a search spec -> distribution class.
