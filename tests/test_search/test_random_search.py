@@ -45,6 +45,10 @@ def test_parse_space_reads_each_distribution():
         ('lr=gauss(0, 1)', "unknown distribution 'gauss'"),
         ('lr 0.1', 'KEY=DIST'),
         ('lr=uniform(1)', 'lr=uniform'),
+        # refused while the specs are read, before any trial is drawn or stored
+        ('lr=uniform(0.1, 0.01)', 'low < high'),
+        ('train_cfg.max_epochs=randint(5, 2)', 'low <= high'),
+        ('optim_wrapper.optimizer.type=choice()', 'at least one value'),
     ],
 )
 def test_bad_specs_name_the_spec(spec, message):
