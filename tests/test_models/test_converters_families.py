@@ -13,6 +13,7 @@ import torchvision
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
+from mmpretrain.models import DeiT3
 from mmtl_testing import REPO_ROOT
 from mmtl_testing.models import randomize_vectors
 
@@ -174,7 +175,8 @@ DERIVED = [
     ('timm', 'vit_small_patch16_224', 'vit_384_p16', dict(arch='deit-s', patch_size=16)),
     ('timm', 'vit_base_patch16_384', 'vit_base_p16_384', dict(arch='b', img_size=384)),
     ('timm', 'vit_large_patch16_224', 'vit_large_p16', dict(arch='l')),
-    ('timm', 'deit3_medium_patch16_224', 'deit3_512_p16', dict(layer_scale_init_value=1e-5)),
+    ('timm', 'deit3_base_patch16_224', 'deit3_base_p16', 'deit3_base_p16.py'),
+    ('timm', 'deit3_medium_patch16_224', 'deit3_medium_p16', dict(type='DeiT3WithMlpNorm')),
     ('timm', 'deit3_large_patch16_224', 'deit3_large_p16', dict(arch='l')),
 ]
 
@@ -191,9 +193,10 @@ def test_each_size_is_derived_from_its_shapes(library, name, label, expected):
 
 
 def test_deit3_medium_gets_heads_of_64_channels():
-    """mmpretrain's ViT table has no 512-wide size: 64-wide heads, as DeiT-III's."""
+    """DeiT-III's 512-wide size has 64-wide heads: mmpretrain's DeiT3 table names it."""
     conversion = convert('timm', meta_state_dict('timm', 'deit3_medium_patch16_224'))
-    assert conversion.model['backbone']['arch'] == dict(
+    assert conversion.model['backbone']['arch'] == 'm'
+    assert DeiT3.arch_zoo['m'] == dict(
         embed_dims=512, num_layers=12, feedforward_channels=2048, num_heads=8
     )
 

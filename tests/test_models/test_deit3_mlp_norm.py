@@ -4,6 +4,7 @@ import torch
 from mmpretrain.models import DeiT3
 
 from mmtl.models.backbones import DeiT3WithMlpNorm
+from mmtl.models.backbones.deit3 import MlpNormLayer
 
 
 def tiny(cls):
@@ -40,3 +41,15 @@ def test_same_weights_as_mmpretrain_deit3_and_the_second_norm_matters():
             model.layers[1].ln2.weight.mul_(3.0)
         assert not torch.allclose(ours(image)[0], before)  # ln2 is used
         torch.testing.assert_close(theirs(image)[0], theirs_before)  # mmpretrain's ignores it
+
+
+def test_blocks_are_built_from_deit3s_arguments():
+    arch = dict(embed_dims=32, num_layers=3, num_heads=2, feedforward_channels=64)
+    kwargs = dict(arch=arch, img_size=32, patch_size=8, drop_path_rate=0.2)
+    ours = DeiT3WithMlpNorm(**kwargs, layer_cfgs=dict(qkv_bias=False))
+    theirs = DeiT3(**kwargs, layer_cfgs=dict(qkv_bias=False))
+    assert all(type(layer) is MlpNormLayer for layer in ours.layers)
+    assert ours.state_dict().keys() == theirs.state_dict().keys()  # no qkv bias in either
+    assert [layer.attn.out_drop.drop_prob for layer in ours.layers] == [
+        layer.attn.out_drop.drop_prob for layer in theirs.layers
+    ]

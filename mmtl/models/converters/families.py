@@ -14,6 +14,7 @@ import torch
 from mmpretrain.models.backbones import (
     VGG,
     ConvNeXt,
+    DeiT3,
     DenseNet,
     MobileNetV2,
     ResNet,
@@ -802,13 +803,15 @@ def timm_swin(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
 
 
 def vit_conversion(library: str, state: StateDict) -> Conversion:
-    """Derive the ViT from the renamed ``state``: mmpretrain's ``VisionTransformer``.
+    """Derive the ViT from the renamed ``state``: mmpretrain's ``VisionTransformer``, or for
+    DeiT-III (a position embedding without a class-token slot: DeiT-III adds it before
+    prepending the class token) mmtl's ``DeiT3WithMlpNorm``, the backbone of
+    ``configs/_base_/models/deit3_*``.
 
     Width, depth and MLP width come from the shapes; the head count from mmpretrain's table of
     that size (else 64-wide heads, as in every published ViT but ViT-H); the patch size from
-    the patch embedding; the input size from the position embedding. Layer scale (DeiT-III,
-    DINOv2) is ``layer_scale_init_value``. A position embedding without a class-token slot
-    (DeiT-III adds it before prepending the class token) gets a zero one: the same sums.
+    the patch embedding; the input size from the position embedding. A ViT's layer scale
+    (DINOv2) is ``layer_scale_init_value``.
     """
     embed = state['backbone.cls_token'].shape[-1]
     settings = dict(
@@ -816,34 +819,29 @@ def vit_conversion(library: str, state: StateDict) -> Conversion:
         num_layers=count(state, r'backbone\.layers\.(\d+)\.'),
         feedforward_channels=state['backbone.layers.0.ffn.layers.0.0.weight'].shape[0],
     )
-    zoo = VisionTransformer.arch_zoo
+    patch = state['backbone.patch_embed.projection.weight'].shape[-1]
+    positions = state['backbone.pos_embed'].shape[1]
+    layer_scale = 'backbone.layers.0.attn.gamma1.weight' in state
+    grid = round((positions - 1) ** 0.5)
+    if grid * grid == positions - 1:
+        family, zoo, backbone = 'vit', VisionTransformer.arch_zoo, dict(type='VisionTransformer')
+        if layer_scale:
+            backbone['layer_scale_init_value'] = 1e-5  # creates the layers the weights fill
+    else:
+        grid = round(positions**0.5)
+        if grid * grid != positions:
+            raise ValueError(f'a ViT with {positions} position embeddings: not a square grid')
+        family, zoo, backbone = 'deit3', DeiT3.arch_zoo, dict(type='DeiT3WithMlpNorm')
+        if not layer_scale:
+            backbone['use_layer_scale'] = False
     heads = [
         a['num_heads']
         for a in zoo.values()
         if {**a, 'num_heads': 0} == {**settings, 'num_heads': 0}
     ]
     settings['num_heads'] = heads[0] if heads else embed // 64
-    patch = state['backbone.patch_embed.projection.weight'].shape[-1]
-    positions = state['backbone.pos_embed'].shape[1]
-    grid = round((positions - 1) ** 0.5)
-    family = 'vit'
-    if grid * grid != positions - 1:
-        grid = round(positions**0.5)
-        if grid * grid != positions:
-            raise ValueError(f'a ViT with {positions} position embeddings: not a square grid')
-        pos_embed = state['backbone.pos_embed']
-        state['backbone.pos_embed'] = torch.cat([pos_embed.new_zeros(1, 1, embed), pos_embed], 1)
-        family = 'deit3'
     arch, size = arch_name(zoo, settings)
-    layer_scale = 'backbone.layers.0.attn.gamma1.weight' in state
-    backbone = dict(
-        type='VisionTransformer',
-        arch=arch,
-        img_size=grid * patch,
-        patch_size=patch,
-    )
-    if layer_scale:
-        backbone['layer_scale_init_value'] = 1e-5  # creates the layers the weights fill
+    backbone.update(arch=arch, img_size=grid * patch, patch_size=patch)
     label = f'{family}_{size or embed}_p{patch}' + (
         '' if grid * patch == 224 else f'_{grid * patch}'
     )
@@ -854,7 +852,8 @@ def vit_conversion(library: str, state: StateDict) -> Conversion:
         embed,
         head_classes(state, 'head.layers.head.weight'),
     )
-    return conversion(library, label, state, None, model)
+    base_config = f'_base_/models/{label}.py' if family == 'deit3' else None
+    return conversion(library, label, state, base_config, model)
 
 
 def vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
@@ -892,7 +891,7 @@ def vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
 
 
 def timm_vit(state: Mapping[str, torch.Tensor]) -> Optional[Conversion]:
-    """timm ``vit_*`` (class-token ViTs) and ``deit3_*`` -> ``VisionTransformer``/``DeiT3``."""
+    """timm ``vit_*`` (class-token ViTs) and ``deit3_*`` -> ``VisionTransformer``/DeiT-III."""
     if 'cls_token' not in state or 'blocks.0.attn.qkv.weight' not in state:
         return None
     if 'norm_pre.weight' in state:
