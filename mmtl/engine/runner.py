@@ -211,9 +211,7 @@ class MMTLRunner(Runner):
         )
         if not (auto_scale_lr and auto_scale_lr.get('enable', False)):
             self.logger.info(f'{batch}. lr {base_lr:g} (not scaled: auto_scale_lr is off).')
-        else:
-            if 'base_batch_size' not in auto_scale_lr:
-                raise ValueError('auto_scale_lr is enabled but has no base_batch_size')
+        else:  # validate_config refused an enabled auto_scale_lr without base_batch_size
             base_batch = auto_scale_lr['base_batch_size']
             ratio = total / base_batch
             for wrapper in wrappers:
@@ -306,5 +304,4 @@ class MMTLRunner(Runner):
 
 # The root registry too, so that ``runner_type='MMTLRunner'`` builds through mmengine's own
 # ``RUNNERS.build(cfg)`` (the standard OpenMMLab train script) without a default scope.
-if 'MMTLRunner' not in MMENGINE_RUNNERS.module_dict:
-    MMENGINE_RUNNERS.register_module(module=MMTLRunner)
+MMENGINE_RUNNERS.register_module(module=MMTLRunner)
