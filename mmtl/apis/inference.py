@@ -163,7 +163,6 @@ class _Classifier:
 
     Raises:
         ConfigError: The config has no test pipeline.
-        ValueError: The model's class names do not name every output.
     """
 
     def __init__(self, model: torch.nn.Module) -> None:
@@ -174,10 +173,6 @@ class _Classifier:
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
             self.loader = TRANSFORMS.build(loaders[0]) if loaders else LoadImage()
             self.pipeline = Compose([TRANSFORMS.build(step) for step in steps])
-        self.classes = model._dataset_meta.get('classes')
-        num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
-        if isinstance(num_classes, int):
-            check_class_count(self.classes, num_classes, "the model's class names (dataset_meta)")
         self.model = model.eval()
 
     def load(self, image: ImageInput) -> dict:
@@ -223,8 +218,9 @@ class _Classifier:
             yield inputs, default_collate(chunk)
 
     @torch.no_grad()
-    def classify(self, batch: dict) -> List[dict]:
-        """The result of each image of a collated batch (see :func:`inference_model`)."""
+    def classify(self, batch: dict, classes: Optional[Sequence[str]]) -> List[dict]:
+        """The result of each image of a collated batch (see :func:`inference_model`), with
+        ``pred_class`` from ``classes`` when given."""
         results = []
         for sample in self.model.test_step(batch):
             scores = sample.pred_score.detach().cpu()
@@ -232,8 +228,8 @@ class _Classifier:
             result = dict(
                 pred_scores=scores.numpy(), pred_label=label, pred_score=float(scores[label])
             )
-            if self.classes is not None:
-                result['pred_class'] = self.classes[label]
+            if classes is not None:
+                result['pred_class'] = classes[label]
             results.append(result)
         return results
 
@@ -307,7 +303,8 @@ def inference_model(
         FileNotFoundError: An input path does not exist or a pattern matches nothing.
         ValueError: No images in the inputs; a single file that cannot be decoded, or none
             of several (the message names them); an array that is not a supported image;
-            an unknown ``channel_order``.
+            an unknown ``channel_order``; class names (``model._dataset_meta``) that do not
+            name every output.
         TypeError: An input of another type (a torch tensor, bytes).
     """
     if channel_order not in ('rgb', 'bgr'):
@@ -324,10 +321,15 @@ def inference_model(
         shown = ''.join(f'; {safe_text(path)}: {reason}' for path, reason in skipped[:5])
         raise ValueError(f'no images found in {safe_text(inputs)}{shown}')
     classifier = _inferencer(model)
+    # Read at each call, not cached with the pipeline: the model's class names may change.
+    classes = model._dataset_meta.get('classes')
+    num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
+    if isinstance(num_classes, int):
+        check_class_count(classes, num_classes, "the model's class names (dataset_meta)")
     results = []
     bar = ProgressBar(len(images), file=sys.stderr) if progress else None
     for batch_images, batch in classifier.preprocess_images(images, batch_size, skipped):
-        for image, result in zip(batch_images, classifier.classify(batch)):
+        for image, result in zip(batch_images, classifier.classify(batch, classes)):
             if isinstance(image, str):
                 result['img_path'] = image
             results.append(result)

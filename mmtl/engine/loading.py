@@ -18,9 +18,10 @@ import torch
 from mmengine.runner import CheckpointLoader
 
 from mmtl.config.model_card import ModelCardError, read_card
-from mmtl.models.converters import convert_checkpoint, detect_torchvision_arch
+from mmtl.models.converters import detect_torchvision_arch  # also adds the converters to the table
 from mmtl.models.heads.temperature import prepare_temperature
 from mmtl.utils.checkpoint import SAFE_SCHEME_LOADERS, load_local_checkpoint
+from mmtl.utils.checkpoint_converters import convert_checkpoint
 from mmtl.utils.errors import CheckpointError, ConfigError, short_list
 from mmtl.utils.hf_hub import HUB_PREFIX, TIMM_PREFIX, hub_weights_path
 

@@ -23,7 +23,7 @@ from mmtl.utils.modules import bare_model
 
 from .loading import PARTIAL_LOAD_KEY, load_into, read_weights
 from .resume_check import check_resumable_optimizer
-from .work_dir_lock import lock_work_dir
+from .work_dir_lock import WorkDirLock, lock_work_dir
 
 #: The config as written while :meth:`MMTLRunner.from_cfg` builds from its resolved copy.
 _SOURCE_CFG: contextvars.ContextVar = contextvars.ContextVar('mmtl_source_cfg', default=None)
@@ -152,10 +152,19 @@ class MMTLRunner(Runner):
             quiet_console(logger)
         return logger
 
-    def train(self):
+    def train(self, work_dir_lock: Optional[WorkDirLock] = None):
         """mmengine's train in a locked work dir, then every hook's ``on_exit(runner)``
-        however training ended (mmengine calls ``after_run`` only on success)."""
-        work_dir_lock = lock_work_dir(self.work_dir)
+        however training ended (mmengine calls ``after_run`` only on success).
+
+        Args:
+            work_dir_lock (WorkDirLock, optional): The caller's hold on ``work_dir``, taken
+                before the runner was built; this call releases it. Defaults to taking one.
+
+        Returns:
+            nn.Module: The trained model, as mmengine's ``train`` returns it.
+        """
+        if work_dir_lock is None:
+            work_dir_lock = lock_work_dir(self.work_dir)
         try:
             return super().train()
         finally:
@@ -202,9 +211,7 @@ class MMTLRunner(Runner):
         )
         if not (auto_scale_lr and auto_scale_lr.get('enable', False)):
             self.logger.info(f'{batch}. lr {base_lr:g} (not scaled: auto_scale_lr is off).')
-        else:
-            if 'base_batch_size' not in auto_scale_lr:
-                raise ValueError('auto_scale_lr is enabled but has no base_batch_size')
+        else:  # validate_config refused an enabled auto_scale_lr without base_batch_size
             base_batch = auto_scale_lr['base_batch_size']
             ratio = total / base_batch
             for wrapper in wrappers:
@@ -297,5 +304,4 @@ class MMTLRunner(Runner):
 
 # The root registry too, so that ``runner_type='MMTLRunner'`` builds through mmengine's own
 # ``RUNNERS.build(cfg)`` (the standard OpenMMLab train script) without a default scope.
-if 'MMTLRunner' not in MMENGINE_RUNNERS.module_dict:
-    MMENGINE_RUNNERS.register_module(module=MMTLRunner)
+MMENGINE_RUNNERS.register_module(module=MMTLRunner)

@@ -111,6 +111,25 @@ def test_result_fields_are_consistent(random_model, digits_root, capsys):
     assert result['pred_score'] == pytest.approx(float(scores.max()))
 
 
+def test_class_names_changed_after_the_first_call_are_used(random_model, digits_root):
+    image = sorted(glob.glob(osp.join(digits_root, 'test', '0', '*.png')))[0]
+    original = random_model._dataset_meta
+    try:
+        random_model._dataset_meta = {'classes': ('a', 'b', 'c')}
+        first = inference_model(random_model, image)
+        pipeline = random_model._mmtl_inferencer
+        random_model._dataset_meta = {'classes': ('x', 'y', 'z')}
+        second = inference_model(random_model, image)
+        assert random_model._mmtl_inferencer is pipeline  # the pipeline stays cached
+        random_model._dataset_meta = {'classes': ('x', 'y')}
+        with pytest.raises(ValueError, match="the model's class names"):
+            inference_model(random_model, image)
+    finally:
+        random_model._dataset_meta = original
+    assert first['pred_class'] == 'abc'[first['pred_label']]
+    assert second['pred_class'] == 'xyz'[second['pred_label']]
+
+
 def test_expand_inputs_folder_glob_and_errors(digits_root):
     test_dir = osp.join(digits_root, 'test')
     in_folder = expand_inputs(test_dir, [])

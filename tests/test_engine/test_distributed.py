@@ -198,6 +198,7 @@ def test_dist_train_only_rank_zero_writes_into_the_work_dir(dist_trained):
         'digits3.py',
         '.mmtl-train.lock',  # the work-dir lock, held by rank 0 only
         f'{timestamp}/{timestamp}.log',
+        f'{timestamp}/lr_groups.json',  # EffectiveLrHook, rank 0 only
         f'{timestamp}/vis_data/{timestamp}.json',
         f'{timestamp}/vis_data/scalars.json',
         f'{timestamp}/vis_data/config.py',

@@ -89,7 +89,7 @@ def test_the_start_of_training_names_the_lr_of_each_group():
     import torch.nn as nn
     from mmengine.optim import build_optim_wrapper
 
-    from mmtl.engine.hooks import describe_param_groups
+    from mmtl.engine.hooks.effective_lr_hook import describe_param_groups
 
     class Net(nn.Module):
         def __init__(self):

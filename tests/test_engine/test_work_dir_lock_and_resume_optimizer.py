@@ -211,3 +211,22 @@ def test_a_held_work_dir_is_refused_before_the_runner_writes_into_it(tmp_path, c
     assert code == 1
     assert 'is in use by another training' in capsys.readouterr().err
     assert os.listdir(work_dir) == ['.mmtl-train.lock']  # no config dump, no log folder
+
+
+def test_a_config_refused_while_the_runner_is_built_leaves_no_work_dir(tmp_path, capsys):
+    from mmtl_testing import REPO_ROOT, import_tool, write_color_folder
+
+    write_color_folder(str(tmp_path / 'data'), {'a': (255, 0, 0), 'b': (0, 0, 255)}, 2)
+    config = tmp_path / 'cfg.py'
+    config.write_text(
+        f"_base_ = ['{REPO_ROOT}/configs/mobilenet-v2_digits.py']\n"
+        f"data_root = '{tmp_path}/data'\nmodel = dict(head=dict(num_classes=2))\n"
+        'auto_scale_lr = dict(_delete_=True, enable=True)\n'  # refused by the runner's checks
+    )
+    work_dir = tmp_path / 'work'
+    code = tool_status(
+        import_tool('tools/train.py').main, [str(config), '--work-dir', str(work_dir)]
+    )
+    assert code == 1
+    assert 'base_batch_size' in capsys.readouterr().err
+    assert not work_dir.exists()  # locked while the runner was built, then released and removed

@@ -6,7 +6,7 @@ here: timm first, since a timm ResNet or DenseNet has torchvision's layout and o
 converter can tell (from the files beside it) that it came from timm.
 """
 
-from mmtl.utils.checkpoint_converters import CHECKPOINT_CONVERTERS, convert_checkpoint
+from mmtl.utils.checkpoint_converters import CHECKPOINT_CONVERTERS
 
 from .timm import convert_if_timm, convert_timm_state_dict, timm_origin, timm_to_mmtl_checkpoint
 from .torchvision import (
@@ -20,7 +20,6 @@ CHECKPOINT_CONVERTERS['timm'] = convert_if_timm
 CHECKPOINT_CONVERTERS['torchvision'] = torchvision_checkpoint_converter
 
 __all__ = [
-    'convert_checkpoint',
     'convert_if_timm',
     'convert_timm_state_dict',
     'convert_torchvision_state_dict',
