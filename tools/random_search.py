@@ -27,6 +27,7 @@ import sys
 from mmengine.config import DictAction
 
 from mmtl.analysis.logs import best_value, ranked
+from mmtl.config.access import write_child_config
 from mmtl.config.load import read_config
 from mmtl.search.random_search import parse_search_space, write_leaderboard
 from mmtl.utils.cli import exit_tool
@@ -147,12 +148,10 @@ def main(argv=None) -> int:
     if best is None or best.score is None:
         print(f'no trial reported {args.metric}; see {work_dir}/trial_*/trial_output.log')
         return 1
-    from mmtl.advisor.advisor import merged, write_strategy_config
-
-    best_path = write_strategy_config(
+    best_path = write_child_config(
         osp.join(work_dir, 'best_config.py'),
         base_cfg.filename,
-        merged(best.params),
+        best.params,  # dotted keys: merged as --cfg-options are
         dict(args.cfg_options),
         comments=(
             f'The best trial ({best.index}, {args.metric} {best.score:.4f}) of the search in '
