@@ -10,6 +10,30 @@ from mmengine.config import Config, ConfigDict
 
 from mmtl.utils.errors import ConfigError
 
+#: What :func:`lookup` returns for a key that is not there (None can be a value).
+MISSING = object()
+
+
+def lookup(cfg: Any, dotted_key: str) -> Any:
+    """``cfg['a']['b']`` for ``'a.b'``, through dicts, configs and lists (``'a.0'``).
+
+    Args:
+        cfg: A config, or a dict of one.
+        dotted_key (str): The key, as ``--cfg-options`` writes it.
+
+    Returns:
+        The value; :data:`MISSING` if any part is absent.
+    """
+    node = cfg
+    for part in dotted_key.split('.'):
+        if isinstance(node, (dict, Config)) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return MISSING
+    return node
+
 
 def innermost_dataset(dataset_cfg: ConfigDict) -> ConfigDict:
     """Follow wrapper datasets (``RepeatDataset``, ``ClassBalancedDataset`` ...) inwards."""
