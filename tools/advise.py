@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> None:
     )
     from mmtl.analysis.logs import best_value
     from mmtl.apis.runner_setup import check_load_from
+    from mmtl.config.access import merged, write_child_config
     from mmtl.config.check import check_data_roots
     from mmtl.config.load import load_config, resolve_config_path
     from mmtl.engine.runner import lr_scale_factor
@@ -124,10 +125,10 @@ def run(args: argparse.Namespace) -> None:
     print(adv.format_recommendation(rec, report['recommendation']))
     comments = [f'Written by tools/advise.py: strategy {rec.strategy}', *rec.reasons]
     options = dict(args.cfg_options or {})
-    recommended = adv.write_strategy_config(
+    recommended = write_child_config(
         osp.join(work_dir, 'recommended_config.py'),
         config_path,
-        adv.merged(overrides(rec.strategy, ctx), patience),
+        merged(overrides(rec.strategy, ctx), patience),
         options,
         tuple(comments),
     )
@@ -164,10 +165,8 @@ def run(args: argparse.Namespace) -> None:
 
     def write_config(cand, epochs, path):
         epochs_cfg = {'train_cfg': {'max_epochs': epochs}}
-        overrides = adv.merged(
-            cand.overrides, epochs_cfg, adv.early_stopping_overrides(cfg, epochs)[0]
-        )
-        return adv.write_strategy_config(path, config_path, overrides, options)
+        overrides = merged(cand.overrides, epochs_cfg, adv.early_stopping_overrides(cfg, epochs)[0])
+        return write_child_config(path, config_path, overrides, options)
 
     results = successive_halving(
         cands, budget, trial_dir, write_config, run=run, score=score, rungs=args.rungs
@@ -181,10 +180,10 @@ def run(args: argparse.Namespace) -> None:
     if winner is None:
         raise RuntimeError(f'every trial failed; see the trial_output.log files in {trial_dir}')
     best = next(c for c in cands if c.name == winner.name)
-    best_config = adv.write_strategy_config(
+    best_config = write_child_config(
         osp.join(work_dir, 'best_config.py'),
         config_path,
-        adv.merged(best.overrides, {'train_cfg': {'max_epochs': rec.epochs}}, patience),
+        merged(best.overrides, {'train_cfg': {'max_epochs': rec.epochs}}, patience),
         options,
         (f'Written by tools/advise.py --trials: {best.name}, {winner.top1:.2f} % {metric}',),
     )

@@ -27,7 +27,6 @@ import json
 import os
 import os.path as osp
 import shutil
-import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
@@ -35,6 +34,7 @@ from typing import Dict, List, Optional
 from mmengine.config import DictAction
 
 from mmtl.utils.cli import exit_tool
+from mmtl.utils.processes import run_logged
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 
@@ -164,20 +164,6 @@ def trained_checkpoint(train_dir: str) -> str:
     raise CheckpointError(f'{train_dir}: the training wrote no checkpoint')
 
 
-def run_logged(command: List[str], log_file: str) -> None:
-    """Run a child process with its output in ``log_file``; fail with the log's tail."""
-    from mmtl.utils.errors import UserError
-
-    with open(log_file, 'w') as log:
-        returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
-    if returncode != 0:
-        with open(log_file, errors='replace') as log:
-            tail = ''.join(log.readlines()[-15:])
-        raise UserError(
-            f'{" ".join(command[1:3])} failed (exit {returncode}); end of {log_file}:\n{tail}'
-        )
-
-
 def score_run(config: str, checkpoint: str, data_dir: str, out_file: str, options) -> None:
     """Test ``checkpoint`` on ``data_dir/test`` and write every class's probability."""
     from mmtl.apis.runner_setup import build_runner, prepare_test_config
@@ -228,14 +214,14 @@ def run_one(config: str, split, plan: dict, args, data_root: str) -> dict:
     if osp.isdir(train_dir):  # an interrupted run: go on from its latest checkpoint
         train.append('--resume')
     train += ['--cfg-options', *options, f'data_root={data_dir}']  # the last data_root wins
-    run_logged(train, f'{run_dir}/train.log')
+    run_logged(train, f'{run_dir}/train.log', check=True)
     predictions = osp.join(run_dir, 'test', 'probabilities.json')
     os.makedirs(osp.dirname(predictions), exist_ok=True)
     score = [sys.executable, osp.abspath(__file__), config, '--score-run', config]
     score += [trained_checkpoint(train_dir), data_dir, predictions]
     if options:
         score += ['--cfg-options', *options]
-    run_logged(score, f'{run_dir}/test.log')
+    run_logged(score, f'{run_dir}/test.log', check=True)
     indices, probabilities = read_probabilities(predictions, len(plan['classes']), data_dir)
     labels = np.asarray([plan['labels'][i] for i in indices])
     figures = classification_intervals(probabilities, labels, num_resamples=200)

@@ -12,8 +12,8 @@ sweep to ``<work_dir>/lr_find.png``. Nothing is trained for real: no checkpoint 
 
 import os.path as osp
 
-from mmtl.utils.cli import exit_tool, parse_tool_args
-from mmtl.utils.run_args import select_device, train_parser
+from mmtl.utils.cli import exit_tool
+from mmtl.utils.run_args import parse_tool_args, select_device, train_parser
 
 
 def parser():

@@ -27,9 +27,11 @@ import sys
 from mmengine.config import DictAction
 
 from mmtl.analysis.logs import best_value, ranked
+from mmtl.config.access import write_child_config
 from mmtl.config.load import read_config
 from mmtl.search.random_search import parse_search_space, write_leaderboard
 from mmtl.utils.cli import exit_tool
+from mmtl.utils.processes import run_logged
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -62,7 +64,6 @@ def run_trial(args: argparse.Namespace, study, trial, params: dict, work_dir: st
     """Train one trial in a subprocess, tell the study how it ended; its status line."""
     from optuna.trial import TrialState
 
-    from mmtl.advisor.trials import run_logged
     from mmtl.search.optuna_search import STATUS_ATTR, WORK_DIR_ATTR, pruned_status
     from mmtl.search.trial_runner import PRUNED_EXIT
 
@@ -76,7 +77,7 @@ def run_trial(args: argparse.Namespace, study, trial, params: dict, work_dir: st
     command += ['--optuna-startup-trials', str(args.n_startup_trials)]
     command += ['--optuna-warmup-steps', str(args.n_warmup_steps), '--cfg-options', *options]
     trial.set_user_attr(WORK_DIR_ATTR, work_dir)
-    code = run_logged(command, work_dir)
+    code = run_logged(command, osp.join(work_dir, 'trial_output.log'))
     score = best_value(work_dir, args.metric, args.rule)
     if code == PRUNED_EXIT:
         frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial.number)
@@ -147,12 +148,10 @@ def main(argv=None) -> int:
     if best is None or best.score is None:
         print(f'no trial reported {args.metric}; see {work_dir}/trial_*/trial_output.log')
         return 1
-    from mmtl.advisor.advisor import merged, write_strategy_config
-
-    best_path = write_strategy_config(
+    best_path = write_child_config(
         osp.join(work_dir, 'best_config.py'),
         base_cfg.filename,
-        merged(best.params),
+        best.params,  # dotted keys: merged as --cfg-options are
         dict(args.cfg_options),
         comments=(
             f'The best trial ({best.index}, {args.metric} {best.score:.4f}) of the search in '

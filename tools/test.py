@@ -20,8 +20,8 @@ import argparse
 import os.path as osp
 import sys
 
-from mmtl.utils.cli import exit_tool, mim_command, parse_tool_args
-from mmtl.utils.run_args import select_device, test_parser
+from mmtl.utils.cli import exit_tool, mim_command
+from mmtl.utils.run_args import parse_tool_args, select_device, test_parser
 
 
 def parser() -> argparse.ArgumentParser:

@@ -4,8 +4,8 @@ Also run as ``mim train mmtl CONFIG ...`` and, for several processes, through
 ``tools/dist_train.sh``.
 """
 
-from mmtl.utils.cli import exit_tool, parse_tool_args
-from mmtl.utils.run_args import select_device, train_parser
+from mmtl.utils.cli import exit_tool
+from mmtl.utils.run_args import parse_tool_args, select_device, train_parser
 from mmtl.utils.signals import run_in_child
 
 

@@ -2,8 +2,6 @@
 recommend, write."""
 
 import math
-import os.path as osp
-import pprint
 from dataclasses import asdict
 from typing import List, Optional, Tuple
 
@@ -19,7 +17,6 @@ from mmtl.config.access import model_config, plain
 from mmtl.config.strategies import STRATEGIES, fragment_name
 from mmtl.engine.loading import PARTIAL_LOAD_KEY, load_into
 from mmtl.registry import MODELS
-from mmtl.utils.fileio import atomic_open
 
 from .data import (
     DataProfile,
@@ -218,47 +215,6 @@ def early_stopping_overrides(cfg: Config, epochs: int) -> Tuple[dict, str]:
         f'{interval} epoch(s)) ends the run sooner once val top-1 has not improved for {wait} '
         f'epochs, at epoch {wait + 1} at the earliest'
     )
-
-
-def merged(*changes: dict) -> dict:
-    """Config changes (nested, or dotted keys as in ``--cfg-options``) merged in order, as
-    mmengine merges ``--cfg-options``: later ones win, dict by dict."""
-    cfg = Config()
-    for change in changes:
-        cfg.merge_from_dict(change)
-    return cfg.to_dict()
-
-
-def write_strategy_config(
-    out_file: str,
-    user_config: str,
-    overrides: dict,
-    cfg_options: Optional[dict] = None,
-    comments: Tuple[str, ...] = (),
-) -> str:
-    """Write a config that inherits the user's config and applies a strategy.
-
-    Args:
-        out_file (str): The ``.py`` file to write.
-        user_config (str): The user's config file (inherited by absolute path).
-        overrides (dict): The strategy's changes (nested).
-        cfg_options (dict, optional): The ``--cfg-options`` the advisor ran with (dotted);
-            written into the file so that it trains on the same data and weights.
-        comments (tuple[str]): Lines for the header comment.
-
-    Returns:
-        str: ``out_file``.
-    """
-    changes = merged(cfg_options or {}, overrides)
-    lines = [f'# {line}' for line in comments]
-    lines.append(f'_base_ = [{osp.abspath(user_config)!r}]')
-    lines.append('')
-    for key, value in changes.items():
-        lines.append(f'{key} = {pprint.pformat(plain(value), width=88, sort_dicts=False)}')
-    text = '\n'.join(lines) + '\n'
-    with atomic_open(out_file, 'w') as f:
-        f.write(text)
-    return out_file
 
 
 def report_dict(

@@ -6,14 +6,13 @@ written config, in its own process and folder.
 
 import csv
 import math
-import os
 import os.path as osp
-import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
 from mmtl.analysis.logs import ranked
+from mmtl.utils.processes import run_logged
 
 TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
 TRAIN_SCRIPT = osp.join(TOOLS, 'train.py')
@@ -45,16 +44,11 @@ class TrialResult:
     work_dir: str
 
 
-def run_logged(command: List[str], work_dir: str) -> int:
-    """``command`` in its own process, its output in ``<work_dir>/trial_output.log``."""
-    os.makedirs(work_dir, exist_ok=True)
-    with open(osp.join(work_dir, 'trial_output.log'), 'w') as log:
-        return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
-
-
 def run_training(config: str, work_dir: str) -> int:
-    """``tools/train.py CONFIG --work-dir DIR`` in its own process; output to a log file."""
-    return run_logged([sys.executable, TRAIN_SCRIPT, config, '--work-dir', work_dir], work_dir)
+    """``tools/train.py CONFIG --work-dir DIR`` in its own process; output to
+    ``<work_dir>/trial_output.log``."""
+    command = [sys.executable, TRAIN_SCRIPT, config, '--work-dir', work_dir]
+    return run_logged(command, osp.join(work_dir, 'trial_output.log'))
 
 
 def cross_validation_folds(val_images: int, train_counts: Sequence[int], val_is_train: bool) -> int:
@@ -78,10 +72,11 @@ def cross_validation_folds(val_images: int, train_counts: Sequence[int], val_is_
 def run_cross_validation(
     config: str, work_dir: str, folds: int, splits: Sequence[str] = ('train', 'val')
 ) -> int:
-    """``tools/cross_validate.py CONFIG --folds K`` in its own process; output to a log file."""
+    """``tools/cross_validate.py CONFIG --folds K`` in its own process; output to
+    ``<work_dir>/trial_output.log``."""
     command = [sys.executable, CROSS_VALIDATE_SCRIPT, config, '--folds', str(folds)]
     command += ['--work-dir', work_dir, '--issues', '0', '--splits', *splits]
-    return run_logged(command, work_dir)
+    return run_logged(command, osp.join(work_dir, 'trial_output.log'))
 
 
 def pooled_top1(work_dir: str) -> Optional[float]:

@@ -1,11 +1,38 @@
 """Reading parts of a config: the datasets behind wrappers, the test dataset and its pipeline,
-the input size, the model; values as plain Python."""
+the input size, the model; values as plain Python. Writing a config that inherits another one
+and changes it."""
 
+import os.path as osp
+import pprint
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from mmengine.config import Config, ConfigDict
 
 from mmtl.utils.errors import ConfigError
+
+#: What :func:`lookup` returns for a key that is not there (None can be a value).
+MISSING = object()
+
+
+def lookup(cfg: Any, dotted_key: str) -> Any:
+    """``cfg['a']['b']`` for ``'a.b'``, through dicts, configs and lists (``'a.0'``).
+
+    Args:
+        cfg: A config, or a dict of one.
+        dotted_key (str): The key, as ``--cfg-options`` writes it.
+
+    Returns:
+        The value; :data:`MISSING` if any part is absent.
+    """
+    node = cfg
+    for part in dotted_key.split('.'):
+        if isinstance(node, (dict, Config)) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return MISSING
+    return node
 
 
 def innermost_dataset(dataset_cfg: ConfigDict) -> ConfigDict:
@@ -153,3 +180,47 @@ def input_size_from_config(cfg: Config, default: int = 224) -> Tuple[int, int]:
         if size is not None:
             return size
     return default, default
+
+
+def merged(*changes: dict) -> dict:
+    """Config changes (nested, or dotted keys as in ``--cfg-options``) merged in order, as
+    mmengine merges ``--cfg-options``: later ones win, dict by dict."""
+    cfg = Config()
+    for change in changes:
+        cfg.merge_from_dict(change)
+    return cfg.to_dict()
+
+
+def write_child_config(
+    out_file: str,
+    user_config: str,
+    overrides: dict,
+    cfg_options: Optional[dict] = None,
+    comments: Tuple[str, ...] = (),
+) -> str:
+    """Write a config that inherits the user's config and applies changes (a strategy, a
+    search's best values).
+
+    Args:
+        out_file (str): The ``.py`` file to write.
+        user_config (str): The user's config file (inherited by absolute path).
+        overrides (dict): The changes (nested, or dotted keys).
+        cfg_options (dict, optional): The ``--cfg-options`` the tool ran with (dotted);
+            written into the file so that it trains on the same data and weights.
+        comments (tuple[str]): Lines for the header comment.
+
+    Returns:
+        str: ``out_file``.
+    """
+    from mmtl.utils.fileio import atomic_open  # imports psutil, which import mmtl need not
+
+    changes = merged(cfg_options or {}, overrides)
+    lines = [f'# {line}' for line in comments]
+    lines.append(f'_base_ = [{osp.abspath(user_config)!r}]')
+    lines.append('')
+    for key, value in changes.items():
+        lines.append(f'{key} = {pprint.pformat(plain(value), width=88, sort_dicts=False)}')
+    text = '\n'.join(lines) + '\n'
+    with atomic_open(out_file, 'w') as f:
+        f.write(text)
+    return out_file

@@ -10,7 +10,7 @@ from mmengine.config import Config
 
 from mmtl.utils.errors import ConfigError, short_list
 
-from .access import leaf_datasets
+from .access import MISSING, leaf_datasets, lookup
 from .check_keys import (
     check_config_keys,
     check_top_level_names,
@@ -19,8 +19,6 @@ from .check_keys import (
     suggestion,
 )
 from .resolve import DATALOADER_KEYS, loader_datasets
-
-_MISSING = object()
 
 #: Keys that must hold a positive integer, and keys that must hold a non-negative one.
 POSITIVE_INT_KEYS = (
@@ -46,19 +44,6 @@ NON_NEGATIVE_NUMBER_KEYS = (
 )
 
 
-def _lookup(cfg: Any, dotted_key: str) -> Any:
-    """``cfg['a']['b']`` for ``'a.b'``; :data:`_MISSING` if any part is absent."""
-    node = cfg
-    for part in dotted_key.split('.'):
-        if isinstance(node, (dict, Config)) and part in node:
-            node = node[part]
-        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return _MISSING
-    return node
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -78,7 +63,7 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
         ConfigError: Naming the key, the value and what was expected.
     """
     for key, value in options.items():
-        old = _lookup(cfg, key)
+        old = lookup(cfg, key)
         shown = f'--cfg-options {key}={value!r}'
         top = key.split('.')[0]
         if top not in cfg and top not in runner_keys():
@@ -88,9 +73,9 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
                 f"key must be declared in the config file first, with a leading '_' that marks "
                 f'it as your own (_{top.lstrip("_")} = ...)'
             )
-        if old is _MISSING:
+        if old is MISSING:
             parent_key, _, leaf = key.rpartition('.')
-            parent = _lookup(cfg, parent_key) if parent_key else cfg
+            parent = lookup(cfg, parent_key) if parent_key else cfg
             if isinstance(parent, (dict, Config)):
                 prefix = f'{parent_key}.' if parent_key else ''
                 close = difflib.get_close_matches(leaf, map(str, parent.keys()), n=1, cutoff=0.8)
@@ -123,8 +108,8 @@ def check_value_ranges(cfg: Config) -> None:
     ]
     for keys, expected, ok in rules:
         for key in keys:
-            value = _lookup(cfg, key)
-            if value is _MISSING or value is None:
+            value = lookup(cfg, key)
+            if value is MISSING or value is None:
                 continue
             if not _is_number(value) or not ok(value):
                 raise ConfigError(f'{key}={value!r}: expected {expected}')
@@ -233,9 +218,9 @@ def check_num_classes(cfg: Config) -> None:
     Raises:
         ConfigError: Naming both numbers, the key and where the classes were found.
     """
-    num_classes = _lookup(cfg, 'model.head.num_classes')
+    num_classes = lookup(cfg, 'model.head.num_classes')
     found = count_training_classes(cfg)
-    if num_classes is _MISSING or found is None:
+    if num_classes is MISSING or found is None:
         return
     count, source = found
     if num_classes != count:

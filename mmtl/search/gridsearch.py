@@ -5,6 +5,7 @@ import os.path as osp
 from typing import Any, Dict, List, Optional
 
 from mmtl.analysis.logs import best_value
+from mmtl.config.access import MISSING, lookup
 
 from .random_search import Trial
 
@@ -34,10 +35,10 @@ def _split(rest: str, cfg: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         return {}
     for end in (i for i, c in enumerate(rest) if c == '_'):
         key = rest[:end]
-        value = _lookup(cfg, key)
+        value = lookup(cfg, key)
         text = str(value)
         tail = rest[end + 1 :]
-        if value is _MISSING or not tail.startswith(text):
+        if value is MISSING or not tail.startswith(text):
             continue
         after = tail[len(text) :]
         if after and not after.startswith('_'):
@@ -46,18 +47,6 @@ def _split(rest: str, cfg: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         if others is not None:
             return {key: value, **others}
     return None
-
-
-_MISSING = object()
-
-
-def _lookup(cfg: Dict[str, Any], key: str) -> Any:
-    node: Any = cfg
-    for part in key.split('.'):
-        if not isinstance(node, dict) or part not in node:
-            return _MISSING
-        node = node[part]
-    return node
 
 
 def gridsearch_trials(work_dir: str, metric: str, rule: str = 'greater') -> List[Trial]:

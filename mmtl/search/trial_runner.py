@@ -31,8 +31,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     from mmtl.apis.runner_setup import prepare_train_config
     from mmtl.search import pruning_hook  # noqa: F401  (registers OptunaPruningHook)
     from mmtl.search.optuna_search import require_optuna
-    from mmtl.utils.cli import parse_tool_args, run_with_clear_errors
-    from mmtl.utils.run_args import select_device, train_parser
+    from mmtl.utils.cli import run_with_clear_errors
+    from mmtl.utils.run_args import parse_tool_args, select_device, train_parser
 
     optuna = require_optuna()
     args = parse_tool_args(train_parser(), train_argv)

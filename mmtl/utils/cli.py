@@ -10,7 +10,6 @@ import sys
 from typing import Callable, List, NoReturn, Optional, Tuple
 
 from .errors import ConfigError, UserError
-from .run_args import silence_irrelevant_warnings
 from .signals import exit_code_of
 
 #: The errors whose message says everything a user needs: printed without a traceback (every
@@ -119,17 +118,6 @@ def run_with_clear_errors(func: Callable[[], Optional[int]]) -> int:
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr, flush=True)
         return exit_code_of(signal.SIGINT)
-
-
-def parse_tool_args(parser: argparse.ArgumentParser, argv: Optional[List[str]] = None):
-    """Parse a train or test ``argv`` (:mod:`.run_args`); export ``LOCAL_RANK`` for launchers
-    that pass it as an argument, and fold ``--verbose`` into the config options."""
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    if args.verbose:
-        args.cfg_options = dict(args.cfg_options or {}, verbose=True)
-    silence_irrelevant_warnings()
-    return args
 
 
 def find_tools(folder: Optional[str] = None) -> dict:

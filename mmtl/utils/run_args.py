@@ -6,6 +6,7 @@
 
 import argparse
 import os
+from typing import List, Optional
 
 from mmengine.config import DictAction
 
@@ -196,6 +197,28 @@ def test_parser() -> argparse.ArgumentParser:
         '--out-metrics', help='metrics JSON file (default: <work_dir>/test_metrics.json)'
     )
     return parser
+
+
+def parse_tool_args(
+    parser: argparse.ArgumentParser, argv: Optional[List[str]] = None
+) -> argparse.Namespace:
+    """Parse a train or test ``argv``; export ``LOCAL_RANK`` for launchers that pass it as an
+    argument, and fold ``--verbose`` into the config options.
+
+    Args:
+        parser (argparse.ArgumentParser): :func:`train_parser` or :func:`test_parser`, or a
+            tool's parser built on one.
+        argv (list[str], optional): The arguments. Defaults to None: ``sys.argv[1:]``.
+
+    Returns:
+        argparse.Namespace: The arguments.
+    """
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.verbose:
+        args.cfg_options = dict(args.cfg_options or {}, verbose=True)
+    silence_irrelevant_warnings()
+    return args
 
 
 def silence_irrelevant_warnings() -> None:

@@ -10,12 +10,13 @@ from mmengine.config import Config
 from mmtl_testing import NO_WORKERS, import_tool, tool_status
 from mmtl_testing.configs import write_tiny_config
 
-from mmtl.advisor.advisor import candidate_list, write_strategy_config
+from mmtl.advisor.advisor import candidate_list
 from mmtl.advisor.data import DataProfile, cap_per_class
 from mmtl.advisor.probe import ridge_probe_predictions
 from mmtl.advisor.recommend import Measurements, recommend
 from mmtl.advisor.strategies import ADVISED, StrategyContext, overrides
 from mmtl.advisor.trials import Candidate, leaderboard, rung_epochs, successive_halving
+from mmtl.config.access import write_child_config
 
 STAGES = ['backbone.conv1', 'backbone.layer1', 'backbone.layer2', 'backbone.layer3']
 
@@ -79,7 +80,7 @@ def test_strategy_config_inherits_the_user_config(tmp_path):
         'train_cfg = dict(max_epochs=30)\n'
     )
     ctx = StrategyContext(lr=0.004, adaptive=True, stages=STAGES, cut=1, epochs=40)
-    out = write_strategy_config(
+    out = write_child_config(
         str(tmp_path / 'rec.py'),
         str(user),
         overrides('partial-ft', ctx),

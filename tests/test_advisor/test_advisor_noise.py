@@ -177,12 +177,13 @@ def test_early_stopping_patience_fits_the_recommended_epochs(
 def test_the_written_patience_merges_into_the_base_hook(tmp_path):
     from mmengine.config import Config
 
-    from mmtl.advisor.advisor import early_stopping_overrides, write_strategy_config
+    from mmtl.advisor.advisor import early_stopping_overrides
+    from mmtl.config.access import write_child_config
     from mmtl.config.load import load_config
 
     config = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
     overrides, _ = early_stopping_overrides(load_config(config), 100)
-    out = write_strategy_config(str(tmp_path / 'rec.py'), config, overrides)
+    out = write_child_config(str(tmp_path / 'rec.py'), config, overrides)
     hook = Config.fromfile(out).default_hooks.early_stopping
     assert hook.patience == 25 and hook.type == 'EarlyStoppingHook'
     assert hook.monitor == 'accuracy/top1'
