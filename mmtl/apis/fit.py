@@ -111,9 +111,8 @@ def train_config(cfg: Config) -> Runner:
     """Build the runner of a prepared training config and train it; return the runner.
 
     A single-process run locks its work dir before building the Runner (which writes into
-    it), so that a second training there is refused before it changes anything, and hands
-    the lock to ``MMTLRunner.train``, which releases it; a distributed run knows its ranks
-    only later, and ``MMTLRunner.train`` locks.
+    it), so that a second training there is refused before it changes anything; a
+    distributed run knows its ranks only later, and ``MMTLRunner.train`` locks.
 
     Args:
         cfg (Config): What ``prepare_train_config`` returned.
@@ -130,16 +129,16 @@ def train_config(cfg: Config) -> Runner:
     work_dir = osp.abspath(cfg.work_dir)
     new_work_dir = not osp.exists(work_dir)
     lock = lock_work_dir(work_dir) if single else None
+    runner = None
     try:
         runner = build_runner(cfg)
-    except BaseException:
+        runner.train()  # MMTLRunner.train's own lock_work_dir holds nothing in this process
+    finally:
         if lock is not None:
             lock.release()
             # A config refused before any work leaves no work dir behind: only the lock is in it.
-            if new_work_dir and os.listdir(work_dir) == [LOCK_FILE]:
+            if runner is None and new_work_dir and os.listdir(work_dir) == [LOCK_FILE]:
                 shutil.rmtree(work_dir, ignore_errors=True)
-        raise
-    runner.train(work_dir_lock=lock)
     return runner
 
 

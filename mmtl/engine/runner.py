@@ -23,7 +23,7 @@ from mmtl.utils.modules import bare_model
 
 from .loading import PARTIAL_LOAD_KEY, load_into, read_weights
 from .resume_check import check_resumable_optimizer
-from .work_dir_lock import WorkDirLock, lock_work_dir
+from .work_dir_lock import lock_work_dir
 
 #: The config as written while :meth:`MMTLRunner.from_cfg` builds from its resolved copy.
 _SOURCE_CFG: contextvars.ContextVar = contextvars.ContextVar('mmtl_source_cfg', default=None)
@@ -152,19 +152,14 @@ class MMTLRunner(Runner):
             quiet_console(logger)
         return logger
 
-    def train(self, work_dir_lock: Optional[WorkDirLock] = None):
+    def train(self):
         """mmengine's train in a locked work dir, then every hook's ``on_exit(runner)``
         however training ended (mmengine calls ``after_run`` only on success).
-
-        Args:
-            work_dir_lock (WorkDirLock, optional): The caller's hold on ``work_dir``, taken
-                before the runner was built; this call releases it. Defaults to taking one.
 
         Returns:
             nn.Module: The trained model, as mmengine's ``train`` returns it.
         """
-        if work_dir_lock is None:
-            work_dir_lock = lock_work_dir(self.work_dir)
+        work_dir_lock = lock_work_dir(self.work_dir)
         try:
             return super().train()
         finally:

@@ -1,18 +1,25 @@
 """One training per work dir: an exclusive POSIX record lock (``fcntl.lockf``) on
 ``<work_dir>/.mmtl-train.lock``, which the kernel releases when its process dies (``kill -9``
-included) and which forked dataloader workers do not share."""
+included) and which forked dataloader workers do not share.
+
+Record locks belong to the process, and closing any file of it on the lock file releases
+them: so a process takes the lock once per work dir, and a second ``lock_work_dir`` there
+(``mmtl.fit`` locks before it builds the Runner, whose ``train`` locks too) holds nothing.
+"""
 
 import fcntl
 import os
 import os.path as osp
 import time
-from typing import Optional, TextIO
+from typing import Dict, Optional, TextIO
 
 from mmengine.dist import is_main_process
 
 from mmtl.utils.errors import ConfigError
 
 LOCK_FILE = '.mmtl-train.lock'
+#: The work dirs (real paths) this process holds, and the holds.
+_HELD: Dict[str, 'WorkDirLock'] = {}
 
 
 class WorkDirBusyError(ConfigError):
@@ -24,17 +31,20 @@ class WorkDirLock:
 
     Args:
         file (TextIO, optional): The locked file; None holds nothing (the other processes of
-            a distributed run).
+            a distributed run, or a second hold of this process).
+        key (str, optional): The work dir's real path, for :data:`_HELD`.
     """
 
-    def __init__(self, file: Optional[TextIO]) -> None:
+    def __init__(self, file: Optional[TextIO], key: Optional[str] = None) -> None:
         self._file = file
+        self._key = key
 
     def release(self) -> None:
         """Let another training use the work dir (closing the file releases the lock)."""
         if self._file is not None:
             self._file.close()
             self._file = None
+            _HELD.pop(self._key, None)
 
 
 def lock_work_dir(work_dir: str) -> WorkDirLock:
@@ -45,12 +55,14 @@ def lock_work_dir(work_dir: str) -> WorkDirLock:
         work_dir (str): The run's work dir.
 
     Returns:
-        WorkDirLock: Call its ``release()`` when training ends.
+        WorkDirLock: Call its ``release()`` when training ends; a second hold of this
+        process on the same work dir holds nothing (the first one's release ends the lock).
 
     Raises:
         WorkDirBusyError: Another training holds it (one line naming the holder).
     """
-    if not is_main_process():
+    key = osp.realpath(work_dir)
+    if not is_main_process() or key in _HELD:
         return WorkDirLock(None)
     os.makedirs(work_dir, exist_ok=True)
     file = open(osp.join(work_dir, LOCK_FILE), 'a+', encoding='utf-8')
@@ -68,4 +80,5 @@ def lock_work_dir(work_dir: str) -> WorkDirLock:
     file.truncate()
     file.write(f'pid {os.getpid()}, started {time.strftime("%Y-%m-%d %H:%M:%S")}\n')
     file.flush()
-    return WorkDirLock(file)
+    _HELD[key] = WorkDirLock(file, key)
+    return _HELD[key]

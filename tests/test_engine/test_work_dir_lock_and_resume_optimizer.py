@@ -72,6 +72,24 @@ def test_a_held_work_dir_is_refused_before_any_step_until_its_holder_dies(tmp_pa
     assert checkpoint_names(work_dir) == ['epoch_1.pth']
 
 
+def test_a_second_hold_in_the_same_process_does_not_end_the_first(tmp_path):
+    """mmtl.fit locks before it builds the Runner and MMTLRunner.train locks again: the
+    runner's release must leave the work dir held (record locks belong to the process)."""
+    from mmtl.engine.work_dir_lock import lock_work_dir
+
+    work_dir = str(tmp_path / 'work')
+    first = lock_work_dir(work_dir)
+    lock_work_dir(work_dir).release()
+    other = subprocess.run(
+        [sys.executable, '-c', HOLD.replace('time.sleep(600)', ''), work_dir],
+        capture_output=True,
+        text=True,
+    )
+    assert 'WorkDirBusyError' in other.stderr and 'held' not in other.stdout
+    first.release()
+    lock_work_dir(work_dir).release()  # free again, and taken again by this process
+
+
 def test_trainings_one_after_the_other_share_a_work_dir(tmp_path):
     toy_runner(tmp_path, epochs=1).train()
     toy_runner(tmp_path, epochs=2, resume=True).train()  # released at the end of the first
