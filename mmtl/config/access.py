@@ -9,6 +9,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 from mmengine.config import Config, ConfigDict
 
 from mmtl.utils.errors import ConfigError
+from mmtl.utils.fileio import atomic_open
 
 #: What :func:`lookup` returns for a key that is not there (None can be a value).
 MISSING = object()
@@ -212,8 +213,6 @@ def write_child_config(
     Returns:
         str: ``out_file``.
     """
-    from mmtl.utils.fileio import atomic_open  # imports psutil, which import mmtl need not
-
     changes = merged(cfg_options or {}, overrides)
     lines = [f'# {line}' for line in comments]
     lines.append(f'_base_ = [{osp.abspath(user_config)!r}]')

@@ -8,8 +8,6 @@ import shutil
 import tempfile
 from typing import IO, Iterable, Iterator, Optional, Tuple
 
-import psutil
-
 from .errors import ConfigError
 
 #: Environment variable naming the cache folder.
@@ -100,6 +98,8 @@ def files_key(paths: Iterable[str], *parts: str) -> str:
 
 def available_memory() -> int:
     """Bytes of memory available to new allocations (psutil's ``available``)."""
+    import psutil  # here, not at the top: mmtl.config, which import mmtl loads, imports this
+
     return psutil.virtual_memory().available
 
 
