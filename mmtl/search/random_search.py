@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from mmtl.analysis.logs import find_segment_logs, load_scalar_log, ranked
 from mmtl.utils.fileio import atomic_open
+from mmtl.utils.prediction_rows import safe_text
 
 
 class Distribution:
@@ -195,14 +196,31 @@ def used_lr(work_dir: str) -> Optional[str]:
     if peak is None:
         return None
     files = sorted(glob.glob(osp.join(work_dir, '*', LR_GROUPS_FILE)))  # the newest run last
-    groups = []
-    if files:
-        with open(files[-1], encoding='utf-8') as f:
-            groups = json.load(f)
+    groups = _read_lr_groups(files[-1]) if files else []
     top = max((g['lr'] for g in groups), default=0.0)
     if len(groups) < 2 or top <= 0:
         return f'{peak:.4g}'
-    return '; '.join(f'{",".join(g["modules"])} {g["lr"] * peak / top:.4g}' for g in groups)
+    return '; '.join(
+        f'{",".join(safe_text(m) for m in g["modules"])} {g["lr"] * peak / top:.4g}' for g in groups
+    )
+
+
+def _read_lr_groups(path: str) -> List[dict]:
+    """The groups of an ``LR_GROUPS_FILE``; none when it is damaged (a leaderboard column
+    only loses its per-group detail)."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            groups = json.load(f)
+    except (OSError, ValueError):
+        return []
+    valid = isinstance(groups, list) and all(
+        isinstance(g, dict)
+        and type(g.get('lr')) in (int, float)
+        and isinstance(g.get('modules'), list)
+        and all(isinstance(m, str) for m in g['modules'])
+        for g in groups
+    )
+    return groups if valid else []
 
 
 def _short(value: Any) -> str:

@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import uuid
 
+import pytest
 import torch
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
@@ -110,3 +111,30 @@ def test_used_lr_of_a_real_run_with_scaling_and_lr_mult(tmp_path):
     )
     runner.train()
     assert used_lr(str(tmp_path)) == 'backbone 0.001; head 0.01'
+
+
+@pytest.mark.parametrize(
+    'text',
+    [
+        '{"lr": ',
+        '{"lr": 0.1, "modules": ["head"]}',
+        '[{"lr": "0.1", "modules": ["head"]}, {"lr": 0.01, "modules": ["backbone"]}]',
+        '[{"lr": 0.1}, {"lr": 0.01}]',
+        '[{"lr": 0.1, "modules": "head"}, {"lr": 0.01, "modules": [7]}]',
+    ],
+)
+def test_a_damaged_lr_groups_file_leaves_the_logged_peak(tmp_path, text):
+    """The file is data from a run folder: damaged, it costs the per-group detail only, not
+    the leaderboard of the whole search."""
+    work_dir = _trial_dir(str(tmp_path / 'trial_000'), 0.01, 0.001, 0.02)
+    with open(osp.join(work_dir, '20260101_120000', LR_GROUPS_FILE), 'w') as f:
+        f.write(text)
+    assert used_lr(work_dir) == '0.02'
+
+
+def test_module_names_in_lr_groups_cannot_reach_the_terminal(tmp_path):
+    work_dir = _trial_dir(str(tmp_path / 'trial_000'), 0.01, 0.001, 0.02)
+    groups = [{'lr': 0.01, 'modules': ['\x1b[2Jhead']}, {'lr': 0.001, 'modules': ['=cmd']}]
+    with open(osp.join(work_dir, '20260101_120000', LR_GROUPS_FILE), 'w') as f:
+        json.dump(groups, f)
+    assert used_lr(work_dir) == "\\x1b[2Jhead 0.02; '=cmd 0.002"
