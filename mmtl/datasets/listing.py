@@ -115,43 +115,32 @@ def stat_problem(path: str) -> Optional[str]:
     return None
 
 
-def _name_problem(path: str) -> Optional[str]:
-    """Why the name ``path`` cannot be written as UTF-8 text (None if it can)."""
-    try:
-        path.encode('utf-8')
-    except UnicodeEncodeError:  # undecodable bytes, kept by Python as lone surrogates
-        return 'file name is not valid UTF-8'
-    return None
-
-
-def list_input_images(
-    inputs: Sequence[str],
-    skipped: List[Tuple[str, str]],
-    extensions: Tuple[str, ...] = IMG_EXTENSIONS,
-) -> List[str]:
-    """The image files that inference reads for ``inputs``, in order.
+def expand_inputs(inputs: Any, skipped: List[Tuple[str, str]]) -> List[Any]:
+    """The images that inference reads for ``inputs``, as a flat list in order.
 
     Args:
-        inputs (Sequence[str]): File paths, folders (their images, recursively, sorted,
-            hidden files and folders left out, as :func:`list_image_files`) and glob
-            patterns (``'photos/*.jpg'``, ``'data/**/*.png'``; folders they match are left
-            out).
+        inputs: A file path, a folder (its images, recursively, sorted, hidden files and
+            folders left out, as :func:`list_image_files`), a glob pattern
+            (``'photos/*.jpg'``, ``'data/**/*.png'``; folders it matches are left out), an
+            image array (kept as it is), or a list of these.
         skipped (list): Receives ``(path, reason)`` for each sub-folder that cannot be
             listed and each file that is not read (:func:`stat_problem`, or a name that is
             not valid UTF-8).
-        extensions (tuple[str]): Lower-case extensions of the files taken from folders.
-            Defaults to :data:`IMG_EXTENSIONS`.
 
     Returns:
-        list[str]: The paths of the files to read.
+        list: File paths and arrays, in order.
 
     Raises:
         FileNotFoundError: A path that does not exist, or a pattern matching nothing.
     """
-    found: List[str] = []
-    for item in inputs:
+    expanded: List[Any] = []
+    for item in inputs if isinstance(inputs, (list, tuple)) else [inputs]:
+        if not isinstance(item, (str, os.PathLike)):
+            expanded.append(item)
+            continue
+        item = os.fspath(item)
         if osp.isdir(item):
-            candidates = list_image_files(item, extensions, skipped)
+            candidates = list_image_files(item, IMG_EXTENSIONS, skipped)
         elif osp.lexists(item):
             candidates = [item]
         elif glob.has_magic(item):
@@ -161,35 +150,16 @@ def list_input_images(
         else:
             raise FileNotFoundError(f'image input not found: {item}')
         for path in candidates:
-            problem = _name_problem(path) or stat_problem(path)
+            try:
+                path.encode('utf-8')
+            except UnicodeEncodeError:  # undecodable bytes, kept by Python as lone surrogates
+                problem = 'file name is not valid UTF-8'
+            else:
+                problem = stat_problem(path)
             if problem is None:
-                found.append(path)
+                expanded.append(path)
             else:
                 skipped.append((path, problem))
-    return found
-
-
-def expand_inputs(inputs: Any, skipped: List[Tuple[str, str]]) -> List[Any]:
-    """A path, folder, glob, image array or a list of them as a flat list of images.
-
-    Args:
-        inputs: A file path, a folder (its images, recursively, sorted), a glob
-            (``'data/**/*.png'``), an image array (kept as it is), or a list of these.
-        skipped (list): Receives ``(path, reason)`` for each sub-folder that cannot be
-            listed and each file that is not read (see :func:`list_input_images`).
-
-    Returns:
-        list: File paths and arrays, in order.
-
-    Raises:
-        FileNotFoundError: A path that does not exist, or a glob matching nothing.
-    """
-    expanded: List[Any] = []
-    for item in inputs if isinstance(inputs, (list, tuple)) else [inputs]:
-        if isinstance(item, (str, os.PathLike)):
-            expanded.extend(list_input_images([os.fspath(item)], skipped))
-        else:
-            expanded.append(item)
     return expanded
 
 

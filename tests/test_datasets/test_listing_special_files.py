@@ -79,11 +79,9 @@ def test_onnx_runner_lists_the_same_files(photos):
 
 
 def test_a_special_file_named_or_matched_is_skipped_with_its_reason(photos):
-    from mmtl.datasets.listing import list_input_images
-
     skipped = []
     fifo, zero = osp.join(photos, 'x.jpg'), osp.join(photos, 'zero.png')
-    assert list_input_images([fifo, zero, osp.join(photos, '*.jpg')], skipped) == []
+    assert expand_inputs([fifo, zero, osp.join(photos, '*.jpg')], skipped) == []
     not_regular = 'not a regular file'
     # the glob matches the FIFO (x.jpg) again: it is named, not dropped in silence
     assert skipped == [(fifo, not_regular), (zero, not_regular), (fifo, not_regular)]
