@@ -109,4 +109,3 @@ class SmallDataBatchSampler(BatchSampler):
                 level=logging.WARNING,
             )
         super().__init__(sampler, batch, drop)
-        self.min_last_ratio = min_last_ratio

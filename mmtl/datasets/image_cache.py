@@ -18,8 +18,7 @@ import numpy as np
 from mmtl.utils.errors import ConfigError
 from mmtl.utils.fileio import atomic_open, check_fits, default_cache_dir, files_key
 
-from .transforms.image_io import ImageDecodeError
-from .transforms.loading import read_header
+from .transforms.image_io import ImageDecodeError, open_image_file
 
 #: Where decoded images can be kept (``FolderDataset(cache=...)``); None: not cached.
 CACHE_MODES = ('ram', 'disk')
@@ -71,9 +70,6 @@ class ImageCache:
             self.buffer = self._open_file(self.path, max(self.nbytes, 1))
         self.flags = self.buffer[:count]
 
-    def __len__(self) -> int:
-        return len(self.shapes)
-
     def __getstate__(self) -> dict:
         """A disk cache travels by its path (reopened where it lands, e.g. a spawned
         worker); a RAM cache is shared by fork only."""
@@ -97,7 +93,7 @@ class ImageCache:
         """``(height, width)`` from the header; ``(0, 0)`` for a file that cannot be read
         (never cached: loading it raises as without a cache)."""
         try:
-            return read_header(path).upright_size[::-1]
+            return open_image_file(path).upright_size[::-1]
         except ImageDecodeError:
             return 0, 0
 

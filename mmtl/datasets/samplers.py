@@ -50,7 +50,6 @@ class ClassBalancedSampler(Sampler):
             raise ValueError('ClassBalancedSampler: the dataset is empty')
         counts = class_counts(labels, int(labels.max()) + 1)
         weights = 1.0 / counts[labels]
-        self.class_counts = counts
         self.weights = torch.as_tensor(weights / weights.sum(), dtype=torch.float64)
         self.seed = sync_random_seed() if seed is None else seed
         self.epoch = 0

@@ -355,11 +355,6 @@ class ImageHeader:
         except Exception as error:
             raise _failed('decode', self.name, error) from error
 
-    @property
-    def is_fast_jpeg(self) -> bool:
-        """Whether the JPEG fast path (simplejpeg) decodes this file."""
-        return self.fast_colorspace is not None
-
     def decode(
         self,
         min_size: Optional[Size] = None,
@@ -384,7 +379,7 @@ class ImageHeader:
         """
         stored_min = self._stored_min_size(min_size)
         with self._decode_errors():
-            if self.is_fast_jpeg:
+            if self.fast_colorspace is not None:
                 bgr = self._decode_simplejpeg(stored_min, fast)
             else:
                 bgr = self._decode_pillow(stored_min, background)
@@ -435,30 +430,23 @@ def scaled_min_size(upright_size: Size, short_edge: int) -> Size:
     return int(math.ceil(width * factor)), int(math.ceil(height * factor))
 
 
-def read_regular_file(path: str) -> bytes:
-    """The bytes of a regular file; a FIFO, device or socket is refused without reading.
+def open_image_file(path: str) -> ImageHeader:
+    """Read a local image file and open its header; a FIFO, device or socket is refused
+    without reading.
 
     Opened non-blocking and checked on the open descriptor, so a file swapped for a FIFO
     after it was listed cannot hang the reader, nor a link to ``/dev/zero`` fill memory.
 
     Raises:
-        OSError: The file cannot be opened, or is not a regular file.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
-    with os.fdopen(fd, 'rb') as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError('not a regular file (a FIFO, device or socket)')
-        return f.read()
-
-
-def open_image_file(path: str) -> ImageHeader:
-    """Read a local image file (:func:`read_regular_file`) and open its header.
-
-    Raises:
-        ImageDecodeError: The file cannot be read or is not an image (names the file).
+        ImageDecodeError: The file cannot be read, is not a regular file or is not an image
+            (names the file).
     """
     try:
-        data = read_regular_file(path)
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
+        with os.fdopen(fd, 'rb') as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError('not a regular file (a FIFO, device or socket)')
+            data = f.read()
     except OSError as error:
         raise _failed('read', path, error) from error
     return ImageHeader(data, name=path)
