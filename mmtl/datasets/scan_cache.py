@@ -1,13 +1,9 @@
 """Remembering which files a scan found good, so an unchanged folder is re-checked by ``stat``.
 
-One JSON file per split folder (never pickle: a cache is data) under
-:func:`~mmtl.utils.fileio.default_cache_dir`, named by a hash of the folder, the scan mode
-and the pixel limit. Per folder it holds the file names, their
+One JSON file per split folder (never pickle: a cache is data), named by a hash of the folder,
+the scan mode and the pixel limit. Per sub-folder it holds the file names, their
 :func:`~mmtl.utils.fileio.file_signature` rows (one base64 block of little-endian int64) and
-the bad files' problems. A changed signature re-checks the file; a file modified less than
-2 s before the scan is not cached (a rewrite within the same timestamp tick could keep its
-signature). A cache that cannot be read is ignored, one that cannot be written only costs
-the speed-up.
+the bad files' problems; a changed signature re-checks the file.
 """
 
 import base64
@@ -28,7 +24,8 @@ from .transforms.image_io import max_image_pixels
 #: Bump when the meaning of a verdict or the layout changes: older caches are then ignored.
 CACHE_VERSION = 2
 
-#: A verdict is stored only for a file last modified this long before the scan.
+#: A verdict is stored only for a file last modified this long before the scan (a rewrite
+#: within the same timestamp tick could keep its signature).
 RACY_NS = 2_000_000_000
 
 #: One folder's cache: file names, their signature rows, the bad files' problems by name.
