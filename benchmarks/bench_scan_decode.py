@@ -6,8 +6,8 @@ Real photos (scikit-learn's two sample photos, 640 x 427) are saved as JPEG at t
 (the native size, 1600 px and 4000 px wide: a phone photo) and as PNG, and each check is
 timed on the same files in the same run:
 
-- ``header``: mmtl's current scan (:func:`mmtl.datasets.check_image_file`): header + end marker
-  for JPEG, chunk CRCs for PNG;
+- ``header``: mmtl's current scan (:func:`mmtl.datasets.scan.check_image_file`): header + end
+  marker for JPEG, chunk CRCs for PNG;
 - ``decode-1/8``: the scan plus a JPEG decode at 1/8 scale (libjpeg-turbo's DCT-domain
   reduction; simplejpeg when installed, else Pillow's ``draft``), a full decode for PNG;
 - ``full``: a full-size decode (simplejpeg / Pillow), as a loader without reduction does.
