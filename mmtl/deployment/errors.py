@@ -180,7 +180,6 @@ def locate_failure(
     error: BaseException,
     running: List[str],
     export_format: str,
-    prefix: str = 'classifier.',
 ) -> ExportError:
     """Build the :class:`ExportError` for an exporter's ``error``, naming the layer at fault.
 
@@ -190,7 +189,6 @@ def locate_failure(
         error (BaseException): What the exporter raised.
         running (list[str]): The :func:`module_call_stack` that watched the export.
         export_format (str): The format.
-        prefix (str): Path prefix of the classifier inside ``root``, stripped from the name.
 
     Returns:
         ExportError: The error to raise.
@@ -210,4 +208,5 @@ def locate_failure(
     if path is None:
         return ExportError(export_format, reason)
     module_type = type(root.get_submodule(path)).__name__
-    return ExportError(export_format, reason, path.removeprefix(prefix), module_type)
+    # Named as in the classifier, not as in the ExportableClassifier that wraps it.
+    return ExportError(export_format, reason, path.removeprefix('classifier.'), module_type)
