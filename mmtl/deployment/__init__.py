@@ -8,29 +8,17 @@ a new format is an :class:`Exporter` subclass added to the first, a step a funct
 """
 
 from .errors import ExportError
-from .export import PARITY_ATOL, PARITY_RTOL, export_classifier, export_module
-from .exporters import (
-    DEFAULT_OPSET,
-    EXPORTERS,
-    Exporter,
-    build_exporter,
-    export_formats,
-)
+from .export import ExportableClassifier, export_classifier, export_module
+from .exporters import EXPORTERS, Exporter, build_exporter, export_formats
 from .meta import STEP_CONVERTERS, build_deploy_meta, pipeline_to_steps
-from .onnx_inferencer import DEPLOY_META_FILE, PREPROCESS_STEPS, OnnxClassifier
-from .wrapper import ExportableClassifier
+from .onnx_inferencer import OnnxClassifier
 
 __all__ = [
-    'DEFAULT_OPSET',
-    'DEPLOY_META_FILE',
     'EXPORTERS',
     'ExportError',
     'ExportableClassifier',
     'Exporter',
     'OnnxClassifier',
-    'PARITY_ATOL',
-    'PARITY_RTOL',
-    'PREPROCESS_STEPS',
     'STEP_CONVERTERS',
     'build_deploy_meta',
     'build_exporter',

@@ -110,7 +110,7 @@ def _last_traced_node(graph: torch._C.Graph) -> Optional[torch._C.Node]:
 
 
 @contextmanager
-def checked_tracer_warnings(baked: Optional[List[str]] = None) -> Iterator[None]:
+def checked_tracer_warnings(baked: List[str]) -> Iterator[None]:
     """Turn ``TracerWarning`` into an error, except for numbers taken from spatial sizes.
 
     A trace bakes in every Python value it takes from a tensor (``if tensor > 0``,
@@ -119,7 +119,7 @@ def checked_tracer_warnings(baked: Optional[List[str]] = None) -> Iterator[None]
     exact, since exports have a fixed height and width.
 
     Args:
-        baked (list, optional): Receives ``file:line`` of each accepted conversion.
+        baked (list): Receives ``file:line`` of each accepted conversion.
     """
     shown = warnings.showwarning
 
@@ -132,8 +132,7 @@ def checked_tracer_warnings(baked: Optional[List[str]] = None) -> Iterator[None]
             # The tracer warns right after recording the op whose result is converted.
             source = _spatial_size_only(list(node.outputs()))
             if source is None:
-                if baked is not None:
-                    baked.append(f'{filename}:{lineno}')
+                baked.append(f'{filename}:{lineno}')
                 return None
             message = (
                 f'{str(message).split(" might")[0]} computed from {source}: the trace '
@@ -180,7 +179,6 @@ def locate_failure(
     error: BaseException,
     running: List[str],
     export_format: str,
-    prefix: str = 'classifier.',
 ) -> ExportError:
     """Build the :class:`ExportError` for an exporter's ``error``, naming the layer at fault.
 
@@ -190,7 +188,6 @@ def locate_failure(
         error (BaseException): What the exporter raised.
         running (list[str]): The :func:`module_call_stack` that watched the export.
         export_format (str): The format.
-        prefix (str): Path prefix of the classifier inside ``root``, stripped from the name.
 
     Returns:
         ExportError: The error to raise.
@@ -210,4 +207,5 @@ def locate_failure(
     if path is None:
         return ExportError(export_format, reason)
     module_type = type(root.get_submodule(path)).__name__
-    return ExportError(export_format, reason, path.removeprefix(prefix), module_type)
+    # Named as in the classifier, not as in the ExportableClassifier that wraps it.
+    return ExportError(export_format, reason, path.removeprefix('classifier.'), module_type)

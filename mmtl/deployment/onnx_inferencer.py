@@ -214,17 +214,14 @@ class OnnxClassifier:
         self.input_name = self.session.get_inputs()[0].name
         self.classes = self.meta.get('classes')
         outputs = self.session.get_outputs()[0].shape[-1]
-        self.num_outputs = outputs if isinstance(outputs, int) else None
-        if self.classes is not None and len(self.classes) < (self.num_outputs or 0):
+        outputs = outputs if isinstance(outputs, int) else None  # a free dimension has a name
+        if self.classes is not None and len(self.classes) < (outputs or 0):
             raise ValueError(
                 f'{meta_file} names {len(self.classes)} classes for a model that scores '
                 f'{outputs}: give one name per output'
             )
-
-    @property
-    def num_classes(self) -> Optional[int]:
-        """The number of classes: from ``deploy.json``, else the graph's output shape."""
-        return len(self.classes) if self.classes is not None else self.num_outputs
+        #: From ``deploy.json``, else the graph's output shape (None when that is free).
+        self.num_classes = len(self.classes) if self.classes is not None else outputs
 
     def preprocess(self, image: ImageInput) -> np.ndarray:
         """Turn one image into the model's ``CxHxW`` input (see :func:`preprocess_image`)."""

@@ -9,8 +9,6 @@ from mmtl.registry import METRICS
 
 from .score_metric import ScoreMetric, class_names_from_meta
 
-THRESHOLD_RULES = ('youden',)
-
 
 def youden_threshold(is_positive: np.ndarray, scores: np.ndarray) -> float:
     """The score threshold that maximises Youden's J = sensitivity + specificity - 1.
@@ -67,10 +65,9 @@ class BinaryThreshold(ScoreMetric):
         prefix: Optional[str] = None,
     ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if isinstance(threshold, str) and threshold not in THRESHOLD_RULES:
+        if isinstance(threshold, str) and threshold != 'youden':
             raise ValueError(
-                f'BinaryThreshold: threshold={threshold!r} is neither a number nor one of '
-                f'{THRESHOLD_RULES}'
+                f"BinaryThreshold: threshold={threshold!r} is neither a number nor 'youden'"
             )
         self.threshold = threshold
         self.pos_label = pos_label

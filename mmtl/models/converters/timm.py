@@ -52,10 +52,6 @@ PRETRAINED_CFG_CHECKS = {
     'crop_pct': lambda v: _numbers([v], (1,), 0.01, 1.0),
 }
 
-# --------------------------------------------------------------------------------------------
-# Where the weights come from
-# --------------------------------------------------------------------------------------------
-
 
 def timm_origin(source: str) -> Tuple[Optional[str], Optional[dict]]:
     """The timm model name and ``pretrained_cfg`` known for the file ``source``.
@@ -95,18 +91,11 @@ def _timm_default_cfg(name: str) -> Optional[dict]:
     """timm's own ``default_cfgs`` entry for ``name``, when timm is installed (optional)."""
     try:
         from timm.models import get_pretrained_cfg
-    except ImportError:
-        return None
-    try:
+
         cfg = get_pretrained_cfg(name)
-    except RuntimeError:  # a known architecture with an unknown tag
+    except (ImportError, RuntimeError):  # no timm; a known architecture with an unknown tag
         return None
     return cfg.to_dict() if cfg is not None else None
-
-
-# --------------------------------------------------------------------------------------------
-# Conversion
-# --------------------------------------------------------------------------------------------
 
 
 def convert_timm_state_dict(

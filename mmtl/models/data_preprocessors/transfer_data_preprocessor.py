@@ -1,12 +1,6 @@
-"""mmpretrain's ``ClsDataPreprocessor`` with one pass per image for a batch of uint8 images.
+"""mmpretrain's ``ClsDataPreprocessor`` with one pass per image for a batch of uint8 images."""
 
-For same-size uint8 images the stock preprocessor makes five copies of each (RGB flip, float,
-mean, std, stack); this one writes each image once into the float batch and scales it in
-place. Every other input goes through the stock code.
-"""
-
-import contextlib
-from typing import Iterator, List
+from typing import List
 
 import torch
 from mmpretrain.models import ClsDataPreprocessor
@@ -18,8 +12,10 @@ from mmtl.registry import MODELS
 class TransferDataPreprocessor(ClsDataPreprocessor):
     """``ClsDataPreprocessor`` (same arguments) with a fast path for uint8 image batches.
 
-    The result is bit-identical to the stock preprocessor's: the same float32 operations
-    (``(x - mean) / std``), done in place.
+    For same-size uint8 images the stock preprocessor makes five copies of each (RGB flip,
+    float, mean, std, stack); this one writes each image once into the float batch and scales
+    it in place, with the same float32 operations (``(x - mean) / std``): the result is
+    bit-identical. Every other input goes through the stock code.
     """
 
     def forward(self, data: dict, training: bool = False) -> dict:
@@ -36,8 +32,13 @@ class TransferDataPreprocessor(ClsDataPreprocessor):
         if not self._fast_path_applies(inputs):
             return super().forward(data, training)
         batch = self._normalised_batch(inputs)
-        with self._inputs_already_normalised():
+        # The stock code batches the labels; with conversion off, it leaves the images alone.
+        saved = self.to_rgb, self._enable_normalize
+        self.to_rgb, self._enable_normalize = False, False
+        try:
             return super().forward({**data, 'inputs': batch}, training)
+        finally:
+            self.to_rgb, self._enable_normalize = saved
 
     def _fast_path_applies(self, inputs) -> bool:
         if not isinstance(inputs, (list, tuple)) or not inputs or self.pad_size_divisor != 1:
@@ -68,13 +69,3 @@ class TransferDataPreprocessor(ClsDataPreprocessor):
         if self._enable_normalize:
             images.sub_(self.mean).div_(self.std)  # the stock operations, in place
         return images
-
-    @contextlib.contextmanager
-    def _inputs_already_normalised(self) -> Iterator[None]:
-        """Let the stock code batch the labels without converting the images again."""
-        saved = self.to_rgb, self._enable_normalize
-        self.to_rgb, self._enable_normalize = False, False
-        try:
-            yield
-        finally:
-            self.to_rgb, self._enable_normalize = saved
