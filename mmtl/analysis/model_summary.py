@@ -16,25 +16,6 @@ from mmtl.utils.modules import evaluation_mode
 from .feature_hooks import tensors_in
 
 
-@dataclass
-class LayerInfo:
-    """One leaf module of a model.
-
-    Attributes:
-        name (str): Dotted module name, e.g. ``backbone.conv1.conv``.
-        type (str): Class name of the module.
-        output_shape (tuple): Shape of its (first) output tensor; empty if never called.
-        params (int): Parameters owned by the module itself.
-        trainable (int): Of those, the ones with ``requires_grad``.
-    """
-
-    name: str
-    type: str
-    output_shape: Tuple[int, ...]
-    params: int
-    trainable: int
-
-
 def leaf_modules(model: nn.Module) -> List[Tuple[str, nn.Module]]:
     """Named modules without children."""
     return [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
@@ -49,63 +30,30 @@ def random_input(model: nn.Module, input_shape: Sequence[int], batch_size: int =
     return torch.randn(batch_size, *input_shape, device=_model_device(model))
 
 
-def trace_layers(
-    model: nn.Module, input_shape: Sequence[int], batch_size: int = 1
-) -> Tuple[List[LayerInfo], int]:
-    """Run one forward pass and describe every leaf module.
-
-    Args:
-        model (nn.Module): The model; called as ``model(inputs)``.
-        input_shape (Sequence[int]): ``(C, H, W)`` of one image.
-        batch_size (int): Images in the pass. Defaults to 1.
-
-    Returns:
-        tuple: ``(layers, activation_bytes)``: a :class:`LayerInfo` per leaf module, and the
-        bytes of the leaf outputs that training keeps for the backward pass (from the first
-        trainable layer on, each storage once).
-    """
-    leaves = leaf_modules(model)
-    shapes: Dict[str, Tuple[int, ...]] = {}
+def _activation_bytes(model: nn.Module, input_shape: Sequence[int]) -> int:
+    """Bytes of the leaf-module outputs of one image that training keeps for the backward pass
+    (from the input of the first trainable layer on, each storage once), by one forward pass."""
     # Outputs in call order, kept alive so that no storage is reused within the pass.
     calls: List[Tuple[bool, List[torch.Tensor]]] = []
 
-    def make_hook(name: str):
-        def hook(module, args, output):
-            tensors = list(tensors_in(output))
-            if tensors and name not in shapes:
-                shapes[name] = tuple(tensors[0].shape)
-            trains = any(p.requires_grad for p in module.parameters(recurse=False))
-            calls.append((trains, tensors))
+    def hook(module, args, output):
+        trains = any(p.requires_grad for p in module.parameters(recurse=False))
+        calls.append((trains, list(tensors_in(output))))
 
-        return hook
-
-    handles = [module.register_forward_hook(make_hook(name)) for name, module in leaves]
+    handles = [module.register_forward_hook(hook) for _, module in leaf_modules(model)]
     try:
         with evaluation_mode(model):
-            model(random_input(model, input_shape, batch_size))
+            model(random_input(model, input_shape))
     finally:
         for handle in handles:
             handle.remove()
-    # Autograd keeps activations only from the input of the first trainable layer on.
     first_trainable = next((i for i, (trains, _) in enumerate(calls) if trains), len(calls))
     storages: Dict[int, int] = {}
     for _, tensors in calls[max(first_trainable - 1, 0) :]:
         for tensor in tensors:
             storage = tensor.untyped_storage()
             storages[storage.data_ptr()] = storage.nbytes()
-    layers = []
-    for name, module in leaves:
-        own = list(module.parameters(recurse=False))
-        layers.append(
-            LayerInfo(
-                name=name,
-                type=type(module).__name__,
-                output_shape=shapes.get(name, ()),
-                params=sum(p.numel() for p in own),
-                trainable=sum(p.numel() for p in own if p.requires_grad),
-            )
-        )
-    return layers, sum(storages.values())
+    return sum(storages.values())
 
 
 def count_params(model: nn.Module) -> Tuple[int, int]:
@@ -228,7 +176,6 @@ def estimate_training_memory(
     optimizer: Optional[torch.optim.Optimizer] = None,
     optimizer_type: str = 'SGD',
     momentum: float = 0.9,
-    activation_bytes_per_image: Optional[int] = None,
 ) -> MemoryEstimate:
     """Estimate the memory one training step needs: params + grads + optimizer + activations
     (measured at batch 1, scaled by ``batch_size``).
@@ -241,8 +188,6 @@ def estimate_training_memory(
             state size. Defaults to None: use ``optimizer_type`` for all trainable params.
         optimizer_type (str): Class name when no optimizer is given. Defaults to ``'SGD'``.
         momentum (float): SGD/RMSprop momentum when no optimizer is given. Defaults to 0.9.
-        activation_bytes_per_image (int, optional): Known activation bytes for one image,
-            to skip the forward pass. Defaults to None.
 
     Returns:
         MemoryEstimate: Bytes per component.
@@ -255,14 +200,12 @@ def estimate_training_memory(
     else:
         slot = OPTIMIZER_STATE_SLOTS[optimizer_type]({'momentum': momentum})
         slots = {id(p): slot for p in trainable}
-    if activation_bytes_per_image is None:
-        _, activation_bytes_per_image = trace_layers(model, input_shape, 1)
     element_size = params[0].element_size() if params else 4
     return MemoryEstimate(
         params=sum(p.numel() * p.element_size() for p in params),
         grads=sum(p.numel() * p.element_size() for p in trainable),
         optimizer_state=sum(p.numel() * p.element_size() * slots.get(id(p), 0) for p in trainable),
-        activations=activation_bytes_per_image * batch_size,
+        activations=_activation_bytes(model, input_shape) * batch_size,
         inputs=batch_size * element_size * int(torch.Size(input_shape).numel()),
         batch_size=batch_size,
         optimizer=optimizer_type,
