@@ -150,25 +150,6 @@ class MemoryEstimate:
         return self.params + self.grads + self.optimizer_state + self.activations + self.inputs
 
 
-def optimizer_state_slots(optimizer: torch.optim.Optimizer) -> Dict[int, int]:
-    """Slots of state per parameter (by ``id``) that ``optimizer`` will keep.
-
-    Raises:
-        KeyError: The optimizer class is not in :data:`OPTIMIZER_STATE_SLOTS`.
-    """
-    name = type(optimizer).__name__
-    if name not in OPTIMIZER_STATE_SLOTS:
-        raise KeyError(
-            f'optimizer {name} is not in OPTIMIZER_STATE_SLOTS; known: '
-            f'{sorted(OPTIMIZER_STATE_SLOTS)}'
-        )
-    return {
-        id(param): OPTIMIZER_STATE_SLOTS[name](group)
-        for group in optimizer.param_groups
-        for param in group['params']
-    }
-
-
 def estimate_training_memory(
     model: nn.Module,
     input_shape: Sequence[int],
@@ -191,15 +172,24 @@ def estimate_training_memory(
 
     Returns:
         MemoryEstimate: Bytes per component.
+
+    Raises:
+        KeyError: The optimizer class is not in :data:`OPTIMIZER_STATE_SLOTS`.
     """
     params = list(model.parameters())
     trainable = [p for p in params if p.requires_grad]
     if optimizer is not None:
-        slots = optimizer_state_slots(optimizer)
         optimizer_type = type(optimizer).__name__
+        groups = optimizer.param_groups
     else:
-        slot = OPTIMIZER_STATE_SLOTS[optimizer_type]({'momentum': momentum})
-        slots = {id(p): slot for p in trainable}
+        groups = [{'params': trainable, 'momentum': momentum}]
+    if optimizer_type not in OPTIMIZER_STATE_SLOTS:
+        raise KeyError(
+            f'optimizer {optimizer_type} is not in OPTIMIZER_STATE_SLOTS; known: '
+            f'{sorted(OPTIMIZER_STATE_SLOTS)}'
+        )
+    state_slots = OPTIMIZER_STATE_SLOTS[optimizer_type]
+    slots = {id(p): state_slots(group) for group in groups for p in group['params']}
     element_size = params[0].element_size() if params else 4
     return MemoryEstimate(
         params=sum(p.numel() * p.element_size() for p in params),

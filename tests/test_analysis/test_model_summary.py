@@ -98,7 +98,9 @@ def test_real_optimizer_param_groups_decide_the_state():
     estimate = ms.estimate_training_memory(model, (10,), 1, optimizer=optimizer)
     assert estimate.optimizer_state == (10 * 2 + 2) * 4
     with pytest.raises(KeyError, match='LBFGS'):
-        ms.optimizer_state_slots(torch.optim.LBFGS(model.parameters()))
+        ms.estimate_training_memory(
+            model, (10,), 1, optimizer=torch.optim.LBFGS(model.parameters())
+        )
 
 
 def test_analysis_leaves_bn_statistics_and_train_mode_untouched():
