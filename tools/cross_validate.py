@@ -330,7 +330,7 @@ def draw_issue_gallery(issues, plan: dict, data_root: str, out_file: str, column
 
     from mmtl.datasets.transforms.image_io import ImageDecodeError, decode_image_file
     from mmtl.utils.prediction_rows import safe_text
-    from mmtl.visualization import new_figure, save_figure
+    from mmtl.visualization.figure import new_figure, save_figure
 
     rows = max(1, math.ceil(len(issues) / columns))
     figure = new_figure((2.4 * columns, 2.7 * rows + 0.4))

@@ -49,7 +49,7 @@ def parser() -> argparse.ArgumentParser:
 
 def write_plots(metrics_file: str, out_dir: str) -> None:
     """Draw the plots of a metrics file and print where they went."""
-    from mmtl.visualization import plot_test_metrics_file
+    from mmtl.visualization.evaluation_plots import plot_test_metrics_file
 
     try:
         written = plot_test_metrics_file(metrics_file, out_dir or None)

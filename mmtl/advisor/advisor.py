@@ -278,7 +278,7 @@ def format_recommendation(rec: Recommendation, report: dict) -> str:
 
 def plot_measurements(meas: Measurements, out_file: str) -> None:
     """PNG: probe top-1 per backbone stage, pretrained vs random, with chance."""
-    from mmtl.visualization import new_figure, save_figure
+    from mmtl.visualization.figure import new_figure, save_figure
 
     figure = new_figure((max(6.0, 0.6 * len(meas.stages) + 2), 4.0))
     axes = figure.add_subplot(1, 1, 1)
@@ -298,7 +298,7 @@ def plot_measurements(meas: Measurements, out_file: str) -> None:
 
 def plot_leaderboard(rows, out_file: str) -> None:
     """PNG: best val top-1 of each candidate's furthest trial, best first."""
-    from mmtl.visualization import new_figure, save_figure
+    from mmtl.visualization.figure import new_figure, save_figure
 
     figure = new_figure((6.0, 0.5 * len(rows) + 1.5))
     axes = figure.add_subplot(1, 1, 1)

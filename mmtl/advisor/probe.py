@@ -7,17 +7,17 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from mmtl.analysis.feature_hooks import capture_features, executed_blocks, pooled
+from mmtl.analysis.feature_hooks import block_outputs, capture_features, pooled
 from mmtl.analysis.images import preprocess
 
 
 def backbone_stages(model: nn.Module) -> List[str]:
-    """The backbone's blocks, input to output (:func:`mmtl.analysis.feature_hooks.executed_blocks`).
+    """The backbone's blocks, input to output (:func:`mmtl.analysis.feature_hooks.block_outputs`).
 
     MobileNet-v2 gives ``conv1, layer1 ... layer7, conv2``; ResNet ``conv1, layer1 ...
     layer4``; a ViT ``patch_embed, layers.0 ... layers.11``.
     """
-    stages = executed_blocks(model)
+    stages = list(block_outputs(model))
     if not stages:
         raise ValueError(f'{type(model.backbone).__name__} has no blocks to probe')
     return stages

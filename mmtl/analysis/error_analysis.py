@@ -135,7 +135,7 @@ def draw_gallery(
     Returns:
         int: Number of images drawn.
     """
-    from mmtl.visualization import file_caption, new_figure, save_figure
+    from mmtl.visualization.figure import file_caption, new_figure, save_figure
 
     count = len(predictions)
     columns = max(1, min(columns, count))

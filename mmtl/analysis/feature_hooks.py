@@ -173,23 +173,18 @@ def block_outputs(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> Di
     return outputs
 
 
-def executed_blocks(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> List[str]:
-    """Dotted block names in the order a forward pass runs them (see :func:`block_outputs`)."""
-    return list(block_outputs(model, inputs))
-
-
 def block_groups(model: nn.Module, inputs: Optional[torch.Tensor] = None) -> List[List[str]]:
-    """Per block of :func:`executed_blocks`, the backbone modules that belong to it: a
+    """Per block of :func:`block_outputs`, the backbone modules that belong to it: a
     non-block joins the block registered before it (ResNet's ``conv1, bn1, relu, maxpool``).
 
     Args:
         model (nn.Module): A classifier with a ``backbone``.
-        inputs (torch.Tensor, optional): See :func:`executed_blocks`.
+        inputs (torch.Tensor, optional): See :func:`block_outputs`.
 
     Returns:
         list[list[str]]: Dotted names, one list per block, input to output.
     """
-    blocks = executed_blocks(model, inputs)
+    blocks = list(block_outputs(model, inputs))
     groups = {name: [name] for name in blocks}
     owner = None
     for item_name, _ in backbone_items(model.backbone):

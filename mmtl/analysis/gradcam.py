@@ -74,8 +74,13 @@ def vit_reshape_transform(
 
 def tensor_output_layer(model: nn.Module, name: str, inputs: torch.Tensor) -> str:
     """``name``, or, for a layer that returns a tuple (a Swin stage), its shallowest sub-module
-    that outputs the tuple's tensor (pytorch-grad-cam hooks tensors only)."""
-    subs = [f'{name}.{sub}' for sub, _ in model.get_submodule(name).named_modules() if sub]
+    that outputs the tuple's tensor (pytorch-grad-cam hooks tensors only).
+
+    Raises:
+        UnknownLayerError: ``name`` is not a module of the model (closest names listed).
+    """
+    module = resolve_layers(model, [name])[name]
+    subs = [f'{name}.{sub}' for sub, _ in module.named_modules() if sub]
     with capture_features(model, [name, *subs]) as outputs, torch.no_grad():
         model(inputs)
     if isinstance(outputs.get(name), torch.Tensor):
@@ -125,7 +130,6 @@ def class_activation_map(
     names = [target_layers] if isinstance(target_layers, str) else list(target_layers)
     with evaluation_mode(model):
         names = [tensor_output_layer(model, name, inputs) for name in names]
-        layers = resolve_layers(model, names)
         scores = model(inputs).softmax(dim=1)[0]
         class_index = int(scores.argmax()) if class_index is None else class_index
         cam_class = getattr(pytorch_grad_cam, CAM_METHODS[method][0])
@@ -133,7 +137,7 @@ def class_activation_map(
             torch.enable_grad(),
             cam_class(
                 model=model,
-                target_layers=[layers[name] for name in names],
+                target_layers=[model.get_submodule(name) for name in names],
                 reshape_transform=reshape_transform or vit_reshape_transform(None),
             ) as cam,
         ):

@@ -14,13 +14,6 @@ from mmtl.config.access import innermost_dataset
 from mmtl.visualization.figure import file_caption
 
 
-def build_test_pipeline(cfg: Config) -> Compose:
-    """The test dataset's pipeline of ``cfg``, built in mmtl's scope."""
-    pipeline = innermost_dataset(cfg.test_dataloader.dataset).pipeline
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
-        return Compose(pipeline)
-
-
 def packed_to_display(packed_inputs: torch.Tensor, normalisation=None) -> np.ndarray:
     """A packed ``CxHxW`` BGR image (what ``PackInputs`` makes) as ``HxWx3`` RGB uint8.
 
@@ -44,13 +37,15 @@ def preprocess(model: torch.nn.Module, samples: Sequence[dict]) -> torch.Tensor:
 
 
 def load_image(model: torch.nn.Module, cfg: Config, path: str) -> Tuple[torch.Tensor, np.ndarray]:
-    """Read an image file through the test pipeline and the data preprocessor.
+    """Read an image file through the config's test pipeline and the data preprocessor.
 
     Returns:
         tuple: ``(inputs, display)``: the ``1xCxHxW`` network input and the same image as
         ``HxWx3`` RGB uint8 for drawing.
     """
-    packed = build_test_pipeline(cfg)(dict(img_path=path))
+    pipeline = innermost_dataset(cfg.test_dataloader.dataset).pipeline
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
+        packed = Compose(pipeline)(dict(img_path=path))
     return preprocess(model, [packed]), packed_to_display(packed['inputs'])
 
 

@@ -81,25 +81,6 @@ class ScalarLog:
         return keys
 
 
-def find_scalar_log(path: str) -> str:
-    """The ``scalars.json`` for a file, a ``<timestamp>`` folder or a work dir (newest run).
-
-    Raises:
-        FileNotFoundError: None found; the message names the patterns searched.
-    """
-    if osp.isfile(path):
-        return path
-    patterns = [
-        osp.join(path, 'vis_data', 'scalars.json'),
-        osp.join(path, '*', 'vis_data', 'scalars.json'),
-    ]
-    for pattern in patterns:
-        found = sorted(glob.glob(pattern))
-        if found:
-            return found[-1]  # timestamps sort in time order
-    raise FileNotFoundError(f'no scalars.json log found: looked for {patterns}')
-
-
 def find_segment_logs(work_dir: str) -> List[str]:
     """Every run's ``scalars.json`` in a work dir, oldest first (one per ``<timestamp>`` folder).
 
@@ -126,12 +107,19 @@ def load_scalar_log(path: str) -> ScalarLog:
         ScalarLog: Its records, in iteration / step order.
 
     Raises:
+        FileNotFoundError: No log there; the message names the patterns searched.
         ScalarLogError: A line is not a JSON object; the message names the file and line.
     """
-    segments = [] if osp.isfile(path) else find_segment_logs(path)
+    if osp.isfile(path):
+        return _read_segment(path)
+    run_log = osp.join(path, 'vis_data', 'scalars.json')
+    segments = [run_log] if osp.isfile(run_log) else find_segment_logs(path)
+    if not segments:
+        pattern = osp.join(path, '*', 'vis_data', 'scalars.json')
+        raise FileNotFoundError(f'no scalars.json log found: looked for {[run_log, pattern]}')
     if len(segments) > 1:
         return stitch_segments([_read_segment(p) for p in segments])
-    return _read_segment(find_scalar_log(path))
+    return _read_segment(segments[0])
 
 
 def stitch_segments(logs: List[ScalarLog]) -> ScalarLog:

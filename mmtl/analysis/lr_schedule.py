@@ -2,7 +2,7 @@
 training (built as the Runner builds them, stepped as ``ParamSchedulerHook`` steps them)."""
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 import torch
@@ -19,7 +19,6 @@ class Schedule:
         iters (list[int]): ``0 .. total_iters``.
         lr (list[float]): lr of the first parameter group.
         momentum (list[float] | None): SGD momentum or Adam's beta1; None without either.
-        epoch_length (int): Iterations per epoch.
         groups (dict[str, list[float]]): The lr of every distinct parameter group, named by
             the parameters it trains (one entry ``'all'`` without a model).
     """
@@ -27,8 +26,7 @@ class Schedule:
     iters: List[int]
     lr: List[float]
     momentum: Optional[List[float]]
-    epoch_length: int
-    groups: Dict[str, List[float]] = field(default_factory=dict)
+    groups: Dict[str, List[float]]
 
 
 def _momentum(group: dict) -> Optional[float]:
@@ -115,12 +113,10 @@ def simulate_schedule(
         momenta.append(_momentum(group))
         for name, g in named.items():
             groups[name].append(float(g['lr']))
-    has_momentum = momenta[0] is not None
     return Schedule(
         iters=list(range(total_iters + 1)),
         lr=lrs,
-        momentum=momenta if has_momentum else None,
-        epoch_length=epoch_length,
+        momentum=momenta if momenta[0] is not None else None,
         groups=groups,
     )
 

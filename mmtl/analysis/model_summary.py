@@ -16,25 +16,6 @@ from mmtl.utils.modules import evaluation_mode
 from .feature_hooks import tensors_in
 
 
-@dataclass
-class LayerInfo:
-    """One leaf module of a model.
-
-    Attributes:
-        name (str): Dotted module name, e.g. ``backbone.conv1.conv``.
-        type (str): Class name of the module.
-        output_shape (tuple): Shape of its (first) output tensor; empty if never called.
-        params (int): Parameters owned by the module itself.
-        trainable (int): Of those, the ones with ``requires_grad``.
-    """
-
-    name: str
-    type: str
-    output_shape: Tuple[int, ...]
-    params: int
-    trainable: int
-
-
 def leaf_modules(model: nn.Module) -> List[Tuple[str, nn.Module]]:
     """Named modules without children."""
     return [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
@@ -49,63 +30,30 @@ def random_input(model: nn.Module, input_shape: Sequence[int], batch_size: int =
     return torch.randn(batch_size, *input_shape, device=_model_device(model))
 
 
-def trace_layers(
-    model: nn.Module, input_shape: Sequence[int], batch_size: int = 1
-) -> Tuple[List[LayerInfo], int]:
-    """Run one forward pass and describe every leaf module.
-
-    Args:
-        model (nn.Module): The model; called as ``model(inputs)``.
-        input_shape (Sequence[int]): ``(C, H, W)`` of one image.
-        batch_size (int): Images in the pass. Defaults to 1.
-
-    Returns:
-        tuple: ``(layers, activation_bytes)``: a :class:`LayerInfo` per leaf module, and the
-        bytes of the leaf outputs that training keeps for the backward pass (from the first
-        trainable layer on, each storage once).
-    """
-    leaves = leaf_modules(model)
-    shapes: Dict[str, Tuple[int, ...]] = {}
+def _activation_bytes(model: nn.Module, input_shape: Sequence[int]) -> int:
+    """Bytes of the leaf-module outputs of one image that training keeps for the backward pass
+    (from the input of the first trainable layer on, each storage once), by one forward pass."""
     # Outputs in call order, kept alive so that no storage is reused within the pass.
     calls: List[Tuple[bool, List[torch.Tensor]]] = []
 
-    def make_hook(name: str):
-        def hook(module, args, output):
-            tensors = list(tensors_in(output))
-            if tensors and name not in shapes:
-                shapes[name] = tuple(tensors[0].shape)
-            trains = any(p.requires_grad for p in module.parameters(recurse=False))
-            calls.append((trains, tensors))
+    def hook(module, args, output):
+        trains = any(p.requires_grad for p in module.parameters(recurse=False))
+        calls.append((trains, list(tensors_in(output))))
 
-        return hook
-
-    handles = [module.register_forward_hook(make_hook(name)) for name, module in leaves]
+    handles = [module.register_forward_hook(hook) for _, module in leaf_modules(model)]
     try:
         with evaluation_mode(model):
-            model(random_input(model, input_shape, batch_size))
+            model(random_input(model, input_shape))
     finally:
         for handle in handles:
             handle.remove()
-    # Autograd keeps activations only from the input of the first trainable layer on.
     first_trainable = next((i for i, (trains, _) in enumerate(calls) if trains), len(calls))
     storages: Dict[int, int] = {}
     for _, tensors in calls[max(first_trainable - 1, 0) :]:
         for tensor in tensors:
             storage = tensor.untyped_storage()
             storages[storage.data_ptr()] = storage.nbytes()
-    layers = []
-    for name, module in leaves:
-        own = list(module.parameters(recurse=False))
-        layers.append(
-            LayerInfo(
-                name=name,
-                type=type(module).__name__,
-                output_shape=shapes.get(name, ()),
-                params=sum(p.numel() for p in own),
-                trainable=sum(p.numel() for p in own if p.requires_grad),
-            )
-        )
-    return layers, sum(storages.values())
+    return sum(storages.values())
 
 
 def count_params(model: nn.Module) -> Tuple[int, int]:
@@ -202,25 +150,6 @@ class MemoryEstimate:
         return self.params + self.grads + self.optimizer_state + self.activations + self.inputs
 
 
-def optimizer_state_slots(optimizer: torch.optim.Optimizer) -> Dict[int, int]:
-    """Slots of state per parameter (by ``id``) that ``optimizer`` will keep.
-
-    Raises:
-        KeyError: The optimizer class is not in :data:`OPTIMIZER_STATE_SLOTS`.
-    """
-    name = type(optimizer).__name__
-    if name not in OPTIMIZER_STATE_SLOTS:
-        raise KeyError(
-            f'optimizer {name} is not in OPTIMIZER_STATE_SLOTS; known: '
-            f'{sorted(OPTIMIZER_STATE_SLOTS)}'
-        )
-    return {
-        id(param): OPTIMIZER_STATE_SLOTS[name](group)
-        for group in optimizer.param_groups
-        for param in group['params']
-    }
-
-
 def estimate_training_memory(
     model: nn.Module,
     input_shape: Sequence[int],
@@ -228,7 +157,6 @@ def estimate_training_memory(
     optimizer: Optional[torch.optim.Optimizer] = None,
     optimizer_type: str = 'SGD',
     momentum: float = 0.9,
-    activation_bytes_per_image: Optional[int] = None,
 ) -> MemoryEstimate:
     """Estimate the memory one training step needs: params + grads + optimizer + activations
     (measured at batch 1, scaled by ``batch_size``).
@@ -241,28 +169,33 @@ def estimate_training_memory(
             state size. Defaults to None: use ``optimizer_type`` for all trainable params.
         optimizer_type (str): Class name when no optimizer is given. Defaults to ``'SGD'``.
         momentum (float): SGD/RMSprop momentum when no optimizer is given. Defaults to 0.9.
-        activation_bytes_per_image (int, optional): Known activation bytes for one image,
-            to skip the forward pass. Defaults to None.
 
     Returns:
         MemoryEstimate: Bytes per component.
+
+    Raises:
+        KeyError: The optimizer class is not in :data:`OPTIMIZER_STATE_SLOTS`.
     """
     params = list(model.parameters())
     trainable = [p for p in params if p.requires_grad]
     if optimizer is not None:
-        slots = optimizer_state_slots(optimizer)
         optimizer_type = type(optimizer).__name__
+        groups = optimizer.param_groups
     else:
-        slot = OPTIMIZER_STATE_SLOTS[optimizer_type]({'momentum': momentum})
-        slots = {id(p): slot for p in trainable}
-    if activation_bytes_per_image is None:
-        _, activation_bytes_per_image = trace_layers(model, input_shape, 1)
+        groups = [{'params': trainable, 'momentum': momentum}]
+    if optimizer_type not in OPTIMIZER_STATE_SLOTS:
+        raise KeyError(
+            f'optimizer {optimizer_type} is not in OPTIMIZER_STATE_SLOTS; known: '
+            f'{sorted(OPTIMIZER_STATE_SLOTS)}'
+        )
+    state_slots = OPTIMIZER_STATE_SLOTS[optimizer_type]
+    slots = {id(p): state_slots(group) for group in groups for p in group['params']}
     element_size = params[0].element_size() if params else 4
     return MemoryEstimate(
         params=sum(p.numel() * p.element_size() for p in params),
         grads=sum(p.numel() * p.element_size() for p in trainable),
         optimizer_state=sum(p.numel() * p.element_size() * slots.get(id(p), 0) for p in trainable),
-        activations=activation_bytes_per_image * batch_size,
+        activations=_activation_bytes(model, input_shape) * batch_size,
         inputs=batch_size * element_size * int(torch.Size(input_shape).numel()),
         batch_size=batch_size,
         optimizer=optimizer_type,

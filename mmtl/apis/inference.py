@@ -31,7 +31,7 @@ from mmtl.engine.loading import load_into, read_weights
 from mmtl.registry import MODELS, TRANSFORMS
 from mmtl.utils.errors import ConfigError, first_line
 from mmtl.utils.prediction_rows import check_class_count, safe_text
-from mmtl.visualization import draw_prediction
+from mmtl.visualization.prediction import draw_prediction
 
 ImageInput = Union[str, np.ndarray]
 

@@ -12,7 +12,7 @@ from mmtl_testing import REPO_ROOT
 from mmtl.apis import inference_model, init_model, show_result_pyplot
 from mmtl.datasets.listing import expand_inputs
 from mmtl.utils.errors import ConfigError
-from mmtl.visualization import PREDICTION_FIGSIZE
+from mmtl.visualization.prediction import PREDICTION_FIGSIZE
 
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs', 'mobilenet-v2_digits.py')
 CLASSES = ('zero', 'one', 'two')

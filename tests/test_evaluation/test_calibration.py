@@ -10,7 +10,7 @@ from mmtl.evaluation.calibration import (
     log_loss,
     reliability_bins,
 )
-from mmtl.visualization import plot_reliability_diagram
+from mmtl.visualization.metric_plots import plot_reliability_diagram
 
 
 def test_an_always_sure_model_right_41_percent_has_ece_59():

@@ -20,15 +20,14 @@ from mmtl.evaluation.metrics import (
     youden_threshold,
 )
 from mmtl.registry import METRICS
-from mmtl.visualization import (
-    DPI,
+from mmtl.visualization.evaluation_plots import (
     PLOT_FILES,
-    normalize_rows,
-    plot_confusion_matrix,
     plot_test_metrics,
     plot_test_metrics_file,
     read_test_metrics,
 )
+from mmtl.visualization.figure import DPI
+from mmtl.visualization.metric_plots import normalize_rows, plot_confusion_matrix
 
 
 def samples_from_scores(scores, labels):

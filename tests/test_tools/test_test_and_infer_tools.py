@@ -22,7 +22,8 @@ from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
 from sklearn.metrics import roc_auc_score
 
 from mmtl.apis import inference_model, init_model
-from mmtl.visualization import DPI, PLOT_FILES
+from mmtl.visualization.evaluation_plots import PLOT_FILES
+from mmtl.visualization.figure import DPI
 from mmtl.visualization.metric_plots import confusion_matrix_figsize
 
 pytestmark = pytest.mark.slow

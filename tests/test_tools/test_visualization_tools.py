@@ -113,6 +113,8 @@ def test_grad_cam_peaks_where_the_class_evidence_is():
         assert inside > 5 * outside
     # Without a class, the predicted one (more green pixels -> class 1) is explained.
     assert class_activation_map(model, image, 'conv')[1] == 1
+    with pytest.raises(UnknownLayerError, match=r"'cnv'.*conv"):
+        class_activation_map(model, image, 'cnv')
     assert all(not m._forward_hooks for m in model.modules())
 
 

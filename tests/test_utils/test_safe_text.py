@@ -130,7 +130,7 @@ def test_user_errors_reach_the_terminal_escaped_and_unchanged_otherwise(capsys):
 
 
 def test_drawing_a_prediction_with_too_few_class_names_is_refused():
-    from mmtl.visualization import draw_prediction
+    from mmtl.visualization.prediction import draw_prediction
 
     with pytest.raises(ValueError, match='names 2 classes for a model that scores 3'):
         draw_prediction(np.zeros((8, 8, 3), np.uint8), np.array([0.2, 0.3, 0.5]), ['a', 'b'])

@@ -1,6 +1,6 @@
 """File names in figure captions are shown as plain, short text."""
 
-from mmtl.visualization import file_caption
+from mmtl.visualization.figure import file_caption
 
 
 def test_names_are_shortened_in_the_middle_and_kept_plain():

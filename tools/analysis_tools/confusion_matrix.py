@@ -70,7 +70,7 @@ def format_matrix(counts, classes) -> str:
 def report(args: argparse.Namespace) -> None:
     from mmtl.utils.errors import ConfigError
     from mmtl.utils.prediction_rows import safe_text
-    from mmtl.visualization import plot_confusion_matrix
+    from mmtl.visualization.metric_plots import plot_confusion_matrix
 
     with tempfile.TemporaryDirectory(prefix='mmtl_confusion_') as work_dir:
         metrics = test_metrics(args, work_dir)

@@ -56,7 +56,6 @@ def summarise(args: argparse.Namespace) -> None:
     input_shape = (3, height, width)
     batch_size = args.batch_size or (cfg.get('train_dataloader') or {}).get('batch_size', 1)
 
-    _, activation_bytes = ms.trace_layers(model, input_shape)
     try:
         info = ms.model_complexity(
             model, input_shape, show_table=not args.no_layers, show_arch=args.arch
@@ -80,9 +79,7 @@ def summarise(args: argparse.Namespace) -> None:
         scope = cfg.get('default_scope', 'mmtl')
         with ms.quiet_mmengine_logger('WARNING'), DefaultScope.overwrite_default_scope(scope):
             optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
-    estimate = ms.estimate_training_memory(
-        model, input_shape, batch_size, optimizer, activation_bytes_per_image=activation_bytes
-    )
+    estimate = ms.estimate_training_memory(model, input_shape, batch_size, optimizer)
     print(ms.format_memory(estimate))
     if args.measure:
         num_classes = cfg.model.get('head', {}).get('num_classes', 2)

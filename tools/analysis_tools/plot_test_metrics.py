@@ -24,7 +24,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmtl.visualization import plot_test_metrics_file
+    from mmtl.visualization.evaluation_plots import plot_test_metrics_file
 
     try:
         written = plot_test_metrics_file(args.metrics, args.out_dir)
