@@ -93,7 +93,7 @@ def find_segment_logs(work_dir: str) -> List[str]:
     Returns:
         list[str]: The logs, in time order (empty when there are none).
     """
-    return sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    return sorted(glob.glob(osp.join(glob.escape(work_dir), '*', 'vis_data', 'scalars.json')))
 
 
 def load_scalar_log(path: str) -> ScalarLog:

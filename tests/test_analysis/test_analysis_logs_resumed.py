@@ -79,3 +79,11 @@ def test_test_only_segment_does_not_hide_training(tmp_path):
     _segment(work_dir, '20260101_110000', [], [])
     log = load_scalar_log(work_dir)
     assert [r['iter'] for r in log.train] == [1, 2, 3, 4]
+
+
+def test_work_dir_with_glob_characters_in_its_name(tmp_path):
+    # '[' and '*' are ordinary characters in a folder name, not a pattern to expand.
+    work_dir = str(tmp_path / 'run[1]*')
+    os.makedirs(work_dir)
+    _segment(work_dir, '20260101_100000', range(1, 5), [1, 2])
+    assert [r['iter'] for r in load_scalar_log(work_dir).train] == [1, 2, 3, 4]
