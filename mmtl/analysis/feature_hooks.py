@@ -5,6 +5,7 @@ import math
 from typing import Dict, Iterator, List, Optional, Sequence
 
 import torch
+from mmengine.utils import apply_to
 from torch import nn
 
 from mmtl.models.backbone_layout import NORM_TYPES, backbone_blocks, backbone_items
@@ -13,16 +14,6 @@ from mmtl.utils.modules import UnknownModuleError, evaluation_mode, find_submodu
 
 class UnknownLayerError(UnknownModuleError):
     """A layer name is not a module of the model; the message lists the closest names."""
-
-
-def _detach(output):
-    if isinstance(output, torch.Tensor):
-        return output.detach()
-    if isinstance(output, (list, tuple)):
-        return type(output)(_detach(item) for item in output)
-    if isinstance(output, dict):
-        return {key: _detach(value) for key, value in output.items()}
-    return output
 
 
 def resolve_layers(model: nn.Module, layer_names: Sequence[str]) -> Dict[str, nn.Module]:
@@ -53,7 +44,9 @@ def capture_features(model: nn.Module, layer_names: Sequence[str]) -> Iterator[D
     handles: List[torch.utils.hooks.RemovableHandle] = []
 
     def make_hook(name: str):
-        return lambda module, args, output: features.__setitem__(name, _detach(output))
+        return lambda module, args, output: features.__setitem__(
+            name, apply_to(output, torch.is_tensor, torch.Tensor.detach)
+        )
 
     try:
         for name, module in modules.items():
