@@ -379,7 +379,7 @@ def show_result_pyplot(
     bgr = decode_image_file(img) if isinstance(img, str) else array_to_bgr(img)
     if title is None and isinstance(img, str):
         title = osp.basename(img)
-    classes = model._dataset_meta.get('classes') if hasattr(model, '_dataset_meta') else None
+    classes = model._dataset_meta.get('classes')
     drawing = draw_prediction(
         mmcv.bgr2rgb(bgr), result['pred_scores'], classes, topk=topk, title=title, out_file=out_file
     )
