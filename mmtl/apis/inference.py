@@ -20,8 +20,6 @@ from mmengine.utils import ProgressBar
 from PIL import Image, ImageOps
 
 from mmtl.config.access import find_test_dataset, find_test_pipeline, is_image_loader, model_config
-from mmtl.config.check import check_cfg_options
-from mmtl.config.load import read_config
 from mmtl.config.model_card import CARD_KEY, check_class_names, read_card
 from mmtl.config.resolve import resolve_config
 from mmtl.datasets.listing import InferenceResults, expand_inputs
@@ -32,6 +30,8 @@ from mmtl.registry import MODELS, TRANSFORMS
 from mmtl.utils.errors import ConfigError, first_line
 from mmtl.utils.prediction_rows import safe_text
 from mmtl.visualization.prediction import draw_prediction
+
+from .runner_setup import checked_config
 
 ImageInput = Union[str, np.ndarray]
 
@@ -114,28 +114,6 @@ def _checked_classes(model: torch.nn.Module, source: str) -> Optional[Sequence[s
             'of one training run)'
         )
     return classes
-
-
-def checked_config(config: Union[str, Config], cfg_options: Optional[dict]) -> Config:
-    """A config file read, or a loaded config copied; ``cfg_options`` merged and checked.
-
-    Args:
-        config (str | Config): A config file (path, ``mmtl::`` or bare mmtl name) or object.
-        cfg_options (dict, optional): Overrides, as ``--cfg-options``.
-
-    Returns:
-        Config: The config as written plus the overrides (not resolved).
-
-    Raises:
-        ConfigError: An override does not fit the config.
-    """
-    if isinstance(config, str):
-        return read_config(config, cfg_options)
-    cfg = config.copy()
-    if cfg_options:
-        check_cfg_options(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
-    return cfg
 
 
 def checkpoint_classes(checkpoint: dict, source: Optional[str]) -> Optional[tuple]:

@@ -4,7 +4,7 @@ import json
 import math
 import os.path as osp
 from argparse import Namespace
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 from mmengine.config import Config
@@ -13,6 +13,7 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmtl.config.check import check_cfg_options
 from mmtl.config.load import read_config
 from mmtl.engine.runner import MMTLRunner
 from mmtl.utils.checkpoint import download_checkpoint, is_url
@@ -192,12 +193,32 @@ def disable_validation(cfg: Config) -> None:
     ((cfg.get('default_hooks') or {}).get('checkpoint') or {}).pop('save_best', None)
 
 
+def checked_config(config: Union[str, Config], cfg_options: Optional[dict]) -> Config:
+    """A config file read, or a loaded config copied; ``cfg_options`` merged and checked.
+
+    Args:
+        config (str | Config): A config file (path, ``mmtl::`` or bare mmtl name) or object.
+        cfg_options (dict, optional): Overrides, as ``--cfg-options``.
+
+    Returns:
+        Config: The config as written plus the overrides (not resolved).
+
+    Raises:
+        ConfigError: An override does not fit the config.
+    """
+    if isinstance(config, str):
+        return read_config(config, cfg_options)
+    cfg = config.copy()
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
 def _tool_config(args: Namespace) -> Config:
-    """Config file + ``--cfg-options`` (as written), with the launcher and work dir."""
-    if isinstance(args.config, Config):  # mmtl.fit / mmtl.test of a loaded config
-        cfg = args.config
-    else:
-        cfg = read_config(args.config, args.cfg_options)
+    """:func:`checked_config` of the config and ``--cfg-options``, with the launcher and
+    work dir."""
+    cfg = checked_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = work_dir_of(cfg, args.work_dir)
     return cfg
