@@ -82,28 +82,40 @@ def resolve_auto_precision(cuda: bool) -> Tuple[str, str]:
     return 'none', f'{cpu} has no native bfloat16 (bf16 autocast would be emulated, slower)'
 
 
-def enable_amp(cfg: Config, precision: str = 'auto') -> str:
-    """Switch the optimizer wrapper to mixed precision: mmengine's ``AmpOptimWrapper`` on
-    CUDA, mmtl's ``BF16AutocastOptimWrapper`` on the CPU; ``'none'``: ``OptimWrapper``.
+def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
+    """Switch the optimizer wrapper to the precision ``--amp`` names: mmengine's
+    ``AmpOptimWrapper`` on CUDA, mmtl's ``BF16AutocastOptimWrapper`` on the CPU,
+    ``OptimWrapper`` for ``'none'``. Without the flag, ``auto`` where the config leaves
+    ``optim_wrapper.type`` unset and has one optimizer. The choice is logged in one line.
 
     Args:
         cfg (Config): The config, changed in place.
-        precision (str): One of :data:`AMP_CHOICES`. Defaults to ``'auto'``.
+        amp (str, optional): The ``--amp`` value, one of :data:`AMP_CHOICES`; None when the
+            flag was not given.
 
-    Returns:
-        str: The precision applied: ``'fp16'``, ``'bf16'`` or ``'none'``.
+    Raises:
+        ConfigError: An unknown ``amp``, a wrapper type that cannot be switched, or a
+            precision the device does not have.
     """
-    if precision not in AMP_CHOICES:
-        raise ConfigError(f'--amp {precision}: choose one of {", ".join(AMP_CHOICES)}')
-    wrapper = cfg.optim_wrapper
-    if wrapper.get('type', 'OptimWrapper') not in SWITCHABLE_WRAPPERS:
+    wrapper = cfg.get('optim_wrapper')
+    if amp is None:
+        if not wrapper or 'optimizer' not in wrapper:
+            return
+        if 'type' in wrapper:
+            print_log(
+                f'precision: as the config sets it (optim_wrapper.type={wrapper.type!r})',
+                logger='current',
+            )
+            return
+    elif amp not in AMP_CHOICES:
+        raise ConfigError(f'--amp {amp}: choose one of {", ".join(AMP_CHOICES)}')
+    elif wrapper.get('type', 'OptimWrapper') not in SWITCHABLE_WRAPPERS:
         raise ConfigError(
             f'--amp: optim_wrapper.type is {wrapper.type!r}; only '
             f'{", ".join(SWITCHABLE_WRAPPERS)} can be switched to mixed precision'
         )
     cuda = uses_cuda()
-    if precision == 'auto':
-        precision, _ = resolve_auto_precision(cuda)
+    precision, reason = resolve_auto_precision(cuda) if amp in (None, 'auto') else (amp, '')
     for key in ('loss_scale', 'dtype', 'device_type'):
         wrapper.pop(key, None)
     if precision == 'none':
@@ -121,38 +133,15 @@ def enable_amp(cfg: Config, precision: str = 'auto') -> str:
         )
     else:
         wrapper.update(type='AmpOptimWrapper', dtype=AMP_DTYPES[precision], loss_scale='dynamic')
-    return precision
-
-
-def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
-    """``--amp`` as given, else ``auto`` where the config leaves ``optim_wrapper.type`` unset
-    and has one optimizer; the choice is logged in one line.
-
-    Args:
-        cfg (Config): The config, changed in place.
-        amp (str, optional): The ``--amp`` value; None when the flag was not given.
-    """
-    wrapper = cfg.get('optim_wrapper')
     if amp is not None:
-        applied = enable_amp(cfg, amp)
-        print_log(f'precision: {_DESCRIBED[applied]} (--amp {amp})', logger='current')
+        print_log(f'precision: {_DESCRIBED[precision]} (--amp {amp})', logger='current')
         return
-    if not wrapper or 'optimizer' not in wrapper:
-        return
-    if 'type' in wrapper:
-        print_log(
-            f'precision: as the config sets it (optim_wrapper.type={wrapper.type!r})',
-            logger='current',
-        )
-        return
-    precision, reason = resolve_auto_precision(uses_cuda())
-    enable_amp(cfg, precision)
     switch = '--amp none for float32' if precision != 'none' else '--amp bf16 to force it'
     print_log(
         f'precision: {_DESCRIBED[precision]} by default: {reason}; {switch}', logger='current'
     )
     val_cfg = cfg.get('val_cfg')
-    if precision == 'bf16' and not uses_cuda() and val_cfg is not None and 'fp16' not in val_cfg:
+    if precision == 'bf16' and not cuda and val_cfg is not None and 'fp16' not in val_cfg:
         val_cfg.fp16 = True  # validate in bfloat16 autocast too, unless the config says
 
 
