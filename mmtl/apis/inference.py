@@ -283,8 +283,9 @@ def inference_model(
         FileNotFoundError: An input path does not exist or a pattern matches nothing.
         ValueError: No images in the inputs; a single file that cannot be decoded, or none
             of several (the message names them); an array that is not a supported image;
-            an unknown ``channel_order``; class names (``model._dataset_meta``) that do not
-            name each output of the head (ConfigError).
+            an unknown ``channel_order``.
+        ConfigError: Class names (``model._dataset_meta``) that do not name each output of
+            the head.
         TypeError: An input of another type (a torch tensor, bytes).
     """
     if channel_order not in ('rgb', 'bgr'):
