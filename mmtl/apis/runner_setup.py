@@ -230,9 +230,9 @@ def prepare_train_config(args: Namespace) -> Config:
             "optim_wrapper.type='AmpOptimWrapper' needs a CUDA GPU and none is visible; "
             "on the CPU use --amp bf16 (type='BF16AutocastOptimWrapper') or plain OptimWrapper"
         )
-    if getattr(args, 'compile', False) and not isinstance(cfg.get('compile'), dict):
+    if args.compile and not isinstance(cfg.get('compile'), dict):
         cfg.compile = True  # a compile dict of the config (backend, mode) is kept
-    if getattr(args, 'channels_last', False):
+    if args.channels_last:
         hooks = list(cfg.get('custom_hooks') or [])
         if not any(h.get('type') == 'ChannelsLastHook' for h in hooks):
             hooks.append(dict(type='ChannelsLastHook'))
