@@ -8,6 +8,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 from torch.utils.data import Subset
@@ -48,8 +49,6 @@ def build_model(cfg: Config, pretrained: bool) -> torch.nn.Module:
     Raises:
         ConfigError: ``load_from`` does not fit this backbone.
     """
-    from mmengine.logging import MMLogger
-
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel('WARNING')  # init_weights logs every tensor at INFO

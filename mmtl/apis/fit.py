@@ -26,7 +26,7 @@ from mmtl.utils.run_args import (
     train_parser,
 )
 
-from .inference import checked_config
+from .runner_setup import checked_config
 
 
 def _not_found(what: str, work_dir: str, option: str) -> ConfigError:
@@ -101,7 +101,7 @@ def fit(
     if verbose:
         cfg_options = dict(cfg_options or {}, verbose=True)
     args = train_parser().parse_args(['config'])
-    args.config, args.work_dir = checked_config(config, cfg_options), work_dir
+    args.config, args.cfg_options, args.work_dir = config, cfg_options, work_dir
     args.amp, args.device, args.resume, args.auto_scale_lr = amp, device, resume, auto_scale_lr
     select_device(device)
     return train_config(prepare_train_config(args))

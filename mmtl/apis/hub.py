@@ -101,11 +101,8 @@ def get_model(
         CheckpointDownloadError: The weights are a URL that is not cached and cannot be
             downloaded.
     """
-    if model.endswith('.py') and osp.isfile(model):
-        config_path = model
-    else:
-        config_path = model_config_file(model)
-    cfg = load_config(config_path)
+    is_file = model.endswith('.py') and osp.isfile(model)
+    cfg = load_config(model if is_file else model_config_file(model))
     model_options = dict(overrides)
     if num_classes is not None:
         model_options['head'] = dict(model_options.get('head', {}), num_classes=int(num_classes))

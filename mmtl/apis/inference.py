@@ -20,8 +20,6 @@ from mmengine.utils import ProgressBar
 from PIL import Image, ImageOps
 
 from mmtl.config.access import find_test_dataset, find_test_pipeline, is_image_loader, model_config
-from mmtl.config.check import check_cfg_options
-from mmtl.config.load import read_config
 from mmtl.config.model_card import CARD_KEY, check_class_names, read_card
 from mmtl.config.resolve import resolve_config
 from mmtl.datasets.listing import InferenceResults, expand_inputs
@@ -30,8 +28,10 @@ from mmtl.datasets.transforms.image_io import array_to_bgr, decode_image_file
 from mmtl.engine.loading import load_into, read_weights
 from mmtl.registry import MODELS, TRANSFORMS
 from mmtl.utils.errors import ConfigError, first_line
-from mmtl.utils.prediction_rows import check_class_count, safe_text
+from mmtl.utils.prediction_rows import safe_text
 from mmtl.visualization.prediction import draw_prediction
+
+from .runner_setup import checked_config
 
 ImageInput = Union[str, np.ndarray]
 
@@ -96,37 +96,24 @@ def init_model(
     classes = tuple(classes) if isinstance(classes, (list, tuple)) else None
     if loaded is not None and card is None:
         classes = checkpoint_classes(loaded, checkpoint) or classes
-    num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
-    if classes is not None and num_classes is not None and len(classes) != num_classes:
-        raise ConfigError(
-            f'{checkpoint or "the config"} names {len(classes)} classes for a head of '
-            f'{num_classes}: give the class names of this model (classes in the config)'
-        )
     model._config = cfg
     model._dataset_meta = {'classes': classes} if classes is not None else {}
+    _checked_classes(model, checkpoint or 'the config')
     return model.to(device).eval()
 
 
-def checked_config(config: Union[str, Config], cfg_options: Optional[dict]) -> Config:
-    """A config file read, or a loaded config copied; ``cfg_options`` merged and checked.
-
-    Args:
-        config (str | Config): A config file (path, ``mmtl::`` or bare mmtl name) or object.
-        cfg_options (dict, optional): Overrides, as ``--cfg-options``.
-
-    Returns:
-        Config: The config as written plus the overrides (not resolved).
-
-    Raises:
-        ConfigError: An override does not fit the config.
-    """
-    if isinstance(config, str):
-        return read_config(config, cfg_options)
-    cfg = config.copy()
-    if cfg_options:
-        check_cfg_options(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
-    return cfg
+def _checked_classes(model: torch.nn.Module, source: str) -> Optional[Sequence[str]]:
+    """``model._dataset_meta``'s class names (None if it has none); a ConfigError unless
+    they name each output of the head (``source``: where they come from, for the message)."""
+    classes = model._dataset_meta.get('classes')
+    num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
+    if classes is not None and isinstance(num_classes, int) and len(classes) != num_classes:
+        raise ConfigError(
+            f'{source} names {len(classes)} classes for a head of {num_classes}: give the '
+            'class names of this model (classes in the config, or the checkpoint and config '
+            'of one training run)'
+        )
+    return classes
 
 
 def checkpoint_classes(checkpoint: dict, source: Optional[str]) -> Optional[tuple]:
@@ -234,13 +221,6 @@ class _Classifier:
         return results
 
 
-def _inferencer(model: torch.nn.Module) -> _Classifier:
-    """The (cached) :class:`_Classifier` of ``model``."""
-    if getattr(model, '_mmtl_inferencer', None) is None:
-        model._mmtl_inferencer = _Classifier(model)
-    return model._mmtl_inferencer
-
-
 def _as_pipeline_input(item, channel_order: str) -> ImageInput:
     """A path as it is; a PIL image or an array as the BGR array the pipeline takes.
 
@@ -303,8 +283,9 @@ def inference_model(
         FileNotFoundError: An input path does not exist or a pattern matches nothing.
         ValueError: No images in the inputs; a single file that cannot be decoded, or none
             of several (the message names them); an array that is not a supported image;
-            an unknown ``channel_order``; class names (``model._dataset_meta``) that do not
-            name every output.
+            an unknown ``channel_order``.
+        ConfigError: Class names (``model._dataset_meta``) that do not name each output of
+            the head.
         TypeError: An input of another type (a torch tensor, bytes).
     """
     if channel_order not in ('rgb', 'bgr'):
@@ -320,12 +301,11 @@ def inference_model(
     if not images:
         shown = ''.join(f'; {safe_text(path)}: {reason}' for path, reason in skipped[:5])
         raise ValueError(f'no images found in {safe_text(inputs)}{shown}')
-    classifier = _inferencer(model)
+    if getattr(model, '_mmtl_inferencer', None) is None:
+        model._mmtl_inferencer = _Classifier(model)
+    classifier = model._mmtl_inferencer
     # Read at each call, not cached with the pipeline: the model's class names may change.
-    classes = model._dataset_meta.get('classes')
-    num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
-    if isinstance(num_classes, int):
-        check_class_count(classes, num_classes, "the model's class names (dataset_meta)")
+    classes = _checked_classes(model, "the model's class names (dataset_meta)")
     results = []
     bar = ProgressBar(len(images), file=sys.stderr) if progress else None
     for batch_images, batch in classifier.preprocess_images(images, batch_size, skipped):
@@ -378,7 +358,7 @@ def show_result_pyplot(
     bgr = decode_image_file(img) if isinstance(img, str) else array_to_bgr(img)
     if title is None and isinstance(img, str):
         title = osp.basename(img)
-    classes = model._dataset_meta.get('classes') if hasattr(model, '_dataset_meta') else None
+    classes = model._dataset_meta.get('classes')
     drawing = draw_prediction(
         mmcv.bgr2rgb(bgr), result['pred_scores'], classes, topk=topk, title=title, out_file=out_file
     )

@@ -4,7 +4,7 @@ import json
 import math
 import os.path as osp
 from argparse import Namespace
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 from mmengine.config import Config
@@ -13,6 +13,7 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmtl.config.check import check_cfg_options
 from mmtl.config.load import read_config
 from mmtl.engine.runner import MMTLRunner
 from mmtl.utils.checkpoint import download_checkpoint, is_url
@@ -81,28 +82,40 @@ def resolve_auto_precision(cuda: bool) -> Tuple[str, str]:
     return 'none', f'{cpu} has no native bfloat16 (bf16 autocast would be emulated, slower)'
 
 
-def enable_amp(cfg: Config, precision: str = 'auto') -> str:
-    """Switch the optimizer wrapper to mixed precision: mmengine's ``AmpOptimWrapper`` on
-    CUDA, mmtl's ``BF16AutocastOptimWrapper`` on the CPU; ``'none'``: ``OptimWrapper``.
+def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
+    """Switch the optimizer wrapper to the precision ``--amp`` names: mmengine's
+    ``AmpOptimWrapper`` on CUDA, mmtl's ``BF16AutocastOptimWrapper`` on the CPU,
+    ``OptimWrapper`` for ``'none'``. Without the flag, ``auto`` where the config leaves
+    ``optim_wrapper.type`` unset and has one optimizer. The choice is logged in one line.
 
     Args:
         cfg (Config): The config, changed in place.
-        precision (str): One of :data:`AMP_CHOICES`. Defaults to ``'auto'``.
+        amp (str, optional): The ``--amp`` value, one of :data:`AMP_CHOICES`; None when the
+            flag was not given.
 
-    Returns:
-        str: The precision applied: ``'fp16'``, ``'bf16'`` or ``'none'``.
+    Raises:
+        ConfigError: An unknown ``amp``, a wrapper type that cannot be switched, or a
+            precision the device does not have.
     """
-    if precision not in AMP_CHOICES:
-        raise ConfigError(f'--amp {precision}: choose one of {", ".join(AMP_CHOICES)}')
-    wrapper = cfg.optim_wrapper
-    if wrapper.get('type', 'OptimWrapper') not in SWITCHABLE_WRAPPERS:
+    wrapper = cfg.get('optim_wrapper')
+    if amp is None:
+        if not wrapper or 'optimizer' not in wrapper:
+            return
+        if 'type' in wrapper:
+            print_log(
+                f'precision: as the config sets it (optim_wrapper.type={wrapper.type!r})',
+                logger='current',
+            )
+            return
+    elif amp not in AMP_CHOICES:
+        raise ConfigError(f'--amp {amp}: choose one of {", ".join(AMP_CHOICES)}')
+    elif wrapper.get('type', 'OptimWrapper') not in SWITCHABLE_WRAPPERS:
         raise ConfigError(
             f'--amp: optim_wrapper.type is {wrapper.type!r}; only '
             f'{", ".join(SWITCHABLE_WRAPPERS)} can be switched to mixed precision'
         )
     cuda = uses_cuda()
-    if precision == 'auto':
-        precision, _ = resolve_auto_precision(cuda)
+    precision, reason = resolve_auto_precision(cuda) if amp in (None, 'auto') else (amp, '')
     for key in ('loss_scale', 'dtype', 'device_type'):
         wrapper.pop(key, None)
     if precision == 'none':
@@ -120,38 +133,15 @@ def enable_amp(cfg: Config, precision: str = 'auto') -> str:
         )
     else:
         wrapper.update(type='AmpOptimWrapper', dtype=AMP_DTYPES[precision], loss_scale='dynamic')
-    return precision
-
-
-def apply_training_precision(cfg: Config, amp: Optional[str]) -> None:
-    """``--amp`` as given, else ``auto`` where the config leaves ``optim_wrapper.type`` unset
-    and has one optimizer; the choice is logged in one line.
-
-    Args:
-        cfg (Config): The config, changed in place.
-        amp (str, optional): The ``--amp`` value; None when the flag was not given.
-    """
-    wrapper = cfg.get('optim_wrapper')
     if amp is not None:
-        applied = enable_amp(cfg, amp)
-        print_log(f'precision: {_DESCRIBED[applied]} (--amp {amp})', logger='current')
+        print_log(f'precision: {_DESCRIBED[precision]} (--amp {amp})', logger='current')
         return
-    if not wrapper or 'optimizer' not in wrapper:
-        return
-    if 'type' in wrapper:
-        print_log(
-            f'precision: as the config sets it (optim_wrapper.type={wrapper.type!r})',
-            logger='current',
-        )
-        return
-    precision, reason = resolve_auto_precision(uses_cuda())
-    enable_amp(cfg, precision)
     switch = '--amp none for float32' if precision != 'none' else '--amp bf16 to force it'
     print_log(
         f'precision: {_DESCRIBED[precision]} by default: {reason}; {switch}', logger='current'
     )
     val_cfg = cfg.get('val_cfg')
-    if precision == 'bf16' and not uses_cuda() and val_cfg is not None and 'fp16' not in val_cfg:
+    if precision == 'bf16' and not cuda and val_cfg is not None and 'fp16' not in val_cfg:
         val_cfg.fp16 = True  # validate in bfloat16 autocast too, unless the config says
 
 
@@ -192,12 +182,32 @@ def disable_validation(cfg: Config) -> None:
     ((cfg.get('default_hooks') or {}).get('checkpoint') or {}).pop('save_best', None)
 
 
+def checked_config(config: Union[str, Config], cfg_options: Optional[dict]) -> Config:
+    """A config file read, or a loaded config copied; ``cfg_options`` merged and checked.
+
+    Args:
+        config (str | Config): A config file (path, ``mmtl::`` or bare mmtl name) or object.
+        cfg_options (dict, optional): Overrides, as ``--cfg-options``.
+
+    Returns:
+        Config: The config as written plus the overrides (not resolved).
+
+    Raises:
+        ConfigError: An override does not fit the config.
+    """
+    if isinstance(config, str):
+        return read_config(config, cfg_options)
+    cfg = config.copy()
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
 def _tool_config(args: Namespace) -> Config:
-    """Config file + ``--cfg-options`` (as written), with the launcher and work dir."""
-    if isinstance(args.config, Config):  # mmtl.fit / mmtl.test of a loaded config
-        cfg = args.config
-    else:
-        cfg = read_config(args.config, args.cfg_options)
+    """:func:`checked_config` of the config and ``--cfg-options``, with the launcher and
+    work dir."""
+    cfg = checked_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = work_dir_of(cfg, args.work_dir)
     return cfg
@@ -220,9 +230,9 @@ def prepare_train_config(args: Namespace) -> Config:
             "optim_wrapper.type='AmpOptimWrapper' needs a CUDA GPU and none is visible; "
             "on the CPU use --amp bf16 (type='BF16AutocastOptimWrapper') or plain OptimWrapper"
         )
-    if getattr(args, 'compile', False) and not isinstance(cfg.get('compile'), dict):
+    if args.compile and not isinstance(cfg.get('compile'), dict):
         cfg.compile = True  # a compile dict of the config (backend, mode) is kept
-    if getattr(args, 'channels_last', False):
+    if args.channels_last:
         hooks = list(cfg.get('custom_hooks') or [])
         if not any(h.get('type') == 'ChannelsLastHook' for h in hooks):
             hooks.append(dict(type='ChannelsLastHook'))

@@ -36,9 +36,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     optuna = require_optuna()
     args = parse_tool_args(train_parser(), train_argv)
-    pruned = []
 
-    def train() -> None:
+    def train() -> int:
         select_device(args.device)
         cfg = prepare_train_config(args)
         hook = dict(type='OptunaPruningHook', **vars(optuna_args))
@@ -47,10 +46,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             train_config(cfg)
         except optuna.TrialPruned as err:
             print(str(err), flush=True)
-            pruned.append(True)
+            return PRUNED_EXIT
+        return 0
 
-    status = run_with_clear_errors(train)
-    return PRUNED_EXIT if pruned else status
+    return run_with_clear_errors(train)
 
 
 if __name__ == '__main__':

@@ -187,9 +187,9 @@ def colour_photo(tmp_path_factory):
 
 def pipeline_input(model, image):
     """The image tensor the test pipeline makes of ``image`` (what the network sees)."""
-    from mmtl.apis.inference import _inferencer
+    from mmtl.apis.inference import _Classifier
 
-    _, batch = next(_inferencer(model).preprocess_images([image], 1, []))
+    _, batch = next(_Classifier(model).preprocess_images([image], 1, []))
     return batch['inputs'][0]
 
 
