@@ -1,6 +1,6 @@
 """Average-pool a feature map to a fixed grid and flatten it, as torchvision's VGG does."""
 
-from typing import Optional, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -32,13 +32,17 @@ class AdaptivePoolFlatten(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.pool = nn.AdaptiveAvgPool2d(output_size)
 
-    def forward(self, inputs: Tuple[torch.Tensor, ...]) -> Tuple[torch.Tensor, ...]:
+    def forward(
+        self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
+    ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """Pool and flatten each feature map.
 
         Args:
-            inputs (tuple[Tensor]): The backbone's ``(N, C, H, W)`` maps.
+            inputs (Tensor | Sequence[Tensor]): One ``(N, C, H, W)`` map or several.
 
         Returns:
-            tuple[Tensor]: ``(N, C * h * w)`` for each map.
+            Tensor | tuple[Tensor]: ``(N, C * h * w)`` for each input, in the input's form.
         """
+        if isinstance(inputs, torch.Tensor):
+            return self.pool(inputs).flatten(1)
         return tuple(self.pool(feature).flatten(1) for feature in inputs)
