@@ -29,7 +29,7 @@ from mmengine.config import DictAction
 from mmtl.analysis.logs import best_value, ranked
 from mmtl.config.access import write_child_config
 from mmtl.config.load import read_config
-from mmtl.search.random_search import parse_search_space, write_leaderboard
+from mmtl.search.random_search import write_leaderboard
 from mmtl.utils.cli import exit_tool
 from mmtl.utils.processes import run_logged
 
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
         fail_stale_trials,
         finished_trials,
         leaderboard_trials,
-        suggest,
+        parse_search_space,
         write_plots,
     )
 
@@ -130,8 +130,8 @@ def main(argv=None) -> int:
         flush=True,
     )
     for _ in range(max(args.trials - done, 0)):
-        trial = study.ask()
-        params = {key: suggest(trial, key, dist) for key, dist in space.items()}
+        trial = study.ask(space)
+        params = trial.params
         trial_dir = osp.join(work_dir, f'trial_{trial.number:03d}')
         status = run_trial(args, study, trial, params, trial_dir)
         shown = ', '.join(

@@ -1,11 +1,13 @@
-"""Hyper-parameter search on Optuna (``pip install "mmtl[search]"``): studies, suggestions,
+"""Hyper-parameter search on Optuna (``pip install "mmtl[search]"``): search spaces, studies,
 plots. A study lives in a storage, so the same study name and storage resume it."""
 
+import ast
 import os
 import os.path as osp
-from typing import Any, Dict, List, Optional
+import re
+from typing import Any, Dict, List, Optional, Sequence
 
-from .random_search import Distribution, LogUniform, RandInt, Trial, Uniform
+from .random_search import Trial
 
 #: Trial ``user_attrs`` keys written by the search.
 WORK_DIR_ATTR = 'work_dir'
@@ -21,6 +23,93 @@ def require_optuna():
             'the hyper-parameter search needs Optuna: pip install "mmtl[search]" (or optuna==5.0.0)'
         ) from None
     return optuna
+
+
+def _loguniform(low: float, high: float):
+    if not 0 < low < high:
+        raise ValueError(f'loguniform({low}, {high}) needs 0 < low < high')
+    return require_optuna().distributions.FloatDistribution(low, high, log=True)
+
+
+def _uniform(low: float, high: float):
+    # Optuna takes low == high, a range of one value: refused as a mistake in the spec.
+    if not low < high:
+        raise ValueError(f'uniform({low}, {high}) needs low < high')
+    return require_optuna().distributions.FloatDistribution(low, high)
+
+
+def _randint(low: int, high: int):
+    return require_optuna().distributions.IntDistribution(low, high)
+
+
+def _choice(*options: Any):
+    if not options:
+        raise ValueError('choice() needs at least one value')
+    # Optuna only warns about lists and dicts, then cannot store the trial's value.
+    if not all(v is None or isinstance(v, (bool, int, float, str)) for v in options):
+        raise ValueError('choice() values must be numbers, strings or None')
+    return require_optuna().distributions.CategoricalDistribution(options)
+
+
+#: Name used in a search spec -> the function that builds its Optuna distribution.
+DISTRIBUTIONS = {
+    'loguniform': _loguniform,
+    'uniform': _uniform,
+    'randint': _randint,
+    'choice': _choice,
+}
+
+_SPEC = re.compile(r'^\s*([\w.]+)\s*=\s*(\w+)\s*\((.*)\)\s*$')
+
+
+def _parse_values(text: str, spec: str) -> list:
+    try:
+        values = ast.literal_eval(f'[{text}]')
+    except (ValueError, SyntaxError):
+        # Bare words such as choice(SGD, AdamW) are strings.
+        values = [v.strip() for v in text.split(',') if v.strip()]
+        if not all(re.fullmatch(r'[\w.\-]+', v) for v in values):
+            raise ValueError(f'search spec {spec!r}: cannot read the values {text!r}') from None
+    return values
+
+
+def parse_search_space(specs: Sequence[str]) -> Dict[str, Any]:
+    """Read ``KEY=DIST(ARGS)`` specs, e.g. ``optim_wrapper.optimizer.lr=loguniform(1e-4,1e-1)``.
+
+    Args:
+        specs (Sequence[str]): One spec per config key. Distributions: ``loguniform(low,
+            high)``, ``uniform(low, high)``, ``randint(low, high)``, ``choice(a, b, ...)``.
+
+    Returns:
+        dict[str, optuna.distributions.BaseDistribution]: Config key -> distribution, for
+        ``study.ask(space)``.
+
+    Raises:
+        ValueError: A spec is malformed, names an unknown distribution, has bad values or
+            repeats a key.
+    """
+    space: Dict[str, Any] = {}
+    for spec in specs:
+        match = _SPEC.match(spec)
+        if not match:
+            raise ValueError(
+                f'search spec {spec!r} must look like KEY=DIST(ARGS), e.g. '
+                "'optim_wrapper.optimizer.lr=loguniform(1e-4,1e-1)'"
+            )
+        key, name, args = match.groups()
+        if name not in DISTRIBUTIONS:
+            raise ValueError(
+                f'search spec {spec!r}: unknown distribution {name!r}; '
+                f'choose from {sorted(DISTRIBUTIONS)}'
+            )
+        if key in space:
+            raise ValueError(f'search spec {spec!r}: key {key!r} is given twice')
+        values = _parse_values(args, spec)
+        try:
+            space[key] = DISTRIBUTIONS[name](*values)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f'search spec {spec!r}: {error}') from None
+    return space
 
 
 #: ``--sampler`` name -> the Optuna sampler (in ``optuna.samplers``), built with the seed.
@@ -88,23 +177,6 @@ def create_study(
             f'not {direction}; use another --study-name'
         )
     return study
-
-
-def suggest(trial, key: str, dist: Distribution) -> Any:
-    """Ask the Optuna ``trial`` for a value of config ``key`` drawn from ``dist``.
-
-    Raises:
-        ValueError: A ``choice`` with values Optuna cannot store (lists, dicts).
-    """
-    if isinstance(dist, LogUniform):
-        return trial.suggest_float(key, dist.low, dist.high, log=True)
-    if isinstance(dist, Uniform):
-        return trial.suggest_float(key, dist.low, dist.high)
-    if isinstance(dist, RandInt):
-        return trial.suggest_int(key, dist.low, dist.high)
-    if not all(v is None or isinstance(v, (bool, int, float, str)) for v in dist.options):
-        raise ValueError(f'{key}: choice() values must be numbers, strings or None')
-    return trial.suggest_categorical(key, dist.options)
 
 
 def fail_stale_trials(study) -> List[int]:

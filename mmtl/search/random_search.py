@@ -1,126 +1,15 @@
-"""Search spaces over config keys, the metric of a trial, and the leaderboard."""
+"""The trial of a search and the leaderboard (the search space is read in ``optuna_search``)."""
 
-import ast
 import csv
 import glob
 import json
 import os.path as osp
-import re
-from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, List, Optional, Sequence
 
 from mmtl.analysis.logs import find_segment_logs, load_scalar_log, ranked
 from mmtl.utils.fileio import atomic_open
 from mmtl.utils.prediction_rows import safe_text
-
-
-class Distribution:
-    """A distribution of one config value (Optuna draws from it, see ``optuna_search``)."""
-
-
-@dataclass
-class LogUniform(Distribution):
-    """Uniform in log space between ``low`` and ``high`` (lr, weight decay)."""
-
-    low: float
-    high: float
-
-    def __post_init__(self) -> None:
-        if not 0 < self.low < self.high:
-            raise ValueError(f'loguniform({self.low}, {self.high}) needs 0 < low < high')
-
-
-@dataclass
-class Uniform(Distribution):
-    """Uniform between ``low`` and ``high`` (dropout, momentum)."""
-
-    low: float
-    high: float
-
-    def __post_init__(self) -> None:
-        if not self.low < self.high:
-            raise ValueError(f'uniform({self.low}, {self.high}) needs low < high')
-
-
-@dataclass
-class RandInt(Distribution):
-    """An integer from ``low`` to ``high``, both included (epochs, frozen stages)."""
-
-    low: int
-    high: int
-
-    def __post_init__(self) -> None:
-        if not self.low <= self.high:
-            raise ValueError(f'randint({self.low}, {self.high}) needs low <= high')
-
-
-@dataclass
-class Choice(Distribution):
-    """One of the given values (optimizer type, batch size)."""
-
-    options: List[Any] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if not self.options:
-            raise ValueError('choice() needs at least one value')
-
-
-#: Name used in a search spec -> distribution class.
-DISTRIBUTIONS = {
-    'loguniform': LogUniform,
-    'uniform': Uniform,
-    'randint': RandInt,
-    'choice': lambda *options: Choice(list(options)),
-}
-
-_SPEC = re.compile(r'^\s*([\w.]+)\s*=\s*(\w+)\s*\((.*)\)\s*$')
-
-
-def _parse_values(text: str, spec: str) -> list:
-    try:
-        values = ast.literal_eval(f'[{text}]')
-    except (ValueError, SyntaxError):
-        # Bare words such as choice(SGD, AdamW) are strings.
-        values = [v.strip() for v in text.split(',') if v.strip()]
-        if not all(re.fullmatch(r'[\w.\-]+', v) for v in values):
-            raise ValueError(f'search spec {spec!r}: cannot read the values {text!r}') from None
-    return values
-
-
-def parse_search_space(specs: Sequence[str]) -> Dict[str, Distribution]:
-    """Read ``KEY=DIST(ARGS)`` specs, e.g. ``optim_wrapper.optimizer.lr=loguniform(1e-4,1e-1)``.
-
-    Args:
-        specs (Sequence[str]): One spec per config key. Distributions: ``loguniform(low,
-            high)``, ``uniform(low, high)``, ``randint(low, high)``, ``choice(a, b, ...)``.
-
-    Returns:
-        dict[str, Distribution]: Config key -> distribution.
-
-    Raises:
-        ValueError: A spec is malformed, names an unknown distribution or repeats a key.
-    """
-    space: Dict[str, Distribution] = {}
-    for spec in specs:
-        match = _SPEC.match(spec)
-        if not match:
-            raise ValueError(
-                f'search spec {spec!r} must look like KEY=DIST(ARGS), e.g. '
-                "'optim_wrapper.optimizer.lr=loguniform(1e-4,1e-1)'"
-            )
-        key, name, args = match.groups()
-        if name not in DISTRIBUTIONS:
-            raise ValueError(
-                f'search spec {spec!r}: unknown distribution {name!r}; '
-                f'choose from {sorted(DISTRIBUTIONS)}'
-            )
-        if key in space:
-            raise ValueError(f'search spec {spec!r}: key {key!r} is given twice')
-        try:
-            space[key] = DISTRIBUTIONS[name](*_parse_values(args, spec))
-        except TypeError as error:
-            raise ValueError(f'search spec {spec!r}: {error}') from None
-    return space
 
 
 @dataclass

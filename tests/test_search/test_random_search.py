@@ -8,17 +8,11 @@ import sys
 
 import pytest
 from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from mmtl.analysis.logs import best_value
-from mmtl.search.random_search import (
-    Choice,
-    LogUniform,
-    RandInt,
-    Trial,
-    Uniform,
-    parse_search_space,
-    write_leaderboard,
-)
+from mmtl.search.optuna_search import parse_search_space
+from mmtl.search.random_search import Trial, write_leaderboard
 
 
 def test_parse_space_reads_each_distribution():
@@ -31,11 +25,11 @@ def test_parse_space_reads_each_distribution():
             'train_dataloader.batch_size=choice(16, 32)',
         ]
     )
-    assert space['optim_wrapper.optimizer.lr'] == LogUniform(1e-4, 1e-1)
-    assert space['model.head.dropout'] == Uniform(0, 0.5)
-    assert space['train_cfg.max_epochs'] == RandInt(2, 4)
-    assert space['optim_wrapper.optimizer.type'] == Choice(['SGD', 'AdamW'])
-    assert space['train_dataloader.batch_size'] == Choice([16, 32])
+    assert space['optim_wrapper.optimizer.lr'] == FloatDistribution(1e-4, 1e-1, log=True)
+    assert space['model.head.dropout'] == FloatDistribution(0, 0.5)
+    assert space['train_cfg.max_epochs'] == IntDistribution(2, 4)
+    assert space['optim_wrapper.optimizer.type'] == CategoricalDistribution(['SGD', 'AdamW'])
+    assert space['train_dataloader.batch_size'] == CategoricalDistribution([16, 32])
 
 
 @pytest.mark.parametrize(
@@ -49,6 +43,9 @@ def test_parse_space_reads_each_distribution():
         ('lr=uniform(0.1, 0.01)', 'low < high'),
         ('train_cfg.max_epochs=randint(5, 2)', 'low <= high'),
         ('optim_wrapper.optimizer.type=choice()', 'at least one value'),
+        # a range of one value, which Optuna takes
+        ('lr=uniform(0.1, 0.1)', r"'lr=uniform\(0.1, 0.1\)': .*low < high"),
+        ('lr=loguniform(0.1, 0.1)', '0 < low < high'),
     ],
 )
 def test_bad_specs_name_the_spec(spec, message):
