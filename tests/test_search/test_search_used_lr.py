@@ -138,3 +138,11 @@ def test_module_names_in_lr_groups_cannot_reach_the_terminal(tmp_path):
     with open(osp.join(work_dir, '20260101_120000', LR_GROUPS_FILE), 'w') as f:
         json.dump(groups, f)
     assert used_lr(work_dir) == "\\x1b[2Jhead 0.02; '=cmd 0.002"
+
+
+def test_a_work_dir_with_glob_characters_keeps_its_groups(tmp_path):
+    work_dir = _trial_dir(str(tmp_path / 'search[lr]' / 'trial_000'), 0.01, 0.001, 0.02)
+    groups = [{'lr': 0.01, 'modules': ['head']}, {'lr': 0.001, 'modules': ['backbone']}]
+    with open(osp.join(work_dir, '20260101_120000', LR_GROUPS_FILE), 'w') as f:
+        json.dump(groups, f)
+    assert used_lr(work_dir) == 'head 0.02; backbone 0.002'
