@@ -7,7 +7,8 @@ Files are decoded by the config's test-pipeline loader, so the scores are those
 import os
 import os.path as osp
 import sys
-from typing import Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from functools import partial
+from typing import List, Mapping, Optional, Sequence, Union
 
 import mmcv
 import numpy as np
@@ -16,13 +17,13 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, default_collate
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
-from mmengine.utils import ProgressBar
+from mmengine.utils import track_iter_progress
 from PIL import Image, ImageOps
 
 from mmtl.config.access import find_test_dataset, find_test_pipeline, is_image_loader, model_config
 from mmtl.config.model_card import CARD_KEY, check_class_names, read_card
 from mmtl.config.resolve import resolve_config
-from mmtl.datasets.listing import InferenceResults, expand_inputs
+from mmtl.datasets.listing import classify_inputs
 from mmtl.datasets.transforms import LoadImage
 from mmtl.datasets.transforms.image_io import array_to_bgr, decode_image_file
 from mmtl.engine.loading import load_into, read_weights
@@ -162,63 +163,28 @@ class _Classifier:
             self.pipeline = Compose([TRANSFORMS.build(step) for step in steps])
         self.model = model.eval()
 
-    def load(self, image: ImageInput) -> dict:
-        """The pipeline input for one image: a file through the loader, or an array.
+    def prepare(self, image: ImageInput) -> dict:
+        """The test pipeline's output for one image: a file through the loader, or an array.
 
         Raises:
             ValueError: The file cannot be read or decoded, or the array is no image.
         """
         if isinstance(image, np.ndarray):
             img = array_to_bgr(image)
-            return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+            return self.pipeline(dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2]))
         try:
             results = self.loader(dict(img_path=image))
         except Exception as err:  # ImageDecodeError, or an upstream loader's own error
             raise ValueError(getattr(err, 'reason', first_line(err))) from err
         if results is None:  # a loader with ignore_errors=True
             raise ValueError('the loader could not read it')
-        return results
-
-    def preprocess_images(
-        self, images: Sequence[ImageInput], batch_size: int, skipped: List[Tuple[str, str]]
-    ) -> Iterator[Tuple[list, dict]]:
-        """Yield ``(images, collated batch)``; files that fail go to ``skipped``, logged."""
-        chunk, inputs = [], []
-        for image in images:
-            try:
-                data = self.pipeline(self.load(image))
-            except ValueError as err:
-                if not isinstance(image, str):
-                    raise
-                reason = first_line(err)
-                skipped.append((image, reason))
-                MMLogger.get_current_instance().warning(
-                    f'skipped {safe_text(image)}: {safe_text(reason)}'
-                )
-                continue
-            chunk.append(data)
-            inputs.append(image)
-            if len(chunk) == batch_size:
-                yield inputs, default_collate(chunk)
-                chunk, inputs = [], []
-        if chunk:
-            yield inputs, default_collate(chunk)
+        return self.pipeline(results)
 
     @torch.no_grad()
-    def classify(self, batch: dict, classes: Optional[Sequence[str]]) -> List[dict]:
-        """The result of each image of a collated batch (see :func:`inference_model`), with
-        ``pred_class`` from ``classes`` when given."""
-        results = []
-        for sample in self.model.test_step(batch):
-            scores = sample.pred_score.detach().cpu()
-            label = int(scores.argmax())
-            result = dict(
-                pred_scores=scores.numpy(), pred_label=label, pred_score=float(scores[label])
-            )
-            if classes is not None:
-                result['pred_class'] = classes[label]
-            results.append(result)
-        return results
+    def score(self, batch: List[dict]) -> List[np.ndarray]:
+        """The class scores of each prepared image of ``batch``."""
+        samples = self.model.test_step(default_collate(batch))
+        return [sample.pred_score.detach().cpu().numpy() for sample in samples]
 
 
 def _as_pipeline_input(item, channel_order: str) -> ImageInput:
@@ -273,11 +239,11 @@ def inference_model(
 
     Returns:
         dict | InferenceResults: For a single file or array, one dict; otherwise a list
-        (:class:`InferenceResults`, with ``skipped``) of one dict per classified image, in
-        input order (folders and globs sorted). Each has ``pred_label`` (int),
-        ``pred_score`` (float, the top score), ``pred_class`` (str, when class names are
-        known), ``pred_scores`` (np.ndarray, the scores of all classes) and ``img_path``
-        (for files).
+        (:class:`mmtl.datasets.listing.InferenceResults`, with ``skipped``) of one dict
+        per classified image, in input order (folders and globs sorted). Each has
+        ``pred_label`` (int), ``pred_score`` (float, the top score), ``pred_class`` (str,
+        when class names are known), ``pred_scores`` (np.ndarray, the scores of all
+        classes) and ``img_path`` (for files).
 
     Raises:
         FileNotFoundError: An input path does not exist or a pattern matches nothing.
@@ -292,39 +258,22 @@ def inference_model(
         raise ValueError(f"inference_model: channel_order={channel_order!r}: use 'rgb' or 'bgr'")
     many = isinstance(inputs, (list, tuple))
     inputs = [_as_pipeline_input(item, channel_order) for item in (inputs if many else [inputs])]
-    single = not many and (isinstance(inputs[0], np.ndarray) or osp.isfile(inputs[0]))
-    inputs = inputs if many else inputs[0]
-    skipped: List[Tuple[str, str]] = []
-    images = expand_inputs(inputs, skipped)
-    for path, reason in skipped:
-        MMLogger.get_current_instance().warning(f'skipped {safe_text(path)}: {reason}')
-    if not images:
-        shown = ''.join(f'; {safe_text(path)}: {reason}' for path, reason in skipped[:5])
-        raise ValueError(f'no images found in {safe_text(inputs)}{shown}')
-    if getattr(model, '_mmtl_inferencer', None) is None:
-        model._mmtl_inferencer = _Classifier(model)
-    classifier = model._mmtl_inferencer
-    # Read at each call, not cached with the pipeline: the model's class names may change.
-    classes = _checked_classes(model, "the model's class names (dataset_meta)")
-    results = []
-    bar = ProgressBar(len(images), file=sys.stderr) if progress else None
-    for batch_images, batch in classifier.preprocess_images(images, batch_size, skipped):
-        for image, result in zip(batch_images, classifier.classify(batch, classes)):
-            if isinstance(image, str):
-                result['img_path'] = image
-            results.append(result)
-            if bar is not None:
-                bar.update()
-    if bar is not None:
-        sys.stderr.write('\n')
-    if not results:
-        shown = '; '.join(
-            f'{safe_text(path)} ({safe_text(reason)})' for path, reason in skipped[:5]
-        )
-        raise ValueError(f'no image could be classified: {shown}')
-    if single:
-        return results[0]
-    return InferenceResults(results, skipped)
+
+    def open_model() -> tuple:
+        if getattr(model, '_mmtl_inferencer', None) is None:
+            model._mmtl_inferencer = _Classifier(model)
+        # Read at each call, not cached with the pipeline: the model's class names may change.
+        classes = _checked_classes(model, "the model's class names (dataset_meta)")
+        return model._mmtl_inferencer.prepare, model._mmtl_inferencer.score, classes
+
+    return classify_inputs(
+        inputs if many else inputs[0],
+        open_model,
+        safe_text,
+        batch_size,
+        warn=MMLogger.get_current_instance().warning,
+        track=partial(track_iter_progress, file=sys.stderr) if progress else iter,
+    )
 
 
 def show_result_pyplot(

@@ -1,9 +1,9 @@
 """Listing image files: the class folders of a dataset, and the inputs of inference with the
-result list that names what was skipped.
+loop that classifies them in batches and names what was skipped.
 
 Hidden files and folders are never data; only regular, non-empty files with UTF-8 names are
 read, anything else is named with a reason. Standard library only: the ONNX runner loads this
-file by path, so ``inference_model`` and the runner list the same files.
+file by path, so ``inference_model`` and the runner list, skip and batch the same files.
 """
 
 import errno
@@ -11,7 +11,7 @@ import glob
 import os
 import os.path as osp
 import stat
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 #: Image file extensions read by default (compared case-insensitively).
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.pgm', '.bmp', '.tif', '.tiff', '.webp')
@@ -174,3 +174,77 @@ class InferenceResults(list):
     def __init__(self, results=(), skipped: Sequence[Tuple[str, str]] = ()) -> None:
         super().__init__(results)
         self.skipped: List[Tuple[str, str]] = list(skipped)
+
+
+def classify_inputs(
+    inputs: Any,
+    open_model: Callable[[], tuple],
+    safe_text: Callable[[Any], str],
+    batch_size: int = 32,
+    warn: Callable[[str], Any] = lambda message: None,
+    track: Callable[[List[Any]], Iterable[Any]] = iter,
+) -> Union[dict, InferenceResults]:
+    """Classify the images of ``inputs`` batch by batch, each decoded as it is reached: the
+    loop of ``inference_model`` and of the ONNX runner, which bring their own model.
+
+    Args:
+        inputs: What :func:`expand_inputs` takes.
+        open_model (callable): Called once the inputs are listed (a bad input is named
+            before any model is used): gives ``(prepare, score_batch, classes)``. ``prepare``
+            turns one image (a path or an array) into a model input; its ``ValueError``
+            skips a path and is raised for an array. ``score_batch`` turns a list of
+            prepared inputs into their rows of class scores (numpy arrays); ``classes`` are
+            the class names by label, or None.
+        safe_text (callable): How names from outside are written into messages
+            (``prediction_rows.safe_text``).
+        batch_size (int): Images per ``score_batch`` call. Defaults to 32.
+        warn (callable): Called with one line per skipped file or folder. Defaults to none.
+        track (callable): Wraps the list of images, e.g. in a progress bar. Defaults to
+            ``iter``.
+
+    Returns:
+        dict | InferenceResults: The result of a single file or array, else those of the
+        classified images in input order, with ``skipped`` (fields: ``inference_model``).
+
+    Raises:
+        FileNotFoundError: An input path does not exist or a pattern matches nothing.
+        ValueError: No images in the inputs, or none could be classified (the message names
+            the skipped files); an array that ``prepare`` refuses.
+    """
+    many = isinstance(inputs, (list, tuple))
+    single = not many and (not isinstance(inputs, (str, os.PathLike)) or osp.isfile(inputs))
+    results = InferenceResults()
+    images = expand_inputs(inputs, results.skipped)
+    for path, reason in results.skipped:
+        warn(f'skipped {safe_text(path)}: {safe_text(reason)}')
+    if not images:
+        shown = ''.join(f'; {safe_text(p)}: {safe_text(r)}' for p, r in results.skipped[:5])
+        raise ValueError(f'no images found in {safe_text(inputs)}{shown}')
+    prepare, score_batch, classes = open_model()
+    pending: List[Tuple[Any, Any]] = []
+    for position, image in enumerate(track(images), start=1):
+        try:
+            pending.append((image, prepare(image)))
+        except ValueError as err:
+            if not isinstance(image, str):
+                raise
+            # A decoder's own error gives the reason without the file's name, listed beside it.
+            reason = getattr(err.__cause__, 'reason', None) or str(err).strip().split('\n')[0]
+            results.skipped.append((image, reason))
+            warn(f'skipped {safe_text(image)}: {safe_text(reason)}')
+        if pending and (len(pending) == batch_size or position == len(images)):
+            rows = score_batch([data for _, data in pending])
+            for (source, _), scores in zip(pending, rows):
+                label = int(scores.argmax())
+                result = {'pred_scores': scores, 'pred_label': label}
+                result['pred_score'] = float(scores[label])
+                if classes is not None:
+                    result['pred_class'] = classes[label]
+                if isinstance(source, str):
+                    result['img_path'] = source
+                results.append(result)
+            pending = []
+    if not results:
+        shown = '; '.join(f'{safe_text(p)} ({safe_text(r)})' for p, r in results.skipped[:5])
+        raise ValueError(f'no image could be classified: {shown}')
+    return results[0] if single else results

@@ -215,11 +215,7 @@ class OnnxClassifier:
         self.classes = self.meta.get('classes')
         outputs = self.session.get_outputs()[0].shape[-1]
         outputs = outputs if isinstance(outputs, int) else None  # a free dimension has a name
-        if self.classes is not None and len(self.classes) < (outputs or 0):
-            raise ValueError(
-                f'{meta_file} names {len(self.classes)} classes for a model that scores '
-                f'{outputs}: give one name per output'
-            )
+        mmtl_file('prediction_rows.py').check_class_count(self.classes, outputs or 0, meta_file)
         #: From ``deploy.json``, else the graph's output shape (None when that is free).
         self.num_classes = len(self.classes) if self.classes is not None else outputs
 
@@ -265,34 +261,13 @@ class OnnxClassifier:
         Raises:
             ValueError: No images; a single file that cannot be decoded, or none of several.
         """
-        single = isinstance(inputs, np.ndarray) or (isinstance(inputs, str) and osp.isfile(inputs))
-        listing = mmtl_file('listing.py')
-        results = listing.InferenceResults()
-        images = listing.expand_inputs(inputs, results.skipped)
-        if not images:
-            raise ValueError(f'no images found in {inputs!r}')
-        prepared = []
-        for image in images:
-            try:
-                prepared.append((image, self.preprocess(image)))
-            except ValueError as err:
-                if single or not isinstance(image, str):
-                    raise
-                results.skipped.append((image, str(err)))
-        if not prepared:
-            raise ValueError(f'no image could be classified: {results.skipped[:5]}')
-        for start in range(0, len(prepared), batch_size):
-            chunk = prepared[start : start + batch_size]
-            scores = self.forward(np.stack([data for _, data in chunk]))['scores']
-            for (image, _), row in zip(chunk, scores):
-                results.append(self._result(image, row))
-        return results[0] if single else results
 
-    def _result(self, image: ImageInput, scores: np.ndarray) -> dict:
-        label = int(np.argmax(scores))
-        result = {'pred_scores': scores, 'pred_label': label, 'pred_score': float(scores[label])}
-        if self.classes is not None:
-            result['pred_class'] = self.classes[label]
-        if isinstance(image, str):
-            result['img_path'] = image
-        return result
+        def score_batch(batch: List[np.ndarray]) -> np.ndarray:
+            return self.forward(np.stack(batch))['scores']
+
+        return mmtl_file('listing.py').classify_inputs(
+            inputs,
+            lambda: (self.preprocess, score_batch, self.classes),
+            mmtl_file('prediction_rows.py').safe_text,
+            batch_size,
+        )

@@ -189,8 +189,7 @@ def pipeline_input(model, image):
     """The image tensor the test pipeline makes of ``image`` (what the network sees)."""
     from mmtl.apis.inference import _Classifier
 
-    _, batch = next(_Classifier(model).preprocess_images([image], 1, []))
-    return batch['inputs'][0]
+    return _Classifier(model).prepare(image)['inputs']
 
 
 def test_rgb_arrays_pil_images_and_bgr_by_name_give_the_file_input(random_model, colour_photo):
