@@ -18,7 +18,7 @@ from .check_keys import (
     runner_keys,
     suggestion,
 )
-from .resolve import DATALOADER_KEYS, loader_datasets
+from .resolve import loader_datasets
 
 #: Keys that must hold a positive integer, and keys that must hold a non-negative one.
 POSITIVE_INT_KEYS = (
@@ -161,13 +161,11 @@ def check_split_folders(cfg: Config) -> None:
             (``train/``, ``val/``, ``test/``) but other sub-folders (classes).
     """
     root = cfg.get('data_root')
-    prefixes = []
-    for loader_key in DATALOADER_KEYS:
-        loader = cfg.get(loader_key) or {}
-        dataset = loader.get('dataset') if isinstance(loader, dict) else None
-        prefix = dataset.get('data_prefix') if isinstance(dataset, dict) else None
-        if isinstance(prefix, str) and prefix:
-            prefixes.append(prefix)
+    prefixes = [
+        dataset.data_prefix
+        for _, _, dataset in loader_datasets(cfg)
+        if isinstance(dataset.get('data_prefix'), str) and dataset.data_prefix
+    ]
     if not isinstance(root, str) or '://' in root or not prefixes:
         return
     root = osp.expanduser(root)

@@ -157,10 +157,8 @@ def check_type_names(cfg: Config) -> None:
             )
 
 
-def _check_keys(node: dict, key: str, owner: str, accepted: Optional[FrozenSet[str]]) -> None:
-    """Refuse the first key of ``node`` not in ``accepted`` (None accepts any)."""
-    if accepted is None:
-        return
+def _check_keys(node: dict, key: str, owner: str, accepted: FrozenSet[str]) -> None:
+    """Refuse the first key of ``node`` not in ``accepted``."""
     for bad in map(str, node):
         if bad not in accepted:
             listed = sorted(k for k in accepted if not k.startswith('_') and k not in BUILD_KEYS)
@@ -220,7 +218,7 @@ def check_config_keys(cfg: Config) -> None:
         candidates = registered_types(typed['type'])
         if not candidates:  # unknown names are reported by check_type_names
             continue
-        accepted = set(BUILD_KEYS)
+        accepted = BUILD_KEYS
         for registry_name, obj in candidates:
             keys = accepted_keys(obj)
             if keys is None:
