@@ -147,10 +147,8 @@ def _zip_records(f: IO[bytes]) -> Optional[List[zipfile.ZipInfo]]:
 
 
 def _load_file(f: IO[bytes], name: str, map_location: Any, trusted: bool) -> Any:
-    size = f.seek(0, os.SEEK_END)
-    f.seek(0)
+    size = os.fstat(f.fileno()).st_size
     head = f.read(16)
-    f.seek(0)
     records = _zip_records(f)
     if records is None and not (head.startswith(b'\x80') and _LEGACY_MAGIC in head):
         reason = 'empty file' if size == 0 else "neither torch's zip nor its legacy format"
@@ -306,9 +304,7 @@ def load_url_checkpoint(
 ) -> Any:
     """mmengine checkpoint scheme for ``http(s)://``: cache once, then load safely."""
     del model_dir  # always the torch hub cache, so that users know where to drop files
-    path = download_checkpoint(filename)
-    checkpoint = safe_torch_load(path, map_location=map_location)
-    return _require_mapping(checkpoint, path)
+    return load_local_checkpoint(download_checkpoint(filename), map_location)
 
 
 def _named_checkpoint(filename: str, urls: Dict[str, str], source: str) -> str:
