@@ -238,15 +238,12 @@ RUNNER_EXTRA_KEYS = frozenset(
 
 
 def runner_keys() -> frozenset:
-    """Top-level keys a Runner takes: ``MMTLRunner.__init__``'s arguments and a few more."""
-    from mmengine.registry import RUNNERS
+    """Top-level keys a Runner takes: ``Runner.__init__``'s arguments (``MMTLRunner`` adds
+    none) and a few more."""
     from mmengine.runner import Runner
 
     params = set(inspect.signature(Runner.__init__).parameters)
-    mmtl_runner = RUNNERS.get('MMTLRunner')
-    if mmtl_runner is not None:  # arguments an mmtl Runner adds
-        params |= set(inspect.signature(mmtl_runner.__init__).parameters)
-    return frozenset(params - {'self', 'args', 'kwargs', 'cfg'}) | RUNNER_EXTRA_KEYS
+    return frozenset(params - {'self', 'cfg'}) | RUNNER_EXTRA_KEYS
 
 
 def suggestion(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
