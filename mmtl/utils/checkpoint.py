@@ -101,13 +101,9 @@ def _trusted_checkpoint_paths() -> set:
 
 #: How torch's legacy (non-zip) format begins: pickle protocol 2, then its magic number.
 _LEGACY_MAGIC = pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2)[2:-1]
-
-
-def _is_refused_type(err: Exception) -> bool:
-    """Whether a ``weights_only`` failure is a type outside the allow-list (not damage)."""
-    text = str(err)
-    markers = ('GLOBAL', 'Unsupported global', 'refusing getattr', 'Unsupported operand')
-    return isinstance(err, pickle.UnpicklingError) and any(m in text for m in markers)
+#: Words of a ``weights_only`` error that names a type outside the allow-list (other
+#: unpickling errors mean damage).
+_REFUSED_TYPE_MARKERS = ('GLOBAL', 'Unsupported global', 'refusing getattr', 'Unsupported operand')
 
 
 def safe_torch_load(filename: str, map_location: Any = 'cpu') -> Any:
@@ -172,7 +168,7 @@ def _load_file(f: IO[bytes], name: str, map_location: Any, trusted: bool) -> Any
         with torch.serialization.safe_globals(safe_checkpoint_globals()):
             return torch.load(f, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        if not _is_refused_type(err):
+        if not any(marker in str(err) for marker in _REFUSED_TYPE_MARKERS):
             raise NotACheckpointError(f'not a checkpoint: {name} (damaged: {err})') from None
         # torch's line names the refused global, then advises an allow-list call.
         found = first_line(err).split(' Please use')[0]
