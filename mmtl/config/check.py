@@ -14,7 +14,6 @@ from .access import MISSING, leaf_datasets, lookup
 from .check_keys import (
     check_config_keys,
     check_top_level_names,
-    check_type_names,
     runner_keys,
     suggestion,
 )
@@ -204,7 +203,7 @@ def count_training_classes(cfg: Config) -> Optional[Tuple[int, str]]:
     classes = dataset.get('classes')
     if isinstance(classes, (list, tuple)):
         return len(classes), 'train_dataloader.dataset.classes'
-    dataset_type = dataset.get('type')  # a known name: check_type_names came first
+    dataset_type = dataset.get('type')  # a known name: check_config_keys came first
     dataset_cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
     counter = getattr(dataset_cls, 'count_classes', None)
     return counter(dataset) if callable(counter) else None
@@ -236,7 +235,6 @@ def validate_config(cfg: Config) -> None:
         cfg (Config): The config after ``--cfg-options`` and mmtl's shortcuts.
     """
     check_top_level_names(cfg)
-    check_type_names(cfg)
     check_config_keys(cfg)
     check_value_ranges(cfg)
     check_auto_scale_lr(cfg)

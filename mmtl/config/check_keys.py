@@ -1,4 +1,4 @@
-"""Every key of a config must be one that the type it configures accepts.
+"""Every ``type`` of a config must be registered, and every key one that the type accepts.
 
 The accepted keys come from the signatures of the registered types (``__init__`` through the
 class hierarchy while it forwards ``**kwargs``); untyped sections are checked against what
@@ -136,27 +136,6 @@ def _typed_nodes(node: Any, key: str = '') -> Iterator[Tuple[str, dict]]:
             yield from _typed_nodes(child, f'{key}.{index}')
 
 
-def check_type_names(cfg: Config) -> None:
-    """Every ``type='...'`` must name a class or function of mmtl's, mmpretrain's or
-    mmengine's registries (after ``custom_imports``, as the Runner does).
-
-    Raises:
-        ConfigError: Naming the key and the type, with the closest known name.
-    """
-    custom_imports = cfg.get('custom_imports')
-    if custom_imports:
-        import_modules_from_strings(**custom_imports)
-    for key, node in _typed_nodes(cfg.to_dict()):
-        type_name = node['type']
-        if isinstance(type_name, str) and not registered_types(type_name):
-            known = {name for registry in _registries() for name in registry.module_dict}
-            hint = suggestion(type_name.rpartition('.')[2], known)
-            raise ConfigError(
-                f'{key}.type={type_name!r}: no such type in the mmtl, mmpretrain or mmengine '
-                f'registries{hint}'
-            )
-
-
 def _check_keys(node: dict, key: str, owner: str, accepted: FrozenSet[str]) -> None:
     """Refuse the first key of ``node`` not in ``accepted``."""
     for bad in map(str, node):
@@ -201,23 +180,34 @@ def _section_schemas(cfg: Config) -> Dict[str, Tuple[str, FrozenSet[str]]]:
 
 
 def check_config_keys(cfg: Config) -> None:
-    """Refuse a key that the type it configures does not accept, with the closest name.
+    """Every ``type='...'`` must name a class or function of mmtl's, mmpretrain's or mmengine's
+    registries (after ``custom_imports``, as the Runner does), and every key must be one that
+    the type it configures accepts.
 
     Args:
         cfg (Config): The config (file + overrides), resolved or not.
 
     Raises:
-        ConfigError: ``<dotted key>: <Type> takes no argument 'x' (did you mean 'y'?);
-            it takes ...``.
+        ConfigError: ``<dotted key>.type='X': no such type ... (did you mean 'Y'?)``, or
+            ``<dotted key>: <Type> takes no argument 'x' (did you mean 'y'?); it takes ...``.
     """
+    custom_imports = cfg.get('custom_imports')
+    if custom_imports:
+        import_modules_from_strings(**custom_imports)
     for section, (owner, accepted) in _section_schemas(cfg).items():
         node = cfg.get(section)
         if isinstance(node, dict) and node.get('type') is None:
             _check_keys(node, section, owner, accepted | BUILD_KEYS)
     for key, typed in _typed_nodes(cfg.to_dict()):
-        candidates = registered_types(typed['type'])
-        if not candidates:  # unknown names are reported by check_type_names
-            continue
+        type_name = typed['type']
+        candidates = registered_types(type_name)
+        if not candidates:
+            known = {name for registry in _registries() for name in registry.module_dict}
+            hint = suggestion(str(type_name).rpartition('.')[2], known)
+            raise ConfigError(
+                f'{key}.type={type_name!r}: no such type in the mmtl, mmpretrain or mmengine '
+                f'registries{hint}'
+            )
         accepted = BUILD_KEYS
         for registry_name, obj in candidates:
             keys = accepted_keys(obj)
@@ -227,8 +217,8 @@ def check_config_keys(cfg: Config) -> None:
         else:
             if key == 'optim_wrapper':  # a typed wrapper: the builder's keys too
                 accepted |= OPTIM_WRAPPER_BUILD_KEYS
-            owner = typed['type']
-            _check_keys(typed, key, owner if isinstance(owner, str) else owner.__name__, accepted)
+            owner = type_name if isinstance(type_name, str) else type_name.__name__
+            _check_keys(typed, key, owner, accepted)
 
 
 #: Top-level keys the Runner reads besides the arguments of ``Runner.__init__``.
