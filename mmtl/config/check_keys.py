@@ -236,11 +236,11 @@ def runner_keys() -> frozenset:
     return frozenset(params - {'self', 'cfg'}) | RUNNER_EXTRA_KEYS
 
 
-def suggestion(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
+def suggestion(name: str, candidates: Iterable[str]) -> str:
     """``" (did you mean 'X'?)"`` for the closest candidate, or ``''``."""
     candidates = sorted(set(candidates))
     same_case = [c for c in candidates if c.lower() == name.lower()]
-    close = same_case or difflib.get_close_matches(name, candidates, n=1, cutoff=cutoff)
+    close = same_case or difflib.get_close_matches(name, candidates, n=1)
     return f" (did you mean '{close[0]}'?)" if close else ''
 
 

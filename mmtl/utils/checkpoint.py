@@ -223,12 +223,11 @@ def rank_zero_first(fetch: Callable[[bool], str]) -> str:
     return fetch(False)
 
 
-def download_checkpoint(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> str:
+def download_checkpoint(url: str) -> str:
     """The local path of ``url``'s checkpoint, downloaded once into the cache (by rank 0).
 
     Args:
         url (str): An ``http://`` or ``https://`` checkpoint address.
-        timeout (float): Seconds to wait for the server. Defaults to 30.
 
     Returns:
         str: Path of the cached file.
@@ -245,19 +244,19 @@ def download_checkpoint(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> str:
                 raise CheckpointDownloadError(
                     f'rank {rank}: {target} missing after rank 0 downloaded {url}'
                 )
-            _download(url, target, timeout)
+            _download(url, target)
         return target
 
     return rank_zero_first(fetch)
 
 
-def _download(url: str, target: str, timeout: float) -> None:
+def _download(url: str, target: str) -> None:
     try:
         if is_offline():
             raise OSError(f'{OFFLINE_ENV} or HF_HUB_OFFLINE is set, downloads are off')
         print(f'Downloading {url} to {target}', flush=True)
         with (
-            urllib.request.urlopen(url, timeout=timeout) as response,
+            urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
             atomic_open(target, 'wb') as f,
         ):
             expected = response.headers.get('Content-Length')

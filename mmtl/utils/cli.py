@@ -120,24 +120,20 @@ def run_with_clear_errors(func: Callable[[], Optional[int]]) -> int:
         return exit_code_of(signal.SIGINT)
 
 
-def find_tools(folder: Optional[str] = None) -> dict:
-    """Every Python tool under ``folder``: the name ``mim run mmtl`` takes -> (path, summary).
+def find_tools() -> dict:
+    """Every Python tool of mmtl (``mmtl/.mim/tools`` installed, else the checkout's ``tools``):
+    the name ``mim run mmtl`` takes -> (path, summary).
 
     A name two tools share is given as ``folder:name`` (mim's form for such tools); the
     summary is the first line of the tool's docstring.
 
-    Args:
-        folder (str, optional): The tools folder. Defaults to mmtl's: ``mmtl/.mim/tools``
-            (installed), else the checkout's.
-
     Returns:
         dict: ``{name: (path, summary)}``, sorted by name.
     """
-    if folder is None:
-        package = osp.dirname(osp.dirname(osp.abspath(__file__)))
-        folder = osp.join(package, '.mim', 'tools')
-        if not osp.isdir(folder):
-            folder = osp.join(osp.dirname(package), 'tools')
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    folder = osp.join(package, '.mim', 'tools')
+    if not osp.isdir(folder):
+        folder = osp.join(osp.dirname(package), 'tools')
     found = {}
     for parent, _, files in os.walk(folder):
         for name in files:

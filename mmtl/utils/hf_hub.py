@@ -55,10 +55,8 @@ def parse_hub_ref(ref: str) -> Tuple[str, str]:
     """
     if ref.startswith(TIMM_PREFIX):
         body = 'timm/' + ref[len(TIMM_PREFIX) :]
-    elif ref.startswith(HUB_PREFIX):
-        body = ref[len(HUB_PREFIX) :]
     else:
-        raise ConfigError(f'load_from: not a hub reference: {ascii(ref)}')
+        body = ref.removeprefix(HUB_PREFIX)
     repo_id, _, revision = body.partition('@')
     if not _REPO_ID.fullmatch(repo_id) or '..' in repo_id:
         raise ConfigError(
