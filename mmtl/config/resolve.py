@@ -214,7 +214,7 @@ def resolve_config(cfg: Config) -> Config:
     resolved = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(copy.deepcopy(dict(cfg)))
     apply_input_size(resolved)
     apply_data_root(resolved)
-    resolve_dataloader_defaults(resolved)  # 'auto' workers / pin_memory; options 0 workers refuse
+    resolve_dataloader_defaults(resolved)
     drop_schedulers_past_the_end(resolved)
     drop_disabled_default_hooks(resolved)
     return resolved

@@ -278,20 +278,18 @@ def _download(url: str, target: str) -> None:
         ) from None
 
 
-def _require_mapping(checkpoint: Any, name: str) -> Any:
-    """A checkpoint is a dict (of weights, or with a ``state_dict``); anything else is refused."""
-    if not isinstance(checkpoint, dict):
-        raise NotACheckpointError(
-            f'not a checkpoint: {name} (holds a {type(checkpoint).__name__}, not a dict of weights)'
-        )
-    return checkpoint
-
-
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
-    """mmengine checkpoint scheme for local paths, loading safely (``.safetensors`` too)."""
+    """mmengine checkpoint scheme for local paths, loading safely (``.safetensors`` too); a
+    file that holds anything but a dict (of weights, or with a ``state_dict``) is refused."""
     if is_safetensors(filename):
         return load_safetensors(osp.expanduser(filename), map_location=map_location)
-    return _require_mapping(safe_torch_load(filename, map_location=map_location), filename)
+    checkpoint = safe_torch_load(filename, map_location=map_location)
+    if not isinstance(checkpoint, dict):
+        raise NotACheckpointError(
+            f'not a checkpoint: {filename} (holds a {type(checkpoint).__name__}, not a dict of '
+            f'weights)'
+        )
+    return checkpoint
 
 
 def load_url_checkpoint(

@@ -69,8 +69,8 @@ def mim_command() -> Optional[str]:
         argv = psutil.Process(os.getppid()).cmdline()
     except psutil.Error:
         return None
-    for index, arg in enumerate(argv[:3]):
-        if os.path.basename(arg) == 'mim' or (arg == 'mim' and argv[index - 1] == '-m'):
+    for index, arg in enumerate(argv[:3]):  # mim, or python [-m] mim
+        if osp.basename(arg) == 'mim':
             command = argv[index + 1] if len(argv) > index + 1 else None
             return command if command in MIM_COMMANDS else None
     return None
