@@ -103,16 +103,12 @@ def drop_schedulers_past_the_end(cfg: Config) -> None:
         cfg (Config): The config, changed in place.
     """
     train_cfg = cfg.get('train_cfg') or {}
+    max_epochs = train_cfg.get('max_epochs') if train_cfg.get('by_epoch', True) else None
     schedulers = cfg.get('param_scheduler')
-    max_epochs = train_cfg.get('max_epochs')
-    if (
-        not train_cfg.get('by_epoch', True)
-        or max_epochs is None
-        or not isinstance(schedulers, list)
-    ):
-        return
-    kept = [s for s in schedulers if not s.get('by_epoch', True) or s.get('begin', 0) < max_epochs]
-    cfg.param_scheduler = kept
+    if max_epochs is not None and isinstance(schedulers, list):
+        cfg.param_scheduler = [
+            s for s in schedulers if not s.get('by_epoch', True) or s.get('begin', 0) < max_epochs
+        ]
 
 
 #: The default hooks mmengine itself accepts as None (it then leaves them out).
