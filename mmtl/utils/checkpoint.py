@@ -10,7 +10,6 @@ import http.client
 import os
 import os.path as osp
 import pickle
-import urllib.error
 import urllib.request
 import zipfile
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
@@ -267,7 +266,7 @@ def _download(url: str, target: str) -> None:
             if expected is not None and received != int(expected):
                 # Raising inside atomic_open discards the partial file.
                 raise OSError(f'connection closed after {received} of {expected} bytes')
-    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as err:
+    except (http.client.HTTPException, OSError) as err:  # URLError and timeouts are OSErrors
         raise CheckpointDownloadError(
             f'Could not download checkpoint {url} ({err}).\n'
             f'Either download it on a machine with internet access and put it at\n'
