@@ -164,15 +164,14 @@ def input_size_from_pipeline(pipeline: Sequence[dict]) -> Optional[Tuple[int, in
     return None
 
 
-def input_size_from_config(cfg: Config, default: int = 224) -> Tuple[int, int]:
+def input_size_from_config(cfg: Config) -> Tuple[int, int]:
     """``(H, W)`` of the test pipeline's images (the train pipeline's if it has none).
 
     Args:
         cfg (Config): The config.
-        default (int): Side used when no pipeline tells. Defaults to 224.
 
     Returns:
-        tuple: ``(height, width)``.
+        tuple: ``(height, width)``; ``(224, 224)`` when no pipeline tells.
     """
     for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
         loader = cfg.get(key) or {}
@@ -180,7 +179,7 @@ def input_size_from_config(cfg: Config, default: int = 224) -> Tuple[int, int]:
         size = input_size_from_pipeline(pipeline)
         if size is not None:
             return size
-    return default, default
+    return 224, 224
 
 
 def merged(*changes: dict) -> dict:

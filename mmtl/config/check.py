@@ -14,11 +14,10 @@ from .access import MISSING, leaf_datasets, lookup
 from .check_keys import (
     check_config_keys,
     check_top_level_names,
-    check_type_names,
     runner_keys,
     suggestion,
 )
-from .resolve import DATALOADER_KEYS, loader_datasets
+from .resolve import loader_datasets
 
 #: Keys that must hold a positive integer, and keys that must hold a non-negative one.
 POSITIVE_INT_KEYS = (
@@ -161,13 +160,11 @@ def check_split_folders(cfg: Config) -> None:
             (``train/``, ``val/``, ``test/``) but other sub-folders (classes).
     """
     root = cfg.get('data_root')
-    prefixes = []
-    for loader_key in DATALOADER_KEYS:
-        loader = cfg.get(loader_key) or {}
-        dataset = loader.get('dataset') if isinstance(loader, dict) else None
-        prefix = dataset.get('data_prefix') if isinstance(dataset, dict) else None
-        if isinstance(prefix, str) and prefix:
-            prefixes.append(prefix)
+    prefixes = [
+        dataset.data_prefix
+        for _, _, dataset in loader_datasets(cfg)
+        if isinstance(dataset.get('data_prefix'), str) and dataset.data_prefix
+    ]
     if not isinstance(root, str) or '://' in root or not prefixes:
         return
     root = osp.expanduser(root)
@@ -206,7 +203,7 @@ def count_training_classes(cfg: Config) -> Optional[Tuple[int, str]]:
     classes = dataset.get('classes')
     if isinstance(classes, (list, tuple)):
         return len(classes), 'train_dataloader.dataset.classes'
-    dataset_type = dataset.get('type')  # a known name: check_type_names came first
+    dataset_type = dataset.get('type')  # a known name: check_config_keys came first
     dataset_cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
     counter = getattr(dataset_cls, 'count_classes', None)
     return counter(dataset) if callable(counter) else None
@@ -238,7 +235,6 @@ def validate_config(cfg: Config) -> None:
         cfg (Config): The config after ``--cfg-options`` and mmtl's shortcuts.
     """
     check_top_level_names(cfg)
-    check_type_names(cfg)
     check_config_keys(cfg)
     check_value_ranges(cfg)
     check_auto_scale_lr(cfg)

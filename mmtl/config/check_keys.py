@@ -1,4 +1,4 @@
-"""Every key of a config must be one that the type it configures accepts.
+"""Every ``type`` of a config must be registered, and every key one that the type accepts.
 
 The accepted keys come from the signatures of the registered types (``__init__`` through the
 class hierarchy while it forwards ``**kwargs``); untyped sections are checked against what
@@ -136,31 +136,8 @@ def _typed_nodes(node: Any, key: str = '') -> Iterator[Tuple[str, dict]]:
             yield from _typed_nodes(child, f'{key}.{index}')
 
 
-def check_type_names(cfg: Config) -> None:
-    """Every ``type='...'`` must name a class or function of mmtl's, mmpretrain's or
-    mmengine's registries (after ``custom_imports``, as the Runner does).
-
-    Raises:
-        ConfigError: Naming the key and the type, with the closest known name.
-    """
-    custom_imports = cfg.get('custom_imports')
-    if custom_imports:
-        import_modules_from_strings(**custom_imports)
-    for key, node in _typed_nodes(cfg.to_dict()):
-        type_name = node['type']
-        if isinstance(type_name, str) and not registered_types(type_name):
-            known = {name for registry in _registries() for name in registry.module_dict}
-            hint = suggestion(type_name.rpartition('.')[2], known)
-            raise ConfigError(
-                f'{key}.type={type_name!r}: no such type in the mmtl, mmpretrain or mmengine '
-                f'registries{hint}'
-            )
-
-
-def _check_keys(node: dict, key: str, owner: str, accepted: Optional[FrozenSet[str]]) -> None:
-    """Refuse the first key of ``node`` not in ``accepted`` (None accepts any)."""
-    if accepted is None:
-        return
+def _check_keys(node: dict, key: str, owner: str, accepted: FrozenSet[str]) -> None:
+    """Refuse the first key of ``node`` not in ``accepted``."""
     for bad in map(str, node):
         if bad not in accepted:
             listed = sorted(k for k in accepted if not k.startswith('_') and k not in BUILD_KEYS)
@@ -203,24 +180,35 @@ def _section_schemas(cfg: Config) -> Dict[str, Tuple[str, FrozenSet[str]]]:
 
 
 def check_config_keys(cfg: Config) -> None:
-    """Refuse a key that the type it configures does not accept, with the closest name.
+    """Every ``type='...'`` must name a class or function of mmtl's, mmpretrain's or mmengine's
+    registries (after ``custom_imports``, as the Runner does), and every key must be one that
+    the type it configures accepts.
 
     Args:
         cfg (Config): The config (file + overrides), resolved or not.
 
     Raises:
-        ConfigError: ``<dotted key>: <Type> takes no argument 'x' (did you mean 'y'?);
-            it takes ...``.
+        ConfigError: ``<dotted key>.type='X': no such type ... (did you mean 'Y'?)``, or
+            ``<dotted key>: <Type> takes no argument 'x' (did you mean 'y'?); it takes ...``.
     """
+    custom_imports = cfg.get('custom_imports')
+    if custom_imports:
+        import_modules_from_strings(**custom_imports)
     for section, (owner, accepted) in _section_schemas(cfg).items():
         node = cfg.get(section)
         if isinstance(node, dict) and node.get('type') is None:
             _check_keys(node, section, owner, accepted | BUILD_KEYS)
     for key, typed in _typed_nodes(cfg.to_dict()):
-        candidates = registered_types(typed['type'])
-        if not candidates:  # unknown names are reported by check_type_names
-            continue
-        accepted = set(BUILD_KEYS)
+        type_name = typed['type']
+        candidates = registered_types(type_name)
+        if not candidates:
+            known = {name for registry in _registries() for name in registry.module_dict}
+            hint = suggestion(str(type_name).rpartition('.')[2], known)
+            raise ConfigError(
+                f'{key}.type={type_name!r}: no such type in the mmtl, mmpretrain or mmengine '
+                f'registries{hint}'
+            )
+        accepted = BUILD_KEYS
         for registry_name, obj in candidates:
             keys = accepted_keys(obj)
             if keys is None:
@@ -229,8 +217,8 @@ def check_config_keys(cfg: Config) -> None:
         else:
             if key == 'optim_wrapper':  # a typed wrapper: the builder's keys too
                 accepted |= OPTIM_WRAPPER_BUILD_KEYS
-            owner = typed['type']
-            _check_keys(typed, key, owner if isinstance(owner, str) else owner.__name__, accepted)
+            owner = type_name if isinstance(type_name, str) else type_name.__name__
+            _check_keys(typed, key, owner, accepted)
 
 
 #: Top-level keys the Runner reads besides the arguments of ``Runner.__init__``.
@@ -240,22 +228,19 @@ RUNNER_EXTRA_KEYS = frozenset(
 
 
 def runner_keys() -> frozenset:
-    """Top-level keys a Runner takes: ``MMTLRunner.__init__``'s arguments and a few more."""
-    from mmengine.registry import RUNNERS
+    """Top-level keys a Runner takes: ``Runner.__init__``'s arguments (``MMTLRunner`` adds
+    none) and a few more."""
     from mmengine.runner import Runner
 
     params = set(inspect.signature(Runner.__init__).parameters)
-    mmtl_runner = RUNNERS.get('MMTLRunner')
-    if mmtl_runner is not None:  # arguments an mmtl Runner adds
-        params |= set(inspect.signature(mmtl_runner.__init__).parameters)
-    return frozenset(params - {'self', 'args', 'kwargs', 'cfg'}) | RUNNER_EXTRA_KEYS
+    return frozenset(params - {'self', 'cfg'}) | RUNNER_EXTRA_KEYS
 
 
-def suggestion(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
+def suggestion(name: str, candidates: Iterable[str]) -> str:
     """``" (did you mean 'X'?)"`` for the closest candidate, or ``''``."""
     candidates = sorted(set(candidates))
     same_case = [c for c in candidates if c.lower() == name.lower()]
-    close = same_case or difflib.get_close_matches(name, candidates, n=1, cutoff=cutoff)
+    close = same_case or difflib.get_close_matches(name, candidates, n=1)
     return f" (did you mean '{close[0]}'?)" if close else ''
 
 

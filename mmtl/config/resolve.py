@@ -52,27 +52,12 @@ def auto_num_workers(cpus: Optional[int] = None, local_processes: Optional[int] 
     return max(1, min(MAX_AUTO_WORKERS, cpus // max(1, local_processes)))
 
 
-def fix_dataloader_workers(cfg: Config) -> None:
-    """Drop ``persistent_workers`` and ``prefetch_factor`` (which PyTorch refuses without
-    workers) where ``num_workers`` is 0.
-
-    Args:
-        cfg (Config): The config, changed in place.
-    """
-    for key in DATALOADER_KEYS:
-        loader = cfg.get(key)
-        if not loader or loader.get('num_workers', 0) != 0:
-            continue
-        if loader.get('persistent_workers'):
-            loader.persistent_workers = False
-        loader.pop('prefetch_factor', None)
-
-
 def resolve_dataloader_defaults(cfg: Config) -> None:
     """Make the dataloaders buildable on this machine: ``'auto'`` ``num_workers`` becomes
     :func:`auto_num_workers` and ``'auto'`` ``pin_memory`` whether CUDA is used; ``drop_last``
     (which torch refuses beside a batch sampler) moves into a ``SmallDataBatchSampler``;
-    options that need workers go where there are none (:func:`fix_dataloader_workers`).
+    ``persistent_workers`` and ``prefetch_factor``, which torch refuses without workers, go
+    where ``num_workers`` is 0.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -91,7 +76,10 @@ def resolve_dataloader_defaults(cfg: Config) -> None:
         if 'drop_last' in loader and isinstance(sampler, dict):
             if sampler.get('type') in ('SmallDataBatchSampler', 'mmtl.SmallDataBatchSampler'):
                 sampler['drop_last'] = loader.pop('drop_last')
-    fix_dataloader_workers(cfg)
+        if loader.get('num_workers', 0) == 0:
+            if loader.get('persistent_workers'):
+                loader.persistent_workers = False
+            loader.pop('prefetch_factor', None)
 
 
 def apply_data_root(cfg: Config) -> None:
@@ -115,16 +103,12 @@ def drop_schedulers_past_the_end(cfg: Config) -> None:
         cfg (Config): The config, changed in place.
     """
     train_cfg = cfg.get('train_cfg') or {}
+    max_epochs = train_cfg.get('max_epochs') if train_cfg.get('by_epoch', True) else None
     schedulers = cfg.get('param_scheduler')
-    max_epochs = train_cfg.get('max_epochs')
-    if (
-        not train_cfg.get('by_epoch', True)
-        or max_epochs is None
-        or not isinstance(schedulers, list)
-    ):
-        return
-    kept = [s for s in schedulers if not s.get('by_epoch', True) or s.get('begin', 0) < max_epochs]
-    cfg.param_scheduler = kept
+    if max_epochs is not None and isinstance(schedulers, list):
+        cfg.param_scheduler = [
+            s for s in schedulers if not s.get('by_epoch', True) or s.get('begin', 0) < max_epochs
+        ]
 
 
 #: The default hooks mmengine itself accepts as None (it then leaves them out).
@@ -148,10 +132,6 @@ def drop_disabled_default_hooks(cfg: Config) -> None:
             if hook is not None or name in _MMENGINE_DEFAULT_HOOKS
         }
 
-
-# --------------------------------------------------------------------------------------------
-# input_size: one key for the train crop and the test resize + crop
-# --------------------------------------------------------------------------------------------
 
 #: ImageNet's evaluation convention: resize the short edge to size / 0.875, then centre-crop.
 TEST_CROP_FRACTION = 0.875
@@ -230,7 +210,7 @@ def resolve_config(cfg: Config) -> Config:
     resolved = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(copy.deepcopy(dict(cfg)))
     apply_input_size(resolved)
     apply_data_root(resolved)
-    resolve_dataloader_defaults(resolved)  # 'auto' workers / pin_memory; options 0 workers refuse
+    resolve_dataloader_defaults(resolved)
     drop_schedulers_past_the_end(resolved)
     drop_disabled_default_hooks(resolved)
     return resolved

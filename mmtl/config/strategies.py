@@ -34,7 +34,6 @@ class Strategy:
     per_arch: bool = False
 
 
-#: Strategy name -> strategy.
 STRATEGIES: Dict[str, Strategy] = {
     'linear-probe': Strategy('the new head only; the whole backbone frozen', (3.0, 10.0, 30.0)),
     'partial-ft': Strategy('upper stages + head; stem and lower stages frozen', per_arch=True),

@@ -10,7 +10,6 @@ import http.client
 import os
 import os.path as osp
 import pickle
-import urllib.error
 import urllib.request
 import zipfile
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
@@ -101,13 +100,9 @@ def _trusted_checkpoint_paths() -> set:
 
 #: How torch's legacy (non-zip) format begins: pickle protocol 2, then its magic number.
 _LEGACY_MAGIC = pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2)[2:-1]
-
-
-def _is_refused_type(err: Exception) -> bool:
-    """Whether a ``weights_only`` failure is a type outside the allow-list (not damage)."""
-    text = str(err)
-    markers = ('GLOBAL', 'Unsupported global', 'refusing getattr', 'Unsupported operand')
-    return isinstance(err, pickle.UnpicklingError) and any(m in text for m in markers)
+#: Words of a ``weights_only`` error that names a type outside the allow-list (other
+#: unpickling errors mean damage).
+_REFUSED_TYPE_MARKERS = ('GLOBAL', 'Unsupported global', 'refusing getattr', 'Unsupported operand')
 
 
 def safe_torch_load(filename: str, map_location: Any = 'cpu') -> Any:
@@ -147,10 +142,8 @@ def _zip_records(f: IO[bytes]) -> Optional[List[zipfile.ZipInfo]]:
 
 
 def _load_file(f: IO[bytes], name: str, map_location: Any, trusted: bool) -> Any:
-    size = f.seek(0, os.SEEK_END)
-    f.seek(0)
+    size = os.fstat(f.fileno()).st_size
     head = f.read(16)
-    f.seek(0)
     records = _zip_records(f)
     if records is None and not (head.startswith(b'\x80') and _LEGACY_MAGIC in head):
         reason = 'empty file' if size == 0 else "neither torch's zip nor its legacy format"
@@ -174,7 +167,7 @@ def _load_file(f: IO[bytes], name: str, map_location: Any, trusted: bool) -> Any
         with torch.serialization.safe_globals(safe_checkpoint_globals()):
             return torch.load(f, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        if not _is_refused_type(err):
+        if not any(marker in str(err) for marker in _REFUSED_TYPE_MARKERS):
             raise NotACheckpointError(f'not a checkpoint: {name} (damaged: {err})') from None
         # torch's line names the refused global, then advises an allow-list call.
         found = first_line(err).split(' Please use')[0]
@@ -229,12 +222,11 @@ def rank_zero_first(fetch: Callable[[bool], str]) -> str:
     return fetch(False)
 
 
-def download_checkpoint(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> str:
+def download_checkpoint(url: str) -> str:
     """The local path of ``url``'s checkpoint, downloaded once into the cache (by rank 0).
 
     Args:
         url (str): An ``http://`` or ``https://`` checkpoint address.
-        timeout (float): Seconds to wait for the server. Defaults to 30.
 
     Returns:
         str: Path of the cached file.
@@ -251,19 +243,19 @@ def download_checkpoint(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> str:
                 raise CheckpointDownloadError(
                     f'rank {rank}: {target} missing after rank 0 downloaded {url}'
                 )
-            _download(url, target, timeout)
+            _download(url, target)
         return target
 
     return rank_zero_first(fetch)
 
 
-def _download(url: str, target: str, timeout: float) -> None:
+def _download(url: str, target: str) -> None:
     try:
         if is_offline():
             raise OSError(f'{OFFLINE_ENV} or HF_HUB_OFFLINE is set, downloads are off')
         print(f'Downloading {url} to {target}', flush=True)
         with (
-            urllib.request.urlopen(url, timeout=timeout) as response,
+            urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
             atomic_open(target, 'wb') as f,
         ):
             expected = response.headers.get('Content-Length')
@@ -274,7 +266,7 @@ def _download(url: str, target: str, timeout: float) -> None:
             if expected is not None and received != int(expected):
                 # Raising inside atomic_open discards the partial file.
                 raise OSError(f'connection closed after {received} of {expected} bytes')
-    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as err:
+    except (http.client.HTTPException, OSError) as err:  # URLError and timeouts are OSErrors
         raise CheckpointDownloadError(
             f'Could not download checkpoint {url} ({err}).\n'
             f'Either download it on a machine with internet access and put it at\n'
@@ -285,20 +277,18 @@ def _download(url: str, target: str, timeout: float) -> None:
         ) from None
 
 
-def _require_mapping(checkpoint: Any, name: str) -> Any:
-    """A checkpoint is a dict (of weights, or with a ``state_dict``); anything else is refused."""
-    if not isinstance(checkpoint, dict):
-        raise NotACheckpointError(
-            f'not a checkpoint: {name} (holds a {type(checkpoint).__name__}, not a dict of weights)'
-        )
-    return checkpoint
-
-
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
-    """mmengine checkpoint scheme for local paths, loading safely (``.safetensors`` too)."""
+    """mmengine checkpoint scheme for local paths, loading safely (``.safetensors`` too); a
+    file that holds anything but a dict (of weights, or with a ``state_dict``) is refused."""
     if is_safetensors(filename):
         return load_safetensors(osp.expanduser(filename), map_location=map_location)
-    return _require_mapping(safe_torch_load(filename, map_location=map_location), filename)
+    checkpoint = safe_torch_load(filename, map_location=map_location)
+    if not isinstance(checkpoint, dict):
+        raise NotACheckpointError(
+            f'not a checkpoint: {filename} (holds a {type(checkpoint).__name__}, not a dict of '
+            f'weights)'
+        )
+    return checkpoint
 
 
 def load_url_checkpoint(
@@ -306,9 +296,7 @@ def load_url_checkpoint(
 ) -> Any:
     """mmengine checkpoint scheme for ``http(s)://``: cache once, then load safely."""
     del model_dir  # always the torch hub cache, so that users know where to drop files
-    path = download_checkpoint(filename)
-    checkpoint = safe_torch_load(path, map_location=map_location)
-    return _require_mapping(checkpoint, path)
+    return load_local_checkpoint(download_checkpoint(filename), map_location)
 
 
 def _named_checkpoint(filename: str, urls: Dict[str, str], source: str) -> str:

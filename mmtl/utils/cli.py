@@ -69,8 +69,8 @@ def mim_command() -> Optional[str]:
         argv = psutil.Process(os.getppid()).cmdline()
     except psutil.Error:
         return None
-    for index, arg in enumerate(argv[:3]):
-        if os.path.basename(arg) == 'mim' or (arg == 'mim' and argv[index - 1] == '-m'):
+    for index, arg in enumerate(argv[:3]):  # mim, or python [-m] mim
+        if osp.basename(arg) == 'mim':
             command = argv[index + 1] if len(argv) > index + 1 else None
             return command if command in MIM_COMMANDS else None
     return None
@@ -120,24 +120,20 @@ def run_with_clear_errors(func: Callable[[], Optional[int]]) -> int:
         return exit_code_of(signal.SIGINT)
 
 
-def find_tools(folder: Optional[str] = None) -> dict:
-    """Every Python tool under ``folder``: the name ``mim run mmtl`` takes -> (path, summary).
+def find_tools() -> dict:
+    """Every Python tool of mmtl (``mmtl/.mim/tools`` installed, else the checkout's ``tools``):
+    the name ``mim run mmtl`` takes -> (path, summary).
 
     A name two tools share is given as ``folder:name`` (mim's form for such tools); the
     summary is the first line of the tool's docstring.
 
-    Args:
-        folder (str, optional): The tools folder. Defaults to mmtl's: ``mmtl/.mim/tools``
-            (installed), else the checkout's.
-
     Returns:
         dict: ``{name: (path, summary)}``, sorted by name.
     """
-    if folder is None:
-        package = osp.dirname(osp.dirname(osp.abspath(__file__)))
-        folder = osp.join(package, '.mim', 'tools')
-        if not osp.isdir(folder):
-            folder = osp.join(osp.dirname(package), 'tools')
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    folder = osp.join(package, '.mim', 'tools')
+    if not osp.isdir(folder):
+        folder = osp.join(osp.dirname(package), 'tools')
     found = {}
     for parent, _, files in os.walk(folder):
         for name in files:

@@ -5,18 +5,6 @@ it as one line without a traceback (see :func:`mmtl.utils.cli.run_with_clear_err
 This module imports nothing from mmtl: every layer may raise these errors.
 """
 
-__all__ = [
-    'BadDataError',
-    'CheckpointDownloadError',
-    'CheckpointError',
-    'ConfigError',
-    'NotACheckpointError',
-    'TrustedCheckpointsError',
-    'UserError',
-    'first_line',
-    'short_list',
-]
-
 
 class UserError(Exception):
     """Base of the errors caused by a user's input; the message says everything needed."""

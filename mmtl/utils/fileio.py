@@ -103,11 +103,6 @@ def available_memory() -> int:
     return psutil.virtual_memory().available
 
 
-def available_disk(folder: str) -> int:
-    """Free bytes on the file system of ``folder``."""
-    return shutil.disk_usage(folder).free
-
-
 def check_fits(nbytes: int, what: str, hint: str, folder: Optional[str] = None) -> None:
     """Refuse in one line a store of ``nbytes`` that the memory (or ``folder``'s disk) lacks.
 
@@ -123,7 +118,7 @@ def check_fits(nbytes: int, what: str, hint: str, folder: Optional[str] = None) 
     if folder is None:
         available, where = available_memory(), 'memory'
     else:
-        available, where = available_disk(folder), f'disk space in {folder}'
+        available, where = shutil.disk_usage(folder).free, f'disk space in {folder}'
     if nbytes > available:
         raise ConfigError(
             f'{what} needs {nbytes / 2**20:.0f} MiB ({nbytes} bytes), but only '

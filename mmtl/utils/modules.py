@@ -16,9 +16,6 @@ from torch import nn
 
 from .errors import ConfigError
 
-#: How alike a name must be to a real one to be suggested (``difflib`` ratio).
-SUGGESTION_CUTOFF = 0.6
-
 
 def bare_model(model: nn.Module) -> nn.Module:
     """The model itself, inside a DDP (or other mmengine) wrapper if there is one."""
@@ -73,7 +70,7 @@ def find_submodules(
     for name in names:
         if name not in modules:
             named = [key for key in modules if key]
-            close = difflib.get_close_matches(name, named, n=5, cutoff=SUGGESTION_CUTOFF)
+            close = difflib.get_close_matches(name, named, n=5)
             hint = f' Did you mean {close}?' if close else ''
             tops = sorted({key.split('.')[0] for key in named})
             raise error(

@@ -154,9 +154,8 @@ def dump_rows(rows: List[dict], file: TextIO, as_json: bool) -> None:
     for row in rows:
         flat.append({key: value for key, value in row.items() if key != 'topk'})
         for rank, entry in enumerate(row['topk'], start=1):
-            flat[-1].update(
-                {f'top{rank}_class': entry['class'], f'top{rank}_score': entry['score']}
-            )
+            flat[-1][f'top{rank}_class'] = entry['class']
+            flat[-1][f'top{rank}_score'] = entry['score']
     writer = csv.DictWriter(file, fieldnames=list(flat[0]) if flat else ['image'])
     writer.writeheader()
     writer.writerows(flat)

@@ -68,12 +68,10 @@ def load_safetensors(path: str, map_location: Optional[Any] = None) -> Dict[str,
     from safetensors import SafetensorError, safe_open
 
     device = map_location if isinstance(map_location, (str, torch.device)) else 'cpu'
-    state_dict = {}
     try:
         with safe_open(path, framework='pt', device=str(device)) as f:
             metadata = f.metadata() or {}
-            for name in f.keys():
-                state_dict[name] = f.get_tensor(name)
+            state_dict = {name: f.get_tensor(name) for name in f.keys()}
         meta = {}
         if DATASET_META_KEY in metadata:
             meta['dataset_meta'] = json.loads(metadata[DATASET_META_KEY])

@@ -102,12 +102,8 @@ def run_in_child(func: Callable[[], int]) -> int:
     sys.stderr.flush()
     env = dict(os.environ, **{LAUNCHER_ENV: str(os.getpid())})
     child = subprocess.Popen([sys.executable, *sys.orig_argv[1:]], env=env)
-
-    def forward(signum: int, frame) -> None:
-        child.send_signal(signum)
-
     for signum in STOP_SIGNALS:
-        signal.signal(signum, forward)
+        signal.signal(signum, lambda signum, frame: child.send_signal(signum))
     parent = os.getppid()
     while True:
         try:

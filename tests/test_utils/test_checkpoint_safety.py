@@ -20,7 +20,7 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
-import mmtl  # noqa: F401  (registers mmtl's checkpoint loaders in mmengine)
+import mmtl.engine  # noqa: F401  (registers mmtl's checkpoint loaders in mmengine)
 from mmtl.utils import (
     CheckpointDownloadError,
     UnsafeCheckpointError,

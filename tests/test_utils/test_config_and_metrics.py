@@ -11,7 +11,7 @@ from mmengine.registry import DefaultScope
 
 import mmtl  # noqa: F401  (sets up the registries)
 from mmtl.config import apply_data_root, load_config
-from mmtl.config.resolve import fix_dataloader_workers
+from mmtl.config.resolve import resolve_dataloader_defaults
 from mmtl.evaluation.metrics import Accuracy
 from mmtl.registry import DATASETS, METRICS
 
@@ -28,7 +28,7 @@ def write_config(tmp_path, body, name='my_config.py'):
 
 
 # --------------------------------------------------------------------------------------------
-# load_config / apply_data_root / fix_dataloader_workers
+# load_config / apply_data_root / resolve_dataloader_defaults
 # --------------------------------------------------------------------------------------------
 
 
@@ -129,9 +129,9 @@ def test_num_workers_zero_in_file_for_all_loaders(tmp_path):
         assert cfg[key].persistent_workers is False, key
 
 
-def test_fix_dataloader_workers_missing_num_workers_means_zero():
+def test_resolve_dataloader_defaults_missing_num_workers_means_zero():
     cfg = Config(dict(val_dataloader=dict(persistent_workers=True)))
-    fix_dataloader_workers(cfg)
+    resolve_dataloader_defaults(cfg)
     assert cfg.val_dataloader.persistent_workers is False
 
 

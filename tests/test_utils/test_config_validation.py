@@ -10,7 +10,7 @@ from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command
 import mmtl  # noqa: F401  (sets up the registries)
 from mmtl.apis.runner_setup import prepare_train_config
 from mmtl.config.check import check_value_ranges, validate_config
-from mmtl.config.check_keys import check_type_names
+from mmtl.config.check_keys import check_config_keys
 from mmtl.config.load import load_config
 from mmtl.utils.errors import ConfigError
 from mmtl.utils.run_args import train_parser
@@ -187,5 +187,5 @@ def test_train_tool_stops_before_work_with_one_clear_line(tmp_path, digits_root)
 )
 def test_every_shipped_config_names_known_types_and_sane_values(name):
     cfg = load_config(osp.join(REPO_ROOT, 'configs', name))
-    check_type_names(cfg)
+    check_config_keys(cfg)
     check_value_ranges(cfg)

@@ -9,7 +9,7 @@ from mmengine.runner import CheckpointLoader, load_checkpoint
 from mmpretrain.models import ImageClassifier
 from mmtl_testing import REPO_ROOT, tool_status
 
-import mmtl  # noqa: F401  (registers mmtl's checkpoint loaders)
+import mmtl.engine  # noqa: F401  (registers mmtl's checkpoint loaders)
 from mmtl.utils.safetensors_io import load_safetensors
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
