@@ -16,12 +16,12 @@ from torch.utils.data import Subset
 from mmtl.analysis.feature_hooks import block_groups
 from mmtl.config.access import model_config, plain
 from mmtl.config.strategies import STRATEGIES, fragment_name
+from mmtl.datasets.builder import build_dataset
 from mmtl.engine.loading import PARTIAL_LOAD_KEY, load_into
 from mmtl.registry import MODELS
 
 from .data import (
     DataProfile,
-    build_eval_dataset,
     cap_per_class,
     profile_data,
     val_overlap,
@@ -91,8 +91,8 @@ def measure(
     Returns:
         tuple: ``(DataProfile, Measurements)``.
     """
-    train_set = build_eval_dataset(cfg, 'train_dataloader')
-    val_set = build_eval_dataset(cfg, 'val_dataloader')
+    train_set = build_dataset(cfg, 'train', test_pipeline=True)
+    val_set = build_dataset(cfg, 'val', test_pipeline=True)
     profile, labels = profile_data(train_set, val_set)
     train_probe = Subset(train_set, cap_per_class(labels, max_per_class, seed))
     val_indices = np.arange(len(val_set))
