@@ -13,6 +13,7 @@ from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 from torch.utils.data import Subset
 
+from mmtl.analysis.dataset_stats import sample_indices
 from mmtl.analysis.feature_hooks import block_groups
 from mmtl.config.access import model_config, plain
 from mmtl.config.strategies import STRATEGIES, fragment_name
@@ -95,11 +96,7 @@ def measure(
     val_set = build_dataset(cfg, 'val', test_pipeline=True)
     profile, labels = profile_data(train_set, val_set)
     train_probe = Subset(train_set, cap_per_class(labels, max_per_class, seed))
-    val_indices = np.arange(len(val_set))
-    if max_val is not None and len(val_set) > max_val:
-        rng = np.random.default_rng(seed)
-        val_indices = np.sort(rng.choice(len(val_set), size=max_val, replace=False))
-    val_probe = Subset(val_set, [int(i) for i in val_indices])
+    val_probe = Subset(val_set, sample_indices(len(val_set), max_val, np.random.default_rng(seed)))
     overlap = val_overlap(train_probe, val_probe)
     # Val images that are training images cannot score a probe fitted on them: score it by
     # cross-validation on the training images instead.

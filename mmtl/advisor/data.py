@@ -8,7 +8,13 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from torch.utils.data import Subset
 
-from mmtl.analysis.dataset_stats import class_imbalance, image_sizes, sample_paths, size_summary
+from mmtl.analysis.dataset_stats import (
+    class_imbalance,
+    image_sizes,
+    sample_indices,
+    sample_paths,
+    size_summary,
+)
 from mmtl.datasets.class_counts import class_counts, dataset_labels
 from mmtl.datasets.transforms.image_io import ImageDecodeError, decode_image_file
 
@@ -19,9 +25,7 @@ def cap_per_class(labels: np.ndarray, limit: Optional[int], seed: int = 0) -> Li
     keep: List[int] = []
     for cls in np.unique(labels):
         members = np.flatnonzero(labels == cls)
-        if limit is not None and len(members) > limit:
-            members = np.sort(rng.choice(members, size=limit, replace=False))
-        keep.extend(int(i) for i in members)
+        keep.extend(int(members[i]) for i in sample_indices(len(members), limit, rng))
     return sorted(keep)
 
 
