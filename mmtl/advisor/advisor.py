@@ -15,6 +15,7 @@ from torch.utils.data import Subset
 
 from mmtl.analysis.dataset_stats import sample_indices
 from mmtl.analysis.feature_hooks import block_groups
+from mmtl.analysis.model_summary import quiet_mmengine_logger
 from mmtl.config.access import model_config, plain
 from mmtl.config.strategies import STRATEGIES, fragment_name
 from mmtl.datasets.builder import build_dataset
@@ -50,22 +51,17 @@ def build_model(cfg: Config, pretrained: bool) -> torch.nn.Module:
     Raises:
         ConfigError: ``load_from`` does not fit this backbone.
     """
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel('WARNING')  # init_weights logs every tensor at INFO
-    try:
+    with quiet_mmengine_logger('WARNING'):  # init_weights logs every tensor at INFO
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
             model = MODELS.build(model_config(cfg))
         model.init_weights()
-    finally:
-        logger.setLevel(level)
     if pretrained:
         load_into(
             model,
             cfg.load_from,
             'transfer',
             allow_partial=bool(cfg.get(PARTIAL_LOAD_KEY, False)),
-            logger=logger,
+            logger=MMLogger.get_current_instance(),
         )
     model.eval()
     return model
