@@ -13,15 +13,17 @@ from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 from torch.utils.data import Subset
 
+from mmtl.analysis.dataset_stats import sample_indices
 from mmtl.analysis.feature_hooks import block_groups
+from mmtl.analysis.model_summary import quiet_mmengine_logger
 from mmtl.config.access import model_config, plain
 from mmtl.config.strategies import STRATEGIES, fragment_name
+from mmtl.datasets.builder import build_dataset
 from mmtl.engine.loading import PARTIAL_LOAD_KEY, load_into
 from mmtl.registry import MODELS
 
 from .data import (
     DataProfile,
-    build_eval_dataset,
     cap_per_class,
     profile_data,
     val_overlap,
@@ -49,22 +51,17 @@ def build_model(cfg: Config, pretrained: bool) -> torch.nn.Module:
     Raises:
         ConfigError: ``load_from`` does not fit this backbone.
     """
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel('WARNING')  # init_weights logs every tensor at INFO
-    try:
+    with quiet_mmengine_logger('WARNING'):  # init_weights logs every tensor at INFO
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
             model = MODELS.build(model_config(cfg))
         model.init_weights()
-    finally:
-        logger.setLevel(level)
     if pretrained:
         load_into(
             model,
             cfg.load_from,
             'transfer',
             allow_partial=bool(cfg.get(PARTIAL_LOAD_KEY, False)),
-            logger=logger,
+            logger=MMLogger.get_current_instance(),
         )
     model.eval()
     return model
@@ -91,15 +88,11 @@ def measure(
     Returns:
         tuple: ``(DataProfile, Measurements)``.
     """
-    train_set = build_eval_dataset(cfg, 'train_dataloader')
-    val_set = build_eval_dataset(cfg, 'val_dataloader')
+    train_set = build_dataset(cfg, 'train', test_pipeline=True)
+    val_set = build_dataset(cfg, 'val', test_pipeline=True)
     profile, labels = profile_data(train_set, val_set)
     train_probe = Subset(train_set, cap_per_class(labels, max_per_class, seed))
-    val_indices = np.arange(len(val_set))
-    if max_val is not None and len(val_set) > max_val:
-        rng = np.random.default_rng(seed)
-        val_indices = np.sort(rng.choice(len(val_set), size=max_val, replace=False))
-    val_probe = Subset(val_set, [int(i) for i in val_indices])
+    val_probe = Subset(val_set, sample_indices(len(val_set), max_val, np.random.default_rng(seed)))
     overlap = val_overlap(train_probe, val_probe)
     # Val images that are training images cannot score a probe fitted on them: score it by
     # cross-validation on the training images instead.

@@ -1,41 +1,22 @@
-"""The user's train/val data as the advisor sees it: built datasets, class counts, sizes."""
+"""The user's train/val data as the advisor sees it: class counts, sizes, val overlap."""
 
-import copy
 import hashlib
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
 from torch.utils.data import Subset
 
-from mmtl.analysis.dataset_stats import class_imbalance, image_sizes, sample_paths, size_summary
-from mmtl.config.access import innermost_dataset
+from mmtl.analysis.dataset_stats import (
+    class_imbalance,
+    image_sizes,
+    sample_indices,
+    sample_paths,
+    size_summary,
+)
 from mmtl.datasets.class_counts import class_counts, dataset_labels
 from mmtl.datasets.transforms.image_io import ImageDecodeError, decode_image_file
-from mmtl.registry import DATASETS
-
-
-def build_eval_dataset(cfg: Config, loader_key: str):
-    """The dataset of ``cfg[loader_key]`` with the test pipeline (no augmentation).
-
-    Args:
-        cfg (Config): The user's config (``data_root`` already applied).
-        loader_key (str): ``'train_dataloader'`` or ``'val_dataloader'``.
-
-    Returns:
-        The built dataset.
-    """
-    loader = cfg.get(loader_key)
-    if not loader or not isinstance(loader.get('dataset'), dict):
-        raise ValueError(f'the config has no {loader_key}.dataset to measure')
-    dataset_cfg = copy.deepcopy(loader.dataset)
-    test_pipeline = innermost_dataset(cfg.test_dataloader.dataset).pipeline
-    innermost_dataset(dataset_cfg).pipeline = copy.deepcopy(test_pipeline)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmtl')):
-        return DATASETS.build(dataset_cfg)
 
 
 def cap_per_class(labels: np.ndarray, limit: Optional[int], seed: int = 0) -> List[int]:
@@ -44,9 +25,7 @@ def cap_per_class(labels: np.ndarray, limit: Optional[int], seed: int = 0) -> Li
     keep: List[int] = []
     for cls in np.unique(labels):
         members = np.flatnonzero(labels == cls)
-        if limit is not None and len(members) > limit:
-            members = np.sort(rng.choice(members, size=limit, replace=False))
-        keep.extend(int(i) for i in members)
+        keep.extend(int(members[i]) for i in sample_indices(len(members), limit, rng))
     return sorted(keep)
 
 

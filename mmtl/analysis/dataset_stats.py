@@ -125,12 +125,17 @@ def channel_stats(paths: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
     return mean, np.sqrt(np.maximum(squares / pixels - mean**2, 0))
 
 
+def sample_indices(n: int, limit: Optional[int], rng: np.random.Generator) -> List[int]:
+    """At most ``limit`` of ``range(n)`` (all when None), ascending; ``rng`` draws them without
+    replacement, and draws nothing when all are kept."""
+    if limit is None or n <= limit:
+        return list(range(n))
+    return sorted(int(i) for i in rng.choice(n, size=limit, replace=False))
+
+
 def sample_paths(paths: Sequence[str], limit: Optional[int], seed: int = 0) -> List[str]:
     """At most ``limit`` of ``paths``, chosen at random with ``seed`` (all when None)."""
-    if limit is None or len(paths) <= limit:
-        return list(paths)
-    rng = np.random.default_rng(seed)
-    return [paths[i] for i in sorted(rng.choice(len(paths), size=limit, replace=False))]
+    return [paths[i] for i in sample_indices(len(paths), limit, np.random.default_rng(seed))]
 
 
 def plot_dataset_stats(

@@ -13,6 +13,8 @@ from torch.utils.data import DataLoader
 from mmtl.config.access import innermost_dataset
 from mmtl.visualization.figure import file_caption
 
+from .dataset_stats import sample_indices
+
 
 def packed_to_display(packed_inputs: torch.Tensor, normalisation=None) -> np.ndarray:
     """A packed ``CxHxW`` BGR image (what ``PackInputs`` makes) as ``HxWx3`` RGB uint8.
@@ -72,8 +74,7 @@ def sample_grid(dataset, num: int, seed: int = 0) -> Tuple[List[np.ndarray], Lis
     if len(dataset) == 0:
         raise ValueError('the dataset is empty')
     set_random_seed(seed)
-    rng = np.random.default_rng(seed)
-    indices = sorted(rng.choice(len(dataset), size=min(num, len(dataset)), replace=False).tolist())
+    indices = sample_indices(len(dataset), num, np.random.default_rng(seed))
     classes: Sequence[str] = dataset.metainfo.get('classes') or []
     normalisation = pipeline_normalisation(dataset)
     images, titles = [], []

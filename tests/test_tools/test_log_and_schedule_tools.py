@@ -173,7 +173,7 @@ def test_browse_dataset_grid_is_seeded_and_titled(tmp_path, capsys, fruit_root):
 
 def test_browse_samples_carry_their_class_names(fruit_root):
     from mmtl.analysis.images import sample_grid
-    from mmtl.apis.builders import build_dataset
+    from mmtl.datasets.builder import build_dataset
 
     cfg = load_config(FRUIT_CONFIG, {'data_root': fruit_root})
     dataset = build_dataset(cfg, 'train')

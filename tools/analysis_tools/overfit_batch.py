@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> None:
 
     from mmtl.analysis.overfit import balanced_indices, overfit_batch
     from mmtl.apis import init_model
-    from mmtl.apis.builders import build_dataset
     from mmtl.config.load import load_config
+    from mmtl.datasets.builder import build_dataset
     from mmtl.engine.hooks.class_weight_hook import apply_auto_class_weights
     from mmtl.utils.errors import ConfigError
 

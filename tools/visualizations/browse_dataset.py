@@ -29,8 +29,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def draw(args: argparse.Namespace) -> None:
     from mmtl.analysis.images import sample_grid
-    from mmtl.apis.builders import build_dataset
     from mmtl.config.load import load_config
+    from mmtl.datasets.builder import build_dataset
     from mmtl.visualization.figure import image_grid, save_figure
 
     cfg = load_config(args.config, args.cfg_options)

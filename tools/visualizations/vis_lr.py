@@ -30,7 +30,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def iters_per_epoch(cfg, num_gpus: int) -> int:
     """Batches per epoch of the train loader on ``num_gpus`` processes."""
-    from mmtl.apis.builders import build_dataset
+    from mmtl.datasets.builder import build_dataset
     from mmtl.utils.errors import ConfigError
 
     try:

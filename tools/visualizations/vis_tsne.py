@@ -37,17 +37,15 @@ def draw(args: argparse.Namespace) -> None:
 
     from mmtl.analysis.images import extract_features
     from mmtl.apis import init_model
-    from mmtl.apis.builders import build_dataset
     from mmtl.config.load import load_config
+    from mmtl.datasets.builder import build_dataset
     from mmtl.utils.errors import ConfigError
     from mmtl.visualization.figure import new_figure, save_figure
 
     cfg = load_config(args.config, args.cfg_options)
     model = init_model(cfg, args.checkpoint, device=resolve_device(args.device))
     # Features of the split as the model sees it at test time (no augmentation).
-    if args.split == 'train':
-        cfg.train_dataloader.dataset.pipeline = cfg.test_dataloader.dataset.pipeline
-    dataset = build_dataset(cfg, args.split)
+    dataset = build_dataset(cfg, args.split, test_pipeline=args.split == 'train')
     features, labels = extract_features(model, dataset, args.batch_size)
     print(f'{len(features)} {args.split} images, {features.shape[1]}-d features')
     if args.save_features:
