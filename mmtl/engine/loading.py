@@ -75,25 +75,15 @@ def _refuse_scheme(filename: str, map_location: Any = None, *args, **kwargs) -> 
     )
 
 
-def _mmtl_loaders() -> set:
-    return set(SCHEME_LOADERS.values()) | {_refuse_scheme}
-
-
 def register_checkpoint_schemes() -> None:
     """Register :data:`SCHEME_LOADERS` in mmengine and refuse every other scheme; run on
     import and before every load, to cover schemes registered later."""
     for prefixes, loader in SCHEME_LOADERS.items():
         CheckpointLoader.register_scheme(prefixes=list(prefixes), loader=loader, force=True)
-    mmtl_loaders = _mmtl_loaders()
+    mmtl_loaders = set(SCHEME_LOADERS.values()) | {_refuse_scheme}
     for prefix, loader in list(CheckpointLoader._schemes.items()):
         if loader not in mmtl_loaders:
             CheckpointLoader.register_scheme(prefixes=prefix, loader=_refuse_scheme, force=True)
-
-
-def unsafe_checkpoint_schemes() -> List[str]:
-    """Prefixes whose registered loader is not one of mmtl's (empty after registration)."""
-    mmtl_loaders = _mmtl_loaders()
-    return [p for p, loader in CheckpointLoader._schemes.items() if loader not in mmtl_loaders]
 
 
 def read_weights(source: str, map_location: Any = 'cpu') -> dict:
@@ -232,21 +222,19 @@ def compare_checkpoint(
     )
 
 
-def trained_as(checkpoint: Mapping, source: str) -> Optional[str]:
-    """What a checkpoint was trained as, when it says (its model card) or its keys tell."""
+def _refusal(source: str, what: str, fit: CheckpointFit, checkpoint: Mapping, hint: str) -> str:
+    """The refusal line, with what the checkpoint was trained as when its card or keys tell."""
     try:
         card = read_card(checkpoint, source)
     except ModelCardError:
         card = None
     if card is not None:
-        return f'trained as {card.architecture} with {card.num_classes} classes (its model card)'
-    arch = detect_torchvision_arch(checkpoint_state_dict(checkpoint))
-    return f'looks like torchvision {arch}' if arch else None
-
-
-def _refusal(source: str, what: str, fit: CheckpointFit, checkpoint: Mapping, hint: str) -> str:
-    origin = trained_as(checkpoint, source)
-    origin = f'; {origin}' if origin else ''
+        origin = (
+            f'; trained as {card.architecture} with {card.num_classes} classes (its model card)'
+        )
+    else:
+        arch = detect_torchvision_arch(checkpoint_state_dict(checkpoint))
+        origin = f'; looks like torchvision {arch}' if arch else ''
     return f'checkpoint {source} {what}: {fit.summary()}{origin}. {hint}'
 
 
