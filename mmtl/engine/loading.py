@@ -157,9 +157,7 @@ class CheckpointFit:
             _group('unexpected', self.unexpected),
             _group('of another shape', shapes),
         ]
-        return f'{len(self.loaded)} of {len(self.model_keys)} model tensors fit; ' + ', '.join(
-            parts
-        )
+        return f'{len(self.loaded)} of {len(self.model_keys)} model tensors fit; {", ".join(parts)}'
 
 
 def _optional(key: str) -> bool:
@@ -184,22 +182,16 @@ def revise(state: Mapping[str, Any], revise_keys: Sequence = DEFAULT_REVISE_KEYS
     return revised
 
 
-def compare_checkpoint(
-    checkpoint: Mapping,
-    model_state: Mapping[str, torch.Tensor],
-    revise_keys: Sequence = DEFAULT_REVISE_KEYS,
-) -> CheckpointFit:
-    """Sort the checkpoint's tensors by what loading them into the model does.
+def compare_checkpoint(state: Mapping[str, Any], model_state: Mapping) -> CheckpointFit:
+    """Sort a checkpoint's tensors by what loading them into the model does.
 
     Args:
-        checkpoint (Mapping): A loaded checkpoint (with ``state_dict``) or a state dict.
+        state (Mapping): The checkpoint's state dict, its keys revised as the model's.
         model_state (Mapping): The model's ``state_dict()``.
-        revise_keys (Sequence): Key revisions applied before matching (mmengine's).
 
     Returns:
         CheckpointFit: The groups, each sorted.
     """
-    state = revise(checkpoint_state_dict(checkpoint), revise_keys)
     common = state.keys() & model_state.keys()
     other = {
         k: (tuple(getattr(state[k], 'shape', ())), tuple(model_state[k].shape))
@@ -268,16 +260,12 @@ def _check_transfer(
     share = loaded / total if total else 1.0
     part = f'{loaded} of {total} {prefix.rstrip(".") or "model"} tensors'
     if share < MIN_BACKBONE_FRACTION and not allow_partial:
-        raise CheckpointFitError(
-            _refusal(
-                source,
-                f'loads only {part} ({math.floor(share * 100)} %)',
-                fit,
-                checkpoint,
-                "Training would start from random weights: use a checkpoint of the config's "
-                f'architecture, or set {PARTIAL_LOAD_KEY}=True to allow a partial load.',
-            )
+        what = f'loads only {part} ({math.floor(share * 100)} %)'
+        hint = (
+            "Training would start from random weights: use a checkpoint of the config's "
+            f'architecture, or set {PARTIAL_LOAD_KEY}=True to allow a partial load.'
         )
+        raise CheckpointFitError(_refusal(source, what, fit, checkpoint, hint))
     outside_head = [
         k
         for k in [*fit.other_shape, *fit.missing, *fit.unexpected]
@@ -375,7 +363,7 @@ def load_into(
     prepared = _as_the_model_loads_it(model, revise(state, revise_keys))
     if mode == 'exact':  # a calibrated checkpoint brings its temperature (head.temperature)
         prepare_temperature(model, prepared, source)
-    fit = compare_checkpoint(prepared, model.state_dict(), ())
+    fit = compare_checkpoint(prepared, model.state_dict())
     if mode == 'exact':
         _check_exact(fit, checkpoint, source, purpose)
     else:
