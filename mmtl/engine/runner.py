@@ -259,10 +259,8 @@ class MMTLRunner(Runner):
 
     def _model_card(self) -> Optional[dict]:
         if not hasattr(self, '_card'):
-            classes = None
-            dataset = getattr(self.train_dataloader, 'dataset', None)
-            if dataset is not None:
-                classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+            metainfo = getattr(self.train_dataloader.dataset, 'metainfo', None) or {}
+            classes = metainfo.get('classes')
             card, reason = card_from_config(self.cfg, classes)
             self._card = card.to_dict() if card is not None else None
             if card is None:
