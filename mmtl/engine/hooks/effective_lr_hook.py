@@ -65,12 +65,12 @@ def lr_groups(model, optimizer, peak: bool = False) -> Dict[str, Tuple[dict, str
     by_lr: Dict[str, Tuple[dict, Dict[str, int]]] = OrderedDict()
     for group in optimizer.param_groups:
         lr = f'{group.get("initial_lr", group["lr"]) if peak else group["lr"]:.4g}'
-        counts = by_lr.setdefault(lr, (group, OrderedDict()))[1]
         for param in group['params']:
             parts = names.get(id(param), '?').split('.')
             prefix = parts[0] if parts[0] != 'backbone' else '.'.join(parts[:2])
             if not param.requires_grad:
                 prefix += ' (frozen)'
+            counts = by_lr.setdefault(lr, (group, OrderedDict()))[1]
             counts[prefix] = counts.get(prefix, 0) + 1
     labelled = OrderedDict()
     for lr, (group, counts) in by_lr.items():
@@ -112,8 +112,9 @@ def peak_lr_groups(model, optimizer) -> List[dict]:
     groups: Dict[str, dict] = OrderedDict()
     for group in optimizer.param_groups:
         lr = group.get('initial_lr', group['lr'])
-        modules = groups.setdefault(f'{lr:.4g}', {'lr': lr, 'modules': {}})['modules']
-        modules.update(dict.fromkeys(names.get(id(p), '?') for p in group['params']))
+        for param in group['params']:
+            modules = groups.setdefault(f'{lr:.4g}', {'lr': lr, 'modules': {}})['modules']
+            modules[names.get(id(param), '?')] = None  # a dict keeps the first-seen order
     return [{'lr': g['lr'], 'modules': list(g['modules'])} for g in groups.values()]
 
 
