@@ -251,23 +251,18 @@ class MMTLRunner(Runner):
         self, out_dir: str, filename: str, *args, meta: Optional[dict] = None, **kwargs
     ) -> None:
         """mmengine's save, with the model card in ``meta`` when there is one."""
-        meta = dict(meta or {})
-        card = self._model_card()
-        if card is not None:
-            meta[CARD_KEY] = card
-        super().save_checkpoint(out_dir, filename, *args, meta=meta, **kwargs)
-
-    def _model_card(self) -> Optional[dict]:
-        if not hasattr(self, '_card'):
+        if not hasattr(self, '_card'):  # made at the first save, logged once
             metainfo = getattr(self.train_dataloader.dataset, 'metainfo', None) or {}
-            classes = metainfo.get('classes')
-            card, reason = card_from_config(self.cfg, classes)
+            card, reason = card_from_config(self.cfg, metainfo.get('classes'))
             self._card = card.to_dict() if card is not None else None
             if card is None:
                 self.logger.info(
                     f'Checkpoints carry no model card ({reason}): use them with this config.'
                 )
-        return self._card
+        meta = dict(meta or {})
+        if self._card is not None:
+            meta[CARD_KEY] = self._card
+        super().save_checkpoint(out_dir, filename, *args, meta=meta, **kwargs)
 
 
 # The root registry too, so that ``runner_type='MMTLRunner'`` builds through mmengine's own
