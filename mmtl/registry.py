@@ -1,9 +1,6 @@
-"""mmtl's registries: children of mmpretrain's, so ``default_scope='mmtl'`` finds both.
-
-A config built under the ``mmtl`` scope looks a type name up in mmtl's registry first and
-falls back to mmpretrain's (and through it to mmengine's). ``locations`` lists the modules
-that register into each registry, so that building from a config imports them on demand.
-"""
+"""mmtl's registries, children of mmpretrain's: under ``default_scope='mmtl'`` a type name is
+looked up in mmtl's first, then in mmpretrain's and mmengine's. ``locations`` lists the modules
+that register into each registry, so that building from a config imports them on demand."""
 
 import importlib
 import time

@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     select_device(args.device)
     from mmtl.analysis.lr_find import lr_range_test, plot_lr_find
     from mmtl.apis.runner_setup import build_runner, default_work_dir, prepare_train_config
-    from mmtl.engine.runner import accumulative_counts_of, effective_batch_size
+    from mmtl.engine.runner import accumulative_counts_of
 
     args.work_dir = osp.join(args.work_dir or default_work_dir(args.config), 'lr_find')
     cfg = prepare_train_config(args)
@@ -44,9 +44,7 @@ def main(argv=None) -> int:
         runner.model, loader, optim_wrapper, args.start_lr, args.end_lr, args.num_iters
     )
     per_process = loader.batch_size or loader.batch_sampler.batch_size
-    batch = effective_batch_size(
-        runner.world_size, per_process, accumulative_counts_of(optim_wrapper)
-    )
+    batch = runner.world_size * per_process * accumulative_counts_of(optim_wrapper)
     stop = (
         f'diverged at lr {result.diverged_at:.3g}'
         if result.diverged_at

@@ -75,25 +75,15 @@ def _refuse_scheme(filename: str, map_location: Any = None, *args, **kwargs) -> 
     )
 
 
-def _mmtl_loaders() -> set:
-    return set(SCHEME_LOADERS.values()) | {_refuse_scheme}
-
-
 def register_checkpoint_schemes() -> None:
     """Register :data:`SCHEME_LOADERS` in mmengine and refuse every other scheme; run on
     import and before every load, to cover schemes registered later."""
     for prefixes, loader in SCHEME_LOADERS.items():
         CheckpointLoader.register_scheme(prefixes=list(prefixes), loader=loader, force=True)
-    mmtl_loaders = _mmtl_loaders()
+    mmtl_loaders = set(SCHEME_LOADERS.values()) | {_refuse_scheme}
     for prefix, loader in list(CheckpointLoader._schemes.items()):
         if loader not in mmtl_loaders:
             CheckpointLoader.register_scheme(prefixes=prefix, loader=_refuse_scheme, force=True)
-
-
-def unsafe_checkpoint_schemes() -> List[str]:
-    """Prefixes whose registered loader is not one of mmtl's (empty after registration)."""
-    mmtl_loaders = _mmtl_loaders()
-    return [p for p, loader in CheckpointLoader._schemes.items() if loader not in mmtl_loaders]
 
 
 def read_weights(source: str, map_location: Any = 'cpu') -> dict:
@@ -167,9 +157,7 @@ class CheckpointFit:
             _group('unexpected', self.unexpected),
             _group('of another shape', shapes),
         ]
-        return f'{len(self.loaded)} of {len(self.model_keys)} model tensors fit; ' + ', '.join(
-            parts
-        )
+        return f'{len(self.loaded)} of {len(self.model_keys)} model tensors fit; {", ".join(parts)}'
 
 
 def _optional(key: str) -> bool:
@@ -194,22 +182,16 @@ def revise(state: Mapping[str, Any], revise_keys: Sequence = DEFAULT_REVISE_KEYS
     return revised
 
 
-def compare_checkpoint(
-    checkpoint: Mapping,
-    model_state: Mapping[str, torch.Tensor],
-    revise_keys: Sequence = DEFAULT_REVISE_KEYS,
-) -> CheckpointFit:
-    """Sort the checkpoint's tensors by what loading them into the model does.
+def compare_checkpoint(state: Mapping[str, Any], model_state: Mapping) -> CheckpointFit:
+    """Sort a checkpoint's tensors by what loading them into the model does.
 
     Args:
-        checkpoint (Mapping): A loaded checkpoint (with ``state_dict``) or a state dict.
+        state (Mapping): The checkpoint's state dict, its keys revised as the model's.
         model_state (Mapping): The model's ``state_dict()``.
-        revise_keys (Sequence): Key revisions applied before matching (mmengine's).
 
     Returns:
         CheckpointFit: The groups, each sorted.
     """
-    state = revise(checkpoint_state_dict(checkpoint), revise_keys)
     common = state.keys() & model_state.keys()
     other = {
         k: (tuple(getattr(state[k], 'shape', ())), tuple(model_state[k].shape))
@@ -232,21 +214,19 @@ def compare_checkpoint(
     )
 
 
-def trained_as(checkpoint: Mapping, source: str) -> Optional[str]:
-    """What a checkpoint was trained as, when it says (its model card) or its keys tell."""
+def _refusal(source: str, what: str, fit: CheckpointFit, checkpoint: Mapping, hint: str) -> str:
+    """The refusal line, with what the checkpoint was trained as when its card or keys tell."""
     try:
         card = read_card(checkpoint, source)
     except ModelCardError:
         card = None
     if card is not None:
-        return f'trained as {card.architecture} with {card.num_classes} classes (its model card)'
-    arch = detect_torchvision_arch(checkpoint_state_dict(checkpoint))
-    return f'looks like torchvision {arch}' if arch else None
-
-
-def _refusal(source: str, what: str, fit: CheckpointFit, checkpoint: Mapping, hint: str) -> str:
-    origin = trained_as(checkpoint, source)
-    origin = f'; {origin}' if origin else ''
+        origin = (
+            f'; trained as {card.architecture} with {card.num_classes} classes (its model card)'
+        )
+    else:
+        arch = detect_torchvision_arch(checkpoint_state_dict(checkpoint))
+        origin = f'; looks like torchvision {arch}' if arch else ''
     return f'checkpoint {source} {what}: {fit.summary()}{origin}. {hint}'
 
 
@@ -280,16 +260,12 @@ def _check_transfer(
     share = loaded / total if total else 1.0
     part = f'{loaded} of {total} {prefix.rstrip(".") or "model"} tensors'
     if share < MIN_BACKBONE_FRACTION and not allow_partial:
-        raise CheckpointFitError(
-            _refusal(
-                source,
-                f'loads only {part} ({math.floor(share * 100)} %)',
-                fit,
-                checkpoint,
-                "Training would start from random weights: use a checkpoint of the config's "
-                f'architecture, or set {PARTIAL_LOAD_KEY}=True to allow a partial load.',
-            )
+        what = f'loads only {part} ({math.floor(share * 100)} %)'
+        hint = (
+            "Training would start from random weights: use a checkpoint of the config's "
+            f'architecture, or set {PARTIAL_LOAD_KEY}=True to allow a partial load.'
         )
+        raise CheckpointFitError(_refusal(source, what, fit, checkpoint, hint))
     outside_head = [
         k
         for k in [*fit.other_shape, *fit.missing, *fit.unexpected]
@@ -387,7 +363,7 @@ def load_into(
     prepared = _as_the_model_loads_it(model, revise(state, revise_keys))
     if mode == 'exact':  # a calibrated checkpoint brings its temperature (head.temperature)
         prepare_temperature(model, prepared, source)
-    fit = compare_checkpoint(prepared, model.state_dict(), ())
+    fit = compare_checkpoint(prepared, model.state_dict())
     if mode == 'exact':
         _check_exact(fit, checkpoint, source, purpose)
     else:

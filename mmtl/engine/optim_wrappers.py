@@ -11,6 +11,7 @@ from torch import nn
 
 from mmtl.models.backbone_layout import parameter_depths
 from mmtl.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
+from mmtl.utils.modules import bare_model
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -50,7 +51,7 @@ class TransferOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         Returns:
             OptimWrapper: The optimizer wrapper, frozen parameters included.
         """
-        module = model.module if hasattr(model, 'module') else model
+        module = bare_model(model)
         if self.layer_decay_rate is not None and not self.paramwise_cfg:
             # An empty paramwise_cfg makes the parent pass model.parameters() as one group.
             self.paramwise_cfg = dict(custom_keys={})

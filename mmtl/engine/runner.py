@@ -29,20 +29,6 @@ from .work_dir_lock import lock_work_dir
 _SOURCE_CFG: contextvars.ContextVar = contextvars.ContextVar('mmtl_source_cfg', default=None)
 
 
-def effective_batch_size(world_size: int, batch_size: int, accumulative_counts: int) -> int:
-    """Images that contribute to one optimizer step.
-
-    Args:
-        world_size (int): Number of processes.
-        batch_size (int): Images per process and iteration.
-        accumulative_counts (int): Iterations whose gradients are summed before a step.
-
-    Returns:
-        int: ``world_size * batch_size * accumulative_counts``.
-    """
-    return world_size * batch_size * accumulative_counts
-
-
 def lr_scale_factor(cfg: Config, world_size: int = 1) -> float:
     """The factor ``auto_scale_lr`` gives the lr, read from a config before any Runner exists
     (:meth:`MMTLRunner.scale_lr` applies the same to the built loader and wrapper).
@@ -58,8 +44,7 @@ def lr_scale_factor(cfg: Config, world_size: int = 1) -> float:
     if not scale.get('enable', False):
         return 1.0
     accumulate = cfg.optim_wrapper.get('accumulative_counts', 1)
-    batch = effective_batch_size(world_size, cfg.train_dataloader.batch_size, accumulate)
-    return batch / scale['base_batch_size']
+    return world_size * cfg.train_dataloader.batch_size * accumulate / scale['base_batch_size']
 
 
 def accumulative_counts_of(optim_wrapper: Union[OptimWrapper, OptimWrapperDict]) -> int:
@@ -111,7 +96,7 @@ class MMTLRunner(Runner):
             self.cfg = copy.deepcopy(cfg)
         # Picks load_checkpoint's rule: outside test(), val() and resume() it is training.
         self._loading_for = 'training'
-        self.check_setup()
+        self.call_hook('check_setup')  # mmtl's hook point: a ConfigError before any data is read
 
     @classmethod
     def from_cfg(cls, cfg: Union[Config, dict]) -> 'MMTLRunner':
@@ -136,13 +121,6 @@ class MMTLRunner(Runner):
         finally:
             _SOURCE_CFG.reset(token)
 
-    def check_setup(self) -> None:
-        """Run every hook's ``check_setup(runner)``, which raises a ConfigError."""
-        for hook in self._hooks:
-            check = getattr(hook, 'check_setup', None)
-            if callable(check):
-                check(self)
-
     def build_logger(
         self, log_level: Union[int, str] = 'INFO', log_file: Optional[str] = None, **kwargs
     ):
@@ -163,10 +141,7 @@ class MMTLRunner(Runner):
         try:
             return super().train()
         finally:
-            for hook in self._hooks:
-                on_exit = getattr(hook, 'on_exit', None)
-                if callable(on_exit):
-                    on_exit(self)
+            self.call_hook('on_exit')
             work_dir_lock.release()
 
     def build_train_loop(self, loop):
@@ -197,7 +172,7 @@ class MMTLRunner(Runner):
         loader = self._train_loop.dataloader
         batch_size = loader.batch_size or loader.batch_sampler.batch_size  # a batch sampler's
         accumulate = accumulative_counts_of(optim_wrapper)
-        total = effective_batch_size(self.world_size, batch_size, accumulate)
+        total = self.world_size * batch_size * accumulate
         wrappers = optim_wrapper_list(optim_wrapper)
         base_lr = wrappers[0].optimizer.param_groups[0]['lr']
         batch = (
@@ -276,25 +251,18 @@ class MMTLRunner(Runner):
         self, out_dir: str, filename: str, *args, meta: Optional[dict] = None, **kwargs
     ) -> None:
         """mmengine's save, with the model card in ``meta`` when there is one."""
-        meta = dict(meta or {})
-        card = self._model_card()
-        if card is not None:
-            meta[CARD_KEY] = card
-        super().save_checkpoint(out_dir, filename, *args, meta=meta, **kwargs)
-
-    def _model_card(self) -> Optional[dict]:
-        if not hasattr(self, '_card'):
-            classes = None
-            dataset = getattr(self.train_dataloader, 'dataset', None)
-            if dataset is not None:
-                classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
-            card, reason = card_from_config(self.cfg, classes)
+        if not hasattr(self, '_card'):  # made at the first save, logged once
+            metainfo = getattr(self.train_dataloader.dataset, 'metainfo', None) or {}
+            card, reason = card_from_config(self.cfg, metainfo.get('classes'))
             self._card = card.to_dict() if card is not None else None
             if card is None:
                 self.logger.info(
                     f'Checkpoints carry no model card ({reason}): use them with this config.'
                 )
-        return self._card
+        meta = dict(meta or {})
+        if self._card is not None:
+            meta[CARD_KEY] = self._card
+        super().save_checkpoint(out_dir, filename, *args, meta=meta, **kwargs)
 
 
 # The root registry too, so that ``runner_type='MMTLRunner'`` builds through mmengine's own

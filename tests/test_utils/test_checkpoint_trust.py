@@ -20,9 +20,9 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from mmtl_testing import REPO_ROOT, import_tool, tool_status
 
 from mmtl.engine.loading import (  # registers mmtl's checkpoint loaders in mmengine
+    SCHEME_LOADERS,
     UnsupportedSchemeError,
     register_checkpoint_schemes,
-    unsafe_checkpoint_schemes,
 )
 from mmtl.utils import NotACheckpointError, UnsafeCheckpointError
 from mmtl.utils.checkpoint import (
@@ -102,7 +102,10 @@ URL_SCHEMES = sorted(url_scheme_targets())
 def test_every_registered_prefix_has_a_safe_loader():
     # The prefixes mmengine registers, each replaced by a safe loader or refused (mmengine's
     # table may grow: then the new prefix is refused rather than loaded with its own loader).
-    assert unsafe_checkpoint_schemes() == []
+    for prefix, loader in CheckpointLoader._schemes.items():
+        if loader not in SCHEME_LOADERS.values():
+            with pytest.raises(UnsupportedSchemeError):
+                loader(f'{prefix}model.pth')
     loaded = {'', 'http://', 'https://', 'modelzoo://', 'torchvision://', 'open-mmlab://'}
     loaded.add('openmmlab://')
     refused = {'pavi://', r'(\S+\:)?s3://', r'(\S+\:)?petrel://', 'mmcls://'}

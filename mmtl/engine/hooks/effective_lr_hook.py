@@ -45,22 +45,6 @@ def _cosine_value(scheduler, base: float) -> float:
     return eta_min + (base - eta_min) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
 
 
-def _params_by_lr(model, optimizer, peak: bool) -> Dict[str, Tuple[dict, Dict[str, int]]]:
-    """The lr (4 significant digits) -> ``(its first group, {parameter prefix: tensors})``."""
-    names = {id(p): n for n, p in bare_model(model).named_parameters()}
-    by_lr: Dict[str, Tuple[dict, Dict[str, int]]] = OrderedDict()
-    for group in optimizer.param_groups:
-        lr = f'{group.get("initial_lr", group["lr"]) if peak else group["lr"]:.4g}'
-        for param in group['params']:
-            parts = names.get(id(param), '?').split('.')
-            prefix = parts[0] if parts[0] != 'backbone' else '.'.join(parts[:2])
-            if not param.requires_grad:
-                prefix += ' (frozen)'
-            counts = by_lr.setdefault(lr, (group, OrderedDict()))[1]
-            counts[prefix] = counts.get(prefix, 0) + 1
-    return by_lr
-
-
 def lr_groups(model, optimizer, peak: bool = False) -> Dict[str, Tuple[dict, str]]:
     """Each distinct lr of ``optimizer``: its first parameter group and the parameters
     that train with it.
@@ -77,8 +61,19 @@ def lr_groups(model, optimizer, peak: bool = False) -> Dict[str, Tuple[dict, str
         group, its parameters)``, e.g. ``'0.004' -> (group, 'head (2 tensors)')``, in
         optimizer order.
     """
+    names = {id(p): n for n, p in bare_model(model).named_parameters()}
+    by_lr: Dict[str, Tuple[dict, Dict[str, int]]] = OrderedDict()
+    for group in optimizer.param_groups:
+        lr = f'{group.get("initial_lr", group["lr"]) if peak else group["lr"]:.4g}'
+        for param in group['params']:
+            parts = names.get(id(param), '?').split('.')
+            prefix = parts[0] if parts[0] != 'backbone' else '.'.join(parts[:2])
+            if not param.requires_grad:
+                prefix += ' (frozen)'
+            counts = by_lr.setdefault(lr, (group, OrderedDict()))[1]
+            counts[prefix] = counts.get(prefix, 0) + 1
     labelled = OrderedDict()
-    for lr, (group, counts) in _params_by_lr(model, optimizer, peak).items():
+    for lr, (group, counts) in by_lr.items():
         prefixes = _merge_backbone(list(counts))
         shown = ', '.join(prefixes[:4]) + (
             f' +{len(prefixes) - 4} more' if len(prefixes) > 4 else ''
@@ -113,13 +108,14 @@ def peak_lr_groups(model, optimizer) -> List[dict]:
         list[dict]: ``{'lr': float, 'modules': [str]}`` in optimizer order, e.g.
         ``[{'lr': 0.0004, 'modules': ['backbone']}, {'lr': 0.004, 'modules': ['head']}]``.
     """
-    return [
-        {
-            'lr': group.get('initial_lr', group['lr']),
-            'modules': list(dict.fromkeys(p.split('.')[0].split(' ')[0] for p in counts)),
-        }
-        for group, counts in _params_by_lr(model, optimizer, peak=True).values()
-    ]
+    names = {id(p): n.split('.')[0] for n, p in bare_model(model).named_parameters()}
+    groups: Dict[str, dict] = OrderedDict()
+    for group in optimizer.param_groups:
+        lr = group.get('initial_lr', group['lr'])
+        for param in group['params']:
+            modules = groups.setdefault(f'{lr:.4g}', {'lr': lr, 'modules': {}})['modules']
+            modules[names.get(id(param), '?')] = None  # a dict keeps the first-seen order
+    return [{'lr': g['lr'], 'modules': list(g['modules'])} for g in groups.values()]
 
 
 def _merge_backbone(prefixes: List[str]) -> List[str]:
@@ -157,8 +153,6 @@ class EffectiveLrHook(Hook):
 
     def before_train(self, runner) -> None:
         """Apply lr and schedule-length changes on resume; log the lr per parameter group."""
-        if not hasattr(self, '_initial'):
-            return
         if runner.iter > 0:
             self._apply_config_lr(runner)
             self._apply_schedule_end(runner)
@@ -171,7 +165,7 @@ class EffectiveLrHook(Hook):
         if is_main_process():
             with atomic_open(osp.join(runner.log_dir, LR_GROUPS_FILE), 'w') as f:
                 json.dump([g for o in optimizers for g in peak_lr_groups(runner.model, o)], f)
-        first = optim_wrapper_list(runner.optim_wrapper)[0].optimizer.param_groups[0]
+        first = optimizers[0].param_groups[0]
         peak = first.get('initial_lr', first['lr'])
         if runner.iter == 0 and peak and not math.isclose(first['lr'], peak):
             runner.logger.info(
@@ -191,10 +185,7 @@ class EffectiveLrHook(Hook):
     def _apply_config_lr(self, runner) -> None:
         changes = []
         for wrapper, initial in zip(optim_wrapper_list(runner.optim_wrapper), self._initial):
-            groups = wrapper.optimizer.param_groups
-            if len(groups) != len(initial):
-                return
-            for index, (group, new) in enumerate(zip(groups, initial)):
+            for index, (group, new) in enumerate(zip(wrapper.optimizer.param_groups, initial)):
                 old = group.get('initial_lr', new)
                 if math.isclose(old, new, rel_tol=1e-9) or old == 0:
                     continue
@@ -215,10 +206,7 @@ class EffectiveLrHook(Hook):
             )
 
     def _apply_schedule_end(self, runner) -> None:
-        schedulers = scheduler_list(runner)
-        if len(schedulers) != len(self._ends):
-            return
-        for scheduler, (end, t_max) in zip(schedulers, self._ends):
+        for scheduler, (end, t_max) in zip(scheduler_list(runner), self._ends):
             if scheduler.end == end:
                 continue
             old_end = scheduler.end

@@ -47,8 +47,6 @@ class GracefulStopHook(Hook):
 
     def pending(self) -> bool:
         """Whether a stop is due: a stop signal came, or the parent process has exited."""
-        if self.request is None:
-            return False
         if not self.request.requested and self.stop_with_parent and parent_exited(self._parent):
             self.request.signum = signal.SIGTERM
             self._note(signal.SIGTERM, 'the parent process exited')
@@ -56,11 +54,10 @@ class GracefulStopHook(Hook):
 
     def _note(self, signum: int, why: str = '') -> None:
         name = signal.Signals(signum).name
-        if self._logger is not None:
-            self._logger.warning(
-                f'{why or name + " received"}: stopping after this iteration with a checkpoint '
-                f'(SIGKILL stops at once, without one)'
-            )
+        self._logger.warning(
+            f'{why or name + " received"}: stopping after this iteration with a checkpoint '
+            f'(SIGKILL stops at once, without one)'
+        )
 
     def _stop_signal(self) -> int:
         signum = self.request.signum if self.pending() else 0

@@ -158,12 +158,9 @@ class ProgressBarHook(Hook):
         self._val = ''
         self._trained = False
 
-    def _active(self) -> bool:
-        wanted = interactive_terminal() if self.enabled is None else self.enabled
-        return wanted and is_main_process()
-
     def before_train_epoch(self, runner) -> None:
-        if not self._active():
+        wanted = interactive_terminal() if self.enabled is None else self.enabled
+        if not (wanted and is_main_process()):
             return
         from rich.progress import (
             BarColumn,

@@ -9,22 +9,21 @@ from mmengine.hooks import Hook
 from mmtl.registry import HOOKS
 
 
-def scalar_metrics(metrics: Optional[dict], prefix: str = 'test/') -> Dict[str, float]:
-    """The plain-number metrics (0-dim tensors and arrays too), keys prefixed.
+def scalar_metrics(metrics: Optional[dict]) -> Dict[str, float]:
+    """The plain-number metrics (0-dim tensors and arrays too), as ``test/<name>``.
 
     Args:
         metrics (dict, optional): What the test loop's evaluator returned.
-        prefix (str): Put before each key. Defaults to ``'test/'``.
 
     Returns:
-        dict: ``{prefix + name: float}``; confusion matrix, curves and lists left out.
+        dict: ``{'test/' + name: float}``; confusion matrix, curves and lists left out.
     """
     scalars = {}
     for key, value in (metrics or {}).items():
         if hasattr(value, 'ndim') and value.ndim == 0:
             value = value.item()
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            scalars[prefix + key] = float(value)
+            scalars['test/' + key] = float(value)
     return scalars
 
 
