@@ -39,6 +39,8 @@ def _uniform(low: float, high: float):
 
 
 def _randint(low: int, high: int):
+    if not low <= high:
+        raise ValueError(f'randint({low}, {high}) needs low <= high')
     return require_optuna().distributions.IntDistribution(low, high)
 
 

@@ -84,9 +84,8 @@ def used_lr(work_dir: str) -> Optional[str]:
     peak = max(load_scalar_log(work_dir).train_series('lr')[1], default=None)
     if peak is None:
         return None
-    files = sorted(
-        glob.glob(osp.join(glob.escape(work_dir), '*', LR_GROUPS_FILE))
-    )  # the newest run last
+    # The newest run's file comes last.
+    files = sorted(glob.glob(osp.join(glob.escape(work_dir), '*', LR_GROUPS_FILE)))
     groups = _read_lr_groups(files[-1]) if files else []
     top = max((g['lr'] for g in groups), default=0.0)
     if len(groups) < 2 or top <= 0:

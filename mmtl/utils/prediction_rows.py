@@ -79,7 +79,7 @@ def check_class_count(classes: Optional[Sequence[str]], num_outputs: int, source
     if classes is not None and len(classes) < num_outputs:
         raise ValueError(
             f'{source} names {len(classes)} classes for a model that scores {num_outputs}: '
-            f'give one name per output (the checkpoint and config of one training run)'
+            'give one name per output'
         )
 
 

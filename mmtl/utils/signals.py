@@ -103,7 +103,7 @@ def run_in_child(func: Callable[[], int]) -> int:
     env = dict(os.environ, **{LAUNCHER_ENV: str(os.getpid())})
     child = subprocess.Popen([sys.executable, *sys.orig_argv[1:]], env=env)
     for signum in STOP_SIGNALS:
-        signal.signal(signum, lambda signum, frame: child.send_signal(signum))
+        signal.signal(signum, lambda received, frame: child.send_signal(received))
     parent = os.getppid()
     while True:
         try:

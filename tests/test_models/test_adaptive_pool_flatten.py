@@ -1,6 +1,7 @@
-"""AdaptivePoolFlatten pools each map of a backbone's output, in the form it was given."""
+"""AdaptivePoolFlatten pools each map of a backbone's output into flat features."""
 
 import torch
+from mmpretrain.models.heads import LinearClsHead
 
 from mmtl.models.necks import AdaptivePoolFlatten
 
@@ -13,9 +14,12 @@ def test_a_tuple_of_maps_gives_a_tuple_of_flat_features():
     assert [tuple(o.shape) for o in out] == [(3, 16), (3, 32)]
 
 
-def test_a_single_map_is_pooled_whole_not_split_over_the_batch():
-    # A custom backbone may return one tensor, as mmpretrain's own pooling necks accept.
+def test_a_single_map_scores_every_image_of_the_batch():
+    # A custom backbone may return one tensor; the head must still score all 4 images, not
+    # take the last image's features as the whole batch.
     neck = AdaptivePoolFlatten(output_size=(2, 2))
     feature = torch.randn(4, 8, 6, 6)
-    out = neck(feature)
-    assert torch.equal(out, torch.nn.functional.adaptive_avg_pool2d(feature, 2).flatten(1))
+    (pooled,) = neck(feature)
+    assert torch.equal(pooled, torch.nn.functional.adaptive_avg_pool2d(feature, 2).flatten(1))
+    head = LinearClsHead(num_classes=3, in_channels=32)
+    assert tuple(head(neck(feature)).shape) == (4, 3)

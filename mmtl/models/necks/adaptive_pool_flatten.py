@@ -34,15 +34,15 @@ class AdaptivePoolFlatten(BaseModule):
 
     def forward(
         self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
-    ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+    ) -> Tuple[torch.Tensor, ...]:
         """Pool and flatten each feature map.
 
         Args:
             inputs (Tensor | Sequence[Tensor]): One ``(N, C, H, W)`` map or several.
 
         Returns:
-            Tensor | tuple[Tensor]: ``(N, C * h * w)`` for each input, in the input's form.
+            tuple[Tensor]: ``(N, C * h * w)`` for each map: a tuple even for one map, since
+            mmpretrain's heads take the last entry of what the neck gives.
         """
-        if isinstance(inputs, torch.Tensor):
-            return self.pool(inputs).flatten(1)
-        return tuple(self.pool(feature).flatten(1) for feature in inputs)
+        maps = (inputs,) if isinstance(inputs, torch.Tensor) else inputs
+        return tuple(self.pool(feature).flatten(1) for feature in maps)
