@@ -158,7 +158,7 @@ def input_size_from_pipeline(pipeline: Sequence[dict]) -> Optional[Tuple[int, in
     """
     for transforms in (SIZE_KEYS, RESIZE_KEYS):
         for transform in reversed(list(pipeline)):
-            key = transforms.get(transform.get('type'))
+            key = transforms.get(transform_name(transform))
             if key and transform.get(key) is not None:
                 return _as_hw(transform[key])
     return None

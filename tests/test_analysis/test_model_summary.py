@@ -129,6 +129,12 @@ def test_input_size_comes_from_the_pipeline():
     assert input_size_from_config(fruit) == (224, 224)
     pipeline = [dict(type='Resize', scale=(320, 240)), dict(type='PackInputs')]
     assert input_size_from_pipeline(pipeline) == (240, 320)
+    # A scoped type names the same transform, as mmengine builds it.
+    scoped = [
+        dict(type='mmpretrain.ResizeEdge', scale=256),
+        dict(type='mmpretrain.CenterCrop', crop_size=224),
+    ]
+    assert input_size_from_pipeline(scoped) == (224, 224)
 
 
 class _StubRunner:
