@@ -31,11 +31,11 @@ def main(argv=None) -> int:
 
     select_device(args.device)
     from mmtl.analysis.lr_find import lr_range_test, plot_lr_find
-    from mmtl.apis.runner_setup import build_runner, default_work_dir, prepare_train_config
+    from mmtl.apis.runner_setup import build_runner, prepare_train_config
     from mmtl.engine.runner import accumulative_counts_of
 
-    args.work_dir = osp.join(args.work_dir or default_work_dir(args.config), 'lr_find')
     cfg = prepare_train_config(args)
+    cfg.work_dir = osp.join(cfg.work_dir, 'lr_find')  # beside the runs, whichever work dir
     runner = build_runner(cfg)
     loader = runner.train_dataloader
     optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
