@@ -5,7 +5,6 @@ import pytest
 import torch
 from mmengine.config import Config
 
-import mmtl  # noqa: F401  (sets up the registries)
 from mmtl.evaluation.metrics import TestIntervals, add_test_intervals
 from mmtl.evaluation.statistics import wilson_interval
 from mmtl.registry import METRICS

@@ -17,7 +17,6 @@ from mmpretrain.models import DeiT3
 from mmtl_testing import REPO_ROOT
 from mmtl_testing.models import randomize_vectors
 
-import mmtl  # noqa: F401  (registers mmtl's models, converters and checkpoint loaders)
 from mmtl.engine.loading import read_weights
 from mmtl.models.converters import convert_timm_state_dict, convert_torchvision_state_dict
 from mmtl.registry import MODELS

@@ -11,7 +11,6 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmtl_testing import REPO_ROOT
 
-import mmtl  # noqa: F401  (registers mmtl's models)
 from mmtl.config import load_config
 from mmtl.models.converters import convert_torchvision_state_dict
 from mmtl.registry import MODELS

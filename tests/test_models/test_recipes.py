@@ -7,7 +7,6 @@ import torch
 from mmengine.registry import DefaultScope
 from mmtl_testing import REPO_ROOT
 
-import mmtl  # noqa: F401  (registers mmtl's models, transforms and hooks)
 from mmtl.config import load_config
 from mmtl.registry import MODELS, TRANSFORMS
 

@@ -16,7 +16,6 @@ from mmengine.runner import load_checkpoint
 from mmtl_testing import REPO_ROOT
 from mmtl_testing.models import randomize_batchnorm
 
-import mmtl  # noqa: F401  (registers mmtl's models, converters and checkpoint loaders)
 from mmtl.engine.loading import read_weights
 from mmtl.models.converters import convert_if_timm, convert_timm_state_dict, timm_to_mmtl_checkpoint
 from mmtl.registry import MODELS

@@ -16,7 +16,6 @@ from mmengine.runner import load_checkpoint
 from mmtl_testing import NO_WORKERS, REPO_ROOT, describe, run_command, tool_env, tool_status
 from mmtl_testing.models import randomize_batchnorm
 
-import mmtl  # noqa: F401  (registers mmtl's models and checkpoint loaders)
 from mmtl.engine.loading import read_weights
 from mmtl.models.converters import (
     convert_torchvision_state_dict,
