@@ -7,7 +7,7 @@ Also run as ``mim run mmtl lr_find CONFIG``. The config's model (``load_from`` w
 frozen modules), data and optimizer (``lr_mult``, layer decay) are used as training would;
 the lr grows until the loss diverges. Prints the suggested lr, the ``--cfg-options`` that sets
 it (for the config's ``auto_scale_lr.base_batch_size`` when lr scaling is on), and plots the
-sweep to ``<work_dir>/lr_find.png``. Nothing is trained for real: no checkpoint is written.
+sweep to ``<work_dir>/lr_find/lr_find.png``. Nothing is trained for real: no checkpoint is written.
 """
 
 import os.path as osp

@@ -22,6 +22,7 @@ from mmtl_testing import REPO_ROOT, import_tool, tool_status
 from mmtl.engine.loading import (  # registers mmtl's checkpoint loaders in mmengine
     SCHEME_LOADERS,
     UnsupportedSchemeError,
+    _refuse_scheme,
     register_checkpoint_schemes,
 )
 from mmtl.utils import NotACheckpointError, UnsafeCheckpointError
@@ -104,6 +105,8 @@ def test_every_registered_prefix_has_a_safe_loader():
     # table may grow: then the new prefix is refused rather than loaded with its own loader).
     for prefix, loader in CheckpointLoader._schemes.items():
         if loader not in SCHEME_LOADERS.values():
+            # Checked by identity first: a loader that is not mmtl's is never called here.
+            assert loader is _refuse_scheme, prefix
             with pytest.raises(UnsupportedSchemeError):
                 loader(f'{prefix}model.pth')
     loaded = {'', 'http://', 'https://', 'modelzoo://', 'torchvision://', 'open-mmlab://'}
