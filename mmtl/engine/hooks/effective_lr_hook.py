@@ -45,6 +45,19 @@ def _cosine_value(scheduler, base: float) -> float:
     return eta_min + (base - eta_min) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
 
 
+def _params_by_lr(model, optimizer, peak: bool) -> Dict[str, Tuple[dict, List[tuple]]]:
+    """The lr (4 significant digits) -> ``(its first group, [(parameter name, parameter)])``,
+    in optimizer order; a group without parameters adds nothing."""
+    names = {id(p): n for n, p in bare_model(model).named_parameters()}
+    by_lr: Dict[str, Tuple[dict, List[tuple]]] = OrderedDict()
+    for group in optimizer.param_groups:
+        lr = group.get('initial_lr', group['lr']) if peak else group['lr']
+        for param in group['params']:
+            named = by_lr.setdefault(f'{lr:.4g}', (group, []))[1]
+            named.append((names.get(id(param), '?'), param))
+    return by_lr
+
+
 def lr_groups(model, optimizer, peak: bool = False) -> Dict[str, Tuple[dict, str]]:
     """Each distinct lr of ``optimizer``: its first parameter group and the parameters
     that train with it.
@@ -61,19 +74,15 @@ def lr_groups(model, optimizer, peak: bool = False) -> Dict[str, Tuple[dict, str
         group, its parameters)``, e.g. ``'0.004' -> (group, 'head (2 tensors)')``, in
         optimizer order.
     """
-    names = {id(p): n for n, p in bare_model(model).named_parameters()}
-    by_lr: Dict[str, Tuple[dict, Dict[str, int]]] = OrderedDict()
-    for group in optimizer.param_groups:
-        lr = f'{group.get("initial_lr", group["lr"]) if peak else group["lr"]:.4g}'
-        for param in group['params']:
-            parts = names.get(id(param), '?').split('.')
+    labelled = OrderedDict()
+    for lr, (group, params) in _params_by_lr(model, optimizer, peak).items():
+        counts: Dict[str, int] = OrderedDict()
+        for name, param in params:
+            parts = name.split('.')
             prefix = parts[0] if parts[0] != 'backbone' else '.'.join(parts[:2])
             if not param.requires_grad:
                 prefix += ' (frozen)'
-            counts = by_lr.setdefault(lr, (group, OrderedDict()))[1]
             counts[prefix] = counts.get(prefix, 0) + 1
-    labelled = OrderedDict()
-    for lr, (group, counts) in by_lr.items():
         prefixes = _merge_backbone(list(counts))
         shown = ', '.join(prefixes[:4]) + (
             f' +{len(prefixes) - 4} more' if len(prefixes) > 4 else ''
@@ -108,14 +117,13 @@ def peak_lr_groups(model, optimizer) -> List[dict]:
         list[dict]: ``{'lr': float, 'modules': [str]}`` in optimizer order, e.g.
         ``[{'lr': 0.0004, 'modules': ['backbone']}, {'lr': 0.004, 'modules': ['head']}]``.
     """
-    names = {id(p): n.split('.')[0] for n, p in bare_model(model).named_parameters()}
-    groups: Dict[str, dict] = OrderedDict()
-    for group in optimizer.param_groups:
-        lr = group.get('initial_lr', group['lr'])
-        for param in group['params']:
-            modules = groups.setdefault(f'{lr:.4g}', {'lr': lr, 'modules': {}})['modules']
-            modules[names.get(id(param), '?')] = None  # a dict keeps the first-seen order
-    return [{'lr': g['lr'], 'modules': list(g['modules'])} for g in groups.values()]
+    return [
+        {
+            'lr': group.get('initial_lr', group['lr']),
+            'modules': list(dict.fromkeys(name.split('.')[0] for name, _ in params)),
+        }
+        for group, params in _params_by_lr(model, optimizer, peak=True).values()
+    ]
 
 
 def _merge_backbone(prefixes: List[str]) -> List[str]:
